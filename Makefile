@@ -1,0 +1,29 @@
+# `make demo` and `make test` work on a fresh machine: each creates .venv and installs the pinned
+# dependencies when pyproject.toml or constraints.txt changed since the last install.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast check-gxx clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 11) else "codesign needs Python 3.10 or 3.11 (TensorFlow 2.14); found %d.%d: set PYTHON=python3.11" % v)'
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+check-gxx:
+	@command -v g++ >/dev/null || { echo "error: g++ not found: the hls4ml emulation is compiled C++ (e.g. apt-get install g++)"; exit 2; }
+
+demo: $(STAMP) check-gxx
+	$(VENV)/bin/codesign build models/digits_cnn.yaml
+
+test: $(STAMP) check-gxx
+	$(VENV)/bin/python -m pytest
+
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV)

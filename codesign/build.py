@@ -1,0 +1,80 @@
+"""What `codesign build` and `codesign validate` do, as library functions the CLI and tests share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from codesign.config import Spec, load_spec, spec_from_dict
+from codesign.errors import RunDirError, SpecError
+from codesign.layout import RunLayout, read_json
+from codesign.pipeline import run_pipeline
+from codesign.steps import Context, summary_lines
+
+Say = Callable[[str], None]
+
+
+def resolve_build_spec(
+    spec_file: Path | None,
+    model_file: Path | None,
+    data_file: Path | None,
+    name: str | None,
+    precision: str | None,
+) -> tuple[Spec, str]:
+    """The spec a build runs (a YAML spec, a user's model, or both, with CLI overrides) and the run's name."""
+    if spec_file is None and model_file is None:
+        raise SpecError("give a spec file (e.g. models/digits_cnn.yaml) or --model MODEL.h5")
+    data = load_spec(spec_file).model_dump(mode="json", exclude_none=True) if spec_file else {}
+    if model_file is not None:
+        data["model"] = {"file": str(Path(model_file).resolve())}
+        data.get("quantization", {}).pop("layers", None)
+    if data_file is not None:
+        data["dataset"] = {"name": "npz", "path": str(Path(data_file).resolve())}
+    if precision is not None:
+        data.setdefault("hls", {})["precision"] = precision
+    run_name = name or data.get("name") or Path(spec_file or model_file).stem
+    data["name"] = run_name
+    source = str(spec_file) if spec_file else "command line"
+    return spec_from_dict(data, source=source), run_name
+
+
+def build_run(spec: Spec, run_dir: Path, say: Say, from_step: str | None = None, to_step: str | None = None) -> dict:
+    """Run the pipeline into run_dir and print the summary."""
+    layout = RunLayout(Path(run_dir))
+    say(f"building {spec.name} in {layout.root}")
+    manifest = run_pipeline(Context(spec, layout, say), from_step, to_step)
+    if manifest["complete"]:
+        for line in build_summary(layout):
+            say(line)
+    return manifest
+
+
+def validate_run(run_dir: Path, say: Say) -> dict:
+    """Rerun the validate step of an existing run with the spec it was built from."""
+    layout = RunLayout(Path(run_dir))
+    if not layout.config.exists():
+        raise RunDirError(f"{run_dir}: not a run directory (no config.yaml); build it with 'codesign build' first")
+    spec = spec_from_dict(yaml.safe_load(layout.config.read_text()), source=str(layout.config))
+    run_pipeline(Context(spec, layout, say), "validate", "validate")
+    return read_json(layout.report("validate"))
+
+
+def build_summary(layout: RunLayout) -> list[str]:
+    """The terminal summary of a finished run: validation, hls settings and where the project is."""
+    validation = read_json(layout.report("validate"))
+    conversion = read_json(layout.report("convert"))
+    settings = (
+        f"{conversion['backend']} {conversion['part']} @ {conversion['clock_ns']} ns, {conversion['io_type']}, "
+        f"{conversion['strategy']}, reuse factor {conversion['reuse_factor']}"
+    )
+    return [
+        "",
+        f"summary of {layout.root}",
+        *("  " + line for line in summary_lines(validation)),
+        f"  precision: {conversion['policy']} ({conversion['conversion']})",
+        f"  hls: {settings}",
+        f"  project: {layout.hls_dir} (vitis_hls -f build_prj.tcl)",
+        f"  reports: {layout.reports_dir}",
+    ]

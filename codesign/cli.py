@@ -1,0 +1,86 @@
+"""Thin command line over the library: parse, call, print; user mistakes are one line and exit 2."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from codesign.errors import CodesignError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter hides the progress lines
+
+
+def _say(message: str) -> None:
+    click.echo(message)
+
+
+def _fail(error: CodesignError) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+class _Group(click.Group):
+    """Turns CodesignError into one line + its exit code, and anything else into a short internal-error line."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CodesignError as error:
+            _fail(error)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as error:  # a bug: keep the traceback in a file, not on the terminal
+            log = Path(os.environ.get("TMPDIR", "/tmp")) / "codesign-internal-error.log"
+            log.write_text(traceback.format_exc())
+            click.echo(f"internal error: {type(error).__name__}: {error} (traceback in {log})", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """codesign: QKeras -> hls4ml FPGA projects, validated bit for bit."""
+
+
+@main.command()
+@click.argument("spec_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", "model_file", type=click.Path(path_type=Path), help="A trained QKeras/Keras model (.h5/.keras).")
+@click.option("--data", "data_file", type=click.Path(path_type=Path), help="An .npz with x_train, y_train, x_test, y_test.")
+@click.option("--name", help="Run name (default: the spec's name or file stem).")
+@click.option("--precision", help="bit-exact (default), hls4ml-default, or 'ap_fixed<W,I>'.")
+@click.option("--from", "from_step", type=click.Choice(["train", "convert", "compile", "validate"]), help="Rerun from this step.")
+@click.option("--to", "to_step", type=click.Choice(["train", "convert", "compile", "validate"]), help="Stop after this step.")
+@click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
+def build(spec_file, model_file, data_file, name, precision, from_step, to_step, output_root) -> None:
+    """Train (or import), convert, compile and validate: SPEC_FILE is a YAML spec from models/."""
+    from codesign.build import build_run, resolve_build_spec
+
+    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision)
+    build_run(spec, output_root / run_name, _say, from_step, to_step)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+def validate(run_dir: Path) -> None:
+    """Rerun the emulation on the test set and compare it with QKeras; exit 3 when a bit-exact policy is not."""
+    from codesign.build import validate_run
+
+    validate_run(run_dir, _say)
+
+
+@main.command()
+@click.argument("spec_file", type=click.Path(dir_okay=False, path_type=Path))
+def show(spec_file: Path) -> None:
+    """Print the resolved spec (every default filled in) and its digest."""
+    from codesign.config import dump_spec, load_spec
+
+    spec = load_spec(spec_file)
+    click.echo(dump_spec(spec), nl=False)
+    click.echo(f"# digest: {spec.digest()}")
+
+
+if __name__ == "__main__":
+    main()

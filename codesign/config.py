@@ -1,0 +1,388 @@
+"""The experiment spec: one strict, typed schema for models/*.yaml (unknown keys and wrong types are errors)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from codesign.errors import SpecError
+
+AP_FIXED = re.compile(r"^ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*[A-Z_]+\s*)*>$")
+PRECISION_POLICIES = ("bit-exact", "hls4ml-default")
+
+
+class Strict(BaseModel):
+    """Base for every spec section: unknown keys are refused, values are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# --- dataset -------------------------------------------------------------------------------------
+
+
+class DatasetSpec(Strict):
+    name: Literal["digits", "mnist", "cifar10", "svhn", "npz"] = Field(
+        "digits", description="Which dataset: bundled scikit-learn digits, a network loader, or a user's .npz."
+    )
+    path: str | None = Field(None, description="The .npz file (x_train, y_train, x_test, y_test); only for name: npz.")
+    test_fraction: float = Field(
+        0.2, gt=0, lt=1, description="Share of the digits held out as the test set (digits only)."
+    )
+
+    @model_validator(mode="after")
+    def _path_only_for_npz(self) -> "DatasetSpec":
+        if self.name == "npz" and not self.path:
+            raise ValueError("dataset 'npz' needs 'path'")
+        if self.name != "npz" and self.path:
+            raise ValueError(f"'path' is only for dataset 'npz', not '{self.name}'")
+        return self
+
+
+# --- architecture --------------------------------------------------------------------------------
+
+KernelSize = Union[Annotated[int, Field(gt=0)], tuple[Annotated[int, Field(gt=0)], Annotated[int, Field(gt=0)]]]
+
+
+class LayerBase(Strict):
+    name: str | None = Field(None, description="Layer name (default: '<type>_<n>'); used by per-layer overrides.")
+
+
+class Conv2DLayer(LayerBase):
+    type: Literal["conv2d"]
+    filters: int = Field(gt=0, description="Number of output channels.")
+    kernel_size: KernelSize = Field(3, description="Kernel height and width (int or [h, w]).")
+    strides: KernelSize = Field(1, description="Stride (int or [h, w]).")
+    padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
+    use_bias: bool = Field(True, description="Whether the layer has a bias.")
+
+
+class DepthwiseConv2DLayer(LayerBase):
+    type: Literal["depthwise_conv2d"]
+    kernel_size: KernelSize = Field(3, description="Kernel height and width (int or [h, w]).")
+    strides: KernelSize = Field(1, description="Stride (int or [h, w]).")
+    padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
+    depth_multiplier: int = Field(1, gt=0, description="Output channels per input channel.")
+    use_bias: bool = Field(True, description="Whether the layer has a bias.")
+
+
+class DenseLayer(LayerBase):
+    type: Literal["dense"]
+    units: int = Field(gt=0, description="Number of outputs.")
+    use_bias: bool = Field(True, description="Whether the layer has a bias.")
+
+
+class ActivationLayer(LayerBase):
+    type: Literal["activation"]
+    activation: Literal["relu", "linear", "softmax"] = Field(
+        description="relu and linear are quantized with quantization.activations; softmax only as the last layer."
+    )
+
+
+class PoolingLayer(LayerBase):
+    type: Literal["max_pooling2d", "average_pooling2d"]
+    pool_size: KernelSize = Field(2, description="Pooling window (int or [h, w]).")
+    strides: KernelSize | None = Field(None, description="Stride (default: pool_size).")
+    padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
+
+
+class BatchNormLayer(LayerBase):
+    type: Literal["batchnorm"]
+    momentum: float = Field(0.99, gt=0, lt=1, description="Moving-average momentum of the statistics.")
+    epsilon: float = Field(0.001, gt=0, description="Added to the variance.")
+
+
+class FlattenLayer(LayerBase):
+    type: Literal["flatten"]
+
+
+class DropoutLayer(LayerBase):
+    type: Literal["dropout"]
+    rate: float = Field(ge=0, lt=1, description="Fraction of inputs dropped during training (none at inference).")
+
+
+Layer = Annotated[
+    Union[
+        Conv2DLayer,
+        DepthwiseConv2DLayer,
+        DenseLayer,
+        ActivationLayer,
+        PoolingLayer,
+        BatchNormLayer,
+        FlattenLayer,
+        DropoutLayer,
+    ],
+    Field(discriminator="type"),
+]
+TRAINABLE_TYPES = ("conv2d", "depthwise_conv2d", "dense")
+
+
+class ModelSpec(Strict):
+    layers: list[Layer] | None = Field(None, description="The architecture, input to output.")
+    file: str | None = Field(None, description="A trained QKeras/Keras model (.h5/.keras) instead of 'layers'.")
+
+    @model_validator(mode="after")
+    def _layers_or_file(self) -> "ModelSpec":
+        if (self.layers is None) == (self.file is None):
+            raise ValueError("give exactly one of 'layers' or 'file'")
+        if self.layers is not None:
+            _check_layers(self.layers)
+        return self
+
+    def named_layers(self) -> list[tuple[str, Layer]]:
+        """Layers with their resolved names ('<type>_<n>' where the spec gives none)."""
+        counts: dict[str, int] = {}
+        named = []
+        for layer in self.layers or []:
+            counts[layer.type] = counts.get(layer.type, 0) + 1
+            named.append((layer.name or f"{layer.type}_{counts[layer.type]}", layer))
+        return named
+
+
+def _check_layers(layers: list) -> None:
+    """Refuse architectures that cannot be built or converted bit-exactly, naming the layer."""
+    if not layers:
+        raise ValueError("'layers' is empty")
+    for index, layer in enumerate(layers):
+        where = f"layers[{index}] ({layer.type})"
+        if isinstance(layer, ActivationLayer) and layer.activation == "softmax" and index != len(layers) - 1:
+            raise ValueError(f"{where}: softmax is only allowed as the last layer")
+        if isinstance(layer, BatchNormLayer):
+            previous = layers[index - 1] if index else None
+            if not isinstance(previous, Conv2DLayer):
+                raise ValueError(
+                    f"{where}: batchnorm must directly follow a conv2d (it is folded into it, QConv2DBatchnorm)"
+                )
+    if not any(layer.type in TRAINABLE_TYPES for layer in layers):
+        raise ValueError("'layers' has no conv2d, depthwise_conv2d or dense layer")
+
+
+# --- quantization --------------------------------------------------------------------------------
+
+
+class FixedPoint(Strict):
+    bits: int = Field(ge=1, le=32, description="Total bits, sign included (QKeras quantized_bits 'bits').")
+    integer: int = Field(ge=0, le=31, description="Integer bits, sign excluded (QKeras 'integer').")
+
+    @model_validator(mode="after")
+    def _integer_fits(self) -> "FixedPoint":
+        if self.integer >= self.bits:
+            raise ValueError(f"integer ({self.integer}) must be smaller than bits ({self.bits})")
+        return self
+
+
+class LayerQuantization(Strict):
+    weights: FixedPoint | None = Field(None, description="Overrides quantization.weights for this layer.")
+    biases: FixedPoint | None = Field(None, description="Overrides quantization.biases for this layer.")
+    activations: FixedPoint | None = Field(None, description="Overrides quantization.activations for this layer.")
+
+
+class QuantizationSpec(Strict):
+    input: FixedPoint = Field(
+        FixedPoint(bits=8, integer=0), description="Quantizer applied to the raw input (a QActivation first layer)."
+    )
+    weights: FixedPoint = Field(FixedPoint(bits=8, integer=0), description="Kernel quantizer of conv/dense layers.")
+    biases: FixedPoint = Field(FixedPoint(bits=8, integer=0), description="Bias quantizer of conv/dense layers.")
+    activations: FixedPoint = Field(
+        FixedPoint(bits=8, integer=3), description="relu -> quantized_relu, linear -> quantized_bits."
+    )
+    layers: dict[str, LayerQuantization] = Field(default_factory=dict, description="Per-layer overrides, by name.")
+
+
+# --- training ------------------------------------------------------------------------------------
+
+
+class TrainingSpec(Strict):
+    epochs: int = Field(20, gt=0, description="Passes over the training set.")
+    batch_size: int = Field(32, gt=0, description="Samples per gradient step.")
+    learning_rate: float = Field(0.003, gt=0, description="Adam learning rate.")
+    seed: int = Field(0, ge=0, description="Seeds Python, NumPy and TensorFlow: a rerun gives the same model.")
+    validation_fraction: float = Field(0.1, ge=0, lt=1, description="Share of the training set used for validation.")
+    pruning_sparsity: float | None = Field(
+        None, ge=0, lt=1, description="Target fraction of zero weights (magnitude pruning), or null for none."
+    )
+
+
+# --- hls -----------------------------------------------------------------------------------------
+
+
+class LayerHLS(Strict):
+    reuse_factor: int | None = Field(None, gt=0, description="Overrides hls.reuse_factor for this layer.")
+    strategy: Literal["Latency", "Resource"] | None = Field(None, description="Overrides hls.strategy.")
+    accum: str | None = Field(None, description="Accumulator type, e.g. 'ap_fixed<18,8>' (applied last).")
+    result: str | None = Field(None, description="Output type, e.g. 'ap_fixed<16,6>' (applied last).")
+
+    @field_validator("accum", "result")
+    @classmethod
+    def _ap_type(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_ap_fixed(value)
+        return value
+
+
+class HLSSpec(Strict):
+    backend: Literal["Vitis", "Vivado"] = Field("Vitis", description="hls4ml backend.")
+    part: str = Field("xcu250-figd2104-2L-e", min_length=1, description="FPGA part number.")
+    clock_ns: float = Field(5.0, gt=0, description="Target clock period in ns.")
+    io_type: Literal["io_parallel", "io_stream"] = Field("io_parallel", description="hls4ml IO type.")
+    strategy: Literal["Latency", "Resource"] = Field("Latency", description="hls4ml strategy for every layer.")
+    reuse_factor: int = Field(1, gt=0, description="Multiplications sharing one multiplier.")
+    precision: str = Field(
+        "bit-exact", description="'bit-exact', 'hls4ml-default' or an explicit 'ap_fixed<W,I>' for every layer."
+    )
+    softmax_in_firmware: bool = Field(
+        False, description="Put a final softmax in the firmware (lookup tables) instead of on the host."
+    )
+    layers: dict[str, LayerHLS] = Field(default_factory=dict, description="Per-layer overrides, by name.")
+
+    @field_validator("precision")
+    @classmethod
+    def _known_policy(cls, value: str) -> str:
+        if value not in PRECISION_POLICIES:
+            parse_ap_fixed(value)
+        return value
+
+
+def parse_ap_fixed(text: str) -> tuple[bool, int, int]:
+    """'ap_fixed<W,I>' / 'ap_ufixed<W,I>' -> (signed, width, integer); ValueError otherwise."""
+    match = AP_FIXED.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a precision policy ({', '.join(PRECISION_POLICIES)}) or 'ap_fixed<W,I>'")
+    unsigned, width, integer = match.groups()
+    if int(width) < 1 or int(width) > 64:
+        raise ValueError(f"'{text}': width must be 1..64")
+    return not unsigned, int(width), int(integer)
+
+
+# --- the whole spec ------------------------------------------------------------------------------
+
+
+class Spec(Strict):
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", description="Run name (default: the file stem).")
+    description: str = Field("", description="Free text, shown in reports.")
+    dataset: DatasetSpec = Field(DatasetSpec(), description="Where the data comes from.")
+    model: ModelSpec = Field(description="The architecture or a trained model file.")
+    quantization: QuantizationSpec = Field(QuantizationSpec(), description="QKeras quantizers.")
+    training: TrainingSpec = Field(TrainingSpec(), description="Quantization-aware training.")
+    hls: HLSSpec = Field(HLSSpec(), description="hls4ml conversion settings.")
+
+    @model_validator(mode="after")
+    def _overrides_name_layers(self) -> "Spec":
+        if self.model.layers is None:
+            if self.quantization.layers:
+                raise ValueError("quantization.layers: per-layer overrides need model.layers, not model.file")
+            return self
+        named = dict(self.model.named_layers())
+        for section, overrides in (("quantization.layers", self.quantization.layers), ("hls.layers", self.hls.layers)):
+            for layer_name in overrides:
+                if layer_name not in named:
+                    raise ValueError(f"{section}.{layer_name}: no layer of that name (layers: {', '.join(named)})")
+        if len(named) != len(self.model.layers):
+            raise ValueError("model.layers: two layers have the same name")
+        last = self.model.layers[-1]
+        if self.hls.softmax_in_firmware and not (isinstance(last, ActivationLayer) and last.activation == "softmax"):
+            raise ValueError("hls.softmax_in_firmware: the last layer is not a softmax activation")
+        return self
+
+    def digest(self) -> str:
+        """sha256 of the canonical resolved spec: equal digests mean the same experiment."""
+        return digest_of(self.model_dump(mode="json"))
+
+    def section_digest(self, *sections: str) -> str:
+        """Digest of some sections only, so a step reruns only when what it reads changed."""
+        data = self.model_dump(mode="json")
+        return digest_of({key: data[key] for key in sections})
+
+    def has_softmax(self) -> bool:
+        """Whether the architecture ends in a softmax activation."""
+        last = (self.model.layers or [None])[-1]
+        return isinstance(last, ActivationLayer) and last.activation == "softmax"
+
+
+def digest_of(data: object) -> str:
+    """sha256 of a JSON-serialisable value in canonical form."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a YAML spec; every failure is a SpecError naming the file and the key."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read the spec ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise SpecError(f"{path}: malformed YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: the spec must be a mapping of sections (dataset, model, ...)")
+    _resolve_paths(data, path.parent)
+    return spec_from_dict(data, source=str(path))
+
+
+def _resolve_paths(data: dict, base: Path) -> None:
+    """dataset.path and model.file are relative to the spec's folder, so a spec works from any directory."""
+    for section, key in (("dataset", "path"), ("model", "file")):
+        value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            data[section][key] = str((base / value).resolve())
+
+
+def spec_from_dict(data: dict, source: str = "spec") -> Spec:
+    """Validate a spec given as a dict (from YAML or built by the CLI)."""
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(f"{source}: {_first_problem(error)}") from None
+
+
+def _first_problem(error: ValidationError) -> str:
+    """One line for the first schema violation: the dotted key and what is wrong with it."""
+    problem = error.errors()[0]
+    location = [str(part) for part in problem["loc"] if not _is_union_tag(part)]
+    key = ".".join(location) or "(top level)"
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{key}'"
+    if kind == "missing":
+        return f"missing key '{key}'"
+    message = problem["msg"].removeprefix("Value error, ")
+    if kind == "value_error" and not location:
+        return message
+    value = problem.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
+    return f"key '{key}': {message}{shown}"
+
+
+def _is_union_tag(part: object) -> bool:
+    """Pydantic puts the discriminator value and union member names into error locations; hide them."""
+    return isinstance(part, str) and (part in _LAYER_TAGS or "[" in part or part.startswith("function-"))
+
+
+_LAYER_TAGS = {
+    "conv2d",
+    "depthwise_conv2d",
+    "dense",
+    "activation",
+    "max_pooling2d",
+    "average_pooling2d",
+    "batchnorm",
+    "flatten",
+    "dropout",
+    "int",
+    "tuple",
+}
+
+
+def dump_spec(spec: Spec) -> str:
+    """The resolved spec as YAML (every default filled in), as saved next to a run's outputs."""
+    return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,159 @@
+"""Every hls4ml call and every edit of hls4ml's config dict: Keras model + hls settings -> an HLS project on disk."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from pathlib import Path
+
+from codesign.config import FixedPoint, HLSSpec, parse_ap_fixed
+from codesign.errors import ModelError, SpecError
+from codesign.layout import write_json
+
+PROJECT_NAME = "myproject"
+HLS4ML_DEFAULT_PRECISION = "fixed<16,6>"
+
+
+def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint | None, log_path: Path) -> dict:
+    """Convert and write the project (traceable in C simulation only); return what was built, per layer."""
+    output_dir = Path(output_dir)
+    with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
+        config = _hls_config(keras_model, hls, input_quant)
+        graph, mode = _convert(keras_model, config, hls, output_dir)
+        _apply_type_overrides(graph, hls)
+        graph.config.trace_output = True  # trace hooks sit under #ifndef __SYNTHESIS__: firmware is unchanged
+        graph.write()
+    meta = emulation_meta(graph)
+    write_json(output_dir / "codesign_emulation.json", meta)
+    return {
+        "policy": hls.precision,
+        "conversion": mode,
+        "backend": hls.backend,
+        "part": hls.part,
+        "clock_ns": hls.clock_ns,
+        "io_type": hls.io_type,
+        "strategy": hls.strategy,
+        "reuse_factor": hls.reuse_factor,
+        "layers": layer_table(graph),
+    }
+
+
+def _hls_config(keras_model, hls: HLSSpec, input_quant: FixedPoint | None) -> dict:
+    """hls4ml's config dict for the chosen precision policy, with strategy, reuse factor and tracing."""
+    import hls4ml
+
+    if hls.precision == "bit-exact":
+        config = hls4ml.utils.config_from_keras_model(keras_model, granularity="name", backend=hls.backend)
+        if input_quant is not None:
+            input_name = keras_model.layers[0].name
+            config["LayerName"][input_name]["Precision"] = {"result": _fixed(input_quant)}
+    else:
+        default = HLS4ML_DEFAULT_PRECISION if hls.precision == "hls4ml-default" else _hls4ml_type(hls.precision)
+        config = hls4ml.utils.config_from_keras_model(
+            keras_model, granularity="model", backend=hls.backend, default_precision=default
+        )
+    config["Model"]["Strategy"] = hls.strategy
+    config["Model"]["ReuseFactor"] = hls.reuse_factor
+    per_layer = config.setdefault("LayerName", {})
+    for layer in keras_model.layers:
+        per_layer.setdefault(layer.name, {})["Trace"] = True
+    for name, override in hls.layers.items():
+        if name not in per_layer:
+            continue  # reported by _apply_type_overrides, which sees the converted graph
+        if override.reuse_factor is not None:
+            per_layer[name]["ReuseFactor"] = override.reuse_factor
+        if override.strategy is not None:
+            per_layer[name]["Strategy"] = override.strategy
+    return config
+
+
+def _convert(keras_model, config: dict, hls: HLSSpec, output_dir: Path):
+    """Convert with hls4ml; the bit-exact policy asks for bit_exact=True and falls back to quantizer-derived types."""
+    import hls4ml
+
+    common = dict(
+        hls_config=config,
+        output_dir=str(output_dir),
+        project_name=PROJECT_NAME,
+        backend=hls.backend,
+        part=hls.part,
+        clock_period=hls.clock_ns,
+        io_type=hls.io_type,
+    )
+    if hls.precision == "bit-exact":
+        try:
+            graph = hls4ml.converters.convert_from_keras_model(keras_model, bit_exact=True, **common)
+            return graph, "hls4ml bit_exact=True"
+        except Exception as error:  # hls4ml raises bare Exception/ValueError for models its bit-exact pass cannot take
+            reason = " ".join(str(error).split())[:200]
+            print(f"bit_exact=True failed ({type(error).__name__}: {reason}); using quantizer-derived types")
+            mode = f"quantizer-derived types (hls4ml bit_exact=True refused: {reason})"
+    else:
+        mode = f"model-wide {config['Model']['Precision']['default']}"
+    try:
+        return hls4ml.converters.convert_from_keras_model(keras_model, **common), mode
+    except Exception as error:  # hls4ml signals unsupported layers with bare Exception
+        raise ModelError(f"hls4ml cannot convert this model: {' '.join(str(error).split())[:200]}") from None
+
+
+def _apply_type_overrides(graph, hls: HLSSpec) -> None:
+    """Per-layer accum/result types from the spec, applied after conversion so they win over inferred types."""
+    from hls4ml.backends.fpga.fpga_types import APTypeConverter
+    from hls4ml.model.types import FixedPrecisionType
+
+    layers = {layer.name: layer for layer in graph.get_layers()}
+    for name, override in hls.layers.items():
+        if name not in layers:
+            raise SpecError(f"hls.layers.{name}: no layer of that name in the converted model (has: {', '.join(layers)})")
+        for key, text in (("accum_t", override.accum), ("result_t", override.result)):
+            if text is None:
+                continue
+            if key not in layers[name].types:
+                raise SpecError(f"hls.layers.{name}: layer type '{layers[name].class_name}' has no {key[:-2]} type")
+            signed, width, integer = parse_ap_fixed(text)
+            precision = APTypeConverter().convert(FixedPrecisionType(width, integer, signed))
+            layers[name].types[key].precision = precision
+
+
+def emulation_meta(graph) -> dict:
+    """What the emulation worker needs to call the compiled library without hls4ml: names and sizes."""
+    traced = [
+        {"name": layer.name, "class": layer.class_name, "size": int(layer.get_output_variable().size())}
+        for layer in graph.get_layers()
+        if layer.get_attr("function_cpp", None) and layer.get_attr("trace", False)
+    ]
+    return {
+        "project": graph.config.get_project_name(),
+        "inputs": [int(var.size()) for var in graph.get_input_variables()],
+        "input_shapes": [list(var.shape) for var in graph.get_input_variables()],
+        "outputs": [int(var.size()) for var in graph.get_output_variables()],
+        "traced_layers": traced,
+    }
+
+
+def layer_table(graph) -> list[dict]:
+    """Per converted layer: class, hls4ml types, strategy and reuse factor, as reports show them."""
+    rows = []
+    for layer in graph.get_layers():
+        rows.append(
+            {
+                "name": layer.name,
+                "class": layer.class_name,
+                "types": {key.removesuffix("_t"): str(var.precision) for key, var in layer.types.items()},
+                "strategy": layer.get_attr("strategy"),
+                "reuse_factor": layer.get_attr("reuse_factor"),
+            }
+        )
+    return rows
+
+
+def _fixed(quant: FixedPoint) -> str:
+    """QKeras quantized_bits(bits, integer) lives on hls4ml's fixed<bits, integer+1> grid."""
+    return f"fixed<{quant.bits},{quant.integer + 1},RND_CONV,SAT>"
+
+
+def _hls4ml_type(ap_type: str) -> str:
+    """'ap_fixed<16,6>' -> hls4ml's 'fixed<16,6>' (and ufixed)."""
+    signed, width, integer = parse_ap_fixed(ap_type)
+    return f"{'fixed' if signed else 'ufixed'}<{width},{integer}>"

@@ -1,0 +1,100 @@
+"""The compiled C++ emulation: build hls4ml's bridge library with g++, run it in a child process."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from codesign.errors import EmulationCrash, ToolchainError
+
+Say = Callable[[str], None]
+COMPILER_TAIL_LINES = 15
+
+
+def require_gxx() -> str:
+    """Path of g++, or a ToolchainError that says how to get it."""
+    gxx = shutil.which("g++")
+    if gxx is None:
+        raise ToolchainError(
+            "g++ not found on PATH: the emulation is compiled C++ (install it, e.g. 'apt-get install g++')"
+        )
+    return gxx
+
+
+def compile_library(hls_dir: Path, log_path: Path) -> Path:
+    """Run the project's build_lib.sh (g++ -O3); the full compiler output goes to the log."""
+    require_gxx()
+    hls_dir = Path(hls_dir)
+    for stale in (hls_dir / "firmware").glob("*.so"):
+        stale.unlink()
+    result = subprocess.run(
+        ["bash", "build_lib.sh"], cwd=hls_dir, capture_output=True, text=True, check=False
+    )
+    Path(log_path).write_text(result.stdout + result.stderr)
+    libraries = sorted((hls_dir / "firmware").glob("*.so"))
+    if result.returncode != 0 or not libraries:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-COMPILER_TAIL_LINES:])
+        raise ToolchainError(f"g++ failed to compile {hls_dir} (full log: {log_path}):\n{tail}")
+    return libraries[0]
+
+
+@dataclass(frozen=True)
+class EmulationResult:
+    """Firmware outputs per sample (float64, exact for ap_fixed up to 53 bits) and, if traced, per layer."""
+
+    outputs: np.ndarray
+    layers: dict[str, np.ndarray]
+    seconds: float
+
+
+def run_emulation(library: Path, meta_path: Path, x: np.ndarray, say: Say, trace: bool = False) -> EmulationResult:
+    """Run the firmware on every sample in a child process; a crash there becomes an EmulationCrash."""
+    with tempfile.TemporaryDirectory(prefix="codesign-emulation-") as scratch:
+        inputs, outputs = Path(scratch) / "x.npy", Path(scratch) / "out.npz"
+        np.save(inputs, np.ascontiguousarray(x, dtype=np.float64))
+        command = [sys.executable, "-m", "codesign.emulation_worker", str(library), str(meta_path), str(inputs), str(outputs)]
+        started = time.perf_counter()
+        process = subprocess.Popen(command + (["--trace"] if trace else []), stderr=subprocess.PIPE, text=True)
+        errors = _relay_progress(process, say, started)
+        if process.returncode != 0:
+            raise EmulationCrash(_crash_message(process.returncode, errors, library))
+        with np.load(outputs) as archive:
+            result = archive["outputs"]
+            layers = {key.removeprefix("trace/"): archive[key] for key in archive.files if key.startswith("trace/")}
+        return EmulationResult(result, layers, time.perf_counter() - started)
+
+
+def _relay_progress(process: subprocess.Popen, say: Say, started: float) -> list[str]:
+    """Turn the worker's 'progress N M' lines into progress messages; keep anything else as error text."""
+    errors = []
+    for line in process.stderr:
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "progress":
+            done, total = int(parts[1]), int(parts[2])
+            elapsed = time.perf_counter() - started
+            say(f"  emulated {done}/{total} samples ({done / max(elapsed, 1e-9):.0f}/s)")
+        else:
+            errors.append(line.rstrip())
+    process.wait()
+    return errors
+
+
+def _crash_message(returncode: int, errors: list[str], library: Path) -> str:
+    """One clear line: which signal killed the emulation and what to change."""
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        return (
+            f"the compiled emulation {library.name} crashed with {name}; the CLI survived. Large layers under the "
+            "Latency strategy are a known cause: use hls.strategy: Resource, a larger hls.reuse_factor, or io_stream"
+        )
+    detail = errors[-1] if errors else f"exit code {returncode}"
+    return f"the compiled emulation {library.name} failed: {detail}"

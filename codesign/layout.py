@@ -1,0 +1,101 @@
+"""RunLayout: the one place that knows the file names inside a run directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ROOT = Path("hls_projects")
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Paths of one run: hls_projects/<name>/{config.yaml, manifest.json, model/, hls/, reports/, logs/}."""
+
+    root: Path
+
+    @classmethod
+    def for_name(cls, name: str, output_root: Path = DEFAULT_ROOT) -> "RunLayout":
+        return cls(Path(output_root) / name)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.root / "model"
+
+    @property
+    def qkeras_model(self) -> Path:
+        return self.model_dir / "qkeras.h5"
+
+    @property
+    def float_model(self) -> Path:
+        return self.model_dir / "float.h5"
+
+    @property
+    def hls_dir(self) -> Path:
+        return self.root / "hls"
+
+    @property
+    def library(self) -> Path:
+        """The compiled emulation library (hls4ml names it <project>-<stamp>.so); a missing path before compile."""
+        found = sorted((self.hls_dir / "firmware").glob("*.so"))
+        return found[0] if found else self.hls_dir / "firmware" / "not-compiled.so"
+
+    @property
+    def emulation_meta(self) -> Path:
+        """What the compiled library exposes: project name, input/output sizes, traced layers."""
+        return self.root / "hls" / "codesign_emulation.json"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    def report(self, step: str) -> Path:
+        return self.reports_dir / f"{step}.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    def log(self, step: str) -> Path:
+        return self.logs_dir / f"{step}.log"
+
+    def make_dirs(self) -> None:
+        for folder in (self.model_dir, self.reports_dir, self.logs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: object) -> None:
+    """Pretty, key-sorted JSON, written atomically."""
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text())

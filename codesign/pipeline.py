@@ -1,0 +1,109 @@
+"""Runs the ordered steps in a run directory: skips unchanged ones, restarts from a named one, keeps manifest.json."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from filelock import FileLock, Timeout
+
+from codesign.config import dump_spec
+from codesign.errors import CodesignError, RunDirError
+from codesign.layout import read_json, write_atomic, write_json
+from codesign.steps import STEP_NAMES, STEPS, Context
+from codesign.versions import stack_versions
+
+MANIFEST_SCHEMA = 1
+
+
+def run_pipeline(ctx: Context, from_step: str | None = None, to_step: str | None = None) -> dict:
+    """Run the steps from..to; a step whose inputs and outputs are unchanged is skipped unless it is --from or later."""
+    first = STEP_NAMES.index(from_step) if from_step else 0
+    last = STEP_NAMES.index(to_step) if to_step else len(STEPS) - 1
+    if first > last:
+        raise CodesignError(f"--from {from_step} comes after --to {to_step} (steps: {', '.join(STEP_NAMES)})")
+    layout = ctx.layout
+    try:
+        layout.root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunDirError(f"{layout.root}: cannot create the run directory ({error.strerror})") from None
+    lock = FileLock(layout.lock)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunDirError(f"{layout.root}: another build is running in this run directory") from None
+    try:
+        return _run_locked(ctx, first, last, rerun=from_step is not None)
+    finally:
+        lock.release()
+
+
+def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
+    """The pipeline body, under the run directory's lock."""
+    layout = ctx.layout
+    layout.make_dirs()
+    manifest = load_manifest(layout.manifest)
+    manifest.update(spec_digest=ctx.spec.digest(), versions=stack_versions(), complete=False)
+    write_atomic(layout.config, dump_spec(ctx.spec))
+    write_json(layout.manifest, manifest)
+    for index, step in enumerate(STEPS[: last + 1]):
+        record = manifest["steps"].get(step.name, {})
+        if index < first:
+            if record.get("status") != "ok":
+                raise RunDirError(f"{layout.root}: step '{step.name}' has not completed; run without --from first")
+            continue
+        inputs = step.inputs(ctx)
+        up_to_date = (
+            record.get("status") == "ok"
+            and record.get("inputs") == inputs
+            and all(path.exists() for path in step.outputs(layout))
+        )
+        if up_to_date and not rerun:
+            ctx.say(f"[{step.name}] up to date, skipped")
+            continue
+        ctx.say(f"[{step.name}]")
+        started = time.perf_counter()
+        record = {"inputs": inputs, "started_at": _now()}
+        manifest["steps"][step.name] = {**record, "status": "running"}
+        for later in STEP_NAMES[index + 1 :]:
+            manifest["steps"].get(later, {})["status"] = "stale"
+        write_json(layout.manifest, manifest)
+        try:
+            step.run(ctx)
+        except BaseException as error:
+            manifest["steps"][step.name] = {
+                **record,
+                "status": "interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
+                "seconds": round(time.perf_counter() - started, 2),
+                "error": str(error).splitlines()[0] if str(error) else type(error).__name__,
+            }
+            write_json(layout.manifest, manifest)
+            raise
+        seconds = time.perf_counter() - started
+        manifest["steps"][step.name] = {**record, "status": "ok", "seconds": round(seconds, 2), "finished_at": _now()}
+        write_json(layout.manifest, manifest)
+        ctx.say(f"[{step.name}] done in {seconds:.1f} s")
+    manifest["complete"] = last == len(STEPS) - 1 and all(
+        manifest["steps"].get(name, {}).get("status") == "ok" for name in STEP_NAMES
+    )
+    write_json(layout.manifest, manifest)
+    return manifest
+
+
+def load_manifest(path) -> dict:
+    """The run's manifest, or a new one; a manifest from a newer codesign is refused, not overwritten."""
+    if not path.exists():
+        return {"schema": MANIFEST_SCHEMA, "steps": {}}
+    try:
+        manifest = read_json(path)
+    except ValueError:
+        raise RunDirError(f"{path}: manifest is not valid JSON; delete the run directory to rebuild") from None
+    if manifest.get("schema", 0) > MANIFEST_SCHEMA:
+        raise RunDirError(f"{path}: written by a newer codesign (schema {manifest['schema']}); upgrade codesign")
+    manifest.setdefault("steps", {})
+    return manifest
+
+
+def _now() -> str:
+    """UTC timestamp for the manifest."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

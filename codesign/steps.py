@@ -1,0 +1,260 @@
+"""The build steps (train -> convert -> compile -> validate): plain functions reading and writing the run directory."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from codesign.config import Spec, digest_of
+from codesign.data import Dataset, load_dataset
+from codesign.errors import ModelError, RunDirError, ValidationFailed
+from codesign.layout import RunLayout, read_json, write_json
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Context:
+    """What every step gets: the resolved spec, the run's layout, a way to talk, and the data (loaded once)."""
+
+    spec: Spec
+    layout: RunLayout
+    say: Say
+    _data: Dataset | None = field(default=None, repr=False)
+
+    def data(self) -> Dataset:
+        if self._data is None:
+            self._data = load_dataset(self.spec.dataset, seed=self.spec.training.seed)
+        return self._data
+
+
+@dataclass(frozen=True)
+class Step:
+    """A named step: what it reads (digested, to skip it when unchanged), what it writes, and how it runs."""
+
+    name: str
+    run: Callable[[Context], dict]
+    inputs: Callable[[Context], dict[str, str]]
+    outputs: Callable[[RunLayout], list[Path]]
+
+
+# --- train ---------------------------------------------------------------------------------------
+
+
+def train_step(ctx: Context) -> dict:
+    """Train the QKeras model and its float twin, or import a user's trained model, into model/."""
+    from codesign.train import evaluate, train_models, weight_sparsity
+
+    data = ctx.data()
+    if ctx.spec.model.file:
+        from codesign.model import load_keras_model
+
+        model = load_keras_model(ctx.spec.model.file)
+        _check_user_model(model, data, ctx.spec.model.file)
+        _save(model, ctx.layout.qkeras_model)
+        ctx.layout.float_model.unlink(missing_ok=True)
+        report = {"source": ctx.spec.model.file, "qkeras": evaluate(model, data), "float": None}
+    else:
+        qkeras_model, float_model, metrics = train_models(ctx.spec, data, ctx.say)
+        _save(qkeras_model, ctx.layout.qkeras_model)
+        _save(float_model, ctx.layout.float_model)
+        report = {"source": "trained", **metrics}
+    report["weight_sparsity"] = weight_sparsity(_load(ctx.layout.qkeras_model))
+    report["dataset"] = {"name": data.name, "train": len(data.x_train), "test": len(data.x_test)}
+    write_json(ctx.layout.report("train"), report)
+    accuracy = report["qkeras"].get("test_accuracy")
+    if accuracy is not None:
+        ctx.say(f"  QKeras test accuracy {accuracy:.4f}")
+    return report
+
+
+def _check_user_model(model, data: Dataset, path: str) -> None:
+    """The model must take the data's sample shape."""
+    expected = tuple(model.input_shape[1:])
+    if expected != data.input_shape:
+        raise ModelError(f"{path}: the model takes inputs of shape {expected}, the data has {data.input_shape}")
+
+
+def train_inputs(ctx: Context) -> dict[str, str]:
+    inputs = {"spec": ctx.spec.section_digest("dataset", "model", "quantization", "training"), "data": ctx.data().digest()}
+    if ctx.spec.model.file:
+        inputs["model_file"] = file_digest(Path(ctx.spec.model.file))
+    return inputs
+
+
+# --- convert -------------------------------------------------------------------------------------
+
+
+def convert_step(ctx: Context) -> dict:
+    """Convert the QKeras model with hls4ml into hls/, the project Vitis/Vivado HLS builds."""
+    import shutil
+
+    from codesign.convert import convert
+
+    spec = ctx.spec
+    model = _load(ctx.layout.qkeras_model)
+    if spec.hls.softmax_in_firmware:
+        model = _append_softmax(model)
+    shutil.rmtree(ctx.layout.hls_dir, ignore_errors=True)
+    input_quant = spec.quantization.input if spec.model.layers else None
+    report = convert(model, spec.hls, ctx.layout.hls_dir, input_quant, ctx.layout.log("convert"))
+    write_json(ctx.layout.report("convert"), report)
+    ctx.say(f"  {len(report['layers'])} layers, precision {report['policy']} ({report['conversion']})")
+    return report
+
+
+def _append_softmax(model):
+    """The QKeras logits model with a softmax on top, for firmware that computes the softmax itself."""
+    from tensorflow import keras
+
+    return keras.Model(model.inputs, keras.layers.Activation("softmax", name="softmax")(model.output))
+
+
+def convert_inputs(ctx: Context) -> dict[str, str]:
+    return {"qkeras_model": file_digest(ctx.layout.qkeras_model), "hls": ctx.spec.section_digest("hls", "quantization")}
+
+
+# --- compile -------------------------------------------------------------------------------------
+
+
+def compile_step(ctx: Context) -> dict:
+    """Compile the C++ emulation library with g++ (hls4ml's build_lib.sh)."""
+    import time
+
+    from codesign.emulate import compile_library
+
+    started = time.perf_counter()
+    library = compile_library(ctx.layout.hls_dir, ctx.layout.log("compile"))
+    seconds = time.perf_counter() - started
+    report = {"library": str(library.relative_to(ctx.layout.root)), "compile_seconds": round(seconds, 2)}
+    write_json(ctx.layout.report("compile"), report)
+    ctx.say(f"  compiled {library.name} in {seconds:.1f} s")
+    return report
+
+
+def compile_inputs(ctx: Context) -> dict[str, str]:
+    hls = ctx.layout.hls_dir
+    sources = [path for path in sorted(hls.rglob("*")) if path.is_file() and path.suffix != ".so"]
+    return {"sources": digest_of({str(path.relative_to(hls)): file_digest(path) for path in sources})}
+
+
+# --- validate ------------------------------------------------------------------------------------
+
+
+def validate_step(ctx: Context) -> dict:
+    """Run the emulation on the whole test set and compare with QKeras sample by sample, on every output."""
+    from codesign.emulate import run_emulation
+    from codesign.validate import DIVERGENCE_SAMPLES, compare_outputs, first_divergence, keras_layer_outputs
+
+    data = ctx.data()
+    spec = ctx.spec
+    qkeras_model = _load(ctx.layout.qkeras_model)
+    if spec.hls.softmax_in_firmware:
+        qkeras_model = _append_softmax(qkeras_model)
+    reference = qkeras_model.predict(data.x_test, batch_size=1024, verbose=0)
+    float_outputs = None
+    if ctx.layout.float_model.exists():
+        float_outputs = _load(ctx.layout.float_model).predict(data.x_test, batch_size=1024, verbose=0)
+    library = ctx.layout.library
+    if not library.exists():
+        raise RunDirError(f"{ctx.layout.root}: the emulation is not compiled; run the compile step first")
+    ctx.say(f"  emulating {len(data.x_test)} test samples")
+    emulation = run_emulation(library, ctx.layout.emulation_meta, data.x_test, ctx.say)
+    labels = data.y_test if data.is_classification else None
+    report, mismatched = compare_outputs(reference, emulation.outputs, labels, float_outputs)
+    report["emulation_samples_per_s"] = round(len(data.x_test) / emulation.seconds, 1)
+    report["policy"] = spec.hls.precision
+    report["softmax"] = "firmware" if spec.hls.softmax_in_firmware else ("host" if spec.has_softmax() else "none")
+    report["first_diverging_layer"] = None
+    if len(mismatched):
+        subset = data.x_test[mismatched[:DIVERGENCE_SAMPLES]]
+        traced = run_emulation(library, ctx.layout.emulation_meta, subset, lambda _: None, trace=True)
+        meta = read_json(ctx.layout.emulation_meta)
+        report["first_diverging_layer"] = first_divergence(
+            meta["traced_layers"], traced.layers, keras_layer_outputs(qkeras_model, subset)
+        )
+    write_json(ctx.layout.report("validate"), report)
+    for line in summary_lines(report):
+        ctx.say("  " + line)
+    if spec.hls.precision == "bit-exact" and not report["bit_exact"]:
+        raise ValidationFailed(f"not bit-exact: {_divergence_line(report)}")
+    return report
+
+
+def _divergence_line(report: dict) -> str:
+    """'N of M samples differ (max abs diff D), first diverging layer L (Class)'."""
+    line = (
+        f"{report['mismatched_samples']} of {report['samples']} samples differ "
+        f"(max abs diff {report['max_abs_diff']:.6g})"
+    )
+    layer = report.get("first_diverging_layer")
+    if layer:
+        line += f"; first diverging layer: {layer['name']} ({layer['class']}, max abs diff {layer['max_abs_diff']:.6g})"
+    return line
+
+
+def summary_lines(report: dict) -> list[str]:
+    """A few lines for the terminal: bit-exactness and the accuracies."""
+    lines = []
+    if report["bit_exact"]:
+        lines.append(f"bit-exact: yes, all {report['samples']} samples identical on every output")
+    else:
+        lines.append(f"bit-exact: NO, {_divergence_line(report)}")
+    if report["argmax_agreement"] is not None:
+        lines.append(f"argmax agreement {report['argmax_agreement']:.4f}")
+    accuracy = report["accuracy"]
+    shown = [f"{key} {accuracy[key]:.4f}" for key in ("float", "qkeras", "emulation") if accuracy.get(key) is not None]
+    if shown:
+        lines.append("accuracy: " + "  ".join(shown))
+    return lines
+
+
+def validate_inputs(ctx: Context) -> dict[str, str]:
+    return {
+        "qkeras_model": file_digest(ctx.layout.qkeras_model),
+        "library": file_digest(ctx.layout.library),
+        "data": ctx.data().digest(),
+        "policy": digest_of([ctx.spec.hls.precision, ctx.spec.hls.softmax_in_firmware]),
+    }
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _load(path: Path):
+    from codesign.model import load_keras_model
+
+    return load_keras_model(path)
+
+
+def _save(model, path: Path) -> None:
+    """Save as .h5 (what hls4ml and QKeras read best), without Keras's legacy-format and serialization warnings."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model.save(path)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes; 'missing' when it does not exist (so the step reruns)."""
+    if not Path(path).is_file():
+        return "missing"
+    hasher = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+STEPS: list[Step] = [
+    Step("train", train_step, train_inputs, lambda layout: [layout.qkeras_model, layout.report("train")]),
+    Step("convert", convert_step, convert_inputs, lambda layout: [layout.emulation_meta, layout.report("convert")]),
+    Step("compile", compile_step, compile_inputs, lambda layout: [layout.library, layout.report("compile")]),
+    Step("validate", validate_step, validate_inputs, lambda layout: [layout.report("validate")]),
+]
+STEP_NAMES = [step.name for step in STEPS]

@@ -1,0 +1,47 @@
+"""Shared fixtures: small specs, and one real tiny build reused by every test that only reads it."""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+TINY_SPEC = {
+    "name": "tiny",
+    "dataset": {"name": "digits"},
+    "model": {
+        "layers": [
+            {"type": "conv2d", "name": "conv1", "filters": 4, "kernel_size": 3},
+            {"type": "activation", "name": "relu1", "activation": "relu"},
+            {"type": "max_pooling2d", "name": "pool1"},
+            {"type": "flatten", "name": "flatten"},
+            {"type": "dense", "name": "fc1", "units": 16},
+            {"type": "activation", "name": "relu2", "activation": "relu"},
+            {"type": "dense", "name": "output", "units": 10},
+            {"type": "activation", "name": "softmax", "activation": "softmax"},
+        ]
+    },
+    "quantization": {"weights": {"bits": 6, "integer": 0}, "biases": {"bits": 6, "integer": 0}},
+    "training": {"epochs": 3, "seed": 1},
+}
+
+
+@pytest.fixture
+def tiny_spec_dict() -> dict:
+    """A fresh copy of a tiny, valid spec as a dict, to mutate freely."""
+    return copy.deepcopy(TINY_SPEC)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One real build of the tiny spec (train, convert, g++ compile, validate), shared by read-only tests."""
+    from codesign.build import build_run
+    from codesign.config import spec_from_dict
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    messages: list[str] = []
+    build_run(spec_from_dict(copy.deepcopy(TINY_SPEC)), run_dir, messages.append)
+    return run_dir, messages
