@@ -14,6 +14,13 @@ from codesign.errors import CodesignError
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter hides the progress lines
 
 
+def _quiet_tensorflow() -> None:
+    """TensorFlow's Python logger warns about retracing on every predict of a new shape; not the user's concern."""
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+
+
 def _say(message: str) -> None:
     click.echo(message)
 
@@ -58,6 +65,7 @@ def build(spec_file, model_file, data_file, name, precision, from_step, to_step,
     """Train (or import), convert, compile and validate: SPEC_FILE is a YAML spec from models/."""
     from codesign.build import build_run, resolve_build_spec
 
+    _quiet_tensorflow()
     spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision)
     build_run(spec, output_root / run_name, _say, from_step, to_step)
 
@@ -68,6 +76,7 @@ def validate(run_dir: Path) -> None:
     """Rerun the emulation on the test set and compare it with QKeras; exit 3 when a bit-exact policy is not."""
     from codesign.build import validate_run
 
+    _quiet_tensorflow()
     validate_run(run_dir, _say)
 
 

@@ -46,7 +46,8 @@ class DatasetSpec(Strict):
 
 # --- architecture --------------------------------------------------------------------------------
 
-KernelSize = Union[Annotated[int, Field(gt=0)], tuple[Annotated[int, Field(gt=0)], Annotated[int, Field(gt=0)]]]
+PositiveInt = Annotated[int, Field(gt=0)]
+KernelSize = Union[PositiveInt, Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]]
 
 
 class LayerBase(Strict):
@@ -365,7 +366,9 @@ def _first_problem(error: ValidationError) -> str:
 
 def _is_union_tag(part: object) -> bool:
     """Pydantic puts the discriminator value and union member names into error locations; hide them."""
-    return isinstance(part, str) and (part in _LAYER_TAGS or "[" in part or part.startswith("function-"))
+    return isinstance(part, str) and (
+        part in _LAYER_TAGS or "[" in part or part.startswith(("function-", "constrained-"))
+    )
 
 
 _LAYER_TAGS = {
@@ -379,7 +382,7 @@ _LAYER_TAGS = {
     "flatten",
     "dropout",
     "int",
-    "tuple",
+    "list",
 }
 
 

@@ -6,12 +6,15 @@ import contextlib
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from codesign.config import FixedPoint, HLSSpec, parse_ap_fixed
 from codesign.errors import ModelError, SpecError
 from codesign.layout import write_json
 
 PROJECT_NAME = "myproject"
 HLS4ML_DEFAULT_PRECISION = "fixed<16,6>"
+FALLBACK = "quantizer-derived types"
 
 
 def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint | None, log_path: Path) -> dict:
@@ -21,6 +24,8 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint
         warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
         config = _hls_config(keras_model, hls, input_quant)
         graph, mode = _convert(keras_model, config, hls, output_dir)
+        if mode.startswith(FALLBACK):
+            _widen_average_pooling(graph)
         _apply_type_overrides(graph, hls)
         graph.config.trace_output = True  # trace hooks sit under #ifndef __SYNTHESIS__: firmware is unchanged
         graph.write()
@@ -88,7 +93,8 @@ def _convert(keras_model, config: dict, hls: HLSSpec, output_dir: Path):
         except Exception as error:  # hls4ml raises bare Exception/ValueError for models its bit-exact pass cannot take
             reason = " ".join(str(error).split())[:200]
             print(f"bit_exact=True failed ({type(error).__name__}: {reason}); using quantizer-derived types")
-            mode = f"quantizer-derived types (hls4ml bit_exact=True refused: {reason})"
+            mode = f"{FALLBACK} (hls4ml bit_exact=True refused: {reason})"
+            _pin_linear_quantizers(keras_model, config)
     else:
         mode = f"model-wide {config['Model']['Precision']['default']}"
     try:
@@ -97,11 +103,48 @@ def _convert(keras_model, config: dict, hls: HLSSpec, output_dir: Path):
         raise ModelError(f"hls4ml cannot convert this model: {' '.join(str(error).split())[:200]}") from None
 
 
-def _apply_type_overrides(graph, hls: HLSSpec) -> None:
-    """Per-layer accum/result types from the spec, applied after conversion so they win over inferred types."""
+def _pin_linear_quantizers(keras_model, config: dict) -> None:
+    """Without bit_exact=True, hls4ml merges a linear QActivation into its parent and loses its rounding.
+
+    Giving the parent the quantizer's type (RND_CONV, SAT) makes the parent's output cast do what the quantizer does.
+    """
+    per_layer = config["LayerName"]
+    for layer in keras_model.layers:
+        quantizer = getattr(layer, "quantizer", None)
+        if type(quantizer).__name__ != "quantized_bits" or not layer.inbound_nodes:
+            continue
+        parents = layer.inbound_nodes[0].inbound_layers
+        parent = parents[0] if isinstance(parents, list) else parents
+        result = per_layer.get(layer.name, {}).get("Precision", {}).get("result")
+        if result and parent.name in per_layer and hasattr(parent, "get_quantizers"):
+            per_layer[parent.name].setdefault("Precision", {})["result"] = result
+
+
+def _widen_average_pooling(graph) -> None:
+    """Without bit_exact=True, hls4ml keeps an average pool in its input type and loses the divided-out bits.
+
+    Summing k values needs log2(k) more integer bits and dividing by k (a power of two) as many fraction bits,
+    so both grow by that much and the average is exact.
+    """
+    for layer in graph.get_layers():
+        if layer.class_name.startswith("Pooling") and layer.get_attr("pool_op") == "Average":
+            window = int(np.prod([layer.get_attr(key, 1) for key in ("pool_height", "pool_width")]))
+            extra = int(np.ceil(np.log2(max(window, 1))))
+            source = layer.get_input_variable().type.precision
+            for key in ("accum_t", "result_t"):
+                layer.types[key].precision = _ap_type(source.width + 2 * extra, source.integer + extra, source.signed)
+
+
+def _ap_type(width: int, integer: int, signed: bool):
+    """An hls4ml ap_fixed precision object, ready for the writer."""
     from hls4ml.backends.fpga.fpga_types import APTypeConverter
     from hls4ml.model.types import FixedPrecisionType
 
+    return APTypeConverter().convert(FixedPrecisionType(width, integer, signed))
+
+
+def _apply_type_overrides(graph, hls: HLSSpec) -> None:
+    """Per-layer accum/result types from the spec, applied after conversion so they win over inferred types."""
     layers = {layer.name: layer for layer in graph.get_layers()}
     for name, override in hls.layers.items():
         if name not in layers:
@@ -112,8 +155,7 @@ def _apply_type_overrides(graph, hls: HLSSpec) -> None:
             if key not in layers[name].types:
                 raise SpecError(f"hls.layers.{name}: layer type '{layers[name].class_name}' has no {key[:-2]} type")
             signed, width, integer = parse_ap_fixed(text)
-            precision = APTypeConverter().convert(FixedPrecisionType(width, integer, signed))
-            layers[name].types[key].precision = precision
+            layers[name].types[key].precision = _ap_type(width, integer, signed)
 
 
 def emulation_meta(graph) -> dict:

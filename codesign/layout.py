@@ -93,8 +93,8 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, data: object) -> None:
-    """Pretty, key-sorted JSON, written atomically."""
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    """Pretty JSON in insertion order (steps stay in pipeline order), written atomically."""
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def read_json(path: Path) -> dict:

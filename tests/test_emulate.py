@@ -1,0 +1,59 @@
+"""The C++ emulation runner: a crashing library cannot take the caller down; compiler problems are clear."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from codesign.emulate import compile_library, require_gxx, run_emulation
+from codesign.errors import EmulationCrash, ToolchainError
+
+BRIDGE = r"""
+extern "C" void myproject_double(double *in, double *out) {
+    %s
+}
+"""
+
+
+def _library(tmp_path, body: str):
+    """A real shared library with hls4ml's bridge entry point, built with g++."""
+    source = tmp_path / "bridge.cpp"
+    source.write_text(BRIDGE % body)
+    library = tmp_path / "libfake.so"
+    subprocess.run(["g++", "-shared", "-fPIC", "-O1", str(source), "-o", str(library)], check=True)
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"project": "myproject", "inputs": [3], "outputs": [2], "traced_layers": []}))
+    return library, meta
+
+
+def test_worker_runs_every_sample(tmp_path):
+    library, meta = _library(tmp_path, "out[0] = in[0] + in[1]; out[1] = in[2] * 2;")
+    x = np.arange(12, dtype=np.float64).reshape(4, 3)
+    messages = []
+    result = run_emulation(library, meta, x, messages.append)
+    assert np.array_equal(result.outputs, np.stack([x[:, 0] + x[:, 1], x[:, 2] * 2], axis=1))
+    assert messages and messages[-1].startswith("  emulated 4/4 samples")
+
+
+def test_segfault_is_contained_and_explained(tmp_path):
+    library, meta = _library(tmp_path, "volatile double *p = 0; out[0] = *p;")
+    with pytest.raises(EmulationCrash, match="crashed with SIGSEGV; the CLI survived.*Resource"):
+        run_emulation(library, meta, np.zeros((2, 3)), lambda _: None)
+
+
+def test_compiler_error_shows_the_tail_and_the_log(tmp_path):
+    (tmp_path / "firmware").mkdir()
+    (tmp_path / "build_lib.sh").write_text("echo compiling; echo 'myproject.cpp:3: error: expected ;' >&2; exit 1\n")
+    log = tmp_path / "compile.log"
+    with pytest.raises(ToolchainError, match=r"(?s)g\+\+ failed to compile.*full log.*expected ;"):
+        compile_library(tmp_path, log)
+    assert "expected ;" in log.read_text()
+
+
+def test_missing_gxx_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolchainError, match="g\\+\\+ not found on PATH"):
+        require_gxx()

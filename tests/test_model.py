@@ -1,0 +1,67 @@
+"""Spec -> QKeras model and float twin: the layers, quantizers and shapes the spec asks for."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesign.config import spec_from_dict
+from codesign.errors import ModelError, SpecError
+from codesign.model import build_float, build_qkeras, check_output_shape, load_keras_model
+
+
+def test_qkeras_model_has_the_spec_quantizers(tiny_spec_dict):
+    spec = spec_from_dict(tiny_spec_dict)
+    model = build_qkeras(spec, (8, 8, 1))
+    kinds = {layer.name: type(layer).__name__ for layer in model.layers}
+    assert kinds["input_quant"] == "QActivation" and kinds["conv1"] == "QConv2D" and kinds["fc1"] == "QDense"
+    assert "softmax" not in kinds  # logits: the softmax runs on the host
+    assert str(model.get_layer("conv1").kernel_quantizer_internal) == "quantized_bits(6,0,0,alpha=1)"
+    assert str(model.get_layer("relu1").quantizer) == "quantized_relu(8,3)"
+    assert model.output_shape == (None, 10)
+    with_softmax = build_qkeras(spec, (8, 8, 1), with_softmax=True)
+    assert with_softmax.layers[-1].name == "softmax"
+
+
+def test_per_layer_quantization_override(tiny_spec_dict):
+    tiny_spec_dict["quantization"]["layers"] = {"fc1": {"weights": {"bits": 4, "integer": 1}}}
+    model = build_qkeras(spec_from_dict(tiny_spec_dict), (8, 8, 1))
+    assert str(model.get_layer("fc1").kernel_quantizer_internal) == "quantized_bits(4,1,0,alpha=1)"
+    assert str(model.get_layer("output").kernel_quantizer_internal) == "quantized_bits(6,0,0,alpha=1)"
+
+
+def test_batchnorm_is_folded_in_qkeras_and_kept_in_the_float_twin(tiny_spec_dict):
+    tiny_spec_dict["model"]["layers"].insert(1, {"type": "batchnorm", "name": "bn1"})
+    spec = spec_from_dict(tiny_spec_dict)
+    quantized = build_qkeras(spec, (8, 8, 1))
+    floating = build_float(spec, (8, 8, 1))
+    assert type(quantized.get_layer("conv1")).__name__ == "QConv2DBatchnorm"
+    assert "bn1" not in [layer.name for layer in quantized.layers]
+    assert type(floating.get_layer("bn1")).__name__ == "BatchNormalization"
+    assert floating.output_shape == quantized.output_shape
+
+
+def test_float_twin_has_no_quantizers(tiny_spec_dict):
+    model = build_float(spec_from_dict(tiny_spec_dict), (8, 8, 1))
+    assert not any(type(layer).__name__.startswith("Q") for layer in model.layers)
+
+
+def test_impossible_shape_names_the_layer(tiny_spec_dict):
+    tiny_spec_dict["model"]["layers"][0]["kernel_size"] = 9
+    with pytest.raises(SpecError, match=r"model\.layers\[0\] \(conv1\): impossible for input shape \(8, 8, 1\)"):
+        build_qkeras(spec_from_dict(tiny_spec_dict), (8, 8, 1))
+
+
+def test_output_units_must_match_the_classes(tiny_spec_dict):
+    tiny_spec_dict["model"]["layers"][6]["units"] = 7
+    model = build_qkeras(spec_from_dict(tiny_spec_dict), (8, 8, 1))
+    with pytest.raises(ModelError, match="data has 10 classes.*units: 10"):
+        check_output_shape(model, "model.layers", 10)
+
+
+def test_not_a_model_file(tmp_path):
+    path = tmp_path / "model.h5"
+    path.write_text("hello")
+    with pytest.raises(ModelError, match="not a loadable Keras/QKeras model"):
+        load_keras_model(path)
+    with pytest.raises(ModelError, match="model file not found"):
+        load_keras_model(tmp_path / "missing.h5")

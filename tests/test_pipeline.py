@@ -1,0 +1,218 @@
+"""Real builds end to end: train, hls4ml convert, g++ compile, bit-exact validation, reruns and the CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from codesign.build import build_run, validate_run
+from codesign.cli import main
+from codesign.config import spec_from_dict
+from codesign.errors import ValidationFailed
+from codesign.layout import RunLayout, read_json
+
+pytestmark = pytest.mark.slow
+
+
+def test_tiny_build_is_bit_exact(tiny_run):
+    run_dir, messages = tiny_run
+    layout = RunLayout(run_dir)
+    report = read_json(layout.report("validate"))
+    assert report["bit_exact"] is True
+    assert report["samples"] == 360 and report["mismatched_samples"] == 0 and report["max_abs_diff"] == 0.0
+    assert report["argmax_agreement"] == 1.0
+    assert report["accuracy"]["qkeras"] == report["accuracy"]["emulation"]
+    assert 0.1 < report["accuracy"]["float"] <= 1.0
+    assert report["softmax"] == "host" and report["first_diverging_layer"] is None
+    assert any("emulated 360/360" in line for line in messages)
+
+
+def test_run_directory_layout_and_manifest(tiny_run):
+    run_dir, _ = tiny_run
+    layout = RunLayout(run_dir)
+    manifest = read_json(layout.manifest)
+    assert manifest["complete"] is True
+    assert [name for name in manifest["steps"]] == ["train", "convert", "compile", "validate"]
+    for record in manifest["steps"].values():
+        assert record["status"] == "ok" and record["seconds"] >= 0 and record["inputs"]
+    assert manifest["versions"]["hls4ml"] == "1.3.0" and manifest["versions"]["tensorflow"] == "2.14.1"
+    assert (layout.hls_dir / "build_prj.tcl").exists() and (layout.hls_dir / "firmware" / "myproject.cpp").exists()
+    assert layout.qkeras_model.exists() and layout.float_model.exists()
+    saved = yaml.safe_load(layout.config.read_text())
+    assert spec_from_dict(saved).digest() == manifest["spec_digest"]
+    conversion = read_json(layout.report("convert"))
+    assert conversion["conversion"] == "hls4ml bit_exact=True"
+    assert {row["name"] for row in conversion["layers"]} >= {"conv1", "fc1", "output"}
+
+
+def test_rerun_skips_unchanged_steps_and_from_reruns(tiny_run, tmp_path):
+    run_dir, _ = tiny_run
+    spec = spec_from_dict(yaml.safe_load(RunLayout(run_dir).config.read_text()))
+    messages: list[str] = []
+    build_run(spec, run_dir, messages.append)
+    assert [line for line in messages if line.startswith("[")] == [
+        f"[{step}] up to date, skipped" for step in ("train", "convert", "compile", "validate")
+    ]
+    messages.clear()
+    validate_run(run_dir, messages.append)
+    assert "[validate]" in messages and not any(line.startswith("[train]") for line in messages)
+
+
+def test_hls_change_reruns_from_convert_only(tiny_run, tmp_path):
+    source, _ = tiny_run
+    run_dir = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(source, run_dir)
+    (run_dir / ".lock").unlink(missing_ok=True)
+    data = yaml.safe_load(RunLayout(run_dir).config.read_text())
+    data["hls"]["strategy"] = "Resource"
+    data["hls"]["reuse_factor"] = 2
+    messages: list[str] = []
+    build_run(spec_from_dict(data), run_dir, messages.append)
+    steps = [line for line in messages if line.startswith("[") and "done" not in line]
+    assert steps == ["[train] up to date, skipped", "[convert]", "[compile]", "[validate]"]
+    assert read_json(RunLayout(run_dir).report("validate"))["bit_exact"] is True
+
+
+def test_training_is_reproducible(tiny_run, tiny_spec_dict):
+    from codesign.data import load_digits
+    from codesign.model import load_keras_model
+    from codesign.train import train_models
+
+    run_dir, _ = tiny_run
+    spec = spec_from_dict(tiny_spec_dict)
+    retrained, _, _ = train_models(spec, load_digits(0.2, seed=spec.training.seed), lambda _: None)
+    saved = load_keras_model(RunLayout(run_dir).qkeras_model)
+    for first, second in zip(retrained.get_weights(), saved.get_weights()):
+        assert np.array_equal(first, second)
+
+
+def test_narrow_accumulator_fails_and_names_the_layer(tmp_path, tiny_spec_dict):
+    tiny_spec_dict["hls"] = {"layers": {"fc1": {"accum": "ap_fixed<6,2>"}}}
+    with pytest.raises(ValidationFailed, match="first diverging layer: fc1"):
+        build_run(spec_from_dict(tiny_spec_dict), tmp_path / "narrow", lambda _: None)
+    layout = RunLayout(tmp_path / "narrow")
+    report = read_json(layout.report("validate"))
+    assert report["bit_exact"] is False and report["mismatched_samples"] > 0
+    assert report["first_diverging_layer"]["name"] == "fc1"
+    manifest = read_json(layout.manifest)
+    assert manifest["complete"] is False and manifest["steps"]["validate"]["status"] == "failed"
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "narrow")])
+    assert result.exit_code == 3
+    assert "not bit-exact" in result.output and "fc1" in result.output
+
+
+BASE_ALL_LAYERS = [
+    {"type": "conv2d", "name": "conv1", "filters": 4, "kernel_size": 3, "padding": "same"},
+    {"type": "batchnorm", "name": "bn1"},
+    {"type": "activation", "name": "relu1", "activation": "relu"},
+    {"type": "depthwise_conv2d", "name": "dw1", "kernel_size": 3},
+    {"type": "activation", "name": "lin1", "activation": "linear"},
+    {"type": "average_pooling2d", "name": "avg1", "pool_size": 2},
+    {"type": "max_pooling2d", "name": "max1", "pool_size": [1, 1]},
+    {"type": "flatten", "name": "flat"},
+    {"type": "dropout", "name": "drop", "rate": 0.1},
+    {"type": "dense", "name": "fc1", "units": 12},
+    {"type": "activation", "name": "relu2", "activation": "relu"},
+    {"type": "dense", "name": "out", "units": 10},
+]
+
+
+@pytest.mark.parametrize(
+    ("io_type", "batchnorm", "conversion"),
+    [
+        ("io_parallel", True, "quantizer-derived types"),
+        ("io_stream", True, "quantizer-derived types"),
+        ("io_stream", False, "hls4ml bit_exact=True"),
+    ],
+)
+def test_every_layer_type_is_bit_exact(tmp_path, io_type, batchnorm, conversion):
+    layers = [layer for layer in copy.deepcopy(BASE_ALL_LAYERS) if batchnorm or layer["type"] != "batchnorm"]
+    spec = spec_from_dict(
+        {
+            "name": "all_layers",
+            "model": {"layers": layers},
+            "quantization": {"activations": {"bits": 8, "integer": 2}},
+            "training": {"epochs": 2},
+            "hls": {"io_type": io_type},
+        }
+    )
+    build_run(spec, tmp_path / "run", lambda _: None)
+    layout = RunLayout(tmp_path / "run")
+    assert read_json(layout.report("convert"))["conversion"].startswith(conversion)
+    report = read_json(layout.report("validate"))
+    assert report["bit_exact"] and report["mismatched_samples"] == 0 and report["samples"] == 360
+
+
+def test_hls4ml_default_policy_reports_without_failing(tmp_path, tiny_spec_dict):
+    tiny_spec_dict["hls"] = {"precision": "hls4ml-default"}
+    build_run(spec_from_dict(tiny_spec_dict), tmp_path / "default", lambda _: None)
+    layout = RunLayout(tmp_path / "default")
+    report = read_json(layout.report("validate"))
+    assert report["policy"] == "hls4ml-default"
+    assert read_json(layout.report("convert"))["conversion"] == "model-wide fixed<16,6>"
+    assert read_json(layout.manifest)["complete"] is True
+    assert report["argmax_agreement"] > 0.5
+
+
+def test_cli_builds_a_model_trained_outside_codesign(tmp_path):
+    """A user's own QKeras model and .npz, never seen by codesign's trainer."""
+    import tensorflow as tf
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, size=(300, 12)).astype(np.float32)
+    y = (x[:, :4].sum(axis=1) > 0).astype(np.int64) + (x[:, 4] > 0.5)
+    np.savez(tmp_path / "data.npz", x_train=x[:240], y_train=y[:240], x_test=x[240:], y_test=y[240:])
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((12,), name="features")
+    h = QActivation(quantized_bits(10, 2, alpha=1), name="q_in")(inputs)
+    h = QDense(8, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="d1")(h)
+    h = QActivation(quantized_relu(6, 2), name="r1")(h)
+    out = QDense(3, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="d2")(h)
+    model = tf.keras.Model(inputs, out)
+    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x[:240], y[:240], epochs=3, verbose=0)
+    model.save(tmp_path / "mine.h5")
+
+    result = CliRunner().invoke(
+        main,
+        ["build", "--model", str(tmp_path / "mine.h5"), "--data", str(tmp_path / "data.npz"), "--name", "my_net",
+         "--output-root", str(tmp_path / "runs")],
+    )
+    assert result.exit_code == 0, result.output
+    layout = RunLayout(tmp_path / "runs" / "my_net")
+    report = read_json(layout.report("validate"))
+    assert report["bit_exact"] and report["samples"] == 60
+    assert report["accuracy"]["float"] is None and report["accuracy"]["qkeras"] is not None
+    assert "bit-exact: yes" in result.output
+
+
+def test_cli_user_mistakes_are_one_line_exit_2(tmp_path, tiny_spec_dict):
+    tiny_spec_dict["hls"] = {"reuse_factr": 2}
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(yaml.safe_dump(tiny_spec_dict))
+    runner = CliRunner()
+    result = runner.invoke(main, ["build", str(spec), "--output-root", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {spec}: unknown key 'hls.reuse_factr'"
+    missing = runner.invoke(main, ["validate", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2 and "not a run directory" in missing.output
+    nothing = runner.invoke(main, ["build"])
+    assert nothing.exit_code == 2 and "give a spec file" in nothing.output
+
+
+def test_cli_show_prints_resolved_spec_and_digest(tmp_path, tiny_spec_dict):
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(yaml.safe_dump(tiny_spec_dict))
+    result = CliRunner().invoke(main, ["show", str(spec)])
+    assert result.exit_code == 0
+    shown = yaml.safe_load(result.output)
+    assert shown["hls"]["precision"] == "bit-exact" and shown["training"]["epochs"] == 3
+    assert result.output.strip().splitlines()[-1] == f"# digest: {spec_from_dict(tiny_spec_dict).digest()}"

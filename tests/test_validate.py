@@ -1,0 +1,46 @@
+"""Output comparison and divergence search, on arrays whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from codesign.validate import compare_outputs, first_divergence
+
+
+def test_identical_outputs_are_bit_exact():
+    reference = np.random.default_rng(0).normal(size=(50, 10)).astype(np.float32)
+    labels = reference.argmax(axis=1)
+    summary, mismatched = compare_outputs(reference, reference.astype(np.float64), labels)
+    assert summary["bit_exact"] and summary["mismatched_samples"] == 0 and len(mismatched) == 0
+    assert summary["max_abs_diff"] == 0.0 and summary["argmax_agreement"] == 1.0
+    assert summary["accuracy"] == {"float": None, "qkeras": 1.0, "emulation": 1.0}
+
+
+def test_one_lsb_anywhere_is_a_mismatch():
+    reference = np.zeros((10, 4))
+    emulated = reference.copy()
+    emulated[3, 2] = 2.0**-10
+    emulated[7, 0] = -(2.0**-10)
+    summary, mismatched = compare_outputs(reference, emulated, None)
+    assert not summary["bit_exact"]
+    assert summary["mismatched_samples"] == 2 and summary["mismatched_elements"] == 2
+    assert list(mismatched) == [3, 7]
+    assert summary["max_abs_diff"] == 2.0**-10
+    assert summary["accuracy"]["qkeras"] is None  # no labels, no accuracy
+
+
+def test_regression_head_has_no_argmax():
+    reference = np.linspace(0, 1, 8).reshape(8, 1)
+    summary, _ = compare_outputs(reference, reference, np.linspace(0, 1, 8))
+    assert summary["bit_exact"] and summary["argmax_agreement"] is None
+    assert summary["accuracy"]["emulation"] is None
+
+
+def test_first_divergence_walks_in_firmware_order():
+    order = [{"name": "conv", "class": "Conv2D"}, {"name": "zp", "class": "ZeroPadding2D"}, {"name": "fc", "class": "Dense"}, {"name": "out", "class": "Dense"}]
+    same = np.ones((2, 6))
+    firmware = {"conv": same, "zp": np.zeros((2, 9)), "fc": same + 0.25, "out": same + 1}
+    keras = {"conv": same, "fc": same, "out": same}
+    found = first_divergence(order, firmware, keras)
+    assert found["name"] == "fc" and found["max_abs_diff"] == 0.25 and found["samples_traced"] == 2
+    assert first_divergence(order, {"conv": same}, {"conv": same}) is None
