@@ -33,6 +33,12 @@ class RunDirError(CodesignError):
     """A run directory is missing, incomplete or unusable."""
 
 
+class InternalError(CodesignError):
+    """A bug, not the user's mistake: the message names the log holding the traceback."""
+
+    exit_code = 1
+
+
 class ValidationFailed(CodesignError):
     """A bit-exact policy did not give bit-exact firmware; the report says where it diverged."""
 

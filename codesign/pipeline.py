@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+import traceback
 from datetime import datetime, timezone
 
 from filelock import FileLock, Timeout
 
 from codesign.config import dump_spec
-from codesign.errors import CodesignError, RunDirError
+from codesign.errors import CodesignError, InternalError, RunDirError
 from codesign.layout import read_json, write_atomic, write_json
 from codesign.steps import STEP_NAMES, STEPS, Context
 from codesign.versions import stack_versions
@@ -78,6 +79,8 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
                 "error": str(error).splitlines()[0] if str(error) else type(error).__name__,
             }
             write_json(layout.manifest, manifest)
+            if isinstance(error, Exception) and not isinstance(error, CodesignError):
+                raise _internal(error, layout.log(step.name), step.name) from error
             raise
         seconds = time.perf_counter() - started
         manifest["steps"][step.name] = {**record, "status": "ok", "seconds": round(seconds, 2), "finished_at": _now()}
@@ -88,6 +91,13 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
     )
     write_json(layout.manifest, manifest)
     return manifest
+
+
+def _internal(error: Exception, log_path, step: str) -> InternalError:
+    """Keep a bug's traceback in the step's log; the terminal gets one line that points there."""
+    with open(log_path, "a") as log:
+        log.write(traceback.format_exc())
+    return InternalError(f"internal error in step '{step}': {type(error).__name__}: {error} (traceback in {log_path})")
 
 
 def load_manifest(path) -> dict:

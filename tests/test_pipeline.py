@@ -216,3 +216,13 @@ def test_cli_show_prints_resolved_spec_and_digest(tmp_path, tiny_spec_dict):
     shown = yaml.safe_load(result.output)
     assert shown["hls"]["precision"] == "bit-exact" and shown["training"]["epochs"] == 3
     assert result.output.strip().splitlines()[-1] == f"# digest: {spec_from_dict(tiny_spec_dict).digest()}"
+
+
+def test_softmax_in_firmware_is_checked_on_the_logits(tmp_path, tiny_spec_dict):
+    tiny_spec_dict["hls"] = {"softmax_in_firmware": True}
+    build_run(spec_from_dict(tiny_spec_dict), tmp_path / "softmax", lambda _: None)
+    report = read_json(RunLayout(tmp_path / "softmax").report("validate"))
+    assert report["softmax"] == "firmware"
+    assert report["bit_exact"] and report["outputs_per_sample"] == 10
+    assert 0.0 < report["firmware_softmax"]["max_abs_diff"] < 0.5
+    assert report["firmware_softmax"]["argmax_agreement"] > 0.9

@@ -1,0 +1,89 @@
+"""The step runner on stand-in steps: bugs keep their traceback in the log, locks and schemas are respected."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from filelock import FileLock
+
+from codesign import pipeline, steps
+from codesign.config import spec_from_dict
+from codesign.errors import InternalError, RunDirError
+from codesign.layout import RunLayout, read_json
+from codesign.pipeline import run_pipeline
+from codesign.steps import Context, Step
+
+
+@pytest.fixture
+def fake_steps(monkeypatch):
+    """Replace the four real steps with ones that record their calls and touch one file each."""
+    calls: list[str] = []
+
+    def make(name):
+        def run(ctx):
+            calls.append(name)
+            ctx.layout.report(name).write_text("{}")
+            return {}
+
+        return Step(name, run, lambda ctx: {"spec": ctx.spec.digest()}, lambda layout: [layout.report(name)])
+
+    monkeypatch.setattr(pipeline, "STEPS", [make(name) for name in steps.STEP_NAMES])
+    return calls
+
+
+def _context(tmp_path, tiny_spec_dict, messages=None):
+    sink = messages if messages is not None else []
+    return Context(spec_from_dict(tiny_spec_dict), RunLayout(tmp_path / "run"), sink.append)
+
+
+def test_skip_from_and_to(tmp_path, tiny_spec_dict, fake_steps):
+    run_pipeline(_context(tmp_path, tiny_spec_dict))
+    assert fake_steps == ["train", "convert", "compile", "validate"]
+    run_pipeline(_context(tmp_path, tiny_spec_dict))
+    assert len(fake_steps) == 4
+    run_pipeline(_context(tmp_path, tiny_spec_dict), from_step="compile", to_step="compile")
+    assert fake_steps[4:] == ["compile"]
+    manifest = read_json(tmp_path / "run" / "manifest.json")
+    assert manifest["complete"] is False  # --to stopped before the last step
+    (tmp_path / "run" / "reports" / "convert.json").unlink()
+    run_pipeline(_context(tmp_path, tiny_spec_dict))
+    assert fake_steps[5:] == ["convert", "compile", "validate"]
+    assert read_json(tmp_path / "run" / "manifest.json")["complete"] is True
+
+
+def test_from_a_step_that_never_ran_before_is_refused(tmp_path, tiny_spec_dict, fake_steps):
+    with pytest.raises(RunDirError, match="step 'train' has not completed"):
+        run_pipeline(_context(tmp_path, tiny_spec_dict), from_step="convert")
+
+
+def test_a_bug_keeps_its_traceback_in_the_step_log(tmp_path, tiny_spec_dict, fake_steps, monkeypatch):
+    def broken(ctx):
+        raise ZeroDivisionError("division by zero")
+
+    pipeline.STEPS[1] = Step("convert", broken, lambda ctx: {}, lambda layout: [])
+    with pytest.raises(InternalError, match=r"internal error in step 'convert': ZeroDivisionError.*traceback in .*convert\.log"):
+        run_pipeline(_context(tmp_path, tiny_spec_dict))
+    layout = RunLayout(tmp_path / "run")
+    assert "Traceback" in layout.log("convert").read_text()
+    manifest = read_json(layout.manifest)
+    assert manifest["steps"]["convert"]["status"] == "failed" and manifest["complete"] is False
+    assert manifest["steps"]["train"]["status"] == "ok"
+
+
+def test_second_build_in_the_same_directory_is_refused(tmp_path, tiny_spec_dict, fake_steps):
+    layout = RunLayout(tmp_path / "run")
+    layout.root.mkdir(parents=True)
+    with FileLock(layout.lock):
+        with pytest.raises(RunDirError, match="another build is running"):
+            run_pipeline(_context(tmp_path, tiny_spec_dict))
+    assert fake_steps == []
+
+
+def test_manifest_from_a_newer_codesign_is_not_overwritten(tmp_path, tiny_spec_dict, fake_steps):
+    layout = RunLayout(tmp_path / "run")
+    layout.root.mkdir(parents=True)
+    layout.manifest.write_text(json.dumps({"schema": 99, "steps": {}}))
+    with pytest.raises(RunDirError, match="newer codesign"):
+        run_pipeline(_context(tmp_path, tiny_spec_dict))
+    assert json.loads(layout.manifest.read_text())["schema"] == 99
