@@ -349,7 +349,7 @@ def spec_from_dict(data: dict, source: str = "spec") -> Spec:
 def _first_problem(error: ValidationError) -> str:
     """One line for the first schema violation: the dotted key and what is wrong with it."""
     problem = error.errors()[0]
-    location = [str(part) for part in problem["loc"] if not _is_union_tag(part)]
+    location = [_printable(part) for part in problem["loc"] if not _is_union_tag(part)]
     key = ".".join(location) or "(top level)"
     kind = problem["type"]
     if kind == "extra_forbidden":
@@ -362,6 +362,11 @@ def _first_problem(error: ValidationError) -> str:
     value = problem.get("input")
     shown = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
     return f"key '{key}': {message}{shown}"
+
+
+def _printable(part: object) -> str:
+    """A key as one printable line: control characters in user keys are escaped."""
+    return str(part).encode("unicode_escape").decode("ascii")
 
 
 def _is_union_tag(part: object) -> bool:
