@@ -7,6 +7,7 @@ from typing import Callable
 
 import yaml
 
+from codesign.bench import format_table
 from codesign.config import Spec, load_spec, spec_from_dict
 from codesign.errors import RunDirError, SpecError
 from codesign.layout import RunLayout, read_json
@@ -54,11 +55,34 @@ def build_run(spec: Spec, run_dir: Path, say: Say, from_step: str | None = None,
 def validate_run(run_dir: Path, say: Say) -> dict:
     """Rerun the validate step of an existing run with the spec it was built from."""
     layout = RunLayout(Path(run_dir))
-    if not layout.config.exists():
-        raise RunDirError(f"{run_dir}: not a run directory (no config.yaml); build it with 'codesign build' first")
-    spec = spec_from_dict(yaml.safe_load(layout.config.read_text()), source=str(layout.config))
-    run_pipeline(Context(spec, layout, say), "validate", "validate")
+    run_pipeline(Context(_run_spec(layout), layout, say), "validate", "validate")
     return read_json(layout.report("validate"))
+
+
+def bench_run(run_dir: Path, say: Say, device=None, batch_sizes: str | None = None, runs: int | None = None) -> dict:
+    """Rerun the bench step of an existing run, with the spec's bench settings or the ones given."""
+    layout = RunLayout(Path(run_dir))
+    data = _run_spec(layout).model_dump(mode="json")
+    overrides = {"device": device, "runs": runs, "batch_sizes": _batch_sizes(batch_sizes) if batch_sizes else None}
+    data["bench"].update({key: value for key, value in overrides.items() if value is not None})
+    spec = spec_from_dict(data, source="command line")
+    run_pipeline(Context(spec, layout, say), "bench", "bench")
+    return read_json(layout.report("bench"))
+
+
+def _batch_sizes(text: str) -> list[int]:
+    """'1,8,64' -> [1, 8, 64]; a SpecError naming the option otherwise."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SpecError(f"--batch-sizes: '{text}' is not a comma-separated list of integers") from None
+
+
+def _run_spec(layout: RunLayout) -> Spec:
+    """The spec a run was built with (its config.yaml)."""
+    if not layout.config.exists():
+        raise RunDirError(f"{layout.root}: not a run directory (no config.yaml); build it with 'codesign build' first")
+    return spec_from_dict(yaml.safe_load(layout.config.read_text()), source=str(layout.config))
 
 
 def build_summary(layout: RunLayout) -> list[str]:
@@ -69,10 +93,13 @@ def build_summary(layout: RunLayout) -> list[str]:
         f"{conversion['backend']} {conversion['part']} @ {conversion['clock_ns']} ns, {conversion['io_type']}, "
         f"{conversion['strategy']}, reuse factor {conversion['reuse_factor']}"
     )
+    bench = read_json(layout.report("bench")) if layout.report("bench").exists() else None
+    comparison = ["  comparison:", *("    " + line for line in format_table(bench["table"]))] if bench else []
     return [
         "",
         f"summary of {layout.root}",
         *("  " + line for line in summary_lines(validation)),
+        *comparison,
         f"  precision: {conversion['policy']} ({conversion['conversion']})",
         f"  hls: {settings}",
         f"  project: {layout.hls_dir} (vitis_hls -f build_prj.tcl)",

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from codesign.errors import CodesignError
+from codesign.steps import STEP_NAMES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter hides the progress lines
 
@@ -58,8 +59,8 @@ def main() -> None:
 @click.option("--data", "data_file", type=click.Path(path_type=Path), help="An .npz with x_train, y_train, x_test, y_test.")
 @click.option("--name", help="Run name (default: the spec's name or file stem).")
 @click.option("--precision", help="bit-exact (default), hls4ml-default, or 'ap_fixed<W,I>'.")
-@click.option("--from", "from_step", type=click.Choice(["train", "convert", "compile", "validate"]), help="Rerun from this step.")
-@click.option("--to", "to_step", type=click.Choice(["train", "convert", "compile", "validate"]), help="Stop after this step.")
+@click.option("--from", "from_step", type=click.Choice(STEP_NAMES), help="Rerun from this step.")
+@click.option("--to", "to_step", type=click.Choice(STEP_NAMES), help="Stop after this step.")
 @click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
 def build(spec_file, model_file, data_file, name, precision, from_step, to_step, output_root) -> None:
     """Train (or import), convert, compile and validate: SPEC_FILE is a YAML spec from models/."""
@@ -78,6 +79,19 @@ def validate(run_dir: Path) -> None:
 
     _quiet_tensorflow()
     validate_run(run_dir, _say)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--device", type=click.Choice(["cpu", "gpu", "all"]), help="Where to measure (default: the spec's, all).")
+@click.option("--batch-sizes", help="Comma-separated batch sizes for throughput, e.g. 1,8,64,256,1024.")
+@click.option("--runs", type=int, help="Timed batch-1 calls behind p50/p99.")
+def bench(run_dir: Path, device, batch_sizes, runs) -> None:
+    """Measure the float and QKeras models on the CPU/GPU and compare with the FPGA figures."""
+    from codesign.build import bench_run
+
+    _quiet_tensorflow()
+    bench_run(run_dir, _say, device=device, batch_sizes=batch_sizes, runs=runs)
 
 
 @main.command()

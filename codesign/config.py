@@ -260,6 +260,17 @@ def parse_ap_fixed(text: str) -> tuple[bool, int, int]:
     return not unsigned, int(width), int(integer)
 
 
+# --- bench -------------------------------------------------------------------------------------
+
+
+class BenchSpec(Strict):
+    device: Literal["cpu", "gpu", "all"] = Field("all", description="Where to measure: the CPU, the GPUs, or both.")
+    batch_sizes: list[PositiveInt] = Field(
+        [1, 8, 64, 256, 1024], min_length=1, description="Batch sizes for the throughput measurements."
+    )
+    runs: int = Field(200, gt=0, description="Timed batch-1 calls behind the p50/p99 latency.")
+
+
 # --- the whole spec ------------------------------------------------------------------------------
 
 
@@ -271,6 +282,7 @@ class Spec(Strict):
     quantization: QuantizationSpec = Field(QuantizationSpec(), description="QKeras quantizers.")
     training: TrainingSpec = Field(TrainingSpec(), description="Quantization-aware training.")
     hls: HLSSpec = Field(HLSSpec(), description="hls4ml conversion settings.")
+    bench: BenchSpec = Field(BenchSpec(), description="The CPU/GPU reference measurements.")
 
     @model_validator(mode="after")
     def _overrides_name_layers(self) -> "Spec":

@@ -1,4 +1,4 @@
-"""The build steps (train -> convert -> compile -> validate): plain functions reading and writing the run directory."""
+"""The build steps (train -> convert -> compile -> validate -> bench): plain functions reading and writing the run directory."""
 
 from __future__ import annotations
 
@@ -243,6 +243,61 @@ def validate_inputs(ctx: Context) -> dict[str, str]:
     }
 
 
+# --- bench ---------------------------------------------------------------------------------------
+
+
+def bench_step(ctx: Context) -> dict:
+    """Time the float and QKeras models on the CPU and every GPU; put the FPGA and emulation figures beside them."""
+    import tensorflow as tf
+
+    from codesign.bench import comparison_table, find_devices, fpga_figures, format_table, measure_model
+
+    spec, layout = ctx.spec, ctx.layout
+    devices = find_devices(spec.bench.device)
+    samples = ctx.data().x_test
+    models = [("float", layout.float_model), ("qkeras", layout.qkeras_model)]
+    measurements = []
+    for model_name, path in models:
+        if not path.exists():
+            continue
+        model = _load(path)
+        for device in devices:
+            ctx.say(f"  timing {model_name} on {device['kind'].upper()} ({device['name']})")
+            result = measure_model(model, samples, device["tf_name"], spec.bench.batch_sizes, spec.bench.runs)
+            measurements.append({"model": model_name, "device_kind": device["kind"], "device": device["tf_name"], **result})
+    gpus = [device for device in devices if device["kind"] == "gpu"]
+    estimate = layout.report("estimate")
+    report = {
+        "environment": {"tensorflow": tf.__version__, "devices": devices},
+        "gpu": "no GPU found" if not gpus else ", ".join(gpu["name"] for gpu in gpus),
+        "settings": spec.bench.model_dump(),
+        "measurements": measurements,
+        "fpga": fpga_figures(read_json(estimate) if estimate.exists() else None),
+        "emulation_samples_per_s": _validation(layout).get("emulation_samples_per_s"),
+    }
+    report["table"] = comparison_table(report, _validation(layout))
+    write_json(layout.report("bench"), report)
+    if not gpus and spec.bench.device != "cpu":
+        ctx.say("  no GPU found: TensorFlow sees none, so there are CPU rows only")
+    for line in format_table(report["table"]):
+        ctx.say("  " + line)
+    return report
+
+
+def _validation(layout: RunLayout) -> dict:
+    """The validate report, or {} when validation has not run."""
+    path = layout.report("validate")
+    return read_json(path) if path.exists() else {}
+
+
+def bench_inputs(ctx: Context) -> dict[str, str]:
+    return {
+        "models": digest_of([file_digest(ctx.layout.qkeras_model), file_digest(ctx.layout.float_model)]),
+        "bench": ctx.spec.section_digest("bench"),
+        "data": ctx.data().digest(),
+    }
+
+
 # --- helpers -------------------------------------------------------------------------------------
 
 
@@ -277,5 +332,6 @@ STEPS: list[Step] = [
     Step("convert", convert_step, convert_inputs, lambda layout: [layout.emulation_meta, layout.report("convert")]),
     Step("compile", compile_step, compile_inputs, lambda layout: [layout.library, layout.report("compile")]),
     Step("validate", validate_step, validate_inputs, lambda layout: [layout.report("validate")]),
+    Step("bench", bench_step, bench_inputs, lambda layout: [layout.report("bench")]),
 ]
 STEP_NAMES = [step.name for step in STEPS]

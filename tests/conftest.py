@@ -26,6 +26,7 @@ TINY_SPEC = {
     },
     "quantization": {"weights": {"bits": 6, "integer": 0}, "biases": {"bits": 6, "integer": 0}},
     "training": {"epochs": 3, "seed": 1},
+    "bench": {"batch_sizes": [1, 64], "runs": 30},
 }
 
 

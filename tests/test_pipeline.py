@@ -37,7 +37,7 @@ def test_run_directory_layout_and_manifest(tiny_run):
     layout = RunLayout(run_dir)
     manifest = read_json(layout.manifest)
     assert manifest["complete"] is True
-    assert [name for name in manifest["steps"]] == ["train", "convert", "compile", "validate"]
+    assert [name for name in manifest["steps"]] == ["train", "convert", "compile", "validate", "bench"]
     for record in manifest["steps"].values():
         assert record["status"] == "ok" and record["seconds"] >= 0 and record["inputs"]
     assert manifest["versions"]["hls4ml"] == "1.3.0" and manifest["versions"]["tensorflow"] == "2.14.1"
@@ -56,7 +56,7 @@ def test_rerun_skips_unchanged_steps_and_from_reruns(tiny_run, tmp_path):
     messages: list[str] = []
     build_run(spec, run_dir, messages.append)
     assert [line for line in messages if line.startswith("[")] == [
-        f"[{step}] up to date, skipped" for step in ("train", "convert", "compile", "validate")
+        f"[{step}] up to date, skipped" for step in ("train", "convert", "compile", "validate", "bench")
     ]
     messages.clear()
     validate_run(run_dir, messages.append)
@@ -76,7 +76,7 @@ def test_hls_change_reruns_from_convert_only(tiny_run, tmp_path):
     messages: list[str] = []
     build_run(spec_from_dict(data), run_dir, messages.append)
     steps = [line for line in messages if line.startswith("[") and "done" not in line]
-    assert steps == ["[train] up to date, skipped", "[convert]", "[compile]", "[validate]"]
+    assert steps == ["[train] up to date, skipped", "[convert]", "[compile]", "[validate]", "[bench]"]
     assert read_json(RunLayout(run_dir).report("validate"))["bit_exact"] is True
 
 
@@ -226,3 +226,47 @@ def test_softmax_in_firmware_is_checked_on_the_logits(tmp_path, tiny_spec_dict):
     assert report["bit_exact"] and report["outputs_per_sample"] == 10
     assert 0.0 < report["firmware_softmax"]["max_abs_diff"] < 0.5
     assert report["firmware_softmax"]["argmax_agreement"] > 0.9
+
+
+def _tensorflow_sees_a_gpu() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def test_bench_report_structure_and_plausibility(tiny_run):
+    run_dir, messages = tiny_run
+    bench = read_json(RunLayout(run_dir).report("bench"))
+    assert bench["environment"]["tensorflow"] == "2.14.1"
+    cpu = bench["environment"]["devices"][0]
+    assert cpu["kind"] == "cpu" and cpu["cores"] >= 1 and cpu["name"]
+    assert {(m["model"], m["device_kind"]) for m in bench["measurements"]} >= {("float", "cpu"), ("qkeras", "cpu")}
+    for measured in bench["measurements"]:
+        latency = measured["latency_ms"]
+        assert 0 < latency["p50"] <= latency["p99"] < 10_000
+        throughput = measured["throughput_per_s"]
+        assert set(throughput) == {"1", "64"} and all(value > 0 for value in throughput.values())
+        assert throughput["64"] >= throughput["1"]
+    if not _tensorflow_sees_a_gpu():
+        assert bench["gpu"] == "no GPU found"
+        assert any("no GPU found" in line for line in messages)
+    targets = [row["target"] for row in bench["table"]]
+    assert targets[:2] == ["float CPU", "qkeras CPU"] and targets[2].startswith("FPGA")
+    assert "validation cost" in targets[-1]
+    assert bench["table"][0]["latency_speedup"] == 1.0
+    assert bench["table"][-1]["throughput_per_s"] == bench["emulation_samples_per_s"] > 0
+
+
+def test_cli_bench_options(tiny_run):
+    run_dir, _ = tiny_run
+    runner = CliRunner()
+    bad = runner.invoke(main, ["bench", str(run_dir), "--batch-sizes", "1,x"])
+    assert bad.exit_code == 2 and "--batch-sizes" in bad.output
+    if not _tensorflow_sees_a_gpu():
+        gpu = runner.invoke(main, ["bench", str(run_dir), "--device", "gpu"])
+        assert gpu.exit_code == 2 and "no GPU found" in gpu.output
+    result = runner.invoke(main, ["bench", str(run_dir), "--device", "cpu", "--batch-sizes", "1,4", "--runs", "10"])
+    assert result.exit_code == 0, result.output
+    bench = read_json(RunLayout(run_dir).report("bench"))
+    assert bench["settings"] == {"device": "cpu", "batch_sizes": [1, 4], "runs": 10}
+    assert all(m["runs"] == 10 and set(m["throughput_per_s"]) == {"1", "4"} for m in bench["measurements"])
