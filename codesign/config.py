@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from codesign.errors import SpecError
+from codesign.parts import find_part
 
 AP_FIXED = re.compile(r"^ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*[A-Z_]+\s*)*>$")
 PRECISION_POLICIES = ("bit-exact", "hls4ml-default")
@@ -241,6 +242,12 @@ class HLSSpec(Strict):
     )
     layers: dict[str, LayerHLS] = Field(default_factory=dict, description="Per-layer overrides, by name.")
 
+    @field_validator("part")
+    @classmethod
+    def _known_part(cls, value: str) -> str:
+        find_part(value)
+        return value
+
     @field_validator("precision")
     @classmethod
     def _known_policy(cls, value: str) -> str:
@@ -372,7 +379,7 @@ def _first_problem(error: ValidationError) -> str:
     if kind == "value_error" and not location:
         return message
     value = problem.get("input")
-    shown = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
+    shown = f" (got {value!r})" if not isinstance(value, (dict, list)) and str(value) not in message else ""
     return f"key '{key}': {message}{shown}"
 
 

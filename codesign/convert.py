@@ -22,7 +22,12 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint
     output_dir = Path(output_dir)
     with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
-        config = _hls_config(keras_model, hls, input_quant)
+        try:
+            config = _hls_config(keras_model, hls, input_quant)
+        except (SpecError, ModelError):
+            raise
+        except Exception as error:  # hls4ml's config parser raises bare Exception for models it cannot take
+            raise ModelError(f"hls4ml cannot read this model: {' '.join(str(error).split())[:200]}") from None
         graph, mode = _convert(keras_model, config, hls, output_dir)
         if mode.startswith(FALLBACK):
             _widen_average_pooling(graph)
@@ -42,6 +47,14 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint
         "reuse_factor": hls.reuse_factor,
         "layers": layer_table(graph),
     }
+
+
+def unsupported_layers(keras_model) -> list[tuple[str, str]]:
+    """(name, class) of every layer hls4ml cannot convert, so a user's model is refused before any work."""
+    from hls4ml.converters import get_supported_keras_layers
+
+    supported = set(get_supported_keras_layers()) | {"Dropout"}  # hls4ml skips Dropout itself
+    return [(layer.name, type(layer).__name__) for layer in keras_model.layers if type(layer).__name__ not in supported]
 
 
 def _hls_config(keras_model, hls: HLSSpec, input_quant: FixedPoint | None) -> dict:

@@ -73,7 +73,7 @@ def _apply(index: int, name: str, keras_layer, x):
     try:
         return keras_layer(x)
     except ValueError as error:
-        message = " ".join(str(error).split())[:200]
+        message = " ".join(str(error).split()).split(". ")[0][:200]
         raise SpecError(f"model.layers[{index}] ({name}): impossible for input shape {tuple(x.shape[1:])}: {message}") from None
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
+import os
+import shutil
 import time
 import traceback
 from datetime import datetime, timezone
@@ -10,11 +14,12 @@ from filelock import FileLock, Timeout
 
 from codesign.config import dump_spec
 from codesign.errors import CodesignError, InternalError, RunDirError
-from codesign.layout import read_json, write_atomic, write_json
+from codesign.layout import RunLayout, read_json, write_atomic, write_json
 from codesign.steps import STEP_NAMES, STEPS, Context
 from codesign.versions import stack_versions
 
 MANIFEST_SCHEMA = 1
+UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS)
 
 
 def run_pipeline(ctx: Context, from_step: str | None = None, to_step: str | None = None) -> dict:
@@ -34,9 +39,48 @@ def run_pipeline(ctx: Context, from_step: str | None = None, to_step: str | None
     except Timeout:
         raise RunDirError(f"{layout.root}: another build is running in this run directory") from None
     try:
-        return _run_locked(ctx, first, last, rerun=from_step is not None)
+        rerun = from_step is not None
+        if _is_complete(layout) and _has_work(ctx, first, last, rerun):
+            return _rebuild_beside(ctx, first, last, rerun)
+        return _run_locked(ctx, first, last, rerun)
     finally:
         lock.release()
+
+
+def _is_complete(layout) -> bool:
+    """Whether the run directory holds a finished build (which a failed rebuild must not damage)."""
+    return layout.manifest.exists() and load_manifest(layout.manifest).get("complete") is True
+
+
+def _has_work(ctx: Context, first: int, last: int, rerun: bool) -> bool:
+    """Whether any step from..to would run (a finished run has every step's outputs to digest)."""
+    if rerun:
+        return True
+    records = load_manifest(ctx.layout.manifest)["steps"]
+    return any(
+        records.get(step.name, {}).get("inputs") != step.inputs(ctx)
+        or not all(path.exists() for path in step.outputs(ctx.layout))
+        for step in STEPS[first : last + 1]
+    )
+
+
+def _rebuild_beside(ctx: Context, first: int, last: int, rerun: bool) -> dict:
+    """Rebuild a finished run in a copy and swap it in only on success: a failed rebuild leaves the run as it was."""
+    root = ctx.layout.root
+    staging = root.with_name(f".{root.name}.rebuild")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(root, staging, ignore=shutil.ignore_patterns(".lock"), symlinks=True)
+    try:
+        manifest = _run_locked(dataclasses.replace(ctx, layout=RunLayout(staging)), first, last, rerun)
+    except BaseException:
+        ctx.say(f"the finished run in {root} is unchanged; this failed attempt is kept in {staging}")
+        raise
+    retired = root.with_name(f".{root.name}.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    os.replace(root, retired)
+    os.replace(staging, root)
+    shutil.rmtree(retired, ignore_errors=True)
+    return manifest
 
 
 def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
@@ -79,6 +123,9 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
                 "error": str(error).splitlines()[0] if str(error) else type(error).__name__,
             }
             write_json(layout.manifest, manifest)
+            if isinstance(error, OSError) and error.errno in UNWRITABLE:
+                where = f" ({error.filename})" if error.filename else ""
+                raise RunDirError(f"step '{step.name}' cannot write in {layout.root}: {error.strerror}{where}") from error
             if isinstance(error, Exception) and not isinstance(error, CodesignError):
                 raise _internal(error, layout.log(step.name), step.name) from error
             raise

@@ -73,7 +73,13 @@ def train_step(ctx: Context) -> dict:
 
 
 def _check_user_model(model, data: Dataset, path: str) -> None:
-    """The model must take the data's sample shape."""
+    """The model must be convertible by hls4ml and take the data's sample shape."""
+    from codesign.convert import unsupported_layers
+
+    refused = unsupported_layers(model)
+    if refused:
+        shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
+        raise ModelError(f"{path}: layer {shown} is not supported by hls4ml; replace or remove it")
     expected = tuple(model.input_shape[1:])
     if expected != data.input_shape:
         raise ModelError(f"{path}: the model takes inputs of shape {expected}, the data has {data.input_shape}")

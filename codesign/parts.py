@@ -1,0 +1,52 @@
+"""FPGA parts hls4ml users pick, with their resources, so a part name can be checked and utilization computed.
+
+Figures are the device totals from the AMD/Xilinx product tables: UltraScale+ (DS890, Alveo data sheets
+DS962/DS963), UltraScale (DS890), Zynq UltraScale+ (DS891), 7 series (DS180, DS190). BRAM is counted in
+18 Kb blocks (two per 36 Kb block).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Part:
+    base: str
+    board: str
+    dsp: int
+    lut: int
+    ff: int
+    bram_18k: int
+    uram: int
+    source: str
+
+
+PARTS = {
+    part.base: part
+    for part in (
+        Part("xcu250", "Alveo U250", 12288, 1728000, 3456000, 5376, 1280, "DS962"),
+        Part("xcu200", "Alveo U200", 6840, 1182240, 2364480, 4320, 960, "DS962"),
+        Part("xcu55c", "Alveo U55C", 9024, 1303680, 2607360, 4032, 960, "DS1005"),
+        Part("xcvu9p", "Virtex UltraScale+ VU9P", 6840, 1182240, 2364480, 4320, 960, "DS890"),
+        Part("xcvu13p", "Virtex UltraScale+ VU13P", 12288, 1728000, 3456000, 5376, 1280, "DS890"),
+        Part("xczu9eg", "Zynq UltraScale+ ZU9EG (ZCU102)", 2520, 274080, 548160, 1824, 0, "DS891"),
+        Part("xczu3eg", "Zynq UltraScale+ ZU3EG (Ultra96)", 360, 70560, 141120, 432, 0, "DS891"),
+        Part("xc7z020", "Zynq-7000 Z-7020 (Pynq-Z2)", 220, 53200, 106400, 280, 0, "DS190"),
+        Part("xc7a100t", "Artix-7 100T (Arty A7)", 240, 63400, 126800, 270, 0, "DS180"),
+        Part("xcku115", "Kintex UltraScale KU115", 5520, 663360, 1326720, 4320, 0, "DS890"),
+    )
+}
+
+
+def find_part(name: str) -> Part:
+    """The table entry of a full part number ('xcu250-figd2104-2L-e', 'xc7z020clg400-1'); ValueError otherwise."""
+    lowered = name.strip().lower()
+    matches = [base for base in PARTS if lowered.startswith(base)]
+    if matches:
+        return PARTS[max(matches, key=len)]
+    base = lowered.split("-")[0]
+    close = difflib.get_close_matches(base, PARTS, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known parts: {', '.join(PARTS)}"
+    raise ValueError(f"unknown FPGA part '{name}' ({hint})")

@@ -1,0 +1,228 @@
+"""The bad-input catalogue: one line naming the culprit, exit 2, and nothing already built is lost."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from codesign import pipeline, steps
+from codesign.build import build_run
+from codesign.cli import main
+from codesign.config import spec_from_dict
+from codesign.errors import ModelError, RunDirError
+from codesign.layout import RunLayout, read_json, write_atomic
+from codesign.pipeline import run_pipeline
+from codesign.steps import Context, Step
+
+
+def _cli(*args):
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+def _one_line_exit_2(result, *fragments):
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()  # progress goes to stdout, the error alone to stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def spec_file(tmp_path, tiny_spec_dict):
+    def write(data=None, text=None):
+        path = tmp_path / "spec.yaml"
+        path.write_text(text if text is not None else yaml.safe_dump(data))
+        return path
+
+    return write
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragments"),
+    [
+        (lambda d: d["hls"].update(part="xcu205-figd2104-2L-e"), ["hls.part", "unknown FPGA part", "xcu250"]),
+        (lambda d: d["hls"].update(clock_ns=0.0), ["hls.clock_ns", "greater than 0"]),
+        (lambda d: d.update(dataset={"name": "npz", "path": "missing.npz"}), ["missing.npz", "data file not found"]),
+        (lambda d: d["model"]["layers"][0].update(kernel_size=12), ["model.layers[0] (conv1)", "impossible"]),
+        (lambda d: d["quantization"].update(activations={"bits": 40, "integer": 3}), ["quantization.activations.bits"]),
+    ],
+)
+def test_cli_bad_spec_values(tmp_path, spec_file, tiny_spec_dict, mutate, fragments):
+    tiny_spec_dict.setdefault("hls", {})
+    mutate(tiny_spec_dict)
+    _one_line_exit_2(_cli("build", spec_file(tiny_spec_dict), "--output-root", tmp_path / "runs"), *fragments)
+
+
+def test_cli_malformed_yaml(tmp_path, spec_file):
+    result = _cli("build", spec_file(text="model: {layers: [\n"), "--output-root", tmp_path)
+    _one_line_exit_2(result, "malformed YAML at line", "column")
+
+
+def test_cli_bad_npz(tmp_path):
+    np.savez(tmp_path / "d.npz", x_train=np.zeros((4, 3)), y_train=np.zeros(4, int))
+    (tmp_path / "m.h5").write_text("x")
+    result = _cli("build", "--model", tmp_path / "m.h5", "--data", tmp_path / "d.npz", "--output-root", tmp_path)
+    _one_line_exit_2(result, "d.npz", "missing array(s) x_test, y_test")
+
+
+def test_cli_output_root_not_writable(tmp_path, spec_file, tiny_spec_dict):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = _cli("build", spec_file(tiny_spec_dict), "--output-root", blocker / "runs")
+    _one_line_exit_2(result, "cannot create the run directory")
+
+
+def _npz(tmp_path, shape=(6,)):
+    x = np.random.default_rng(0).random((20, *shape)).astype(np.float32)
+    y = np.arange(20) % 3
+    np.savez(tmp_path / "data.npz", x_train=x, y_train=y, x_test=x[:5], y_test=y[:5])
+    return tmp_path / "data.npz"
+
+
+def test_unsupported_layer_in_a_user_model_is_named(tmp_path):
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((6,))
+    hidden = tf.keras.layers.Dense(4, name="fc")(inputs)
+    outputs = tf.keras.layers.GaussianNoise(0.1, name="noise")(hidden)
+    tf.keras.Model(inputs, outputs).save(tmp_path / "m.h5")
+    spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path))}})
+    with pytest.raises(ModelError, match=r"layer 'noise' \(GaussianNoise\) is not supported by hls4ml"):
+        build_run(spec, tmp_path / "run", lambda _: None)
+
+
+def test_missing_custom_objects_are_named(tmp_path):
+    import tensorflow as tf
+
+    @tf.keras.utils.register_keras_serializable(package="mine")
+    class Doubler(tf.keras.layers.Layer):
+        def call(self, x):
+            return 2 * x
+
+    inputs = tf.keras.Input((6,))
+    tf.keras.Model(inputs, Doubler(name="doubler")(inputs)).save(tmp_path / "custom.h5")
+    tf.keras.utils.get_custom_objects().pop("mine>Doubler")
+    from codesign.model import load_keras_model
+
+    with pytest.raises(ModelError, match=r"custom\.h5: not a loadable Keras/QKeras model.*Doubler"):
+        load_keras_model(tmp_path / "custom.h5")
+
+
+# --- nothing is lost -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_steps(monkeypatch):
+    """Four quick stand-in steps that each write their report."""
+
+    def make(name):
+        def run(ctx):
+            ctx.layout.report(name).write_text(f'{{"step": "{name}", "spec": "{ctx.spec.digest()}"}}')
+            return {}
+
+        return Step(name, run, lambda ctx: {"spec": ctx.spec.digest()}, lambda layout: [layout.report(name)])
+
+    monkeypatch.setattr(pipeline, "STEPS", [make(name) for name in steps.STEP_NAMES])
+
+
+def _run(spec_dict, run_dir, say=lambda _: None):
+    return run_pipeline(Context(spec_from_dict(spec_dict), RunLayout(run_dir), say))
+
+
+def test_failed_rebuild_leaves_the_finished_run_untouched(tmp_path, tiny_spec_dict, fake_steps):
+    run_dir = tmp_path / "run"
+    messages: list[str] = []
+    _run(tiny_spec_dict, run_dir, messages.append)
+    before = {path.name: path.read_bytes() for path in (run_dir / "reports").iterdir()}
+    manifest_before = (run_dir / "manifest.json").read_bytes()
+
+    def broken(ctx):
+        ctx.layout.report("compile").write_text("half written")
+        raise RuntimeError("compiler exploded")
+
+    pipeline.STEPS[2] = Step("compile", broken, lambda ctx: {"spec": ctx.spec.digest()}, lambda layout: [])
+    tiny_spec_dict["hls"] = {"reuse_factor": 4}
+    with pytest.raises(Exception, match="compiler exploded"):
+        _run(tiny_spec_dict, run_dir, messages.append)
+    assert {path.name: path.read_bytes() for path in (run_dir / "reports").iterdir()} == before
+    assert (run_dir / "manifest.json").read_bytes() == manifest_before
+    assert read_json(run_dir / "manifest.json")["complete"] is True
+    assert any("is unchanged" in line for line in messages)
+    assert read_json(tmp_path / ".run.rebuild" / "manifest.json")["steps"]["compile"]["status"] == "failed"
+
+
+def test_successful_rebuild_replaces_the_run(tmp_path, tiny_spec_dict, fake_steps):
+    run_dir = tmp_path / "run"
+    _run(tiny_spec_dict, run_dir)
+    tiny_spec_dict["hls"] = {"reuse_factor": 4}
+    _run(tiny_spec_dict, run_dir)
+    assert read_json(run_dir / "reports" / "validate.json")["spec"] == spec_from_dict(tiny_spec_dict).digest()
+    assert read_json(run_dir / "manifest.json")["complete"] is True
+    assert not (tmp_path / ".run.rebuild").exists() and not (tmp_path / ".run.old").exists()
+
+
+def test_disk_full_during_a_step_is_a_clear_error(tmp_path, tiny_spec_dict, fake_steps):
+    def full(ctx):
+        raise OSError(errno.ENOSPC, "No space left on device", str(ctx.layout.hls_dir / "firmware" / "weights.h"))
+
+    pipeline.STEPS[1] = Step("convert", full, lambda ctx: {}, lambda layout: [])
+    with pytest.raises(RunDirError, match=r"step 'convert' cannot write in .*: No space left on device \(.*weights\.h\)"):
+        _run(tiny_spec_dict, tmp_path / "run")
+    assert read_json(tmp_path / "run" / "manifest.json")["steps"]["convert"]["status"] == "failed"
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "validate.json"
+    target.write_text("old, complete content")
+
+    class FullDisk:
+        def __init__(self, handle, mode):
+            os.close(handle)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("codesign.layout.os.fdopen", FullDisk)
+    with pytest.raises(OSError):
+        write_atomic(target, "new content")
+    assert target.read_text() == "old, complete content"
+    assert [path.name for path in tmp_path.iterdir()] == ["validate.json"]
+
+
+@pytest.mark.slow
+def test_kill_9_mid_build_then_rerun_completes(tmp_path, tiny_spec_dict):
+    """kill -9 while g++ compiles: the run stays incomplete, the next build finishes it correctly."""
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(yaml.safe_dump(tiny_spec_dict))
+    command = [sys.executable, "-m", "codesign.cli", "build", str(spec), "--output-root", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    for line in process.stdout:
+        if line.startswith("[compile]"):
+            time.sleep(1.0)
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    layout = RunLayout(tmp_path / "tiny")
+    manifest = read_json(layout.manifest)
+    assert manifest["complete"] is False and manifest["steps"]["compile"]["status"] == "running"
+    messages: list[str] = []
+    build_run(spec_from_dict(tiny_spec_dict), layout.root, messages.append)
+    assert "[train] up to date, skipped" in messages and "[compile]" in messages
+    assert read_json(layout.manifest)["complete"] is True
+    assert read_json(layout.report("validate"))["bit_exact"] is True
