@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from codesign.errors import SpecError
-from codesign.parts import find_part
+from codesign.estimate.parts import find_part
 
 AP_FIXED = re.compile(r"^ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*[A-Z_]+\s*)*>$")
 PRECISION_POLICIES = ("bit-exact", "hls4ml-default")

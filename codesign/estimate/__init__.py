@@ -1,0 +1,1 @@
+"""Resource and latency estimates without vendor tools, and vendor results when they exist."""
