@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Callable
 
 import yaml
 
 from codesign.bench import format_table
-from codesign.config import Spec, load_spec, spec_from_dict
+from codesign.config import Spec, hls_from_dict, load_spec, spec_from_dict
 from codesign.errors import RunDirError, SpecError
 from codesign.layout import RunLayout, read_json
 from codesign.pipeline import run_pipeline
@@ -68,6 +69,45 @@ def bench_run(run_dir: Path, say: Say, device=None, batch_sizes: str | None = No
     spec = spec_from_dict(data, source="command line")
     run_pipeline(Context(spec, layout, say), "bench", "bench")
     return read_json(layout.report("bench"))
+
+
+def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say) -> dict:
+    """`codesign estimate`: a run directory's estimate step, or a what-if estimate of a run or a model file."""
+    from codesign.estimate.run import add_vendor, estimate_model, format_estimate
+    from codesign.layout import write_json
+    from codesign.model import load_keras_model
+
+    target = Path(target)
+    layout = RunLayout(target)
+    is_run = target.is_dir()
+    if is_run and not options:
+        run_pipeline(Context(_run_spec(layout), layout, say), "estimate", "estimate")
+        report = read_json(layout.report("estimate"))
+    else:
+        hls_data = _run_spec(layout).hls.model_dump(mode="json") if is_run else {}
+        hls = hls_from_dict({**hls_data, **options}, source="command line")
+        model_path = layout.qkeras_model if is_run else target
+        log = Path(tempfile.mkdtemp(prefix="codesign-estimate-")) / "convert.log"
+        report = estimate_model(load_keras_model(model_path), hls, None, log)
+        if is_run:
+            add_vendor(report, layout.hls_dir)
+        for line in format_estimate(report):
+            say(line)
+    if json_out is not None:
+        write_json(Path(json_out), report)
+    return report
+
+
+def synth_run(run_dir: Path, vsynth: bool, say: Say) -> dict:
+    """`codesign synth`: the vendor build on a run's project, then the estimate step again to show both."""
+    from codesign.estimate.vendor import run_vendor_build
+
+    layout = RunLayout(Path(run_dir))
+    spec = _run_spec(layout)
+    say(f"running {spec.hls.backend} HLS C synthesis in {layout.hls_dir} (this takes minutes to hours)")
+    run_vendor_build(layout.hls_dir, spec.hls.backend, vsynth, layout.log("synth"))
+    run_pipeline(Context(spec, layout, say), "estimate", "estimate")
+    return read_json(layout.report("estimate"))
 
 
 def _batch_sizes(text: str) -> list[int]:

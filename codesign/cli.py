@@ -95,6 +95,35 @@ def bench(run_dir: Path, device, batch_sizes, runs) -> None:
 
 
 @main.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--part", help="FPGA part, e.g. xcu250-figd2104-2L-e.")
+@click.option("--clock-ns", type=float, help="Clock period in ns.")
+@click.option("--io-type", type=click.Choice(["io_parallel", "io_stream"]))
+@click.option("--strategy", type=click.Choice(["Latency", "Resource"]))
+@click.option("--reuse-factor", type=int)
+@click.option("--precision", help="bit-exact, hls4ml-default or 'ap_fixed<W,I>'.")
+@click.option("--backend", type=click.Choice(["Vitis", "Vivado"]))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the estimate here.")
+def estimate(target: Path, json_out, **options) -> None:
+    """Resources and latency per layer of a run directory or a model file (.h5/.keras), without vendor tools."""
+    from codesign.build import estimate_target
+
+    _quiet_tensorflow()
+    estimate_target(target, {key: value for key, value in options.items() if value is not None}, json_out, _say)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--vsynth", is_flag=True, help="Also run Vivado logic synthesis after C synthesis.")
+def synth(run_dir: Path, vsynth: bool) -> None:
+    """Run the vendor's C synthesis on a run's project (needs vitis_hls or vivado_hls on PATH)."""
+    from codesign.build import synth_run
+
+    _quiet_tensorflow()
+    synth_run(run_dir, vsynth, _say)
+
+
+@main.command()
 @click.argument("spec_file", type=click.Path(dir_okay=False, path_type=Path))
 def show(spec_file: Path) -> None:
     """Print the resolved spec (every default filled in) and its digest."""

@@ -365,6 +365,14 @@ def spec_from_dict(data: dict, source: str = "spec") -> Spec:
         raise SpecError(f"{source}: {_first_problem(error)}") from None
 
 
+def hls_from_dict(data: dict, source: str) -> HLSSpec:
+    """hls settings given outside a spec (CLI options): same checks, errors naming the source."""
+    try:
+        return HLSSpec.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(f"{source}: {_first_problem(error)}") from None
+
+
 def _first_problem(error: ValidationError) -> str:
     """One line for the first schema violation: the dotted key and what is wrong with it."""
     problem = error.errors()[0]

@@ -20,22 +20,11 @@ FALLBACK = "quantizer-derived types"
 def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint | None, log_path: Path) -> dict:
     """Convert and write the project (traceable in C simulation only); return what was built, per layer."""
     output_dir = Path(output_dir)
-    with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
-        try:
-            config = _hls_config(keras_model, hls, input_quant)
-        except (SpecError, ModelError):
-            raise
-        except Exception as error:  # hls4ml's config parser raises bare Exception for models it cannot take
-            raise ModelError(f"hls4ml cannot read this model: {' '.join(str(error).split())[:200]}") from None
-        graph, mode = _convert(keras_model, config, hls, output_dir)
-        if mode.startswith(FALLBACK):
-            _widen_average_pooling(graph)
-        _apply_type_overrides(graph, hls)
+    graph, mode = build_graph(keras_model, hls, output_dir, input_quant, log_path)
+    with open(log_path, "a") as log, contextlib.redirect_stdout(log):
         graph.config.trace_output = True  # trace hooks sit under #ifndef __SYNTHESIS__: firmware is unchanged
         graph.write()
-    meta = emulation_meta(graph)
-    write_json(output_dir / "codesign_emulation.json", meta)
+    write_json(output_dir / "codesign_emulation.json", emulation_meta(graph))
     return {
         "policy": hls.precision,
         "conversion": mode,
@@ -47,6 +36,23 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint
         "reuse_factor": hls.reuse_factor,
         "layers": layer_table(graph),
     }
+
+
+def build_graph(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint | None, log_path: Path):
+    """hls4ml's model graph with the policy's types and the spec's overrides, not yet written; and how types were chosen."""
+    with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
+        try:
+            config = _hls_config(keras_model, hls, input_quant)
+        except (SpecError, ModelError):
+            raise
+        except Exception as error:  # hls4ml's config parser raises bare Exception for models it cannot take
+            raise ModelError(f"hls4ml cannot read this model: {' '.join(str(error).split())[:200]}") from None
+        graph, mode = _convert(keras_model, config, hls, Path(output_dir))
+        if mode.startswith(FALLBACK):
+            _widen_average_pooling(graph)
+        _apply_type_overrides(graph, hls)
+    return graph, mode
 
 
 def unsupported_layers(keras_model) -> list[tuple[str, str]]:

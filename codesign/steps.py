@@ -1,4 +1,4 @@
-"""The build steps (train -> convert -> compile -> validate -> bench): plain functions reading and writing the run directory."""
+"""The build steps (train -> convert -> estimate -> compile -> validate -> bench): plain functions reading and writing the run directory."""
 
 from __future__ import annotations
 
@@ -122,6 +122,37 @@ def _append_softmax(model, name: str):
 
 def convert_inputs(ctx: Context) -> dict[str, str]:
     return {"qkeras_model": file_digest(ctx.layout.qkeras_model), "hls": ctx.spec.section_digest("hls", "quantization")}
+
+
+# --- estimate ------------------------------------------------------------------------------------
+
+
+def estimate_step(ctx: Context) -> dict:
+    """Estimate resources and latency per layer, beside any vendor report the project holds."""
+    from codesign.estimate.run import add_vendor, estimate_model, format_estimate
+
+    spec, layout = ctx.spec, ctx.layout
+    model = _load(layout.qkeras_model)
+    if spec.hls.softmax_in_firmware:
+        model = _append_softmax(model, spec.model.named_layers()[-1][0])
+    input_quant = spec.quantization.input if spec.model.layers else None
+    report = add_vendor(estimate_model(model, spec.hls, input_quant, layout.log("estimate")), layout.hls_dir)
+    write_json(layout.report("estimate"), report)
+    for line in format_estimate(report):
+        ctx.say("  " + line)
+    return report
+
+
+def estimate_inputs(ctx: Context) -> dict[str, str]:
+    from codesign.estimate.vendor import CSYNTH_GLOB, VIVADO_SYNTH_NAMES
+
+    hls = ctx.layout.hls_dir
+    reports = sorted(hls.glob(CSYNTH_GLOB)) + [path for name in VIVADO_SYNTH_NAMES for path in sorted(hls.rglob(name))]
+    return {
+        "qkeras_model": file_digest(ctx.layout.qkeras_model),
+        "hls": ctx.spec.section_digest("hls", "quantization"),
+        "vendor_reports": digest_of([file_digest(path) for path in reports]),
+    }
 
 
 # --- compile -------------------------------------------------------------------------------------
@@ -336,6 +367,7 @@ def file_digest(path: Path) -> str:
 STEPS: list[Step] = [
     Step("train", train_step, train_inputs, lambda layout: [layout.qkeras_model, layout.report("train")]),
     Step("convert", convert_step, convert_inputs, lambda layout: [layout.emulation_meta, layout.report("convert")]),
+    Step("estimate", estimate_step, estimate_inputs, lambda layout: [layout.report("estimate")]),
     Step("compile", compile_step, compile_inputs, lambda layout: [layout.library, layout.report("compile")]),
     Step("validate", validate_step, validate_inputs, lambda layout: [layout.report("validate")]),
     Step("bench", bench_step, bench_inputs, lambda layout: [layout.report("bench")]),

@@ -30,6 +30,23 @@ TINY_SPEC = {
 }
 
 
+# Every layer type the spec offers, in one model (batchnorm folds into conv1).
+BASE_ALL_LAYERS = [
+    {"type": "conv2d", "name": "conv1", "filters": 4, "kernel_size": 3, "padding": "same"},
+    {"type": "batchnorm", "name": "bn1"},
+    {"type": "activation", "name": "relu1", "activation": "relu"},
+    {"type": "depthwise_conv2d", "name": "dw1", "kernel_size": 3},
+    {"type": "activation", "name": "lin1", "activation": "linear"},
+    {"type": "average_pooling2d", "name": "avg1", "pool_size": 2},
+    {"type": "max_pooling2d", "name": "max1", "pool_size": [1, 1]},
+    {"type": "flatten", "name": "flat"},
+    {"type": "dropout", "name": "drop", "rate": 0.1},
+    {"type": "dense", "name": "fc1", "units": 12},
+    {"type": "activation", "name": "relu2", "activation": "relu"},
+    {"type": "dense", "name": "out", "units": 10},
+]
+
+
 @pytest.fixture
 def tiny_spec_dict() -> dict:
     """A fresh copy of a tiny, valid spec as a dict, to mutate freely."""

@@ -149,7 +149,7 @@ def test_failed_rebuild_leaves_the_finished_run_untouched(tmp_path, tiny_spec_di
         ctx.layout.report("compile").write_text("half written")
         raise RuntimeError("compiler exploded")
 
-    pipeline.STEPS[2] = Step("compile", broken, lambda ctx: {"spec": ctx.spec.digest()}, lambda layout: [])
+    pipeline.STEPS[steps.STEP_NAMES.index("compile")] = Step("compile", broken, lambda ctx: {"spec": ctx.spec.digest()}, lambda layout: [])
     tiny_spec_dict["hls"] = {"reuse_factor": 4}
     with pytest.raises(Exception, match="compiler exploded"):
         _run(tiny_spec_dict, run_dir, messages.append)

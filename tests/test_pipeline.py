@@ -15,6 +15,7 @@ from codesign.cli import main
 from codesign.config import spec_from_dict
 from codesign.errors import ValidationFailed
 from codesign.layout import RunLayout, read_json
+from conftest import BASE_ALL_LAYERS
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ def test_run_directory_layout_and_manifest(tiny_run):
     layout = RunLayout(run_dir)
     manifest = read_json(layout.manifest)
     assert manifest["complete"] is True
-    assert [name for name in manifest["steps"]] == ["train", "convert", "compile", "validate", "bench"]
+    assert [name for name in manifest["steps"]] == ["train", "convert", "estimate", "compile", "validate", "bench"]
     for record in manifest["steps"].values():
         assert record["status"] == "ok" and record["seconds"] >= 0 and record["inputs"]
     assert manifest["versions"]["hls4ml"] == "1.3.0" and manifest["versions"]["tensorflow"] == "2.14.1"
@@ -56,7 +57,7 @@ def test_rerun_skips_unchanged_steps_and_from_reruns(tiny_run, tmp_path):
     messages: list[str] = []
     build_run(spec, run_dir, messages.append)
     assert [line for line in messages if line.startswith("[")] == [
-        f"[{step}] up to date, skipped" for step in ("train", "convert", "compile", "validate", "bench")
+        f"[{step}] up to date, skipped" for step in ("train", "convert", "estimate", "compile", "validate", "bench")
     ]
     messages.clear()
     validate_run(run_dir, messages.append)
@@ -76,7 +77,7 @@ def test_hls_change_reruns_from_convert_only(tiny_run, tmp_path):
     messages: list[str] = []
     build_run(spec_from_dict(data), run_dir, messages.append)
     steps = [line for line in messages if line.startswith("[") and "done" not in line]
-    assert steps == ["[train] up to date, skipped", "[convert]", "[compile]", "[validate]", "[bench]"]
+    assert steps == ["[train] up to date, skipped", "[convert]", "[estimate]", "[compile]", "[validate]", "[bench]"]
     assert read_json(RunLayout(run_dir).report("validate"))["bit_exact"] is True
 
 
@@ -106,22 +107,6 @@ def test_narrow_accumulator_fails_and_names_the_layer(tmp_path, tiny_spec_dict):
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "narrow")])
     assert result.exit_code == 3
     assert "not bit-exact" in result.output and "fc1" in result.output
-
-
-BASE_ALL_LAYERS = [
-    {"type": "conv2d", "name": "conv1", "filters": 4, "kernel_size": 3, "padding": "same"},
-    {"type": "batchnorm", "name": "bn1"},
-    {"type": "activation", "name": "relu1", "activation": "relu"},
-    {"type": "depthwise_conv2d", "name": "dw1", "kernel_size": 3},
-    {"type": "activation", "name": "lin1", "activation": "linear"},
-    {"type": "average_pooling2d", "name": "avg1", "pool_size": 2},
-    {"type": "max_pooling2d", "name": "max1", "pool_size": [1, 1]},
-    {"type": "flatten", "name": "flat"},
-    {"type": "dropout", "name": "drop", "rate": 0.1},
-    {"type": "dense", "name": "fc1", "units": 12},
-    {"type": "activation", "name": "relu2", "activation": "relu"},
-    {"type": "dense", "name": "out", "units": 10},
-]
 
 
 @pytest.mark.parametrize(
@@ -251,7 +236,9 @@ def test_bench_report_structure_and_plausibility(tiny_run):
         assert bench["gpu"] == "no GPU found"
         assert any("no GPU found" in line for line in messages)
     targets = [row["target"] for row in bench["table"]]
-    assert targets[:2] == ["float CPU", "qkeras CPU"] and targets[2].startswith("FPGA")
+    assert targets[:2] == ["float CPU", "qkeras CPU"] and targets[2] == "FPGA (estimated)"
+    fpga = bench["table"][2]
+    assert fpga["latency_ms"] > 0 and fpga["throughput_per_s"] > 0 and fpga["resources"]["lut"] > 0
     assert "validation cost" in targets[-1]
     assert bench["table"][0]["latency_speedup"] == 1.0
     assert bench["table"][-1]["throughput_per_s"] == bench["emulation_samples_per_s"] > 0

@@ -1,0 +1,75 @@
+"""Estimate a Keras model or a run under hls settings, and put vendor results beside the estimate."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from codesign.config import FixedPoint, HLSSpec
+from codesign.estimate.model import estimate_design
+from codesign.estimate.parts import find_part
+from codesign.estimate.vendor import vendor_results
+
+METRICS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram_18k")
+
+
+def estimate_model(keras_model, hls: HLSSpec, input_quant: FixedPoint | None, log_path: Path) -> dict:
+    """Convert with hls4ml (nothing written, nothing compiled) and estimate every layer."""
+    from codesign.convert import build_graph
+
+    with tempfile.TemporaryDirectory(prefix="codesign-estimate-") as scratch:
+        graph, mode = build_graph(keras_model, hls, Path(scratch), input_quant, log_path)
+    report = estimate_design(graph, find_part(hls.part), hls.clock_ns, hls.io_type, hls.backend)
+    report["settings"] = {
+        "backend": hls.backend,
+        "part": hls.part,
+        "strategy": hls.strategy,
+        "reuse_factor": hls.reuse_factor,
+        "precision": hls.precision,
+        "conversion": mode,
+    }
+    return report
+
+
+def add_vendor(report: dict, hls_dir: Path) -> dict:
+    """Vendor reports found in the project, and per metric the estimate / vendor ratio."""
+    vendor = vendor_results(hls_dir)
+    report["vendor"] = vendor
+    report["vs_vendor"] = {
+        kind: {
+            metric: {"estimate": report["total"][metric], "vendor": found[metric], "ratio": _ratio(report["total"][metric], found[metric])}
+            for metric in METRICS
+            if metric in found
+        }
+        for kind, found in vendor.items()
+    }
+    return report
+
+
+def _ratio(estimate: float, actual: float) -> float | None:
+    return round(estimate / actual, 3) if actual else None
+
+
+def format_estimate(report: dict) -> list[str]:
+    """Per-layer table, totals, utilization and vendor comparison as terminal lines."""
+    header = ("layer", "type", "DSP", "LUT", "FF", "BRAM18", "cycles", "II")
+    rows = [
+        (layer["name"], layer["type"], layer["dsp"], layer["lut"], layer["ff"], layer["bram_18k"], layer["latency_cycles"], layer["ii"])
+        for layer in report["layers"]
+        if layer["dsp"] or layer["lut"] or layer["latency_cycles"]
+    ]
+    total = report["total"]
+    rows.append(("total", "", total["dsp"], total["lut"], total["ff"], total["bram_18k"], total["latency_cycles"], total["ii"]))
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(cell).rjust(width) if i > 1 else str(cell).ljust(width) for i, (cell, width) in enumerate(zip(row, widths))) for row in [header, *rows]]
+    part = report["part"]
+    used = ", ".join(f"{key} {value}%" for key, value in report["utilization"].items() if value is not None)
+    lines.append(f"{part['name']} ({part['board']}): {used}")
+    lines.append(
+        f"at {report['clock_ns']} ns: latency {total['latency_ns']:,.1f} ns, throughput {total['throughput_per_s']:,.0f} inferences/s "
+        "(estimated, see docs/estimation.md for its error)"
+    )
+    for kind, metrics in report.get("vs_vendor", {}).items():
+        shown = ", ".join(f"{metric} {value['estimate']}/{value['vendor']}" for metric, value in metrics.items())
+        lines.append(f"vs {kind} report (estimate/vendor): {shown}")
+    return lines

@@ -1,0 +1,113 @@
+"""Vendor results: parse Vivado/Vitis HLS C-synthesis and Vivado synthesis reports, and run the vendor build.
+
+hls4ml.report.parse_vivado_report needs a whole HLS project (it reads csynth.xml); these parsers read the
+text reports, so a report copied out of a project (or shared by a colleague) works on its own.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from codesign.errors import CodesignError, ToolchainError
+
+CSYNTH_GLOB = "*_prj/solution1/syn/report/*_csynth.rpt"
+VIVADO_SYNTH_NAMES = ("vivado_synth.rpt", "util.rpt")
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def parse_csynth(path: Path) -> dict:
+    """Latency, II and the utilization totals (and per-instance rows) of a C-synthesis .rpt."""
+    lines = Path(path).read_text(errors="replace").splitlines()
+    result: dict = {"report": str(path), "kind": "csynth"}
+    for index, line in enumerate(lines):
+        if "Latency (cycles)" in line and "Interval" in line and "latency_cycles" not in result:
+            summary = [_cells(row) for row in lines[index + 1 : index + 6] if re.match(r"^\s*\|\s*\d", row)]
+            if summary:  # the design's own summary row starts with its latency; instance tables start with names
+                result["latency_cycles"], result["ii"] = int(summary[0][1]), int(summary[0][5])
+        if line.startswith("|Total") and "dsp" not in result:
+            values = _cells(line)
+            header = next(_cells(row) for row in reversed(lines[:index]) if "BRAM_18K" in row)
+            by_name = dict(zip(header, values))
+            result["bram_18k"] = _number(by_name["BRAM_18K"])
+            result["dsp"] = _number(by_name.get("DSP", by_name.get("DSP48E", "0")))
+            result["ff"] = _number(by_name["FF"])
+            result["lut"] = _number(by_name["LUT"])
+            result["uram"] = _number(by_name.get("URAM", "0"))
+    result["instances"] = _instances(lines)
+    if "dsp" not in result:
+        raise CodesignError(f"{path}: not a C-synthesis report (found no utilization table)")
+    return result
+
+
+def _instances(lines: list[str]) -> list[dict]:
+    """The 'Detail: Instance' rows of the utilization section: module name with BRAM/DSP/FF/LUT."""
+    rows, inside = [], False
+    for line in lines:
+        if "== Utilization Estimates" in line:
+            inside = True
+        if rows and line.strip().startswith("|Total"):
+            break  # the first instance table is the top function's
+        cells = _cells(line) if inside and line.strip().startswith("|") else []
+        if len(cells) == 7 and cells[0] and cells[0] not in ("Instance", "Total") and cells[2].isdigit():
+            rows.append(
+                {"instance": cells[0], "module": cells[1], "bram_18k": int(cells[2]), "dsp": int(cells[3]), "ff": int(cells[4]), "lut": int(cells[5])}
+            )
+    return rows
+
+
+def parse_vivado_synth(path: Path) -> dict:
+    """Post-synthesis utilization from a Vivado report_utilization .rpt."""
+    text = Path(path).read_text(errors="replace")
+    found = {}
+    for key, label in (("lut", r"CLB LUTs\*?"), ("ff", r"CLB Registers"), ("dsp", r"DSPs"), ("bram_18k", r"RAMB18"), ("bram_36k", r"RAMB36/FIFO\*?")):
+        match = re.search(rf"^\|\s*{label}\s*\|\s*(\d+)", text, flags=re.MULTILINE)
+        if match:
+            found[key] = int(match.group(1))
+    if "lut" not in found:
+        raise CodesignError(f"{path}: not a Vivado utilization report (no 'CLB LUTs' row)")
+    found["bram_18k"] = found.get("bram_18k", 0) + 2 * found.pop("bram_36k", 0)
+    return {"report": str(path), "kind": "vivado_synth", **found}
+
+
+def _number(text: str) -> int:
+    return int(text) if text.strip().isdigit() else 0
+
+
+def vendor_results(hls_dir: Path) -> dict:
+    """Whatever vendor reports a project holds: C synthesis and, if run, Vivado synthesis."""
+    hls_dir = Path(hls_dir)
+    results = {}
+    csynth = sorted(hls_dir.glob(CSYNTH_GLOB))
+    if csynth:
+        results["csynth"] = parse_csynth(csynth[0])
+    for name in VIVADO_SYNTH_NAMES:
+        for path in sorted(hls_dir.rglob(name)):
+            results["vivado_synth"] = parse_vivado_synth(path)
+            break
+    return results
+
+
+def run_vendor_build(hls_dir: Path, backend: str, vsynth: bool, log_path: Path) -> Path:
+    """Run C synthesis (and optionally Vivado synthesis) with the vendor tool, when it is installed."""
+    tool = "vitis_hls" if backend == "Vitis" else "vivado_hls"
+    executable = shutil.which(tool)
+    if executable is None:
+        raise ToolchainError(
+            f"{tool} not found on PATH: 'codesign synth' needs the AMD/Xilinx tools ('codesign estimate' works without)"
+        )
+    options = Path(hls_dir) / "build_opt.tcl"
+    options.write_text(
+        "array set opt {\n  reset 1\n  csim 0\n  synth 1\n  cosim 0\n  validation 0\n  export 0\n"
+        f"  vsynth {int(vsynth)}\n  fifo_opt 0\n}}\n"
+    )
+    with open(log_path, "w") as log:
+        result = subprocess.run([executable, "-f", "build_prj.tcl"], cwd=hls_dir, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        raise ToolchainError(f"{tool} failed in {hls_dir} (exit {result.returncode}); see {log_path}")
+    return log_path
