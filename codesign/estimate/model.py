@@ -87,13 +87,13 @@ class Settings:
     backend: str = "Vitis"
 
 
-def multiplier_cost(
-    weights: np.ndarray, data_bits: int, weight_bits: int, accum_bits: int, reuse: int, constant: bool, settings: Settings
-) -> dict:
+def multiplier_cost(weights: np.ndarray, data_bits: int, accum_bits: int, reuse: int, settings: Settings) -> dict:
     """DSP/LUT/FF of the multiplications and adder trees of one set of weights.
 
-    With constant weights (Latency strategy, or reuse factor 1) each weight is classified on its own value;
-    with shared multipliers (reuse factor > 1) each multiplier sees several weights and is generic.
+    Each nonzero weight is classified by its value (DSP, shift-and-add logic, or a wire). With a reuse factor
+    above 1 each class shares ceil(n / RF) multipliers; the logic ones become generic multipliers as wide as
+    the widest weight they serve. Real tools make every shared multiplier generic, so at RF > 1 a network of
+    mostly small weights gets fewer DSPs here than it will (docs/estimation.md).
     """
     nonzero = weights[weights != 0]
     threshold = DSP_MIN_WEIGHT_BITS.get(settings.backend, DSP_MIN_WEIGHT_BITS["Vitis"])
@@ -101,15 +101,14 @@ def multiplier_cost(
     to_dsp = (bits > threshold) & (data_bits > DSP_MIN_DATA_BITS)
     dsp_each = math.ceil(data_bits / DSP_A_BITS) * np.ceil(bits[to_dsp] / DSP_B_BITS)
     constant_dsp = int(dsp_each.sum())
-    if constant and reuse == 1:
+    if reuse == 1:
         dsp = constant_dsp
         lut = LUT_PER_SHIFT_ADD_BIT * data_bits * float(bits[~to_dsp & (bits > 1)].sum())
-    else:  # shared multipliers see several weights each: generic, never more than the constant design
-        multipliers = math.ceil(len(nonzero) / reuse)
-        wide = weight_bits > threshold and data_bits > DSP_MIN_DATA_BITS
-        per_multiplier = math.ceil(data_bits / DSP_A_BITS) * math.ceil(weight_bits / DSP_B_BITS)
-        dsp = min(constant_dsp, multipliers * per_multiplier) if wide else 0
-        lut = 0.0 if wide else LUT_PER_GENERIC_MULT_BIT * multipliers * weight_bits * data_bits
+    else:  # shared multipliers: each class (DSP-worthy or not, by weight value) shares its own
+        dsp = math.ceil(constant_dsp / reuse)
+        in_logic = bits[~to_dsp & (bits > 1)]
+        width = int(in_logic.max()) if len(in_logic) else 0
+        lut = LUT_PER_GENERIC_MULT_BIT * math.ceil(len(in_logic) / reuse) * width * data_bits
     adders = math.ceil(len(nonzero) / reuse)
     lut += LUT_PER_ADDER_BIT * adders * accum_bits
     ff = FF_PER_ADDER_BIT[settings.io_type] * adders * accum_bits
@@ -196,8 +195,7 @@ def _mac_layer(layer, result: Estimate, settings: Settings, data_bits: int, reus
     precision = weight.type.precision
     values = quantized_weights(np.asarray(weight.data, dtype=np.float64), precision)
     accum_bits = _width(layer.types["accum_t"]) if "accum_t" in layer.types else 2 * data_bits
-    constant = str(layer.get_attr("strategy", "latency")).lower() == "latency" or reuse == 1
-    cost = multiplier_cost(values.reshape(-1), data_bits, _width(precision), accum_bits, reuse, constant, settings)
+    cost = multiplier_cost(values.reshape(-1), data_bits, accum_bits, reuse, settings)
     result.dsp, result.lut, result.ff = cost["dsp"], cost["lut"], cost["ff"]
     fan_in = int(values.size // max(1, int(layer.get_attr("n_filt", layer.get_attr("n_out", 1)) or 1)))
     if layer.class_name.startswith("Depthwise"):
