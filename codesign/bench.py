@@ -179,12 +179,19 @@ def _ratio(numerator, denominator) -> float | None:
     return round(numerator / denominator, 2)
 
 
+def _duration(milliseconds: float | None) -> str:
+    """'0.689 ms', or microseconds below 0.1 ms (FPGA latencies)."""
+    if milliseconds is None:
+        return "-"
+    return f"{milliseconds:.3f} ms" if milliseconds >= 0.1 else f"{milliseconds * 1000:.2f} us"
+
+
 def format_table(rows: list[dict]) -> list[str]:
     """The comparison table as aligned text lines for the terminal."""
     header = ("target", "accuracy", "batch-1 latency", "throughput", "vs float CPU")
     lines = []
     for row in rows:
-        latency = f"{row['latency_ms']:.3f} ms" if row["latency_ms"] is not None else "-"
+        latency = _duration(row["latency_ms"])
         throughput = f"{row['throughput_per_s']:,.0f}/s" if row["throughput_per_s"] else "-"
         speedups = ", ".join(
             f"{label} x{value}" for label, value in (("latency", row["latency_speedup"]), ("thr.", row["throughput_speedup"])) if value

@@ -24,6 +24,7 @@ def resolve_build_spec(
     data_file: Path | None,
     name: str | None,
     precision: str | None,
+    no_train: bool = False,
 ) -> tuple[Spec, str]:
     """The spec a build runs (a YAML spec, a user's model, or both, with CLI overrides) and the run's name."""
     if spec_file is None and model_file is None:
@@ -32,8 +33,12 @@ def resolve_build_spec(
     if model_file is not None:
         data["model"] = {"file": str(Path(model_file).resolve())}
         data.get("quantization", {}).pop("layers", None)
-    if data_file is not None:
+    if data_file is not None and str(data_file) == "synthetic":
+        data.setdefault("dataset", {})["synthetic"] = True
+    elif data_file is not None:
         data["dataset"] = {"name": "npz", "path": str(Path(data_file).resolve())}
+    if no_train:
+        data.setdefault("training", {})["enabled"] = False
     if precision is not None:
         data.setdefault("hls", {})["precision"] = precision
     run_name = name or data.get("name") or Path(spec_file or model_file).stem

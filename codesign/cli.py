@@ -56,18 +56,19 @@ def main() -> None:
 @main.command()
 @click.argument("spec_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", "model_file", type=click.Path(path_type=Path), help="A trained QKeras/Keras model (.h5/.keras).")
-@click.option("--data", "data_file", type=click.Path(path_type=Path), help="An .npz with x_train, y_train, x_test, y_test.")
+@click.option("--data", "data_file", type=click.Path(path_type=Path), help="An .npz with x_train, y_train, x_test, y_test, or 'synthetic' (random data of the spec dataset's shape).")
+@click.option("--no-train", is_flag=True, help="Keep the seeded random initial weights (quantized): no training.")
 @click.option("--name", help="Run name (default: the spec's name or file stem).")
 @click.option("--precision", help="bit-exact (default), hls4ml-default, or 'ap_fixed<W,I>'.")
 @click.option("--from", "from_step", type=click.Choice(STEP_NAMES), help="Rerun from this step.")
 @click.option("--to", "to_step", type=click.Choice(STEP_NAMES), help="Stop after this step.")
 @click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
-def build(spec_file, model_file, data_file, name, precision, from_step, to_step, output_root) -> None:
+def build(spec_file, model_file, data_file, no_train, name, precision, from_step, to_step, output_root) -> None:
     """Train (or import), convert, compile and validate: SPEC_FILE is a YAML spec from models/."""
     from codesign.build import build_run, resolve_build_spec
 
     _quiet_tensorflow()
-    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision)
+    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train)
     build_run(spec, output_root / run_name, _say, from_step, to_step)
 
 

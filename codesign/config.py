@@ -16,6 +16,7 @@ from codesign.estimate.parts import find_part
 
 AP_FIXED = re.compile(r"^ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*[A-Z_]+\s*)*>$")
 PRECISION_POLICIES = ("bit-exact", "hls4ml-default")
+PositiveInt = Annotated[int, Field(gt=0)]
 
 
 class Strict(BaseModel):
@@ -35,6 +36,12 @@ class DatasetSpec(Strict):
     test_fraction: float = Field(
         0.2, gt=0, lt=1, description="Share of the digits held out as the test set (digits only)."
     )
+    synthetic: bool = Field(
+        False, description="Random images and labels of the named dataset's shape, for offline runs: accuracy is meaningless."
+    )
+    synthetic_samples: list[PositiveInt] = Field(
+        [512, 100], min_length=2, max_length=2, description="Train and test sample counts of synthetic data."
+    )
 
     @model_validator(mode="after")
     def _path_only_for_npz(self) -> "DatasetSpec":
@@ -42,12 +49,13 @@ class DatasetSpec(Strict):
             raise ValueError("dataset 'npz' needs 'path'")
         if self.name != "npz" and self.path:
             raise ValueError(f"'path' is only for dataset 'npz', not '{self.name}'")
+        if self.synthetic and self.name == "npz":
+            raise ValueError("'synthetic' needs a named dataset (its shape), not 'npz'")
         return self
 
 
 # --- architecture --------------------------------------------------------------------------------
 
-PositiveInt = Annotated[int, Field(gt=0)]
 KernelSize = Union[PositiveInt, Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]]
 
 
@@ -200,6 +208,7 @@ class QuantizationSpec(Strict):
 
 
 class TrainingSpec(Strict):
+    enabled: bool = Field(True, description="false: keep the seeded random initial weights (quantized), e.g. --no-train.")
     epochs: int = Field(20, gt=0, description="Passes over the training set.")
     batch_size: int = Field(32, gt=0, description="Samples per gradient step.")
     learning_rate: float = Field(0.003, gt=0, description="Adam learning rate.")

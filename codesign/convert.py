@@ -21,7 +21,9 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint
     """Convert and write the project (traceable in C simulation only); return what was built, per layer."""
     output_dir = Path(output_dir)
     graph, mode = build_graph(keras_model, hls, output_dir, input_quant, log_path)
-    with open(log_path, "a") as log, contextlib.redirect_stdout(log):
+    check_emulation_size(graph)
+    with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
         graph.config.trace_output = True  # trace hooks sit under #ifndef __SYNTHESIS__: firmware is unchanged
         graph.write()
     write_json(output_dir / "codesign_emulation.json", emulation_meta(graph))
@@ -175,6 +177,30 @@ def _apply_type_overrides(graph, hls: HLSSpec) -> None:
                 raise SpecError(f"hls.layers.{name}: layer type '{layers[name].class_name}' has no {key[:-2]} type")
             signed, width, integer = parse_ap_fixed(text)
             layers[name].types[key].precision = _ap_type(width, integer, signed)
+
+
+LATENCY_STACK_LIMIT = 1 << 19  # products of one Latency-strategy layer the C++ emulation can hold (see below)
+
+
+def check_emulation_size(graph) -> None:
+    """Refuse a Latency-strategy layer too large to emulate, before any compile.
+
+    hls4ml's Latency templates keep every product of a layer in one local array: at 2^19 products of up to
+    8 bytes that is 4 MiB of an 8 MiB thread stack, and the fc 4096x512 layer of the CIFAR-10 CNN
+    (2 M products) crashed the emulation with a segmentation fault. Resource with a reuse factor does not.
+    """
+    for layer in graph.get_layers():
+        weight = layer.weights.get("weight") if hasattr(layer, "weights") else None
+        if weight is None or str(layer.get_attr("strategy", "latency")).lower() != "latency":
+            continue
+        products = int(np.asarray(weight.data).size) // int(layer.get_attr("reuse_factor", 1) or 1)
+        if products > LATENCY_STACK_LIMIT:
+            needed = int(np.ceil(np.asarray(weight.data).size / LATENCY_STACK_LIMIT))
+            raise SpecError(
+                f"layer '{layer.name}' ({layer.class_name}, {products:,} products) is too large for the Latency "
+                f"strategy (its emulation would crash, its synthesis would not fit): set hls.strategy: Resource "
+                f"(or hls.layers.{layer.name}.strategy: Resource) with reuse_factor >= {needed}"
+            )
 
 
 def emulation_meta(graph) -> dict:

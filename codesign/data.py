@@ -12,6 +12,8 @@ from codesign.config import DatasetSpec
 from codesign.errors import DataError
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+SHAPES = {"digits": ((8, 8, 1), 10), "mnist": ((28, 28, 1), 10), "cifar10": ((32, 32, 3), 10), "svhn": ((32, 32, 3), 10)}
+SYNTHETIC_WARNING = "SYNTHETIC DATA: random images and labels, accuracy is meaningless (conversion, bit-exactness, estimates and timings still hold)"
 KERAS_DATA = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 
@@ -24,6 +26,7 @@ class Dataset:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    synthetic: bool = False
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -49,11 +52,27 @@ class Dataset:
 
 def load_dataset(spec: DatasetSpec, seed: int = 0, cache_dir: str | Path | None = None) -> Dataset:
     """Load the dataset a spec names; network loaders raise DataError offline, never substitute data."""
+    if spec.synthetic:
+        return synthetic(spec.name, *spec.synthetic_samples, seed=seed)
     if spec.name == "digits":
         return load_digits(spec.test_fraction, seed)
     if spec.name == "npz":
         return load_npz(Path(spec.path))
     return load_online(spec.name, cache_dir)
+
+
+def synthetic(name: str, train: int, test: int, seed: int = 0) -> Dataset:
+    """Random images in [0, 1) and random labels of a named dataset's shape; only ever when asked for."""
+    shape, classes = SHAPES[name]
+    rng = np.random.default_rng(seed)
+    return Dataset(
+        f"{name} (synthetic)",
+        rng.random((train, *shape), dtype=np.float32),
+        rng.integers(0, classes, train),
+        rng.random((test, *shape), dtype=np.float32),
+        rng.integers(0, classes, test),
+        synthetic=True,
+    )
 
 
 def load_digits(test_fraction: float = 0.2, seed: int = 0) -> Dataset:

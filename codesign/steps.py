@@ -57,12 +57,13 @@ def train_step(ctx: Context) -> dict:
         _check_user_model(model, data, ctx.spec.model.file)
         _save(model, ctx.layout.qkeras_model)
         ctx.layout.float_model.unlink(missing_ok=True)
-        report = {"source": ctx.spec.model.file, "qkeras": evaluate(model, data), "float": None}
+        report = {**data_warning(data), "source": ctx.spec.model.file, "qkeras": evaluate(model, data), "float": None}
     else:
         qkeras_model, float_model, metrics = train_models(ctx.spec, data, ctx.say)
         _save(qkeras_model, ctx.layout.qkeras_model)
         _save(float_model, ctx.layout.float_model)
-        report = {"source": "trained", **metrics}
+        source = "trained" if ctx.spec.training.enabled else "untrained (seeded random weights)"
+        report = {**data_warning(data), "source": source, **metrics}
     report["weight_sparsity"] = weight_sparsity(_load(ctx.layout.qkeras_model))
     report["dataset"] = {"name": data.name, "train": len(data.x_train), "test": len(data.x_test)}
     write_json(ctx.layout.report("train"), report)
@@ -70,6 +71,13 @@ def train_step(ctx: Context) -> dict:
     if accuracy is not None:
         ctx.say(f"  QKeras test accuracy {accuracy:.4f}")
     return report
+
+
+def data_warning(data: Dataset) -> dict:
+    """{'warning': ...} first in every report made from synthetic data; {} otherwise."""
+    from codesign.data import SYNTHETIC_WARNING
+
+    return {"warning": SYNTHETIC_WARNING} if data.synthetic else {}
 
 
 def _check_user_model(model, data: Dataset, path: str) -> None:
@@ -159,7 +167,8 @@ def estimate_inputs(ctx: Context) -> dict[str, str]:
 
 
 def compile_step(ctx: Context) -> dict:
-    """Compile the C++ emulation library with g++ (hls4ml's build_lib.sh)."""
+    """Compile the C++ emulation library with g++ (hls4ml's build_lib.sh); time and peak memory recorded."""
+    import resource
     import time
 
     from codesign.emulate import compile_library
@@ -168,9 +177,14 @@ def compile_step(ctx: Context) -> dict:
     started = time.perf_counter()
     library = compile_library(ctx.layout.hls_dir, ctx.layout.log("compile"))
     seconds = time.perf_counter() - started
-    report = {"library": str(library.relative_to(ctx.layout.root)), "compile_seconds": round(seconds, 2)}
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    report = {
+        "library": str(library.relative_to(ctx.layout.root)),
+        "compile_seconds": round(seconds, 2),
+        "compiler_peak_memory_mib": round(peak_mib, 1),
+    }
     write_json(ctx.layout.report("compile"), report)
-    ctx.say(f"  compiled {library.name} in {seconds:.1f} s")
+    ctx.say(f"  compiled {library.name} in {seconds:.1f} s (g++ peak memory {peak_mib:,.0f} MiB)")
     return report
 
 
@@ -206,7 +220,8 @@ def validate_step(ctx: Context) -> dict:
     emulation = run_emulation(layout.library, layout.emulation_meta, data.x_test, ctx.say, trace=firmware_softmax)
     logits = emulation.layers[meta["traced_layers"][-2]["name"]] if firmware_softmax else emulation.outputs
     labels = data.y_test if data.is_classification else None
-    report, mismatched = compare_outputs(reference, logits, labels, float_outputs)
+    summary, mismatched = compare_outputs(reference, logits, labels, float_outputs)
+    report = {**data_warning(data), **summary}
     report["emulation_samples_per_s"] = round(len(data.x_test) / emulation.seconds, 1)
     report["policy"] = spec.hls.precision
     report["softmax"] = "firmware" if firmware_softmax else ("host" if spec.has_softmax() else "none")
@@ -250,8 +265,8 @@ def _divergence_line(report: dict) -> str:
 
 
 def summary_lines(report: dict) -> list[str]:
-    """A few lines for the terminal: bit-exactness and the accuracies."""
-    lines = []
+    """A few lines for the terminal: bit-exactness and the accuracies (after the synthetic-data warning)."""
+    lines = [report["warning"]] if report.get("warning") else []
     if report["bit_exact"]:
         lines.append(f"bit-exact: yes, all {report['samples']} samples identical on every output")
     else:
@@ -305,6 +320,7 @@ def bench_step(ctx: Context) -> dict:
     gpus = [device for device in devices if device["kind"] == "gpu"]
     estimate = layout.report("estimate")
     report = {
+        **data_warning(ctx.data()),
         "environment": {"tensorflow": tf.__version__, "devices": devices},
         "gpu": "no GPU found" if not gpus else ", ".join(gpu["name"] for gpu in gpus),
         "settings": spec.bench.model_dump(),

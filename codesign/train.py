@@ -31,8 +31,12 @@ def train_models(spec: Spec, data: Dataset, say: Say) -> tuple[object, object, d
         seed_everything(spec.training.seed)
         model = builder(spec, data.input_shape)
         check_output_shape(model, "model.layers", num_classes)
-        say(f"training the {kind} model ({model.count_params():,} parameters, {spec.training.epochs} epochs)")
-        model, history = _fit(model, spec, data, say)
+        if spec.training.enabled:
+            say(f"  training the {kind} model ({model.count_params():,} parameters, {spec.training.epochs} epochs)")
+            model, history = _fit(model, spec, data, say)
+        else:
+            say(f"  not training the {kind} model ({model.count_params():,} parameters): seeded random weights")
+            history = {}
         metrics[kind] = {"history": history, **evaluate(model, data)}
         trained.append(model)
     return trained[0], trained[1], metrics
