@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast check-gxx clean
+.PHONY: demo test test-fast check-gxx browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 11) else "codesign needs Python 3.10 or 3.11 (TensorFlow 2.14); found %d.%d: set PYTHON=python3.11" % v)'
@@ -16,10 +16,15 @@ $(STAMP): pyproject.toml constraints.txt
 check-gxx:
 	@command -v g++ >/dev/null || { echo "error: g++ not found: the hls4ml emulation is compiled C++ (e.g. apt-get install g++)"; exit 2; }
 
+browser:  # Debian's Chromium and its driver, for the test that opens report.html in a real browser
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing Debian's chromium and chromium-driver (report tests)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
 demo: $(STAMP) check-gxx
 	$(VENV)/bin/codesign build models/digits_cnn.yaml
 
-test: $(STAMP) check-gxx
+test: $(STAMP) check-gxx browser
 	$(VENV)/bin/python -m pytest
 
 test-fast: $(STAMP)

@@ -179,7 +179,7 @@ def _ratio(numerator, denominator) -> float | None:
     return round(numerator / denominator, 2)
 
 
-def _duration(milliseconds: float | None) -> str:
+def duration(milliseconds: float | None) -> str:
     """'0.689 ms', or microseconds below 0.1 ms (FPGA latencies)."""
     if milliseconds is None:
         return "-"
@@ -191,7 +191,7 @@ def format_table(rows: list[dict]) -> list[str]:
     header = ("target", "accuracy", "batch-1 latency", "throughput", "vs float CPU")
     lines = []
     for row in rows:
-        latency = _duration(row["latency_ms"])
+        latency = duration(row["latency_ms"])
         throughput = f"{row['throughput_per_s']:,.0f}/s" if row["throughput_per_s"] else "-"
         speedups = ", ".join(
             f"{label} x{value}" for label, value in (("latency", row["latency_speedup"]), ("thr.", row["throughput_speedup"])) if value

@@ -115,6 +115,27 @@ def synth_run(run_dir: Path, vsynth: bool, say: Say) -> dict:
     return read_json(layout.report("estimate"))
 
 
+def report_runs(run_dirs: list[Path], out_dir: Path | None, formats: str, say: Say) -> list[Path]:
+    """`codesign report`: one run's reports (into its reports/ unless --out), or a comparison of several."""
+    from codesign.report.data import collect, compare_runs
+    from codesign.report.render import FORMATS, write_reports
+
+    chosen = tuple(part.strip() for part in formats.split(",") if part.strip())
+    unknown = [part for part in chosen if part not in FORMATS]
+    if unknown or not chosen:
+        raise SpecError(f"--format: '{formats}' is not a comma-separated choice of {', '.join(FORMATS)}")
+    for run_dir in run_dirs:
+        _run_spec(RunLayout(Path(run_dir)))  # a clear error for anything that is not a run directory
+    runs = [collect(Path(run_dir)) for run_dir in run_dirs]
+    if len(runs) == 1:
+        written = write_reports(runs[0], Path(out_dir) if out_dir else RunLayout(Path(run_dirs[0])).reports_dir, chosen)
+    else:
+        written = write_reports(compare_runs(runs), Path(out_dir or "codesign_comparison"), chosen, comparison=True)
+    for path in written:
+        say(f"wrote {path}")
+    return written
+
+
 def _batch_sizes(text: str) -> list[int]:
     """'1,8,64' -> [1, 8, 64]; a SpecError naming the option otherwise."""
     try:
@@ -148,5 +169,5 @@ def build_summary(layout: RunLayout) -> list[str]:
         f"  precision: {conversion['policy']} ({conversion['conversion']})",
         f"  hls: {settings}",
         f"  project: {layout.hls_dir} (vitis_hls -f build_prj.tcl)",
-        f"  reports: {layout.reports_dir}",
+        f"  reports: {layout.reports_dir} (open report.html in a browser)",
     ]

@@ -125,6 +125,18 @@ def synth(run_dir: Path, vsynth: bool) -> None:
 
 
 @main.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Where to write (default: the run's reports/, or ./codesign_comparison for several runs).")
+@click.option("--format", "formats", default="html,md,json", show_default=True, help="Any of html, md, json.")
+def report(run_dirs, out_dir, formats) -> None:
+    """Shareable report of a run (report.html, summary.md, summary.json), or a side-by-side comparison of several."""
+    from codesign.build import report_runs
+
+    _quiet_tensorflow()
+    report_runs(list(run_dirs), out_dir, formats, _say)
+
+
+@main.command()
 @click.argument("spec_file", type=click.Path(dir_okay=False, path_type=Path))
 def show(spec_file: Path) -> None:
     """Print the resolved spec (every default filled in) and its digest."""

@@ -1,4 +1,4 @@
-"""The build steps (train -> convert -> estimate -> compile -> validate -> bench): plain functions reading and writing the run directory."""
+"""The build steps (train -> convert -> estimate -> compile -> validate -> bench -> report): plain functions reading and writing the run directory."""
 
 from __future__ import annotations
 
@@ -351,6 +351,25 @@ def bench_inputs(ctx: Context) -> dict[str, str]:
     }
 
 
+# --- report --------------------------------------------------------------------------------------
+
+
+def report_step(ctx: Context) -> dict:
+    """summary.json, summary.md and a self-contained report.html from everything the run produced."""
+    from codesign.report.data import collect
+    from codesign.report.render import FORMATS, write_reports
+
+    data = collect(ctx.layout.root)
+    for path in write_reports(data, ctx.layout.reports_dir, FORMATS):
+        ctx.say(f"  wrote {path}")
+    return data
+
+
+def report_inputs(ctx: Context) -> dict[str, str]:
+    steps = ("train", "convert", "estimate", "compile", "validate", "bench")
+    return {"reports": digest_of([file_digest(ctx.layout.report(step)) for step in steps])}
+
+
 # --- helpers -------------------------------------------------------------------------------------
 
 
@@ -387,5 +406,6 @@ STEPS: list[Step] = [
     Step("compile", compile_step, compile_inputs, lambda layout: [layout.library, layout.report("compile")]),
     Step("validate", validate_step, validate_inputs, lambda layout: [layout.report("validate")]),
     Step("bench", bench_step, bench_inputs, lambda layout: [layout.report("bench")]),
+    Step("report", report_step, report_inputs, lambda layout: [layout.reports_dir / "report.html"]),
 ]
 STEP_NAMES = [step.name for step in STEPS]

@@ -1,0 +1,1 @@
+"""Shareable reports: the data computed once (data.py), rendered as JSON, Markdown and one HTML file."""

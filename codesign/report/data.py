@@ -1,0 +1,201 @@
+"""Everything a report shows, computed once from a run directory, as plain JSON-ready data."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from codesign.layout import RunLayout, read_json
+
+SCHEMA_VERSION = 1
+PROFILE_SAMPLES = 256
+
+
+def collect(run_dir: Path) -> dict:
+    """The report data of one run: model, validation, estimate, comparison, precision profile, environment."""
+    import yaml
+
+    layout = RunLayout(Path(run_dir))
+    reports = {step: _optional(layout.report(step)) for step in ("train", "convert", "estimate", "compile", "validate", "bench")}
+    manifest = _optional(layout.manifest) or {}
+    validation = reports["validate"] or {}
+    estimate = reports["estimate"] or {}
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "run": yaml.safe_load(layout.config.read_text()).get("name") or layout.root.name,
+        "warning": validation.get("warning") or (reports["train"] or {}).get("warning"),
+        "model": _model_section(layout, reports["convert"] or {}, reports["train"] or {}),
+        "validation": {key: validation.get(key) for key in (
+            "bit_exact", "samples", "mismatched_samples", "max_abs_diff", "argmax_agreement", "accuracy",
+            "first_diverging_layer", "policy", "softmax", "emulation_samples_per_s")},
+        "estimate": {
+            "total": estimate.get("total"),
+            "utilization": estimate.get("utilization"),
+            "part": estimate.get("part"),
+            "layers": [layer for layer in estimate.get("layers", []) if layer["lut"] or layer["dsp"] or layer["latency_cycles"]],
+            "vs_vendor": estimate.get("vs_vendor", {}),
+        },
+        "comparison": (reports["bench"] or {}).get("table", []),
+        "gpu": (reports["bench"] or {}).get("gpu"),
+        "precision_profile": precision_profile(layout, reports["convert"] or {}),
+        "environment": {
+            "versions": manifest.get("versions", {}),
+            "part": (reports["convert"] or {}).get("part"),
+            "clock_ns": (reports["convert"] or {}).get("clock_ns"),
+            "backend": (reports["convert"] or {}).get("backend"),
+            "io_type": (reports["convert"] or {}).get("io_type"),
+            "strategy": (reports["convert"] or {}).get("strategy"),
+            "reuse_factor": (reports["convert"] or {}).get("reuse_factor"),
+            "git_commit": _git_commit(),
+            "spec_digest": manifest.get("spec_digest"),
+        },
+    }
+    data["verdict"] = verdict(data)
+    return data
+
+
+def _optional(path: Path) -> dict | None:
+    return read_json(path) if path.exists() else None
+
+
+def _model_section(layout: RunLayout, conversion: dict, training: dict) -> dict:
+    """Layers with output shapes, parameter counts, sparsity and the hls4ml types the firmware uses."""
+    from codesign.model import load_keras_model
+
+    model = load_keras_model(layout.qkeras_model)
+    types = {row["name"]: row for row in conversion.get("layers", [])}
+    layers = []
+    for layer in model.layers:
+        weights = [w for w in layer.get_weights() if w.ndim > 1]
+        zeros = sum(int((w == 0).sum()) for w in weights)
+        size = sum(w.size for w in weights)
+        firmware = types.get(layer.name, {})
+        layers.append(
+            {
+                "name": layer.name,
+                "type": type(layer).__name__,
+                "output_shape": list(layer.output_shape[1:]) if isinstance(layer.output_shape, tuple) else None,
+                "parameters": int(layer.count_params()),
+                "sparsity": round(zeros / size, 4) if size else None,
+                "hls_types": firmware.get("types", {}),
+                "reuse_factor": firmware.get("reuse_factor"),
+                "strategy": firmware.get("strategy"),
+            }
+        )
+    return {
+        "parameters": int(model.count_params()),
+        "weight_sparsity": training.get("weight_sparsity"),
+        "conversion": conversion.get("conversion"),
+        "layers": layers,
+    }
+
+
+def precision_profile(layout: RunLayout, conversion: dict) -> list[dict]:
+    """Per layer: the range of its weights and of its outputs on test data, beside its fixed-point type's range."""
+    import yaml
+
+    from codesign.config import spec_from_dict
+    from codesign.data import load_dataset
+    from codesign.model import load_keras_model
+    from codesign.validate import keras_layer_outputs
+
+    model = load_keras_model(layout.qkeras_model)
+    spec = spec_from_dict(yaml.safe_load(layout.config.read_text()), source=str(layout.config))
+    x = load_dataset(spec.dataset, seed=spec.training.seed).x_test[:PROFILE_SAMPLES]
+    outputs = keras_layer_outputs(model, x)
+    types = {row["name"]: row.get("types", {}) for row in conversion.get("layers", [])}
+    rows = []
+    for layer in model.layers:
+        kernel = _firmware_kernel(layer)
+        layer_types = types.get(layer.name, {})
+        if kernel is not None:
+            rows.append(_range_row(layer.name, "weights", np.abs(kernel), layer_types.get("weight")))
+        if layer.name in outputs:
+            rows.append(_range_row(layer.name, "output", np.abs(outputs[layer.name]), layer_types.get("result")))
+    return rows
+
+
+def _firmware_kernel(layer) -> np.ndarray | None:
+    """The kernel as the firmware holds it: through the layer's QKeras quantizer when it has one."""
+    kernel = next((w for w in layer.get_weights() if w.ndim > 1), None)
+    quantizer = getattr(layer, "kernel_quantizer_internal", None) or getattr(layer, "depthwise_quantizer_internal", None)
+    if kernel is None or quantizer is None:
+        return kernel
+    return np.asarray(quantizer(kernel.astype(np.float32)))
+
+
+def _range_row(layer: str, what: str, magnitudes: np.ndarray, type_text: str | None) -> dict:
+    """Largest and smallest nonzero magnitude vs the type's largest value and resolution."""
+    nonzero = magnitudes[magnitudes > 0]
+    limits = _type_limits(type_text)
+    largest = float(magnitudes.max()) if magnitudes.size else 0.0
+    return {
+        "layer": layer,
+        "what": what,
+        "max_abs": largest,
+        "min_abs_nonzero": float(nonzero.min()) if nonzero.size else None,
+        "type": type_text,
+        "type_max": limits[0] if limits else None,
+        "type_lsb": limits[1] if limits else None,
+        "overflows": bool(limits and largest > limits[0]),
+    }
+
+
+def _type_limits(text: str | None) -> tuple[float, float] | None:
+    """'fixed<16,6,...>' / 'ufixed<8,3>' -> (largest value, resolution)."""
+    import re
+
+    match = re.match(r"^(u?)fixed<(\d+),(-?\d+)", text or "")
+    if not match:
+        return None
+    unsigned, width, integer = match.group(1), int(match.group(2)), int(match.group(3))
+    lsb = 2.0 ** (integer - width)
+    largest = 2.0**integer - lsb if unsigned else 2.0 ** (integer - 1) - lsb
+    return largest, lsb
+
+
+def _git_commit() -> str | None:
+    """The commit of the project the report is made in (the current directory's git checkout), if any."""
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    return result.stdout.strip() or None
+
+
+def verdict(data: dict) -> dict:
+    """The three answers at a glance: fits on the part? bit-exact? how fast against the CPU?"""
+    utilization = (data["estimate"] or {}).get("utilization") or {}
+    worst = max((value for value in utilization.values() if value is not None), default=None)
+    fpga = next((row for row in data["comparison"] if row["target"].startswith("FPGA")), None)
+    return {
+        "fits": None if worst is None else worst <= 100,
+        "worst_utilization_percent": worst,
+        "bit_exact": data["validation"].get("bit_exact"),
+        "latency_speedup_vs_cpu": fpga.get("latency_speedup") if fpga else None,
+        "throughput_speedup_vs_cpu": fpga.get("throughput_speedup") if fpga else None,
+    }
+
+
+def compare_runs(runs: list[dict]) -> dict:
+    """Several runs side by side: the key numbers per run, and which differ from the first run."""
+    keys = [
+        ("bit-exact", lambda d: d["validation"].get("bit_exact")),
+        ("mismatched samples", lambda d: d["validation"].get("mismatched_samples")),
+        ("accuracy (QKeras)", lambda d: (d["validation"].get("accuracy") or {}).get("qkeras")),
+        ("accuracy (emulation)", lambda d: (d["validation"].get("accuracy") or {}).get("emulation")),
+        ("parameters", lambda d: d["model"]["parameters"]),
+        ("DSP", lambda d: (d["estimate"]["total"] or {}).get("dsp")),
+        ("LUT", lambda d: (d["estimate"]["total"] or {}).get("lut")),
+        ("FF", lambda d: (d["estimate"]["total"] or {}).get("ff")),
+        ("BRAM18", lambda d: (d["estimate"]["total"] or {}).get("bram_18k")),
+        ("latency (cycles)", lambda d: (d["estimate"]["total"] or {}).get("latency_cycles")),
+        ("II (cycles)", lambda d: (d["estimate"]["total"] or {}).get("ii")),
+        ("io type", lambda d: d["environment"]["io_type"]),
+        ("strategy", lambda d: d["environment"]["strategy"]),
+        ("reuse factor", lambda d: d["environment"]["reuse_factor"]),
+    ]
+    rows = []
+    for label, get in keys:
+        values = [get(run) for run in runs]
+        rows.append({"metric": label, "values": values, "differs": [value != values[0] for value in values]})
+    return {"schema_version": SCHEMA_VERSION, "runs": [run["run"] for run in runs], "rows": rows, "details": runs}

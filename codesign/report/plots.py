@@ -1,0 +1,85 @@
+"""matplotlib figures for the HTML report, returned as base64 PNG so the page stays one self-contained file."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+
+RESOURCES = (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram_18k", "BRAM18"))
+
+
+def _png(figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure(width: float = 7.5, height: float = 3.2):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height))
+
+
+def resources_per_layer(estimate: dict) -> str | None:
+    """Stacked bars: each layer's share of the part, per resource."""
+    layers, available = estimate.get("layers") or [], ((estimate.get("part") or {}).get("available") or {})
+    if not layers or not available:
+        return None
+    figure, axes = _figure()
+    names = [layer["name"] for layer in layers]
+    bottom = np.zeros(len(layers))
+    for key, label in RESOURCES:
+        if not available.get(key):
+            continue
+        share = np.array([100.0 * layer[key] / available[key] for layer in layers])
+        axes.bar(names, share, bottom=bottom, label=label)
+        bottom += share
+    axes.set_ylabel("% of the part (stacked)")
+    axes.set_title("Estimated resources per layer")
+    axes.legend(fontsize=8)
+    axes.tick_params(axis="x", rotation=45, labelsize=8)
+    return _png(figure)
+
+
+def latency_per_layer(estimate: dict) -> str | None:
+    """Bars: each layer's latency in cycles."""
+    layers = estimate.get("layers") or []
+    if not layers:
+        return None
+    figure, axes = _figure()
+    axes.bar([layer["name"] for layer in layers], [layer["latency_cycles"] for layer in layers], color="tab:purple")
+    axes.set_ylabel("cycles")
+    axes.set_title("Estimated latency per layer")
+    axes.tick_params(axis="x", rotation=45, labelsize=8)
+    return _png(figure)
+
+
+def precision_profile(rows: list[dict]) -> str | None:
+    """Per layer: the observed magnitude range (bar) against the type's range (markers), in powers of two."""
+    rows = [row for row in rows if row["max_abs"] > 0]
+    if not rows:
+        return None
+    figure, axes = _figure(7.5, max(2.5, 0.28 * len(rows) + 1))
+    labels = [f"{row['layer']} {row['what']}" for row in rows]
+    low = np.log2([row["min_abs_nonzero"] or row["max_abs"] for row in rows])
+    high = np.log2([row["max_abs"] for row in rows])
+    positions = np.arange(len(rows))
+    axes.barh(positions, high - low, left=low, color=["tab:red" if row["overflows"] else "tab:blue" for row in rows])
+    type_max = [np.log2(row["type_max"]) if row["type_max"] else np.nan for row in rows]
+    type_lsb = [np.log2(row["type_lsb"]) if row["type_lsb"] else np.nan for row in rows]
+    axes.plot(type_max, positions, "k|", markersize=12, label="type max")
+    axes.plot(type_lsb, positions, "k.", label="type resolution")
+    axes.set_yticks(positions, labels, fontsize=7)
+    axes.set_xlabel("log2 |value|")
+    axes.set_title("Precision profile: observed magnitudes vs fixed-point range")
+    axes.legend(fontsize=7)
+    return _png(figure)

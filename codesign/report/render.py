@@ -1,0 +1,78 @@
+"""Render report data (computed once in data.py) as JSON, Markdown and a self-contained HTML page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from codesign.bench import duration
+from codesign.layout import write_atomic
+from codesign.report import plots
+
+FORMATS = ("html", "md", "json")
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("codesign.report", "templates"), undefined=StrictUndefined, autoescape=False
+    )
+    environment.filters["num"] = _number
+    environment.filters["pct"] = lambda value: "-" if value is None else f"{value:.1f}%"
+    environment.filters["duration"] = duration
+    environment.filters["yesno"] = lambda value: "-" if value is None else ("yes" if value else "NO")
+    return environment
+
+
+def _number(value) -> str:
+    """Thousands separators for ints, 4 significant decimals for floats, '-' for missing."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def render_markdown(data: dict, template: str = "run.md.j2") -> str:
+    return _environment().get_template(template).render(d=data)
+
+
+def render_html(data: dict, template: str = "run.html.j2") -> str:
+    """One HTML file: CSS inline, plots embedded as PNG data URIs, no script, nothing fetched."""
+    images = {}
+    if template == "run.html.j2":
+        images = {
+            "resources": plots.resources_per_layer(data["estimate"]),
+            "latency": plots.latency_per_layer(data["estimate"]),
+            "precision": plots.precision_profile(data["precision_profile"]),
+        }
+    environment = _environment()
+    environment.autoescape = True
+    return environment.get_template(template).render(d=data, images=images)
+
+
+def write_reports(data: dict, out_dir: Path, formats: tuple[str, ...], comparison: bool = False) -> list[Path]:
+    """Write summary.json / summary.md / report.html (or comparison.*) into out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = "comparison" if comparison else "summary"
+    html_name = "comparison.html" if comparison else "report.html"
+    suffix = "compare" if comparison else "run"
+    written = []
+    if "json" in formats:
+        path = out_dir / f"{stem}.json"
+        write_atomic(path, json.dumps(data, indent=2) + "\n")
+        written.append(path)
+    if "md" in formats:
+        path = out_dir / f"{stem}.md"
+        write_atomic(path, render_markdown(data, f"{suffix}.md.j2"))
+        written.append(path)
+    if "html" in formats:
+        path = out_dir / html_name
+        write_atomic(path, render_html(data, f"{suffix}.html.j2"))
+        written.append(path)
+    return written
