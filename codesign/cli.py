@@ -137,6 +137,33 @@ def report(run_dirs, out_dir, formats) -> None:
 
 
 @main.command()
+@click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--jobs", type=int, help="Local worker processes (default: one per core).")
+@click.option("--scheduler", help="An existing Dask scheduler, tcp://HOST:PORT.")
+@click.option("--dask-local", type=int, help="Start a Dask LocalCluster of N worker processes.")
+@click.option("--dry-run", is_flag=True, help="List the points (and which share a training) without running.")
+@click.option("--best", is_flag=True, help="Name the best finished point under the limits below.")
+@click.option("--max-dsp", type=int)
+@click.option("--max-lut", type=int)
+@click.option("--min-accuracy", type=float)
+@click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
+def sweep(sweep_file, jobs, scheduler, dask_local, dry_run, best, max_dsp, max_lut, min_accuracy, output_root) -> None:
+    """Design-space exploration over a grid of spec settings; resumable; Pareto front and plots."""
+    from codesign import sweep as sweeps
+
+    if best:
+        row = sweeps.best_point(sweeps.results_of(sweep_file, output_root), max_dsp, max_lut, min_accuracy)
+        if row is None:
+            raise CodesignError("no finished point meets those limits")
+        settings = {key: value for key, value in row.items() if key not in ("run_dir", "error", "seconds", "status")}
+        _say(f"best: {row['point']} ({', '.join(f'{k}={v}' for k, v in settings.items() if k != 'point')})")
+        _say(f"  run directory: {row['run_dir']}")
+        return
+    _quiet_tensorflow()
+    sweeps.run_sweep(sweep_file, output_root, _say, jobs=jobs, scheduler=scheduler, dask_local=dask_local, dry_run=dry_run)
+
+
+@main.command()
 @click.argument("spec_file", type=click.Path(dir_okay=False, path_type=Path))
 def show(spec_file: Path) -> None:
     """Print the resolved spec (every default filled in) and its digest."""

@@ -82,6 +82,9 @@ def _hls_config(keras_model, hls: HLSSpec, input_quant: FixedPoint | None) -> di
     config["Model"]["Strategy"] = hls.strategy
     config["Model"]["ReuseFactor"] = hls.reuse_factor
     per_layer = config.setdefault("LayerName", {})
+    for entry in per_layer.values():  # granularity='name' writes ReuseFactor 1 into every layer: the model's wins
+        if "ReuseFactor" in entry:
+            entry["ReuseFactor"] = hls.reuse_factor
     for layer in keras_model.layers:
         per_layer.setdefault(layer.name, {})["Trace"] = True
     for name, override in hls.layers.items():

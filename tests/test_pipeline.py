@@ -257,3 +257,15 @@ def test_cli_bench_options(tiny_run):
     bench = read_json(RunLayout(run_dir).report("bench"))
     assert bench["settings"] == {"device": "cpu", "batch_sizes": [1, 4], "runs": 10}
     assert all(m["runs"] == 10 and set(m["throughput_per_s"]) == {"1", "4"} for m in bench["measurements"])
+
+
+def test_model_reuse_factor_reaches_every_layer_under_the_bit_exact_policy(tmp_path, tiny_spec_dict):
+    from codesign.config import spec_from_dict as make
+    from codesign.convert import convert
+    from codesign.model import build_qkeras
+
+    tiny_spec_dict["hls"] = {"reuse_factor": 4, "strategy": "Resource", "layers": {"output": {"reuse_factor": 2}}}
+    spec = make(tiny_spec_dict)
+    report = convert(build_qkeras(spec, (8, 8, 1)), spec.hls, tmp_path / "hls", spec.quantization.input, tmp_path / "log")
+    factors = {row["name"]: row["reuse_factor"] for row in report["layers"]}
+    assert factors["conv1"] > 1 and factors["fc1"] == 4 and factors["output"] == 2  # hls4ml may round to a valid factor

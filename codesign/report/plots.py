@@ -83,3 +83,20 @@ def precision_profile(rows: list[dict]) -> str | None:
     axes.set_title("Precision profile: observed magnitudes vs fixed-point range")
     axes.legend(fontsize=7)
     return _png(figure)
+
+
+def sweep_scatter(rows: list[dict], metric: str, label: str) -> tuple[str, bytes] | None:
+    """Accuracy against one cost over the finished points, the Pareto front highlighted; (base64, png bytes)."""
+    points = [row for row in rows if row["status"] == "done" and row.get(metric) is not None and row.get("accuracy") is not None]
+    if not points:
+        return None
+    figure, axes = _figure(5.5, 3.6)
+    for pareto, colour, name in ((False, "tab:gray", "point"), (True, "tab:red", "Pareto front")):
+        chosen = [row for row in points if bool(row.get("pareto")) == pareto]
+        axes.scatter([row[metric] for row in chosen], [row["accuracy"] for row in chosen], color=colour, label=name)
+    axes.set_xlabel(label)
+    axes.set_ylabel("QKeras test accuracy")
+    axes.set_title(f"accuracy vs {label}")
+    axes.legend(fontsize=8)
+    encoded = _png(figure)
+    return encoded, base64.b64decode(encoded)

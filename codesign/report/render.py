@@ -76,3 +76,31 @@ def write_reports(data: dict, out_dir: Path, formats: tuple[str, ...], compariso
         write_atomic(path, render_html(data, f"{suffix}.html.j2"))
         written.append(path)
     return written
+
+
+SWEEP_PLOTS = (("lut", "LUT"), ("dsp", "DSP"), ("latency_cycles", "latency (cycles)"))
+
+
+def write_sweep_reports(summary: dict, out_dir: Path) -> list[Path]:
+    """sweep.json, sweep.md, sweep.html and one PNG per plot (accuracy vs LUT, DSP, latency)."""
+    images = {}
+    written = []
+    for metric, label in SWEEP_PLOTS:
+        plot = plots.sweep_scatter(summary["points"], metric, label)
+        if plot:
+            images[metric] = plot[0]
+            path = out_dir / f"accuracy_vs_{metric}.png"
+            path.write_bytes(plot[1])
+            written.append(path)
+    path = out_dir / "sweep.json"
+    write_atomic(path, json.dumps(summary, indent=2) + "\n")
+    written.append(path)
+    path = out_dir / "sweep.md"
+    write_atomic(path, render_markdown(summary, "sweep.md.j2"))
+    written.append(path)
+    environment = _environment()
+    environment.autoescape = True
+    path = out_dir / "sweep.html"
+    write_atomic(path, environment.get_template("sweep.html.j2").render(d=summary, images=images))
+    written.append(path)
+    return written

@@ -1,0 +1,120 @@
+"""Sweeps: grid expansion, the Pareto front, best point, local pool and Dask runs, failures, kill and resume."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from codesign.errors import SpecError
+from codesign.sweep import SweepSpec, best_point, expand, pareto_front, run_sweep, sweep_dir
+
+
+def _row(point, accuracy, lut, latency, status="done", dsp=0):
+    return {"point": point, "status": status, "accuracy": accuracy, "lut": lut, "latency_cycles": latency, "dsp": dsp}
+
+
+def test_pareto_front_on_constructed_points():
+    rows = [
+        _row("a", 0.90, 100, 10),  # front: cheapest
+        _row("b", 0.95, 200, 10),  # front: more accurate
+        _row("c", 0.94, 250, 10),  # dominated by b
+        _row("d", 0.95, 200, 12),  # dominated by b (same accuracy and LUT, slower)
+        _row("e", 0.99, 900, 50),  # front: most accurate
+        _row("f", 0.95, 200, 10),  # equal to b: neither dominates the other
+        {"point": "g", "status": "failed", "accuracy": None, "lut": None, "latency_cycles": None},
+    ]
+    objectives = {"accuracy": "max", "lut": "min", "latency_cycles": "min"}
+    assert [rows[i]["point"] for i in pareto_front(rows, objectives)] == ["a", "b", "e", "f"]
+    assert [rows[i]["point"] for i in pareto_front(rows, {"accuracy": "max"})] == ["e"]
+
+
+def test_best_point_under_constraints():
+    rows = [_row("a", 0.90, 100, 10), _row("b", 0.95, 200, 10, dsp=5), _row("c", 0.95, 150, 10, dsp=50), _row("d", 0.99, 900, 5, status="failed")]
+    assert best_point(rows, None, None, None)["point"] == "c"  # fewest LUTs among the most accurate
+    assert best_point(rows, 10, None, None)["point"] == "b"
+    assert best_point(rows, None, 120, None)["point"] == "a"
+    assert best_point(rows, None, 120, 0.95) is None
+
+
+def test_grid_expansion_links_keys_and_names_bad_points(tiny_spec_dict):
+    from codesign.config import spec_from_dict
+
+    base = spec_from_dict(tiny_spec_dict).model_dump(mode="json")
+    sweep = SweepSpec(base="x", grid={"quantization.weights.bits,quantization.biases.bits": [4, 6], "hls.reuse_factor": [1, 2, 4]}, fixed={"training.epochs": 1})
+    points = expand(sweep, base)
+    assert len(points) == 6 and len({point.digest for point in points}) == 6
+    assert len({point.train_digest for point in points}) == 2  # reuse factor does not retrain
+    first = points[0].spec_data
+    assert first["quantization"]["weights"]["bits"] == first["quantization"]["biases"]["bits"] == 4
+    assert first["training"]["epochs"] == 1
+    with pytest.raises(SpecError, match="grid key 'hls.nope.x' does not name a spec key"):
+        expand(SweepSpec(base="x", grid={"hls.nope.x": [1]}), base)
+    with pytest.raises(SpecError, match=r"point \(quantization.activations.bits=2\).*integer \(3\) must be smaller"):
+        expand(SweepSpec(base="x", grid={"quantization.activations.bits": [8, 2]}), base)
+
+
+def _sweep_file(tmp_path, tiny_spec_dict, grid, name="small"):
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({**tiny_spec_dict, "name": None, "bench": {"batch_sizes": [1], "runs": 5}}))
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"base": "base.yaml", "grid": grid, "fixed": {"training.epochs": 1}}))
+    return path
+
+
+def _results(root):
+    with open(root / "results.csv") as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.mark.slow
+def test_local_pool_sweep_shares_training_and_records_a_failing_point(tmp_path, tiny_spec_dict):
+    grid = {"hls.layers": [{}, {"fc1": {"accum": "ap_fixed<6,2>"}}]}
+    path = _sweep_file(tmp_path, tiny_spec_dict, grid)
+    messages: list[str] = []
+    summary = run_sweep(path, tmp_path / "out", messages.append, jobs=2)
+    root = sweep_dir("small", tmp_path / "out")
+    rows = _results(root)
+    assert sorted(row["status"] for row in rows) == ["done", "failed"]
+    failed = next(row for row in rows if row["status"] == "failed")
+    assert "not bit-exact" in failed["error"] and "fc1" in failed["error"]
+    assert summary["counts"] == {"done": 1, "failed": 1, "not run": 0, "running": 0}
+    assert len(list((root / "trained").iterdir())) == 1
+    for row in rows:
+        assert "[train] up to date, skipped" in (root / "points" / row["point"] / "logs" / "sweep.log").read_text()
+    assert (root / "sweep.html").exists() and (root / "accuracy_vs_lut.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_sweep(tmp_path, tiny_spec_dict):
+    path = _sweep_file(tmp_path, tiny_spec_dict, {"hls.reuse_factor": [1, 2]})
+    summary = run_sweep(path, tmp_path / "out", lambda _: None, dask_local=2)
+    assert summary["counts"]["done"] == 2
+    rows = _results(sweep_dir("small", tmp_path / "out"))
+    assert {row["hls.reuse_factor"] for row in rows} == {"1", "2"}
+    assert all(row["bit_exact"] == "True" for row in rows)
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_and_skips_finished_points(tmp_path, tiny_spec_dict):
+    path = _sweep_file(tmp_path, tiny_spec_dict, {"hls.reuse_factor": [1, 2, 3]})
+    command = [sys.executable, "-m", "codesign.cli", "sweep", str(path), "--jobs", "1", "--output-root", str(tmp_path / "out")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    for line in process.stdout:
+        if "[points: 1 done" in line:
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+    process.wait()
+    root = sweep_dir("small", tmp_path / "out")
+    finished = [d for d in (root / "points").iterdir() if yaml.safe_load((d / "sweep_status.json").read_text())["status"] == "done"]
+    assert len(finished) == 1
+    before = (finished[0] / "sweep_status.json").read_text()
+    messages: list[str] = []
+    summary = run_sweep(path, tmp_path / "out", messages.append, jobs=1)
+    assert "3 points, 1 trainings, 1 already done" in messages[0]
+    assert (finished[0] / "sweep_status.json").read_text() == before  # not run again
+    assert summary["counts"]["done"] == 3
