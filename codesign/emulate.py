@@ -97,4 +97,6 @@ def _crash_message(returncode: int, errors: list[str], library: Path) -> str:
             "Latency strategy are a known cause: use hls.strategy: Resource, a larger hls.reuse_factor, or io_stream"
         )
     detail = errors[-1] if errors else f"exit code {returncode}"
+    if any("does not exist" in line for line in errors):
+        detail += " (the run directory was moved or copied after compiling: rerun 'codesign build ... --from compile')"
     return f"the compiled emulation {library.name} failed: {detail}"

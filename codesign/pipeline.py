@@ -40,6 +40,7 @@ def run_pipeline(ctx: Context, from_step: str | None = None, to_step: str | None
         raise RunDirError(f"{layout.root}: another build is running in this run directory") from None
     try:
         rerun = from_step is not None
+        _recover_interrupted_rebuild(layout)
         if _is_complete(layout) and _has_work(ctx, first, last, rerun):
             return _rebuild_beside(ctx, first, last, rerun)
         return _run_locked(ctx, first, last, rerun)
@@ -65,22 +66,45 @@ def _has_work(ctx: Context, first: int, last: int, rerun: bool) -> bool:
 
 
 def _rebuild_beside(ctx: Context, first: int, last: int, rerun: bool) -> dict:
-    """Rebuild a finished run in a copy and swap it in only on success: a failed rebuild leaves the run as it was."""
+    """Rebuild a finished run in place with a backup beside it: a failed rebuild puts the finished run back.
+
+    In place, because the compiled emulation remembers its own directory (hls4ml bakes WEIGHTS_DIR into it).
+    """
     root = ctx.layout.root
-    staging = root.with_name(f".{root.name}.rebuild")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(root, staging, ignore=shutil.ignore_patterns(".lock"), symlinks=True)
+    backup = root.with_name(f".{root.name}.backup")
+    shutil.rmtree(backup, ignore_errors=True)
+    shutil.copytree(root, backup, ignore=shutil.ignore_patterns(".lock"), symlinks=True)
     try:
-        manifest = _run_locked(dataclasses.replace(ctx, layout=RunLayout(staging)), first, last, rerun)
+        manifest = _run_locked(ctx, first, last, rerun)
     except BaseException:
-        ctx.say(f"the finished run in {root} is unchanged; this failed attempt is kept in {staging}")
+        failed = root.with_name(f".{root.name}.failed")
+        shutil.rmtree(failed, ignore_errors=True)
+        shutil.copytree(root, failed, ignore=shutil.ignore_patterns(".lock"), symlinks=True)
+        _restore(backup, root)
+        ctx.say(f"the finished run in {root} is restored as it was; this failed attempt is kept in {failed}")
         raise
-    retired = root.with_name(f".{root.name}.old")
-    shutil.rmtree(retired, ignore_errors=True)
-    os.replace(root, retired)
-    os.replace(staging, root)
-    shutil.rmtree(retired, ignore_errors=True)
+    shutil.rmtree(backup, ignore_errors=True)
     return manifest
+
+
+def _restore(backup, root) -> None:
+    """Put a backup's contents back into the run directory (the lock file stays where it is)."""
+    for entry in root.iterdir():
+        if entry.name != ".lock":
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    for entry in backup.iterdir():
+        os.replace(entry, root / entry.name)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def _recover_interrupted_rebuild(layout) -> None:
+    """A rebuild killed before it finished left its backup: the finished run comes back before anything else."""
+    backup = layout.root.with_name(f".{layout.root.name}.backup")
+    if backup.exists():
+        if _is_complete(layout):
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            _restore(backup, layout.root)
 
 
 def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:

@@ -191,7 +191,10 @@ def compile_step(ctx: Context) -> dict:
 def compile_inputs(ctx: Context) -> dict[str, str]:
     hls = ctx.layout.hls_dir
     sources = [path for path in sorted(hls.rglob("*")) if path.is_file() and path.suffix != ".so"]
-    return {"sources": digest_of({str(path.relative_to(hls)): file_digest(path) for path in sources})}
+    return {
+        "sources": digest_of({str(path.relative_to(hls)): file_digest(path) for path in sources}),
+        "location": digest_of(str(hls.resolve())),  # the library reads its weights from this directory
+    }
 
 
 # --- validate ------------------------------------------------------------------------------------

@@ -156,8 +156,9 @@ def test_failed_rebuild_leaves_the_finished_run_untouched(tmp_path, tiny_spec_di
     assert {path.name: path.read_bytes() for path in (run_dir / "reports").iterdir()} == before
     assert (run_dir / "manifest.json").read_bytes() == manifest_before
     assert read_json(run_dir / "manifest.json")["complete"] is True
-    assert any("is unchanged" in line for line in messages)
-    assert read_json(tmp_path / ".run.rebuild" / "manifest.json")["steps"]["compile"]["status"] == "failed"
+    assert any("is restored as it was" in line for line in messages)
+    assert read_json(tmp_path / ".run.failed" / "manifest.json")["steps"]["compile"]["status"] == "failed"
+    assert not (tmp_path / ".run.backup").exists()
 
 
 def test_successful_rebuild_replaces_the_run(tmp_path, tiny_spec_dict, fake_steps):
@@ -167,7 +168,7 @@ def test_successful_rebuild_replaces_the_run(tmp_path, tiny_spec_dict, fake_step
     _run(tiny_spec_dict, run_dir)
     assert read_json(run_dir / "reports" / "validate.json")["spec"] == spec_from_dict(tiny_spec_dict).digest()
     assert read_json(run_dir / "manifest.json")["complete"] is True
-    assert not (tmp_path / ".run.rebuild").exists() and not (tmp_path / ".run.old").exists()
+    assert not (tmp_path / ".run.backup").exists() and not (tmp_path / ".run.failed").exists()
 
 
 def test_disk_full_during_a_step_is_a_clear_error(tmp_path, tiny_spec_dict, fake_steps):
