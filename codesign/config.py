@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from codesign.errors import SpecError
 from codesign.estimate.parts import find_part
 
-AP_FIXED = re.compile(r"^ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*[A-Z_]+\s*)*>$")
+AP_FIXED = re.compile(r"^ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*([A-Z_]+)\s*)?(?:,\s*([A-Z_]+)\s*)?>$")
+AP_ROUNDING = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV")
+AP_SATURATION = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
 PRECISION_POLICIES = ("bit-exact", "hls4ml-default")
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -270,10 +272,27 @@ def parse_ap_fixed(text: str) -> tuple[bool, int, int]:
     match = AP_FIXED.match(text.strip())
     if not match:
         raise ValueError(f"'{text}' is not a precision policy ({', '.join(PRECISION_POLICIES)}) or 'ap_fixed<W,I>'")
-    unsigned, width, integer = match.groups()
+    unsigned, width, integer, rounding, saturation = match.groups()
     if int(width) < 1 or int(width) > 64:
         raise ValueError(f"'{text}': width must be 1..64")
+    if rounding and rounding not in AP_ROUNDING or saturation and saturation not in AP_SATURATION:
+        raise ValueError(f"'{text}': modes must be one of {', '.join(AP_ROUNDING)} then {', '.join(AP_SATURATION)}")
     return not unsigned, int(width), int(integer)
+
+
+def ap_modes(text: str) -> tuple[str, str]:
+    """The rounding and overflow modes of 'ap_fixed<W,I,Q,O>' (TRN and WRAP when not given)."""
+    match = AP_FIXED.match(text.strip())
+    return (match.group(4) or "TRN", match.group(5) or "WRAP") if match else ("TRN", "WRAP")
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+class ValidationSpec(Strict):
+    cpp_samples: int = Field(
+        300, ge=0, description="Test samples also run through the compiled C++ emulation when the vectorized one is used."
+    )
 
 
 # --- bench -------------------------------------------------------------------------------------
@@ -298,6 +317,7 @@ class Spec(Strict):
     quantization: QuantizationSpec = Field(QuantizationSpec(), description="QKeras quantizers.")
     training: TrainingSpec = Field(TrainingSpec(), description="Quantization-aware training.")
     hls: HLSSpec = Field(HLSSpec(), description="hls4ml conversion settings.")
+    validation: ValidationSpec = Field(ValidationSpec(), description="How the firmware is emulated for validation.")
     bench: BenchSpec = Field(BenchSpec(), description="The CPU/GPU reference measurements.")
 
     @model_validator(mode="after")

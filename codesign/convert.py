@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.config import FixedPoint, HLSSpec, parse_ap_fixed
+from codesign.config import FixedPoint, HLSSpec, ap_modes, parse_ap_fixed
 from codesign.errors import ModelError, SpecError
 from codesign.layout import write_json
 
@@ -27,6 +27,7 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint
         graph.config.trace_output = True  # trace hooks sit under #ifndef __SYNTHESIS__: firmware is unchanged
         graph.write()
     write_json(output_dir / "codesign_emulation.json", emulation_meta(graph))
+    write_json(output_dir / "codesign_graph.json", graph_description(graph))
     return {
         "policy": hls.precision,
         "conversion": mode,
@@ -159,12 +160,12 @@ def _widen_average_pooling(graph) -> None:
                 layer.types[key].precision = _ap_type(source.width + 2 * extra, source.integer + extra, source.signed)
 
 
-def _ap_type(width: int, integer: int, signed: bool):
+def _ap_type(width: int, integer: int, signed: bool, rounding: str = "TRN", saturation: str = "WRAP"):
     """An hls4ml ap_fixed precision object, ready for the writer."""
     from hls4ml.backends.fpga.fpga_types import APTypeConverter
     from hls4ml.model.types import FixedPrecisionType
 
-    return APTypeConverter().convert(FixedPrecisionType(width, integer, signed))
+    return APTypeConverter().convert(FixedPrecisionType(width, integer, signed, rounding, saturation))
 
 
 def _apply_type_overrides(graph, hls: HLSSpec) -> None:
@@ -179,7 +180,7 @@ def _apply_type_overrides(graph, hls: HLSSpec) -> None:
             if key not in layers[name].types:
                 raise SpecError(f"hls.layers.{name}: layer type '{layers[name].class_name}' has no {key[:-2]} type")
             signed, width, integer = parse_ap_fixed(text)
-            layers[name].types[key].precision = _ap_type(width, integer, signed)
+            layers[name].types[key].precision = _ap_type(width, integer, signed, *ap_modes(text))
 
 
 LATENCY_STACK_LIMIT = 1 << 19  # products of one Latency-strategy layer the C++ emulation can hold (see below)
@@ -222,6 +223,50 @@ def emulation_meta(graph) -> dict:
     }
 
 
+GRAPH_ATTRIBUTES = (
+    "n_in", "n_out", "in_height", "in_width", "out_height", "out_width", "n_chan", "n_filt", "filt_height", "filt_width",
+    "stride_height", "stride_width", "pad_top", "pad_bottom", "pad_left", "pad_right", "pool_height", "pool_width",
+    "pool_op", "activation", "depth_multiplier", "count_pad", "_weights_transposed",
+)
+
+
+def graph_description(graph) -> dict:
+    """The converted graph as plain data (layers, shapes, exact types, weight files) for the vectorized emulator."""
+    layers = []
+    for layer in graph.get_layers():
+        output = layer.get_output_variable()
+        layers.append(
+            {
+                "name": layer.name,
+                "class": layer.class_name,
+                "inputs": list(layer.inputs),
+                "output_shape": [int(size) for size in output.shape],
+                "attributes": {key: _plain(layer.get_attr(key)) for key in GRAPH_ATTRIBUTES if layer.get_attr(key) is not None},
+                "types": {key: _precision(var.precision) for key, var in layer.types.items()},
+                "weights": {key: var.name for key, var in layer.weights.items()},
+            }
+        )
+    return {"io_type": graph.config.get_config_value("IOType"), "layers": layers}
+
+
+def _plain(value):
+    return value if isinstance(value, (bool, int, float, str)) else str(value)
+
+
+def _precision(precision) -> dict:
+    """width/integer/signed/rounding/saturation of an hls4ml precision (fixed point), or its text otherwise."""
+    if not hasattr(precision, "width") or not hasattr(precision, "integer"):
+        return {"text": str(precision)}
+    return {
+        "width": int(precision.width),
+        "integer": int(precision.integer),
+        "signed": bool(precision.signed),
+        "rounding": getattr(precision.rounding_mode, "name", "TRN"),
+        "saturation": getattr(precision.saturation_mode, "name", "WRAP"),
+        "text": str(precision),
+    }
+
+
 def layer_table(graph) -> list[dict]:
     """Per converted layer: class, hls4ml types, strategy and reuse factor, as reports show them."""
     rows = []
@@ -246,4 +291,5 @@ def _fixed(quant: FixedPoint) -> str:
 def _hls4ml_type(ap_type: str) -> str:
     """'ap_fixed<16,6>' -> hls4ml's 'fixed<16,6>' (and ufixed)."""
     signed, width, integer = parse_ap_fixed(ap_type)
-    return f"{'fixed' if signed else 'ufixed'}<{width},{integer}>"
+    rounding, saturation = ap_modes(ap_type)
+    return f"{'fixed' if signed else 'ufixed'}<{width},{integer},{rounding},{saturation}>"

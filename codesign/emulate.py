@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -56,32 +57,48 @@ class EmulationResult:
     seconds: float
 
 
-def run_emulation(library: Path, meta_path: Path, x: np.ndarray, say: Say, trace: bool = False) -> EmulationResult:
-    """Run the firmware on every sample in a child process; a crash there becomes an EmulationCrash."""
+def run_emulation(
+    library: Path, meta_path: Path, x: np.ndarray, say: Say, trace: bool = False, workers: int = 1
+) -> EmulationResult:
+    """Run the firmware on every sample in child processes (several in parallel); a crash becomes an EmulationCrash."""
+    started = time.perf_counter()
+    chunks = [chunk for chunk in np.array_split(np.asarray(x), max(1, min(workers, len(x)))) if len(chunk)]
+    done = [0] * len(chunks)
+
+    def progress(index: int, count: int) -> None:
+        done[index] = count
+        total = sum(done)
+        say(f"  emulated {total}/{len(x)} samples ({total / max(time.perf_counter() - started, 1e-9):.0f}/s)")
+
+    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+        parts = list(pool.map(lambda item: _run_chunk(library, meta_path, item[1], trace, lambda n: progress(item[0], n)), enumerate(chunks)))
+    outputs = np.concatenate([part[0] for part in parts])
+    layers = {name: np.concatenate([part[1][name] for part in parts]) for name in parts[0][1]}
+    return EmulationResult(outputs, layers, time.perf_counter() - started)
+
+
+def _run_chunk(library: Path, meta_path: Path, x: np.ndarray, trace: bool, progress) -> tuple[np.ndarray, dict]:
+    """One worker process over some samples."""
     with tempfile.TemporaryDirectory(prefix="codesign-emulation-") as scratch:
         inputs, outputs = Path(scratch) / "x.npy", Path(scratch) / "out.npz"
         np.save(inputs, np.ascontiguousarray(x, dtype=np.float64))
         command = [sys.executable, "-m", "codesign.emulation_worker", str(library), str(meta_path), str(inputs), str(outputs)]
-        started = time.perf_counter()
         process = subprocess.Popen(command + (["--trace"] if trace else []), stderr=subprocess.PIPE, text=True)
-        errors = _relay_progress(process, say, started)
+        errors = _relay_progress(process, progress)
         if process.returncode != 0:
             raise EmulationCrash(_crash_message(process.returncode, errors, library))
         with np.load(outputs) as archive:
-            result = archive["outputs"]
             layers = {key.removeprefix("trace/"): archive[key] for key in archive.files if key.startswith("trace/")}
-        return EmulationResult(result, layers, time.perf_counter() - started)
+            return archive["outputs"], layers
 
 
-def _relay_progress(process: subprocess.Popen, say: Say, started: float) -> list[str]:
-    """Turn the worker's 'progress N M' lines into progress messages; keep anything else as error text."""
+def _relay_progress(process: subprocess.Popen, progress) -> list[str]:
+    """Pass the worker's 'progress N M' counts on; keep anything else as error text."""
     errors = []
     for line in process.stderr:
         parts = line.split()
         if len(parts) == 3 and parts[0] == "progress":
-            done, total = int(parts[1]), int(parts[2])
-            elapsed = time.perf_counter() - started
-            say(f"  emulated {done}/{total} samples ({done / max(elapsed, 1e-9):.0f}/s)")
+            progress(int(parts[1]))
         else:
             errors.append(line.rstrip())
     process.wait()

@@ -190,7 +190,9 @@ def compile_step(ctx: Context) -> dict:
 
 def compile_inputs(ctx: Context) -> dict[str, str]:
     hls = ctx.layout.hls_dir
-    sources = [path for path in sorted(hls.rglob("*")) if path.is_file() and path.suffix != ".so"]
+    sources = [
+        path for path in sorted(hls.rglob("*")) if path.is_file() and path.suffix != ".so" and not path.name.startswith("codesign_")
+    ]
     return {
         "sources": digest_of({str(path.relative_to(hls)): file_digest(path) for path in sources}),
         "location": digest_of(str(hls.resolve())),  # the library reads its weights from this directory
@@ -219,13 +221,13 @@ def validate_step(ctx: Context) -> dict:
         raise RunDirError(f"{layout.root}: the emulation is not compiled; run the compile step first")
     meta = read_json(layout.emulation_meta)
     firmware_softmax = spec.hls.softmax_in_firmware
-    ctx.say(f"  emulating {len(data.x_test)} test samples")
-    emulation = run_emulation(layout.library, layout.emulation_meta, data.x_test, ctx.say, trace=firmware_softmax)
+    emulation, emulators = _emulate_test_set(ctx, data.x_test, trace=firmware_softmax)
     logits = emulation.layers[meta["traced_layers"][-2]["name"]] if firmware_softmax else emulation.outputs
     labels = data.y_test if data.is_classification else None
     summary, mismatched = compare_outputs(reference, logits, labels, float_outputs)
     report = {**data_warning(data), **summary}
-    report["emulation_samples_per_s"] = round(len(data.x_test) / emulation.seconds, 1)
+    report["emulators"] = emulators
+    report["emulation_samples_per_s"] = emulators["cpp"]["samples_per_s"]
     report["policy"] = spec.hls.precision
     report["softmax"] = "firmware" if firmware_softmax else ("host" if spec.has_softmax() else "none")
     if firmware_softmax:
@@ -243,6 +245,48 @@ def validate_step(ctx: Context) -> dict:
     if spec.hls.precision == "bit-exact" and not report["bit_exact"]:
         raise ValidationFailed(f"not bit-exact: {_divergence_line(report)}")
     return report
+
+
+def _emulate_test_set(ctx: Context, x: np.ndarray, trace: bool):
+    """The whole test set through the vectorized emulator, checked against the C++ one on a sample; or, where
+    the vectorized one declines (or disagrees), the C++ emulation on everything, spread over the cores."""
+    import os
+
+    from codesign.emulate import EmulationResult, run_emulation
+    from codesign.vectorized import Unrepresentable, VectorizedEmulator
+
+    layout, cores = ctx.layout, os.cpu_count() or 1
+    vectorized = VectorizedEmulator(layout.hls_dir)
+    reason = "the firmware softmax is traced through the C++ emulation" if trace else vectorized.unsupported()
+    if reason is None:
+        try:
+            outputs, seconds = vectorized.predict(x)
+        except Unrepresentable as error:
+            reason = f"values beyond float64's exact integers ({error})"
+    if reason is None:
+        sample = x[: ctx.spec.validation.cpp_samples]
+        ctx.say(f"  vectorized emulation: {len(x)} samples at {len(x) / seconds:,.0f}/s; C++ emulation on {len(sample)} of them")
+        cpp = run_emulation(layout.library, layout.emulation_meta, sample, ctx.say, workers=cores) if len(sample) else None
+        differing = int((cpp.outputs != outputs[: len(sample)]).any(axis=1).sum()) if cpp else 0
+        emulators = {
+            "vectorized": {"used": True, "reason": None, "samples": len(x), "samples_per_s": round(len(x) / seconds, 1)},
+            "cpp": {
+                "samples": len(sample),
+                "samples_per_s": round(len(sample) / cpp.seconds, 1) if cpp else None,
+                "identical_to_vectorized": differing == 0 if cpp else None,
+            },
+        }
+        if not differing:
+            return EmulationResult(outputs, {}, seconds), emulators
+        reason = f"it differed from the C++ emulation on {differing} of {len(sample)} samples (a codesign bug: please report it)"
+        emulators["vectorized"]["used"] = False
+    ctx.say(f"  vectorized emulation not used: {reason}; C++ emulation on all {len(x)} samples over {cores} processes")
+    cpp = run_emulation(layout.library, layout.emulation_meta, x, ctx.say, trace=trace, workers=cores)
+    emulators = {
+        "vectorized": {"used": False, "reason": reason, "samples": 0, "samples_per_s": None},
+        "cpp": {"samples": len(x), "samples_per_s": round(len(x) / cpp.seconds, 1), "identical_to_vectorized": None},
+    }
+    return cpp, emulators
 
 
 def _softmax_agreement(logits: np.ndarray, firmware_probabilities: np.ndarray) -> dict:
@@ -274,6 +318,15 @@ def summary_lines(report: dict) -> list[str]:
         lines.append(f"bit-exact: yes, all {report['samples']} samples identical on every output")
     else:
         lines.append(f"bit-exact: NO, {_divergence_line(report)}")
+    emulators = report.get("emulators")
+    if emulators and emulators["vectorized"]["used"]:
+        identical = {True: "identical", False: "DIFFERENT", None: "not run"}[emulators["cpp"]["identical_to_vectorized"]]
+        lines.append(
+            f"emulation: vectorized on {emulators['vectorized']['samples']} samples "
+            f"({emulators['vectorized']['samples_per_s']:,.0f}/s), C++ on {emulators['cpp']['samples']}: {identical}"
+        )
+    elif emulators:
+        lines.append(f"emulation: C++ on all {emulators['cpp']['samples']} samples ({emulators['vectorized']['reason']})")
     if report["argmax_agreement"] is not None:
         lines.append(f"argmax agreement {report['argmax_agreement']:.4f}")
     if report.get("firmware_softmax"):

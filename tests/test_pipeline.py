@@ -30,7 +30,11 @@ def test_tiny_build_is_bit_exact(tiny_run):
     assert report["accuracy"]["qkeras"] == report["accuracy"]["emulation"]
     assert 0.1 < report["accuracy"]["float"] <= 1.0
     assert report["softmax"] == "host" and report["first_diverging_layer"] is None
-    assert any("emulated 360/360" in line for line in messages)
+    emulators = report["emulators"]
+    assert emulators["vectorized"]["used"] and emulators["vectorized"]["samples"] == 360
+    assert emulators["cpp"]["samples"] == 300 and emulators["cpp"]["identical_to_vectorized"] is True
+    assert any("vectorized emulation: 360 samples" in line for line in messages)
+    assert any("emulated 300/300" in line for line in messages)
 
 
 def test_run_directory_layout_and_manifest(tiny_run):
@@ -134,6 +138,9 @@ def test_every_layer_type_is_bit_exact(tmp_path, io_type, batchnorm, conversion)
     assert read_json(layout.report("convert"))["conversion"].startswith(conversion)
     report = read_json(layout.report("validate"))
     assert report["bit_exact"] and report["mismatched_samples"] == 0 and report["samples"] == 360
+    vectorized = report["emulators"]["vectorized"]
+    assert not vectorized["used"] and vectorized["reason"] == "Average pooling of layer 'avg1'"
+    assert report["emulators"]["cpp"]["samples"] == 360  # the C++ emulation took the whole test set instead
 
 
 def test_hls4ml_default_policy_reports_without_failing(tmp_path, tiny_spec_dict):

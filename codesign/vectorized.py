@@ -1,0 +1,317 @@
+"""Bit-exact emulation of the converted hls4ml graph, vectorized over the batch with integer arithmetic.
+
+Every tensor is held as integer "raw" values in float64 (exact below 2^52; anything larger raises
+Unrepresentable) with a known number of fraction bits (value = raw / 2^frac). Each
+layer does what hls4ml's C++ templates do: products exact, each product quantized into accum_t (hls4ml stores
+products in accum_t before summing), sums wrapped or saturated per accum_t, the result cast into result_t
+with its rounding and overflow modes. Sums are float64 BLAS matmuls, exact because they provably stay below
+2^52. Layers or types it does not model make `unsupported()` say so; the caller then uses the C++.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from codesign.layout import read_json
+
+EXACT_FLOAT = 2.0**52  # every integer below this magnitude is exact in float64
+EXACT_FLOAT32 = 2.0**24  # ... and in float32 (single-precision BLAS is twice as fast)
+ROUNDING = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV")
+SATURATION = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
+SUPPORTED = ("Input", "Dense", "Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D", "Activation", "ReLU", "Pooling2D",
+             "Reshape", "Flatten", "ZeroPadding2D", "Transpose")
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """An ap_fixed / ap_ufixed type: width, integer bits (sign included), rounding and overflow modes."""
+
+    width: int
+    integer: int
+    signed: bool
+    rounding: str = "TRN"
+    saturation: str = "WRAP"
+
+    @property
+    def frac(self) -> int:
+        return self.width - self.integer
+
+    @classmethod
+    def of(cls, description: dict) -> "Fixed":
+        return cls(description["width"], description["integer"], description["signed"], description["rounding"], description["saturation"])
+
+
+class Unrepresentable(ValueError):
+    """A value grew past what float64 holds exactly: this emulator cannot vouch for it."""
+
+
+def quantize(raw: np.ndarray, frac: int, target: Fixed) -> np.ndarray:
+    """Convert raw values (integers held in float64) with `frac` fraction bits into `target`: rounding first,
+    then overflow, as ap_fixed does. Scaling by a power of two is exact in float64."""
+    scaled = np.multiply(raw, 2.0 ** (target.frac - frac), dtype=np.float64)
+    if target.frac < frac:
+        scaled = _round(scaled, target.rounding)
+    return _overflow(scaled, target)
+
+
+def from_float(values: np.ndarray, target: Fixed) -> np.ndarray:
+    """double -> ap_fixed raw values, rounded and overflowed per the type's modes."""
+    return _overflow(_round(np.asarray(values, dtype=np.float64) * 2.0**target.frac, target.rounding), target)
+
+
+def _round(scaled: np.ndarray, mode: str) -> np.ndarray:
+    """Round to integers the way ap_fixed's quantization mode says."""
+    if mode == "TRN":
+        return np.floor(scaled, out=scaled)
+    if mode == "TRN_ZERO":
+        return np.trunc(scaled, out=scaled)
+    if mode == "RND_CONV":
+        return np.round(scaled, out=scaled)  # numpy rounds ties to even
+    if mode == "RND":
+        return np.floor(scaled + 0.5)
+    if mode == "RND_MIN_INF":
+        return np.ceil(scaled - 0.5)
+    tie = (scaled - np.floor(scaled)) == 0.5
+    if mode == "RND_ZERO":
+        return np.where(tie, np.trunc(scaled), np.floor(scaled + 0.5))
+    return np.where(tie, np.floor(scaled) + (scaled > 0), np.floor(scaled + 0.5))  # RND_INF: ties away from zero
+
+
+def _overflow(raw: np.ndarray, target: Fixed) -> np.ndarray:
+    """Bring integers into the type's range: wrap (two's complement), saturate, or the other ap_fixed modes."""
+    low = -(2.0 ** (target.width - 1)) if target.signed else 0.0
+    high = 2.0 ** (target.width - 1) - 1 if target.signed else 2.0**target.width - 1
+    smallest, largest = (float(raw.min()), float(raw.max())) if raw.size else (0.0, 0.0)
+    if smallest < low or largest > high:
+        if max(-smallest, largest) >= EXACT_FLOAT:
+            raise Unrepresentable(f"a value reached {max(-smallest, largest):.3g}")
+        if target.saturation == "WRAP":
+            return np.mod(raw - low, 2.0**target.width) + low
+        if target.saturation == "SAT_ZERO":
+            return np.where((raw < low) | (raw > high), 0.0, raw)
+        if target.saturation == "SAT_SYM" and target.signed:
+            low = -high
+        return np.clip(raw, low, high)
+    return raw
+
+
+@dataclass
+class Tensor:
+    raw: np.ndarray
+    frac: int
+
+
+class VectorizedEmulator:
+    """The firmware of one run, executed layer by layer over a whole batch."""
+
+    def __init__(self, hls_dir: Path):
+        self.hls_dir = Path(hls_dir)
+        self.graph = read_json(self.hls_dir / "codesign_graph.json")
+        self.layers = self.graph["layers"]
+        self._loaded: dict[tuple[str, str], np.ndarray] = {}
+
+    def unsupported(self) -> str | None:
+        """Why this graph cannot be emulated here (a layer class, activation, pooling or type), or None."""
+        for layer in self.layers:
+            kind = layer["class"]
+            if kind not in SUPPORTED:
+                return f"layer '{layer['name']}' ({kind})"
+            if kind == "Activation" and layer["attributes"].get("activation") not in ("relu", "linear"):
+                return f"activation '{layer['attributes'].get('activation')}' of layer '{layer['name']}'"
+            if kind == "Pooling2D" and layer["attributes"].get("pool_op") != "Max":
+                return f"{layer['attributes'].get('pool_op')} pooling of layer '{layer['name']}'"
+            for key, description in layer["types"].items():
+                if key == "table_t":
+                    continue
+                if "width" not in description:
+                    return f"type {description['text']} of layer '{layer['name']}'"
+                if description["rounding"] not in ROUNDING or description["saturation"] not in SATURATION:
+                    return f"type {description['text']} of layer '{layer['name']}'"
+                if kind != "Dense" and key == "accum_t" and description["saturation"] != "WRAP":
+                    return f"saturating accumulator {description['text']} of layer '{layer['name']}' ({kind})"
+                if description["width"] > 40:
+                    return f"type {description['text']} of layer '{layer['name']}' (wider than 40 bits)"
+        return None
+
+    def predict(self, x: np.ndarray, say: Callable[[str], None] = lambda _: None) -> tuple[np.ndarray, float]:
+        """Outputs of the last layer for every sample (float64, exact) and the seconds it took."""
+        started = time.perf_counter()
+        tensors: dict[str, Tensor] = {}
+        batch = len(x)
+        for layer in self.layers:
+            kind = layer["class"]
+            inputs = [tensors[name] for name in layer["inputs"] if name in tensors]
+            source = inputs[0] if inputs else None
+            if kind == "Input":
+                result = Fixed.of(layer["types"]["result_t"])
+                out = Tensor(from_float(np.asarray(x, dtype=np.float64).reshape(batch, -1), result), result.frac)
+            else:
+                out = getattr(self, f"_{kind.lower()}")(layer, source, batch)
+            tensors[layer["name"]] = out
+        last = tensors[self.layers[-1]["name"]]
+        outputs = last.raw.reshape(batch, -1) / 2.0**last.frac
+        return outputs, time.perf_counter() - started
+
+    # --- layers ---------------------------------------------------------------------------------
+
+    def _weights(self, layer: dict, key: str) -> np.ndarray:
+        """The weights as the C simulation loads them (the project's .txt, each value cast to its type), read once.
+
+        The Resource strategy stores kernels transposed (hls4ml's ApplyResourceStrategy): they are put back in
+        Keras order, (n_in, n_out) or (height, width, channels, filters).
+        """
+        cache_key = (layer["name"], key)
+        if cache_key not in self._loaded:
+            name = layer["weights"][key]
+            text = (self.hls_dir / "firmware" / "weights" / f"{name}.txt").read_text().strip()
+            values = from_float(np.array(text.split(","), dtype=np.float64), Fixed.of(layer["types"][f"{key}_t"]))
+            attributes = layer["attributes"]
+            if key == "weight" and attributes.get("_weights_transposed"):
+                if layer["class"] == "Dense":
+                    values = values.reshape(attributes["n_out"], attributes["n_in"]).T
+                else:
+                    shape = (attributes["n_filt"], attributes["filt_height"], attributes["filt_width"], attributes["n_chan"])
+                    values = values.reshape(shape).transpose(1, 2, 3, 0)
+            self._loaded[cache_key] = np.ascontiguousarray(values).reshape(-1)
+        return self._loaded[cache_key]
+
+    def _dense(self, layer: dict, source: Tensor, batch: int) -> Tensor:
+        n_in, n_out = layer["attributes"]["n_in"], layer["attributes"]["n_out"]
+        weights = self._weights(layer, "weight").reshape(n_in, n_out)
+        return self._multiply_accumulate(layer, source.raw.reshape(batch, n_in), source.frac, weights)
+
+    def _conv2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
+        """One matmul per kernel position over shifted views of the padded image (no im2col copy)."""
+        attributes = layer["attributes"]
+        channels, filters = attributes["n_chan"], attributes["n_filt"]
+        accum = Fixed.of(layer["types"]["accum_t"])
+        kernel = self._weights(layer, "weight").reshape(attributes["filt_height"], attributes["filt_width"], channels, filters)
+        product_frac = source.frac + Fixed.of(layer["types"]["weight_t"]).frac
+        if accum.saturation != "WRAP" or product_frac > accum.frac:  # per-product rounding: the general path
+            patches = self._patches(source.raw, batch, attributes, channels)
+            result = self._multiply_accumulate(layer, patches.reshape(-1, kernel[..., 0].size), source.frac, kernel.reshape(-1, filters))
+            return Tensor(result.raw.reshape(batch, -1), result.frac)
+        image = self._padded(source.raw, batch, attributes, channels)
+        if not self._fits_float(image.reshape(-1, 1), kernel.reshape(-1, filters)):
+            raise Unrepresentable(f"the sums of layer '{layer['name']}' can exceed 2^52")
+        dtype = np.float32 if self._fits_float(image.reshape(-1, 1), kernel.reshape(-1, filters), EXACT_FLOAT32) else np.float64
+        image, kernel = image.astype(dtype), kernel.astype(dtype)
+        out_h, out_w, stride_h, stride_w = (attributes[key] for key in ("out_height", "out_width", "stride_height", "stride_width"))
+        if kernel[..., 0].size <= 64:  # few channels: one im2col matmul beats many thin ones
+            patches = self._patches(image, batch, {**attributes, "pad_top": 0, "pad_bottom": 0, "pad_left": 0, "pad_right": 0,
+                                                   "in_height": image.shape[1], "in_width": image.shape[2]}, channels)
+            sums = (patches.reshape(-1, kernel[..., 0].size) @ kernel.reshape(-1, filters)).reshape(batch, out_h, out_w, filters)
+        else:
+            sums = np.zeros((batch, out_h, out_w, filters), dtype=dtype)
+            for row in range(attributes["filt_height"]):
+                for column in range(attributes["filt_width"]):
+                    window = image[:, row : row + stride_h * out_h : stride_h, column : column + stride_w * out_w : stride_w]
+                    sums += window @ kernel[row, column]
+        bias, _, bias_frac = self._bias(layer, filters)
+        total = _overflow(sums.astype(np.float64) * 2.0 ** (accum.frac - product_frac) + quantize(bias, bias_frac, accum), accum)
+        result = Fixed.of(layer["types"]["result_t"])
+        return Tensor(quantize(total, accum.frac, result).reshape(batch, -1), result.frac)
+
+    _conv2dbatchnorm = _conv2d
+
+    def _depthwiseconv2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
+        attributes = layer["attributes"]
+        channels = attributes["n_chan"]
+        multiplier = attributes["n_filt"] // channels
+        kernel = self._weights(layer, "weight").reshape(attributes["filt_height"], attributes["filt_width"], channels, multiplier)
+        patches = self._patches(source.raw, batch, attributes, channels)  # batch, oh, ow, fh, fw, c
+        bias, accum, bias_frac = self._bias(layer, attributes["n_filt"])
+        products = patches[..., np.newaxis] * kernel  # batch, oh, ow, fh, fw, c, m
+        frac = source.frac + Fixed.of(layer["types"]["weight_t"]).frac
+        products = quantize(products, frac, accum)
+        sums = products.sum(axis=(3, 4)).reshape(*products.shape[:3], -1)
+        total = _overflow(sums + quantize(bias, bias_frac, accum), accum)
+        result = Fixed.of(layer["types"]["result_t"])
+        return Tensor(quantize(total, accum.frac, result).reshape(batch, -1), result.frac)
+
+    def _bias(self, layer: dict, size: int) -> tuple[np.ndarray, Fixed, int]:
+        accum = Fixed.of(layer["types"]["accum_t"])
+        if "bias" not in layer["weights"]:
+            return np.zeros(size), accum, accum.frac
+        return self._weights(layer, "bias"), accum, Fixed.of(layer["types"]["bias_t"]).frac
+
+    def _multiply_accumulate(self, layer: dict, data: np.ndarray, data_frac: int, weights: np.ndarray) -> Tensor:
+        """sum_i quantize(x_i * w_ij, accum) + quantize(b_j, accum), overflow per accum, cast to result."""
+        accum = Fixed.of(layer["types"]["accum_t"])
+        weight_frac = Fixed.of(layer["types"]["weight_t"]).frac
+        bias, _, bias_frac = self._bias(layer, weights.shape[1])
+        product_frac = data_frac + weight_frac
+        start = quantize(bias, bias_frac, accum)
+        if not self._fits_float(data, weights):
+            raise Unrepresentable(f"the sums of layer '{layer['name']}' can exceed 2^52")
+        if accum.saturation != "WRAP":  # saturation depends on the order: accumulate input by input, as the C++ does
+            total = np.broadcast_to(start, (len(data), weights.shape[1])).copy()
+            for index in range(weights.shape[0]):
+                product = quantize(data[:, index, np.newaxis] * weights[np.newaxis, index], product_frac, accum)
+                total = _overflow(total + product, accum)
+        elif product_frac <= accum.frac:
+            dtype = np.float32 if self._fits_float(data, weights, EXACT_FLOAT32) else np.float64
+            sums = (data.astype(dtype) @ weights.astype(dtype)).astype(np.float64)
+            total = _overflow(sums * 2.0 ** (accum.frac - product_frac) + start, accum)
+        else:  # each product rounds into accum on its own: do it product by product
+            sums = quantize(data[:, :, np.newaxis] * weights[np.newaxis], product_frac, accum).sum(axis=1)
+            total = _overflow(sums + start, accum)
+        result = Fixed.of(layer["types"]["result_t"])
+        return Tensor(quantize(total, accum.frac, result), result.frac)
+
+    @staticmethod
+    def _fits_float(data: np.ndarray, weights: np.ndarray, limit: float = 0.0) -> bool:
+        """Whether every partial sum of data @ weights stays an exactly representable integer (float64 by default)."""
+        bound = float(np.abs(data).max(initial=0)) * float(np.abs(weights).sum(axis=0).max(initial=0))
+        return bound < (limit or EXACT_FLOAT)
+
+    @staticmethod
+    def _padded(raw: np.ndarray, batch: int, attributes: dict, channels: int) -> np.ndarray:
+        image = raw.reshape(batch, attributes["in_height"], attributes["in_width"], channels)
+        return np.pad(image, ((0, 0), (attributes.get("pad_top", 0), attributes.get("pad_bottom", 0)),
+                              (attributes.get("pad_left", 0), attributes.get("pad_right", 0)), (0, 0)))
+
+    @staticmethod
+    def _patches(raw: np.ndarray, batch: int, attributes: dict, channels: int) -> np.ndarray:
+        """Zero-padded sliding windows: (batch, out_h, out_w, filt_h, filt_w, channels)."""
+        padded = VectorizedEmulator._padded(raw, batch, attributes, channels)
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (attributes["filt_height"], attributes["filt_width"]), axis=(1, 2))
+        windows = windows[:, :: attributes["stride_height"], :: attributes["stride_width"]]
+        windows = windows[:, : attributes["out_height"], : attributes["out_width"]]
+        return np.moveaxis(windows, 3, 5)  # (b, oh, ow, c, fh, fw) -> (b, oh, ow, fh, fw, c)
+
+    def _activation(self, layer: dict, source: Tensor, batch: int) -> Tensor:
+        result = Fixed.of(layer["types"]["result_t"])
+        raw = source.raw
+        if layer["attributes"].get("activation") == "relu":
+            raw = np.maximum(raw, 0)
+        return Tensor(quantize(raw, source.frac, result), result.frac)
+
+    _relu = _activation
+
+    def _pooling2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
+        attributes = dict(layer["attributes"])
+        channels = attributes["n_filt"]
+        attributes.update(filt_height=attributes["pool_height"], filt_width=attributes["pool_width"])
+        windows = self._patches(source.raw, batch, attributes, channels)
+        result = Fixed.of(layer["types"]["result_t"])
+        return Tensor(quantize(windows.max(axis=(3, 4)).reshape(batch, -1), source.frac, result), result.frac)
+
+    def _reshape(self, layer: dict, source: Tensor, batch: int) -> Tensor:
+        return source
+
+    _flatten = _reshape
+    _transpose = _reshape
+
+    def _zeropadding2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
+        attributes = layer["attributes"]
+        image = source.raw.reshape(batch, attributes["in_height"], attributes["in_width"], attributes["n_chan"])
+        padded = np.pad(image, ((0, 0), (attributes["pad_top"], attributes["pad_bottom"]),
+                                (attributes["pad_left"], attributes["pad_right"]), (0, 0)))
+        result = Fixed.of(layer["types"]["result_t"])
+        return Tensor(quantize(padded.reshape(batch, -1), source.frac, result), result.frac)

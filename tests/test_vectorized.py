@@ -1,0 +1,83 @@
+"""The vectorized emulator against the compiled C++ emulation, bit for bit, over layer types, io types,
+strategies, rounding and overflow modes, narrow and wide types, and inputs that overflow."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from codesign.build import build_run
+from codesign.config import spec_from_dict
+from codesign.data import load_digits
+from codesign.emulate import run_emulation
+from codesign.layout import RunLayout
+from codesign.vectorized import Fixed, VectorizedEmulator, from_float, quantize
+from conftest import BASE_ALL_LAYERS, TINY_SPEC
+
+MAX_POOL_ONLY = [layer if layer["type"] != "average_pooling2d" else {**layer, "type": "max_pooling2d"} for layer in BASE_ALL_LAYERS]
+CASES = {
+    "parallel_latency": {},
+    "stream_resource_rf2": {"hls": {"io_type": "io_stream", "strategy": "Resource", "reuse_factor": 2}},
+    "all_layers_parallel": {"model": {"layers": MAX_POOL_ONLY}},
+    "all_layers_stream": {"model": {"layers": MAX_POOL_ONLY}, "hls": {"io_type": "io_stream"}},
+    "narrow_wrapping_types": {"hls": {"precision": "ap_fixed<8,3>"}},
+    "hls4ml_default": {"hls": {"precision": "hls4ml-default"}},
+    "rounding_and_saturation_modes": {
+        "hls": {"layers": {"fc1": {"accum": "ap_fixed<10,3,RND_CONV,SAT>", "result": "ap_fixed<8,2,RND,SAT_SYM>"},
+                           "output": {"accum": "ap_fixed<12,4,RND_ZERO,WRAP>", "result": "ap_fixed<9,3,TRN_ZERO,SAT>"}}}
+    },
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_identical_to_the_cpp_emulation(tmp_path, case):
+    data = copy.deepcopy(TINY_SPEC)
+    data["training"] = {"enabled": False, "seed": 3}
+    for section, values in CASES[case].items():
+        data.setdefault(section, {}).update(values)
+    spec = spec_from_dict(data)
+    build_run(spec, tmp_path / case, lambda _: None, to_step="compile")
+    layout = RunLayout(tmp_path / case)
+    emulator = VectorizedEmulator(layout.hls_dir)
+    assert emulator.unsupported() is None
+    rng = np.random.default_rng(0)
+    digits = load_digits().x_test[:150]
+    wild = rng.uniform(-6, 6, size=(150, 8, 8, 1))  # far outside the input type: saturation and wrapping
+    x = np.concatenate([digits, wild])
+    ours, _ = emulator.predict(x)
+    theirs = run_emulation(layout.library, layout.emulation_meta, x, lambda _: None).outputs
+    assert ours.shape == theirs.shape
+    assert np.array_equal(ours, theirs), f"{int((ours != theirs).any(axis=1).sum())} samples differ"
+
+
+@pytest.mark.slow
+def test_average_pooling_is_declined_by_name(tmp_path):
+    data = copy.deepcopy(TINY_SPEC)
+    data.update(model={"layers": BASE_ALL_LAYERS}, training={"enabled": False})
+    build_run(spec_from_dict(data), tmp_path / "avg", lambda _: None, to_step="convert")
+    assert VectorizedEmulator(RunLayout(tmp_path / "avg").hls_dir).unsupported() == "Average pooling of layer 'avg1'"
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("TRN", [-3, -2, -2, 1, 1, 2]), ("TRN_ZERO", [-2, -1, -1, 1, 1, 2]), ("RND", [-2, -1, -1, 1, 2, 3]),
+     ("RND_ZERO", [-2, -1, -1, 1, 1, 2]), ("RND_INF", [-3, -2, -1, 1, 2, 3]), ("RND_MIN_INF", [-3, -2, -1, 1, 1, 2]),
+     ("RND_CONV", [-2, -2, -1, 1, 2, 2])],
+)
+def test_rounding_modes_on_ties_and_between(mode, expected):
+    values = np.array([-2.5, -1.5, -1.25, 1.25, 1.5, 2.5])  # raw with 2 fraction bits: -10, -6, -5, 5, 6, 10
+    target = Fixed(8, 8, True, mode, "WRAP")
+    assert quantize(np.round(values * 4).astype(np.int64), 2, target).tolist() == expected
+    assert from_float(values, target).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("WRAP", [-128, 127, 127, 126]), ("SAT", [127, 127, -128, -128]), ("SAT_ZERO", [0, 127, 0, 0]), ("SAT_SYM", [127, 127, -127, -127])],
+)
+def test_overflow_modes(mode, expected):
+    raw = np.array([128, 127, -129, -130])
+    assert quantize(raw, 0, Fixed(8, 8, True, "TRN", mode)).tolist() == expected
