@@ -16,11 +16,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 CALIBRATION = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "calibration"
-METRICS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram_18k")
 
 
 def calibration_table() -> None:
     from codesign.estimate.calibration import compare
+    from codesign.estimate.run import METRICS
 
     with contextlib.redirect_stdout(io.StringIO()):
         table = compare(CALIBRATION / "published_synthesis.csv")

@@ -8,18 +8,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_ROOT = Path("hls_projects")
-
-
 @dataclass(frozen=True)
 class RunLayout:
     """Paths of one run: hls_projects/<name>/{config.yaml, manifest.json, model/, hls/, reports/, logs/}."""
 
     root: Path
-
-    @classmethod
-    def for_name(cls, name: str, output_root: Path = DEFAULT_ROOT) -> "RunLayout":
-        return cls(Path(output_root) / name)
 
     @property
     def config(self) -> Path:

@@ -65,6 +65,7 @@ def build_qkeras(spec: Spec, input_shape: tuple[int, ...], with_softmax: bool = 
 
 
 def _is_softmax(layer) -> bool:
+    """The final softmax runs on the host unless asked for in firmware: the models end in logits."""
     return isinstance(layer, ActivationLayer) and layer.activation == "softmax"
 
 

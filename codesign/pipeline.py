@@ -90,8 +90,12 @@ def _rebuild_beside(ctx: Context, first: int, last: int, rerun: bool) -> dict:
 def _restore(backup, root) -> None:
     """Put a backup's contents back into the run directory (the lock file stays where it is)."""
     for entry in root.iterdir():
-        if entry.name != ".lock":
-            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        if entry.name == ".lock":
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     for entry in backup.iterdir():
         os.replace(entry, root / entry.name)
     shutil.rmtree(backup, ignore_errors=True)

@@ -151,3 +151,21 @@ def test_cli_synth_without_vendor_tools(tiny_run, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     result = CliRunner().invoke(main, ["synth", str(run_dir)])
     assert result.exit_code == 2 and "vitis_hls not found on PATH" in result.stderr
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_conv1d_is_estimated_and_streams_over_its_length(tmp_path, io_type):
+    import tensorflow as tf
+
+    def model(length):
+        inputs = tf.keras.Input((length, 4))
+        conv = tf.keras.layers.Conv1D(8, 3, name="conv")
+        outputs = tf.keras.layers.Dense(2, name="fc")(tf.keras.layers.Flatten()(conv(inputs)))
+        built = tf.keras.Model(inputs, outputs)
+        conv.set_weights([np.random.default_rng(1).normal(0, 0.5, (3, 4, 8)), np.zeros(8)])
+        return built
+
+    short = _layer(_estimate(model(16), tmp_path, io_type=io_type), "conv")
+    long = _layer(_estimate(model(64), tmp_path, io_type=io_type), "conv")
+    assert short["type"] == "Conv1D" and short["dsp"] > 0 and short["lut"] > 0
+    assert long["latency_cycles"] > short["latency_cycles"]

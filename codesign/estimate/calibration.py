@@ -11,9 +11,6 @@ from typing import Callable
 
 import numpy as np
 
-METRICS = ("latency_cycles", "dsp", "lut", "ff")
-
-
 @dataclass(frozen=True)
 class Design:
     """One calibration row's architecture and hls4ml settings."""
@@ -152,6 +149,7 @@ def compare(csv_path: Path, seed: int = 0) -> list[dict]:
     """Estimate every calibration row and put it beside the published figures, with the ratio per metric."""
     from codesign.estimate.model import estimate_design
     from codesign.estimate.parts import find_part
+    from codesign.estimate.run import METRICS
 
     table = []
     for row in published_rows(csv_path):
@@ -159,7 +157,7 @@ def compare(csv_path: Path, seed: int = 0) -> list[dict]:
         graph = convert_design(design, seed)
         estimate = estimate_design(graph, find_part(design.part), design.clock_ns, design.io_type, design.backend)
         metrics = {}
-        for metric in ("latency_cycles", "ii", "dsp", "lut", "ff", "bram_18k"):
+        for metric in METRICS:
             published = row["bram18k" if metric == "bram_18k" else metric]
             value = estimate["total"][metric]
             metrics[metric] = {"estimate": value, "published": published, "ratio": round(value / published, 3) if published else None}
