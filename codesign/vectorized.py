@@ -86,17 +86,15 @@ def _overflow(raw: np.ndarray, target: Fixed) -> np.ndarray:
     """Bring integers into the type's range: wrap (two's complement), saturate, or the other ap_fixed modes."""
     low = -(2.0 ** (target.width - 1)) if target.signed else 0.0
     high = 2.0 ** (target.width - 1) - 1 if target.signed else 2.0**target.width - 1
+    if target.saturation in ("SAT", "SAT_SYM"):  # clipping is exact even for values past 2^52: no range check
+        return np.clip(raw, -high if target.saturation == "SAT_SYM" and target.signed else low, high, out=raw)
     smallest, largest = (float(raw.min()), float(raw.max())) if raw.size else (0.0, 0.0)
     if smallest < low or largest > high:
         if max(-smallest, largest) >= EXACT_FLOAT:
             raise Unrepresentable(f"a value reached {max(-smallest, largest):.3g}")
         if target.saturation == "WRAP":
             return np.mod(raw - low, 2.0**target.width) + low
-        if target.saturation == "SAT_ZERO":
-            return np.where((raw < low) | (raw > high), 0.0, raw)
-        if target.saturation == "SAT_SYM" and target.signed:
-            low = -high
-        return np.clip(raw, low, high)
+        return np.where((raw < low) | (raw > high), 0.0, raw)  # SAT_ZERO
     return raw
 
 
@@ -288,7 +286,8 @@ class VectorizedEmulator:
     def _activation(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         result = Fixed.of(layer["types"]["result_t"])
         raw = source.raw
-        if layer["attributes"].get("activation") == "relu":
+        clips_negatives = not result.signed and result.saturation in ("SAT", "SAT_SYM")  # the cast does the relu
+        if layer["attributes"].get("activation") == "relu" and not clips_negatives:
             raw = np.maximum(raw, 0)
         return Tensor(quantize(raw, source.frac, result), result.frac)
 
@@ -298,9 +297,19 @@ class VectorizedEmulator:
         attributes = dict(layer["attributes"])
         channels = attributes["n_filt"]
         attributes.update(filt_height=attributes["pool_height"], filt_width=attributes["pool_width"])
-        windows = self._patches(source.raw, batch, attributes, channels)
+        pool_h, pool_w, out_h, out_w = (attributes[key] for key in ("pool_height", "pool_width", "out_height", "out_width"))
+        tiled = (
+            (attributes["stride_height"], attributes["stride_width"]) == (pool_h, pool_w)
+            and not any(attributes.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+        )
+        if tiled:  # non-overlapping windows: a reshape instead of a strided gather
+            image = source.raw.reshape(batch, attributes["in_height"], attributes["in_width"], channels)
+            blocks = image[:, : out_h * pool_h, : out_w * pool_w].reshape(batch, out_h, pool_h, out_w, pool_w, channels)
+            pooled = blocks.max(axis=(2, 4))
+        else:
+            pooled = self._patches(source.raw, batch, attributes, channels).max(axis=(3, 4))
         result = Fixed.of(layer["types"]["result_t"])
-        return Tensor(quantize(windows.max(axis=(3, 4)).reshape(batch, -1), source.frac, result), result.frac)
+        return Tensor(quantize(pooled.reshape(batch, -1), source.frac, result), result.frac)
 
     def _reshape(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         return source
