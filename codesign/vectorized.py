@@ -21,6 +21,7 @@ from codesign.layout import read_json
 
 EXACT_FLOAT = 2.0**52  # every integer below this magnitude is exact in float64
 EXACT_FLOAT32 = 2.0**24  # ... and in float32 (single-precision BLAS is twice as fast)
+SMALL = 2.0**23  # below this, float32 rounding and overflow arithmetic stay exact
 ROUNDING = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV")
 SATURATION = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
 SUPPORTED = ("Input", "Dense", "Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D", "Activation", "ReLU", "Pooling2D",
@@ -51,12 +52,31 @@ class Unrepresentable(ValueError):
 
 
 def quantize(raw: np.ndarray, frac: int, target: Fixed) -> np.ndarray:
-    """Convert raw values (integers held in float64) with `frac` fraction bits into `target`: rounding first,
-    then overflow, as ap_fixed does. Scaling by a power of two is exact in float64."""
-    scaled = np.multiply(raw, 2.0 ** (target.frac - frac), dtype=np.float64)
+    """Convert raw values (integers held in float64, or float32 when small) with `frac` fraction bits into `target`:
+    rounding first, then overflow, as ap_fixed does. Scaling by a power of two is exact in binary floating point;
+    float32 is kept only while every value, before and after, stays below 2^23 (exact with a bit to spare)."""
+    shift = target.frac - frac
+    if shift == 0 and _within(raw, target):
+        return raw  # already a value of the target type: no copy (callers never modify inputs in place)
+    narrow = (
+        raw.dtype == np.float32 and target.width <= 23 and abs(shift) <= 20  # +-0.5 in rounding stays exact too
+        and _max_abs(raw) * 2.0 ** max(shift, 0) < SMALL
+    )
+    scaled = np.multiply(raw, 2.0**shift, dtype=np.float32 if narrow else np.float64)
     if target.frac < frac:
         scaled = _round(scaled, target.rounding)
     return _overflow(scaled, target)
+
+
+def _within(raw: np.ndarray, target: Fixed) -> bool:
+    """Whether integer raw values already fit the target's range."""
+    low = -(2.0 ** (target.width - 1)) if target.signed else 0.0
+    high = 2.0 ** (target.width - 1) - 1 if target.signed else 2.0**target.width - 1
+    return not raw.size or (float(raw.min()) >= low and float(raw.max()) <= high)
+
+
+def _max_abs(values: np.ndarray) -> float:
+    return max(-float(values.min()), float(values.max())) if values.size else 0.0
 
 
 def from_float(values: np.ndarray, target: Fixed) -> np.ndarray:
@@ -150,6 +170,8 @@ class VectorizedEmulator:
                 out = Tensor(from_float(np.asarray(x, dtype=np.float64).reshape(batch, -1), result), result.frac)
             else:
                 out = getattr(self, f"_{kind.lower()}")(layer, source, batch)
+            if out.raw.dtype != np.float32 and "result_t" in layer["types"] and layer["types"]["result_t"].get("width", 99) <= 23:
+                out = Tensor(out.raw.astype(np.float32), out.frac)  # exact: a 23-bit type holds < 2^23
             tensors[layer["name"]] = out
         last = tensors[self.layers[-1]["name"]]
         outputs = last.raw.reshape(batch, -1) / 2.0**last.frac
@@ -211,7 +233,13 @@ class VectorizedEmulator:
                     window = image[:, row : row + stride_h * out_h : stride_h, column : column + stride_w * out_w : stride_w]
                     sums += window @ kernel[row, column]
         bias, _, bias_frac = self._bias(layer, filters)
-        total = _overflow(sums.astype(np.float64) * 2.0 ** (accum.frac - product_frac) + quantize(bias, bias_frac, accum), accum)
+        start = quantize(bias, bias_frac, accum)
+        scale = 2.0 ** (accum.frac - product_frac)
+        if sums.dtype != np.float32 or _max_abs(sums) * scale + _max_abs(start) >= SMALL:
+            sums = sums.astype(np.float64)
+        sums *= scale  # in place: these arrays are large, and new ones cost more than the arithmetic
+        sums += start.astype(sums.dtype)
+        total = _overflow(sums, accum)
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(total, accum.frac, result).reshape(batch, -1), result.frac)
 
