@@ -24,6 +24,7 @@ EXACT_FLOAT32 = 2.0**24  # ... and in float32 (single-precision BLAS is twice as
 SMALL = 2.0**23  # below this, float32 rounding and overflow arithmetic stay exact
 ROUNDING = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV")
 SATURATION = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
+CONVOLUTIONS = ("Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D")  # a saturating accumulator's order is not modelled
 SUPPORTED = ("Input", "Dense", "Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D", "Activation", "ReLU", "Pooling2D",
              "Reshape", "Flatten", "ZeroPadding2D", "Transpose")
 
@@ -150,7 +151,7 @@ class VectorizedEmulator:
                     return f"type {description['text']} of layer '{layer['name']}'"
                 if description["rounding"] not in ROUNDING or description["saturation"] not in SATURATION:
                     return f"type {description['text']} of layer '{layer['name']}'"
-                if kind != "Dense" and key == "accum_t" and description["saturation"] != "WRAP":
+                if kind in CONVOLUTIONS and key == "accum_t" and description["saturation"] != "WRAP":
                     return f"saturating accumulator {description['text']} of layer '{layer['name']}' ({kind})"
                 if description["width"] > 40:
                     return f"type {description['text']} of layer '{layer['name']}' (wider than 40 bits)"

@@ -53,6 +53,8 @@ def test_reference_cnn_builds_untrained_and_bit_exact(tmp_path, spec_name):
     validation = read_json(layout.report("validate"))
     assert list(validation)[0] == "warning" and validation["warning"] == SYNTHETIC_WARNING
     assert validation["bit_exact"] and validation["samples"] == 100
+    emulators = validation["emulators"]
+    assert emulators["vectorized"]["used"] and emulators["cpp"]["identical_to_vectorized"] is True
     for step in ("train", "bench"):
         assert list(read_json(layout.report(step)))[0] == "warning"
     assert read_json(layout.report("train"))["source"] == "untrained (seeded random weights)"
