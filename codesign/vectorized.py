@@ -26,7 +26,7 @@ ROUNDING = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND
 SATURATION = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
 CONVOLUTIONS = ("Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D")  # a saturating accumulator's order is not modelled
 SUPPORTED = ("Input", "Dense", "Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D", "Activation", "ReLU", "Pooling2D",
-             "Reshape", "Flatten", "ZeroPadding2D", "Transpose")
+             "Reshape", "Flatten", "ZeroPadding2D")
 
 
 @dataclass(frozen=True)
@@ -344,7 +344,6 @@ class VectorizedEmulator:
         return source
 
     _flatten = _reshape
-    _transpose = _reshape
 
     def _zeropadding2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         attributes = layer["attributes"]
