@@ -11,7 +11,7 @@ import yaml
 from codesign.bench import format_table
 from codesign.config import Spec, hls_from_dict, load_spec, spec_from_dict
 from codesign.errors import RunDirError, SpecError
-from codesign.layout import RunLayout, read_json
+from codesign.layout import RunLayout, read_json, read_json_if_exists
 from codesign.pipeline import run_pipeline
 from codesign.steps import Context, summary_lines
 
@@ -159,7 +159,7 @@ def build_summary(layout: RunLayout) -> list[str]:
         f"{conversion['backend']} {conversion['part']} @ {conversion['clock_ns']} ns, {conversion['io_type']}, "
         f"{conversion['strategy']}, reuse factor {conversion['reuse_factor']}"
     )
-    bench = read_json(layout.report("bench")) if layout.report("bench").exists() else None
+    bench = read_json_if_exists(layout.report("bench"))
     comparison = ["  comparison:", *("    " + line for line in format_table(bench["table"]))] if bench else []
     return [
         "",

@@ -92,3 +92,8 @@ def write_json(path: Path, data: object) -> None:
 
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def read_json_if_exists(path: Path) -> dict | None:
+    """A report that a step may not have written (yet): its content, or None."""
+    return read_json(path) if Path(path).exists() else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 import shutil
@@ -14,7 +13,7 @@ from filelock import FileLock, Timeout
 
 from codesign.config import dump_spec
 from codesign.errors import CodesignError, InternalError, RunDirError
-from codesign.layout import RunLayout, read_json, write_atomic, write_json
+from codesign.layout import read_json, write_atomic, write_json
 from codesign.steps import STEP_NAMES, STEPS, Context
 from codesign.versions import stack_versions
 

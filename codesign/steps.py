@@ -12,7 +12,7 @@ import numpy as np
 from codesign.config import Spec, digest_of
 from codesign.data import Dataset, load_dataset
 from codesign.errors import ModelError, RunDirError, ValidationFailed
-from codesign.layout import RunLayout, read_json, write_json
+from codesign.layout import RunLayout, read_json, read_json_if_exists, write_json
 
 Say = Callable[[str], None]
 
@@ -374,29 +374,23 @@ def bench_step(ctx: Context) -> dict:
             result = measure_model(model, samples, device["tf_name"], spec.bench.batch_sizes, spec.bench.runs)
             measurements.append({"model": model_name, "device_kind": device["kind"], "device": device["tf_name"], **result})
     gpus = [device for device in devices if device["kind"] == "gpu"]
-    estimate = layout.report("estimate")
+    validation = read_json_if_exists(layout.report("validate")) or {}
     report = {
         **data_warning(ctx.data()),
         "environment": {"tensorflow": tf.__version__, "devices": devices},
         "gpu": "no GPU found" if not gpus else ", ".join(gpu["name"] for gpu in gpus),
         "settings": spec.bench.model_dump(),
         "measurements": measurements,
-        "fpga": fpga_figures(read_json(estimate) if estimate.exists() else None),
-        "emulation_samples_per_s": _validation(layout).get("emulation_samples_per_s"),
+        "fpga": fpga_figures(read_json_if_exists(layout.report("estimate"))),
+        "emulation_samples_per_s": validation.get("emulation_samples_per_s"),
     }
-    report["table"] = comparison_table(report, _validation(layout))
+    report["table"] = comparison_table(report, validation)
     write_json(layout.report("bench"), report)
     if not gpus and spec.bench.device != "cpu":
         ctx.say("  no GPU found: TensorFlow sees none, so there are CPU rows only")
     for line in format_table(report["table"]):
         ctx.say("  " + line)
     return report
-
-
-def _validation(layout: RunLayout) -> dict:
-    """The validate report, or {} when validation has not run."""
-    path = layout.report("validate")
-    return read_json(path) if path.exists() else {}
 
 
 def bench_inputs(ctx: Context) -> dict[str, str]:

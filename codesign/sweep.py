@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError
 
 from codesign.config import Strict, _first_problem, load_spec, spec_from_dict
 from codesign.errors import CodesignError, SpecError
-from codesign.layout import read_json, write_json
+from codesign.layout import read_json, read_json_if_exists, write_json
 
 Say = Callable[[str], None]
 SWEEPS_DIR = "_sweeps"
@@ -315,9 +315,9 @@ def _label(point: Point) -> str:
 def point_row(root: Path, point: Point) -> dict:
     """One results.csv row: the point's settings, status and metrics (None where a step did not run)."""
     directory = root / "points" / point.digest
-    status = read_json(directory / "sweep_status.json") if (directory / "sweep_status.json").exists() else {}
-    validation = _read(directory / "reports" / "validate.json")
-    total = (_read(directory / "reports" / "estimate.json").get("total")) or {}
+    status = read_json_if_exists(directory / "sweep_status.json") or {}
+    validation = read_json_if_exists(directory / "reports" / "validate.json") or {}
+    total = (read_json_if_exists(directory / "reports" / "estimate.json") or {}).get("total") or {}
     accuracy = validation.get("accuracy") or {}
     row = {"point": point.digest, **{key: value for key, value in point.settings.items()}}
     row.update(
@@ -331,10 +331,6 @@ def point_row(root: Path, point: Point) -> dict:
         run_dir=str(directory),
     )
     return row
-
-
-def _read(path: Path) -> dict:
-    return read_json(path) if path.exists() else {}
 
 
 def pareto_front(rows: list[dict], objectives: dict[str, str]) -> list[int]:

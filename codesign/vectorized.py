@@ -43,6 +43,16 @@ class Fixed:
     def frac(self) -> int:
         return self.width - self.integer
 
+    @property
+    def low(self) -> float:
+        """Smallest raw value of the type."""
+        return -(2.0 ** (self.width - 1)) if self.signed else 0.0
+
+    @property
+    def high(self) -> float:
+        """Largest raw value of the type."""
+        return 2.0 ** (self.width - 1) - 1 if self.signed else 2.0**self.width - 1
+
     @classmethod
     def of(cls, description: dict) -> "Fixed":
         return cls(description["width"], description["integer"], description["signed"], description["rounding"], description["saturation"])
@@ -71,9 +81,7 @@ def quantize(raw: np.ndarray, frac: int, target: Fixed) -> np.ndarray:
 
 def _within(raw: np.ndarray, target: Fixed) -> bool:
     """Whether integer raw values already fit the target's range."""
-    low = -(2.0 ** (target.width - 1)) if target.signed else 0.0
-    high = 2.0 ** (target.width - 1) - 1 if target.signed else 2.0**target.width - 1
-    return not raw.size or (float(raw.min()) >= low and float(raw.max()) <= high)
+    return not raw.size or (float(raw.min()) >= target.low and float(raw.max()) <= target.high)
 
 
 def _max_abs(values: np.ndarray) -> float:
@@ -105,8 +113,7 @@ def _round(scaled: np.ndarray, mode: str) -> np.ndarray:
 
 def _overflow(raw: np.ndarray, target: Fixed) -> np.ndarray:
     """Bring integers into the type's range: wrap (two's complement), saturate, or the other ap_fixed modes."""
-    low = -(2.0 ** (target.width - 1)) if target.signed else 0.0
-    high = 2.0 ** (target.width - 1) - 1 if target.signed else 2.0**target.width - 1
+    low, high = target.low, target.high
     if target.saturation in ("SAT", "SAT_SYM"):  # clipping is exact even for values past 2^52: no range check
         return np.clip(raw, -high if target.saturation == "SAT_SYM" and target.signed else low, high, out=raw)
     smallest, largest = (float(raw.min()), float(raw.max())) if raw.size else (0.0, 0.0)

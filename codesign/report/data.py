@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codesign.layout import RunLayout, read_json
+from codesign.layout import RunLayout, read_json_if_exists
 
 SCHEMA_VERSION = 1
 PROFILE_SAMPLES = 256
@@ -18,8 +18,8 @@ def collect(run_dir: Path) -> dict:
     import yaml
 
     layout = RunLayout(Path(run_dir))
-    reports = {step: _optional(layout.report(step)) for step in ("train", "convert", "estimate", "compile", "validate", "bench")}
-    manifest = _optional(layout.manifest) or {}
+    reports = {step: read_json_if_exists(layout.report(step)) for step in ("train", "convert", "estimate", "compile", "validate", "bench")}
+    manifest = read_json_if_exists(layout.manifest) or {}
     validation = reports["validate"] or {}
     estimate = reports["estimate"] or {}
     data = {
@@ -54,10 +54,6 @@ def collect(run_dir: Path) -> dict:
     }
     data["verdict"] = verdict(data)
     return data
-
-
-def _optional(path: Path) -> dict | None:
-    return read_json(path) if path.exists() else None
 
 
 def _model_section(layout: RunLayout, conversion: dict, training: dict) -> dict:
