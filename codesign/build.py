@@ -78,8 +78,10 @@ def bench_run(run_dir: Path, say: Say, device=None, batch_sizes: str | None = No
 
 def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say) -> dict:
     """`codesign estimate`: a run directory's estimate step, or a what-if estimate of a run or a model file."""
+    from codesign.convert import conversion_of
     from codesign.estimate.run import add_vendor, estimate_model, format_estimate
     from codesign.layout import write_json
+    from codesign.steps import firmware_model
     from codesign.model import load_keras_model
 
     target = Path(target)
@@ -89,11 +91,14 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
         run_pipeline(Context(_run_spec(layout), layout, say), "estimate", "estimate")
         report = read_json(layout.report("estimate"))
     else:
-        hls_data = _run_spec(layout).hls.model_dump(mode="json") if is_run else {}
-        hls = hls_from_dict({**hls_data, **options}, source="command line")
-        model_path = layout.qkeras_model if is_run else target
+        spec = _run_spec(layout) if is_run else None
+        hls = hls_from_dict({**(spec.hls.model_dump(mode="json") if spec else {}), **options}, source="command line")
         log = Path(tempfile.mkdtemp(prefix="codesign-estimate-")) / "convert.log"
-        report = estimate_model(load_keras_model(model_path), hls, None, log)
+        if spec is not None:  # the run's own converted design, with only the options changed
+            candidate, input_type = conversion_of(read_json(layout.report("convert")))
+            report = estimate_model(firmware_model(spec, layout), hls, input_type, log, candidate)
+        else:
+            report = estimate_model(load_keras_model(target), hls, None, log)
         if is_run:
             add_vendor(report, layout.hls_dir)
         for line in format_estimate(report):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -12,11 +11,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from codesign.errors import SpecError
+from codesign.fixed import Fixed
 from codesign.estimate.parts import find_part
 
-AP_FIXED = re.compile(r"^ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*([A-Z_]+)\s*)?(?:,\s*([A-Z_]+)\s*)?>$")
-AP_ROUNDING = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV")
-AP_SATURATION = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
 PRECISION_POLICIES = ("bit-exact", "hls4ml-default")
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -267,23 +264,14 @@ class HLSSpec(Strict):
         return value
 
 
-def parse_ap_fixed(text: str) -> tuple[bool, int, int]:
-    """'ap_fixed<W,I>' / 'ap_ufixed<W,I>' -> (signed, width, integer); ValueError otherwise."""
-    match = AP_FIXED.match(text.strip())
-    if not match:
-        raise ValueError(f"'{text}' is not a precision policy ({', '.join(PRECISION_POLICIES)}) or 'ap_fixed<W,I>'")
-    unsigned, width, integer, rounding, saturation = match.groups()
-    if int(width) < 1 or int(width) > 64:
-        raise ValueError(f"'{text}': width must be 1..64")
-    if rounding and rounding not in AP_ROUNDING or saturation and saturation not in AP_SATURATION:
-        raise ValueError(f"'{text}': modes must be one of {', '.join(AP_ROUNDING)} then {', '.join(AP_SATURATION)}")
-    return not unsigned, int(width), int(integer)
-
-
-def ap_modes(text: str) -> tuple[str, str]:
-    """The rounding and overflow modes of 'ap_fixed<W,I,Q,O>' (TRN and WRAP when not given)."""
-    match = AP_FIXED.match(text.strip())
-    return (match.group(4) or "TRN", match.group(5) or "WRAP") if match else ("TRN", "WRAP")
+def parse_ap_fixed(text: str) -> Fixed:
+    """A precision given as 'ap_fixed<W,I>' (or ap_ufixed, with modes); ValueError naming the policies otherwise."""
+    try:
+        return Fixed.parse_ap(text)
+    except ValueError as error:
+        if not text.strip().startswith("ap_"):
+            raise ValueError(f"'{text}' is not a precision policy ({', '.join(PRECISION_POLICIES)}) or 'ap_fixed<W,I>'") from None
+        raise error from None
 
 
 # --- validation ----------------------------------------------------------------------------------

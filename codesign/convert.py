@@ -4,23 +4,61 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from codesign.config import FixedPoint, HLSSpec, ap_modes, parse_ap_fixed
+from codesign.config import HLSSpec, parse_ap_fixed
 from codesign.errors import ModelError, SpecError
+from codesign.fixed import Fixed, exact_type_of, of_precision
+from codesign.quantizers import activation_quantizer, quantizer_type
 from codesign.layout import write_json
 
 PROJECT_NAME = "myproject"
 HLS4ML_DEFAULT_PRECISION = "fixed<16,6>"
-FALLBACK = "quantizer-derived types"
 
 
-def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint | None, log_path: Path) -> dict:
+@dataclass(frozen=True)
+class Candidate:
+    """One way of choosing the firmware's types: the bit-exact policy converts, compiles and verifies these in order."""
+
+    name: str
+    bit_exact: bool = False  # hls4ml's own precision propagation (convert_from_keras_model(bit_exact=True))
+    repairs: bool = False  # codesign's fixes for what hls4ml's quantizer-derived types lose (see the functions below)
+    exact_accumulators: bool = False  # every accumulator, and every inferred result, as wide as its exact value
+    default: str = HLS4ML_DEFAULT_PRECISION  # hls4ml's default type where nothing else sets one
+    granularity: str = "name"  # 'name': types from the quantizers; 'model': `default` everywhere
+    input: str = "narrowest"  # the input type: 'narrowest' or 'float32-exact' (codesign/typesearch.py), or 'hls4ml''s default
+
+
+WIDE = "fixed<24,8>"
+BIT_EXACT_CANDIDATES = (  # narrowest first: the first exact one is kept
+    Candidate("hls4ml bit_exact=True", bit_exact=True),
+    Candidate("quantizer-derived types", repairs=True),
+    Candidate("quantizer-derived types, exact accumulators", repairs=True, exact_accumulators=True),
+    Candidate("quantizer-derived types, exact accumulators, float32-exact input", repairs=True, exact_accumulators=True, input="float32-exact"),
+    Candidate(f"quantizer-derived types, model default {WIDE} (plain hls4ml)", default=WIDE, input="hls4ml"),
+)
+
+
+def policy_candidate(precision: str) -> Candidate:
+    """The single conversion of an explicit precision policy ('hls4ml-default' or 'ap_fixed<W,I>')."""
+    default = HLS4ML_DEFAULT_PRECISION if precision == "hls4ml-default" else parse_ap_fixed(precision).hls4ml()
+    return Candidate(f"model-wide {default}", default=default, granularity="model", input="hls4ml")
+
+
+def conversion_of(report: dict) -> tuple[Candidate, Fixed | None]:
+    """The candidate and input type a run's convert.json records, to convert the same model the same way again."""
+    chosen = next((candidate for candidate in BIT_EXACT_CANDIDATES if candidate.name == report["conversion"]), None)
+    input_type = Fixed.parse(report["input_type"]["type"]) if report.get("input_type") else None
+    return chosen or policy_candidate(report["policy"]), input_type
+
+
+def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | None, log_path: Path, candidate: Candidate) -> dict:
     """Convert and write the project (traceable in C simulation only); return what was built, per layer."""
     output_dir = Path(output_dir)
-    graph, mode = build_graph(keras_model, hls, output_dir, input_quant, log_path)
+    graph = build_graph(keras_model, hls, output_dir, input_type, log_path, candidate)
     check_emulation_size(graph)
     with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
@@ -30,7 +68,7 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint
     write_json(output_dir / "codesign_graph.json", graph_description(graph))
     return {
         "policy": hls.precision,
-        "conversion": mode,
+        "conversion": candidate.name,
         "backend": hls.backend,
         "part": hls.part,
         "clock_ns": hls.clock_ns,
@@ -41,21 +79,37 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint
     }
 
 
-def build_graph(keras_model, hls: HLSSpec, output_dir: Path, input_quant: FixedPoint | None, log_path: Path):
-    """hls4ml's model graph with the policy's types and the spec's overrides, not yet written; and how types were chosen."""
+def build_graph(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | None, log_path: Path, candidate: Candidate):
+    """hls4ml's model graph with the candidate's types and the spec's overrides, not yet written."""
     with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
         try:
-            config = _hls_config(keras_model, hls, input_quant)
+            config = _hls_config(keras_model, hls, input_type if candidate.input != "hls4ml" else None, candidate)
         except (SpecError, ModelError):
             raise
         except Exception as error:  # hls4ml's config parser raises bare Exception for models it cannot take
-            raise ModelError(f"hls4ml cannot read this model: {' '.join(str(error).split())[:200]}") from None
-        graph, mode = _convert(keras_model, config, hls, Path(output_dir))
-        if mode.startswith(FALLBACK):
+            raise ModelError(f"hls4ml cannot read this model: {_one_line(error)}") from None
+        graph = _convert(keras_model, config, hls, Path(output_dir), candidate)
+        if candidate.repairs:
             _widen_average_pooling(graph)
+            _true_alpha_scales(graph)
+        if candidate.exact_accumulators:
+            _exact_types(graph)
         _apply_type_overrides(graph, hls)
-    return graph, mode
+        _reapply_templates(graph)
+    return graph
+
+
+def _reapply_templates(graph) -> None:
+    """hls4ml formats each layer's C++ config (product kind, types) during conversion: format it again after the
+    type changes above, so the config and the types agree."""
+    from hls4ml.model.optimizer import get_optimizer
+
+    templates = [get_optimizer(name) for name in graph.config.backend._get_layer_templates()]
+    for layer in graph.get_layers():
+        for template in templates:
+            if template.match(layer):
+                template.transform(graph, layer)
 
 
 def unsupported_layers(keras_model) -> list[tuple[str, str]]:
@@ -66,23 +120,22 @@ def unsupported_layers(keras_model) -> list[tuple[str, str]]:
     return [(layer.name, type(layer).__name__) for layer in keras_model.layers if type(layer).__name__ not in supported]
 
 
-def _hls_config(keras_model, hls: HLSSpec, input_quant: FixedPoint | None) -> dict:
-    """hls4ml's config dict for the chosen precision policy, with strategy, reuse factor and tracing."""
+def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: Candidate) -> dict:
+    """hls4ml's config dict for the candidate, with strategy, reuse factor and tracing."""
     import hls4ml
 
-    if hls.precision == "bit-exact":
-        config = hls4ml.utils.config_from_keras_model(keras_model, granularity="name", backend=hls.backend)
-        if input_quant is not None:
-            input_name = keras_model.layers[0].name
-            config["LayerName"][input_name]["Precision"] = {"result": _fixed(input_quant)}
-    else:
-        default = HLS4ML_DEFAULT_PRECISION if hls.precision == "hls4ml-default" else _hls4ml_type(hls.precision)
-        config = hls4ml.utils.config_from_keras_model(
-            keras_model, granularity="model", backend=hls.backend, default_precision=default
-        )
+    config = hls4ml.utils.config_from_keras_model(
+        keras_model, granularity=candidate.granularity, backend=hls.backend, default_precision=candidate.default
+    )
+    per_layer = config.setdefault("LayerName", {})
+    if input_type is not None:
+        input_name = next(iter(per_layer))  # hls4ml lists the input layer first
+        per_layer[input_name]["Precision"] = {"result": input_type.hls4ml()}
+    if candidate.repairs:
+        _pin_linear_quantizers(keras_model, config)
+        _exact_quantizer_types(keras_model, config)
     config["Model"]["Strategy"] = hls.strategy
     config["Model"]["ReuseFactor"] = hls.reuse_factor
-    per_layer = config.setdefault("LayerName", {})
     for entry in per_layer.values():  # granularity='name' writes ReuseFactor 1 into every layer: the model's wins
         if "ReuseFactor" in entry:
             entry["ReuseFactor"] = hls.reuse_factor
@@ -98,34 +151,28 @@ def _hls_config(keras_model, hls: HLSSpec, input_quant: FixedPoint | None) -> di
     return config
 
 
-def _convert(keras_model, config: dict, hls: HLSSpec, output_dir: Path):
-    """Convert with hls4ml; the bit-exact policy asks for bit_exact=True and falls back to quantizer-derived types."""
+def _convert(keras_model, config: dict, hls: HLSSpec, output_dir: Path, candidate: Candidate):
+    """Convert with hls4ml; a model it cannot take is a ModelError naming hls4ml's reason."""
     import hls4ml
 
-    common = dict(
-        hls_config=config,
-        output_dir=str(output_dir),
-        project_name=PROJECT_NAME,
-        backend=hls.backend,
-        part=hls.part,
-        clock_period=hls.clock_ns,
-        io_type=hls.io_type,
-    )
-    if hls.precision == "bit-exact":
-        try:
-            graph = hls4ml.converters.convert_from_keras_model(keras_model, bit_exact=True, **common)
-            return graph, "hls4ml bit_exact=True"
-        except Exception as error:  # hls4ml raises bare Exception/ValueError for models its bit-exact pass cannot take
-            reason = " ".join(str(error).split())[:200]
-            print(f"bit_exact=True failed ({type(error).__name__}: {reason}); using quantizer-derived types")
-            mode = f"{FALLBACK} (hls4ml bit_exact=True refused: {reason})"
-            _pin_linear_quantizers(keras_model, config)
-    else:
-        mode = f"model-wide {config['Model']['Precision']['default']}"
     try:
-        return hls4ml.converters.convert_from_keras_model(keras_model, **common), mode
-    except Exception as error:  # hls4ml signals unsupported layers with bare Exception
-        raise ModelError(f"hls4ml cannot convert this model: {' '.join(str(error).split())[:200]}") from None
+        return hls4ml.converters.convert_from_keras_model(
+            keras_model,
+            hls_config=config,
+            output_dir=str(output_dir),
+            project_name=PROJECT_NAME,
+            backend=hls.backend,
+            part=hls.part,
+            clock_period=hls.clock_ns,
+            io_type=hls.io_type,
+            bit_exact=candidate.bit_exact or None,
+        )
+    except Exception as error:  # hls4ml signals unsupported layers and failed passes with bare Exception/ValueError
+        raise ModelError(f"hls4ml cannot convert this model ({candidate.name}): {_one_line(error)}") from None
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())[:200] or type(error).__name__
 
 
 def _pin_linear_quantizers(keras_model, config: dict) -> None:
@@ -145,27 +192,150 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
             per_layer[parent.name].setdefault("Precision", {})["result"] = result
 
 
+def _exact_quantizer_types(keras_model, config: dict) -> None:
+    """hls4ml gives a quantizer with no fraction bits (quantized_relu(3, 3)) a plain ap_int/ap_uint, which truncates and
+    wraps where QKeras rounds and clips, and a quantized_bits(keep_negative=False) one fraction bit too few: give every
+    output quantizer the ap_fixed whose values and casts are exactly the quantizer's."""
+    per_layer = config["LayerName"]
+    for layer in keras_model.layers:
+        fixed = quantizer_type(activation_quantizer(layer))
+        precision = per_layer.get(layer.name, {}).get("Precision")
+        if fixed is not None and isinstance(precision, dict) and "result" in precision:
+            precision["result"] = fixed.hls4ml()
+
+
 def _widen_average_pooling(graph) -> None:
-    """Without bit_exact=True, hls4ml keeps an average pool in its input type and loses the divided-out bits.
-
-    Summing k values needs log2(k) more integer bits and dividing by k (a power of two) as many fraction bits,
-    so both grow by that much and the average is exact.
-    """
+    """Without bit_exact=True, hls4ml keeps an average pool in its input type and loses the divided-out bits."""
     for layer in graph.get_layers():
-        if layer.class_name.startswith("Pooling") and layer.get_attr("pool_op") == "Average":
-            window = int(np.prod([layer.get_attr(key, 1) for key in ("pool_height", "pool_width")]))
-            extra = int(np.ceil(np.log2(max(window, 1))))
-            source = layer.get_input_variable().type.precision
-            for key in ("accum_t", "result_t"):
-                layer.types[key].precision = _ap_type(source.width + 2 * extra, source.integer + extra, source.signed)
+        if _is_average_pooling(layer):
+            _widen_pool(layer, of_precision(layer.get_input_variable().type.precision))
 
 
-def _ap_type(width: int, integer: int, signed: bool, rounding: str = "TRN", saturation: str = "WRAP"):
+def _is_average_pooling(layer) -> bool:
+    return "Pooling" in layer.class_name and layer.get_attr("pool_op") == "Average"
+
+
+def _widen_pool(layer, source: Fixed | None) -> None:
+    """Summing k values needs log2(k) more integer bits and dividing by k (a power of two) as many fraction bits,
+    so both grow by that much and the average is exact."""
+    if source is None:
+        return
+    window = int(np.prod([layer.get_attr(key, 1) for key in ("pool_height", "pool_width")]))
+    if layer.class_name.startswith("GlobalPooling"):
+        window = int(np.prod([layer.get_attr(key, 1) for key in ("in_height", "in_width")]))
+    extra = int(np.ceil(np.log2(max(window, 1))))
+    widened = _ap_type(Fixed(source.width + 2 * extra, source.integer + extra, source.signed))
+    for key in ("accum_t", "result_t"):
+        if key in layer.types:
+            layer.types[key].precision = widened
+
+
+WEIGHTED = ("Dense", "Conv1D", "Conv2D", "Conv2DBatchnorm", "DepthwiseConv1D", "DepthwiseConv2D", "PointwiseConv1D", "PointwiseConv2D")
+PASS_THROUGH = ("Reshape", "Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D", "ZeroPadding1D", "ZeroPadding2D", "Concatenate")
+
+
+def _exact_types(graph) -> None:
+    """In graph order, every accumulator as wide as its exact sum (hls4ml infers them before codesign's repairs and
+    can drop product bits) and every result hls4ml inferred from its inputs (equal to the accumulator, or to the
+    input for pass-through layers) widened with them; quantizer outputs keep their types."""
+    for layer in graph.get_layers():
+        variables = [layer.get_input_variable(name) for name in layer.inputs]
+        inputs = [of_precision(variable.type.precision) for variable in variables if variable is not None]
+        if not inputs or len(inputs) < len(variables) or any(source is None for source in inputs):
+            continue
+        result = of_precision(layer.types["result_t"].precision) if "result_t" in layer.types else None
+        if layer.class_name in WEIGHTED and "weight" in layer.weights:
+            exact = _exact_sum(layer, inputs[0])
+            if result == of_precision(layer.types["accum_t"].precision):
+                layer.types["result_t"].precision = _ap_type(exact)
+            layer.types["accum_t"].precision = _ap_type(exact)
+        elif layer.class_name == "ApplyAlpha" and result is not None and result.rounding == "TRN":
+            layer.types["result_t"].precision = _ap_type(_exact_scale(layer, inputs[0]))
+        elif _is_average_pooling(layer):
+            _widen_pool(layer, inputs[0])
+        elif layer.class_name in PASS_THROUGH + ("Merge",) and result is not None and result.rounding == "TRN":
+            carry = 1 if layer.class_name == "Merge" and layer.get_attr("op", "add") in ("add", "subtract") else 0
+            covering = _covering(inputs, carry)
+            if covering.width >= result.width and covering.frac >= result.frac:
+                layer.types["result_t"].precision = _ap_type(covering)
+
+
+def _exact_sum(layer, source: Fixed) -> Fixed:
+    """The type that holds every sum of products (and the bias) of a weighted layer exactly."""
+    weight = _weight_type(layer, "weight")
+    bias = _weight_type(layer, "bias") if "bias" in layer.weights else None
+    outputs = layer.get_attr("n_filt") or layer.get_attr("n_out") or 1
+    terms = max(1, int(np.asarray(layer.weights["weight"].data).size) // int(outputs))
+    frac = source.frac + weight.frac
+    integer = source.integer + weight.integer + int(np.ceil(np.log2(terms + 1)))
+    if bias is not None:
+        frac = max(frac, bias.frac)
+        integer = max(integer, bias.integer) + 1
+    return Fixed(integer + frac, integer, True)
+
+
+def _weight_type(layer, key: str) -> Fixed:
+    """A weight's type as a Fixed: its own when plain fixed point; +-1 for binary (xnor) weights, which hls4ml stores
+    as 0/1 and multiplies by negating; otherwise (power-of-two, ternary) the narrowest type holding its values."""
+    precision = layer.types[f"{key}_t"].precision
+    fixed = of_precision(precision)
+    if fixed is not None:
+        return fixed
+    if "Xnor" in type(precision).__name__:
+        return Fixed(2, 2, True)
+    values, _ = exact_type_of(np.asarray(layer.weights[key].data))
+    return Fixed(values.width + 1, values.integer + 1, True) if not values.signed else values
+
+
+def _true_alpha_scales(graph) -> None:
+    """hls4ml applies an alpha='auto_po2' quantizer's per-channel scale in an ApplyAlpha layer, but stores the scale
+    through a quantized_po2 that cannot hold scales above 1 (a scale of 2 becomes 1): store QKeras's own scales, in
+    the narrowest fixed-point type that holds them exactly."""
+    for layer in graph.get_layers():
+        if layer.class_name == "ApplyAlpha" and layer.get_attr("scale_data") is not None:
+            scale = np.asarray(layer.get_attr("scale_data"), dtype=np.float64).reshape(layer.weights["scale"].data.shape)
+            fixed, exact = exact_type_of(scale)
+            if exact:
+                _replace_weights(layer, "scale", scale, fixed)
+
+
+def _replace_weights(layer, key: str, data: np.ndarray, fixed: Fixed) -> None:
+    """A layer's weight variable replaced by plain fixed-point data, typed for the writer as hls4ml's backend does."""
+    from hls4ml.backends.fpga.fpga_types import APTypeConverter, HLSTypeConverter, StaticWeightVariableConverter
+    from hls4ml.model.types import FixedPrecisionType
+
+    old = layer.weights[key]
+    precision = FixedPrecisionType(fixed.width, fixed.integer, fixed.signed, fixed.rounding, fixed.saturation)
+    layer.add_weights_variable(name=key, var_name=old.name, type_name=old.type.name, precision=precision, data=data)
+    converter = StaticWeightVariableConverter(type_converter=HLSTypeConverter(precision_converter=APTypeConverter()))
+    layer.set_attr(key, converter.convert(layer.weights[key]))
+    layer.types[f"{key}_t"] = layer.weights[key].type
+
+
+def _exact_scale(layer, source: Fixed) -> Fixed:
+    """The type holding every value of an ApplyAlpha layer (input times scale, plus bias) exactly."""
+    scale = _weight_type(layer, "scale")
+    integer, frac = source.integer + scale.integer + (0 if scale.signed else 1), source.frac + scale.frac
+    if "bias" in layer.weights:
+        bias = _weight_type(layer, "bias")
+        integer, frac = max(integer, bias.integer + 1) + 1, max(frac, bias.frac)
+    return Fixed(integer + frac, integer, True)
+
+
+def _covering(inputs: list[Fixed], carry: int) -> Fixed:
+    """A type holding every value of every input (plus `carry` integer bits for a sum)."""
+    signed = any(source.signed for source in inputs)
+    integer = max(source.integer + (1 if signed and not source.signed else 0) for source in inputs) + carry
+    frac = max(source.frac for source in inputs)
+    return Fixed(integer + frac, integer, signed)
+
+
+def _ap_type(fixed: Fixed):
     """An hls4ml ap_fixed precision object, ready for the writer."""
     from hls4ml.backends.fpga.fpga_types import APTypeConverter
     from hls4ml.model.types import FixedPrecisionType
 
-    return APTypeConverter().convert(FixedPrecisionType(width, integer, signed, rounding, saturation))
+    return APTypeConverter().convert(FixedPrecisionType(fixed.width, fixed.integer, fixed.signed, fixed.rounding, fixed.saturation))
 
 
 def _apply_type_overrides(graph, hls: HLSSpec) -> None:
@@ -179,8 +349,7 @@ def _apply_type_overrides(graph, hls: HLSSpec) -> None:
                 continue
             if key not in layers[name].types:
                 raise SpecError(f"hls.layers.{name}: layer type '{layers[name].class_name}' has no {key[:-2]} type")
-            signed, width, integer = parse_ap_fixed(text)
-            layers[name].types[key].precision = _ap_type(width, integer, signed, *ap_modes(text))
+            layers[name].types[key].precision = _ap_type(parse_ap_fixed(text))
 
 
 LATENCY_STACK_LIMIT = 1 << 19  # products of one Latency-strategy layer the C++ emulation can hold (see below)
@@ -255,14 +424,15 @@ def _plain(value):
 
 def _precision(precision) -> dict:
     """width/integer/signed/rounding/saturation of an hls4ml precision (fixed point), or its text otherwise."""
-    if not hasattr(precision, "width") or not hasattr(precision, "integer"):
+    fixed = of_precision(precision)
+    if fixed is None:
         return {"text": str(precision)}
     return {
-        "width": int(precision.width),
-        "integer": int(precision.integer),
-        "signed": bool(precision.signed),
-        "rounding": getattr(precision.rounding_mode, "name", "TRN"),
-        "saturation": getattr(precision.saturation_mode, "name", "WRAP"),
+        "width": fixed.width,
+        "integer": fixed.integer,
+        "signed": fixed.signed,
+        "rounding": fixed.rounding,
+        "saturation": fixed.saturation,
         "text": str(precision),
     }
 
@@ -281,15 +451,3 @@ def layer_table(graph) -> list[dict]:
             }
         )
     return rows
-
-
-def _fixed(quant: FixedPoint) -> str:
-    """QKeras quantized_bits(bits, integer) lives on hls4ml's fixed<bits, integer+1> grid."""
-    return f"fixed<{quant.bits},{quant.integer + 1},RND_CONV,SAT>"
-
-
-def _hls4ml_type(ap_type: str) -> str:
-    """'ap_fixed<16,6>' -> hls4ml's 'fixed<16,6>' (and ufixed)."""
-    signed, width, integer = parse_ap_fixed(ap_type)
-    rounding, saturation = ap_modes(ap_type)
-    return f"{'fixed' if signed else 'ufixed'}<{width},{integer},{rounding},{saturation}>"

@@ -15,10 +15,13 @@ from typing import Callable
 
 import numpy as np
 
-from codesign.errors import EmulationCrash, ToolchainError
+from codesign.config import digest_of
+from codesign.errors import CompileFailed, EmulationCrash, ToolchainError
+from codesign.layout import file_digest, read_json_if_exists, write_json
 
 Say = Callable[[str], None]
 COMPILER_TAIL_LINES = 15
+COMPILED_STAMP = "codesign_compiled.json"  # what the library was built from
 
 
 def require_gxx() -> str:
@@ -33,19 +36,55 @@ def require_gxx() -> str:
 
 def compile_library(hls_dir: Path, log_path: Path) -> Path:
     """Run the project's build_lib.sh (g++ -O3); the full compiler output goes to the log."""
+    import resource
+
     require_gxx()
     hls_dir = Path(hls_dir)
     for stale in (hls_dir / "firmware").glob("*.so"):
         stale.unlink()
+    started = time.perf_counter()
     result = subprocess.run(
         ["bash", "build_lib.sh"], cwd=hls_dir, capture_output=True, text=True, check=False
     )
+    seconds = time.perf_counter() - started
     Path(log_path).write_text(result.stdout + result.stderr)
     libraries = sorted((hls_dir / "firmware").glob("*.so"))
     if result.returncode != 0 or not libraries:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-COMPILER_TAIL_LINES:])
-        raise ToolchainError(f"g++ failed to compile {hls_dir} (full log: {log_path}):\n{tail}")
+        raise CompileFailed(f"g++ failed to compile {hls_dir} (full log: {log_path}):\n{tail}", first_error(result.stdout + result.stderr))
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    stamp = {"sources": sources_digest(hls_dir), "compile_seconds": round(seconds, 2), "compiler_peak_memory_mib": round(peak_mib, 1)}
+    write_json(hls_dir / COMPILED_STAMP, stamp)
     return libraries[0]
+
+
+def compiled_library(hls_dir: Path) -> tuple[Path, dict] | None:
+    """The library compile_library built from exactly the project's current sources (and place), with its compile
+    time and the compiler's peak memory; None when there is none."""
+    hls_dir = Path(hls_dir)
+    libraries = sorted((hls_dir / "firmware").glob("*.so"))
+    stamp = read_json_if_exists(hls_dir / COMPILED_STAMP) or {}
+    if not libraries or stamp.get("sources") != sources_digest(hls_dir):
+        return None
+    return libraries[0], stamp
+
+
+def sources_digest(hls_dir: Path) -> str:
+    """Digest of what the library is built from: every project file but codesign's own and the library, and the
+    project's place (the library reads its weights from that directory)."""
+    hls_dir = Path(hls_dir)
+    sources = [
+        path for path in sorted(hls_dir.rglob("*")) if path.is_file() and path.suffix != ".so" and not path.name.startswith("codesign_")
+    ]
+    return digest_of({"files": {str(path.relative_to(hls_dir)): file_digest(path) for path in sources}, "location": str(hls_dir.resolve())})
+
+
+def first_error(compiler_output: str) -> str:
+    """The compiler's first 'error:' line, shortened: why a project did not compile, in one line."""
+    for line in compiler_output.splitlines():
+        if "error:" in line:
+            return " ".join(line.split("error:", 1)[1].split())[:160]
+    return "see the compile log"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,14 @@ class ToolchainError(CodesignError):
     """A tool the build needs (g++) is missing or failed."""
 
 
+class CompileFailed(ToolchainError):
+    """g++ refused the project hls4ml wrote; `first_error` is the compiler's first error, in one line."""
+
+    def __init__(self, message: str, first_error: str):
+        super().__init__(message)
+        self.first_error = first_error
+
+
 class EmulationCrash(CodesignError):
     """The compiled emulation died (e.g. a segmentation fault); contained in a child process."""
 

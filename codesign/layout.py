@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -97,3 +98,14 @@ def read_json(path: Path) -> dict:
 def read_json_if_exists(path: Path) -> dict | None:
     """A report that a step may not have written (yet): its content, or None."""
     return read_json(path) if Path(path).exists() else None
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes; 'missing' when it does not exist (so the step reruns)."""
+    if not Path(path).is_file():
+        return "missing"
+    hasher = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()

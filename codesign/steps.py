@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -12,7 +11,7 @@ import numpy as np
 from codesign.config import Spec, digest_of
 from codesign.data import Dataset, load_dataset
 from codesign.errors import ModelError, RunDirError, ValidationFailed
-from codesign.layout import RunLayout, read_json, read_json_if_exists, write_json
+from codesign.layout import RunLayout, file_digest, read_json, read_json_if_exists, write_json
 
 Say = Callable[[str], None]
 
@@ -54,7 +53,7 @@ def train_step(ctx: Context) -> dict:
         from codesign.model import load_keras_model
 
         model = load_keras_model(ctx.spec.model.file)
-        _check_user_model(model, data, ctx.spec.model.file)
+        _check_user_model(model, data, ctx.spec.model.file, ctx.spec.hls.precision)
         _save(model, ctx.layout.qkeras_model)
         ctx.layout.float_model.unlink(missing_ok=True)
         report = {**data_warning(data), "source": ctx.spec.model.file, "qkeras": evaluate(model, data), "float": None}
@@ -80,9 +79,10 @@ def data_warning(data: Dataset) -> dict:
     return {"warning": SYNTHETIC_WARNING} if data.synthetic else {}
 
 
-def _check_user_model(model, data: Dataset, path: str) -> None:
-    """The model must be convertible by hls4ml and take the data's sample shape."""
+def _check_user_model(model, data: Dataset, path: str, precision: str) -> None:
+    """The model must be convertible by hls4ml, take the data's sample shape, and be quantized for a bit-exact policy."""
     from codesign.convert import unsupported_layers
+    from codesign.quantizers import has_quantizers
 
     refused = unsupported_layers(model)
     if refused:
@@ -91,6 +91,11 @@ def _check_user_model(model, data: Dataset, path: str) -> None:
     expected = tuple(model.input_shape[1:])
     if expected != data.input_shape:
         raise ModelError(f"{path}: the model takes inputs of shape {expected}, the data has {data.input_shape}")
+    if precision == "bit-exact" and not has_quantizers(model):
+        raise ModelError(
+            f"{path}: a float Keras model (no QKeras quantizer) cannot be bit-exact in fixed point: build it with "
+            "--precision 'ap_fixed<16,6>' (or another type) to see how close the firmware comes, or quantize it with QKeras"
+        )
 
 
 def train_inputs(ctx: Context) -> dict[str, str]:
@@ -104,21 +109,44 @@ def train_inputs(ctx: Context) -> dict[str, str]:
 
 
 def convert_step(ctx: Context) -> dict:
-    """Convert the QKeras model with hls4ml into hls/, the project Vitis/Vivado HLS builds."""
+    """Convert the QKeras model with hls4ml into hls/, the project Vitis/Vivado HLS builds; under the bit-exact policy
+    the types are chosen by verification on the test set (codesign/typesearch.py)."""
     import shutil
 
-    from codesign.convert import convert
+    from codesign.convert import conversion_of, convert, policy_candidate
 
-    spec = ctx.spec
-    model = _load(ctx.layout.qkeras_model)
-    if spec.hls.softmax_in_firmware:
-        model = _append_softmax(model, spec.model.named_layers()[-1][0])
-    shutil.rmtree(ctx.layout.hls_dir, ignore_errors=True)
-    input_quant = spec.quantization.input if spec.model.layers else None
-    report = convert(model, spec.hls, ctx.layout.hls_dir, input_quant, ctx.layout.log("convert"))
-    write_json(ctx.layout.report("convert"), report)
+    spec, layout = ctx.spec, ctx.layout
+    shutil.rmtree(layout.hls_dir, ignore_errors=True)
+    if spec.hls.precision == "bit-exact":
+        report = _choose_types(ctx, _load(layout.qkeras_model))
+        if spec.hls.softmax_in_firmware:  # types chosen on the logits; the softmax goes on top of the kept candidate
+            chosen, input_type = conversion_of(report)
+            report = {**report, **convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, input_type, layout.log("convert"), chosen)}
+    else:
+        report = convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, None, layout.log("convert"), policy_candidate(spec.hls.precision))
+        report.update(input_type=None, candidates=None)
+    write_json(layout.report("convert"), report)
     ctx.say(f"  {len(report['layers'])} layers, precision {report['policy']} ({report['conversion']})")
     return report
+
+
+def _choose_types(ctx: Context, model) -> dict:
+    """Try the bit-exact policy's candidates on the test set; the conversion report of the one kept, with all tried."""
+    from codesign.typesearch import input_types, search_types
+
+    spec, x = ctx.spec, ctx.data().x_test
+    inputs = input_types(model, spec.quantization.input if spec.model.layers else None, x)
+    fixed, why = inputs["narrowest"]
+    ctx.say(f"  input type {fixed.hls4ml()} ({why}); choosing the other types by verification on {len(x)} test samples")
+    reference = model.predict(x, batch_size=1024, verbose=0)
+    report, candidates = search_types(model, spec.hls, ctx.layout, inputs, x, reference, ctx.say)
+    return {**report, "candidates": candidates}
+
+
+def firmware_model(spec: Spec, layout: RunLayout):
+    """The Keras model the firmware computes: the run's QKeras model, with the softmax when it is in firmware."""
+    model = _load(layout.qkeras_model)
+    return _append_softmax(model, spec.model.named_layers()[-1][0]) if spec.hls.softmax_in_firmware else model
 
 
 def _append_softmax(model, name: str):
@@ -129,22 +157,24 @@ def _append_softmax(model, name: str):
 
 
 def convert_inputs(ctx: Context) -> dict[str, str]:
-    return {"qkeras_model": file_digest(ctx.layout.qkeras_model), "hls": ctx.spec.section_digest("hls", "quantization")}
+    inputs = {"qkeras_model": file_digest(ctx.layout.qkeras_model), "hls": ctx.spec.section_digest("hls", "quantization")}
+    if ctx.spec.hls.precision == "bit-exact":
+        inputs["data"] = ctx.data().digest()  # the types are verified on the test set
+    return inputs
 
 
 # --- estimate ------------------------------------------------------------------------------------
 
 
 def estimate_step(ctx: Context) -> dict:
-    """Estimate resources and latency per layer, beside any vendor report the project holds."""
+    """Estimate resources and latency per layer of the design as converted, beside any vendor report the project holds."""
+    from codesign.convert import conversion_of
     from codesign.estimate.run import add_vendor, estimate_model, format_estimate
 
     spec, layout = ctx.spec, ctx.layout
-    model = _load(layout.qkeras_model)
-    if spec.hls.softmax_in_firmware:
-        model = _append_softmax(model, spec.model.named_layers()[-1][0])
-    input_quant = spec.quantization.input if spec.model.layers else None
-    report = add_vendor(estimate_model(model, spec.hls, input_quant, layout.log("estimate")), layout.hls_dir)
+    model = firmware_model(spec, layout)
+    candidate, input_type = conversion_of(read_json(layout.report("convert")))
+    report = add_vendor(estimate_model(model, spec.hls, input_type, layout.log("estimate"), candidate), layout.hls_dir)
     write_json(layout.report("estimate"), report)
     for line in format_estimate(report):
         ctx.say("  " + line)
@@ -159,6 +189,7 @@ def estimate_inputs(ctx: Context) -> dict[str, str]:
     return {
         "qkeras_model": file_digest(ctx.layout.qkeras_model),
         "hls": ctx.spec.section_digest("hls", "quantization"),
+        "conversion": file_digest(ctx.layout.report("convert")),
         "vendor_reports": digest_of([file_digest(path) for path in reports]),
     }
 
@@ -167,36 +198,34 @@ def estimate_inputs(ctx: Context) -> dict[str, str]:
 
 
 def compile_step(ctx: Context) -> dict:
-    """Compile the C++ emulation library with g++ (hls4ml's build_lib.sh); time and peak memory recorded."""
-    import resource
-    import time
+    """Compile the C++ emulation library with g++ (hls4ml's build_lib.sh), unless the convert step already compiled
+    these very sources while choosing types; compile time and peak memory recorded."""
+    from codesign.emulate import compile_library, compiled_library
 
-    from codesign.emulate import compile_library
-
-    ctx.say("  compiling the emulation library with g++ -O3 (seconds to minutes, by model size)")
-    started = time.perf_counter()
-    library = compile_library(ctx.layout.hls_dir, ctx.layout.log("compile"))
-    seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    found = compiled_library(ctx.layout.hls_dir)
+    if found is None:
+        ctx.say("  compiling the emulation library with g++ -O3 (seconds to minutes, by model size)")
+        compile_library(ctx.layout.hls_dir, ctx.layout.log("compile"))
+        found = compiled_library(ctx.layout.hls_dir)
+        verb = "compiled"
+    else:
+        verb = "reused the library compiled while choosing types:"
+    library, stamp = found
     report = {
         "library": str(library.relative_to(ctx.layout.root)),
-        "compile_seconds": round(seconds, 2),
-        "compiler_peak_memory_mib": round(peak_mib, 1),
+        "reused": verb != "compiled",
+        "compile_seconds": stamp["compile_seconds"],
+        "compiler_peak_memory_mib": stamp["compiler_peak_memory_mib"],
     }
     write_json(ctx.layout.report("compile"), report)
-    ctx.say(f"  compiled {library.name} in {seconds:.1f} s (g++ peak memory {peak_mib:,.0f} MiB)")
+    ctx.say(f"  {verb} {library.name} ({stamp['compile_seconds']:.1f} s, g++ peak memory {stamp['compiler_peak_memory_mib']:,.0f} MiB)")
     return report
 
 
 def compile_inputs(ctx: Context) -> dict[str, str]:
-    hls = ctx.layout.hls_dir
-    sources = [
-        path for path in sorted(hls.rglob("*")) if path.is_file() and path.suffix != ".so" and not path.name.startswith("codesign_")
-    ]
-    return {
-        "sources": digest_of({str(path.relative_to(hls)): file_digest(path) for path in sources}),
-        "location": digest_of(str(hls.resolve())),  # the library reads its weights from this directory
-    }
+    from codesign.emulate import sources_digest
+
+    return {"sources": sources_digest(ctx.layout.hls_dir)}
 
 
 # --- validate ------------------------------------------------------------------------------------
@@ -209,6 +238,8 @@ def validate_step(ctx: Context) -> dict:
     softmax), and the firmware's softmax lookup tables are reported against the host softmax separately.
     """
     from codesign.emulate import run_emulation
+    from codesign.quantizers import has_quantizers
+    from codesign.typesearch import why_not_exact
     from codesign.validate import DIVERGENCE_SAMPLES, compare_outputs, first_divergence, keras_layer_outputs
 
     data, spec, layout = ctx.data(), ctx.spec, ctx.layout
@@ -220,11 +251,12 @@ def validate_step(ctx: Context) -> dict:
     if not layout.library.exists():
         raise RunDirError(f"{layout.root}: the emulation is not compiled; run the compile step first")
     meta = read_json(layout.emulation_meta)
+    conversion = read_json(layout.report("convert"))
     firmware_softmax = spec.hls.softmax_in_firmware
     emulation, emulators = _emulate_test_set(ctx, data.x_test, trace=firmware_softmax)
     logits = emulation.layers[meta["traced_layers"][-2]["name"]] if firmware_softmax else emulation.outputs
-    labels = data.y_test if data.is_classification else None
-    summary, mismatched = compare_outputs(reference, logits, labels, float_outputs)
+    reference_kind = "qkeras" if has_quantizers(qkeras_model) else "float"
+    summary, mismatched = compare_outputs(reference, logits, data.y_test, float_outputs, reference_kind)
     report = {**data_warning(data), **summary}
     report["emulators"] = emulators
     report["emulation_samples_per_s"] = emulators["cpp"]["samples_per_s"]
@@ -236,9 +268,12 @@ def validate_step(ctx: Context) -> dict:
     if len(mismatched):
         subset = data.x_test[mismatched[:DIVERGENCE_SAMPLES]]
         traced = run_emulation(layout.library, layout.emulation_meta, subset, lambda _: None, trace=True)
-        report["first_diverging_layer"] = first_divergence(
-            meta["traced_layers"], traced.layers, keras_layer_outputs(qkeras_model, subset)
-        )
+        diverging = first_divergence(meta["traced_layers"], traced.layers, keras_layer_outputs(qkeras_model, subset))
+        if diverging is not None:
+            diverging["why"] = why_not_exact(qkeras_model, diverging["name"], conversion.get("input_type"))
+        report["first_diverging_layer"] = diverging
+    report["input_type"] = conversion.get("input_type")
+    report["candidates"] = conversion.get("candidates")
     write_json(layout.report("validate"), report)
     for line in summary_lines(report):
         ctx.say("  " + line)
@@ -308,6 +343,8 @@ def _divergence_line(report: dict) -> str:
     layer = report.get("first_diverging_layer")
     if layer:
         line += f"; first diverging layer: {layer['name']} ({layer['class']}, max abs diff {layer['max_abs_diff']:.6g})"
+        if layer.get("why"):
+            line += f": {layer['why']}"
     return line
 
 
@@ -339,6 +376,12 @@ def summary_lines(report: dict) -> list[str]:
     shown = [f"{key} {accuracy[key]:.4f}" for key in ("float", "qkeras", "emulation") if accuracy.get(key) is not None]
     if shown:
         lines.append("accuracy: " + "  ".join(shown))
+    errors = report.get("error") or {}
+    shown = [f"{key} {value['mae']:.4g}/{value['rmse']:.4g}" for key, value in errors.items() if value is not None]
+    if shown:
+        lines.append("error against the labels (MAE/RMSE): " + "  ".join(shown))
+    if report.get("task_note") and report["task_note"] != "no labels":
+        lines.append(f"no accuracy or error: {report['task_note']}")
     return lines
 
 
@@ -436,17 +479,6 @@ def _save(model, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         model.save(path)
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes; 'missing' when it does not exist (so the step reruns)."""
-    if not Path(path).is_file():
-        return "missing"
-    hasher = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            hasher.update(block)
-    return hasher.hexdigest()
 
 
 STEPS: list[Step] = [

@@ -100,11 +100,15 @@ def _loss(data: Dataset):
 
 
 def evaluate(model, data: Dataset) -> dict:
-    """Test-set accuracy (classification) or mean squared error (regression)."""
+    """Test-set accuracy (a classifier), MAE and RMSE (a regression), or a note saying why there is neither."""
+    from codesign.validate import task_metrics, task_of
+
     outputs = model.predict(data.x_test, batch_size=1024, verbose=0)
-    if data.is_classification:
-        return {"test_accuracy": float((outputs.argmax(axis=-1) == data.y_test).mean())}
-    return {"test_mse": float(np.mean((outputs.reshape(data.y_test.shape) - data.y_test) ** 2))}
+    task, note = task_of(tuple(outputs.shape[1:]), data.y_test)
+    metrics = task_metrics(outputs, data.y_test, task)
+    if task is None:
+        return {"note": note}
+    return {f"test_{key}": value for key, value in metrics.items()}
 
 
 def weight_sparsity(model) -> float:

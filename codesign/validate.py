@@ -7,25 +7,58 @@ import numpy as np
 DIVERGENCE_SAMPLES = 16  # mismatching samples traced layer by layer to find the first diverging layer
 
 
+def task_of(output_shape: tuple[int, ...], labels: np.ndarray | None) -> tuple[str | None, str | None]:
+    """'classification' (one score per class, integer labels), 'regression' (labels shaped like the output) or None,
+    with a note saying why there is no metric."""
+    if labels is None or not len(labels):
+        return None, "no labels"
+    outputs = int(np.prod(output_shape))
+    integer = labels.ndim == 1 and np.issubdtype(labels.dtype, np.integer)
+    if integer and len(output_shape) == 1 and outputs > 1 and int(labels.max()) < outputs:
+        return "classification", None
+    if int(np.prod(labels.shape[1:])) == outputs and (not integer or outputs == 1):
+        return "regression", None
+    return None, (
+        f"labels of shape {tuple(labels.shape[1:])} ({labels.dtype}) and outputs of shape {tuple(output_shape)} are neither "
+        "a classifier's (one score per class) nor a regression's (one target per output): no accuracy or error"
+    )
+
+
+def task_metrics(outputs: np.ndarray | None, labels: np.ndarray | None, task: str | None) -> dict | None:
+    """{'accuracy'} for a classifier, {'mae', 'rmse'} for a regression, None otherwise."""
+    if outputs is None or task is None:
+        return None
+    flat = np.asarray(outputs, dtype=np.float64).reshape(len(labels), -1)
+    if task == "classification":
+        return {"accuracy": float((flat.argmax(axis=1) == labels).mean())}
+    error = flat - labels.reshape(len(labels), -1).astype(np.float64)
+    return {"mae": float(np.abs(error).mean()), "rmse": float(np.sqrt((error**2).mean()))}
+
+
 def compare_outputs(
     reference: np.ndarray,
     emulated: np.ndarray,
     labels: np.ndarray | None,
     float_outputs: np.ndarray | None = None,
+    reference_kind: str = "qkeras",
 ) -> tuple[dict, np.ndarray]:
-    """Every output element of every sample compared exactly; accuracies only where labels make them meaningful.
+    """Every output element of every sample compared exactly; accuracy (classifier) or MAE/RMSE (regression) only
+    where outputs and labels make them meaningful. `reference_kind` is 'float' when the model is a float model.
 
     Returns the summary and the indices of the samples whose outputs differ.
     """
     samples = len(reference)
+    output_shape = tuple(reference.shape[1:])
     reference = reference.reshape(samples, -1).astype(np.float64)
     emulated = emulated.reshape(samples, -1).astype(np.float64)
     if reference.shape != emulated.shape:
         raise ValueError(f"reference has {reference.shape[1]} outputs per sample, the emulation {emulated.shape[1]}")
     differs = reference != emulated
     mismatched = differs.any(axis=1)
-    classification = labels is not None and labels.ndim == 1 and np.issubdtype(labels.dtype, np.integer)
-    classifier_outputs = reference.shape[1] > 1
+    task, note = task_of(output_shape, labels)
+    outputs = {"float": float_outputs, "qkeras": None, "emulation": emulated, reference_kind: reference}
+    metrics = {kind: task_metrics(values, labels, task) for kind, values in outputs.items()}
+    classifier_outputs = len(output_shape) == 1 and reference.shape[1] > 1
     result = {
         "samples": samples,
         "outputs_per_sample": int(reference.shape[1]),
@@ -33,23 +66,14 @@ def compare_outputs(
         "mismatched_elements": int(differs.sum()),
         "max_abs_diff": float(np.abs(reference - emulated).max()) if samples else 0.0,
         "bit_exact": bool(samples and not mismatched.any()),
-        "argmax_agreement": (
-            float((reference.argmax(axis=1) == emulated.argmax(axis=1)).mean()) if classifier_outputs else None
-        ),
-        "accuracy": {"float": None, "qkeras": None, "emulation": None},
+        "reference": reference_kind,
+        "argmax_agreement": float((reference.argmax(axis=1) == emulated.argmax(axis=1)).mean()) if classifier_outputs else None,
+        "task": task,
+        "task_note": note,
+        "accuracy": {kind: (value or {}).get("accuracy") for kind, value in metrics.items()},
+        "error": metrics if task == "regression" else None,
     }
-    if classification and classifier_outputs:
-        result["accuracy"] = {
-            "float": _accuracy(float_outputs, labels) if float_outputs is not None else None,
-            "qkeras": _accuracy(reference, labels),
-            "emulation": _accuracy(emulated, labels),
-        }
     return result, np.flatnonzero(mismatched)
-
-
-def _accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
-    """Share of samples whose largest output is the label (softmax on the host would not change it)."""
-    return float((outputs.reshape(len(labels), -1).argmax(axis=1) == labels).mean())
 
 
 def keras_layer_outputs(keras_model, x: np.ndarray) -> dict[str, np.ndarray]:

@@ -17,113 +17,15 @@ from typing import Callable
 
 import numpy as np
 
+from codesign.fixed import (
+    EXACT_FLOAT, ROUNDING, SATURATION, SMALL, Fixed, Unrepresentable, from_float, max_abs, overflow, quantize,
+)
 from codesign.layout import read_json
 
-EXACT_FLOAT = 2.0**52  # every integer below this magnitude is exact in float64
-EXACT_FLOAT32 = 2.0**24  # ... and in float32 (single-precision BLAS is twice as fast)
-SMALL = 2.0**23  # below this, float32 rounding and overflow arithmetic stay exact
-ROUNDING = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV")
-SATURATION = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
+EXACT_FLOAT32 = 2.0**24  # every integer below this magnitude is exact in float32 (single-precision BLAS is twice as fast)
 CONVOLUTIONS = ("Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D")  # a saturating accumulator's order is not modelled
 SUPPORTED = ("Input", "Dense", "Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D", "Activation", "ReLU", "Pooling2D",
              "Reshape", "Flatten", "ZeroPadding2D")
-
-
-@dataclass(frozen=True)
-class Fixed:
-    """An ap_fixed / ap_ufixed type: width, integer bits (sign included), rounding and overflow modes."""
-
-    width: int
-    integer: int
-    signed: bool
-    rounding: str = "TRN"
-    saturation: str = "WRAP"
-
-    @property
-    def frac(self) -> int:
-        return self.width - self.integer
-
-    @property
-    def low(self) -> float:
-        """Smallest raw value of the type."""
-        return -(2.0 ** (self.width - 1)) if self.signed else 0.0
-
-    @property
-    def high(self) -> float:
-        """Largest raw value of the type."""
-        return 2.0 ** (self.width - 1) - 1 if self.signed else 2.0**self.width - 1
-
-    @classmethod
-    def of(cls, description: dict) -> "Fixed":
-        return cls(description["width"], description["integer"], description["signed"], description["rounding"], description["saturation"])
-
-
-class Unrepresentable(ValueError):
-    """A value grew past what float64 holds exactly: this emulator cannot vouch for it."""
-
-
-def quantize(raw: np.ndarray, frac: int, target: Fixed) -> np.ndarray:
-    """Convert raw values (integers held in float64, or float32 when small) with `frac` fraction bits into `target`:
-    rounding first, then overflow, as ap_fixed does. Scaling by a power of two is exact in binary floating point;
-    float32 is kept only while every value, before and after, stays below 2^23 (exact with a bit to spare)."""
-    shift = target.frac - frac
-    if shift == 0 and _within(raw, target):
-        return raw  # already a value of the target type: no copy (callers never modify inputs in place)
-    narrow = (
-        raw.dtype == np.float32 and target.width <= 23 and abs(shift) <= 20  # +-0.5 in rounding stays exact too
-        and _max_abs(raw) * 2.0 ** max(shift, 0) < SMALL
-    )
-    scaled = np.multiply(raw, 2.0**shift, dtype=np.float32 if narrow else np.float64)
-    if target.frac < frac:
-        scaled = _round(scaled, target.rounding)
-    return _overflow(scaled, target)
-
-
-def _within(raw: np.ndarray, target: Fixed) -> bool:
-    """Whether integer raw values already fit the target's range."""
-    return not raw.size or (float(raw.min()) >= target.low and float(raw.max()) <= target.high)
-
-
-def _max_abs(values: np.ndarray) -> float:
-    return max(-float(values.min()), float(values.max())) if values.size else 0.0
-
-
-def from_float(values: np.ndarray, target: Fixed) -> np.ndarray:
-    """double -> ap_fixed raw values, rounded and overflowed per the type's modes."""
-    return _overflow(_round(np.asarray(values, dtype=np.float64) * 2.0**target.frac, target.rounding), target)
-
-
-def _round(scaled: np.ndarray, mode: str) -> np.ndarray:
-    """Round to integers the way ap_fixed's quantization mode says."""
-    if mode == "TRN":
-        return np.floor(scaled, out=scaled)
-    if mode == "TRN_ZERO":
-        return np.trunc(scaled, out=scaled)
-    if mode == "RND_CONV":
-        return np.round(scaled, out=scaled)  # numpy rounds ties to even
-    if mode == "RND":
-        return np.floor(scaled + 0.5)
-    if mode == "RND_MIN_INF":
-        return np.ceil(scaled - 0.5)
-    tie = (scaled - np.floor(scaled)) == 0.5
-    if mode == "RND_ZERO":
-        return np.where(tie, np.trunc(scaled), np.floor(scaled + 0.5))
-    return np.where(tie, np.floor(scaled) + (scaled > 0), np.floor(scaled + 0.5))  # RND_INF: ties away from zero
-
-
-def _overflow(raw: np.ndarray, target: Fixed) -> np.ndarray:
-    """Bring integers into the type's range: wrap (two's complement), saturate, or the other ap_fixed modes."""
-    low, high = target.low, target.high
-    if target.saturation in ("SAT", "SAT_SYM"):  # clipping is exact even for values past 2^52: no range check
-        return np.clip(raw, -high if target.saturation == "SAT_SYM" and target.signed else low, high, out=raw)
-    smallest, largest = (float(raw.min()), float(raw.max())) if raw.size else (0.0, 0.0)
-    if smallest < low or largest > high:
-        if max(-smallest, largest) >= EXACT_FLOAT:
-            raise Unrepresentable(f"a value reached {max(-smallest, largest):.3g}")
-        if target.saturation == "WRAP":
-            return np.mod(raw - low, 2.0**target.width) + low
-        return np.where((raw < low) | (raw > high), 0.0, raw)  # SAT_ZERO
-    return raw
 
 
 @dataclass
@@ -243,11 +145,11 @@ class VectorizedEmulator:
         bias, _, bias_frac = self._bias(layer, filters)
         start = quantize(bias, bias_frac, accum)
         scale = 2.0 ** (accum.frac - product_frac)
-        if sums.dtype != np.float32 or _max_abs(sums) * scale + _max_abs(start) >= SMALL:
+        if sums.dtype != np.float32 or max_abs(sums) * scale + max_abs(start) >= SMALL:
             sums = sums.astype(np.float64)
         sums *= scale  # in place: these arrays are large, and new ones cost more than the arithmetic
         sums += start.astype(sums.dtype)
-        total = _overflow(sums, accum)
+        total = overflow(sums, accum)
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(total, accum.frac, result).reshape(batch, -1), result.frac)
 
@@ -264,7 +166,7 @@ class VectorizedEmulator:
         frac = source.frac + Fixed.of(layer["types"]["weight_t"]).frac
         products = quantize(products, frac, accum)
         sums = products.sum(axis=(3, 4)).reshape(*products.shape[:3], -1)
-        total = _overflow(sums + quantize(bias, bias_frac, accum), accum)
+        total = overflow(sums + quantize(bias, bias_frac, accum), accum)
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(total, accum.frac, result).reshape(batch, -1), result.frac)
 
@@ -287,14 +189,14 @@ class VectorizedEmulator:
             total = np.broadcast_to(start, (len(data), weights.shape[1])).copy()
             for index in range(weights.shape[0]):
                 product = quantize(data[:, index, np.newaxis] * weights[np.newaxis, index], product_frac, accum)
-                total = _overflow(total + product, accum)
+                total = overflow(total + product, accum)
         elif product_frac <= accum.frac:
             dtype = np.float32 if self._fits_float(data, weights, EXACT_FLOAT32) else np.float64
             sums = (data.astype(dtype) @ weights.astype(dtype)).astype(np.float64)
-            total = _overflow(sums * 2.0 ** (accum.frac - product_frac) + start, accum)
+            total = overflow(sums * 2.0 ** (accum.frac - product_frac) + start, accum)
         else:  # each product rounds into accum on its own: do it product by product
             sums = quantize(data[:, :, np.newaxis] * weights[np.newaxis], product_frac, accum).sum(axis=1)
-            total = _overflow(sums + start, accum)
+            total = overflow(sums + start, accum)
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(total, accum.frac, result), result.frac)
 

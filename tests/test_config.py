@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from codesign.config import Spec, load_spec, parse_ap_fixed, spec_from_dict
 from codesign.errors import SpecError
+from codesign.fixed import Fixed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,7 +114,8 @@ def test_explicit_precision_and_overrides_are_accepted(tiny_spec_dict):
     tiny_spec_dict["hls"] = {"precision": "ap_fixed<18,8>", "layers": {"fc1": {"reuse_factor": 4, "accum": "ap_fixed<24,12>"}}}
     spec = spec_from_dict(tiny_spec_dict)
     assert spec.hls.layers["fc1"].reuse_factor == 4
-    assert parse_ap_fixed("ap_ufixed<8,3>") == (False, 8, 3)
+    assert parse_ap_fixed("ap_ufixed<8,3>") == Fixed(8, 3, False)
+    assert parse_ap_fixed("ap_fixed<8,3,RND_CONV,SAT>").hls4ml() == "fixed<8,3,RND_CONV,SAT>"
 
 
 def test_default_layer_names(tiny_spec_dict):

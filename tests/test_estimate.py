@@ -95,7 +95,7 @@ def test_every_converted_layer_type_is_estimated(tmp_path, io_type):
     from conftest import BASE_ALL_LAYERS
 
     spec = spec_from_dict({"model": {"layers": BASE_ALL_LAYERS}, "hls": {"io_type": io_type}})
-    report = estimate_model(build_qkeras(spec, (8, 8, 1)), spec.hls, spec.quantization.input, tmp_path / "log")
+    report = estimate_model(build_qkeras(spec, (8, 8, 1)), spec.hls, None, tmp_path / "log")
     kinds = {layer["type"] for layer in report["layers"]}
     assert {"Conv2DBatchnorm", "DepthwiseConv2D", "Pooling2D", "Dense", "Activation"} <= kinds
     for layer in report["layers"]:

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from codesign.build import resolve_build_spec
 from codesign.cli import main
 from codesign.config import HLSSpec, load_spec, spec_from_dict
-from codesign.convert import convert
+from codesign.convert import convert, policy_candidate
 from codesign.data import SYNTHETIC_WARNING, load_dataset
 from codesign.errors import SpecError
 from codesign.layout import RunLayout, read_json
@@ -35,10 +35,10 @@ def test_oversized_latency_layer_is_refused_before_compile(tmp_path):
     model = tf.keras.Model(inputs, tf.keras.layers.Dense(1024, name="huge")(inputs))
     hls = HLSSpec(strategy="Latency", precision="ap_fixed<16,6>")
     with pytest.raises(SpecError, match=r"layer 'huge' \(Dense, 1,048,576 products\).*strategy: Resource.*reuse_factor >= 2"):
-        convert(model, hls, tmp_path / "hls", None, tmp_path / "log")
+        convert(model, hls, tmp_path / "hls", None, tmp_path / "log", policy_candidate(hls.precision))
     assert not (tmp_path / "hls" / "build_lib.sh").exists()
     fine = HLSSpec(strategy="Resource", reuse_factor=4, precision="ap_fixed<16,6>")
-    report = convert(model, fine, tmp_path / "ok", None, tmp_path / "log")
+    report = convert(model, fine, tmp_path / "ok", None, tmp_path / "log", policy_candidate(fine.precision))
     assert report["strategy"] == "Resource"
 
 

@@ -13,7 +13,8 @@ from codesign.config import spec_from_dict
 from codesign.data import load_digits
 from codesign.emulate import run_emulation
 from codesign.layout import RunLayout
-from codesign.vectorized import Fixed, VectorizedEmulator, from_float, quantize
+from codesign.fixed import Fixed, from_float, quantize
+from codesign.vectorized import VectorizedEmulator
 from conftest import BASE_ALL_LAYERS, TINY_SPEC
 
 MAX_POOL_ONLY = [layer if layer["type"] != "average_pooling2d" else {**layer, "type": "max_pooling2d"} for layer in BASE_ALL_LAYERS]

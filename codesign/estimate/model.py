@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from codesign.fixed import exact_type_of, of_precision
+
 from codesign.estimate.parts import Part
 
 # Multiplications (vendor behaviour, fitted threshold): a multiplication by a constant whose significant
@@ -73,11 +75,10 @@ def significant_bits(q: np.ndarray) -> np.ndarray:
 
 
 def quantized_weights(values: np.ndarray, precision) -> np.ndarray:
-    """Weights as the integers the firmware multiplies by (value * 2^fraction bits, saturated)."""
-    fraction = precision.width - precision.integer
-    limit = 2 ** (precision.width - (1 if precision.signed else 0))
-    low = -limit if precision.signed else 0
-    return np.clip(np.round(values * 2.0**fraction), low, limit - 1).astype(np.int64)
+    """Weights as the integers the firmware multiplies by (value * 2^fraction bits, saturated); power-of-two and
+    binary weights (no plain fixed-point type) as the integers of the narrowest type that holds them."""
+    fixed = of_precision(precision) or exact_type_of(values)[0]
+    return np.clip(np.round(values * 2.0**fixed.frac), fixed.low, fixed.high).astype(np.int64)
 
 
 @dataclass(frozen=True)

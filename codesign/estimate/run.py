@@ -5,7 +5,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from codesign.config import FixedPoint, HLSSpec
+from codesign.config import HLSSpec
+from codesign.convert import Candidate
+from codesign.errors import ModelError
+from codesign.fixed import Fixed
 from codesign.estimate.model import estimate_design
 from codesign.estimate.parts import find_part
 from codesign.estimate.vendor import vendor_results
@@ -13,12 +16,26 @@ from codesign.estimate.vendor import vendor_results
 METRICS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram_18k")
 
 
-def estimate_model(keras_model, hls: HLSSpec, input_quant: FixedPoint | None, log_path: Path) -> dict:
-    """Convert with hls4ml (nothing written, nothing compiled) and estimate every layer."""
-    from codesign.convert import build_graph
+def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path: Path, candidate: Candidate | None = None) -> dict:
+    """Convert with hls4ml (nothing written, nothing compiled) and estimate every layer.
 
+    With no candidate (a model file, not a run): the policy's candidates in order, the first that converts (the
+    bit-exact policy's verification needs data and a compile, which an estimate does not make).
+    """
+    from codesign.convert import BIT_EXACT_CANDIDATES, build_graph, policy_candidate
+
+    if candidate is not None:
+        candidates = [candidate]
+    else:
+        candidates = list(BIT_EXACT_CANDIDATES) if hls.precision == "bit-exact" else [policy_candidate(hls.precision)]
     with tempfile.TemporaryDirectory(prefix="codesign-estimate-") as scratch:
-        graph, mode = build_graph(keras_model, hls, Path(scratch), input_quant, log_path)
+        for index, candidate in enumerate(candidates):
+            try:
+                graph = build_graph(keras_model, hls, Path(scratch), input_type, log_path, candidate)
+                break
+            except ModelError:
+                if index == len(candidates) - 1:
+                    raise
     report = estimate_design(graph, find_part(hls.part), hls.clock_ns, hls.io_type, hls.backend)
     report["settings"] = {
         "backend": hls.backend,
@@ -26,7 +43,7 @@ def estimate_model(keras_model, hls: HLSSpec, input_quant: FixedPoint | None, lo
         "strategy": hls.strategy,
         "reuse_factor": hls.reuse_factor,
         "precision": hls.precision,
-        "conversion": mode,
+        "conversion": candidate.name,
     }
     return report
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from codesign.fixed import Fixed
 from codesign.layout import RunLayout, read_json_if_exists
 
 SCHEMA_VERSION = 1
@@ -140,16 +141,9 @@ def _range_row(layer: str, what: str, magnitudes: np.ndarray, type_text: str | N
 
 
 def _type_limits(text: str | None) -> tuple[float, float] | None:
-    """'fixed<16,6,...>' / 'ufixed<8,3>' -> (largest value, resolution)."""
-    import re
-
-    match = re.match(r"^(u?)fixed<(\d+),(-?\d+)", text or "")
-    if not match:
-        return None
-    unsigned, width, integer = match.group(1), int(match.group(2)), int(match.group(3))
-    lsb = 2.0 ** (integer - width)
-    largest = 2.0**integer - lsb if unsigned else 2.0 ** (integer - 1) - lsb
-    return largest, lsb
+    """'fixed<16,6,...>' / 'ufixed<8,3>' / 'int<4>' -> (largest value, resolution)."""
+    fixed = Fixed.parse(text or "")
+    return (fixed.largest, fixed.lsb) if fixed else None
 
 
 def _git_commit() -> str | None:

@@ -1,0 +1,176 @@
+"""The bit-exact policy: the firmware's types chosen by verification (convert, compile, compare with QKeras).
+
+No single way of typing a QKeras model is exact on every model hls4ml converts (hls4ml's bit_exact=True emits C++
+that does not compile for some, quantizer-derived types drop bits for others), so each candidate is converted,
+compiled and run on the data, narrowest first, and the first one identical to QKeras on every output is kept.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Callable
+
+import numpy as np
+
+from codesign.config import FixedPoint, HLSSpec
+from codesign.convert import BIT_EXACT_CANDIDATES, Candidate, convert
+from codesign.errors import CompileFailed, ModelError
+from codesign.fixed import Fixed, exact_type_of
+from codesign.layout import RunLayout
+from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
+
+Say = Callable[[str], None]
+FLOAT32_MANTISSA = 24  # bits of a float32 significand
+CROSS_CHECK_SAMPLES = 16  # samples each candidate's vectorized emulation is checked on against the C++ one
+
+
+def input_types(keras_model, input_quant: FixedPoint | None, x: np.ndarray) -> dict[str, tuple[Fixed, str] | None]:
+    """The firmware input types to try, with why: 'narrowest' is the spec's input quantizer, the model's first
+    quantizer (the cast from the float input then is the quantizer), or the narrowest type holding every value of
+    the data; 'float32-exact' (models that start with a quantizer) keeps the quantizer's integer bits with 24 more
+    fraction bits, saturating, which holds every float32 input near a rounding tie exactly, so the quantizer layer
+    rounds as QKeras does (hls4ml cannot compile a model that is nothing but a quantizer of its input's own type)."""
+    first = first_layer(keras_model)
+    quantizer = quantizer_type(activation_quantizer(first)) if type(first).__name__ == "QActivation" else None
+    if input_quant is not None:
+        narrowest = Fixed(input_quant.bits, input_quant.integer + 1, True, "RND_CONV", "SAT"), "the spec's input quantizer"
+    elif quantizer is not None:
+        narrowest = quantizer, f"the quantizer of the first layer '{first.name}'"
+    else:
+        fixed, exact = exact_type_of(x)
+        why = "the narrowest type holding every value of the data exactly" if exact else (
+            "32 bits over the data's range: the data are not exactly representable in fixed point"
+        )
+        narrowest = fixed, why
+    wide = None
+    if quantizer is not None:
+        frac = quantizer.frac + FLOAT32_MANTISSA
+        wide = Fixed(quantizer.integer + frac, quantizer.integer, quantizer.signed, "TRN", "SAT"), (
+            f"the first quantizer's integer bits and {frac} fraction bits: exact for float32 inputs near its rounding ties"
+        )
+    return {"narrowest": narrowest, "float32-exact": wide}
+
+
+def search_types(
+    keras_model,
+    hls: HLSSpec,
+    layout: RunLayout,
+    inputs: dict[str, tuple[Fixed, str] | None],
+    x: np.ndarray,
+    reference: np.ndarray,
+    say: Say,
+) -> tuple[dict, list[dict]]:
+    """Try the candidates in order and leave the run's hls/ holding the first exact one, compiled (or, when none is exact,
+    the one with the fewest differing samples). Returns its conversion report (with its input type) and what every
+    candidate gave."""
+    from codesign.emulate import require_gxx
+
+    require_gxx()
+    tried: list[dict] = []
+    reports: dict[str, dict] = {}
+    for candidate in BIT_EXACT_CANDIDATES:
+        outcome, report = _verify(candidate, keras_model, hls, layout, inputs, x, reference)
+        tried.append(outcome)
+        say(f"  {candidate.name}: {_describe(outcome)}")
+        if report is not None:
+            reports[candidate.name] = report
+        if outcome["outcome"] == "exact":
+            break
+    else:
+        best = _best(tried)
+        if best is None:
+            reasons = "; ".join(f"{entry['candidate']}: {entry['detail']}" for entry in tried)
+            raise ModelError(f"no way of converting this model compiled ({reasons})")
+        if best["candidate"] != tried[-1]["candidate"]:
+            candidate = next(candidate for candidate in BIT_EXACT_CANDIDATES if candidate.name == best["candidate"])
+            _verify(candidate, keras_model, hls, layout, inputs, x, reference)
+        best["kept"] = True
+        return reports[best["candidate"]], tried
+    tried[-1]["kept"] = True
+    return reports[tried[-1]["candidate"]], tried
+
+
+def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x, reference) -> tuple[dict, dict | None]:
+    """Convert, compile and emulate one candidate; how it went, and its conversion report when it converted."""
+    from codesign.emulate import compile_library
+
+    outcome = {"candidate": candidate.name, "outcome": None, "detail": None, "mismatched_samples": None, "kept": False}
+    if candidate.input != "hls4ml" and inputs[candidate.input] is None:
+        return {**outcome, "outcome": "not tried", "detail": "the model does not start with a quantizer"}, None
+    input_type, why = inputs[candidate.input] if candidate.input != "hls4ml" else (None, "hls4ml's default type")
+    shutil.rmtree(layout.hls_dir, ignore_errors=True)
+    try:
+        report = convert(keras_model, hls, layout.hls_dir, input_type, layout.log("convert"), candidate)
+    except ModelError as error:
+        return {**outcome, "outcome": "not converted", "detail": str(error)}, None
+    report["input_type"] = {"type": input_type.hls4ml() if input_type else report["layers"][0]["types"].get("result"), "why": why}
+    try:
+        compile_library(layout.hls_dir, layout.log("compile"))
+    except CompileFailed as error:
+        return {**outcome, "outcome": "not compiled", "detail": error.first_error}, report
+    outputs = emulate(layout, x)
+    mismatched = int((outputs.reshape(len(x), -1) != reference.reshape(len(x), -1).astype(np.float64)).any(axis=1).sum())
+    verdict = "exact" if mismatched == 0 else "not exact"
+    detail = f"identical on all {len(x)} samples" if not mismatched else f"{mismatched} of {len(x)} samples differ"
+    return {**outcome, "outcome": verdict, "detail": detail, "mismatched_samples": mismatched}, report
+
+
+def emulate(layout: RunLayout, x: np.ndarray) -> np.ndarray:
+    """The compiled project's outputs on x: vectorized where it can (checked against the C++ emulation on the first
+    samples), else the C++ emulation over every core."""
+    import os
+
+    from codesign.emulate import run_emulation
+    from codesign.vectorized import Unrepresentable, VectorizedEmulator
+
+    def cpp(samples: np.ndarray) -> np.ndarray:
+        return run_emulation(layout.library, layout.emulation_meta, samples, lambda _: None, workers=os.cpu_count() or 1).outputs
+
+    vectorized = VectorizedEmulator(layout.hls_dir)
+    if vectorized.unsupported() is None:
+        try:
+            outputs = vectorized.predict(x)[0]
+        except Unrepresentable:
+            return cpp(x)
+        if np.array_equal(cpp(x[:CROSS_CHECK_SAMPLES]), outputs[:CROSS_CHECK_SAMPLES]):
+            return outputs
+    return cpp(x)
+
+
+def _best(tried: list[dict]) -> dict | None:
+    """The compiled candidate with the fewest differing samples (the earliest, narrowest, among equals)."""
+    compiled = [entry for entry in tried if entry["mismatched_samples"] is not None]
+    return min(compiled, key=lambda entry: entry["mismatched_samples"]) if compiled else None
+
+
+def _describe(outcome: dict) -> str:
+    return f"{outcome['outcome']} ({outcome['detail']})"
+
+
+FLOAT_FUNCTIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "swish", "gelu")
+
+
+def why_not_exact(keras_model, layer_name: str, input_type: dict | None) -> str | None:
+    """Why a layer where the firmware diverged cannot be exact, where that is known; None otherwise."""
+    layer = next((layer for layer in keras_model.layers if layer.name == layer_name), None)
+    if layer is None:
+        return None
+    kind = type(layer).__name__
+    if kind in ("BatchNormalization", "QBatchNormalization"):
+        return (
+            "QKeras computes a standalone batch normalization in float32 ((x - mean) / sqrt(variance + epsilon) * gamma "
+            "+ beta), whose scale and shift have no exact fixed-point value: fold it into the layer before it "
+            "(QConv2DBatchnorm, QDenseBatchnorm) or remove it"
+        )
+    function = getattr(getattr(layer, "activation", None), "__name__", "")
+    if function in FLOAT_FUNCTIONS:
+        return f"'{function}' is computed in float by Keras and with lookup tables in the firmware"
+    if not type(layer).__module__.startswith("qkeras") and kind not in ("InputLayer", "Flatten", "Reshape", "Dropout"):
+        if any(weight for weight in layer.weights):
+            return f"{kind} has no QKeras quantizer: Keras computes it in float"
+    if input_type and "not exactly representable" in input_type.get("why", "") and layer is first_layer(keras_model):
+        return (
+            "the data are not exactly representable in fixed point and the model does not quantize its input, so QKeras "
+            "computes this layer on raw floats: put a QActivation(quantized_bits(...)) first, or round the data"
+        )
+    return None

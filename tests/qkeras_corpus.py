@@ -1,0 +1,387 @@
+"""Small QKeras models written after hls4ml's own QKeras tests (test/pytest/test_qkeras.py) and QKeras's docs.
+
+Each entry builds a model with seeded random weights and the data it is validated on: the constructs users
+bring (quantizer-only models, po2/binary/ternary kernels, auto_po2 scales, batchnorm, 1D/separable/depthwise
+convolutions, pooling, skip connections, feature-map and regression outputs), none written for codesign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+GRID = 2.0**-8  # inputs of models without an input quantizer lie on this grid, as in hls4ml's tests
+
+
+@dataclass(frozen=True)
+class CorpusModel:
+    name: str
+    build: Callable[[], object]  # -> a keras.Model with its weights set
+    input_shape: tuple[int, ...]
+    io_type: str = "io_parallel"
+    labels: str = "classes"  # 'classes' (integer labels), 'regression' (float targets), 'none' (integer labels, feature-map output)
+    on_grid: bool = True  # inputs rounded to GRID (models without an input quantizer see exact fixed-point inputs)
+
+
+def _seeded(model, seed: int):
+    """Replace every weight with seeded values of a trained model's size, batchnorm statistics included."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for weight in model.weights:
+        name, shape = weight.name, tuple(weight.shape)
+        if "moving_variance" in name:
+            values.append(rng.uniform(0.5, 2.0, shape))
+        elif "gamma" in name:
+            values.append(rng.uniform(0.5, 1.5, shape))
+        else:
+            values.append(rng.normal(0.0, 0.5, shape))
+    model.set_weights([value.astype(np.float32) for value in values])
+    return model
+
+
+def _sequential(layers, input_shape, seed):
+    from tensorflow import keras
+
+    inputs = keras.Input(shape=input_shape, name="inputs")
+    x = inputs
+    for layer in layers:
+        x = layer(x)
+    return _seeded(keras.Model(inputs, x), seed)
+
+
+def _q():
+    import qkeras
+
+    return qkeras
+
+
+def dense_relu():
+    q = _q()
+    return _sequential(
+        [
+            q.QDense(16, kernel_quantizer=q.quantized_bits(6, 0, alpha=1), bias_quantizer=q.quantized_bits(6, 0, alpha=1), name="fc1"),
+            q.QActivation(q.quantized_relu(4, 0), name="relu1"),
+            q.QDense(5, kernel_quantizer=q.quantized_bits(6, 0, alpha=1), bias_quantizer=q.quantized_bits(6, 0, alpha=1), name="out"),
+        ],
+        (16,),
+        1,
+    )
+
+
+def input_quantizer(bits: int, integer: int):
+    def build():
+        q = _q()
+        return _sequential([q.QActivation(q.quantized_bits(bits, integer), name="quant")], (16,), 2)
+
+    return build
+
+
+def input_relu_quantizer():
+    q = _q()
+    return _sequential([q.QActivation(q.quantized_relu(6, 2), name="quant")], (16,), 2)
+
+
+def kernel(quantizer: str, seed: int = 3):
+    """QDense with the given kernel quantizer, a quantized_bits bias and a quantized_relu, then a QDense."""
+
+    def build():
+        q = _q()
+        kernels = {
+            "po2": q.quantized_po2(4),
+            "po2_max": q.quantized_po2(5, 2),
+            "auto_po2": q.quantized_bits(8, 0, alpha="auto_po2"),
+            "binary": q.binary(alpha=1),
+            "ternary": q.ternary(alpha=1),
+            "stochastic_free_bits": q.quantized_bits(4, 1, alpha=1),
+        }
+        return _sequential(
+            [
+                q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+                q.QDense(8, kernel_quantizer=kernels[quantizer], bias_quantizer=q.quantized_bits(8, 3, alpha=1), name="fc1"),
+                q.QActivation(q.quantized_relu(8, 3), name="relu1"),
+                q.QDense(4, kernel_quantizer=q.quantized_bits(6, 0, alpha=1), bias_quantizer=q.quantized_bits(6, 0, alpha=1), name="out"),
+            ],
+            (10,),
+            seed,
+        )
+
+    return build
+
+
+def activation_kwarg():
+    """The activation given as a quantizer string on the layer itself (hls4ml's test_qactivation_kwarg)."""
+    q = _q()
+    return _sequential(
+        [
+            q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+            q.QDense(12, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,0,alpha=1)",
+                     activation="quantized_relu(6,2)", name="fc1"),
+            q.QDense(3, kernel_quantizer=q.quantized_bits(6, 0, alpha=1), bias_quantizer=q.quantized_bits(6, 0, alpha=1), name="out"),
+        ],
+        (10,),
+        4,
+    )
+
+
+def relu_variants():
+    q = _q()
+    return _sequential(
+        [
+            q.QDense(12, kernel_quantizer=q.quantized_bits(8, 1, alpha=1), bias_quantizer=q.quantized_bits(8, 1, alpha=1), name="fc1"),
+            q.QActivation(q.quantized_relu(8, 0), name="relu_frac"),
+            q.QDense(12, kernel_quantizer=q.quantized_bits(8, 1, alpha=1), bias_quantizer=q.quantized_bits(8, 1, alpha=1), name="fc2"),
+            q.QActivation(q.quantized_relu(3, 3), name="relu_int"),
+            q.QDense(4, kernel_quantizer=q.quantized_bits(8, 1, alpha=1), bias_quantizer=q.quantized_bits(8, 1, alpha=1), name="out"),
+        ],
+        (10,),
+        5,
+    )
+
+
+def standalone_batchnorm():
+    q = _q()
+    return _sequential(
+        [
+            q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+            q.QDense(8, kernel_quantizer=q.quantized_bits(6, 0, alpha=1), bias_quantizer=q.quantized_bits(6, 0, alpha=1), name="fc1"),
+            q.QBatchNormalization(name="bn1"),
+            q.QActivation(q.quantized_relu(8, 3), name="relu1"),
+            q.QDense(3, kernel_quantizer=q.quantized_bits(6, 0, alpha=1), bias_quantizer=q.quantized_bits(6, 0, alpha=1), name="out"),
+        ],
+        (10,),
+        6,
+    )
+
+
+def _conv_kwargs(bits=6):
+    q = _q()
+    return dict(kernel_quantizer=q.quantized_bits(bits, 0, alpha=1), bias_quantizer=q.quantized_bits(bits, 0, alpha=1))
+
+
+def conv2d_bn_output():
+    """A folded QConv2DBatchnorm as the last layer: the output is a feature map (hls4ml's test_qconv2dbn)."""
+    q = _q()
+    return _sequential(
+        [q.QConv2DBatchnorm(4, (3, 3), **_conv_kwargs(), name="convbn")],
+        (6, 6, 2),
+        7,
+    )
+
+
+def depthwise_output():
+    q = _q()
+    return _sequential(
+        [q.QDepthwiseConv2D((3, 3), depthwise_quantizer=q.quantized_bits(6, 0, alpha=1), bias_quantizer=q.quantized_bits(6, 0, alpha=1), name="dw")],
+        (6, 6, 3),
+        8,
+    )
+
+
+def conv1d():
+    q = _q()
+    from tensorflow import keras
+
+    return _sequential(
+        [
+            q.QConv1D(4, 3, **_conv_kwargs(), name="conv1"),
+            q.QActivation(q.quantized_relu(6, 2), name="relu1"),
+            keras.layers.Flatten(name="flat"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (12, 2),
+        9,
+    )
+
+
+def separable_conv1d():
+    q = _q()
+    from tensorflow import keras
+
+    return _sequential(
+        [
+            q.QSeparableConv1D(4, 3, depthwise_quantizer=q.quantized_bits(6, 0, alpha=1), pointwise_quantizer=q.quantized_bits(6, 0, alpha=1),
+                               bias_quantizer=q.quantized_bits(6, 0, alpha=1), name="sep1"),
+            q.QActivation(q.quantized_relu(6, 2), name="relu1"),
+            keras.layers.Flatten(name="flat"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (12, 2),
+        10,
+    )
+
+
+def separable_conv2d():
+    q = _q()
+    from tensorflow import keras
+
+    return _sequential(
+        [
+            q.QSeparableConv2D(4, (3, 3), depthwise_quantizer=q.quantized_bits(6, 0, alpha=1), pointwise_quantizer=q.quantized_bits(6, 0, alpha=1),
+                               bias_quantizer=q.quantized_bits(6, 0, alpha=1), name="sep1"),
+            q.QActivation(q.quantized_relu(6, 2), name="relu1"),
+            keras.layers.Flatten(name="flat"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (6, 6, 2),
+        11,
+    )
+
+
+def conv2d_pooling(kind: str):
+    def build():
+        q = _q()
+        from tensorflow import keras
+
+        pools = {
+            "max": keras.layers.MaxPooling2D(2, name="pool"),
+            "average": keras.layers.AveragePooling2D(2, name="pool"),
+            "global_average": keras.layers.GlobalAveragePooling2D(name="pool"),
+            "global_max": keras.layers.GlobalMaxPooling2D(name="pool"),
+        }
+        layers = [
+            q.QActivation(q.quantized_bits(8, 1, alpha=1), name="in_quant"),
+            q.QConv2D(4, (3, 3), padding="same", **_conv_kwargs(), name="conv1"),
+            q.QActivation(q.quantized_relu(6, 2), name="relu1"),
+            pools[kind],
+        ]
+        if not kind.startswith("global"):
+            layers.append(keras.layers.Flatten(name="flat"))
+        layers.append(q.QDense(3, **_conv_kwargs(), name="out"))
+        return _sequential(layers, (8, 8, 1), 12)
+
+    return build
+
+
+def pooling_1d():
+    q = _q()
+    from tensorflow import keras
+
+    return _sequential(
+        [
+            q.QConv1D(4, 3, padding="same", **_conv_kwargs(), name="conv1"),
+            q.QActivation(q.quantized_relu(6, 2), name="relu1"),
+            keras.layers.AveragePooling1D(2, name="pool"),
+            keras.layers.Flatten(name="flat"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (12, 2),
+        13,
+    )
+
+
+def skip_connection(merge: str):
+    """A functional model with a residual Add or a Concatenate of two branches."""
+
+    def build():
+        q = _q()
+        from tensorflow import keras
+
+        inputs = keras.Input(shape=(10,), name="inputs")
+        x = q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant")(inputs)
+        a = q.QDense(8, **_conv_kwargs(), name="branch_a")(x)
+        a = q.QActivation(q.quantized_relu(6, 2), name="relu_a")(a)
+        b = q.QDense(8, **_conv_kwargs(), name="branch_b")(x)
+        b = q.QActivation(q.quantized_bits(6, 2, alpha=1), name="lin_b")(b)
+        merged = keras.layers.Add(name="merge")([a, b]) if merge == "add" else keras.layers.Concatenate(name="merge")([a, b])
+        out = q.QDense(3, **_conv_kwargs(), name="out")(merged)
+        return _seeded(keras.Model(inputs, out), 14)
+
+    return build
+
+
+def conv_stream():
+    q = _q()
+    from tensorflow import keras
+
+    return _sequential(
+        [
+            q.QActivation(q.quantized_bits(8, 1, alpha=1), name="in_quant"),
+            q.QConv2D(4, (3, 3), **_conv_kwargs(), name="conv1"),
+            q.QActivation(q.quantized_relu(6, 2), name="relu1"),
+            keras.layers.MaxPooling2D(2, name="pool"),
+            keras.layers.Flatten(name="flat"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (8, 8, 1),
+        15,
+    )
+
+
+def regression():
+    q = _q()
+    return _sequential(
+        [
+            q.QDense(8, **_conv_kwargs(8), name="fc1"),
+            q.QActivation(q.quantized_relu(8, 3), name="relu1"),
+            q.QDense(1, **_conv_kwargs(8), name="out"),
+        ],
+        (6,),
+        16,
+    )
+
+
+def unsigned_bits():
+    q = _q()
+    return _sequential(
+        [
+            q.QActivation(q.quantized_bits(8, 2, keep_negative=False, alpha=1), name="in_quant"),
+            q.QDense(6, **_conv_kwargs(), name="fc1"),
+            q.QActivation(q.quantized_bits(8, 3, alpha=1), name="lin1"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (10,),
+        17,
+    )
+
+
+CORPUS: list[CorpusModel] = [
+    CorpusModel("dense_relu", dense_relu, (16,)),
+    CorpusModel("dense_relu_stream", dense_relu, (16,), io_type="io_stream"),
+    CorpusModel("input_quantizer_8_4", input_quantizer(8, 4), (16,), labels="none", on_grid=False),
+    CorpusModel("input_quantizer_4_2", input_quantizer(4, 2), (16,), labels="none", on_grid=False),
+    CorpusModel("input_quantized_relu", input_relu_quantizer, (16,), labels="none", on_grid=False),
+    CorpusModel("po2_kernel", kernel("po2"), (10,), on_grid=False),
+    CorpusModel("po2_max_kernel", kernel("po2_max"), (10,), on_grid=False),
+    CorpusModel("auto_po2_kernel", kernel("auto_po2"), (10,), on_grid=False),
+    CorpusModel("binary_kernel", kernel("binary"), (10,), on_grid=False),
+    CorpusModel("ternary_kernel", kernel("ternary"), (10,), on_grid=False),
+    CorpusModel("ternary_kernel_stream", kernel("ternary"), (10,), io_type="io_stream", on_grid=False),
+    CorpusModel("activation_kwarg", activation_kwarg, (10,), on_grid=False),
+    CorpusModel("relu_variants", relu_variants, (10,)),
+    CorpusModel("standalone_batchnorm", standalone_batchnorm, (10,), on_grid=False),
+    CorpusModel("conv2d_bn_output", conv2d_bn_output, (6, 6, 2), labels="none"),
+    CorpusModel("depthwise_output", depthwise_output, (6, 6, 3), labels="none"),
+    CorpusModel("conv1d", conv1d, (12, 2)),
+    CorpusModel("conv1d_stream", conv1d, (12, 2), io_type="io_stream"),
+    CorpusModel("separable_conv1d", separable_conv1d, (12, 2)),
+    CorpusModel("separable_conv2d", separable_conv2d, (6, 6, 2)),
+    CorpusModel("max_pooling", conv2d_pooling("max"), (8, 8, 1), on_grid=False),
+    CorpusModel("average_pooling", conv2d_pooling("average"), (8, 8, 1), on_grid=False),
+    CorpusModel("average_pooling_stream", conv2d_pooling("average"), (8, 8, 1), io_type="io_stream", on_grid=False),
+    CorpusModel("global_average_pooling", conv2d_pooling("global_average"), (8, 8, 1), on_grid=False),
+    CorpusModel("global_max_pooling", conv2d_pooling("global_max"), (8, 8, 1), on_grid=False),
+    CorpusModel("average_pooling_1d", pooling_1d, (12, 2)),
+    CorpusModel("skip_add", skip_connection("add"), (10,), on_grid=False),
+    CorpusModel("skip_concatenate", skip_connection("concatenate"), (10,), on_grid=False),
+    CorpusModel("conv_stream", conv_stream, (8, 8, 1), io_type="io_stream", on_grid=False),
+    CorpusModel("regression", regression, (6,), labels="regression"),
+    CorpusModel("unsigned_bits", unsigned_bits, (10,), on_grid=False),
+]
+
+
+def corpus_data(entry: CorpusModel, samples: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
+    """x_train/y_train/x_test/y_test for one corpus model: inputs in [-4, 4), labels of the model's kind."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, count in (("train", samples // 2), ("test", samples)):
+        x = rng.uniform(-4, 4, (count, *entry.input_shape)).astype(np.float32)
+        if entry.on_grid:
+            x = (np.round(x / GRID) * GRID).astype(np.float32)
+        if entry.labels == "regression":
+            y = rng.normal(size=(count, 1)).astype(np.float32)
+        else:
+            y = rng.integers(0, 3, count)
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = x, y
+    return arrays

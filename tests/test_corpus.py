@@ -1,0 +1,65 @@
+"""Every model of the QKeras corpus (written after hls4ml's and QKeras's own examples) built from its .h5 and .npz as a
+user would, and validated bit for bit; the one construct fixed point cannot reproduce fails naming its layer and why."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from codesign.build import build_run, resolve_build_spec
+from codesign.config import spec_from_dict
+from codesign.errors import ValidationFailed
+from codesign.layout import RunLayout, read_json
+from qkeras_corpus import CORPUS, corpus_data
+
+pytestmark = pytest.mark.slow
+
+NOT_EXACT = {"standalone_batchnorm": ("bn1", "batch normalization in float32")}  # QKeras computes it in float
+
+
+def _build(entry, tmp_path):
+    """Save the corpus model and its data, build them to the validate step; the run's layout."""
+    model = entry.build()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(tmp_path / "model.h5")
+    np.savez(tmp_path / "data.npz", **corpus_data(entry))
+    spec, name = resolve_build_spec(None, tmp_path / "model.h5", tmp_path / "data.npz", entry.name, None)
+    data = spec.model_dump(mode="json")
+    data["hls"]["io_type"] = entry.io_type
+    build_run(spec_from_dict(data), tmp_path / name, lambda _: None, to_step="validate")
+    return RunLayout(tmp_path / name)
+
+
+@pytest.mark.parametrize("entry", [entry for entry in CORPUS if entry.name not in NOT_EXACT], ids=lambda entry: entry.name)
+def test_corpus_model_is_bit_exact(entry, tmp_path):
+    layout = _build(entry, tmp_path)
+    report = read_json(layout.report("validate"))
+    assert report["bit_exact"] and report["mismatched_samples"] == 0 and report["samples"] == 200
+    candidates = read_json(layout.report("convert"))["candidates"]
+    kept = [candidate for candidate in candidates if candidate["kept"]]
+    assert len(kept) == 1 and kept[0]["outcome"] == "exact" and kept[0] is candidates[-1]
+    assert all(candidate["outcome"] != "exact" for candidate in candidates[:-1])  # the first exact one is kept
+    assert report["candidates"] == candidates
+    if entry.labels == "classes":
+        assert report["task"] == "classification" and report["accuracy"]["qkeras"] == report["accuracy"]["emulation"]
+    elif entry.labels == "regression":
+        assert report["task"] == "regression" and report["error"]["qkeras"] == report["error"]["emulation"]
+    else:
+        assert report["task"] is None and report["accuracy"]["qkeras"] is None and "neither" in report["task_note"]
+
+
+@pytest.mark.parametrize("name", sorted(NOT_EXACT))
+def test_inexact_construct_exits_3_naming_the_layer_and_why(name, tmp_path):
+    entry = next(entry for entry in CORPUS if entry.name == name)
+    with pytest.raises(ValidationFailed) as failure:
+        _build(entry, tmp_path)
+    layer, why = NOT_EXACT[name]
+    assert f"first diverging layer: {layer}" in str(failure.value) and why in str(failure.value)
+    report = read_json(RunLayout(tmp_path / name).report("validate"))
+    assert report["first_diverging_layer"]["name"] == layer and why in report["first_diverging_layer"]["why"]
+    candidates = read_json(RunLayout(tmp_path / name).report("convert"))["candidates"]
+    assert len(candidates) == 5 and all(candidate["outcome"] != "exact" for candidate in candidates)
+    assert sum(candidate["kept"] for candidate in candidates) == 1

@@ -1,0 +1,95 @@
+"""The fixed-point module, QKeras quantizers as exact types, and which outputs get an accuracy or an error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codesign.fixed import Fixed, exact_type_of, from_float
+from codesign.validate import compare_outputs, task_of
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fixed<16,6,RND_CONV,SAT,0>", Fixed(16, 6, True, "RND_CONV", "SAT")),
+        ("ufixed<8,3>", Fixed(8, 3, False)),
+        ("uint<3>", Fixed(3, 3, False)),
+        ("int<2>", Fixed(2, 2, True)),
+        ("ap_fixed<8,3,AP_RND,AP_SAT>", Fixed(8, 3, True, "RND", "SAT")),
+        ("xnor", None),
+        ("exponent<4>", None),
+    ],
+)
+def test_parse_reads_every_type_text_hls4ml_writes(text, expected):
+    assert Fixed.parse(text) == expected
+
+
+def test_parse_ap_names_what_is_wrong():
+    assert Fixed.parse_ap("ap_ufixed<8,3,RND_CONV,SAT>").hls4ml() == "ufixed<8,3,RND_CONV,SAT>"
+    with pytest.raises(ValueError, match="width must be 1..64"):
+        Fixed.parse_ap("ap_fixed<80,3>")
+    with pytest.raises(ValueError, match="modes must be one of"):
+        Fixed.parse_ap("ap_fixed<8,3,ROUND>")
+
+
+def test_exact_type_holds_every_value_and_is_the_narrowest():
+    values = np.array([0.0, 0.0625, 1.5, 1.9375])
+    fixed, exact = exact_type_of(values)
+    assert exact and fixed == Fixed(5, 1, False)
+    assert np.array_equal(from_float(values, fixed) * fixed.lsb, values)
+    narrower = Fixed(4, 1, False)  # one fraction bit fewer loses 0.0625
+    assert not np.array_equal(from_float(values, narrower) * narrower.lsb, values)
+    signed, exact = exact_type_of(np.array([-4.0, 3.75]))
+    assert exact and signed == Fixed(5, 3, True)
+
+
+def test_inexact_data_get_a_wide_type_over_their_range():
+    values = np.random.default_rng(0).uniform(-3, 3, 100).astype(np.float32) * np.float32(1 / 3)
+    fixed, exact = exact_type_of(values.astype(np.float64) / 7)
+    assert not exact and fixed.width == 32 and fixed.signed and fixed.largest >= np.abs(values / 7).max()
+
+
+def test_quantizer_types_match_what_qkeras_computes():
+    from qkeras import quantized_bits, quantized_relu
+
+    from codesign.quantizers import quantizer_type
+
+    x = np.linspace(-20, 20, 20001).astype(np.float32)  # steps of 2^-9 and many rounding ties
+    for quantizer in (quantized_bits(8, 4), quantized_bits(4, 2), quantized_bits(8, 2, keep_negative=False),
+                      quantized_relu(6, 2), quantized_relu(3, 3), quantized_bits(6, 0, alpha=1)):
+        fixed = quantizer_type(quantizer)
+        expected = quantizer(x).numpy().astype(np.float64)
+        assert np.array_equal(from_float(x, fixed) * fixed.lsb, expected), quantizer.get_config()
+    assert quantizer_type(quantized_bits(8, 0, alpha="auto_po2")) is None  # a scale of its own: hls4ml's business
+
+
+@pytest.mark.parametrize(
+    ("output_shape", "labels", "task"),
+    [
+        ((10,), np.array([0, 9, 3]), "classification"),
+        ((1,), np.array([0.5, -1.0, 2.0], dtype=np.float32), "regression"),
+        ((2,), np.zeros((3, 2), dtype=np.float32), "regression"),
+        ((4, 4, 3), np.array([0, 1, 2]), None),  # a feature map with class labels
+        ((3,), np.array([0, 5, 1]), None),  # a label beyond the outputs
+        ((3,), None, None),
+    ],
+)
+def test_task_follows_outputs_and_labels(output_shape, labels, task):
+    assert task_of(output_shape, labels)[0] == task
+
+
+def test_regression_reports_error_and_feature_maps_a_note():
+    reference = np.array([[0.5], [1.0], [2.0]])
+    summary, _ = compare_outputs(reference, reference, np.array([0.0, 1.0, 2.0], dtype=np.float32))
+    assert summary["error"]["emulation"] == summary["error"]["qkeras"] == pytest.approx({"mae": 0.5 / 3, "rmse": np.sqrt(0.25 / 3)})
+    feature_map = np.zeros((3, 4, 4, 2))
+    summary, _ = compare_outputs(feature_map, feature_map.reshape(3, -1), np.array([0, 1, 1]))
+    assert summary["bit_exact"] and summary["task"] is None and summary["accuracy"]["emulation"] is None
+    assert summary["argmax_agreement"] is None and "neither" in summary["task_note"]
+
+
+def test_a_float_reference_is_labelled_float():
+    reference = np.eye(3)
+    summary, _ = compare_outputs(reference, reference, np.array([0, 1, 2]), reference_kind="float")
+    assert summary["accuracy"] == {"float": 1.0, "qkeras": None, "emulation": 1.0}
