@@ -1,1 +1,9 @@
+"""codesign: QKeras -> hls4ml FPGA projects, validated bit for bit (docs/python_api.md)."""
 
+from importlib import metadata
+
+from codesign.api import Run, build
+from codesign.results import EstimateResult, ValidationResult
+
+__version__ = metadata.version("codesign")
+__all__ = ["Run", "build", "ValidationResult", "EstimateResult", "__version__"]

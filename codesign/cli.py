@@ -49,6 +49,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
+@click.version_option(package_name="codesign", message="codesign %(version)s")
 def main() -> None:
     """codesign: QKeras -> hls4ml FPGA projects, validated bit for bit."""
 
@@ -67,8 +68,8 @@ def build(spec_file, model_file, data_file, no_train, name, precision, from_step
     """Train (or import), convert, compile and validate: SPEC_FILE is a YAML spec from models/."""
     from codesign.build import build_run, resolve_build_spec
 
+    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train)  # before TensorFlow
     _quiet_tensorflow()
-    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train)
     build_run(spec, output_root / run_name, _say, from_step, to_step)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -59,10 +59,14 @@ KernelSize = Union[PositiveInt, Annotated[list[PositiveInt], Field(min_length=2,
 
 
 class LayerBase(Strict):
+    trainable: ClassVar[bool] = False  # has weights that training learns (a model needs at least one such layer)
+
     name: str | None = Field(None, description="Layer name (default: '<type>_<n>'); used by per-layer overrides.")
 
 
 class Conv2DLayer(LayerBase):
+    trainable: ClassVar[bool] = True
+
     type: Literal["conv2d"]
     filters: int = Field(gt=0, description="Number of output channels.")
     kernel_size: KernelSize = Field(3, description="Kernel height and width (int or [h, w]).")
@@ -72,6 +76,8 @@ class Conv2DLayer(LayerBase):
 
 
 class DepthwiseConv2DLayer(LayerBase):
+    trainable: ClassVar[bool] = True
+
     type: Literal["depthwise_conv2d"]
     kernel_size: KernelSize = Field(3, description="Kernel height and width (int or [h, w]).")
     strides: KernelSize = Field(1, description="Stride (int or [h, w]).")
@@ -81,6 +87,8 @@ class DepthwiseConv2DLayer(LayerBase):
 
 
 class DenseLayer(LayerBase):
+    trainable: ClassVar[bool] = True
+
     type: Literal["dense"]
     units: int = Field(gt=0, description="Number of outputs.")
     use_bias: bool = Field(True, description="Whether the layer has a bias.")
@@ -115,20 +123,12 @@ class DropoutLayer(LayerBase):
     rate: float = Field(ge=0, lt=1, description="Fraction of inputs dropped during training (none at inference).")
 
 
-Layer = Annotated[
-    Union[
-        Conv2DLayer,
-        DepthwiseConv2DLayer,
-        DenseLayer,
-        ActivationLayer,
-        PoolingLayer,
-        BatchNormLayer,
-        FlattenLayer,
-        DropoutLayer,
-    ],
-    Field(discriminator="type"),
-]
-TRAINABLE_TYPES = ("conv2d", "depthwise_conv2d", "dense")
+# The table of spec layer kinds: schema classes here; their QKeras and float builders are registered in model.py
+# (a test checks every kind has both). Adding a kind: docs/architecture.md has the checklist.
+SPEC_LAYERS = (Conv2DLayer, DepthwiseConv2DLayer, DenseLayer, ActivationLayer, PoolingLayer, BatchNormLayer, FlattenLayer, DropoutLayer)
+Layer = Annotated[Union[SPEC_LAYERS], Field(discriminator="type")]
+LAYER_TAGS = {tag: kind for kind in SPEC_LAYERS for tag in get_args(kind.model_fields["type"].annotation)}
+TRAINABLE_TYPES = tuple(tag for tag, kind in LAYER_TAGS.items() if kind.trainable)
 
 
 class ModelSpec(Strict):
@@ -350,9 +350,13 @@ def load_spec(path: str | Path) -> Spec:
     """Read and validate a YAML spec; every failure is a SpecError naming the file and the key."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise SpecError(f"{path}: cannot read the spec ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: not a YAML spec (undecodable byte at offset {error.start}: a binary file?)") from None
+    if "\x00" in text:
+        raise SpecError(f"{path}: not a YAML spec (it holds NUL bytes: a binary file?)")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -416,23 +420,8 @@ def _printable(part: object) -> str:
 def _is_union_tag(part: object) -> bool:
     """Pydantic puts the discriminator value and union member names into error locations; hide them."""
     return isinstance(part, str) and (
-        part in _LAYER_TAGS or "[" in part or part.startswith(("function-", "constrained-"))
+        part in LAYER_TAGS or part in ("int", "list") or "[" in part or part.startswith(("function-", "constrained-"))
     )
-
-
-_LAYER_TAGS = {
-    "conv2d",
-    "depthwise_conv2d",
-    "dense",
-    "activation",
-    "max_pooling2d",
-    "average_pooling2d",
-    "batchnorm",
-    "flatten",
-    "dropout",
-    "int",
-    "list",
-}
 
 
 def dump_spec(spec: Spec) -> str:

@@ -93,6 +93,7 @@ def build_graph(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed |
         if candidate.repairs:
             _widen_average_pooling(graph)
             _true_alpha_scales(graph)
+            _qkeras_batchnorm(graph)
         if candidate.exact_accumulators:
             _exact_types(graph)
         _apply_type_overrides(graph, hls)
@@ -249,7 +250,7 @@ def _exact_types(graph) -> None:
             if result == of_precision(layer.types["accum_t"].precision):
                 layer.types["result_t"].precision = _ap_type(exact)
             layer.types["accum_t"].precision = _ap_type(exact)
-        elif layer.class_name == "ApplyAlpha" and result is not None and result.rounding == "TRN":
+        elif layer.class_name in ("ApplyAlpha", "BatchNormalization") and result is not None and result.rounding == "TRN":
             layer.types["result_t"].precision = _ap_type(_exact_scale(layer, inputs[0]))
         elif _is_average_pooling(layer):
             _widen_pool(layer, inputs[0])
@@ -310,6 +311,27 @@ def _replace_weights(layer, key: str, data: np.ndarray, fixed: Fixed) -> None:
     converter = StaticWeightVariableConverter(type_converter=HLSTypeConverter(precision_converter=APTypeConverter()))
     layer.set_attr(key, converter.convert(layer.weights[key]))
     layer.types[f"{key}_t"] = layer.weights[key].type
+
+
+def _qkeras_batchnorm(graph) -> None:
+    """hls4ml builds a QBatchNormalization's scale and shift from its raw parameters, but QKeras first quantizes
+    them (by default gamma to quantized_relu_po2, beta and the mean to quantized_po2, the variance too) and then
+    computes x * inv + (beta - mean * inv), inv = gamma / sqrt(variance + epsilon), in float32: store that float32
+    inv and shift, exactly, in fixed point."""
+    for layer in graph.get_layers():
+        if layer.class_name != "BatchNormalization":
+            continue
+        parameters = {}
+        for key in ("gamma", "beta", "mean", "variance"):
+            data = np.asarray(layer.get_attr(f"{key}_data", 0.0), dtype=np.float32)
+            quantizer = layer.get_attr(f"{key}_quantizer")
+            parameters[key] = np.asarray(quantizer(data), dtype=np.float32) if quantizer is not None else data
+        epsilon = np.float32(layer.get_attr("epsilon", 1e-3))
+        inv = (np.float32(1) / np.sqrt(parameters["variance"] + epsilon)) * parameters["gamma"]
+        shift = parameters["beta"] - parameters["mean"] * inv
+        for key, values in (("scale", inv), ("bias", shift)):
+            values = np.broadcast_to(values, layer.weights[key].data.shape).astype(np.float64)
+            _replace_weights(layer, key, values, exact_type_of(values, max_width=48)[0])
 
 
 def _exact_scale(layer, source: Fixed) -> Fixed:

@@ -22,6 +22,7 @@ from codesign.layout import file_digest, read_json_if_exists, write_json
 Say = Callable[[str], None]
 COMPILER_TAIL_LINES = 15
 COMPILED_STAMP = "codesign_compiled.json"  # what the library was built from
+CROSS_CHECK_SAMPLES = 16  # samples a vectorized emulation is checked on against the C++ one before it is trusted
 
 
 def require_gxx() -> str:
@@ -156,3 +157,24 @@ def _crash_message(returncode: int, errors: list[str], library: Path) -> str:
     if any("does not exist" in line for line in errors):
         detail += " (the run directory was moved or copied after compiling: rerun 'codesign build ... --from compile')"
     return f"the compiled emulation {library.name} failed: {detail}"
+
+
+def firmware_outputs(layout, x: np.ndarray) -> np.ndarray:
+    """A compiled run's firmware outputs on x, bit-exact: vectorized where it can (checked against the C++ emulation on
+    the first samples), else the C++ emulation over every core."""
+    import os
+
+    from codesign.vectorized import Unrepresentable, VectorizedEmulator
+
+    def cpp(samples: np.ndarray) -> np.ndarray:
+        return run_emulation(layout.library, layout.emulation_meta, samples, lambda _: None, workers=os.cpu_count() or 1).outputs
+
+    vectorized = VectorizedEmulator(layout.hls_dir)
+    if vectorized.unsupported() is None:
+        try:
+            outputs = vectorized.predict(x)[0]
+        except Unrepresentable:
+            return cpp(x)
+        if np.array_equal(cpp(x[:CROSS_CHECK_SAMPLES]), outputs[:CROSS_CHECK_SAMPLES]):
+            return outputs
+    return cpp(x)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Callable
 
 from codesign.config import (
     ActivationLayer,
@@ -18,6 +19,7 @@ from codesign.config import (
     Spec,
 )
 from codesign.errors import ModelError, SpecError
+from codesign.registry import registrar
 
 INPUT_QUANTIZER_NAME = "input_quant"
 
@@ -47,6 +49,14 @@ def load_keras_model(path: str | Path):
         raise ModelError(f"{path}: not a loadable Keras/QKeras model ({first})") from None
 
 
+# Builders per spec layer kind (config.SPEC_LAYERS): a QKeras one for the firmware's model and a float one for its
+# twin; a kind registered twice is refused.
+QKERAS_BUILDERS: dict[type, Callable] = {}
+FLOAT_BUILDERS: dict[type, Callable] = {}
+_qkeras_builder = registrar(QKERAS_BUILDERS, "the QKeras builder of")
+_float_builder = registrar(FLOAT_BUILDERS, "the float builder of")
+
+
 def build_qkeras(spec: Spec, input_shape: tuple[int, ...], with_softmax: bool = False):
     """The quantized model: an input quantizer, then each spec layer with its QKeras quantizers."""
     from qkeras import QActivation
@@ -59,9 +69,22 @@ def build_qkeras(spec: Spec, input_shape: tuple[int, ...], with_softmax: bool = 
     for index, (name, layer) in enumerate(named):
         following = named[index + 1][1] if index + 1 < len(named) else None
         if isinstance(layer, BatchNormLayer) or (_is_softmax(layer) and not with_softmax):
-            continue
-        x = _apply(index, name, _quantized_layer(spec, name, layer, following), x)
+            continue  # folded into the conv2d before it; the softmax runs on the host
+        x = _apply(index, name, QKERAS_BUILDERS[type(layer)](spec, name, layer, following), x)
     return keras.Model(inputs, x, name=f"{spec.name or 'model'}_qkeras")
+
+
+def build_float(spec: Spec, input_shape: tuple[int, ...]):
+    """The float twin: plain Keras layers, batchnorm kept as its own layer, softmax left out (logits)."""
+    from tensorflow import keras
+
+    inputs = keras.Input(shape=input_shape, name="model_input")
+    x = inputs
+    for index, (name, layer) in enumerate(spec.model.named_layers()):
+        if _is_softmax(layer):
+            continue
+        x = _apply(index, name, FLOAT_BUILDERS[type(layer)](name, layer), x)
+    return keras.Model(inputs, x, name=f"{spec.name or 'model'}_float")
 
 
 def _is_softmax(layer) -> bool:
@@ -78,90 +101,117 @@ def _apply(index: int, name: str, keras_layer, x):
         raise SpecError(f"model.layers[{index}] ({name}): impossible for input shape {tuple(x.shape[1:])}: {message}") from None
 
 
-def _quantized_layer(spec: Spec, name: str, layer, following):
-    """One QKeras layer; a conv2d followed by batchnorm becomes a folded QConv2DBatchnorm."""
-    from qkeras import QActivation, QConv2D, QConv2DBatchnorm, QDense, QDepthwiseConv2D
-    from tensorflow import keras
-
+def _quantizers(spec: Spec, name: str) -> tuple[FixedPoint, FixedPoint, FixedPoint]:
+    """Weights, biases and activations quantization of a layer: its overrides, else the spec's."""
     override = spec.quantization.layers.get(name)
-    weights = (override and override.weights) or spec.quantization.weights
-    biases = (override and override.biases) or spec.quantization.biases
-    activations = (override and override.activations) or spec.quantization.activations
-    if isinstance(layer, Conv2DLayer):
-        common = dict(
-            filters=layer.filters,
-            kernel_size=layer.kernel_size,
-            strides=layer.strides,
-            padding=layer.padding,
-            use_bias=layer.use_bias,
-            kernel_quantizer=_bits(weights),
-            bias_quantizer=_bits(biases),
-            name=name,
-        )
-        if isinstance(following, BatchNormLayer):
-            return QConv2DBatchnorm(momentum=following.momentum, epsilon=following.epsilon, **common)
-        return QConv2D(**common)
-    if isinstance(layer, DepthwiseConv2DLayer):
-        return QDepthwiseConv2D(
-            kernel_size=layer.kernel_size,
-            strides=layer.strides,
-            padding=layer.padding,
-            depth_multiplier=layer.depth_multiplier,
-            use_bias=layer.use_bias,
-            depthwise_quantizer=_bits(weights),
-            bias_quantizer=_bits(biases),
-            name=name,
-        )
-    if isinstance(layer, DenseLayer):
-        return QDense(
-            layer.units, use_bias=layer.use_bias, kernel_quantizer=_bits(weights), bias_quantizer=_bits(biases), name=name
-        )
-    if isinstance(layer, ActivationLayer):
-        if layer.activation == "relu":
-            return QActivation(_relu(activations), name=name)
-        if layer.activation == "linear":
-            return QActivation(_bits(activations), name=name)
-        return keras.layers.Activation("softmax", name=name)
-    return _shared_layer(name, layer)
+    quant = spec.quantization
+    return (
+        (override and override.weights) or quant.weights,
+        (override and override.biases) or quant.biases,
+        (override and override.activations) or quant.activations,
+    )
 
 
-def build_float(spec: Spec, input_shape: tuple[int, ...]):
-    """The float twin: plain Keras layers, batchnorm kept as its own layer, softmax left out (logits)."""
+@_qkeras_builder(Conv2DLayer)
+def _qkeras_conv2d(spec: Spec, name: str, layer: Conv2DLayer, following):
+    """QConv2D; followed by a batchnorm, a folded QConv2DBatchnorm."""
+    from qkeras import QConv2D, QConv2DBatchnorm
+
+    weights, biases, _ = _quantizers(spec, name)
+    common = dict(
+        filters=layer.filters,
+        kernel_size=layer.kernel_size,
+        strides=layer.strides,
+        padding=layer.padding,
+        use_bias=layer.use_bias,
+        kernel_quantizer=_bits(weights),
+        bias_quantizer=_bits(biases),
+        name=name,
+    )
+    if isinstance(following, BatchNormLayer):
+        return QConv2DBatchnorm(momentum=following.momentum, epsilon=following.epsilon, **common)
+    return QConv2D(**common)
+
+
+@_qkeras_builder(DepthwiseConv2DLayer)
+def _qkeras_depthwise(spec: Spec, name: str, layer: DepthwiseConv2DLayer, following):
+    from qkeras import QDepthwiseConv2D
+
+    weights, biases, _ = _quantizers(spec, name)
+    return QDepthwiseConv2D(
+        kernel_size=layer.kernel_size,
+        strides=layer.strides,
+        padding=layer.padding,
+        depth_multiplier=layer.depth_multiplier,
+        use_bias=layer.use_bias,
+        depthwise_quantizer=_bits(weights),
+        bias_quantizer=_bits(biases),
+        name=name,
+    )
+
+
+@_qkeras_builder(DenseLayer)
+def _qkeras_dense(spec: Spec, name: str, layer: DenseLayer, following):
+    from qkeras import QDense
+
+    weights, biases, _ = _quantizers(spec, name)
+    return QDense(layer.units, use_bias=layer.use_bias, kernel_quantizer=_bits(weights), bias_quantizer=_bits(biases), name=name)
+
+
+@_qkeras_builder(ActivationLayer)
+def _qkeras_activation(spec: Spec, name: str, layer: ActivationLayer, following):
+    """relu -> quantized_relu, linear -> quantized_bits, softmax as Keras computes it."""
+    from qkeras import QActivation
     from tensorflow import keras
 
-    inputs = keras.Input(shape=input_shape, name="model_input")
-    x = inputs
-    for index, (name, layer) in enumerate(spec.model.named_layers()):
-        if _is_softmax(layer):
-            continue
-        x = _apply(index, name, _float_layer(name, layer), x)
-    return keras.Model(inputs, x, name=f"{spec.name or 'model'}_float")
+    _, _, activations = _quantizers(spec, name)
+    if layer.activation == "relu":
+        return QActivation(_relu(activations), name=name)
+    if layer.activation == "linear":
+        return QActivation(_bits(activations), name=name)
+    return keras.layers.Activation("softmax", name=name)
 
 
-def _float_layer(name: str, layer):
-    """One plain Keras layer of the float twin."""
+@_qkeras_builder(BatchNormLayer)
+def _qkeras_batchnorm(spec: Spec, name: str, layer: BatchNormLayer, following):
+    raise ModelError(f"layer '{name}': a batchnorm is folded into the conv2d before it")  # build_qkeras skips it
+
+
+@_float_builder(Conv2DLayer)
+def _float_conv2d(name: str, layer: Conv2DLayer):
     from tensorflow import keras
 
-    if isinstance(layer, Conv2DLayer):
-        return keras.layers.Conv2D(
-            layer.filters, layer.kernel_size, layer.strides, layer.padding, use_bias=layer.use_bias, name=name
-        )
-    if isinstance(layer, DepthwiseConv2DLayer):
-        return keras.layers.DepthwiseConv2D(
-            layer.kernel_size,
-            layer.strides,
-            layer.padding,
-            depth_multiplier=layer.depth_multiplier,
-            use_bias=layer.use_bias,
-            name=name,
-        )
-    if isinstance(layer, DenseLayer):
-        return keras.layers.Dense(layer.units, use_bias=layer.use_bias, name=name)
-    if isinstance(layer, BatchNormLayer):
-        return keras.layers.BatchNormalization(momentum=layer.momentum, epsilon=layer.epsilon, name=name)
-    if isinstance(layer, ActivationLayer):
-        return keras.layers.Activation(layer.activation, name=name)
-    return _shared_layer(name, layer)
+    return keras.layers.Conv2D(layer.filters, layer.kernel_size, layer.strides, layer.padding, use_bias=layer.use_bias, name=name)
+
+
+@_float_builder(DepthwiseConv2DLayer)
+def _float_depthwise(name: str, layer: DepthwiseConv2DLayer):
+    from tensorflow import keras
+
+    return keras.layers.DepthwiseConv2D(
+        layer.kernel_size, layer.strides, layer.padding, depth_multiplier=layer.depth_multiplier, use_bias=layer.use_bias, name=name
+    )
+
+
+@_float_builder(DenseLayer)
+def _float_dense(name: str, layer: DenseLayer):
+    from tensorflow import keras
+
+    return keras.layers.Dense(layer.units, use_bias=layer.use_bias, name=name)
+
+
+@_float_builder(BatchNormLayer)
+def _float_batchnorm(name: str, layer: BatchNormLayer):
+    from tensorflow import keras
+
+    return keras.layers.BatchNormalization(momentum=layer.momentum, epsilon=layer.epsilon, name=name)
+
+
+@_float_builder(ActivationLayer)
+def _float_activation(name: str, layer: ActivationLayer):
+    from tensorflow import keras
+
+    return keras.layers.Activation(layer.activation, name=name)
 
 
 def _shared_layer(name: str, layer):
@@ -173,9 +223,11 @@ def _shared_layer(name: str, layer):
         return cls(layer.pool_size, layer.strides, layer.padding, name=name)
     if isinstance(layer, FlattenLayer):
         return keras.layers.Flatten(name=name)
-    if isinstance(layer, DropoutLayer):
-        return keras.layers.Dropout(layer.rate, name=name)
-    raise ModelError(f"layer '{name}': type '{layer.type}' has no builder")  # the schema makes this unreachable
+    return keras.layers.Dropout(layer.rate, name=name)
+
+
+_float_builder(PoolingLayer, FlattenLayer, DropoutLayer)(_shared_layer)
+_qkeras_builder(PoolingLayer, FlattenLayer, DropoutLayer)(lambda spec, name, layer, following: _shared_layer(name, layer))
 
 
 def _bits(fixed: FixedPoint):

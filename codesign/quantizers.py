@@ -41,3 +41,19 @@ def first_layer(keras_model):
 def has_quantizers(keras_model) -> bool:
     """Whether any layer is a QKeras layer: a model without one is a float model."""
     return any(type(layer).__module__.startswith("qkeras") for layer in keras_model.layers)
+
+
+FLOAT_FUNCTIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "swish", "gelu")
+
+
+def computed_in_float(keras_model) -> list[str]:
+    """Layers Keras/QKeras computes in float32 (batch normalization, unquantized weights or functions): fixed point
+    can match them on given inputs, but float32 rounding may differ on others."""
+    names = []
+    for layer in keras_model.layers:
+        kind = type(layer).__name__
+        function = getattr(getattr(layer, "activation", None), "__name__", "")
+        unquantized = not type(layer).__module__.startswith("qkeras") and any(True for _ in layer.weights)
+        if kind in ("BatchNormalization", "QBatchNormalization") or function in FLOAT_FUNCTIONS or unquantized:
+            names.append(layer.name)
+    return names

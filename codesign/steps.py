@@ -12,6 +12,7 @@ from codesign.config import Spec, digest_of
 from codesign.data import Dataset, load_dataset
 from codesign.errors import ModelError, RunDirError, ValidationFailed
 from codesign.layout import RunLayout, file_digest, read_json, read_json_if_exists, write_json
+from codesign.results import EstimateResult, ValidationResult
 
 Say = Callable[[str], None]
 
@@ -175,6 +176,7 @@ def estimate_step(ctx: Context) -> dict:
     model = firmware_model(spec, layout)
     candidate, input_type = conversion_of(read_json(layout.report("convert")))
     report = add_vendor(estimate_model(model, spec.hls, input_type, layout.log("estimate"), candidate), layout.hls_dir)
+    report = EstimateResult(**report).dump()
     write_json(layout.report("estimate"), report)
     for line in format_estimate(report):
         ctx.say("  " + line)
@@ -237,49 +239,62 @@ def validate_step(ctx: Context) -> dict:
     With the softmax in firmware, exactness is judged on the logits (traced out of the layer feeding the
     softmax), and the firmware's softmax lookup tables are reported against the host softmax separately.
     """
-    from codesign.emulate import run_emulation
-    from codesign.quantizers import has_quantizers
-    from codesign.typesearch import why_not_exact
-    from codesign.validate import DIVERGENCE_SAMPLES, compare_outputs, first_divergence, keras_layer_outputs
-
     data, spec, layout = ctx.data(), ctx.spec, ctx.layout
-    qkeras_model = _load(layout.qkeras_model)
-    reference = qkeras_model.predict(data.x_test, batch_size=1024, verbose=0)
-    float_outputs = None
-    if layout.float_model.exists():
-        float_outputs = _load(layout.float_model).predict(data.x_test, batch_size=1024, verbose=0)
     if not layout.library.exists():
         raise RunDirError(f"{layout.root}: the emulation is not compiled; run the compile step first")
-    meta = read_json(layout.emulation_meta)
-    conversion = read_json(layout.report("convert"))
     firmware_softmax = spec.hls.softmax_in_firmware
     emulation, emulators = _emulate_test_set(ctx, data.x_test, trace=firmware_softmax)
-    logits = emulation.layers[meta["traced_layers"][-2]["name"]] if firmware_softmax else emulation.outputs
-    reference_kind = "qkeras" if has_quantizers(qkeras_model) else "float"
-    summary, mismatched = compare_outputs(reference, logits, data.y_test, float_outputs, reference_kind)
-    report = {**data_warning(data), **summary}
-    report["emulators"] = emulators
-    report["emulation_samples_per_s"] = emulators["cpp"]["samples_per_s"]
-    report["policy"] = spec.hls.precision
-    report["softmax"] = "firmware" if firmware_softmax else ("host" if spec.has_softmax() else "none")
+    report, reference = compare_with_model(layout, spec, data.x_test, data.y_test, _logits(layout, spec, emulation))
+    report = {**data_warning(data), **report, "emulators": emulators, "emulation_samples_per_s": emulators["cpp"]["samples_per_s"]}
     if firmware_softmax:
         report["firmware_softmax"] = _softmax_agreement(reference, emulation.outputs)
-    report["first_diverging_layer"] = None
-    if len(mismatched):
-        subset = data.x_test[mismatched[:DIVERGENCE_SAMPLES]]
-        traced = run_emulation(layout.library, layout.emulation_meta, subset, lambda _: None, trace=True)
-        diverging = first_divergence(meta["traced_layers"], traced.layers, keras_layer_outputs(qkeras_model, subset))
-        if diverging is not None:
-            diverging["why"] = why_not_exact(qkeras_model, diverging["name"], conversion.get("input_type"))
-        report["first_diverging_layer"] = diverging
-    report["input_type"] = conversion.get("input_type")
-    report["candidates"] = conversion.get("candidates")
+    report = ValidationResult(**report).dump()
     write_json(layout.report("validate"), report)
     for line in summary_lines(report):
         ctx.say("  " + line)
     if spec.hls.precision == "bit-exact" and not report["bit_exact"]:
-        raise ValidationFailed(f"not bit-exact: {_divergence_line(report)}")
+        raise ValidationFailed(f"not bit-exact: {divergence_line(report)}")
     return report
+
+
+def _logits(layout: RunLayout, spec: Spec, emulation) -> np.ndarray:
+    """The firmware's outputs, or with the softmax in firmware the logits traced out of the layer feeding it."""
+    if not spec.hls.softmax_in_firmware:
+        return emulation.outputs
+    return emulation.layers[read_json(layout.emulation_meta)["traced_layers"][-2]["name"]]
+
+
+def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarray | None, logits: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The firmware's outputs on x against the run's model (and float twin), sample by sample, with the first
+    diverging layer traced through the compiled emulation: validate.json's fields, and the model's outputs."""
+    from codesign.emulate import run_emulation
+    from codesign.quantizers import computed_in_float, has_quantizers
+    from codesign.typesearch import why_not_exact
+    from codesign.validate import DIVERGENCE_SAMPLES, compare_outputs, first_divergence, keras_layer_outputs
+
+    model = _load(layout.qkeras_model)
+    reference = model.predict(x, batch_size=1024, verbose=0)
+    float_outputs = _load(layout.float_model).predict(x, batch_size=1024, verbose=0) if layout.float_model.exists() else None
+    reference_kind = "qkeras" if has_quantizers(model) else "float"
+    report, mismatched = compare_outputs(reference, logits, y, float_outputs, reference_kind)
+    conversion = read_json(layout.report("convert"))
+    report.update(
+        policy=spec.hls.precision,
+        softmax="firmware" if spec.hls.softmax_in_firmware else ("host" if spec.has_softmax() else "none"),
+        first_diverging_layer=None,
+        input_type=conversion.get("input_type"),
+        candidates=conversion.get("candidates"),
+        computed_in_float=computed_in_float(model) if reference_kind == "qkeras" else [],
+    )
+    if len(mismatched):
+        subset = x[mismatched[:DIVERGENCE_SAMPLES]]
+        traced = run_emulation(layout.library, layout.emulation_meta, subset, lambda _: None, trace=True)
+        meta = read_json(layout.emulation_meta)
+        diverging = first_divergence(meta["traced_layers"], traced.layers, keras_layer_outputs(model, subset))
+        if diverging is not None:
+            diverging["why"] = why_not_exact(model, diverging["name"], conversion.get("input_type"))
+        report["first_diverging_layer"] = diverging
+    return report, reference
 
 
 def _emulate_test_set(ctx: Context, x: np.ndarray, trace: bool):
@@ -334,7 +349,7 @@ def _softmax_agreement(logits: np.ndarray, firmware_probabilities: np.ndarray) -
     }
 
 
-def _divergence_line(report: dict) -> str:
+def divergence_line(report: dict) -> str:
     """'N of M samples differ (max abs diff D), first diverging layer L (Class)'."""
     line = (
         f"{report['mismatched_samples']} of {report['samples']} samples differ "
@@ -353,8 +368,13 @@ def summary_lines(report: dict) -> list[str]:
     lines = [report["warning"]] if report.get("warning") else []
     if report["bit_exact"]:
         lines.append(f"bit-exact: yes, all {report['samples']} samples identical on every output")
+        if report.get("computed_in_float"):
+            lines.append(
+                f"note: QKeras computes {', '.join(report['computed_in_float'])} in float32: identical on these samples, "
+                "other inputs may differ by float32 rounding"
+            )
     else:
-        lines.append(f"bit-exact: NO, {_divergence_line(report)}")
+        lines.append(f"bit-exact: NO, {divergence_line(report)}")
     emulators = report.get("emulators")
     if emulators and emulators["vectorized"]["used"]:
         identical = {True: "identical", False: "DIFFERENT", None: "not run"}[emulators["cpp"]["identical_to_vectorized"]]

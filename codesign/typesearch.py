@@ -17,11 +17,10 @@ from codesign.convert import BIT_EXACT_CANDIDATES, Candidate, convert
 from codesign.errors import CompileFailed, ModelError
 from codesign.fixed import Fixed, exact_type_of
 from codesign.layout import RunLayout
-from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
+from codesign.quantizers import activation_quantizer, computed_in_float, first_layer, quantizer_type
 
 Say = Callable[[str], None]
 FLOAT32_MANTISSA = 24  # bits of a float32 significand
-CROSS_CHECK_SAMPLES = 16  # samples each candidate's vectorized emulation is checked on against the C++ one
 
 
 def input_types(keras_model, input_quant: FixedPoint | None, x: np.ndarray) -> dict[str, tuple[Fixed, str] | None]:
@@ -92,7 +91,7 @@ def search_types(
 
 def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x, reference) -> tuple[dict, dict | None]:
     """Convert, compile and emulate one candidate; how it went, and its conversion report when it converted."""
-    from codesign.emulate import compile_library
+    from codesign.emulate import compile_library, firmware_outputs
 
     outcome = {"candidate": candidate.name, "outcome": None, "detail": None, "mismatched_samples": None, "kept": False}
     if candidate.input != "hls4ml" and inputs[candidate.input] is None:
@@ -108,33 +107,11 @@ def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x
         compile_library(layout.hls_dir, layout.log("compile"))
     except CompileFailed as error:
         return {**outcome, "outcome": "not compiled", "detail": error.first_error}, report
-    outputs = emulate(layout, x)
+    outputs = firmware_outputs(layout, x)
     mismatched = int((outputs.reshape(len(x), -1) != reference.reshape(len(x), -1).astype(np.float64)).any(axis=1).sum())
     verdict = "exact" if mismatched == 0 else "not exact"
     detail = f"identical on all {len(x)} samples" if not mismatched else f"{mismatched} of {len(x)} samples differ"
     return {**outcome, "outcome": verdict, "detail": detail, "mismatched_samples": mismatched}, report
-
-
-def emulate(layout: RunLayout, x: np.ndarray) -> np.ndarray:
-    """The compiled project's outputs on x: vectorized where it can (checked against the C++ emulation on the first
-    samples), else the C++ emulation over every core."""
-    import os
-
-    from codesign.emulate import run_emulation
-    from codesign.vectorized import Unrepresentable, VectorizedEmulator
-
-    def cpp(samples: np.ndarray) -> np.ndarray:
-        return run_emulation(layout.library, layout.emulation_meta, samples, lambda _: None, workers=os.cpu_count() or 1).outputs
-
-    vectorized = VectorizedEmulator(layout.hls_dir)
-    if vectorized.unsupported() is None:
-        try:
-            outputs = vectorized.predict(x)[0]
-        except Unrepresentable:
-            return cpp(x)
-        if np.array_equal(cpp(x[:CROSS_CHECK_SAMPLES]), outputs[:CROSS_CHECK_SAMPLES]):
-            return outputs
-    return cpp(x)
 
 
 def _best(tried: list[dict]) -> dict | None:
@@ -147,30 +124,19 @@ def _describe(outcome: dict) -> str:
     return f"{outcome['outcome']} ({outcome['detail']})"
 
 
-FLOAT_FUNCTIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "swish", "gelu")
-
-
 def why_not_exact(keras_model, layer_name: str, input_type: dict | None) -> str | None:
     """Why a layer where the firmware diverged cannot be exact, where that is known; None otherwise."""
     layer = next((layer for layer in keras_model.layers if layer.name == layer_name), None)
     if layer is None:
         return None
-    kind = type(layer).__name__
-    if kind in ("BatchNormalization", "QBatchNormalization"):
-        return (
-            "QKeras computes a standalone batch normalization in float32 ((x - mean) / sqrt(variance + epsilon) * gamma "
-            "+ beta), whose scale and shift have no exact fixed-point value: fold it into the layer before it "
-            "(QConv2DBatchnorm, QDenseBatchnorm) or remove it"
-        )
-    function = getattr(getattr(layer, "activation", None), "__name__", "")
-    if function in FLOAT_FUNCTIONS:
-        return f"'{function}' is computed in float by Keras and with lookup tables in the firmware"
-    if not type(layer).__module__.startswith("qkeras") and kind not in ("InputLayer", "Flatten", "Reshape", "Dropout"):
-        if any(weight for weight in layer.weights):
-            return f"{kind} has no QKeras quantizer: Keras computes it in float"
     if input_type and "not exactly representable" in input_type.get("why", "") and layer is first_layer(keras_model):
         return (
             "the data are not exactly representable in fixed point and the model does not quantize its input, so QKeras "
             "computes this layer on raw floats: put a QActivation(quantized_bits(...)) first, or round the data"
+        )
+    if layer.name in computed_in_float(keras_model):
+        return (
+            f"QKeras computes {type(layer).__name__} in float32, which fixed point reproduces only up to float32's "
+            "rounding: quantize it (QKeras layers and quantizers; fold a batch normalization into the layer before it)"
         )
     return None

@@ -21,11 +21,12 @@ from codesign.fixed import (
     EXACT_FLOAT, ROUNDING, SATURATION, SMALL, Fixed, Unrepresentable, from_float, max_abs, overflow, quantize,
 )
 from codesign.layout import read_json
+from codesign.registry import registrar
 
 EXACT_FLOAT32 = 2.0**24  # every integer below this magnitude is exact in float32 (single-precision BLAS is twice as fast)
 CONVOLUTIONS = ("Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D")  # a saturating accumulator's order is not modelled
-SUPPORTED = ("Input", "Dense", "Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D", "Activation", "ReLU", "Pooling2D",
-             "Reshape", "Flatten", "ZeroPadding2D")
+HANDLERS: dict[str, Callable] = {}  # hls4ml layer class -> the method that emulates it; anything else is declined
+handles = registrar(HANDLERS, "the emulation of hls4ml class")
 
 
 @dataclass
@@ -47,7 +48,7 @@ class VectorizedEmulator:
         """Why this graph cannot be emulated here (a layer class, activation, pooling or type), or None."""
         for layer in self.layers:
             kind = layer["class"]
-            if kind not in SUPPORTED:
+            if kind not in HANDLERS and kind != "Input":
                 return f"layer '{layer['name']}' ({kind})"
             if kind == "Activation" and layer["attributes"].get("activation") not in ("relu", "linear"):
                 return f"activation '{layer['attributes'].get('activation')}' of layer '{layer['name']}'"
@@ -79,7 +80,7 @@ class VectorizedEmulator:
                 result = Fixed.of(layer["types"]["result_t"])
                 out = Tensor(from_float(np.asarray(x, dtype=np.float64).reshape(batch, -1), result), result.frac)
             else:
-                out = getattr(self, f"_{kind.lower()}")(layer, source, batch)
+                out = HANDLERS[kind](self, layer, source, batch)
             if out.raw.dtype != np.float32 and "result_t" in layer["types"] and layer["types"]["result_t"].get("width", 99) <= 23:
                 out = Tensor(out.raw.astype(np.float32), out.frac)  # exact: a 23-bit type holds < 2^23
             tensors[layer["name"]] = out
@@ -110,11 +111,13 @@ class VectorizedEmulator:
             self._loaded[cache_key] = np.ascontiguousarray(values).reshape(-1)
         return self._loaded[cache_key]
 
+    @handles("Dense")
     def _dense(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         n_in, n_out = layer["attributes"]["n_in"], layer["attributes"]["n_out"]
         weights = self._weights(layer, "weight").reshape(n_in, n_out)
         return self._multiply_accumulate(layer, source.raw.reshape(batch, n_in), source.frac, weights)
 
+    @handles("Conv2D", "Conv2DBatchnorm")
     def _conv2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         """One matmul per kernel position over shifted views of the padded image (no im2col copy)."""
         attributes = layer["attributes"]
@@ -153,8 +156,7 @@ class VectorizedEmulator:
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(total, accum.frac, result).reshape(batch, -1), result.frac)
 
-    _conv2dbatchnorm = _conv2d
-
+    @handles("DepthwiseConv2D")
     def _depthwiseconv2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         attributes = layer["attributes"]
         channels = attributes["n_chan"]
@@ -221,6 +223,7 @@ class VectorizedEmulator:
         windows = windows[:, : attributes["out_height"], : attributes["out_width"]]
         return np.moveaxis(windows, 3, 5)  # (b, oh, ow, c, fh, fw) -> (b, oh, ow, fh, fw, c)
 
+    @handles("Activation", "ReLU")
     def _activation(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         result = Fixed.of(layer["types"]["result_t"])
         raw = source.raw
@@ -229,8 +232,7 @@ class VectorizedEmulator:
             raw = np.maximum(raw, 0)
         return Tensor(quantize(raw, source.frac, result), result.frac)
 
-    _relu = _activation
-
+    @handles("Pooling2D")
     def _pooling2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         attributes = dict(layer["attributes"])
         channels = attributes["n_filt"]
@@ -249,11 +251,11 @@ class VectorizedEmulator:
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(pooled.reshape(batch, -1), source.frac, result), result.frac)
 
+    @handles("Reshape", "Flatten")
     def _reshape(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         return source
 
-    _flatten = _reshape
-
+    @handles("ZeroPadding2D")
     def _zeropadding2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         attributes = layer["attributes"]
         image = source.raw.reshape(batch, attributes["in_height"], attributes["in_width"], attributes["n_chan"])

@@ -322,6 +322,13 @@ def regression():
     )
 
 
+def float_input_dense():
+    """A QDense straight on the raw inputs, no input quantizer (hls4ml's test_single_dense_activation_exact without
+    its rounding of the data)."""
+    q = _q()
+    return _sequential([q.QDense(4, **_conv_kwargs(8), name="fc1")], (10,), 18)
+
+
 def unsigned_bits():
     q = _q()
     return _sequential(
@@ -368,6 +375,7 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("conv_stream", conv_stream, (8, 8, 1), io_type="io_stream", on_grid=False),
     CorpusModel("regression", regression, (6,), labels="regression"),
     CorpusModel("unsigned_bits", unsigned_bits, (10,), on_grid=False),
+    CorpusModel("float_input_dense", float_input_dense, (10,), on_grid=False),
 ]
 
 

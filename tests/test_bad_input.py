@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -207,23 +208,38 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
 
 @pytest.mark.slow
 def test_kill_9_mid_build_then_rerun_completes(tmp_path, tiny_spec_dict):
-    """kill -9 while g++ compiles: the run stays incomplete, the next build finishes it correctly."""
+    """kill -9 while g++ compiles (in the convert step, which verifies the types): the run stays incomplete, the next
+    build finishes it correctly."""
     spec = tmp_path / "tiny.yaml"
     spec.write_text(yaml.safe_dump(tiny_spec_dict))
     command = [sys.executable, "-m", "codesign.cli", "build", str(spec), "--output-root", str(tmp_path)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     for line in process.stdout:
-        if line.startswith("[compile]"):
-            time.sleep(1.0)
+        if line.startswith("[convert]"):
+            assert _wait_for_compiler(process.pid), "g++ never started"
             os.killpg(process.pid, signal.SIGKILL)
             break
     process.wait()
     assert process.returncode == -signal.SIGKILL
     layout = RunLayout(tmp_path / "tiny")
     manifest = read_json(layout.manifest)
-    assert manifest["complete"] is False and manifest["steps"]["compile"]["status"] == "running"
+    assert manifest["complete"] is False and manifest["steps"]["convert"]["status"] == "running"
     messages: list[str] = []
     build_run(spec_from_dict(tiny_spec_dict), layout.root, messages.append)
-    assert "[train] up to date, skipped" in messages and "[compile]" in messages
+    assert "[train] up to date, skipped" in messages and "[convert]" in messages and "[compile]" in messages
     assert read_json(layout.manifest)["complete"] is True
     assert read_json(layout.report("validate"))["bit_exact"] is True
+
+
+def _wait_for_compiler(session: int, seconds: float = 120) -> bool:
+    """Wait until a g++ (cc1plus) of the given session runs; False after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and os.getsid(int(entry.name)) == session and b"cc1plus" in (entry / "cmdline").read_bytes():
+                    return True
+            except (OSError, ProcessLookupError):
+                continue
+        time.sleep(0.2)
+    return False

@@ -16,7 +16,7 @@ from qkeras_corpus import CORPUS, corpus_data
 
 pytestmark = pytest.mark.slow
 
-NOT_EXACT = {"standalone_batchnorm": ("bn1", "batch normalization in float32")}  # QKeras computes it in float
+NOT_EXACT = {"float_input_dense": ("fc1", "the data are not exactly representable")}  # QKeras computes on raw floats
 
 
 def _build(entry, tmp_path):
@@ -43,6 +43,7 @@ def test_corpus_model_is_bit_exact(entry, tmp_path):
     assert len(kept) == 1 and kept[0]["outcome"] == "exact" and kept[0] is candidates[-1]
     assert all(candidate["outcome"] != "exact" for candidate in candidates[:-1])  # the first exact one is kept
     assert report["candidates"] == candidates
+    assert report["computed_in_float"] == (["bn1"] if entry.name == "standalone_batchnorm" else [])
     if entry.labels == "classes":
         assert report["task"] == "classification" and report["accuracy"]["qkeras"] == report["accuracy"]["emulation"]
     elif entry.labels == "regression":

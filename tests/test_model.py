@@ -65,3 +65,12 @@ def test_not_a_model_file(tmp_path):
         load_keras_model(path)
     with pytest.raises(ModelError, match="model file not found"):
         load_keras_model(tmp_path / "missing.h5")
+
+
+def test_every_spec_layer_kind_has_both_builders():
+    from codesign.config import SPEC_LAYERS
+    from codesign.model import FLOAT_BUILDERS, QKERAS_BUILDERS, _qkeras_builder
+
+    assert set(QKERAS_BUILDERS) == set(FLOAT_BUILDERS) == set(SPEC_LAYERS)
+    with pytest.raises(RuntimeError, match="the QKeras builder of Conv2DLayer is registered twice"):
+        _qkeras_builder(SPEC_LAYERS[0])(lambda *args: None)

@@ -14,6 +14,7 @@ from codesign.build import build_run, validate_run
 from codesign.cli import main
 from codesign.config import spec_from_dict
 from codesign.errors import ValidationFailed
+from codesign.fixed import Fixed
 from codesign.layout import RunLayout, read_json
 from conftest import BASE_ALL_LAYERS
 
@@ -269,11 +270,14 @@ def test_cli_bench_options(tiny_run):
 
 def test_model_reuse_factor_reaches_every_layer_under_the_bit_exact_policy(tmp_path, tiny_spec_dict):
     from codesign.config import spec_from_dict as make
-    from codesign.convert import convert
+    from codesign.convert import BIT_EXACT_CANDIDATES, convert
     from codesign.model import build_qkeras
 
     tiny_spec_dict["hls"] = {"reuse_factor": 4, "strategy": "Resource", "layers": {"output": {"reuse_factor": 2}}}
     spec = make(tiny_spec_dict)
-    report = convert(build_qkeras(spec, (8, 8, 1)), spec.hls, tmp_path / "hls", spec.quantization.input, tmp_path / "log")
-    factors = {row["name"]: row["reuse_factor"] for row in report["layers"]}
-    assert factors["conv1"] > 1 and factors["fc1"] == 4 and factors["output"] == 2  # hls4ml may round to a valid factor
+    model = build_qkeras(spec, (8, 8, 1))
+    input_type = Fixed(8, 1, True, "RND_CONV", "SAT")
+    for index, candidate in enumerate(BIT_EXACT_CANDIDATES):
+        report = convert(model, spec.hls, tmp_path / f"hls{index}", input_type, tmp_path / "log", candidate)
+        factors = {row["name"]: row["reuse_factor"] for row in report["layers"]}
+        assert factors["conv1"] > 1 and factors["fc1"] == 4 and factors["output"] == 2  # hls4ml may round to a valid factor

@@ -30,7 +30,8 @@ def collect(run_dir: Path) -> dict:
         "model": _model_section(layout, reports["convert"] or {}, reports["train"] or {}),
         "validation": {key: validation.get(key) for key in (
             "bit_exact", "samples", "mismatched_samples", "max_abs_diff", "argmax_agreement", "accuracy",
-            "first_diverging_layer", "policy", "softmax", "emulation_samples_per_s")},
+            "first_diverging_layer", "policy", "softmax", "emulation_samples_per_s", "task", "task_note", "error",
+            "reference", "input_type", "candidates", "computed_in_float")},
         "estimate": {
             "total": estimate.get("total"),
             "utilization": estimate.get("utilization"),

@@ -1,0 +1,146 @@
+"""The Python API: build a run or open one, and check its firmware from a user's own code and tests.
+
+`import codesign` stays light: TensorFlow and hls4ml are imported only when a model is loaded or built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import yaml
+
+from codesign.errors import RunDirError
+from codesign.layout import RunLayout, read_json
+from codesign.results import EstimateResult, ValidationResult
+from codesign.steps import STEP_NAMES
+
+
+def build(
+    spec: str | Path | None = None,
+    *,
+    model: str | Path | None = None,
+    data: str | Path | None = None,
+    name: str | None = None,
+    precision: str | None = None,
+    no_train: bool = False,
+    from_step: str | None = None,
+    to_step: str | None = None,
+    output_root: str | Path = "hls_projects",
+    say: Callable[[str], None] = print,
+) -> "Run":
+    """What `codesign build` does, with the same arguments; steps whose inputs did not change are skipped."""
+    from codesign.build import build_run, resolve_build_spec
+
+    resolved, run_name = resolve_build_spec(
+        Path(spec) if spec is not None else None,
+        Path(model) if model is not None else None,
+        Path(data) if data is not None else None,
+        name,
+        precision,
+        no_train,
+    )
+    run_dir = Path(output_root) / run_name
+    build_run(resolved, run_dir, say, from_step, to_step)
+    return Run(run_dir, require_complete=to_step is None)
+
+
+VALIDATED = STEP_NAMES[: STEP_NAMES.index("validate") + 1]  # the steps a usable run has finished
+
+
+class Run:
+    """A run directory: its spec and manifest, its firmware's emulation, its models, validation and estimate."""
+
+    def __init__(self, path: str | Path, require_complete: bool = True):
+        """Open a run whose firmware is built and validated (its later steps, bench and report, may be stale)."""
+        self.path = Path(path)
+        self._layout = RunLayout(self.path)
+        if not self._layout.config.exists() or not self._layout.manifest.exists():
+            raise RunDirError(f"{self.path}: not a run directory (no config.yaml/manifest.json); build it with codesign.build first")
+        steps = self.manifest.get("steps", {})
+        unfinished = [step for step in VALIDATED if steps.get(step, {}).get("status") != "ok"]
+        if require_complete and unfinished:
+            raise RunDirError(
+                f"{self.path}: the build did not finish (step {', '.join(unfinished)} not done); "
+                "build it again with codesign.build or 'codesign build'"
+            )
+        self._models: dict[Path, object] = {}
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    @property
+    def spec(self):
+        """The resolved spec the run was built with (codesign.config.Spec)."""
+        from codesign.config import spec_from_dict
+
+        return spec_from_dict(yaml.safe_load(self._layout.config.read_text()), source=str(self._layout.config))
+
+    @property
+    def manifest(self) -> dict:
+        """manifest.json: steps, their status, seconds and input digests, the stack's versions."""
+        return read_json(self._layout.manifest)
+
+    def emulate(self, x) -> np.ndarray:
+        """The firmware's outputs on x, one row per sample (float64, exact): the vectorized emulator where it models
+        every layer (checked against the compiled C++ emulation on the first samples), else the C++ emulation."""
+        from codesign.emulate import firmware_outputs
+
+        if not self._layout.library.exists():
+            raise RunDirError(f"{self.path}: the emulation is not compiled; build the run to its compile step first")
+        return firmware_outputs(self._layout, self._samples(x))
+
+    def predict_qkeras(self, x) -> np.ndarray:
+        """The quantized model's outputs on x (the logits; the model the firmware must equal)."""
+        return self._model(self._layout.qkeras_model).predict(self._samples(x), batch_size=1024, verbose=0)
+
+    def predict_float(self, x) -> np.ndarray | None:
+        """The float twin's outputs on x; None for an imported model, which has no twin."""
+        if not self._layout.float_model.exists():
+            return None
+        return self._model(self._layout.float_model).predict(self._samples(x), batch_size=1024, verbose=0)
+
+    def validate(self, x=None, y=None) -> ValidationResult:
+        """The firmware against the model on every output of every sample: on x (labels y optional), or on the run's
+        own test set (its validate step, rerun only when its inputs changed)."""
+        if x is None:
+            from codesign.pipeline import run_pipeline
+            from codesign.steps import Context
+
+            run_pipeline(Context(self.spec, self._layout, lambda _: None), None, "validate")
+            return ValidationResult(**read_json(self._layout.report("validate")))
+        from codesign.emulate import run_emulation
+        from codesign.steps import compare_with_model
+
+        x = self._samples(x)
+        spec = self.spec
+        if spec.hls.softmax_in_firmware:  # judged on the logits, traced out of the layer feeding the softmax
+            traced = run_emulation(self._layout.library, self._layout.emulation_meta, x, lambda _: None, trace=True)
+            logits = traced.layers[read_json(self._layout.emulation_meta)["traced_layers"][-2]["name"]]
+        else:
+            logits = self.emulate(x)
+        report, _ = compare_with_model(self._layout, spec, x, None if y is None else np.asarray(y), logits)
+        return ValidationResult(**report)
+
+    def estimate(self, **what_if) -> EstimateResult:
+        """Resources and latency of the run's design; with hls settings as keywords (reuse_factor=4, part=...), of
+        the same converted model with only those changed."""
+        from codesign.build import estimate_target
+
+        return EstimateResult(**estimate_target(self.path, what_if, None, lambda _: None))
+
+    def _model(self, path: Path):
+        if path not in self._models:
+            from codesign.model import load_keras_model
+
+            self._models[path] = load_keras_model(path)
+        return self._models[path]
+
+    def _samples(self, x) -> np.ndarray:
+        """x as float32 samples of the model's input shape; a clear error naming both shapes otherwise."""
+        x = np.asarray(x, dtype=np.float32)
+        expected = tuple(read_json(self._layout.emulation_meta)["input_shapes"][0])
+        if x.shape[1:] != expected and x.shape[1:] != (int(np.prod(expected)),):
+            raise ValueError(f"{self.path}: the firmware takes samples of shape {expected}, got an array of shape {x.shape}")
+        return x

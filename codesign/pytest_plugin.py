@@ -1,0 +1,40 @@
+"""pytest plugin (loaded when codesign is installed): the `codesign_build` fixture builds a run once per session into
+pytest's cache directory, where later sessions reuse every step whose inputs did not change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codesign.config import digest_of
+
+
+def pytest_addoption(parser) -> None:
+    parser.getgroup("codesign").addoption(
+        "--codesign-rebuild", action="store_true", help="codesign_build: rebuild every run from its first step once this session."
+    )
+
+
+@pytest.fixture(scope="session")
+def codesign_build(request):
+    """codesign_build(spec=None, **options) -> codesign.Run, with the options of codesign.build. Each distinct call is
+    built once per session, into <pytest cache>/codesign/<digest of the call>/ (unless output_root is given)."""
+    from codesign.api import Run, build
+
+    root = Path(request.config.cache.mkdir("codesign"))
+    rebuild = request.config.getoption("--codesign-rebuild")
+    built: dict[str, Run] = {}
+
+    def build_once(spec=None, **options) -> Run:
+        call = {"spec": str(Path(spec).resolve()) if spec is not None else None, **{key: str(value) for key, value in options.items()}}
+        key = digest_of(json.dumps(call, sort_keys=True))[:16]
+        if key not in built:
+            options.setdefault("output_root", root / key)
+            if rebuild:
+                options.setdefault("from_step", "train")
+            built[key] = build(spec, **options)
+        return built[key]
+
+    return build_once

@@ -1,0 +1,65 @@
+"""Typed results: what validate.json and estimate.json are written from, and what the Python API returns.
+
+The steps build these models and write their dump, so the files, docs/reports.md and the API cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ValidationResult(BaseModel):
+    """The firmware compared with the reference model on every output of every sample (reports/validate.json)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    warning: str | None = None  # synthetic data: accuracy is meaningless (only written when set)
+    samples: int
+    outputs_per_sample: int
+    mismatched_samples: int
+    mismatched_elements: int
+    max_abs_diff: float
+    bit_exact: bool
+    reference: str = "qkeras"
+    argmax_agreement: float | None
+    task: str | None
+    task_note: str | None
+    accuracy: dict[str, float | None]
+    error: dict[str, dict[str, float] | None] | None
+    emulators: dict | None = None
+    emulation_samples_per_s: float | None = None
+    policy: str | None = None
+    softmax: str | None = None
+    firmware_softmax: dict | None = None
+    first_diverging_layer: dict | None = None
+    input_type: dict | None = None
+    candidates: list[dict] | None = None
+    computed_in_float: list[str] = []
+
+    @property
+    def first_divergence(self) -> dict | None:
+        """The first firmware layer whose output differs from the model's (name, class, max_abs_diff, why), or None."""
+        return self.first_diverging_layer
+
+    def dump(self) -> dict:
+        """The JSON content: every field, but the warning only when there is one (it comes first)."""
+        data = self.model_dump(mode="json")
+        if data["warning"] is None:
+            del data["warning"]
+        if data["firmware_softmax"] is None:
+            del data["firmware_softmax"]
+        return data
+
+
+class EstimateResult(BaseModel):
+    """Resources and latency of a design, per layer and in total (reports/estimate.json; docs/estimation.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    total: dict
+    layers: list[dict]
+    utilization: dict
+    interval: dict | None = None  # uncertainty bounds per metric: not computed yet (null)
+
+    def dump(self) -> dict:
+        return self.model_dump(mode="json")

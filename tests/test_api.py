@@ -1,0 +1,79 @@
+"""The Python API (codesign.Run, codesign.build), the assertion for users' tests, and the CLI's fast answers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import codesign
+from codesign.cli import main
+from codesign.data import load_digits
+from codesign.errors import RunDirError
+from codesign.layout import RunLayout, read_json, write_json
+from codesign.testing import assert_bit_exact
+
+
+def test_import_codesign_does_not_import_tensorflow():
+    code = "import sys, codesign, codesign.testing; print('tensorflow' in sys.modules, 'hls4ml' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_opening_what_is_not_a_finished_run_is_a_clear_error(tmp_path):
+    with pytest.raises(RunDirError, match="not a run directory"):
+        codesign.Run(tmp_path)
+    (tmp_path / "config.yaml").write_text("name: x\n")
+    write_json(tmp_path / "manifest.json", {"complete": False, "steps": {"train": {"status": "ok"}, "convert": {"status": "failed"}}})
+    with pytest.raises(RunDirError, match=r"did not finish \(step convert, estimate, compile, validate not done\)"):
+        codesign.Run(tmp_path)
+
+
+def test_cli_version_and_binary_spec(tmp_path):
+    runner = CliRunner()
+    version = runner.invoke(main, ["--version"])
+    assert version.exit_code == 0 and version.output.strip() == f"codesign {codesign.__version__}"
+    binary = tmp_path / "spec.yaml"
+    binary.write_bytes(bytes(range(256)))
+    result = runner.invoke(main, ["build", str(binary)])
+    assert result.exit_code == 2 and result.output.strip().startswith(f"error: {binary}: not a YAML spec")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_spec_typo_is_reported_before_tensorflow_is_imported(tmp_path, tiny_spec_dict):
+    import yaml
+
+    tiny_spec_dict["hls"] = {"reuse_factr": 2}
+    spec = tmp_path / "typo.yaml"
+    spec.write_text(yaml.safe_dump(tiny_spec_dict))
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom codesign.cli import main\n"
+        f"result = CliRunner().invoke(main, ['build', {str(spec)!r}])\n"
+        "print(result.exit_code, 'tensorflow' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["2", "False"]
+
+
+@pytest.mark.slow
+def test_a_built_run_through_the_api(tiny_run):
+    run_dir, _ = tiny_run
+    run = codesign.Run(run_dir)
+    assert run.path == run_dir and run.spec.name == "tiny" and run.manifest["complete"] is True
+    data = load_digits(seed=1)
+    x, y = data.x_test[:100], data.y_test[:100]
+    emulated = run.emulate(x)
+    assert emulated.shape == (100, 10) and np.array_equal(emulated, run.predict_qkeras(x).astype(np.float64))
+    assert run.predict_float(x).shape == (100, 10)
+    result = assert_bit_exact(run, x, y)
+    assert result.samples == 100 and result.mismatched_samples == 0 and result.first_divergence is None
+    assert result.accuracy["qkeras"] == result.accuracy["emulation"] and result.task == "classification"
+    own = run.validate()
+    assert own.bit_exact and own.samples == read_json(RunLayout(run_dir).report("validate"))["samples"]
+    estimate = run.estimate()
+    assert estimate.total["lut"] > 0 and estimate.layers and estimate.utilization
+    with pytest.raises(ValueError, match=r"samples of shape \(8, 8, 1\)"):
+        run.emulate(np.zeros((3, 5)))
