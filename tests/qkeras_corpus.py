@@ -346,9 +346,9 @@ def unsigned_bits():
 CORPUS: list[CorpusModel] = [
     CorpusModel("dense_relu", dense_relu, (16,)),
     CorpusModel("dense_relu_stream", dense_relu, (16,), io_type="io_stream"),
-    CorpusModel("input_quantizer_8_4", input_quantizer(8, 4), (16,), labels="none", on_grid=False),
-    CorpusModel("input_quantizer_4_2", input_quantizer(4, 2), (16,), labels="none", on_grid=False),
-    CorpusModel("input_quantized_relu", input_relu_quantizer, (16,), labels="none", on_grid=False),
+    CorpusModel("input_quantizer_8_4", input_quantizer(8, 4), (16,), on_grid=False),
+    CorpusModel("input_quantizer_4_2", input_quantizer(4, 2), (16,), on_grid=False),
+    CorpusModel("input_quantized_relu", input_relu_quantizer, (16,), on_grid=False),
     CorpusModel("po2_kernel", kernel("po2"), (10,), on_grid=False),
     CorpusModel("po2_max_kernel", kernel("po2_max"), (10,), on_grid=False),
     CorpusModel("auto_po2_kernel", kernel("auto_po2"), (10,), on_grid=False),
@@ -376,6 +376,18 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("regression", regression, (6,), labels="regression"),
     CorpusModel("unsigned_bits", unsigned_bits, (10,), on_grid=False),
     CorpusModel("float_input_dense", float_input_dense, (10,), on_grid=False),
+    # the same constructs streamed (io_stream)
+    CorpusModel("input_quantizer_8_4_stream", input_quantizer(8, 4), (16,), io_type="io_stream", on_grid=False),
+    CorpusModel("po2_kernel_stream", kernel("po2"), (10,), io_type="io_stream", on_grid=False),
+    CorpusModel("auto_po2_kernel_stream", kernel("auto_po2"), (10,), io_type="io_stream", on_grid=False),
+    CorpusModel("binary_kernel_stream", kernel("binary"), (10,), io_type="io_stream", on_grid=False),
+    CorpusModel("standalone_batchnorm_stream", standalone_batchnorm, (10,), io_type="io_stream", on_grid=False),
+    CorpusModel("conv2d_bn_output_stream", conv2d_bn_output, (6, 6, 2), io_type="io_stream", labels="none"),
+    CorpusModel("depthwise_output_stream", depthwise_output, (6, 6, 3), io_type="io_stream", labels="none"),
+    CorpusModel("separable_conv2d_stream", separable_conv2d, (6, 6, 2), io_type="io_stream"),
+    CorpusModel("global_average_pooling_stream", conv2d_pooling("global_average"), (8, 8, 1), io_type="io_stream", on_grid=False),
+    CorpusModel("skip_add_stream", skip_connection("add"), (10,), io_type="io_stream", on_grid=False),
+    CorpusModel("regression_stream", regression, (6,), io_type="io_stream", labels="regression"),
 ]
 
 
