@@ -63,9 +63,12 @@ def codesign_build(entry, folder: Path) -> str:
 
 
 def main() -> None:
+    import tensorflow as tf
     from qkeras_corpus import CORPUS, corpus_data
 
     from codesign.model import load_keras_model
+
+    tf.get_logger().setLevel("ERROR")
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", nargs="*", default=None)

@@ -38,8 +38,10 @@ class Tensor:
 class VectorizedEmulator:
     """The firmware of one run, executed layer by layer over a whole batch."""
 
-    def __init__(self, hls_dir: Path):
+    def __init__(self, hls_dir: Path, compiled: bool = True):
         self.hls_dir = Path(hls_dir)
+        self.compiled = compiled  # False: always the numpy arithmetic (the tests compare both with the C++)
+        self._graph_function = None
         self.graph = read_json(self.hls_dir / "codesign_graph.json")
         self.layers = self.graph["layers"]
         self._loaded: dict[tuple[str, str], np.ndarray] = {}
@@ -68,8 +70,22 @@ class VectorizedEmulator:
         return None
 
     def predict(self, x: np.ndarray, say: Callable[[str], None] = lambda _: None) -> tuple[np.ndarray, float]:
-        """Outputs of the last layer for every sample (float64, exact) and the seconds it took."""
+        """Outputs of the last layer for every sample (float64, exact) and the seconds it took: the TensorFlow graph
+        of codesign/compiled.py where it models the firmware, this module's numpy arithmetic otherwise."""
         started = time.perf_counter()
+        if self.compiled and self._compiled().unsupported() is None:
+            return self._compiled().predict(x), time.perf_counter() - started
+        return self.predict_numpy(x), time.perf_counter() - started
+
+    def _compiled(self):
+        if self._graph_function is None:
+            from codesign.compiled import CompiledEmulator
+
+            self._graph_function = CompiledEmulator(self)
+        return self._graph_function
+
+    def predict_numpy(self, x: np.ndarray) -> np.ndarray:
+        """The last layer's outputs for every sample, layer by layer in numpy."""
         tensors: dict[str, Tensor] = {}
         batch = len(x)
         for layer in self.layers:
@@ -85,8 +101,7 @@ class VectorizedEmulator:
                 out = Tensor(out.raw.astype(np.float32), out.frac)  # exact: a 23-bit type holds < 2^23
             tensors[layer["name"]] = out
         last = tensors[self.layers[-1]["name"]]
-        outputs = last.raw.reshape(batch, -1) / 2.0**last.frac
-        return outputs, time.perf_counter() - started
+        return last.raw.reshape(batch, -1) / 2.0**last.frac
 
     # --- layers ---------------------------------------------------------------------------------
 

@@ -1,0 +1,301 @@
+"""The vectorized emulator's common case as one TensorFlow graph function: the same integer arithmetic, faster.
+
+Raw values (value * 2^frac) are held in float32 wherever a static bound, propagated from the types and the
+weights, proves every value stays below 2^24, and in float64 (below 2^53) otherwise, so every product, sum and
+scaling is exact and the order of the sums does not matter. Casts whose result provably fits skip the overflow
+arithmetic; convolutions and matmuls run in TensorFlow's multithreaded kernels (XLA's were slower here). Layers or types outside this subset (saturating
+accumulators, products rounded one by one, other rounding modes, average pooling) make `unsupported()` say why;
+the numpy emulator (vectorized.py) then runs instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from codesign.fixed import Fixed, quantize
+
+EXACT32 = 2.0**24  # integers below this are exact in float32
+EXACT64 = 2.0**53
+CHUNK = 256  # samples per call of the compiled function (one shape, one compilation)
+ROUNDINGS = ("TRN", "RND", "RND_CONV")
+OVERFLOWS = ("WRAP", "SAT", "SAT_SYM")
+
+
+class Declined(ValueError):
+    """The graph needs something the compiled emulator does not model."""
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A tensor's static description: fraction bits, a bound on |raw value|, and whether it cannot be negative."""
+
+    frac: int
+    bound: float
+    nonnegative: bool = False
+
+
+def _dtype(bound: float):
+    import tensorflow as tf
+
+    if bound >= EXACT64:
+        raise Declined(f"values up to {bound:.3g} exceed float64's exact integers")
+    return tf.float32 if bound < EXACT32 else tf.float64
+
+
+def _rounded(tensor, mode: str):
+    import tensorflow as tf
+
+    if mode == "TRN":
+        return tf.floor(tensor)
+    if mode == "RND_CONV":
+        return tf.round(tensor)  # ties to even, as RND_CONV
+    return tf.floor(tensor + tf.constant(0.5, tensor.dtype))
+
+
+def _overflowed(tensor, target: Fixed):
+    import tensorflow as tf
+
+    dtype = tensor.dtype
+    low = -target.high if target.saturation == "SAT_SYM" and target.signed else target.low
+    if target.saturation == "WRAP":
+        return tf.math.floormod(tensor - tf.constant(low, dtype), tf.constant(2.0**target.width, dtype)) + tf.constant(low, dtype)
+    return tf.clip_by_value(tensor, tf.constant(low, dtype), tf.constant(target.high, dtype))
+
+
+def _cast(tensor, raw: Raw, target: Fixed, name: str):
+    """ap_fixed's cast of raw values into `target`: rounding, then overflow only where the static range says it can
+    happen. Returns the tensor and its new static description (tensor None: only the description)."""
+    import tensorflow as tf
+
+    if target.rounding not in ROUNDINGS or target.saturation not in OVERFLOWS:
+        raise Declined(f"type {target.ap()} of layer '{name}'")
+    shift = target.frac - raw.frac
+    bound = raw.bound * 2.0**shift + (1 if shift < 0 else 0)
+    low = -target.high if target.saturation == "SAT_SYM" and target.signed else target.low
+    fits = bound <= target.high and (raw.nonnegative or -bound >= low)
+    described = Raw(target.frac, min(bound, max(-low, target.high)), raw.nonnegative or low >= 0)
+    if tensor is None:
+        return None, described
+    dtype = _dtype(2 * max(bound, raw.bound) + 1)
+    tensor = tf.cast(tensor, dtype)
+    if shift:
+        tensor = tensor * tf.constant(2.0**shift, dtype)
+    if shift < 0:
+        tensor = _rounded(tensor, target.rounding)
+    if not fits:
+        tensor = _overflowed(tensor, target)
+    return tensor, described
+
+
+class CompiledEmulator:
+    """The firmware of one run as a TensorFlow graph function over batches of CHUNK samples."""
+
+    def __init__(self, emulator):
+        self.emulator = emulator
+        self._function: Callable | None = None
+        try:
+            self._steps, self._output = self._plan()
+            self._reason = None
+        except Declined as error:
+            self._reason = str(error)
+
+    def unsupported(self) -> str | None:
+        """Why this graph is left to the numpy emulator, or None."""
+        return self._reason
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The last layer's outputs for every sample (float64, exact)."""
+        import tensorflow as tf
+
+        if self._function is None:
+            self._function = tf.function(self._run)  # TensorFlow's own (oneDNN) kernels: faster here than XLA's
+        x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        parts = []
+        for start in range(0, len(x), CHUNK):
+            chunk = x[start : start + CHUNK]
+            padded = np.concatenate([chunk, np.zeros((CHUNK - len(chunk), x.shape[1]))]) if len(chunk) < CHUNK else chunk
+            parts.append(self._function(tf.constant(padded)).numpy()[: len(chunk)])
+        return np.concatenate(parts).astype(np.float64) / 2.0**self._output.frac
+
+    def _run(self, x):
+        import tensorflow as tf
+
+        tensors = {}
+        for name, inputs, step in self._steps:
+            tensors[name] = step(*[tensors[source] for source in inputs]) if inputs else step(x)
+        return tf.cast(tensors[self._steps[-1][0]], tf.float64)
+
+    def _plan(self):
+        """One closure per layer with its static range; Declined for anything outside the modelled subset."""
+        steps, described = [], {}
+        for layer in self.emulator.layers:
+            kind, name = layer["class"], layer["name"]
+            sources = [source for source in layer["inputs"] if source in described]
+            if kind == "Input":
+                result = Fixed.of(layer["types"]["result_t"])
+                step, raw = self._input(result, name)
+            else:
+                if len(sources) != 1:
+                    raise Declined(f"layer '{name}' ({kind}) has {len(sources)} inputs")
+                planner = PLANNERS.get(kind)
+                if planner is None:
+                    raise Declined(f"layer '{name}' ({kind})")
+                step, raw = planner(self, layer, described[sources[0]])
+            steps.append((name, sources, step))
+            described[name] = raw
+        return steps, described[steps[-1][0]]
+
+    def _input(self, result: Fixed, name: str):
+        """double -> ap_fixed: scaled, rounded and overflowed per the input type (the data are arbitrary floats)."""
+        import tensorflow as tf
+
+        if result.rounding not in ROUNDINGS or result.saturation not in OVERFLOWS:
+            raise Declined(f"input type {result.ap()}")
+
+        def step(x):
+            return _overflowed(_rounded(x * tf.constant(2.0**result.frac, tf.float64), result.rounding), result)
+
+        return step, _cast(None, Raw(result.frac, EXACT32 * EXACT32), result, name)[1]
+
+    def _multiply_accumulate(self, layer: dict, source: Raw, kernel: np.ndarray, column_sums: np.ndarray, contract: Callable):
+        """sum(x * w) + b into accum_t (products and bias exact there), cast into result_t; `contract` gives the sums
+        with the outputs on the last axis, `column_sums` bounds them per output (sum of |w|)."""
+        import tensorflow as tf
+
+        types = layer["types"]
+        accum, weight, result = Fixed.of(types["accum_t"]), Fixed.of(types["weight_t"]), Fixed.of(types["result_t"])
+        product_frac = source.frac + weight.frac
+        if accum.saturation != "WRAP" or product_frac > accum.frac:
+            raise Declined(f"accumulator {accum.ap()} of layer '{layer['name']}' (saturating, or rounding each product)")
+        bias, _, bias_frac = self.emulator._bias(layer, len(column_sums))
+        start = quantize(np.asarray(bias, dtype=np.float64), bias_frac, accum)
+        sums_bound = source.bound * float(column_sums.max(initial=0))
+        scale = 2.0 ** (accum.frac - product_frac)
+        total = Raw(accum.frac, sums_bound * scale + float(np.abs(start).max(initial=0)))
+        sums_dtype, total_dtype = _dtype(sums_bound), _dtype(total.bound)
+        kernel_tensor, start_tensor = tf.constant(kernel, sums_dtype), tf.constant(start, total_dtype)
+        _, accumulated = _cast(None, total, accum, layer["name"])
+        _, described = _cast(None, accumulated, result, layer["name"])
+
+        def step(tensor):
+            value = tf.cast(contract(tf.cast(tensor, sums_dtype), kernel_tensor), total_dtype)
+            value = (value * tf.constant(scale, total_dtype) if scale != 1 else value) + start_tensor
+            value, raw = _cast(value, total, accum, layer["name"])
+            value, _ = _cast(value, raw, result, layer["name"])
+            return tf.reshape(value, (tf.shape(value)[0], -1))
+
+        return step, described
+
+
+def _dense(self: CompiledEmulator, layer: dict, source: Raw):
+    import tensorflow as tf
+
+    a = layer["attributes"]
+    kernel = self.emulator._weights(layer, "weight").reshape(a["n_in"], a["n_out"])
+    return self._multiply_accumulate(layer, source, kernel, np.abs(kernel).sum(axis=0), lambda x, w: tf.matmul(x, w))
+
+
+def _image(tensor, a: dict, channels: int):
+    """Flat raw values as zero-padded NHWC images."""
+    import tensorflow as tf
+
+    image = tf.reshape(tensor, (tf.shape(tensor)[0], a["in_height"], a["in_width"], channels))
+    pads = [a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")]
+    return tf.pad(image, [[0, 0], pads[:2], pads[2:], [0, 0]]) if any(pads) else image
+
+
+def _conv2d(self: CompiledEmulator, layer: dict, source: Raw):
+    import tensorflow as tf
+
+    a = layer["attributes"]
+    kernel = self.emulator._weights(layer, "weight").reshape(a["filt_height"], a["filt_width"], a["n_chan"], a["n_filt"])
+    strides = (1, a["stride_height"], a["stride_width"], 1)
+
+    def contract(x, w):
+        return tf.nn.conv2d(_image(x, a, a["n_chan"]), w, strides, "VALID")[:, : a["out_height"], : a["out_width"]]
+
+    return self._multiply_accumulate(layer, source, kernel, np.abs(kernel).reshape(-1, a["n_filt"]).sum(axis=0), contract)
+
+
+def _depthwise(self: CompiledEmulator, layer: dict, source: Raw):
+    import tensorflow as tf
+
+    a = layer["attributes"]
+    kernel = self.emulator._weights(layer, "weight").reshape(a["filt_height"], a["filt_width"], a["n_chan"], a["n_filt"] // a["n_chan"])
+    strides = (1, a["stride_height"], a["stride_width"], 1)
+
+    def contract(x, w):  # output channel c * multiplier + m, as hls4ml orders them
+        return tf.nn.depthwise_conv2d(_image(x, a, a["n_chan"]), w, strides, "VALID")[:, : a["out_height"], : a["out_width"]]
+
+    return self._multiply_accumulate(layer, source, kernel, np.abs(kernel).sum(axis=(0, 1)).reshape(-1), contract)
+
+
+def _activation(self: CompiledEmulator, layer: dict, source: Raw):
+    import tensorflow as tf
+
+    result = Fixed.of(layer["types"]["result_t"])
+    function = layer["attributes"].get("activation")
+    if function not in ("relu", "linear"):
+        raise Declined(f"activation '{function}' of layer '{layer['name']}'")
+    clips_negatives = not result.signed and result.saturation in ("SAT", "SAT_SYM")
+
+    relu = function == "relu" and not clips_negatives
+    rectified = Raw(source.frac, source.bound, source.nonnegative or relu)
+
+    def step(tensor):
+        if relu:
+            tensor = tf.maximum(tensor, tf.zeros((), tensor.dtype))
+        return _cast(tensor, rectified, result, layer["name"])[0]
+
+    return step, _cast(None, rectified, result, layer["name"])[1]
+
+
+def _pooling(self: CompiledEmulator, layer: dict, source: Raw):
+    import tensorflow as tf
+
+    a = layer["attributes"]
+    if a.get("pool_op") != "Max" or any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")):
+        raise Declined(f"{a.get('pool_op')} pooling of layer '{layer['name']}'")
+    result = Fixed.of(layer["types"]["result_t"])
+
+    def step(tensor):
+        image = tf.reshape(tensor, (tf.shape(tensor)[0], a["in_height"], a["in_width"], a["n_filt"]))
+        pooled = tf.nn.max_pool2d(image, (a["pool_height"], a["pool_width"]), (a["stride_height"], a["stride_width"]), "VALID")
+        pooled = pooled[:, : a["out_height"], : a["out_width"]]
+        return _cast(tf.reshape(pooled, (tf.shape(pooled)[0], -1)), source, result, layer["name"])[0]
+
+    return step, _cast(None, source, result, layer["name"])[1]
+
+
+def _reshape(self: CompiledEmulator, layer: dict, source: Raw):
+    return (lambda tensor: tensor), source
+
+
+def _zero_padding(self: CompiledEmulator, layer: dict, source: Raw):
+    import tensorflow as tf
+
+    a = layer["attributes"]
+    result = Fixed.of(layer["types"]["result_t"])
+
+    def step(tensor):
+        image = _image(tensor, a, a["n_chan"])
+        return _cast(tf.reshape(image, (tf.shape(image)[0], -1)), source, result, layer["name"])[0]
+
+    return step, _cast(None, source, result, layer["name"])[1]
+
+
+PLANNERS = {
+    "Dense": _dense,
+    "Conv2D": _conv2d,
+    "Conv2DBatchnorm": _conv2d,
+    "DepthwiseConv2D": _depthwise,
+    "Activation": _activation,
+    "ReLU": _activation,
+    "Pooling2D": _pooling,
+    "Reshape": _reshape,
+    "Flatten": _reshape,
+    "ZeroPadding2D": _zero_padding,
+}
