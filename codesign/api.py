@@ -105,10 +105,7 @@ class Run:
         """The firmware against the model on every output of every sample: on x (labels y optional), or on the run's
         own test set (its validate step, rerun only when its inputs changed)."""
         if x is None:
-            from codesign.pipeline import run_pipeline
-            from codesign.steps import Context
-
-            run_pipeline(Context(self.spec, self._layout, lambda _: None), None, "validate")
+            self._bring_up_to("validate")
             return ValidationResult(**read_json(self._layout.report("validate")))
         from codesign.emulate import run_emulation
         from codesign.steps import compare_with_model
@@ -126,9 +123,19 @@ class Run:
     def estimate(self, **what_if) -> EstimateResult:
         """Resources and latency of the run's design; with hls settings as keywords (reuse_factor=4, part=...), of
         the same converted model with only those changed."""
-        from codesign.build import estimate_target
+        if what_if:
+            from codesign.build import estimate_target
 
-        return EstimateResult(**estimate_target(self.path, what_if, None, lambda _: None))
+            return EstimateResult(**estimate_target(self.path, what_if, None, lambda _: None))
+        self._bring_up_to("estimate")
+        return EstimateResult(**read_json(self._layout.report("estimate")))
+
+    def _bring_up_to(self, step: str) -> None:
+        """Run the steps up to this one that are not up to date (none, for an unchanged run): nothing goes stale."""
+        from codesign.pipeline import run_pipeline
+        from codesign.steps import Context
+
+        run_pipeline(Context(self.spec, self._layout, lambda _: None), None, step)
 
     def _model(self, path: Path):
         if path not in self._models:

@@ -12,8 +12,8 @@ import numpy as np
 from codesign.config import HLSSpec, parse_ap_fixed
 from codesign.errors import ModelError, SpecError
 from codesign.fixed import Fixed, exact_type_of, of_precision
-from codesign.quantizers import activation_quantizer, quantizer_type
 from codesign.layout import write_json
+from codesign.quantizers import activation_quantizer, quantizer_type
 
 PROJECT_NAME = "myproject"
 HLS4ML_DEFAULT_PRECISION = "fixed<16,6>"
@@ -29,7 +29,7 @@ class Candidate:
     exact_accumulators: bool = False  # every accumulator, and every inferred result, as wide as its exact value
     default: str = HLS4ML_DEFAULT_PRECISION  # hls4ml's default type where nothing else sets one
     granularity: str = "name"  # 'name': types from the quantizers; 'model': `default` everywhere
-    input: str = "narrowest"  # the input type: 'narrowest' or 'float32-exact' (codesign/typesearch.py), or 'hls4ml''s default
+    input: str = "narrowest"  # the input type: 'narrowest' or 'float32-exact' (typesearch.input_types), or 'hls4ml' (its default)
 
 
 WIDE = "fixed<24,8>"

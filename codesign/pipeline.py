@@ -160,9 +160,7 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
         manifest["steps"][step.name] = {**record, "status": "ok", "seconds": round(seconds, 2), "finished_at": _now()}
         write_json(layout.manifest, manifest)
         ctx.say(f"[{step.name}] done in {seconds:.1f} s")
-    manifest["complete"] = last == len(STEPS) - 1 and all(
-        manifest["steps"].get(name, {}).get("status") == "ok" for name in STEP_NAMES
-    )
+    manifest["complete"] = all(manifest["steps"].get(name, {}).get("status") == "ok" for name in STEP_NAMES)
     write_json(layout.manifest, manifest)
     return manifest
 

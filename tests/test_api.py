@@ -62,7 +62,8 @@ def test_a_spec_typo_is_reported_before_tensorflow_is_imported(tmp_path, tiny_sp
 def test_a_built_run_through_the_api(tiny_run):
     run_dir, _ = tiny_run
     run = codesign.Run(run_dir)
-    assert run.path == run_dir and run.spec.name == "tiny" and run.manifest["complete"] is True
+    manifest = run.manifest
+    assert run.path == run_dir and run.spec.name == "tiny" and manifest["complete"] is True
     data = load_digits(seed=1)
     x, y = data.x_test[:100], data.y_test[:100]
     emulated = run.emulate(x)
@@ -75,5 +76,8 @@ def test_a_built_run_through_the_api(tiny_run):
     assert own.bit_exact and own.samples == read_json(RunLayout(run_dir).report("validate"))["samples"]
     estimate = run.estimate()
     assert estimate.total["lut"] > 0 and estimate.layers and estimate.utilization
+    assert run.manifest == manifest  # opening, emulating, validating and estimating an unchanged run touch nothing
+    what_if = run.estimate(reuse_factor=4)
+    assert what_if.settings["reuse_factor"] == 4 and run.manifest == manifest
     with pytest.raises(ValueError, match=r"samples of shape \(8, 8, 1\)"):
         run.emulate(np.zeros((3, 5)))
