@@ -42,7 +42,7 @@ def measure(spec_file: str, data: str | None, n_cpp: int, n: int, scratch: Path)
     from codesign.emulate import run_emulation
     from codesign.layout import RunLayout
     from codesign.model import load_keras_model
-    from codesign.vectorized import VectorizedEmulator
+    from codesign.vectorized import GRAPH_MIN_SAMPLES, VectorizedEmulator
 
     spec, name = resolve_build_spec(ROOT / "models" / spec_file, None, Path(data) if data else None, None, None, no_train=True)
     layout = RunLayout(scratch / name)
@@ -68,7 +68,7 @@ def measure(spec_file: str, data: str | None, n_cpp: int, n: int, scratch: Path)
         "vectorized": rate(n, lambda: emulator.predict(x)),
         "numpy": rate(n, lambda: emulator.predict_numpy(x)),
         "cpp": n_cpp / cpp.seconds,
-        "path": "TensorFlow graph" if emulator.compiled and emulator._compiled().unsupported() is None else "numpy",
+        "path": "TensorFlow graph" if n >= GRAPH_MIN_SAMPLES and emulator._compiled().unsupported() is None else "numpy",
         "identical_cpp": bool(np.array_equal(cpp.outputs, ours[:n_cpp])),
         "identical_numpy": bool(np.array_equal(emulator.predict_numpy(x), ours)),
         "equal_qkeras": int((reference.reshape(n, -1).astype(np.float64) == ours).all(axis=1).sum()),

@@ -25,6 +25,7 @@ from codesign.registry import registrar
 
 EXACT_FLOAT32 = 2.0**24  # every integer below this magnitude is exact in float32 (single-precision BLAS is twice as fast)
 CONVOLUTIONS = ("Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D")  # a saturating accumulator's order is not modelled
+GRAPH_MIN_SAMPLES = 1024  # below this, building the TensorFlow graph costs more than numpy's whole run
 HANDLERS: dict[str, Callable] = {}  # hls4ml layer class -> the method that emulates it; anything else is declined
 handles = registrar(HANDLERS, "the emulation of hls4ml class")
 
@@ -71,9 +72,9 @@ class VectorizedEmulator:
 
     def predict(self, x: np.ndarray, say: Callable[[str], None] = lambda _: None) -> tuple[np.ndarray, float]:
         """Outputs of the last layer for every sample (float64, exact) and the seconds it took: the TensorFlow graph
-        of codesign/compiled.py where it models the firmware, this module's numpy arithmetic otherwise."""
+        of codesign/compiled.py where it models the firmware and the batch is large, this module's numpy otherwise."""
         started = time.perf_counter()
-        if self.compiled and self._compiled().unsupported() is None:
+        if self.compiled and len(x) >= GRAPH_MIN_SAMPLES and self._compiled().unsupported() is None:
             return self._compiled().predict(x), time.perf_counter() - started
         return self.predict_numpy(x), time.perf_counter() - started
 
