@@ -81,3 +81,15 @@ def test_a_built_run_through_the_api(tiny_run):
     assert what_if.settings["reuse_factor"] == 4 and run.manifest == manifest
     with pytest.raises(ValueError, match=r"samples of shape \(8, 8, 1\)"):
         run.emulate(np.zeros((3, 5)))
+
+
+def test_every_validation_field_is_documented():
+    """validate.json is written from ValidationResult: docs/reports.md must describe every field of it."""
+    from pathlib import Path
+
+    from codesign.results import ValidationResult
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "reports.md").read_text()
+    section = docs[docs.index("## `reports/validate.json`") : docs.index("## `reports/convert.json`")]
+    missing = [name for name in ValidationResult.model_fields if f"`{name}`" not in section]
+    assert not missing, f"docs/reports.md does not describe validate.json's {missing}"
