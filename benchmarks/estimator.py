@@ -40,7 +40,7 @@ def cifar_cnn_timing() -> None:
     from tensorflow import keras
 
     from codesign.config import HLSSpec
-    from codesign.convert import build_graph
+    from codesign.convert import build_graph, policy_candidate
     from codesign.estimate.model import estimate_design
     from codesign.estimate.parts import find_part
 
@@ -54,7 +54,7 @@ def cifar_cnn_timing() -> None:
     hls = HLSSpec(io_type="io_stream", strategy="Resource", reuse_factor=64, precision="ap_fixed<16,6>")
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        graph, _ = build_graph(model, hls, Path("/tmp/codesign-bench-estimate"), None, Path(os.devnull))
+        graph = build_graph(model, hls, Path("/tmp/codesign-bench-estimate"), None, Path(os.devnull), policy_candidate(hls.precision))
     converted = time.perf_counter()
     report = estimate_design(graph, find_part(hls.part), hls.clock_ns, hls.io_type, hls.backend)
     done = time.perf_counter()
