@@ -77,17 +77,25 @@ def bench_run(run_dir: Path, say: Say, device=None, batch_sizes: str | None = No
 
 
 def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say) -> dict:
-    """`codesign estimate`: a run directory's estimate step, or a what-if estimate of a run or a model file."""
+    """`codesign estimate`: a run directory's estimate step, an hls4ml project folder as configured, or a what-if
+    estimate of a run or a model file."""
     from codesign.convert import conversion_of
+    from codesign.estimate.project import estimate_project, is_project
     from codesign.estimate.run import add_vendor, estimate_model, format_estimate
     from codesign.layout import write_json
-    from codesign.steps import firmware_model
     from codesign.model import load_keras_model
+    from codesign.steps import firmware_model
 
     target = Path(target)
     layout = RunLayout(target)
-    is_run = target.is_dir()
-    if is_run and not options:
+    is_run = target.is_dir() and layout.config.exists()
+    if is_project(target) and not is_run:
+        if options:
+            raise SpecError(f"{target}: an hls4ml project is estimated as its hls4ml_config.yml sets it: edit that file for a what-if")
+        report = estimate_project(target)
+        for line in [*format_estimate(report), *(f"note: {note}" for note in report["notes"])]:
+            say(line)
+    elif is_run and not options:
         run_pipeline(Context(_run_spec(layout), layout, say), "estimate", "estimate")
         report = read_json(layout.report("estimate"))
     else:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -43,6 +46,9 @@ def load_keras_model(path: str | Path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Keras warns about QKeras quantizers in constraints
+            if path.suffix == ".keras":
+                with tempfile.TemporaryDirectory(prefix="codesign-model-") as scratch:
+                    return keras.models.load_model(_readable_keras_file(path, Path(scratch)), custom_objects=custom_objects(), compile=False)
             return keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
     except (OSError, ValueError, TypeError, KeyError) as error:
         first = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
@@ -55,6 +61,32 @@ QKERAS_BUILDERS: dict[type, Callable] = {}
 FLOAT_BUILDERS: dict[type, Callable] = {}
 _qkeras_builder = registrar(QKERAS_BUILDERS, "the QKeras builder of")
 _float_builder = registrar(FLOAT_BUILDERS, "the float builder of")
+
+
+def _readable_keras_file(path: Path, scratch: Path) -> Path:
+    """A .keras file QKeras can load: the Keras 3 format stores a QActivation's quantizer as a serialized dict, which
+    QActivation cannot take back (TensorFlow 2.14 fails with 'could not be deserialized properly'); QKeras's own text
+    form ('quantized_relu(6,2)') loads."""
+    from qkeras.quantizers import get_quantizer
+
+    if not zipfile.is_zipfile(path):
+        return path  # an HDF5 file named .keras (older hls4ml): Keras reads it as such
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        members = {name: archive.read(name) for name in archive.namelist()}
+    changed = False
+    for layer in config.get("config", {}).get("layers", []):
+        activation = layer.get("config", {}).get("activation")
+        if layer.get("class_name") == "QActivation" and isinstance(activation, dict) and "class_name" in activation:
+            layer["config"]["activation"] = str(get_quantizer({"class_name": activation["class_name"], "config": activation["config"]}))
+            changed = True
+    if not changed:
+        return path
+    patched = scratch / path.name
+    with zipfile.ZipFile(patched, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, json.dumps(config) if name == "config.json" else data)
+    return patched
 
 
 def build_qkeras(spec: Spec, input_shape: tuple[int, ...], with_softmax: bool = False):

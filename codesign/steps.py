@@ -184,10 +184,11 @@ def estimate_step(ctx: Context) -> dict:
 
 
 def estimate_inputs(ctx: Context) -> dict[str, str]:
-    from codesign.estimate.vendor import CSYNTH_GLOB, VIVADO_SYNTH_NAMES
+    from codesign.estimate.vendor import CSYNTH_GLOBS, VIVADO_SYNTH_NAMES
 
     hls = ctx.layout.hls_dir
-    reports = sorted(hls.glob(CSYNTH_GLOB)) + [path for name in VIVADO_SYNTH_NAMES for path in sorted(hls.rglob(name))]
+    reports = [path for pattern in CSYNTH_GLOBS for path in sorted(hls.glob(pattern))]
+    reports += [path for name in VIVADO_SYNTH_NAMES for path in sorted(hls.rglob(name))]
     return {
         "qkeras_model": file_digest(ctx.layout.qkeras_model),
         "hls": ctx.spec.section_digest("hls", "quantization"),

@@ -33,7 +33,9 @@ PARTS = {
         Part("xcvu13p", "Virtex UltraScale+ VU13P", 12288, 1728000, 3456000, 5376, 1280, "DS890"),
         Part("xczu9eg", "Zynq UltraScale+ ZU9EG (ZCU102)", 2520, 274080, 548160, 1824, 0, "DS891"),
         Part("xczu3eg", "Zynq UltraScale+ ZU3EG (Ultra96)", 360, 70560, 141120, 432, 0, "DS891"),
+        Part("xczu7ev", "Zynq UltraScale+ ZU7EV (ZCU104)", 1728, 230400, 460800, 624, 96, "DS891"),
         Part("xc7z020", "Zynq-7000 Z-7020 (Pynq-Z2)", 220, 53200, 106400, 280, 0, "DS190"),
+        Part("xc7z007s", "Zynq-7000 Z-7007S", 66, 14400, 28800, 100, 0, "DS190"),
         Part("xc7a100t", "Artix-7 100T (Arty A7)", 240, 63400, 126800, 270, 0, "DS180"),
         Part("xcku115", "Kintex UltraScale KU115", 5520, 663360, 1326720, 4320, 0, "DS890"),
     )

@@ -59,6 +59,7 @@ def add_vendor(report: dict, hls_dir: Path) -> dict:
             if metric in found
         }
         for kind, found in vendor.items()
+        if kind != "unreadable"
     }
     return report
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from codesign.errors import CodesignError, ToolchainError
 
-CSYNTH_GLOB = "*_prj/solution1/syn/report/*_csynth.rpt"
+CSYNTH_GLOBS = ("*_prj/solution1/syn/report/*_csynth.rpt", "reports/*_csynth.rpt")  # as the tools write it; as collected
 VIVADO_SYNTH_NAMES = ("vivado_synth.rpt", "util.rpt")
 
 
@@ -83,12 +83,15 @@ def vendor_results(hls_dir: Path) -> dict:
     """Whatever vendor reports a project holds: C synthesis and, if run, Vivado synthesis."""
     hls_dir = Path(hls_dir)
     results = {}
-    csynth = sorted(hls_dir.glob(CSYNTH_GLOB))
+    csynth = [path for pattern in CSYNTH_GLOBS for path in sorted(hls_dir.glob(pattern))]
     if csynth:
         results["csynth"] = parse_csynth(csynth[0])
     for name in VIVADO_SYNTH_NAMES:
         for path in sorted(hls_dir.rglob(name)):
-            results["vivado_synth"] = parse_vivado_synth(path)
+            try:
+                results["vivado_synth"] = parse_vivado_synth(path)
+            except CodesignError as error:  # e.g. a hierarchical utilization report: beside the estimate, never needed
+                results.setdefault("unreadable", []).append(str(error))
             break
     return results
 

@@ -1,0 +1,81 @@
+"""hls4ml project folders, as hls4ml writes them, estimated as configured; old keys dropped with a note."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from codesign.cli import main
+from codesign.estimate.project import read_project
+
+CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "projects"
+
+
+@pytest.fixture(scope="module")
+def hls4ml_project(tmp_path_factory) -> Path:
+    """A project written by hls4ml 1.3's own API, as a notebook user leaves it (no vendor report)."""
+    import hls4ml
+    import tensorflow as tf
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((16,), name="features")
+    x = QDense(32, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="fc1")(inputs)
+    x = QActivation(quantized_relu(6, 2), name="relu1")(x)
+    outputs = QDense(5, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="out")(x)
+    model = tf.keras.Model(inputs, outputs)
+    folder = tmp_path_factory.mktemp("notebook") / "my_prj"
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    config["Model"]["ReuseFactor"] = 4
+    graph = hls4ml.converters.convert_from_keras_model(
+        model, hls_config=config, output_dir=str(folder), backend="Vitis", part="xc7z020clg400-1", clock_period=10, io_type="io_parallel"
+    )
+    graph.write()
+    return folder
+
+
+def test_a_project_written_by_hls4ml_is_estimated_as_configured(hls4ml_project, tmp_path):
+    project = read_project(hls4ml_project)
+    assert project.part == "xc7z020clg400-1" and project.clock_ns == 10 and project.reuse_factor == 4 and project.backend == "Vitis"
+    result = CliRunner().invoke(main, ["estimate", str(hls4ml_project), "--json", str(tmp_path / "est.json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "est.json").read_text())
+    assert report["total"]["lut"] > 0 and report["part"]["name"] == "xc7z020" and report["clock_ns"] == 10
+    assert {layer["name"] for layer in report["layers"]} >= {"fc1", "out"}
+    assert report["vendor"] == {} and report["notes"] == []
+
+
+def test_old_keys_are_dropped_with_a_note_and_the_model_beside_the_config_is_used(hls4ml_project, tmp_path):
+    import shutil
+
+    folder = tmp_path / "old"
+    shutil.copytree(hls4ml_project, folder)
+    path = folder / "hls4ml_config.yml"
+    text = path.read_text()
+    config = yaml.load(text.replace("!keras_model", ""), Loader=yaml.SafeLoader)
+    config["HLSConfig"]["LayerName"]["fc1"]["conv_implementation"] = "LineBuffer"  # written by older hls4ml
+    config["KerasModel"] = "/somewhere/in/the/authors/tree/keras_model.keras"
+    config["XilinxPart"] = config.pop("Part")
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "note: LayerName.fc1.conv_implementation: not an hls4ml 1.3 setting, dropped" in result.output
+    for name in ("keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    missing = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert missing.exit_code == 2 and "no Keras model: neither keras_model.h5 nor keras_model.keras" in missing.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
+def test_every_calibration_project_is_estimated_with_its_vendor_report_beside(tmp_path):
+    from codesign.build import estimate_target
+
+    for folder in sorted(CALIBRATION.iterdir()):
+        report = estimate_target(folder, {}, None, lambda _: None)
+        assert report["total"]["lut"] > 0, folder.name
+        assert report["vendor"]["csynth"]["lut"] > 0, folder.name  # parsed beside, never used for the estimate
