@@ -3,9 +3,9 @@
 Raw values (value * 2^frac) are held in float32 wherever a static bound, propagated from the types and the
 weights, proves every value stays below 2^24, and in float64 (below 2^53) otherwise, so every product, sum and
 scaling is exact and the order of the sums does not matter. Casts whose result provably fits skip the overflow
-arithmetic; convolutions and matmuls run in TensorFlow's multithreaded kernels (XLA's were slower here). Layers or types outside this subset (saturating
-accumulators, products rounded one by one, other rounding modes, average pooling) make `unsupported()` say why;
-the numpy emulator (vectorized.py) then runs instead.
+arithmetic; convolutions and matmuls run in TensorFlow's multithreaded kernels (XLA's were slower here). Layers
+or types outside this subset (saturating accumulators, products rounded one by one, other rounding modes, average
+pooling) make `unsupported()` say why; the numpy emulator (vectorized.py) then runs instead.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from codesign.fixed import Fixed, quantize
 
 EXACT32 = 2.0**24  # integers below this are exact in float32
 EXACT64 = 2.0**53
-CHUNK = 256  # samples per call of the compiled function (one shape, one compilation)
+CHUNK = 256  # samples per call of the graph function (one shape, traced once)
 ROUNDINGS = ("TRN", "RND", "RND_CONV")
 OVERFLOWS = ("WRAP", "SAT", "SAT_SYM")
 
@@ -76,7 +76,8 @@ def _cast(tensor, raw: Raw, target: Fixed, name: str):
     bound = raw.bound * 2.0**shift + (1 if shift < 0 else 0)
     low = -target.high if target.saturation == "SAT_SYM" and target.signed else target.low
     fits = bound <= target.high and (raw.nonnegative or -bound >= low)
-    described = Raw(target.frac, min(bound, max(-low, target.high)), raw.nonnegative or low >= 0)
+    stays_nonnegative = raw.nonnegative and (fits or target.saturation != "WRAP")  # wrapping can turn a sign
+    described = Raw(target.frac, min(bound, max(-low, target.high)), stays_nonnegative or low >= 0)
     if tensor is None:
         return None, described
     dtype = _dtype(2 * max(bound, raw.bound) + 1)
