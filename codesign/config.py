@@ -404,7 +404,7 @@ def _first_problem(error: ValidationError) -> str:
         return f"unknown key '{key}'"
     if kind == "missing":
         return f"missing key '{key}'"
-    message = problem["msg"].removeprefix("Value error, ")
+    message = _printable(problem["msg"].removeprefix("Value error, "))  # it may quote the user's value
     if kind == "value_error" and not location:
         return message
     value = problem.get("input")
