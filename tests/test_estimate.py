@@ -13,6 +13,7 @@ from codesign.cli import main
 from codesign.config import HLSSpec
 from codesign.estimate.run import estimate_model
 from codesign.estimate.vendor import parse_csynth, parse_vivado_synth
+from codesign.layout import RunLayout, read_json
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "calibration"
 
@@ -169,3 +170,21 @@ def test_conv1d_is_estimated_and_streams_over_its_length(tmp_path, io_type):
     long = _layer(_estimate(model(64), tmp_path, io_type=io_type), "conv")
     assert short["type"] == "Conv1D" and short["dsp"] > 0 and short["lut"] > 0
     assert long["latency_cycles"] > short["latency_cycles"]
+
+
+@pytest.mark.slow
+def test_what_if_on_a_run_equals_the_run_rebuilt_with_that_setting(tmp_path, tiny_spec_dict):
+    """`codesign estimate RUN --reuse-factor 4 --strategy Resource` estimates the run's own converted model (its
+    input quantizer and types included) with only those settings changed."""
+    import copy
+
+    from codesign.build import build_run, estimate_target
+    from codesign.config import spec_from_dict
+
+    build_run(spec_from_dict(copy.deepcopy(tiny_spec_dict)), tmp_path / "run", lambda _: None, to_step="estimate")
+    what_if = estimate_target(tmp_path / "run", {"reuse_factor": 4, "strategy": "Resource"}, None, lambda _: None)
+    tiny_spec_dict["hls"] = {"reuse_factor": 4, "strategy": "Resource"}
+    build_run(spec_from_dict(tiny_spec_dict), tmp_path / "rebuilt", lambda _: None, to_step="estimate")
+    rebuilt = read_json(RunLayout(tmp_path / "rebuilt").report("estimate"))
+    assert what_if["total"] == rebuilt["total"] and what_if["layers"] == rebuilt["layers"]
+    assert what_if["total"] != read_json(RunLayout(tmp_path / "run").report("estimate"))["total"]
