@@ -108,13 +108,13 @@ class Run:
             self._bring_up_to("validate")
             return ValidationResult(**read_json(self._layout.report("validate")))
         from codesign.emulate import run_emulation
-        from codesign.steps import compare_with_model
+        from codesign.steps import compare_with_model, firmware_logits
 
         x = self._samples(x)
         spec = self.spec
         if spec.hls.softmax_in_firmware:  # judged on the logits, traced out of the layer feeding the softmax
             traced = run_emulation(self._layout.library, self._layout.emulation_meta, x, lambda _: None, trace=True)
-            logits = traced.layers[read_json(self._layout.emulation_meta)["traced_layers"][-2]["name"]]
+            logits = firmware_logits(self._layout, spec, traced)
         else:
             logits = self.emulate(x)
         report, _ = compare_with_model(self._layout, spec, x, None if y is None else np.asarray(y), logits)

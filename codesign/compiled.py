@@ -15,10 +15,9 @@ from typing import Callable
 
 import numpy as np
 
-from codesign.fixed import Fixed, quantize
+from codesign.fixed import EXACT_FLOAT32, Fixed, quantize
 
-EXACT32 = 2.0**24  # integers below this are exact in float32
-EXACT64 = 2.0**53
+EXACT64 = 2.0**53  # the exact integers of float64 (fixed.EXACT_FLOAT keeps a bit of margin for numpy's rounding tricks)
 CHUNK = 256  # samples per call of the graph function (one shape, traced once)
 ROUNDINGS = ("TRN", "RND", "RND_CONV")
 OVERFLOWS = ("WRAP", "SAT", "SAT_SYM")
@@ -42,7 +41,7 @@ def _dtype(bound: float):
 
     if bound >= EXACT64:
         raise Declined(f"values up to {bound:.3g} exceed float64's exact integers")
-    return tf.float32 if bound < EXACT32 else tf.float64
+    return tf.float32 if bound < EXACT_FLOAT32 else tf.float64
 
 
 def _rounded(tensor, mode: str):
@@ -159,7 +158,7 @@ class CompiledEmulator:
         def step(x):
             return _overflowed(_rounded(x * tf.constant(2.0**result.frac, tf.float64), result.rounding), result)
 
-        return step, _cast(None, Raw(result.frac, EXACT32 * EXACT32), result, name)[1]
+        return step, _cast(None, Raw(result.frac, float("inf")), result, name)[1]  # the data are unbounded: always cast
 
     def _multiply_accumulate(self, layer: dict, source: Raw, kernel: np.ndarray, column_sums: np.ndarray, contract: Callable):
         """sum(x * w) + b into accum_t (products and bias exact there), cast into result_t; `contract` gives the sums

@@ -48,11 +48,15 @@ def policy_candidate(precision: str) -> Candidate:
     return Candidate(f"model-wide {default}", default=default, granularity="model", input="hls4ml")
 
 
+def candidate_named(name: str) -> Candidate | None:
+    """The bit-exact policy's candidate of that name, or None."""
+    return next((candidate for candidate in BIT_EXACT_CANDIDATES if candidate.name == name), None)
+
+
 def conversion_of(report: dict) -> tuple[Candidate, Fixed | None]:
     """The candidate and input type a run's convert.json records, to convert the same model the same way again."""
-    chosen = next((candidate for candidate in BIT_EXACT_CANDIDATES if candidate.name == report["conversion"]), None)
     input_type = Fixed.parse(report["input_type"]["type"]) if report.get("input_type") else None
-    return chosen or policy_candidate(report["policy"]), input_type
+    return candidate_named(report["conversion"]) or policy_candidate(report["policy"]), input_type
 
 
 def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | None, log_path: Path, candidate: Candidate) -> dict:

@@ -14,6 +14,7 @@ import numpy as np
 ROUNDING = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_MIN_INF", "RND_CONV")
 SATURATION = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
 EXACT_FLOAT = 2.0**52  # every integer below this magnitude is exact in float64
+EXACT_FLOAT32 = 2.0**24  # ... and in float32
 SMALL = 2.0**23  # below this, float32 rounding and overflow arithmetic stay exact
 
 _AP_TEXT = re.compile(r"^ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*([A-Z_]+)\s*)?(?:,\s*([A-Z_]+)\s*)?>$")

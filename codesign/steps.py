@@ -245,7 +245,7 @@ def validate_step(ctx: Context) -> dict:
         raise RunDirError(f"{layout.root}: the emulation is not compiled; run the compile step first")
     firmware_softmax = spec.hls.softmax_in_firmware
     emulation, emulators = _emulate_test_set(ctx, data.x_test, trace=firmware_softmax)
-    report, reference = compare_with_model(layout, spec, data.x_test, data.y_test, _logits(layout, spec, emulation))
+    report, reference = compare_with_model(layout, spec, data.x_test, data.y_test, firmware_logits(layout, spec, emulation))
     report = {**data_warning(data), **report, "emulators": emulators, "emulation_samples_per_s": emulators["cpp"]["samples_per_s"]}
     if firmware_softmax:
         report["firmware_softmax"] = _softmax_agreement(reference, emulation.outputs)
@@ -258,7 +258,7 @@ def validate_step(ctx: Context) -> dict:
     return report
 
 
-def _logits(layout: RunLayout, spec: Spec, emulation) -> np.ndarray:
+def firmware_logits(layout: RunLayout, spec: Spec, emulation) -> np.ndarray:
     """The firmware's outputs, or with the softmax in firmware the logits traced out of the layer feeding it."""
     if not spec.hls.softmax_in_firmware:
         return emulation.outputs

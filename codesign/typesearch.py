@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from codesign.config import FixedPoint, HLSSpec
-from codesign.convert import BIT_EXACT_CANDIDATES, Candidate, convert
+from codesign.convert import BIT_EXACT_CANDIDATES, Candidate, candidate_named, convert
 from codesign.errors import CompileFailed, ModelError
 from codesign.fixed import Fixed, exact_type_of
 from codesign.layout import RunLayout
@@ -81,8 +81,7 @@ def search_types(
             reasons = "; ".join(f"{entry['candidate']}: {entry['detail']}" for entry in tried)
             raise ModelError(f"no way of converting this model compiled ({reasons})")
         if best["candidate"] != tried[-1]["candidate"]:
-            candidate = next(candidate for candidate in BIT_EXACT_CANDIDATES if candidate.name == best["candidate"])
-            _verify(candidate, keras_model, hls, layout, inputs, x, reference)
+            _verify(candidate_named(best["candidate"]), keras_model, hls, layout, inputs, x, reference)
         best["kept"] = True
         return reports[best["candidate"]], tried
     tried[-1]["kept"] = True

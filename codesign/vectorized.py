@@ -18,12 +18,12 @@ from typing import Callable
 import numpy as np
 
 from codesign.fixed import (
-    EXACT_FLOAT, ROUNDING, SATURATION, SMALL, Fixed, Unrepresentable, from_float, max_abs, overflow, quantize,
+    EXACT_FLOAT, EXACT_FLOAT32, ROUNDING, SATURATION, SMALL, Fixed, Unrepresentable, from_float, max_abs, overflow,
+    quantize,
 )
 from codesign.layout import read_json
 from codesign.registry import registrar
 
-EXACT_FLOAT32 = 2.0**24  # every integer below this magnitude is exact in float32 (single-precision BLAS is twice as fast)
 CONVOLUTIONS = ("Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D")  # a saturating accumulator's order is not modelled
 GRAPH_MIN_SAMPLES = 1024  # below this, building the TensorFlow graph costs more than numpy's whole run
 HANDLERS: dict[str, Callable] = {}  # hls4ml layer class -> the method that emulates it; anything else is declined
