@@ -1,42 +1,101 @@
-"""Estimator error on every calibration row, and its speed on the 32x32x3 conv32/conv64/fc512/fc10 CNN.
+"""Estimator error on every calibration row, out of sample, and the fit that codesign ships.
 
-Run: .venv/bin/python benchmarks/estimator.py [path/to/shared/calibration]
-Prints a Markdown table (estimate / published per metric) for docs/estimation.md, then timings.
+Run: .venv/bin/python benchmarks/estimator.py [--calibration DIR] [--write]
+Rebuilds every row of shared/calibration (published designs, hls4ml's CI baselines, the real-weight projects),
+fits the constants on all of them, then predicts each design with constants fitted without it (leave one design
+out) and prints, in Markdown for docs/estimation.md: per row estimate / vendor per metric, the share of rows
+inside the targets per metric and per kind, and the coverage of the intervals. --write stores the constants
+(with the out-of-sample interval ratios) in codesign/estimate/constants.json.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import argparse
+import json
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-CALIBRATION = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "calibration"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_CALIBRATION = ROOT.parent / "shared" / "calibration"
+METRICS = ("latency_cycles", "dsp", "lut", "ff", "bram_18k")
+TARGET_METRICS = ("latency_cycles", "dsp", "lut", "ff")
 
 
-def calibration_table() -> None:
-    from codesign.estimate.calibration import compare
-    from codesign.estimate.run import METRICS
+def inside_target(metric: str, estimate: float, published: float) -> bool:
+    """The issue's targets: latency within max(1 cycle, 20%), DSP within max(2, 1.5x), LUT and FF within 2x."""
+    if metric == "latency_cycles":
+        return abs(estimate - published) <= max(1.0, 0.2 * published)
+    if metric == "dsp":
+        return abs(estimate - published) <= 2 or (published > 0 and 1 / 1.5 <= estimate / published <= 1.5)
+    if metric == "bram_18k":
+        return abs(estimate - published) <= 2 or (published > 0 and 0.5 <= estimate / published <= 2.0)
+    return published > 0 and 0.5 <= estimate / published <= 2.0
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        table = compare(CALIBRATION / "published_synthesis.csv")
-    print("| row | " + " | ".join(METRICS) + " |")
-    print("|---|" + "---|" * len(METRICS))
-    for row in table:
-        cells = []
-        for metric in METRICS:
-            value = row["metrics"][metric]
-            ratio = f"{value['ratio']:.2f}" if value["ratio"] is not None else "-"
-            cells.append(f"{value['estimate']:,} / {value['published']:,} ({ratio})")
-        print(f"| {row['id']} | " + " | ".join(cells) + " |")
+
+def evaluate(calibration: Path) -> dict:
+    """Samples, the shipped fit, out-of-sample predictions, intervals and their coverage."""
+    from codesign.estimate.calibration import samples
+    from codesign.estimate.fit import coverage, fit_constants, interval_ratios, leave_one_design_out, predict
+
+    started = time.perf_counter()
+    found = samples(calibration, progress=lambda i, n, name: print(f"\r  converting {i}/{n} {name[:60]:60s}", end="", file=sys.stderr))
+    print(file=sys.stderr)
+    held_out = leave_one_design_out(found, progress=lambda i, n, name: print(f"\r  leave-one-design-out {i}/{n}", end="", file=sys.stderr))
+    print(file=sys.stderr)
+    fitted_on = {"rows": len(found), "designs": len({sample.group for sample in found}), "date": date.today().isoformat(),
+                 "command": "benchmarks/estimator.py --write"}
+    constants = fit_constants(found, interval_ratios(found, held_out), fitted_on)
+    in_sample = {sample.id: predict(sample, constants) for sample in found}
+    return {"samples": found, "held_out": held_out, "in_sample": in_sample, "constants": constants,
+            "coverage": coverage(found, held_out), "seconds": time.perf_counter() - started}
+
+
+def _cell(metric: str, estimate: int, published: int) -> str:
+    mark = "" if inside_target(metric, estimate, published) else " ✗"
+    return f"{estimate:,} / {published:,}{mark}"
+
+
+def markdown(result: dict) -> list[str]:
+    """The tables of docs/estimation.md."""
+    found, held_out, in_sample = result["samples"], result["held_out"], result["in_sample"]
+    lines = ["#### Every row, leave one design out (estimate / vendor; ✗ outside the target)", "",
+             "| row | source | kind | " + " | ".join(METRICS) + " |", "|---|---|---|" + "---|" * len(METRICS)]
+    for sample in found:
+        cells = [_cell(metric, held_out[sample.id][metric], sample.published[metric]) for metric in METRICS]
+        lines.append(f"| {sample.id} | {sample.source} | {sample.kind} | " + " | ".join(cells) + " |")
+    lines += ["", "#### Rows inside the target, per metric", "", "| fit | " + " | ".join(METRICS) + " | all four |",
+              "|---|" + "---|" * (len(METRICS) + 1)]
+    for label, predictions in (("leave one design out", held_out), ("in sample (for comparison)", in_sample)):
+        counts = [sum(inside_target(metric, predictions[s.id][metric], s.published[metric]) for s in found) for metric in METRICS]
+        every = sum(all(inside_target(metric, predictions[s.id][metric], s.published[metric]) for metric in TARGET_METRICS) for s in found)
+        lines.append(f"| {label} | " + " | ".join(f"{count}/{len(found)}" for count in counts) + f" | {every}/{len(found)} |")
+    lines += ["", "#### Leave one design out, per kind of design", "", "| kind | rows | " + " | ".join(METRICS) + " | all four |",
+              "|---|---|" + "---|" * (len(METRICS) + 1)]
+    for kind in sorted({sample.kind for sample in found}):
+        rows = [sample for sample in found if sample.kind == kind]
+        counts = [sum(inside_target(metric, held_out[s.id][metric], s.published[metric]) for s in rows) for metric in METRICS]
+        every = sum(all(inside_target(metric, held_out[s.id][metric], s.published[metric]) for metric in TARGET_METRICS) for s in rows)
+        lines.append(f"| {kind} | {len(rows)} | " + " | ".join(f"{count}/{len(rows)}" for count in counts) + f" | {every}/{len(rows)} |")
+    interval = result["constants"].interval
+    lines += ["", "#### Intervals: vendor / estimate ratios (10th-90th percentile, out of sample) and their coverage", "",
+              "| metric | low | high | coverage (leave one design out) |", "|---|---|---|---|"]
+    for metric in METRICS:
+        low, high = interval[metric]
+        lines.append(f"| {metric} | {low} | {high} | {result['coverage'][metric]:.0%} |")
+    return lines
 
 
 def cifar_cnn_timing() -> None:
-    import numpy as np
+    """Estimate time of the 32x32x3 conv32/conv64/fc512/fc10 CNN (io_stream, Resource, RF 64)."""
+    import contextlib
+    import io
+
     from tensorflow import keras
 
     from codesign.config import HLSSpec
@@ -58,13 +117,30 @@ def cifar_cnn_timing() -> None:
     converted = time.perf_counter()
     report = estimate_design(graph, find_part(hls.part), hls.clock_ns, hls.io_type, hls.backend)
     done = time.perf_counter()
-    params = model.count_params()
-    print(f"\nCIFAR-10 CNN ({params:,} parameters, io_stream, Resource, RF 64):")
+    total, interval = report["total"], report["interval"]
+    print(f"\nCIFAR-10 CNN ({model.count_params():,} parameters, io_stream, Resource, RF 64):")
     print(f"  hls4ml conversion {converted - started:.2f} s, estimate {done - converted:.2f} s")
-    print(f"  total: DSP {report['total']['dsp']:,}, LUT {report['total']['lut']:,}, latency {report['total']['latency_cycles']:,} cycles")
-    np.random.default_rng(0)
+    print(f"  DSP {total['dsp']:,} ({interval['dsp'][0]:,}-{interval['dsp'][1]:,}), LUT {total['lut']:,}, "
+          f"BRAM18 {total['bram_18k']:,}, latency {total['latency_cycles']:,} cycles")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calibration", type=Path, default=DEFAULT_CALIBRATION)
+    parser.add_argument("--write", action="store_true", help="store the fitted constants in codesign/estimate/constants.json")
+    parser.add_argument("--no-timing", action="store_true", help="skip the CIFAR CNN timing")
+    args = parser.parse_args()
+    result = evaluate(args.calibration)
+    print("\n".join(markdown(result)))
+    print(f"\n{len(result['samples'])} rows, {len({s.group for s in result['samples']})} designs, {result['seconds']:.0f} s")
+    if args.write:
+        from codesign.estimate.model import CONSTANTS_PATH
+
+        CONSTANTS_PATH.write_text(json.dumps(result["constants"].as_dict(), indent=1) + "\n")
+        print(f"wrote {CONSTANTS_PATH.relative_to(ROOT)}")
+    if not args.no_timing:
+        cifar_cnn_timing()
 
 
 if __name__ == "__main__":
-    calibration_table()
-    cifar_cnn_timing()
+    main()

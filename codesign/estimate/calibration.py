@@ -1,9 +1,14 @@
-"""The published hls4ml designs of shared/calibration, rebuilt with weights of the same shape, sparsity and
-quantization, so the estimator's error can be measured on each (docs/estimation.md)."""
+"""Every calibration row of shared/calibration as an hls4ml graph beside its vendor figures (docs/estimation.md).
+
+Three sources: the published designs (rebuilt with weights of the same shape, sparsity and quantization), the
+C-synthesis baselines of hls4ml's own CI (rebuilt from the model each names, with its initializers), and the
+public hls4ml projects with their real trained weights (converted from their own hls4ml_config.yml).
+"""
 
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +31,16 @@ class Design:
     precision: str = "fixed<16,6>"
 
 
-TRAINED_SCALE = 3.0  # trained weights sit well above their initial scale; see docs/estimation.md
+def _lecun_uniform(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int) -> np.ndarray:
+    """Stand-in for trained weights that are not public: the initializer the design was trained from."""
+    limit = np.sqrt(3.0 / fan_in)
+    return rng.uniform(-limit, limit, size=shape)
 
 
-def _glorot(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int) -> np.ndarray:
-    """Stand-in for trained weights (not public): Glorot-normal widened by TRAINED_SCALE."""
-    return rng.normal(0.0, TRAINED_SCALE * np.sqrt(2.0 / (fan_in + fan_out)), size=shape)
+def _glorot_uniform(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int) -> np.ndarray:
+    """Keras's default initializer, the stand-in where the design names none."""
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape)
 
 
 def _prune(weights: np.ndarray, sparsity: float) -> np.ndarray:
@@ -43,7 +52,7 @@ def _prune(weights: np.ndarray, sparsity: float) -> np.ndarray:
 
 
 def jet_mlp(sparsity: float) -> Callable:
-    """Dense 16-64-32-32-5 with relu and softmax (the hls4ml tutorial jet tagger)."""
+    """Dense 16-64-32-32-5 with relu and softmax (the hls4ml tutorial jet tagger, lecun_uniform initializer)."""
 
     def build(rng):
         from tensorflow import keras
@@ -54,7 +63,7 @@ def jet_mlp(sparsity: float) -> Callable:
         for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1):
             dense = keras.layers.Dense(n_out, name=f"fc{index}")
             x = dense(x)
-            dense.set_weights([_prune(_glorot(rng, (n_in, n_out), n_in, n_out), sparsity), rng.normal(0, 0.1, n_out)])
+            dense.set_weights([_prune(_lecun_uniform(rng, (n_in, n_out), n_in, n_out), sparsity), rng.normal(0, 0.1, n_out)])
             x = keras.layers.Activation("relu" if n_out != 5 else "softmax", name=f"act{index}")(x)
         return keras.Model(inputs, x)
 
@@ -72,7 +81,7 @@ def svhn_cnn(rng):
     for index, filters in enumerate((16, 16, 24), start=1):
         conv = keras.layers.Conv2D(filters, 3, use_bias=False, name=f"conv{index}")
         x = conv(x)
-        conv.set_weights([_prune(_glorot(rng, (3, 3, channels, filters), 9 * channels, 9 * filters), 0.5)])
+        conv.set_weights([_prune(_glorot_uniform(rng, (3, 3, channels, filters), 9 * channels, 9 * filters), 0.5)])
         x = keras.layers.Activation("relu", name=f"relu{index}")(x)
         x = keras.layers.MaxPooling2D(2, name=f"pool{index}")(x)
         channels = filters
@@ -81,85 +90,227 @@ def svhn_cnn(rng):
     for index, units in enumerate((42, 64), start=1):
         dense = keras.layers.Dense(units, use_bias=False, name=f"dense{index}")
         x = dense(x)
-        dense.set_weights([_prune(_glorot(rng, (n_in, units), n_in, units), 0.5)])
+        dense.set_weights([_prune(_glorot_uniform(rng, (n_in, units), n_in, units), 0.5)])
         x = keras.layers.Activation("relu", name=f"relu_dense{index}")(x)
         n_in = units
     output = keras.layers.Dense(10, name="output")
     x = output(x)
-    output.set_weights([_prune(_glorot(rng, (n_in, 10), n_in, 10), 0.5), np.zeros(10)])
+    output.set_weights([_prune(_glorot_uniform(rng, (n_in, 10), n_in, 10), 0.5), np.zeros(10)])
     x = keras.layers.Activation("softmax", name="softmax")(x)
     return keras.Model(inputs, x)
 
 
-def ci_conv2d(rng):
-    """hls4ml's CI baseline: Conv2D 28x28x3 -> 32 filters 4x4 stride 4 'same', no bias, N(0, 1) weights."""
-    from tensorflow import keras
-
-    inputs = keras.Input((28, 28, 3), name="inputs")
-    conv = keras.layers.Conv2D(32, 4, strides=4, padding="same", use_bias=False, name="conv")
-    outputs = conv(inputs)
-    conv.set_weights([rng.normal(0.0, 1.0, (4, 4, 3, 32))])
-    return keras.Model(inputs, outputs)
-
-
-DESIGNS = {
+PUBLISHED_DESIGNS = {
     design.row_id: design
     for design in (
         Design("tut_p1_vitis2024", jet_mlp(0.0), "Vitis", "io_parallel", "Latency", 1, "xcu250-figd2104-2L-e"),
         Design("tut_p3_pruned75_vitis2024", jet_mlp(0.75), "Vitis", "io_parallel", "Latency", 1, "xcu250-figd2104-2L-e"),
         Design("tut_p6_cnn_pruned_vhls2020", svhn_cnn, "Vivado", "io_stream", "Latency", 1, "xcu250-figd2104-2L-e"),
-        Design("hls4ml_ci_conv2d_vitis2024", ci_conv2d, "Vitis", "io_parallel", "Resource", 1, "xcvu13p-flga2577-2-e"),
+        Design("hls4ml_ci_conv2d_vitis2024", lambda rng: ci_model(CI_CONV2D, rng), "Vitis", "io_parallel", "Resource", 1, "xcvu13p-flga2577-2-e"),
     )
 }
+PUBLISHED_KINDS = {"tut_p1_vitis2024": "MLP", "tut_p3_pruned75_vitis2024": "MLP", "tut_p6_cnn_pruned_vhls2020": "CNN", "hls4ml_ci_conv2d_vitis2024": "conv2d"}
+SAME_DESIGN_AS = {  # published rows whose design is also a CI row or a project: one group when left out
+    "hls4ml_ci_conv2d_vitis2024": "conv2d",
+    "tut_p6_cnn_pruned_vhls2020": "nycu-pcs-lab__hls4ml_tuto_extension_vivadoflow__pruned_cnn",
+}
+CI_CONV2D = "Input(28,28,3) -> Conv2D(filters=32, kernel=(4,4), strides=(4,4), padding='same', use_bias=False, kernel_initializer='normal'"
+METRIC_COLUMNS = {"latency_cycles": "latency_cycles", "ii": "ii", "dsp": "dsp", "lut": "lut", "ff": "ff", "bram_18k": "bram18k"}
 
 
-def convert_design(design: Design, seed: int = 0):
-    """The hls4ml graph of a rebuilt design (converted, not written or compiled)."""
-    import hls4ml
+@dataclass
+class Row:
+    """One vendor result and the design it came from, ready to convert."""
 
-    model = design.build(np.random.default_rng(seed))
-    config = hls4ml.utils.config_from_keras_model(
-        model, granularity="model", backend=design.backend, default_precision=design.precision
-    )
-    config["Model"]["Strategy"] = design.strategy
-    config["Model"]["ReuseFactor"] = design.reuse_factor
-    with tempfile.TemporaryDirectory() as scratch:
-        return hls4ml.converters.convert_from_keras_model(
-            model,
-            hls_config=config,
-            output_dir=scratch,
-            backend=design.backend,
-            io_type=design.io_type,
-            part=design.part,
-            clock_period=design.clock_ns,
-        )
+    id: str
+    group: str  # rows of one design (same model, same weights) are left out together
+    source: str  # published, hls4ml CI, project
+    kind: str  # what the design is, for the error table per kind
+    backend: str
+    io_type: str
+    strategy: str
+    reuse_factor: int
+    part: str
+    clock_ns: float
+    published: dict
+    convert: Callable[[], object]
+    multipliers: str = "auto"  # "fabric" where the build forced multiplications into logic
 
 
-def published_rows(csv_path: Path) -> list[dict]:
-    """The calibration CSV as dicts, numbers as ints."""
-    with open(csv_path, newline="") as stream:
-        rows = list(csv.DictReader(stream))
-    for row in rows:
-        for key in ("latency_cycles", "ii", "dsp", "lut", "ff", "bram18k"):
-            row[key] = int(row[key])
+def _published(row: dict) -> dict:
+    return {metric: int(row[column]) for metric, column in METRIC_COLUMNS.items()}
+
+
+def _convert(build: Callable, backend: str, io_type: str, strategy: str, reuse: int, part: str, clock_ns: float,
+             precision: str = "fixed<16,6>", granularity: str = "model") -> Callable[[], object]:
+    """A function that builds the Keras model (seeded) and converts it as hls4ml's Python API would."""
+
+    def convert(seed: int = 0):
+        import contextlib
+        import io
+
+        import hls4ml
+
+        model = build(np.random.default_rng(seed))
+        with contextlib.redirect_stdout(io.StringIO()):
+            config = hls4ml.utils.config_from_keras_model(model, granularity=granularity, backend=backend, default_precision=precision)
+            config["Model"]["Strategy"] = strategy
+            config["Model"]["ReuseFactor"] = reuse
+            with tempfile.TemporaryDirectory() as scratch:
+                return hls4ml.converters.convert_from_keras_model(
+                    model, hls_config=config, output_dir=scratch, backend=backend, io_type=io_type, part=part, clock_period=clock_ns
+                )
+
+    return convert
+
+
+def published_rows(folder: Path) -> list[Row]:
+    """published_synthesis.csv: the tutorial's jet MLPs and SVHN CNN, and one CI conv2d."""
+    rows = []
+    for row in _read_csv(folder / "published_synthesis.csv"):
+        design = PUBLISHED_DESIGNS[row["id"]]
+        group = SAME_DESIGN_AS.get(design.row_id, design.row_id)
+        rows.append(Row(row["id"], group, "published", PUBLISHED_KINDS[row["id"]], design.backend, design.io_type, design.strategy,
+                        design.reuse_factor, design.part, design.clock_ns, _published(row),
+                        _convert(design.build, design.backend, design.io_type, design.strategy, design.reuse_factor, design.part, design.clock_ns, design.precision)))
     return rows
 
 
-def compare(csv_path: Path, seed: int = 0) -> list[dict]:
-    """Estimate every calibration row and put it beside the published figures, with the ratio per metric."""
-    from codesign.estimate.model import estimate_design
-    from codesign.estimate.parts import find_part
-    from codesign.estimate.run import METRICS
+def ci_rows(folder: Path) -> list[Row]:
+    """hls4ml_ci_baselines.csv: each baseline rebuilt from the pytest model it names."""
+    rows = []
+    for row in _read_csv(folder / "hls4ml_ci_baselines.csv"):
+        text, quantization = row["model"], row["quantization"]
+        backend = "Vivado" if row["tool"].startswith("Vivado") else "Vitis"
+        precision = re.search(r"default_precision='([^']+)'", quantization)
+        granularity = "name" if "granularity='name'" in quantization else "model"
+        build = _ci_builder(text)
+        rows.append(Row(
+            row["id"], _ci_group(text), "hls4ml CI", _ci_kind(text), backend, row["io_type"], row["strategy"], int(row["reuse_factor"]),
+            row["part"], float(row["clock_ns"]), _published(row),
+            _convert(build, backend, row["io_type"], row["strategy"], int(row["reuse_factor"]), row["part"], float(row["clock_ns"]),
+                     precision.group(1) if precision else "fixed<16,6>", granularity),
+        ))
+    return rows
 
-    table = []
-    for row in published_rows(csv_path):
-        design = DESIGNS[row["id"]]
-        graph = convert_design(design, seed)
-        estimate = estimate_design(graph, find_part(design.part), design.clock_ns, design.io_type, design.backend)
-        metrics = {}
-        for metric in METRICS:
-            published = row["bram18k" if metric == "bram_18k" else metric]
-            value = estimate["total"][metric]
-            metrics[metric] = {"estimate": value, "published": published, "ratio": round(value / published, 3) if published else None}
-        table.append({"id": row["id"], "metrics": metrics, "layers": estimate["layers"]})
-    return table
+
+def project_rows(folder: Path) -> list[Row]:
+    """projects.csv: real hls4ml projects with their trained weights, converted from their own config."""
+    from codesign.estimate.project import convert_project, read_project
+
+    rows = []
+    for row in _read_csv(folder / "projects.csv"):
+        project = _as_synthesized(read_project(folder / "projects" / row["id"]), row)
+        group = re.sub(r"__hls4ml_prj__(DSP|LUT)_reuse\d+$|__LeNet_\w+$", "", row["id"])
+        kind = "CNN" if "conv" in row["layers"] else "MLP"
+        rows.append(Row(
+            row["id"], group, "project", kind, project.backend, project.io_type, project.strategy, project.reuse_factor,
+            project.part, project.clock_ns, _published(row), lambda seed=0, project=project: convert_project(project),
+            multipliers="fabric" if "-impl fabric" in row["notes"] else "auto",
+        ))
+    return rows
+
+
+def _as_synthesized(project, row: dict):
+    """The project with the clock and reuse factor its report was synthesized with (projects.csv): the six MLPs
+    share one hls4ml_config.yml (reuse factor 1, 5 ns) across builds whose firmware was set by hand."""
+    reuse = max(int(value) for value in row["reuse_factors"].split("/"))  # "1/2": layers built at 1 and 2
+    project.clock_ns = float(row["clock_ns"])
+    project.reuse_factor = reuse
+    project.hls_config["Model"]["ReuseFactor"] = reuse
+    for settings in (project.hls_config.get("LayerName") or {}).values():
+        if isinstance(settings, dict) and "ReuseFactor" in settings:
+            settings["ReuseFactor"] = reuse
+    return project
+
+
+def all_rows(folder: Path) -> list[Row]:
+    return published_rows(folder) + ci_rows(folder) + project_rows(folder)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def _ci_kind(text: str) -> str:
+    for pattern, kind in (("Depthwise", "depthwise"), ("Pooling", "pooling"), ("Conv2D", "conv2d"), ("Dense", "dense + activation")):
+        if pattern in text:
+            return kind
+    raise ValueError(f"unknown CI model: {text}")
+
+
+def _ci_group(text: str) -> str:
+    """The model without its tool and io type: a Dense+ReLU synthesized four ways is one design (the CI's one
+    conv2d is also a published row)."""
+    if _ci_kind(text) == "conv2d":
+        return "conv2d"
+    return re.sub(r"\s+", " ", text.split("->", 1)[1] if "->" in text else text).strip()
+
+
+def _ci_builder(text: str) -> Callable:
+    return lambda rng: ci_model(text, rng)
+
+
+def ci_model(text: str, rng: np.random.Generator):
+    """The Keras model a CI baseline names (Input shape, one weighted or pooling layer, an activation)."""
+    from tensorflow import keras
+
+    shape = tuple(int(value) for value in re.search(r"Input\(([\d,\s]+)\)", text).group(1).split(",") if value.strip())
+    inputs = keras.Input(shape)
+    if "Pooling" in text:
+        match = re.search(r"(Average|Max)Pooling([12])D\(pool_size=\(?(\d+)", text)
+        padding = "same" if "padding='same'" in text else "valid"
+        layer = getattr(keras.layers, f"{match.group(1)}Pooling{match.group(2)}D")(int(match.group(3)), padding=padding)
+        return keras.Model(inputs, layer(inputs))
+    if "Depthwise" in text:
+        dims = 1 if "DepthwiseConv1D" in text else 2
+        layer = (keras.layers.DepthwiseConv1D if dims == 1 else keras.layers.DepthwiseConv2D)(3)
+        outputs = layer(inputs)
+        kernel, bias = layer.get_weights()
+        fan_in, fan_out = 3**dims, 3**dims  # glorot_uniform of a depthwise kernel (one channel each)
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        layer.set_weights([rng.uniform(-limit, limit, kernel.shape), np.zeros_like(bias)])
+        return keras.Model(inputs, outputs)
+    if "Conv2D" in text:
+        conv = keras.layers.Conv2D(32, 4, strides=4, padding="same", use_bias=False)
+        outputs = conv(inputs)
+        conv.set_weights([rng.normal(0.0, 0.05, (4, 4, shape[-1], 32))])  # Keras 'normal' is N(0, 0.05)
+        return keras.Model(inputs, outputs)
+    units = int(re.search(r"Dense\((\d+)", text).group(1))
+    dense = keras.layers.Dense(units, name="Dense")
+    x = dense(inputs)
+    if "RandomUniform(1,10)" in text:
+        kernel = rng.uniform(1.0, 10.0, (shape[0], units))
+    else:  # lecun_uniform
+        limit = np.sqrt(3.0 / shape[0])
+        kernel = rng.uniform(-limit, limit, (shape[0], units))
+    dense.set_weights([kernel, np.zeros(units)])
+    activation = text.rsplit("->", 1)[1]
+    if "LeakyReLU" in activation:
+        x = keras.layers.LeakyReLU(alpha=1.0)(x)
+    elif "PReLU" in activation:
+        x = keras.layers.PReLU(alpha_initializer="zeros")(x)
+    elif "ELU(" in activation and "Activation" not in activation:
+        x = keras.layers.ELU(alpha=1.0)(x)
+    else:
+        x = keras.layers.Activation(re.search(r"Activation\('(\w+)'\)", activation).group(1))(x)
+    return keras.Model(inputs, x)
+
+
+def samples(folder: Path, progress: Callable | None = None) -> list:
+    """Every row converted and reduced to its features (what fit.py needs), with progress per row."""
+    from codesign.estimate.features import design_features, family_of
+    from codesign.estimate.fit import Sample
+    from codesign.estimate.model import Timing
+    from codesign.estimate.parts import find_part
+
+    rows = all_rows(folder)
+    found = []
+    for index, row in enumerate(rows, start=1):
+        family = family_of(find_part(row.part).base)
+        features = design_features(row.convert(), row.io_type, family, row.multipliers, row.backend)
+        found.append(Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type), features, row.published))
+        if progress:
+            progress(index, len(rows), row.id)
+    return found

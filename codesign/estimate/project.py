@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -142,6 +143,13 @@ def convert_project(project: Project):
                 raise ModelError(f"{project.folder}: hls4ml 1.3 cannot convert this project: {' '.join(str(error).split())[:200]}") from None
 
 
+def forced_multipliers(folder: Path) -> str:
+    """'fabric' where the project's build script binds every multiplication to logic (`config_op mul -impl fabric`)."""
+    script = Path(folder) / "build_prj.tcl"
+    text = script.read_text(errors="replace") if script.is_file() else ""
+    return "fabric" if re.search(r"^\s*config_op\s+mul\b.*-impl\s+fabric", text, flags=re.MULTILINE) else "auto"
+
+
 def estimate_project(folder: Path) -> dict:
     """The design exactly as the project configures it, estimated; the vendor's report beside it, never used."""
     from codesign.estimate.model import estimate_design
@@ -153,7 +161,8 @@ def estimate_project(folder: Path) -> dict:
         part = find_part(project.part)
     except ValueError:
         raise ModelError(f"{folder}: part '{project.part}' is not in codesign's part table (codesign/estimate/parts.py)") from None
-    report = estimate_design(convert_project(project), part, project.clock_ns, project.io_type, project.backend)
+    multipliers = forced_multipliers(project.folder)
+    report = estimate_design(convert_project(project), part, project.clock_ns, project.io_type, project.backend, multipliers)
     report["settings"] = {
         "backend": project.backend,
         "part": project.part,
@@ -165,4 +174,6 @@ def estimate_project(folder: Path) -> dict:
     report["source"] = str(project.folder)
     report = add_vendor(report, project.folder)
     report["notes"] = project.notes + [f"vendor report skipped: {problem}" for problem in report["vendor"].get("unreadable", [])]
+    if multipliers == "fabric":
+        report["notes"].append("build_prj.tcl forces multiplications into logic (config_op mul -impl fabric): estimated without DSPs")
     return report

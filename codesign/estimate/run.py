@@ -12,8 +12,10 @@ from codesign.fixed import Fixed
 from codesign.estimate.model import estimate_design
 from codesign.estimate.parts import find_part
 from codesign.estimate.vendor import vendor_results
+from codesign.report.render import ranged
 
 METRICS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram_18k")
+INTERVAL_LABELS = (("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF"), ("bram_18k", "BRAM18"), ("latency_cycles", "cycles"))
 
 
 def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path: Path, candidate: Candidate | None = None) -> dict:
@@ -83,10 +85,12 @@ def format_estimate(report: dict) -> list[str]:
     part = report["part"]
     used = ", ".join(f"{key} {value}%" for key, value in report["utilization"].items() if value is not None)
     lines.append(f"{part['name']} ({part['board']}): {used}")
+    bounds = report.get("interval") or {}
     lines.append(
-        f"at {report['clock_ns']} ns: latency {total['latency_ns']:,.1f} ns, throughput {total['throughput_per_s']:,.0f} inferences/s "
-        "(estimated, see docs/estimation.md for its error)"
+        "estimated: " + ", ".join(f"{ranged(total[key], bounds.get(key))} {label}" for key, label in INTERVAL_LABELS)
+        + " (interval: where the vendor figure fell for 80% of the calibration designs left out of the fit, docs/estimation.md)"
     )
+    lines.append(f"at {report['clock_ns']} ns: latency {total['latency_ns']:,.1f} ns, throughput {total['throughput_per_s']:,.0f} inferences/s")
     for kind, metrics in report.get("vs_vendor", {}).items():
         shown = ", ".join(f"{metric} {value['estimate']}/{value['vendor']}" for metric, value in metrics.items())
         lines.append(f"vs {kind} report (estimate/vendor): {shown}")

@@ -34,6 +34,7 @@ def collect(run_dir: Path) -> dict:
             "reference", "input_type", "candidates", "computed_in_float")},
         "estimate": {
             "total": estimate.get("total"),
+            "interval": estimate.get("interval"),
             "utilization": estimate.get("utilization"),
             "part": estimate.get("part"),
             "layers": [layer for layer in estimate.get("layers", []) if layer["lut"] or layer["dsp"] or layer["latency_cycles"]],

@@ -22,7 +22,17 @@ def _environment() -> Environment:
     environment.filters["pct"] = lambda value: "-" if value is None else f"{value:.1f}%"
     environment.filters["duration"] = duration
     environment.filters["yesno"] = lambda value: "-" if value is None else ("yes" if value else "NO")
+    environment.filters["ranged"] = ranged
     return environment
+
+
+def ranged(value, bounds) -> str:
+    """'1,290 (900-1,900)': an estimate with its interval (docs/estimation.md), or the number alone without one."""
+    if value is None:
+        return "-"
+    if not bounds or list(bounds) == [value, value]:
+        return _number(value)
+    return f"{_number(value)} ({_number(bounds[0])}-{_number(bounds[1])})"
 
 
 def _number(value) -> str:

@@ -1,0 +1,268 @@
+"""What an hls4ml design is made of, per layer, before any fitted constant (docs/estimation.md).
+
+Counts that follow from the design alone: which constant multiplications the vendor tool binds to DSPs (the
+rule found in the per-layer DSP counts of the real-weight projects), how many bits of shift-and-add logic,
+adders and registers the rest needs, activation tables, FIFOs and line buffers, and the shapes that set the
+cycles. model.py turns them into LUT/FF/cycles with constants fitted by fit.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from codesign.fixed import exact_type_of, of_precision
+
+# Vendor multiplier binding (evidence in docs/estimation.md): a multiplication by a constant whose canonical
+# signed-digit form has at least DSP_MIN_CSD_DIGITS nonzero digits goes to a DSP, once per distinct (input,
+# constant) pair; fewer digits become one shift-and-add or a wire; zeros vanish. Data narrower than
+# DSP_MIN_DATA_BITS is multiplied in logic. Shared (non-constant) multipliers go to DSPs.
+DSP_MIN_CSD_DIGITS = 3
+DSP_MIN_DATA_BITS = 4
+DSP_PORT_BITS = {"7series": (25, 18), "ultrascale": (27, 18)}  # DSP48E1 (UG479), DSP48E2 (UG579) multiplier ports
+ROM_BRAM_MIN_DEPTH = 64  # weight memories at least this deep go to BRAM
+SRL_MAX_DEPTH = 32  # FIFOs deeper than this go to BRAM (shallower ones to SRLs, UG574)
+BRAM18_BITS = 18 * 1024
+TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "hard_sigmoid")
+MAC_CLASSES = ("Dense", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "Conv2DBatchnorm", "PointwiseConv1D", "PointwiseConv2D")
+SCALE_CLASSES = ("BatchNormalization", "ApplyAlpha")
+FREE_CLASSES = ("Input", "InputLayer", "Reshape", "Flatten", "Dropout", "Transpose")
+
+LUT_FEATURES = ("shift_add", "generic_mult", "adder", "mux", "dsp_glue", "activation", "table", "pool_max", "pool_avg", "softmax", "fifo", "line_buffer")
+FF_FEATURES = ("pipeline_7series", "pipeline_ultrascale", "shared", "shared_products", "output", "top_input", "stream_vitis", "stream_vivado",
+               "table", "softmax", "pool")
+
+
+def csd_digits(values: np.ndarray) -> np.ndarray:
+    """Nonzero digits of each integer in canonical signed-digit form: the adders a constant multiplication needs, plus one."""
+    remaining = np.abs(np.asarray(values, dtype=np.int64))
+    digits = np.zeros_like(remaining)
+    while (remaining != 0).any():
+        digit = np.where(remaining % 2 == 1, 2 - (remaining % 4), 0)  # +1 or -1 where odd
+        digits += digit != 0
+        remaining = (remaining - digit) // 2
+    return digits
+
+
+def constant_bits(value: int) -> int:
+    """Bits of |value| without its trailing zeros (a shift is free)."""
+    value = abs(int(value))
+    return (value // (value & -value)).bit_length() if value else 0
+
+
+def quantized_weights(values: np.ndarray, precision) -> np.ndarray:
+    """Weights as the integers the firmware multiplies by (value * 2^fraction bits, saturated); power-of-two and
+    binary weights (no plain fixed-point type) as the integers of the narrowest type that holds them."""
+    fixed = of_precision(precision) or exact_type_of(values)[0]
+    return np.clip(np.round(values * 2.0**fixed.frac), fixed.low, fixed.high).astype(np.int64)
+
+
+def width(variable_or_type) -> int:
+    precision = getattr(variable_or_type, "precision", variable_or_type)
+    return int(getattr(precision, "width", 16))
+
+
+def family_of(part_base: str) -> str:
+    """7-series parts (xc7...) have DSP48E1 and slower fabric; UltraScale(+) the rest."""
+    return "7series" if part_base.startswith("xc7") else "ultrascale"
+
+
+def _pixels(shape) -> int:
+    """Pixels of a channels-last tensor (1 for a vector)."""
+    shape = list(shape)
+    return int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+
+
+def _empty(layer) -> dict:
+    return {
+        "name": layer.name,
+        "type": layer.class_name,
+        "kind": "free",
+        "dsp": 0,
+        "bram_18k": 0,
+        "lut": dict.fromkeys(LUT_FEATURES, 0.0),
+        "ff": dict.fromkeys(FF_FEATURES, 0.0),
+        "shape": {},
+    }
+
+
+def _is_identity(layer) -> bool:
+    """A LeakyReLU/ELU-like activation whose parameter makes it x -> x (alpha 1 leaky): the tools remove it."""
+    return layer.class_name == "ParametrizedActivation" and str(layer.get_attr("activation", "")).lower() == "leakyrelu" \
+        and float(layer.get_attr("activ_param", 0.0) or 0.0) == 1.0
+
+
+def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis") -> dict:
+    """The constant-free description of one hls4ml layer (see module docstring)."""
+    found = _empty(layer)
+    kind = layer.class_name
+    if kind in FREE_CLASSES:
+        return found
+    stream = io_type == "io_stream"
+    out_var = layer.get_output_variable()
+    out_bits = width(out_var.type)
+    in_var = layer.get_input_variable() if layer.inputs else None
+    data_bits = width(in_var.type) if in_var is not None else out_bits
+    lanes = int(out_var.shape[-1]) if stream else out_var.size()
+    pixels = _pixels(out_var.shape)
+    found["shape"] = {"pixels_out": pixels, "pixels_in": _pixels(in_var.shape) if in_var is not None else pixels, "stream": stream}
+    if kind in MAC_CLASSES:
+        _mac(layer, found, data_bits, family, multipliers, stream)
+    elif kind in SCALE_CLASSES:
+        _scale(layer, found, data_bits, lanes, family, multipliers)
+    elif kind.startswith("Pooling") or kind.startswith("GlobalPooling"):
+        window = int(layer.get_attr("pool_height", 1) or 1) * int(layer.get_attr("pool_width", 1) or 1)
+        if kind.startswith("GlobalPooling"):
+            window = found["shape"]["pixels_in"]
+        is_max = "max" in str(layer.get_attr("pool_op", "Max")).lower()
+        found["kind"] = "pooling"
+        found["lut"]["pool_max" if is_max else "pool_avg"] = lanes * data_bits * window
+        found["ff"]["pool"] = lanes * data_bits * (window if stream else 1)
+        found["shape"]["window"] = window
+    elif kind == "Softmax" or layer.get_attr("activation", "") == "softmax":
+        found["kind"] = "softmax"
+        found["dsp"] = lanes if multipliers != "fabric" else 0
+        found["bram_18k"] = lanes
+        found["lut"]["softmax"] = lanes * out_bits
+        found["ff"]["softmax"] = lanes * out_bits
+    elif _is_identity(layer):
+        found["kind"] = "free"
+        return found
+    else:  # activations and everything element-wise (merges included)
+        activation = str(layer.get_attr("activation", "") or "").lower()
+        found["kind"] = "table_activation" if activation in TABLE_ACTIVATIONS else "activation"
+        found["lut"]["activation"] = lanes * data_bits * max(1, len(layer.inputs))
+        if found["kind"] == "table_activation":
+            table_bits = width(layer.types["table_t"]) if "table_t" in layer.types else 18
+            per_table = math.ceil(int(layer.get_attr("table_size", 1024) or 1024) * table_bits / BRAM18_BITS)
+            found["bram_18k"] = math.ceil(lanes / 2) * per_table  # one dual-port table read per two lanes
+            found["lut"]["table"] = lanes * out_bits
+            found["ff"]["table"] = lanes * (out_bits + data_bits)
+    if stream:
+        _stream_fifos(found, out_var, out_bits)
+        found["ff"]["stream_vivado" if backend == "Vivado" else "stream_vitis"] += lanes * out_bits
+    else:
+        found["ff"]["output"] = out_var.size() * out_bits
+    return found
+
+
+def _mac(layer, found: dict, data_bits: int, family: str, multipliers: str, stream: bool) -> None:
+    """Dense and convolution kernels: DSP-bound multiplications by the CSD rule, the rest as logic."""
+    found["kind"] = "conv" if "Conv" in layer.class_name else "dense"
+    weight = layer.weights["weight"]
+    weight_bits = width(weight.type)
+    quantized = quantized_weights(np.asarray(weight.data, dtype=np.float64), weight.type.precision)
+    depthwise = layer.class_name.startswith("Depthwise")
+    outputs = int(layer.get_attr("n_filt" if "Conv" in layer.class_name else "n_out", 0) or 0)
+    if depthwise:  # each channel has its own inputs: no (input, constant) pair repeats
+        matrix = quantized.reshape(-1, 1)
+    elif not outputs or quantized.size % outputs or quantized.shape[-1] == outputs:
+        outputs = int(quantized.shape[-1]) if quantized.ndim > 1 else 1
+        matrix = quantized.reshape(-1, outputs)
+    else:  # the Resource strategy stores the weights transposed (outputs first)
+        matrix = quantized.reshape(outputs, -1).T
+    reuse = int(layer.get_attr("reuse_factor", 1) or 1)
+    strategy = str(layer.get_attr("strategy", "latency") or "latency").lower()
+    accum_bits = width(layer.types["accum_t"]) if "accum_t" in layer.types else 2 * data_bits
+    nonzero = matrix != 0
+    digits = csd_digits(matrix)
+    dsp_worthy = (digits >= DSP_MIN_CSD_DIGITS) & (data_bits >= DSP_MIN_DATA_BITS)
+    a_port, b_port = DSP_PORT_BITS[family]
+    distinct = {(int(row), int(matrix[row, column])) for row, column in zip(*np.nonzero(dsp_worthy))}
+    # one DSP per A-port width of the wider operand; a constant counts only its significant bits and a sign
+    distinct_dsp = sum(math.ceil(max(data_bits, constant_bits(value) + 1) / a_port) for _, value in distinct)
+    per_dsp = math.ceil(data_bits / a_port) * math.ceil(weight_bits / b_port)
+    products = matrix.size
+    zeros = int(products - nonzero.sum())
+    if strategy == "resource" and reuse > 1:
+        shared = math.ceil(products / reuse)  # hls4ml's block factor: weights from memory, generic multipliers
+        found["bram_18k"] += weight_memory_bram18(shared * weight_bits, reuse)
+    else:
+        limit = math.ceil(products / reuse) - zeros // reuse  # hls4ml's multiplier_limit (ALLOCATION pragma)
+        shared = limit if limit < len(distinct) else 0
+    lut = found["lut"]
+    if shared:
+        found["dsp"] = 0 if multipliers == "fabric" else shared * per_dsp
+        if multipliers == "fabric":
+            lut["generic_mult"] = shared * data_bits * weight_bits
+        # the inputs are multiplexed onto the shared multipliers; under the Latency strategy the constants are too
+        muxed_bits = data_bits + (weight_bits if strategy != "resource" else 0)
+        lut["mux"] = shared * muxed_bits * math.ceil(math.log2(max(reuse, 2)))
+        found["ff"]["shared"] = shared * (data_bits + weight_bits + accum_bits)
+        found["ff"]["shared_products"] = int(nonzero.sum()) * accum_bits
+        adders = shared
+    else:
+        in_dsp = dsp_worthy if multipliers != "fabric" else np.zeros_like(dsp_worthy)
+        found["dsp"] = distinct_dsp if multipliers != "fabric" else 0
+        logic_digits = np.where(nonzero & ~in_dsp, np.maximum(digits - 1, 0), 0)
+        lut["shift_add"] = float(logic_digits.sum()) * (data_bits + weight_bits)
+        adders = int(nonzero.sum())
+    lut["dsp_glue"] = found["dsp"]
+    adder_bits = max(0, adders - outputs) * accum_bits
+    lut["adder"] = adder_bits
+    fan_in = max(1, int(np.max(nonzero.sum(axis=0))) if nonzero.any() else 1)
+    found["ff"]["pipeline_" + family] = adder_bits * math.log2(max(fan_in, 2))
+    found["shape"].update(
+        fan_in=fan_in,
+        reuse=reuse,
+        strategy=strategy,
+        serial=math.ceil(len(distinct) / shared) if shared else 1,
+        line_buffer=0,
+    )
+    if stream and found["kind"] == "conv":
+        line_width = int(layer.get_attr("in_width", 1) or 1)
+        rows = max(0, int(layer.get_attr("filt_height", 1) or 1) - 1) * int(layer.get_attr("n_chan", 1) or 1)
+        if line_width > SRL_MAX_DEPTH:
+            found["bram_18k"] += rows * math.ceil(line_width * data_bits / BRAM18_BITS)
+        else:
+            lut["line_buffer"] = rows * data_bits * math.ceil(line_width / SRL_MAX_DEPTH)
+
+
+def weight_memory_bram18(word_bits: int, depth: int) -> int:
+    """BRAM18 blocks for a weight memory of `depth` words of `word_bits` (hls4ml's Resource strategy reshapes the
+    weights into RF-deep words of block-factor weights). Shallow memories go to LUTRAM (0 here): the tools
+    choose; ROM_BRAM_MIN_DEPTH is our assumption, not fitted (docs/estimation.md)."""
+    if depth < ROM_BRAM_MIN_DEPTH:
+        return 0
+    for max_depth, port_bits in ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1)):
+        if depth <= max_depth:
+            return math.ceil(word_bits / port_bits)
+    return math.ceil(word_bits / 1) * math.ceil(depth / 16384)
+
+
+def _scale(layer, found: dict, data_bits: int, lanes: int, family: str, multipliers: str) -> None:
+    """BatchNormalization and ApplyAlpha: one multiplication per channel by its scale, bound like a weight."""
+    found["kind"] = "scale"
+    scale = layer.weights.get("scale")
+    if scale is None:
+        return
+    values = quantized_weights(np.asarray(scale.data, dtype=np.float64).reshape(-1), scale.type.precision)
+    digits = csd_digits(values)
+    per_lane = np.resize(digits, lanes)
+    worthy = (per_lane >= DSP_MIN_CSD_DIGITS) & (data_bits >= DSP_MIN_DATA_BITS)
+    found["dsp"] = int(worthy.sum()) if multipliers != "fabric" else 0
+    logic = np.where(worthy & (multipliers != "fabric"), 0, np.maximum(per_lane - 1, 0))
+    found["lut"]["shift_add"] = float(logic.sum()) * (data_bits + width(scale.type))
+    found["lut"]["adder"] = lanes * data_bits
+    found["lut"]["dsp_glue"] = found["dsp"]
+
+
+def _stream_fifos(found: dict, variable, bits: int) -> None:
+    """io_stream: one FIFO per channel of the layer's output, as deep as its pixel count (hls4ml's default)."""
+    shape = list(variable.shape)
+    channels = int(shape[-1]) if shape else 1
+    depth = _pixels(shape)
+    if depth > SRL_MAX_DEPTH:
+        found["bram_18k"] += channels * math.ceil(depth * bits / BRAM18_BITS)
+    else:
+        found["lut"]["fifo"] += channels * bits * math.ceil(depth / SRL_MAX_DEPTH)
+
+
+def design_features(graph, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis") -> list[dict]:
+    """Every layer's features, in graph order, and the top function's input registers."""
+    layers = [layer_features(layer, io_type, family, multipliers, backend) for layer in graph.get_layers()]
+    if io_type == "io_parallel" and layers:
+        first = next(iter(graph.get_layers()))
+        layers[0]["ff"]["top_input"] = first.get_output_variable().size() * width(first.get_output_variable().type)
+    return layers

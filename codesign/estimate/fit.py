@@ -1,0 +1,165 @@
+"""Fit the estimator's constants on calibration rows, and measure its error out of sample (docs/estimation.md).
+
+Latency timings are fitted first (coordinate descent over small grids, minimizing the mean |log| ratio of
+cycles), then LUT and FF prices by non-negative least squares on relative errors of the design totals. Leave-one-
+design-out refits everything without each design's rows and predicts them; the spread of those ratios gives the
+intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import nnls
+
+from codesign.estimate.features import FF_FEATURES, LUT_FEATURES
+from codesign.estimate.model import FF_PRICES, INTERVAL_METRICS, LUT_PRICES, Constants, Timing, design_cycles, layer_cycles, stage_bits
+
+LATENCY_GRID = {
+    "mult_ns_7series": np.arange(0.0, 10.01, 0.25),
+    "add_ns_7series": np.arange(0.0, 3.01, 0.05),
+    "mult_ns_ultrascale": np.arange(0.0, 8.01, 0.25),
+    "logic_mult_ns_7series": np.arange(0.0, 10.01, 0.25),
+    "logic_mult_ns_ultrascale": np.arange(0.0, 8.01, 0.25),
+    "add_ns_ultrascale": np.arange(0.0, 2.01, 0.05),
+    "table_cycles": np.arange(0, 6),
+    "softmax_ns_7series": np.arange(0.0, 60.1, 1.0),
+    "softmax_ns_ultrascale": np.arange(0.0, 30.1, 0.5),
+    "stream_cycles": np.arange(0, 6),
+    "stream_fill": np.arange(0, 6),
+    "per_call": np.arange(0, 4),
+    "top": np.arange(0, 12),
+}
+LATENCY_START = {"logic_mult_ns_7series": 3.0, "logic_mult_ns_ultrascale": 2.0, "mult_ns_7series": 3.0, "add_ns_7series": 0.8, "mult_ns_ultrascale": 2.0, "add_ns_ultrascale": 0.35, "table_cycles": 2,
+                 "softmax_ns_7series": 30.0, "softmax_ns_ultrascale": 8.0, "stream_cycles": 2, "stream_fill": 1, "per_call": 1, "top": 2}
+INTERVAL_QUANTILES = (0.1, 0.9)  # an 80% interval from the out-of-sample ratios
+
+
+@dataclass
+class Sample:
+    """A calibration row reduced to what the fit needs: its features, timing and vendor figures."""
+
+    id: str
+    group: str
+    kind: str
+    source: str
+    timing: Timing
+    features: list[dict]
+    published: dict
+
+
+def _cycles(sample: Sample, latency: dict) -> tuple[int, list[int]]:
+    """The design's cycles, and each layer's pipeline depth."""
+    per_layer = [layer_cycles(layer, latency, sample.timing) for layer in sample.features]
+    layers = [
+        {"latency_cycles": cycles, "dsp": layer["dsp"], "lut": sum(layer["lut"].values())}
+        for layer, (cycles, _, _) in zip(sample.features, per_layer)
+    ]
+    return design_cycles(layers, latency, sample.timing.io_type), [depth for _, _, depth in per_layer]
+
+
+def _latency_loss(samples: list[Sample], latency: dict) -> float:
+    return float(np.mean([abs(math.log((_cycles(sample, latency)[0] + 1) / (sample.published["latency_cycles"] + 1))) for sample in samples]))
+
+
+def fit_latency(samples: list[Sample], sweeps: int = 3) -> dict:
+    """Coordinate descent over LATENCY_GRID from LATENCY_START."""
+    latency = dict(LATENCY_START)
+    best = _latency_loss(samples, latency)
+    for _ in range(sweeps):
+        improved = False
+        for name, grid in LATENCY_GRID.items():
+            for value in grid:
+                trial = dict(latency, **{name: float(value)})
+                loss = _latency_loss(samples, trial)
+                if loss < best - 1e-12:
+                    best, latency, improved = loss, trial, True
+        if not improved:
+            break
+    return {name: round(float(value), 3) for name, value in latency.items()}
+
+
+def _totals(sample: Sample, metric: str, latency: dict) -> np.ndarray:
+    """The design's summed features of one metric (LUT or FF), and a constant for the top function."""
+    if metric == "lut":
+        return np.array([sum(layer["lut"][key] for layer in sample.features) for key in LUT_FEATURES] + [1.0])
+    _, depths = _cycles(sample, latency)
+    stages = sum(stage_bits(layer, depth) for layer, depth in zip(sample.features, depths))
+    by_family = [stages if sample.timing.family == "7series" else 0.0, stages if sample.timing.family == "ultrascale" else 0.0]
+    return np.array([sum(layer["ff"][key] for layer in sample.features) for key in FF_FEATURES] + by_family + [1.0])
+
+
+def _nnls_relative(rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Non-negative prices minimizing the sum of squared relative errors."""
+    scale = 1.0 / np.maximum(targets, 1.0)
+    prices, _ = nnls(rows * scale[:, None], targets * scale)
+    return prices
+
+
+def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on: dict | None = None) -> Constants:
+    """Every constant from these samples."""
+    latency = fit_latency(samples)
+    prices = {}
+    for metric, names in (("lut", LUT_PRICES), ("ff", FF_PRICES)):
+        rows = np.array([_totals(sample, metric, latency) for sample in samples])
+        targets = np.array([sample.published[metric] for sample in samples], dtype=float)
+        prices[metric] = {name: round(float(value), 4) for name, value in zip(names, _nnls_relative(rows, targets))}
+    return Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {})
+
+
+def predict(sample: Sample, constants: Constants) -> dict:
+    """The design totals these constants give (DSP and BRAM follow rules, not prices)."""
+    total = {
+        "dsp": sum(layer["dsp"] for layer in sample.features),
+        "bram_18k": sum(layer["bram_18k"] for layer in sample.features),
+    }
+    names = {"lut": LUT_PRICES, "ff": FF_PRICES}
+    for metric in ("lut", "ff"):
+        prices = getattr(constants, metric)
+        total[metric] = int(round(float(_totals(sample, metric, constants.latency) @ np.array([prices[name] for name in names[metric]]))))
+    total["latency_cycles"] = _cycles(sample, constants.latency)[0]
+    return total
+
+
+def leave_one_design_out(samples: list[Sample], progress=None) -> dict[str, dict]:
+    """Each sample predicted by constants fitted without every row of its design."""
+    predictions = {}
+    groups = sorted({sample.group for sample in samples})
+    for index, group in enumerate(groups, start=1):
+        held_out = [sample for sample in samples if sample.group == group]
+        constants = fit_constants([sample for sample in samples if sample.group != group])
+        for sample in held_out:
+            predictions[sample.id] = predict(sample, constants)
+        if progress:
+            progress(index, len(groups), group)
+    return predictions
+
+
+def ratio(estimate: float, published: float) -> float:
+    """vendor / estimate, with +1 on both so that zero figures compare."""
+    return (published + 1.0) / (estimate + 1.0)
+
+
+def interval_ratios(samples: list[Sample], predictions: dict[str, dict], exclude_group: str | None = None) -> dict:
+    """Per metric, the quantiles of vendor/estimate over the out-of-sample predictions (one group left aside)."""
+    result = {}
+    for metric in INTERVAL_METRICS:
+        ratios = [ratio(predictions[sample.id][metric], sample.published[metric]) for sample in samples if sample.group != exclude_group]
+        low, high = np.quantile(ratios, INTERVAL_QUANTILES)
+        result[metric] = [round(float(low), 3), round(float(high), 3)]
+    return result
+
+
+def coverage(samples: list[Sample], predictions: dict[str, dict]) -> dict:
+    """Share of rows whose vendor figure falls in the interval built without their own design."""
+    inside = dict.fromkeys(INTERVAL_METRICS, 0)
+    for sample in samples:
+        bounds = interval_ratios(samples, predictions, exclude_group=sample.group)
+        for metric in INTERVAL_METRICS:
+            estimate, published = predictions[sample.id][metric], sample.published[metric]
+            low, high = bounds[metric]
+            if math.floor(estimate * min(low, 1.0)) <= published <= math.ceil(estimate * max(high, 1.0)):
+                inside[metric] += 1
+    return {metric: round(count / len(samples), 3) for metric, count in inside.items()}
