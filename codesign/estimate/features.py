@@ -31,7 +31,7 @@ FREE_CLASSES = ("Input", "InputLayer", "Reshape", "Flatten", "Dropout", "Transpo
 
 LUT_FEATURES = ("shift_add", "generic_mult", "adder", "mux", "dsp_glue", "activation", "table", "pool_max", "pool_avg", "softmax", "fifo", "line_buffer")
 FF_FEATURES = ("pipeline_7series", "pipeline_ultrascale", "shared", "shared_products", "output", "top_input", "stream_vitis", "stream_vivado",
-               "table", "softmax", "pool")
+               "window", "table", "softmax", "pool")
 
 
 def csd_digits(values: np.ndarray) -> np.ndarray:
@@ -106,7 +106,8 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     data_bits = width(in_var.type) if in_var is not None else out_bits
     lanes = int(out_var.shape[-1]) if stream else out_var.size()
     pixels = _pixels(out_var.shape)
-    found["shape"] = {"pixels_out": pixels, "pixels_in": _pixels(in_var.shape) if in_var is not None else pixels, "stream": stream}
+    found["shape"] = {"pixels_out": pixels, "pixels_in": _pixels(in_var.shape) if in_var is not None else pixels, "stream": stream,
+                      "pixel_bits": int(out_var.shape[-1]) * out_bits if out_var.shape else out_bits}
     if kind in MAC_CLASSES:
         _mac(layer, found, data_bits, family, multipliers, stream)
     elif kind in SCALE_CLASSES:
@@ -211,6 +212,7 @@ def _mac(layer, found: dict, data_bits: int, family: str, multipliers: str, stre
         line_buffer=0,
     )
     if stream and found["kind"] == "conv":
+        found["ff"]["window"] = matrix.shape[0] * data_bits * (outputs if depthwise else 1)  # the kernel's window of inputs
         line_width = int(layer.get_attr("in_width", 1) or 1)
         rows = max(0, int(layer.get_attr("filt_height", 1) or 1) - 1) * int(layer.get_attr("n_chan", 1) or 1)
         if line_width > SRL_MAX_DEPTH:

@@ -66,7 +66,7 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
     if kind in ("dense", "conv"):
         multiply = latency[f"mult_ns_{family}"] if features["dsp"] else latency[f"logic_mult_ns_{family}"]
         delay = multiply + latency[f"add_ns_{family}"] * math.log2(max(shape["fan_in"], 2))
-        depth = max(0, math.ceil(delay / timing.period) - 1)
+        depth = max(0, math.ceil(delay / timing.period) - latency[f"register_credit_{family}"])
         serial = max(1, shape["serial"] if shape["strategy"] != "resource" else shape["reuse"])
         if kind == "dense":
             return int(depth + serial - 1 + (latency["stream_cycles"] if stream else 0)), int(serial), int(depth)
@@ -75,7 +75,7 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
     depth = latency["table_cycles"] if kind == "table_activation" else 0
     if kind == "softmax":  # exp table, a log2-deep sum, the inverse table, the products
         lanes = max(2, features["dsp"] or features["bram_18k"] or 2)
-        depth = math.ceil((latency[f"softmax_ns_{family}"] + latency[f"add_ns_{family}"] * math.log2(lanes)) / timing.period)
+        depth = math.ceil((latency[f"softmax_ns_{family}"] + latency[f"softmax_log_ns_{family}"] * math.log2(lanes)) / timing.period)
     if stream and shape.get("pixels_in", 1) > 1:
         return int(shape["pixels_in"] + depth + latency["stream_cycles"]), int(shape["pixels_in"]), int(depth)
     return int(depth + (latency["stream_cycles"] if stream else 0)), 1, int(depth)
@@ -99,8 +99,8 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
 
 
 def stage_bits(features: dict, depth: int) -> float:
-    """Pipeline registers: one pixel's output bits held at each stage of its pipeline (io_parallel)."""
-    return float(features["ff"]["output"]) / max(1, features["shape"].get("pixels_out", 1)) * depth
+    """Pipeline registers: one pixel's output bits held at each stage of its pipeline."""
+    return float(features["shape"].get("pixel_bits", 0)) * depth
 
 
 def design_cycles(layers: list[dict], latency: dict, io_type: str) -> int:
