@@ -23,6 +23,7 @@ from codesign.layout import read_json, read_json_if_exists, write_json
 Say = Callable[[str], None]
 SWEEPS_DIR = "_sweeps"
 METRICS = ("accuracy", "emulation_accuracy", "bit_exact", "dsp", "lut", "ff", "bram_18k", "latency_cycles", "ii")
+INTERVAL_COLUMNS = ("dsp", "lut", "latency_cycles")  # the estimate's interval, as <metric>_low / <metric>_high
 
 
 class SweepSpec(Strict):
@@ -317,15 +318,17 @@ def point_row(root: Path, point: Point) -> dict:
     directory = root / "points" / point.digest
     status = read_json_if_exists(directory / "sweep_status.json") or {}
     validation = read_json_if_exists(directory / "reports" / "validate.json") or {}
-    total = (read_json_if_exists(directory / "reports" / "estimate.json") or {}).get("total") or {}
+    estimate = read_json_if_exists(directory / "reports" / "estimate.json") or {}
+    total, interval = estimate.get("total") or {}, estimate.get("interval") or {}
     accuracy = validation.get("accuracy") or {}
-    row = {"point": point.digest, **{key: value for key, value in point.settings.items()}}
+    row = {"point": point.digest, "label": _label(point), **{key: value for key, value in point.settings.items()}}
     row.update(
         status=status.get("status", "not run"),
         accuracy=accuracy.get("qkeras"),
         emulation_accuracy=accuracy.get("emulation"),
         bit_exact=validation.get("bit_exact"),
         **{key: total.get(key) for key in ("dsp", "lut", "ff", "bram_18k", "latency_cycles", "ii")},
+        **{f"{key}_{end}": (interval.get(key) or [None, None])[side] for key in INTERVAL_COLUMNS for side, end in enumerate(("low", "high"))},
         seconds=status.get("seconds"),
         error=status.get("error"),
         run_dir=str(directory),

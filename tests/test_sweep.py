@@ -34,6 +34,26 @@ def test_pareto_front_on_constructed_points():
     assert [rows[i]["point"] for i in pareto_front(rows, {"accuracy": "max"})] == ["e"]
 
 
+def test_each_sweep_plot_draws_its_own_front_with_labels_and_intervals():
+    """LUT and latency plots have different fronts (issue: each 2D plot, the Pareto front of its own two axes)."""
+    from codesign.report.plots import sweep_scatter, sweep_series
+
+    rows = [
+        {**_row("a", 0.90, 100, 30), "label": "bits=4", "lut_low": 80, "lut_high": 150},
+        {**_row("b", 0.95, 200, 40), "label": "bits=6", "lut_low": 150, "lut_high": 300},
+        {**_row("c", 0.97, 400, 20), "label": "bits=8", "lut_low": 300, "lut_high": 600},
+        {**_row("d", 0.93, 500, 50), "label": "bits=8, rf=4"},
+        _row("e", None, 100, 10, status="failed"),
+    ]
+    lut = sweep_series(rows, "lut")
+    assert lut["front"] == [(100, 0.90), (200, 0.95), (400, 0.97)]  # cheapest first: the corners of the step line
+    assert lut["labels"] == ["bits=4", "bits=6", "bits=8", "bits=8, rf=4"]
+    assert lut["xerr"] == [[20, 50, 100, 0], [50, 100, 200, 0]]  # d has no interval: no bar
+    assert sweep_series(rows, "latency_cycles")["front"] == [(20, 0.97)]
+    encoded, png = sweep_scatter(rows, "lut", "LUT")
+    assert png.startswith(b"\x89PNG") and len(encoded) > 1000
+
+
 def test_best_point_under_constraints():
     rows = [_row("a", 0.90, 100, 10), _row("b", 0.95, 200, 10, dsp=5), _row("c", 0.95, 150, 10, dsp=50), _row("d", 0.99, 900, 5, status="failed")]
     assert best_point(rows, None, None, None)["point"] == "c"  # fewest LUTs among the most accurate

@@ -85,18 +85,40 @@ def precision_profile(rows: list[dict]) -> str | None:
     return _png(figure)
 
 
-def sweep_scatter(rows: list[dict], metric: str, label: str) -> tuple[str, bytes] | None:
-    """Accuracy against one cost over the finished points, the Pareto front highlighted; (base64, png bytes)."""
+def sweep_series(rows: list[dict], metric: str) -> dict:
+    """What one sweep plot draws: finished points with their labels and estimate intervals, and the Pareto front
+    of these two axes (highest accuracy, lowest cost) as the corners of a step line, cheapest first."""
+    from codesign.sweep import pareto_front
+
     points = [row for row in rows if row["status"] == "done" and row.get(metric) is not None and row.get("accuracy") is not None]
-    if not points:
+    front = sorted((points[i] for i in pareto_front(points, {"accuracy": "max", metric: "min"})), key=lambda row: row[metric])
+    low = [row[metric] - row[f"{metric}_low"] if row.get(f"{metric}_low") is not None else 0 for row in points]
+    high = [row[f"{metric}_high"] - row[metric] if row.get(f"{metric}_high") is not None else 0 for row in points]
+    return {
+        "x": [row[metric] for row in points],
+        "y": [row["accuracy"] for row in points],
+        "xerr": [low, high],
+        "labels": [row.get("label") or row["point"] for row in points],
+        "front": [(row[metric], row["accuracy"]) for row in front],
+    }
+
+
+def sweep_scatter(rows: list[dict], metric: str, label: str) -> tuple[str, bytes] | None:
+    """Accuracy against one cost: every finished point labelled with its settings, estimate intervals as error
+    bars, and this plot's own Pareto front as a step line; (base64, png bytes)."""
+    series = sweep_series(rows, metric)
+    if not series["x"]:
         return None
-    figure, axes = _figure(5.5, 3.6)
-    for pareto, colour, name in ((False, "tab:gray", "point"), (True, "tab:red", "Pareto front")):
-        chosen = [row for row in points if bool(row.get("pareto")) == pareto]
-        axes.scatter([row[metric] for row in chosen], [row["accuracy"] for row in chosen], color=colour, label=name)
-    axes.set_xlabel(label)
+    figure, axes = _figure(6.5, 4.2)
+    axes.errorbar(series["x"], series["y"], xerr=series["xerr"], fmt="o", color="tab:gray", ecolor="tab:gray", alpha=0.8,
+                  capsize=3, label="point (estimate interval)")
+    front_x, front_y = zip(*series["front"])
+    axes.plot(front_x, front_y, drawstyle="steps-post", color="tab:red", marker="o", label="Pareto front (these axes)")
+    for x, y, text in zip(series["x"], series["y"], series["labels"]):
+        axes.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=6)
+    axes.set_xlabel(f"{label} (estimated)")
     axes.set_ylabel("QKeras test accuracy")
     axes.set_title(f"accuracy vs {label}")
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=7)
     encoded = _png(figure)
     return encoded, base64.b64decode(encoded)
