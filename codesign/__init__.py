@@ -2,8 +2,8 @@
 
 from importlib import metadata
 
-from codesign.api import Run, build
+from codesign.api import Run, build, import_project
 from codesign.results import EstimateResult, ValidationResult
 
 __version__ = metadata.version("codesign")
-__all__ = ["Run", "build", "ValidationResult", "EstimateResult", "__version__"]
+__all__ = ["Run", "build", "import_project", "ValidationResult", "EstimateResult", "__version__"]

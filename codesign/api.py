@@ -46,6 +46,22 @@ def build(
     return Run(run_dir, require_complete=to_step is None)
 
 
+def import_project(
+    project: str | Path,
+    name: str,
+    *,
+    data: str | Path | None = None,
+    output_root: str | Path = "hls_projects",
+    say: Callable[[str], None] = print,
+) -> "Run":
+    """What `codesign import` does: a run of an existing hls4ml project folder, converted as its config says."""
+    from codesign.build import import_run
+
+    run_dir = Path(output_root) / name
+    import_run(Path(project), name, Path(data) if data is not None else None, run_dir, say)
+    return Run(run_dir)
+
+
 VALIDATED = STEP_NAMES[: STEP_NAMES.index("validate") + 1]  # the steps a usable run has finished
 
 

@@ -58,6 +58,16 @@ def build_run(spec: Spec, run_dir: Path, say: Say, from_step: str | None = None,
     return manifest
 
 
+def import_run(project: Path, name: str, data: Path | None, run_dir: Path, say: Say) -> dict:
+    """`codesign import`: a run of an existing hls4ml project folder, built through every step."""
+    from codesign.estimate.project import is_project
+    from codesign.project_import import import_spec
+
+    if not is_project(project):
+        raise SpecError(f"{project}: not an hls4ml project folder (no hls4ml_config.yml in it)")
+    return build_run(import_spec(project, name, data, run_dir, say), run_dir, say)
+
+
 def validate_run(run_dir: Path, say: Say) -> dict:
     """Rerun the validate step of an existing run with the spec it was built from."""
     layout = RunLayout(Path(run_dir))

@@ -60,7 +60,7 @@ def main() -> None:
 @click.option("--data", "data_file", type=click.Path(path_type=Path), help="An .npz with x_train, y_train, x_test, y_test, or 'synthetic' (random data of the spec dataset's shape).")
 @click.option("--no-train", is_flag=True, help="Keep the seeded random initial weights (quantized): no training.")
 @click.option("--name", help="Run name (default: the spec's name or file stem).")
-@click.option("--precision", help="bit-exact (default), hls4ml-default, or 'ap_fixed<W,I>'.")
+@click.option("--precision", help="bit-exact (default), hls4ml-default, 'ap_fixed<W,I>', or as-configured (with hls.hls4ml_config).")
 @click.option("--from", "from_step", type=click.Choice(STEP_NAMES), help="Rerun from this step.")
 @click.option("--to", "to_step", type=click.Choice(STEP_NAMES), help="Stop after this step.")
 @click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
@@ -71,6 +71,19 @@ def build(spec_file, model_file, data_file, no_train, name, precision, from_step
     spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train)  # before TensorFlow
     _quiet_tensorflow()
     build_run(spec, output_root / run_name, _say, from_step, to_step)
+
+
+@main.command(name="import")
+@click.argument("project", type=click.Path(path_type=Path))
+@click.option("--name", required=True, help="Run name: the run goes to OUTPUT_ROOT/NAME.")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False, path_type=Path), help="An .npz with x_train, y_train, x_test, y_test (default: inputs drawn across the input type's range, flagged synthetic).")
+@click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
+def import_project(project: Path, name: str, data_file, output_root: Path) -> None:
+    """A codesign run of an existing hls4ml project folder (hls4ml_config.yml + its Keras model), as configured there."""
+    from codesign.build import import_run
+
+    _quiet_tensorflow()
+    import_run(project, name, data_file, output_root / name, _say)
 
 
 @main.command()

@@ -14,7 +14,7 @@ from codesign.errors import SpecError
 from codesign.fixed import Fixed
 from codesign.estimate.parts import find_part
 
-PRECISION_POLICIES = ("bit-exact", "hls4ml-default")
+PRECISION_POLICIES = ("bit-exact", "hls4ml-default", "as-configured")
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
@@ -249,6 +249,9 @@ class HLSSpec(Strict):
         False, description="Put a final softmax in the firmware (lookup tables) instead of on the host."
     )
     layers: dict[str, LayerHLS] = Field(default_factory=dict, description="Per-layer overrides, by name.")
+    hls4ml_config: str | None = Field(
+        None, description="An hls4ml HLSConfig (YAML) that the 'as-configured' precision converts with, as written (codesign import)."
+    )
 
     @field_validator("part")
     @classmethod
@@ -262,6 +265,14 @@ class HLSSpec(Strict):
         if value not in PRECISION_POLICIES:
             parse_ap_fixed(value)
         return value
+
+    @model_validator(mode="after")
+    def _configured_needs_a_config(self) -> "HLSSpec":
+        if self.precision == "as-configured" and not self.hls4ml_config:
+            raise ValueError("precision 'as-configured' needs hls4ml_config: the hls4ml HLSConfig file to convert with")
+        if self.hls4ml_config and not Path(self.hls4ml_config).is_file():
+            raise ValueError(f"hls4ml_config '{self.hls4ml_config}' is not a file")
+        return self
 
 
 def parse_ap_fixed(text: str) -> Fixed:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from codesign.config import HLSSpec, parse_ap_fixed
 from codesign.errors import ModelError, SpecError
@@ -30,6 +31,7 @@ class Candidate:
     default: str = HLS4ML_DEFAULT_PRECISION  # hls4ml's default type where nothing else sets one
     granularity: str = "name"  # 'name': types from the quantizers; 'model': `default` everywhere
     input: str = "narrowest"  # the input type: 'narrowest' or 'float32-exact' (typesearch.input_types), or 'hls4ml' (its default)
+    configured: str | None = None  # an hls4ml HLSConfig file used as written (the 'as-configured' precision)
 
 
 WIDE = "fixed<24,8>"
@@ -42,8 +44,11 @@ BIT_EXACT_CANDIDATES = (  # narrowest first: the first exact one is kept
 )
 
 
-def policy_candidate(precision: str) -> Candidate:
-    """The single conversion of an explicit precision policy ('hls4ml-default' or 'ap_fixed<W,I>')."""
+def policy_candidate(precision: str, configured: str | None = None) -> Candidate:
+    """The single conversion of a precision policy that is not searched ('hls4ml-default', 'ap_fixed<W,I>', or
+    'as-configured' with its HLSConfig file)."""
+    if precision == "as-configured":
+        return Candidate(f"as configured in {Path(configured).name}", input="hls4ml", configured=str(configured))
     default = HLS4ML_DEFAULT_PRECISION if precision == "hls4ml-default" else parse_ap_fixed(precision).hls4ml()
     return Candidate(f"model-wide {default}", default=default, granularity="model", input="hls4ml")
 
@@ -56,7 +61,7 @@ def candidate_named(name: str) -> Candidate | None:
 def conversion_of(report: dict) -> tuple[Candidate, Fixed | None]:
     """The candidate and input type a run's convert.json records, to convert the same model the same way again."""
     input_type = Fixed.parse(report["input_type"]["type"]) if report.get("input_type") else None
-    return candidate_named(report["conversion"]) or policy_candidate(report["policy"]), input_type
+    return candidate_named(report["conversion"]) or policy_candidate(report["policy"], report.get("hls4ml_config")), input_type
 
 
 def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | None, log_path: Path, candidate: Candidate) -> dict:
@@ -72,6 +77,7 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | Non
     write_json(output_dir / "codesign_graph.json", graph_description(graph))
     return {
         "policy": hls.precision,
+        "hls4ml_config": candidate.configured,
         "conversion": candidate.name,
         "backend": hls.backend,
         "part": hls.part,
@@ -129,6 +135,8 @@ def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: 
     """hls4ml's config dict for the candidate, with strategy, reuse factor and tracing."""
     import hls4ml
 
+    if candidate.configured:
+        return _configured(keras_model, candidate.configured, hls)
     config = hls4ml.utils.config_from_keras_model(
         keras_model, granularity=candidate.granularity, backend=hls.backend, default_precision=candidate.default
     )
@@ -144,6 +152,21 @@ def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: 
     for entry in per_layer.values():  # granularity='name' writes ReuseFactor 1 into every layer: the model's wins
         if "ReuseFactor" in entry:
             entry["ReuseFactor"] = hls.reuse_factor
+    _trace_and_override(keras_model, config, hls)
+    return config
+
+
+def _configured(keras_model, path: str, hls: HLSSpec) -> dict:
+    """An HLSConfig as its author wrote it (types, strategies, reuse factors), with tracing and the spec's overrides."""
+    config = yaml.safe_load(Path(path).read_text())
+    config = config.get("HLSConfig", config)
+    _trace_and_override(keras_model, config, hls)
+    return config
+
+
+def _trace_and_override(keras_model, config: dict, hls: HLSSpec) -> None:
+    """Trace every layer (the first diverging layer is found from the traces) and apply per-layer overrides."""
+    per_layer = config.setdefault("LayerName", {})
     for layer in keras_model.layers:
         per_layer.setdefault(layer.name, {})["Trace"] = True
     for name, override in hls.layers.items():
@@ -153,7 +176,6 @@ def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: 
             per_layer[name]["ReuseFactor"] = override.reuse_factor
         if override.strategy is not None:
             per_layer[name]["Strategy"] = override.strategy
-    return config
 
 
 def _convert(keras_model, config: dict, hls: HLSSpec, output_dir: Path, candidate: Candidate):

@@ -13,7 +13,7 @@ from codesign.errors import DataError
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 SHAPES = {"digits": ((8, 8, 1), 10), "mnist": ((28, 28, 1), 10), "cifar10": ((32, 32, 3), 10), "svhn": ((32, 32, 3), 10)}
-SYNTHETIC_WARNING = "SYNTHETIC DATA: random images and labels, accuracy is meaningless (conversion, bit-exactness, estimates and timings still hold)"
+SYNTHETIC_WARNING = "SYNTHETIC DATA: random inputs and labels, accuracy is meaningless (conversion, bit-exactness, estimates and timings still hold)"
 KERAS_DATA = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 
@@ -99,12 +99,13 @@ def load_npz(path: Path) -> Dataset:
             if missing:
                 raise DataError(f"{path}: missing array(s) {', '.join(missing)} (needs {', '.join(NPZ_KEYS)})")
             arrays = {key: archive[key] for key in NPZ_KEYS}
+            synthetic = bool(archive["synthetic"]) if "synthetic" in archive.files else False  # codesign import's inputs
     except (OSError, ValueError) as error:
         raise DataError(f"{path}: not a readable .npz file ({error})") from None
     _check_arrays(path, arrays)
     x_train, x_test = (arrays[key].astype(np.float32) for key in ("x_train", "x_test"))
     y_train, y_test = (_labels(arrays[key]) for key in ("y_train", "y_test"))
-    return Dataset(path.stem, x_train, y_train, x_test, y_test)
+    return Dataset(path.stem, x_train, y_train, x_test, y_test, synthetic=synthetic)
 
 
 def _check_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:

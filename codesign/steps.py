@@ -124,7 +124,7 @@ def convert_step(ctx: Context) -> dict:
             chosen, input_type = conversion_of(report)
             report = {**report, **convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, input_type, layout.log("convert"), chosen)}
     else:
-        report = convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, None, layout.log("convert"), policy_candidate(spec.hls.precision))
+        report = convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, None, layout.log("convert"), policy_candidate(spec.hls.precision, spec.hls.hls4ml_config))
         report.update(input_type=None, candidates=None)
     write_json(layout.report("convert"), report)
     ctx.say(f"  {len(report['layers'])} layers, precision {report['policy']} ({report['conversion']})")
@@ -161,6 +161,8 @@ def convert_inputs(ctx: Context) -> dict[str, str]:
     inputs = {"qkeras_model": file_digest(ctx.layout.qkeras_model), "hls": ctx.spec.section_digest("hls", "quantization")}
     if ctx.spec.hls.precision == "bit-exact":
         inputs["data"] = ctx.data().digest()  # the types are verified on the test set
+    if ctx.spec.hls.hls4ml_config:
+        inputs["hls4ml_config"] = file_digest(Path(ctx.spec.hls.hls4ml_config))
     return inputs
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -79,3 +80,32 @@ def test_every_calibration_project_is_estimated_with_its_vendor_report_beside(tm
         report = estimate_target(folder, {}, None, lambda _: None)
         assert report["total"]["lut"] > 0, folder.name
         assert report["vendor"]["csynth"]["lut"] > 0, folder.name  # parsed beside, never used for the estimate
+
+
+@pytest.mark.slow
+def test_an_import_is_a_run_validated_bit_exact_as_configured(hls4ml_project, tmp_path):
+    """`codesign import` keeps the author's HLSConfig and settings, validates over the input type's range (flagged
+    synthetic) and gives the same Python API as any run."""
+    import codesign
+
+    messages: list[str] = []
+    run = codesign.import_project(hls4ml_project, "imported", output_root=tmp_path, say=messages.append)
+    spec = run.spec
+    assert (spec.hls.precision, spec.hls.part, spec.hls.clock_ns, spec.hls.reuse_factor) == ("as-configured", "xc7z020clg400-1", 10, 4)
+    validation = run.validate()
+    assert validation.bit_exact and validation.samples == 1000 and validation.mismatched_samples == 0
+    assert run.manifest["complete"]
+    summary = json.loads((run.path / "reports" / "summary.json").read_text())
+    assert summary["warning"].startswith("SYNTHETIC DATA")
+    x = np.load(run.path / "imported" / "synthetic_inputs.npz")["x_test"]
+    assert x.min() < -31 and x.max() > 31  # fixed<16,6>: inputs across [-32, 32)
+    assert np.array_equal(x * 1024, np.round(x * 1024))  # every input exactly representable
+    converted = json.loads((run.path / "reports" / "convert.json").read_text())
+    assert converted["conversion"] == "as configured in hls4ml_config.yml"
+    assert run.estimate().total["dsp"] >= 0 and any("drawn across fixed<16,6," in message for message in messages)
+
+
+def test_import_refuses_a_folder_that_is_not_a_project(tmp_path):
+    result = CliRunner().invoke(main, ["import", str(tmp_path), "--name", "x", "--output-root", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "not an hls4ml project folder (no hls4ml_config.yml in it)" in result.output
+    assert not (tmp_path / "out").exists()

@@ -29,7 +29,7 @@ def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path
     if candidate is not None:
         candidates = [candidate]
     else:
-        candidates = list(BIT_EXACT_CANDIDATES) if hls.precision == "bit-exact" else [policy_candidate(hls.precision)]
+        candidates = list(BIT_EXACT_CANDIDATES) if hls.precision == "bit-exact" else [policy_candidate(hls.precision, hls.hls4ml_config)]
     with tempfile.TemporaryDirectory(prefix="codesign-estimate-") as scratch:
         for index, candidate in enumerate(candidates):
             try:

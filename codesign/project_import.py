@@ -1,0 +1,89 @@
+"""`codesign import`: a codesign run made from an existing hls4ml project folder (docs/python_api.md).
+
+The run keeps the project's design as its author configured it: its Keras model, and its HLSConfig converted as
+written (precision 'as-configured'), with the part, clock, io type, strategy and reuse factor of its config. It is
+validated against the user's data, or, without data, against inputs drawn across the input type's whole range
+(flagged as synthetic everywhere, as any synthetic data is).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import yaml
+
+from codesign.config import Spec, spec_from_dict
+from codesign.errors import ModelError
+from codesign.estimate.project import read_project
+from codesign.fixed import Fixed
+
+SYNTHETIC_SAMPLES = {"train": 256, "test": 1000}
+
+
+def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: Callable[[str], None]) -> Spec:
+    """Copy the project's model and HLSConfig into run_dir/imported/ and return the run's spec."""
+    project = read_project(folder)
+    for note in project.notes:
+        say(f"note: {note}")
+    imported = Path(run_dir) / "imported"
+    imported.mkdir(parents=True, exist_ok=True)
+    model_path = imported / project.model_path.name
+    shutil.copy2(project.model_path, model_path)
+    config_path = imported / "hls4ml_config.yml"
+    config_path.write_text(yaml.safe_dump(project.hls_config, sort_keys=False))
+    if data is None:
+        data = imported / "synthetic_inputs.npz"
+        fixed = synthetic_inputs(model_path, project, data)
+        say(f"no --data: validating on {SYNTHETIC_SAMPLES['test']} inputs drawn across {fixed.hls4ml()} (synthetic)")
+    spec = {
+        "name": name,
+        "model": {"file": str(model_path.resolve())},
+        "dataset": {"name": "npz", "path": str(Path(data).resolve())},
+        "training": {"enabled": False},
+        "hls": {
+            "backend": project.backend,
+            "part": project.part,
+            "clock_ns": project.clock_ns,
+            "io_type": project.io_type,
+            "strategy": project.strategy if project.strategy in ("Latency", "Resource") else "Latency",
+            "reuse_factor": project.reuse_factor,
+            "precision": "as-configured",
+            "hls4ml_config": str(config_path.resolve()),
+        },
+    }
+    return spec_from_dict(spec, source=f"hls4ml project {folder}")
+
+
+def input_type(project) -> Fixed:
+    """The firmware's input type, as hls4ml resolves the config (an 'auto' input takes the model default)."""
+    from codesign.estimate.project import convert_project
+    from codesign.fixed import of_precision
+
+    first = next(iter(convert_project(project).get_layers()))
+    found = of_precision(first.get_output_variable().type.precision)
+    if found is None:
+        raise ModelError(f"{project.folder}: the input type is not fixed point ({first.get_output_variable().type.precision}); give --data")
+    return found
+
+
+def synthetic_inputs(model_path: Path, project, path: Path) -> Fixed:
+    """An .npz of inputs uniform over every value of the input type (exactly representable), labelled with the
+    model's own outputs (argmax for a vector output): what validation needs, marked synthetic."""
+    from codesign.model import load_keras_model
+
+    model = load_keras_model(model_path)
+    fixed = input_type(project)
+    rng = np.random.default_rng(0)
+    shape = tuple(model.input_shape[1:])
+    arrays = {}
+    for split, count in SYNTHETIC_SAMPLES.items():
+        raw = rng.integers(int(fixed.low), int(fixed.high), size=(count, *shape), endpoint=True)
+        x = (raw * fixed.lsb).astype(np.float32)
+        outputs = np.asarray(model.predict(x, batch_size=1024, verbose=0))
+        y = outputs.argmax(axis=-1) if outputs.ndim == 2 and outputs.shape[1] > 1 else outputs.reshape(count, -1).astype(np.float32)
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = x, y
+    np.savez(path, **arrays, synthetic=np.array(True))
+    return fixed
