@@ -71,6 +71,20 @@ def test_old_keys_are_dropped_with_a_note_and_the_model_beside_the_config_is_use
     assert missing.exit_code == 2 and "no Keras model: neither keras_model.h5 nor keras_model.keras" in missing.output
 
 
+def test_a_part_outside_the_table_is_estimated_with_a_note(hls4ml_project, tmp_path):
+    import shutil
+
+    folder = tmp_path / "versal"
+    shutil.copytree(hls4ml_project, folder)
+    path = folder / "hls4ml_config.yml"
+    path.write_text(path.read_text().replace("xc7z020clg400-1", "xcku060-ffva1156-2-e"))
+    result = CliRunner().invoke(main, ["estimate", str(folder), "--json", str(tmp_path / "e.json")])
+    assert result.exit_code == 0, result.output
+    assert "part 'xcku060-ffva1156-2-e' is not in codesign's part table" in result.output
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert report["total"]["lut"] > 0 and report["part"]["family"] == "ultrascale" and set(report["utilization"].values()) == {None}
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
 def test_every_calibration_project_is_estimated_with_its_vendor_report_beside(tmp_path):

@@ -1,8 +1,9 @@
 """FPGA parts hls4ml users pick, with their resources, so a part name can be checked and utilization computed.
 
 Figures are the device totals from the AMD/Xilinx product tables: UltraScale+ (DS890, Alveo data sheets
-DS962/DS963), UltraScale (DS890), Zynq UltraScale+ (DS891), 7 series (DS180, DS190). BRAM is counted in
-18 Kb blocks (two per 36 Kb block).
+DS962/DS963/DS965, DS1005), UltraScale (DS890), Zynq UltraScale+ (DS891), 7 series (DS180, DS190). BRAM is
+counted in 18 Kb blocks (two per 36 Kb block). A part outside the table can still be estimated (unlisted_part):
+its family is read from its name and utilization is not computed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ PARTS = {
         Part("xcu250", "Alveo U250", 12288, 1728000, 3456000, 5376, 1280, "DS962"),
         Part("xcu200", "Alveo U200", 6840, 1182240, 2364480, 4320, 960, "DS962"),
         Part("xcu55c", "Alveo U55C", 9024, 1303680, 2607360, 4032, 960, "DS1005"),
+        Part("xcu280", "Alveo U280", 9024, 1303680, 2607360, 4032, 960, "DS963"),
+        Part("xcu50", "Alveo U50", 5952, 872160, 1743360, 2688, 640, "DS965"),
         Part("xcvu9p", "Virtex UltraScale+ VU9P", 6840, 1182240, 2364480, 4320, 960, "DS890"),
         Part("xcvu13p", "Virtex UltraScale+ VU13P", 12288, 1728000, 3456000, 5376, 1280, "DS890"),
         Part("xczu9eg", "Zynq UltraScale+ ZU9EG (ZCU102)", 2520, 274080, 548160, 1824, 0, "DS891"),
@@ -37,6 +40,8 @@ PARTS = {
         Part("xc7z020", "Zynq-7000 Z-7020 (Pynq-Z2)", 220, 53200, 106400, 280, 0, "DS190"),
         Part("xc7z007s", "Zynq-7000 Z-7007S", 66, 14400, 28800, 100, 0, "DS190"),
         Part("xc7a100t", "Artix-7 100T (Arty A7)", 240, 63400, 126800, 270, 0, "DS180"),
+        Part("xc7a35t", "Artix-7 35T (Arty A7-35, Basys 3)", 90, 20800, 41600, 100, 0, "DS180"),
+        Part("xc7k325t", "Kintex-7 325T (KC705)", 840, 203800, 407600, 890, 0, "DS180"),
         Part("xcku115", "Kintex UltraScale KU115", 5520, 663360, 1326720, 4320, 0, "DS890"),
     )
 }
@@ -52,3 +57,9 @@ def find_part(name: str) -> Part:
     close = difflib.get_close_matches(base, PARTS, n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}?" if close else f"known parts: {', '.join(PARTS)}"
     raise ValueError(f"unknown FPGA part '{name}' ({hint})")
+
+
+def unlisted_part(name: str) -> Part:
+    """A part codesign has no figures for (a project's, not a typo on the command line): no utilization."""
+    base = name.strip().lower().split("-")[0]
+    return Part(base, "not in codesign's part table: utilization not computed", 0, 0, 0, 0, 0, "-")

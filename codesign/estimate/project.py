@@ -153,14 +153,17 @@ def forced_multipliers(folder: Path) -> str:
 def estimate_project(folder: Path) -> dict:
     """The design exactly as the project configures it, estimated; the vendor's report beside it, never used."""
     from codesign.estimate.model import estimate_design
-    from codesign.estimate.parts import find_part
+    from codesign.estimate.features import family_of
+    from codesign.estimate.parts import find_part, unlisted_part
     from codesign.estimate.run import add_vendor
 
     project = read_project(folder)
+    notes = list(project.notes)
     try:
         part = find_part(project.part)
     except ValueError:
-        raise ModelError(f"{folder}: part '{project.part}' is not in codesign's part table (codesign/estimate/parts.py)") from None
+        part = unlisted_part(project.part)
+        notes.append(f"part '{project.part}' is not in codesign's part table (codesign/estimate/parts.py): estimated as {family_of(part.base)}, no utilization")
     multipliers = forced_multipliers(project.folder)
     report = estimate_design(convert_project(project), part, project.clock_ns, project.io_type, project.backend, multipliers)
     report["settings"] = {
@@ -173,7 +176,7 @@ def estimate_project(folder: Path) -> dict:
     }
     report["source"] = str(project.folder)
     report = add_vendor(report, project.folder)
-    report["notes"] = project.notes + [f"vendor report skipped: {problem}" for problem in report["vendor"].get("unreadable", [])]
+    report["notes"] = notes + [f"vendor report skipped: {problem}" for problem in report["vendor"].get("unreadable", [])]
     if multipliers == "fabric":
         report["notes"].append("build_prj.tcl forces multiplications into logic (config_op mul -impl fabric): estimated without DSPs")
     return report

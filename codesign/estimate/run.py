@@ -12,7 +12,6 @@ from codesign.fixed import Fixed
 from codesign.estimate.model import estimate_design
 from codesign.estimate.parts import find_part
 from codesign.estimate.vendor import vendor_results
-from codesign.report.render import ranged
 
 METRICS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram_18k")
 INTERVAL_LABELS = (("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF"), ("bram_18k", "BRAM18"), ("latency_cycles", "cycles"))
@@ -66,6 +65,13 @@ def add_vendor(report: dict, hls_dir: Path) -> dict:
     return report
 
 
+def _with_interval(value: int, label: str, bounds: list[int] | None) -> str:
+    """'1,290 DSP (900-1,900)', or '1,290 DSP' where the interval is the value itself."""
+    if not bounds or list(bounds) == [value, value]:
+        return f"{value:,} {label}"
+    return f"{value:,} {label} ({bounds[0]:,}-{bounds[1]:,})"
+
+
 def _ratio(estimate: float, actual: float) -> float | None:
     return round(estimate / actual, 3) if actual else None
 
@@ -87,7 +93,7 @@ def format_estimate(report: dict) -> list[str]:
     lines.append(f"{part['name']} ({part['board']}): {used}")
     bounds = report.get("interval") or {}
     lines.append(
-        "estimated: " + ", ".join(f"{ranged(total[key], bounds.get(key))} {label}" for key, label in INTERVAL_LABELS)
+        "estimated: " + ", ".join(_with_interval(total[key], label, bounds.get(key)) for key, label in INTERVAL_LABELS)
         + " (interval: where the vendor figure fell for 80% of the calibration designs left out of the fit, docs/estimation.md)"
     )
     lines.append(f"at {report['clock_ns']} ns: latency {total['latency_ns']:,.1f} ns, throughput {total['throughput_per_s']:,.0f} inferences/s")
