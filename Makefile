@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast check-gxx browser clean
+.PHONY: demo test test-fast check-gxx browser rtl-tools clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 11) else "codesign needs Python 3.10 or 3.11 (TensorFlow 2.14); found %d.%d: set PYTHON=python3.11" % v)'
@@ -21,10 +21,15 @@ browser:  # Debian's Chromium and its driver, for the test that opens report.htm
 	  echo "installing Debian's chromium and chromium-driver (report tests)"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
+rtl-tools:  # Debian's Verilator and yosys, for the tests of the open-source RTL path (codesign rtl)
+	@command -v verilator >/dev/null && command -v yosys >/dev/null || { \
+	  echo "installing Debian's verilator and yosys (RTL tests)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q verilator yosys; }
+
 demo: $(STAMP) check-gxx
 	$(VENV)/bin/codesign build models/digits_cnn.yaml
 
-test: $(STAMP) check-gxx browser
+test: $(STAMP) check-gxx browser rtl-tools
 	$(VENV)/bin/python -m pytest
 
 test-fast: $(STAMP)

@@ -138,6 +138,16 @@ def synth_run(run_dir: Path, vsynth: bool, say: Say) -> dict:
     return read_json(layout.report("estimate"))
 
 
+def rtl_run(run_dir: Path, synth: bool, family: str, say: Say) -> dict:
+    """`codesign rtl`: switch the run's rtl step on (with these settings) and run it, then the bench and report again."""
+    layout = RunLayout(Path(run_dir))
+    data = _run_spec(layout).model_dump(mode="json", exclude_none=True)
+    data["rtl"] = {"enabled": True, "synth": synth, "family": family}
+    spec = spec_from_dict(data, source=str(layout.config))
+    run_pipeline(Context(spec, layout, say), "rtl", "report")
+    return read_json(layout.report("rtl"))
+
+
 def report_runs(run_dirs: list[Path], out_dir: Path | None, formats: str, say: Say) -> list[Path]:
     """`codesign report`: one run's reports (into its reports/ unless --out), or a comparison of several."""
     from codesign.report.data import collect, compare_runs
@@ -184,10 +194,17 @@ def build_summary(layout: RunLayout) -> list[str]:
     )
     bench = read_json_if_exists(layout.report("bench"))
     comparison = ["  comparison:", *("    " + line for line in format_table(bench["table"]))] if bench else []
+    rtl = read_json_if_exists(layout.report("rtl")) or {}
+    rtl_lines = []
+    if rtl.get("enabled"):
+        exact = "bit-exact on all" if rtl["bit_exact"] else f"NOT bit-exact: {rtl['mismatched_samples']} of"
+        counts = f", {rtl['total']['lut']:,} LUT {rtl['total']['carry']:,} CARRY4 (yosys, {rtl['family']})" if rtl.get("total") else ""
+        rtl_lines = [f"  rtl: Verilog in {layout.root / 'rtl'}, Verilator {exact} {rtl['samples']} samples{counts}"]
     return [
         "",
         f"summary of {layout.root}",
         *("  " + line for line in summary_lines(validation)),
+        *rtl_lines,
         *comparison,
         f"  precision: {conversion['policy']} ({conversion['conversion']})",
         f"  hls: {settings}",

@@ -139,6 +139,18 @@ def synth(run_dir: Path, vsynth: bool) -> None:
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-synth", is_flag=True, help="Simulate only: no yosys synthesis.")
+@click.option("--family", type=click.Choice(["xc7"]), default="xc7", show_default=True, help="yosys synth_xilinx family.")
+def rtl(run_dir: Path, no_synth: bool, family: str) -> None:
+    """Verilog of a distributed_arithmetic run's kernels, simulated with Verilator against the emulator, LUTs from yosys."""
+    from codesign.build import rtl_run
+
+    _quiet_tensorflow()
+    rtl_run(run_dir, not no_synth, family, _say)
+
+
+@main.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Where to write (default: the run's reports/, or ./codesign_comparison for several runs).")
 @click.option("--format", "formats", default="html,md,json", show_default=True, help="Any of html, md, json.")

@@ -240,7 +240,9 @@ class HLSSpec(Strict):
     part: str = Field("xcu250-figd2104-2L-e", min_length=1, description="FPGA part number.")
     clock_ns: float = Field(5.0, gt=0, description="Target clock period in ns.")
     io_type: Literal["io_parallel", "io_stream"] = Field("io_parallel", description="hls4ml IO type.")
-    strategy: Literal["Latency", "Resource"] = Field("Latency", description="hls4ml strategy for every layer.")
+    strategy: Literal["Latency", "Resource", "distributed_arithmetic"] = Field(
+        "Latency", description="hls4ml strategy for every layer (distributed_arithmetic: Dense/Conv at reuse factor 1, on da4ml)."
+    )
     reuse_factor: int = Field(1, gt=0, description="Multiplications sharing one multiplier.")
     precision: str = Field(
         "bit-exact", description="'bit-exact', 'hls4ml-default' or an explicit 'ap_fixed<W,I>' for every layer."
@@ -305,6 +307,15 @@ class BenchSpec(Strict):
     runs: int = Field(200, gt=0, description="Timed batch-1 calls behind the p50/p99 latency.")
 
 
+# --- rtl --------------------------------------------------------------------------------------
+
+
+class RTLSpec(Strict):
+    enabled: bool = Field(False, description="Run the rtl step: Verilog per kernel, Verilator against the emulator, yosys counts.")
+    synth: bool = Field(True, description="Synthesize each kernel with yosys (LUT/FF/CARRY4 counts).")
+    family: Literal["xc7"] = Field("xc7", description="yosys synth_xilinx family.")
+
+
 # --- the whole spec ------------------------------------------------------------------------------
 
 
@@ -318,6 +329,16 @@ class Spec(Strict):
     hls: HLSSpec = Field(HLSSpec(), description="hls4ml conversion settings.")
     validation: ValidationSpec = Field(ValidationSpec(), description="How the firmware is emulated for validation.")
     bench: BenchSpec = Field(BenchSpec(), description="The CPU/GPU reference measurements.")
+    rtl: RTLSpec = Field(RTLSpec(), description="The open-source RTL path (distributed_arithmetic runs).")
+
+    @model_validator(mode="after")
+    def _rtl_needs_distributed_arithmetic(self) -> "Spec":
+        if self.rtl.enabled and self.hls.strategy != "distributed_arithmetic":
+            raise ValueError("rtl.enabled: the RTL path writes da4ml's adder graphs, which hls.strategy 'distributed_arithmetic' builds "
+                             f"(this spec's strategy is {self.hls.strategy})")
+        if self.hls.strategy == "distributed_arithmetic" and self.hls.reuse_factor != 1:
+            raise ValueError("hls.reuse_factor: the distributed_arithmetic strategy takes reuse factor 1 only")
+        return self
 
     @model_validator(mode="after")
     def _overrides_name_layers(self) -> "Spec":

@@ -482,8 +482,65 @@ def report_step(ctx: Context) -> dict:
 
 
 def report_inputs(ctx: Context) -> dict[str, str]:
-    steps = ("train", "convert", "estimate", "compile", "validate", "bench")
+    steps = ("train", "convert", "estimate", "compile", "validate", "rtl", "bench")
     return {"reports": digest_of([file_digest(ctx.layout.report(step)) for step in steps])}
+
+
+# --- rtl -----------------------------------------------------------------------------------------
+
+
+def rtl_step(ctx: Context) -> dict:
+    """Verilog of every Dense/Conv kernel (da4ml), simulated with Verilator on the whole test set against the emulator,
+    and synthesized with yosys (codesign/rtl.py, docs/rtl.md); off unless the spec switches it on."""
+    import os
+    import time
+
+    from codesign import rtl
+    from codesign.emulate import run_emulation
+    from codesign.fixed import from_float, of_precision
+
+    spec, layout = ctx.spec, ctx.layout
+    if not spec.rtl.enabled:
+        write_json(layout.report("rtl"), {"enabled": False})
+        ctx.say("  off (rtl.enabled is false; `codesign rtl RUN_DIR` runs it on a distributed_arithmetic run)")
+        return {"enabled": False}
+    started = time.perf_counter()
+    versions = rtl.tool_versions(spec.rtl.synth)
+    graph = _graph_with_weights(ctx)
+    x = ctx.data().x_test
+    ctx.say(f"  tracing the firmware on {len(x)} test samples")
+    traced = run_emulation(layout.library, layout.emulation_meta, x, lambda _: None, trace=True, workers=os.cpu_count() or 1)
+    input_type = of_precision(next(iter(graph.get_layers())).get_output_variable().type.precision)
+    model_input = from_float(x.reshape(len(x), -1), input_type) * input_type.lsb
+    report = rtl.run_rtl(rtl.kernels_of(graph), traced.layers, model_input, layout.root / "rtl", spec.rtl.synth, spec.rtl.family,
+                         layout.log("rtl"), ctx.say)
+    report.update(enabled=True, versions=versions, seconds=round(time.perf_counter() - started, 1))
+    write_json(layout.report("rtl"), report)
+    verdict = "yes, every kernel identical on all" if report["bit_exact"] else f"NO, {report['mismatched_samples']} of"
+    ctx.say(f"  RTL bit-exact: {verdict} {report['samples']} samples" + (f"; {report['total']['lut']:,} LUT (yosys, {spec.rtl.family})" if report["total"] else ""))
+    if not report["bit_exact"]:
+        raise ValidationFailed(f"the RTL of {layout.root} differs from the emulator on {report['mismatched_samples']} samples (reports/rtl.json)")
+    return report
+
+
+def _graph_with_weights(ctx: Context):
+    """The run's conversion again with the Latency strategy: the same types and weights, which hls4ml's
+    distributed_arithmetic graph no longer holds (they are compiled into its adder graphs)."""
+    import tempfile
+
+    from codesign.convert import build_graph, conversion_of
+
+    candidate, input_type = conversion_of(read_json(ctx.layout.report("convert")))
+    hls = ctx.spec.hls.model_copy(update={"strategy": "Latency"})
+    with tempfile.TemporaryDirectory(prefix="codesign-rtl-") as scratch:
+        return build_graph(firmware_model(ctx.spec, ctx.layout), hls, Path(scratch), input_type, ctx.layout.log("rtl"), candidate)
+
+
+def rtl_inputs(ctx: Context) -> dict[str, str]:
+    inputs = {"rtl": ctx.spec.section_digest("rtl")}
+    if ctx.spec.rtl.enabled:
+        inputs.update(library=file_digest(ctx.layout.library), data=ctx.data().digest(), convert=file_digest(ctx.layout.report("convert")))
+    return inputs
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -510,6 +567,7 @@ STEPS: list[Step] = [
     Step("estimate", estimate_step, estimate_inputs, lambda layout: [layout.report("estimate")]),
     Step("compile", compile_step, compile_inputs, lambda layout: [layout.library, layout.report("compile")]),
     Step("validate", validate_step, validate_inputs, lambda layout: [layout.report("validate")]),
+    Step("rtl", rtl_step, rtl_inputs, lambda layout: [layout.report("rtl")]),
     Step("bench", bench_step, bench_inputs, lambda layout: [layout.report("bench")]),
     Step("report", report_step, report_inputs, lambda layout: [layout.reports_dir / "report.html"]),
 ]

@@ -24,7 +24,8 @@ from codesign.fixed import (
 from codesign.layout import read_json
 from codesign.registry import registrar
 
-CONVOLUTIONS = ("Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D")  # a saturating accumulator's order is not modelled
+CONVOLUTIONS = ("Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D")
+WEIGHTED_CLASSES = ("Dense", "Conv1D", *CONVOLUTIONS)  # a saturating accumulator's order is not modelled
 GRAPH_MIN_SAMPLES = 1024  # below this, building the TensorFlow graph costs more than numpy's whole run
 HANDLERS: dict[str, Callable] = {}  # hls4ml layer class -> the method that emulates it; anything else is declined
 handles = registrar(HANDLERS, "the emulation of hls4ml class")
@@ -53,6 +54,8 @@ class VectorizedEmulator:
             kind = layer["class"]
             if kind not in HANDLERS and kind != "Input":
                 return f"layer '{layer['name']}' ({kind})"
+            if kind in WEIGHTED_CLASSES and "weight" not in layer["weights"]:
+                return f"layer '{layer['name']}' ({kind}): its weights are compiled into the firmware (distributed arithmetic)"
             if kind == "Activation" and layer["attributes"].get("activation") not in ("relu", "linear"):
                 return f"activation '{layer['attributes'].get('activation')}' of layer '{layer['name']}'"
             if kind == "Pooling2D" and layer["attributes"].get("pool_op") != "Max":

@@ -42,7 +42,7 @@ def test_run_directory_layout_and_manifest(tiny_run):
     layout = RunLayout(run_dir)
     manifest = read_json(layout.manifest)
     assert manifest["complete"] is True
-    assert [name for name in manifest["steps"]] == ["train", "convert", "estimate", "compile", "validate", "bench", "report"]
+    assert [name for name in manifest["steps"]] == ["train", "convert", "estimate", "compile", "validate", "rtl", "bench", "report"]
     for record in manifest["steps"].values():
         assert record["status"] == "ok" and record["seconds"] >= 0 and record["inputs"]
     assert manifest["versions"]["hls4ml"] == "1.3.0" and manifest["versions"]["tensorflow"] == "2.14.1"
@@ -61,7 +61,7 @@ def test_rerun_skips_unchanged_steps_and_from_reruns(tiny_run, tmp_path):
     messages: list[str] = []
     build_run(spec, run_dir, messages.append)
     assert [line for line in messages if line.startswith("[")] == [
-        f"[{step}] up to date, skipped" for step in ("train", "convert", "estimate", "compile", "validate", "bench", "report")
+        f"[{step}] up to date, skipped" for step in ("train", "convert", "estimate", "compile", "validate", "rtl", "bench", "report")
     ]
     messages.clear()
     validate_run(run_dir, messages.append)

@@ -39,16 +39,16 @@ def _context(tmp_path, tiny_spec_dict, messages=None):
 
 def test_skip_from_and_to(tmp_path, tiny_spec_dict, fake_steps):
     run_pipeline(_context(tmp_path, tiny_spec_dict))
-    assert fake_steps == ["train", "convert", "estimate", "compile", "validate", "bench", "report"]
+    assert fake_steps == ["train", "convert", "estimate", "compile", "validate", "rtl", "bench", "report"]
     run_pipeline(_context(tmp_path, tiny_spec_dict))
-    assert len(fake_steps) == 7
+    assert len(fake_steps) == 8
     run_pipeline(_context(tmp_path, tiny_spec_dict), from_step="compile", to_step="compile")
-    assert fake_steps[7:] == ["compile"]
+    assert fake_steps[8:] == ["compile"]
     manifest = read_json(tmp_path / "run" / "manifest.json")
     assert manifest["complete"] is False  # --to stopped before the last step
     (tmp_path / "run" / "reports" / "convert.json").unlink()
     run_pipeline(_context(tmp_path, tiny_spec_dict))
-    assert fake_steps[8:] == ["convert", "estimate", "compile", "validate", "bench", "report"]
+    assert fake_steps[9:] == ["convert", "estimate", "compile", "validate", "rtl", "bench", "report"]
     assert read_json(tmp_path / "run" / "manifest.json")["complete"] is True
 
 

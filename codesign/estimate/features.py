@@ -151,6 +151,9 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
 def _mac(layer, found: dict, data_bits: int, family: str, multipliers: str, stream: bool) -> None:
     """Dense and convolution kernels: DSP-bound multiplications by the CSD rule, the rest as logic."""
     found["kind"] = "conv" if "Conv" in layer.class_name else "dense"
+    if str(layer.get_attr("strategy", "") or "").lower() == "distributed_arithmetic":
+        _distributed_arithmetic(layer, found, data_bits)
+        return
     weight = layer.weights["weight"]
     weight_bits = width(weight.type)
     quantized = quantized_weights(np.asarray(weight.data, dtype=np.float64), weight.type.precision)
@@ -219,6 +222,17 @@ def _mac(layer, found: dict, data_bits: int, family: str, multipliers: str, stre
             found["bram_18k"] += rows * math.ceil(line_width * data_bits / BRAM18_BITS)
         else:
             lut["line_buffer"] = rows * data_bits * math.ceil(line_width / SRL_MAX_DEPTH)
+
+
+def _distributed_arithmetic(layer, found: dict, data_bits: int) -> None:
+    """hls4ml's distributed_arithmetic strategy: da4ml's adder graph, no multiplier; its LUTs are da4ml's own cost
+    (adder bits, one LUT each on a carry chain), compared with yosys in docs/estimation.md, not a fitted price."""
+    found["da_lut"] = float(layer.get_attr("da_kernel_cost", 0.0) or 0.0)
+    conv = found["kind"] == "conv"
+    fan_in = int(layer.get_attr("n_in", 1) or 1)
+    if conv:
+        fan_in = int(layer.get_attr("filt_height", 1) or 1) * int(layer.get_attr("filt_width", 1) or 1) * int(layer.get_attr("n_chan", 1) or 1)
+    found["shape"].update(fan_in=fan_in, reuse=1, strategy="distributed_arithmetic", serial=1, line_buffer=0)
 
 
 def weight_memory_bram18(word_bits: int, depth: int) -> int:

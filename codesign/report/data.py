@@ -19,7 +19,7 @@ def collect(run_dir: Path) -> dict:
     import yaml
 
     layout = RunLayout(Path(run_dir))
-    reports = {step: read_json_if_exists(layout.report(step)) for step in ("train", "convert", "estimate", "compile", "validate", "bench")}
+    reports = {step: read_json_if_exists(layout.report(step)) for step in ("train", "convert", "estimate", "compile", "validate", "rtl", "bench")}
     manifest = read_json_if_exists(layout.manifest) or {}
     validation = reports["validate"] or {}
     estimate = reports["estimate"] or {}
@@ -40,6 +40,7 @@ def collect(run_dir: Path) -> dict:
             "layers": [layer for layer in estimate.get("layers", []) if layer["lut"] or layer["dsp"] or layer["latency_cycles"]],
             "vs_vendor": estimate.get("vs_vendor", {}),
         },
+        "rtl": _rtl_section(reports["rtl"] or {}, estimate),
         "comparison": (reports["bench"] or {}).get("table", []),
         "gpu": (reports["bench"] or {}).get("gpu"),
         "precision_profile": precision_profile(layout, reports["convert"] or {}),
@@ -57,6 +58,15 @@ def collect(run_dir: Path) -> dict:
     }
     data["verdict"] = verdict(data)
     return data
+
+
+def _rtl_section(rtl: dict, estimate: dict) -> dict | None:
+    """The RTL path's result with each kernel's estimated LUTs beside its yosys count (None when the step was off)."""
+    if not rtl.get("enabled"):
+        return None
+    estimated = {layer["name"]: layer["lut"] for layer in estimate.get("layers", [])}
+    layers = [{**layer, "estimate_lut": estimated.get(layer["name"])} for layer in rtl["layers"]]
+    return {key: rtl.get(key) for key in ("bit_exact", "samples", "mismatched_samples", "total", "family", "versions", "note", "scaled")} | {"layers": layers}
 
 
 def _model_section(layout: RunLayout, conversion: dict, training: dict) -> dict:
