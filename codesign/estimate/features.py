@@ -111,7 +111,7 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     if kind in MAC_CLASSES:
         _mac(layer, found, data_bits, family, multipliers, stream)
     elif kind in SCALE_CLASSES:
-        _scale(layer, found, data_bits, lanes, family, multipliers)
+        _scale(layer, found, data_bits, lanes, multipliers)
     elif kind.startswith("Pooling") or kind.startswith("GlobalPooling"):
         window = int(layer.get_attr("pool_height", 1) or 1) * int(layer.get_attr("pool_width", 1) or 1)
         if kind.startswith("GlobalPooling"):
@@ -152,7 +152,7 @@ def _mac(layer, found: dict, data_bits: int, family: str, multipliers: str, stre
     """Dense and convolution kernels: DSP-bound multiplications by the CSD rule, the rest as logic."""
     found["kind"] = "conv" if "Conv" in layer.class_name else "dense"
     if str(layer.get_attr("strategy", "") or "").lower() == "distributed_arithmetic":
-        _distributed_arithmetic(layer, found, data_bits)
+        _distributed_arithmetic(layer, found)
         return
     weight = layer.weights["weight"]
     weight_bits = width(weight.type)
@@ -224,7 +224,7 @@ def _mac(layer, found: dict, data_bits: int, family: str, multipliers: str, stre
             lut["line_buffer"] = rows * data_bits * math.ceil(line_width / SRL_MAX_DEPTH)
 
 
-def _distributed_arithmetic(layer, found: dict, data_bits: int) -> None:
+def _distributed_arithmetic(layer, found: dict) -> None:
     """hls4ml's distributed_arithmetic strategy: da4ml's adder graph, no multiplier; its LUTs are da4ml's own cost
     (adder bits, one LUT each on a carry chain), compared with yosys in docs/estimation.md, not a fitted price."""
     found["da_lut"] = float(layer.get_attr("da_kernel_cost", 0.0) or 0.0)
@@ -247,7 +247,7 @@ def weight_memory_bram18(word_bits: int, depth: int) -> int:
     return math.ceil(word_bits / 1) * math.ceil(depth / 16384)
 
 
-def _scale(layer, found: dict, data_bits: int, lanes: int, family: str, multipliers: str) -> None:
+def _scale(layer, found: dict, data_bits: int, lanes: int, multipliers: str) -> None:
     """BatchNormalization and ApplyAlpha: one multiplication per channel by its scale, bound like a weight."""
     found["kind"] = "scale"
     scale = layer.weights.get("scale")
