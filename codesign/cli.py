@@ -114,7 +114,7 @@ def bench(run_dir: Path, device, batch_sizes, runs) -> None:
 @click.option("--part", help="FPGA part, e.g. xcu250-figd2104-2L-e.")
 @click.option("--clock-ns", type=float, help="Clock period in ns.")
 @click.option("--io-type", type=click.Choice(["io_parallel", "io_stream"]))
-@click.option("--strategy", type=click.Choice(["Latency", "Resource"]))
+@click.option("--strategy", type=click.Choice(["Latency", "Resource", "distributed_arithmetic"]))
 @click.option("--reuse-factor", type=int)
 @click.option("--precision", help="bit-exact, hls4ml-default or 'ap_fixed<W,I>'.")
 @click.option("--backend", type=click.Choice(["Vitis", "Vivado"]))

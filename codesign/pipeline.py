@@ -121,6 +121,8 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
     for index, step in enumerate(STEPS[: last + 1]):
         record = manifest["steps"].get(step.name, {})
         if index < first:
+            if record.get("status") == "stale" and record.get("inputs") == step.inputs(ctx):
+                record["status"] = "ok"  # an earlier step reran and left this one's inputs as they were: still valid
             if record.get("status") != "ok":
                 raise RunDirError(f"{layout.root}: step '{step.name}' has not completed; run without --from first")
             continue

@@ -81,7 +81,7 @@ def test_hls_change_reruns_from_convert_only(tiny_run, tmp_path):
     messages: list[str] = []
     build_run(spec_from_dict(data), run_dir, messages.append)
     steps = [line for line in messages if line.startswith("[") and "done" not in line]
-    assert steps == ["[train] up to date, skipped", "[convert]", "[estimate]", "[compile]", "[validate]", "[bench]", "[report]"]
+    assert steps == ["[train] up to date, skipped", "[convert]", "[estimate]", "[compile]", "[validate]", "[rtl]", "[bench]", "[report]"]
     assert read_json(RunLayout(run_dir).report("validate"))["bit_exact"] is True
     assert validate_run(run_dir, lambda _: None)["bit_exact"] is True  # the rebuilt emulation still finds its weights
 

@@ -22,6 +22,7 @@ DSP_MIN_CSD_DIGITS = 3
 DSP_MIN_DATA_BITS = 4
 DSP_PORT_BITS = {"7series": (25, 18), "ultrascale": (27, 18)}  # DSP48E1 (UG479), DSP48E2 (UG579) multiplier ports
 ROM_BRAM_MIN_DEPTH = 64  # weight memories at least this deep go to BRAM
+RESOURCE_MUX_LUT_PER_BIT_LEVEL = 0.5  # a 2:1 multiplexer level costs half a LUT6 per bit (our assumption, unfitted)
 SRL_MAX_DEPTH = 32  # FIFOs deeper than this go to BRAM (shallower ones to SRLs, UG574)
 BRAM18_BITS = 18 * 1024
 TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "hard_sigmoid")
@@ -190,11 +191,13 @@ def _mac(layer, found: dict, data_bits: int, family: str, multipliers: str, stre
         found["dsp"] = 0 if multipliers == "fabric" else shared * per_dsp
         if multipliers == "fabric":
             lut["generic_mult"] = shared * data_bits * weight_bits
-        # the inputs are multiplexed onto the shared multipliers; under the Latency strategy the constants are too
-        muxed_bits = data_bits + (weight_bits if strategy != "resource" else 0)
-        lut["mux"] = shared * muxed_bits * math.ceil(math.log2(max(reuse, 2)))
+        levels = math.ceil(math.log2(max(reuse, 2)))
         found["ff"]["shared"] = shared * (data_bits + weight_bits + accum_bits)
-        found["ff"]["shared_products"] = int(nonzero.sum()) * accum_bits
+        if strategy == "resource":  # weights from memory: only the inputs are multiplexed (a rule, no row to fit it on)
+            found["rule_lut"] = float(shared * data_bits * levels) * RESOURCE_MUX_LUT_PER_BIT_LEVEL
+        else:  # the Latency strategy multiplexes inputs and constants, and keeps every product's partial sum
+            lut["mux"] = shared * (data_bits + weight_bits) * levels
+            found["ff"]["shared_products"] = int(nonzero.sum()) * accum_bits
         adders = shared
     else:
         in_dsp = dsp_worthy if multipliers != "fabric" else np.zeros_like(dsp_worthy)
@@ -227,7 +230,7 @@ def _mac(layer, found: dict, data_bits: int, family: str, multipliers: str, stre
 def _distributed_arithmetic(layer, found: dict) -> None:
     """hls4ml's distributed_arithmetic strategy: da4ml's adder graph, no multiplier; its LUTs are da4ml's own cost
     (adder bits, one LUT each on a carry chain), compared with yosys in docs/estimation.md, not a fitted price."""
-    found["da_lut"] = float(layer.get_attr("da_kernel_cost", 0.0) or 0.0)
+    found["rule_lut"] = float(layer.get_attr("da_kernel_cost", 0.0) or 0.0)
     conv = found["kind"] == "conv"
     fan_in = int(layer.get_attr("n_in", 1) or 1)
     if conv:

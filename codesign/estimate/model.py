@@ -89,7 +89,7 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
         "name": features["name"],
         "type": features["type"],
         "dsp": int(features["dsp"]),
-        "lut": int(round(sum(constants.lut[key] * features["lut"][key] for key in LUT_FEATURES) + features.get("da_lut", 0.0))),
+        "lut": int(round(sum(constants.lut[key] * features["lut"][key] for key in LUT_FEATURES) + features.get("rule_lut", 0.0))),
         "ff": int(round(sum(constants.ff[key] * ff_features.get(key, 0.0) for key in FF_PRICES if key != "base"))),
         "bram_18k": int(features["bram_18k"]),
         "uram": 0,
