@@ -195,8 +195,8 @@ def _mac(layer, found: dict, data_bits: int, family: str, multipliers: str, stre
         found["ff"]["shared"] = shared * (data_bits + weight_bits + accum_bits)
         if strategy == "resource":  # weights from memory: only the inputs are multiplexed (a rule, no row to fit it on)
             found["rule_lut"] = float(shared * data_bits * levels) * RESOURCE_MUX_LUT_PER_BIT_LEVEL
-        else:  # the Latency strategy multiplexes inputs and constants, and keeps every product's partial sum
-            lut["mux"] = shared * (data_bits + weight_bits) * levels
+        else:  # the Latency strategy multiplexes every product's input and constant onto the shared multipliers
+            lut["mux"] = int(nonzero.sum()) * (data_bits + weight_bits)
             found["ff"]["shared_products"] = int(nonzero.sum()) * accum_bits
         adders = shared
     else:

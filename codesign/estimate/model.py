@@ -68,10 +68,13 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
         delay = multiply + latency[f"add_ns_{family}"] * math.log2(max(shape["fan_in"], 2))
         depth = max(0, math.ceil(delay / timing.period) - latency[f"register_credit_{family}"])
         serial = max(1, shape["serial"] if shape["strategy"] != "resource" else shape["reuse"])
+        # hls4ml pipelines a kernel at II = reuse factor; shared multipliers take `serial` passes (the RF 100 projects:
+        # II = passes + 1, below the RF), unshared ones keep their products and start every RF cycles (RF 2: II 2)
+        interval = serial if shape["serial"] > 1 or shape["strategy"] == "resource" else shape["reuse"]
         if kind == "dense":
-            return int(depth + serial - 1 + (latency["stream_cycles"] if stream else 0)), int(serial), int(depth)
+            return int(depth + serial - 1 + (latency["stream_cycles"] if stream else 0)), int(interval), int(depth)
         pixels = shape["pixels_in"] if stream else shape["pixels_out"]
-        return int(pixels * serial + depth + latency["stream_cycles"]), int(pixels * serial), int(depth)
+        return int(pixels * interval + depth + latency["stream_cycles"]), int(pixels * interval), int(depth)
     depth = latency["table_cycles"] if kind == "table_activation" else 0
     if kind == "softmax":  # exp table, a log2-deep sum, the inverse table, the products
         lanes = max(2, features["dsp"] or features["bram_18k"] or 2)
