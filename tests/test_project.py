@@ -61,10 +61,14 @@ def test_old_keys_are_dropped_with_a_note_and_the_model_beside_the_config_is_use
     config["HLSConfig"]["LayerName"]["fc1"]["conv_implementation"] = "LineBuffer"  # written by older hls4ml
     config["KerasModel"] = "/somewhere/in/the/authors/tree/keras_model.keras"
     config["XilinxPart"] = config.pop("Part")
+    config["IOType"] = "io_serial"  # hls4ml 0.x
+    config["HLSConfig"]["Model"]["Strategy"] = "resource"
     path.write_text(yaml.safe_dump(config))
     result = CliRunner().invoke(main, ["estimate", str(folder)])
     assert result.exit_code == 0, result.output
     assert "note: LayerName.fc1.conv_implementation: not an hls4ml 1.3 setting, dropped" in result.output
+    assert "note: IOType io_serial (hls4ml 0.x) estimated as io_stream, its successor" in result.output
+    assert read_project(folder).strategy == "Resource"
     for name in ("keras_model.keras", "keras_model.h5"):
         (folder / name).unlink(missing_ok=True)
     missing = CliRunner().invoke(main, ["estimate", str(folder)])

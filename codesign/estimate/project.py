@@ -20,6 +20,7 @@ from codesign.errors import ModelError
 
 CONFIG_NAME = "hls4ml_config.yml"
 MODEL_NAMES = ("keras_model.h5", "keras_model.keras")
+STRATEGIES = {"latency": "Latency", "resource": "Resource", "distributed_arithmetic": "distributed_arithmetic"}
 BACKENDS = {"Vivado": "Vivado", "Vitis": "Vitis", "VivadoAccelerator": "Vivado", "VitisAccelerator": "Vitis"}
 LAYER_KEYS = {  # what hls4ml 1.3 takes per layer in LayerName (older configs carry more)
     "Precision", "ReuseFactor", "Strategy", "Trace", "TableSize", "Implementation", "Skip", "ParallelizationFactor",
@@ -79,11 +80,19 @@ def read_project(folder: Path) -> Project:
         backend=backend,
         part=str(config.get("Part") or config.get("XilinxPart") or "xcvu13p-flga2577-2-e"),
         clock_ns=float(config.get("ClockPeriod", 5)),
-        io_type=str(config.get("IOType", "io_parallel")),
-        strategy=str(model.get("Strategy", "Latency")).capitalize(),
+        io_type=_io_type(str(config.get("IOType", "io_parallel")), notes),
+        strategy=STRATEGIES.get(str(model.get("Strategy", "Latency")).lower(), "Latency"),
         reuse_factor=int(model.get("ReuseFactor", 1)),
         notes=notes,
     )
+
+
+def _io_type(configured: str, notes: list[str]) -> str:
+    """hls4ml 0.x's io_serial became io_stream; anything else is taken as written."""
+    if configured == "io_serial":
+        notes.append("IOType io_serial (hls4ml 0.x) estimated as io_stream, its successor")
+        return "io_stream"
+    return configured
 
 
 def _model_path(folder: Path, configured: str | None) -> Path:
