@@ -156,9 +156,12 @@ def _run(command: list[str], cwd: Path, log: Path) -> None:
         raise ToolchainError(f"{command[0]} failed in {cwd} (exit {result.returncode}); see {log}")
 
 
-def _runtime(root: Path, log: Path) -> list[Path]:
+def _verilator_root() -> Path:
+    return Path(subprocess.run(["verilator", "--getenv", "VERILATOR_ROOT"], capture_output=True, text=True, check=True).stdout.strip())
+
+
+def _runtime(root: Path, verilator_root: Path, log: Path) -> list[Path]:
     """Verilator's runtime objects, compiled once per run (Debian's Verilator 5.006 builds no libverilated.a)."""
-    verilator_root = Path(subprocess.run(["verilator", "--getenv", "VERILATOR_ROOT"], capture_output=True, text=True, check=True).stdout.strip())
     objects = []
     root.mkdir(parents=True, exist_ok=True)
     for name in ("verilated.cpp", "verilated_threads.cpp"):
@@ -170,7 +173,7 @@ def _runtime(root: Path, log: Path) -> list[Path]:
     return objects
 
 
-def simulate(solution, name: str, directory: Path, inputs: np.ndarray, runtime: list[Path], log: Path) -> np.ndarray:
+def simulate(solution, name: str, directory: Path, inputs: np.ndarray, runtime: list[Path], verilator_root: Path, log: Path) -> np.ndarray:
     """Write the kernel's Verilog (directory/src), verilate it, and run every input vector through the simulation."""
     from da4ml.codegen.rtl.rtl_model import VerilogModel
 
@@ -182,7 +185,6 @@ def simulate(solution, name: str, directory: Path, inputs: np.ndarray, runtime: 
     for memfile in (directory / "src" / "memfiles").glob("*"):
         shutil.copy2(memfile, sim)
     wrapper = f"{name}_wrapper"
-    verilator_root = subprocess.run(["verilator", "--getenv", "VERILATOR_ROOT"], capture_output=True, text=True, check=True).stdout.strip()
     _run(["verilator", "--cc", "--build", "-j", str(os.cpu_count() or 1), f"../src/{wrapper}.v", "--prefix", f"V{wrapper}",
           "-I../src", "-I../src/static", "-Wno-fatal", "-Wno-lint", "-CFLAGS", f"-std=c++17 -fPIC {VERILATOR_OPT}",
           "-MAKEFLAGS", f"OPT_FAST={VERILATOR_OPT} OPT_SLOW={VERILATOR_OPT} OPT_GLOBAL={VERILATOR_OPT}"], sim, log)
@@ -220,7 +222,8 @@ def run_rtl(kernels: list[Kernel], traced: dict[str, np.ndarray], model_input: n
     rtl_dir, log = Path(rtl_dir).resolve(), Path(log).resolve()  # the tools run in the kernels' own directories
     shutil.rmtree(rtl_dir, ignore_errors=True)
     rtl_dir.mkdir(parents=True)
-    runtime = _runtime(rtl_dir / "_verilator_runtime", log)
+    verilator_root = _verilator_root()
+    runtime = _runtime(rtl_dir / "_verilator_runtime", verilator_root, log)
     layers, synthesized = [], {}
     samples = len(model_input)
     mismatched = np.zeros(samples, dtype=bool)
@@ -231,7 +234,7 @@ def run_rtl(kernels: list[Kernel], traced: dict[str, np.ndarray], model_input: n
             inputs, expected = vectors(kernel, source, traced[kernel.name])
             solution = trace(kernel)
             module = module_name(kernel.name)
-            outputs = cast(simulate(solution, module, rtl_dir / kernel.name, inputs, runtime, log), kernel.result_type)
+            outputs = cast(simulate(solution, module, rtl_dir / kernel.name, inputs, runtime, verilator_root, log), kernel.result_type)
             wrong = ~(outputs == expected).all(axis=1)
             mismatched |= wrong.reshape(samples, -1).any(axis=1)
             entry = {

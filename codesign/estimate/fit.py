@@ -15,7 +15,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from codesign.estimate.features import FF_FEATURES, LUT_FEATURES
-from codesign.estimate.model import FF_PRICES, INTERVAL_METRICS, LUT_PRICES, Constants, Timing, design_cycles, layer_cycles, stage_bits
+from codesign.estimate.model import FF_PRICES, INTERVAL_METRICS, LUT_PRICES, Constants, Timing, design_cycles, interval, layer_cycles, stage_bits
 
 LATENCY_GRID = {
     "mult_ns_7series": np.arange(0.0, 10.01, 0.25),
@@ -169,8 +169,6 @@ def coverage(samples: list[Sample], predictions: dict[str, dict]) -> dict:
     for sample in samples:
         bounds = interval_ratios(samples, predictions, exclude_group=sample.group)
         for metric in INTERVAL_METRICS:
-            estimate, published = predictions[sample.id][metric], sample.published[metric]
-            low, high = bounds[metric]
-            if math.floor(estimate * min(low, 1.0)) <= published <= math.ceil(estimate * max(high, 1.0)):
-                inside[metric] += 1
+            low, high = interval(predictions[sample.id][metric], bounds[metric])
+            inside[metric] += low <= sample.published[metric] <= high
     return {metric: round(count / len(samples), 3) for metric, count in inside.items()}
