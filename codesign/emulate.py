@@ -18,6 +18,7 @@ import numpy as np
 from codesign.config import digest_of
 from codesign.errors import CompileFailed, EmulationCrash, ToolchainError
 from codesign.layout import file_digest, read_json_if_exists, write_json
+from codesign.progress import Progress
 
 Say = Callable[[str], None]
 COMPILER_TAIL_LINES = 15
@@ -104,13 +105,14 @@ def run_emulation(
     started = time.perf_counter()
     chunks = [chunk for chunk in np.array_split(np.asarray(x), max(1, min(workers, len(x)))) if len(chunk)]
     done = [0] * len(chunks)
+    bar = Progress(len(x), "C++ emulation", "sample", say)
 
     def progress(index: int, count: int) -> None:
-        done[index] = count
+        step, done[index] = count - done[index], count
         total = sum(done)
-        say(f"  emulated {total}/{len(x)} samples ({total / max(time.perf_counter() - started, 1e-9):.0f}/s)")
+        bar.advance(step, f"  emulated {total}/{len(x)} samples ({total / max(time.perf_counter() - started, 1e-9):.0f}/s)")
 
-    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+    with bar, ThreadPoolExecutor(max_workers=len(chunks)) as pool:
         parts = list(pool.map(lambda item: _run_chunk(library, meta_path, item[1], trace, lambda n: progress(item[0], n)), enumerate(chunks)))
     outputs = np.concatenate([part[0] for part in parts])
     layers = {name: np.concatenate([part[1][name] for part in parts]) for name in parts[0][1]}

@@ -19,6 +19,7 @@ import numpy as np
 
 from codesign.errors import ModelError, ToolchainError
 from codesign.fixed import Fixed, from_float, of_precision
+from codesign.progress import Progress
 
 KERNEL_CLASSES = ("Dense", "Conv1D", "Conv2D")  # what hls4ml's distributed_arithmetic strategy implements
 FREE_CLASSES = ("Reshape", "Flatten", "Transpose")  # pass values through unchanged
@@ -227,7 +228,7 @@ def run_rtl(kernels: list[Kernel], traced: dict[str, np.ndarray], model_input: n
     layers, synthesized = [], {}
     samples = len(model_input)
     mismatched = np.zeros(samples, dtype=bool)
-    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool, Progress(len(kernels), "Verilator simulation", "kernel") as bar:
         for kernel in kernels:
             started = time.perf_counter()
             source = model_input if kernel.source not in traced else traced[kernel.source]
@@ -243,6 +244,7 @@ def run_rtl(kernels: list[Kernel], traced: dict[str, np.ndarray], model_input: n
                 "instances": kernel.pixels, "simulate_seconds": round(time.perf_counter() - started, 1),
             }
             say(f"  {kernel.name}: {len(inputs):,} vectors simulated, {int(wrong.sum())} differ from the emulator")
+            bar.advance(1, kernel.name)
             layers.append(entry)
             if synth:
                 synthesized[kernel.name] = pool.submit(synthesize, rtl_dir / kernel.name, module, family, log)

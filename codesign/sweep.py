@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError
 from codesign.config import Strict, _first_problem, load_spec, spec_from_dict
 from codesign.errors import CodesignError, SpecError
 from codesign.layout import read_json, read_json_if_exists, write_json
+from codesign.progress import Progress
 
 Say = Callable[[str], None]
 SWEEPS_DIR = "_sweeps"
@@ -119,7 +120,7 @@ def _limit_threads(threads: int) -> None:
 def train_once(trained_dir: str, spec_data: dict, threads: int) -> dict:
     """Train one training configuration, shared by every point that differs only in hls settings."""
     _limit_threads(threads)
-    from codesign.build import build_run
+    from codesign.commands import build_run
 
     started = time.perf_counter()
     try:
@@ -132,7 +133,7 @@ def train_once(trained_dir: str, spec_data: dict, threads: int) -> dict:
 def run_point(point_dir: str, spec_data: dict, trained_dir: str | None, threads: int) -> dict:
     """Run one point's whole pipeline, reusing a trained model; its status is written beside it."""
     _limit_threads(threads)
-    from codesign.build import build_run
+    from codesign.commands import build_run
 
     directory = Path(point_dir)
     directory.mkdir(parents=True, exist_ok=True)
@@ -282,6 +283,7 @@ def _run_wave(executor, say: Say, what: str, futures: dict, labels: dict | None 
     """Wait for a wave of tasks, printing done / failed / running and the time of each."""
     results, failed = {}, 0
     total = len(futures)
+    bar = Progress(total, f"sweep {what}", "task")
     for future in executor.as_completed(list(futures)):
         key = futures[future]
         result = future.result()
@@ -293,6 +295,8 @@ def _run_wave(executor, say: Say, what: str, futures: dict, labels: dict | None 
             f"  [{what}: {len(results) - failed} done, {failed} failed, {running} running, of {total}] "
             f"{key} {(labels or {}).get(key, '')} {result['status']} in {result['seconds']:.1f} s{detail}"
         )
+        bar.advance(1, f"{failed} failed" if failed else None)
+    bar.close()
     return results
 
 

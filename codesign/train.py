@@ -10,6 +10,7 @@ import numpy as np
 from codesign.config import Spec
 from codesign.data import Dataset
 from codesign.model import build_float, build_qkeras, check_output_shape
+from codesign.progress import Progress
 
 Say = Callable[[str], None]
 
@@ -33,7 +34,7 @@ def train_models(spec: Spec, data: Dataset, say: Say) -> tuple[object, object, d
         check_output_shape(model, "model.layers", num_classes)
         if spec.training.enabled:
             say(f"  training the {kind} model ({model.count_params():,} parameters, {spec.training.epochs} epochs)")
-            model, history = _fit(model, spec, data, say)
+            model, history = _fit(model, spec, data, Progress(spec.training.epochs, f"training {kind}", "epoch", say))
         else:
             say(f"  not training the {kind} model ({model.count_params():,} parameters): seeded random weights")
             history = {}
@@ -42,13 +43,13 @@ def train_models(spec: Spec, data: Dataset, say: Say) -> tuple[object, object, d
     return trained[0], trained[1], metrics
 
 
-def _fit(model, spec: Spec, data: Dataset, say: Say):
+def _fit(model, spec: Spec, data: Dataset, progress: Progress):
     """Compile and fit, with magnitude pruning when the spec asks for it; returns the stripped model."""
     import tensorflow as tf
 
     training = spec.training
     steps_per_epoch = int(np.ceil(len(data.x_train) * (1 - training.validation_fraction) / training.batch_size))
-    callbacks: list = [_epoch_printer(training.epochs, say)]
+    callbacks: list = [_epoch_reporter(training.epochs, progress)]
     if training.pruning_sparsity:
         model, pruning_callbacks = _with_pruning(model, training.pruning_sparsity, steps_per_epoch * training.epochs)
         callbacks += pruning_callbacks
@@ -67,6 +68,7 @@ def _fit(model, spec: Spec, data: Dataset, say: Say):
         verbose=0,
         callbacks=callbacks,
     )
+    progress.close()
     if training.pruning_sparsity:
         import tensorflow_model_optimization as tfmot
 
@@ -123,8 +125,8 @@ def weight_sparsity(model) -> float:
     return zeros / total if total else 0.0
 
 
-def _epoch_printer(epochs: int, say: Say):
-    """A Keras callback printing one line per epoch: training shows progress."""
+def _epoch_reporter(epochs: int, progress: Progress):
+    """A Keras callback advancing the progress bar by one epoch with its metrics (a printed line where no bar shows)."""
     import tensorflow as tf
 
     started = [0.0]
@@ -134,6 +136,6 @@ def _epoch_printer(epochs: int, say: Say):
 
     def end(epoch, logs=None):
         shown = "  ".join(f"{key} {value:.4f}" for key, value in (logs or {}).items())
-        say(f"  epoch {epoch + 1}/{epochs}  {shown}  ({time.perf_counter() - started[0]:.1f} s)")
+        progress.advance(1, f"  epoch {epoch + 1}/{epochs}  {shown}  ({time.perf_counter() - started[0]:.1f} s)")
 
     return tf.keras.callbacks.LambdaCallback(on_epoch_begin=begin, on_epoch_end=end)

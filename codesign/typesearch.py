@@ -17,6 +17,7 @@ from codesign.convert import BIT_EXACT_CANDIDATES, Candidate, candidate_named, c
 from codesign.errors import CompileFailed, ModelError
 from codesign.fixed import Fixed, exact_type_of
 from codesign.layout import RunLayout
+from codesign.progress import Progress
 from codesign.quantizers import activation_quantizer, computed_in_float, first_layer, quantizer_type
 
 Say = Callable[[str], None]
@@ -67,15 +68,17 @@ def search_types(
     require_gxx()
     tried: list[dict] = []
     reports: dict[str, dict] = {}
-    for candidate in BIT_EXACT_CANDIDATES:
-        outcome, report = _verify(candidate, keras_model, hls, layout, inputs, x, reference)
-        tried.append(outcome)
-        say(f"  {candidate.name}: {_describe(outcome)}")
-        if report is not None:
-            reports[candidate.name] = report
-        if outcome["outcome"] == "exact":
-            break
-    else:
+    with Progress(len(BIT_EXACT_CANDIDATES), "type candidates (convert, g++, emulate)", "candidate") as bar:
+        for candidate in BIT_EXACT_CANDIDATES:
+            outcome, report = _verify(candidate, keras_model, hls, layout, inputs, x, reference)
+            tried.append(outcome)
+            bar.advance(1, candidate.name)
+            say(f"  {candidate.name}: {_describe(outcome)}")
+            if report is not None:
+                reports[candidate.name] = report
+            if outcome["outcome"] == "exact":
+                break
+    if outcome["outcome"] != "exact":
         best = _best(tried)
         if best is None:
             reasons = "; ".join(f"{entry['candidate']}: {entry['detail']}" for entry in tried)
