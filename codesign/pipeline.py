@@ -14,6 +14,7 @@ from filelock import FileLock, Timeout
 from codesign.config import dump_spec
 from codesign.errors import CodesignError, InternalError, RunDirError
 from codesign.layout import read_json, write_atomic, write_json
+from codesign.quiet import dependency_warnings_silenced
 from codesign.steps import STEP_NAMES, STEPS, Context
 from codesign.versions import stack_versions
 
@@ -143,7 +144,8 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
             manifest["steps"].get(later, {})["status"] = "stale"
         write_json(layout.manifest, manifest)
         try:
-            step.run(ctx)
+            with dependency_warnings_silenced():
+                step.run(ctx)
         except BaseException as error:
             manifest["steps"][step.name] = {
                 **record,

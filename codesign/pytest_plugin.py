@@ -18,12 +18,14 @@ def pytest_addoption(parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def codesign_build(request):
+def codesign_build(request, tmp_path_factory):
     """codesign_build(spec=None, **options) -> codesign.Run, with the options of codesign.build. Each distinct call is
-    built once per session, into <pytest cache>/codesign/<digest of the call>/ (unless output_root is given)."""
+    built once per session, into <pytest cache>/codesign/<digest of the call>/ (unless output_root is given); with
+    pytest's cache plugin off (-p no:cacheprovider), into the session's temporary directory, rebuilt every session."""
     from codesign.api import Run, build
 
-    root = Path(request.config.cache.mkdir("codesign"))
+    cache = getattr(request.config, "cache", None)
+    root = Path(cache.mkdir("codesign")) if cache is not None else tmp_path_factory.mktemp("codesign")
     rebuild = request.config.getoption("--codesign-rebuild")
     built: dict[str, Run] = {}
 

@@ -7,26 +7,26 @@ import io
 
 import numpy as np
 
+from codesign.quiet import quiet_dependencies
+
 RESOURCES = (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram_18k", "BRAM18"))
 
 
+@quiet_dependencies
 def _png(figure) -> str:
-    import matplotlib.pyplot as plt
-
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+@quiet_dependencies
 def _figure(width: float = 7.5, height: float = 3.2):
-    import matplotlib
+    """A figure of its own, drawn off screen: no pyplot state, so a notebook's own backend and figures are untouched."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(width, height))
+    figure = Figure(figsize=(width, height))
+    return figure, figure.add_subplot()
 
 
 def resources_per_layer(estimate: dict) -> str | None:
