@@ -46,7 +46,7 @@ def plain_hls4ml(model, x, reference, io_type: str, folder: Path, bit_exact: boo
 
 def codesign_build(entry, folder: Path) -> str:
     """codesign's outcome on a saved model and .npz: 'exact (candidate)' or the error."""
-    from codesign.build import build_run, resolve_build_spec
+    from codesign.commands import build_run, resolve_build_spec
     from codesign.config import spec_from_dict
     from codesign.errors import CodesignError
     from codesign.layout import RunLayout, read_json

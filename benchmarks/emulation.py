@@ -38,7 +38,7 @@ def measure(spec_file: str, data: str | None, n_cpp: int, n: int, scratch: Path)
     import numpy as np
     import tensorflow as tf
 
-    from codesign.build import build_run, resolve_build_spec
+    from codesign.commands import build_run, resolve_build_spec
     from codesign.emulate import run_emulation
     from codesign.layout import RunLayout
     from codesign.model import load_keras_model

@@ -12,11 +12,13 @@ import numpy as np
 import yaml
 
 from codesign.errors import RunDirError
-from codesign.layout import RunLayout, read_json
+from codesign.layout import RunLayout, read_json, read_json_if_exists
+from codesign.quiet import quiet_dependencies
 from codesign.results import EstimateResult, ValidationResult
 from codesign.steps import STEP_NAMES
 
 
+@quiet_dependencies
 def build(
     spec: str | Path | None = None,
     *,
@@ -31,7 +33,7 @@ def build(
     say: Callable[[str], None] = print,
 ) -> "Run":
     """What `codesign build` does, with the same arguments; steps whose inputs did not change are skipped."""
-    from codesign.build import build_run, resolve_build_spec
+    from codesign.commands import build_run, resolve_build_spec
 
     resolved, run_name = resolve_build_spec(
         Path(spec) if spec is not None else None,
@@ -46,6 +48,7 @@ def build(
     return Run(run_dir, require_complete=to_step is None)
 
 
+@quiet_dependencies
 def import_project(
     project: str | Path,
     name: str,
@@ -55,11 +58,32 @@ def import_project(
     say: Callable[[str], None] = print,
 ) -> "Run":
     """What `codesign import` does: a run of an existing hls4ml project folder, converted as its config says."""
-    from codesign.build import import_run
+    from codesign.commands import import_run
 
     run_dir = Path(output_root) / name
     import_run(Path(project), name, Path(data) if data is not None else None, run_dir, say)
     return Run(run_dir)
+
+
+@quiet_dependencies
+def estimate_design(target: str | Path, **options) -> EstimateResult:
+    """What `codesign estimate TARGET` does: an hls4ml project folder as its config sets it (with the vendor's report
+    beside it, when there is one), a run directory, or a Keras/QKeras model file with hls settings as keywords
+    (part=..., io_type=..., reuse_factor=...)."""
+    from codesign.commands import estimate_target
+
+    return EstimateResult(**estimate_target(Path(target), options, None, lambda _: None))
+
+
+@quiet_dependencies
+def compare(*runs: "Run | str | Path"):
+    """Runs side by side with their differences highlighted (codesign.notebook.Comparison): what
+    `codesign report RUN_A RUN_B` writes, displayed inline in a notebook; `.save(out_dir)` writes it."""
+    from codesign.notebook import Comparison
+
+    if len(runs) < 2:
+        raise ValueError("compare takes two runs or more")
+    return Comparison([run.path if isinstance(run, Run) else Path(run) for run in runs])
 
 
 VALIDATED = STEP_NAMES[: STEP_NAMES.index("validate") + 1]  # the steps a usable run has finished
@@ -84,7 +108,26 @@ class Run:
         self._models: dict[Path, object] = {}
 
     def __repr__(self) -> str:
-        return f"Run({str(self.path)!r})"
+        """Run('hls_projects/digits_cnn'): bit-exact on all 360 samples checked; 1,389 DSP (...), ... on xcu250."""
+        from codesign.notebook import estimate_line, validation_line
+
+        found = [read_json_if_exists(self._layout.report(step)) for step in ("validate", "estimate")]
+        said = [line(report) for line, report in zip((validation_line, estimate_line), found) if report]
+        return f"Run({str(self.path)!r})" + (f": {'; '.join(said)}" if said else "")
+
+    @quiet_dependencies
+    def _repr_html_(self) -> str:
+        from codesign.notebook import run_html
+
+        return run_html(self.path)
+
+    @quiet_dependencies
+    def report(self):
+        """The run's full report (codesign.notebook.Report): displayed inline in a notebook, `.save()` writes
+        report.html, summary.md and summary.json."""
+        from codesign.notebook import Report
+
+        return Report(self.path)
 
     @property
     def spec(self):
@@ -98,6 +141,7 @@ class Run:
         """manifest.json: steps, their status, seconds and input digests, the stack's versions."""
         return read_json(self._layout.manifest)
 
+    @quiet_dependencies
     def emulate(self, x) -> np.ndarray:
         """The firmware's outputs on x, one row per sample (float64, exact): the vectorized emulator where it models
         every layer (checked against the compiled C++ emulation on the first samples), else the C++ emulation."""
@@ -107,16 +151,19 @@ class Run:
             raise RunDirError(f"{self.path}: the emulation is not compiled; build the run to its compile step first")
         return firmware_outputs(self._layout, self._samples(x))
 
+    @quiet_dependencies
     def predict_qkeras(self, x) -> np.ndarray:
         """The quantized model's outputs on x (the logits; the model the firmware must equal)."""
         return self._model(self._layout.qkeras_model).predict(self._samples(x), batch_size=1024, verbose=0)
 
+    @quiet_dependencies
     def predict_float(self, x) -> np.ndarray | None:
         """The float twin's outputs on x; None for an imported model, which has no twin."""
         if not self._layout.float_model.exists():
             return None
         return self._model(self._layout.float_model).predict(self._samples(x), batch_size=1024, verbose=0)
 
+    @quiet_dependencies
     def validate(self, x=None, y=None) -> ValidationResult:
         """The firmware against the model on every output of every sample: on x (labels y optional), or on the run's
         own test set (its validate step, rerun only when its inputs changed)."""
@@ -136,15 +183,17 @@ class Run:
         report, _ = compare_with_model(self._layout, spec, x, None if y is None else np.asarray(y), logits)
         return ValidationResult(**report)
 
+    @quiet_dependencies
     def estimate(self, **what_if) -> EstimateResult:
         """Resources and latency of the run's design; with hls settings as keywords (reuse_factor=4, part=...), of
         the same converted model with only those changed."""
-        if what_if:
-            from codesign.build import estimate_target
-
-            return EstimateResult(**estimate_target(self.path, what_if, None, lambda _: None))
         self._bring_up_to("estimate")
-        return EstimateResult(**read_json(self._layout.report("estimate")))
+        own = read_json(self._layout.report("estimate"))
+        if what_if:
+            from codesign.commands import estimate_target
+
+            return EstimateResult.what_if(estimate_target(self.path, what_if, None, lambda _: None), own, what_if)
+        return EstimateResult(**own)
 
     def _bring_up_to(self, step: str) -> None:
         """Run the steps up to this one that are not up to date (none, for an unchanged run): nothing goes stale."""

@@ -66,7 +66,7 @@ def main() -> None:
 @click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
 def build(spec_file, model_file, data_file, no_train, name, precision, from_step, to_step, output_root) -> None:
     """Train (or import), convert, compile and validate: SPEC_FILE is a YAML spec from models/."""
-    from codesign.build import build_run, resolve_build_spec
+    from codesign.commands import build_run, resolve_build_spec
 
     spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train)  # before TensorFlow
     _quiet_tensorflow()
@@ -80,7 +80,7 @@ def build(spec_file, model_file, data_file, no_train, name, precision, from_step
 @click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
 def import_project(project: Path, name: str, data_file, output_root: Path) -> None:
     """A codesign run of an existing hls4ml project folder (hls4ml_config.yml + its Keras model), as configured there."""
-    from codesign.build import import_run
+    from codesign.commands import import_run
 
     _quiet_tensorflow()
     import_run(project, name, data_file, output_root / name, _say)
@@ -90,7 +90,7 @@ def import_project(project: Path, name: str, data_file, output_root: Path) -> No
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 def validate(run_dir: Path) -> None:
     """Rerun the emulation on the test set and compare it with QKeras; exit 3 when a bit-exact policy is not."""
-    from codesign.build import validate_run
+    from codesign.commands import validate_run
 
     _quiet_tensorflow()
     validate_run(run_dir, _say)
@@ -103,7 +103,7 @@ def validate(run_dir: Path) -> None:
 @click.option("--runs", type=int, help="Timed batch-1 calls behind p50/p99.")
 def bench(run_dir: Path, device, batch_sizes, runs) -> None:
     """Measure the float and QKeras models on the CPU/GPU and compare with the FPGA figures."""
-    from codesign.build import bench_run
+    from codesign.commands import bench_run
 
     _quiet_tensorflow()
     bench_run(run_dir, _say, device=device, batch_sizes=batch_sizes, runs=runs)
@@ -121,7 +121,7 @@ def bench(run_dir: Path, device, batch_sizes, runs) -> None:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the estimate here.")
 def estimate(target: Path, json_out, **options) -> None:
     """Resources and latency per layer of a run directory or a model file (.h5/.keras), without vendor tools."""
-    from codesign.build import estimate_target
+    from codesign.commands import estimate_target
 
     _quiet_tensorflow()
     estimate_target(target, {key: value for key, value in options.items() if value is not None}, json_out, _say)
@@ -132,7 +132,7 @@ def estimate(target: Path, json_out, **options) -> None:
 @click.option("--vsynth", is_flag=True, help="Also run Vivado logic synthesis after C synthesis.")
 def synth(run_dir: Path, vsynth: bool) -> None:
     """Run the vendor's C synthesis on a run's project (needs vitis_hls or vivado_hls on PATH)."""
-    from codesign.build import synth_run
+    from codesign.commands import synth_run
 
     _quiet_tensorflow()
     synth_run(run_dir, vsynth, _say)
@@ -144,7 +144,7 @@ def synth(run_dir: Path, vsynth: bool) -> None:
 @click.option("--family", type=click.Choice(["xc7"]), default="xc7", show_default=True, help="yosys synth_xilinx family.")
 def rtl(run_dir: Path, no_synth: bool, family: str) -> None:
     """Verilog of a distributed_arithmetic run's kernels, simulated with Verilator against the emulator, LUTs from yosys."""
-    from codesign.build import rtl_run
+    from codesign.commands import rtl_run
 
     _quiet_tensorflow()
     rtl_run(run_dir, not no_synth, family, _say)
@@ -156,7 +156,7 @@ def rtl(run_dir: Path, no_synth: bool, family: str) -> None:
 @click.option("--format", "formats", default="html,md,json", show_default=True, help="Any of html, md, json.")
 def report(run_dirs, out_dir, formats) -> None:
     """Shareable report of a run (report.html, summary.md, summary.json), or a side-by-side comparison of several."""
-    from codesign.build import report_runs
+    from codesign.commands import report_runs
 
     _quiet_tensorflow()
     report_runs(list(run_dirs), out_dir, formats, _say)

@@ -5,7 +5,7 @@ The steps build these models and write their dump, so the files, docs/reports.md
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 
 class ValidationResult(BaseModel):
@@ -41,6 +41,18 @@ class ValidationResult(BaseModel):
         """The first firmware layer whose output differs from the model's (name, class, max_abs_diff, why), or None."""
         return self.first_diverging_layer
 
+    def __repr__(self) -> str:
+        from codesign.notebook import validation_line
+
+        return f"ValidationResult({validation_line(self.dump())})"
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        from codesign.notebook import validation_html
+
+        return validation_html(self.dump())
+
     def dump(self) -> dict:
         """The JSON content: every field, but the warning only when there is one (it comes first)."""
         data = self.model_dump(mode="json")
@@ -60,6 +72,35 @@ class EstimateResult(BaseModel):
     layers: list[dict]
     utilization: dict
     interval: dict  # [low, high] per metric (dsp, lut, ff, bram_18k, latency_cycles): where the vendor figure fell for 80% of the calibration designs left out of the fit
+    _baseline: dict | None = PrivateAttr(default=None)  # a what-if's: the run's own estimate
+    _changed: dict = PrivateAttr(default_factory=dict)  # a what-if's: the settings it changed
+
+    @classmethod
+    def what_if(cls, estimate: dict, baseline: dict, changed: dict) -> "EstimateResult":
+        """An estimate with other settings, that shows itself beside the run's own (`baseline`)."""
+        result = cls(**estimate)
+        result._baseline, result._changed = baseline, dict(changed)
+        return result
+
+    def differences(self) -> list[dict] | None:
+        """A what-if against the run's own estimate, per metric (run, what_if, ratio, utilization, differs); None
+        for a run's own estimate."""
+        from codesign.report.data import estimate_differences
+
+        return estimate_differences(self._baseline, self.dump()) if self._baseline else None
+
+    def __repr__(self) -> str:
+        from codesign.notebook import estimate_line
+
+        changed = ", ".join(f"{key}={value}" for key, value in self._changed.items())
+        return f"EstimateResult({estimate_line(self.dump())}{'; what-if ' + changed if changed else ''})"
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        from codesign.notebook import estimate_html
+
+        return estimate_html(self.dump(), self._baseline, self._changed)
 
     def dump(self) -> dict:
         return self.model_dump(mode="json")

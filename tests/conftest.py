@@ -56,7 +56,7 @@ def tiny_spec_dict() -> dict:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One real build of the tiny spec (train, convert, g++ compile, validate), shared by read-only tests."""
-    from codesign.build import build_run
+    from codesign.commands import build_run
     from codesign.config import spec_from_dict
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"

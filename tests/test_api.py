@@ -23,6 +23,18 @@ def test_import_codesign_does_not_import_tensorflow():
     assert result.stdout.split() == ["False", "False"]
 
 
+def test_no_submodule_shadows_a_function_of_the_api():
+    """Importing a submodule sets it as an attribute of the package: a module named like an API function would replace
+    that function after its first call (codesign.build was the module codesign/build.py on its second call)."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(codesign.__path__):
+        importlib.import_module(f"codesign.{module.name}")
+    assert all(not isinstance(getattr(codesign, name), type(codesign)) for name in codesign.__all__)
+    assert codesign.build is codesign.api.build and codesign.compare is codesign.api.compare
+
+
 def test_opening_what_is_not_a_finished_run_is_a_clear_error(tmp_path):
     with pytest.raises(RunDirError, match="not a run directory"):
         codesign.Run(tmp_path)

@@ -16,7 +16,7 @@ import yaml
 from click.testing import CliRunner
 
 from codesign import pipeline, steps
-from codesign.build import build_run
+from codesign.commands import build_run
 from codesign.cli import main
 from codesign.config import spec_from_dict
 from codesign.errors import ModelError, RunDirError

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from codesign.build import build_run, resolve_build_spec
+from codesign.commands import build_run, resolve_build_spec
 from codesign.config import spec_from_dict
 from codesign.errors import ValidationFailed
 from codesign.layout import RunLayout, read_json

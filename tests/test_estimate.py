@@ -245,7 +245,7 @@ def test_what_if_on_a_run_equals_the_run_rebuilt_with_that_setting(tmp_path, tin
     input quantizer and types included) with only those settings changed."""
     import copy
 
-    from codesign.build import build_run, estimate_target
+    from codesign.commands import build_run, estimate_target
     from codesign.config import spec_from_dict
 
     build_run(spec_from_dict(copy.deepcopy(tiny_spec_dict)), tmp_path / "run", lambda _: None, to_step="estimate")

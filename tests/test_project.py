@@ -92,7 +92,7 @@ def test_a_part_outside_the_table_is_estimated_with_a_note(hls4ml_project, tmp_p
 @pytest.mark.slow
 @pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
 def test_every_calibration_project_is_estimated_with_its_vendor_report_beside(tmp_path):
-    from codesign.build import estimate_target
+    from codesign.commands import estimate_target
 
     for folder in sorted(CALIBRATION.iterdir()):
         report = estimate_target(folder, {}, None, lambda _: None)

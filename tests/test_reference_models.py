@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from codesign.build import resolve_build_spec
+from codesign.commands import resolve_build_spec
 from codesign.cli import main
 from codesign.config import HLSSpec, load_spec, spec_from_dict
 from codesign.convert import convert, policy_candidate

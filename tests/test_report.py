@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from codesign.build import build_run
+from codesign.commands import build_run
 from codesign.cli import main
 from codesign.config import spec_from_dict
 from codesign.layout import RunLayout

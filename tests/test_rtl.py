@@ -67,7 +67,7 @@ def test_convolution_vectors_are_the_kernel_patches_keras_convolves():
 
 @pytest.mark.slow
 def test_a_distributed_arithmetic_run_is_simulated_bit_exact_and_synthesized(tmp_path, tiny_spec_dict):
-    from codesign.build import build_run
+    from codesign.commands import build_run
 
     messages: list[str] = []
     build_run(spec_from_dict(_da_spec(tiny_spec_dict)), tmp_path / "da", messages.append)

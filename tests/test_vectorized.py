@@ -8,7 +8,7 @@ import copy
 import numpy as np
 import pytest
 
-from codesign.build import build_run
+from codesign.commands import build_run
 from codesign.compiled import CompiledEmulator
 from codesign.config import spec_from_dict
 from codesign.data import load_digits

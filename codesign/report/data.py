@@ -12,52 +12,92 @@ from codesign.layout import RunLayout, read_json_if_exists
 
 SCHEMA_VERSION = 1
 PROFILE_SAMPLES = 256
+STEP_REPORTS = ("train", "convert", "estimate", "compile", "validate", "rtl", "bench")
+VALIDATION_KEYS = (
+    "bit_exact", "samples", "mismatched_samples", "max_abs_diff", "argmax_agreement", "accuracy", "first_diverging_layer",
+    "policy", "softmax", "emulation_samples_per_s", "task", "task_note", "error", "reference", "input_type", "candidates",
+    "computed_in_float",
+)
 
 
 def collect(run_dir: Path) -> dict:
     """The report data of one run: model, validation, estimate, comparison, precision profile, environment."""
-    import yaml
-
     layout = RunLayout(Path(run_dir))
-    reports = {step: read_json_if_exists(layout.report(step)) for step in ("train", "convert", "estimate", "compile", "validate", "rtl", "bench")}
+    reports = _step_reports(layout)
+    data = summarize(layout, reports)
+    conversion = reports["convert"] or {}
     manifest = read_json_if_exists(layout.manifest) or {}
-    validation = reports["validate"] or {}
-    estimate = reports["estimate"] or {}
-    data = {
-        "schema_version": SCHEMA_VERSION,
-        "run": yaml.safe_load(layout.config.read_text()).get("name") or layout.root.name,
-        "warning": validation.get("warning") or (reports["train"] or {}).get("warning"),
-        "model": _model_section(layout, reports["convert"] or {}, reports["train"] or {}),
-        "validation": {key: validation.get(key) for key in (
-            "bit_exact", "samples", "mismatched_samples", "max_abs_diff", "argmax_agreement", "accuracy",
-            "first_diverging_layer", "policy", "softmax", "emulation_samples_per_s", "task", "task_note", "error",
-            "reference", "input_type", "candidates", "computed_in_float")},
-        "estimate": {
-            "total": estimate.get("total"),
-            "interval": estimate.get("interval"),
-            "utilization": estimate.get("utilization"),
-            "part": estimate.get("part"),
-            "layers": [layer for layer in estimate.get("layers", []) if layer["lut"] or layer["dsp"] or layer["latency_cycles"]],
-            "vs_vendor": estimate.get("vs_vendor", {}),
-        },
-        "rtl": _rtl_section(reports["rtl"] or {}, estimate),
-        "comparison": (reports["bench"] or {}).get("table", []),
-        "gpu": (reports["bench"] or {}).get("gpu"),
-        "precision_profile": precision_profile(layout, reports["convert"] or {}),
+    data |= {
+        "model": _model_section(layout, conversion, reports["train"] or {}),
+        "rtl": _rtl_section(reports["rtl"] or {}, reports["estimate"] or {}),
+        "precision_profile": precision_profile(layout, conversion),
         "environment": {
             "versions": manifest.get("versions", {}),
-            "part": (reports["convert"] or {}).get("part"),
-            "clock_ns": (reports["convert"] or {}).get("clock_ns"),
-            "backend": (reports["convert"] or {}).get("backend"),
-            "io_type": (reports["convert"] or {}).get("io_type"),
-            "strategy": (reports["convert"] or {}).get("strategy"),
-            "reuse_factor": (reports["convert"] or {}).get("reuse_factor"),
+            **data.pop("settings"),
             "git_commit": _git_commit(),
             "spec_digest": manifest.get("spec_digest"),
         },
     }
+    return data
+
+
+def summarize(layout: RunLayout, reports: dict | None = None) -> dict:
+    """The part of the report a glance needs (verdict, validation, comparison, estimate), read from the step reports
+    alone: no model is loaded, so a notebook shows it at once."""
+    import yaml
+
+    reports = reports or _step_reports(layout)
+    validation = reports["validate"] or {}
+    conversion = reports["convert"] or {}
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "run": yaml.safe_load(layout.config.read_text()).get("name") or layout.root.name,
+        "warning": validation.get("warning") or (reports["train"] or {}).get("warning"),
+        "validation": {key: validation.get(key) for key in VALIDATION_KEYS},
+        "estimate": estimate_section(reports["estimate"] or {}),
+        "comparison": (reports["bench"] or {}).get("table", []),
+        "gpu": (reports["bench"] or {}).get("gpu"),
+        "settings": {key: conversion.get(key) for key in ("part", "clock_ns", "backend", "io_type", "strategy", "reuse_factor")},
+    }
     data["verdict"] = verdict(data)
     return data
+
+
+def estimate_section(estimate: dict) -> dict:
+    """What a report shows of estimate.json: totals, intervals, utilization, the part, the layers that cost something."""
+    return {
+        "total": estimate.get("total"),
+        "interval": estimate.get("interval"),
+        "utilization": estimate.get("utilization"),
+        "part": estimate.get("part"),
+        "layers": [layer for layer in estimate.get("layers", []) if layer["lut"] or layer["dsp"] or layer["latency_cycles"]],
+        "vs_vendor": estimate.get("vs_vendor", {}),
+        "notes": estimate.get("notes", []),
+    }
+
+
+ESTIMATE_METRICS = (("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF"), ("bram_18k", "BRAM18"), ("latency_cycles", "latency (cycles)"), ("ii", "II (cycles)"))
+
+
+def estimate_differences(baseline: dict, estimate: dict) -> list[dict]:
+    """A what-if beside the run's own estimate, per metric: both totals, their ratio, both utilizations, and whether
+    they differ."""
+    rows = []
+    for key, label in ESTIMATE_METRICS:
+        before, after = (baseline.get("total") or {}).get(key), (estimate.get("total") or {}).get(key)
+        rows.append({
+            "metric": label,
+            "run": before,
+            "what_if": after,
+            "ratio": round(after / before, 3) if before and after is not None else None,
+            "utilization": [(baseline.get("utilization") or {}).get(key), (estimate.get("utilization") or {}).get(key)],
+            "differs": before != after,
+        })
+    return rows
+
+
+def _step_reports(layout: RunLayout) -> dict:
+    return {step: read_json_if_exists(layout.report(step)) for step in STEP_REPORTS}
 
 
 def _rtl_section(rtl: dict, estimate: dict) -> dict | None:

@@ -18,7 +18,7 @@ def _environment() -> Environment:
     environment = Environment(
         loader=PackageLoader("codesign.report", "templates"), undefined=StrictUndefined, autoescape=False
     )
-    environment.filters["num"] = _number
+    environment.filters["num"] = number
     environment.filters["pct"] = lambda value: "-" if value is None else f"{value:.1f}%"
     environment.filters["duration"] = duration
     environment.filters["yesno"] = lambda value: "-" if value is None else ("yes" if value else "NO")
@@ -31,11 +31,11 @@ def ranged(value, bounds) -> str:
     if value is None:
         return "-"
     if not bounds or list(bounds) == [value, value]:
-        return _number(value)
-    return f"{_number(value)} ({_number(bounds[0])}-{_number(bounds[1])})"
+        return number(value)
+    return f"{number(value)} ({number(bounds[0])}-{number(bounds[1])})"
 
 
-def _number(value) -> str:
+def number(value) -> str:
     """Thousands separators for ints, 4 significant decimals for floats, '-' for missing."""
     if value is None:
         return "-"
@@ -52,18 +52,23 @@ def render_markdown(data: dict, template: str = "run.md.j2") -> str:
     return _environment().get_template(template).render(d=data)
 
 
-def render_html(data: dict, template: str = "run.html.j2") -> str:
-    """One HTML file: CSS inline, plots embedded as PNG data URIs, no script, nothing fetched."""
-    images = {}
-    if template == "run.html.j2":
-        images = {
-            "resources": plots.resources_per_layer(data["estimate"]),
-            "latency": plots.latency_per_layer(data["estimate"]),
-            "precision": plots.precision_profile(data["precision_profile"]),
-        }
+def render_html(data: dict, template: str = "run.html.j2", layout: str = "base.html.j2") -> str:
+    """One HTML page (layout base.html.j2) or a fragment for a notebook (fragment.html.j2): CSS inline, plots embedded
+    as PNG data URIs, no script, nothing fetched."""
     environment = _environment()
     environment.autoescape = True
-    return environment.get_template(template).render(d=data, images=images)
+    return environment.get_template(template).render(d=data, images=report_images(data), layout=layout)
+
+
+def report_images(data: dict) -> dict:
+    """The plots a run's report shows, for the sections its data has (base64 PNG, None where nothing to draw)."""
+    images = {}
+    if data.get("estimate"):
+        images["resources"] = plots.resources_per_layer(data["estimate"])
+        images["latency"] = plots.latency_per_layer(data["estimate"])
+    if "precision_profile" in data:
+        images["precision"] = plots.precision_profile(data["precision_profile"])
+    return images
 
 
 def write_reports(data: dict, out_dir: Path, formats: tuple[str, ...], comparison: bool = False) -> list[Path]:
