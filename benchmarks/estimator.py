@@ -101,7 +101,7 @@ def cifar_cnn_timing() -> None:
     from codesign.config import HLSSpec
     from codesign.convert import build_graph, policy_candidate
     from codesign.estimate.model import estimate_design
-    from codesign.estimate.parts import find_part
+    from codesign.parts import find_part
 
     inputs = keras.Input((32, 32, 3))
     x = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)

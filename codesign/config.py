@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from codesign.errors import SpecError
 from codesign.fixed import Fixed
-from codesign.estimate.parts import find_part
+from codesign.parts import find_part
 
 PRECISION_POLICIES = ("bit-exact", "hls4ml-default", "as-configured")
 PositiveInt = Annotated[int, Field(gt=0)]

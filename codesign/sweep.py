@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError
 from codesign.config import Strict, _first_problem, load_spec, spec_from_dict
 from codesign.errors import CodesignError, SpecError
 from codesign.layout import read_json, read_json_if_exists, write_json
+from codesign.pareto import pareto_front
 from codesign.progress import Progress
 
 Say = Callable[[str], None]
@@ -338,25 +339,6 @@ def point_row(root: Path, point: Point) -> dict:
         run_dir=str(directory),
     )
     return row
-
-
-def pareto_front(rows: list[dict], objectives: dict[str, str]) -> list[int]:
-    """Indices of the rows no other row dominates (at least as good in every objective, better in one)."""
-    def values(row):
-        return [row[key] if direction == "max" else -row[key] for key, direction in objectives.items()]
-
-    candidates = [i for i, row in enumerate(rows) if all(row.get(key) is not None for key in objectives)]
-    front = []
-    for i in candidates:
-        mine = values(rows[i])
-        dominated = any(
-            all(a >= b for a, b in zip(values(rows[j]), mine)) and any(a > b for a, b in zip(values(rows[j]), mine))
-            for j in candidates
-            if j != i
-        )
-        if not dominated:
-            front.append(i)
-    return front
 
 
 def best_point(rows: list[dict], max_dsp: int | None, max_lut: int | None, min_accuracy: float | None) -> dict | None:

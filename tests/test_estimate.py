@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -128,14 +129,20 @@ def test_small_io_parallel_layers_can_be_combinational(tmp_path):
     assert report["total"]["latency_cycles"] == 0
 
 
-def test_interval_contains_the_estimate_and_layers_add_up(tmp_path):
+def test_interval_is_the_estimate_scaled_by_the_out_of_sample_ratios_and_layers_add_up(tmp_path):
+    """The shipped fit's vendor/estimate ratios straddle 1 for every metric with spread (an unbiased estimator), and
+    each interval is the estimate scaled by them: total and per layer."""
+    from codesign.estimate.model import load_constants
+
+    ratios = load_constants().interval
+    assert all(low < 1 < high for metric, (low, high) in ratios.items() if metric in ("lut", "ff", "latency_cycles"))
     for io_type in ("io_parallel", "io_stream"):
         report = _estimate(_dense_conv_model(), tmp_path, io_type=io_type)
-        for metric, (low, high) in report["interval"].items():
-            assert low <= report["total"][metric] <= high, metric
+        for layer in [report["total"], *report["layers"]]:
+            bounds = report["interval"] if layer is report["total"] else layer["interval"]
+            for metric, (low, high) in ratios.items():
+                assert bounds[metric] == [math.floor(layer[metric] * min(low, 1.0)), math.ceil(layer[metric] * max(high, 1.0))], metric
         assert report["interval"]["lut"][0] < report["total"]["lut"] < report["interval"]["lut"][1]
-        for layer in report["layers"]:
-            assert all(layer["interval"][metric][0] <= layer[metric] <= layer["interval"][metric][1] for metric in layer["interval"])
         for metric in ("dsp", "lut", "ff", "bram_18k", "uram"):
             assert sum(layer[metric] for layer in report["layers"]) == report["total"][metric], metric
 

@@ -1,13 +1,14 @@
-"""Property: any mutation of a valid spec either validates or raises SpecError, never another exception."""
+"""Property: any mutation of a valid spec either validates (and survives the round trip through config.yaml) or raises SpecError."""
 
 from __future__ import annotations
 
 import copy
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codesign.config import Spec, spec_from_dict
+from codesign.config import dump_spec, spec_from_dict
 from codesign.errors import SpecError
 from conftest import TINY_SPEC
 
@@ -58,7 +59,9 @@ def test_any_mutation_is_valid_or_a_spec_error(path, action, value, key):
     else:
         parent[path[-1]] = [value]
     try:
-        assert isinstance(spec_from_dict(data), Spec)
+        spec = spec_from_dict(data)
     except SpecError as error:
         message = str(error)
         assert message.startswith("spec: ") and "\n" not in message
+    else:  # a valid spec survives the round trip through the config.yaml a run saves
+        assert spec_from_dict(yaml.safe_load(dump_spec(spec))).digest() == spec.digest()

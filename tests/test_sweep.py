@@ -1,4 +1,4 @@
-"""Sweeps: grid expansion, the Pareto front, best point, local pool and Dask runs, failures, kill and resume."""
+"""Sweeps: grid expansion, best point, the plots' fronts, local pool and Dask runs, failures, kill and resume."""
 
 from __future__ import annotations
 
@@ -12,26 +12,11 @@ import pytest
 import yaml
 
 from codesign.errors import SpecError
-from codesign.sweep import SweepSpec, best_point, expand, pareto_front, run_sweep, sweep_dir
+from codesign.sweep import SweepSpec, best_point, expand, run_sweep, sweep_dir
 
 
 def _row(point, accuracy, lut, latency, status="done", dsp=0):
     return {"point": point, "status": status, "accuracy": accuracy, "lut": lut, "latency_cycles": latency, "dsp": dsp}
-
-
-def test_pareto_front_on_constructed_points():
-    rows = [
-        _row("a", 0.90, 100, 10),  # front: cheapest
-        _row("b", 0.95, 200, 10),  # front: more accurate
-        _row("c", 0.94, 250, 10),  # dominated by b
-        _row("d", 0.95, 200, 12),  # dominated by b (same accuracy and LUT, slower)
-        _row("e", 0.99, 900, 50),  # front: most accurate
-        _row("f", 0.95, 200, 10),  # equal to b: neither dominates the other
-        {"point": "g", "status": "failed", "accuracy": None, "lut": None, "latency_cycles": None},
-    ]
-    objectives = {"accuracy": "max", "lut": "min", "latency_cycles": "min"}
-    assert [rows[i]["point"] for i in pareto_front(rows, objectives)] == ["a", "b", "e", "f"]
-    assert [rows[i]["point"] for i in pareto_front(rows, {"accuracy": "max"})] == ["e"]
 
 
 def test_each_sweep_plot_draws_its_own_front_with_labels_and_intervals():

@@ -303,7 +303,7 @@ def samples(folder: Path, progress: Callable | None = None) -> list:
     from codesign.estimate.features import design_features, family_of
     from codesign.estimate.fit import Sample
     from codesign.estimate.model import Timing
-    from codesign.estimate.parts import find_part
+    from codesign.parts import find_part
 
     rows = all_rows(folder)
     found = []

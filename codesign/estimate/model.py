@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codesign.estimate.features import FF_FEATURES, LUT_FEATURES, design_features, family_of
-from codesign.estimate.parts import Part
+from codesign.parts import Part
 
 CONSTANTS_PATH = Path(__file__).with_name("constants.json")
 CLOCK_UNCERTAINTY = {"Vitis": 0.27, "Vivado": 0.125}  # hls4ml's default clock uncertainty per backend

@@ -163,7 +163,7 @@ def estimate_project(folder: Path) -> dict:
     """The design exactly as the project configures it, estimated; the vendor's report beside it, never used."""
     from codesign.estimate.model import estimate_design
     from codesign.estimate.features import family_of
-    from codesign.estimate.parts import find_part, unlisted_part
+    from codesign.parts import find_part, unlisted_part
     from codesign.estimate.run import add_vendor
 
     project = read_project(folder)
@@ -172,7 +172,7 @@ def estimate_project(folder: Path) -> dict:
         part = find_part(project.part)
     except ValueError:
         part = unlisted_part(project.part)
-        notes.append(f"part '{project.part}' is not in codesign's part table (codesign/estimate/parts.py): estimated as {family_of(part.base)}, no utilization")
+        notes.append(f"part '{project.part}' is not in codesign's part table (codesign/parts.py): estimated as {family_of(part.base)}, no utilization")
     multipliers = forced_multipliers(project.folder)
     report = estimate_design(convert_project(project), part, project.clock_ns, project.io_type, project.backend, multipliers)
     report["settings"] = {

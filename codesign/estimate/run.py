@@ -10,7 +10,7 @@ from codesign.convert import Candidate
 from codesign.errors import ModelError
 from codesign.fixed import Fixed
 from codesign.estimate.model import estimate_design
-from codesign.estimate.parts import find_part
+from codesign.parts import find_part
 from codesign.estimate.vendor import vendor_results
 
 METRICS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram_18k")

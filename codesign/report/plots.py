@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 
+from codesign.pareto import pareto_front
 from codesign.quiet import quiet_dependencies
 
 RESOURCES = (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram_18k", "BRAM18"))
@@ -88,8 +89,6 @@ def precision_profile(rows: list[dict]) -> str | None:
 def sweep_series(rows: list[dict], metric: str) -> dict:
     """What one sweep plot draws: finished points with their labels and estimate intervals, and the Pareto front
     of these two axes (highest accuracy, lowest cost) as the corners of a step line, cheapest first."""
-    from codesign.sweep import pareto_front
-
     points = [row for row in rows if row["status"] == "done" and row.get(metric) is not None and row.get("accuracy") is not None]
     front = sorted((points[i] for i in pareto_front(points, {"accuracy": "max", metric: "min"})), key=lambda row: row[metric])
     low = [row[metric] - row[f"{metric}_low"] if row.get(f"{metric}_low") is not None else 0 for row in points]
