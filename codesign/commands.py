@@ -103,7 +103,7 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
         if options:
             raise SpecError(f"{target}: an hls4ml project is estimated as its hls4ml_config.yml sets it: edit that file for a what-if")
         report = estimate_project(target)
-        for line in [*format_estimate(report), *(f"note: {note}" for note in report["notes"])]:
+        for line in format_estimate(report):
             say(line)
     elif is_run and not options:
         run_pipeline(Context(_run_spec(layout), layout, say), "estimate", "estimate")

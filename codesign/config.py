@@ -9,6 +9,7 @@ from typing import Annotated, ClassVar, Literal, Union, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from codesign.errors import SpecError
 from codesign.fixed import Fixed
@@ -255,11 +256,6 @@ class HLSSpec(Strict):
         None, description="An hls4ml HLSConfig (YAML) that the 'as-configured' precision converts with, as written (codesign import)."
     )
 
-    @field_validator("part")
-    @classmethod
-    def _known_part(cls, value: str) -> str:
-        find_part(value)
-        return value
 
     @field_validator("precision")
     @classmethod
@@ -267,6 +263,16 @@ class HLSSpec(Strict):
         if value not in PRECISION_POLICIES:
             parse_ap_fixed(value)
         return value
+
+    @model_validator(mode="after")
+    def _known_part(self) -> "HLSSpec":
+        """A part of codesign's table, or any part an imported hls4ml project names (estimated by its family)."""
+        try:
+            find_part(self.part)
+        except ValueError as error:
+            if not self.hls4ml_config:
+                raise PydanticCustomError("unknown_part", "{message}", {"message": str(error), "key": "part"}) from None
+        return self
 
     @model_validator(mode="after")
     def _configured_needs_a_config(self) -> "HLSSpec":
@@ -430,6 +436,8 @@ def _first_problem(error: ValidationError) -> str:
     """One line for the first schema violation: the dotted key and what is wrong with it."""
     problem = error.errors()[0]
     location = [_printable(part) for part in problem["loc"] if not _is_union_tag(part)]
+    if "key" in problem.get("ctx", {}):  # a check over several fields (a model validator) names the one at fault
+        location.append(problem["ctx"]["key"])
     key = ".".join(location) or "(top level)"
     kind = problem["type"]
     if kind == "extra_forbidden":

@@ -63,3 +63,12 @@ def unlisted_part(name: str) -> Part:
     """A part codesign has no figures for (a project's, not a typo on the command line): no utilization."""
     base = name.strip().lower().split("-")[0]
     return Part(base, "not in codesign's part table: utilization not computed", 0, 0, 0, 0, 0, "-")
+
+
+def part_or_unlisted(name: str) -> tuple[Part, str | None]:
+    """The table's entry for a part, or for one outside the table (an existing project's) an entry without figures
+    and the note that says so."""
+    try:
+        return find_part(name), None
+    except ValueError:
+        return unlisted_part(name), f"part '{name}' is not in codesign's part table (codesign/parts.py): estimated by its family, no utilization"

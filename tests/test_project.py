@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,22 @@ def test_import_refuses_a_folder_that_is_not_a_project(tmp_path):
     result = CliRunner().invoke(main, ["import", str(tmp_path), "--name", "x", "--output-root", str(tmp_path / "out")])
     assert result.exit_code == 2 and "not an hls4ml project folder (no hls4ml_config.yml in it)" in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_project_on_a_part_outside_the_table_imports_and_is_estimated_by_its_family(hls4ml_project, tmp_path):
+    """What `codesign estimate PROJECT` accepts, `codesign import` accepts: the part is the author's, not a typo."""
+    import codesign
+
+    project = tmp_path / "ku15p_prj"
+    shutil.copytree(hls4ml_project, project)
+    config = project / "hls4ml_config.yml"
+    config.write_text(config.read_text().replace("xc7z020clg400-1", "xcku15p-ffve1517-1-i"))
+    run = codesign.import_project(project, "ku15p", output_root=tmp_path / "runs", say=lambda _: None)
+    assert run.spec.hls.part == "xcku15p-ffve1517-1-i"
+    estimate = run.estimate().dump()
+    assert estimate["utilization"]["lut"] is None and estimate["part"]["family"] == "ultrascale"
+    assert estimate["notes"] == [
+        "part 'xcku15p-ffve1517-1-i' is not in codesign's part table (codesign/parts.py): estimated by its family, no utilization"
+    ]
+    assert estimate["total"] == codesign.estimate_design(project).total

@@ -163,16 +163,12 @@ def estimate_project(folder: Path) -> dict:
     """The design exactly as the project configures it, estimated; the vendor's report beside it, never used."""
     from codesign.estimate.model import estimate_design
     from codesign.estimate.features import family_of
-    from codesign.parts import find_part, unlisted_part
     from codesign.estimate.run import add_vendor
+    from codesign.parts import part_or_unlisted
 
     project = read_project(folder)
-    notes = list(project.notes)
-    try:
-        part = find_part(project.part)
-    except ValueError:
-        part = unlisted_part(project.part)
-        notes.append(f"part '{project.part}' is not in codesign's part table (codesign/parts.py): estimated as {family_of(part.base)}, no utilization")
+    part, unlisted = part_or_unlisted(project.part)
+    notes = list(project.notes) + ([f"{unlisted} ({family_of(part.base)})"] if unlisted else [])
     multipliers = forced_multipliers(project.folder)
     report = estimate_design(convert_project(project), part, project.clock_ns, project.io_type, project.backend, multipliers)
     report["settings"] = {

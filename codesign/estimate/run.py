@@ -10,7 +10,7 @@ from codesign.convert import Candidate
 from codesign.errors import ModelError
 from codesign.fixed import Fixed
 from codesign.estimate.model import estimate_design
-from codesign.parts import find_part
+from codesign.parts import part_or_unlisted
 from codesign.estimate.vendor import vendor_results
 
 METRICS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram_18k")
@@ -37,7 +37,10 @@ def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path
             except ModelError:
                 if index == len(candidates) - 1:
                     raise
-    report = estimate_design(graph, find_part(hls.part), hls.clock_ns, hls.io_type, hls.backend)
+    part, unlisted = part_or_unlisted(hls.part)  # outside the table only for an imported project (config.py)
+    report = estimate_design(graph, part, hls.clock_ns, hls.io_type, hls.backend)
+    if unlisted:
+        report["notes"] = [unlisted]
     report["settings"] = {
         "backend": hls.backend,
         "part": hls.part,
@@ -100,4 +103,4 @@ def format_estimate(report: dict) -> list[str]:
     for kind, metrics in report.get("vs_vendor", {}).items():
         shown = ", ".join(f"{metric} {value['estimate']}/{value['vendor']}" for metric, value in metrics.items())
         lines.append(f"vs {kind} report (estimate/vendor): {shown}")
-    return lines
+    return lines + [f"note: {note}" for note in report.get("notes", [])]

@@ -33,7 +33,7 @@ def _figure(width: float = 7.5, height: float = 3.2):
 def resources_per_layer(estimate: dict) -> str | None:
     """Stacked bars: each layer's share of the part, per resource."""
     layers, available = estimate.get("layers") or [], ((estimate.get("part") or {}).get("available") or {})
-    if not layers or not available:
+    if not layers or not any(available.values()):  # a part outside the table has no figures: no share to draw
         return None
     figure, axes = _figure()
     names = [layer["name"] for layer in layers]
