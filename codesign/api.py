@@ -55,13 +55,15 @@ def import_project(
     *,
     data: str | Path | None = None,
     output_root: str | Path = "hls_projects",
+    domain: list | tuple | None = None,
     say: Callable[[str], None] = print,
 ) -> "Run":
-    """What `codesign import` does: a run of an existing hls4ml project folder, converted as its config says."""
+    """What `codesign import` does: a run of an existing hls4ml project folder, converted as its config says, its
+    exactness proven over `domain` ([low, high]; default the input type)."""
     from codesign.commands import import_run
 
     run_dir = Path(output_root) / name
-    import_run(Path(project), name, Path(data) if data is not None else None, run_dir, say)
+    import_run(Path(project), name, Path(data) if data is not None else None, run_dir, say, _ranges(domain))
     return Run(run_dir)
 
 
@@ -84,6 +86,11 @@ def compare(*runs: "Run | str | Path"):
     if len(runs) < 2:
         raise ValueError("compare takes two runs or more")
     return Comparison([run.path if isinstance(run, Run) else Path(run) for run in runs])
+
+
+def _ranges(domain) -> list | None:
+    """A domain as the spec holds it: [low, high], or a list of [low, high] pairs (numpy arrays and tuples accepted)."""
+    return None if domain is None else np.asarray(domain, dtype=float).tolist()
 
 
 VALIDATED = STEP_NAMES[: STEP_NAMES.index("validate") + 1]  # the steps a usable run has finished
@@ -164,9 +171,16 @@ class Run:
         return self._model(self._layout.float_model).predict(self._samples(x), batch_size=1024, verbose=0)
 
     @quiet_dependencies
-    def validate(self, x=None, y=None) -> ValidationResult:
+    def validate(self, x=None, y=None, domain=None) -> ValidationResult:
         """The firmware against the model on every output of every sample: on x (labels y optional), or on the run's
-        own test set (its validate step, rerun only when its inputs changed)."""
+        own test set (its validate step, rerun only when its inputs changed), with its proof over every input of the
+        run's domain; `domain=[low, high]` (or one pair per input value) makes that the run's domain and proves it."""
+        if x is not None and domain is not None:
+            raise ValueError("validate(x) compares the samples given; validate(domain=...) proves over a domain: one at a time")
+        if domain is not None:
+            from codesign.commands import validate_run
+
+            return ValidationResult(**validate_run(self.path, lambda _: None, _ranges(domain)))
         if x is None:
             self._bring_up_to("validate")
             return ValidationResult(**read_json(self._layout.report("validate")))

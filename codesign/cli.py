@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import traceback
@@ -20,6 +21,22 @@ def _quiet_tensorflow() -> None:
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
+
+
+DOMAIN_HELP = "LOW,HIGH: prove bit-exactness for every input value in [LOW, HIGH] (default: the input type; docs/proof.md)."
+
+
+def _domain(text: str | None) -> list[float] | None:
+    """'--domain -4,4' as [-4.0, 4.0]; a clear error naming the option otherwise."""
+    if text is None:
+        return None
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not LOW,HIGH (two numbers, e.g. -4,4)", param_hint="--domain") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+        raise click.BadParameter(f"'{text}': LOW and HIGH must be finite, LOW <= HIGH", param_hint="--domain")
+    return [low, high]
 
 
 def _say(message: str) -> None:
@@ -78,22 +95,25 @@ def build(spec_file, model_file, data_file, no_train, name, precision, from_step
 @click.option("--name", required=True, help="Run name: the run goes to OUTPUT_ROOT/NAME.")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False, path_type=Path), help="An .npz with x_train, y_train, x_test, y_test (default: inputs drawn across the input type's range, flagged synthetic).")
 @click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
-def import_project(project: Path, name: str, data_file, output_root: Path) -> None:
+@click.option("--domain", callback=lambda ctx, param, value: _domain(value), help=DOMAIN_HELP)
+def import_project(project: Path, name: str, data_file, output_root: Path, domain) -> None:
     """A codesign run of an existing hls4ml project folder (hls4ml_config.yml + its Keras model), as configured there."""
     from codesign.commands import import_run
 
     _quiet_tensorflow()
-    import_run(project, name, data_file, output_root / name, _say)
+    import_run(project, name, data_file, output_root / name, _say, domain)
 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-def validate(run_dir: Path) -> None:
-    """Rerun the emulation on the test set and compare it with QKeras; exit 3 when a bit-exact policy is not."""
+@click.option("--domain", callback=lambda ctx, param, value: _domain(value), help=DOMAIN_HELP)
+def validate(run_dir: Path, domain) -> None:
+    """Rerun the emulation on the test set and compare it with QKeras, and prove it over the domain; exit 3 when a
+    bit-exact policy is not."""
     from codesign.commands import validate_run
 
     _quiet_tensorflow()
-    validate_run(run_dir, _say)
+    validate_run(run_dir, _say, domain)
 
 
 @main.command()

@@ -58,20 +58,27 @@ def build_run(spec: Spec, run_dir: Path, say: Say, from_step: str | None = None,
     return manifest
 
 
-def import_run(project: Path, name: str, data: Path | None, run_dir: Path, say: Say) -> dict:
-    """`codesign import`: a run of an existing hls4ml project folder, built through every step."""
+def import_run(project: Path, name: str, data: Path | None, run_dir: Path, say: Say, domain: list | None = None) -> dict:
+    """`codesign import`: a run of an existing hls4ml project folder, built through every step (its firmware's
+    exactness proven over `domain`, or the whole input type, with the project's own types)."""
     from codesign.estimate.project import is_project
     from codesign.project_import import import_spec
 
     if not is_project(project):
         raise SpecError(f"{project}: not an hls4ml project folder (no hls4ml_config.yml in it)")
-    return build_run(import_spec(project, name, data, run_dir, say), run_dir, say)
+    return build_run(import_spec(project, name, data, run_dir, say, domain), run_dir, say)
 
 
-def validate_run(run_dir: Path, say: Say) -> dict:
-    """Rerun the validate step of an existing run with the spec it was built from."""
+def validate_run(run_dir: Path, say: Say, domain: list | None = None) -> dict:
+    """Rerun the validate step of an existing run with the spec it was built from; with `domain`, the run's claim
+    becomes a proof over that domain (saved in its config.yaml)."""
     layout = RunLayout(Path(run_dir))
-    run_pipeline(Context(_run_spec(layout), layout, say), "validate", "validate")
+    spec = _run_spec(layout)
+    if domain is not None:
+        data = spec.model_dump(mode="json")
+        data["validation"]["domain"] = domain
+        spec = spec_from_dict(data, source="--domain")
+    run_pipeline(Context(spec, layout, say), "validate", "validate")
     return read_json(layout.report("validate"))
 
 

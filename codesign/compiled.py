@@ -170,7 +170,7 @@ class CompiledEmulator:
         product_frac = source.frac + weight.frac
         if accum.saturation != "WRAP" or product_frac > accum.frac:
             raise Declined(f"accumulator {accum.ap()} of layer '{layer['name']}' (saturating, or rounding each product)")
-        bias, _, bias_frac = self.emulator._bias(layer, len(column_sums))
+        bias, _, bias_frac = self.emulator.bias(layer, len(column_sums))
         start = quantize(np.asarray(bias, dtype=np.float64), bias_frac, accum)
         sums_bound = source.bound * float(column_sums.max(initial=0))
         scale = 2.0 ** (accum.frac - product_frac)
@@ -194,7 +194,7 @@ def _dense(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 
     a = layer["attributes"]
-    kernel = self.emulator._weights(layer, "weight").reshape(a["n_in"], a["n_out"])
+    kernel = self.emulator.weights(layer, "weight").reshape(a["n_in"], a["n_out"])
     return self._multiply_accumulate(layer, source, kernel, np.abs(kernel).sum(axis=0), lambda x, w: tf.matmul(x, w))
 
 
@@ -211,7 +211,7 @@ def _conv2d(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 
     a = layer["attributes"]
-    kernel = self.emulator._weights(layer, "weight").reshape(a["filt_height"], a["filt_width"], a["n_chan"], a["n_filt"])
+    kernel = self.emulator.weights(layer, "weight").reshape(a["filt_height"], a["filt_width"], a["n_chan"], a["n_filt"])
     strides = (1, a["stride_height"], a["stride_width"], 1)
 
     def contract(x, w):
@@ -224,7 +224,7 @@ def _depthwise(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 
     a = layer["attributes"]
-    kernel = self.emulator._weights(layer, "weight").reshape(a["filt_height"], a["filt_width"], a["n_chan"], a["n_filt"] // a["n_chan"])
+    kernel = self.emulator.weights(layer, "weight").reshape(a["filt_height"], a["filt_width"], a["n_chan"], a["n_filt"] // a["n_chan"])
     strides = (1, a["stride_height"], a["stride_width"], 1)
 
     def contract(x, w):  # output channel c * multiplier + m, as hls4ml orders them

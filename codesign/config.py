@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, Union, get_args
 
@@ -300,6 +301,23 @@ class ValidationSpec(Strict):
     cpp_samples: int = Field(
         300, ge=0, description="Test samples also run through the compiled C++ emulation when the vectorized one is used."
     )
+    domain: list[float] | list[list[float]] | None = Field(
+        None,
+        description="The inputs bit-exactness is proven over: [low, high] for every input value, or one [low, high] per "
+        "input value; default every value of the firmware's input type (with an input quantizer: every float32 input "
+        "where QKeras's own quantizer is exact). docs/proof.md.",
+    )
+
+    @field_validator("domain")
+    @classmethod
+    def _ranges(cls, value):
+        if value is None:
+            return value
+        pairs = [value] if value and not isinstance(value[0], list) else value
+        for pair in pairs:
+            if len(pair) != 2 or not all(math.isfinite(bound) for bound in pair) or pair[0] > pair[1]:
+                raise ValueError(f"each range is [low, high] with finite low <= high, got {pair}")
+        return value
 
 
 # --- bench -------------------------------------------------------------------------------------

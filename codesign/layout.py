@@ -58,6 +58,11 @@ class RunLayout:
     def reports_dir(self) -> Path:
         return self.root / "reports"
 
+    @property
+    def counterexample(self) -> Path:
+        """Inputs of the domain on which the firmware and QKeras differ (the validate step's proof, when it fails)."""
+        return self.reports_dir / "counterexample.npz"
+
     def report(self, step: str) -> Path:
         return self.reports_dir / f"{step}.json"
 

@@ -49,8 +49,13 @@ def estimate_line(estimate: dict) -> str:
 def validation_line(validation: dict) -> str:
     """'bit-exact on all 360 samples' or 'not bit-exact: 12 of 360 samples differ, first at layer fc1'."""
     samples = number(validation.get("samples"))
+    proof = validation.get("proof") or {}
+    if validation.get("bit_exact") and proof.get("status") == "proven":
+        return f"bit-exact, proven for {proof['domain']['text']}"
     if validation.get("bit_exact"):
-        return f"bit-exact on all {samples} samples checked"
+        beyond = {"counterexample": f"; not for every input: counterexample in {proof.get('counterexample')}",
+                  "unproven": "; not proven for every input"}.get(proof.get("status"), "")
+        return f"bit-exact on all {samples} samples checked{beyond}"
     first = validation.get("first_diverging_layer")
     where = f", first at layer {first['name']}" if first else ""
     return f"not bit-exact: {number(validation.get('mismatched_samples'))} of {samples} samples differ{where}"

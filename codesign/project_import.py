@@ -23,7 +23,7 @@ from codesign.fixed import Fixed
 SYNTHETIC_SAMPLES = {"train": 256, "test": 1000}
 
 
-def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: Callable[[str], None]) -> Spec:
+def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: Callable[[str], None], domain: list | None = None) -> Spec:
     """Copy the project's model and HLSConfig into run_dir/imported/ and return the run's spec."""
     project = read_project(folder)
     for note in project.notes:
@@ -53,6 +53,7 @@ def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: 
             "precision": "as-configured",
             "hls4ml_config": str(config_path.resolve()),
         },
+        "validation": {"domain": domain},
     }
     return spec_from_dict(spec, source=f"hls4ml project {folder}")
 

@@ -35,6 +35,7 @@ class ValidationResult(BaseModel):
     input_type: dict | None = None
     candidates: list[dict] | None = None
     computed_in_float: list[str] = []
+    proof: dict | None = None  # over every input of a domain: status proven / counterexample / unproven (docs/proof.md)
 
     @property
     def first_divergence(self) -> dict | None:

@@ -140,7 +140,7 @@ def _choose_types(ctx: Context, model) -> dict:
     fixed, why = inputs["narrowest"]
     ctx.say(f"  input type {fixed.hls4ml()} ({why}); choosing the other types by verification on {len(x)} test samples")
     reference = model.predict(x, batch_size=1024, verbose=0)
-    report, candidates = search_types(model, spec.hls, ctx.layout, inputs, x, reference, ctx.say)
+    report, candidates = search_types(model, spec.hls, ctx.layout, inputs, x, reference, ctx.say, spec.validation.domain)
     return {**report, "candidates": candidates}
 
 
@@ -161,6 +161,7 @@ def convert_inputs(ctx: Context) -> dict[str, str]:
     inputs = {"qkeras_model": file_digest(ctx.layout.qkeras_model), "hls": ctx.spec.section_digest("hls", "quantization")}
     if ctx.spec.hls.precision == "bit-exact":
         inputs["data"] = ctx.data().digest()  # the types are verified on the test set
+        inputs["domain"] = digest_of(ctx.spec.validation.domain)  # ... and proven over the domain
     if ctx.spec.hls.hls4ml_config:
         inputs["hls4ml_config"] = file_digest(Path(ctx.spec.hls.hls4ml_config))
     return inputs
@@ -178,10 +179,18 @@ def estimate_step(ctx: Context) -> dict:
     model = firmware_model(spec, layout)
     candidate, input_type = conversion_of(read_json(layout.report("convert")))
     report = add_vendor(estimate_model(model, spec.hls, input_type, layout.log("estimate"), candidate), layout.hls_dir)
+    if spec.hls.precision == "bit-exact":  # what the verified (and proven) types cost against hls4ml's own default
+        default = estimate_model(model, spec.hls.model_copy(update={"precision": "hls4ml-default"}), None, layout.log("estimate"))
+        report["versus_hls4ml_default"] = {key: {"these_types": report["total"][key], "hls4ml_default": default["total"][key]}
+                                           for key in ("dsp", "lut", "ff", "latency_cycles")}
     report = EstimateResult(**report).dump()
     write_json(layout.report("estimate"), report)
     for line in format_estimate(report):
         ctx.say("  " + line)
+    if "versus_hls4ml_default" in report:
+        shown = ", ".join(f"{value['these_types']:,} vs {value['hls4ml_default']:,} {key.upper() if key != 'latency_cycles' else 'cycles'}"
+                          for key, value in report["versus_hls4ml_default"].items())
+        ctx.say(f"  these types against hls4ml's default, fixed<16,6> everywhere: {shown}")
     return report
 
 
@@ -251,6 +260,7 @@ def validate_step(ctx: Context) -> dict:
     report = {**data_warning(data), **report, "emulators": emulators, "emulation_samples_per_s": emulators["cpp"]["samples_per_s"]}
     if firmware_softmax:
         report["firmware_softmax"] = _softmax_agreement(reference, emulation.outputs)
+    report["proof"] = prove_exact(layout, spec, spec.validation.domain, ctx.say)
     report = ValidationResult(**report).dump()
     write_json(layout.report("validate"), report)
     for line in summary_lines(report):
@@ -298,6 +308,46 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
             diverging["why"] = why_not_exact(model, diverging["name"], conversion.get("input_type"))
         report["first_diverging_layer"] = diverging
     return report, reference
+
+
+def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None]) -> dict:
+    """validate.json's `proof`: the firmware equals QKeras on every input of the domain (bounds through the converted
+    graph, codesign/proof.py), or inputs on which the compiled C++ emulation and QKeras differ, saved in
+    reports/counterexample.npz, or the conditions the analysis could not show and no input was found to break."""
+    from codesign.counterexample import candidates, search
+    from codesign.emulate import firmware_outputs, run_emulation
+    from codesign.proof import prove
+    from codesign.validate import first_divergence, keras_layer_outputs
+
+    model = _load(layout.qkeras_model)
+    proof = prove(layout.hls_dir, model, domain, logits=spec.hls.softmax_in_firmware)
+    report = proof.dump()
+    layout.counterexample.unlink(missing_ok=True)
+    if proof.status == "proven":
+        say(f"  proof: bit-exact for {proof.domain['text']} ({proof.seconds:.2f} s)")
+        return report
+    say(f"  proof: not shown for {proof.domain['text']}: {proof.why}; searching for an input that breaks it")
+    x = candidates(proof.failing(), proof.inputs, model, proof.input_type, on_grid=not proof.quantized_input)
+
+    def cpp(samples: np.ndarray) -> np.ndarray:
+        return firmware_logits(layout, spec, run_emulation(layout.library, layout.emulation_meta, samples, lambda _: None,
+                                                           trace=spec.hls.softmax_in_firmware))
+
+    screen = cpp if spec.hls.softmax_in_firmware else (lambda samples: firmware_outputs(layout, samples))
+    found, firmware, expected, screened = search(x, screen, cpp, lambda samples: model.predict(samples, batch_size=1024, verbose=0))
+    report["searched"] = screened
+    if not len(found):
+        say(f"  proof: unproven; none of {screened:,} inputs drawn to break it differs")
+        return report
+    np.savez(layout.counterexample, x=found, firmware=firmware, qkeras=expected)
+    traced = run_emulation(layout.library, layout.emulation_meta, found, lambda _: None, trace=True)
+    diverging = first_divergence(read_json(layout.emulation_meta)["traced_layers"], traced.layers, keras_layer_outputs(model, found))
+    finding = next((f for f in proof.layers if diverging and f.name == diverging["name"]), None)
+    where = f"{diverging['name']} first differs" if diverging else "the outputs differ"
+    report.update(status="counterexample", counterexample=str(layout.counterexample.relative_to(layout.root)),
+                  first_diverging_layer=diverging, why=f"{where}" + (f": {finding.why}" if finding and finding.why else f" ({proof.why})"))
+    say(f"  proof: counterexample, {len(found)} inputs in {report['counterexample']} ({report['why']})")
+    return report
 
 
 def _emulate_test_set(ctx: Context, x: np.ndarray, trace: bool):
@@ -366,11 +416,22 @@ def divergence_line(report: dict) -> str:
     return line
 
 
+def proof_line(proof: dict) -> str:
+    """'proven: bit-exact for every input in ...', or where a counterexample lies, or what stays unproven."""
+    if proof["status"] == "proven":
+        return f"proven: bit-exact for {proof['domain']['text']}"
+    if proof["status"] == "counterexample":
+        return f"not for every input: counterexample in {proof['counterexample']} ({proof['why']})"
+    return f"not proven for {proof['domain']['text']}: {proof['why']}"
+
+
 def summary_lines(report: dict) -> list[str]:
     """A few lines for the terminal: bit-exactness and the accuracies (after the synthetic-data warning)."""
     lines = [report["warning"]] if report.get("warning") else []
     if report["bit_exact"]:
         lines.append(f"bit-exact: yes, all {report['samples']} samples identical on every output")
+    if report.get("proof"):
+        lines.append(proof_line(report["proof"]))
         if report.get("computed_in_float"):
             lines.append(
                 f"note: QKeras computes {', '.join(report['computed_in_float'])} in float32: identical on these samples, "
@@ -414,6 +475,7 @@ def validate_inputs(ctx: Context) -> dict[str, str]:
         "library": file_digest(ctx.layout.library),
         "data": ctx.data().digest(),
         "policy": digest_of([ctx.spec.hls.precision, ctx.spec.hls.softmax_in_firmware]),
+        "domain": digest_of(ctx.spec.validation.domain),
     }
 
 

@@ -2,7 +2,8 @@
 
 No single way of typing a QKeras model is exact on every model hls4ml converts (hls4ml's bit_exact=True emits C++
 that does not compile for some, quantizer-derived types drop bits for others), so each candidate is converted,
-compiled and run on the data, narrowest first, and the first one identical to QKeras on every output is kept.
+compiled and run on the data, narrowest first, and the first one identical to QKeras on every output and proven so
+over the whole input domain (codesign/proof.py) is kept; when none is proven, the first exact one, saying so.
 """
 
 from __future__ import annotations
@@ -59,43 +60,59 @@ def search_types(
     x: np.ndarray,
     reference: np.ndarray,
     say: Say,
+    domain=None,
 ) -> tuple[dict, list[dict]]:
-    """Try the candidates in order and leave the run's hls/ holding the first exact one, compiled (or, when none is exact,
-    the one with the fewest differing samples). Returns its conversion report (with its input type) and what every
-    candidate gave."""
+    """Try the candidates in order and leave the run's hls/ holding the first one that is exact on the test set and
+    proven exact over the domain (codesign/proof.py); when only test-set exactness can be had, the first exact one,
+    saying so; when none is exact, the one with the fewest differing samples. After the first exact but unproven
+    candidate, later ones are converted and proven before any is compiled. Returns the kept candidate's conversion
+    report (with its input type) and what every candidate gave."""
     from codesign.emulate import require_gxx
 
     require_gxx()
     tried: list[dict] = []
     reports: dict[str, dict] = {}
+    kept_aside = layout.root / "hls.exact-on-test-set"
+    shutil.rmtree(kept_aside, ignore_errors=True)
+    exact_unproven: dict | None = None
     with Progress(len(BIT_EXACT_CANDIDATES), "type candidates (convert, g++, emulate)", "candidate") as bar:
         for candidate in BIT_EXACT_CANDIDATES:
-            outcome, report = _verify(candidate, keras_model, hls, layout, inputs, x, reference)
+            outcome, report = _verify(candidate, keras_model, hls, layout, inputs, x, reference, domain, exact_unproven is None)
             tried.append(outcome)
             bar.advance(1, candidate.name)
             say(f"  {candidate.name}: {_describe(outcome)}")
             if report is not None:
                 reports[candidate.name] = report
-            if outcome["outcome"] == "exact":
+            if outcome["outcome"] == "exact" and outcome["proof"] == "proven":
                 break
-    if outcome["outcome"] != "exact":
-        best = _best(tried)
-        if best is None:
+            if outcome["outcome"] == "exact" and exact_unproven is None:
+                exact_unproven = outcome
+                layout.hls_dir.rename(kept_aside)  # kept as it is (compiled): restored if no candidate is proven
+    kept = next((entry for entry in tried if entry["outcome"] == "exact" and entry["proof"] == "proven"), None)
+    if kept is None and exact_unproven is not None:
+        shutil.rmtree(layout.hls_dir, ignore_errors=True)
+        kept_aside.rename(layout.hls_dir)
+        kept = exact_unproven
+    shutil.rmtree(kept_aside, ignore_errors=True)
+    if kept is None:
+        kept = _best(tried)
+        if kept is None:
             reasons = "; ".join(f"{entry['candidate']}: {entry['detail']}" for entry in tried)
             raise ModelError(f"no way of converting this model compiled ({reasons})")
-        if best["candidate"] != tried[-1]["candidate"]:
-            _verify(candidate_named(best["candidate"]), keras_model, hls, layout, inputs, x, reference)
-        best["kept"] = True
-        return reports[best["candidate"]], tried
-    tried[-1]["kept"] = True
-    return reports[tried[-1]["candidate"]], tried
+        if kept["candidate"] != tried[-1]["candidate"]:  # hls/ holds the last candidate tried
+            _verify(candidate_named(kept["candidate"]), keras_model, hls, layout, inputs, x, reference, domain, True)
+    kept["kept"] = True
+    return reports[kept["candidate"]], tried
 
 
-def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x, reference) -> tuple[dict, dict | None]:
-    """Convert, compile and emulate one candidate; how it went, and its conversion report when it converted."""
+def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x, reference, domain,
+            compile_unproven: bool) -> tuple[dict, dict | None]:
+    """Convert, prove, compile and emulate one candidate; how it went, and its conversion report when it converted.
+    Without `compile_unproven`, a candidate the proof does not cover stops before the compiler."""
     from codesign.emulate import compile_library, firmware_outputs
+    from codesign.proof import prove
 
-    outcome = {"candidate": candidate.name, "outcome": None, "detail": None, "mismatched_samples": None, "kept": False}
+    outcome = {"candidate": candidate.name, "outcome": None, "detail": None, "mismatched_samples": None, "proof": None, "kept": False}
     if candidate.input != "hls4ml" and inputs[candidate.input] is None:
         return {**outcome, "outcome": "not tried", "detail": "the model does not start with a quantizer"}, None
     input_type, why = inputs[candidate.input] if candidate.input != "hls4ml" else (None, "hls4ml's default type")
@@ -105,6 +122,10 @@ def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x
     except ModelError as error:
         return {**outcome, "outcome": "not converted", "detail": str(error)}, None
     report["input_type"] = {"type": input_type.hls4ml() if input_type else report["layers"][0]["types"].get("result"), "why": why}
+    proof = prove(layout.hls_dir, keras_model, domain, logits=hls.softmax_in_firmware)
+    outcome["proof"] = proof.status
+    if proof.status != "proven" and not compile_unproven:
+        return {**outcome, "outcome": "not proven", "detail": f"not compiled: {proof.why}"}, report
     try:
         compile_library(layout.hls_dir, layout.log("compile"))
     except CompileFailed as error:
@@ -113,6 +134,8 @@ def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x
     mismatched = int((outputs.reshape(len(x), -1) != reference.reshape(len(x), -1).astype(np.float64)).any(axis=1).sum())
     verdict = "exact" if mismatched == 0 else "not exact"
     detail = f"identical on all {len(x)} samples" if not mismatched else f"{mismatched} of {len(x)} samples differ"
+    if not mismatched:
+        detail += f"; proven for {proof.domain['text']}" if proof.status == "proven" else f"; not proven for every input ({proof.why})"
     return {**outcome, "outcome": verdict, "detail": detail, "mismatched_samples": mismatched}, report
 
 

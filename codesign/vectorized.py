@@ -109,7 +109,7 @@ class VectorizedEmulator:
 
     # --- layers ---------------------------------------------------------------------------------
 
-    def _weights(self, layer: dict, key: str) -> np.ndarray:
+    def weights(self, layer: dict, key: str) -> np.ndarray:
         """The weights as the C simulation loads them (the project's .txt, each value cast to its type), read once.
 
         The Resource strategy stores kernels transposed (hls4ml's ApplyResourceStrategy): they are put back in
@@ -133,7 +133,7 @@ class VectorizedEmulator:
     @handles("Dense")
     def _dense(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         n_in, n_out = layer["attributes"]["n_in"], layer["attributes"]["n_out"]
-        weights = self._weights(layer, "weight").reshape(n_in, n_out)
+        weights = self.weights(layer, "weight").reshape(n_in, n_out)
         return self._multiply_accumulate(layer, source.raw.reshape(batch, n_in), source.frac, weights)
 
     @handles("Conv2D", "Conv2DBatchnorm")
@@ -142,20 +142,20 @@ class VectorizedEmulator:
         attributes = layer["attributes"]
         channels, filters = attributes["n_chan"], attributes["n_filt"]
         accum = Fixed.of(layer["types"]["accum_t"])
-        kernel = self._weights(layer, "weight").reshape(attributes["filt_height"], attributes["filt_width"], channels, filters)
+        kernel = self.weights(layer, "weight").reshape(attributes["filt_height"], attributes["filt_width"], channels, filters)
         product_frac = source.frac + Fixed.of(layer["types"]["weight_t"]).frac
         if accum.saturation != "WRAP" or product_frac > accum.frac:  # per-product rounding: the general path
-            patches = self._patches(source.raw, batch, attributes, channels)
+            patches = self.patches(source.raw, batch, attributes, channels)
             result = self._multiply_accumulate(layer, patches.reshape(-1, kernel[..., 0].size), source.frac, kernel.reshape(-1, filters))
             return Tensor(result.raw.reshape(batch, -1), result.frac)
-        image = self._padded(source.raw, batch, attributes, channels)
+        image = self.padded(source.raw, batch, attributes, channels)
         if not self._fits_float(image.reshape(-1, 1), kernel.reshape(-1, filters)):
             raise Unrepresentable(f"the sums of layer '{layer['name']}' can exceed 2^52")
         dtype = np.float32 if self._fits_float(image.reshape(-1, 1), kernel.reshape(-1, filters), EXACT_FLOAT32) else np.float64
         image, kernel = image.astype(dtype), kernel.astype(dtype)
         out_h, out_w, stride_h, stride_w = (attributes[key] for key in ("out_height", "out_width", "stride_height", "stride_width"))
         if kernel[..., 0].size <= 64:  # few channels: one im2col matmul beats many thin ones
-            patches = self._patches(image, batch, {**attributes, "pad_top": 0, "pad_bottom": 0, "pad_left": 0, "pad_right": 0,
+            patches = self.patches(image, batch, {**attributes, "pad_top": 0, "pad_bottom": 0, "pad_left": 0, "pad_right": 0,
                                                    "in_height": image.shape[1], "in_width": image.shape[2]}, channels)
             sums = (patches.reshape(-1, kernel[..., 0].size) @ kernel.reshape(-1, filters)).reshape(batch, out_h, out_w, filters)
         else:
@@ -164,7 +164,7 @@ class VectorizedEmulator:
                 for column in range(attributes["filt_width"]):
                     window = image[:, row : row + stride_h * out_h : stride_h, column : column + stride_w * out_w : stride_w]
                     sums += window @ kernel[row, column]
-        bias, _, bias_frac = self._bias(layer, filters)
+        bias, _, bias_frac = self.bias(layer, filters)
         start = quantize(bias, bias_frac, accum)
         scale = 2.0 ** (accum.frac - product_frac)
         if sums.dtype != np.float32 or max_abs(sums) * scale + max_abs(start) >= SMALL:
@@ -180,9 +180,9 @@ class VectorizedEmulator:
         attributes = layer["attributes"]
         channels = attributes["n_chan"]
         multiplier = attributes["n_filt"] // channels
-        kernel = self._weights(layer, "weight").reshape(attributes["filt_height"], attributes["filt_width"], channels, multiplier)
-        patches = self._patches(source.raw, batch, attributes, channels)  # batch, oh, ow, fh, fw, c
-        bias, accum, bias_frac = self._bias(layer, attributes["n_filt"])
+        kernel = self.weights(layer, "weight").reshape(attributes["filt_height"], attributes["filt_width"], channels, multiplier)
+        patches = self.patches(source.raw, batch, attributes, channels)  # batch, oh, ow, fh, fw, c
+        bias, accum, bias_frac = self.bias(layer, attributes["n_filt"])
         products = patches[..., np.newaxis] * kernel  # batch, oh, ow, fh, fw, c, m
         frac = source.frac + Fixed.of(layer["types"]["weight_t"]).frac
         products = quantize(products, frac, accum)
@@ -191,17 +191,17 @@ class VectorizedEmulator:
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(total, accum.frac, result).reshape(batch, -1), result.frac)
 
-    def _bias(self, layer: dict, size: int) -> tuple[np.ndarray, Fixed, int]:
+    def bias(self, layer: dict, size: int) -> tuple[np.ndarray, Fixed, int]:
         accum = Fixed.of(layer["types"]["accum_t"])
         if "bias" not in layer["weights"]:
             return np.zeros(size), accum, accum.frac
-        return self._weights(layer, "bias"), accum, Fixed.of(layer["types"]["bias_t"]).frac
+        return self.weights(layer, "bias"), accum, Fixed.of(layer["types"]["bias_t"]).frac
 
     def _multiply_accumulate(self, layer: dict, data: np.ndarray, data_frac: int, weights: np.ndarray) -> Tensor:
         """sum_i quantize(x_i * w_ij, accum) + quantize(b_j, accum), overflow per accum, cast to result."""
         accum = Fixed.of(layer["types"]["accum_t"])
         weight_frac = Fixed.of(layer["types"]["weight_t"]).frac
-        bias, _, bias_frac = self._bias(layer, weights.shape[1])
+        bias, _, bias_frac = self.bias(layer, weights.shape[1])
         product_frac = data_frac + weight_frac
         start = quantize(bias, bias_frac, accum)
         if not self._fits_float(data, weights):
@@ -228,15 +228,15 @@ class VectorizedEmulator:
         return bound < (limit or EXACT_FLOAT)
 
     @staticmethod
-    def _padded(raw: np.ndarray, batch: int, attributes: dict, channels: int) -> np.ndarray:
+    def padded(raw: np.ndarray, batch: int, attributes: dict, channels: int) -> np.ndarray:
         image = raw.reshape(batch, attributes["in_height"], attributes["in_width"], channels)
         return np.pad(image, ((0, 0), (attributes.get("pad_top", 0), attributes.get("pad_bottom", 0)),
                               (attributes.get("pad_left", 0), attributes.get("pad_right", 0)), (0, 0)))
 
     @staticmethod
-    def _patches(raw: np.ndarray, batch: int, attributes: dict, channels: int) -> np.ndarray:
+    def patches(raw: np.ndarray, batch: int, attributes: dict, channels: int) -> np.ndarray:
         """Zero-padded sliding windows: (batch, out_h, out_w, filt_h, filt_w, channels)."""
-        padded = VectorizedEmulator._padded(raw, batch, attributes, channels)
+        padded = VectorizedEmulator.padded(raw, batch, attributes, channels)
         windows = np.lib.stride_tricks.sliding_window_view(padded, (attributes["filt_height"], attributes["filt_width"]), axis=(1, 2))
         windows = windows[:, :: attributes["stride_height"], :: attributes["stride_width"]]
         windows = windows[:, : attributes["out_height"], : attributes["out_width"]]
@@ -266,7 +266,7 @@ class VectorizedEmulator:
             blocks = image[:, : out_h * pool_h, : out_w * pool_w].reshape(batch, out_h, pool_h, out_w, pool_w, channels)
             pooled = blocks.max(axis=(2, 4))
         else:
-            pooled = self._patches(source.raw, batch, attributes, channels).max(axis=(3, 4))
+            pooled = self.patches(source.raw, batch, attributes, channels).max(axis=(3, 4))
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(pooled.reshape(batch, -1), source.frac, result), result.frac)
 

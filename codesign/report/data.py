@@ -16,7 +16,7 @@ STEP_REPORTS = ("train", "convert", "estimate", "compile", "validate", "rtl", "b
 VALIDATION_KEYS = (
     "bit_exact", "samples", "mismatched_samples", "max_abs_diff", "argmax_agreement", "accuracy", "first_diverging_layer",
     "policy", "softmax", "emulation_samples_per_s", "task", "task_note", "error", "reference", "input_type", "candidates",
-    "computed_in_float",
+    "computed_in_float", "proof",
 )
 
 

@@ -1,0 +1,396 @@
+"""Bit-exact for every input of a domain, not only the test samples: bounds propagated through the converted graph.
+
+Every value a layer can hold is bounded, per element, from the domain and the layer's own weights (interval
+arithmetic with each weight's sign), and three conditions are checked at every layer (docs/proof.md):
+  overflow  no accumulator leaves its type, and no cast saturates or wraps where QKeras does not;
+  float32   every sum QKeras computes in float32 is exact: its partial sums stay below 2^24 steps of the products'
+            resolution, whatever the order of summation;
+  rounding  the firmware's weights are QKeras's quantized weights, products and biases enter the accumulator
+            exactly, and every cast that rounds or saturates equals the QKeras quantizer at that point on every
+            value the bounds allow (checked value by value over that finite grid).
+"proven" when every condition holds at every layer; otherwise the layers and conditions that fail. The analysis
+covers the layer kinds the vectorized emulator runs; any other layer leaves the claim "unproven", with its name.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
+from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
+from codesign.registry import registrar
+from codesign.vectorized import CONVOLUTIONS, VectorizedEmulator
+
+GRID_LIMIT = 2**22  # the most values a cast is checked on, one by one
+FLOAT_LIMIT = 2.0**40  # an unbounded domain is cut here before the input type's cast (which saturates far below)
+ANALYSES: dict[str, Callable] = {}  # hls4ml layer class -> its bound analysis; any other class leaves the proof open
+analyses = registrar(ANALYSES, "the bound analysis of hls4ml class")
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The inputs a claim is about: per input element a [low, high] range of floats, and how to say it."""
+
+    low: np.ndarray
+    high: np.ndarray
+    text: str
+
+    @classmethod
+    def of(cls, ranges, size: int, input_type: Fixed, quantized_input: bool) -> "Domain":
+        """The spec's `validation.domain` (None, [low, high], or one [low, high] per input element) over `size`
+        elements. Without one: every float32 input when the model starts with a QKeras quantizer (which maps them to
+        a finite set), else every value of the firmware's input type."""
+        if ranges is None:
+            if quantized_input:  # QKeras quantizes as x + (q - x) in float32: exact while x * 2^frac stays below 2^23
+                limit = max(2.0 ** (23 - input_type.frac), -input_type.low * input_type.lsb)
+                return cls(np.full(size, -limit), np.full(size, limit),
+                           f"every float32 input in [-{limit:g}, {limit:g}] (quantized to {input_type.hls4ml()})")
+            low, high = input_type.low * input_type.lsb, input_type.high * input_type.lsb
+            return cls(np.full(size, low), np.full(size, high), f"every value of the input type {input_type.hls4ml()}")
+        pairs = np.asarray(ranges, dtype=np.float64).reshape(-1, 2)
+        if len(pairs) not in (1, size):
+            raise ValueError(f"validation.domain: {len(pairs)} [low, high] pairs for an input of {size} values (give 1 or {size})")
+        pairs = np.broadcast_to(pairs, (size, 2))
+        text = f"[{pairs[0, 0]:g}, {pairs[0, 1]:g}]" if len(np.unique(pairs, axis=0)) == 1 else f"{size} per-feature ranges"
+        text = f"every float32 input in {text}" if quantized_input else f"every value of the input type {input_type.hls4ml()} in {text}"
+        return cls(pairs[:, 0].copy(), pairs[:, 1].copy(), text)
+
+    def dump(self) -> dict:
+        return {"text": self.text, "low": float(self.low.min()), "high": float(self.high.max())}
+
+
+@dataclass
+class Bounds:
+    """Per element, the smallest and largest raw integer a tensor can hold (value = raw / 2^frac)."""
+
+    low: np.ndarray
+    high: np.ndarray
+    frac: int
+
+    def values(self) -> list[float]:
+        return [float(self.low.min() / 2.0**self.frac), float(self.high.max() / 2.0**self.frac)]
+
+
+@dataclass
+class Finding:
+    """What the analysis found at one layer: whether every condition holds, and else which one fails and why."""
+
+    name: str
+    kind: str
+    holds: bool
+    condition: str | None = None  # overflow, float32, rounding, or 'not analysed'
+    why: str | None = None
+    bounds: dict = field(default_factory=dict)  # value ranges: 'accum' (the exact sums), 'result'
+    types: dict = field(default_factory=dict)
+    extremes: list[int] = field(default_factory=list)  # the output elements whose sums reach the lowest and highest bound
+    witness: float | None = None  # a value at this layer's input on which its cast and QKeras differ
+
+
+@dataclass
+class Proof:
+    """The outcome over a domain: 'proven', or 'unproven' with the layers that fail (a counterexample search follows)."""
+
+    status: str
+    domain: dict
+    layers: list[Finding]
+    seconds: float
+    why: str | None = None
+    counterexample: str | None = None
+    inputs: Domain | None = field(default=None, repr=False)  # the domain as arrays (not written out)
+    input_type: Fixed | None = field(default=None, repr=False)
+    quantized_input: bool = False  # the model starts with a QKeras quantizer: the domain is floats, not the type's grid
+
+    def failing(self) -> list[Finding]:
+        return [finding for finding in self.layers if not finding.holds]
+
+    def dump(self) -> dict:
+        data = {key: value for key, value in asdict(self).items() if key not in ("inputs", "input_type")}
+        return {**data, "layers": [asdict(finding) for finding in self.layers]}
+
+
+def prove(hls_dir: Path, keras_model, domain_ranges=None, logits: bool = False) -> Proof:
+    """Bound every layer of the run's converted graph (hls/codesign_graph.json) over the domain and check the three
+    conditions against the QKeras model; with `logits`, stops before a final Softmax (the firmware's lookup-table
+    softmax is judged apart from bit-exactness, as validation does)."""
+    started = time.perf_counter()
+    analysis = _Analysis(VectorizedEmulator(hls_dir), keras_model)
+    layers = analysis.emulator.layers
+    last_layer = layers[-2]["name"] if logits and layers[-1]["class"] == "Softmax" else None
+    input_type = Fixed.of(layers[0]["types"]["result_t"])
+    size = int(np.prod(keras_model.input_shape[1:]))
+    quantizer = analysis.input_quantizer()
+    domain = Domain.of(domain_ranges, size, (quantizer_type(quantizer) if quantizer is not None else None) or input_type, quantizer is not None)
+    findings = analysis.run(domain, last_layer)
+    failing = [finding for finding in findings if not finding.holds]
+    why = "; ".join(_describe(finding) for finding in failing[:3]) or None
+    return Proof("proven" if not failing else "unproven", domain.dump(), findings, round(time.perf_counter() - started, 3), why,
+                 inputs=domain, input_type=input_type, quantized_input=analysis.input_quantizer() is not None)
+
+
+def _describe(finding: Finding) -> str:
+    return f"{finding.name} ({finding.kind}): {finding.condition}: {finding.why}"
+
+
+class _Analysis:
+    """One pass over the graph: each layer's bounds from its input's, and its findings."""
+
+    def __init__(self, emulator: VectorizedEmulator, keras_model):
+        self.emulator = emulator
+        self.keras = {layer.name: layer for layer in keras_model.layers}
+        self.keras_model = keras_model
+        self.bounds: dict[str, Bounds] = {}
+
+    def run(self, domain: Domain, last_layer: str | None) -> list[Finding]:
+        findings = []
+        for layer in self.emulator.layers:
+            kind = layer["class"]
+            types = {key: value.get("text") for key, value in layer["types"].items() if key != "table_t"}
+            finding = Finding(layer["name"], kind, True, types=types)
+            source = next((self.bounds[name] for name in layer["inputs"] if name in self.bounds), None)
+            if kind == "Input":
+                self.bounds[layer["name"]] = self._input(layer, domain, finding)
+            elif kind not in ANALYSES or source is None:
+                _fail(finding, "not analysed", f"the bound analysis does not cover hls4ml's {kind} layers")
+                findings.append(finding)
+                break
+            else:
+                try:
+                    self.bounds[layer["name"]] = ANALYSES[kind](self, layer, source, finding)
+                except (KeyError, ValueError, IndexError) as error:  # a layout or a value the analysis does not know
+                    _fail(finding, "not analysed", f"{type(error).__name__}: {error}")
+                    findings.append(finding)
+                    break
+            if "result" not in finding.bounds:
+                finding.bounds["result"] = self.bounds[layer["name"]].values()
+            findings.append(finding)
+            if layer["name"] == last_layer:
+                break
+        return findings
+
+    # --- where the model meets the domain ---------------------------------------------------------------------
+
+    def input_quantizer(self):
+        """The QKeras quantizer the model applies to its raw input first (hls4ml folds it into the input type)."""
+        layer = first_layer(self.keras_model)
+        return activation_quantizer(layer) if type(layer).__name__ == "QActivation" else None
+
+    def _input(self, layer: dict, domain: Domain, finding: Finding) -> Bounds:
+        """The input type's cast of the domain; with an input quantizer, checked against it on every float32 at which
+        either could change its value (each rounding tie and its float32 neighbours, the range's ends)."""
+        result = Fixed.of(layer["types"]["result_t"])
+        low = from_float(np.clip(domain.low, -FLOAT_LIMIT, FLOAT_LIMIT), result)
+        high = from_float(np.clip(domain.high, -FLOAT_LIMIT, FLOAT_LIMIT), result)
+        quantizer = self.input_quantizer()
+        if quantizer is None:
+            return Bounds(low, high, result.frac)
+        if any(other["name"] == first_layer(self.keras_model).name for other in self.emulator.layers):
+            _fail(finding, "not analysed", "the input quantizer runs as a firmware layer after the input type's cast: that pair is not analysed")
+            return Bounds(low, high, result.frac)
+        lo, hi = max(float(domain.low.min()), result.low * result.lsb - 4 * result.lsb), min(float(domain.high.max()), result.high * result.lsb + 4 * result.lsb)
+        count = np.ceil(hi / result.lsb) - np.floor(lo / result.lsb) + 1
+        if count > GRID_LIMIT:
+            _fail(finding, "rounding", f"{count:,.0f} rounding steps of {result.hls4ml()} to check against the input quantizer (limit {GRID_LIMIT:,})")
+            return Bounds(low, high, result.frac)
+        steps = np.arange(np.floor(lo / result.lsb), np.ceil(hi / result.lsb) + 1)
+        ties = ((steps + 0.5) * result.lsb).astype(np.float32)
+        extremes = [float(domain.low.min()), float(domain.high.max())]
+        powers = 2.0 ** np.arange(np.floor(np.log2(result.lsb)), 128)  # where both saturate: powers of two, their neighbours
+        points = np.concatenate([ties, (steps * result.lsb).astype(np.float32), powers.astype(np.float32), -powers.astype(np.float32),
+                                 np.float32([lo, hi] + [value for value in extremes if np.isfinite(value)])])
+        points = np.concatenate([points, np.nextafter(points, np.float32(np.inf)), np.nextafter(points, np.float32(-np.inf))])
+        points = points[np.isfinite(points) & (points >= extremes[0]) & (points <= extremes[1])]
+        expected = np.asarray(quantizer(points), dtype=np.float64)
+        cast = from_float(points.astype(np.float64), result) * result.lsb
+        wrong = np.flatnonzero(expected != cast)
+        if len(wrong):
+            value = finding.witness = float(points[wrong[0]])
+            _fail(finding, "rounding", f"the input type {result.hls4ml()} casts {value!r} to {cast[wrong[0]]!r}, the input quantizer to {expected[wrong[0]]!r}")
+        return Bounds(low, high, result.frac)
+
+    # --- casts ------------------------------------------------------------------------------------------------
+
+    def _cast(self, finding: Finding, source: Bounds, result: Fixed, keras_function, pre: Callable | None = None) -> Bounds:
+        """The cast of `source` into `result` (after `pre`, e.g. a relu), checked: with no QKeras function at this
+        point it must be exact over the bounds; with one, equal to it on every raw value the bounds allow."""
+        pre = pre or (lambda raw: raw)
+        low, high = pre(source.low.copy()), pre(source.high.copy())
+        bounds = Bounds(quantize(low.copy(), source.frac, _saturating(result)), quantize(high.copy(), source.frac, _saturating(result)), result.frac)
+        shift = 2.0 ** (result.frac - source.frac)
+        exact = result.frac >= source.frac and float(low.min(initial=0)) * shift >= result.low and float(high.max(initial=0)) * shift <= result.high
+        if keras_function is None:
+            if not exact:
+                condition = "overflow" if result.frac >= source.frac else "rounding"
+                finding.holds, finding.condition = False, condition
+                finding.why = (f"result type {result.hls4ml()} {'saturates or wraps' if condition == 'overflow' else 'rounds'} values "
+                               f"in {Bounds(low, high, source.frac).values()}, where QKeras keeps them exact")
+            return bounds
+        grid_low, grid_high = float(source.low.min()), float(source.high.max())
+        count = grid_high - grid_low + 1
+        if count > GRID_LIMIT:
+            _fail(finding, "rounding", f"{count:,.0f} values reach the cast into {result.hls4ml()}: more than the {GRID_LIMIT:,} checked one by one")
+            return bounds
+        if max(abs(grid_low), abs(grid_high)) >= EXACT_FLOAT32:
+            _fail(finding, "float32", f"QKeras sees values of {Bounds(source.low, source.high, source.frac).values()} in float32, not all exactly")
+            return bounds
+        raw = np.arange(grid_low, grid_high + 1)
+        firmware = quantize(pre(raw.copy()), source.frac, result) * 2.0**-result.frac
+        expected = np.asarray(keras_function((raw * 2.0**-source.frac).astype(np.float32)), dtype=np.float64).reshape(-1)
+        wrong = np.flatnonzero(firmware != expected)
+        if len(wrong):
+            value = finding.witness = float(raw[wrong[0]] * 2.0**-source.frac)
+            _fail(finding, "rounding", (f"result type {result.hls4ml()} gives {firmware[wrong[0]]!r} for {value!r}, QKeras {expected[wrong[0]]!r} "
+                           f"({len(wrong):,} of {len(raw):,} possible values differ)"))
+        return bounds
+
+    def keras_function(self, name: str):
+        """What QKeras applies elementwise at this firmware layer's output: a QActivation's quantizer, a Q-layer's
+        activation (found by the firmware layer's name, or the Keras layer it was split from), or None."""
+        layer = self.keras.get(name)
+        if layer is None:  # hls4ml splits 'fc1' with activation=... into 'fc1' and 'fc1_<activation>'
+            owner = max((key for key in self.keras if name.startswith(key + "_")), key=len, default=None)
+            return activation_quantizer(self.keras[owner]) if owner else None
+        if type(layer).__name__ == "QActivation":
+            return layer.quantizer
+        return activation_quantizer(layer)
+
+    # --- layers -----------------------------------------------------------------------------------------------
+
+    @analyses("Dense")
+    def _dense(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        attributes = layer["attributes"]
+        kernel = self.emulator.weights(layer, "weight").reshape(attributes["n_in"], attributes["n_out"])
+        return self._weighted(layer, finding, source.low[np.newaxis], source.high[np.newaxis], source.frac, kernel)
+
+    @analyses(*CONVOLUTIONS)
+    def _convolution(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        a = layer["attributes"]
+        channels = a["n_chan"]
+        low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, channels) for raw in (source.low, source.high))
+        if layer["class"] == "DepthwiseConv2D":
+            return self._depthwise(layer, finding, low[0], high[0], source.frac)
+        kernel = self.emulator.weights(layer, "weight").reshape(-1, a["n_filt"])
+        taps = kernel.shape[0]
+        return self._weighted(layer, finding, low.reshape(-1, taps), high.reshape(-1, taps), source.frac, kernel)
+
+    def _depthwise(self, layer: dict, finding: Finding, low: np.ndarray, high: np.ndarray, frac: int) -> Bounds:
+        """Per channel and multiplier: the window's products, each bounded by its weight's sign."""
+        a = layer["attributes"]
+        kernel = self.emulator.weights(layer, "weight").reshape(a["filt_height"], a["filt_width"], a["n_chan"], -1)
+        positive, negative = np.maximum(kernel, 0), np.minimum(kernel, 0)
+        sums = lambda x, w: np.einsum("hwyxc,yxcm->hwcm", x, w).reshape(-1)  # noqa: E731
+        bounds = (sums(low, positive) + sums(high, negative), sums(high, positive) + sums(low, negative))
+        largest = sums(np.maximum(np.abs(low), np.abs(high)), np.abs(kernel))
+        return self._accumulate(layer, finding, bounds, largest, frac, kernel)
+
+    def _weighted(self, layer: dict, finding: Finding, low: np.ndarray, high: np.ndarray, frac: int, kernel: np.ndarray) -> Bounds:
+        """Rows of inputs (one per output position) times the kernel: the exact sums' bounds with each weight's sign."""
+        positive, negative = np.maximum(kernel, 0), np.minimum(kernel, 0)
+        bounds = ((low @ positive + high @ negative).reshape(-1), (high @ positive + low @ negative).reshape(-1))
+        largest = (np.maximum(np.abs(low), np.abs(high)) @ np.abs(kernel)).reshape(-1)
+        return self._accumulate(layer, finding, bounds, largest, frac, kernel)
+
+    def _accumulate(self, layer: dict, finding: Finding, bounds, largest: np.ndarray, frac: int, kernel: np.ndarray) -> Bounds:
+        """The accumulator (products and bias, exact?), QKeras's float32 sums (exact?), the weights (QKeras's?) and the
+        cast into the result type."""
+        types = layer["types"]
+        accum, weight = Fixed.of(types["accum_t"]), Fixed.of(types["weight_t"])
+        product_frac = frac + weight.frac
+        bias, _, bias_frac = self.emulator.bias(layer, int(layer["attributes"]["n_filt" if layer["class"] in CONVOLUTIONS else "n_out"]))
+        common = max(product_frac, bias_frac, accum.frac)
+        tiled = np.resize(bias, len(bounds[0]))  # outputs are position-major, channel-minor: the bias repeats per position
+        scale = 2.0 ** (common - product_frac)
+        low = bounds[0] * scale + tiled * 2.0 ** (common - bias_frac)
+        high = bounds[1] * scale + tiled * 2.0 ** (common - bias_frac)
+        magnitude = largest * scale + np.abs(tiled) * 2.0 ** (common - bias_frac)  # every partial sum, in any order
+        finding.bounds["accum"] = [float(low.min() / 2.0**common), float(high.max() / 2.0**common)]
+        finding.extremes = [int(low.argmin()), int(high.argmax())]
+        self._check_weights(layer, finding, kernel, weight)
+        finest = max(product_frac, bias_frac)  # QKeras's float32 sums are multiples of 2^-finest
+        scaled = 2.0 ** (accum.frac - common)
+        in_range = float(low.min(initial=0)) * scaled >= accum.low and float(high.max(initial=0)) * scaled <= accum.high
+        if accum.saturation != "WRAP":  # saturation depends on the partial sums, whatever their order
+            in_range = float(magnitude.max(initial=0)) * scaled <= min(-accum.low, accum.high)
+        if finest > accum.frac:
+            _fail(finding, "rounding", (f"accumulator {accum.hls4ml()} keeps {accum.frac} fraction bits; the products need {product_frac}"
+                           + (f", the bias {bias_frac}" if bias_frac > accum.frac else "") + ": it rounds where QKeras does not"))
+        if not in_range:
+            _fail(finding, "overflow", f"accumulator {accum.hls4ml()} holds [{accum.low * accum.lsb:g}, {accum.largest:g}]; the sums reach {finding.bounds['accum']}")
+        if float(magnitude.max(initial=0)) * 2.0 ** (finest - common) >= EXACT_FLOAT32:
+            _fail(finding, "float32", (f"QKeras sums in float32: partial sums can reach {float(magnitude.max()) / 2.0**common:g}, "
+                           f"more than 2^24 steps of {2.0 ** -finest:g}, so they may round"))
+        accumulated = Bounds(np.clip(low * scaled, accum.low, accum.high), np.clip(high * scaled, accum.low, accum.high), accum.frac)
+        return self._cast(finding, accumulated, Fixed.of(types["result_t"]), self.keras_function(layer["name"]))
+
+    def _check_weights(self, layer: dict, finding: Finding, kernel: np.ndarray, weight: Fixed) -> None:
+        """The firmware's weights against QKeras's quantized kernel (what the model multiplies by)."""
+        keras_layer = self.keras.get(layer["name"])
+        if keras_layer is None or not keras_layer.get_weights():
+            _fail(finding, "rounding", f"no Keras layer '{layer['name']}' with weights to compare the firmware's with")
+            return
+        values = keras_layer.get_weights()[0].astype(np.float32)
+        quantizer = getattr(keras_layer, "kernel_quantizer_internal", None) or getattr(keras_layer, "depthwise_quantizer_internal", None)
+        expected = np.asarray(quantizer(values) if quantizer is not None else values, dtype=np.float64).reshape(-1)
+        firmware = kernel.reshape(-1) * weight.lsb
+        if expected.shape != firmware.shape or not np.array_equal(expected, firmware):
+            _fail(finding, "rounding", f"the firmware's weights ({weight.hls4ml()}) are not QKeras's quantized kernel (folded or rescaled weights)")
+            return
+        if "bias" in layer["weights"] and len(keras_layer.get_weights()) > 1:
+            bias, _, bias_frac = self.emulator.bias(layer, 0)
+            quantizer = getattr(keras_layer, "bias_quantizer_internal", None)
+            values = keras_layer.get_weights()[1].astype(np.float32)
+            expected = np.asarray(quantizer(values) if quantizer is not None else values, dtype=np.float64).reshape(-1)
+            if expected.shape != bias.shape or not np.array_equal(expected, bias * 2.0**-bias_frac):
+                _fail(finding, "rounding", "the firmware's bias is not QKeras's quantized bias")
+
+    @analyses("Activation", "ReLU")
+    def _activation(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        result = Fixed.of(layer["types"]["result_t"])
+        relu = layer["attributes"].get("activation") == "relu"
+        pre = (lambda raw: np.maximum(raw, 0)) if relu else None
+        if layer["attributes"].get("activation") not in ("relu", "linear"):
+            _fail(finding, "not analysed", f"activation '{layer['attributes'].get('activation')}' (a lookup table) is not analysed")
+            return source
+        keras_function = self.keras_function(layer["name"])
+        if keras_function is None and relu:
+            keras_function = lambda x: np.maximum(x, 0)  # noqa: E731  (a float relu: exact on every value it sees)
+        return self._cast(finding, source, result, keras_function, pre)
+
+    @analyses("Pooling2D")
+    def _pooling(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        a = dict(layer["attributes"])
+        if a.get("pool_op") != "Max":
+            _fail(finding, "not analysed", f"{a.get('pool_op')} pooling divides by the window: not analysed")
+            return source
+        a.update(filt_height=a["pool_height"], filt_width=a["pool_width"])
+        low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, a["n_filt"]).max(axis=(3, 4)).reshape(-1)
+                     for raw in (source.low, source.high))
+        return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
+
+    @analyses("Reshape", "Flatten")
+    def _reshape(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        return source
+
+    @analyses("ZeroPadding2D")
+    def _padding(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        a = layer["attributes"]
+        pad = ((a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0))
+        low, high = (np.pad(raw.reshape(a["in_height"], a["in_width"], a["n_chan"]), pad).reshape(-1) for raw in (source.low, source.high))
+        return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
+
+
+def _fail(finding: Finding, condition: str, why: str) -> None:
+    """Mark a condition that fails at this layer: the first one names the condition, every one adds its reason."""
+    if finding.holds:
+        finding.holds, finding.condition, finding.why = False, condition, why
+    else:
+        finding.why = f"{finding.why}; {why}"
+
+
+def _saturating(fixed: Fixed) -> Fixed:
+    """The same type, saturating: bounds past a failing cast stay ordered so the analysis can go on."""
+    return Fixed(fixed.width, fixed.integer, fixed.signed, fixed.rounding, "SAT")

@@ -1,0 +1,119 @@
+"""The proof over a domain (codesign/proof.py) and the counterexample search (codesign/counterexample.py)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from codesign.cli import main
+from codesign.config import spec_from_dict
+from codesign.errors import SpecError
+from codesign.fixed import Fixed
+from codesign.proof import Domain
+from conftest import TINY_SPEC
+
+
+def test_a_domain_is_one_range_or_one_per_input_value():
+    fixed = Fixed(8, 1, True, "RND_CONV", "SAT")
+    assert Domain.of(None, 4, fixed, quantized_input=False).text == "every value of the input type fixed<8,1,RND_CONV,SAT>"
+    unbounded = Domain.of(None, 4, fixed, quantized_input=True)
+    assert unbounded.high.tolist() == [2.0**16] * 4 and "every float32 input in [-65536, 65536]" in unbounded.text
+    per_feature = Domain.of([[0, 1], [0, 2], [-1, 1], [0, 1]], 4, fixed, quantized_input=True)
+    assert per_feature.high.tolist() == [1, 2, 1, 1] and per_feature.text == "every float32 input in 4 per-feature ranges"
+    with pytest.raises(ValueError, match="3 \\[low, high\\] pairs for an input of 4 values"):
+        Domain.of([[0, 1]] * 3, 4, fixed, quantized_input=True)
+
+
+def test_a_bad_domain_is_a_spec_error_naming_the_key():
+    spec = copy.deepcopy(TINY_SPEC)
+    spec["validation"] = {"domain": [4, -4]}
+    with pytest.raises(SpecError, match=r"key 'validation.domain': each range is \[low, high\] with finite low <= high"):
+        spec_from_dict(spec)
+    spec["validation"] = {"domain": [-4, 4]}
+    assert spec_from_dict(spec).validation.domain == [-4, 4]
+
+
+@pytest.mark.parametrize("value", ["4", "a,b", "4,-4", "nan,1"])
+def test_cli_domain_errors_name_the_option(value, tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(tmp_path), "--domain", value])
+    assert result.exit_code == 2 and "--domain" in result.output
+
+
+@pytest.fixture(scope="module")
+def proven(tiny_run):
+    import codesign
+
+    return codesign.Run(tiny_run[0])
+
+
+@pytest.mark.slow
+def test_a_proven_model_stays_exact_on_100000_random_inputs_of_its_domain(proven):
+    """Drawn three ways: over the input type's range (where the rounding happens), over the whole domain (where both
+    saturate), and at the domain's corners; the fast emulator against QKeras on every output."""
+    proof = proven.validate().proof
+    assert proof["status"] == "proven" and proof["domain"]["low"] == -65536.0
+    rng = np.random.default_rng(0)
+    shape = (-1, 8, 8, 1)
+    x = np.concatenate([
+        rng.uniform(-1.5, 1.5, (60_000, 64)),
+        rng.uniform(proof["domain"]["low"], proof["domain"]["high"], (20_000, 64)),
+        rng.choice([proof["domain"]["low"], proof["domain"]["high"]], (20_000, 64)),
+    ]).astype(np.float32).reshape(shape)
+    assert np.array_equal(proven.emulate(x), proven.predict_qkeras(x).astype(np.float64))
+
+
+@pytest.mark.slow
+def test_no_bound_is_below_or_above_a_value_the_emulator_traces(proven):
+    from codesign.emulate import run_emulation
+    from codesign.layout import RunLayout, read_json
+
+    layout = RunLayout(proven.path)
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(-1.2, 1.2, (200, 64)), rng.choice([-1.0, 0.9921875], (100, 64))]).astype(np.float32)
+    traced = run_emulation(layout.library, layout.emulation_meta, x.reshape(-1, 8, 8, 1), lambda _: None, trace=True).layers
+    bounds = {finding["name"]: finding["bounds"]["result"] for finding in read_json(layout.report("validate"))["proof"]["layers"]}
+    checked = [name for name in traced if name in bounds]
+    assert len(checked) >= 5
+    for name in checked:
+        low, high = bounds[name]
+        assert low <= traced[name].min() and traced[name].max() <= high, name
+
+
+@pytest.mark.slow
+def test_a_narrow_type_gets_a_counterexample_that_replays(tmp_path):
+    import codesign
+    from codesign.commands import build_run
+    from codesign.testing import assert_proven_exact
+
+    spec = copy.deepcopy(TINY_SPEC) | {"hls": {"precision": "ap_fixed<8,3>"}}
+    build_run(spec_from_dict(spec), tmp_path / "narrow", lambda _: None)
+    run = codesign.Run(tmp_path / "narrow")
+    proof = run.validate().proof
+    assert proof["status"] == "counterexample" and proof["counterexample"] == "reports/counterexample.npz"
+    saved = np.load(run.path / proof["counterexample"])
+    firmware, qkeras = run.emulate(saved["x"]), run.predict_qkeras(saved["x"]).astype(np.float64)
+    assert (firmware != qkeras).any(axis=1).all()  # every input kept differs, replayed through the API
+    assert np.array_equal(firmware, saved["firmware"]) and np.array_equal(qkeras, saved["qkeras"])
+    assert proof["first_diverging_layer"]["name"] in proof["why"]
+    with pytest.raises(AssertionError, match="not proven bit-exact: not for every input: counterexample in reports/counterexample.npz"):
+        assert_proven_exact(run)
+
+
+@pytest.mark.slow
+def test_a_domain_given_on_the_command_line_becomes_the_run_claim(tiny_run, tmp_path):
+    import shutil
+
+    import yaml
+
+    from codesign.layout import RunLayout, read_json
+
+    run_dir = tmp_path / "tiny"
+    shutil.copytree(tiny_run[0], run_dir)
+    result = CliRunner().invoke(main, ["validate", str(run_dir), "--domain", "-1,1"])
+    assert result.exit_code == 0, result.output
+    assert "proven: bit-exact for every float32 input in [-1, 1]" in result.output
+    assert yaml.safe_load(RunLayout(run_dir).config.read_text())["validation"]["domain"] == [-1.0, 1.0]
+    assert read_json(RunLayout(run_dir).report("validate"))["proof"]["domain"]["high"] == 1.0
