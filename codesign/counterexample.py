@@ -89,9 +89,9 @@ def search(x: np.ndarray, screen: Callable[[np.ndarray], np.ndarray], confirm: C
     them, and how many candidates were screened."""
     expected = np.asarray(reference(x), dtype=np.float64).reshape(len(x), -1)
     differs = np.flatnonzero((np.asarray(screen(x), dtype=np.float64).reshape(len(x), -1) != expected).any(axis=1))
-    differs = differs[np.argsort(np.abs(x[differs]).reshape(len(differs), -1).max(axis=1), kind="stable")][:KEPT * 4]  # smallest first
     if not len(differs):
         return x[:0], expected[:0], expected[:0], len(x)
+    differs = differs[np.argsort(np.abs(x[differs]).reshape(len(differs), -1).max(axis=1), kind="stable")][:KEPT * 4]  # smallest first
     firmware = np.asarray(confirm(x[differs]), dtype=np.float64).reshape(len(differs), -1)
     kept = (firmware != expected[differs]).any(axis=1)
     chosen = differs[kept][:KEPT]

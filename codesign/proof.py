@@ -144,6 +144,7 @@ class _Analysis:
         self.keras = {layer.name: layer for layer in keras_model.layers}
         self.keras_model = keras_model
         self.bounds: dict[str, Bounds] = {}
+        self.checked: set[str] = set()  # layers whose cast was already checked with the input's
 
     def run(self, domain: Domain, last_layer: str | None) -> list[Finding]:
         findings = []
@@ -152,6 +153,11 @@ class _Analysis:
             types = {key: value.get("text") for key, value in layer["types"].items() if key != "table_t"}
             finding = Finding(layer["name"], kind, True, types=types)
             source = next((self.bounds[name] for name in layer["inputs"] if name in self.bounds), None)
+            other = next((value["text"] for key, value in layer["types"].items() if key != "table_t" and "width" not in value), None)
+            if other is not None:  # binary / xnor or exponent (po2) values, which hls4ml encodes its own way
+                _fail(finding, "not analysed", f"type {other} is not fixed point (binary, xnor or power-of-two values): not analysed")
+                findings.append(finding)
+                break
             if kind == "Input":
                 self.bounds[layer["name"]] = self._input(layer, domain, finding)
             elif kind not in ANALYSES or source is None:
@@ -163,6 +169,7 @@ class _Analysis:
                     self.bounds[layer["name"]] = ANALYSES[kind](self, layer, source, finding)
                 except (KeyError, ValueError, IndexError) as error:  # a layout or a value the analysis does not know
                     _fail(finding, "not analysed", f"{type(error).__name__}: {error}")
+                if finding.condition == "not analysed":  # no bounds past this layer
                     findings.append(finding)
                     break
             if "result" not in finding.bounds:
@@ -181,40 +188,50 @@ class _Analysis:
 
     def _input(self, layer: dict, domain: Domain, finding: Finding) -> Bounds:
         """The input type's cast of the domain; with an input quantizer, checked against it on every float32 at which
-        either could change its value (each rounding tie and its float32 neighbours, the range's ends)."""
+        either could change its value (each rounding tie of the quantized grid and its float32 neighbours, the
+        saturation range, the domain's ends). Where hls4ml keeps the quantizer as a layer after a wider input type,
+        the pair (input cast, then that layer's cast) is what is checked."""
         result = Fixed.of(layer["types"]["result_t"])
         low = from_float(np.clip(domain.low, -FLOAT_LIMIT, FLOAT_LIMIT), result)
         high = from_float(np.clip(domain.high, -FLOAT_LIMIT, FLOAT_LIMIT), result)
         quantizer = self.input_quantizer()
         if quantizer is None:
             return Bounds(low, high, result.frac)
-        if any(other["name"] == first_layer(self.keras_model).name for other in self.emulator.layers):
-            _fail(finding, "not analysed", "the input quantizer runs as a firmware layer after the input type's cast: that pair is not analysed")
-            return Bounds(low, high, result.frac)
-        lo, hi = max(float(domain.low.min()), result.low * result.lsb - 4 * result.lsb), min(float(domain.high.max()), result.high * result.lsb + 4 * result.lsb)
-        count = np.ceil(hi / result.lsb) - np.floor(lo / result.lsb) + 1
+        firmware, grid = lambda x: from_float(x, result) * result.lsb, result  # noqa: E731
+        quantizer_layer = next((other for other in self.emulator.layers if other["name"] == first_layer(self.keras_model).name), None)
+        if quantizer_layer is not None:
+            if quantizer_layer["inputs"] != [layer["name"]] or quantizer_layer["class"] not in ("Activation", "ReLU"):
+                _fail(finding, "not analysed", f"the input quantizer is firmware layer '{quantizer_layer['name']}', not right after the input")
+                return Bounds(low, high, result.frac)
+            grid = Fixed.of(quantizer_layer["types"]["result_t"])
+            relu = quantizer_layer["attributes"].get("activation") == "relu"
+            firmware = lambda x: quantize(np.maximum(from_float(x, result), 0) if relu else from_float(x, result), result.frac, grid) * grid.lsb  # noqa: E731
+            self.checked.add(quantizer_layer["name"])
+        lo = max(float(domain.low.min()), grid.low * grid.lsb - 4 * grid.lsb)
+        hi = min(float(domain.high.max()), grid.high * grid.lsb + 4 * grid.lsb)
+        count = np.ceil(hi / grid.lsb) - np.floor(lo / grid.lsb) + 1
         if count > GRID_LIMIT:
-            _fail(finding, "rounding", f"{count:,.0f} rounding steps of {result.hls4ml()} to check against the input quantizer (limit {GRID_LIMIT:,})")
+            _fail(finding, "rounding", f"{count:,.0f} rounding steps of {grid.hls4ml()} to check against the input quantizer (limit {GRID_LIMIT:,})")
             return Bounds(low, high, result.frac)
-        steps = np.arange(np.floor(lo / result.lsb), np.ceil(hi / result.lsb) + 1)
-        ties = ((steps + 0.5) * result.lsb).astype(np.float32)
+        steps = np.arange(np.floor(lo / grid.lsb), np.ceil(hi / grid.lsb) + 1)
         extremes = [float(domain.low.min()), float(domain.high.max())]
-        powers = 2.0 ** np.arange(np.floor(np.log2(result.lsb)), 128)  # where both saturate: powers of two, their neighbours
-        points = np.concatenate([ties, (steps * result.lsb).astype(np.float32), powers.astype(np.float32), -powers.astype(np.float32),
-                                 np.float32([lo, hi] + [value for value in extremes if np.isfinite(value)])])
+        powers = 2.0 ** np.arange(np.floor(np.log2(grid.lsb)), 128)  # where both saturate: powers of two, their neighbours
+        points = np.concatenate([((steps + 0.5) * grid.lsb).astype(np.float32), (steps * grid.lsb).astype(np.float32), powers.astype(np.float32),
+                                 -powers.astype(np.float32), np.float32([0.0, lo, hi] + [value for value in extremes if np.isfinite(value)])])
         points = np.concatenate([points, np.nextafter(points, np.float32(np.inf)), np.nextafter(points, np.float32(-np.inf))])
         points = points[np.isfinite(points) & (points >= extremes[0]) & (points <= extremes[1])]
         expected = np.asarray(quantizer(points), dtype=np.float64)
-        cast = from_float(points.astype(np.float64), result) * result.lsb
+        cast = firmware(points.astype(np.float64))
         wrong = np.flatnonzero(expected != cast)
         if len(wrong):
             value = finding.witness = float(points[wrong[0]])
-            _fail(finding, "rounding", f"the input type {result.hls4ml()} casts {value!r} to {cast[wrong[0]]!r}, the input quantizer to {expected[wrong[0]]!r}")
+            _fail(finding, "rounding", f"the firmware's input cast{' and ' + quantizer_layer['name'] if quantizer_layer else ''} "
+                                       f"take {value!r} to {cast[wrong[0]]!r}, the input quantizer to {expected[wrong[0]]!r}")
         return Bounds(low, high, result.frac)
 
     # --- casts ------------------------------------------------------------------------------------------------
 
-    def _cast(self, finding: Finding, source: Bounds, result: Fixed, keras_function, pre: Callable | None = None) -> Bounds:
+    def _cast(self, finding: Finding, source: Bounds, result: Fixed, keras_function, pre: Callable | None = None, check: bool = True) -> Bounds:
         """The cast of `source` into `result` (after `pre`, e.g. a relu), checked: with no QKeras function at this
         point it must be exact over the bounds; with one, equal to it on every raw value the bounds allow."""
         pre = pre or (lambda raw: raw)
@@ -222,6 +239,8 @@ class _Analysis:
         bounds = Bounds(quantize(low.copy(), source.frac, _saturating(result)), quantize(high.copy(), source.frac, _saturating(result)), result.frac)
         shift = 2.0 ** (result.frac - source.frac)
         exact = result.frac >= source.frac and float(low.min(initial=0)) * shift >= result.low and float(high.max(initial=0)) * shift <= result.high
+        if not check:
+            return bounds
         if keras_function is None:
             if not exact:
                 condition = "overflow" if result.frac >= source.frac else "rounding"
@@ -229,22 +248,21 @@ class _Analysis:
                 finding.why = (f"result type {result.hls4ml()} {'saturates or wraps' if condition == 'overflow' else 'rounds'} values "
                                f"in {Bounds(low, high, source.frac).values()}, where QKeras keeps them exact")
             return bounds
-        grid_low, grid_high = float(source.low.min()), float(source.high.max())
-        count = grid_high - grid_low + 1
-        if count > GRID_LIMIT:
-            _fail(finding, "rounding", f"{count:,.0f} values reach the cast into {result.hls4ml()}: more than the {GRID_LIMIT:,} checked one by one")
+        raw = _grid(float(source.low.min()), float(source.high.max()), source.frac, result)
+        if raw is None:
+            _fail(finding, "rounding", f"too many values reach the cast into {result.hls4ml()} to check them one by one, or its steps")
             return bounds
-        if max(abs(grid_low), abs(grid_high)) >= EXACT_FLOAT32:
-            _fail(finding, "float32", f"QKeras sees values of {Bounds(source.low, source.high, source.frac).values()} in float32, not all exactly")
+        values = raw * 2.0**-source.frac
+        if not np.array_equal(values.astype(np.float32), values):
+            _fail(finding, "float32", f"QKeras holds values of {Bounds(source.low, source.high, source.frac).values()} in float32, not all exactly")
             return bounds
-        raw = np.arange(grid_low, grid_high + 1)
         firmware = quantize(pre(raw.copy()), source.frac, result) * 2.0**-result.frac
-        expected = np.asarray(keras_function((raw * 2.0**-source.frac).astype(np.float32)), dtype=np.float64).reshape(-1)
+        expected = np.asarray(keras_function(values.astype(np.float32)), dtype=np.float64).reshape(-1)
         wrong = np.flatnonzero(firmware != expected)
         if len(wrong):
-            value = finding.witness = float(raw[wrong[0]] * 2.0**-source.frac)
+            value = finding.witness = float(values[wrong[0]])
             _fail(finding, "rounding", (f"result type {result.hls4ml()} gives {firmware[wrong[0]]!r} for {value!r}, QKeras {expected[wrong[0]]!r} "
-                           f"({len(wrong):,} of {len(raw):,} possible values differ)"))
+                           f"({len(wrong):,} of the {len(raw):,} values checked differ)"))
         return bounds
 
     def keras_function(self, name: str):
@@ -266,9 +284,11 @@ class _Analysis:
         kernel = self.emulator.weights(layer, "weight").reshape(attributes["n_in"], attributes["n_out"])
         return self._weighted(layer, finding, source.low[np.newaxis], source.high[np.newaxis], source.frac, kernel)
 
-    @analyses(*CONVOLUTIONS)
+    @analyses(*CONVOLUTIONS, "Conv1D")
     def _convolution(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         a = layer["attributes"]
+        if layer["class"] == "Conv1D":  # a row of height one
+            a = {**a, "in_height": 1, "out_height": 1, "filt_height": 1, "stride_height": 1, "pad_top": 0, "pad_bottom": 0}
         channels = a["n_chan"]
         low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, channels) for raw in (source.low, source.high))
         if layer["class"] == "DepthwiseConv2D":
@@ -300,7 +320,7 @@ class _Analysis:
         types = layer["types"]
         accum, weight = Fixed.of(types["accum_t"]), Fixed.of(types["weight_t"])
         product_frac = frac + weight.frac
-        bias, _, bias_frac = self.emulator.bias(layer, int(layer["attributes"]["n_filt" if layer["class"] in CONVOLUTIONS else "n_out"]))
+        bias, _, bias_frac = self.emulator.bias(layer, int(layer["attributes"].get("n_filt", layer["attributes"].get("n_out", 0))))
         common = max(product_frac, bias_frac, accum.frac)
         tiled = np.resize(bias, len(bounds[0]))  # outputs are position-major, channel-minor: the bias repeats per position
         scale = 2.0 ** (common - product_frac)
@@ -355,6 +375,8 @@ class _Analysis:
         if layer["attributes"].get("activation") not in ("relu", "linear"):
             _fail(finding, "not analysed", f"activation '{layer['attributes'].get('activation')}' (a lookup table) is not analysed")
             return source
+        if layer["name"] in self.checked:  # the input quantizer, checked with the input cast on float32 inputs
+            return self._cast(finding, source, result, None, pre, check=False)
         keras_function = self.keras_function(layer["name"])
         if keras_function is None and relu:
             keras_function = lambda x: np.maximum(x, 0)  # noqa: E731  (a float relu: exact on every value it sees)
@@ -371,6 +393,16 @@ class _Analysis:
                      for raw in (source.low, source.high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
 
+    @analyses("GlobalPooling2D", "GlobalPooling1D")
+    def _global_pooling(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        a = layer["attributes"]
+        if a.get("pool_op") != "Max":
+            _fail(finding, "not analysed", f"global {a.get('pool_op')} pooling divides by the length: not analysed")
+            return source
+        channels = a.get("n_filt") or a["n_chan"]
+        low, high = (raw.reshape(-1, channels).max(axis=0) for raw in (source.low, source.high))
+        return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
+
     @analyses("Reshape", "Flatten")
     def _reshape(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         return source
@@ -381,6 +413,22 @@ class _Analysis:
         pad = ((a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0))
         low, high = (np.pad(raw.reshape(a["in_height"], a["in_width"], a["n_chan"]), pad).reshape(-1) for raw in (source.low, source.high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
+
+
+def _grid(low: float, high: float, frac: int, result: Fixed) -> np.ndarray | None:
+    """The raw values (at `frac` fraction bits) a cast into `result` is checked on: every one in [low, high] when there
+    are at most GRID_LIMIT; else the values on both sides of each of the cast's steps (its rounding ties, its levels,
+    zero for a relu) and the range's ends. Both the cast and a QKeras quantizer are monotone, so agreeing on either
+    side of every step of the cast, where the cast is constant between checked values, they agree everywhere."""
+    if high - low + 1 <= GRID_LIMIT:
+        return np.arange(low, high + 1)
+    step = 2.0 ** (frac - result.frac)  # input values per output level
+    levels = np.arange(np.floor(low / step) - 1, np.ceil(high / step) + 2)
+    if step < 4 or 8 * len(levels) > GRID_LIMIT:
+        return None
+    edges = np.concatenate([levels * step, levels * step + step / 2, [0.0]])
+    points = np.concatenate([np.floor(edges) + offset for offset in (-1, 0, 1, 2)] + [[low, high]])
+    return np.unique(np.clip(points, low, high))
 
 
 def _fail(finding: Finding, condition: str, why: str) -> None:

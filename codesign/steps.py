@@ -343,9 +343,10 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
     traced = run_emulation(layout.library, layout.emulation_meta, found, lambda _: None, trace=True)
     diverging = first_divergence(read_json(layout.emulation_meta)["traced_layers"], traced.layers, keras_layer_outputs(model, found))
     finding = next((f for f in proof.layers if diverging and f.name == diverging["name"]), None)
-    where = f"{diverging['name']} first differs" if diverging else "the outputs differ"
+    where = f"{diverging['name']} first differs, by up to {diverging['max_abs_diff']:g}" if diverging else "the outputs differ"
+    known = finding is not None and finding.condition in ("overflow", "float32", "rounding")
     report.update(status="counterexample", counterexample=str(layout.counterexample.relative_to(layout.root)),
-                  first_diverging_layer=diverging, why=f"{where}" + (f": {finding.why}" if finding and finding.why else f" ({proof.why})"))
+                  first_diverging_layer=diverging, why=where + (f": {finding.why}" if known else ""))
     say(f"  proof: counterexample, {len(found)} inputs in {report['counterexample']} ({report['why']})")
     return report
 

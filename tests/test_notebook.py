@@ -32,21 +32,22 @@ def test_a_run_prints_as_one_line_and_displays_its_verdict_validation_and_estima
     line = repr(run)
     validation = read_json(RunLayout(run.path).report("validate"))
     assert "\n" not in line and line.startswith(f"Run({str(run.path)!r}): ")
-    assert f"{validation['samples']} samples" in line and " DSP" in line and " cycles" in line
+    assert "bit-exact, proven for every float32 input in [-65536, 65536]" in line and " DSP" in line and " cycles" in line
     html = run._repr_html_()
     assert_self_contained_fragment(html)
     assert all(f'id="{table}"' in html for table in ("verdict", "validation", "comparison", "estimate"))
     assert html.count("data:image/png;base64,") == 2  # resources and latency per layer
-    assert ("bit-exact on all" in html) == validation["bit_exact"]
+    assert validation["bit_exact"] and validation["proof"]["status"] == "proven"
+    assert f"bit-exact: proven for {validation['proof']['domain']['text']}" in html and 'id="proof"' in html
 
 
-def test_a_validation_result_says_over_how_many_samples(run):
+def test_a_validation_result_says_over_which_inputs(run):
     result = run.validate()
-    assert result.bit_exact  # the tiny spec builds bit-exact
-    assert repr(result) == str(result) == f"ValidationResult(bit-exact on all {result.samples} samples checked)"
+    assert result.bit_exact and result.proof["status"] == "proven"  # the tiny spec builds bit-exact, proven
+    assert repr(result) == str(result) == f"ValidationResult(bit-exact, proven for {result.proof['domain']['text']})"
     html = result._repr_html_()
     assert_self_contained_fragment(html)
-    assert f"all {result.samples} samples checked" in html and 'id="validation"' in html
+    assert f"all {result.samples} samples checked" in html and 'id="validation"' in html and 'id="proof"' in html
 
 
 def test_a_what_if_shows_beside_the_run_estimate_with_the_differences_marked(run):

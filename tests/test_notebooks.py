@@ -49,14 +49,14 @@ def test_notebooks_are_stored_without_outputs(path):
 def test_quickstart_runs_top_to_bottom_and_shows_each_result(tmp_path):
     notebook = execute("quickstart.ipynb", {"SPEC": "../models/digits_cnn.yaml", "OUTPUT_ROOT": str(tmp_path / "runs")}, tmp_path)
     run = html_outputs(cell_with(notebook, "import codesign"))
-    assert "bit-exact on all 360 samples checked" in run and 'id="verdict"' in run and 'id="estimate"' in run
-    assert "data:image/png;base64," in run  # the per-layer plots, inline
-    assert "bit-exact on all 360 samples" in html_outputs(cell_with(notebook, "run.validate()"))
+    assert "bit-exact: proven for every float32 input" in run and "identical on all 360 samples checked" in run
+    assert 'id="verdict"' in run and 'id="estimate"' in run and "data:image/png;base64," in run  # the per-layer plots, inline
+    assert 'id="proof" class="good"' in html_outputs(cell_with(notebook, "run.validate()"))
     assert "DSP (" in text_outputs(cell_with(notebook, "run.estimate()"))  # the one-line repr, with its interval
     what_if = html_outputs(cell_with(notebook, "run.estimate(reuse_factor=4)"))
     assert 'id="what-if"' in what_if and "reuse_factor=4" in what_if and 'class="differs"' in what_if
     narrow = html_outputs(cell_with(notebook, "narrow = "))
-    assert "not bit-exact" in narrow and "first at layer" in narrow
+    assert "not bit-exact" in narrow and "first at layer" in narrow and "counterexample in reports/counterexample.npz" in narrow
     comparison = cell_with(notebook, "print(narrow_result.first_divergence)")
     assert "'name':" in text_outputs(comparison) and 'class="differs"' in html_outputs(comparison)
     report = html_outputs(cell_with(notebook, "report = run.report()"))
@@ -72,5 +72,5 @@ def test_import_notebook_estimates_and_imports_a_calibration_project(tmp_path):
     estimate = html_outputs(cell_with(notebook, "import codesign"))
     assert 'id="estimate"' in estimate and "xc7z007s" in estimate
     assert "codesign run jet_tagging_imported" in html_outputs(cell_with(notebook, "run = codesign.import_project"))
-    assert "samples" in html_outputs(cell_with(notebook, "run.validate()"))
+    assert "counterexample in reports/counterexample.npz" in html_outputs(cell_with(notebook, "run.validate()"))  # fc1 wraps
     assert 'id="what-if"' in html_outputs(cell_with(notebook, "run.estimate(reuse_factor=2)"))
