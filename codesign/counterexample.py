@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from codesign.fixed import Fixed, from_float
-from codesign.proof import Domain, Finding
+from codesign.proof import Domain, Finding, inputs_of
 
 RANDOM_SAMPLES = 512
 ASCENT_STEPS = 24
@@ -50,8 +50,7 @@ def _corner(keras_model, name: str, extremes: list[int], low: np.ndarray, high: 
     """For a Dense layer on the model's input: each input at the end of its range that pushes the lowest / highest
     sum further (the sign of its weight): the exact extreme of that accumulator."""
     layer = keras_model.get_layer(name)
-    inbound = layer._inbound_nodes[0].inbound_layers if layer._inbound_nodes else []
-    inputs = inbound if isinstance(inbound, list) else [inbound]
+    inputs = [keras_model.get_layer(source) for source in inputs_of(layer)]
     fed_by_input = len(inputs) == 1 and type(inputs[0]).__name__ in ("InputLayer", "QActivation") and type(layer).__name__.endswith("Dense")
     if not fed_by_input or len(layer.get_weights()[0]) != len(low):
         return None

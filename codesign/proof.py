@@ -271,10 +271,21 @@ class _Analysis:
         layer = self.keras.get(name)
         if layer is None:  # hls4ml splits 'fc1' with activation=... into 'fc1' and 'fc1_<activation>'
             owner = max((key for key in self.keras if name.startswith(key + "_")), key=len, default=None)
-            return activation_quantizer(self.keras[owner]) if owner else None
+            function = activation_quantizer(self.keras[owner]) if owner else None
+            return function if function is not None or owner is None else self._folded_quantizer(owner)
         if type(layer).__name__ == "QActivation":
             return layer.quantizer
-        return activation_quantizer(layer)
+        split = any(other["inputs"] == [name] and other["name"].startswith(name + "_") for other in self.emulator.layers)
+        return activation_quantizer(layer) or (None if split else self._folded_quantizer(name))
+
+    def _folded_quantizer(self, name: str):
+        """The quantizer of a QActivation that alone follows Keras layer `name` and that hls4ml folded into the
+        firmware layer computing it (no firmware layer carries its name), or None."""
+        firmware = {layer["name"] for layer in self.emulator.layers}
+        consumers = [other for other in self.keras.values() if inputs_of(other) == [name]]
+        if len(consumers) == 1 and type(consumers[0]).__name__ == "QActivation" and consumers[0].name not in firmware:
+            return consumers[0].quantizer
+        return None
 
     # --- layers -----------------------------------------------------------------------------------------------
 
@@ -347,24 +358,22 @@ class _Analysis:
         return self._cast(finding, accumulated, Fixed.of(types["result_t"]), self.keras_function(layer["name"]))
 
     def _check_weights(self, layer: dict, finding: Finding, kernel: np.ndarray, weight: Fixed) -> None:
-        """The firmware's weights against QKeras's quantized kernel (what the model multiplies by)."""
+        """The firmware's weights and bias against what QKeras multiplies by and adds: its quantized kernel and bias
+        (of the batch-normalization-folded ones for a QConv2DBatchnorm)."""
         keras_layer = self.keras.get(layer["name"])
         if keras_layer is None or not keras_layer.get_weights():
             _fail(finding, "rounding", f"no Keras layer '{layer['name']}' with weights to compare the firmware's with")
             return
-        values = keras_layer.get_weights()[0].astype(np.float32)
+        folded = keras_layer.get_folded_weights() if hasattr(keras_layer, "get_folded_weights") else None
+        values = folded[0] if folded is not None else keras_layer.get_weights()[0]
         quantizer = getattr(keras_layer, "kernel_quantizer_internal", None) or getattr(keras_layer, "depthwise_quantizer_internal", None)
-        expected = np.asarray(quantizer(values) if quantizer is not None else values, dtype=np.float64).reshape(-1)
-        firmware = kernel.reshape(-1) * weight.lsb
-        if expected.shape != firmware.shape or not np.array_equal(expected, firmware):
-            _fail(finding, "rounding", f"the firmware's weights ({weight.hls4ml()}) are not QKeras's quantized kernel (folded or rescaled weights)")
+        if not np.array_equal(_quantized(values, quantizer), kernel.reshape(-1) * weight.lsb):
+            _fail(finding, "rounding", f"the firmware's weights ({weight.hls4ml()}) are not QKeras's quantized kernel (rescaled weights)")
             return
-        if "bias" in layer["weights"] and len(keras_layer.get_weights()) > 1:
+        if "bias" in layer["weights"] and (folded is not None or len(keras_layer.get_weights()) > 1):
             bias, _, bias_frac = self.emulator.bias(layer, 0)
-            quantizer = getattr(keras_layer, "bias_quantizer_internal", None)
-            values = keras_layer.get_weights()[1].astype(np.float32)
-            expected = np.asarray(quantizer(values) if quantizer is not None else values, dtype=np.float64).reshape(-1)
-            if expected.shape != bias.shape or not np.array_equal(expected, bias * 2.0**-bias_frac):
+            values = folded[1] if folded is not None else keras_layer.get_weights()[1]
+            if not np.array_equal(_quantized(values, getattr(keras_layer, "bias_quantizer_internal", None)), bias * 2.0**-bias_frac):
                 _fail(finding, "rounding", "the firmware's bias is not QKeras's quantized bias")
 
     @analyses("Activation", "ReLU")
@@ -413,6 +422,19 @@ class _Analysis:
         pad = ((a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0))
         low, high = (np.pad(raw.reshape(a["in_height"], a["in_width"], a["n_chan"]), pad).reshape(-1) for raw in (source.low, source.high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
+
+
+def _quantized(values, quantizer) -> np.ndarray:
+    """Weights as QKeras uses them: float32, through the layer's quantizer when it has one; flattened."""
+    values = np.asarray(values, dtype=np.float32)
+    return np.asarray(quantizer(values) if quantizer is not None else values, dtype=np.float64).reshape(-1)
+
+
+def inputs_of(keras_layer) -> list[str]:
+    """The names of the Keras layers feeding this one."""
+    nodes = getattr(keras_layer, "_inbound_nodes", None) or []
+    inbound = nodes[0].inbound_layers if nodes else []
+    return [layer.name for layer in (inbound if isinstance(inbound, list) else [inbound])]
 
 
 def _grid(low: float, high: float, frac: int, result: Fixed) -> np.ndarray | None:

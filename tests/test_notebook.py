@@ -7,6 +7,7 @@ import base64
 import re
 
 import pytest
+from markupsafe import escape
 
 import codesign
 from codesign.layout import RunLayout, read_json
@@ -38,7 +39,7 @@ def test_a_run_prints_as_one_line_and_displays_its_verdict_validation_and_estima
     assert all(f'id="{table}"' in html for table in ("verdict", "validation", "comparison", "estimate"))
     assert html.count("data:image/png;base64,") == 2  # resources and latency per layer
     assert validation["bit_exact"] and validation["proof"]["status"] == "proven"
-    assert f"bit-exact: proven for {validation['proof']['domain']['text']}" in html and 'id="proof"' in html
+    assert f"bit-exact: proven for {escape(validation['proof']['domain']['text'])}" in html and 'id="proof"' in html
 
 
 def test_a_validation_result_says_over_which_inputs(run):
