@@ -275,17 +275,20 @@ class _Analysis:
             return function if function is not None or owner is None else self._folded_quantizer(owner)
         if type(layer).__name__ == "QActivation":
             return layer.quantizer
-        split = any(other["inputs"] == [name] and other["name"].startswith(name + "_") for other in self.emulator.layers)
-        return activation_quantizer(layer) or (None if split else self._folded_quantizer(name))
+        return activation_quantizer(layer) or self._folded_quantizer(name, name)
 
-    def _folded_quantizer(self, name: str):
-        """The quantizer of a QActivation that alone follows Keras layer `name` and that hls4ml folded into the
-        firmware layer computing it (no firmware layer carries its name), or None."""
-        firmware = {layer["name"] for layer in self.emulator.layers}
-        consumers = [other for other in self.keras.values() if inputs_of(other) == [name]]
-        if len(consumers) == 1 and type(consumers[0]).__name__ == "QActivation" and consumers[0].name not in firmware:
+    def _folded_quantizer(self, keras_name: str, firmware_name: str | None = None):
+        """The quantizer of the QActivation that alone follows Keras layer `keras_name`, when hls4ml moved its cast
+        into firmware layer `firmware_name` (whose result type is then the quantizer's own type), or into the layer
+        hls4ml split off as '<layer>_linear' (`firmware_name` None). None otherwise."""
+        consumers = [other for other in self.keras.values() if inputs_of(other) == [keras_name]]
+        if len(consumers) != 1 or type(consumers[0]).__name__ != "QActivation":
+            return None
+        if firmware_name is None:
             return consumers[0].quantizer
-        return None
+        result = next(layer["types"]["result_t"] for layer in self.emulator.layers if layer["name"] == firmware_name)
+        moved = "width" in result and Fixed.of(result) == quantizer_type(consumers[0].quantizer)
+        return consumers[0].quantizer if moved else None
 
     # --- layers -----------------------------------------------------------------------------------------------
 

@@ -262,3 +262,14 @@ def test_what_if_on_a_run_equals_the_run_rebuilt_with_that_setting(tmp_path, tin
     rebuilt = read_json(RunLayout(tmp_path / "rebuilt").report("estimate"))
     assert what_if["total"] == rebuilt["total"] and what_if["layers"] == rebuilt["layers"]
     assert what_if["total"] != read_json(RunLayout(tmp_path / "run").report("estimate"))["total"]
+
+
+@pytest.mark.slow
+def test_a_bit_exact_run_puts_its_types_cost_beside_hls4ml_default(tiny_run):
+    """What the verified and proven types cost against hls4ml's fixed<16,6> everywhere, the same model estimated."""
+    report = read_json(RunLayout(tiny_run[0]).report("estimate"))
+    versus = report["versus_hls4ml_default"]
+    assert set(versus) == {"dsp", "lut", "ff", "latency_cycles"}
+    assert all(versus[key]["these_types"] == report["total"][key] for key in versus)
+    assert versus["lut"]["hls4ml_default"] > versus["lut"]["these_types"]  # 16-bit types against the tiny spec's 6-bit ones
+    assert any("against hls4ml's default, fixed<16,6> everywhere" in line for line in tiny_run[1])

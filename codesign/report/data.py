@@ -73,6 +73,7 @@ def estimate_section(estimate: dict) -> dict:
         "layers": [layer for layer in estimate.get("layers", []) if layer["lut"] or layer["dsp"] or layer["latency_cycles"]],
         "vs_vendor": estimate.get("vs_vendor", {}),
         "notes": estimate.get("notes", []),
+        "versus_hls4ml_default": estimate.get("versus_hls4ml_default"),
     }
 
 
