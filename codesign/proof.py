@@ -129,7 +129,7 @@ def prove(hls_dir: Path, keras_model, domain_ranges=None, logits: bool = False) 
     failing = [finding for finding in findings if not finding.holds]
     why = "; ".join(_describe(finding) for finding in failing[:3]) or None
     return Proof("proven" if not failing else "unproven", domain.dump(), findings, round(time.perf_counter() - started, 3), why,
-                 inputs=domain, input_type=input_type, quantized_input=analysis.input_quantizer() is not None)
+                 inputs=domain, input_type=input_type, quantized_input=quantizer is not None)
 
 
 def _describe(finding: Finding) -> str:

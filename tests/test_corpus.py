@@ -40,9 +40,16 @@ def test_corpus_model_is_bit_exact(entry, tmp_path):
     assert report["bit_exact"] and report["mismatched_samples"] == 0 and report["samples"] == 200
     candidates = read_json(layout.report("convert"))["candidates"]
     kept = [candidate for candidate in candidates if candidate["kept"]]
-    assert len(kept) == 1 and kept[0]["outcome"] == "exact" and kept[0] is candidates[-1]
-    assert all(candidate["outcome"] != "exact" for candidate in candidates[:-1])  # the first exact one is kept
+    exact = [candidate for candidate in candidates if candidate["outcome"] == "exact"]
+    proven = [candidate for candidate in exact if candidate["proof"] == "proven"]
+    assert len(kept) == 1 and kept[0] is (proven[0] if proven else exact[0])  # the first exact and proven, else the first exact
+    assert (kept[0] is candidates[-1]) == bool(proven)  # the search stops at a proven one; else the rest were proven first
     assert report["candidates"] == candidates
+    if proven:
+        assert report["proof"]["status"] == "proven"
+    else:  # no later candidate was exact and proven either; the run says why it is not proven, or shows the input
+        assert all(candidate["outcome"] != "exact" for candidate in candidates[candidates.index(exact[0]) + 1 :])
+        assert report["proof"]["status"] in ("unproven", "counterexample") and report["proof"]["why"]
     assert report["computed_in_float"] == (["bn1"] if entry.name.startswith("standalone_batchnorm") else [])
     if entry.labels == "classes":
         assert report["task"] == "classification" and report["accuracy"]["qkeras"] == report["accuracy"]["emulation"]
