@@ -49,10 +49,12 @@ def candidates(findings: list[Finding], domain: Domain, keras_model, input_type:
 def _corner(keras_model, name: str, extremes: list[int], low: np.ndarray, high: np.ndarray) -> np.ndarray | None:
     """For a Dense layer on the model's input: each input at the end of its range that pushes the lowest / highest
     sum further (the sign of its weight): the exact extreme of that accumulator."""
-    layer = keras_model.get_layer(name)
-    inputs = [keras_model.get_layer(source) for source in inputs_of(layer)]
-    fed_by_input = len(inputs) == 1 and type(inputs[0]).__name__ in ("InputLayer", "QActivation") and type(layer).__name__.endswith("Dense")
-    if not fed_by_input or len(layer.get_weights()[0]) != len(low):
+    by_name = {layer.name: layer for layer in keras_model.layers}  # a Sequential model's input layer is not among them
+    layer, sources = by_name[name], inputs_of(by_name[name])
+    while len(sources) == 1 and type(by_name.get(sources[0])).__name__ == "QActivation":  # the input quantizer
+        sources = inputs_of(by_name[sources[0]])
+    fed_by_input = len(sources) == 1 and type(by_name.get(sources[0])).__name__ in ("NoneType", "InputLayer")
+    if not fed_by_input or not type(layer).__name__.endswith("Dense") or len(layer.get_weights()[0]) != len(low):
         return None
     kernel = layer.get_weights()[0]
     lowest, highest = extremes
