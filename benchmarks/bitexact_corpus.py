@@ -46,19 +46,16 @@ def plain_hls4ml(model, x, reference, io_type: str, folder: Path, bit_exact: boo
 
 def codesign_build(entry, folder: Path) -> str:
     """codesign's outcome on a saved model and .npz: 'exact (candidate)' or the error."""
-    from codesign.commands import build_run, resolve_build_spec
-    from codesign.config import spec_from_dict
+    from qkeras_corpus import build_saved
+
     from codesign.errors import CodesignError
     from codesign.layout import RunLayout, read_json
 
-    spec, name = resolve_build_spec(None, folder / "model.h5", folder / "data.npz", entry.name, None)
-    data = spec.model_dump(mode="json")
-    data["hls"]["io_type"] = entry.io_type
     try:
-        build_run(spec_from_dict(data), folder / name, lambda _: None, to_step="validate")
+        run_dir = build_saved(entry, folder)
     except CodesignError as error:
         return f"exit {error.exit_code}: {str(error)[:90]}"
-    kept = next(c["candidate"] for c in read_json(RunLayout(folder / name).report("convert"))["candidates"] if c["kept"])
+    kept = next(c["candidate"] for c in read_json(RunLayout(run_dir).report("convert"))["candidates"] if c["kept"])
     return f"exact ({kept})"
 
 

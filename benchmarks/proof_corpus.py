@@ -27,21 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 def build(entry, folder: Path) -> tuple[dict | None, str]:
     """The run's validate.json (None when the build failed) and how long the build took."""
-    from codesign.commands import build_run, resolve_build_spec
-    from codesign.config import spec_from_dict
-    from codesign.errors import CodesignError
-    from codesign.layout import RunLayout, read_json
+    from qkeras_corpus import build_saved
 
-    spec, name = resolve_build_spec(None, folder / "model.h5", folder / "data.npz", entry.name, None)
-    data = spec.model_dump(mode="json")
-    data["hls"]["io_type"] = entry.io_type
+    from codesign.errors import CodesignError
+    from codesign.layout import RunLayout, read_json_if_exists
+
     started = time.perf_counter()
     try:
-        build_run(spec_from_dict(data), folder / name, lambda _: None, to_step="validate")
+        build_saved(entry, folder)
+        outcome = f"{time.perf_counter() - started:.0f} s"
     except CodesignError as error:
-        report = read_json(RunLayout(folder / name).report("validate")) if RunLayout(folder / name).report("validate").exists() else None
-        return report, f"exit {error.exit_code} after {time.perf_counter() - started:.0f} s"
-    return read_json(RunLayout(folder / name).report("validate")), f"{time.perf_counter() - started:.0f} s"
+        outcome = f"exit {error.exit_code} after {time.perf_counter() - started:.0f} s"
+    return read_json_if_exists(RunLayout(folder / entry.name).report("validate")), outcome
 
 
 def replays(run_dir: Path, proof: dict) -> str:

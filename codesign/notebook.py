@@ -36,12 +36,10 @@ def estimate_html(estimate: dict, baseline: dict | None = None, changed: dict | 
 
 def estimate_line(estimate: dict) -> str:
     """'1,389 DSP (1,322-1,389), 134,805 LUT (...), ..., 100 cycles (95-251) on xcu250': the totals in one line."""
+    from codesign.estimate.run import INTERVAL_LABELS, with_interval
+
     total, bounds = estimate.get("total") or {}, estimate.get("interval") or {}
-    parts = []
-    for key, label in (("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF"), ("bram_18k", "BRAM18"), ("latency_cycles", "cycles")):
-        low_high = bounds.get(key)
-        shown = low_high and list(low_high) != [total.get(key)] * 2
-        parts.append(f"{number(total.get(key))} {label}" + (f" ({number(low_high[0])}-{number(low_high[1])})" if shown else ""))
+    parts = [with_interval(total[key], label, bounds.get(key)) for key, label in INTERVAL_LABELS]
     part = (estimate.get("part") or {}).get("name")
     return ", ".join(parts) + (f" on {part}" if part else "")
 

@@ -422,8 +422,7 @@ class _Analysis:
     @analyses("ZeroPadding2D")
     def _padding(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         a = layer["attributes"]
-        pad = ((a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0))
-        low, high = (np.pad(raw.reshape(a["in_height"], a["in_width"], a["n_chan"]), pad).reshape(-1) for raw in (source.low, source.high))
+        low, high = (VectorizedEmulator.padded(raw[np.newaxis], 1, a, a["n_chan"]).reshape(-1) for raw in (source.low, source.high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
 
 

@@ -276,9 +276,6 @@ class VectorizedEmulator:
 
     @handles("ZeroPadding2D")
     def _zeropadding2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
-        attributes = layer["attributes"]
-        image = source.raw.reshape(batch, attributes["in_height"], attributes["in_width"], attributes["n_chan"])
-        padded = np.pad(image, ((0, 0), (attributes["pad_top"], attributes["pad_bottom"]),
-                                (attributes["pad_left"], attributes["pad_right"]), (0, 0)))
+        padded = self.padded(source.raw, batch, layer["attributes"], layer["attributes"]["n_chan"])
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(padded.reshape(batch, -1), source.frac, result), result.frac)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from pathlib import Path
+
 import numpy as np
 
 GRID = 2.0**-8  # inputs of models without an input quantizer lie on this grid, as in hls4ml's tests
@@ -405,3 +407,16 @@ def corpus_data(entry: CorpusModel, samples: int = 200, seed: int = 0) -> dict[s
             y = rng.integers(0, 3, count)
         arrays[f"x_{split}"], arrays[f"y_{split}"] = x, y
     return arrays
+
+
+def build_saved(entry: CorpusModel, folder: Path) -> Path:
+    """`codesign build --model folder/model.h5 --data folder/data.npz` as a user would, in the entry's io type, to the
+    validate step; the run directory (a CodesignError when the build fails)."""
+    from codesign.commands import build_run, resolve_build_spec
+    from codesign.config import spec_from_dict
+
+    spec, name = resolve_build_spec(None, folder / "model.h5", folder / "data.npz", entry.name, None)
+    data = spec.model_dump(mode="json")
+    data["hls"]["io_type"] = entry.io_type
+    build_run(spec_from_dict(data), folder / name, lambda _: None, to_step="validate")
+    return folder / name

@@ -8,11 +8,9 @@ import warnings
 import numpy as np
 import pytest
 
-from codesign.commands import build_run, resolve_build_spec
-from codesign.config import spec_from_dict
 from codesign.errors import ValidationFailed
 from codesign.layout import RunLayout, read_json
-from qkeras_corpus import CORPUS, corpus_data
+from qkeras_corpus import CORPUS, build_saved, corpus_data
 
 pytestmark = pytest.mark.slow
 
@@ -26,11 +24,7 @@ def _build(entry, tmp_path):
         warnings.simplefilter("ignore")
         model.save(tmp_path / "model.h5")
     np.savez(tmp_path / "data.npz", **corpus_data(entry))
-    spec, name = resolve_build_spec(None, tmp_path / "model.h5", tmp_path / "data.npz", entry.name, None)
-    data = spec.model_dump(mode="json")
-    data["hls"]["io_type"] = entry.io_type
-    build_run(spec_from_dict(data), tmp_path / name, lambda _: None, to_step="validate")
-    return RunLayout(tmp_path / name)
+    return RunLayout(build_saved(entry, tmp_path))
 
 
 @pytest.mark.parametrize("entry", [entry for entry in CORPUS if entry.name not in NOT_EXACT], ids=lambda entry: entry.name)

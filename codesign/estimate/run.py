@@ -68,7 +68,7 @@ def add_vendor(report: dict, hls_dir: Path) -> dict:
     return report
 
 
-def _with_interval(value: int, label: str, bounds: list[int] | None) -> str:
+def with_interval(value: int, label: str, bounds: list[int] | None) -> str:
     """'1,290 DSP (900-1,900)', or '1,290 DSP' where the interval is the value itself."""
     if not bounds or list(bounds) == [value, value]:
         return f"{value:,} {label}"
@@ -96,7 +96,7 @@ def format_estimate(report: dict) -> list[str]:
     lines.append(f"{part['name']} ({part['board']}): {used}")
     bounds = report.get("interval") or {}
     lines.append(
-        "estimated: " + ", ".join(_with_interval(total[key], label, bounds.get(key)) for key, label in INTERVAL_LABELS)
+        "estimated: " + ", ".join(with_interval(total[key], label, bounds.get(key)) for key, label in INTERVAL_LABELS)
         + " (interval: where the vendor figure fell for 80% of the calibration designs left out of the fit, docs/estimation.md)"
     )
     lines.append(f"at {report['clock_ns']} ns: latency {total['latency_ns']:,.1f} ns, throughput {total['throughput_per_s']:,.0f} inferences/s")
