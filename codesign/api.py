@@ -27,6 +27,7 @@ def build(
     name: str | None = None,
     precision: str | None = None,
     no_train: bool = False,
+    head: str | None = None,
     from_step: str | None = None,
     to_step: str | None = None,
     output_root: str | Path = "hls_projects",
@@ -42,6 +43,7 @@ def build(
         name,
         precision,
         no_train,
+        head,
     )
     run_dir = Path(output_root) / run_name
     build_run(resolved, run_dir, say, from_step, to_step)
@@ -189,7 +191,7 @@ class Run:
 
         x = self._samples(x)
         spec = self.spec
-        if spec.hls.softmax_in_firmware:  # judged on the logits, traced out of the layer feeding the softmax
+        if spec.hls.head == "firmware":  # judged on the logits, traced out of the layer feeding the head
             traced = run_emulation(self._layout.library, self._layout.emulation_meta, x, lambda _: None, trace=True)
             logits = firmware_logits(self._layout, spec, traced)
         else:

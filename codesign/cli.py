@@ -78,14 +78,15 @@ def main() -> None:
 @click.option("--no-train", is_flag=True, help="Keep the seeded random initial weights (quantized): no training.")
 @click.option("--name", help="Run name (default: the spec's name or file stem).")
 @click.option("--precision", help="bit-exact (default), hls4ml-default, 'ap_fixed<W,I>', or as-configured (with hls.hls4ml_config).")
+@click.option("--head", type=click.Choice(["host", "firmware"]), help="Where a final softmax/sigmoid/tanh runs: host (default; the firmware ends on the logits) or firmware (lookup tables, judged on the logits).")
 @click.option("--from", "from_step", type=click.Choice(STEP_NAMES), help="Rerun from this step.")
 @click.option("--to", "to_step", type=click.Choice(STEP_NAMES), help="Stop after this step.")
 @click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
-def build(spec_file, model_file, data_file, no_train, name, precision, from_step, to_step, output_root) -> None:
+def build(spec_file, model_file, data_file, no_train, name, precision, head, from_step, to_step, output_root) -> None:
     """Train (or import), convert, compile and validate: SPEC_FILE is a YAML spec from models/."""
     from codesign.commands import build_run, resolve_build_spec
 
-    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train)  # before TensorFlow
+    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train, head)  # before TensorFlow
     _quiet_tensorflow()
     build_run(spec, output_root / run_name, _say, from_step, to_step)
 

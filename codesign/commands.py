@@ -25,6 +25,7 @@ def resolve_build_spec(
     name: str | None,
     precision: str | None,
     no_train: bool = False,
+    head: str | None = None,
 ) -> tuple[Spec, str]:
     """The spec a build runs (a YAML spec, a user's model, or both, with CLI overrides) and the run's name."""
     if spec_file is None and model_file is None:
@@ -41,6 +42,10 @@ def resolve_build_spec(
         data.setdefault("training", {})["enabled"] = False
     if precision is not None:
         data.setdefault("hls", {})["precision"] = precision
+    if head is not None:
+        hls = data.setdefault("hls", {})
+        hls.pop("softmax_in_firmware", None)
+        hls["head"] = head
     run_name = name or data.get("name") or Path(spec_file or model_file).stem
     data["name"] = run_name
     source = str(spec_file) if spec_file else "command line"

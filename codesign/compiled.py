@@ -16,6 +16,10 @@ from typing import Callable
 import numpy as np
 
 from codesign.fixed import EXACT_FLOAT32, Fixed, quantize
+from codesign.layers import (
+    ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind,
+    implements, planar_attributes, unhandled,
+)
 
 EXACT64 = 2.0**53  # the exact integers of float64 (fixed.EXACT_FLOAT keeps a bit of margin for numpy's rounding tricks)
 CHUNK = 256  # samples per call of the graph function (one shape, traced once)
@@ -132,17 +136,17 @@ class CompiledEmulator:
         """One closure per layer with its static range; Declined for anything outside the modelled subset."""
         steps, described = [], {}
         for layer in self.emulator.layers:
-            kind, name = layer["class"], layer["name"]
+            kind, name = graph_kind(layer), layer["name"]
             sources = [source for source in layer["inputs"] if source in described]
-            if kind == "Input":
+            if kind is not None and kind.role == "input":
                 result = Fixed.of(layer["types"]["result_t"])
                 step, raw = self._input(result, name)
             else:
                 if len(sources) != 1:
-                    raise Declined(f"layer '{name}' ({kind}) has {len(sources)} inputs")
-                planner = PLANNERS.get(kind)
+                    raise Declined(f"layer '{name}' ({layer['class']}) has {len(sources)} inputs")
+                planner = kind.handler("compiled") if kind is not None else None
                 if planner is None:
-                    raise Declined(f"layer '{name}' ({kind})")
+                    raise Declined(f"layer '{name}' ({layer['class']}): {unhandled(layer['class'], 'compiled')}")
                 step, raw = planner(self, layer, described[sources[0]])
             steps.append((name, sources, step))
             described[name] = raw
@@ -190,6 +194,7 @@ class CompiledEmulator:
         return step, described
 
 
+@implements("compiled", DENSE)
 def _dense(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 
@@ -207,10 +212,11 @@ def _image(tensor, a: dict, channels: int):
     return tf.pad(image, [[0, 0], pads[:2], pads[2:], [0, 0]]) if any(pads) else image
 
 
+@implements("compiled", CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D)
 def _conv2d(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 
-    a = layer["attributes"]
+    a = planar_attributes(layer)
     kernel = self.emulator.weights(layer, "weight").reshape(a["filt_height"], a["filt_width"], a["n_chan"], a["n_filt"])
     strides = (1, a["stride_height"], a["stride_width"], 1)
 
@@ -220,6 +226,7 @@ def _conv2d(self: CompiledEmulator, layer: dict, source: Raw):
     return self._multiply_accumulate(layer, source, kernel, np.abs(kernel).reshape(-1, a["n_filt"]).sum(axis=0), contract)
 
 
+@implements("compiled", DEPTHWISE_CONV2D)
 def _depthwise(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 
@@ -233,6 +240,7 @@ def _depthwise(self: CompiledEmulator, layer: dict, source: Raw):
     return self._multiply_accumulate(layer, source, kernel, np.abs(kernel).sum(axis=(0, 1)).reshape(-1), contract)
 
 
+@implements("compiled", ACTIVATION)
 def _activation(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 
@@ -253,10 +261,11 @@ def _activation(self: CompiledEmulator, layer: dict, source: Raw):
     return step, _cast(None, rectified, result, layer["name"])[1]
 
 
+@implements("compiled", POOLING1D, POOLING2D)
 def _pooling(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 
-    a = layer["attributes"]
+    a = planar_attributes(layer)
     if a.get("pool_op") != "Max" or any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")):
         raise Declined(f"{a.get('pool_op')} pooling of layer '{layer['name']}'")
     result = Fixed.of(layer["types"]["result_t"])
@@ -270,10 +279,12 @@ def _pooling(self: CompiledEmulator, layer: dict, source: Raw):
     return step, _cast(None, source, result, layer["name"])[1]
 
 
+@implements("compiled", RESHAPE)
 def _reshape(self: CompiledEmulator, layer: dict, source: Raw):
     return (lambda tensor: tensor), source
 
 
+@implements("compiled", ZERO_PADDING2D)
 def _zero_padding(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 
@@ -286,16 +297,3 @@ def _zero_padding(self: CompiledEmulator, layer: dict, source: Raw):
 
     return step, _cast(None, source, result, layer["name"])[1]
 
-
-PLANNERS = {
-    "Dense": _dense,
-    "Conv2D": _conv2d,
-    "Conv2DBatchnorm": _conv2d,
-    "DepthwiseConv2D": _depthwise,
-    "Activation": _activation,
-    "ReLU": _activation,
-    "Pooling2D": _pooling,
-    "Reshape": _reshape,
-    "Flatten": _reshape,
-    "ZeroPadding2D": _zero_padding,
-}

@@ -88,6 +88,29 @@ class DepthwiseConv2DLayer(LayerBase):
     use_bias: bool = Field(True, description="Whether the layer has a bias.")
 
 
+class Conv1DLayer(LayerBase):
+    trainable: ClassVar[bool] = True
+
+    type: Literal["conv1d"]
+    filters: int = Field(gt=0, description="Number of output channels.")
+    kernel_size: PositiveInt = Field(3, description="Kernel length.")
+    strides: PositiveInt = Field(1, description="Stride.")
+    padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
+    use_bias: bool = Field(True, description="Whether the layer has a bias.")
+
+
+class SeparableConv2DLayer(LayerBase):
+    trainable: ClassVar[bool] = True
+
+    type: Literal["separable_conv2d"]
+    filters: int = Field(gt=0, description="Number of output channels (of the pointwise convolution).")
+    kernel_size: KernelSize = Field(3, description="Depthwise kernel height and width (int or [h, w]).")
+    strides: KernelSize = Field(1, description="Stride (int or [h, w]).")
+    padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
+    depth_multiplier: int = Field(1, gt=0, description="Depthwise output channels per input channel.")
+    use_bias: bool = Field(True, description="Whether the layer has a bias.")
+
+
 class DenseLayer(LayerBase):
     trainable: ClassVar[bool] = True
 
@@ -110,6 +133,20 @@ class PoolingLayer(LayerBase):
     padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
 
 
+class GlobalPoolingLayer(LayerBase):
+    type: Literal["global_average_pooling2d", "global_max_pooling2d"]
+
+
+class ZeroPadding2DLayer(LayerBase):
+    type: Literal["zero_padding2d"]
+    padding: KernelSize = Field(1, description="Zeros added on each side: an int, or [rows, columns].")
+
+
+class UpSampling2DLayer(LayerBase):
+    type: Literal["upsampling2d"]
+    size: KernelSize = Field(2, description="Repetitions of rows and columns (int or [h, w]), nearest neighbour.")
+
+
 class BatchNormLayer(LayerBase):
     type: Literal["batchnorm"]
     momentum: float = Field(0.99, gt=0, lt=1, description="Moving-average momentum of the statistics.")
@@ -127,7 +164,8 @@ class DropoutLayer(LayerBase):
 
 # The table of spec layer kinds: schema classes here; their QKeras and float builders are registered in model.py
 # (a test checks every kind has both). Adding a kind: docs/architecture.md has the checklist.
-SPEC_LAYERS = (Conv2DLayer, DepthwiseConv2DLayer, DenseLayer, ActivationLayer, PoolingLayer, BatchNormLayer, FlattenLayer, DropoutLayer)
+SPEC_LAYERS = (Conv2DLayer, Conv1DLayer, DepthwiseConv2DLayer, SeparableConv2DLayer, DenseLayer, ActivationLayer, PoolingLayer,
+               GlobalPoolingLayer, ZeroPadding2DLayer, UpSampling2DLayer, BatchNormLayer, FlattenLayer, DropoutLayer)
 Layer = Annotated[Union[SPEC_LAYERS], Field(discriminator="type")]
 LAYER_TAGS = {tag: kind for kind in SPEC_LAYERS for tag in get_args(kind.model_fields["type"].annotation)}
 TRAINABLE_TYPES = tuple(tag for tag, kind in LAYER_TAGS.items() if kind.trainable)
@@ -170,7 +208,7 @@ def _check_layers(layers: list) -> None:
                     f"{where}: batchnorm must directly follow a conv2d (it is folded into it, QConv2DBatchnorm)"
                 )
     if not any(layer.type in TRAINABLE_TYPES for layer in layers):
-        raise ValueError("'layers' has no conv2d, depthwise_conv2d or dense layer")
+        raise ValueError(f"'layers' has no layer with weights ({', '.join(TRAINABLE_TYPES)})")
 
 
 # --- quantization --------------------------------------------------------------------------------
@@ -249,14 +287,27 @@ class HLSSpec(Strict):
     precision: str = Field(
         "bit-exact", description="'bit-exact', 'hls4ml-default' or an explicit 'ap_fixed<W,I>' for every layer."
     )
-    softmax_in_firmware: bool = Field(
-        False, description="Put a final softmax in the firmware (lookup tables) instead of on the host."
+    head: Literal["host", "firmware"] = Field(
+        "host", description="Where a final softmax, sigmoid or tanh runs: 'host' (the firmware ends on the logits; the head is "
+        "computed in float, as QKeras does) or 'firmware' (hls4ml's lookup tables; bit-exactness is judged on the logits and "
+        "the tables' error reported). `softmax_in_firmware: true` is the older spelling of 'firmware'."
     )
     layers: dict[str, LayerHLS] = Field(default_factory=dict, description="Per-layer overrides, by name.")
     hls4ml_config: str | None = Field(
         None, description="An hls4ml HLSConfig (YAML) that the 'as-configured' precision converts with, as written (codesign import)."
     )
 
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_head_spelling(cls, data):
+        if isinstance(data, dict) and "softmax_in_firmware" in data:
+            data = dict(data)
+            older = data.pop("softmax_in_firmware")
+            if older is not True and older is not False:
+                raise ValueError("softmax_in_firmware: true or false (or use head: host|firmware)")
+            data.setdefault("head", "firmware" if older else "host")
+        return data
 
     @field_validator("precision")
     @classmethod
@@ -378,8 +429,8 @@ class Spec(Strict):
         if len(named) != len(self.model.layers):
             raise ValueError("model.layers: two layers have the same name")
         last = self.model.layers[-1]
-        if self.hls.softmax_in_firmware and not (isinstance(last, ActivationLayer) and last.activation == "softmax"):
-            raise ValueError("hls.softmax_in_firmware: the last layer is not a softmax activation")
+        if self.hls.head == "firmware" and not (isinstance(last, ActivationLayer) and last.activation == "softmax"):
+            raise ValueError("hls.head: 'firmware' needs a final softmax activation (the last layer is not one)")
         return self
 
     def digest(self) -> str:

@@ -11,8 +11,12 @@ import numpy as np
 import yaml
 
 from codesign.config import HLSSpec, parse_ap_fixed
-from codesign.errors import ModelError, SpecError
+from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, exact_type_of, of_precision
+from codesign.layers import (
+    APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, POOLING1D, POOLING2D,
+    RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+)
 from codesign.layout import write_json
 from codesign.quantizers import activation_quantizer, quantizer_type
 
@@ -24,7 +28,8 @@ HLS4ML_DEFAULT_PRECISION = "fixed<16,6>"
 class Candidate:
     """One way of choosing the firmware's types: the bit-exact policy converts, compiles and verifies these in order."""
 
-    name: str
+    key: str  # stable: what convert.json records and later steps look up (the name may be reworded)
+    name: str  # for display
     bit_exact: bool = False  # hls4ml's own precision propagation (convert_from_keras_model(bit_exact=True))
     repairs: bool = False  # codesign's fixes for what hls4ml's quantizer-derived types lose (see the functions below)
     exact_accumulators: bool = False  # every accumulator, and every inferred result, as wide as its exact value
@@ -36,32 +41,46 @@ class Candidate:
 
 WIDE = "fixed<24,8>"
 BIT_EXACT_CANDIDATES = (  # narrowest first: the first exact one is kept
-    Candidate("hls4ml bit_exact=True", bit_exact=True),
-    Candidate("quantizer-derived types", repairs=True),
-    Candidate("quantizer-derived types, exact accumulators", repairs=True, exact_accumulators=True),
-    Candidate("quantizer-derived types, exact accumulators, float32-exact input", repairs=True, exact_accumulators=True, input="float32-exact"),
-    Candidate(f"quantizer-derived types, model default {WIDE} (plain hls4ml)", default=WIDE, input="hls4ml"),
+    Candidate("hls4ml-bit-exact", "hls4ml bit_exact=True", bit_exact=True),
+    Candidate("quantizer-types", "quantizer-derived types", repairs=True),
+    Candidate("exact-accumulators", "quantizer-derived types, exact accumulators", repairs=True, exact_accumulators=True),
+    Candidate("float32-exact-input", "quantizer-derived types, exact accumulators, float32-exact input", repairs=True,
+              exact_accumulators=True, input="float32-exact"),
+    Candidate("plain-hls4ml", f"quantizer-derived types, model default {WIDE} (plain hls4ml)", default=WIDE, input="hls4ml"),
 )
+RECORDED_BEFORE_KEYS = {  # convert.json's `conversion` of runs made before it had `candidate` (2026-11): name -> key
+    "hls4ml bit_exact=True": "hls4ml-bit-exact",
+    "quantizer-derived types": "quantizer-types",
+    "quantizer-derived types, exact accumulators": "exact-accumulators",
+    "quantizer-derived types, exact accumulators, float32-exact input": "float32-exact-input",
+    f"quantizer-derived types, model default {WIDE} (plain hls4ml)": "plain-hls4ml",
+}
 
 
 def policy_candidate(precision: str, configured: str | None = None) -> Candidate:
     """The single conversion of a precision policy that is not searched ('hls4ml-default', 'ap_fixed<W,I>', or
     'as-configured' with its HLSConfig file)."""
     if precision == "as-configured":
-        return Candidate(f"as configured in {Path(configured).name}", input="hls4ml", configured=str(configured))
+        return Candidate("as-configured", f"as configured in {Path(configured).name}", input="hls4ml", configured=str(configured))
     default = HLS4ML_DEFAULT_PRECISION if precision == "hls4ml-default" else parse_ap_fixed(precision).hls4ml()
-    return Candidate(f"model-wide {default}", default=default, granularity="model", input="hls4ml")
+    return Candidate("model-wide", f"model-wide {default}", default=default, granularity="model", input="hls4ml")
 
 
-def candidate_named(name: str) -> Candidate | None:
-    """The bit-exact policy's candidate of that name, or None."""
-    return next((candidate for candidate in BIT_EXACT_CANDIDATES if candidate.name == name), None)
+def candidate_keyed(key: str | None) -> Candidate | None:
+    """The bit-exact policy's candidate with that key, or None."""
+    return next((candidate for candidate in BIT_EXACT_CANDIDATES if candidate.key == key), None)
 
 
 def conversion_of(report: dict) -> tuple[Candidate, Fixed | None]:
     """The candidate and input type a run's convert.json records, to convert the same model the same way again."""
     input_type = Fixed.parse(report["input_type"]["type"]) if report.get("input_type") else None
-    return candidate_named(report["conversion"]) or policy_candidate(report["policy"], report.get("hls4ml_config")), input_type
+    key = report.get("candidate") or RECORDED_BEFORE_KEYS.get(report["conversion"])
+    if report["policy"] != "bit-exact":
+        return policy_candidate(report["policy"], report.get("hls4ml_config")), input_type
+    if candidate_keyed(key) is None:
+        raise RunDirError(f"convert.json: the type candidate {key or report['conversion']!r} is not one this codesign knows: "
+                          "rebuild the run from its convert step (codesign build SPEC --from convert)")
+    return candidate_keyed(key), input_type
 
 
 def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | None, log_path: Path, candidate: Candidate) -> dict:
@@ -78,6 +97,7 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | Non
     return {
         "policy": hls.precision,
         "hls4ml_config": candidate.configured,
+        "candidate": candidate.key,
         "conversion": candidate.name,
         "backend": hls.backend,
         "part": hls.part,
@@ -239,7 +259,8 @@ def _widen_average_pooling(graph) -> None:
 
 
 def _is_average_pooling(layer) -> bool:
-    return "Pooling" in layer.class_name and layer.get_attr("pool_op") == "Average"
+    kind = kind_of(layer)
+    return kind is not None and kind.role == "pooling" and layer.get_attr("pool_op") == "Average"
 
 
 def _widen_pool(layer, source: Fixed | None) -> None:
@@ -248,8 +269,10 @@ def _widen_pool(layer, source: Fixed | None) -> None:
     if source is None:
         return
     window = int(np.prod([layer.get_attr(key, 1) for key in ("pool_height", "pool_width")]))
-    if layer.class_name.startswith("GlobalPooling"):
+    if kind_of(layer) is GLOBAL_POOLING2D:
         window = int(np.prod([layer.get_attr(key, 1) for key in ("in_height", "in_width")]))
+    elif kind_of(layer) is GLOBAL_POOLING1D:  # hls4ml names a sequence's length n_in
+        window = int(layer.get_attr("n_in", 1))
     extra = int(np.ceil(np.log2(max(window, 1))))
     widened = _ap_type(Fixed(source.width + 2 * extra, source.integer + extra, source.signed))
     for key in ("accum_t", "result_t"):
@@ -257,34 +280,57 @@ def _widen_pool(layer, source: Fixed | None) -> None:
             layer.types[key].precision = widened
 
 
-WEIGHTED = ("Dense", "Conv1D", "Conv2D", "Conv2DBatchnorm", "DepthwiseConv1D", "DepthwiseConv2D", "PointwiseConv1D", "PointwiseConv2D")
-PASS_THROUGH = ("Reshape", "Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D", "ZeroPadding1D", "ZeroPadding2D", "Concatenate")
-
-
 def _exact_types(graph) -> None:
     """In graph order, every accumulator as wide as its exact sum (hls4ml infers them before codesign's repairs and
     can drop product bits) and every result hls4ml inferred from its inputs (equal to the accumulator, or to the
-    input for pass-through layers) widened with them; quantizer outputs keep their types."""
+    input for pass-through layers) widened with them, by each kind's rule (its `exact_type` in codesign/layers.py);
+    quantizer outputs keep their types."""
     for layer in graph.get_layers():
         variables = [layer.get_input_variable(name) for name in layer.inputs]
         inputs = [of_precision(variable.type.precision) for variable in variables if variable is not None]
         if not inputs or len(inputs) < len(variables) or any(source is None for source in inputs):
             continue
-        result = of_precision(layer.types["result_t"].precision) if "result_t" in layer.types else None
-        if layer.class_name in WEIGHTED and "weight" in layer.weights:
-            exact = _exact_sum(layer, inputs[0])
-            if result == of_precision(layer.types["accum_t"].precision):
-                layer.types["result_t"].precision = _ap_type(exact)
-            layer.types["accum_t"].precision = _ap_type(exact)
-        elif layer.class_name in ("ApplyAlpha", "BatchNormalization") and result is not None and result.rounding == "TRN":
-            layer.types["result_t"].precision = _ap_type(_exact_scale(layer, inputs[0]))
-        elif _is_average_pooling(layer):
-            _widen_pool(layer, inputs[0])
-        elif layer.class_name in PASS_THROUGH + ("Merge",) and result is not None and result.rounding == "TRN":
-            carry = 1 if layer.class_name == "Merge" and layer.get_attr("op", "add") in ("add", "subtract") else 0
-            covering = _covering(inputs, carry)
-            if covering.width >= result.width and covering.frac >= result.frac:
-                layer.types["result_t"].precision = _ap_type(covering)
+        kind = kind_of(layer)
+        rule = kind.handler("exact_type") if kind is not None else None
+        if rule is not None:
+            result = of_precision(layer.types["result_t"].precision) if "result_t" in layer.types else None
+            rule(layer, inputs, result)
+
+
+@implements("exact_type", *(kind for kind in KINDS if kind.role == "weighted"))
+def _exact_accumulator(layer, inputs: list[Fixed], result: Fixed | None) -> None:
+    """The accumulator holds the exact sum; a result hls4ml made equal to it follows."""
+    if "weight" not in layer.weights:  # distributed arithmetic: the weights are compiled into the kernel
+        return
+    exact = _exact_sum(layer, inputs[0])
+    if result == of_precision(layer.types["accum_t"].precision):
+        layer.types["result_t"].precision = _ap_type(exact)
+    layer.types["accum_t"].precision = _ap_type(exact)
+
+
+@implements("exact_type", BATCH_NORMALIZATION, APPLY_ALPHA)
+def _exact_scale_result(layer, inputs: list[Fixed], result: Fixed | None) -> None:
+    if result is not None and result.rounding == "TRN":
+        layer.types["result_t"].precision = _ap_type(_exact_scale(layer, inputs[0]))
+
+
+@implements("exact_type", POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D)
+def _exact_pooling(layer, inputs: list[Fixed], result: Fixed | None) -> None:
+    if _is_average_pooling(layer):
+        _widen_pool(layer, inputs[0])
+    else:
+        _exact_pass_through(layer, inputs, result)
+
+
+@implements("exact_type", RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, MERGE, CONCATENATE)
+def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> None:
+    """A result hls4ml inferred from the inputs (truncating) covers them all, one more integer bit for a sum."""
+    if result is None or result.rounding != "TRN":
+        return
+    carry = 1 if kind_of(layer) is MERGE and layer.get_attr("op", "add") in ("add", "subtract") else 0
+    covering = _covering(inputs, carry)
+    if covering.width >= result.width and covering.frac >= result.frac:
+        layer.types["result_t"].precision = _ap_type(covering)
 
 
 def _exact_sum(layer, source: Fixed) -> Fixed:
@@ -319,7 +365,7 @@ def _true_alpha_scales(graph) -> None:
     through a quantized_po2 that cannot hold scales above 1 (a scale of 2 becomes 1): store QKeras's own scales, in
     the narrowest fixed-point type that holds them exactly."""
     for layer in graph.get_layers():
-        if layer.class_name == "ApplyAlpha" and layer.get_attr("scale_data") is not None:
+        if kind_of(layer) is APPLY_ALPHA and layer.get_attr("scale_data") is not None:
             scale = np.asarray(layer.get_attr("scale_data"), dtype=np.float64).reshape(layer.weights["scale"].data.shape)
             fixed, exact = exact_type_of(scale)
             if exact:
@@ -345,7 +391,7 @@ def _qkeras_batchnorm(graph) -> None:
     computes x * inv + (beta - mean * inv), inv = gamma / sqrt(variance + epsilon), in float32: store that float32
     inv and shift, exactly, in fixed point."""
     for layer in graph.get_layers():
-        if layer.class_name != "BatchNormalization":
+        if kind_of(layer) is not BATCH_NORMALIZATION:
             continue
         parameters = {}
         for key in ("gamma", "beta", "mean", "variance"):
@@ -452,10 +498,12 @@ def graph_description(graph) -> dict:
     layers = []
     for layer in graph.get_layers():
         output = layer.get_output_variable()
+        kind = kind_of(layer)
         layers.append(
             {
                 "name": layer.name,
                 "class": layer.class_name,
+                "kind": kind.name if kind is not None else None,  # codesign/layers.py's kind, matched on hls4ml's classes
                 "inputs": list(layer.inputs),
                 "output_shape": [int(size) for size in output.shape],
                 "attributes": {key: _plain(layer.get_attr(key)) for key in GRAPH_ATTRIBUTES if layer.get_attr(key) is not None},

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from codesign.fixed import Fixed, from_float
+from codesign.layers import INPUT, is_input_layer, is_keras_dense, is_quantizer_layer, kind_named
 from codesign.proof import Domain, Finding, inputs_of
 
 RANDOM_SAMPLES = 512
@@ -30,7 +31,7 @@ def candidates(findings: list[Finding], domain: Domain, keras_model, input_type:
     rows = [rng.choice([0.0, 1.0], size=(RANDOM_SAMPLES, len(low))) * (high - low) + low,
             rng.uniform(low, high, size=(RANDOM_SAMPLES, len(low)))]
     for finding in findings:
-        if finding.kind == "Input" and finding.witness is not None:  # the input cast itself: that value everywhere
+        if kind_named(finding.kind) is INPUT and finding.witness is not None:  # the input cast itself: that value everywhere
             rows.append(np.full((1, len(low)), finding.witness))
         if finding.holds or not finding.extremes or finding.name not in {layer.name for layer in keras_model.layers}:
             continue
@@ -51,10 +52,10 @@ def _corner(keras_model, name: str, extremes: list[int], low: np.ndarray, high: 
     sum further (the sign of its weight): the exact extreme of that accumulator."""
     by_name = {layer.name: layer for layer in keras_model.layers}  # a Sequential model's input layer is not among them
     layer, sources = by_name[name], inputs_of(by_name[name])
-    while len(sources) == 1 and type(by_name.get(sources[0])).__name__ == "QActivation":  # the input quantizer
+    while len(sources) == 1 and is_quantizer_layer(by_name.get(sources[0])):  # the input quantizer
         sources = inputs_of(by_name[sources[0]])
-    fed_by_input = len(sources) == 1 and type(by_name.get(sources[0])).__name__ in ("NoneType", "InputLayer")
-    if not fed_by_input or not type(layer).__name__.endswith("Dense") or len(layer.get_weights()[0]) != len(low):
+    fed_by_input = len(sources) == 1 and is_input_layer(by_name.get(sources[0]))
+    if not fed_by_input or not is_keras_dense(layer) or len(layer.get_weights()[0]) != len(low):
         return None
     kernel = layer.get_weights()[0]
     lowest, highest = extremes

@@ -12,14 +12,19 @@ from typing import Callable
 from codesign.config import (
     ActivationLayer,
     BatchNormLayer,
+    Conv1DLayer,
     Conv2DLayer,
     DenseLayer,
     DepthwiseConv2DLayer,
     DropoutLayer,
     FixedPoint,
     FlattenLayer,
+    GlobalPoolingLayer,
     PoolingLayer,
+    SeparableConv2DLayer,
     Spec,
+    UpSampling2DLayer,
+    ZeroPadding2DLayer,
 )
 from codesign.errors import ModelError, SpecError
 from codesign.registry import registrar
@@ -165,6 +170,26 @@ def _qkeras_conv2d(spec: Spec, name: str, layer: Conv2DLayer, following):
     return QConv2D(**common)
 
 
+@_qkeras_builder(Conv1DLayer)
+def _qkeras_conv1d(spec: Spec, name: str, layer: Conv1DLayer, following):
+    from qkeras import QConv1D
+
+    weights, biases, _ = _quantizers(spec, name)
+    return QConv1D(layer.filters, layer.kernel_size, strides=layer.strides, padding=layer.padding, use_bias=layer.use_bias,
+                   kernel_quantizer=_bits(weights), bias_quantizer=_bits(biases), name=name)
+
+
+@_qkeras_builder(SeparableConv2DLayer)
+def _qkeras_separable(spec: Spec, name: str, layer: SeparableConv2DLayer, following):
+    """QSeparableConv2D: both kernels (depthwise, pointwise) with the layer's weights quantizer."""
+    from qkeras import QSeparableConv2D
+
+    weights, biases, _ = _quantizers(spec, name)
+    return QSeparableConv2D(layer.filters, layer.kernel_size, strides=layer.strides, padding=layer.padding,
+                            depth_multiplier=layer.depth_multiplier, use_bias=layer.use_bias, depthwise_quantizer=_bits(weights),
+                            pointwise_quantizer=_bits(weights), bias_quantizer=_bits(biases), name=name)
+
+
 @_qkeras_builder(DepthwiseConv2DLayer)
 def _qkeras_depthwise(spec: Spec, name: str, layer: DepthwiseConv2DLayer, following):
     from qkeras import QDepthwiseConv2D
@@ -216,6 +241,21 @@ def _float_conv2d(name: str, layer: Conv2DLayer):
     return keras.layers.Conv2D(layer.filters, layer.kernel_size, layer.strides, layer.padding, use_bias=layer.use_bias, name=name)
 
 
+@_float_builder(Conv1DLayer)
+def _float_conv1d(name: str, layer: Conv1DLayer):
+    from tensorflow import keras
+
+    return keras.layers.Conv1D(layer.filters, layer.kernel_size, layer.strides, layer.padding, use_bias=layer.use_bias, name=name)
+
+
+@_float_builder(SeparableConv2DLayer)
+def _float_separable(name: str, layer: SeparableConv2DLayer):
+    from tensorflow import keras
+
+    return keras.layers.SeparableConv2D(layer.filters, layer.kernel_size, layer.strides, layer.padding,
+                                        depth_multiplier=layer.depth_multiplier, use_bias=layer.use_bias, name=name)
+
+
 @_float_builder(DepthwiseConv2DLayer)
 def _float_depthwise(name: str, layer: DepthwiseConv2DLayer):
     from tensorflow import keras
@@ -253,13 +293,21 @@ def _shared_layer(name: str, layer):
     if isinstance(layer, PoolingLayer):
         cls = keras.layers.MaxPooling2D if layer.type == "max_pooling2d" else keras.layers.AveragePooling2D
         return cls(layer.pool_size, layer.strides, layer.padding, name=name)
+    if isinstance(layer, GlobalPoolingLayer):
+        cls = keras.layers.GlobalAveragePooling2D if layer.type == "global_average_pooling2d" else keras.layers.GlobalMaxPooling2D
+        return cls(name=name)
+    if isinstance(layer, ZeroPadding2DLayer):
+        return keras.layers.ZeroPadding2D(layer.padding, name=name)
+    if isinstance(layer, UpSampling2DLayer):
+        return keras.layers.UpSampling2D(layer.size, interpolation="nearest", name=name)
     if isinstance(layer, FlattenLayer):
         return keras.layers.Flatten(name=name)
     return keras.layers.Dropout(layer.rate, name=name)
 
 
-_float_builder(PoolingLayer, FlattenLayer, DropoutLayer)(_shared_layer)
-_qkeras_builder(PoolingLayer, FlattenLayer, DropoutLayer)(lambda spec, name, layer, following: _shared_layer(name, layer))
+SHARED_LAYERS = (PoolingLayer, GlobalPoolingLayer, ZeroPadding2DLayer, UpSampling2DLayer, FlattenLayer, DropoutLayer)
+_float_builder(*SHARED_LAYERS)(_shared_layer)
+_qkeras_builder(*SHARED_LAYERS)(lambda spec, name, layer, following: _shared_layer(name, layer))
 
 
 def _bits(fixed: FixedPoint):

@@ -22,14 +22,15 @@ from typing import Callable
 import numpy as np
 
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
+from codesign.layers import (
+    ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
+    POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind, implements, is_quantizer_layer, planar_attributes, unhandled,
+)
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
-from codesign.registry import registrar
-from codesign.vectorized import CONVOLUTIONS, VectorizedEmulator
+from codesign.vectorized import VectorizedEmulator
 
 GRID_LIMIT = 2**22  # the most values a cast is checked on, one by one
 FLOAT_LIMIT = 2.0**40  # an unbounded domain is cut here before the input type's cast (which saturates far below)
-ANALYSES: dict[str, Callable] = {}  # hls4ml layer class -> its bound analysis; any other class leaves the proof open
-analyses = registrar(ANALYSES, "the bound analysis of hls4ml class")
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,12 @@ class Proof:
 
 def prove(hls_dir: Path, keras_model, domain_ranges=None, logits: bool = False) -> Proof:
     """Bound every layer of the run's converted graph (hls/codesign_graph.json) over the domain and check the three
-    conditions against the QKeras model; with `logits`, stops before a final Softmax (the firmware's lookup-table
-    softmax is judged apart from bit-exactness, as validation does)."""
+    conditions against the QKeras model; with `logits`, stops before the last layer, a head in firmware (its lookup
+    tables are judged apart from bit-exactness, as validation does)."""
     started = time.perf_counter()
     analysis = _Analysis(VectorizedEmulator(hls_dir), keras_model)
     layers = analysis.emulator.layers
-    last_layer = layers[-2]["name"] if logits and layers[-1]["class"] == "Softmax" else None
+    last_layer = layers[-2]["name"] if logits else None  # the head in firmware: a lookup table, judged apart
     input_type = Fixed.of(layers[0]["types"]["result_t"])
     size = int(np.prod(keras_model.input_shape[1:]))
     quantizer = analysis.input_quantizer()
@@ -149,24 +150,24 @@ class _Analysis:
     def run(self, domain: Domain, last_layer: str | None) -> list[Finding]:
         findings = []
         for layer in self.emulator.layers:
-            kind = layer["class"]
+            kind = graph_kind(layer)
             types = {key: value.get("text") for key, value in layer["types"].items() if key != "table_t"}
-            finding = Finding(layer["name"], kind, True, types=types)
+            finding = Finding(layer["name"], layer["class"], True, types=types)
             source = next((self.bounds[name] for name in layer["inputs"] if name in self.bounds), None)
             other = next((value["text"] for key, value in layer["types"].items() if key != "table_t" and "width" not in value), None)
             if other is not None:  # binary / xnor or exponent (po2) values, which hls4ml encodes its own way
                 _fail(finding, "not analysed", f"type {other} is not fixed point (binary, xnor or power-of-two values): not analysed")
                 findings.append(finding)
                 break
-            if kind == "Input":
+            if kind is not None and kind.role == "input":
                 self.bounds[layer["name"]] = self._input(layer, domain, finding)
-            elif kind not in ANALYSES or source is None:
-                _fail(finding, "not analysed", f"the bound analysis does not cover hls4ml's {kind} layers")
+            elif kind is None or kind.handler("proof") is None or source is None:
+                _fail(finding, "not analysed", unhandled(layer["class"], "proof"))
                 findings.append(finding)
                 break
             else:
                 try:
-                    self.bounds[layer["name"]] = ANALYSES[kind](self, layer, source, finding)
+                    self.bounds[layer["name"]] = kind.handler("proof")(self, layer, source, finding)
                 except (KeyError, ValueError, IndexError) as error:  # a layout or a value the analysis does not know
                     _fail(finding, "not analysed", f"{type(error).__name__}: {error}")
                 if finding.condition == "not analysed":  # no bounds past this layer
@@ -184,7 +185,7 @@ class _Analysis:
     def input_quantizer(self):
         """The QKeras quantizer the model applies to its raw input first (hls4ml folds it into the input type)."""
         layer = first_layer(self.keras_model)
-        return activation_quantizer(layer) if type(layer).__name__ == "QActivation" else None
+        return activation_quantizer(layer) if is_quantizer_layer(layer) else None
 
     def _input(self, layer: dict, domain: Domain, finding: Finding) -> Bounds:
         """The input type's cast of the domain; with an input quantizer, checked against it on every float32 at which
@@ -200,7 +201,7 @@ class _Analysis:
         firmware, grid = lambda x: from_float(x, result) * result.lsb, result  # noqa: E731
         quantizer_layer = next((other for other in self.emulator.layers if other["name"] == first_layer(self.keras_model).name), None)
         if quantizer_layer is not None:
-            if quantizer_layer["inputs"] != [layer["name"]] or quantizer_layer["class"] not in ("Activation", "ReLU"):
+            if quantizer_layer["inputs"] != [layer["name"]] or graph_kind(quantizer_layer) is not ACTIVATION:
                 _fail(finding, "not analysed", f"the input quantizer is firmware layer '{quantizer_layer['name']}', not right after the input")
                 return Bounds(low, high, result.frac)
             grid = Fixed.of(quantizer_layer["types"]["result_t"])
@@ -273,7 +274,7 @@ class _Analysis:
             owner = max((key for key in self.keras if name.startswith(key + "_")), key=len, default=None)
             function = activation_quantizer(self.keras[owner]) if owner else None
             return function if function is not None or owner is None else self._folded_quantizer(owner)
-        if type(layer).__name__ == "QActivation":
+        if is_quantizer_layer(layer):
             return layer.quantizer
         return activation_quantizer(layer) or self._folded_quantizer(name, name)
 
@@ -282,7 +283,7 @@ class _Analysis:
         into firmware layer `firmware_name` (whose result type is then the quantizer's own type), or into the layer
         hls4ml split off as '<layer>_linear' (`firmware_name` None). None otherwise."""
         consumers = [other for other in self.keras.values() if inputs_of(other) == [keras_name]]
-        if len(consumers) != 1 or type(consumers[0]).__name__ != "QActivation":
+        if len(consumers) != 1 or not is_quantizer_layer(consumers[0]):
             return None
         if firmware_name is None:
             return consumers[0].quantizer
@@ -292,20 +293,23 @@ class _Analysis:
 
     # --- layers -----------------------------------------------------------------------------------------------
 
-    @analyses("Dense")
+    @implements("proof", DENSE)
     def _dense(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         attributes = layer["attributes"]
         kernel = self.emulator.weights(layer, "weight").reshape(attributes["n_in"], attributes["n_out"])
         return self._weighted(layer, finding, source.low[np.newaxis], source.high[np.newaxis], source.frac, kernel)
 
-    @analyses(*CONVOLUTIONS, "Conv1D")
+    @implements("proof", CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV2D, POINTWISE_CONV2D)
     def _convolution(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
-        a = layer["attributes"]
-        if layer["class"] == "Conv1D":  # a row of height one
-            a = {**a, "in_height": 1, "out_height": 1, "filt_height": 1, "stride_height": 1, "pad_top": 0, "pad_bottom": 0}
+        kind = graph_kind(layer)
+        if layer["name"] not in self.keras:  # hls4ml splits a separable convolution into '<name>_depthwise', '_pointwise'
+            _fail(finding, "not analysed", "made by hls4ml from part of a Keras layer (a separable convolution split in two): "
+                                           "its weights cannot be compared with QKeras's")
+            return source
+        a = planar_attributes(layer)  # a Conv1D: a row of height one
         channels = a["n_chan"]
         low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, channels) for raw in (source.low, source.high))
-        if layer["class"] == "DepthwiseConv2D":
+        if kind is DEPTHWISE_CONV2D:
             return self._depthwise(layer, finding, low[0], high[0], source.frac)
         kernel = self.emulator.weights(layer, "weight").reshape(-1, a["n_filt"])
         taps = kernel.shape[0]
@@ -379,7 +383,7 @@ class _Analysis:
             if not np.array_equal(_quantized(values, getattr(keras_layer, "bias_quantizer_internal", None)), bias * 2.0**-bias_frac):
                 _fail(finding, "rounding", "the firmware's bias is not QKeras's quantized bias")
 
-    @analyses("Activation", "ReLU")
+    @implements("proof", ACTIVATION)
     def _activation(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         result = Fixed.of(layer["types"]["result_t"])
         relu = layer["attributes"].get("activation") == "relu"
@@ -394,32 +398,59 @@ class _Analysis:
             keras_function = lambda x: np.maximum(x, 0)  # noqa: E731  (a float relu: exact on every value it sees)
         return self._cast(finding, source, result, keras_function, pre)
 
-    @analyses("Pooling2D")
+    @implements("proof", POOLING1D, POOLING2D)
     def _pooling(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
-        a = dict(layer["attributes"])
-        if a.get("pool_op") != "Max":
-            _fail(finding, "not analysed", f"{a.get('pool_op')} pooling divides by the window: not analysed")
-            return source
+        a = planar_attributes(layer)
         a.update(filt_height=a["pool_height"], filt_width=a["pool_width"])
-        low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, a["n_filt"]).max(axis=(3, 4)).reshape(-1)
-                     for raw in (source.low, source.high))
+        low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, a["n_filt"])[0] for raw in (source.low, source.high))
+        if a.get("pool_op") != "Max":  # windows as the last axis: (out_h, out_w, channels, window)
+            if any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")):
+                _fail(finding, "not analysed", "average pooling over padded windows (hls4ml's count_pad): not analysed")
+                return source
+            windows = [np.moveaxis(bound, 4, 2).reshape(*bound.shape[:2], bound.shape[4], -1) for bound in (low, high)]
+            return self._average(layer, finding, *windows, source.frac)
+        low, high = (bound.max(axis=(2, 3)).reshape(-1) for bound in (low, high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
 
-    @analyses("GlobalPooling2D", "GlobalPooling1D")
+    @implements("proof", GLOBAL_POOLING1D, GLOBAL_POOLING2D)
     def _global_pooling(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         a = layer["attributes"]
-        if a.get("pool_op") != "Max":
-            _fail(finding, "not analysed", f"global {a.get('pool_op')} pooling divides by the length: not analysed")
-            return source
         channels = a.get("n_filt") or a["n_chan"]
+        if a.get("pool_op") != "Max":
+            return self._average(layer, finding, source.low.reshape(-1, channels).T, source.high.reshape(-1, channels).T, source.frac)
         low, high = (raw.reshape(-1, channels).max(axis=0) for raw in (source.low, source.high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
 
-    @analyses("Reshape", "Flatten")
+    def _average(self, layer: dict, finding: Finding, low: np.ndarray, high: np.ndarray, frac: int) -> Bounds:
+        """Averages over windows (the last axis): hls4ml sums in accum_t and divides by the window's size, QKeras
+        sums in float32 and divides. Exact when the size is a power of two, the float32 sums are exact, and the
+        accumulator holds the sum and the quotient's fraction bits."""
+        window = low.shape[-1]
+        types = layer["types"]
+        accum, result = Fixed.of(types.get("accum_t") or types["result_t"]), Fixed.of(types["result_t"])
+        sum_low, sum_high = low.sum(axis=-1).reshape(-1), high.sum(axis=-1).reshape(-1)
+        finding.bounds["accum"] = [float(sum_low.min() / 2.0**frac), float(sum_high.max() / 2.0**frac)]
+        if window & (window - 1):
+            _fail(finding, "rounding", f"the average of {window} values divides by {window}, which no fixed-point type does "
+                                       "exactly (only powers of two): QKeras computes it in float")
+            return Bounds(np.floor(sum_low / window), np.ceil(sum_high / window), frac)
+        shift = window.bit_length() - 1
+        if float(np.maximum(np.abs(low), np.abs(high)).sum(axis=-1).max(initial=0)) >= EXACT_FLOAT32:
+            _fail(finding, "float32", f"QKeras sums {window} values in float32: partial sums can exceed 2^24 steps of {2.0**-frac:g}")
+        if accum.frac < frac + shift:
+            _fail(finding, "rounding", f"accumulator {accum.hls4ml()} keeps {accum.frac} fraction bits; the average of {window} "
+                                       f"values needs {frac + shift}: it rounds where QKeras does not")
+        scaled = 2.0 ** (accum.frac - frac)
+        if float(sum_low.min(initial=0)) * scaled < accum.low or float(sum_high.max(initial=0)) * scaled > accum.high:
+            _fail(finding, "overflow", f"accumulator {accum.hls4ml()} holds [{accum.low * accum.lsb:g}, {accum.largest:g}]; "
+                                       f"the sums reach {finding.bounds['accum']}")
+        return self._cast(finding, Bounds(sum_low, sum_high, frac + shift), result, None)
+
+    @implements("proof", RESHAPE)
     def _reshape(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         return source
 
-    @analyses("ZeroPadding2D")
+    @implements("proof", ZERO_PADDING2D)
     def _padding(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         a = layer["attributes"]
         low, high = (VectorizedEmulator.padded(raw[np.newaxis], 1, a, a["n_chan"]).reshape(-1) for raw in (source.low, source.high))
@@ -447,9 +478,10 @@ def _grid(low: float, high: float, frac: int, result: Fixed) -> np.ndarray | Non
     if high - low + 1 <= GRID_LIMIT:
         return np.arange(low, high + 1)
     step = 2.0 ** (frac - result.frac)  # input values per output level
-    levels = np.arange(np.floor(low / step) - 1, np.ceil(high / step) + 2)
-    if step < 4 or 8 * len(levels) > GRID_LIMIT:
+    count = np.ceil(high / step) - np.floor(low / step) + 3
+    if step < 4 or 8 * count > GRID_LIMIT:  # counted before any array is made: a wide result has billions of levels
         return None
+    levels = np.arange(np.floor(low / step) - 1, np.ceil(high / step) + 2)
     edges = np.concatenate([levels * step, levels * step + step / 2, [0.0]])
     points = np.concatenate([np.floor(edges) + offset for offset in (-1, 0, 1, 2)] + [[low, high]])
     return np.unique(np.clip(points, low, high))

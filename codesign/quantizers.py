@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from codesign.fixed import Fixed
+from codesign.layers import is_batch_normalization, is_input_layer, is_quantizer_layer, is_softmax_layer
 
 UNIT_SCALES = (None, 1, 1.0)  # alpha values that leave quantized_bits on its plain grid
 
@@ -27,7 +28,7 @@ def quantizer_type(quantizer) -> Fixed | None:
 
 def activation_quantizer(layer):
     """The quantizer a layer applies to its output (a QActivation's, or a Q-layer's activation=...), or None."""
-    if type(layer).__name__ == "QActivation":
+    if is_quantizer_layer(layer):
         return layer.quantizer
     activation = getattr(layer, "activation", None)
     return activation if hasattr(activation, "get_config") and type(activation).__module__.startswith("qkeras") else None
@@ -35,7 +36,7 @@ def activation_quantizer(layer):
 
 def first_layer(keras_model):
     """The first layer after the input."""
-    return next(layer for layer in keras_model.layers if type(layer).__name__ != "InputLayer")
+    return next(layer for layer in keras_model.layers if not is_input_layer(layer))
 
 
 def has_quantizers(keras_model) -> bool:
@@ -51,9 +52,35 @@ def computed_in_float(keras_model) -> list[str]:
     can match them on given inputs, but float32 rounding may differ on others."""
     names = []
     for layer in keras_model.layers:
-        kind = type(layer).__name__
         function = getattr(getattr(layer, "activation", None), "__name__", "")
         unquantized = not type(layer).__module__.startswith("qkeras") and any(True for _ in layer.weights)
-        if kind in ("BatchNormalization", "QBatchNormalization") or function in FLOAT_FUNCTIONS or unquantized:
+        if is_batch_normalization(layer) or function in FLOAT_FUNCTIONS or unquantized:
             names.append(layer.name)
     return names
+
+
+HEAD_FUNCTIONS = ("softmax", "sigmoid", "tanh")
+
+
+def float_head(keras_model) -> dict | None:
+    """The model's final activation when Keras computes it in float (softmax, sigmoid, tanh: the usual classifier
+    and tagger heads), as {layer, function, folded}; `folded` when it is the activation of a weighted layer."""
+    last = keras_model.layers[-1]
+    activation = getattr(last, "activation", None)  # a QActivation('softmax') keeps the string
+    function = "softmax" if is_softmax_layer(last) else activation if isinstance(activation, str) else getattr(activation, "__name__", "")
+    if function not in HEAD_FUNCTIONS:
+        return None
+    return {"layer": last.name, "function": function, "folded": any(True for _ in last.weights)}
+
+
+def logits_model(keras_model, head: dict):
+    """The model without its float head: it ends on the logits the firmware computes exactly."""
+    from tensorflow import keras
+
+    last = keras_model.layers[-1]
+    if not head["folded"]:
+        return keras.Model(keras_model.inputs, last.input, name=keras_model.name)
+    linear = type(last).from_config({**last.get_config(), "activation": "linear"})
+    outputs = linear(last.input)
+    linear.set_weights(last.get_weights())
+    return keras.Model(keras_model.inputs, outputs, name=keras_model.name)

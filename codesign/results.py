@@ -5,7 +5,7 @@ The steps build these models and write their dump, so the files, docs/reports.md
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
 
 class ValidationResult(BaseModel):
@@ -29,13 +29,27 @@ class ValidationResult(BaseModel):
     emulators: dict | None = None
     emulation_samples_per_s: float | None = None
     policy: str | None = None
-    softmax: str | None = None
-    firmware_softmax: dict | None = None
+    head: dict | None = None  # a final softmax/sigmoid/tanh: function, layer, runs_on (host | firmware)
+    firmware_head: dict | None = None  # with the head in firmware: its lookup tables against the exact function
     first_diverging_layer: dict | None = None
     input_type: dict | None = None
     candidates: list[dict] | None = None
     computed_in_float: list[str] = []
     proof: dict | None = None  # over every input of a domain: status proven / counterexample / unproven (docs/proof.md)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_head_fields(cls, data):
+        """validate.json written before heads of any model: `softmax` (host|firmware|none), `firmware_softmax`."""
+        if isinstance(data, dict) and ("softmax" in data or "firmware_softmax" in data):
+            data = dict(data)
+            where = data.pop("softmax", None)
+            data.setdefault("head", {"function": "softmax", "layer": None, "runs_on": where} if where in ("host", "firmware") else None)
+            older = data.pop("firmware_softmax", None)
+            if older is not None:
+                data.setdefault("firmware_head", {"function": "softmax", "max_abs_diff": older["max_abs_diff"], "mean_abs_diff": None,
+                                                  "decision": "argmax", "agreement": older["argmax_agreement"]})
+        return data
 
     @property
     def first_divergence(self) -> dict | None:
@@ -59,8 +73,8 @@ class ValidationResult(BaseModel):
         data = self.model_dump(mode="json")
         if data["warning"] is None:
             del data["warning"]
-        if data["firmware_softmax"] is None:
-            del data["firmware_softmax"]
+        if data["firmware_head"] is None:
+            del data["firmware_head"]
         return data
 
 

@@ -19,10 +19,9 @@ import numpy as np
 
 from codesign.errors import ModelError, ToolchainError
 from codesign.fixed import Fixed, from_float, of_precision
+from codesign.layers import CONV1D, CONV2D, DENSE, RESHAPE, TRANSPOSE, Kind, implements, kind_of
 from codesign.progress import Progress
 
-KERNEL_CLASSES = ("Dense", "Conv1D", "Conv2D")  # what hls4ml's distributed_arithmetic strategy implements
-FREE_CLASSES = ("Reshape", "Flatten", "Transpose")  # pass values through unchanged
 TOOLS = {
     "verilator": "apt-get install verilator (Debian/Ubuntu; `make test` installs it)",
     "yosys": "apt-get install yosys (Debian/Ubuntu; `make test` installs it)",
@@ -56,6 +55,12 @@ class Kernel:
         """Output pixels computed by this kernel (1 for Dense)."""
         return int(self.geometry.get("out_height", 1)) * int(self.geometry.get("out_width", 1))
 
+    @property
+    def instances(self) -> int:
+        """Kernels hls4ml instantiates for this layer: a convolution's parallelization factor (hls4ml's default 1: one
+        kernel computes every output pixel in turn), one for a Dense layer."""
+        return min(int(self.geometry.get("parallelization_factor", 1)), self.pixels)
+
 
 def tool_versions(synth: bool) -> dict:
     """Versions of the tools the path needs; ToolchainError (exit 2) naming each missing one and how to get it."""
@@ -75,30 +80,43 @@ def tool_versions(synth: bool) -> dict:
 
 
 def kernels_of(graph) -> list[Kernel]:
-    """Every Dense/Conv layer of an hls4ml graph converted with stored weights, as kernels."""
+    """Every Dense/Conv layer of an hls4ml graph converted with stored weights, as kernels (each kind's `rtl` in
+    codesign/layers.py: a kernel, or values passed through unchanged)."""
     found = []
     producer = {}
     for layer in graph.get_layers():
+        kind = kind_of(layer)
         source = layer.inputs[0] if layer.inputs else None
-        producer[layer.name] = producer.get(source, source) if layer.class_name in FREE_CLASSES else layer.name
-        if layer.class_name not in KERNEL_CLASSES:
-            continue
-        outputs = int(layer.get_attr("n_filt" if "Conv" in layer.class_name else "n_out"))
-        weights = np.asarray(layer.weights["weight"].data, dtype=np.float64).reshape(-1, outputs)
-        bias = layer.weights.get("bias")
-        input_type = of_precision(layer.get_input_variable().type.precision)
-        result_type = of_precision(layer.types["result_t"].precision)
-        if input_type is None or result_type is None:
-            raise ModelError(f"layer '{layer.name}': the RTL path needs fixed-point input and result types")
-        geometry = {key: int(layer.get_attr(key)) for key in (
-            "in_height", "in_width", "n_chan", "out_height", "out_width", "filt_height", "filt_width",
-            "stride_height", "stride_width", "pad_top", "pad_left") if layer.get_attr(key) is not None}
-        found.append(Kernel(
-            layer.name, layer.class_name, weights,
-            np.asarray(bias.data, dtype=np.float64).reshape(-1) if bias is not None else np.zeros(outputs),
-            input_type, result_type, producer.get(source, source), geometry,
-        ))
+        producer[layer.name] = producer.get(source, source) if kind is not None and kind.role == "reshape" else layer.name
+        handle = kind.handler("rtl") if kind is not None else None
+        kernel = handle(layer, kind, producer.get(source, source)) if handle is not None else None
+        if kernel is not None:
+            found.append(kernel)
     return found
+
+
+@implements("rtl", RESHAPE, TRANSPOSE)
+def _passes_through(layer, kind: Kind, producer: str | None) -> None:
+    """Values pass unchanged: the next kernel reads the layer before."""
+
+
+@implements("rtl", DENSE, CONV1D, CONV2D)  # what hls4ml's distributed_arithmetic strategy implements
+def _kernel(layer, kind: Kind, producer: str | None) -> Kernel:
+    outputs = int(layer.get_attr(kind.outputs_attribute))
+    weights = np.asarray(layer.weights["weight"].data, dtype=np.float64).reshape(-1, outputs)
+    bias = layer.weights.get("bias")
+    input_type = of_precision(layer.get_input_variable().type.precision)
+    result_type = of_precision(layer.types["result_t"].precision)
+    if input_type is None or result_type is None:
+        raise ModelError(f"layer '{layer.name}': the RTL path needs fixed-point input and result types")
+    geometry = {key: int(layer.get_attr(key)) for key in (
+        "in_height", "in_width", "n_chan", "out_height", "out_width", "filt_height", "filt_width",
+        "stride_height", "stride_width", "pad_top", "pad_left", "parallelization_factor") if layer.get_attr(key) is not None}
+    return Kernel(
+        layer.name, kind.name, weights,
+        np.asarray(bias.data, dtype=np.float64).reshape(-1) if bias is not None else np.zeros(outputs),
+        input_type, result_type, producer, geometry,
+    )
 
 
 def _kif(fixed: Fixed) -> tuple[int, int, int]:
@@ -120,7 +138,7 @@ def vectors(kernel: Kernel, source: np.ndarray, expected: np.ndarray) -> tuple[n
     """The kernel's input vectors (one per sample and output pixel: im2col for convolutions) and what the emulator
     computed for each (the layer's traced output)."""
     outputs = kernel.weights.shape[1]
-    if kernel.kind == "Dense":
+    if kernel.kind == DENSE.name:
         return source.reshape(len(source), -1), expected.reshape(len(expected), -1)
     g = kernel.geometry
     height, width, channels = g.get("in_height", 1), g["in_width"], g["n_chan"]
@@ -241,7 +259,7 @@ def run_rtl(kernels: list[Kernel], traced: dict[str, np.ndarray], model_input: n
             entry = {
                 "name": kernel.name, "type": kernel.kind, "verilog": f"{kernel.name}/src/{module}.v", "inputs": int(kernel.weights.shape[0]), "outputs": int(kernel.weights.shape[1]),
                 "vectors": int(len(inputs)), "mismatched_vectors": int(wrong.sum()), "da4ml_cost": float(solution.cost),
-                "instances": kernel.pixels, "simulate_seconds": round(time.perf_counter() - started, 1),
+                "instances": kernel.instances, "pixels": kernel.pixels, "simulate_seconds": round(time.perf_counter() - started, 1),
             }
             say(f"  {kernel.name}: {len(inputs):,} vectors simulated, {int(wrong.sum())} differ from the emulator")
             bar.advance(1, kernel.name)
@@ -254,18 +272,23 @@ def run_rtl(kernels: list[Kernel], traced: dict[str, np.ndarray], model_input: n
                 scale = entry["instances"]
                 entry.update({f"kernel_{key}": value for key, value in counts.items() if key != "seconds"})
                 entry.update({key: value * scale for key, value in counts.items() if key != "seconds"}, seconds=counts["seconds"])
+                entry.update({f"fully_parallel_{key}": value * entry["pixels"] for key, value in counts.items() if key != "seconds"})
                 say(f"  {entry['name']}: {counts['lut']:,} LUT, {counts['ff']:,} FF, {counts['carry']:,} CARRY4 per kernel"
-                    + (f" (x{scale} output pixels)" if scale > 1 else "") + f", yosys {counts['seconds']} s")
-    total = {key: sum(entry.get(key, 0) for entry in layers) for key in ("lut", "ff", "carry", "dsp")} if synth else None
+                    + (f" (x{scale} kernels)" if scale > 1 else "") + f", yosys {counts['seconds']} s")
+    metrics = ("lut", "ff", "carry", "dsp")
+    total = {key: sum(entry.get(key, 0) for entry in layers) for key in metrics} if synth else None
+    fully_parallel = {key: sum(entry.get(f"fully_parallel_{key}", 0) for entry in layers) for key in metrics} if synth else None
     return {
         "bit_exact": not mismatched.any(),
         "samples": samples,
         "mismatched_samples": int(mismatched.sum()),
         "layers": layers,
         "total": total,
+        "fully_parallel": fully_parallel,
         "family": family,
         "scaled": any(entry["instances"] > 1 for entry in layers),
         "note": "per kernel: Verilog of x @ W + b (da4ml, as hls4ml's distributed_arithmetic strategy), cast to the layer's result "
-                "type as the firmware does; a convolution's kernel is simulated on every output pixel and its synthesis counts "
-                "are multiplied by the output pixels (a fully parallel layer; hls4ml's io_parallel convolution reuses one kernel)",
+                "type as the firmware does; a convolution's kernel is simulated on every output pixel; totals count the kernels "
+                "hls4ml instantiates (a convolution's parallelization factor, default one kernel reused over the pixels); "
+                "`fully_parallel` is the figure with one kernel per output pixel, for comparison",
     }

@@ -53,11 +53,20 @@ def train_step(ctx: Context) -> dict:
     if ctx.spec.model.file:
         from codesign.model import load_keras_model
 
+        from codesign.quantizers import float_head, logits_model
+
         model = load_keras_model(ctx.spec.model.file)
         _check_user_model(model, data, ctx.spec.model.file, ctx.spec.hls.precision)
-        _save(model, ctx.layout.qkeras_model)
+        head = float_head(model)
+        if head is None and ctx.spec.hls.head == "firmware":
+            raise ModelError(f"{ctx.spec.model.file}: head 'firmware': the model ends on layer '{model.layers[-1].name}', "
+                             "not on a softmax, sigmoid or tanh")
+        _save(logits_model(model, head) if head else model, ctx.layout.qkeras_model)  # the firmware's exact part
         ctx.layout.float_model.unlink(missing_ok=True)
-        report = {**data_warning(data), "source": ctx.spec.model.file, "qkeras": evaluate(model, data), "float": None}
+        report = {**data_warning(data), "source": ctx.spec.model.file, "qkeras": evaluate(model, data), "float": None, "head": head}
+        if head:
+            ctx.say(f"  head: {head['function']} of layer '{head['layer']}', computed in float by QKeras: runs on the "
+                    f"{ctx.spec.hls.head}; the firmware's exactness is judged on the logits before it")
     else:
         qkeras_model, float_model, metrics = train_models(ctx.spec, data, ctx.say)
         _save(qkeras_model, ctx.layout.qkeras_model)
@@ -120,7 +129,7 @@ def convert_step(ctx: Context) -> dict:
     shutil.rmtree(layout.hls_dir, ignore_errors=True)
     if spec.hls.precision == "bit-exact":
         report = _choose_types(ctx, _load(layout.qkeras_model))
-        if spec.hls.softmax_in_firmware:  # types chosen on the logits; the softmax goes on top of the kept candidate
+        if spec.hls.head == "firmware":  # types chosen on the logits; the head goes on top of the kept candidate
             chosen, input_type = conversion_of(report)
             report = {**report, **convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, input_type, layout.log("convert"), chosen)}
     else:
@@ -144,17 +153,26 @@ def _choose_types(ctx: Context, model) -> dict:
     return {**report, "candidates": candidates}
 
 
+def head_of(spec: Spec, layout: RunLayout) -> dict | None:
+    """The model's float head ({layer, function, folded}): a spec's final softmax, or what the train step found at
+    the end of a user's model; None when the model ends on its logits."""
+    if spec.model.file:
+        return read_json(layout.report("train")).get("head") if layout.report("train").exists() else None
+    return {"layer": spec.model.named_layers()[-1][0], "function": "softmax", "folded": False} if spec.has_softmax() else None
+
+
 def firmware_model(spec: Spec, layout: RunLayout):
-    """The Keras model the firmware computes: the run's QKeras model, with the softmax when it is in firmware."""
+    """The Keras model the firmware computes: the run's QKeras model (its logits), with the head when it is in firmware."""
     model = _load(layout.qkeras_model)
-    return _append_softmax(model, spec.model.named_layers()[-1][0]) if spec.hls.softmax_in_firmware else model
+    return _append_head(model, head_of(spec, layout)) if spec.hls.head == "firmware" else model
 
 
-def _append_softmax(model, name: str):
-    """The QKeras logits model with the spec's softmax on top, for firmware that computes the softmax itself."""
+def _append_head(model, head: dict):
+    """The QKeras logits model with its head on top, for firmware that computes the head itself (lookup tables)."""
     from tensorflow import keras
 
-    return keras.Model(model.inputs, keras.layers.Activation("softmax", name=name)(model.output))
+    name = f"{head['layer']}_{head['function']}" if head["folded"] else head["layer"]
+    return keras.Model(model.inputs, keras.layers.Activation(head["function"], name=name)(model.output))
 
 
 def convert_inputs(ctx: Context) -> dict[str, str]:
@@ -214,11 +232,11 @@ def estimate_inputs(ctx: Context) -> dict[str, str]:
 def compile_step(ctx: Context) -> dict:
     """Compile the C++ emulation library with g++ (hls4ml's build_lib.sh), unless the convert step already compiled
     these very sources while choosing types; compile time and peak memory recorded."""
-    from codesign.emulate import compile_library, compiled_library
+    from codesign.emulate import EMULATION_OPTIMIZATION, compile_library, compiled_library
 
     found = compiled_library(ctx.layout.hls_dir)
     if found is None:
-        ctx.say("  compiling the emulation library with g++ -O3 (seconds to minutes, by model size)")
+        ctx.say(f"  compiling the emulation library with g++ {EMULATION_OPTIMIZATION} (seconds to minutes, by model size)")
         compile_library(ctx.layout.hls_dir, ctx.layout.log("compile"))
         found = compiled_library(ctx.layout.hls_dir)
         verb = "compiled"
@@ -254,12 +272,15 @@ def validate_step(ctx: Context) -> dict:
     data, spec, layout = ctx.data(), ctx.spec, ctx.layout
     if not layout.library.exists():
         raise RunDirError(f"{layout.root}: the emulation is not compiled; run the compile step first")
-    firmware_softmax = spec.hls.softmax_in_firmware
-    emulation, emulators = _emulate_test_set(ctx, data.x_test, trace=firmware_softmax)
+    firmware_head = spec.hls.head == "firmware"
+    from codesign.emulate import emulate
+
+    emulation, record = emulate(layout, data.x_test, spec.validation.cpp_samples, ctx.say, trace=firmware_head)
+    emulators = record.dump()
     report, reference = compare_with_model(layout, spec, data.x_test, data.y_test, firmware_logits(layout, spec, emulation))
     report = {**data_warning(data), **report, "emulators": emulators, "emulation_samples_per_s": emulators["cpp"]["samples_per_s"]}
-    if firmware_softmax:
-        report["firmware_softmax"] = _softmax_agreement(reference, emulation.outputs)
+    if firmware_head:
+        report["firmware_head"] = head_agreement(reference, emulation.outputs, head_of(spec, layout)["function"])
     report["proof"] = prove_exact(layout, spec, spec.validation.domain, ctx.say)
     report = ValidationResult(**report).dump()
     write_json(layout.report("validate"), report)
@@ -271,8 +292,8 @@ def validate_step(ctx: Context) -> dict:
 
 
 def firmware_logits(layout: RunLayout, spec: Spec, emulation) -> np.ndarray:
-    """The firmware's outputs, or with the softmax in firmware the logits traced out of the layer feeding it."""
-    if not spec.hls.softmax_in_firmware:
+    """The firmware's outputs, or with the head in firmware the logits traced out of the layer feeding it."""
+    if spec.hls.head != "firmware":
         return emulation.outputs
     return emulation.layers[read_json(layout.emulation_meta)["traced_layers"][-2]["name"]]
 
@@ -293,7 +314,7 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
     conversion = read_json(layout.report("convert"))
     report.update(
         policy=spec.hls.precision,
-        softmax="firmware" if spec.hls.softmax_in_firmware else ("host" if spec.has_softmax() else "none"),
+        head=_head_report(spec, layout),
         first_diverging_layer=None,
         input_type=conversion.get("input_type"),
         candidates=conversion.get("candidates"),
@@ -320,7 +341,7 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
     from codesign.validate import first_divergence, keras_layer_outputs
 
     model = _load(layout.qkeras_model)
-    proof = prove(layout.hls_dir, model, domain, logits=spec.hls.softmax_in_firmware)
+    proof = prove(layout.hls_dir, model, domain, logits=spec.hls.head == "firmware")
     report = proof.dump()
     layout.counterexample.unlink(missing_ok=True)
     if proof.status == "proven":
@@ -331,9 +352,9 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
 
     def cpp(samples: np.ndarray) -> np.ndarray:
         return firmware_logits(layout, spec, run_emulation(layout.library, layout.emulation_meta, samples, lambda _: None,
-                                                           trace=spec.hls.softmax_in_firmware))
+                                                           trace=spec.hls.head == "firmware"))
 
-    screen = cpp if spec.hls.softmax_in_firmware else (lambda samples: firmware_outputs(layout, samples))
+    screen = cpp if spec.hls.head == "firmware" else (lambda samples: firmware_outputs(layout, samples))
     found, firmware, expected, screened = search(x, screen, cpp, lambda samples: model.predict(samples, batch_size=1024, verbose=0))
     report["searched"] = screened
     if not len(found):
@@ -351,56 +372,30 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
     return report
 
 
-def _emulate_test_set(ctx: Context, x: np.ndarray, trace: bool):
-    """The whole test set through the vectorized emulator, checked against the C++ one on a sample; or, where
-    the vectorized one declines (or disagrees), the C++ emulation on everything, spread over the cores."""
-    import os
-
-    from codesign.emulate import EmulationResult, run_emulation
-    from codesign.vectorized import Unrepresentable, VectorizedEmulator
-
-    layout, cores = ctx.layout, os.cpu_count() or 1
-    vectorized = VectorizedEmulator(layout.hls_dir)
-    reason = "the firmware softmax is traced through the C++ emulation" if trace else vectorized.unsupported()
-    if reason is None:
-        try:
-            outputs, seconds = vectorized.predict(x)
-        except Unrepresentable as error:
-            reason = f"values beyond float64's exact integers ({error})"
-    if reason is None:
-        sample = x[: ctx.spec.validation.cpp_samples]
-        ctx.say(f"  vectorized emulation: {len(x)} samples at {len(x) / seconds:,.0f}/s; C++ emulation on {len(sample)} of them")
-        cpp = run_emulation(layout.library, layout.emulation_meta, sample, ctx.say, workers=cores) if len(sample) else None
-        differing = int((cpp.outputs != outputs[: len(sample)]).any(axis=1).sum()) if cpp else 0
-        emulators = {
-            "vectorized": {"used": True, "reason": None, "samples": len(x), "samples_per_s": round(len(x) / seconds, 1)},
-            "cpp": {
-                "samples": len(sample),
-                "samples_per_s": round(len(sample) / cpp.seconds, 1) if cpp else None,
-                "identical_to_vectorized": differing == 0 if cpp else None,
-            },
-        }
-        if not differing:
-            return EmulationResult(outputs, {}, seconds), emulators
-        reason = f"it differed from the C++ emulation on {differing} of {len(sample)} samples (a codesign bug: please report it)"
-        emulators["vectorized"]["used"] = False
-    ctx.say(f"  vectorized emulation not used: {reason}; C++ emulation on all {len(x)} samples over {cores} processes")
-    cpp = run_emulation(layout.library, layout.emulation_meta, x, ctx.say, trace=trace, workers=cores)
-    emulators = {
-        "vectorized": {"used": False, "reason": reason, "samples": 0, "samples_per_s": None},
-        "cpp": {"samples": len(x), "samples_per_s": round(len(x) / cpp.seconds, 1), "identical_to_vectorized": None},
-    }
-    return cpp, emulators
+def _head_report(spec: Spec, layout: RunLayout) -> dict | None:
+    head = head_of(spec, layout)
+    return None if head is None else {"function": head["function"], "layer": head["layer"], "runs_on": spec.hls.head}
 
 
-def _softmax_agreement(logits: np.ndarray, firmware_probabilities: np.ndarray) -> dict:
-    """How far the firmware's lookup-table softmax is from the exact softmax of the QKeras logits."""
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    exact = shifted / shifted.sum(axis=1, keepdims=True)
-    return {
-        "max_abs_diff": float(np.abs(exact - firmware_probabilities).max()),
-        "argmax_agreement": float((exact.argmax(axis=1) == firmware_probabilities.argmax(axis=1)).mean()),
-    }
+def head_agreement(logits: np.ndarray, firmware_head: np.ndarray, function: str) -> dict:
+    """How far the firmware's lookup-table head is from the exact function (float64) of the QKeras logits: the
+    largest and mean absolute difference, and how often the decision agrees (argmax; for one output, sigmoid's
+    side of 0.5 or tanh's sign)."""
+    logits = np.asarray(logits, dtype=np.float64).reshape(len(logits), -1)
+    firmware_head = np.asarray(firmware_head, dtype=np.float64).reshape(len(firmware_head), -1)
+    if function == "softmax":
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        exact = shifted / shifted.sum(axis=1, keepdims=True)
+    else:
+        exact = 1 / (1 + np.exp(-logits)) if function == "sigmoid" else np.tanh(logits)
+    if exact.shape[1] > 1:
+        decision, agreement = "argmax", exact.argmax(axis=1) == firmware_head.argmax(axis=1)
+    else:
+        threshold = 0.5 if function == "sigmoid" else 0.0
+        decision, agreement = f"above {threshold:g}", (exact > threshold) == (firmware_head > threshold)
+    difference = np.abs(exact - firmware_head)
+    return {"function": function, "max_abs_diff": float(difference.max()), "mean_abs_diff": float(difference.mean()),
+            "decision": decision, "agreement": float(agreement.mean())}
 
 
 def divergence_line(report: dict) -> str:
@@ -451,12 +446,16 @@ def summary_lines(report: dict) -> list[str]:
         lines.append(f"emulation: C++ on all {emulators['cpp']['samples']} samples ({emulators['vectorized']['reason']})")
     if report["argmax_agreement"] is not None:
         lines.append(f"argmax agreement {report['argmax_agreement']:.4f}")
-    if report.get("firmware_softmax"):
-        softmax = report["firmware_softmax"]
+    if report.get("firmware_head"):
+        head = report["firmware_head"]
         lines.append(
-            f"firmware softmax vs exact: argmax agreement {softmax['argmax_agreement']:.4f}, "
-            f"max abs diff {softmax['max_abs_diff']:.4g} (lookup tables; not part of the bit-exact check)"
+            f"firmware {head['function']} (lookup tables) vs exact {head['function']} of the logits: {head['decision']} agreement "
+            f"{head['agreement']:.4f}, max abs diff {head['max_abs_diff']:.4g}, mean {head['mean_abs_diff']:.3g} "
+            "(not part of the bit-exact check, which is on the logits)"
         )
+    elif report.get("head"):
+        lines.append(f"head: {report['head']['function']} of '{report['head']['layer']}' on the host, in float as QKeras "
+                     "computes it; the firmware ends on the logits")
     accuracy = report["accuracy"]
     shown = [f"{key} {accuracy[key]:.4f}" for key in ("float", "qkeras", "emulation") if accuracy.get(key) is not None]
     if shown:
@@ -475,7 +474,7 @@ def validate_inputs(ctx: Context) -> dict[str, str]:
         "qkeras_model": file_digest(ctx.layout.qkeras_model),
         "library": file_digest(ctx.layout.library),
         "data": ctx.data().digest(),
-        "policy": digest_of([ctx.spec.hls.precision, ctx.spec.hls.softmax_in_firmware]),
+        "policy": digest_of([ctx.spec.hls.precision, ctx.spec.hls.head]),
         "domain": digest_of(ctx.spec.validation.domain),
     }
 

@@ -14,9 +14,10 @@ from typing import Callable
 import numpy as np
 
 from codesign.config import FixedPoint, HLSSpec
-from codesign.convert import BIT_EXACT_CANDIDATES, Candidate, candidate_named, convert
+from codesign.convert import BIT_EXACT_CANDIDATES, Candidate, candidate_keyed, convert
 from codesign.errors import CompileFailed, ModelError
 from codesign.fixed import Fixed, exact_type_of
+from codesign.layers import average_window, is_quantizer_layer
 from codesign.layout import RunLayout
 from codesign.progress import Progress
 from codesign.quantizers import activation_quantizer, computed_in_float, first_layer, quantizer_type
@@ -32,7 +33,7 @@ def input_types(keras_model, input_quant: FixedPoint | None, x: np.ndarray) -> d
     fraction bits, saturating, which holds every float32 input near a rounding tie exactly, so the quantizer layer
     rounds as QKeras does (hls4ml cannot compile a model that is nothing but a quantizer of its input's own type)."""
     first = first_layer(keras_model)
-    quantizer = quantizer_type(activation_quantizer(first)) if type(first).__name__ == "QActivation" else None
+    quantizer = quantizer_type(activation_quantizer(first)) if is_quantizer_layer(first) else None
     if input_quant is not None:
         narrowest = Fixed(input_quant.bits, input_quant.integer + 1, True, "RND_CONV", "SAT"), "the spec's input quantizer"
     elif quantizer is not None:
@@ -82,7 +83,7 @@ def search_types(
             bar.advance(1, candidate.name)
             say(f"  {candidate.name}: {_describe(outcome)}")
             if report is not None:
-                reports[candidate.name] = report
+                reports[candidate.key] = report
             if outcome["outcome"] == "exact" and outcome["proof"] == "proven":
                 break
             if outcome["outcome"] == "exact" and exact_unproven is None:
@@ -99,20 +100,22 @@ def search_types(
         if kept is None:
             reasons = "; ".join(f"{entry['candidate']}: {entry['detail']}" for entry in tried)
             raise ModelError(f"no way of converting this model compiled ({reasons})")
-        if kept["candidate"] != tried[-1]["candidate"]:  # hls/ holds the last candidate tried
-            _verify(candidate_named(kept["candidate"]), keras_model, hls, layout, inputs, x, reference, domain, True)
+        if kept["key"] != tried[-1]["key"]:  # hls/ holds the last candidate tried
+            _verify(candidate_keyed(kept["key"]), keras_model, hls, layout, inputs, x, reference, domain, True)
     kept["kept"] = True
-    return reports[kept["candidate"]], tried
+    return reports[kept["key"]], tried
 
 
 def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x, reference, domain,
             compile_unproven: bool) -> tuple[dict, dict | None]:
-    """Convert, prove, compile and emulate one candidate; how it went, and its conversion report when it converted.
-    Without `compile_unproven`, a candidate the proof does not cover stops before the compiler."""
-    from codesign.emulate import compile_library, firmware_outputs
+    """Convert, prove, screen, compile and emulate one candidate; how it went, and its conversion report when it
+    converted. Without `compile_unproven`, a candidate the proof does not cover stops before the compiler. Where the
+    vectorized emulator models the candidate's types (it needs no compiled library), a candidate that differs on the
+    test set stops there too: only one that is exact is compiled, and checked against the C++ emulation."""
+    from codesign.emulate import compile_library, firmware_outputs, vectorized_outputs
     from codesign.proof import prove
 
-    outcome = {"candidate": candidate.name, "outcome": None, "detail": None, "mismatched_samples": None, "proof": None, "kept": False}
+    outcome = {"key": candidate.key, "candidate": candidate.name, "outcome": None, "detail": None, "mismatched_samples": None, "proof": None, "kept": False}
     if candidate.input != "hls4ml" and inputs[candidate.input] is None:
         return {**outcome, "outcome": "not tried", "detail": "the model does not start with a quantizer"}, None
     input_type, why = inputs[candidate.input] if candidate.input != "hls4ml" else (None, "hls4ml's default type")
@@ -122,16 +125,20 @@ def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x
     except ModelError as error:
         return {**outcome, "outcome": "not converted", "detail": str(error)}, None
     report["input_type"] = {"type": input_type.hls4ml() if input_type else report["layers"][0]["types"].get("result"), "why": why}
-    proof = prove(layout.hls_dir, keras_model, domain, logits=hls.softmax_in_firmware)
+    proof = prove(layout.hls_dir, keras_model, domain, logits=hls.head == "firmware")
     outcome["proof"] = proof.status
     if proof.status != "proven" and not compile_unproven:
         return {**outcome, "outcome": "not proven", "detail": f"not compiled: {proof.why}"}, report
+    screened = vectorized_outputs(layout.hls_dir, x)[0]
+    if screened is not None and _mismatched(screened, reference):
+        mismatched = _mismatched(screened, reference)
+        return {**outcome, "outcome": "not exact", "detail": f"{mismatched} of {len(x)} samples differ (vectorized emulation; not compiled)",
+                "mismatched_samples": mismatched}, report
     try:
         compile_library(layout.hls_dir, layout.log("compile"))
     except CompileFailed as error:
         return {**outcome, "outcome": "not compiled", "detail": error.first_error}, report
-    outputs = firmware_outputs(layout, x)
-    mismatched = int((outputs.reshape(len(x), -1) != reference.reshape(len(x), -1).astype(np.float64)).any(axis=1).sum())
+    mismatched = _mismatched(firmware_outputs(layout, x), reference)
     verdict = "exact" if mismatched == 0 else "not exact"
     detail = f"identical on all {len(x)} samples" if not mismatched else f"{mismatched} of {len(x)} samples differ"
     if not mismatched:
@@ -139,8 +146,13 @@ def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x
     return {**outcome, "outcome": verdict, "detail": detail, "mismatched_samples": mismatched}, report
 
 
+def _mismatched(outputs: np.ndarray, reference: np.ndarray) -> int:
+    """Samples on which any output differs."""
+    return int((outputs.reshape(len(outputs), -1) != reference.reshape(len(outputs), -1).astype(np.float64)).any(axis=1).sum())
+
+
 def _best(tried: list[dict]) -> dict | None:
-    """The compiled candidate with the fewest differing samples (the earliest, narrowest, among equals)."""
+    """The emulated candidate with the fewest differing samples (the earliest, narrowest, among equals)."""
     compiled = [entry for entry in tried if entry["mismatched_samples"] is not None]
     return min(compiled, key=lambda entry: entry["mismatched_samples"]) if compiled else None
 
@@ -158,6 +170,13 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None) -> str 
         return (
             "the data are not exactly representable in fixed point and the model does not quantize its input, so QKeras "
             "computes this layer on raw floats: put a QActivation(quantized_bits(...)) first, or round the data"
+        )
+    window = average_window(layer)
+    if window and window & (window - 1):
+        return (
+            f"QKeras averages {window} values in float; hls4ml divides their sum by {window} in fixed point, which cannot "
+            f"hold the quotient exactly (only power-of-two windows average exactly): pool over {1 << (window.bit_length() - 1)} or "
+            f"{1 << window.bit_length()} values (pad or crop the input), or use max pooling"
         )
     if layer.name in computed_in_float(keras_model):
         return (

@@ -21,14 +21,13 @@ from codesign.fixed import (
     EXACT_FLOAT, EXACT_FLOAT32, ROUNDING, SATURATION, SMALL, Fixed, Unrepresentable, from_float, max_abs, overflow,
     quantize,
 )
+from codesign.layers import (
+    ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind,
+    implements, planar_attributes, unhandled,
+)
 from codesign.layout import read_json
-from codesign.registry import registrar
 
-CONVOLUTIONS = ("Conv2D", "Conv2DBatchnorm", "DepthwiseConv2D")
-WEIGHTED_CLASSES = ("Dense", "Conv1D", *CONVOLUTIONS)  # a saturating accumulator's order is not modelled
 GRAPH_MIN_SAMPLES = 1024  # below this, building the TensorFlow graph costs more than numpy's whole run
-HANDLERS: dict[str, Callable] = {}  # hls4ml layer class -> the method that emulates it; anything else is declined
-handles = registrar(HANDLERS, "the emulation of hls4ml class")
 
 
 @dataclass
@@ -51,14 +50,14 @@ class VectorizedEmulator:
     def unsupported(self) -> str | None:
         """Why this graph cannot be emulated here (a layer class, activation, pooling or type), or None."""
         for layer in self.layers:
-            kind = layer["class"]
-            if kind not in HANDLERS and kind != "Input":
-                return f"layer '{layer['name']}' ({kind})"
-            if kind in WEIGHTED_CLASSES and "weight" not in layer["weights"]:
-                return f"layer '{layer['name']}' ({kind}): its weights are compiled into the firmware (distributed arithmetic)"
-            if kind == "Activation" and layer["attributes"].get("activation") not in ("relu", "linear"):
+            kind = graph_kind(layer)
+            if kind is None or (kind.handler("vectorized") is None and kind.role != "input"):
+                return f"layer '{layer['name']}' ({layer['class']}): {unhandled(layer['class'], 'vectorized')}"
+            if kind.role == "weighted" and "weight" not in layer["weights"]:
+                return f"layer '{layer['name']}' ({kind.name}): its weights are compiled into the firmware (distributed arithmetic)"
+            if kind is ACTIVATION and layer["attributes"].get("activation") not in ("relu", "linear"):
                 return f"activation '{layer['attributes'].get('activation')}' of layer '{layer['name']}'"
-            if kind == "Pooling2D" and layer["attributes"].get("pool_op") != "Max":
+            if kind.role == "pooling" and layer["attributes"].get("pool_op") != "Max":
                 return f"{layer['attributes'].get('pool_op')} pooling of layer '{layer['name']}'"
             for key, description in layer["types"].items():
                 if key == "table_t":
@@ -67,8 +66,8 @@ class VectorizedEmulator:
                     return f"type {description['text']} of layer '{layer['name']}'"
                 if description["rounding"] not in ROUNDING or description["saturation"] not in SATURATION:
                     return f"type {description['text']} of layer '{layer['name']}'"
-                if kind in CONVOLUTIONS and key == "accum_t" and description["saturation"] != "WRAP":
-                    return f"saturating accumulator {description['text']} of layer '{layer['name']}' ({kind})"
+                if kind.convolution and key == "accum_t" and description["saturation"] != "WRAP":
+                    return f"saturating accumulator {description['text']} of layer '{layer['name']}' ({kind.name})"
                 if description["width"] > 40:
                     return f"type {description['text']} of layer '{layer['name']}' (wider than 40 bits)"
         return None
@@ -93,14 +92,14 @@ class VectorizedEmulator:
         tensors: dict[str, Tensor] = {}
         batch = len(x)
         for layer in self.layers:
-            kind = layer["class"]
+            kind = graph_kind(layer)
             inputs = [tensors[name] for name in layer["inputs"] if name in tensors]
             source = inputs[0] if inputs else None
-            if kind == "Input":
+            if kind.role == "input":
                 result = Fixed.of(layer["types"]["result_t"])
                 out = Tensor(from_float(np.asarray(x, dtype=np.float64).reshape(batch, -1), result), result.frac)
             else:
-                out = HANDLERS[kind](self, layer, source, batch)
+                out = kind.handler("vectorized")(self, layer, source, batch)
             if out.raw.dtype != np.float32 and "result_t" in layer["types"] and layer["types"]["result_t"].get("width", 99) <= 23:
                 out = Tensor(out.raw.astype(np.float32), out.frac)  # exact: a 23-bit type holds < 2^23
             tensors[layer["name"]] = out
@@ -120,9 +119,9 @@ class VectorizedEmulator:
             name = layer["weights"][key]
             text = (self.hls_dir / "firmware" / "weights" / f"{name}.txt").read_text().strip()
             values = from_float(np.array(text.split(","), dtype=np.float64), Fixed.of(layer["types"][f"{key}_t"]))
-            attributes = layer["attributes"]
+            attributes = planar_attributes(layer)
             if key == "weight" and attributes.get("_weights_transposed"):
-                if layer["class"] == "Dense":
+                if graph_kind(layer) is DENSE:
                     values = values.reshape(attributes["n_out"], attributes["n_in"]).T
                 else:
                     shape = (attributes["n_filt"], attributes["filt_height"], attributes["filt_width"], attributes["n_chan"])
@@ -130,16 +129,17 @@ class VectorizedEmulator:
             self._loaded[cache_key] = np.ascontiguousarray(values).reshape(-1)
         return self._loaded[cache_key]
 
-    @handles("Dense")
+    @implements("vectorized", DENSE)
     def _dense(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         n_in, n_out = layer["attributes"]["n_in"], layer["attributes"]["n_out"]
         weights = self.weights(layer, "weight").reshape(n_in, n_out)
         return self._multiply_accumulate(layer, source.raw.reshape(batch, n_in), source.frac, weights)
 
-    @handles("Conv2D", "Conv2DBatchnorm")
+    @implements("vectorized", CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D)
     def _conv2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
-        """One matmul per kernel position over shifted views of the padded image (no im2col copy)."""
-        attributes = layer["attributes"]
+        """One matmul per kernel position over shifted views of the padded image (no im2col copy); a 1D convolution
+        as a 2D one, one row high."""
+        attributes = planar_attributes(layer)
         channels, filters = attributes["n_chan"], attributes["n_filt"]
         accum = Fixed.of(layer["types"]["accum_t"])
         kernel = self.weights(layer, "weight").reshape(attributes["filt_height"], attributes["filt_width"], channels, filters)
@@ -175,7 +175,7 @@ class VectorizedEmulator:
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(total, accum.frac, result).reshape(batch, -1), result.frac)
 
-    @handles("DepthwiseConv2D")
+    @implements("vectorized", DEPTHWISE_CONV2D)
     def _depthwiseconv2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         attributes = layer["attributes"]
         channels = attributes["n_chan"]
@@ -242,7 +242,7 @@ class VectorizedEmulator:
         windows = windows[:, : attributes["out_height"], : attributes["out_width"]]
         return np.moveaxis(windows, 3, 5)  # (b, oh, ow, c, fh, fw) -> (b, oh, ow, fh, fw, c)
 
-    @handles("Activation", "ReLU")
+    @implements("vectorized", ACTIVATION)
     def _activation(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         result = Fixed.of(layer["types"]["result_t"])
         raw = source.raw
@@ -251,9 +251,9 @@ class VectorizedEmulator:
             raw = np.maximum(raw, 0)
         return Tensor(quantize(raw, source.frac, result), result.frac)
 
-    @handles("Pooling2D")
+    @implements("vectorized", POOLING1D, POOLING2D)
     def _pooling2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
-        attributes = dict(layer["attributes"])
+        attributes = planar_attributes(layer)
         channels = attributes["n_filt"]
         attributes.update(filt_height=attributes["pool_height"], filt_width=attributes["pool_width"])
         pool_h, pool_w, out_h, out_w = (attributes[key] for key in ("pool_height", "pool_width", "out_height", "out_width"))
@@ -270,11 +270,11 @@ class VectorizedEmulator:
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(pooled.reshape(batch, -1), source.frac, result), result.frac)
 
-    @handles("Reshape", "Flatten")
+    @implements("vectorized", RESHAPE)
     def _reshape(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         return source
 
-    @handles("ZeroPadding2D")
+    @implements("vectorized", ZERO_PADDING2D)
     def _zeropadding2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         padded = self.padded(source.raw, batch, layer["attributes"], layer["attributes"]["n_chan"])
         result = Fixed.of(layer["types"]["result_t"])

@@ -273,6 +273,30 @@ def pooling_1d():
     )
 
 
+def tagger_global_average(length: int):
+    """A Conv1D jet tagger as published: raw inputs, a Conv1D encoder, global average pooling over the sequence and a
+    float sigmoid head. QKeras averages in float; over a length that is not a power of two no fixed-point type holds
+    the mean."""
+
+    def build():
+        q = _q()
+        from tensorflow import keras
+
+        return _sequential(
+            [
+                q.QConv1D(4, 3, padding="same", **_conv_kwargs(8), name="conv1"),
+                q.QActivation(q.quantized_relu(8, 3), name="relu1"),
+                keras.layers.GlobalAveragePooling1D(name="pool"),
+                q.QDense(1, **_conv_kwargs(8), name="logit"),
+                keras.layers.Activation("sigmoid", name="sigmoid"),
+            ],
+            (length, 2),
+            22,
+        )
+
+    return build
+
+
 def skip_connection(merge: str):
     """A functional model with a residual Add or a Concatenate of two branches."""
 
@@ -331,6 +355,61 @@ def float_input_dense():
     return _sequential([q.QDense(4, **_conv_kwargs(8), name="fc1")], (10,), 18)
 
 
+def softmax_head():
+    """A tagger as users train it: raw float inputs, no input quantizer, and the softmax as the last QDense's
+    activation (QKeras computes it in float)."""
+    q = _q()
+    return _sequential(
+        [
+            q.QDense(8, **_conv_kwargs(8), name="fc1"),
+            q.QActivation(q.quantized_relu(8, 3), name="relu1"),
+            q.QDense(3, **_conv_kwargs(8), activation="softmax", name="out"),
+        ],
+        (10,),
+        19,
+    )
+
+
+def sigmoid_head():
+    """A binary tagger: a Conv1D encoder on raw inputs and a standalone float sigmoid on one output."""
+    from tensorflow import keras
+
+    q = _q()
+    return _sequential(
+        [
+            q.QConv1D(4, 3, **_conv_kwargs(8), name="conv1"),
+            q.QActivation(q.quantized_relu(8, 3), name="relu1"),
+            keras.layers.Flatten(name="flat"),
+            q.QDense(1, **_conv_kwargs(8), name="logit"),
+            keras.layers.Activation("sigmoid", name="sigmoid"),
+        ],
+        (12, 2),
+        20,
+    )
+
+
+def conv_then_quantizer(activation: str):
+    """A Conv1D encoder as users write it: raw inputs, a QConv1D with 12-bit weights (QKeras leaves its sums
+    unquantized) and then its quantizer, the only rounding in QKeras: a QActivation after it ('standalone') or the
+    conv's own activation= ('kwarg', which hls4ml splits into a layer of its own), or a QActivation after a max
+    pooling ('after pooling': the pooled sums stay unquantized in QKeras until then)."""
+
+    def build():
+        from tensorflow import keras
+
+        q = _q()
+        if activation == "kwarg":
+            encoder = [q.QConv1D(4, 3, **_conv_kwargs(12), activation=q.quantized_relu(8, 3), name="conv1")]
+        elif activation == "after pooling":
+            encoder = [q.QConv1D(4, 3, **_conv_kwargs(12), name="conv1"), keras.layers.MaxPooling1D(2, name="pool1"),
+                       q.QActivation(q.quantized_bits(8, 3, alpha=1), name="q1")]
+        else:
+            encoder = [q.QConv1D(4, 3, **_conv_kwargs(12), name="conv1"), q.QActivation(q.quantized_bits(8, 3, alpha=1), name="q1")]
+        return _sequential([*encoder, keras.layers.Flatten(name="flat"), q.QDense(3, **_conv_kwargs(8), name="out")], (12, 2), 21)
+
+    return build
+
+
 def unsigned_bits():
     q = _q()
     return _sequential(
@@ -378,6 +457,13 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("regression", regression, (6,), labels="regression"),
     CorpusModel("unsigned_bits", unsigned_bits, (10,), on_grid=False),
     CorpusModel("float_input_dense", float_input_dense, (10,), on_grid=False),
+    CorpusModel("softmax_head", softmax_head, (10,)),
+    CorpusModel("sigmoid_head", sigmoid_head, (12, 2), labels="regression"),
+    CorpusModel("conv_then_quantizer", conv_then_quantizer("standalone"), (12, 2)),
+    CorpusModel("conv_quantizer_kwarg", conv_then_quantizer("kwarg"), (12, 2)),
+    CorpusModel("conv_pool_then_quantizer", conv_then_quantizer("after pooling"), (12, 2)),
+    CorpusModel("tagger_global_average_16", tagger_global_average(16), (16, 2), labels="regression"),
+    CorpusModel("tagger_global_average_12", tagger_global_average(12), (12, 2), labels="regression"),
     # the same constructs streamed (io_stream)
     CorpusModel("input_quantizer_8_4_stream", input_quantizer(8, 4), (16,), io_type="io_stream", on_grid=False),
     CorpusModel("po2_kernel_stream", kernel("po2"), (10,), io_type="io_stream", on_grid=False),

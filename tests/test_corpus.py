@@ -14,7 +14,11 @@ from qkeras_corpus import CORPUS, build_saved, corpus_data
 
 pytestmark = pytest.mark.slow
 
-NOT_EXACT = {"float_input_dense": ("fc1", "the data are not exactly representable")}  # QKeras computes on raw floats
+HEADS = {"softmax_head": ("softmax", "out"), "sigmoid_head": ("sigmoid", "sigmoid"), "tagger_global_average_16": ("sigmoid", "sigmoid")}
+NOT_EXACT = {
+    "float_input_dense": ("fc1", "the data are not exactly representable"),  # QKeras computes on raw floats
+    "tagger_global_average_12": ("pool", "QKeras averages 12 values in float"),  # a mean of 12 values is no fixed-point value
+}
 
 
 def _build(entry, tmp_path):
@@ -45,6 +49,8 @@ def test_corpus_model_is_bit_exact(entry, tmp_path):
         assert all(candidate["outcome"] != "exact" for candidate in candidates[candidates.index(exact[0]) + 1 :])
         assert report["proof"]["status"] in ("unproven", "counterexample") and report["proof"]["why"]
     assert report["computed_in_float"] == (["bn1"] if entry.name.startswith("standalone_batchnorm") else [])
+    head = HEADS.get(entry.name)  # a float head runs on the host by default: the firmware ends on the logits
+    assert report["head"] == ({"function": head[0], "layer": head[1], "runs_on": "host"} if head else None)
     if entry.labels == "classes":
         assert report["task"] == "classification" and report["accuracy"]["qkeras"] == report["accuracy"]["emulation"]
     elif entry.labels == "regression":
@@ -95,3 +101,35 @@ def test_a_float_model_is_refused_under_bit_exact_and_measured_under_a_type(tmp_
     assert report["reference"] == "float" and report["accuracy"]["qkeras"] is None
     assert report["accuracy"]["float"] is not None and report["argmax_agreement"] > 0.5
     assert "accuracy: float" in measured.output and "qkeras" not in measured.output.split("accuracy:")[1].splitlines()[0]
+
+
+def test_a_float_head_in_firmware_is_judged_on_the_logits_and_its_tables_reported(tmp_path):
+    """--head firmware: hls4ml's sigmoid table ends the firmware; exactness is on the logits traced before it, and the
+    table's error against the exact sigmoid is reported apart. A model without a head asked for one is refused."""
+    from click.testing import CliRunner
+
+    from codesign.cli import main
+
+    entry = next(entry for entry in CORPUS if entry.name == "sigmoid_head")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        entry.build().save(tmp_path / "model.h5")
+    np.savez(tmp_path / "data.npz", **corpus_data(entry))
+    arguments = ["build", "--model", str(tmp_path / "model.h5"), "--data", str(tmp_path / "data.npz"), "--head", "firmware",
+                 "--output-root", str(tmp_path), "--to", "validate"]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 0, result.output
+    report = read_json(RunLayout(tmp_path / "model").report("validate"))
+    assert report["bit_exact"] and report["head"] == {"function": "sigmoid", "layer": "sigmoid", "runs_on": "firmware"}
+    tables = report["firmware_head"]
+    assert tables["decision"] == "above 0.5" and tables["agreement"] > 0.9 and 0 < tables["mean_abs_diff"] <= tables["max_abs_diff"] < 0.1
+    assert "firmware sigmoid (lookup tables)" in result.output
+
+    entry = next(entry for entry in CORPUS if entry.name == "regression")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        entry.build().save(tmp_path / "plain.h5")
+    np.savez(tmp_path / "plain.npz", **corpus_data(entry))
+    arguments[2], arguments[4] = str(tmp_path / "plain.h5"), str(tmp_path / "plain.npz")
+    refused = CliRunner().invoke(main, arguments)
+    assert refused.exit_code == 2 and "head 'firmware': the model ends on layer 'out'" in refused.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 
 import numpy as np
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 from codesign.commands import build_run, validate_run
 from codesign.cli import main
 from codesign.config import spec_from_dict
+from codesign.convert import RECORDED_BEFORE_KEYS, candidate_keyed
 from codesign.errors import ValidationFailed
 from codesign.fixed import Fixed
 from codesign.layout import RunLayout, read_json
@@ -30,7 +32,7 @@ def test_tiny_build_is_bit_exact(tiny_run):
     assert report["argmax_agreement"] == 1.0
     assert report["accuracy"]["qkeras"] == report["accuracy"]["emulation"]
     assert 0.1 < report["accuracy"]["float"] <= 1.0
-    assert report["softmax"] == "host" and report["first_diverging_layer"] is None
+    assert report["head"] == {"function": "softmax", "layer": "softmax", "runs_on": "host"} and report["first_diverging_layer"] is None
     emulators = report["emulators"]
     assert emulators["vectorized"]["used"] and emulators["vectorized"]["samples"] == 360
     assert emulators["cpp"]["samples"] == 300 and emulators["cpp"]["identical_to_vectorized"] is True
@@ -87,6 +89,35 @@ def test_hls_change_reruns_from_convert_only(tiny_run, tmp_path):
     assert steps == ["[train] up to date, skipped", "[convert]", "[estimate]", "[compile]", "[validate]", "[rtl]", "[bench]", "[report]"]
     assert read_json(RunLayout(run_dir).report("validate"))["bit_exact"] is True
     assert validate_run(run_dir, lambda _: None)["bit_exact"] is True  # the rebuilt emulation still finds its weights
+
+
+@pytest.mark.parametrize("recorded", ["key", "name before keys", "unknown"])
+def test_an_older_run_estimates_and_validates_after_a_candidate_is_renamed(tiny_run, tmp_path, recorded):
+    """convert.json records the candidate's stable key: rewording a display name leaves older runs working; a run
+    from before keys is found by the name it recorded; an unknown candidate is a one-line run-directory error."""
+    from codesign.commands import estimate_target
+    from codesign.errors import RunDirError
+
+    run_dir = tmp_path / "tiny"  # a copy: convert.json is rewritten, and tiny_run is read-only
+    shutil.copytree(tiny_run[0], run_dir)
+    build_run(spec_from_dict(yaml.safe_load(RunLayout(run_dir).config.read_text())), run_dir, lambda _: None)  # moved: recompiles once
+    path = RunLayout(run_dir).report("convert")
+    report = read_json(path)
+    kept = report["candidate"]
+    report["conversion"] = "a label reworded since"
+    if recorded == "name before keys":
+        report["conversion"] = next(name for name, key in RECORDED_BEFORE_KEYS.items() if key == kept)
+    if recorded != "key":
+        del report["candidate"]
+    path.write_text(json.dumps(report))
+    if recorded == "unknown":
+        with pytest.raises(RunDirError, match="convert.json: the type candidate 'a label reworded since'"):
+            estimate_target(run_dir, {"reuse_factor": 2}, None, lambda _: None)
+        return
+    estimate = estimate_target(run_dir, {}, None, lambda _: None)
+    what_if = estimate_target(run_dir, {"reuse_factor": 2}, None, lambda _: None)
+    assert estimate["total"]["dsp"] > 0 and what_if["settings"]["conversion"] == candidate_keyed(kept).name
+    assert validate_run(run_dir, lambda _: None)["bit_exact"] is True
 
 
 def test_training_is_reproducible(tiny_run, tiny_spec_dict):
@@ -214,14 +245,15 @@ def test_cli_show_prints_resolved_spec_and_digest(tmp_path, tiny_spec_dict):
     assert result.output.strip().splitlines()[-1] == f"# digest: {spec_from_dict(tiny_spec_dict).digest()}"
 
 
-def test_softmax_in_firmware_is_checked_on_the_logits(tmp_path, tiny_spec_dict):
-    tiny_spec_dict["hls"] = {"softmax_in_firmware": True}
+@pytest.mark.parametrize("setting", [{"head": "firmware"}, {"softmax_in_firmware": True}])
+def test_softmax_in_firmware_is_checked_on_the_logits(tmp_path, tiny_spec_dict, setting):
+    tiny_spec_dict["hls"] = setting  # softmax_in_firmware: the older spelling of head: firmware
     build_run(spec_from_dict(tiny_spec_dict), tmp_path / "softmax", lambda _: None)
     report = read_json(RunLayout(tmp_path / "softmax").report("validate"))
-    assert report["softmax"] == "firmware"
+    assert report["head"] == {"function": "softmax", "layer": "softmax", "runs_on": "firmware"}
     assert report["bit_exact"] and report["outputs_per_sample"] == 10
-    assert 0.0 < report["firmware_softmax"]["max_abs_diff"] < 0.5
-    assert report["firmware_softmax"]["argmax_agreement"] > 0.9
+    assert 0.0 < report["firmware_head"]["max_abs_diff"] < 0.5 and report["firmware_head"]["mean_abs_diff"] > 0
+    assert report["firmware_head"]["decision"] == "argmax" and report["firmware_head"]["agreement"] > 0.9
 
 
 def _tensorflow_sees_a_gpu() -> bool:
@@ -287,3 +319,45 @@ def test_model_reuse_factor_reaches_every_layer_under_the_bit_exact_policy(tmp_p
         report = convert(model, spec.hls, tmp_path / f"hls{index}", input_type, tmp_path / "log", candidate)
         factors = {row["name"]: row["reuse_factor"] for row in report["layers"]}
         assert factors["conv1"] > 1 and factors["fc1"] == 4 and factors["output"] == 2  # hls4ml may round to a valid factor
+
+
+SPEC_KINDS_IMAGE = [  # digits 8x8x1: padded to 10x10, separable 3x3 -> 8x8, pooled 4x4, upsampled 8x8, averaged over 64 pixels
+    {"type": "zero_padding2d", "name": "pad1", "padding": 1},
+    {"type": "separable_conv2d", "name": "sep1", "filters": 4, "kernel_size": 3},
+    {"type": "activation", "name": "relu1", "activation": "relu"},
+    {"type": "max_pooling2d", "name": "pool1"},
+    {"type": "upsampling2d", "name": "up1", "size": 2},
+    {"type": "global_average_pooling2d", "name": "gap1"},
+    {"type": "dense", "name": "out", "units": 10},
+]
+SPEC_KINDS_SEQUENCE = [
+    {"type": "conv1d", "name": "conv1", "filters": 4, "kernel_size": 3},
+    {"type": "activation", "name": "relu1", "activation": "relu"},
+    {"type": "flatten", "name": "flat"},
+    {"type": "dense", "name": "out", "units": 3},
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("layers", "io_type"), [(SPEC_KINDS_IMAGE, "io_parallel"), (SPEC_KINDS_IMAGE, "io_stream"),
+                                                 (SPEC_KINDS_SEQUENCE, "io_parallel")], ids=["image", "image-stream", "sequence"])
+def test_the_spec_layer_kinds_from_the_table_build_bit_exact_and_are_estimated(tmp_path, layers, io_type):
+    """conv1d, separable_conv2d, global_average_pooling2d, zero_padding2d and upsampling2d: spec layer kinds added
+    through the spec registry and codesign/layers.py alone, each built bit-exact from a spec and estimated."""
+    data = {}
+    if layers is SPEC_KINDS_SEQUENCE:  # a sequence data set: 16 steps of 2 channels on a 2^-6 grid
+        rng = np.random.default_rng(0)
+        x = (np.round(rng.uniform(-1, 1, (300, 16, 2)) * 64) / 64).astype(np.float32)
+        np.savez(tmp_path / "sequences.npz", x_train=x[:200], y_train=rng.integers(0, 3, 200), x_test=x[200:], y_test=rng.integers(0, 3, 100))
+        data = {"dataset": {"name": "npz", "path": str(tmp_path / "sequences.npz")}}
+    spec = spec_from_dict({"name": "kinds", "model": {"layers": copy.deepcopy(layers)}, "training": {"epochs": 2},
+                           "hls": {"io_type": io_type}, **data})
+    build_run(spec, tmp_path / "run", lambda _: None, to_step="validate")
+    layout = RunLayout(tmp_path / "run")
+    report = read_json(layout.report("validate"))
+    assert report["bit_exact"] and report["mismatched_samples"] == 0
+    estimate = read_json(layout.report("estimate"))
+    estimated = {row["name"]: row for row in estimate["layers"]}
+    for name in [layer["name"] for layer in layers if layer["type"] not in ("activation", "flatten")]:
+        assert any(key == name or key.startswith(name + "_") for key in estimated), name  # hls4ml splits sep1 in two
+    assert estimate["total"]["lut"] > 0 and estimate["total"]["latency_cycles"] > 0

@@ -75,8 +75,10 @@ def test_a_distributed_arithmetic_run_is_simulated_bit_exact_and_synthesized(tmp
     assert report["bit_exact"] is True and report["samples"] == 360 and report["mismatched_samples"] == 0
     assert [layer["name"] for layer in report["layers"]] == ["conv1", "fc1", "output"]
     conv = report["layers"][0]
-    assert conv["vectors"] == 360 * 36 and conv["instances"] == 36 and conv["lut"] == 36 * conv["kernel_lut"] > 0
+    assert conv["vectors"] == 360 * 36 and conv["pixels"] == 36 and conv["instances"] == 1  # hls4ml reuses one kernel
+    assert conv["lut"] == conv["kernel_lut"] > 0 and conv["fully_parallel_lut"] == 36 * conv["kernel_lut"]
     assert report["total"]["lut"] == sum(layer["lut"] for layer in report["layers"]) and report["total"]["carry"] > 0
+    assert report["fully_parallel"]["lut"] == sum(layer["fully_parallel_lut"] for layer in report["layers"]) > report["total"]["lut"]
     assert set(report["versions"]) == {"da4ml", "verilator", "yosys"} and report["family"] == "xc7"
     assert (tmp_path / "da" / "rtl" / "fc1" / "src" / "kernel_fc1.v").exists()
     summary = (tmp_path / "da" / "reports" / "summary.md").read_text()

@@ -9,10 +9,12 @@ cycles. model.py turns them into LUT/FF/cycles with constants fitted by fit.py.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from codesign.fixed import exact_type_of, of_precision
+from codesign.layers import KINDS, PARAMETRIZED_ACTIVATION, SOFTMAX, implements, kind_of
 
 # Vendor multiplier binding (evidence in docs/estimation.md): a multiplication by a constant whose canonical
 # signed-digit form has at least DSP_MIN_CSD_DIGITS nonzero digits goes to a DSP, once per distinct (input,
@@ -26,9 +28,6 @@ RESOURCE_MUX_LUT_PER_BIT_LEVEL = 0.5  # a 2:1 multiplexer level costs half a LUT
 SRL_MAX_DEPTH = 32  # FIFOs deeper than this go to BRAM (shallower ones to SRLs, UG574)
 BRAM18_BITS = 18 * 1024
 TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "hard_sigmoid")
-MAC_CLASSES = ("Dense", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "Conv2DBatchnorm", "PointwiseConv1D", "PointwiseConv2D")
-SCALE_CLASSES = ("BatchNormalization", "ApplyAlpha")
-FREE_CLASSES = ("Input", "InputLayer", "Reshape", "Flatten", "Dropout", "Transpose")
 
 LUT_FEATURES = ("shift_add", "generic_mult", "adder", "mux", "dsp_glue", "activation", "table", "pool_max", "pool_avg", "softmax", "fifo", "line_buffer")
 FF_FEATURES = ("pipeline_7series", "pipeline_ultrascale", "shared", "shared_products", "output", "top_input", "stream_vitis", "stream_vivado",
@@ -90,15 +89,29 @@ def _empty(layer) -> dict:
 
 def _is_identity(layer) -> bool:
     """A LeakyReLU/ELU-like activation whose parameter makes it x -> x (alpha 1 leaky): the tools remove it."""
-    return layer.class_name == "ParametrizedActivation" and str(layer.get_attr("activation", "")).lower() == "leakyrelu" \
+    return kind_of(layer) is PARAMETRIZED_ACTIVATION and str(layer.get_attr("activation", "")).lower() == "leakyrelu" \
         and float(layer.get_attr("activ_param", 0.0) or 0.0) == 1.0
 
 
+@dataclass(frozen=True)
+class Site:
+    """Where a layer sits: its operand widths, its parallel lanes, the part's family and the build's choices."""
+
+    data_bits: int
+    out_bits: int
+    lanes: int
+    family: str
+    multipliers: str
+    stream: bool
+
+
 def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis") -> dict:
-    """The constant-free description of one hls4ml layer (see module docstring)."""
+    """The constant-free description of one hls4ml layer (see module docstring), by its kind's `estimate` function
+    (codesign/layers.py); a layer outside the table is priced as element-wise logic."""
     found = _empty(layer)
-    kind = layer.class_name
-    if kind in FREE_CLASSES:
+    kind = kind_of(layer)
+    describe = kind.handler("estimate") if kind is not None else _element_wise
+    if describe is _free:
         return found
     stream = io_type == "io_stream"
     out_var = layer.get_output_variable()
@@ -109,38 +122,10 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     pixels = _pixels(out_var.shape)
     found["shape"] = {"pixels_out": pixels, "pixels_in": _pixels(in_var.shape) if in_var is not None else pixels, "stream": stream,
                       "pixel_bits": int(out_var.shape[-1]) * out_bits if out_var.shape else out_bits}
-    if kind in MAC_CLASSES:
-        _mac(layer, found, data_bits, family, multipliers, stream)
-    elif kind in SCALE_CLASSES:
-        _scale(layer, found, data_bits, lanes, multipliers)
-    elif kind.startswith("Pooling") or kind.startswith("GlobalPooling"):
-        window = int(layer.get_attr("pool_height", 1) or 1) * int(layer.get_attr("pool_width", 1) or 1)
-        if kind.startswith("GlobalPooling"):
-            window = found["shape"]["pixels_in"]
-        is_max = "max" in str(layer.get_attr("pool_op", "Max")).lower()
-        found["kind"] = "pooling"
-        found["lut"]["pool_max" if is_max else "pool_avg"] = lanes * data_bits * window
-        found["ff"]["pool"] = lanes * data_bits * (window if stream else 1)
-        found["shape"]["window"] = window
-    elif kind == "Softmax" or layer.get_attr("activation", "") == "softmax":
-        found["kind"] = "softmax"
-        found["dsp"] = lanes if multipliers != "fabric" else 0
-        found["bram_18k"] = lanes
-        found["lut"]["softmax"] = lanes * out_bits
-        found["ff"]["softmax"] = lanes * out_bits
-    elif _is_identity(layer):
+    if _is_identity(layer):
         found["kind"] = "free"
         return found
-    else:  # activations and everything element-wise (merges included)
-        activation = str(layer.get_attr("activation", "") or "").lower()
-        found["kind"] = "table_activation" if activation in TABLE_ACTIVATIONS else "activation"
-        found["lut"]["activation"] = lanes * data_bits * max(1, len(layer.inputs))
-        if found["kind"] == "table_activation":
-            table_bits = width(layer.types["table_t"]) if "table_t" in layer.types else 18
-            per_table = math.ceil(int(layer.get_attr("table_size", 1024) or 1024) * table_bits / BRAM18_BITS)
-            found["bram_18k"] = math.ceil(lanes / 2) * per_table  # one dual-port table read per two lanes
-            found["lut"]["table"] = lanes * out_bits
-            found["ff"]["table"] = lanes * (out_bits + data_bits)
+    describe(layer, found, Site(data_bits, out_bits, lanes, family, multipliers, stream))
     if stream:
         _stream_fifos(found, out_var, out_bits)
         found["ff"]["stream_vivado" if backend == "Vivado" else "stream_vitis"] += lanes * out_bits
@@ -149,17 +134,65 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     return found
 
 
-def _mac(layer, found: dict, data_bits: int, family: str, multipliers: str, stream: bool) -> None:
+@implements("estimate", *(kind for kind in KINDS if kind.role in ("input", "reshape")))
+def _free(layer, found: dict, site: Site) -> None:
+    """Wiring only: no logic, no registers."""
+
+
+@implements("estimate", *(kind for kind in KINDS if kind.role == "pooling"))
+def _pooling(layer, found: dict, site: Site) -> None:
+    """A comparator (max) or adder (average) tree over the window, per lane."""
+    window = int(layer.get_attr("pool_height", 1) or 1) * int(layer.get_attr("pool_width", 1) or 1)
+    if kind_of(layer).name.startswith("Global"):
+        window = found["shape"]["pixels_in"]
+    is_max = "max" in str(layer.get_attr("pool_op", "Max")).lower()
+    found["kind"] = "pooling"
+    found["lut"]["pool_max" if is_max else "pool_avg"] = site.lanes * site.data_bits * window
+    found["ff"]["pool"] = site.lanes * site.data_bits * (window if site.stream else 1)
+    found["shape"]["window"] = window
+
+
+@implements("estimate", SOFTMAX)
+def _softmax(layer, found: dict, site: Site) -> None:
+    """hls4ml's softmax: an exponential table and an inversion table, one multiplier per lane."""
+    found["kind"] = "softmax"
+    found["dsp"] = site.lanes if site.multipliers != "fabric" else 0
+    found["bram_18k"] = site.lanes
+    found["lut"]["softmax"] = site.lanes * site.out_bits
+    found["ff"]["softmax"] = site.lanes * site.out_bits
+
+
+@implements("estimate", *(kind for kind in KINDS if kind.role in ("activation", "padding", "resize", "merge")))
+def _element_wise(layer, found: dict, site: Site) -> None:
+    """Activations and everything element-wise (merges included); tables for the functions hls4ml tabulates."""
+    activation = str(layer.get_attr("activation", "") or "").lower()
+    if activation == "softmax":
+        _softmax(layer, found, site)
+        return
+    found["kind"] = "table_activation" if activation in TABLE_ACTIVATIONS else "activation"
+    found["lut"]["activation"] = site.lanes * site.data_bits * max(1, len(layer.inputs))
+    if found["kind"] == "table_activation":
+        table_bits = width(layer.types["table_t"]) if "table_t" in layer.types else 18
+        per_table = math.ceil(int(layer.get_attr("table_size", 1024) or 1024) * table_bits / BRAM18_BITS)
+        found["bram_18k"] = math.ceil(site.lanes / 2) * per_table  # one dual-port table read per two lanes
+        found["lut"]["table"] = site.lanes * site.out_bits
+        found["ff"]["table"] = site.lanes * (site.out_bits + site.data_bits)
+
+
+@implements("estimate", *(kind for kind in KINDS if kind.role == "weighted"))
+def _mac(layer, found: dict, site: Site) -> None:
     """Dense and convolution kernels: DSP-bound multiplications by the CSD rule, the rest as logic."""
-    found["kind"] = "conv" if "Conv" in layer.class_name else "dense"
+    data_bits, family, multipliers, stream = site.data_bits, site.family, site.multipliers, site.stream
+    kind = kind_of(layer)
+    found["kind"] = "conv" if kind.convolution else "dense"
     if str(layer.get_attr("strategy", "") or "").lower() == "distributed_arithmetic":
         _distributed_arithmetic(layer, found)
         return
     weight = layer.weights["weight"]
     weight_bits = width(weight.type)
     quantized = quantized_weights(np.asarray(weight.data, dtype=np.float64), weight.type.precision)
-    depthwise = layer.class_name.startswith("Depthwise")
-    outputs = int(layer.get_attr("n_filt" if "Conv" in layer.class_name else "n_out", 0) or 0)
+    depthwise = kind.name.startswith("Depthwise")
+    outputs = int(layer.get_attr(kind.outputs_attribute, 0) or 0)
     if depthwise:  # each channel has its own inputs: no (input, constant) pair repeats
         matrix = quantized.reshape(-1, 1)
     elif not outputs or quantized.size % outputs or quantized.shape[-1] == outputs:
@@ -250,8 +283,10 @@ def weight_memory_bram18(word_bits: int, depth: int) -> int:
     return math.ceil(word_bits / 1) * math.ceil(depth / 16384)
 
 
-def _scale(layer, found: dict, data_bits: int, lanes: int, multipliers: str) -> None:
+@implements("estimate", *(kind for kind in KINDS if kind.role == "scale"))
+def _scale(layer, found: dict, site: Site) -> None:
     """BatchNormalization and ApplyAlpha: one multiplication per channel by its scale, bound like a weight."""
+    data_bits, lanes, multipliers = site.data_bits, site.lanes, site.multipliers
     found["kind"] = "scale"
     scale = layer.weights.get("scale")
     if scale is None:

@@ -15,7 +15,7 @@ PROFILE_SAMPLES = 256
 STEP_REPORTS = ("train", "convert", "estimate", "compile", "validate", "rtl", "bench")
 VALIDATION_KEYS = (
     "bit_exact", "samples", "mismatched_samples", "max_abs_diff", "argmax_agreement", "accuracy", "first_diverging_layer",
-    "policy", "softmax", "emulation_samples_per_s", "task", "task_note", "error", "reference", "input_type", "candidates",
+    "policy", "head", "firmware_head", "emulation_samples_per_s", "task", "task_note", "error", "reference", "input_type", "candidates",
     "computed_in_float", "proof",
 )
 

@@ -23,7 +23,19 @@ def _environment() -> Environment:
     environment.filters["duration"] = duration
     environment.filters["yesno"] = lambda value: "-" if value is None else ("yes" if value else "NO")
     environment.filters["ranged"] = ranged
+    environment.filters["head"] = head_text
     return environment
+
+
+def head_text(validation: dict) -> str:
+    """'softmax on the host', or in firmware with its lookup tables' agreement and error; 'none' without a head."""
+    head, tables = validation.get("head"), validation.get("firmware_head")
+    if not head:
+        return "none"
+    text = f"{head['function']} on the {head['runs_on']}"
+    if tables:
+        text += f" ({tables['decision']} agreement {tables['agreement']:.4f}, max abs diff {tables['max_abs_diff']:.3g})"
+    return text
 
 
 def ranged(value, bounds) -> str:

@@ -1,0 +1,194 @@
+"""The one table of hls4ml layer kinds: what each kind is, and which codesign implementation handles it or why not.
+
+A kind is an hls4ml layer class (`hls4ml.model.layers`); a converted layer is matched to the most derived class of
+its Python class that the table holds (isinstance, so hls4ml's backend subclasses such as VitisDense are found).
+Each implementation files its function under the kinds it handles (`@implements("vectorized", DENSE)`); a kind an
+implementation does not handle says why in `declines`, and that reason is what users read. tests/test_layers.py
+checks that every kind has, per implementation, a function or a reason, never both and never neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+IMPLEMENTATIONS = {
+    "exact_type": "convert.py: the type that holds the layer's exact result (the exact-accumulator candidates)",
+    "vectorized": "vectorized.py: the numpy emulation",
+    "compiled": "compiled.py: the TensorFlow-graph emulation",
+    "proof": "proof.py: the bound analysis over a domain",
+    "estimate": "estimate/features.py: the cost features",
+    "rtl": "rtl.py: a da4ml distributed-arithmetic kernel, or passed through",
+}
+ROLES = ("input", "weighted", "scale", "activation", "softmax", "pooling", "reshape", "padding", "resize", "merge")
+
+
+@dataclass(eq=False)
+class Kind:
+    """One hls4ml layer class: its role in the graph, the implementations that handle it, and why the others do not."""
+
+    name: str  # the hls4ml class (hls4ml.model.layers)
+    role: str
+    declines: dict[str, str] = field(default_factory=dict)  # implementation -> why it does not handle this kind
+    aliases: tuple[str, ...] = ()  # other class_name values hls4ml writes for it (graphs without a `kind`)
+    handlers: dict[str, Callable] = field(default_factory=dict)
+
+    @property
+    def convolution(self) -> bool:
+        return self.role == "weighted" and self.name != "Dense"
+
+    @property
+    def outputs_attribute(self) -> str:
+        """The hls4ml attribute that counts a weighted layer's outputs per position."""
+        return "n_filt" if self.convolution else "n_out"
+
+    def handler(self, implementation: str) -> Callable | None:
+        return self.handlers.get(implementation)
+
+    def why_not(self, implementation: str) -> str:
+        """Why `implementation` does not handle this kind, in words a user can act on."""
+        return self.declines.get(implementation, f"{self.name} layers are not handled by {IMPLEMENTATIONS[implementation]}")
+
+
+EMULATED_ELSEWHERE = "the C++ emulation of the compiled project runs instead"
+NO_PROOF = "no bound analysis for it: runs that have it stay 'unproven'"
+NOT_A_KERNEL = "not a multiply-accumulate kernel: only Dense and convolution layers become da4ml kernels"
+KEEPS_ITS_TYPE = "its result type is its quantizer's or the spec's, kept as it is"
+INPUT_CAST = "the input cast, done where the batch enters the emulation"
+
+INPUT = Kind("Input", "input", {"exact_type": "its type is the input type the type search chose",
+                                "vectorized": INPUT_CAST, "compiled": INPUT_CAST, "proof": "the domain's cast, done where the bounds start",
+                                "rtl": "the kernel's input port"})
+DENSE = Kind("Dense", "weighted")
+CONV1D = Kind("Conv1D", "weighted")
+CONV2D = Kind("Conv2D", "weighted")
+CONV2D_BATCHNORM = Kind("Conv2DBatchnorm", "weighted", {"rtl": "a convolution with folded batch normalization: da4ml kernels take plain Conv2D"})
+DEPTHWISE_CONV1D = Kind("DepthwiseConv1D", "weighted", {
+    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF,
+    "rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"})
+DEPTHWISE_CONV2D = Kind("DepthwiseConv2D", "weighted", {"rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"})
+POINTWISE_CONV1D = Kind("PointwiseConv1D", "weighted", {
+    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": "hls4ml's pointwise implementation is not a da4ml kernel"})
+POINTWISE_CONV2D = Kind("PointwiseConv2D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"})
+BATCH_NORMALIZATION = Kind("BatchNormalization", "scale", {
+    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
+APPLY_ALPHA = Kind("ApplyAlpha", "scale", {
+    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
+ACTIVATION = Kind("Activation", "activation", {"exact_type": KEEPS_ITS_TYPE, "rtl": NOT_A_KERNEL}, aliases=("ReLU",))
+_TABLE_ACTIVATION = {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
+                     "proof": NO_PROOF, "rtl": NOT_A_KERNEL}
+PARAMETRIZED_ACTIVATION = Kind("ParametrizedActivation", "activation", dict(_TABLE_ACTIVATION))
+HARD_ACTIVATION = Kind("HardActivation", "activation", dict(_TABLE_ACTIVATION))
+PRELU = Kind("PReLU", "activation", dict(_TABLE_ACTIVATION))
+TERNARY_TANH = Kind("TernaryTanh", "activation", dict(_TABLE_ACTIVATION))
+SOFTMAX = Kind("Softmax", "softmax", {**_TABLE_ACTIVATION, "exact_type": "a lookup table: no exact type exists"})
+POOLING1D = Kind("Pooling1D", "pooling", {"rtl": NOT_A_KERNEL})
+POOLING2D = Kind("Pooling2D", "pooling", {"rtl": NOT_A_KERNEL})
+_GLOBAL_POOLING = {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL}
+GLOBAL_POOLING1D = Kind("GlobalPooling1D", "pooling", dict(_GLOBAL_POOLING))
+GLOBAL_POOLING2D = Kind("GlobalPooling2D", "pooling", dict(_GLOBAL_POOLING))
+RESHAPE = Kind("Reshape", "reshape", aliases=("Flatten",))
+TRANSPOSE = Kind("Transpose", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE,
+                                          "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF})
+ZERO_PADDING1D = Kind("ZeroPadding1D", "padding", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
+                                                   "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
+ZERO_PADDING2D = Kind("ZeroPadding2D", "padding", {"rtl": NOT_A_KERNEL})
+RESIZE = Kind("Resize", "resize", {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE,
+                                   "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
+_MERGE = {"vectorized": "a layer with two inputs: " + EMULATED_ELSEWHERE, "compiled": "a layer with two inputs: " + EMULATED_ELSEWHERE,
+          "proof": NO_PROOF, "rtl": NOT_A_KERNEL}
+MERGE = Kind("Merge", "merge", dict(_MERGE))
+CONCATENATE = Kind("Concatenate", "merge", dict(_MERGE))
+
+KINDS = (INPUT, DENSE, CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, POINTWISE_CONV1D,
+         POINTWISE_CONV2D, BATCH_NORMALIZATION, APPLY_ALPHA, ACTIVATION, PARAMETRIZED_ACTIVATION, HARD_ACTIVATION, PRELU,
+         TERNARY_TANH, SOFTMAX, POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, TRANSPOSE,
+         ZERO_PADDING1D, ZERO_PADDING2D, RESIZE, MERGE, CONCATENATE)
+_BY_NAME = {name: kind for kind in KINDS for name in (kind.name, *kind.aliases)}
+
+
+def kind_of(layer) -> Kind | None:
+    """The table's kind of an hls4ml layer object: the most derived of its classes the table holds, or None."""
+    return next((_BY_NAME[cls.__name__] for cls in type(layer).__mro__ if cls.__name__ in _BY_NAME), None)
+
+
+def kind_named(name: str) -> Kind | None:
+    """The kind a codesign_graph.json layer names (its `kind`, or an older graph's `class`), or None."""
+    return _BY_NAME.get(name)
+
+
+def graph_kind(layer: dict) -> Kind | None:
+    """The kind of one layer of codesign_graph.json."""
+    return kind_named(layer.get("kind") or layer["class"])
+
+
+def planar_attributes(layer: dict) -> dict:
+    """A codesign_graph.json layer's attributes; a 1D convolution's or pooling's as its 2D twin's, one row high
+    (hls4ml names a 1D pooling's lengths n_in/n_out, a 1D convolution's in_width/out_width)."""
+    kind, attributes = graph_kind(layer), dict(layer["attributes"])
+    if kind not in (CONV1D, POOLING1D):
+        return attributes
+    if kind is POOLING1D:
+        attributes.update(in_width=attributes["n_in"], out_width=attributes["n_out"])
+    return {**attributes, "in_height": 1, "out_height": 1, "filt_height": 1, "pool_height": 1, "stride_height": 1,
+            "pad_top": 0, "pad_bottom": 0}
+
+
+def implements(implementation: str, *kinds: Kind) -> Callable:
+    """Files the decorated function as `implementation`'s handler of each kind; twice, or over a stated reason, is refused."""
+    if implementation not in IMPLEMENTATIONS:
+        raise RuntimeError(f"unknown implementation {implementation!r}: one of {', '.join(IMPLEMENTATIONS)}")
+
+    def register(function: Callable) -> Callable:
+        for kind in kinds:
+            if implementation in kind.handlers or implementation in kind.declines:
+                raise RuntimeError(f"{implementation} of {kind.name} is registered twice (or also declined in codesign/layers.py)")
+            kind.handlers[implementation] = function
+        return function
+
+    return register
+
+
+def unhandled(name: str, implementation: str) -> str:
+    """Why a layer class is not handled: the table's reason, or that the table does not know it."""
+    kind = kind_named(name)
+    if kind is None:
+        return f"{name} is not in codesign's table of hls4ml layer kinds (codesign/layers.py)"
+    return kind.why_not(implementation)
+
+
+def is_quantizer_layer(keras_layer) -> bool:
+    """A QKeras QActivation: a layer that only quantizes (or applies a quantized activation)."""
+    return type(keras_layer).__name__ == "QActivation"
+
+
+def is_input_layer(keras_layer) -> bool:
+    return keras_layer is None or type(keras_layer).__name__ == "InputLayer"
+
+
+def is_keras_dense(keras_layer) -> bool:
+    """Keras's Dense or QKeras's QDense."""
+    return type(keras_layer).__name__ in ("Dense", "QDense")
+
+
+def average_window(keras_layer) -> int | None:
+    """How many values a Keras average pooling averages (its pool; a global one, its whole input), else None."""
+    name = type(keras_layer).__name__
+    if name in ("AveragePooling1D", "AveragePooling2D"):
+        return int(np.prod(keras_layer.pool_size))
+    if name in ("GlobalAveragePooling1D", "GlobalAveragePooling2D"):
+        return int(np.prod(keras_layer.input_shape[1:-1]))
+    return None
+
+
+def is_softmax_layer(keras_layer) -> bool:
+    """Keras's Softmax layer (an Activation('softmax') is found by its function instead)."""
+    return type(keras_layer).__name__ == "Softmax"
+
+
+def is_batch_normalization(keras_layer_or_class) -> bool:
+    """Keras's or QKeras's batch normalization (QKeras computes it in float)."""
+    name = keras_layer_or_class if isinstance(keras_layer_or_class, str) else type(keras_layer_or_class).__name__
+    return name in ("BatchNormalization", "QBatchNormalization")
