@@ -22,9 +22,9 @@ from codesign.progress import Progress
 
 Say = Callable[[str], None]
 COMPILER_TAIL_LINES = 15
-# The emulation library runs a test set, it is not deployed: at -O1 g++ compiled a 64x64x3 CNN (io_parallel) in 95 s
-# against 219 s at hls4ml's -O3, and the library emulated as fast (9.4 and 7.4 samples/s); -O0 compiled in 26 s but
-# emulated at 1 sample/s (measured 2026-11-29, benchmarks/typesearch.py's model, 2-core machine under load).
+# The emulation library runs a test set, it is not deployed: at -O1 g++ compiled a 64x64x3 CNN (io_parallel) in 103 s
+# against 211 s at hls4ml's -O3, and the library emulated as fast (10.2 and 7.0 samples/s); -O0 compiled in 27 s but
+# emulated at 1.0 sample/s (benchmarks/typesearch.py, 2026-11-29, docs/emulation.md).
 EMULATION_OPTIMIZATION = "-O1"
 COMPILED_STAMP = "codesign_compiled.json"  # what the library was built from
 CROSS_CHECK_SAMPLES = 16  # samples a vectorized emulation is checked on outside validation (which uses validation.cpp_samples)
