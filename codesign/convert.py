@@ -483,6 +483,7 @@ def emulation_meta(graph) -> dict:
         "input_shapes": [list(var.shape) for var in graph.get_input_variables()],
         "outputs": [int(var.size()) for var in graph.get_output_variables()],
         "traced_layers": traced,
+        "last_input": list(graph.get_layers())[-1].inputs[0],  # the logits, when the last layer is a head in firmware
     }
 
 

@@ -121,7 +121,7 @@ def prove(hls_dir: Path, keras_model, domain_ranges=None, logits: bool = False) 
     started = time.perf_counter()
     analysis = _Analysis(VectorizedEmulator(hls_dir), keras_model)
     layers = analysis.emulator.layers
-    last_layer = layers[-2]["name"] if logits else None  # the head in firmware: a lookup table, judged apart
+    last_layer = layers[-1]["inputs"][0] if logits else None  # the layer feeding the head in firmware (its tables: apart)
     input_type = Fixed.of(layers[0]["types"]["result_t"])
     size = int(np.prod(keras_model.input_shape[1:]))
     quantizer = analysis.input_quantizer()

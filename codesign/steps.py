@@ -295,7 +295,9 @@ def firmware_logits(layout: RunLayout, spec: Spec, emulation) -> np.ndarray:
     """The firmware's outputs, or with the head in firmware the logits traced out of the layer feeding it."""
     if spec.hls.head != "firmware":
         return emulation.outputs
-    return emulation.layers[read_json(layout.emulation_meta)["traced_layers"][-2]["name"]]
+    meta = read_json(layout.emulation_meta)
+    name = meta.get("last_input")  # recorded at conversion; older runs: the traced layer before the last
+    return emulation.layers[name if name in emulation.layers else meta["traced_layers"][-2]["name"]]
 
 
 def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarray | None, logits: np.ndarray) -> tuple[dict, np.ndarray]:
