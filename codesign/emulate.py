@@ -200,6 +200,8 @@ def vectorized_outputs(hls_dir: Path, x: np.ndarray) -> tuple[np.ndarray | None,
         outputs, seconds = vectorized.predict(x)
     except Unrepresentable as error:
         return None, 0.0, f"values beyond float64's exact integers ({error})"
+    except ValueError as error:  # weights hls4ml wrote in another encoding than their type (a candidate g++ refuses too)
+        return None, 0.0, f"the project's weight files do not match their types ({error})"
     return outputs, seconds, None
 
 
