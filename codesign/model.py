@@ -57,7 +57,33 @@ def load_keras_model(path: str | Path):
             return keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
     except (OSError, ValueError, TypeError, KeyError) as error:
         first = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        unknown = _unknown_layer_classes(path)
+        if unknown:  # Keras's own message can be unrelated ("'str' object is not callable" for HGQ's proxy models)
+            first = f"layer classes {', '.join(unknown)} are neither Keras nor QKeras layers; Keras said: {first}"
         raise ModelError(f"{path}: not a loadable Keras/QKeras model ({first})") from None
+
+
+def _unknown_layer_classes(path: Path) -> list[str]:
+    """Layer class names in a model file's architecture that neither Keras, QKeras nor a registered custom object
+    defines (HGQ's FixedPointQuantizer, a layer of a newer QKeras); [] when there is none or the file has no readable
+    architecture."""
+    from tensorflow import keras
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
+        else:
+            import h5py
+
+            with h5py.File(path, "r") as file:
+                text = file.attrs["model_config"]
+                config = json.loads(text if isinstance(text, str) else text.decode())
+    except (OSError, KeyError, ValueError):
+        return []
+    known = set(custom_objects()) | set(keras.utils.get_custom_objects()) | {name for name in dir(keras.layers) if name[:1].isupper()}
+    names = [layer.get("class_name", "") for layer in config.get("config", {}).get("layers", [])]
+    return sorted({name for name in names if name and name not in known and name.split(">")[-1] not in known})
 
 
 # Builders per spec layer kind (config.SPEC_LAYERS): a QKeras one for the firmware's model and a float one for its
