@@ -66,49 +66,38 @@ class LayerBase(Strict):
     name: str | None = Field(None, description="Layer name (default: '<type>_<n>'); used by per-layer overrides.")
 
 
-class Conv2DLayer(LayerBase):
+class ConvolutionBase(LayerBase):
+    """What every spec convolution has: a sliding kernel, its stride, Keras's padding and an optional bias."""
+
     trainable: ClassVar[bool] = True
 
+    kernel_size: KernelSize = Field(3, description="Kernel height and width (int or [h, w]).")
+    strides: KernelSize = Field(1, description="Stride (int or [h, w]).")
+    padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
+    use_bias: bool = Field(True, description="Whether the layer has a bias.")
+
+
+class Conv2DLayer(ConvolutionBase):
     type: Literal["conv2d"]
     filters: int = Field(gt=0, description="Number of output channels.")
-    kernel_size: KernelSize = Field(3, description="Kernel height and width (int or [h, w]).")
-    strides: KernelSize = Field(1, description="Stride (int or [h, w]).")
-    padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
-    use_bias: bool = Field(True, description="Whether the layer has a bias.")
 
 
-class DepthwiseConv2DLayer(LayerBase):
-    trainable: ClassVar[bool] = True
-
+class DepthwiseConv2DLayer(ConvolutionBase):
     type: Literal["depthwise_conv2d"]
-    kernel_size: KernelSize = Field(3, description="Kernel height and width (int or [h, w]).")
-    strides: KernelSize = Field(1, description="Stride (int or [h, w]).")
-    padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
     depth_multiplier: int = Field(1, gt=0, description="Output channels per input channel.")
-    use_bias: bool = Field(True, description="Whether the layer has a bias.")
 
 
-class Conv1DLayer(LayerBase):
-    trainable: ClassVar[bool] = True
-
+class Conv1DLayer(ConvolutionBase):
     type: Literal["conv1d"]
     filters: int = Field(gt=0, description="Number of output channels.")
     kernel_size: PositiveInt = Field(3, description="Kernel length.")
     strides: PositiveInt = Field(1, description="Stride.")
-    padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
-    use_bias: bool = Field(True, description="Whether the layer has a bias.")
 
 
-class SeparableConv2DLayer(LayerBase):
-    trainable: ClassVar[bool] = True
-
+class SeparableConv2DLayer(ConvolutionBase):
     type: Literal["separable_conv2d"]
     filters: int = Field(gt=0, description="Number of output channels (of the pointwise convolution).")
-    kernel_size: KernelSize = Field(3, description="Depthwise kernel height and width (int or [h, w]).")
-    strides: KernelSize = Field(1, description="Stride (int or [h, w]).")
-    padding: Literal["valid", "same"] = Field("valid", description="Keras padding mode.")
     depth_multiplier: int = Field(1, gt=0, description="Depthwise output channels per input channel.")
-    use_bias: bool = Field(True, description="Whether the layer has a bias.")
 
 
 class DenseLayer(LayerBase):

@@ -74,13 +74,14 @@ def candidate_keyed(key: str | None) -> Candidate | None:
 def conversion_of(report: dict) -> tuple[Candidate, Fixed | None]:
     """The candidate and input type a run's convert.json records, to convert the same model the same way again."""
     input_type = Fixed.parse(report["input_type"]["type"]) if report.get("input_type") else None
-    key = report.get("candidate") or RECORDED_BEFORE_KEYS.get(report["conversion"])
     if report["policy"] != "bit-exact":
         return policy_candidate(report["policy"], report.get("hls4ml_config")), input_type
-    if candidate_keyed(key) is None:
+    key = report.get("candidate") or RECORDED_BEFORE_KEYS.get(report["conversion"])
+    candidate = candidate_keyed(key)
+    if candidate is None:
         raise RunDirError(f"convert.json: the type candidate {key or report['conversion']!r} is not one this codesign knows: "
                           "rebuild the run from its convert step (codesign build SPEC --from convert)")
-    return candidate_keyed(key), input_type
+    return candidate, input_type
 
 
 def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | None, log_path: Path, candidate: Candidate) -> dict:

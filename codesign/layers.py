@@ -188,7 +188,6 @@ def is_softmax_layer(keras_layer) -> bool:
     return type(keras_layer).__name__ == "Softmax"
 
 
-def is_batch_normalization(keras_layer_or_class) -> bool:
+def is_batch_normalization(keras_layer) -> bool:
     """Keras's or QKeras's batch normalization (QKeras computes it in float)."""
-    name = keras_layer_or_class if isinstance(keras_layer_or_class, str) else type(keras_layer_or_class).__name__
-    return name in ("BatchNormalization", "QBatchNormalization")
+    return type(keras_layer).__name__ in ("BatchNormalization", "QBatchNormalization")

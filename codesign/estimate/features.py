@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from codesign.fixed import exact_type_of, of_precision
-from codesign.layers import KINDS, PARAMETRIZED_ACTIVATION, SOFTMAX, implements, kind_of
+from codesign.layers import GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, PARAMETRIZED_ACTIVATION, SOFTMAX, implements, kind_of
 
 # Vendor multiplier binding (evidence in docs/estimation.md): a multiplication by a constant whose canonical
 # signed-digit form has at least DSP_MIN_CSD_DIGITS nonzero digits goes to a DSP, once per distinct (input,
@@ -143,7 +143,7 @@ def _free(layer, found: dict, site: Site) -> None:
 def _pooling(layer, found: dict, site: Site) -> None:
     """A comparator (max) or adder (average) tree over the window, per lane."""
     window = int(layer.get_attr("pool_height", 1) or 1) * int(layer.get_attr("pool_width", 1) or 1)
-    if kind_of(layer).name.startswith("Global"):
+    if kind_of(layer) in (GLOBAL_POOLING1D, GLOBAL_POOLING2D):
         window = found["shape"]["pixels_in"]
     is_max = "max" in str(layer.get_attr("pool_op", "Max")).lower()
     found["kind"] = "pooling"
