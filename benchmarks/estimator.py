@@ -1,11 +1,13 @@
 """Estimator error on every calibration row, out of sample, and the fit that codesign ships.
 
 Run: .venv/bin/python benchmarks/estimator.py [--calibration DIR] [--write]
-Rebuilds every row of shared/calibration (published designs, hls4ml's CI baselines, the real-weight projects),
-fits the constants on all of them, then predicts each design with constants fitted without it (leave one design
-out) and prints, in Markdown for docs/estimation.md: per row estimate / vendor per metric, the share of rows
-inside the targets per metric and per kind, and the coverage of the intervals. --write stores the constants
-(with the out-of-sample interval ratios) in codesign/estimate/constants.json.
+Rebuilds every row of shared/calibration (published designs, hls4ml's CI baselines, the real-weight projects of
+projects/ and projects2/), fits the constants on all of them, then predicts each row twice out of sample: with
+constants fitted without its design (leave one design out) and without its source, a repository and tool, and
+every design that source shares (leave one source out). Prints, in Markdown for docs/estimation.md: per row
+estimate / vendor per metric (leave one source out), the share of rows inside the targets per metric and per kind
+of design for both, and the intervals with their held-out coverage. --write stores the constants (with the
+leave-one-source-out interval ratios) in codesign/estimate/constants.json.
 """
 
 from __future__ import annotations
@@ -41,19 +43,22 @@ def inside_target(metric: str, estimate: float, published: float) -> bool:
 def evaluate(calibration: Path) -> dict:
     """Samples, the shipped fit, out-of-sample predictions, intervals and their coverage."""
     from codesign.estimate.calibration import samples
-    from codesign.estimate.fit import coverage, fit_constants, interval_ratios, leave_one_design_out, predict
+    from codesign.estimate.fit import coverage, fit_constants, interval_ratios, interval_tails, leave_one_design_out, leave_one_source_out, predict
 
     started = time.perf_counter()
     found = samples(calibration, progress=lambda i, n, name: print(f"\r  converting {i}/{n} {name[:60]:60s}", end="", file=sys.stderr))
     print(file=sys.stderr)
     held_out = leave_one_design_out(found, progress=lambda i, n, name: print(f"\r  leave-one-design-out {i}/{n}", end="", file=sys.stderr))
     print(file=sys.stderr)
-    fitted_on = {"rows": len(found), "designs": len({sample.group for sample in found}), "date": date.today().isoformat(),
-                 "command": "benchmarks/estimator.py --write"}
-    constants = fit_constants(found, interval_ratios(found, held_out), fitted_on)
+    by_source = leave_one_source_out(found, progress=lambda i, n, name: print(f"\r  leave-one-source-out {i}/{n}", end="", file=sys.stderr))
+    print(file=sys.stderr)
+    fitted_on = {"rows": len(found), "designs": len({sample.group for sample in found}), "sources": len({sample.origin for sample in found}),
+                 "date": date.today().isoformat(), "command": "benchmarks/estimator.py --write"}
+    tails = interval_tails(found, by_source)
+    constants = fit_constants(found, interval_ratios(found, by_source, tails), fitted_on)
     in_sample = {sample.id: predict(sample, constants) for sample in found}
-    return {"samples": found, "held_out": held_out, "in_sample": in_sample, "constants": constants,
-            "coverage": coverage(found, held_out), "seconds": time.perf_counter() - started}
+    return {"samples": found, "held_out": held_out, "by_source": by_source, "in_sample": in_sample, "constants": constants, "tails": tails,
+            "coverage": coverage(found, by_source, tails), "seconds": time.perf_counter() - started}
 
 
 def _cell(metric: str, estimate: int, published: int) -> str:
@@ -61,33 +66,42 @@ def _cell(metric: str, estimate: int, published: int) -> str:
     return f"{estimate:,} / {published:,}{mark}"
 
 
+def _inside(found: list, predictions: dict, label: str) -> str:
+    """One table line: rows inside the target per metric, and inside all four."""
+    counts = [sum(inside_target(metric, predictions[s.id][metric], s.published[metric]) for s in found) for metric in METRICS]
+    every = sum(all(inside_target(metric, predictions[s.id][metric], s.published[metric]) for metric in TARGET_METRICS) for s in found)
+    return f"| {label} | {len(found)} | " + " | ".join(f"{count}/{len(found)}" for count in counts) + f" | {every}/{len(found)} |"
+
+
 def markdown(result: dict) -> list[str]:
     """The tables of docs/estimation.md."""
-    found, held_out, in_sample = result["samples"], result["held_out"], result["in_sample"]
-    lines = ["#### Every row, leave one design out (estimate / vendor; ✗ outside the target)", "",
+    found, held_out, by_source, in_sample = result["samples"], result["held_out"], result["by_source"], result["in_sample"]
+    lines = ["#### Every row, leave one source out (estimate / vendor; ✗ outside the target)", "",
              "| row | source | kind | " + " | ".join(METRICS) + " |", "|---|---|---|" + "---|" * len(METRICS)]
     for sample in found:
-        cells = [_cell(metric, held_out[sample.id][metric], sample.published[metric]) for metric in METRICS]
-        lines.append(f"| {sample.id} | {sample.source} | {sample.kind} | " + " | ".join(cells) + " |")
-    lines += ["", "#### Rows inside the target, per metric", "", "| fit | " + " | ".join(METRICS) + " | all four |",
-              "|---|" + "---|" * (len(METRICS) + 1)]
-    for label, predictions in (("leave one design out", held_out), ("in sample (for comparison)", in_sample)):
-        counts = [sum(inside_target(metric, predictions[s.id][metric], s.published[metric]) for s in found) for metric in METRICS]
-        every = sum(all(inside_target(metric, predictions[s.id][metric], s.published[metric]) for metric in TARGET_METRICS) for s in found)
-        lines.append(f"| {label} | " + " | ".join(f"{count}/{len(found)}" for count in counts) + f" | {every}/{len(found)} |")
-    lines += ["", "#### Leave one design out, per kind of design", "", "| kind | rows | " + " | ".join(METRICS) + " | all four |",
-              "|---|---|" + "---|" * (len(METRICS) + 1)]
-    for kind in sorted({sample.kind for sample in found}):
-        rows = [sample for sample in found if sample.kind == kind]
-        counts = [sum(inside_target(metric, held_out[s.id][metric], s.published[metric]) for s in rows) for metric in METRICS]
-        every = sum(all(inside_target(metric, held_out[s.id][metric], s.published[metric]) for metric in TARGET_METRICS) for s in rows)
-        lines.append(f"| {kind} | {len(rows)} | " + " | ".join(f"{count}/{len(rows)}" for count in counts) + f" | {every}/{len(rows)} |")
+        cells = [_cell(metric, by_source[sample.id][metric], sample.published[metric]) for metric in METRICS]
+        lines.append(f"| {sample.id} | {sample.origin} | {sample.kind} | " + " | ".join(cells) + " |")
+    header = "| " + " | ".join(METRICS) + " | all four |"
+    lines += ["", "#### Rows inside the target, per metric", "", "| fit | rows " + header, "|---|---|" + "---|" * (len(METRICS) + 1)]
+    for label, predictions in (("leave one source out", by_source), ("leave one design out", held_out), ("in sample (for comparison)", in_sample)):
+        lines.append(_inside(found, predictions, label))
+    for title, predictions in (("Leave one source out", by_source), ("Leave one design out", held_out)):
+        lines += ["", f"#### {title}, per kind of design", "", "| kind | rows " + header, "|---|---|" + "---|" * (len(METRICS) + 1)]
+        for kind in ("MLP", "io_parallel CNN", "io_stream CNN", "single layer"):
+            rows = [sample for sample in found if sample.design_kind == kind]
+            if rows:
+                lines.append(_inside(rows, predictions, kind))
     interval = result["constants"].interval
-    lines += ["", "#### Intervals: vendor / estimate ratios (10th-90th percentile, out of sample) and their coverage", "",
-              "| metric | low | high | coverage (leave one design out) |", "|---|---|---|---|"]
+    lines += ["", "#### Intervals: vendor / estimate ratios (out of sample, leave one source out) and their held-out coverage", "",
+              "| metric | tail | low | high | coverage (leave one source out) |", "|---|---|---|---|---|"]
     for metric in METRICS:
         low, high = interval[metric]
-        lines.append(f"| {metric} | {low} | {high} | {result['coverage'][metric]:.0%} |")
+        lines.append(f"| {metric} | {result['tails'][metric]:.1%} | {low} | {high} | {result['coverage'][metric]:.0%} |")
+    sources = sorted({sample.origin for sample in found})
+    lines += ["", f"#### The {len(sources)} sources (each left out with its designs built by the same tool elsewhere)", "", "| source | rows | designs |", "|---|---|---|"]
+    for origin in sources:
+        rows = [sample for sample in found if sample.origin == origin]
+        lines.append(f"| {origin} | {len(rows)} | {len({sample.group for sample in rows})} |")
     return lines
 
 
@@ -132,7 +146,8 @@ def main() -> None:
     args = parser.parse_args()
     result = evaluate(args.calibration)
     print("\n".join(markdown(result)))
-    print(f"\n{len(result['samples'])} rows, {len({s.group for s in result['samples']})} designs, {result['seconds']:.0f} s")
+    print(f"\n{len(result['samples'])} rows, {len({s.group for s in result['samples']})} designs, "
+          f"{len({s.origin for s in result['samples']})} sources, {result['seconds']:.0f} s")
     if args.write:
         from codesign.estimate.model import CONSTANTS_PATH
 

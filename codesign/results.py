@@ -86,7 +86,7 @@ class EstimateResult(BaseModel):
     total: dict
     layers: list[dict]
     utilization: dict
-    interval: dict  # [low, high] per metric (dsp, lut, ff, bram_18k, latency_cycles): where the vendor figure fell for 80% of the calibration designs left out of the fit
+    interval: dict  # [low, high] per metric (dsp, lut, ff, bram_18k, latency_cycles): where the vendor figure fell for at least 80% of the calibration rows predicted without their source
     _baseline: dict | None = PrivateAttr(default=None)  # a what-if's: the run's own estimate
     _changed: dict = PrivateAttr(default_factory=dict)  # a what-if's: the settings it changed
 

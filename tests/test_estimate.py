@@ -273,3 +273,39 @@ def test_a_bit_exact_run_puts_its_types_cost_beside_hls4ml_default(tiny_run):
     assert all(versus[key]["these_types"] == report["total"][key] for key in versus)
     assert versus["lut"]["hls4ml_default"] > versus["lut"]["these_types"]  # 16-bit types against the tiny spec's 6-bit ones
     assert any("against hls4ml's default, fixed<16,6> everywhere" in line for line in tiny_run[1])
+
+
+def test_leaving_a_source_out_leaves_out_its_rows_and_its_designs_built_by_the_same_tool(monkeypatch):
+    """The grouping docs/estimation.md states: a source is a repository and tool; its designs built by that tool in
+    another source (the SVHN CNN, published and in a fork) go with it, the same design by another tool stays."""
+    from codesign.estimate import fit
+
+    def sample(id, group, origin):
+        return fit.Sample(id, group, "MLP", "project", None, [], {}, origin, "MLP")
+
+    rows = [
+        sample("svhn_published", "svhn", "tutorial · Vivado HLS 2020.1"),
+        sample("svhn_fork", "svhn", "fork · Vivado HLS 2020.1"),
+        sample("dense_vitis", "dense", "hls4ml · Vitis HLS 2024.1"),
+        sample("dense_vivado", "dense", "hls4ml · Vivado HLS 2020.1"),
+        sample("pool_vivado", "pool", "hls4ml · Vivado HLS 2020.1"),
+    ]
+    trained_on = {}
+    monkeypatch.setattr(fit, "fit_constants", lambda training: tuple(sorted(row.id for row in training)))
+    monkeypatch.setattr(fit, "predict", lambda row, constants: trained_on.setdefault(row.id, constants))
+    fit.leave_one_source_out(rows)
+    assert trained_on["svhn_published"] == ("dense_vitis", "dense_vivado", "pool_vivado")
+    assert trained_on["svhn_fork"] == ("dense_vitis", "dense_vivado", "pool_vivado")
+    assert trained_on["dense_vitis"] == ("dense_vivado", "pool_vivado", "svhn_fork", "svhn_published")
+    assert trained_on["dense_vivado"] == trained_on["pool_vivado"] == ("dense_vitis", "svhn_fork", "svhn_published")
+
+
+def test_a_price_no_training_row_determines_keeps_its_prior():
+    """A feature absent from every training row is priced at the prior, not at zero; a determined one by the rows."""
+    import numpy as np
+
+    from codesign.estimate.fit import PRICE_PRIOR, _nnls_relative
+
+    rows = np.array([[100.0 * n, 0.0, 1.0] for n in range(1, 21)])  # feature 0 seen, feature 1 never; a constant
+    prices = _nnls_relative(rows, 3.0 * rows[:, 0] + 10.0)
+    assert prices[1] == pytest.approx(PRICE_PRIOR) and prices[0] == pytest.approx(3.0, rel=0.02)

@@ -2,7 +2,9 @@
 
 Three sources: the published designs (rebuilt with weights of the same shape, sparsity and quantization), the
 C-synthesis baselines of hls4ml's own CI (rebuilt from the model each names, with its initializers), and the
-public hls4ml projects with their real trained weights (converted from their own hls4ml_config.yml).
+public hls4ml projects with their real trained weights (projects/ and projects2/, converted from their own
+hls4ml_config.yml). Each row names its design (`group`: rows of one model and weights) and its origin (`origin`:
+repository and tool), the units left out together when the error is measured out of sample.
 """
 
 from __future__ import annotations
@@ -109,6 +111,12 @@ PUBLISHED_DESIGNS = {
         Design("hls4ml_ci_conv2d_vitis2024", lambda rng: ci_model(CI_CONV2D, rng), "Vitis", "io_parallel", "Resource", 1, "xcvu13p-flga2577-2-e"),
     )
 }
+PUBLISHED_ORIGINS = {  # repository and tool of each published row
+    "tut_p1_vitis2024": "fastmachinelearning/hls4ml-tutorial · Vitis HLS 2024.1",
+    "tut_p3_pruned75_vitis2024": "fastmachinelearning/hls4ml-tutorial · Vitis HLS 2024.1",
+    "tut_p6_cnn_pruned_vhls2020": "fastmachinelearning/hls4ml-tutorial · Vivado HLS 2020.1",
+    "hls4ml_ci_conv2d_vitis2024": "fastmachinelearning/hls4ml · Vitis HLS 2024.1",
+}
 PUBLISHED_KINDS = {"tut_p1_vitis2024": "MLP", "tut_p3_pruned75_vitis2024": "MLP", "tut_p6_cnn_pruned_vhls2020": "CNN", "hls4ml_ci_conv2d_vitis2024": "conv2d"}
 SAME_DESIGN_AS = {  # published rows whose design is also a CI row or a project: one group when left out
     "hls4ml_ci_conv2d_vitis2024": "conv2d",
@@ -135,6 +143,14 @@ class Row:
     published: dict
     convert: Callable[[], object]
     multipliers: str = "auto"  # "fabric" where the build forced multiplications into logic
+    origin: str = ""  # repository and tool: rows of one origin are not independent (left out together)
+
+    @property
+    def design_kind(self) -> str:
+        """MLP, io_parallel CNN, io_stream CNN or single layer: the kinds the error tables are given per."""
+        if self.source == "hls4ml CI" or self.kind in ("conv2d", "dense + activation", "depthwise", "pooling"):
+            return "single layer"
+        return "MLP" if self.kind == "MLP" else f"{self.io_type} CNN"
 
 
 def _published(row: dict) -> dict:
@@ -172,7 +188,8 @@ def published_rows(folder: Path) -> list[Row]:
         group = SAME_DESIGN_AS.get(design.row_id, design.row_id)
         rows.append(Row(row["id"], group, "published", PUBLISHED_KINDS[row["id"]], design.backend, design.io_type, design.strategy,
                         design.reuse_factor, design.part, design.clock_ns, _published(row),
-                        _convert(design.build, design.backend, design.io_type, design.strategy, design.reuse_factor, design.part, design.clock_ns, design.precision)))
+                        _convert(design.build, design.backend, design.io_type, design.strategy, design.reuse_factor, design.part, design.clock_ns, design.precision),
+                        origin=PUBLISHED_ORIGINS[row["id"]]))
     return rows
 
 
@@ -190,6 +207,7 @@ def ci_rows(folder: Path) -> list[Row]:
             row["part"], float(row["clock_ns"]), _published(row),
             _convert(build, backend, row["io_type"], row["strategy"], int(row["reuse_factor"]), row["part"], float(row["clock_ns"]),
                      precision.group(1) if precision else "fixed<16,6>", granularity),
+            origin=f"{_repository(row['source'])} · {_tool(row['tool'])}",
         ))
     return rows
 
@@ -206,9 +224,48 @@ def project_rows(folder: Path) -> list[Row]:
         rows.append(Row(
             row["id"], group, "project", kind, project.backend, project.io_type, project.strategy, project.reuse_factor,
             project.part, project.clock_ns, _published(row), lambda seed=0, project=project: convert_project(project),
-            multipliers="fabric" if "-impl fabric" in row["notes"] else "auto",
+            multipliers="fabric" if "-impl fabric" in row["notes"] else "auto", origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}",
         ))
     return rows
+
+
+SAME_DESIGN_IN_PROJECTS2 = {  # projects2 rows that are one model with one set of weights (projects2.csv notes)
+    "Lrozzy__hls4ml_OpenML__model_2.2_hls4ml_prj_prune_90": "Lrozzy__hls4ml_OpenML__model_2.1_hls4ml_prj_prune_60",
+    "nicologhielmetti__hls4ml-pynq__dma_test_pynq_float_cpp_nn_v2": "nicologhielmetti__hls4ml-pynq__dma_test_pynq_ap_fixed_cpp_nn_v2",
+    "uw-acme__HLS4ML_-NeutDetector__src_hdl_IGNORE_uplane-test": "uw-acme__HLS4ML_-NeutDetector__src_hdl_IGNORE_uplane-reuse16",
+    "uw-acme__HLS4ML_-NeutDetector__src_hdl_IGNORE_uplane_reuse12_implementation": "uw-acme__HLS4ML_-NeutDetector__src_hdl_IGNORE_uplane-reuse16",
+}
+
+
+def projects2_rows(folder: Path) -> list[Row]:
+    """projects2.csv: the projects whose Keras model hls4ml 1.3 with QKeras loads (the others: docs/estimation.md)."""
+    from codesign.errors import ModelError
+    from codesign.estimate.project import convert_project, read_project
+
+    rows = []
+    for row in _read_csv(folder / "projects2.csv"):
+        try:
+            project = read_project(folder / "projects2" / row["id"])
+            convert_project(project)  # a model this stack cannot load is not a calibration row
+        except ModelError:
+            continue
+        kind = "CNN" if "conv" in row["layers"] else "MLP"
+        rows.append(Row(
+            row["id"], SAME_DESIGN_IN_PROJECTS2.get(row["id"], row["id"]), "project", kind, project.backend, project.io_type, project.strategy,
+            project.reuse_factor, project.part, project.clock_ns, _published(row), lambda seed=0, project=project: convert_project(project),
+            origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}",
+        ))
+    return rows
+
+
+def _tool(tool: str) -> str:
+    """The vendor tool and version, without the remarks in brackets."""
+    return re.sub(r"\s*\(.*\)", "", tool).strip()
+
+
+def _repository(source: str) -> str:
+    """owner/repository of a `owner/repository@commit ...` source."""
+    return source.split("@", 1)[0].split()[0]
 
 
 def _as_synthesized(project, row: dict):
@@ -225,7 +282,7 @@ def _as_synthesized(project, row: dict):
 
 
 def all_rows(folder: Path) -> list[Row]:
-    return published_rows(folder) + ci_rows(folder) + project_rows(folder)
+    return published_rows(folder) + ci_rows(folder) + project_rows(folder) + projects2_rows(folder)
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -303,14 +360,15 @@ def samples(folder: Path, progress: Callable | None = None) -> list:
     from codesign.estimate.features import design_features, family_of
     from codesign.estimate.fit import Sample
     from codesign.estimate.model import Timing
-    from codesign.parts import find_part
+    from codesign.parts import part_or_unlisted
 
     rows = all_rows(folder)
     found = []
     for index, row in enumerate(rows, start=1):
-        family = family_of(find_part(row.part).base)
+        family = family_of(part_or_unlisted(row.part)[0].base)
         features = design_features(row.convert(), row.io_type, family, row.multipliers, row.backend)
-        found.append(Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type), features, row.published))
+        found.append(Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type), features, row.published,
+                            row.origin, row.design_kind))
         if progress:
             progress(index, len(rows), row.id)
     return found

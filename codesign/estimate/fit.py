@@ -2,8 +2,9 @@
 
 Latency timings are fitted first (coordinate descent over small grids, minimizing the mean |log| ratio of
 cycles), then LUT and FF prices by non-negative least squares on relative errors of the design totals. Leave-one-
-design-out refits everything without each design's rows and predicts them; the spread of those ratios gives the
-intervals.
+design-out refits everything without each design's rows and predicts them. Leave-one-source-out refits without
+every row of a source (a repository and tool) and its designs built by that tool elsewhere: designs from one
+source are near-twins, not independent, and the intervals come from these predictions.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ LATENCY_GRID = {
 LATENCY_START = {"logic_mult_ns_7series": 3.0, "logic_mult_ns_ultrascale": 2.0, "mult_ns_7series": 3.0, "add_ns_7series": 0.8, "mult_ns_ultrascale": 2.0, "add_ns_ultrascale": 0.35, "table_cycles": 2,
                  "softmax_ns_7series": 30.0, "softmax_ns_ultrascale": 8.0,
                  "register_credit_7series": 1, "register_credit_ultrascale": 1, "softmax_log_ns_7series": 3.0, "softmax_log_ns_ultrascale": 1.0, "stream_cycles": 2, "stream_fill": 1, "per_call": 1, "top": 2}
-INTERVAL_QUANTILES = (0.1, 0.9)  # an 80% interval from the out-of-sample ratios
+INTERVAL_TARGET = 0.8  # the share of held-out vendor figures an interval must contain
+INTERVAL_TAILS = (0.1, 0.075, 0.05, 0.025, 0.0)  # quantile tails tried, narrowest interval first
 
 
 @dataclass
@@ -53,6 +55,8 @@ class Sample:
     timing: Timing
     features: list[dict]
     published: dict
+    origin: str = ""  # repository and tool
+    design_kind: str = ""  # MLP, io_parallel CNN, io_stream CNN, single layer
 
 
 def _cycles(sample: Sample, latency: dict) -> tuple[int, list[int]]:
@@ -102,10 +106,17 @@ def _totals(sample: Sample, metric: str, latency: dict) -> np.ndarray:
     return np.array([sum(layer["ff"][key] for layer in sample.features) for key in FF_FEATURES] + by_family + [1.0])
 
 
+PRICE_PRIOR = 1.0  # one LUT (FF) per feature unit: features count bits of logic and registers
+PRIOR_WEIGHT = 0.001  # how strongly a price is drawn to the prior: only prices the rows leave undetermined move
+
+
 def _nnls_relative(rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Non-negative prices minimizing the sum of squared relative errors."""
+    """Non-negative prices minimizing the sum of squared relative errors, each feature price (not the constant, the
+    last column) drawn toward PRICE_PRIOR so that a feature no row has (pooling, when no row pools) is priced."""
     scale = 1.0 / np.maximum(targets, 1.0)
-    prices, _ = nnls(rows * scale[:, None], targets * scale)
+    features = rows.shape[1] - 1
+    prior_rows = np.sqrt(PRIOR_WEIGHT) * np.eye(features, rows.shape[1])
+    prices, _ = nnls(np.vstack([rows * scale[:, None], prior_rows]), np.concatenate([targets * scale, np.full(features, np.sqrt(PRIOR_WEIGHT) * PRICE_PRIOR)]))
     return prices
 
 
@@ -148,27 +159,68 @@ def leave_one_design_out(samples: list[Sample], progress=None) -> dict[str, dict
     return predictions
 
 
+def _tool(sample: Sample) -> str:
+    return sample.origin.rsplit(" · ", 1)[-1]
+
+
+def leave_one_source_out(samples: list[Sample], progress=None) -> dict[str, dict]:
+    """Each sample predicted by constants fitted without its source's rows and without the same designs built by the
+    same tool elsewhere (the tutorial's SVHN CNN, published and in a fork of the tutorial)."""
+    predictions = {}
+    origins = sorted({sample.origin for sample in samples})
+    for index, origin in enumerate(origins, start=1):
+        held_out = [sample for sample in samples if sample.origin == origin]
+        twins = {(sample.group, _tool(sample)) for sample in held_out}
+        constants = fit_constants([sample for sample in samples if sample.origin != origin and (sample.group, _tool(sample)) not in twins])
+        for sample in held_out:
+            predictions[sample.id] = predict(sample, constants)
+        if progress:
+            progress(index, len(origins), origin)
+    return predictions
+
+
 def ratio(estimate: float, published: float) -> float:
     """vendor / estimate, with +1 on both so that zero figures compare."""
     return (published + 1.0) / (estimate + 1.0)
 
 
-def interval_ratios(samples: list[Sample], predictions: dict[str, dict], exclude_group: str | None = None) -> dict:
-    """Per metric, the quantiles of vendor/estimate over the out-of-sample predictions (one group left aside)."""
-    result = {}
-    for metric in INTERVAL_METRICS:
-        ratios = [ratio(predictions[sample.id][metric], sample.published[metric]) for sample in samples if sample.group != exclude_group]
-        low, high = np.quantile(ratios, INTERVAL_QUANTILES)
-        result[metric] = [round(float(low), 3), round(float(high), 3)]
-    return result
+def _ratios(samples: list[Sample], predictions: dict[str, dict], metric: str) -> list[float]:
+    return [ratio(predictions[sample.id][metric], sample.published[metric]) for sample in samples]
 
 
-def coverage(samples: list[Sample], predictions: dict[str, dict]) -> dict:
-    """Share of rows whose vendor figure falls in the interval built without their own design."""
-    inside = dict.fromkeys(INTERVAL_METRICS, 0)
-    for sample in samples:
-        bounds = interval_ratios(samples, predictions, exclude_group=sample.group)
-        for metric in INTERVAL_METRICS:
-            low, high = interval(predictions[sample.id][metric], bounds[metric])
-            inside[metric] += low <= sample.published[metric] <= high
-    return {metric: round(count / len(samples), 3) for metric, count in inside.items()}
+def _bounds(ratios: list[float], tail: float) -> list[float]:
+    low, high = np.quantile(ratios, (tail, 1.0 - tail))
+    return [round(float(low), 3), round(float(high), 3)]
+
+
+def _held_out_coverage(samples: list[Sample], predictions: dict[str, dict], metric: str, tail: float) -> float:
+    """Share of rows inside the interval built from the other sources' ratios only (nested: a source never
+    sizes its own interval)."""
+    inside = 0
+    for origin in sorted({sample.origin for sample in samples}):
+        others = [sample for sample in samples if sample.origin != origin]
+        bounds = _bounds(_ratios(others, predictions, metric), tail)
+        for sample in samples:
+            if sample.origin == origin:
+                low, high = interval(predictions[sample.id][metric], bounds)
+                inside += low <= sample.published[metric] <= high
+    return inside / len(samples)
+
+
+def interval_tails(samples: list[Sample], predictions: dict[str, dict]) -> dict[str, float]:
+    """Per metric, the narrowest quantile tail (10% each side, then 7.5, 5, 2.5, 0) whose held-out coverage reaches
+    INTERVAL_TARGET."""
+    return {
+        metric: next((tail for tail in INTERVAL_TAILS if _held_out_coverage(samples, predictions, metric, tail) >= INTERVAL_TARGET), 0.0)
+        for metric in INTERVAL_METRICS
+    }
+
+
+def interval_ratios(samples: list[Sample], predictions: dict[str, dict], tails: dict[str, float]) -> dict:
+    """Per metric, [low, high] quantiles of vendor/estimate over the out-of-sample predictions at that tail."""
+    return {metric: _bounds(_ratios(samples, predictions, metric), tails[metric]) for metric in INTERVAL_METRICS}
+
+
+def coverage(samples: list[Sample], predictions: dict[str, dict], tails: dict[str, float]) -> dict:
+    """Per metric, the share of rows whose vendor figure falls in the interval built without their own source."""
+    return {metric: round(_held_out_coverage(samples, predictions, metric, tails[metric]), 3) for metric in INTERVAL_METRICS}

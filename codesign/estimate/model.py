@@ -122,7 +122,7 @@ def interval(value: float, ratios: list[float] | None) -> list[int]:
     """[low, high] around an estimate from the vendor/estimate ratios that held out of sample."""
     if not ratios:
         return [int(value), int(value)]
-    low, high = ratios
+    low, high = ratios[:2]
     return [int(math.floor(value * min(low, 1.0))), int(math.ceil(value * max(high, 1.0)))]
 
 

@@ -1,7 +1,9 @@
 """hls4ml project folders (hls4ml_config.yml and the Keras model beside it), converted as configured there.
 
 Configs from hls4ml 0.6-1.3 are read: the `!keras_model` tag, old key names (XilinxPart), accelerator backends
-(VivadoAccelerator -> Vivado), and per-layer keys hls4ml 1.3 does not know (dropped, each with a note).
+(VivadoAccelerator, Pynq -> Vivado), values older versions spelled otherwise (ConvImplementation `encoded`), and
+per-layer keys hls4ml 1.3 does not know (dropped, each with a note). Where the written firmware's reuse factors
+differ from the config (set by hand after hls4ml wrote it), the firmware's are what was synthesized and are used.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from codesign.errors import ModelError
 CONFIG_NAME = "hls4ml_config.yml"
 MODEL_NAMES = ("keras_model.h5", "keras_model.keras")
 STRATEGIES = {"latency": "Latency", "resource": "Resource", "distributed_arithmetic": "distributed_arithmetic"}
-BACKENDS = {"Vivado": "Vivado", "Vitis": "Vitis", "VivadoAccelerator": "Vivado", "VitisAccelerator": "Vitis"}
+BACKENDS = {"Vivado": "Vivado", "Vitis": "Vitis", "VivadoAccelerator": "Vivado", "VitisAccelerator": "Vitis", "Pynq": "Vivado"}
+RENAMED_KEYS = {"table_size": "TableSize"}  # what hls4ml 0.x wrote, and its 1.3 name
+CHOICES = {"ConvImplementation": ("LineBuffer", "Encoded")}  # hls4ml 1.3's spellings; 0.x wrote `encoded`, `Pointwise`
 LAYER_KEYS = {  # what hls4ml 1.3 takes per layer in LayerName (older configs carry more)
     "Precision", "ReuseFactor", "Strategy", "Trace", "TableSize", "Implementation", "Skip", "ParallelizationFactor",
     "ConvImplementation", "exp_table_t", "inv_table_t", "BramFactor", "Compression", "accum_t", "table_t",
@@ -73,6 +77,7 @@ def read_project(folder: Path) -> Project:
         raise ModelError(f"{path}: backend '{config.get('Backend')}' is not one codesign estimates (Vivado, Vitis)")
     if config.get("Backend") != backend:
         notes.append(f"backend {config.get('Backend')} estimated as {backend} (the same HLS kernels)")
+    _reuse_factors_of_firmware(folder, hls_config, notes)
     return Project(
         folder=folder,
         model_path=_model_path(folder, config.get("KerasModel")),
@@ -83,7 +88,7 @@ def read_project(folder: Path) -> Project:
         io_type=_io_type(str(config.get("IOType", "io_parallel")), notes),
         strategy=STRATEGIES.get(str(model.get("Strategy", "Latency")).lower(), "Latency"),
         reuse_factor=int(model.get("ReuseFactor", 1)),
-        notes=notes,
+        notes=list(dict.fromkeys(notes)),
     )
 
 
@@ -119,13 +124,81 @@ def _known_keys(hls_config: dict, notes: list[str]) -> dict:
             if not isinstance(settings, dict):
                 layers[name] = settings
                 continue
+            settings = _renamed_keys(settings, f"{section}.{name}", notes)
             unknown = sorted(set(settings) - LAYER_KEYS)
             for key in unknown:
                 notes.append(f"{section}.{name}.{key}: not an hls4ml 1.3 setting, dropped")
-            layers[name] = {key: value for key, value in settings.items() if key not in unknown}
+            layers[name] = _known_choices({key: value for key, value in settings.items() if key not in unknown}, f"{section}.{name}", notes)
         if section in hls_config:
             cleaned[section] = layers
+    if isinstance(hls_config.get("Model"), dict):
+        cleaned["Model"] = _known_choices(hls_config["Model"], "Model", notes)
     return cleaned
+
+
+def _renamed_keys(settings: dict, where: str, notes: list[str]) -> dict:
+    """Keys older hls4ml versions spelled otherwise, under their hls4ml 1.3 name, with a note."""
+    renamed = {}
+    for key, value in settings.items():
+        if key in RENAMED_KEYS and RENAMED_KEYS[key] not in settings:
+            notes.append(f"{where}.{key}: read as {RENAMED_KEYS[key]} (its hls4ml 1.3 name)")
+            key = RENAMED_KEYS[key]
+        renamed[key] = value
+    return renamed
+
+
+def _known_choices(settings: dict, where: str, notes: list[str]) -> dict:
+    """Choice values in hls4ml 1.3's spelling: `encoded` read as `Encoded`; a choice 1.3 no longer has is dropped
+    (hls4ml picks its default), with a note."""
+    settings = dict(settings)
+    for key, choices in CHOICES.items():
+        if key not in settings or settings[key] in choices:
+            continue
+        spelled = {choice.lower(): choice for choice in choices}.get(str(settings[key]).lower())
+        if spelled:
+            notes.append(f"{key} '{settings[key]}' (older hls4ml) read as '{spelled}'")
+            settings[key] = spelled
+        else:
+            notes.append(f"{where}.{key}: '{settings[key]}' is not an hls4ml 1.3 choice ({', '.join(choices)}), hls4ml's default used")
+            del settings[key]
+    return settings
+
+
+FIRMWARE_CALL = re.compile(r"nnet::\w+<[^;]*?,\s*(\w+)>\s*\([^;]*\);\s*//\s*(\w+)")
+
+
+def firmware_reuse_factors(folder: Path) -> dict[str, int]:
+    """Each layer's reuse factor as the written firmware has it (myproject.cpp names the layer of each config struct
+    of parameters.h); empty when the project holds no firmware."""
+    firmware = Path(folder) / "firmware"
+    parameters = firmware / "parameters.h"
+    tops = sorted(path for path in firmware.glob("*.cpp") if "nnet::" in path.read_text(errors="replace")) if firmware.is_dir() else []
+    if not parameters.is_file() or not tops:
+        return {}
+    structs = dict(re.findall(r"struct\s+(\w+)\s*:\s*nnet::\w+\s*\{(.*?)\n\};", parameters.read_text(errors="replace"), flags=re.DOTALL))
+    found = {}
+    for config, layer in FIRMWARE_CALL.findall(tops[0].read_text(errors="replace")):
+        reuse = re.search(r"\breuse_factor\s*=\s*(\d+)", structs.get(config, ""))
+        if reuse:
+            found[layer] = int(reuse.group(1))
+    return found
+
+
+def _reuse_factors_of_firmware(folder: Path, hls_config: dict, notes: list[str]) -> None:
+    """The firmware's reuse factor for every layer whose config says otherwise, with one note naming them."""
+    model_reuse = int((hls_config.get("Model") or {}).get("ReuseFactor", 1))
+    if not isinstance(hls_config.get("LayerName"), dict):
+        hls_config["LayerName"] = {}
+    layers = hls_config["LayerName"]
+    changed = []
+    for layer, reuse in firmware_reuse_factors(folder).items():
+        settings = layers.get(layer)
+        configured = int(settings.get("ReuseFactor", model_reuse)) if isinstance(settings, dict) else model_reuse
+        if configured != reuse and (settings is None or isinstance(settings, dict)):
+            layers[layer] = dict(settings or {}, ReuseFactor=reuse)
+            changed.append(f"{layer} {configured}->{reuse}")
+    if changed:
+        notes.append(f"reuse factors of the written firmware (firmware/parameters.h), not of the config: {', '.join(changed)}")
 
 
 def convert_project(project: Project):

@@ -97,7 +97,7 @@ def format_estimate(report: dict) -> list[str]:
     bounds = report.get("interval") or {}
     lines.append(
         "estimated: " + ", ".join(with_interval(total[key], label, bounds.get(key)) for key, label in INTERVAL_LABELS)
-        + " (interval: where the vendor figure fell for 80% of the calibration designs left out of the fit, docs/estimation.md)"
+        + " (interval: where the vendor figure fell for at least 80% of the calibration rows predicted without their source, docs/estimation.md)"
     )
     lines.append(f"at {report['clock_ns']} ns: latency {total['latency_ns']:,.1f} ns, throughput {total['throughput_per_s']:,.0f} inferences/s")
     for kind, metrics in report.get("vs_vendor", {}).items():
