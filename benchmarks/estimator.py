@@ -42,8 +42,9 @@ def inside_target(metric: str, estimate: float, published: float) -> bool:
 
 def evaluate(calibration: Path) -> dict:
     """Samples, the shipped fit, out-of-sample predictions, intervals and their coverage."""
-    from codesign.estimate.calibration import samples
-    from codesign.estimate.fit import coverage, fit_constants, interval_ratios, interval_tails, leave_one_design_out, leave_one_source_out, predict
+    from codesign.estimate.calibration import samples, untrained_twins
+    from codesign.estimate.fit import (coverage, fit_constants, interval_ratios, interval_tails, leave_one_design_out, leave_one_source_out,
+                                       outside_tails, predict, training_ratios)
 
     started = time.perf_counter()
     found = samples(calibration, progress=lambda i, n, name: print(f"\r  converting {i}/{n} {name[:60]:60s}", end="", file=sys.stderr))
@@ -55,9 +56,12 @@ def evaluate(calibration: Path) -> dict:
     fitted_on = {"rows": len(found), "designs": len({sample.group for sample in found}), "sources": len({sample.origin for sample in found}),
                  "date": date.today().isoformat(), "command": "benchmarks/estimator.py --write"}
     tails = interval_tails(found, by_source)
-    constants = fit_constants(found, interval_ratios(found, by_source, tails), fitted_on)
+    twins = untrained_twins(calibration, progress=lambda i, n, name: print(f"\r  untrained twins {i}/{n} {name[:60]:60s}", end="", file=sys.stderr))
+    print(file=sys.stderr)
+    constants = fit_constants(found, interval_ratios(found, by_source, tails), fitted_on, interval_ratios(found, by_source, outside_tails(tails)))
+    constants = fit_constants(found, constants.interval, fitted_on, constants.interval_widest, training_ratios(twins, constants))
     in_sample = {sample.id: predict(sample, constants) for sample in found}
-    return {"samples": found, "held_out": held_out, "by_source": by_source, "in_sample": in_sample, "constants": constants, "tails": tails,
+    return {"samples": found, "held_out": held_out, "by_source": by_source, "in_sample": in_sample, "constants": constants, "tails": tails, "twins": twins,
             "coverage": coverage(found, by_source, tails), "seconds": time.perf_counter() - started}
 
 
@@ -75,6 +79,8 @@ def _inside(found: list, predictions: dict, label: str) -> str:
 
 def markdown(result: dict) -> list[str]:
     """The tables of docs/estimation.md."""
+    from codesign.estimate.fit import predict
+
     found, held_out, by_source, in_sample = result["samples"], result["held_out"], result["by_source"], result["in_sample"]
     lines = ["#### Every row, leave one source out (estimate / vendor; ✗ outside the target)", "",
              "| row | source | kind | " + " | ".join(METRICS) + " |", "|---|---|---|" + "---|" * len(METRICS)]
@@ -92,11 +98,21 @@ def markdown(result: dict) -> list[str]:
             if rows:
                 lines.append(_inside(rows, predictions, kind))
     interval = result["constants"].interval
+    widest = result["constants"].interval_widest
     lines += ["", "#### Intervals: vendor / estimate ratios (out of sample, leave one source out) and their held-out coverage", "",
-              "| metric | tail | low | high | coverage (leave one source out) |", "|---|---|---|---|---|"]
+              "| metric | tail | low | high | coverage (leave one source out) | outside the territory: low | high |", "|---|---|---|---|---|---|---|"]
     for metric in METRICS:
         low, high = interval[metric]
-        lines.append(f"| {metric} | {result['tails'][metric]:.1%} | {low} | {high} | {result['coverage'][metric]:.0%} |")
+        lines.append(f"| {metric} | {result['tails'][metric]:.1%} | {low} | {high} | {result['coverage'][metric]:.0%} | {widest[metric][0]} | {widest[metric][1]} |")
+    lines += ["", "#### Untrained weights: each real-weight design estimated trained and with its weights redrawn from their initializers", "",
+              "| design | DSP trained / untrained | LUT trained / untrained | called untrained: trained / redrawn |", "|---|---|---|---|"]
+    said = {True: "yes", False: "no"}
+    for trained, redrawn, trained_called, redrawn_called in result["twins"]:
+        before, after = predict(redrawn, result["constants"]), predict(trained, result["constants"])
+        lines.append(f"| {trained.group} | {after['dsp']:,} / {before['dsp']:,} | {after['lut']:,} / {before['lut']:,} | "
+                     f"{said[trained_called]} / {said[redrawn_called]} |")
+    untrained = result["constants"].untrained
+    lines.append("| **trained / untrained, lowest-highest** | " + " | ".join(f"{untrained[m][0]}-{untrained[m][1]}" for m in ("dsp", "lut")) + " | |")
     sources = sorted({sample.origin for sample in found})
     lines += ["", f"#### The {len(sources)} sources (each left out with its designs built by the same tool elsewhere)", "", "| source | rows | designs |", "|---|---|---|"]
     for origin in sources:

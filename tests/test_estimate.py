@@ -309,3 +309,52 @@ def test_a_price_no_training_row_determines_keeps_its_prior():
     rows = np.array([[100.0 * n, 0.0, 1.0] for n in range(1, 21)])  # feature 0 seen, feature 1 never; a constant
     prices = _nnls_relative(rows, 3.0 * rows[:, 0] + 10.0)
     assert prices[1] == pytest.approx(PRICE_PRIOR) and prices[0] == pytest.approx(3.0, rel=0.02)
+
+
+def test_initializer_draws_are_told_from_trained_weights_and_widen_the_dsp_interval(tmp_path):
+    """A model whose kernels are its initializers' draws is called untrained, and its DSP and LUT intervals span what
+    training did to the calibration designs; the same model with other weights is not."""
+    import numpy as np
+    from tensorflow import keras
+
+    from codesign.estimate.model import load_constants
+    from codesign.estimate.weights import untrained
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(64, name="fc1", kernel_initializer="lecun_uniform"), keras.layers.Dense(5, name="out")])
+    assert untrained(model) == "the weights look untrained: every kernel is a draw of its initializer (fc1 (lecun_uniform), out (glorot_uniform))"
+    drawn = _estimate(model, tmp_path)
+    rng = np.random.default_rng(0)
+    model.get_layer("fc1").set_weights([rng.laplace(0, 0.1, (16, 64)), np.zeros(64)])  # heavy-tailed, as training leaves them
+    assert untrained(model) is None
+    trained = _estimate(model, tmp_path)
+    assert drawn["weights"] == "untrained" and trained["weights"] == "trained"
+    constants = load_constants()
+    low, high = constants.interval["dsp"]
+    span_low, span_high = constants.untrained["dsp"]
+    assert drawn["interval"]["dsp"] == [int(np.floor(drawn["total"]["dsp"] * min(low, 1) * min(span_low, 1))),
+                                       int(np.ceil(drawn["total"]["dsp"] * max(high, 1) * max(span_high, 1)))]
+    assert trained["interval"]["dsp"] == [int(np.floor(trained["total"]["dsp"] * min(low, 1))), int(np.ceil(trained["total"]["dsp"] * max(high, 1)))]
+    assert any(note.startswith("the weights look untrained") for note in drawn["notes"]) and trained["notes"] == []
+
+
+def test_a_design_outside_the_calibrated_territory_says_so_and_gets_the_wider_interval(tmp_path, monkeypatch):
+    """A layer type in an io type no calibration row has is named in a note, and the interval is the widened one."""
+    import dataclasses
+
+    from tensorflow import keras
+
+    from codesign.estimate import model as estimate_model_module
+
+    constants = estimate_model_module.load_constants()
+    narrowed = dataclasses.replace(constants, territory={"layers": [entry for entry in constants.territory["layers"] if entry != "Dense in io_parallel"],
+                                                          "tools": constants.territory["tools"]})
+    monkeypatch.setattr(estimate_model_module, "load_constants", lambda *args: narrowed)
+    inputs = keras.Input((16,))
+    model = keras.Model(inputs, keras.layers.Dense(5)(inputs))
+    model.layers[-1].set_weights([np.full((16, 5), 0.3), np.zeros(5)])
+    report = _estimate(model, tmp_path)
+    assert report["territory"] == {"inside": False, "gaps": ["no calibration design has a Dense in io_parallel"]}
+    assert report["notes"][0].startswith("outside the calibrated territory: no calibration design has a Dense in io_parallel")
+    low, high = narrowed.interval_widest["lut"]
+    assert report["interval"]["lut"] == [int(np.floor(report["total"]["lut"] * min(low, 1))), int(np.ceil(report["total"]["lut"] * max(high, 1)))]

@@ -78,6 +78,8 @@ def test_markdown_and_json_agree_with_the_page(tiny_run, browser):
         assert shown in markdown and shown in page, shown
     assert validation["bit_exact"] is True and "bit-exact? | yes" in markdown
     assert data["verdict"]["fits"] is True and data["verdict"]["bit_exact"] is True
+    for note in data["estimate"]["notes"]:  # outside the calibrated territory, untrained weights: said everywhere
+        assert note in markdown and note in page, note
 
 
 def test_comparison_of_two_runs_highlights_differences(tiny_run, tmp_path, browser):

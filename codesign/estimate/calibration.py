@@ -144,6 +144,7 @@ class Row:
     convert: Callable[[], object]
     multipliers: str = "auto"  # "fabric" where the build forced multiplications into logic
     origin: str = ""  # repository and tool: rows of one origin are not independent (left out together)
+    project: object | None = None  # the hls4ml project a real-weight row converts (its model can be redrawn untrained)
 
     @property
     def design_kind(self) -> str:
@@ -225,6 +226,7 @@ def project_rows(folder: Path) -> list[Row]:
             row["id"], group, "project", kind, project.backend, project.io_type, project.strategy, project.reuse_factor,
             project.part, project.clock_ns, _published(row), lambda seed=0, project=project: convert_project(project),
             multipliers="fabric" if "-impl fabric" in row["notes"] else "auto", origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}",
+            project=project,
         ))
     return rows
 
@@ -253,7 +255,7 @@ def projects2_rows(folder: Path) -> list[Row]:
         rows.append(Row(
             row["id"], SAME_DESIGN_IN_PROJECTS2.get(row["id"], row["id"]), "project", kind, project.backend, project.io_type, project.strategy,
             project.reuse_factor, project.part, project.clock_ns, _published(row), lambda seed=0, project=project: convert_project(project),
-            origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}",
+            origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}", project=project,
         ))
     return rows
 
@@ -355,20 +357,52 @@ def ci_model(text: str, rng: np.random.Generator):
     return keras.Model(inputs, x)
 
 
-def samples(folder: Path, progress: Callable | None = None) -> list:
-    """Every row converted and reduced to its features (what fit.py needs), with progress per row."""
+def _sample(row: Row, graph):
     from codesign.estimate.features import design_features, family_of
     from codesign.estimate.fit import Sample
     from codesign.estimate.model import Timing
     from codesign.parts import part_or_unlisted
 
+    family = family_of(part_or_unlisted(row.part)[0].base)
+    features = design_features(graph, row.io_type, family, row.multipliers, row.backend)
+    return Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type), features, row.published,
+                  row.origin, row.design_kind)
+
+
+def samples(folder: Path, progress: Callable | None = None) -> list:
+    """Every row converted and reduced to its features (what fit.py needs), with progress per row."""
     rows = all_rows(folder)
     found = []
     for index, row in enumerate(rows, start=1):
-        family = family_of(part_or_unlisted(row.part)[0].base)
-        features = design_features(row.convert(), row.io_type, family, row.multipliers, row.backend)
-        found.append(Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type), features, row.published,
-                            row.origin, row.design_kind))
+        found.append(_sample(row, row.convert()))
         if progress:
             progress(index, len(rows), row.id)
     return found
+
+
+def untrained_twins(folder: Path, progress: Callable | None = None) -> list[tuple]:
+    """For one row of each real-weight design (multipliers as hls4ml wrote them), the sample of its trained model
+    and of the same model with every weight redrawn from its initializer (Keras clone_model, seeded): what
+    training does to a design's cost; and whether each of the two is called untrained."""
+    import tensorflow as tf
+
+    from codesign.estimate.project import convert_project
+    from codesign.estimate.weights import untrained
+    from codesign.model import custom_objects, load_keras_model
+
+    rows, seen = [], set()
+    for row in all_rows(folder):
+        if row.project is not None and row.multipliers == "auto" and row.group not in seen:
+            seen.add(row.group)
+            rows.append(row)
+    twins = []
+    for index, row in enumerate(rows, start=1):
+        tf.keras.utils.set_random_seed(0)
+        trained = load_keras_model(row.project.model_path)
+        with tf.keras.utils.custom_object_scope(custom_objects()):
+            redrawn = tf.keras.models.clone_model(trained)
+        twins.append((_sample(row, convert_project(row.project, trained)), _sample(row, convert_project(row.project, redrawn)),
+                      untrained(trained) is not None, untrained(redrawn) is not None))
+        if progress:
+            progress(index, len(rows), row.id)
+    return twins

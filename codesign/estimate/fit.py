@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from codesign.estimate.features import FF_FEATURES, LUT_FEATURES
-from codesign.estimate.model import FF_PRICES, INTERVAL_METRICS, LUT_PRICES, Constants, Timing, design_cycles, interval, layer_cycles, stage_bits
+from codesign.estimate.model import FF_PRICES, INTERVAL_METRICS, LUT_PRICES, Constants, Timing, design_cycles, interval, layer_cycles, stage_bits, territory_of
 
 LATENCY_GRID = {
     "mult_ns_7series": np.arange(0.0, 10.01, 0.25),
@@ -42,6 +42,12 @@ LATENCY_START = {"logic_mult_ns_7series": 3.0, "logic_mult_ns_ultrascale": 2.0, 
                  "register_credit_7series": 1, "register_credit_ultrascale": 1, "softmax_log_ns_7series": 3.0, "softmax_log_ns_ultrascale": 1.0, "stream_cycles": 2, "stream_fill": 1, "per_call": 1, "top": 2}
 INTERVAL_TARGET = 0.8  # the share of held-out vendor figures an interval must contain
 INTERVAL_TAILS = (0.1, 0.075, 0.05, 0.025, 0.0)  # quantile tails tried, narrowest interval first
+OUTSIDE_TAIL = 0.025  # a design outside the calibrated territory: the 95% range of out-of-sample ratios, or wider
+
+
+def outside_tails(tails: dict[str, float]) -> dict[str, float]:
+    """The tails of the widened interval: 2.5% each side, or half the shipped tail where that is already 2.5% or less."""
+    return {metric: min(OUTSIDE_TAIL, tail / 2) for metric, tail in tails.items()}
 
 
 @dataclass
@@ -120,7 +126,14 @@ def _nnls_relative(rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return prices
 
 
-def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on: dict | None = None) -> Constants:
+def territory(samples: list[Sample]) -> dict[str, list[str]]:
+    """Every layer type in its io type, and every tool, that some calibration row has."""
+    found = [territory_of(sample.features, sample.timing) for sample in samples]
+    return {key: sorted({entry for each in found for entry in each[key]}) for key in ("layers", "tools")}
+
+
+def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on: dict | None = None, interval_widest: dict | None = None,
+                  untrained: dict | None = None) -> Constants:
     """Every constant from these samples."""
     latency = fit_latency(samples)
     prices = {}
@@ -128,7 +141,19 @@ def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on
         rows = np.array([_totals(sample, metric, latency) for sample in samples])
         targets = np.array([sample.published[metric] for sample in samples], dtype=float)
         prices[metric] = {name: round(float(value), 4) for name, value in zip(names, _nnls_relative(rows, targets))}
-    return Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {})
+    return Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples), untrained or {})
+
+
+TRAINING_METRICS = ("dsp", "lut")  # what the weights' values decide (the rest follows from shapes and types)
+
+
+def training_ratios(twins: list[tuple], constants: Constants) -> dict[str, list[float]]:
+    """Per metric, the lowest and highest trained / untrained estimate over the real-weight designs."""
+    result = {}
+    for metric in TRAINING_METRICS:
+        ratios = [ratio(predict(redrawn, constants)[metric], predict(trained, constants)[metric]) for trained, redrawn, *_ in twins]
+        result[metric] = [round(min(ratios), 3), round(max(ratios), 3)]
+    return result
 
 
 def predict(sample: Sample, constants: Constants) -> dict:

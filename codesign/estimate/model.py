@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codesign.estimate.features import FF_FEATURES, LUT_FEATURES, design_features, family_of
+from codesign.estimate.weights import untrained
 from codesign.parts import Part
 
 CONSTANTS_PATH = Path(__file__).with_name("constants.json")
@@ -32,9 +33,13 @@ class Constants:
     latency: dict
     interval: dict = field(default_factory=dict)  # metric -> [low, high] ratio of vendor figure to estimate
     fitted_on: dict = field(default_factory=dict)
+    interval_widest: dict = field(default_factory=dict)  # metric -> [low, high] ratio at fit.OUTSIDE_TAIL: outside the territory
+    territory: dict = field(default_factory=dict)  # what the calibration rows contain: "layers" (type in io type), "tools"
+    untrained: dict = field(default_factory=dict)  # metric -> [low, high] trained / untrained cost over the real-weight designs
 
     def as_dict(self) -> dict:
-        return {"lut": self.lut, "ff": self.ff, "latency": self.latency, "interval": self.interval, "fitted_on": self.fitted_on}
+        return {"lut": self.lut, "ff": self.ff, "latency": self.latency, "interval": self.interval, "fitted_on": self.fitted_on,
+                "interval_widest": self.interval_widest, "territory": self.territory, "untrained": self.untrained}
 
 
 def load_constants(path: Path = CONSTANTS_PATH) -> Constants:
@@ -126,6 +131,31 @@ def interval(value: float, ratios: list[float] | None) -> list[int]:
     return [int(math.floor(value * min(low, 1.0))), int(math.ceil(value * max(high, 1.0)))]
 
 
+def territory_of(features: list[dict], timing: Timing) -> dict[str, list[str]]:
+    """What a design is, in the terms the calibration's territory is kept: each costed layer type in its io type,
+    and the tool (backend on the part's family)."""
+    layers = sorted({f"{layer['type']} in {timing.io_type}" for layer in features if layer["kind"] != "free"})
+    return {"layers": layers, "tools": [f"{timing.backend} on {timing.family}"]}
+
+
+def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -> list[str]:
+    """What this design has that no calibration row has, one sentence each (empty: inside the territory)."""
+    if not constants.territory:
+        return []
+    found = territory_of(features, timing)
+    gaps = [f"no calibration design has a {entry}" for entry in found["layers"] if entry not in constants.territory.get("layers", [])]
+    gaps += [f"no calibration design was built by {entry}" for entry in found["tools"] if entry not in constants.territory.get("tools", [])]
+    return gaps
+
+
+def _spanned(bounds: list[float], training: list[float] | None) -> list[float]:
+    """Interval ratios widened by what training does to a count (trained / untrained, lowest and highest)."""
+    if not training:
+        return bounds
+    low, high = bounds[:2]
+    return [low * min(training[0], 1.0), high * max(training[1], 1.0)]
+
+
 def _top_function(constants: Constants) -> dict:
     """What the top function adds around the layers (interface, control): the fitted base of a design."""
     return {"name": "top", "type": "Top", "dsp": 0, "lut": int(round(constants.lut.get("base", 0.0))), "ff": int(round(constants.ff.get("base", 0.0))),
@@ -139,6 +169,11 @@ def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: s
     family = family_of(part.base)
     timing = Timing(clock_ns, backend, family, io_type)
     features = design_features(graph, io_type, family, multipliers, backend)
+    gaps = territory_gaps(features, timing, constants)
+    ratios = constants.interval_widest if gaps else constants.interval
+    drawn = untrained(getattr(graph, "config", None) and graph.config.config.get("KerasModel"))
+    if drawn:
+        ratios = {metric: _spanned(bounds, constants.untrained.get(metric)) for metric, bounds in ratios.items()}
     layers = [price_layer(layer, constants, timing) for layer in features]
     layers.append(_top_function(constants))
     total = {key: int(sum(layer[key] for layer in layers)) for key in ("dsp", "lut", "ff", "bram_18k", "uram")}
@@ -146,7 +181,7 @@ def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: s
     ii = max((layer["ii"] for layer in layers), default=1)
     total.update(latency_cycles=latency, ii=int(ii), latency_ns=round(latency * clock_ns, 3), throughput_per_s=round(1e9 / (ii * clock_ns), 1))
     for layer in layers:
-        layer["interval"] = {metric: interval(layer[metric], constants.interval.get(metric)) for metric in INTERVAL_METRICS}
+        layer["interval"] = {metric: interval(layer[metric], ratios.get(metric)) for metric in INTERVAL_METRICS}
     available = {"dsp": part.dsp, "lut": part.lut, "ff": part.ff, "bram_18k": part.bram_18k, "uram": part.uram}
     utilization = {key: (round(100.0 * total[key] / available[key], 2) if available[key] else None) for key in available}
     return {
@@ -156,7 +191,11 @@ def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: s
         "io_type": io_type,
         "multipliers": multipliers,
         "total": total,
-        "interval": {metric: interval(total[metric], constants.interval.get(metric)) for metric in INTERVAL_METRICS},
+        "interval": {metric: interval(total[metric], ratios.get(metric)) for metric in INTERVAL_METRICS},
         "utilization": utilization,
         "layers": layers,
+        "territory": {"inside": not gaps, "gaps": gaps},
+        "weights": "untrained" if drawn else "trained",
+        "notes": ([f"outside the calibrated territory: {'; '.join(gaps)}: interval widened to the 95% range of out-of-sample ratios"] if gaps else [])
+        + ([f"{drawn}: DSP and LUT intervals span what training did to the real-weight calibration designs (docs/estimation.md)"] if drawn else []),
     }

@@ -201,13 +201,14 @@ def _reuse_factors_of_firmware(folder: Path, hls_config: dict, notes: list[str])
         notes.append(f"reuse factors of the written firmware (firmware/parameters.h), not of the config: {', '.join(changed)}")
 
 
-def convert_project(project: Project):
-    """hls4ml 1.3's model graph of the project (converted, nothing written or compiled)."""
+def convert_project(project: Project, keras_model=None):
+    """hls4ml 1.3's model graph of the project (converted, nothing written or compiled), of its own model or of
+    another with the same layers (its untrained twin, for the calibration)."""
     import hls4ml
 
     from codesign.model import load_keras_model
 
-    keras_model = load_keras_model(project.model_path)
+    keras_model = keras_model if keras_model is not None else load_keras_model(project.model_path)
     with tempfile.TemporaryDirectory(prefix="codesign-project-") as scratch, contextlib.redirect_stdout(io.StringIO()):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -254,7 +255,7 @@ def estimate_project(folder: Path) -> dict:
     }
     report["source"] = str(project.folder)
     report = add_vendor(report, project.folder)
-    report["notes"] = notes + [f"vendor report skipped: {problem}" for problem in report["vendor"].get("unreadable", [])]
+    report["notes"] = notes + report["notes"] + [f"vendor report skipped: {problem}" for problem in report["vendor"].get("unreadable", [])]
     if multipliers == "fabric":
         report["notes"].append("build_prj.tcl forces multiplications into logic (config_op mul -impl fabric): estimated without DSPs")
     return report

@@ -40,7 +40,7 @@ def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path
     part, unlisted = part_or_unlisted(hls.part)  # outside the table only for an imported project (config.py)
     report = estimate_design(graph, part, hls.clock_ns, hls.io_type, hls.backend)
     if unlisted:
-        report["notes"] = [unlisted]
+        report["notes"].insert(0, unlisted)
     report["settings"] = {
         "backend": hls.backend,
         "part": hls.part,
