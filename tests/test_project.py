@@ -73,6 +73,9 @@ def test_old_keys_are_dropped_with_a_note_and_the_model_beside_the_config_is_use
     assert read_project(folder).strategy == "Resource"
     for name in ("keras_model.keras", "keras_model.h5"):
         (folder / name).unlink(missing_ok=True)
+    from_firmware = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert from_firmware.exit_code == 0 and "note: estimated from the firmware (parameters.h, defines.h, weights/): no Keras model" in from_firmware.output
+    shutil.rmtree(folder / "firmware")
     missing = CliRunner().invoke(main, ["estimate", str(folder)])
     assert missing.exit_code == 2 and "no Keras model: neither keras_model.h5 nor keras_model.keras" in missing.output
 
@@ -108,6 +111,65 @@ def test_older_spellings_and_the_firmware_reuse_factors_are_read_as_meant(hls4ml
         assert note in result.output, note
     layers = {layer["name"]: layer for layer in json.loads((tmp_path / "e.json").read_text())["layers"]}
     assert layers["out"]["ii"] == 5 and layers["fc1"]["ii"] == 1
+
+
+def test_a_project_with_only_its_firmware_is_estimated_as_its_model_is(hls4ml_project, tmp_path):
+    """Without hls4ml_config.yml and Keras model (an HGQ, PyTorch or ONNX front end, an old hls4ml), the firmware
+    hls4ml wrote is read: the same design, the same estimate as from the model, said in a note."""
+    from codesign.estimate.project import estimate_project
+
+    from_model = estimate_project(hls4ml_project)
+    folder = tmp_path / "firmware_only"
+    shutil.copytree(hls4ml_project, folder)
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    result = CliRunner().invoke(main, ["estimate", str(folder), "--json", str(tmp_path / "fw.json")])
+    assert result.exit_code == 0, result.output
+    from_firmware = json.loads((tmp_path / "fw.json").read_text())
+    assert from_firmware["total"] == from_model["total"] and from_firmware["interval"] == from_model["interval"]
+    assert [layer["name"] for layer in from_firmware["layers"]] == [layer["name"] for layer in from_model["layers"]]
+    assert from_firmware["settings"]["backend"] == "Vitis" and from_firmware["settings"]["part"] == "xc7z020clg400-1" and from_firmware["clock_ns"] == 10
+    assert "note: estimated from the firmware (parameters.h, defines.h, weights/): no hls4ml_config.yml" in result.output
+
+
+def test_a_firmware_layer_codesign_cannot_read_is_named(hls4ml_project, tmp_path):
+    folder = tmp_path / "odd"
+    shutil.copytree(hls4ml_project, folder)
+    (folder / "hls4ml_config.yml").unlink()
+    top = folder / "firmware" / "myproject.cpp"
+    top.write_text(top.read_text().replace("nnet::relu<", "nnet::my_custom_op<"))
+    result = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert result.exit_code == 2 and "firmware layer 'relu1' calls nnet::my_custom_op, which codesign cannot read from firmware yet" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (CALIBRATION.parent / "projects2").exists(), reason="shared/calibration is not beside the checkout")
+def test_the_firmware_path_equals_the_model_path_on_the_public_projects_that_have_both():
+    """Every projects2 folder whose model loads, except the PYNQ builds (docs/estimation.md: hls4ml 1.3 types their
+    weights by the QKeras quantizer, 6 bits, where the hls4ml that wrote the firmware used the config's 7)."""
+    from codesign.estimate.firmware import convert_firmware, read_firmware
+    from codesign.estimate.model import estimate_design
+    from codesign.estimate.project import convert_project
+    from codesign.parts import part_or_unlisted
+
+    compared = []
+    for folder in sorted((CALIBRATION.parent / "projects2").iterdir()):
+        try:
+            project = read_project(folder)
+            graph = convert_project(project)
+        except Exception:  # noqa: BLE001 (no loadable model: only the firmware path exists)
+            continue
+        if "pynq" in folder.name:
+            continue
+        part = part_or_unlisted(project.part)[0]
+        design = read_firmware(folder)
+        from_model = estimate_design(graph, part, project.clock_ns, project.io_type, project.backend)
+        from_firmware = estimate_design(convert_firmware(design, project.backend, project.part, project.clock_ns), part, project.clock_ns,
+                                        design.io_type, project.backend)
+        assert from_firmware["total"] == from_model["total"], folder.name
+        compared.append(folder.name)
+    assert len(compared) == 5, compared
 
 
 def test_a_part_outside_the_table_is_estimated_with_a_note(hls4ml_project, tmp_path):

@@ -145,6 +145,7 @@ class Row:
     multipliers: str = "auto"  # "fabric" where the build forced multiplications into logic
     origin: str = ""  # repository and tool: rows of one origin are not independent (left out together)
     project: object | None = None  # the hls4ml project a real-weight row converts (its model can be redrawn untrained)
+    fitted: bool = True  # False: a design hls4ml 1.3 does not build (hls4ml < 0.5 kernels): shown, not fitted
 
     @property
     def design_kind(self) -> str:
@@ -234,28 +235,32 @@ def project_rows(folder: Path) -> list[Row]:
 SAME_DESIGN_IN_PROJECTS2 = {  # projects2 rows that are one model with one set of weights (projects2.csv notes)
     "Lrozzy__hls4ml_OpenML__model_2.2_hls4ml_prj_prune_90": "Lrozzy__hls4ml_OpenML__model_2.1_hls4ml_prj_prune_60",
     "nicologhielmetti__hls4ml-pynq__dma_test_pynq_float_cpp_nn_v2": "nicologhielmetti__hls4ml-pynq__dma_test_pynq_ap_fixed_cpp_nn_v2",
+    "nicologhielmetti__hls4ml-pynq__dma_test_pynq_stream_cpp_nn_v3": "nicologhielmetti__hls4ml-pynq__dma_test_pynq_ap_fixed_cpp_nn_v2",
     "uw-acme__HLS4ML_-NeutDetector__src_hdl_IGNORE_uplane-test": "uw-acme__HLS4ML_-NeutDetector__src_hdl_IGNORE_uplane-reuse16",
     "uw-acme__HLS4ML_-NeutDetector__src_hdl_IGNORE_uplane_reuse12_implementation": "uw-acme__HLS4ML_-NeutDetector__src_hdl_IGNORE_uplane-reuse16",
 }
 
 
 def projects2_rows(folder: Path) -> list[Row]:
-    """projects2.csv: the projects whose Keras model hls4ml 1.3 with QKeras loads (the others: docs/estimation.md)."""
+    """projects2.csv: each project as `codesign estimate PROJECT` reads it, from its Keras model where this stack loads
+    it, else from the firmware hls4ml wrote (HGQ, QDenseBatchnorm, no model, no config)."""
     from codesign.errors import ModelError
-    from codesign.estimate.project import convert_project, read_project
+    from codesign.estimate.project import design_of, read_project
 
     rows = []
     for row in _read_csv(folder / "projects2.csv"):
+        path = folder / "projects2" / row["id"]
+        _, settings, notes = design_of(path)
         try:
-            project = read_project(folder / "projects2" / row["id"])
-            convert_project(project)  # a model this stack cannot load is not a calibration row
+            project = None if any(note.startswith("estimated from the firmware") for note in notes) else read_project(path)
         except ModelError:
-            continue
+            project = None
         kind = "CNN" if "conv" in row["layers"] else "MLP"
         rows.append(Row(
-            row["id"], SAME_DESIGN_IN_PROJECTS2.get(row["id"], row["id"]), "project", kind, project.backend, project.io_type, project.strategy,
-            project.reuse_factor, project.part, project.clock_ns, _published(row), lambda seed=0, project=project: convert_project(project),
-            origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}", project=project,
+            row["id"], SAME_DESIGN_IN_PROJECTS2.get(row["id"], row["id"]), "project", kind, settings["backend"], settings["io_type"],
+            settings["strategy"], int(settings["reuse_factor"]), settings["part"], float(settings["clock_ns"]), _published(row),
+            lambda seed=0, path=path: design_of(path)[0], origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}", project=project,
+            fitted=not any("hls4ml < 0.5" in note for note in notes),
         ))
     return rows
 
@@ -366,7 +371,7 @@ def _sample(row: Row, graph):
     family = family_of(part_or_unlisted(row.part)[0].base)
     features = design_features(graph, row.io_type, family, row.multipliers, row.backend)
     return Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type), features, row.published,
-                  row.origin, row.design_kind)
+                  row.origin, row.design_kind, row.fitted)
 
 
 def samples(folder: Path, progress: Callable | None = None) -> list:

@@ -63,6 +63,7 @@ class Sample:
     published: dict
     origin: str = ""  # repository and tool
     design_kind: str = ""  # MLP, io_parallel CNN, io_stream CNN, single layer
+    fitted: bool = True  # False: estimated and shown, but not fitted (a design hls4ml 1.3 does not build)
 
 
 def _cycles(sample: Sample, latency: dict) -> tuple[int, list[int]]:
@@ -116,13 +117,24 @@ PRICE_PRIOR = 1.0  # one LUT (FF) per feature unit: features count bits of logic
 PRIOR_WEIGHT = 0.001  # how strongly a price is drawn to the prior: only prices the rows leave undetermined move
 
 
+HUBER_RELATIVE = 0.5  # a row off by more than this relative error weighs as if it were this far off (robust fit)
+HUBER_ROUNDS = 8
+
+
 def _nnls_relative(rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Non-negative prices minimizing the sum of squared relative errors, each feature price (not the constant, the
-    last column) drawn toward PRICE_PRIOR so that a feature no row has (pooling, when no row pools) is priced."""
+    """Non-negative prices minimizing a Huber loss of the relative errors (iteratively reweighted least squares: a row
+    the features cannot explain, such as an HGQ design's per-value widths, does not drag every price), each feature
+    price (not the constant, the last column) drawn toward PRICE_PRIOR so that a feature no row has is priced."""
     scale = 1.0 / np.maximum(targets, 1.0)
     features = rows.shape[1] - 1
     prior_rows = np.sqrt(PRIOR_WEIGHT) * np.eye(features, rows.shape[1])
-    prices, _ = nnls(np.vstack([rows * scale[:, None], prior_rows]), np.concatenate([targets * scale, np.full(features, np.sqrt(PRIOR_WEIGHT) * PRICE_PRIOR)]))
+    prior_targets = np.full(features, np.sqrt(PRIOR_WEIGHT) * PRICE_PRIOR)
+    weights = np.ones(len(targets))
+    for _ in range(HUBER_ROUNDS):
+        row_scale = scale * np.sqrt(weights)
+        prices, _ = nnls(np.vstack([rows * row_scale[:, None], prior_rows]), np.concatenate([targets * row_scale, prior_targets]))
+        relative = np.abs(rows @ prices - targets) * scale
+        weights = np.where(relative <= HUBER_RELATIVE, 1.0, HUBER_RELATIVE / np.maximum(relative, 1e-12))
     return prices
 
 
@@ -134,7 +146,8 @@ def territory(samples: list[Sample]) -> dict[str, list[str]]:
 
 def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on: dict | None = None, interval_widest: dict | None = None,
                   untrained: dict | None = None) -> Constants:
-    """Every constant from these samples."""
+    """Every constant from these samples (those marked not fitted aside)."""
+    samples = [sample for sample in samples if sample.fitted]
     latency = fit_latency(samples)
     prices = {}
     for metric, names in (("lut", LUT_PRICES), ("ff", FF_PRICES)):

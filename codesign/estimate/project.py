@@ -49,7 +49,12 @@ class Project:
 
 
 def is_project(path: Path) -> bool:
-    return Path(path).is_dir() and (Path(path) / CONFIG_NAME).is_file()
+    """A folder hls4ml wrote: its config, or its firmware and build script (projects written before configs were saved)."""
+    from codesign.estimate.firmware import has_firmware
+
+    path = Path(path)
+    scripts = any((path / name).is_file() for name in ("build_prj.tcl", "project.tcl"))
+    return path.is_dir() and ((path / CONFIG_NAME).is_file() or (has_firmware(path) and scripts))
 
 
 class _ConfigLoader(yaml.SafeLoader):
@@ -233,6 +238,49 @@ def forced_multipliers(folder: Path) -> str:
     return "fabric" if re.search(r"^\s*config_op\s+mul\b.*-impl\s+fabric", text, flags=re.MULTILINE) else "auto"
 
 
+def design_of(folder: Path) -> tuple[object, dict, list[str]]:
+    """The project's graph, its settings and notes: from its Keras model as its config converts it, else (no loadable
+    model, or no config) from the firmware hls4ml wrote, with a note saying why."""
+    from codesign.estimate.firmware import convert_firmware, has_firmware, read_firmware
+
+    if not (folder / CONFIG_NAME).is_file():
+        reason = f"no {CONFIG_NAME}"
+    else:
+        try:
+            project = read_project(folder)
+            settings = {"backend": project.backend, "part": project.part, "clock_ns": project.clock_ns, "io_type": project.io_type,
+                        "strategy": project.strategy, "reuse_factor": project.reuse_factor, "precision": "as configured in the project"}
+            return convert_project(project), settings, list(project.notes)
+        except ModelError as error:
+            if not has_firmware(folder):
+                raise
+            reason = str(error).replace(f"{folder}: ", "").replace(f"{folder}/", "")
+    design = read_firmware(folder)
+    configured = _config_settings(folder)
+    part = configured.get("part") or design.part or "xcvu13p-flga2577-2-e"
+    clock_ns = configured.get("clock_ns") or design.clock_ns or 5.0
+    backend = configured.get("backend") or design.backend
+    graph = convert_firmware(design, backend, part, clock_ns)
+    strategies = sorted({layer["Strategy"] for layer in graph.config.config["HLSConfig"]["LayerName"].values() if "Strategy" in layer})
+    reuse = max((layer.get("ReuseFactor", 1) for layer in graph.config.config["HLSConfig"]["LayerName"].values()), default=1)
+    settings = {"backend": backend, "part": part, "clock_ns": clock_ns, "io_type": design.io_type, "strategy": "/".join(strategies) or "Latency",
+                "reuse_factor": reuse, "precision": "as written in the firmware"}
+    return graph, settings, [f"estimated from the firmware (parameters.h, defines.h, weights/): {reason}"] + design.notes
+
+
+def _config_settings(folder: Path) -> dict:
+    """Part, clock and backend of an hls4ml_config.yml, when there is one (the rest is in the firmware)."""
+    path = Path(folder) / CONFIG_NAME
+    if not path.is_file():
+        return {}
+    try:
+        config = yaml.load(path.read_text(), Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader with one tag added)
+    except yaml.YAMLError:
+        return {}
+    return {"part": config.get("Part") or config.get("XilinxPart"), "clock_ns": float(config["ClockPeriod"]) if config.get("ClockPeriod") else None,
+            "backend": BACKENDS.get(str(config.get("Backend")))}
+
+
 def estimate_project(folder: Path) -> dict:
     """The design exactly as the project configures it, estimated; the vendor's report beside it, never used."""
     from codesign.estimate.model import estimate_design
@@ -240,21 +288,22 @@ def estimate_project(folder: Path) -> dict:
     from codesign.estimate.run import add_vendor
     from codesign.parts import part_or_unlisted
 
-    project = read_project(folder)
-    part, unlisted = part_or_unlisted(project.part)
-    notes = list(project.notes) + ([f"{unlisted} ({family_of(part.base)})"] if unlisted else [])
-    multipliers = forced_multipliers(project.folder)
-    report = estimate_design(convert_project(project), part, project.clock_ns, project.io_type, project.backend, multipliers)
+    folder = Path(folder)
+    graph, settings, notes = design_of(folder)
+    part, unlisted = part_or_unlisted(settings["part"])
+    notes += [f"{unlisted} ({family_of(part.base)})"] if unlisted else []
+    multipliers = forced_multipliers(folder)
+    report = estimate_design(graph, part, settings["clock_ns"], settings["io_type"], settings["backend"], multipliers)
     report["settings"] = {
-        "backend": project.backend,
-        "part": project.part,
-        "strategy": project.strategy,
-        "reuse_factor": project.reuse_factor,
-        "precision": "as configured in the project",
-        "conversion": f"hls4ml project {project.folder}",
+        "backend": settings["backend"],
+        "part": settings["part"],
+        "strategy": settings["strategy"],
+        "reuse_factor": settings["reuse_factor"],
+        "precision": settings["precision"],
+        "conversion": f"hls4ml project {folder}",
     }
-    report["source"] = str(project.folder)
-    report = add_vendor(report, project.folder)
+    report["source"] = str(folder)
+    report = add_vendor(report, folder)
     report["notes"] = notes + report["notes"] + [f"vendor report skipped: {problem}" for problem in report["vendor"].get("unreadable", [])]
     if multipliers == "fabric":
         report["notes"].append("build_prj.tcl forces multiplications into logic (config_op mul -impl fabric): estimated without DSPs")
