@@ -152,6 +152,14 @@ def cifar_cnn_timing() -> None:
     print(f"  hls4ml conversion {converted - started:.2f} s, estimate {done - converted:.2f} s")
     print(f"  DSP {total['dsp']:,} ({interval['dsp'][0]:,}-{interval['dsp'][1]:,}), LUT {total['lut']:,}, "
           f"BRAM18 {total['bram_18k']:,}, latency {total['latency_cycles']:,} cycles")
+    from codesign.estimate.run import estimate_model
+
+    print("  what-ifs on the loaded model (conversion and estimate, as `Run.estimate(**what_if)` after its first):")
+    for change in ({"reuse_factor": 128}, {"strategy": "Latency", "reuse_factor": 1}, {"precision": "ap_fixed<8,3>"}):
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            changed = estimate_model(model, hls.model_copy(update=change), None, Path(os.devnull))
+        print(f"    {change}: {time.perf_counter() - started:.2f} s, DSP {changed['total']['dsp']:,}, LUT {changed['total']['lut']:,}")
 
 
 def main() -> None:
