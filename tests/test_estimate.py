@@ -108,15 +108,20 @@ def test_a_reuse_factor_shares_the_multipliers_hls4ml_allows(tmp_path):
     assert shared["latency_cycles"] > one["latency_cycles"] and shared["ii"] > 1
 
 
-def test_resource_strategy_weights_go_to_bram_at_a_large_reuse_factor(tmp_path):
+def test_resource_strategy_weights_go_to_bram_as_reuse_factor_deep_words(tmp_path):
+    """hls4ml's Resource strategy reads RF words of n/RF weights: BRAM18 blocks of 36 bits at any depth above one
+    (Vivado HLS put 8-deep ones in BRAM on the streamed Conv1D projects); at RF 1 there is no memory."""
     import tensorflow as tf
 
     inputs = tf.keras.Input((256,))
     model = tf.keras.Model(inputs, tf.keras.layers.Dense(256, name="fc")(inputs))
-    small = _layer(_estimate(model, tmp_path, strategy="Resource", reuse_factor=8), "fc")
-    large = _layer(_estimate(model, tmp_path, strategy="Resource", reuse_factor=256), "fc")
-    assert small["bram_18k"] == 0 and large["bram_18k"] >= 256 * 16 // 36  # one 256-weight word per cycle, 36 bits a block
-    assert large["dsp"] == 256
+    model.layers[-1].set_weights([np.full((256, 256), 0.3), np.zeros(256)])
+    one = _layer(_estimate(model, tmp_path, strategy="Resource", reuse_factor=1), "fc")
+    shallow = _layer(_estimate(model, tmp_path, strategy="Resource", reuse_factor=8), "fc")
+    deep = _layer(_estimate(model, tmp_path, strategy="Resource", reuse_factor=256), "fc")
+    assert one["bram_18k"] == 0
+    assert shallow["bram_18k"] == math.ceil(256 * 256 // 8 * 16 / 36) and deep["bram_18k"] == math.ceil(256 * 16 / 36)
+    assert deep["dsp"] == 256 and shallow["dsp"] == 256 * 256 // 8
 
 
 def test_small_io_parallel_layers_can_be_combinational(tmp_path):

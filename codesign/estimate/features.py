@@ -23,8 +23,9 @@ from codesign.layers import GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, PARAMETRI
 DSP_MIN_CSD_DIGITS = 3
 DSP_MIN_DATA_BITS = 4
 DSP_PORT_BITS = {"7series": (25, 18), "ultrascale": (27, 18)}  # DSP48E1 (UG479), DSP48E2 (UG579) multiplier ports
-ROM_BRAM_MIN_DEPTH = 64  # weight memories at least this deep go to BRAM
-RESOURCE_MUX_LUT_PER_BIT_LEVEL = 0.5  # a 2:1 multiplexer level costs half a LUT6 per bit (our assumption, unfitted)
+ROM_BRAM_MIN_DEPTH = 2  # Resource-strategy weight memories this deep or deeper go to BRAM (the streamed Conv1D rows: RF 8-48 in BRAM)
+RESOURCE_MUX_LUT_PER_BIT_INPUT = 1 / 3  # an N:1 multiplexer costs (N - 1) / 3 LUT6 per bit (a LUT6 is a 4:1 mux; a rule,
+# checked on the Resource-strategy rows in docs/estimation.md, unfitted)
 SRL_MAX_DEPTH = 32  # FIFOs deeper than this go to BRAM (shallower ones to SRLs, UG574)
 BRAM18_BITS = 18 * 1024
 TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "hard_sigmoid")
@@ -224,10 +225,10 @@ def _mac(layer, found: dict, site: Site) -> None:
         found["dsp"] = 0 if multipliers == "fabric" else shared * per_dsp
         if multipliers == "fabric":
             lut["generic_mult"] = shared * data_bits * weight_bits
-        levels = math.ceil(math.log2(max(reuse, 2)))
         found["ff"]["shared"] = shared * (data_bits + weight_bits + accum_bits)
-        if strategy == "resource":  # weights from memory: only the inputs are multiplexed (a rule, no row to fit it on)
-            found["rule_lut"] = float(shared * data_bits * levels) * RESOURCE_MUX_LUT_PER_BIT_LEVEL
+        if strategy == "resource":  # weights from memory: each multiplier's input chosen among min(RF, inputs) per pass
+            choices = min(reuse, int(matrix.shape[0]))
+            found["rule_lut"] = float(shared * data_bits * max(choices - 1, 0)) * RESOURCE_MUX_LUT_PER_BIT_INPUT
         else:  # the Latency strategy multiplexes every product's input and constant onto the shared multipliers
             lut["mux"] = int(nonzero.sum()) * (data_bits + weight_bits)
             found["ff"]["shared_products"] = int(nonzero.sum()) * accum_bits
@@ -273,8 +274,8 @@ def _distributed_arithmetic(layer, found: dict) -> None:
 
 def weight_memory_bram18(word_bits: int, depth: int) -> int:
     """BRAM18 blocks for a weight memory of `depth` words of `word_bits` (hls4ml's Resource strategy reshapes the
-    weights into RF-deep words of block-factor weights). Shallow memories go to LUTRAM (0 here): the tools
-    choose; ROM_BRAM_MIN_DEPTH is our assumption, not fitted (docs/estimation.md)."""
+    weights into RF-deep words of block-factor weights). Vivado HLS 2019.2 put even 8-deep ones in BRAM (the
+    streamed Conv1D projects: 284-881 BRAM18 at RF 8-48, docs/estimation.md); a reuse factor of 1 has no memory."""
     if depth < ROM_BRAM_MIN_DEPTH:
         return 0
     for max_depth, port_bits in ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1)):

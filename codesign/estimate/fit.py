@@ -41,7 +41,7 @@ LATENCY_START = {"logic_mult_ns_7series": 3.0, "logic_mult_ns_ultrascale": 2.0, 
                  "softmax_ns_7series": 30.0, "softmax_ns_ultrascale": 8.0,
                  "register_credit_7series": 1, "register_credit_ultrascale": 1, "softmax_log_ns_7series": 3.0, "softmax_log_ns_ultrascale": 1.0, "stream_cycles": 2, "stream_fill": 1, "per_call": 1, "top": 2}
 INTERVAL_TARGET = 0.8  # the share of held-out vendor figures an interval must contain
-INTERVAL_TAILS = (0.1, 0.075, 0.05, 0.025, 0.0)  # quantile tails tried, narrowest interval first
+INTERVAL_TAILS = tuple(round(0.1 - 0.005 * step, 3) for step in range(21))  # quantile tails tried, 10% to 0% by 0.5%
 OUTSIDE_TAIL = 0.025  # a design outside the calibrated territory: the 95% range of out-of-sample ratios, or wider
 
 
@@ -121,10 +121,18 @@ HUBER_RELATIVE = 0.5  # a row off by more than this relative error weighs as if 
 HUBER_ROUNDS = 8
 
 
-def _nnls_relative(rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Non-negative prices minimizing a Huber loss of the relative errors (iteratively reweighted least squares: a row
-    the features cannot explain, such as an HGQ design's per-value widths, does not drag every price), each feature
-    price (not the constant, the last column) drawn toward PRICE_PRIOR so that a feature no row has is priced."""
+def _rule(sample: Sample, metric: str) -> float:
+    """What rules, not prices, add to a metric (the Resource strategy's input multiplexers, in LUTs), as
+    model.price_layer adds it."""
+    return float(sum(layer.get("rule_lut", 0.0) for layer in sample.features)) if metric == "lut" else 0.0
+
+
+def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | None = None) -> np.ndarray:
+    """Non-negative prices minimizing a Huber loss of the relative errors of `rows @ prices + fixed` (fixed: what
+    rules add) against the targets (iteratively reweighted least squares: a row the features cannot explain, such as
+    an HGQ design's per-value widths, does not drag every price), each feature price (not the constant, the last
+    column) drawn toward PRICE_PRIOR so that a feature no row has is priced."""
+    fixed = np.zeros(len(targets)) if fixed is None else fixed
     scale = 1.0 / np.maximum(targets, 1.0)
     features = rows.shape[1] - 1
     prior_rows = np.sqrt(PRIOR_WEIGHT) * np.eye(features, rows.shape[1])
@@ -132,8 +140,8 @@ def _nnls_relative(rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
     weights = np.ones(len(targets))
     for _ in range(HUBER_ROUNDS):
         row_scale = scale * np.sqrt(weights)
-        prices, _ = nnls(np.vstack([rows * row_scale[:, None], prior_rows]), np.concatenate([targets * row_scale, prior_targets]))
-        relative = np.abs(rows @ prices - targets) * scale
+        prices, _ = nnls(np.vstack([rows * row_scale[:, None], prior_rows]), np.concatenate([(targets - fixed) * row_scale, prior_targets]))
+        relative = np.abs(rows @ prices + fixed - targets) * scale
         weights = np.where(relative <= HUBER_RELATIVE, 1.0, HUBER_RELATIVE / np.maximum(relative, 1e-12))
     return prices
 
@@ -152,8 +160,9 @@ def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on
     prices = {}
     for metric, names in (("lut", LUT_PRICES), ("ff", FF_PRICES)):
         rows = np.array([_totals(sample, metric, latency) for sample in samples])
-        targets = np.array([sample.published[metric] for sample in samples], dtype=float)
-        prices[metric] = {name: round(float(value), 4) for name, value in zip(names, _nnls_relative(rows, targets))}
+        published = np.array([sample.published[metric] for sample in samples], dtype=float)
+        rules = np.array([_rule(sample, metric) for sample in samples])
+        prices[metric] = {name: round(float(value), 4) for name, value in zip(names, _nnls_relative(rows, published, rules))}
     return Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples), untrained or {})
 
 
@@ -178,7 +187,8 @@ def predict(sample: Sample, constants: Constants) -> dict:
     names = {"lut": LUT_PRICES, "ff": FF_PRICES}
     for metric in ("lut", "ff"):
         prices = getattr(constants, metric)
-        total[metric] = int(round(float(_totals(sample, metric, constants.latency) @ np.array([prices[name] for name in names[metric]]))))
+        priced = float(_totals(sample, metric, constants.latency) @ np.array([prices[name] for name in names[metric]]))
+        total[metric] = int(round(priced + _rule(sample, metric)))
     total["latency_cycles"] = _cycles(sample, constants.latency)[0]
     return total
 
@@ -246,7 +256,7 @@ def _held_out_coverage(samples: list[Sample], predictions: dict[str, dict], metr
 
 
 def interval_tails(samples: list[Sample], predictions: dict[str, dict]) -> dict[str, float]:
-    """Per metric, the narrowest quantile tail (10% each side, then 7.5, 5, 2.5, 0) whose held-out coverage reaches
+    """Per metric, the narrowest quantile tail (10% each side, then 9.5, 9, ... 0) whose held-out coverage reaches
     INTERVAL_TARGET."""
     return {
         metric: next((tail for tail in INTERVAL_TAILS if _held_out_coverage(samples, predictions, metric, tail) >= INTERVAL_TARGET), 0.0)

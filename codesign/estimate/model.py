@@ -20,6 +20,10 @@ CONSTANTS_PATH = Path(__file__).with_name("constants.json")
 CLOCK_UNCERTAINTY = {"Vitis": 0.27, "Vivado": 0.125}  # hls4ml's default clock uncertainty per backend
 RESOURCE_METRICS = ("dsp", "lut", "ff", "bram_18k")
 INTERVAL_METRICS = (*RESOURCE_METRICS, "latency_cycles")
+# hls4ml's dense_resource kernel, called once per pixel of a streamed convolution, adds to its RF-long loop and
+# its multiply-add depth: the weight memory's read (2), the accumulators' initialisation (1), the result's cast (1)
+# and the call (1). From the kernel's structure, not fitted; the three streamed Conv1D rows match it (docs/estimation.md)
+RESOURCE_CALL_CYCLES = 5
 LUT_PRICES = (*LUT_FEATURES, "base")
 FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "base")  # stages: from the fitted cycles
 
@@ -79,6 +83,8 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
         if kind == "dense":
             return int(depth + serial - 1 + (latency["stream_cycles"] if stream else 0)), int(interval), int(depth)
         pixels = shape["pixels_in"] if stream else shape["pixels_out"]
+        if stream and shape["strategy"] == "resource":  # the Resource kernel's RF-long loop drains its pipeline every pixel
+            interval += depth + RESOURCE_CALL_CYCLES
         return int(pixels * interval + depth + latency["stream_cycles"]), int(pixels * interval), int(depth)
     depth = latency["table_cycles"] if kind == "table_activation" else 0
     if kind == "softmax":  # exp table, a log2-deep sum, the inverse table, the products
