@@ -363,3 +363,26 @@ def test_a_design_outside_the_calibrated_territory_says_so_and_gets_the_wider_in
     assert report["notes"][0].startswith("outside the calibrated territory: no calibration design has a Dense in io_parallel")
     low, high = narrowed.interval_widest["lut"]
     assert report["interval"]["lut"] == [int(np.floor(report["total"]["lut"] * min(low, 1))), int(np.ceil(report["total"]["lut"] * max(high, 1)))]
+
+
+def test_narrow_products_go_to_logic_except_on_vitis_before_2023(tmp_path):
+    """8-bit data into 8-bit weights: LUTs on Vivado HLS and current Vitis HLS, DSPs by the digit rule on Vitis HLS
+    2021 (the ArgyKokk projects); 16-bit data keeps its DSPs everywhere."""
+    import tensorflow as tf
+
+    from codesign.convert import build_graph, policy_candidate
+    from codesign.estimate.model import estimate_design
+    from codesign.parts import find_part
+
+    inputs = tf.keras.Input((16,))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(8, name="fc")(inputs))
+    model.layers[-1].set_weights([np.full((16, 8), 0.34375), np.zeros(8)])  # 0.34375 = 0.0101100b: 3 signed digits
+
+    def dsp(precision, tool):
+        hls = HLSSpec(precision=precision)
+        graph = build_graph(model, hls, tmp_path, None, tmp_path / "log", policy_candidate(hls.precision))
+        return _layer(estimate_design(graph, find_part(hls.part), 5.0, "io_parallel", tool=tool), "fc")["dsp"]
+
+    assert dsp("ap_fixed<8,2>", None) == dsp("ap_fixed<8,2>", "Vivado HLS 2019.2") == dsp("ap_fixed<8,2>", "Vitis HLS 2024.1") == 0
+    assert dsp("ap_fixed<8,2>", "Vitis HLS 2021.1") == 16  # one per distinct (input, constant)
+    assert dsp("ap_fixed<16,6>", None) == dsp("ap_fixed<16,6>", "Vitis HLS 2021.1") == 16

@@ -369,7 +369,7 @@ def _sample(row: Row, graph):
     from codesign.parts import part_or_unlisted
 
     family = family_of(part_or_unlisted(row.part)[0].base)
-    features = design_features(graph, row.io_type, family, row.multipliers, row.backend)
+    features = design_features(graph, row.io_type, family, row.multipliers, row.backend, row.origin.rsplit(" · ", 1)[-1])
     return Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type), features, row.published,
                   row.origin, row.design_kind, row.fitted)
 

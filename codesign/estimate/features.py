@@ -9,6 +9,7 @@ cycles. model.py turns them into LUT/FF/cycles with constants fitted by fit.py.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,8 @@ from codesign.layers import GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, PARAMETRI
 # DSP_MIN_DATA_BITS is multiplied in logic. Shared (non-constant) multipliers go to DSPs.
 DSP_MIN_CSD_DIGITS = 3
 DSP_MIN_DATA_BITS = 4
+NARROW_PRODUCT_BITS = 8  # data and weight both this narrow or narrower: the product goes to LUTs (issue #21, pattern 2),
+# except on Vitis HLS before 2023, which bound them by their digits (the ArgyKokk projects, Vitis HLS 2021.1)
 DSP_PORT_BITS = {"7series": (25, 18), "ultrascale": (27, 18)}  # DSP48E1 (UG479), DSP48E2 (UG579) multiplier ports
 ROM_BRAM_MIN_DEPTH = 2  # Resource-strategy weight memories this deep or deeper go to BRAM (the streamed Conv1D rows: RF 8-48 in BRAM)
 RESOURCE_MUX_LUT_PER_BIT_INPUT = 1 / 3  # an N:1 multiplexer costs (N - 1) / 3 LUT6 per bit (a LUT6 is a 4:1 mux; a rule,
@@ -64,6 +67,13 @@ def width(variable_or_type) -> int:
     return int(getattr(precision, "width", 16))
 
 
+def narrow_products_in_logic(tool: str | None) -> bool:
+    """Whether the tool binds narrow products to LUTs: Vivado HLS (2019-2020 reports: the PYNQ MLP's 7-bit layers)
+    and Vitis HLS from 2023 (the HGQ MLPs); not Vitis HLS 2020-2022; a tool not named is taken as current."""
+    found = re.search(r"Vitis HLS (\d{4})", tool or "")
+    return not (found and int(found.group(1)) < 2023)
+
+
 def family_of(part_base: str) -> str:
     """7-series parts (xc7...) have DSP48E1 and slower fabric; UltraScale(+) the rest."""
     return "7series" if part_base.startswith("xc7") else "ultrascale"
@@ -104,9 +114,10 @@ class Site:
     family: str
     multipliers: str
     stream: bool
+    narrow_in_logic: bool = True
 
 
-def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis") -> dict:
+def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis", tool: str | None = None) -> dict:
     """The constant-free description of one hls4ml layer (see module docstring), by its kind's `estimate` function
     (codesign/layers.py); a layer outside the table is priced as element-wise logic."""
     found = _empty(layer)
@@ -126,7 +137,7 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     if _is_identity(layer):
         found["kind"] = "free"
         return found
-    describe(layer, found, Site(data_bits, out_bits, lanes, family, multipliers, stream))
+    describe(layer, found, Site(data_bits, out_bits, lanes, family, multipliers, stream, narrow_products_in_logic(tool)))
     if stream:
         _stream_fifos(found, out_var, out_bits)
         found["ff"]["stream_vivado" if backend == "Vivado" else "stream_vitis"] += lanes * out_bits
@@ -206,7 +217,10 @@ def _mac(layer, found: dict, site: Site) -> None:
     accum_bits = width(layer.types["accum_t"]) if "accum_t" in layer.types else 2 * data_bits
     nonzero = matrix != 0
     digits = csd_digits(matrix)
-    dsp_worthy = (digits >= DSP_MIN_CSD_DIGITS) & (data_bits >= DSP_MIN_DATA_BITS)
+    narrow = site.narrow_in_logic and data_bits <= NARROW_PRODUCT_BITS and weight_bits <= NARROW_PRODUCT_BITS
+    if narrow:  # an 8x8 product is cheaper in LUTs than a DSP's routing: the tools bind it to logic
+        multipliers = "fabric"
+    dsp_worthy = (digits >= DSP_MIN_CSD_DIGITS) & (data_bits >= DSP_MIN_DATA_BITS) & (not narrow)
     a_port, b_port = DSP_PORT_BITS[family]
     distinct = {(int(row), int(matrix[row, column])) for row, column in zip(*np.nonzero(dsp_worthy))}
     # one DSP per A-port width of the wider operand; a constant counts only its significant bits and a sign
@@ -314,9 +328,9 @@ def _stream_fifos(found: dict, variable, bits: int) -> None:
         found["lut"]["fifo"] += channels * bits * math.ceil(depth / SRL_MAX_DEPTH)
 
 
-def design_features(graph, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis") -> list[dict]:
+def design_features(graph, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis", tool: str | None = None) -> list[dict]:
     """Every layer's features, in graph order, and the top function's input registers."""
-    layers = [layer_features(layer, io_type, family, multipliers, backend) for layer in graph.get_layers()]
+    layers = [layer_features(layer, io_type, family, multipliers, backend, tool) for layer in graph.get_layers()]
     if io_type == "io_parallel" and layers:
         first = next(iter(graph.get_layers()))
         layers[0]["ff"]["top_input"] = first.get_output_variable().size() * width(first.get_output_variable().type)

@@ -169,12 +169,12 @@ def _top_function(constants: Constants) -> dict:
 
 
 def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: str = "Vitis", multipliers: str = "auto",
-                    constants: Constants | None = None) -> dict:
+                    constants: Constants | None = None, tool: str | None = None) -> dict:
     """Per-layer and total resources, latency and II with intervals, utilization of the part, throughput."""
     constants = constants or load_constants()
     family = family_of(part.base)
     timing = Timing(clock_ns, backend, family, io_type)
-    features = design_features(graph, io_type, family, multipliers, backend)
+    features = design_features(graph, io_type, family, multipliers, backend, tool)
     gaps = territory_gaps(features, timing, constants)
     ratios = constants.interval_widest if gaps else constants.interval
     drawn = untrained(getattr(graph, "config", None) and graph.config.config.get("KerasModel"))

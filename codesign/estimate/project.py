@@ -286,6 +286,7 @@ def estimate_project(folder: Path) -> dict:
     from codesign.estimate.model import estimate_design
     from codesign.estimate.features import family_of
     from codesign.estimate.run import add_vendor
+    from codesign.estimate.vendor import tool_of_report
     from codesign.parts import part_or_unlisted
 
     folder = Path(folder)
@@ -293,7 +294,8 @@ def estimate_project(folder: Path) -> dict:
     part, unlisted = part_or_unlisted(settings["part"])
     notes += [f"{unlisted} ({family_of(part.base)})"] if unlisted else []
     multipliers = forced_multipliers(folder)
-    report = estimate_design(graph, part, settings["clock_ns"], settings["io_type"], settings["backend"], multipliers)
+    tool = tool_of_report(folder)
+    report = estimate_design(graph, part, settings["clock_ns"], settings["io_type"], settings["backend"], multipliers, tool=tool)
     report["settings"] = {
         "backend": settings["backend"],
         "part": settings["part"],
@@ -301,6 +303,7 @@ def estimate_project(folder: Path) -> dict:
         "reuse_factor": settings["reuse_factor"],
         "precision": settings["precision"],
         "conversion": f"hls4ml project {folder}",
+        "tool": tool or "current (Vivado HLS 2020 / Vitis HLS 2023 or later)",
     }
     report["source"] = str(folder)
     report = add_vendor(report, folder)

@@ -79,6 +79,17 @@ def _number(text: str) -> int:
     return int(text) if text.strip().isdigit() else 0
 
 
+def tool_of_report(hls_dir: Path) -> str | None:
+    """'Vitis HLS 2021.1' from the header of the folder's C-synthesis report: a setting of the build, like the part."""
+    hls_dir = Path(hls_dir)
+    for path in (path for pattern in CSYNTH_GLOBS for path in sorted(hls_dir.glob(pattern))):
+        text = path.read_text(errors="replace")[:2000]
+        tool, version = re.search(r"==\s*(Vitis HLS|Vivado HLS)\s+Report", text), re.search(r"\*\s*Version:\s*(\d{4}\.\d)", text)
+        if tool and version:
+            return f"{tool.group(1)} {version.group(1)}"
+    return None
+
+
 def vendor_results(hls_dir: Path) -> dict:
     """Whatever vendor reports a project holds: C synthesis and, if run, Vivado synthesis."""
     hls_dir = Path(hls_dir)
