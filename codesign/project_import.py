@@ -1,7 +1,9 @@
 """`codesign import`: a codesign run made from an existing hls4ml project folder (docs/python_api.md).
 
 The run keeps the project's design as its author configured it: its Keras model, and its HLSConfig converted as
-written (precision 'as-configured'), with the part, clock, io type, strategy and reuse factor of its config. It is
+written (precision 'as-configured'), with the part, clock, io type, strategy and reuse factor of its config. A
+project whose model this stack cannot load, or with no config, is imported from its firmware: the same layers
+rebuilt as a float Keras model with the firmware's types (codesign/estimate/firmware.py). It is
 validated against the user's data, or, without data, against inputs drawn across the input type's whole range
 (flagged as synthetic everywhere, as any synthetic data is).
 """
@@ -17,21 +19,23 @@ import yaml
 
 from codesign.config import Spec, spec_from_dict
 from codesign.errors import ModelError
-from codesign.estimate.project import read_project
+from codesign.estimate.project import project_with_a_model
 from codesign.fixed import Fixed
 
 SYNTHETIC_SAMPLES = {"train": 256, "test": 1000}
 
 
 def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: Callable[[str], None], domain: list | None = None) -> Spec:
-    """Copy the project's model and HLSConfig into run_dir/imported/ and return the run's spec."""
-    project = read_project(folder)
+    """Copy the project's model (or the one rebuilt from its firmware) and HLSConfig into run_dir/imported/ and return
+    the run's spec."""
+    imported = Path(run_dir) / "imported"
+    project = project_with_a_model(folder, imported)
     for note in project.notes:
         say(f"note: {note}")
-    imported = Path(run_dir) / "imported"
     imported.mkdir(parents=True, exist_ok=True)
     model_path = imported / project.model_path.name
-    shutil.copy2(project.model_path, model_path)
+    if project.model_path != model_path:
+        shutil.copy2(project.model_path, model_path)
     config_path = imported / "hls4ml_config.yml"
     config_path.write_text(yaml.safe_dump(project.hls_config, sort_keys=False))
     if data is None:

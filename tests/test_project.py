@@ -221,9 +221,28 @@ def test_an_import_is_a_run_validated_bit_exact_as_configured(hls4ml_project, tm
     assert run.estimate().total == codesign.estimate_design(hls4ml_project).total  # the run estimates the project's design
 
 
+@pytest.mark.slow
+def test_a_project_with_only_its_firmware_imports_as_a_run_of_the_rebuilt_design(hls4ml_project, tmp_path):
+    """What `codesign estimate PROJECT` accepts, `codesign import` accepts: with no config and no model, the design
+    rebuilt from the firmware is the run's model, with the firmware's types, and estimates as the project."""
+    import codesign
+
+    folder = tmp_path / "firmware_only"
+    shutil.copytree(hls4ml_project, folder)
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    messages: list[str] = []
+    run = codesign.import_project(folder, "from_firmware", output_root=tmp_path / "runs", say=messages.append)
+    assert any(message.startswith("note: the model rebuilt from the firmware") for message in messages)
+    assert (run.path / "imported" / "keras_model_from_firmware.h5").is_file()
+    assert (run.spec.hls.part, run.spec.hls.clock_ns, run.spec.hls.backend) == ("xc7z020clg400-1", 10, "Vitis")
+    assert run.estimate().total == codesign.estimate_design(hls4ml_project).total
+    assert run.validate().samples == 1000
+
+
 def test_import_refuses_a_folder_that_is_not_a_project(tmp_path):
     result = CliRunner().invoke(main, ["import", str(tmp_path), "--name", "x", "--output-root", str(tmp_path / "out")])
-    assert result.exit_code == 2 and "not an hls4ml project folder (no hls4ml_config.yml in it)" in result.output
+    assert result.exit_code == 2 and "not an hls4ml project folder (no hls4ml_config.yml in it, nor firmware/ with its build script)" in result.output
     assert not (tmp_path / "out").exists()
 
 

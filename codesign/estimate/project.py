@@ -268,6 +268,39 @@ def design_of(folder: Path) -> tuple[object, dict, list[str]]:
     return graph, settings, [f"estimated from the firmware (parameters.h, defines.h, weights/): {reason}"] + design.notes
 
 
+def project_with_a_model(folder: Path, scratch: Path) -> Project:
+    """The project with a Keras model this stack loads: its own, or (no config, or a model it cannot load) the one
+    rebuilt from the firmware, saved under `scratch` with the firmware's HLSConfig, its notes saying so."""
+    from codesign.estimate.firmware import has_firmware, keras_model_of, read_firmware
+    from codesign.model import load_keras_model
+
+    folder = Path(folder)
+    try:
+        project = read_project(folder)
+        load_keras_model(project.model_path)
+        return project
+    except ModelError as error:
+        if not has_firmware(folder):
+            raise
+        reason = f"no {CONFIG_NAME}" if not (folder / CONFIG_NAME).is_file() else str(error).replace(f"{folder}: ", "").replace(f"{folder}/", "")
+    design = read_firmware(folder)
+    model, hls_config = keras_model_of(design)
+    Path(scratch).mkdir(parents=True, exist_ok=True)
+    model_path = Path(scratch) / "keras_model_from_firmware.h5"
+    model.save(model_path)
+    configured = _config_settings(folder)
+    layers = hls_config["LayerName"].values()
+    strategies = {layer.get("Strategy") for layer in layers if "Strategy" in layer}
+    return Project(
+        folder=folder, model_path=model_path, hls_config=hls_config, backend=configured.get("backend") or design.backend,
+        part=configured.get("part") or design.part or "xcvu13p-flga2577-2-e", clock_ns=configured.get("clock_ns") or design.clock_ns or 5.0,
+        io_type=design.io_type, strategy="Resource" if strategies == {"Resource"} else "Latency",
+        reuse_factor=max((int(layer.get("ReuseFactor", 1)) for layer in layers), default=1),
+        notes=[f"the model rebuilt from the firmware (parameters.h, defines.h, weights/) in float, with the firmware's types: {reason}"]
+        + design.notes,
+    )
+
+
 def _config_settings(folder: Path) -> dict:
     """Part, clock and backend of an hls4ml_config.yml, when there is one (the rest is in the firmware)."""
     path = Path(folder) / CONFIG_NAME
