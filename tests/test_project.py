@@ -132,15 +132,49 @@ def test_a_project_with_only_its_firmware_is_estimated_as_its_model_is(hls4ml_pr
     assert "note: estimated from the firmware (parameters.h, defines.h, weights/): no hls4ml_config.yml" in result.output
 
 
-def test_a_firmware_layer_codesign_cannot_read_is_named(hls4ml_project, tmp_path):
+@pytest.mark.slow
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_a_branching_design_read_from_its_firmware_is_the_design_of_its_model(tmp_path, io_type):
+    """A skip connection (a stream cloned in io_stream, an Add) and a Conv1D with padding and pooling, read from the
+    firmware alone, estimate as the model they were written from."""
+    import hls4ml
+    import tensorflow as tf
+
+    from codesign.estimate.project import estimate_project
+
+    tf.keras.utils.set_random_seed(3)
+    inputs = tf.keras.Input((16, 3), name="signal")
+    x = tf.keras.layers.Conv1D(4, 3, padding="same", name="conv")(inputs)
+    y = tf.keras.layers.Activation("relu", name="relu")(x)
+    x = tf.keras.layers.Add(name="skip")([x, y])
+    x = tf.keras.layers.MaxPooling1D(2, name="pool")(x)
+    outputs = tf.keras.layers.Dense(3, name="out")(tf.keras.layers.Flatten(name="flatten")(x))
+    model = tf.keras.Model(inputs, outputs)
+    folder = tmp_path / "branching"
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
+                                               part="xcu250-figd2104-2L-e", io_type=io_type).write()
+    from_model = estimate_project(folder)
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    from_firmware = estimate_project(folder)
+    assert from_firmware["total"] == from_model["total"]
+    assert from_firmware["notes"][0].startswith("estimated from the firmware")
+
+
+def test_a_firmware_call_codesign_does_not_know_is_a_cast_with_a_note_or_named_when_it_has_weights(hls4ml_project, tmp_path):
     folder = tmp_path / "odd"
     shutil.copytree(hls4ml_project, folder)
     (folder / "hls4ml_config.yml").unlink()
     top = folder / "firmware" / "myproject.cpp"
-    top.write_text(top.read_text().replace("nnet::relu<", "nnet::my_custom_op<"))
-    result = CliRunner().invoke(main, ["estimate", str(folder)])
-    assert result.exit_code == 2 and "firmware layer 'relu1' calls nnet::my_custom_op, which codesign cannot read from firmware yet" in result.output
-    assert "Traceback" not in result.output
+    original = top.read_text()
+    top.write_text(original.replace("nnet::relu<", "nnet::my_custom_op<"))
+    cast = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert cast.exit_code == 0 and "note: firmware layer 'relu1' (nnet::my_custom_op) estimated as a cast of its input" in cast.output
+    top.write_text(original.replace("nnet::dense<layer4_t", "nnet::my_custom_op<layer4_t"))
+    refused = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert refused.exit_code == 2 and "firmware layer 'out' calls nnet::my_custom_op, which codesign cannot read from firmware yet" in refused.output
+    assert "Traceback" not in refused.output
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from codesign.errors import ModelError
 SKIPPED_CALLS = ("load_weights_from_txt", "save_layer_output", "copy_data", "copy_data_axi", "print_result", "fill_zero")
 ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "linear", "softmax": "softmax", "softplus": "softplus",
                "softsign": "softsign", "selu": "selu", "hard_sigmoid": "hard_sigmoid", "elu": "elu"}
+MERGES = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "average": "Average", "maximum": "Maximum", "minimum": "Minimum"}
 CALL = re.compile(r"nnet::(\w+)\s*<(.*?)>\s*\(([^;]*?)\)\s*;[ \t]*(?://[ \t]*(\S+))?")
 STRUCT = re.compile(r"struct\s+(\w+)\s*:\s*nnet::(\w+)\s*\{(.*?)\n\s*\};", flags=re.DOTALL)
 TYPEDEF = re.compile(r"typedef\s+(.+?)\s+(\w+)\s*;")
@@ -37,6 +38,8 @@ class Layer:
     out_type: str
     config: dict = field(default_factory=dict)
     weights: list = field(default_factory=list)
+    inputs: list = field(default_factory=list)  # the variables it reads
+    outputs: list = field(default_factory=list)  # the variables it writes (two for a stream's clone)
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Firmware:
     clock_ns: float | None
     backend: str
     notes: list[str] = field(default_factory=list)
+    aliases: dict = field(default_factory=dict)  # variable -> the variable it names (hls4ml's free Flatten/Reshape)
 
 
 def has_firmware(folder: Path) -> bool:
@@ -112,6 +116,10 @@ def _weights(folder: Path, name: str) -> np.ndarray:
     return np.array([float(value) for value in re.split(r"[,\s]+", text.strip()) if value], dtype=np.float64)
 
 
+def _has_weights(folder: Path, name: str) -> bool:
+    return (folder / "weights" / f"{name}.txt").is_file() or (folder / "weights" / f"{name}.h").is_file()
+
+
 def _top_function(firmware: Path) -> Path:
     tops = sorted(path for path in firmware.glob("*.cpp") if CALL.search(path.read_text(errors="replace")))
     if not tops:
@@ -157,11 +165,14 @@ def read_firmware(folder: Path) -> Firmware:
         if not data_types or len(call_args) < 2:
             raise ModelError(f"{top}: cannot read the call nnet::{function}<{template}>({arguments})")
         config = structs[configs[0]] if configs else {}
-        name = comment or re.sub(r"_out$", "", call_args[1])  # hls4ml < 0.5 wrote no layer names: its variables'
-        weights = [_weights(firmware, argument) for argument in call_args[2:] if re.fullmatch(r"[wbs]\d+", argument)]
+        is_weight = [bool(re.fullmatch(r"[a-z]{1,2}\d+", argument)) and _has_weights(firmware, argument) for argument in call_args]
+        variables = [argument for argument, weight in zip(call_args, is_weight) if not weight]
+        weights = [_weights(firmware, argument) for argument, weight in zip(call_args, is_weight) if weight]
+        ins, outs = (variables[:1], variables[1:]) if function.startswith("clone_stream") else (variables[:-1], variables[-1:])
+        name = comment or re.sub(r"_out$", "", outs[0])  # hls4ml < 0.5 wrote no layer names: its variables'
         if input_name is None:
-            input_name, input_type = call_args[0], data_types[0]
-        layers.append(Layer(function, name, data_types[0], data_types[-1], config, weights))
+            input_name, input_type = ins[0], data_types[0]
+        layers.append(Layer(function, name, data_types[0], data_types[-1], config, weights, ins, outs))
     if not layers:
         raise ModelError(f"{top}: no nnet:: layer calls")
     stream = "hls::stream" in top.read_text(errors="replace") or any(layer.config.get("io_type") == "nnet::io_stream" for layer in layers)
@@ -172,7 +183,15 @@ def read_firmware(folder: Path) -> Firmware:
                      "bit widths are not modelled")
     if any("_large" in layer.function for layer in layers):
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
-    return Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes)
+    aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top.read_text(errors="replace")))
+    return Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes, aliases)
+
+
+def _named(variable: str, aliases: dict) -> str:
+    """The variable a reference names, through any chain of `auto& a = b;`."""
+    while variable in aliases:
+        variable = aliases[variable]
+    return variable
 
 
 def _strategy(layer: Layer) -> str:
@@ -215,12 +234,23 @@ def keras_model_of(design: Firmware):
     else:
         shape = (int(first.get("n_in", 1)),)
     inputs = keras.Input(shape, name=design.input_name)
-    x, settings = inputs, {design.input_name: {"Precision": {"result": design.input_type}}}
+    tensors, producers = {design.input_name: inputs}, {design.input_name: design.input_name}  # variable -> tensor, layer
+    settings = {design.input_name: {"Precision": {"result": design.input_type}}}
     pending = []  # (keras layer, weights) set once the model is built
-    previous = None  # the last layer built
+    x = inputs
     for layer in design.layers:
         config, kind = layer.config, layer.function
         resource = _strategy(layer) == "Resource"
+        layer.inputs = [_named(variable, design.aliases) for variable in layer.inputs]
+        missing = [variable for variable in layer.inputs if variable not in tensors]
+        if missing:
+            raise ModelError(f"firmware layer '{layer.name}' reads '{missing[0]}', which no earlier call writes")
+        sources = [tensors[variable] for variable in layer.inputs]
+        x, previous = sources[0], producers[layer.inputs[0]]
+        if kind.startswith("clone_stream") or kind.startswith("repack_stream"):  # a stream's copy: the same values
+            for variable in layer.outputs:
+                tensors[variable], producers[variable] = x, previous
+            continue
         if kind in ("dense", "dense_large", "dense_latency", "dense_resource"):
             if len(x.shape) > 2:  # hls4ml's Flatten is free: the firmware has no call for it
                 x = keras.layers.Flatten(name=f"{layer.name}_flatten")(x)
@@ -259,25 +289,52 @@ def keras_model_of(design: Firmware):
             scale, bias = layer.weights[0], layer.weights[1]
             pending.append((built, [scale, bias, np.zeros_like(scale), np.full_like(scale, 1.0 - 1e-3)]))
         elif kind == "linear":  # a cast to the next type: free in hardware, and hls4ml removes a trailing one
+            tensors[layer.outputs[0]], producers[layer.outputs[0]] = x, previous
             continue
+        elif kind in MERGES:
+            built = getattr(keras.layers, MERGES[kind])(name=layer.name)
+        elif kind.startswith("concatenate"):
+            built = keras.layers.Concatenate(axis=int(config.get("axis", -1)) if isinstance(config.get("axis"), int) else -1, name=layer.name)
+        elif kind in ("zeropad1d_cl", "zeropad2d_cl"):
+            if kind == "zeropad1d_cl":
+                built = keras.layers.ZeroPadding1D((int(config.get("pad_left", 0)), int(config.get("pad_right", 0))), name=layer.name)
+            else:
+                built = keras.layers.ZeroPadding2D(((int(config.get("pad_top", 0)), int(config.get("pad_bottom", 0))),
+                                                    (int(config.get("pad_left", 0)), int(config.get("pad_right", 0)))), name=layer.name)
+        elif kind.startswith("resize_nearest"):
+            built = keras.layers.UpSampling2D((int(config["new_height"]) // int(config["height"]), int(config["new_width"]) // int(config["width"])),
+                                              name=layer.name)
+        elif kind in ("depthwise_conv_1d_cl", "depthwise_conv_2d_cl"):
+            dims = 1 if "1d" in kind else 2
+            size = (int(config["filt_width"]),) if dims == 1 else (int(config["filt_height"]), int(config["filt_width"]))
+            same = int(config.get("pad_left", 0)) + int(config.get("pad_top", 0)) > 0
+            built = getattr(keras.layers, f"DepthwiseConv{dims}D")(size, padding="same" if same else "valid", name=layer.name,
+                                                                   strides=int(config.get("stride_width", 1)))
+            pending.append((built, [layer.weights[0], layer.weights[1] if len(layer.weights) > 1 else np.zeros(int(config["n_chan"]))]))
+        elif kind == "prelu":
+            built = keras.layers.PReLU(name=layer.name)
+            pending.append((built, [layer.weights[0]]))
         elif kind in ACTIVATIONS:
             built = keras.layers.Activation(ACTIVATIONS[kind], name=layer.name)
         elif kind == "leaky_relu":
             built = keras.layers.LeakyReLU(float(config.get("activ_param", 0.3)) if isinstance(config.get("activ_param"), int) else 0.3, name=layer.name)
-        elif kind.startswith("h_") or kind.endswith("_quantizer"):  # HGQ's fixed-point quantizer: the producer's output cast
-            producer = previous or design.input_name
-            settings[producer]["Precision"]["result"] = layer.out_type
-            if f"{producer}_linear" in settings:
-                settings[f"{producer}_linear"]["Precision"]["result"] = layer.out_type
+        elif kind.startswith("h_") or kind.endswith("_quantizer") or (len(layer.inputs) == 1 and not layer.weights):
+            # HGQ's fixed-point quantizer, and any element-wise call codesign does not know: its producer's output cast
+            settings[previous]["Precision"]["result"] = layer.out_type
+            if f"{previous}_linear" in settings:
+                settings[f"{previous}_linear"]["Precision"]["result"] = layer.out_type
+            if not (kind.startswith("h_") or kind.endswith("_quantizer")):
+                design.notes.append(f"firmware layer '{layer.name}' (nnet::{kind}) estimated as a cast of its input: codesign does not know its cost")
+            tensors[layer.outputs[0]], producers[layer.outputs[0]] = x, previous
             continue
         else:
             raise ModelError(f"firmware layer '{layer.name}' calls nnet::{kind}, which codesign cannot read from firmware yet")
-        x = built(x)
-        previous = layer.name
+        x = built(sources if len(sources) > 1 else x)
+        tensors[layer.outputs[0]], producers[layer.outputs[0]] = x, layer.name
         settings[layer.name] = _layer_config(layer, config)
-        if pending and pending[-1][0] is built:  # hls4ml's linear activation after a weighted layer: the same type, removed
+        if pending and pending[-1][0] is built and kind != "prelu":  # hls4ml's linear after a weighted layer: the same type, removed
             settings[f"{layer.name}_linear"] = {"Precision": {"result": layer.out_type}}
-    model = keras.Model(inputs, x)
+    model = keras.Model(inputs, tensors[design.layers[-1].outputs[0]] if design.layers[-1].outputs[0] in tensors else x)
     for built, weights in pending:
         built.set_weights([np.asarray(values, dtype=np.float32).reshape(target.shape) for values, target in zip(weights, built.get_weights())])
     return model, {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}, "LayerName": settings}
