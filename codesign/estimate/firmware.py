@@ -221,120 +221,185 @@ def _kernel(weights: np.ndarray, shape: tuple[int, ...], resource: bool) -> np.n
     return np.moveaxis(weights.reshape(order), 0, -1)
 
 
+def _same(config: dict, *keys: str) -> str:
+    """Keras padding of a kernel whose config pads on any of these sides."""
+    return "same" if sum(int(config.get(key, 0)) for key in keys) > 0 else "valid"
+
+
+def _dense(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    shape = (int(config["n_in"]), int(config["n_out"]))
+    return keras.layers.Dense(shape[1], name=layer.name), [_kernel(layer.weights[0], shape, resource), layer.weights[1]]
+
+
+def _conv1d(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    shape = (int(config["filt_width"]), int(config["n_chan"]), int(config["n_filt"]))
+    built = keras.layers.Conv1D(shape[2], shape[0], strides=int(config.get("stride_width", 1)), padding=_same(config, "pad_left", "pad_right"),
+                                name=layer.name)
+    return built, [_kernel(layer.weights[0], shape, resource), layer.weights[1]]
+
+
+def _conv2d(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    shape = (int(config["filt_height"]), int(config["filt_width"]), int(config["n_chan"]), int(config["n_filt"]))
+    built = keras.layers.Conv2D(shape[3], shape[:2], strides=(int(config.get("stride_height", 1)), int(config.get("stride_width", 1))),
+                                padding=_same(config, "pad_top", "pad_left"), name=layer.name)
+    return built, [_kernel(layer.weights[0], shape, resource), layer.weights[1]]
+
+
+def _depthwise(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    two = "2d" in layer.function
+    size = (int(config["filt_height"]), int(config["filt_width"])) if two else (int(config["filt_width"]),)
+    built = getattr(keras.layers, f"DepthwiseConv{2 if two else 1}D")(size, padding=_same(config, "pad_left", "pad_top"), name=layer.name,
+                                                                      strides=int(config.get("stride_width", 1)))
+    bias = layer.weights[1] if len(layer.weights) > 1 else np.zeros(int(config["n_chan"]))
+    return built, [layer.weights[0], bias]
+
+
+def _pooling(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    kind = "Average" if str(config.get("pool_op", "")).endswith("Average") else "Max"
+    padding = _same(config, "pad_left", "pad_right", "pad_top")
+    if layer.function == "pooling1d_cl":
+        width = int(config["pool_width"])
+        return getattr(keras.layers, f"{kind}Pooling1D")(width, strides=int(config.get("stride_width", width)), padding=padding, name=layer.name), None
+    size = (int(config["pool_height"]), int(config["pool_width"]))
+    strides = (int(config.get("stride_height", size[0])), int(config.get("stride_width", size[1])))
+    return getattr(keras.layers, f"{kind}Pooling2D")(size, strides=strides, padding=padding, name=layer.name), None
+
+
+def _global_pooling(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    kind = "Average" if str(config.get("pool_op", "")).endswith("Average") else "Max"
+    return getattr(keras.layers, f"Global{kind}Pooling{'1D' if '1d' in layer.function else '2D'}")(name=layer.name), None
+
+
+def _normalize(layer: Layer, config: dict, resource: bool):
+    """hls4ml's batch normalization is x * scale + bias: a Keras one with mean 0 and variance 1 - epsilon."""
+    from tensorflow import keras
+
+    scale, bias = layer.weights[0], layer.weights[1]
+    return keras.layers.BatchNormalization(epsilon=1e-3, name=layer.name), [scale, bias, np.zeros_like(scale), np.full_like(scale, 1.0 - 1e-3)]
+
+
+def _zero_padding(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    sides = (int(config.get("pad_left", 0)), int(config.get("pad_right", 0)))
+    if layer.function == "zeropad1d_cl":
+        return keras.layers.ZeroPadding1D(sides, name=layer.name), None
+    return keras.layers.ZeroPadding2D(((int(config.get("pad_top", 0)), int(config.get("pad_bottom", 0))), sides), name=layer.name), None
+
+
+def _resize(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    factors = (int(config["new_height"]) // int(config["height"]), int(config["new_width"]) // int(config["width"]))
+    return keras.layers.UpSampling2D(factors, name=layer.name), None
+
+
+def _merge(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    if layer.function.startswith("concatenate"):
+        return keras.layers.Concatenate(axis=config["axis"] if isinstance(config.get("axis"), int) else -1, name=layer.name), None
+    return getattr(keras.layers, MERGES[layer.function])(name=layer.name), None
+
+
+def _activation(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    if layer.function == "prelu":
+        return keras.layers.PReLU(name=layer.name), [layer.weights[0]]
+    if layer.function == "leaky_relu":
+        alpha = config.get("activ_param")
+        return keras.layers.LeakyReLU(float(alpha) if isinstance(alpha, int) else 0.3, name=layer.name), None
+    return keras.layers.Activation(ACTIVATIONS[layer.function], name=layer.name), None
+
+
+BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml converts back to it
+    **dict.fromkeys(("dense", "dense_large", "dense_latency", "dense_resource"), _dense),
+    **dict.fromkeys(("conv_1d_cl", "conv_1d_large_cl"), _conv1d),
+    **dict.fromkeys(("conv_2d_cl", "conv_2d_large_cl"), _conv2d),
+    **dict.fromkeys(("depthwise_conv_1d_cl", "depthwise_conv_2d_cl"), _depthwise),
+    **dict.fromkeys(("pooling1d_cl", "pooling2d_cl"), _pooling),
+    **dict.fromkeys(("global_pooling1d_cl", "global_pooling2d_cl"), _global_pooling),
+    "normalize": _normalize,
+    **dict.fromkeys(("zeropad1d_cl", "zeropad2d_cl"), _zero_padding),
+    **dict.fromkeys(MERGES, _merge),
+    **dict.fromkeys(("prelu", "leaky_relu", *ACTIVATIONS), _activation),
+}
+PASS_THROUGH = ("clone_stream", "repack_stream", "linear")  # a stream's copy, or a cast that is free and that hls4ml removes
+
+
+def _builder(function: str):
+    if function.startswith("concatenate"):
+        return _merge
+    if function.startswith("resize_nearest"):
+        return _resize
+    return BUILDERS.get(function)
+
+
+def _input_shape(design: Firmware) -> tuple[int, ...]:
+    """The model's input: that of the first layer whose config states its input size."""
+    first = next((layer.config for layer in design.layers if layer.config.get("n_in") or layer.config.get("in_width")), {})
+    if "in_height" in first and "n_chan" in first:
+        return first["in_height"], first["in_width"], first["n_chan"]
+    if "in_width" in first:
+        return first["in_width"], first["n_chan"]
+    return (int(first.get("n_in", 1)),)
+
+
 def keras_model_of(design: Firmware):
     """The Keras model with the firmware's layers and weights, and the hls4ml HLSConfig with its types: converted by
     hls4ml, they give the firmware's design."""
     from tensorflow import keras
 
-    first = next((layer.config for layer in design.layers if layer.config.get("n_in") or layer.config.get("in_width")), {})
-    if "in_height" in first and "n_chan" in first:
-        shape = (first["in_height"], first["in_width"], first["n_chan"])
-    elif "in_width" in first:
-        shape = (first["in_width"], first["n_chan"])
-    else:
-        shape = (int(first.get("n_in", 1)),)
-    inputs = keras.Input(shape, name=design.input_name)
-    tensors, producers = {design.input_name: inputs}, {design.input_name: design.input_name}  # variable -> tensor, layer
+    inputs = keras.Input(_input_shape(design), name=design.input_name)
+    tensors, producers = {design.input_name: inputs}, {design.input_name: design.input_name}  # variable -> tensor, its layer
     settings = {design.input_name: {"Precision": {"result": design.input_type}}}
     pending = []  # (keras layer, weights) set once the model is built
-    x = inputs
     for layer in design.layers:
-        config, kind = layer.config, layer.function
-        resource = _strategy(layer) == "Resource"
         layer.inputs = [_named(variable, design.aliases) for variable in layer.inputs]
         missing = [variable for variable in layer.inputs if variable not in tensors]
         if missing:
             raise ModelError(f"firmware layer '{layer.name}' reads '{missing[0]}', which no earlier call writes")
         sources = [tensors[variable] for variable in layer.inputs]
         x, previous = sources[0], producers[layer.inputs[0]]
-        if kind.startswith("clone_stream") or kind.startswith("repack_stream"):  # a stream's copy: the same values
+        builder = _builder(layer.function)
+        if layer.function.startswith(PASS_THROUGH):
             for variable in layer.outputs:
                 tensors[variable], producers[variable] = x, previous
             continue
-        if kind in ("dense", "dense_large", "dense_latency", "dense_resource"):
-            if len(x.shape) > 2:  # hls4ml's Flatten is free: the firmware has no call for it
-                x = keras.layers.Flatten(name=f"{layer.name}_flatten")(x)
-            built = keras.layers.Dense(int(config["n_out"]), name=layer.name)
-            pending.append((built, [_kernel(layer.weights[0], (int(config["n_in"]), int(config["n_out"])), resource), layer.weights[1]]))
-        elif kind in ("conv_1d_cl", "conv_1d_large_cl"):
-            same = int(config.get("pad_left", 0)) + int(config.get("pad_right", 0)) > 0
-            built = keras.layers.Conv1D(int(config["n_filt"]), int(config["filt_width"]), strides=int(config.get("stride_width", 1)),
-                                        padding="same" if same else "valid", name=layer.name)
-            kernel_shape = (int(config["filt_width"]), int(config["n_chan"]), int(config["n_filt"]))
-            pending.append((built, [_kernel(layer.weights[0], kernel_shape, resource), layer.weights[1]]))
-        elif kind in ("conv_2d_cl", "conv_2d_large_cl"):
-            same = int(config.get("pad_top", 0)) + int(config.get("pad_left", 0)) > 0
-            built = keras.layers.Conv2D(int(config["n_filt"]), (int(config["filt_height"]), int(config["filt_width"])),
-                                        strides=(int(config.get("stride_height", 1)), int(config.get("stride_width", 1))),
-                                        padding="same" if same else "valid", name=layer.name)
-            kernel_shape = (int(config["filt_height"]), int(config["filt_width"]), int(config["n_chan"]), int(config["n_filt"]))
-            pending.append((built, [_kernel(layer.weights[0], kernel_shape, resource), layer.weights[1]]))
-        elif kind in ("pooling1d_cl", "pooling2d_cl"):
-            average = str(config.get("pool_op", "")).endswith("Average")
-            same = int(config.get("pad_left", 0)) + int(config.get("pad_right", 0)) + int(config.get("pad_top", 0)) > 0
-            if kind == "pooling1d_cl":
-                built = (keras.layers.AveragePooling1D if average else keras.layers.MaxPooling1D)(
-                    int(config["pool_width"]), strides=int(config.get("stride_width", config["pool_width"])), padding="same" if same else "valid", name=layer.name)
-            else:
-                built = (keras.layers.AveragePooling2D if average else keras.layers.MaxPooling2D)(
-                    (int(config["pool_height"]), int(config["pool_width"])),
-                    strides=(int(config.get("stride_height", config["pool_height"])), int(config.get("stride_width", config["pool_width"]))),
-                    padding="same" if same else "valid", name=layer.name)
-        elif kind in ("global_pooling1d_cl", "global_pooling2d_cl"):
-            average = str(config.get("pool_op", "")).endswith("Average")
-            dims = "1D" if kind == "global_pooling1d_cl" else "2D"
-            built = getattr(keras.layers, f"Global{'Average' if average else 'Max'}Pooling{dims}")(name=layer.name)
-        elif kind == "normalize":
-            built = keras.layers.BatchNormalization(epsilon=1e-3, name=layer.name)
-            scale, bias = layer.weights[0], layer.weights[1]
-            pending.append((built, [scale, bias, np.zeros_like(scale), np.full_like(scale, 1.0 - 1e-3)]))
-        elif kind == "linear":  # a cast to the next type: free in hardware, and hls4ml removes a trailing one
-            tensors[layer.outputs[0]], producers[layer.outputs[0]] = x, previous
-            continue
-        elif kind in MERGES:
-            built = getattr(keras.layers, MERGES[kind])(name=layer.name)
-        elif kind.startswith("concatenate"):
-            built = keras.layers.Concatenate(axis=int(config.get("axis", -1)) if isinstance(config.get("axis"), int) else -1, name=layer.name)
-        elif kind in ("zeropad1d_cl", "zeropad2d_cl"):
-            if kind == "zeropad1d_cl":
-                built = keras.layers.ZeroPadding1D((int(config.get("pad_left", 0)), int(config.get("pad_right", 0))), name=layer.name)
-            else:
-                built = keras.layers.ZeroPadding2D(((int(config.get("pad_top", 0)), int(config.get("pad_bottom", 0))),
-                                                    (int(config.get("pad_left", 0)), int(config.get("pad_right", 0)))), name=layer.name)
-        elif kind.startswith("resize_nearest"):
-            built = keras.layers.UpSampling2D((int(config["new_height"]) // int(config["height"]), int(config["new_width"]) // int(config["width"])),
-                                              name=layer.name)
-        elif kind in ("depthwise_conv_1d_cl", "depthwise_conv_2d_cl"):
-            dims = 1 if "1d" in kind else 2
-            size = (int(config["filt_width"]),) if dims == 1 else (int(config["filt_height"]), int(config["filt_width"]))
-            same = int(config.get("pad_left", 0)) + int(config.get("pad_top", 0)) > 0
-            built = getattr(keras.layers, f"DepthwiseConv{dims}D")(size, padding="same" if same else "valid", name=layer.name,
-                                                                   strides=int(config.get("stride_width", 1)))
-            pending.append((built, [layer.weights[0], layer.weights[1] if len(layer.weights) > 1 else np.zeros(int(config["n_chan"]))]))
-        elif kind == "prelu":
-            built = keras.layers.PReLU(name=layer.name)
-            pending.append((built, [layer.weights[0]]))
-        elif kind in ACTIVATIONS:
-            built = keras.layers.Activation(ACTIVATIONS[kind], name=layer.name)
-        elif kind == "leaky_relu":
-            built = keras.layers.LeakyReLU(float(config.get("activ_param", 0.3)) if isinstance(config.get("activ_param"), int) else 0.3, name=layer.name)
-        elif kind.startswith("h_") or kind.endswith("_quantizer") or (len(layer.inputs) == 1 and not layer.weights):
-            # HGQ's fixed-point quantizer, and any element-wise call codesign does not know: its producer's output cast
+        if builder is None:
+            if len(layer.inputs) != 1 or layer.weights:
+                raise ModelError(f"firmware layer '{layer.name}' calls nnet::{layer.function}, which codesign cannot read from firmware yet")
+            # HGQ's fixed-point quantizer (h_*), or an element-wise call codesign does not know: its producer's output, cast
             settings[previous]["Precision"]["result"] = layer.out_type
             if f"{previous}_linear" in settings:
                 settings[f"{previous}_linear"]["Precision"]["result"] = layer.out_type
-            if not (kind.startswith("h_") or kind.endswith("_quantizer")):
-                design.notes.append(f"firmware layer '{layer.name}' (nnet::{kind}) estimated as a cast of its input: codesign does not know its cost")
+            if not (layer.function.startswith("h_") or layer.function.endswith("_quantizer")):
+                design.notes.append(f"firmware layer '{layer.name}' (nnet::{layer.function}) estimated as a cast of its input: codesign does not know its cost")
             tensors[layer.outputs[0]], producers[layer.outputs[0]] = x, previous
             continue
-        else:
-            raise ModelError(f"firmware layer '{layer.name}' calls nnet::{kind}, which codesign cannot read from firmware yet")
-        x = built(sources if len(sources) > 1 else x)
-        tensors[layer.outputs[0]], producers[layer.outputs[0]] = x, layer.name
-        settings[layer.name] = _layer_config(layer, config)
-        if pending and pending[-1][0] is built and kind != "prelu":  # hls4ml's linear after a weighted layer: the same type, removed
+        if builder is _dense and len(x.shape) > 2:  # hls4ml's Flatten is free: the firmware has no call for it
+            x = keras.layers.Flatten(name=f"{layer.name}_flatten")(x)
+        built, weights = builder(layer, layer.config, _strategy(layer) == "Resource")
+        if weights is not None:
+            pending.append((built, weights))
+        tensors[layer.outputs[0]], producers[layer.outputs[0]] = built(sources if len(sources) > 1 else x), layer.name
+        settings[layer.name] = _layer_config(layer, layer.config)
+        if builder in (_dense, _conv1d, _conv2d, _depthwise):  # hls4ml's linear activation after it: the same type, removed
             settings[f"{layer.name}_linear"] = {"Precision": {"result": layer.out_type}}
-    model = keras.Model(inputs, tensors[design.layers[-1].outputs[0]] if design.layers[-1].outputs[0] in tensors else x)
+    model = keras.Model(inputs, tensors[design.layers[-1].outputs[0]])
     for built, weights in pending:
         built.set_weights([np.asarray(values, dtype=np.float32).reshape(target.shape) for values, target in zip(weights, built.get_weights())])
     return model, {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}, "LayerName": settings}
