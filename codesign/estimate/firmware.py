@@ -20,7 +20,7 @@ from codesign.errors import ModelError
 SKIPPED_CALLS = ("load_weights_from_txt", "save_layer_output", "copy_data", "copy_data_axi", "print_result", "fill_zero")
 ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "linear", "softmax": "softmax", "softplus": "softplus",
                "softsign": "softsign", "selu": "selu", "hard_sigmoid": "hard_sigmoid", "elu": "elu"}
-MERGES = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "average": "Average", "maximum": "Maximum", "minimum": "Minimum"}
+MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")  # nnet's element-wise merges (nnet_merge.h)
 CALL = re.compile(r"nnet::(\w+)\s*<(.*?)>\s*\(([^;]*?)\)\s*;[ \t]*(?://[ \t]*(\S+))?")
 STRUCT = re.compile(r"struct\s+(\w+)\s*:\s*nnet::(\w+)\s*\{(.*?)\n\s*\};", flags=re.DOTALL)
 TYPEDEF = re.compile(r"typedef\s+(.+?)\s+(\w+)\s*;")
@@ -256,8 +256,8 @@ def _depthwise(layer: Layer, config: dict, resource: bool):
 
     two = "2d" in layer.function
     size = (int(config["filt_height"]), int(config["filt_width"])) if two else (int(config["filt_width"]),)
-    built = getattr(keras.layers, f"DepthwiseConv{2 if two else 1}D")(size, padding=_same(config, "pad_left", "pad_top"), name=layer.name,
-                                                                      strides=int(config.get("stride_width", 1)))
+    built = (keras.layers.DepthwiseConv2D if two else keras.layers.DepthwiseConv1D)(size, padding=_same(config, "pad_left", "pad_top"),
+                                                                                   strides=int(config.get("stride_width", 1)), name=layer.name)
     bias = layer.weights[1] if len(layer.weights) > 1 else np.zeros(int(config["n_chan"]))
     return built, [layer.weights[0], bias]
 
@@ -265,21 +265,25 @@ def _depthwise(layer: Layer, config: dict, resource: bool):
 def _pooling(layer: Layer, config: dict, resource: bool):
     from tensorflow import keras
 
-    kind = "Average" if str(config.get("pool_op", "")).endswith("Average") else "Max"
+    average = str(config.get("pool_op", "")).endswith("Average")
     padding = _same(config, "pad_left", "pad_right", "pad_top")
     if layer.function == "pooling1d_cl":
         width = int(config["pool_width"])
-        return getattr(keras.layers, f"{kind}Pooling1D")(width, strides=int(config.get("stride_width", width)), padding=padding, name=layer.name), None
+        pool = keras.layers.AveragePooling1D if average else keras.layers.MaxPooling1D
+        return pool(width, strides=int(config.get("stride_width", width)), padding=padding, name=layer.name), None
     size = (int(config["pool_height"]), int(config["pool_width"]))
     strides = (int(config.get("stride_height", size[0])), int(config.get("stride_width", size[1])))
-    return getattr(keras.layers, f"{kind}Pooling2D")(size, strides=strides, padding=padding, name=layer.name), None
+    pool = keras.layers.AveragePooling2D if average else keras.layers.MaxPooling2D
+    return pool(size, strides=strides, padding=padding, name=layer.name), None
 
 
 def _global_pooling(layer: Layer, config: dict, resource: bool):
     from tensorflow import keras
 
-    kind = "Average" if str(config.get("pool_op", "")).endswith("Average") else "Max"
-    return getattr(keras.layers, f"Global{kind}Pooling{'1D' if '1d' in layer.function else '2D'}")(name=layer.name), None
+    average = str(config.get("pool_op", "")).endswith("Average")
+    if "1d" in layer.function:
+        return (keras.layers.GlobalAveragePooling1D if average else keras.layers.GlobalMaxPooling1D)(name=layer.name), None
+    return (keras.layers.GlobalAveragePooling2D if average else keras.layers.GlobalMaxPooling2D)(name=layer.name), None
 
 
 def _normalize(layer: Layer, config: dict, resource: bool):
@@ -311,7 +315,9 @@ def _merge(layer: Layer, config: dict, resource: bool):
 
     if layer.function.startswith("concatenate"):
         return keras.layers.Concatenate(axis=config["axis"] if isinstance(config.get("axis"), int) else -1, name=layer.name), None
-    return getattr(keras.layers, MERGES[layer.function])(name=layer.name), None
+    merges = {"add": keras.layers.Add, "subtract": keras.layers.Subtract, "multiply": keras.layers.Multiply, "average": keras.layers.Average,
+              "maximum": keras.layers.Maximum, "minimum": keras.layers.Minimum}
+    return merges[layer.function](name=layer.name), None
 
 
 def _activation(layer: Layer, config: dict, resource: bool):
