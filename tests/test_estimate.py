@@ -199,6 +199,14 @@ def test_shipped_constants_and_the_docs_table_are_what_the_benchmark_fits_and_pr
 
 
 @pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
+@pytest.mark.skipif(not (CALIBRATION / "projects2").exists(), reason="shared/calibration is not beside the checkout")
+def test_a_vivado_hls_2018_report_without_latency_times_is_read():
+    """Vivado HLS 2018.3 wrote cycles and intervals only (no times): the latency is the max cycles, the II the max interval."""
+    report = next((CALIBRATION / "projects2").glob("filipemlins__*")) / "reports" / "myproject_csynth.rpt"
+    parsed = parse_csynth(report)
+    assert (parsed["latency_cycles"], parsed["ii"], parsed["dsp"], parsed["lut"], parsed["ff"]) == (7004283, 2917349, 9, 8349, 4852)
+
+
 def test_parsers_read_the_real_vendor_reports():
     svhn = parse_csynth(CALIBRATION / "reports" / "svhn_cnn_pruned_float_csynth.rpt")
     assert (svhn["latency_cycles"], svhn["ii"], svhn["dsp"], svhn["lut"], svhn["ff"], svhn["bram_18k"]) == (1044, 1028, 5414, 245466, 52549, 100)

@@ -26,10 +26,11 @@ def parse_csynth(path: Path) -> dict:
     lines = Path(path).read_text(errors="replace").splitlines()
     result: dict = {"report": str(path), "kind": "csynth"}
     for index, line in enumerate(lines):
-        if "Latency (cycles)" in line and "Interval" in line and "latency_cycles" not in result:
+        if re.search(r"Latency( \(cycles\))?\s*\|", line) and "Interval" in line and "latency_cycles" not in result:
             summary = [_cells(row) for row in lines[index + 1 : index + 6] if re.match(r"^\s*\|\s*\d", row)]
             if summary:  # the design's own summary row starts with its latency; instance tables start with names
-                result["latency_cycles"], result["ii"] = int(summary[0][1]), int(summary[0][5])
+                row = summary[0]  # cycles min/max, time min/max, II min/max; Vivado HLS 2018 wrote no times
+                result["latency_cycles"], result["ii"] = int(row[1]), int(row[5] if len(row) > 5 and row[5].isdigit() else row[3])
         if line.startswith("|Total") and "dsp" not in result:
             values = _cells(line)
             header = next(_cells(row) for row in reversed(lines[:index]) if "BRAM_18K" in row)
