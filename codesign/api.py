@@ -44,6 +44,7 @@ def build(
         precision,
         no_train,
         head,
+        say,
     )
     run_dir = Path(output_root) / run_name
     build_run(resolved, run_dir, say, from_step, to_step)

@@ -86,7 +86,7 @@ def build(spec_file, model_file, data_file, no_train, name, precision, head, fro
     """Train (or import), convert, compile and validate: SPEC_FILE is a YAML spec from models/."""
     from codesign.commands import build_run, resolve_build_spec
 
-    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train, head)  # before TensorFlow
+    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train, head, _say)  # before TensorFlow
     _quiet_tensorflow()
     build_run(spec, output_root / run_name, _say, from_step, to_step)
 

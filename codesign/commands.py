@@ -26,14 +26,24 @@ def resolve_build_spec(
     precision: str | None,
     no_train: bool = False,
     head: str | None = None,
+    say: Say | None = None,
 ) -> tuple[Spec, str]:
-    """The spec a build runs (a YAML spec, a user's model, or both, with CLI overrides) and the run's name."""
+    """The spec a build runs (a YAML spec, a user's model, or both, with CLI overrides) and the run's name; a user's
+    large CNN streams unless the spec chose its io type (said through `say`)."""
+    from codesign.model import recommended_io_type
+
     if spec_file is None and model_file is None:
         raise SpecError("give a spec file (e.g. models/digits_cnn.yaml) or --model MODEL.h5")
     data = load_spec(spec_file).model_dump(mode="json", exclude_none=True) if spec_file else {}
     if model_file is not None:
         data["model"] = {"file": str(Path(model_file).resolve())}
         data.get("quantization", {}).pop("layers", None)
+        chosen = spec_file is not None and "io_type" in ((yaml.safe_load(Path(spec_file).read_text()) or {}).get("hls") or {})
+        reason = None if chosen else recommended_io_type(Path(model_file))
+        if reason:
+            data.setdefault("hls", {})["io_type"] = "io_stream"
+            if say:
+                say(f"note: {reason}")
     if data_file is not None and str(data_file) == "synthetic":
         data.setdefault("dataset", {})["synthetic"] = True
     elif data_file is not None:

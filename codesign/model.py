@@ -63,23 +63,49 @@ def load_keras_model(path: str | Path):
         raise ModelError(f"{path}: not a loadable Keras/QKeras model ({first})") from None
 
 
+def _architecture(path: Path) -> dict:
+    """A model file's architecture (its Keras config) without TensorFlow; {} when it has none readable."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return json.loads(archive.read("config.json"))
+        import h5py
+
+        with h5py.File(path, "r") as file:
+            text = file.attrs["model_config"]
+            return json.loads(text if isinstance(text, str) else text.decode())
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+STREAM_MIN_PIXELS = 32 * 32  # a convolution over this many input pixels or more is built in io_stream by default
+
+
+def recommended_io_type(path: Path) -> str | None:
+    """Why a model file should stream, or None: a convolutional model whose input has STREAM_MIN_PIXELS or more.
+    hls4ml recommends io_stream for CNNs of that size (its tutorial streams its 32x32 CNN): io_parallel unrolls every
+    pixel, and its compile and synthesis grow with the image."""
+    layers = _architecture(Path(path)).get("config", {}).get("layers", [])
+    shapes = [layer.get("config", {}).get("batch_input_shape") or layer.get("config", {}).get("batch_shape") for layer in layers]
+    shape = next((shape for shape in shapes if shape), None)
+    if not shape or len(shape) < 3 or not any("Conv" in layer.get("class_name", "") for layer in layers):
+        return None
+    pixels = 1
+    for size in shape[1:-1]:
+        pixels *= int(size or 1)
+    if pixels < STREAM_MIN_PIXELS:
+        return None
+    return f"a convolutional model over {'x'.join(str(size) for size in shape[1:-1])} inputs is built in io_stream, as hls4ml recommends (set hls.io_type in a spec to choose)"
+
+
 def _unknown_layer_classes(path: Path) -> list[str]:
     """Layer class names in a model file's architecture that neither Keras, QKeras nor a registered custom object
     defines (HGQ's FixedPointQuantizer, a layer of a newer QKeras); [] when there is none or the file has no readable
     architecture."""
     from tensorflow import keras
 
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                config = json.loads(archive.read("config.json"))
-        else:
-            import h5py
-
-            with h5py.File(path, "r") as file:
-                text = file.attrs["model_config"]
-                config = json.loads(text if isinstance(text, str) else text.decode())
-    except (OSError, KeyError, ValueError):
+    config = _architecture(path)
+    if not config:
         return []
     known = set(custom_objects()) | set(keras.utils.get_custom_objects()) | {name for name in dir(keras.layers) if name[:1].isupper()}
     names = [layer.get("class_name", "") for layer in config.get("config", {}).get("layers", [])]

@@ -163,3 +163,28 @@ def test_docs_document_every_field():
     documented = (ROOT / "docs" / "spec.md").read_text()
     missing = sorted(name for name in _field_names(Spec, set()) if f"`{name}`" not in documented)
     assert not missing, f"docs/spec.md does not document: {missing}"
+
+
+def test_a_users_large_cnn_streams_unless_a_spec_chose_its_io_type(tmp_path):
+    """`codesign build --model` of a CNN over 32x32 inputs or more is built in io_stream, as hls4ml recommends, and
+    says so; a smaller one, or a spec that sets hls.io_type, keeps its choice."""
+    import tensorflow as tf
+
+    from codesign.commands import resolve_build_spec
+
+    for side in (32, 8):
+        inputs = tf.keras.Input((side, side, 3))
+        tf.keras.Model(inputs, tf.keras.layers.Conv2D(2, 3)(inputs)).save(tmp_path / f"cnn{side}.keras")
+    said: list[str] = []
+    large, _ = resolve_build_spec(None, tmp_path / "cnn32.keras", None, "large", None, say=said.append)
+    small, _ = resolve_build_spec(None, tmp_path / "cnn8.keras", None, "small", None, say=said.append)
+    assert large.hls.io_type == "io_stream" and small.hls.io_type == "io_parallel"
+    assert said == ["note: a convolutional model over 32x32 inputs is built in io_stream, as hls4ml recommends (set hls.io_type in a spec to choose)"]
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "models" / "digits_cnn.yaml").read_text())
+    spec.setdefault("hls", {})["io_type"] = "io_parallel"
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(spec))
+    chosen, _ = resolve_build_spec(spec_file, tmp_path / "cnn32.keras", None, None, None)
+    assert chosen.hls.io_type == "io_parallel"
