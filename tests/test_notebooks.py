@@ -52,7 +52,7 @@ def test_quickstart_runs_top_to_bottom_and_shows_each_result(tmp_path):
     assert "bit-exact: proven for every float32 input" in run and "identical on all 360 samples checked" in run
     assert 'id="verdict"' in run and 'id="estimate"' in run and "data:image/png;base64," in run  # the per-layer plots, inline
     assert 'id="proof" class="good"' in html_outputs(cell_with(notebook, "run.validate()"))
-    assert "DSP (" in text_outputs(cell_with(notebook, "run.estimate()"))  # the one-line repr, with its interval
+    assert "LUT (" in text_outputs(cell_with(notebook, "run.estimate()"))  # the one-line repr, with its interval
     what_if = html_outputs(cell_with(notebook, "run.estimate(reuse_factor=4)"))
     assert 'id="what-if"' in what_if and "reuse_factor=4" in what_if and 'class="differs"' in what_if
     narrow = html_outputs(cell_with(notebook, "narrow = "))

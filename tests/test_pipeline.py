@@ -116,7 +116,7 @@ def test_an_older_run_estimates_and_validates_after_a_candidate_is_renamed(tiny_
         return
     estimate = estimate_target(run_dir, {}, None, lambda _: None)
     what_if = estimate_target(run_dir, {"reuse_factor": 2}, None, lambda _: None)
-    assert estimate["total"]["dsp"] > 0 and what_if["settings"]["conversion"] == candidate_keyed(kept).name
+    assert estimate["total"]["lut"] > 0 and what_if["settings"]["conversion"] == candidate_keyed(kept).name
     assert validate_run(run_dir, lambda _: None)["bit_exact"] is True
 
 
