@@ -29,6 +29,8 @@ DSP_PORT_BITS = {"7series": (25, 18), "ultrascale": (27, 18)}  # DSP48E1 (UG479)
 ROM_BRAM_MIN_DEPTH = 2  # Resource-strategy weight memories this deep or deeper go to BRAM (the streamed Conv1D rows: RF 8-48 in BRAM)
 RESOURCE_MUX_LUT_PER_BIT_INPUT = 1 / 3  # an N:1 multiplexer costs (N - 1) / 3 LUT6 per bit (a LUT6 is a 4:1 mux; a rule,
 # checked on the Resource-strategy rows in docs/estimation.md, unfitted)
+RESOURCE_MUX_MAX_CHOICES = 64  # the rows' reuse factors reach 64: beyond, the multiplexer is not extrapolated (the tools
+# read wide inputs as memories; an hls4ml 0.x design at RF 13,824 reports 8,349 LUTs in all)
 SRL_MAX_DEPTH = 32  # FIFOs deeper than this go to BRAM (shallower ones to SRLs, UG574)
 BRAM18_BITS = 18 * 1024
 TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "hard_sigmoid")
@@ -241,7 +243,7 @@ def _mac(layer, found: dict, site: Site) -> None:
             lut["generic_mult"] = shared * data_bits * weight_bits
         found["ff"]["shared"] = shared * (data_bits + weight_bits + accum_bits)
         if strategy == "resource":  # weights from memory: each multiplier's input chosen among min(RF, inputs) per pass
-            choices = min(reuse, int(matrix.shape[0]))
+            choices = min(reuse, int(matrix.shape[0]), RESOURCE_MUX_MAX_CHOICES)
             found["rule_lut"] = float(shared * data_bits * max(choices - 1, 0)) * RESOURCE_MUX_LUT_PER_BIT_INPUT
         else:  # the Latency strategy multiplexes every product's input and constant onto the shared multipliers
             lut["mux"] = int(nonzero.sum()) * (data_bits + weight_bits)

@@ -147,9 +147,10 @@ def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | No
 
 
 def territory(samples: list[Sample]) -> dict[str, list[str]]:
-    """Every layer type in its io type, and every tool, that some calibration row has."""
+    """Every layer type in its io type, every tool, and the largest Resource-strategy reuse factor some calibration row has."""
     found = [territory_of(sample.features, sample.timing) for sample in samples]
-    return {key: sorted({entry for each in found for entry in each[key]}) for key in ("layers", "tools")}
+    territory = {key: sorted({entry for each in found for entry in each[key]}) for key in ("layers", "tools")}
+    return {**territory, "resource_reuse": [max(each["resource_reuse"][0] for each in found)]}
 
 
 def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on: dict | None = None, interval_widest: dict | None = None,

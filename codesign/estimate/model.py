@@ -83,7 +83,7 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
         if kind == "dense":
             return int(depth + serial - 1 + (latency["stream_cycles"] if stream else 0)), int(interval), int(depth)
         pixels = shape["pixels_in"] if stream else shape["pixels_out"]
-        if stream and shape["strategy"] == "resource":  # the Resource kernel's RF-long loop drains its pipeline every pixel
+        if stream and shape["strategy"] == "resource" and shape["reuse"] > 1:  # its RF-long loop drains its pipeline every pixel
             interval += depth + RESOURCE_CALL_CYCLES
         return int(pixels * interval + depth + latency["stream_cycles"]), int(pixels * interval), int(depth)
     depth = latency["table_cycles"] if kind == "table_activation" else 0
@@ -141,7 +141,8 @@ def territory_of(features: list[dict], timing: Timing) -> dict[str, list[str]]:
     """What a design is, in the terms the calibration's territory is kept: each costed layer type in its io type,
     and the tool (backend on the part's family)."""
     layers = sorted({f"{layer['type']} in {timing.io_type}" for layer in features if layer["kind"] != "free"})
-    return {"layers": layers, "tools": [f"{timing.backend} on {timing.family}"]}
+    shared = [layer["shape"]["reuse"] for layer in features if layer["shape"].get("strategy") == "resource" and layer["kind"] in ("dense", "conv")]
+    return {"layers": layers, "tools": [f"{timing.backend} on {timing.family}"], "resource_reuse": [max(shared, default=0)]}
 
 
 def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -> list[str]:
@@ -151,6 +152,9 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
     found = territory_of(features, timing)
     gaps = [f"no calibration design has a {entry}" for entry in found["layers"] if entry not in constants.territory.get("layers", [])]
     gaps += [f"no calibration design was built by {entry}" for entry in found["tools"] if entry not in constants.territory.get("tools", [])]
+    calibrated = max(constants.territory.get("resource_reuse", [0]), default=0)
+    if "resource_reuse" in constants.territory and found["resource_reuse"][0] > calibrated:
+        gaps.append(f"no calibration design uses the Resource strategy above reuse factor {calibrated} (this one: {found['resource_reuse'][0]})")
     return gaps
 
 
