@@ -254,18 +254,33 @@ def design_of(folder: Path) -> tuple[object, dict, list[str]]:
         except ModelError as error:
             if not has_firmware(folder):
                 raise
-            reason = str(error).replace(f"{folder}: ", "").replace(f"{folder}/", "")
+            reason = _without_folder(error, folder)
     design = read_firmware(folder)
-    configured = _config_settings(folder)
-    part = configured.get("part") or design.part or "xcvu13p-flga2577-2-e"
-    clock_ns = configured.get("clock_ns") or design.clock_ns or 5.0
-    backend = configured.get("backend") or design.backend
+    backend, part, clock_ns = _firmware_target(folder, design)
     graph = convert_firmware(design, backend, part, clock_ns)
-    strategies = sorted({layer["Strategy"] for layer in graph.config.config["HLSConfig"]["LayerName"].values() if "Strategy" in layer})
-    reuse = max((layer.get("ReuseFactor", 1) for layer in graph.config.config["HLSConfig"]["LayerName"].values()), default=1)
+    strategies, reuse = _strategies_and_reuse(graph.config.config["HLSConfig"])
     settings = {"backend": backend, "part": part, "clock_ns": clock_ns, "io_type": design.io_type, "strategy": "/".join(strategies) or "Latency",
                 "reuse_factor": reuse, "precision": "as written in the firmware"}
     return graph, settings, [f"estimated from the firmware (parameters.h, defines.h, weights/): {reason}"] + design.notes
+
+
+def _without_folder(error: ModelError, folder: Path) -> str:
+    """Why the model path failed, without the folder the note is already about."""
+    return str(error).replace(f"{folder}: ", "").replace(f"{folder}/", "")
+
+
+def _firmware_target(folder: Path, design) -> tuple[str, str, float]:
+    """Backend, part and clock of a design read from its firmware: the config's when there is one, else the build
+    script's, else codesign's defaults."""
+    configured = _config_settings(folder)
+    return (configured.get("backend") or design.backend, configured.get("part") or design.part or "xcvu13p-flga2577-2-e",
+            configured.get("clock_ns") or design.clock_ns or 5.0)
+
+
+def _strategies_and_reuse(hls_config: dict) -> tuple[list[str], int]:
+    """The strategies and the largest reuse factor of an HLSConfig rebuilt from the firmware (per layer)."""
+    layers = hls_config["LayerName"].values()
+    return sorted({layer["Strategy"] for layer in layers if "Strategy" in layer}), max((int(layer.get("ReuseFactor", 1)) for layer in layers), default=1)
 
 
 def project_with_a_model(folder: Path, scratch: Path) -> Project:
@@ -282,20 +297,17 @@ def project_with_a_model(folder: Path, scratch: Path) -> Project:
     except ModelError as error:
         if not has_firmware(folder):
             raise
-        reason = f"no {CONFIG_NAME}" if not (folder / CONFIG_NAME).is_file() else str(error).replace(f"{folder}: ", "").replace(f"{folder}/", "")
+        reason = f"no {CONFIG_NAME}" if not (folder / CONFIG_NAME).is_file() else _without_folder(error, folder)
     design = read_firmware(folder)
     model, hls_config = keras_model_of(design)
     Path(scratch).mkdir(parents=True, exist_ok=True)
     model_path = Path(scratch) / "keras_model_from_firmware.h5"
     model.save(model_path)
-    configured = _config_settings(folder)
-    layers = hls_config["LayerName"].values()
-    strategies = {layer.get("Strategy") for layer in layers if "Strategy" in layer}
+    backend, part, clock_ns = _firmware_target(folder, design)
+    strategies, reuse = _strategies_and_reuse(hls_config)
     return Project(
-        folder=folder, model_path=model_path, hls_config=hls_config, backend=configured.get("backend") or design.backend,
-        part=configured.get("part") or design.part or "xcvu13p-flga2577-2-e", clock_ns=configured.get("clock_ns") or design.clock_ns or 5.0,
-        io_type=design.io_type, strategy="Resource" if strategies == {"Resource"} else "Latency",
-        reuse_factor=max((int(layer.get("ReuseFactor", 1)) for layer in layers), default=1),
+        folder=folder, model_path=model_path, hls_config=hls_config, backend=backend, part=part, clock_ns=clock_ns,
+        io_type=design.io_type, strategy="Resource" if strategies == ["Resource"] else "Latency", reuse_factor=reuse,
         notes=[f"the model rebuilt from the firmware (parameters.h, defines.h, weights/) in float, with the firmware's types: {reason}"]
         + design.notes,
     )
