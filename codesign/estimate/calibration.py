@@ -250,7 +250,7 @@ def projects2_rows(folder: Path) -> list[Row]:
     rows = []
     for row in _read_csv(folder / "projects2.csv"):
         path = folder / "projects2" / row["id"]
-        _, settings, notes = design_of(path)
+        graph, settings, notes = design_of(path)  # converted once: the row's graph
         try:
             project = None if any(note.startswith("estimated from the firmware") for note in notes) else read_project(path)
         except ModelError:
@@ -259,7 +259,7 @@ def projects2_rows(folder: Path) -> list[Row]:
         rows.append(Row(
             row["id"], SAME_DESIGN_IN_PROJECTS2.get(row["id"], row["id"]), "project", kind, settings["backend"], settings["io_type"],
             settings["strategy"], int(settings["reuse_factor"]), settings["part"], float(settings["clock_ns"]), _published(row),
-            lambda seed=0, path=path: design_of(path)[0], origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}", project=project,
+            lambda seed=0, graph=graph: graph, origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}", project=project,
             fitted=not any("hls4ml < 0.5" in note for note in notes),
         ))
     return rows
