@@ -13,8 +13,8 @@ from typing import Callable
 import numpy as np
 
 from codesign.fixed import Fixed, from_float
-from codesign.layers import INPUT, is_input_layer, is_keras_dense, is_quantizer_layer, kind_named
-from codesign.proof import Domain, Finding, inputs_of
+from codesign.layers import INPUT, inputs_of, is_input_layer, is_keras_dense, is_quantizer_layer, kind_named
+from codesign.proof import Domain, Finding
 
 RANDOM_SAMPLES = 512
 ASCENT_STEPS = 24

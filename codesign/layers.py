@@ -164,6 +164,13 @@ def is_quantizer_layer(keras_layer) -> bool:
     return type(keras_layer).__name__ == "QActivation"
 
 
+def inputs_of(keras_layer) -> list[str]:
+    """The names of the Keras layers feeding this one."""
+    nodes = getattr(keras_layer, "_inbound_nodes", None) or []
+    inbound = nodes[0].inbound_layers if nodes else []
+    return [layer.name for layer in (inbound if isinstance(inbound, list) else [inbound])]
+
+
 def is_input_layer(keras_layer) -> bool:
     return keras_layer is None or type(keras_layer).__name__ == "InputLayer"
 

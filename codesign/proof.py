@@ -24,7 +24,7 @@ import numpy as np
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
-    POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind, implements, is_quantizer_layer, planar_attributes, unhandled,
+    POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
 from codesign.vectorized import VectorizedEmulator
@@ -89,6 +89,7 @@ class Finding:
     bounds: dict = field(default_factory=dict)  # value ranges: 'accum' (the exact sums), 'result'
     types: dict = field(default_factory=dict)
     extremes: list[int] = field(default_factory=list)  # the output elements whose sums reach the lowest and highest bound
+    float32: str | None = None  # against the exact reference: where QKeras's float32 arithmetic may round instead
     witness: float | None = None  # a value at this layer's input on which its cast and QKeras differ
 
 
@@ -105,6 +106,7 @@ class Proof:
     inputs: Domain | None = field(default=None, repr=False)  # the domain as arrays (not written out)
     input_type: Fixed | None = field(default=None, repr=False)
     quantized_input: bool = False  # the model starts with a QKeras quantizer: the domain is floats, not the type's grid
+    reference: str = "qkeras"  # what the firmware is proven equal to: QKeras, or its exact evaluation (codesign/exact.py)
 
     def failing(self) -> list[Finding]:
         return [finding for finding in self.layers if not finding.holds]
@@ -117,9 +119,22 @@ class Proof:
 def prove(hls_dir: Path, keras_model, domain_ranges=None, logits: bool = False) -> Proof:
     """Bound every layer of the run's converted graph (hls/codesign_graph.json) over the domain and check the three
     conditions against the QKeras model; with `logits`, stops before the last layer, a head in firmware (its lookup
-    tables are judged apart from bit-exactness, as validation does)."""
+    tables are judged apart from bit-exactness, as validation does). Where only QKeras's float32 rounding stands in the
+    way and the model has an exact evaluation (codesign/exact.py), the claim is made against that evaluation instead:
+    the float32 condition becomes a note, and casts of values float32 cannot hold are checked against the quantizer's
+    exact cast."""
+    from codesign.exact import why_unavailable
+
+    proof = _prove(hls_dir, keras_model, domain_ranges, logits, exact=False)
+    failing = proof.failing()
+    if failing and all(finding.condition == "float32" for finding in failing) and why_unavailable(keras_model) is None:
+        return _prove(hls_dir, keras_model, domain_ranges, logits, exact=True)
+    return proof
+
+
+def _prove(hls_dir: Path, keras_model, domain_ranges, logits: bool, exact: bool) -> Proof:
     started = time.perf_counter()
-    analysis = _Analysis(VectorizedEmulator(hls_dir), keras_model)
+    analysis = _Analysis(VectorizedEmulator(hls_dir), keras_model, exact)
     layers = analysis.emulator.layers
     last_layer = layers[-1]["inputs"][0] if logits else None  # the layer feeding the head in firmware (its tables: apart)
     input_type = Fixed.of(layers[0]["types"]["result_t"])
@@ -130,7 +145,7 @@ def prove(hls_dir: Path, keras_model, domain_ranges=None, logits: bool = False) 
     failing = [finding for finding in findings if not finding.holds]
     why = "; ".join(_describe(finding) for finding in failing[:3]) or None
     return Proof("proven" if not failing else "unproven", domain.dump(), findings, round(time.perf_counter() - started, 3), why,
-                 inputs=domain, input_type=input_type, quantized_input=quantizer is not None)
+                 inputs=domain, input_type=input_type, quantized_input=quantizer is not None, reference="exact" if exact else "qkeras")
 
 
 def _describe(finding: Finding) -> str:
@@ -140,8 +155,9 @@ def _describe(finding: Finding) -> str:
 class _Analysis:
     """One pass over the graph: each layer's bounds from its input's, and its findings."""
 
-    def __init__(self, emulator: VectorizedEmulator, keras_model):
+    def __init__(self, emulator: VectorizedEmulator, keras_model, exact: bool = False):
         self.emulator = emulator
+        self.exact = exact  # the claim is against the exact evaluation: QKeras's float32 rounding is a note
         self.keras = {layer.name: layer for layer in keras_model.layers}
         self.keras_model = keras_model
         self.bounds: dict[str, Bounds] = {}
@@ -254,11 +270,19 @@ class _Analysis:
             _fail(finding, "rounding", f"too many values reach the cast into {result.hls4ml()} to check them one by one, or its steps")
             return bounds
         values = raw * 2.0**-source.frac
-        if not np.array_equal(values.astype(np.float32), values):
-            _fail(finding, "float32", f"QKeras holds values of {Bounds(source.low, source.high, source.frac).values()} in float32, not all exactly")
-            return bounds
         firmware = quantize(pre(raw.copy()), source.frac, result) * 2.0**-result.frac
-        expected = np.asarray(keras_function(values.astype(np.float32)), dtype=np.float64).reshape(-1)
+        if not np.array_equal(values.astype(np.float32), values):
+            why = f"QKeras holds values of {Bounds(source.low, source.high, source.frac).values()} in float32, not all exactly"
+            if not self.exact:
+                _fail(finding, "float32", why)
+                return bounds
+            finding.float32 = why
+            expected = _exact_function(keras_function, pre(raw.copy()), source.frac)
+            if expected is None:
+                _fail(finding, "rounding", f"{keras_function!r} has no exact fixed-point cast to compare with")
+                return bounds
+        else:
+            expected = np.asarray(keras_function(values.astype(np.float32)), dtype=np.float64).reshape(-1)
         wrong = np.flatnonzero(firmware != expected)
         if len(wrong):
             value = finding.witness = float(values[wrong[0]])
@@ -290,6 +314,14 @@ class _Analysis:
         result = next(layer["types"]["result_t"] for layer in self.emulator.layers if layer["name"] == firmware_name)
         moved = "width" in result and Fixed.of(result) == quantizer_type(consumers[0].quantizer)
         return consumers[0].quantizer if moved else None
+
+    def _float32(self, finding: Finding, why: str) -> None:
+        """QKeras's float32 arithmetic may round here: a failing condition against QKeras, a note against the exact
+        evaluation."""
+        if self.exact:
+            finding.float32 = why
+        else:
+            _fail(finding, "float32", why)
 
     # --- layers -----------------------------------------------------------------------------------------------
 
@@ -359,8 +391,8 @@ class _Analysis:
         if not in_range:
             _fail(finding, "overflow", f"accumulator {accum.hls4ml()} holds [{accum.low * accum.lsb:g}, {accum.largest:g}]; the sums reach {finding.bounds['accum']}")
         if float(magnitude.max(initial=0)) * 2.0 ** (finest - common) >= EXACT_FLOAT32:
-            _fail(finding, "float32", (f"QKeras sums in float32: partial sums can reach {float(magnitude.max()) / 2.0**common:g}, "
-                           f"more than 2^24 steps of {2.0 ** -finest:g}, so they may round"))
+            self._float32(finding, (f"QKeras sums in float32: partial sums can reach {float(magnitude.max()) / 2.0**common:g}, "
+                                    f"more than 2^24 steps of {2.0 ** -finest:g}, so they may round"))
         accumulated = Bounds(np.clip(low * scaled, accum.low, accum.high), np.clip(high * scaled, accum.low, accum.high), accum.frac)
         return self._cast(finding, accumulated, Fixed.of(types["result_t"]), self.keras_function(layer["name"]))
 
@@ -395,7 +427,7 @@ class _Analysis:
             return self._cast(finding, source, result, None, pre, check=False)
         keras_function = self.keras_function(layer["name"])
         if keras_function is None and relu:
-            keras_function = lambda x: np.maximum(x, 0)  # noqa: E731  (a float relu: exact on every value it sees)
+            keras_function = _float_relu
         return self._cast(finding, source, result, keras_function, pre)
 
     @implements("proof", POOLING1D, POOLING2D)
@@ -436,7 +468,7 @@ class _Analysis:
             return Bounds(np.floor(sum_low / window), np.ceil(sum_high / window), frac)
         shift = window.bit_length() - 1
         if float(np.maximum(np.abs(low), np.abs(high)).sum(axis=-1).max(initial=0)) >= EXACT_FLOAT32:
-            _fail(finding, "float32", f"QKeras sums {window} values in float32: partial sums can exceed 2^24 steps of {2.0**-frac:g}")
+            self._float32(finding, f"QKeras sums {window} values in float32: partial sums can exceed 2^24 steps of {2.0**-frac:g}")
         if accum.frac < frac + shift:
             _fail(finding, "rounding", f"accumulator {accum.hls4ml()} keeps {accum.frac} fraction bits; the average of {window} "
                                        f"values needs {frac + shift}: it rounds where QKeras does not")
@@ -463,11 +495,22 @@ def _quantized(values, quantizer) -> np.ndarray:
     return np.asarray(quantizer(values) if quantizer is not None else values, dtype=np.float64).reshape(-1)
 
 
-def inputs_of(keras_layer) -> list[str]:
-    """The names of the Keras layers feeding this one."""
-    nodes = getattr(keras_layer, "_inbound_nodes", None) or []
-    inbound = nodes[0].inbound_layers if nodes else []
-    return [layer.name for layer in (inbound if isinstance(inbound, list) else [inbound])]
+def _float_relu(x: np.ndarray) -> np.ndarray:
+    """A float relu: exact on every value it sees."""
+    return np.maximum(x, 0)
+
+
+def _exact_function(keras_function, raw: np.ndarray, frac: int) -> np.ndarray | None:
+    """What the exact evaluation applies at a cast (codesign/exact.py): the quantizer's fixed-point cast of the exact
+    value, or a float relu; None for anything else."""
+    from codesign.exact import cast
+
+    target = quantizer_type(keras_function) if hasattr(keras_function, "get_config") else None
+    if target is not None:
+        return cast(raw.astype(np.int64), frac, target).astype(np.float64) * 2.0**-target.frac
+    if keras_function is _float_relu:
+        return np.maximum(raw, 0) * 2.0**-frac
+    return None
 
 
 def _grid(low: float, high: float, frac: int, result: Fixed) -> np.ndarray | None:

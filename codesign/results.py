@@ -35,6 +35,7 @@ class ValidationResult(BaseModel):
     input_type: dict | None = None
     candidates: list[dict] | None = None
     computed_in_float: list[str] = []
+    exact_reference: dict | None = None  # QKeras's model evaluated exactly: available, float32_layers, who differs (codesign/exact.py)
     proof: dict | None = None  # over every input of a domain: status proven / counterexample / unproven (docs/proof.md)
 
     @model_validator(mode="before")

@@ -148,9 +148,20 @@ def _choose_types(ctx: Context, model) -> dict:
     inputs = input_types(model, spec.quantization.input if spec.model.layers else None, x)
     fixed, why = inputs["narrowest"]
     ctx.say(f"  input type {fixed.hls4ml()} ({why}); choosing the other types by verification on {len(x)} test samples")
-    reference = model.predict(x, batch_size=1024, verbose=0)
-    report, candidates = search_types(model, spec.hls, ctx.layout, inputs, x, reference, ctx.say, spec.validation.domain)
+    references = (model.predict(x, batch_size=1024, verbose=0), *exact_outputs(model, x))
+    report, candidates = search_types(model, spec.hls, ctx.layout, inputs, x, references, ctx.say, spec.validation.domain)
     return {**report, "candidates": candidates}
+
+
+def exact_outputs(model, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The model's exact evaluation on x when QKeras's float32 sums may round on it (a second reference), else none."""
+    from codesign.exact import NotExact, evaluate
+
+    try:
+        evaluation = evaluate(model, x)
+    except NotExact:
+        return ()
+    return (evaluation.outputs,) if evaluation.float32_layers else ()
 
 
 def head_of(spec: Spec, layout: RunLayout) -> dict | None:
@@ -306,13 +317,16 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
     from codesign.emulate import run_emulation
     from codesign.quantizers import computed_in_float, has_quantizers
     from codesign.typesearch import why_not_exact
-    from codesign.validate import DIVERGENCE_SAMPLES, compare_outputs, first_divergence, keras_layer_outputs
+    from codesign.validate import DIVERGENCE_SAMPLES, compare_outputs, exact_reference, first_divergence, keras_layer_outputs
 
     model = _load(layout.qkeras_model)
     reference = model.predict(x, batch_size=1024, verbose=0)
     float_outputs = _load(layout.float_model).predict(x, batch_size=1024, verbose=0) if layout.float_model.exists() else None
     reference_kind = "qkeras" if has_quantizers(model) else "float"
     report, mismatched = compare_outputs(reference, logits, y, float_outputs, reference_kind)
+    exact, exact_outputs = exact_reference(model, x, reference, logits) if reference_kind == "qkeras" else (None, None)
+    if not report["bit_exact"] and exact_outputs is not None and exact["firmware_mismatched_samples"] == 0:
+        report, mismatched = compare_outputs(exact_outputs, logits, y, float_outputs, "exact", reference)
     conversion = read_json(layout.report("convert"))
     report.update(
         policy=spec.hls.precision,
@@ -321,6 +335,7 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
         input_type=conversion.get("input_type"),
         candidates=conversion.get("candidates"),
         computed_in_float=computed_in_float(model) if reference_kind == "qkeras" else [],
+        exact_reference=exact,
     )
     if len(mismatched):
         subset = x[mismatched[:DIVERGENCE_SAMPLES]]
@@ -347,7 +362,8 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
     report = proof.dump()
     layout.counterexample.unlink(missing_ok=True)
     if proof.status == "proven":
-        say(f"  proof: bit-exact for {proof.domain['text']} ({proof.seconds:.2f} s)")
+        against = " against the exact evaluation" if proof.reference == "exact" else ""
+        say(f"  proof: bit-exact{against} for {proof.domain['text']} ({proof.seconds:.2f} s)")
         return report
     say(f"  proof: not shown for {proof.domain['text']}: {proof.why}; searching for an input that breaks it")
     x = candidates(proof.failing(), proof.inputs, model, proof.input_type, on_grid=not proof.quantized_input)
@@ -357,7 +373,7 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
                                                            trace=spec.hls.head == "firmware"))
 
     screen = cpp if spec.hls.head == "firmware" else (lambda samples: firmware_outputs(layout, samples))
-    found, firmware, expected, screened = search(x, screen, cpp, lambda samples: model.predict(samples, batch_size=1024, verbose=0))
+    found, firmware, expected, screened = search(x, screen, cpp, reference_function(model, proof.reference))
     report["searched"] = screened
     if not len(found):
         say(f"  proof: unproven; none of {screened:,} inputs drawn to break it differs")
@@ -372,6 +388,15 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
                   first_diverging_layer=diverging, why=where + (f": {finding.why}" if known else ""))
     say(f"  proof: counterexample, {len(found)} inputs in {report['counterexample']} ({report['why']})")
     return report
+
+
+def reference_function(model, reference: str) -> Callable[[np.ndarray], np.ndarray]:
+    """What the firmware is compared with on new inputs: QKeras's predictions, or the model's exact evaluation."""
+    if reference == "exact":
+        from codesign.exact import evaluate
+
+        return lambda samples: evaluate(model, samples).outputs
+    return lambda samples: model.predict(samples, batch_size=1024, verbose=0)
 
 
 def _head_report(spec: Spec, layout: RunLayout) -> dict | None:
@@ -417,7 +442,8 @@ def divergence_line(report: dict) -> str:
 def proof_line(proof: dict) -> str:
     """'proven: bit-exact for every input in ...', or where a counterexample lies, or what stays unproven."""
     if proof["status"] == "proven":
-        return f"proven: bit-exact for {proof['domain']['text']}"
+        against = " against the exact evaluation of the quantized model (QKeras's float32 sums may round)" if proof.get("reference") == "exact" else ""
+        return f"proven: bit-exact{against} for {proof['domain']['text']}"
     if proof["status"] == "counterexample":
         return f"not for every input: counterexample in {proof['counterexample']} ({proof['why']})"
     return f"not proven for {proof['domain']['text']}: {proof['why']}"
@@ -427,16 +453,23 @@ def summary_lines(report: dict) -> list[str]:
     """A few lines for the terminal: bit-exactness and the accuracies (after the synthetic-data warning)."""
     lines = [report["warning"]] if report.get("warning") else []
     if report["bit_exact"]:
-        lines.append(f"bit-exact: yes, all {report['samples']} samples identical on every output")
-    if report.get("proof"):
-        lines.append(proof_line(report["proof"]))
-        if report.get("computed_in_float"):
-            lines.append(
-                f"note: QKeras computes {', '.join(report['computed_in_float'])} in float32: identical on these samples, "
-                "other inputs may differ by float32 rounding"
-            )
+        lines.append(f"bit-exact: yes, all {report['samples']} samples identical on every output" + (
+            " to the exact evaluation of the quantized model" if report.get("reference") == "exact" else ""))
     else:
         lines.append(f"bit-exact: NO, {divergence_line(report)}")
+    exact = report.get("exact_reference") or {}
+    if exact.get("float32_layers"):
+        where = ", ".join(f"{note['layer']} ({note['bits']} bits, error up to {note['error_bound']:.3g})" for note in exact["float32_layers"])
+        lines.append(f"QKeras's float32 sums may round at {where}: QKeras differs from the exact evaluation on "
+                     f"{exact['qkeras_mismatched_samples']} of {report['samples']} samples (max abs diff {exact['qkeras_max_abs_diff']:.3g}), "
+                     f"the firmware on {exact['firmware_mismatched_samples']}")
+    if report.get("proof"):
+        lines.append(proof_line(report["proof"]))
+    if report["bit_exact"] and report.get("computed_in_float"):
+        lines.append(
+            f"note: QKeras computes {', '.join(report['computed_in_float'])} in float32: identical on these samples, "
+            "other inputs may differ by float32 rounding"
+        )
     emulators = report.get("emulators")
     if emulators and emulators["vectorized"]["used"]:
         identical = {True: "identical", False: "DIFFERENT", None: "not run"}[emulators["cpp"]["identical_to_vectorized"]]

@@ -59,11 +59,13 @@ def search_types(
     layout: RunLayout,
     inputs: dict[str, tuple[Fixed, str] | None],
     x: np.ndarray,
-    reference: np.ndarray,
+    references: tuple[np.ndarray, ...],
     say: Say,
     domain=None,
 ) -> tuple[dict, list[dict]]:
-    """Try the candidates in order and leave the run's hls/ holding the first one that is exact on the test set and
+    """Try the candidates in order and leave the run's hls/ holding the first one that is exact on the test set (equal
+    on every sample to one of the `references`: QKeras's outputs, and its exact evaluation where QKeras's float32 sums
+    round) and
     proven exact over the domain (codesign/proof.py); when only test-set exactness can be had, the first exact one,
     saying so; when none is exact, the one with the fewest differing samples. After the first exact but unproven
     candidate, later ones are converted and proven before any is compiled. Returns the kept candidate's conversion
@@ -78,7 +80,7 @@ def search_types(
     exact_unproven: dict | None = None
     with Progress(len(BIT_EXACT_CANDIDATES), "type candidates (convert, g++, emulate)", "candidate") as bar:
         for candidate in BIT_EXACT_CANDIDATES:
-            outcome, report = _verify(candidate, keras_model, hls, layout, inputs, x, reference, domain, exact_unproven is None)
+            outcome, report = _verify(candidate, keras_model, hls, layout, inputs, x, references, domain, exact_unproven is None)
             tried.append(outcome)
             bar.advance(1, candidate.name)
             say(f"  {candidate.name}: {_describe(outcome)}")
@@ -101,12 +103,12 @@ def search_types(
             reasons = "; ".join(f"{entry['candidate']}: {entry['detail']}" for entry in tried)
             raise ModelError(f"no way of converting this model compiled ({reasons})")
         if kept["key"] != tried[-1]["key"]:  # hls/ holds the last candidate tried
-            _verify(candidate_keyed(kept["key"]), keras_model, hls, layout, inputs, x, reference, domain, True)
+            _verify(candidate_keyed(kept["key"]), keras_model, hls, layout, inputs, x, references, domain, True)
     kept["kept"] = True
     return reports[kept["key"]], tried
 
 
-def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x, reference, domain,
+def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x, references, domain,
             compile_unproven: bool) -> tuple[dict, dict | None]:
     """Convert, prove, screen, compile and emulate one candidate; how it went, and its conversion report when it
     converted. Without `compile_unproven`, a candidate the proof does not cover stops before the compiler. Where the
@@ -130,15 +132,15 @@ def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x
     if proof.status != "proven" and not compile_unproven:
         return {**outcome, "outcome": "not proven", "detail": f"not compiled: {proof.why}"}, report
     screened = vectorized_outputs(layout.hls_dir, x)[0]
-    if screened is not None and _mismatched(screened, reference):
-        mismatched = _mismatched(screened, reference)
+    if screened is not None and _mismatched(screened, references):
+        mismatched = _mismatched(screened, references)
         return {**outcome, "outcome": "not exact", "detail": f"{mismatched} of {len(x)} samples differ (vectorized emulation; not compiled)",
                 "mismatched_samples": mismatched}, report
     try:
         compile_library(layout.hls_dir, layout.log("compile"))
     except CompileFailed as error:
         return {**outcome, "outcome": "not compiled", "detail": error.first_error}, report
-    mismatched = _mismatched(firmware_outputs(layout, x), reference)
+    mismatched = _mismatched(firmware_outputs(layout, x), references)
     verdict = "exact" if mismatched == 0 else "not exact"
     detail = f"identical on all {len(x)} samples" if not mismatched else f"{mismatched} of {len(x)} samples differ"
     if not mismatched:
@@ -146,9 +148,10 @@ def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x
     return {**outcome, "outcome": verdict, "detail": detail, "mismatched_samples": mismatched}, report
 
 
-def _mismatched(outputs: np.ndarray, reference: np.ndarray) -> int:
-    """Samples on which any output differs."""
-    return int((outputs.reshape(len(outputs), -1) != reference.reshape(len(outputs), -1).astype(np.float64)).any(axis=1).sum())
+def _mismatched(outputs: np.ndarray, references: tuple[np.ndarray, ...]) -> int:
+    """Samples on which any output differs from the reference the outputs are closest to."""
+    flat = outputs.reshape(len(outputs), -1)
+    return min(int((flat != reference.reshape(len(outputs), -1).astype(np.float64)).any(axis=1).sum()) for reference in references)
 
 
 def _best(tried: list[dict]) -> dict | None:

@@ -41,9 +41,11 @@ def compare_outputs(
     labels: np.ndarray | None,
     float_outputs: np.ndarray | None = None,
     reference_kind: str = "qkeras",
+    qkeras_outputs: np.ndarray | None = None,
 ) -> tuple[dict, np.ndarray]:
     """Every output element of every sample compared exactly; accuracy (classifier) or MAE/RMSE (regression) only
-    where outputs and labels make them meaningful. `reference_kind` is 'float' when the model is a float model.
+    where outputs and labels make them meaningful. `reference_kind` is 'float' when the model is a float model,
+    'exact' when the reference is QKeras's model evaluated exactly (then `qkeras_outputs` gives QKeras's accuracy).
 
     Returns the summary and the indices of the samples whose outputs differ.
     """
@@ -56,7 +58,7 @@ def compare_outputs(
     differs = reference != emulated
     mismatched = differs.any(axis=1)
     task, note = task_of(output_shape, labels)
-    outputs = {"float": float_outputs, "qkeras": None, "emulation": emulated, reference_kind: reference}
+    outputs = {"float": float_outputs, "qkeras": qkeras_outputs, "emulation": emulated, reference_kind: reference}
     metrics = {kind: task_metrics(values, labels, task) for kind, values in outputs.items()}
     classifier_outputs = len(output_shape) == 1 and reference.shape[1] > 1
     result = {
@@ -74,6 +76,30 @@ def compare_outputs(
         "error": metrics if task == "regression" else None,
     }
     return result, np.flatnonzero(mismatched)
+
+
+def exact_reference(keras_model, x: np.ndarray, qkeras_outputs: np.ndarray, firmware: np.ndarray) -> tuple[dict, np.ndarray | None]:
+    """validate.json's `exact_reference`: the quantized model evaluated exactly (codesign/exact.py), the layers where
+    QKeras's float32 arithmetic may round on these samples and by how much at most there, on how many samples QKeras
+    and the firmware differ from it; with the exact outputs. Without an exact evaluation, why not."""
+    from dataclasses import asdict
+
+    from codesign.exact import NotExact, evaluate
+
+    try:
+        evaluation = evaluate(keras_model, x)
+    except NotExact as error:
+        return {"available": False, "why": str(error)}, None
+    exact = evaluation.outputs.reshape(len(x), -1)
+    qkeras = np.asarray(qkeras_outputs, dtype=np.float64).reshape(len(x), -1)
+    firmware = np.asarray(firmware, dtype=np.float64).reshape(len(x), -1)
+    return {
+        "available": True,
+        "float32_layers": [asdict(note) for note in evaluation.float32_layers],
+        "qkeras_mismatched_samples": int((qkeras != exact).any(axis=1).sum()),
+        "qkeras_max_abs_diff": float(np.abs(qkeras - exact).max(initial=0)),
+        "firmware_mismatched_samples": int((firmware != exact).any(axis=1).sum()),
+    }, evaluation.outputs
 
 
 def keras_layer_outputs(keras_model, x: np.ndarray) -> dict[str, np.ndarray]:

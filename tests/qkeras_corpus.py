@@ -410,6 +410,22 @@ def conv_then_quantizer(activation: str):
     return build
 
 
+def float32_sums():
+    """A tagger with 16-bit weights on raw inputs (no input quantizer) and logits straight out of its last QDense: its
+    products and sums need more than float32's 24 significant bits, so QKeras rounds them where the firmware's
+    accumulators do not (exact against the model's exact evaluation, codesign/exact.py)."""
+    q = _q()
+    return _sequential(
+        [
+            q.QDense(8, **_conv_kwargs(16), name="fc1"),
+            q.QActivation(q.quantized_relu(10, 3), name="relu1"),
+            q.QDense(3, **_conv_kwargs(16), name="out"),
+        ],
+        (10,),
+        22,
+    )
+
+
 def unsigned_bits():
     q = _q()
     return _sequential(
@@ -462,6 +478,7 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("conv_then_quantizer", conv_then_quantizer("standalone"), (12, 2)),
     CorpusModel("conv_quantizer_kwarg", conv_then_quantizer("kwarg"), (12, 2)),
     CorpusModel("conv_pool_then_quantizer", conv_then_quantizer("after pooling"), (12, 2)),
+    CorpusModel("float32_sums", float32_sums, (10,)),
     CorpusModel("tagger_global_average_16", tagger_global_average(16), (16, 2), labels="regression"),
     CorpusModel("tagger_global_average_12", tagger_global_average(12), (12, 2), labels="regression"),
     # the same constructs streamed (io_stream)

@@ -49,6 +49,12 @@ def test_corpus_model_is_bit_exact(entry, tmp_path):
         assert all(candidate["outcome"] != "exact" for candidate in candidates[candidates.index(exact[0]) + 1 :])
         assert report["proof"]["status"] in ("unproven", "counterexample") and report["proof"]["why"]
     assert report["computed_in_float"] == (["bn1"] if entry.name.startswith("standalone_batchnorm") else [])
+    if entry.name == "float32_sums":  # QKeras's float32 sums round; the firmware equals the exact evaluation, proven so
+        exact = report["exact_reference"]
+        assert report["reference"] == "exact" and exact["firmware_mismatched_samples"] == 0 and exact["qkeras_mismatched_samples"] > 0
+        assert {note["layer"] for note in exact["float32_layers"]} == {"fc1", "out"} and report["proof"]["reference"] == "exact"
+    else:
+        assert report["reference"] == "qkeras"
     head = HEADS.get(entry.name)  # a float head runs on the host by default: the firmware ends on the logits
     assert report["head"] == ({"function": head[0], "layer": head[1], "runs_on": "host"} if head else None)
     if entry.labels == "classes":
