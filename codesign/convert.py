@@ -12,11 +12,9 @@ import yaml
 
 from codesign.config import HLSSpec, parse_ap_fixed
 from codesign.errors import ModelError, RunDirError, SpecError
-from codesign.fixed import Fixed, exact_type_of, of_precision
-from codesign.layers import (
-    APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, POOLING1D, POOLING2D,
-    RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
-)
+from codesign.fixed import Fixed, of_precision
+from codesign import repairs
+from codesign.layers import kind_of
 from codesign.layout import write_json
 from codesign.quantizers import activation_quantizer, quantizer_type
 
@@ -31,7 +29,7 @@ class Candidate:
     key: str  # stable: what convert.json records and later steps look up (the name may be reworded)
     name: str  # for display
     bit_exact: bool = False  # hls4ml's own precision propagation (convert_from_keras_model(bit_exact=True))
-    repairs: bool = False  # codesign's fixes for what hls4ml's quantizer-derived types lose (see the functions below)
+    repairs: bool = False  # codesign's fixes for what hls4ml's quantizer-derived types lose (codesign/repairs.py)
     exact_accumulators: bool = False  # every accumulator, and every inferred result, as wide as its exact value
     default: str = HLS4ML_DEFAULT_PRECISION  # hls4ml's default type where nothing else sets one
     granularity: str = "name"  # 'name': types from the quantizers; 'model': `default` everywhere
@@ -120,28 +118,21 @@ def build_graph(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed |
             raise
         except Exception as error:  # hls4ml's config parser raises bare Exception for models it cannot take
             raise ModelError(f"hls4ml cannot read this model: {_one_line(error)}") from None
+        _with_repairs(config, hls, candidate)
         graph = _convert(keras_model, config, hls, Path(output_dir), candidate)
-        if candidate.repairs:
-            _widen_average_pooling(graph)
-            _true_alpha_scales(graph)
-            _qkeras_batchnorm(graph)
-        if candidate.exact_accumulators:
-            _exact_types(graph)
-        _apply_type_overrides(graph, hls)
-        _reapply_templates(graph)
+        graph.config.config["HLSConfig"].pop("Flows")  # they ran; the written hls4ml_config.yml is what plain hls4ml reads
+        graph.config.config["HLSConfig"]["Model"].pop(repairs.SETTINGS)
     return graph
 
 
-def _reapply_templates(graph) -> None:
-    """hls4ml formats each layer's C++ config (product kind, types) during conversion: format it again after the
-    type changes above, so the config and the types agree."""
-    from hls4ml.model.optimizer import get_optimizer
-
-    templates = [get_optimizer(name) for name in graph.config.backend._get_layer_templates()]
-    for layer in graph.get_layers():
-        for template in templates:
-            if template.match(layer):
-                template.transform(graph, layer)
+def _with_repairs(config: dict, hls: HLSSpec, candidate: Candidate) -> None:
+    """hls4ml's default flow with codesign's repairs (codesign/repairs.py) before its templates: the candidate's
+    repairs and exact accumulators, and the spec's per-layer types."""
+    if "Flows" in config:
+        raise SpecError("hls4ml config: 'Flows' is not supported: codesign runs hls4ml's default flow with its own repairs")
+    layers = {name: {"accum": override.accum, "result": override.result} for name, override in hls.layers.items()}
+    config.setdefault("Model", {})[repairs.SETTINGS] = repairs.settings(candidate.repairs, candidate.exact_accumulators, layers)
+    config["Flows"] = [repairs.flow_for(hls.backend)]
 
 
 def unsupported_layers(keras_model) -> list[tuple[str, str]]:
@@ -215,6 +206,8 @@ def _convert(keras_model, config: dict, hls: HLSSpec, output_dir: Path, candidat
             io_type=hls.io_type,
             bit_exact=candidate.bit_exact or None,
         )
+    except SpecError:  # a repair pass found a spec override naming no layer
+        raise
     except Exception as error:  # hls4ml signals unsupported layers and failed passes with bare Exception/ValueError
         raise ModelError(f"hls4ml cannot convert this model ({candidate.name}): {_one_line(error)}") from None
 
@@ -250,201 +243,6 @@ def _exact_quantizer_types(keras_model, config: dict) -> None:
         precision = per_layer.get(layer.name, {}).get("Precision")
         if fixed is not None and isinstance(precision, dict) and "result" in precision:
             precision["result"] = fixed.hls4ml()
-
-
-def _widen_average_pooling(graph) -> None:
-    """Without bit_exact=True, hls4ml keeps an average pool in its input type and loses the divided-out bits."""
-    for layer in graph.get_layers():
-        if _is_average_pooling(layer):
-            _widen_pool(layer, of_precision(layer.get_input_variable().type.precision))
-
-
-def _is_average_pooling(layer) -> bool:
-    kind = kind_of(layer)
-    return kind is not None and kind.role == "pooling" and layer.get_attr("pool_op") == "Average"
-
-
-def _widen_pool(layer, source: Fixed | None) -> None:
-    """Summing k values needs log2(k) more integer bits and dividing by k (a power of two) as many fraction bits,
-    so both grow by that much and the average is exact."""
-    if source is None:
-        return
-    window = int(np.prod([layer.get_attr(key, 1) for key in ("pool_height", "pool_width")]))
-    if kind_of(layer) is GLOBAL_POOLING2D:
-        window = int(np.prod([layer.get_attr(key, 1) for key in ("in_height", "in_width")]))
-    elif kind_of(layer) is GLOBAL_POOLING1D:  # hls4ml names a sequence's length n_in
-        window = int(layer.get_attr("n_in", 1))
-    extra = int(np.ceil(np.log2(max(window, 1))))
-    widened = _ap_type(Fixed(source.width + 2 * extra, source.integer + extra, source.signed))
-    for key in ("accum_t", "result_t"):
-        if key in layer.types:
-            layer.types[key].precision = widened
-
-
-def _exact_types(graph) -> None:
-    """In graph order, every accumulator as wide as its exact sum (hls4ml infers them before codesign's repairs and
-    can drop product bits) and every result hls4ml inferred from its inputs (equal to the accumulator, or to the
-    input for pass-through layers) widened with them, by each kind's rule (its `exact_type` in codesign/layers.py);
-    quantizer outputs keep their types."""
-    for layer in graph.get_layers():
-        variables = [layer.get_input_variable(name) for name in layer.inputs]
-        inputs = [of_precision(variable.type.precision) for variable in variables if variable is not None]
-        if not inputs or len(inputs) < len(variables) or any(source is None for source in inputs):
-            continue
-        kind = kind_of(layer)
-        rule = kind.handler("exact_type") if kind is not None else None
-        if rule is not None:
-            result = of_precision(layer.types["result_t"].precision) if "result_t" in layer.types else None
-            rule(layer, inputs, result)
-
-
-@implements("exact_type", *(kind for kind in KINDS if kind.role == "weighted"))
-def _exact_accumulator(layer, inputs: list[Fixed], result: Fixed | None) -> None:
-    """The accumulator holds the exact sum; a result hls4ml made equal to it follows."""
-    if "weight" not in layer.weights:  # distributed arithmetic: the weights are compiled into the kernel
-        return
-    exact = _exact_sum(layer, inputs[0])
-    if result == of_precision(layer.types["accum_t"].precision):
-        layer.types["result_t"].precision = _ap_type(exact)
-    layer.types["accum_t"].precision = _ap_type(exact)
-
-
-@implements("exact_type", BATCH_NORMALIZATION, APPLY_ALPHA)
-def _exact_scale_result(layer, inputs: list[Fixed], result: Fixed | None) -> None:
-    if result is not None and result.rounding == "TRN":
-        layer.types["result_t"].precision = _ap_type(_exact_scale(layer, inputs[0]))
-
-
-@implements("exact_type", POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D)
-def _exact_pooling(layer, inputs: list[Fixed], result: Fixed | None) -> None:
-    if _is_average_pooling(layer):
-        _widen_pool(layer, inputs[0])
-    else:
-        _exact_pass_through(layer, inputs, result)
-
-
-@implements("exact_type", RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, MERGE, CONCATENATE)
-def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> None:
-    """A result hls4ml inferred from the inputs (truncating) covers them all, one more integer bit for a sum."""
-    if result is None or result.rounding != "TRN":
-        return
-    carry = 1 if kind_of(layer) is MERGE and layer.get_attr("op", "add") in ("add", "subtract") else 0
-    covering = _covering(inputs, carry)
-    if covering.width >= result.width and covering.frac >= result.frac:
-        layer.types["result_t"].precision = _ap_type(covering)
-
-
-def _exact_sum(layer, source: Fixed) -> Fixed:
-    """The type that holds every sum of products (and the bias) of a weighted layer exactly."""
-    weight = _weight_type(layer, "weight")
-    bias = _weight_type(layer, "bias") if "bias" in layer.weights else None
-    outputs = layer.get_attr("n_filt") or layer.get_attr("n_out") or 1
-    terms = max(1, int(np.asarray(layer.weights["weight"].data).size) // int(outputs))
-    frac = source.frac + weight.frac
-    integer = source.integer + weight.integer + int(np.ceil(np.log2(terms + 1)))
-    if bias is not None:
-        frac = max(frac, bias.frac)
-        integer = max(integer, bias.integer) + 1
-    return Fixed(integer + frac, integer, True)
-
-
-def _weight_type(layer, key: str) -> Fixed:
-    """A weight's type as a Fixed: its own when plain fixed point; +-1 for binary (xnor) weights, which hls4ml stores
-    as 0/1 and multiplies by negating; otherwise (power-of-two, ternary) the narrowest type holding its values."""
-    precision = layer.types[f"{key}_t"].precision
-    fixed = of_precision(precision)
-    if fixed is not None:
-        return fixed
-    if "Xnor" in type(precision).__name__:
-        return Fixed(2, 2, True)
-    values, _ = exact_type_of(np.asarray(layer.weights[key].data))
-    return Fixed(values.width + 1, values.integer + 1, True) if not values.signed else values
-
-
-def _true_alpha_scales(graph) -> None:
-    """hls4ml applies an alpha='auto_po2' quantizer's per-channel scale in an ApplyAlpha layer, but stores the scale
-    through a quantized_po2 that cannot hold scales above 1 (a scale of 2 becomes 1): store QKeras's own scales, in
-    the narrowest fixed-point type that holds them exactly."""
-    for layer in graph.get_layers():
-        if kind_of(layer) is APPLY_ALPHA and layer.get_attr("scale_data") is not None:
-            scale = np.asarray(layer.get_attr("scale_data"), dtype=np.float64).reshape(layer.weights["scale"].data.shape)
-            fixed, exact = exact_type_of(scale)
-            if exact:
-                _replace_weights(layer, "scale", scale, fixed)
-
-
-def _replace_weights(layer, key: str, data: np.ndarray, fixed: Fixed) -> None:
-    """A layer's weight variable replaced by plain fixed-point data, typed for the writer as hls4ml's backend does."""
-    from hls4ml.backends.fpga.fpga_types import APTypeConverter, HLSTypeConverter, StaticWeightVariableConverter
-    from hls4ml.model.types import FixedPrecisionType
-
-    old = layer.weights[key]
-    precision = FixedPrecisionType(fixed.width, fixed.integer, fixed.signed, fixed.rounding, fixed.saturation)
-    layer.add_weights_variable(name=key, var_name=old.name, type_name=old.type.name, precision=precision, data=data)
-    converter = StaticWeightVariableConverter(type_converter=HLSTypeConverter(precision_converter=APTypeConverter()))
-    layer.set_attr(key, converter.convert(layer.weights[key]))
-    layer.types[f"{key}_t"] = layer.weights[key].type
-
-
-def _qkeras_batchnorm(graph) -> None:
-    """hls4ml builds a QBatchNormalization's scale and shift from its raw parameters, but QKeras first quantizes
-    them (by default gamma to quantized_relu_po2, beta and the mean to quantized_po2, the variance too) and then
-    computes x * inv + (beta - mean * inv), inv = gamma / sqrt(variance + epsilon), in float32: store that float32
-    inv and shift, exactly, in fixed point."""
-    for layer in graph.get_layers():
-        if kind_of(layer) is not BATCH_NORMALIZATION:
-            continue
-        parameters = {}
-        for key in ("gamma", "beta", "mean", "variance"):
-            data = np.asarray(layer.get_attr(f"{key}_data", 0.0), dtype=np.float32)
-            quantizer = layer.get_attr(f"{key}_quantizer")
-            parameters[key] = np.asarray(quantizer(data), dtype=np.float32) if quantizer is not None else data
-        epsilon = np.float32(layer.get_attr("epsilon", 1e-3))
-        inv = (np.float32(1) / np.sqrt(parameters["variance"] + epsilon)) * parameters["gamma"]
-        shift = parameters["beta"] - parameters["mean"] * inv
-        for key, values in (("scale", inv), ("bias", shift)):
-            values = np.broadcast_to(values, layer.weights[key].data.shape).astype(np.float64)
-            _replace_weights(layer, key, values, exact_type_of(values, max_width=48)[0])
-
-
-def _exact_scale(layer, source: Fixed) -> Fixed:
-    """The type holding every value of an ApplyAlpha layer (input times scale, plus bias) exactly."""
-    scale = _weight_type(layer, "scale")
-    integer, frac = source.integer + scale.integer + (0 if scale.signed else 1), source.frac + scale.frac
-    if "bias" in layer.weights:
-        bias = _weight_type(layer, "bias")
-        integer, frac = max(integer, bias.integer + 1) + 1, max(frac, bias.frac)
-    return Fixed(integer + frac, integer, True)
-
-
-def _covering(inputs: list[Fixed], carry: int) -> Fixed:
-    """A type holding every value of every input (plus `carry` integer bits for a sum)."""
-    signed = any(source.signed for source in inputs)
-    integer = max(source.integer + (1 if signed and not source.signed else 0) for source in inputs) + carry
-    frac = max(source.frac for source in inputs)
-    return Fixed(integer + frac, integer, signed)
-
-
-def _ap_type(fixed: Fixed):
-    """An hls4ml ap_fixed precision object, ready for the writer."""
-    from hls4ml.backends.fpga.fpga_types import APTypeConverter
-    from hls4ml.model.types import FixedPrecisionType
-
-    return APTypeConverter().convert(FixedPrecisionType(fixed.width, fixed.integer, fixed.signed, fixed.rounding, fixed.saturation))
-
-
-def _apply_type_overrides(graph, hls: HLSSpec) -> None:
-    """Per-layer accum/result types from the spec, applied after conversion so they win over inferred types."""
-    layers = {layer.name: layer for layer in graph.get_layers()}
-    for name, override in hls.layers.items():
-        if name not in layers:
-            raise SpecError(f"hls.layers.{name}: no layer of that name in the converted model (has: {', '.join(layers)})")
-        for key, text in (("accum_t", override.accum), ("result_t", override.result)):
-            if text is None:
-                continue
-            if key not in layers[name].types:
-                raise SpecError(f"hls.layers.{name}: layer type '{layers[name].class_name}' has no {key[:-2]} type")
-            layers[name].types[key].precision = _ap_type(parse_ap_fixed(text))
 
 
 LATENCY_STACK_LIMIT = 1 << 19  # products of one Latency-strategy layer the C++ emulation can hold (see below)

@@ -204,3 +204,48 @@ def overflow(raw: np.ndarray, target: Fixed) -> np.ndarray:
             return np.mod(raw - low, 2.0**target.width) + low
         return np.where((raw < low) | (raw > high), 0.0, raw)  # SAT_ZERO
     return raw
+
+
+# --- the exact-type algebra: types that hold a layer's result without rounding or overflow -------------------------
+
+
+def exact_sum(source: Fixed, weight: Fixed, terms: int, bias: Fixed | None = None) -> Fixed:
+    """The type holding every sum of `terms` products source x weight, plus a bias, exactly."""
+    frac = source.frac + weight.frac
+    integer = source.integer + weight.integer + int(np.ceil(np.log2(terms + 1)))
+    if bias is not None:
+        frac = max(frac, bias.frac)
+        integer = max(integer, bias.integer) + 1
+    return Fixed(integer + frac, integer, True)
+
+
+def exact_scale(source: Fixed, scale: Fixed, bias: Fixed | None = None) -> Fixed:
+    """The type holding every value of source x scale (+ bias) exactly: an ApplyAlpha or batch-normalization layer."""
+    integer, frac = source.integer + scale.integer + (0 if scale.signed else 1), source.frac + scale.frac
+    if bias is not None:
+        integer, frac = max(integer, bias.integer + 1) + 1, max(frac, bias.frac)
+    return Fixed(integer + frac, integer, True)
+
+
+def covering(inputs: list[Fixed], carry: int = 0) -> Fixed:
+    """A type holding every value of every input (plus `carry` integer bits for a sum)."""
+    signed = any(source.signed for source in inputs)
+    integer = max(source.integer + (1 if signed and not source.signed else 0) for source in inputs) + carry
+    frac = max(source.frac for source in inputs)
+    return Fixed(integer + frac, integer, signed)
+
+
+def averaged(source: Fixed, window: int) -> Fixed:
+    """Summing `window` values needs log2(window) more integer bits and dividing by it (a power of two) as many
+    fraction bits: both grow by that much, and the average is exact."""
+    extra = int(np.ceil(np.log2(max(window, 1))))
+    return Fixed(source.width + 2 * extra, source.integer + extra, source.signed)
+
+
+def to_hls4ml(fixed: Fixed):
+    """The hls4ml precision object of a Fixed, ready for hls4ml's writer (its ap_fixed definition attached): the one
+    conversion from codesign's types to hls4ml's (of_precision is the other way)."""
+    from hls4ml.backends.fpga.fpga_types import APTypeConverter
+    from hls4ml.model.types import FixedPrecisionType
+
+    return APTypeConverter().convert(FixedPrecisionType(fixed.width, fixed.integer, fixed.signed, fixed.rounding, fixed.saturation))

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 IMPLEMENTATIONS = {
-    "exact_type": "convert.py: the type that holds the layer's exact result (the exact-accumulator candidates)",
+    "exact_type": "repairs.py: the type that holds the layer's exact result (the exact-accumulator candidates)",
     "vectorized": "vectorized.py: the numpy emulation",
     "compiled": "compiled.py: the TensorFlow-graph emulation",
     "proof": "proof.py: the bound analysis over a domain",

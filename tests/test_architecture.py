@@ -12,7 +12,7 @@ LAYERS = (
     ("errors", "fixed", "layout", "parts", "pareto", "registry", "versions", "quiet", "progress", "layers"),
     ("config", "data", "quantizers", "model"),
     ("convert", "emulate", "emulation_worker", "vectorized", "compiled", "validate", "typesearch", "train", "bench",
-     "estimate", "rtl", "project_import", "proof", "counterexample", "exact"),
+     "estimate", "rtl", "project_import", "proof", "counterexample", "exact", "repairs"),
     ("report", "notebook", "results"),
     ("steps", "pipeline", "commands", "sweep"),
     ("api", "testing", "pytest_plugin", "cli", "__init__"),

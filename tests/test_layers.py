@@ -14,7 +14,7 @@ from codesign import layers
 from codesign.layers import IMPLEMENTATIONS, KINDS, kind_of
 
 PACKAGE = Path(layers.__file__).parent
-IMPLEMENTING_MODULES = ("codesign.convert", "codesign.vectorized", "codesign.compiled", "codesign.proof",
+IMPLEMENTING_MODULES = ("codesign.repairs", "codesign.vectorized", "codesign.compiled", "codesign.proof",
                         "codesign.estimate.features", "codesign.rtl")
 # the table, the spec's QKeras builders (model.py) and the calibration-row parser, which reads vendor text
 MODULES_THAT_NAME_CLASSES = {"layers.py", "model.py", "estimate/calibration.py"}

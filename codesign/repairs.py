@@ -1,0 +1,242 @@
+"""codesign's repairs of hls4ml's graph, as hls4ml optimizer passes in a flow that runs before hls4ml formats its
+layer templates (docs/architecture.md, "How bit-exactness is obtained").
+
+hls4ml's quantizer-derived types lose bits a QKeras model keeps (average pooling, alpha scales, QKeras's batch
+normalization, accumulators inferred too narrow), and a spec can set per-layer types. Each fix is a pass of its own;
+`flow_for(backend)` is hls4ml's default flow for that backend with codesign's flow inserted before its first template
+flow, so the templates format the types as repaired. What a conversion asks for travels in the HLSConfig's `Model`
+under `SETTINGS` (hls4ml keeps only its own top-level keys; removed again before the project is written): which
+candidate's repairs, and the spec's overrides.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from codesign.config import parse_ap_fixed
+from codesign.errors import SpecError
+from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
+from codesign.layers import (
+    APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, POOLING1D, POOLING2D,
+    RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+)
+
+SETTINGS = "CodesignRepairs"  # the key of HLSConfig.Model the passes read: {repairs, exact_accumulators, layers}
+FLOW = "repairs"  # registered as 'codesign:repairs'
+
+
+def settings(repairs: bool, exact_accumulators: bool, layers: dict[str, dict[str, str | None]]) -> dict:
+    """What the passes of one conversion do: the candidate's repairs and exact accumulators, the spec's per-layer
+    accum/result types ({layer: {accum, result}})."""
+    return {"repairs": repairs, "exact_accumulators": exact_accumulators, "layers": layers}
+
+
+def flow_for(backend: str) -> str:
+    """The flow a conversion runs: hls4ml's '<backend>:ip' with codesign's repairs before its first template flow
+    (registered once per backend)."""
+    from hls4ml.backends import get_backend
+    from hls4ml.model.flow import get_available_flows, get_flow, register_flow
+
+    _register_passes()
+    name = f"codesign:{backend.lower()}_ip"
+    if name not in get_available_flows():
+        requires = list(get_flow(get_backend(backend).get_default_flow()).requires)
+        first_template = next(index for index, flow in enumerate(requires) if flow.endswith(":apply_templates"))
+        requires.insert(first_template, f"codesign:{FLOW}")
+        register_flow(f"{backend.lower()}_ip", None, requires=requires, backend="codesign")
+    return name
+
+
+def _register_passes() -> None:
+    """codesign's passes and their flow, in the order they run; each does its work when its setting asks for it."""
+    from hls4ml.model.flow import get_available_flows, register_flow
+    from hls4ml.model.optimizer import ModelOptimizerPass, register_pass
+
+    if f"codesign:{FLOW}" in get_available_flows():
+        return
+
+    def switched(setting: str, repair):
+        def transform(graph) -> bool:
+            chosen = graph.config.config["HLSConfig"]["Model"].get(SETTINGS, {})
+            if chosen.get(setting):
+                repair(graph, chosen)
+            return False  # nothing for hls4ml to re-run
+
+        return transform
+
+    names = [register_pass(name, ModelOptimizerPass(f"codesign:{name}", switched(setting, repair)), backend="codesign")
+             for name, setting, repair in PASSES]
+    register_flow(FLOW, names, requires=None, backend="codesign")
+
+
+# --- the repairs --------------------------------------------------------------------------------------------------
+
+
+def widen_average_pooling(graph, _settings: dict) -> None:
+    """Without bit_exact=True, hls4ml keeps an average pool in its input type and loses the divided-out bits."""
+    for layer in graph.get_layers():
+        if _is_average_pooling(layer):
+            _widen_pool(layer, of_precision(layer.get_input_variable().type.precision))
+
+
+def true_alpha_scales(graph, _settings: dict) -> None:
+    """hls4ml applies an alpha='auto_po2' quantizer's per-channel scale in an ApplyAlpha layer, but stores the scale
+    through a quantized_po2 that cannot hold scales above 1 (a scale of 2 becomes 1): store QKeras's own scales, in
+    the narrowest fixed-point type that holds them exactly."""
+    for layer in graph.get_layers():
+        if kind_of(layer) is APPLY_ALPHA and layer.get_attr("scale_data") is not None:
+            scale = np.asarray(layer.get_attr("scale_data"), dtype=np.float64).reshape(layer.weights["scale"].data.shape)
+            fixed, exact = exact_type_of(scale)
+            if exact:
+                _replace_weights(layer, "scale", scale, fixed)
+
+
+def qkeras_batchnorm(graph, _settings: dict) -> None:
+    """hls4ml builds a QBatchNormalization's scale and shift from its raw parameters, but QKeras first quantizes
+    them (by default gamma to quantized_relu_po2, beta and the mean to quantized_po2, the variance too) and then
+    computes x * inv + (beta - mean * inv), inv = gamma / sqrt(variance + epsilon), in float32: store that float32
+    inv and shift, exactly, in fixed point."""
+    for layer in graph.get_layers():
+        if kind_of(layer) is not BATCH_NORMALIZATION:
+            continue
+        parameters = {}
+        for key in ("gamma", "beta", "mean", "variance"):
+            data = np.asarray(layer.get_attr(f"{key}_data", 0.0), dtype=np.float32)
+            quantizer = layer.get_attr(f"{key}_quantizer")
+            parameters[key] = np.asarray(quantizer(data), dtype=np.float32) if quantizer is not None else data
+        epsilon = np.float32(layer.get_attr("epsilon", 1e-3))
+        inv = (np.float32(1) / np.sqrt(parameters["variance"] + epsilon)) * parameters["gamma"]
+        shift = parameters["beta"] - parameters["mean"] * inv
+        for key, values in (("scale", inv), ("bias", shift)):
+            values = np.broadcast_to(values, layer.weights[key].data.shape).astype(np.float64)
+            _replace_weights(layer, key, values, exact_type_of(values, max_width=48)[0])
+
+
+def exact_types(graph, _settings: dict) -> None:
+    """In graph order, every accumulator as wide as its exact sum (hls4ml infers them before codesign's repairs and
+    can drop product bits) and every result hls4ml inferred from its inputs (equal to the accumulator, or to the
+    input for pass-through layers) widened with them, by each kind's rule (its `exact_type` in codesign/layers.py);
+    quantizer outputs keep their types."""
+    for layer in graph.get_layers():
+        variables = [layer.get_input_variable(name) for name in layer.inputs]
+        inputs = [of_precision(variable.type.precision) for variable in variables if variable is not None]
+        if not inputs or len(inputs) < len(variables) or any(source is None for source in inputs):
+            continue
+        kind = kind_of(layer)
+        rule = kind.handler("exact_type") if kind is not None else None
+        if rule is not None:
+            result = of_precision(layer.types["result_t"].precision) if "result_t" in layer.types else None
+            rule(layer, inputs, result)
+
+
+def type_overrides(graph, chosen: dict) -> None:
+    """Per-layer accum/result types from the spec, after every other repair so that they win over inferred types."""
+    layers = {layer.name: layer for layer in graph.get_layers()}
+    for name, override in chosen["layers"].items():
+        if name not in layers:
+            raise SpecError(f"hls.layers.{name}: no layer of that name in the converted model (has: {', '.join(layers)})")
+        for key, text in (("accum_t", override.get("accum")), ("result_t", override.get("result"))):
+            if text is None:
+                continue
+            if key not in layers[name].types:
+                raise SpecError(f"hls.layers.{name}: layer type '{layers[name].class_name}' has no {key[:-2]} type")
+            layers[name].types[key].precision = to_hls4ml(parse_ap_fixed(text))
+
+
+PASSES = (  # (pass, the setting that switches it on, what it does), in the order they run
+    ("widen_average_pooling", "repairs", widen_average_pooling),
+    ("true_alpha_scales", "repairs", true_alpha_scales),
+    ("qkeras_batchnorm", "repairs", qkeras_batchnorm),
+    ("exact_types", "exact_accumulators", exact_types),
+    ("type_overrides", "layers", type_overrides),
+)
+
+
+# --- each kind's exact-type rule (codesign/layers.py's `exact_type`) -----------------------------------------------
+
+
+@implements("exact_type", *(kind for kind in KINDS if kind.role == "weighted"))
+def _exact_accumulator(layer, inputs: list[Fixed], result: Fixed | None) -> None:
+    """The accumulator holds the exact sum; a result hls4ml made equal to it follows."""
+    if "weight" not in layer.weights:  # distributed arithmetic: the weights are compiled into the kernel
+        return
+    outputs = layer.get_attr("n_filt") or layer.get_attr("n_out") or 1
+    terms = max(1, int(np.asarray(layer.weights["weight"].data).size) // int(outputs))
+    bias = _weight_type(layer, "bias") if "bias" in layer.weights else None
+    exact = exact_sum(inputs[0], _weight_type(layer, "weight"), terms, bias)
+    if result == of_precision(layer.types["accum_t"].precision):
+        layer.types["result_t"].precision = to_hls4ml(exact)
+    layer.types["accum_t"].precision = to_hls4ml(exact)
+
+
+@implements("exact_type", BATCH_NORMALIZATION, APPLY_ALPHA)
+def _exact_scale_result(layer, inputs: list[Fixed], result: Fixed | None) -> None:
+    if result is not None and result.rounding == "TRN":
+        bias = _weight_type(layer, "bias") if "bias" in layer.weights else None
+        layer.types["result_t"].precision = to_hls4ml(exact_scale(inputs[0], _weight_type(layer, "scale"), bias))
+
+
+@implements("exact_type", POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D)
+def _exact_pooling(layer, inputs: list[Fixed], result: Fixed | None) -> None:
+    if _is_average_pooling(layer):
+        _widen_pool(layer, inputs[0])
+    else:
+        _exact_pass_through(layer, inputs, result)
+
+
+@implements("exact_type", RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, MERGE, CONCATENATE)
+def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> None:
+    """A result hls4ml inferred from the inputs (truncating) covers them all, one more integer bit for a sum."""
+    if result is None or result.rounding != "TRN":
+        return
+    carry = 1 if kind_of(layer) is MERGE and layer.get_attr("op", "add") in ("add", "subtract") else 0
+    cover = covering(inputs, carry)
+    if cover.width >= result.width and cover.frac >= result.frac:
+        layer.types["result_t"].precision = to_hls4ml(cover)
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _is_average_pooling(layer) -> bool:
+    kind = kind_of(layer)
+    return kind is not None and kind.role == "pooling" and layer.get_attr("pool_op") == "Average"
+
+
+def _widen_pool(layer, source: Fixed | None) -> None:
+    """An average pool's accumulator and result widened so that its sum and its division are exact."""
+    if source is None:
+        return
+    window = int(np.prod([layer.get_attr(key, 1) for key in ("pool_height", "pool_width")]))
+    if kind_of(layer) is GLOBAL_POOLING2D:
+        window = int(np.prod([layer.get_attr(key, 1) for key in ("in_height", "in_width")]))
+    elif kind_of(layer) is GLOBAL_POOLING1D:  # hls4ml names a sequence's length n_in
+        window = int(layer.get_attr("n_in", 1))
+    widened = to_hls4ml(averaged(source, window))
+    for key in ("accum_t", "result_t"):
+        if key in layer.types:
+            layer.types[key].precision = widened
+
+
+def _weight_type(layer, key: str) -> Fixed:
+    """A weight's type as a Fixed: its own when plain fixed point; +-1 for binary (xnor) weights, which hls4ml stores
+    as 0/1 and multiplies by negating; otherwise (power-of-two, ternary) the narrowest type holding its values."""
+    precision = layer.types[f"{key}_t"].precision
+    fixed = of_precision(precision)
+    if fixed is not None:
+        return fixed
+    if "Xnor" in type(precision).__name__:
+        return Fixed(2, 2, True)
+    values, _ = exact_type_of(np.asarray(layer.weights[key].data))
+    return Fixed(values.width + 1, values.integer + 1, True) if not values.signed else values
+
+
+def _replace_weights(layer, key: str, data: np.ndarray, fixed: Fixed) -> None:
+    """A layer's weight variable replaced by plain fixed-point data, typed for the writer as hls4ml's backend does."""
+    from hls4ml.backends.fpga.fpga_types import APTypeConverter, HLSTypeConverter, StaticWeightVariableConverter
+
+    old = layer.weights[key]
+    layer.add_weights_variable(name=key, var_name=old.name, type_name=old.type.name, precision=to_hls4ml(fixed), data=data)
+    converter = StaticWeightVariableConverter(type_converter=HLSTypeConverter(precision_converter=APTypeConverter()))
+    layer.set_attr(key, converter.convert(layer.weights[key]))
+    layer.types[f"{key}_t"] = layer.weights[key].type

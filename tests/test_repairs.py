@@ -1,0 +1,43 @@
+"""codesign's repairs run as hls4ml passes before hls4ml's templates (codesign/repairs.py); the project they write is
+what plain hls4ml reads."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from codesign.config import HLSSpec
+from codesign.convert import BIT_EXACT_CANDIDATES, build_graph, convert
+from codesign.errors import SpecError
+from qkeras_corpus import CORPUS
+
+EXACT = next(candidate for candidate in BIT_EXACT_CANDIDATES if candidate.key == "exact-accumulators")
+
+
+def _model(name: str):
+    return next(entry for entry in CORPUS if entry.name == name).build()
+
+
+@pytest.mark.parametrize("backend", ["Vitis", "Vivado"])
+def test_the_repairs_run_before_the_templates_and_leave_no_trace_in_the_written_config(backend, tmp_path):
+    hls = HLSSpec(backend=backend, layers={"fc1": {"accum": "ap_fixed<30,10>", "result": "ap_fixed<18,8>"}})
+    graph = build_graph(_model("dense_relu"), hls, tmp_path / "graph", None, tmp_path / "log", EXACT)
+    applied = [flow for group in graph._applied_flows for flow in group]
+    templates = next(index for index, flow in enumerate(applied) if flow.endswith(":apply_templates"))
+    assert applied.index("codesign:repairs") == templates - 1
+    fc1 = next(layer for layer in graph.get_layers() if layer.name == "fc1")
+    assert (str(fc1.types["accum_t"].precision), str(fc1.types["result_t"].precision)) == ("fixed<30,10,TRN,WRAP,0>", "fixed<18,8,TRN,WRAP,0>")
+
+    convert(_model("dense_relu"), hls, tmp_path / "hls", None, tmp_path / "log", EXACT)
+    defines = (tmp_path / "hls" / "firmware" / "defines.h").read_text()
+    assert re.search(r"typedef ap_fixed<30,10> fc1_accum_t;", defines) and re.search(r"typedef ap_fixed<18,8> fc1_result_t;", defines)
+    written = yaml.safe_load(re.sub(r"!keras_model ", "", (tmp_path / "hls" / "hls4ml_config.yml").read_text()))
+    assert "Flows" not in written["HLSConfig"] and "CodesignRepairs" not in written["HLSConfig"]["Model"]
+
+
+def test_an_override_of_a_layer_hls4ml_does_not_have_is_a_spec_error(tmp_path):
+    hls = HLSSpec(layers={"fc1_linear": {"accum": "ap_fixed<30,10>"}})
+    with pytest.raises(SpecError, match=r"^hls\.layers\.fc1_linear: no layer of that name in the converted model \(has: inputs, fc1,"):
+        build_graph(_model("dense_relu"), hls, tmp_path / "graph", None, tmp_path / "log", EXACT)
