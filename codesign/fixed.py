@@ -210,12 +210,14 @@ def overflow(raw: np.ndarray, target: Fixed) -> np.ndarray:
 
 
 def exact_sum(source: Fixed, weight: Fixed, terms: int, bias: Fixed | None = None) -> Fixed:
-    """The type holding every sum of `terms` products source x weight, plus a bias, exactly."""
+    """The type holding every sum of `terms` products source x weight, plus a bias, exactly (signed; the product of
+    two unsigned types needs one more bit for the sign)."""
     frac = source.frac + weight.frac
-    integer = source.integer + weight.integer + int(np.ceil(np.log2(terms + 1)))
+    sign = 0 if source.signed or weight.signed else 1
+    integer = source.integer + weight.integer + sign + int(np.ceil(np.log2(terms + 1)))
     if bias is not None:
         frac = max(frac, bias.frac)
-        integer = max(integer, bias.integer) + 1
+        integer = max(integer, bias.integer + (0 if bias.signed else 1)) + 1
     return Fixed(integer + frac, integer, True)
 
 

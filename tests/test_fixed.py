@@ -93,3 +93,28 @@ def test_a_float_reference_is_labelled_float():
     reference = np.eye(3)
     summary, _ = compare_outputs(reference, reference, np.array([0, 1, 2]), reference_kind="float")
     assert summary["accuracy"] == {"float": 1.0, "qkeras": None, "emulation": 1.0}
+
+
+def test_the_exact_type_algebra_holds_every_extreme_value():
+    """exact_sum / exact_scale / covering / averaged: each result type holds the extreme values its inputs allow, at
+    the fraction bits they need (the repairs' types, codesign/repairs.py)."""
+    from codesign.fixed import averaged, covering, exact_scale, exact_sum
+
+    def holds(result: Fixed, value: float, frac: int) -> bool:
+        return result.frac >= frac and result.low * result.lsb <= value <= result.largest
+
+    types = [Fixed(8, 3, True), Fixed(6, 0, False), Fixed(12, 5, True), Fixed(4, 4, True), Fixed(10, -2, True)]
+    for source in types:
+        for weight in types:
+            for terms in (1, 3, 16, 100):
+                for bias in (None, *types):
+                    result = exact_sum(source, weight, terms, bias)
+                    corners = [a * b for a in (source.low * source.lsb, source.largest) for b in (weight.low * weight.lsb, weight.largest)]
+                    biases = [0.0] if bias is None else [bias.low * bias.lsb, bias.largest]
+                    frac = max(source.frac + weight.frac, bias.frac if bias else 0)
+                    assert all(holds(result, terms * corner + offset, frac) for corner in corners for offset in biases)
+                    scaled = exact_scale(source, weight, bias)
+                    assert all(holds(scaled, corner + offset, frac) for corner in corners for offset in biases)
+        assert holds(averaged(source, 8), source.low * source.lsb, source.frac + 3) and holds(averaged(source, 8), source.largest, source.frac + 3)
+    cover = covering(types, carry=1)
+    assert all(holds(cover, 2 * value, max(t.frac for t in types)) for t in types for value in (t.low * t.lsb, t.largest))
