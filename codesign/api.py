@@ -13,9 +13,9 @@ import yaml
 
 from codesign.errors import RunDirError
 from codesign.layout import RunLayout, read_json, read_json_if_exists
+from codesign.pipeline import steps_through
 from codesign.quiet import quiet_dependencies
 from codesign.results import EstimateResult, ValidationResult
-from codesign.steps import STEP_NAMES
 
 
 @quiet_dependencies
@@ -96,7 +96,7 @@ def _ranges(domain) -> list | None:
     return None if domain is None else np.asarray(domain, dtype=float).tolist()
 
 
-VALIDATED = STEP_NAMES[: STEP_NAMES.index("validate") + 1]  # the steps a usable run has finished
+VALIDATED = steps_through("validate")  # the steps a usable run has finished
 
 
 class Run:
@@ -188,7 +188,7 @@ class Run:
             self._bring_up_to("validate")
             return ValidationResult(**read_json(self._layout.report("validate")))
         from codesign.emulate import run_emulation
-        from codesign.steps import compare_with_model, firmware_logits
+        from codesign.validate import compare_with_model, firmware_logits
 
         x = self._samples(x)
         spec = self.spec
@@ -214,10 +214,9 @@ class Run:
 
     def _bring_up_to(self, step: str) -> None:
         """Run the steps up to this one that are not up to date (none, for an unchanged run): nothing goes stale."""
-        from codesign.pipeline import run_pipeline
-        from codesign.steps import Context
+        from codesign.commands import bring_up_to
 
-        run_pipeline(Context(self.spec, self._layout, lambda _: None), None, step)
+        bring_up_to(self.spec, self._layout, step)
 
     def _model(self, path: Path):
         if path not in self._models:

@@ -13,7 +13,8 @@ from codesign.config import Spec, hls_from_dict, load_spec, spec_from_dict
 from codesign.errors import RunDirError, SpecError
 from codesign.layout import RunLayout, read_json, read_json_if_exists
 from codesign.pipeline import run_pipeline
-from codesign.steps import Context, summary_lines
+from codesign.steps import Context
+from codesign.validate import summary_lines
 
 Say = Callable[[str], None]
 
@@ -60,6 +61,11 @@ def resolve_build_spec(
     data["name"] = run_name
     source = str(spec_file) if spec_file else "command line"
     return spec_from_dict(data, source=source), run_name
+
+
+def bring_up_to(spec: Spec, layout: RunLayout, step: str, say: Say = lambda _: None) -> dict:
+    """Run the steps up to this one that are not up to date (none, for an unchanged run): nothing goes stale."""
+    return run_pipeline(Context(spec, layout, say), None, step)
 
 
 def build_run(spec: Spec, run_dir: Path, say: Say, from_step: str | None = None, to_step: str | None = None) -> dict:
@@ -116,7 +122,7 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
     from codesign.estimate.run import add_vendor, estimate_model, format_estimate
     from codesign.layout import write_json
     from codesign.model import load_keras_model
-    from codesign.steps import firmware_model
+    from codesign.validate import firmware_model
 
     target = Path(target)
     layout = RunLayout(target)

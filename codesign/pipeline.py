@@ -22,6 +22,11 @@ MANIFEST_SCHEMA = 1
 UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS)
 
 
+def steps_through(step: str) -> list[str]:
+    """The names of the steps up to and including this one, in pipeline order."""
+    return STEP_NAMES[: STEP_NAMES.index(step) + 1]
+
+
 def run_pipeline(ctx: Context, from_step: str | None = None, to_step: str | None = None) -> dict:
     """Run the steps from..to; a step whose inputs and outputs are unchanged is skipped unless it is --from or later."""
     first = STEP_NAMES.index(from_step) if from_step else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from codesign.api import Run
 from codesign.results import ValidationResult
-from codesign.steps import divergence_line, proof_line
+from codesign.validate import divergence_line, proof_line
 
 
 def assert_bit_exact(run: Run, x, y=None) -> ValidationResult:

@@ -1,8 +1,15 @@
-"""Bit-exactness of the firmware against the QKeras model, sample by sample, and where it first diverges."""
+"""Bit-exactness of the firmware against the QKeras model (or its exact evaluation), sample by sample, where it first
+diverges, and over a whole input domain (the proof, or a counterexample); what a run's validation reports and prints."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
+
+from codesign.config import Spec
+from codesign.layout import RunLayout, read_json
+from codesign.model import load_keras_model
 
 DIVERGENCE_SAMPLES = 16  # mismatching samples traced layer by layer to find the first diverging layer
 
@@ -130,3 +137,239 @@ def first_divergence(traced_order: list[dict], firmware: dict[str, np.ndarray], 
                 "samples_traced": int(len(difference)),
             }
     return None
+
+
+# --- a run's firmware against its model --------------------------------------------------------------------------
+
+
+def exact_outputs(model, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The model's exact evaluation on x when QKeras's float32 sums may round on it (a second reference), else none."""
+    from codesign.exact import NotExact, evaluate
+
+    try:
+        evaluation = evaluate(model, x)
+    except NotExact:
+        return ()
+    return (evaluation.outputs,) if evaluation.float32_layers else ()
+
+
+def head_of(spec: Spec, layout: RunLayout) -> dict | None:
+    """The model's float head ({layer, function, folded}): a spec's final softmax, or what the train step found at
+    the end of a user's model; None when the model ends on its logits."""
+    if spec.model.file:
+        return read_json(layout.report("train")).get("head") if layout.report("train").exists() else None
+    return {"layer": spec.model.named_layers()[-1][0], "function": "softmax", "folded": False} if spec.has_softmax() else None
+
+
+def firmware_model(spec: Spec, layout: RunLayout):
+    """The Keras model the firmware computes: the run's QKeras model (its logits), with the head when it is in firmware."""
+    model = load_keras_model(layout.qkeras_model)
+    return _append_head(model, head_of(spec, layout)) if spec.hls.head == "firmware" else model
+
+
+def _append_head(model, head: dict):
+    """The QKeras logits model with its head on top, for firmware that computes the head itself (lookup tables)."""
+    from tensorflow import keras
+
+    name = f"{head['layer']}_{head['function']}" if head["folded"] else head["layer"]
+    return keras.Model(model.inputs, keras.layers.Activation(head["function"], name=name)(model.output))
+
+
+def firmware_logits(layout: RunLayout, spec: Spec, emulation) -> np.ndarray:
+    """The firmware's outputs, or with the head in firmware the logits traced out of the layer feeding it."""
+    if spec.hls.head != "firmware":
+        return emulation.outputs
+    meta = read_json(layout.emulation_meta)
+    name = meta.get("last_input")  # recorded at conversion; older runs: the traced layer before the last
+    return emulation.layers[name if name in emulation.layers else meta["traced_layers"][-2]["name"]]
+
+
+def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarray | None, logits: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The firmware's outputs on x against the run's model (and float twin), sample by sample, with the first
+    diverging layer traced through the compiled emulation: validate.json's fields, and the model's outputs."""
+    from codesign.emulate import run_emulation
+    from codesign.quantizers import computed_in_float, has_quantizers
+    from codesign.typesearch import why_not_exact
+
+    model = load_keras_model(layout.qkeras_model)
+    reference = model.predict(x, batch_size=1024, verbose=0)
+    float_outputs = load_keras_model(layout.float_model).predict(x, batch_size=1024, verbose=0) if layout.float_model.exists() else None
+    reference_kind = "qkeras" if has_quantizers(model) else "float"
+    report, mismatched = compare_outputs(reference, logits, y, float_outputs, reference_kind)
+    exact, exact_outputs = exact_reference(model, x, reference, logits) if reference_kind == "qkeras" else (None, None)
+    if not report["bit_exact"] and exact_outputs is not None and exact["firmware_mismatched_samples"] == 0:
+        report, mismatched = compare_outputs(exact_outputs, logits, y, float_outputs, "exact", reference)
+    conversion = read_json(layout.report("convert"))
+    report.update(
+        policy=spec.hls.precision,
+        head=head_report(spec, layout),
+        first_diverging_layer=None,
+        input_type=conversion.get("input_type"),
+        candidates=conversion.get("candidates"),
+        computed_in_float=computed_in_float(model) if reference_kind == "qkeras" else [],
+        exact_reference=exact,
+    )
+    if len(mismatched):
+        subset = x[mismatched[:DIVERGENCE_SAMPLES]]
+        traced = run_emulation(layout.library, layout.emulation_meta, subset, lambda _: None, trace=True)
+        meta = read_json(layout.emulation_meta)
+        diverging = first_divergence(meta["traced_layers"], traced.layers, keras_layer_outputs(model, subset))
+        if diverging is not None:
+            diverging["why"] = why_not_exact(model, diverging["name"], conversion.get("input_type"))
+        report["first_diverging_layer"] = diverging
+    return report, reference
+
+
+def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None]) -> dict:
+    """validate.json's `proof`: the firmware equals QKeras on every input of the domain (bounds through the converted
+    graph, codesign/proof.py), or inputs on which the compiled C++ emulation and QKeras differ, saved in
+    reports/counterexample.npz, or the conditions the analysis could not show and no input was found to break."""
+    from codesign.counterexample import candidates, search
+    from codesign.emulate import firmware_outputs, run_emulation
+    from codesign.proof import prove
+
+    model = load_keras_model(layout.qkeras_model)
+    proof = prove(layout.hls_dir, model, domain, logits=spec.hls.head == "firmware")
+    report = proof.dump()
+    layout.counterexample.unlink(missing_ok=True)
+    if proof.status == "proven":
+        against = " against the exact evaluation" if proof.reference == "exact" else ""
+        say(f"  proof: bit-exact{against} for {proof.domain['text']} ({proof.seconds:.2f} s)")
+        return report
+    say(f"  proof: not shown for {proof.domain['text']}: {proof.why}; searching for an input that breaks it")
+    x = candidates(proof.failing(), proof.inputs, model, proof.input_type, on_grid=not proof.quantized_input)
+
+    def cpp(samples: np.ndarray) -> np.ndarray:
+        return firmware_logits(layout, spec, run_emulation(layout.library, layout.emulation_meta, samples, lambda _: None,
+                                                           trace=spec.hls.head == "firmware"))
+
+    screen = cpp if spec.hls.head == "firmware" else (lambda samples: firmware_outputs(layout, samples))
+    found, firmware, expected, screened = search(x, screen, cpp, reference_function(model, proof.reference))
+    report["searched"] = screened
+    if not len(found):
+        say(f"  proof: unproven; none of {screened:,} inputs drawn to break it differs")
+        return report
+    np.savez(layout.counterexample, x=found, firmware=firmware, qkeras=expected)
+    traced = run_emulation(layout.library, layout.emulation_meta, found, lambda _: None, trace=True)
+    diverging = first_divergence(read_json(layout.emulation_meta)["traced_layers"], traced.layers, keras_layer_outputs(model, found))
+    finding = next((f for f in proof.layers if diverging and f.name == diverging["name"]), None)
+    where = f"{diverging['name']} first differs, by up to {diverging['max_abs_diff']:g}" if diverging else "the outputs differ"
+    known = finding is not None and finding.condition in ("overflow", "float32", "rounding")
+    report.update(status="counterexample", counterexample=str(layout.counterexample.relative_to(layout.root)),
+                  first_diverging_layer=diverging, why=where + (f": {finding.why}" if known else ""))
+    say(f"  proof: counterexample, {len(found)} inputs in {report['counterexample']} ({report['why']})")
+    return report
+
+
+def reference_function(model, reference: str) -> Callable[[np.ndarray], np.ndarray]:
+    """What the firmware is compared with on new inputs: QKeras's predictions, or the model's exact evaluation."""
+    if reference == "exact":
+        from codesign.exact import evaluate
+
+        return lambda samples: evaluate(model, samples).outputs
+    return lambda samples: model.predict(samples, batch_size=1024, verbose=0)
+
+
+def head_report(spec: Spec, layout: RunLayout) -> dict | None:
+    head = head_of(spec, layout)
+    return None if head is None else {"function": head["function"], "layer": head["layer"], "runs_on": spec.hls.head}
+
+
+def head_agreement(logits: np.ndarray, firmware_head: np.ndarray, function: str) -> dict:
+    """How far the firmware's lookup-table head is from the exact function (float64) of the QKeras logits: the
+    largest and mean absolute difference, and how often the decision agrees (argmax; for one output, sigmoid's
+    side of 0.5 or tanh's sign)."""
+    logits = np.asarray(logits, dtype=np.float64).reshape(len(logits), -1)
+    firmware_head = np.asarray(firmware_head, dtype=np.float64).reshape(len(firmware_head), -1)
+    if function == "softmax":
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        exact = shifted / shifted.sum(axis=1, keepdims=True)
+    else:
+        exact = 1 / (1 + np.exp(-logits)) if function == "sigmoid" else np.tanh(logits)
+    if exact.shape[1] > 1:
+        decision, agreement = "argmax", exact.argmax(axis=1) == firmware_head.argmax(axis=1)
+    else:
+        threshold = 0.5 if function == "sigmoid" else 0.0
+        decision, agreement = f"above {threshold:g}", (exact > threshold) == (firmware_head > threshold)
+    difference = np.abs(exact - firmware_head)
+    return {"function": function, "max_abs_diff": float(difference.max()), "mean_abs_diff": float(difference.mean()),
+            "decision": decision, "agreement": float(agreement.mean())}
+
+
+def divergence_line(report: dict) -> str:
+    """'N of M samples differ (max abs diff D), first diverging layer L (Class)'."""
+    line = (
+        f"{report['mismatched_samples']} of {report['samples']} samples differ "
+        f"(max abs diff {report['max_abs_diff']:.6g})"
+    )
+    layer = report.get("first_diverging_layer")
+    if layer:
+        line += f"; first diverging layer: {layer['name']} ({layer['class']}, max abs diff {layer['max_abs_diff']:.6g})"
+        if layer.get("why"):
+            line += f": {layer['why']}"
+    return line
+
+
+def proof_line(proof: dict) -> str:
+    """'proven: bit-exact for every input in ...', or where a counterexample lies, or what stays unproven."""
+    if proof["status"] == "proven":
+        against = " against the exact evaluation of the quantized model (QKeras's float32 sums may round)" if proof.get("reference") == "exact" else ""
+        return f"proven: bit-exact{against} for {proof['domain']['text']}"
+    if proof["status"] == "counterexample":
+        return f"not for every input: counterexample in {proof['counterexample']} ({proof['why']})"
+    return f"not proven for {proof['domain']['text']}: {proof['why']}"
+
+
+def summary_lines(report: dict) -> list[str]:
+    """A few lines for the terminal: bit-exactness and the accuracies (after the synthetic-data warning)."""
+    lines = [report["warning"]] if report.get("warning") else []
+    if report["bit_exact"]:
+        lines.append(f"bit-exact: yes, all {report['samples']} samples identical on every output" + (
+            " to the exact evaluation of the quantized model" if report.get("reference") == "exact" else ""))
+    else:
+        lines.append(f"bit-exact: NO, {divergence_line(report)}")
+    exact = report.get("exact_reference") or {}
+    if exact.get("float32_layers"):
+        where = ", ".join(f"{note['layer']} ({note['bits']} bits, error up to {note['error_bound']:.3g})" for note in exact["float32_layers"])
+        lines.append(f"QKeras's float32 sums may round at {where}: QKeras differs from the exact evaluation on "
+                     f"{exact['qkeras_mismatched_samples']} of {report['samples']} samples (max abs diff {exact['qkeras_max_abs_diff']:.3g}), "
+                     f"the firmware on {exact['firmware_mismatched_samples']}")
+    if report.get("proof"):
+        lines.append(proof_line(report["proof"]))
+    if report["bit_exact"] and report.get("computed_in_float"):
+        lines.append(
+            f"note: QKeras computes {', '.join(report['computed_in_float'])} in float32: identical on these samples, "
+            "other inputs may differ by float32 rounding"
+        )
+    emulators = report.get("emulators")
+    if emulators and emulators["vectorized"]["used"]:
+        identical = {True: "identical", False: "DIFFERENT", None: "not run"}[emulators["cpp"]["identical_to_vectorized"]]
+        lines.append(
+            f"emulation: vectorized on {emulators['vectorized']['samples']} samples "
+            f"({emulators['vectorized']['samples_per_s']:,.0f}/s), C++ on {emulators['cpp']['samples']}: {identical}"
+        )
+    elif emulators:
+        lines.append(f"emulation: C++ on all {emulators['cpp']['samples']} samples ({emulators['vectorized']['reason']})")
+    if report["argmax_agreement"] is not None:
+        lines.append(f"argmax agreement {report['argmax_agreement']:.4f}")
+    if report.get("firmware_head"):
+        head = report["firmware_head"]
+        lines.append(
+            f"firmware {head['function']} (lookup tables) vs exact {head['function']} of the logits: {head['decision']} agreement "
+            f"{head['agreement']:.4f}, max abs diff {head['max_abs_diff']:.4g}, mean {head['mean_abs_diff']:.3g} "
+            "(not part of the bit-exact check, which is on the logits)"
+        )
+    elif report.get("head"):
+        lines.append(f"head: {report['head']['function']} of '{report['head']['layer']}' on the host, in float as QKeras "
+                     "computes it; the firmware ends on the logits")
+    accuracy = report["accuracy"]
+    shown = [f"{key} {accuracy[key]:.4f}" for key in ("float", "qkeras", "emulation") if accuracy.get(key) is not None]
+    if shown:
+        lines.append("accuracy: " + "  ".join(shown))
+    errors = report.get("error") or {}
+    shown = [f"{key} {value['mae']:.4g}/{value['rmse']:.4g}" for key, value in errors.items() if value is not None]
+    if shown:
+        lines.append("error against the labels (MAE/RMSE): " + "  ".join(shown))
+    if report.get("task_note") and report["task_note"] != "no labels":
+        lines.append(f"no accuracy or error: {report['task_note']}")
+    return lines
