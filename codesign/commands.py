@@ -227,7 +227,7 @@ def build_summary(layout: RunLayout) -> list[str]:
     if rtl.get("enabled"):
         exact = "bit-exact on all" if rtl["bit_exact"] else f"NOT bit-exact: {rtl['mismatched_samples']} of"
         counts = f", {rtl['total']['lut']:,} LUT {rtl['total']['carry']:,} CARRY4 (yosys, {rtl['family']})" if rtl.get("total") else ""
-        rtl_lines = [f"  rtl: Verilog in {layout.root / 'rtl'}, Verilator {exact} {rtl['samples']} samples{counts}"]
+        rtl_lines = [f"  rtl: Verilog in {layout.rtl_dir}, Verilator {exact} {rtl['samples']} samples{counts}"]
     return [
         "",
         f"summary of {layout.root}",

@@ -15,7 +15,7 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign import repairs
 from codesign.layers import kind_of
-from codesign.layout import write_json
+from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.quantizers import activation_quantizer, quantizer_type
 
 PROJECT_NAME = "myproject"
@@ -91,8 +91,8 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | Non
         warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
         graph.config.trace_output = True  # trace hooks sit under #ifndef __SYNTHESIS__: firmware is unchanged
         graph.write()
-    write_json(output_dir / "codesign_emulation.json", emulation_meta(graph))
-    write_json(output_dir / "codesign_graph.json", graph_description(graph))
+    write_json(output_dir / EMULATION_META, emulation_meta(graph))
+    write_json(output_dir / GRAPH_DESCRIPTION, graph_description(graph))
     return {
         "policy": hls.precision,
         "hls4ml_config": candidate.configured,

@@ -1,4 +1,4 @@
-"""RunLayout: the one place that knows the file names inside a run directory."""
+"""RunLayout and SweepLayout: the one place that knows the file names inside a run directory and a sweep directory."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+EMULATION_META = "codesign_emulation.json"  # in an hls4ml project codesign wrote: what its compiled library exposes
+GRAPH_DESCRIPTION = "codesign_graph.json"  # ... and its converted graph as plain data (the vectorized emulator's input)
+
 
 @dataclass(frozen=True)
 class RunLayout:
@@ -52,7 +56,26 @@ class RunLayout:
     @property
     def emulation_meta(self) -> Path:
         """What the compiled library exposes: project name, input/output sizes, traced layers."""
-        return self.root / "hls" / "codesign_emulation.json"
+        return self.hls_dir / EMULATION_META
+
+    @property
+    def graph_description(self) -> Path:
+        return self.hls_dir / GRAPH_DESCRIPTION
+
+    @property
+    def hls_set_aside(self) -> Path:
+        """The type search's first exact but unproven candidate, kept while later ones are tried."""
+        return self.root / "hls.exact-on-test-set"
+
+    @property
+    def rtl_dir(self) -> Path:
+        """The rtl step's Verilog, simulation and synthesis files."""
+        return self.root / "rtl"
+
+    @property
+    def sweep_status(self) -> Path:
+        """A sweep point's status (running, done, failed), written by the sweep beside the run."""
+        return self.root / "sweep_status.json"
 
     @property
     def reports_dir(self) -> Path:
@@ -76,6 +99,25 @@ class RunLayout:
     def make_dirs(self) -> None:
         for folder in (self.model_dir, self.reports_dir, self.logs_dir):
             folder.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class SweepLayout:
+    """Paths of one sweep: hls_projects/sweeps/<name>/{points/<digest>/, trained/<digest>/, results.csv, sweep.*}."""
+
+    root: Path
+
+    def point(self, digest: str) -> RunLayout:
+        """A point's run directory."""
+        return RunLayout(self.root / "points" / digest)
+
+    def trained(self, digest: str) -> RunLayout:
+        """A training configuration's run directory, shared by the points that train alike."""
+        return RunLayout(self.root / "trained" / digest)
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results.csv"
 
 
 def write_atomic(path: Path, text: str) -> None:

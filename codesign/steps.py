@@ -375,7 +375,7 @@ def rtl_step(ctx: Context) -> dict:
     traced = run_emulation(layout.library, layout.emulation_meta, x, lambda _: None, trace=True, workers=os.cpu_count() or 1)
     input_type = of_precision(next(iter(graph.get_layers())).get_output_variable().type.precision)
     model_input = from_float(x.reshape(len(x), -1), input_type) * input_type.lsb
-    report = rtl.run_rtl(rtl.kernels_of(graph), traced.layers, model_input, layout.root / "rtl", spec.rtl.synth, spec.rtl.family,
+    report = rtl.run_rtl(rtl.kernels_of(graph), traced.layers, model_input, layout.rtl_dir, spec.rtl.synth, spec.rtl.family,
                          layout.log("rtl"), ctx.say)
     report.update(enabled=True, versions=versions, seconds=round(time.perf_counter() - started, 1))
     write_json(layout.report("rtl"), report)

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError
 
 from codesign.config import Strict, _first_problem, load_spec, spec_from_dict
 from codesign.errors import CodesignError, SpecError
-from codesign.layout import read_json, read_json_if_exists, write_json
+from codesign.layout import RunLayout, SweepLayout, read_json, read_json_if_exists, write_json
 from codesign.pareto import pareto_front
 from codesign.progress import Progress
 
@@ -125,7 +125,7 @@ def train_once(trained_dir: str, spec_data: dict, threads: int) -> dict:
 
     started = time.perf_counter()
     try:
-        build_run(spec_from_dict(spec_data), Path(trained_dir), _log_to(Path(trained_dir)), to_step="train")
+        build_run(spec_from_dict(spec_data), Path(trained_dir), _log_to(RunLayout(Path(trained_dir))), to_step="train")
         return {"dir": trained_dir, "status": "done", "seconds": time.perf_counter() - started, "error": None}
     except Exception as error:  # recorded, never fatal to the sweep
         return {"dir": trained_dir, "status": "failed", "seconds": time.perf_counter() - started, "error": _message(error)}
@@ -136,36 +136,36 @@ def run_point(point_dir: str, spec_data: dict, trained_dir: str | None, threads:
     _limit_threads(threads)
     from codesign.commands import build_run
 
-    directory = Path(point_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    write_json(directory / "sweep_status.json", {"status": "running"})
+    layout = RunLayout(Path(point_dir))
+    layout.root.mkdir(parents=True, exist_ok=True)
+    write_json(layout.sweep_status, {"status": "running"})
     started = time.perf_counter()
     try:
-        if trained_dir and not (directory / "manifest.json").exists():
-            _adopt_training(Path(trained_dir), directory)
-        build_run(spec_from_dict(spec_data), directory, _log_to(directory))
+        if trained_dir and not layout.manifest.exists():
+            _adopt_training(RunLayout(Path(trained_dir)), layout)
+        build_run(spec_from_dict(spec_data), layout.root, _log_to(layout))
         status, error = "done", None
     except Exception as error_:  # recorded, never fatal to the sweep
         status, error = "failed", _message(error_)
     result = {"status": status, "seconds": round(time.perf_counter() - started, 2), "error": error}
-    write_json(directory / "sweep_status.json", result)
+    write_json(layout.sweep_status, result)
     return {"dir": point_dir, **result}
 
 
-def _adopt_training(trained: Path, point: Path) -> None:
+def _adopt_training(trained: RunLayout, point: RunLayout) -> None:
     """Copy a shared training into a point: model files, train report and the train step's manifest record."""
-    shutil.copytree(trained / "model", point / "model", dirs_exist_ok=True)
-    (point / "reports").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(trained / "reports" / "train.json", point / "reports" / "train.json")
-    manifest = read_json(trained / "manifest.json")
+    shutil.copytree(trained.model_dir, point.model_dir, dirs_exist_ok=True)
+    point.reports_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(trained.report("train"), point.report("train"))
+    manifest = read_json(trained.manifest)
     manifest["steps"] = {"train": manifest["steps"]["train"]}
     manifest["complete"] = False
-    write_json(point / "manifest.json", manifest)
+    write_json(point.manifest, manifest)
 
 
-def _log_to(directory: Path) -> Say:
-    directory.joinpath("logs").mkdir(parents=True, exist_ok=True)
-    log = directory / "logs" / "sweep.log"
+def _log_to(layout: RunLayout) -> Say:
+    layout.logs_dir.mkdir(parents=True, exist_ok=True)
+    log = layout.log("sweep")
 
     def say(message: str) -> None:
         with open(log, "a") as stream:
@@ -249,13 +249,13 @@ def run_sweep(
     """Expand, skip finished points, train each training configuration once, run the rest, summarise."""
     sweep, base, name = load_sweep(path)
     points = expand(sweep, base, source=str(path))
-    root = sweep_dir(name, output_root)
+    folders = SweepLayout(sweep_dir(name, output_root))
     trainings = {point.train_digest: point for point in points}
-    todo = [point for point in points if _status(root, point) != "done"]
+    todo = [point for point in points if _status(folders, point) != "done"]
     say(f"sweep {name}: {len(points)} points, {len(trainings)} trainings, {len(points) - len(todo)} already done")
     if dry_run:
         for point in points:
-            say(f"  {point.digest}  train {point.train_digest}  {_label(point)}  [{_status(root, point) or 'new'}]")
+            say(f"  {point.digest}  train {point.train_digest}  {_label(point)}  [{_status(folders, point) or 'new'}]")
         return {"name": name, "points": len(points), "todo": len(todo)}
     executor = DaskExecutor(scheduler, dask_local) if (scheduler or dask_local) else LocalPool(jobs or os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // executor.jobs)
@@ -263,21 +263,21 @@ def run_sweep(
         needed = {point.train_digest for point in todo}
         trained = _run_wave(
             executor, say, "training",
-            {executor.submit(train_once, str(root / "trained" / digest), trainings[digest].spec_data, threads): digest
-             for digest in needed if not (root / "trained" / digest / "model" / "qkeras.h5").exists()},
+            {executor.submit(train_once, str(folders.trained(digest).root), trainings[digest].spec_data, threads): digest
+             for digest in needed if not folders.trained(digest).qkeras_model.exists()},
         )
         failed_trainings = {digest for digest, result in trained.items() if result["status"] != "done"}
         futures = {}
         for point in todo:
-            trained_dir = root / "trained" / point.train_digest
+            trained_dir = folders.trained(point.train_digest).root
             if point.train_digest in failed_trainings:
-                _record_failure(root, point, trained[point.train_digest]["error"])
+                _record_failure(folders, point, trained[point.train_digest]["error"])
                 continue
-            futures[executor.submit(run_point, str(root / "points" / point.digest), point.spec_data, str(trained_dir), threads)] = point.digest
+            futures[executor.submit(run_point, str(folders.point(point.digest).root), point.spec_data, str(trained_dir), threads)] = point.digest
         _run_wave(executor, say, "points", futures, labels={point.digest: _label(point) for point in points})
     finally:
         executor.close()
-    return summarise(sweep, name, points, root, say)
+    return summarise(sweep, name, points, folders, say)
 
 
 def _run_wave(executor, say: Say, what: str, futures: dict, labels: dict | None = None) -> dict:
@@ -301,14 +301,13 @@ def _run_wave(executor, say: Say, what: str, futures: dict, labels: dict | None 
     return results
 
 
-def _record_failure(root: Path, point: Point, error: str) -> None:
-    directory = root / "points" / point.digest
-    write_json(directory / "sweep_status.json", {"status": "failed", "seconds": 0, "error": f"training failed: {error}"})
+def _record_failure(folders: SweepLayout, point: Point, error: str) -> None:
+    write_json(folders.point(point.digest).sweep_status, {"status": "failed", "seconds": 0, "error": f"training failed: {error}"})
 
 
-def _status(root: Path, point: Point) -> str | None:
-    path = root / "points" / point.digest / "sweep_status.json"
-    return read_json(path).get("status") if path.exists() else None
+def _status(folders: SweepLayout, point: Point) -> str | None:
+    status = read_json_if_exists(folders.point(point.digest).sweep_status)
+    return status.get("status") if status else None
 
 
 def _label(point: Point) -> str:
@@ -318,12 +317,12 @@ def _label(point: Point) -> str:
 # --- results ---------------------------------------------------------------------------------------
 
 
-def point_row(root: Path, point: Point) -> dict:
+def point_row(folders: SweepLayout, point: Point) -> dict:
     """One results.csv row: the point's settings, status and metrics (None where a step did not run)."""
-    directory = root / "points" / point.digest
-    status = read_json_if_exists(directory / "sweep_status.json") or {}
-    validation = read_json_if_exists(directory / "reports" / "validate.json") or {}
-    estimate = read_json_if_exists(directory / "reports" / "estimate.json") or {}
+    layout = folders.point(point.digest)
+    status = read_json_if_exists(layout.sweep_status) or {}
+    validation = read_json_if_exists(layout.report("validate")) or {}
+    estimate = read_json_if_exists(layout.report("estimate")) or {}
     total, interval = estimate.get("total") or {}, estimate.get("interval") or {}
     accuracy = validation.get("accuracy") or {}
     row = {"point": point.digest, "label": _label(point), **{key: value for key, value in point.settings.items()}}
@@ -336,7 +335,7 @@ def point_row(root: Path, point: Point) -> dict:
         **{f"{key}_{end}": (interval.get(key) or [None, None])[side] for key in INTERVAL_COLUMNS for side, end in enumerate(("low", "high"))},
         seconds=status.get("seconds"),
         error=status.get("error"),
-        run_dir=str(directory),
+        run_dir=str(layout.root),
     )
     return row
 
@@ -353,21 +352,22 @@ def best_point(rows: list[dict], max_dsp: int | None, max_lut: int | None, min_a
     return max(allowed, key=lambda row: (row["accuracy"], -row["lut"]), default=None)
 
 
-def summarise(sweep: SweepSpec, name: str, points: list[Point], root: Path, say: Say) -> dict:
+def summarise(sweep: SweepSpec, name: str, points: list[Point], folders: SweepLayout, say: Say) -> dict:
     """results.csv, the Pareto front, plots and the sweep's page (JSON, Markdown, HTML)."""
     from codesign.report.render import write_sweep_reports
 
-    rows = [point_row(root, point) for point in points]
+    rows = [point_row(folders, point) for point in points]
     front = pareto_front([row if row["status"] == "done" else {} for row in rows], sweep.objectives)
     for index, row in enumerate(rows):
         row["pareto"] = index in front
-    root.mkdir(parents=True, exist_ok=True)
+    folders.root.mkdir(parents=True, exist_ok=True)
     columns = list(rows[0]) if rows else []
-    with open(root / "results.csv.tmp", "w", newline="") as stream:
+    results = folders.results
+    with open(results.with_suffix(".csv.tmp"), "w", newline="") as stream:
         writer = csv.DictWriter(stream, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(root / "results.csv.tmp", root / "results.csv")
+    os.replace(results.with_suffix(".csv.tmp"), results)
     summary = {
         "schema_version": 1,
         "name": name,
@@ -377,7 +377,7 @@ def summarise(sweep: SweepSpec, name: str, points: list[Point], root: Path, say:
         "pareto": [rows[i]["point"] for i in front],
         "counts": {status: sum(row["status"] == status for row in rows) for status in ("done", "failed", "not run", "running")},
     }
-    for path in write_sweep_reports(summary, root):
+    for path in write_sweep_reports(summary, folders.root):
         say(f"wrote {path}")
     say(f"  {summary['counts']['done']} done, {summary['counts']['failed']} failed; Pareto front: {', '.join(summary['pareto']) or '-'}")
     return summary
@@ -386,7 +386,7 @@ def summarise(sweep: SweepSpec, name: str, points: list[Point], root: Path, say:
 def results_of(path: Path, output_root: Path) -> list[dict]:
     """The rows of a finished (or partly finished) sweep, for --best."""
     sweep, base, name = load_sweep(path)
-    root = sweep_dir(name, output_root)
-    if not (root / "results.csv").exists():
-        raise CodesignError(f"{root}: no results yet; run 'codesign sweep {path}' first")
-    return [point_row(root, point) for point in expand(sweep, base, source=str(path))]
+    folders = SweepLayout(sweep_dir(name, output_root))
+    if not folders.results.exists():
+        raise CodesignError(f"{folders.root}: no results yet; run 'codesign sweep {path}' first")
+    return [point_row(folders, point) for point in expand(sweep, base, source=str(path))]

@@ -75,7 +75,7 @@ def search_types(
     require_gxx()
     tried: list[dict] = []
     reports: dict[str, dict] = {}
-    kept_aside = layout.root / "hls.exact-on-test-set"
+    kept_aside = layout.hls_set_aside
     shutil.rmtree(kept_aside, ignore_errors=True)
     exact_unproven: dict | None = None
     with Progress(len(BIT_EXACT_CANDIDATES), "type candidates (convert, g++, emulate)", "candidate") as bar:

@@ -25,7 +25,7 @@ from codesign.layers import (
     ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind,
     implements, planar_attributes, unhandled,
 )
-from codesign.layout import read_json
+from codesign.layout import GRAPH_DESCRIPTION, read_json
 
 GRAPH_MIN_SAMPLES = 1024  # below this, building the TensorFlow graph costs more than numpy's whole run
 
@@ -43,7 +43,7 @@ class VectorizedEmulator:
         self.hls_dir = Path(hls_dir)
         self.compiled = compiled  # False: always the numpy arithmetic (the tests compare both with the C++)
         self._graph_function = None
-        self.graph = read_json(self.hls_dir / "codesign_graph.json")
+        self.graph = read_json(self.hls_dir / GRAPH_DESCRIPTION)
         self.layers = self.graph["layers"]
         self._loaded: dict[tuple[str, str], np.ndarray] = {}
 
