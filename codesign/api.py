@@ -12,9 +12,10 @@ import numpy as np
 import yaml
 
 from codesign.errors import RunDirError
-from codesign.layout import RunLayout, read_json, read_json_if_exists
+from codesign.layout import RunLayout, read_json
 from codesign.pipeline import steps_through
 from codesign.quiet import quiet_dependencies
+from codesign.records import EmulationMeta
 from codesign.results import EstimateResult, ValidationResult
 
 
@@ -121,8 +122,8 @@ class Run:
         """Run('hls_projects/digits_cnn'): bit-exact on all 360 samples checked; 1,389 DSP (...), ... on xcu250."""
         from codesign.notebook import estimate_line, validation_line
 
-        found = [read_json_if_exists(self._layout.report(step)) for step in ("validate", "estimate")]
-        said = [line(report) for line, report in zip((validation_line, estimate_line), found) if report]
+        found = [kind.read_if_exists(self._layout.report(step)) for kind, step in ((ValidationResult, "validate"), (EstimateResult, "estimate"))]
+        said = [line(report.dump()) for line, report in zip((validation_line, estimate_line), found) if report]
         return f"Run({str(self.path)!r})" + (f": {'; '.join(said)}" if said else "")
 
     @quiet_dependencies
@@ -186,7 +187,7 @@ class Run:
             return ValidationResult(**validate_run(self.path, lambda _: None, _ranges(domain)))
         if x is None:
             self._bring_up_to("validate")
-            return ValidationResult(**read_json(self._layout.report("validate")))
+            return ValidationResult.read(self._layout.report("validate"))
         from codesign.emulate import run_emulation
         from codesign.validate import compare_with_model, firmware_logits
 
@@ -205,12 +206,12 @@ class Run:
         """Resources and latency of the run's design; with hls settings as keywords (reuse_factor=4, part=...), of
         the same converted model with only those changed."""
         self._bring_up_to("estimate")
-        own = read_json(self._layout.report("estimate"))
+        own = EstimateResult.read(self._layout.report("estimate"))
         if what_if:
             from codesign.commands import estimate_target
 
-            return EstimateResult.what_if(estimate_target(self.path, what_if, None, lambda _: None), own, what_if)
-        return EstimateResult(**own)
+            return EstimateResult.what_if(estimate_target(self.path, what_if, None, lambda _: None), own.dump(), what_if)
+        return own
 
     def _bring_up_to(self, step: str) -> None:
         """Run the steps up to this one that are not up to date (none, for an unchanged run): nothing goes stale."""
@@ -228,7 +229,7 @@ class Run:
     def _samples(self, x) -> np.ndarray:
         """x as float32 samples of the model's input shape; a clear error naming both shapes otherwise."""
         x = np.asarray(x, dtype=np.float32)
-        expected = tuple(read_json(self._layout.emulation_meta)["input_shapes"][0])
+        expected = tuple(EmulationMeta.read(self._layout.emulation_meta).input_shapes[0])
         if x.shape[1:] != expected and x.shape[1:] != (int(np.prod(expected)),):
             raise ValueError(f"{self.path}: the firmware takes samples of shape {expected}, got an array of shape {x.shape}")
         return x

@@ -11,8 +11,10 @@ import yaml
 from codesign.bench import format_table
 from codesign.config import Spec, hls_from_dict, load_spec, spec_from_dict
 from codesign.errors import RunDirError, SpecError
-from codesign.layout import RunLayout, read_json, read_json_if_exists
+from codesign.layout import RunLayout
 from codesign.pipeline import run_pipeline
+from codesign.records import BenchRecord, ConversionRecord, RtlRecord
+from codesign.results import EstimateResult, ValidationResult
 from codesign.steps import Context
 from codesign.validate import summary_lines
 
@@ -100,7 +102,7 @@ def validate_run(run_dir: Path, say: Say, domain: list | None = None) -> dict:
         data["validation"]["domain"] = domain
         spec = spec_from_dict(data, source="--domain")
     run_pipeline(Context(spec, layout, say), "validate", "validate")
-    return read_json(layout.report("validate"))
+    return ValidationResult.read(layout.report("validate")).dump()
 
 
 def bench_run(run_dir: Path, say: Say, device=None, batch_sizes: str | None = None, runs: int | None = None) -> dict:
@@ -111,7 +113,7 @@ def bench_run(run_dir: Path, say: Say, device=None, batch_sizes: str | None = No
     data["bench"].update({key: value for key, value in overrides.items() if value is not None})
     spec = spec_from_dict(data, source="command line")
     run_pipeline(Context(spec, layout, say), "bench", "bench")
-    return read_json(layout.report("bench"))
+    return BenchRecord.read(layout.report("bench")).dump()
 
 
 def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say) -> dict:
@@ -135,13 +137,13 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
             say(line)
     elif is_run and not options:
         run_pipeline(Context(_run_spec(layout), layout, say), "estimate", "estimate")
-        report = read_json(layout.report("estimate"))
+        report = EstimateResult.read(layout.report("estimate")).dump()
     else:
         spec = _run_spec(layout) if is_run else None
         hls = hls_from_dict({**(spec.hls.model_dump(mode="json") if spec else {}), **options}, source="command line")
         log = Path(tempfile.mkdtemp(prefix="codesign-estimate-")) / "convert.log"
         if spec is not None:  # the run's own converted design, with only the options changed
-            candidate, input_type = conversion_of(read_json(layout.report("convert")))
+            candidate, input_type = conversion_of(ConversionRecord.read(layout.report("convert")))
             report = estimate_model(firmware_model(spec, layout), hls, input_type, log, candidate)
         else:
             report = estimate_model(load_keras_model(target), hls, None, log)
@@ -163,7 +165,7 @@ def synth_run(run_dir: Path, vsynth: bool, say: Say) -> dict:
     say(f"running {spec.hls.backend} HLS C synthesis in {layout.hls_dir} (this takes minutes to hours)")
     run_vendor_build(layout.hls_dir, spec.hls.backend, vsynth, layout.log("synth"))
     run_pipeline(Context(spec, layout, say), "estimate", "estimate")
-    return read_json(layout.report("estimate"))
+    return EstimateResult.read(layout.report("estimate")).dump()
 
 
 def rtl_run(run_dir: Path, synth: bool, family: str, say: Say) -> dict:
@@ -173,7 +175,7 @@ def rtl_run(run_dir: Path, synth: bool, family: str, say: Say) -> dict:
     data["rtl"] = {"enabled": True, "synth": synth, "family": family}
     spec = spec_from_dict(data, source=str(layout.config))
     run_pipeline(Context(spec, layout, say), "rtl", "report")
-    return read_json(layout.report("rtl"))
+    return RtlRecord.read(layout.report("rtl")).dump()
 
 
 def report_runs(run_dirs: list[Path], out_dir: Path | None, formats: str, say: Say) -> list[Path]:
@@ -214,27 +216,27 @@ def _run_spec(layout: RunLayout) -> Spec:
 
 def build_summary(layout: RunLayout) -> list[str]:
     """The terminal summary of a finished run: validation, hls settings and where the project is."""
-    validation = read_json(layout.report("validate"))
-    conversion = read_json(layout.report("convert"))
+    validation = ValidationResult.read(layout.report("validate"))
+    conversion = ConversionRecord.read(layout.report("convert"))
     settings = (
-        f"{conversion['backend']} {conversion['part']} @ {conversion['clock_ns']} ns, {conversion['io_type']}, "
-        f"{conversion['strategy']}, reuse factor {conversion['reuse_factor']}"
+        f"{conversion.backend} {conversion.part} @ {conversion.clock_ns} ns, {conversion.io_type}, "
+        f"{conversion.strategy}, reuse factor {conversion.reuse_factor}"
     )
-    bench = read_json_if_exists(layout.report("bench"))
-    comparison = ["  comparison:", *("    " + line for line in format_table(bench["table"]))] if bench else []
-    rtl = read_json_if_exists(layout.report("rtl")) or {}
+    bench = BenchRecord.read_if_exists(layout.report("bench"))
+    comparison = ["  comparison:", *("    " + line for line in format_table(bench.table))] if bench else []
+    rtl = RtlRecord.read_if_exists(layout.report("rtl"))
     rtl_lines = []
-    if rtl.get("enabled"):
-        exact = "bit-exact on all" if rtl["bit_exact"] else f"NOT bit-exact: {rtl['mismatched_samples']} of"
-        counts = f", {rtl['total']['lut']:,} LUT {rtl['total']['carry']:,} CARRY4 (yosys, {rtl['family']})" if rtl.get("total") else ""
-        rtl_lines = [f"  rtl: Verilog in {layout.rtl_dir}, Verilator {exact} {rtl['samples']} samples{counts}"]
+    if rtl is not None and rtl.enabled:
+        exact = "bit-exact on all" if rtl.bit_exact else f"NOT bit-exact: {rtl.mismatched_samples} of"
+        counts = f", {rtl.total['lut']:,} LUT {rtl.total['carry']:,} CARRY4 (yosys, {rtl.family})" if rtl.total else ""
+        rtl_lines = [f"  rtl: Verilog in {layout.rtl_dir}, Verilator {exact} {rtl.samples} samples{counts}"]
     return [
         "",
         f"summary of {layout.root}",
-        *("  " + line for line in summary_lines(validation)),
+        *("  " + line for line in summary_lines(validation.dump())),
         *rtl_lines,
         *comparison,
-        f"  precision: {conversion['policy']} ({conversion['conversion']})",
+        f"  precision: {conversion.policy} ({conversion.conversion})",
         f"  hls: {settings}",
         f"  project: {layout.hls_dir} (vitis_hls -f build_prj.tcl)",
         f"  reports: {layout.reports_dir} (open report.html in a browser)",

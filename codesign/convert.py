@@ -16,6 +16,7 @@ from codesign.fixed import Fixed, of_precision
 from codesign import repairs
 from codesign.layers import kind_of
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
+from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, quantizer_type
 
 PROJECT_NAME = "myproject"
@@ -69,15 +70,15 @@ def candidate_keyed(key: str | None) -> Candidate | None:
     return next((candidate for candidate in BIT_EXACT_CANDIDATES if candidate.key == key), None)
 
 
-def conversion_of(report: dict) -> tuple[Candidate, Fixed | None]:
+def conversion_of(record: ConversionRecord) -> tuple[Candidate, Fixed | None]:
     """The candidate and input type a run's convert.json records, to convert the same model the same way again."""
-    input_type = Fixed.parse(report["input_type"]["type"]) if report.get("input_type") else None
-    if report["policy"] != "bit-exact":
-        return policy_candidate(report["policy"], report.get("hls4ml_config")), input_type
-    key = report.get("candidate") or RECORDED_BEFORE_KEYS.get(report["conversion"])
+    input_type = Fixed.parse(record.input_type["type"]) if record.input_type else None
+    if record.policy != "bit-exact":
+        return policy_candidate(record.policy, record.hls4ml_config), input_type
+    key = record.candidate or RECORDED_BEFORE_KEYS.get(record.conversion)
     candidate = candidate_keyed(key)
     if candidate is None:
-        raise RunDirError(f"convert.json: the type candidate {key or report['conversion']!r} is not one this codesign knows: "
+        raise RunDirError(f"convert.json: the type candidate {key or record.conversion!r} is not one this codesign knows: "
                           "rebuild the run from its convert step (codesign build SPEC --from convert)")
     return candidate, input_type
 
@@ -91,7 +92,7 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | Non
         warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
         graph.config.trace_output = True  # trace hooks sit under #ifndef __SYNTHESIS__: firmware is unchanged
         graph.write()
-    write_json(output_dir / EMULATION_META, emulation_meta(graph))
+    EmulationMeta(**emulation_meta(graph)).write(output_dir / EMULATION_META)
     write_json(output_dir / GRAPH_DESCRIPTION, graph_description(graph))
     return {
         "policy": hls.precision,

@@ -17,7 +17,8 @@ import numpy as np
 
 from codesign.config import digest_of
 from codesign.errors import CompileFailed, EmulationCrash, ToolchainError
-from codesign.layout import file_digest, read_json_if_exists, write_json
+from codesign.layout import file_digest
+from codesign.records import CompiledStamp
 from codesign.progress import Progress
 
 Say = Callable[[str], None]
@@ -62,18 +63,18 @@ def compile_library(hls_dir: Path, log_path: Path) -> Path:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-COMPILER_TAIL_LINES:])
         raise CompileFailed(f"g++ failed to compile {hls_dir} (full log: {log_path}):\n{tail}", first_error(result.stdout + result.stderr))
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    stamp = {"sources": sources_digest(hls_dir), "compile_seconds": round(seconds, 2), "compiler_peak_memory_mib": round(peak_mib, 1)}
-    write_json(hls_dir / COMPILED_STAMP, stamp)
+    CompiledStamp(sources=sources_digest(hls_dir), compile_seconds=round(seconds, 2),
+                  compiler_peak_memory_mib=round(peak_mib, 1)).write(hls_dir / COMPILED_STAMP)
     return libraries[0]
 
 
-def compiled_library(hls_dir: Path) -> tuple[Path, dict] | None:
+def compiled_library(hls_dir: Path) -> tuple[Path, CompiledStamp] | None:
     """The library compile_library built from exactly the project's current sources (and place), with its compile
     time and the compiler's peak memory; None when there is none."""
     hls_dir = Path(hls_dir)
     libraries = sorted((hls_dir / "firmware").glob("*.so"))
-    stamp = read_json_if_exists(hls_dir / COMPILED_STAMP) or {}
-    if not libraries or stamp.get("sources") != sources_digest(hls_dir):
+    stamp = CompiledStamp.read_if_exists(hls_dir / COMPILED_STAMP)
+    if not libraries or stamp is None or stamp.sources != sources_digest(hls_dir):
         return None
     return libraries[0], stamp
 

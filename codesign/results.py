@@ -1,56 +1,15 @@
-"""Typed results: what validate.json and estimate.json are written from, and what the Python API returns.
-
-The steps build these models and write their dump, so the files, docs/reports.md and the API cannot drift apart.
-"""
+"""What the Python API returns for validate.json and estimate.json: their records (codesign/records.py) with display
+and what-if behaviour."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
+from pydantic import PrivateAttr
+
+from codesign.records import EstimateRecord, ValidationRecord
 
 
-class ValidationResult(BaseModel):
-    """The firmware compared with the reference model on every output of every sample (reports/validate.json)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    warning: str | None = None  # synthetic data: accuracy is meaningless (only written when set)
-    samples: int
-    outputs_per_sample: int
-    mismatched_samples: int
-    mismatched_elements: int
-    max_abs_diff: float
-    bit_exact: bool
-    reference: str = "qkeras"
-    argmax_agreement: float | None
-    task: str | None
-    task_note: str | None
-    accuracy: dict[str, float | None]
-    error: dict[str, dict[str, float] | None] | None
-    emulators: dict | None = None
-    emulation_samples_per_s: float | None = None
-    policy: str | None = None
-    head: dict | None = None  # a final softmax/sigmoid/tanh: function, layer, runs_on (host | firmware)
-    firmware_head: dict | None = None  # with the head in firmware: its lookup tables against the exact function
-    first_diverging_layer: dict | None = None
-    input_type: dict | None = None
-    candidates: list[dict] | None = None
-    computed_in_float: list[str] = []
-    exact_reference: dict | None = None  # QKeras's model evaluated exactly: available, float32_layers, who differs (codesign/exact.py)
-    proof: dict | None = None  # over every input of a domain: status proven / counterexample / unproven (docs/proof.md)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _older_head_fields(cls, data):
-        """validate.json written before heads of any model: `softmax` (host|firmware|none), `firmware_softmax`."""
-        if isinstance(data, dict) and ("softmax" in data or "firmware_softmax" in data):
-            data = dict(data)
-            where = data.pop("softmax", None)
-            data.setdefault("head", {"function": "softmax", "layer": None, "runs_on": where} if where in ("host", "firmware") else None)
-            older = data.pop("firmware_softmax", None)
-            if older is not None:
-                data.setdefault("firmware_head", {"function": "softmax", "max_abs_diff": older["max_abs_diff"], "mean_abs_diff": None,
-                                                  "decision": "argmax", "agreement": older["argmax_agreement"]})
-        return data
+class ValidationResult(ValidationRecord):
+    """reports/validate.json as the Python API returns it: shown in a notebook, with the first divergence named."""
 
     @property
     def first_divergence(self) -> dict | None:
@@ -69,25 +28,9 @@ class ValidationResult(BaseModel):
 
         return validation_html(self.dump())
 
-    def dump(self) -> dict:
-        """The JSON content: every field, but the warning only when there is one (it comes first)."""
-        data = self.model_dump(mode="json")
-        if data["warning"] is None:
-            del data["warning"]
-        if data["firmware_head"] is None:
-            del data["firmware_head"]
-        return data
+class EstimateResult(EstimateRecord):
+    """reports/estimate.json as the Python API returns it; a what-if shows itself beside the run's own estimate."""
 
-
-class EstimateResult(BaseModel):
-    """Resources and latency of a design, per layer and in total (reports/estimate.json; docs/estimation.md)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    total: dict
-    layers: list[dict]
-    utilization: dict
-    interval: dict  # [low, high] per metric (dsp, lut, ff, bram_18k, latency_cycles): where the vendor figure fell for at least 80% of the calibration rows predicted without their source
     _baseline: dict | None = PrivateAttr(default=None)  # a what-if's: the run's own estimate
     _changed: dict = PrivateAttr(default_factory=dict)  # a what-if's: the settings it changed
 
@@ -117,6 +60,3 @@ class EstimateResult(BaseModel):
         from codesign.notebook import estimate_html
 
         return estimate_html(self.dump(), self._baseline, self._changed)
-
-    def dump(self) -> dict:
-        return self.model_dump(mode="json")

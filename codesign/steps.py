@@ -9,7 +9,8 @@ from typing import Callable
 from codesign.config import Spec, digest_of
 from codesign.data import Dataset, load_dataset
 from codesign.errors import ModelError, RunDirError, ValidationFailed
-from codesign.layout import RunLayout, file_digest, read_json, read_json_if_exists, write_json
+from codesign.layout import RunLayout, file_digest
+from codesign.records import BenchRecord, CompileRecord, ConversionRecord, RtlRecord, TrainRecord
 from codesign.results import EstimateResult, ValidationResult
 from codesign.validate import (
     compare_with_model, divergence_line, exact_outputs, firmware_logits, firmware_model, head_agreement, head_of, prove_exact, summary_lines,
@@ -76,7 +77,7 @@ def train_step(ctx: Context) -> dict:
         report = {**data_warning(data), "source": source, **metrics}
     report["weight_sparsity"] = weight_sparsity(_load(ctx.layout.qkeras_model))
     report["dataset"] = {"name": data.name, "train": len(data.x_train), "test": len(data.x_test)}
-    write_json(ctx.layout.report("train"), report)
+    TrainRecord(**report).write(ctx.layout.report("train"))
     accuracy = report["qkeras"].get("test_accuracy")
     if accuracy is not None:
         ctx.say(f"  QKeras test accuracy {accuracy:.4f}")
@@ -131,12 +132,12 @@ def convert_step(ctx: Context) -> dict:
     if spec.hls.precision == "bit-exact":
         report = _choose_types(ctx, _load(layout.qkeras_model))
         if spec.hls.head == "firmware":  # types chosen on the logits; the head goes on top of the kept candidate
-            chosen, input_type = conversion_of(report)
+            chosen, input_type = conversion_of(ConversionRecord(**report))
             report = {**report, **convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, input_type, layout.log("convert"), chosen)}
     else:
         report = convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, None, layout.log("convert"), policy_candidate(spec.hls.precision, spec.hls.hls4ml_config))
         report.update(input_type=None, candidates=None)
-    write_json(layout.report("convert"), report)
+    ConversionRecord(**report).write(layout.report("convert"))
     ctx.say(f"  {len(report['layers'])} layers, precision {report['policy']} ({report['conversion']})")
     return report
 
@@ -174,14 +175,15 @@ def estimate_step(ctx: Context) -> dict:
 
     spec, layout = ctx.spec, ctx.layout
     model = firmware_model(spec, layout)
-    candidate, input_type = conversion_of(read_json(layout.report("convert")))
+    candidate, input_type = conversion_of(ConversionRecord.read(layout.report("convert")))
     report = add_vendor(estimate_model(model, spec.hls, input_type, layout.log("estimate"), candidate), layout.hls_dir)
     if spec.hls.precision == "bit-exact":  # what the verified (and proven) types cost against hls4ml's own default
         default = estimate_model(model, spec.hls.model_copy(update={"precision": "hls4ml-default"}), None, layout.log("estimate"))
         report["versus_hls4ml_default"] = {key: {"these_types": report["total"][key], "hls4ml_default": default["total"][key]}
                                            for key in ("dsp", "lut", "ff", "latency_cycles")}
-    report = EstimateResult(**report).dump()
-    write_json(layout.report("estimate"), report)
+    result = EstimateResult(**report)
+    result.write(layout.report("estimate"))
+    report = result.dump()
     for line in format_estimate(report):
         ctx.say("  " + line)
     if "versus_hls4ml_default" in report:
@@ -225,11 +227,11 @@ def compile_step(ctx: Context) -> dict:
     report = {
         "library": str(library.relative_to(ctx.layout.root)),
         "reused": verb != "compiled",
-        "compile_seconds": stamp["compile_seconds"],
-        "compiler_peak_memory_mib": stamp["compiler_peak_memory_mib"],
+        "compile_seconds": stamp.compile_seconds,
+        "compiler_peak_memory_mib": stamp.compiler_peak_memory_mib,
     }
-    write_json(ctx.layout.report("compile"), report)
-    ctx.say(f"  {verb} {library.name} ({stamp['compile_seconds']:.1f} s, g++ peak memory {stamp['compiler_peak_memory_mib']:,.0f} MiB)")
+    CompileRecord(**report).write(ctx.layout.report("compile"))
+    ctx.say(f"  {verb} {library.name} ({stamp.compile_seconds:.1f} s, g++ peak memory {stamp.compiler_peak_memory_mib:,.0f} MiB)")
     return report
 
 
@@ -261,8 +263,9 @@ def validate_step(ctx: Context) -> dict:
     if firmware_head:
         report["firmware_head"] = head_agreement(reference, emulation.outputs, head_of(spec, layout)["function"])
     report["proof"] = prove_exact(layout, spec, spec.validation.domain, ctx.say)
-    report = ValidationResult(**report).dump()
-    write_json(layout.report("validate"), report)
+    result = ValidationResult(**report)
+    result.write(layout.report("validate"))
+    report = result.dump()
     for line in summary_lines(report):
         ctx.say("  " + line)
     if spec.hls.precision == "bit-exact" and not report["bit_exact"]:
@@ -303,18 +306,19 @@ def bench_step(ctx: Context) -> dict:
             result = measure_model(model, samples, device["tf_name"], spec.bench.batch_sizes, spec.bench.runs)
             measurements.append({"model": model_name, "device_kind": device["kind"], "device": device["tf_name"], **result})
     gpus = [device for device in devices if device["kind"] == "gpu"]
-    validation = read_json_if_exists(layout.report("validate")) or {}
+    validation = ValidationResult.read_if_exists(layout.report("validate"))
+    estimate = EstimateResult.read_if_exists(layout.report("estimate"))
     report = {
         **data_warning(ctx.data()),
         "environment": {"tensorflow": tf.__version__, "devices": devices},
         "gpu": "no GPU found" if not gpus else ", ".join(gpu["name"] for gpu in gpus),
         "settings": spec.bench.model_dump(),
         "measurements": measurements,
-        "fpga": fpga_figures(read_json_if_exists(layout.report("estimate"))),
-        "emulation_samples_per_s": validation.get("emulation_samples_per_s"),
+        "fpga": fpga_figures(estimate.dump() if estimate else None),
+        "emulation_samples_per_s": validation.emulation_samples_per_s if validation else None,
     }
-    report["table"] = comparison_table(report, validation)
-    write_json(layout.report("bench"), report)
+    report["table"] = comparison_table(report, validation.dump() if validation else {})
+    BenchRecord(**report).write(layout.report("bench"))
     if not gpus and spec.bench.device != "cpu":
         ctx.say("  no GPU found: TensorFlow sees none, so there are CPU rows only")
     for line in format_table(report["table"]):
@@ -364,7 +368,7 @@ def rtl_step(ctx: Context) -> dict:
 
     spec, layout = ctx.spec, ctx.layout
     if not spec.rtl.enabled:
-        write_json(layout.report("rtl"), {"enabled": False})
+        RtlRecord(enabled=False).write(layout.report("rtl"))
         ctx.say("  off (rtl.enabled is false; `codesign rtl RUN_DIR` runs it on a distributed_arithmetic run)")
         return {"enabled": False}
     started = time.perf_counter()
@@ -378,7 +382,7 @@ def rtl_step(ctx: Context) -> dict:
     report = rtl.run_rtl(rtl.kernels_of(graph), traced.layers, model_input, layout.rtl_dir, spec.rtl.synth, spec.rtl.family,
                          layout.log("rtl"), ctx.say)
     report.update(enabled=True, versions=versions, seconds=round(time.perf_counter() - started, 1))
-    write_json(layout.report("rtl"), report)
+    RtlRecord(**report).write(layout.report("rtl"))
     verdict = "yes, every kernel identical on all" if report["bit_exact"] else f"NO, {report['mismatched_samples']} of"
     ctx.say(f"  RTL bit-exact: {verdict} {report['samples']} samples" + (f"; {report['total']['lut']:,} LUT (yosys, {spec.rtl.family})" if report["total"] else ""))
     if not report["bit_exact"]:
@@ -393,7 +397,7 @@ def _graph_with_weights(ctx: Context):
 
     from codesign.convert import build_graph, conversion_of
 
-    candidate, input_type = conversion_of(read_json(ctx.layout.report("convert")))
+    candidate, input_type = conversion_of(ConversionRecord.read(ctx.layout.report("convert")))
     hls = ctx.spec.hls.model_copy(update={"strategy": "Latency"})
     with tempfile.TemporaryDirectory(prefix="codesign-rtl-") as scratch:
         return build_graph(firmware_model(ctx.spec, ctx.layout), hls, Path(scratch), input_type, ctx.layout.log("rtl"), candidate)

@@ -18,9 +18,10 @@ from pydantic import Field, ValidationError
 
 from codesign.config import Strict, _first_problem, load_spec, spec_from_dict
 from codesign.errors import CodesignError, SpecError
-from codesign.layout import RunLayout, SweepLayout, read_json, read_json_if_exists, write_json
+from codesign.layout import RunLayout, SweepLayout, read_json, write_json
 from codesign.pareto import pareto_front
 from codesign.progress import Progress
+from codesign.records import EstimateRecord, SweepStatus, ValidationRecord
 
 Say = Callable[[str], None]
 SWEEPS_DIR = "_sweeps"
@@ -138,7 +139,7 @@ def run_point(point_dir: str, spec_data: dict, trained_dir: str | None, threads:
 
     layout = RunLayout(Path(point_dir))
     layout.root.mkdir(parents=True, exist_ok=True)
-    write_json(layout.sweep_status, {"status": "running"})
+    SweepStatus(status="running").write(layout.sweep_status)
     started = time.perf_counter()
     try:
         if trained_dir and not layout.manifest.exists():
@@ -148,7 +149,7 @@ def run_point(point_dir: str, spec_data: dict, trained_dir: str | None, threads:
     except Exception as error_:  # recorded, never fatal to the sweep
         status, error = "failed", _message(error_)
     result = {"status": status, "seconds": round(time.perf_counter() - started, 2), "error": error}
-    write_json(layout.sweep_status, result)
+    SweepStatus(**result).write(layout.sweep_status)
     return {"dir": point_dir, **result}
 
 
@@ -302,12 +303,12 @@ def _run_wave(executor, say: Say, what: str, futures: dict, labels: dict | None 
 
 
 def _record_failure(folders: SweepLayout, point: Point, error: str) -> None:
-    write_json(folders.point(point.digest).sweep_status, {"status": "failed", "seconds": 0, "error": f"training failed: {error}"})
+    SweepStatus(status="failed", seconds=0, error=f"training failed: {error}").write(folders.point(point.digest).sweep_status)
 
 
 def _status(folders: SweepLayout, point: Point) -> str | None:
-    status = read_json_if_exists(folders.point(point.digest).sweep_status)
-    return status.get("status") if status else None
+    status = SweepStatus.read_if_exists(folders.point(point.digest).sweep_status)
+    return status.status if status else None
 
 
 def _label(point: Point) -> str:
@@ -320,21 +321,21 @@ def _label(point: Point) -> str:
 def point_row(folders: SweepLayout, point: Point) -> dict:
     """One results.csv row: the point's settings, status and metrics (None where a step did not run)."""
     layout = folders.point(point.digest)
-    status = read_json_if_exists(layout.sweep_status) or {}
-    validation = read_json_if_exists(layout.report("validate")) or {}
-    estimate = read_json_if_exists(layout.report("estimate")) or {}
-    total, interval = estimate.get("total") or {}, estimate.get("interval") or {}
-    accuracy = validation.get("accuracy") or {}
+    status = SweepStatus.read_if_exists(layout.sweep_status)
+    validation = ValidationRecord.read_if_exists(layout.report("validate"))
+    estimate = EstimateRecord.read_if_exists(layout.report("estimate"))
+    total, interval = (estimate.total, estimate.interval) if estimate else ({}, {})
+    accuracy = validation.accuracy if validation else {}
     row = {"point": point.digest, "label": _label(point), **{key: value for key, value in point.settings.items()}}
     row.update(
-        status=status.get("status", "not run"),
+        status=status.status if status else "not run",
         accuracy=accuracy.get("qkeras"),
         emulation_accuracy=accuracy.get("emulation"),
-        bit_exact=validation.get("bit_exact"),
+        bit_exact=validation.bit_exact if validation else None,
         **{key: total.get(key) for key in ("dsp", "lut", "ff", "bram_18k", "latency_cycles", "ii")},
         **{f"{key}_{end}": (interval.get(key) or [None, None])[side] for key in INTERVAL_COLUMNS for side, end in enumerate(("low", "high"))},
-        seconds=status.get("seconds"),
-        error=status.get("error"),
+        seconds=status.seconds if status else None,
+        error=status.error if status else None,
         run_dir=str(layout.root),
     )
     return row

@@ -8,8 +8,9 @@ from typing import Callable
 import numpy as np
 
 from codesign.config import Spec
-from codesign.layout import RunLayout, read_json
+from codesign.layout import RunLayout
 from codesign.model import load_keras_model
+from codesign.records import ConversionRecord, EmulationMeta, TrainRecord
 
 DIVERGENCE_SAMPLES = 16  # mismatching samples traced layer by layer to find the first diverging layer
 
@@ -157,7 +158,8 @@ def head_of(spec: Spec, layout: RunLayout) -> dict | None:
     """The model's float head ({layer, function, folded}): a spec's final softmax, or what the train step found at
     the end of a user's model; None when the model ends on its logits."""
     if spec.model.file:
-        return read_json(layout.report("train")).get("head") if layout.report("train").exists() else None
+        train = TrainRecord.read_if_exists(layout.report("train"))
+        return train.head if train else None
     return {"layer": spec.model.named_layers()[-1][0], "function": "softmax", "folded": False} if spec.has_softmax() else None
 
 
@@ -179,9 +181,9 @@ def firmware_logits(layout: RunLayout, spec: Spec, emulation) -> np.ndarray:
     """The firmware's outputs, or with the head in firmware the logits traced out of the layer feeding it."""
     if spec.hls.head != "firmware":
         return emulation.outputs
-    meta = read_json(layout.emulation_meta)
-    name = meta.get("last_input")  # recorded at conversion; older runs: the traced layer before the last
-    return emulation.layers[name if name in emulation.layers else meta["traced_layers"][-2]["name"]]
+    meta = EmulationMeta.read(layout.emulation_meta)
+    name = meta.last_input  # recorded at conversion; older runs: the traced layer before the last
+    return emulation.layers[name if name in emulation.layers else meta.traced_layers[-2]["name"]]
 
 
 def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarray | None, logits: np.ndarray) -> tuple[dict, np.ndarray]:
@@ -199,23 +201,22 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
     exact, exact_outputs = exact_reference(model, x, reference, logits) if reference_kind == "qkeras" else (None, None)
     if not report["bit_exact"] and exact_outputs is not None and exact["firmware_mismatched_samples"] == 0:
         report, mismatched = compare_outputs(exact_outputs, logits, y, float_outputs, "exact", reference)
-    conversion = read_json(layout.report("convert"))
+    conversion = ConversionRecord.read(layout.report("convert"))
     report.update(
         policy=spec.hls.precision,
         head=head_report(spec, layout),
         first_diverging_layer=None,
-        input_type=conversion.get("input_type"),
-        candidates=conversion.get("candidates"),
+        input_type=conversion.input_type,
+        candidates=conversion.candidates,
         computed_in_float=computed_in_float(model) if reference_kind == "qkeras" else [],
         exact_reference=exact,
     )
     if len(mismatched):
         subset = x[mismatched[:DIVERGENCE_SAMPLES]]
         traced = run_emulation(layout.library, layout.emulation_meta, subset, lambda _: None, trace=True)
-        meta = read_json(layout.emulation_meta)
-        diverging = first_divergence(meta["traced_layers"], traced.layers, keras_layer_outputs(model, subset))
+        diverging = first_divergence(EmulationMeta.read(layout.emulation_meta).traced_layers, traced.layers, keras_layer_outputs(model, subset))
         if diverging is not None:
-            diverging["why"] = why_not_exact(model, diverging["name"], conversion.get("input_type"))
+            diverging["why"] = why_not_exact(model, diverging["name"], conversion.input_type)
         report["first_diverging_layer"] = diverging
     return report, reference
 
@@ -251,7 +252,7 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
         return report
     np.savez(layout.counterexample, x=found, firmware=firmware, qkeras=expected)
     traced = run_emulation(layout.library, layout.emulation_meta, found, lambda _: None, trace=True)
-    diverging = first_divergence(read_json(layout.emulation_meta)["traced_layers"], traced.layers, keras_layer_outputs(model, found))
+    diverging = first_divergence(EmulationMeta.read(layout.emulation_meta).traced_layers, traced.layers, keras_layer_outputs(model, found))
     finding = next((f for f in proof.layers if diverging and f.name == diverging["name"]), None)
     where = f"{diverging['name']} first differs, by up to {diverging['max_abs_diff']:g}" if diverging else "the outputs differ"
     known = finding is not None and finding.condition in ("overflow", "float32", "rounding")

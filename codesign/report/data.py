@@ -9,6 +9,7 @@ import numpy as np
 
 from codesign.fixed import Fixed
 from codesign.layout import RunLayout, read_json_if_exists
+from codesign.records import STEP_RECORDS
 
 SCHEMA_VERSION = 1
 PROFILE_SAMPLES = 256
@@ -98,7 +99,9 @@ def estimate_differences(baseline: dict, estimate: dict) -> list[dict]:
 
 
 def _step_reports(layout: RunLayout) -> dict:
-    return {step: read_json_if_exists(layout.report(step)) for step in STEP_REPORTS}
+    """Each step's report, read through its model (None where the step has not run), as plain data for the pages."""
+    records = {step: STEP_RECORDS[step].read_if_exists(layout.report(step)) for step in STEP_REPORTS}
+    return {step: record.dump() if record is not None else None for step, record in records.items()}
 
 
 def _rtl_section(rtl: dict, estimate: dict) -> dict | None:
