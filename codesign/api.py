@@ -12,10 +12,10 @@ import numpy as np
 import yaml
 
 from codesign.errors import RunDirError
-from codesign.layout import RunLayout, read_json
+from codesign.layout import RunLayout
 from codesign.pipeline import steps_through
 from codesign.quiet import quiet_dependencies
-from codesign.records import EmulationMeta
+from codesign.records import EmulationMeta, Manifest
 from codesign.results import EstimateResult, ValidationResult
 
 
@@ -150,7 +150,7 @@ class Run:
     @property
     def manifest(self) -> dict:
         """manifest.json: steps, their status, seconds and input digests, the stack's versions."""
-        return read_json(self._layout.manifest)
+        return Manifest.read(self._layout.manifest).dump()
 
     @quiet_dependencies
     def emulate(self, x) -> np.ndarray:

@@ -13,7 +13,7 @@ from codesign.config import Spec, hls_from_dict, load_spec, spec_from_dict
 from codesign.errors import RunDirError, SpecError
 from codesign.layout import RunLayout
 from codesign.pipeline import run_pipeline
-from codesign.records import BenchRecord, ConversionRecord, RtlRecord
+from codesign.records import BenchRecord, ConversionRecord, Manifest, RtlRecord
 from codesign.results import EstimateResult, ValidationResult
 from codesign.steps import Context
 from codesign.validate import summary_lines
@@ -65,17 +65,17 @@ def resolve_build_spec(
     return spec_from_dict(data, source=source), run_name
 
 
-def bring_up_to(spec: Spec, layout: RunLayout, step: str, say: Say = lambda _: None) -> dict:
+def bring_up_to(spec: Spec, layout: RunLayout, step: str, say: Say = lambda _: None) -> Manifest:
     """Run the steps up to this one that are not up to date (none, for an unchanged run): nothing goes stale."""
     return run_pipeline(Context(spec, layout, say), None, step)
 
 
-def build_run(spec: Spec, run_dir: Path, say: Say, from_step: str | None = None, to_step: str | None = None) -> dict:
+def build_run(spec: Spec, run_dir: Path, say: Say, from_step: str | None = None, to_step: str | None = None) -> Manifest:
     """Run the pipeline into run_dir and print the summary."""
     layout = RunLayout(Path(run_dir))
     say(f"building {spec.name} in {layout.root}")
     manifest = run_pipeline(Context(spec, layout, say), from_step, to_step)
-    if manifest["complete"]:
+    if manifest.complete:
         for line in build_summary(layout):
             say(line)
     return manifest

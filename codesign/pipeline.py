@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import time
@@ -10,15 +11,16 @@ import traceback
 from datetime import datetime, timezone
 
 from filelock import FileLock, Timeout
+from pydantic import ValidationError
 
 from codesign.config import dump_spec
 from codesign.errors import CodesignError, InternalError, RunDirError
-from codesign.layout import read_json, write_atomic, write_json
+from codesign.layout import write_atomic
+from codesign.records import MANIFEST_SCHEMA, Manifest, StepState
 from codesign.quiet import dependency_warnings_silenced
 from codesign.steps import STEP_NAMES, STEPS, Context
 from codesign.versions import stack_versions
 
-MANIFEST_SCHEMA = 1
 UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS)
 
 
@@ -27,7 +29,7 @@ def steps_through(step: str) -> list[str]:
     return STEP_NAMES[: STEP_NAMES.index(step) + 1]
 
 
-def run_pipeline(ctx: Context, from_step: str | None = None, to_step: str | None = None) -> dict:
+def run_pipeline(ctx: Context, from_step: str | None = None, to_step: str | None = None) -> Manifest:
     """Run the steps from..to; a step whose inputs and outputs are unchanged is skipped unless it is --from or later."""
     first = STEP_NAMES.index(from_step) if from_step else 0
     last = STEP_NAMES.index(to_step) if to_step else len(STEPS) - 1
@@ -55,22 +57,22 @@ def run_pipeline(ctx: Context, from_step: str | None = None, to_step: str | None
 
 def _is_complete(layout) -> bool:
     """Whether the run directory holds a finished build (which a failed rebuild must not damage)."""
-    return layout.manifest.exists() and load_manifest(layout.manifest).get("complete") is True
+    return layout.manifest.exists() and load_manifest(layout.manifest).complete
 
 
 def _has_work(ctx: Context, first: int, last: int, rerun: bool) -> bool:
     """Whether any step from..to would run (a finished run has every step's outputs to digest)."""
     if rerun:
         return True
-    records = load_manifest(ctx.layout.manifest)["steps"]
+    records = load_manifest(ctx.layout.manifest).steps
     return any(
-        records.get(step.name, {}).get("inputs") != step.inputs(ctx)
+        step.name not in records or records[step.name].inputs != step.inputs(ctx)
         or not all(path.exists() for path in step.outputs(ctx.layout))
         for step in STEPS[first : last + 1]
     )
 
 
-def _rebuild_beside(ctx: Context, first: int, last: int, rerun: bool) -> dict:
+def _rebuild_beside(ctx: Context, first: int, last: int, rerun: bool) -> Manifest:
     """Rebuild a finished run in place with a backup beside it: a failed rebuild puts the finished run back.
 
     In place, because the compiled emulation remembers its own directory (hls4ml bakes WEIGHTS_DIR into it).
@@ -116,26 +118,26 @@ def _recover_interrupted_rebuild(layout) -> None:
             _restore(backup, layout.root)
 
 
-def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
+def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> Manifest:
     """The pipeline body, under the run directory's lock."""
     layout = ctx.layout
     layout.make_dirs()
     manifest = load_manifest(layout.manifest)
-    manifest.update(spec_digest=ctx.spec.digest(), versions=stack_versions(), complete=False)
+    manifest.spec_digest, manifest.versions, manifest.complete = ctx.spec.digest(), stack_versions(), False
     write_atomic(layout.config, dump_spec(ctx.spec))
-    write_json(layout.manifest, manifest)
+    manifest.write(layout.manifest)
     for index, step in enumerate(STEPS[: last + 1]):
-        record = manifest["steps"].get(step.name, {})
+        state = manifest.steps.get(step.name)
         if index < first:
-            if record.get("status") == "stale" and record.get("inputs") == step.inputs(ctx):
-                record["status"] = "ok"  # an earlier step reran and left this one's inputs as they were: still valid
-            if record.get("status") != "ok":
+            if state is not None and state.status == "stale" and state.inputs == step.inputs(ctx):
+                state.status = "ok"  # an earlier step reran and left this one's inputs as they were: still valid
+            if manifest.status(step.name) != "ok":
                 raise RunDirError(f"{layout.root}: step '{step.name}' has not completed; run without --from first")
             continue
         inputs = step.inputs(ctx)
         up_to_date = (
-            record.get("status") == "ok"
-            and record.get("inputs") == inputs
+            manifest.status(step.name) == "ok"
+            and state.inputs == inputs
             and all(path.exists() for path in step.outputs(layout))
         )
         if up_to_date and not rerun:
@@ -144,21 +146,22 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
         ctx.say(f"[{step.name}]")
         started = time.perf_counter()
         record = {"inputs": inputs, "started_at": _now()}
-        manifest["steps"][step.name] = {**record, "status": "running"}
+        manifest.steps[step.name] = StepState(**record, status="running")
         for later in STEP_NAMES[index + 1 :]:
-            manifest["steps"].get(later, {})["status"] = "stale"
-        write_json(layout.manifest, manifest)
+            if later in manifest.steps:
+                manifest.steps[later].status = "stale"
+        manifest.write(layout.manifest)
         try:
             with dependency_warnings_silenced():
                 step.run(ctx)
         except BaseException as error:
-            manifest["steps"][step.name] = {
+            manifest.steps[step.name] = StepState(
                 **record,
-                "status": "interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
-                "seconds": round(time.perf_counter() - started, 2),
-                "error": str(error).splitlines()[0] if str(error) else type(error).__name__,
-            }
-            write_json(layout.manifest, manifest)
+                status="interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
+                seconds=round(time.perf_counter() - started, 2),
+                error=str(error).splitlines()[0] if str(error) else type(error).__name__,
+            )
+            manifest.write(layout.manifest)
             if isinstance(error, OSError) and error.errno in UNWRITABLE:
                 where = f" ({error.filename})" if error.filename else ""
                 raise RunDirError(f"step '{step.name}' cannot write in {layout.root}: {error.strerror}{where}") from error
@@ -166,11 +169,11 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> dict:
                 raise _internal(error, layout.log(step.name), step.name) from error
             raise
         seconds = time.perf_counter() - started
-        manifest["steps"][step.name] = {**record, "status": "ok", "seconds": round(seconds, 2), "finished_at": _now()}
-        write_json(layout.manifest, manifest)
+        manifest.steps[step.name] = StepState(**record, status="ok", seconds=round(seconds, 2), finished_at=_now())
+        manifest.write(layout.manifest)
         ctx.say(f"[{step.name}] done in {seconds:.1f} s")
-    manifest["complete"] = all(manifest["steps"].get(name, {}).get("status") == "ok" for name in STEP_NAMES)
-    write_json(layout.manifest, manifest)
+    manifest.complete = all(manifest.status(name) == "ok" for name in STEP_NAMES)
+    manifest.write(layout.manifest)
     return manifest
 
 
@@ -181,18 +184,27 @@ def _internal(error: Exception, log_path, step: str) -> InternalError:
     return InternalError(f"internal error in step '{step}': {type(error).__name__}: {error} (traceback in {log_path})")
 
 
-def load_manifest(path) -> dict:
+def load_manifest(path) -> Manifest:
     """The run's manifest, or a new one; a manifest from a newer codesign is refused, not overwritten."""
     if not path.exists():
-        return {"schema": MANIFEST_SCHEMA, "steps": {}}
+        return Manifest(schema=MANIFEST_SCHEMA, steps={})
     try:
-        manifest = read_json(path)
+        data = json.loads(path.read_text())
     except ValueError:
         raise RunDirError(f"{path}: manifest is not valid JSON; delete the run directory to rebuild") from None
-    if manifest.get("schema", 0) > MANIFEST_SCHEMA:
-        raise RunDirError(f"{path}: written by a newer codesign (schema {manifest['schema']}); upgrade codesign")
-    manifest.setdefault("steps", {})
-    return manifest
+    if not isinstance(data, dict):
+        raise RunDirError(f"{path}: not a codesign manifest (a JSON {type(data).__name__}); delete the run directory to rebuild")
+    if data.get("schema", 0) > MANIFEST_SCHEMA:
+        raise RunDirError(f"{path}: written by a newer codesign (schema {data['schema']}); upgrade codesign")
+    try:
+        return Manifest(**{"steps": {}, **data})
+    except ValidationError as error:
+        raise RunDirError(f"{path}: not a codesign manifest ({_first_error(error)}); delete the run directory to rebuild") from None
+
+
+def _first_error(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    return f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
 
 
 def _now() -> str:

@@ -204,6 +204,35 @@ class SweepStatus(Record):
     error: str | None = None
 
 
+MANIFEST_SCHEMA = 1  # manifest.json's layout; a newer one is refused, not overwritten (pipeline.load_manifest)
+
+
+class StepState(Record):
+    """One step in manifest.json: the digests of its inputs when it ran, and how that went."""
+
+    inputs: dict[str, str] = {}
+    status: str  # running, ok, failed, interrupted, stale
+    started_at: str | None = None
+    finished_at: str | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+
+class Manifest(Record):
+    """manifest.json: the pipeline's state of a run (each step's inputs and status), the spec's digest and the stack's
+    versions."""
+
+    schema_version: int = Field(MANIFEST_SCHEMA, alias="schema")
+    spec_digest: str | None = None
+    versions: dict[str, str | None] = {}
+    complete: bool = False
+    steps: dict[str, StepState] = {}
+
+    def status(self, step: str) -> str | None:
+        state = self.steps.get(step)
+        return state.status if state else None
+
+
 STEP_RECORDS = {  # every step's report, by step: the model it is written from and read through
     "train": TrainRecord, "convert": ConversionRecord, "estimate": EstimateRecord, "compile": CompileRecord,
     "validate": ValidationRecord, "rtl": RtlRecord, "bench": BenchRecord,

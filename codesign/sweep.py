@@ -18,10 +18,10 @@ from pydantic import Field, ValidationError
 
 from codesign.config import Strict, _first_problem, load_spec, spec_from_dict
 from codesign.errors import CodesignError, SpecError
-from codesign.layout import RunLayout, SweepLayout, read_json, write_json
+from codesign.layout import RunLayout, SweepLayout
 from codesign.pareto import pareto_front
 from codesign.progress import Progress
-from codesign.records import EstimateRecord, SweepStatus, ValidationRecord
+from codesign.records import EstimateRecord, Manifest, SweepStatus, ValidationRecord
 
 Say = Callable[[str], None]
 SWEEPS_DIR = "_sweeps"
@@ -158,10 +158,10 @@ def _adopt_training(trained: RunLayout, point: RunLayout) -> None:
     shutil.copytree(trained.model_dir, point.model_dir, dirs_exist_ok=True)
     point.reports_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(trained.report("train"), point.report("train"))
-    manifest = read_json(trained.manifest)
-    manifest["steps"] = {"train": manifest["steps"]["train"]}
-    manifest["complete"] = False
-    write_json(point.manifest, manifest)
+    manifest = Manifest.read(trained.manifest)
+    manifest.steps = {"train": manifest.steps["train"]}
+    manifest.complete = False
+    manifest.write(point.manifest)
 
 
 def _log_to(layout: RunLayout) -> Say:

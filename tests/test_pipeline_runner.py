@@ -87,3 +87,18 @@ def test_manifest_from_a_newer_codesign_is_not_overwritten(tmp_path, tiny_spec_d
     with pytest.raises(RunDirError, match="newer codesign"):
         run_pipeline(_context(tmp_path, tiny_spec_dict))
     assert json.loads(layout.manifest.read_text())["schema"] == 99
+
+
+@pytest.mark.parametrize("content, said", [
+    ({"schema": 1, "steps": {"train": {"inputs": {}}}}, r"manifest.json: not a codesign manifest \(steps\.train\.status: Field required\)"),
+    ([1, 2], r"manifest.json: not a codesign manifest \(a JSON list\)"),
+])
+def test_a_manifest_that_is_not_one_is_named_and_left_alone(tmp_path, tiny_spec_dict, fake_steps, content, said):
+    """manifest.json is read through its model (codesign/records.py): content it does not hold is one line naming the
+    field, and the file is not overwritten."""
+    layout = RunLayout(tmp_path / "run")
+    layout.root.mkdir(parents=True)
+    layout.manifest.write_text(json.dumps(content))
+    with pytest.raises(RunDirError, match=said):
+        run_pipeline(_context(tmp_path, tiny_spec_dict))
+    assert json.loads(layout.manifest.read_text()) == content and fake_steps == []

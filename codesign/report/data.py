@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from codesign.fixed import Fixed
-from codesign.layout import RunLayout, read_json_if_exists
-from codesign.records import STEP_RECORDS
+from codesign.layout import RunLayout
+from codesign.records import STEP_RECORDS, Manifest
 
 SCHEMA_VERSION = 1
 PROFILE_SAMPLES = 256
@@ -27,7 +27,7 @@ def collect(run_dir: Path) -> dict:
     reports = _step_reports(layout)
     data = summarize(layout, reports)
     conversion = reports["convert"] or {}
-    manifest = read_json_if_exists(layout.manifest) or {}
+    manifest = (Manifest.read_if_exists(layout.manifest) or Manifest()).dump()
     data |= {
         "model": _model_section(layout, conversion, reports["train"] or {}),
         "rtl": _rtl_section(reports["rtl"] or {}, reports["estimate"] or {}),
