@@ -6,8 +6,10 @@ accumulators, computes the exact sums. This module evaluates the same quantized 
 its quantizers as the fixed-point casts they are) in integers: every tensor is an int64 array of raw values with a
 number of fraction bits. Linear layers run in float64 on slices of their input's bits small enough that every
 partial sum is an integer below 2^53 (exact in any order), then are recombined in int64. A layer whose value cannot
-be exact this way (float batch normalization or functions, averages over windows that are not powers of two, other
-quantizers) is declined with its name: there is then no exact reference, and QKeras stays the reference.
+be exact this way (float functions, a batch normalization over 4D feature maps (Keras's fused kernel), averages over
+windows that are not powers of two, other quantizers) is declined with its name: there is then no exact reference, and
+QKeras stays the reference. Any other batch normalization is x * inv + shift with Keras's own float32 inv and shift,
+computed exactly.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from codesign.fixed import Fixed
 from codesign.layers import inputs_of, is_batch_normalization, is_input_layer, is_quantizer_layer
-from codesign.quantizers import activation_quantizer, quantizer_type
+from codesign.quantizers import activation_quantizer, batchnorm_scale_shift, quantizer_type
 
 FLOAT64_EXACT_BITS = 52  # partial sums of chunks stay below 2^52 (one bit of margin below float64's 53)
 INT64_BITS = 62  # raw values and their sums stay below 2^62 in int64
@@ -120,8 +122,10 @@ def _layer(layer, sources: list[Raw], rounding: list[Float32Rounding], keras) ->
     """One Keras layer on exact values."""
     if is_quantizer_layer(layer):
         return _function(layer.name, layer.quantizer, sources[0])
-    if is_batch_normalization(layer) or hasattr(layer, "batchnorm"):
-        raise NotExact(f"{layer.name}: batch normalization is computed in float (a square root and a division): no exact value")
+    if is_batch_normalization(layer):
+        return _batchnorm(layer, sources[0], rounding)
+    if hasattr(layer, "batchnorm"):
+        raise NotExact(f"{layer.name}: a batch normalization folded into the layer's weights in float: no exact value")
     if isinstance(layer, (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.DepthwiseConv2D,
                           keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)):
         result = _weighted(layer, sources[0], rounding, keras)
@@ -145,6 +149,36 @@ def _layer(layer, sources: list[Raw], rounding: list[Float32Rounding], keras) ->
             isinstance(layer, keras.layers.UpSampling2D) and layer.interpolation == "nearest"):
         return _twin(layer, sources)
     raise NotExact(f"{layer.name}: {type(layer).__name__} is not evaluated exactly by codesign/exact.py")
+
+
+def _batchnorm(layer, source: Raw, rounding: list[Float32Rounding]) -> Raw:
+    """x * inv + shift with Keras's own float32 inv and shift (quantizers.batchnorm_scale_shift), exactly: QKeras rounds
+    the product and the sum in float32. Keras computes a batch normalization over 4D feature maps with a fused kernel
+    of another formula, which has no exact counterpart here."""
+    if len(layer.input_shape) == 4 and not type(layer).__module__.startswith("qkeras"):
+        raise NotExact(f"{layer.name}: Keras normalizes a 4D feature map with its fused kernel in float (its own formula): no exact value")
+    axis = layer.get_config().get("axis")
+    if axis not in (-1, [-1], len(layer.input_shape) - 1, [len(layer.input_shape) - 1]):
+        raise NotExact(f"{layer.name}: a batch normalization over axis {axis} is not evaluated exactly by codesign/exact.py")
+
+    def parameter(name: str, quantizer: str):
+        variable = getattr(layer, name, None)
+        if variable is None:
+            return None
+        values = np.asarray(variable.numpy(), dtype=np.float32)
+        function = getattr(layer, quantizer, None) if getattr(layer, quantizer.removesuffix("_internal"), None) else None
+        return np.asarray(function(values), dtype=np.float32) if function is not None else values
+
+    inv, shift = batchnorm_scale_shift(parameter("gamma", "gamma_quantizer_internal"), parameter("beta", "beta_quantizer_internal"),
+                                       parameter("moving_mean", "mean_quantizer_internal"),
+                                       parameter("moving_variance", "variance_quantizer_internal"), layer.epsilon)
+    scale, offset = _exact_input(inv, f"{layer.name} scale"), _exact_input(shift, f"{layer.name} shift")
+    if int(np.abs(source.raw).max(initial=0)).bit_length() + int(np.abs(scale.raw).max(initial=0)).bit_length() > INT64_BITS:
+        raise NotExact(f"{layer.name}: its exact products need more than {INT64_BITS}-bit integers hold")
+    product = Raw(source.raw * scale.raw, source.frac + scale.frac)
+    _note_float32(layer.name, float(np.abs(product.raw).max(initial=0)), 1, product.frac, rounding)
+    frac = max(product.frac, offset.frac)
+    return Raw(product.at(frac) + offset.at(frac), frac)
 
 
 def _twin(layer, sources: list[Raw]) -> Raw:

@@ -59,6 +59,24 @@ def computed_in_float(keras_model) -> list[str]:
     return names
 
 
+def batchnorm_scale_shift(gamma, beta, mean, variance, epsilon: float):
+    """A batch normalization's float32 scale and shift as Keras and QKeras compute them at inference
+    (tf.nn.batch_normalization: inv = rsqrt(variance + epsilon) * gamma, shift = beta - mean * inv), so that
+    x * inv + shift is their formula. TensorFlow's rsqrt is not numpy's 1 / sqrt: they differ in the last bit for about
+    a third of float32 values. (Keras's fused kernel over 4D feature maps computes otherwise.)"""
+    import numpy as np
+    import tensorflow as tf
+
+    def tensor(values):
+        return tf.constant(np.asarray(values, dtype=np.float32))
+
+    inv = tf.math.rsqrt(tensor(variance) + np.float32(epsilon))
+    if gamma is not None:
+        inv *= tensor(gamma)
+    shift = tensor(beta) - tensor(mean) * inv if beta is not None else -tensor(mean) * inv
+    return inv.numpy(), shift.numpy()
+
+
 HEAD_FUNCTIONS = ("softmax", "sigmoid", "tanh")
 
 

@@ -20,6 +20,7 @@ from codesign.layers import (
     APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, POOLING1D, POOLING2D,
     RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
 )
+from codesign.quantizers import batchnorm_scale_shift
 
 SETTINGS = "CodesignRepairs"  # the key of HLSConfig.Model the passes read: {repairs, exact_accumulators, layers}
 FLOW = "repairs"  # registered as 'codesign:repairs'
@@ -94,8 +95,8 @@ def true_alpha_scales(graph, _settings: dict) -> None:
 def qkeras_batchnorm(graph, _settings: dict) -> None:
     """hls4ml builds a QBatchNormalization's scale and shift from its raw parameters, but QKeras first quantizes
     them (by default gamma to quantized_relu_po2, beta and the mean to quantized_po2, the variance too) and then
-    computes x * inv + (beta - mean * inv), inv = gamma / sqrt(variance + epsilon), in float32: store that float32
-    inv and shift, exactly, in fixed point."""
+    computes x * inv + (beta - mean * inv), inv = rsqrt(variance + epsilon) * gamma, in float32, as Keras does for a
+    BatchNormalization after a Dense: store that float32 inv and shift, exactly, in fixed point."""
     for layer in graph.get_layers():
         if kind_of(layer) is not BATCH_NORMALIZATION:
             continue
@@ -104,9 +105,8 @@ def qkeras_batchnorm(graph, _settings: dict) -> None:
             data = np.asarray(layer.get_attr(f"{key}_data", 0.0), dtype=np.float32)
             quantizer = layer.get_attr(f"{key}_quantizer")
             parameters[key] = np.asarray(quantizer(data), dtype=np.float32) if quantizer is not None else data
-        epsilon = np.float32(layer.get_attr("epsilon", 1e-3))
-        inv = (np.float32(1) / np.sqrt(parameters["variance"] + epsilon)) * parameters["gamma"]
-        shift = parameters["beta"] - parameters["mean"] * inv
+        inv, shift = batchnorm_scale_shift(parameters["gamma"], parameters["beta"], parameters["mean"], parameters["variance"],
+                                           layer.get_attr("epsilon", 1e-3))
         for key, values in (("scale", inv), ("bias", shift)):
             values = np.broadcast_to(values, layer.weights[key].data.shape).astype(np.float64)
             _replace_weights(layer, key, values, exact_type_of(values, max_width=48)[0])

@@ -262,7 +262,7 @@ def validate_step(ctx: Context) -> dict:
     report = {**data_warning(data), **report, "emulators": emulators, "emulation_samples_per_s": emulators["cpp"]["samples_per_s"]}
     if firmware_head:
         report["firmware_head"] = head_agreement(reference, emulation.outputs, head_of(spec, layout)["function"])
-    report["proof"] = prove_exact(layout, spec, spec.validation.domain, ctx.say)
+    report["proof"] = prove_exact(layout, spec, spec.validation.domain, ctx.say, report["reference"])
     result = ValidationResult(**report)
     result.write(layout.report("validate"))
     report = result.dump()

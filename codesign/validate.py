@@ -221,10 +221,12 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
     return report, reference
 
 
-def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None]) -> dict:
+def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None], reference: str = "qkeras") -> dict:
     """validate.json's `proof`: the firmware equals QKeras on every input of the domain (bounds through the converted
     graph, codesign/proof.py), or inputs on which the compiled C++ emulation and QKeras differ, saved in
-    reports/counterexample.npz, or the conditions the analysis could not show and no input was found to break."""
+    reports/counterexample.npz, or the conditions the analysis could not show and no input was found to break. When
+    validation found the firmware equal to the model's exact evaluation (`reference` 'exact'), inputs are searched
+    against that evaluation."""
     from codesign.counterexample import candidates, search
     from codesign.emulate import firmware_outputs, run_emulation
     from codesign.proof import prove
@@ -245,12 +247,13 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
                                                            trace=spec.hls.head == "firmware"))
 
     screen = cpp if spec.hls.head == "firmware" else (lambda samples: firmware_outputs(layout, samples))
-    found, firmware, expected, screened = search(x, screen, cpp, reference_function(model, proof.reference))
-    report["searched"] = screened
+    against = "exact" if "exact" in (proof.reference, reference) else "qkeras"
+    found, firmware, expected, screened = search(x, screen, cpp, reference_function(model, against))
+    report.update(searched=screened, reference=against)
     if not len(found):
         say(f"  proof: unproven; none of {screened:,} inputs drawn to break it differs")
         return report
-    np.savez(layout.counterexample, x=found, firmware=firmware, qkeras=expected)
+    np.savez(layout.counterexample, x=found, firmware=firmware, **{against: expected})  # 'qkeras', or 'exact' outputs
     traced = run_emulation(layout.library, layout.emulation_meta, found, lambda _: None, trace=True)
     diverging = first_divergence(EmulationMeta.read(layout.emulation_meta).traced_layers, traced.layers, keras_layer_outputs(model, found))
     finding = next((f for f in proof.layers if diverging and f.name == diverging["name"]), None)

@@ -426,6 +426,21 @@ def float32_sums():
     )
 
 
+def dense_batchnorm(activation: bool):
+    """A classifier head as users write it: raw inputs, a QDense, a float BatchNormalization (Keras computes
+    x * inv + shift in float32), then a quantized relu ('activation') or straight into the output QDense."""
+
+    def build():
+        from tensorflow import keras
+
+        q = _q()
+        after = [q.QActivation(q.quantized_relu(8, 3), name="relu1")] if activation else []
+        return _sequential([q.QDense(24, **_conv_kwargs(8), name="fc1"), keras.layers.BatchNormalization(name="bn1"), *after,
+                            q.QDense(3, **_conv_kwargs(8), name="out")], (10,), 23)
+
+    return build
+
+
 def unsigned_bits():
     q = _q()
     return _sequential(
@@ -479,6 +494,8 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("conv_quantizer_kwarg", conv_then_quantizer("kwarg"), (12, 2)),
     CorpusModel("conv_pool_then_quantizer", conv_then_quantizer("after pooling"), (12, 2)),
     CorpusModel("float32_sums", float32_sums, (10,)),
+    CorpusModel("dense_batchnorm_relu", dense_batchnorm(True), (10,)),
+    CorpusModel("dense_batchnorm_logits", dense_batchnorm(False), (10,)),
     CorpusModel("tagger_global_average_16", tagger_global_average(16), (16, 2), labels="regression"),
     CorpusModel("tagger_global_average_12", tagger_global_average(12), (12, 2), labels="regression"),
     # the same constructs streamed (io_stream)

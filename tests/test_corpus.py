@@ -48,11 +48,14 @@ def test_corpus_model_is_bit_exact(entry, tmp_path):
     else:  # no later candidate was exact and proven either; the run says why it is not proven, or shows the input
         assert all(candidate["outcome"] != "exact" for candidate in candidates[candidates.index(exact[0]) + 1 :])
         assert report["proof"]["status"] in ("unproven", "counterexample") and report["proof"]["why"]
-    assert report["computed_in_float"] == (["bn1"] if entry.name.startswith("standalone_batchnorm") else [])
+    assert report["computed_in_float"] == (["bn1"] if entry.name.startswith(("standalone_batchnorm", "dense_batchnorm")) else [])
+    exact = report["exact_reference"]
     if entry.name == "float32_sums":  # QKeras's float32 sums round; the firmware equals the exact evaluation, proven so
-        exact = report["exact_reference"]
         assert report["reference"] == "exact" and exact["firmware_mismatched_samples"] == 0 and exact["qkeras_mismatched_samples"] > 0
         assert {note["layer"] for note in exact["float32_layers"]} == {"fc1", "out"} and report["proof"]["reference"] == "exact"
+    elif entry.name == "dense_batchnorm_logits":  # QKeras rounds x * inv + shift in float32; the firmware does not
+        assert report["reference"] == "exact" and exact["qkeras_mismatched_samples"] == 200 and exact["firmware_mismatched_samples"] == 0
+        assert report["proof"]["reference"] == "exact" and report["proof"]["status"] == "unproven"  # none found against it
     else:
         assert report["reference"] == "qkeras"
     head = HEADS.get(entry.name)  # a float head runs on the host by default: the firmware ends on the logits

@@ -88,7 +88,7 @@ def test_a_convolutional_model_equals_qkeras_where_qkeras_is_exact():
 
 
 @pytest.mark.parametrize("layer, why", [
-    ("batchnorm", "batch normalization is computed in float"),
+    ("batchnorm", "Keras normalizes a 4D feature map with its fused kernel"),
     ("average3", "QKeras averages 3 values"),
     ("tanh", "tanh is not a fixed-point cast"),
 ])
@@ -96,8 +96,9 @@ def test_layers_without_an_exact_value_are_declined_by_name(layer, why):
     import qkeras
     from tensorflow import keras
 
-    inputs = keras.Input((6, 2))
-    x = qkeras.QConv1D(2, 1, kernel_quantizer=qkeras.quantized_bits(8, 0, alpha=1), name="conv")(inputs)
+    inputs = keras.Input((6, 2) if layer != "batchnorm" else (6, 6, 2))
+    convolution = qkeras.QConv1D if layer != "batchnorm" else qkeras.QConv2D
+    x = convolution(2, 1, kernel_quantizer=qkeras.quantized_bits(8, 0, alpha=1), name="conv")(inputs)
     if layer == "batchnorm":
         x = keras.layers.BatchNormalization(name="batchnorm")(x)
     elif layer == "average3":
@@ -106,8 +107,38 @@ def test_layers_without_an_exact_value_are_declined_by_name(layer, why):
         x = keras.layers.Activation("tanh", name="tanh")(x)
     model = keras.Model(inputs, x)
     with pytest.raises(NotExact, match=f"^{layer}: .*{why}"):
-        evaluate(model, np.zeros((2, 6, 2), dtype=np.float32))
+        evaluate(model, np.zeros((2, *model.input_shape[1:]), dtype=np.float32))
     assert why_unavailable(model).startswith(f"{layer}: ")
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_a_batch_normalization_after_a_dense_is_keras_s_own_formula_computed_exactly(quantized):
+    """Keras (and QKeras) normalize as x * inv + shift with inv = rsqrt(variance + epsilon) * gamma in float32; the
+    exact evaluation computes that with the same float32 inv and shift, and QKeras's outputs are its rounding."""
+    import qkeras
+    from tensorflow import keras
+
+    rng = np.random.default_rng(5)
+    layer = qkeras.QBatchNormalization(name="bn") if quantized else keras.layers.BatchNormalization(name="bn")
+    model = keras.Model(*(lambda x: (x, layer(x)))(keras.Input((40,))))
+    layer.set_weights([rng.uniform(0.5, 1.5, 40), rng.normal(0, 0.5, 40), rng.normal(0, 0.5, 40), rng.uniform(0.5, 2, 40)])
+    x = (np.round(rng.normal(0, 2, (100, 40)) * 2**10) / 2**10).astype(np.float32)
+    evaluation = evaluate(model, x)
+    qkeras_outputs = model.predict(x, verbose=0)
+    weights = layer.get_weights()
+    if quantized:  # QKeras quantizes the parameters first (its defaults)
+        quantizers = [layer.gamma_quantizer_internal, layer.beta_quantizer_internal, layer.mean_quantizer_internal, layer.variance_quantizer_internal]
+        weights = [np.asarray(q(w), dtype=np.float32) if q is not None else w for q, w in zip(quantizers, weights)]
+    gamma, beta, mean, variance = (np.asarray(w, dtype=np.float32) for w in weights)
+    import tensorflow as tf
+
+    inv = (tf.math.rsqrt(variance + np.float32(layer.epsilon)) * gamma).numpy()
+    shift = beta - mean * inv
+    rounded_like_keras = (x * inv).astype(np.float32) + shift
+    np.testing.assert_array_equal(rounded_like_keras, qkeras_outputs)  # Keras's own formula, float32 rounding included
+    expected = [[Fraction(float(a)) * Fraction(float(i)) + Fraction(float(s)) for a, i, s in zip(row, inv, shift)] for row in x]
+    assert all(Fraction(float(value)) == want for row, wants in zip(evaluation.outputs, expected) for value, want in zip(row, wants))
+    assert (evaluation.outputs != qkeras_outputs).any() and [note.layer for note in evaluation.float32_layers] == ["bn"]
 
 
 def test_the_cast_rounds_half_to_even_and_saturates_as_quantized_bits_does():
