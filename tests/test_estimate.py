@@ -293,15 +293,15 @@ def test_leaving_a_source_out_leaves_out_its_rows_and_its_designs_built_by_the_s
     another source (the SVHN CNN, published and in a fork) go with it, the same design by another tool stays."""
     from codesign.estimate import fit
 
-    def sample(id, group, origin):
-        return fit.Sample(id, group, "MLP", "project", None, [], {}, origin, "MLP")
+    def sample(id, group, repository, tool):
+        return fit.Sample(id, group, "MLP", "project", None, [], {}, repository, tool, "MLP")
 
     rows = [
-        sample("svhn_published", "svhn", "tutorial · Vivado HLS 2020.1"),
-        sample("svhn_fork", "svhn", "fork · Vivado HLS 2020.1"),
-        sample("dense_vitis", "dense", "hls4ml · Vitis HLS 2024.1"),
-        sample("dense_vivado", "dense", "hls4ml · Vivado HLS 2020.1"),
-        sample("pool_vivado", "pool", "hls4ml · Vivado HLS 2020.1"),
+        sample("svhn_published", "svhn", "tutorial", "Vivado HLS 2020.1"),
+        sample("svhn_fork", "svhn", "fork", "Vivado HLS 2020.1"),
+        sample("dense_vitis", "dense", "hls4ml", "Vitis HLS 2024.1"),
+        sample("dense_vivado", "dense", "hls4ml", "Vivado HLS 2020.1"),
+        sample("pool_vivado", "pool", "hls4ml", "Vivado HLS 2020.1"),
     ]
     trained_on = {}
     monkeypatch.setattr(fit, "fit_constants", lambda training: tuple(sorted(row.id for row in training)))

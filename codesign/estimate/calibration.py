@@ -112,10 +112,10 @@ PUBLISHED_DESIGNS = {
     )
 }
 PUBLISHED_ORIGINS = {  # repository and tool of each published row
-    "tut_p1_vitis2024": "fastmachinelearning/hls4ml-tutorial · Vitis HLS 2024.1",
-    "tut_p3_pruned75_vitis2024": "fastmachinelearning/hls4ml-tutorial · Vitis HLS 2024.1",
-    "tut_p6_cnn_pruned_vhls2020": "fastmachinelearning/hls4ml-tutorial · Vivado HLS 2020.1",
-    "hls4ml_ci_conv2d_vitis2024": "fastmachinelearning/hls4ml · Vitis HLS 2024.1",
+    "tut_p1_vitis2024": ("fastmachinelearning/hls4ml-tutorial", "Vitis HLS 2024.1"),
+    "tut_p3_pruned75_vitis2024": ("fastmachinelearning/hls4ml-tutorial", "Vitis HLS 2024.1"),
+    "tut_p6_cnn_pruned_vhls2020": ("fastmachinelearning/hls4ml-tutorial", "Vivado HLS 2020.1"),
+    "hls4ml_ci_conv2d_vitis2024": ("fastmachinelearning/hls4ml", "Vitis HLS 2024.1"),
 }
 PUBLISHED_KINDS = {"tut_p1_vitis2024": "MLP", "tut_p3_pruned75_vitis2024": "MLP", "tut_p6_cnn_pruned_vhls2020": "CNN", "hls4ml_ci_conv2d_vitis2024": "conv2d"}
 SAME_DESIGN_AS = {  # published rows whose design is also a CI row or a project: one group when left out
@@ -143,9 +143,15 @@ class Row:
     published: dict
     convert: Callable[[], object]
     multipliers: str = "auto"  # "fabric" where the build forced multiplications into logic
-    origin: str = ""  # repository and tool: rows of one origin are not independent (left out together)
+    repository: str = ""  # owner/repository the design comes from
+    tool: str = ""  # the vendor tool and version its figures come from
     project: object | None = None  # the hls4ml project a real-weight row converts (its model can be redrawn untrained)
     fitted: bool = True  # False: a design hls4ml 1.3 does not build (hls4ml < 0.5 kernels): shown, not fitted
+
+    @property
+    def origin(self) -> str:
+        """Repository and tool: rows of one origin are not independent (left out together)."""
+        return f"{self.repository} · {self.tool}"
 
     @property
     def design_kind(self) -> str:
@@ -191,7 +197,7 @@ def published_rows(folder: Path) -> list[Row]:
         rows.append(Row(row["id"], group, "published", PUBLISHED_KINDS[row["id"]], design.backend, design.io_type, design.strategy,
                         design.reuse_factor, design.part, design.clock_ns, _published(row),
                         _convert(design.build, design.backend, design.io_type, design.strategy, design.reuse_factor, design.part, design.clock_ns, design.precision),
-                        origin=PUBLISHED_ORIGINS[row["id"]]))
+                        repository=PUBLISHED_ORIGINS[row["id"]][0], tool=PUBLISHED_ORIGINS[row["id"]][1]))
     return rows
 
 
@@ -209,7 +215,7 @@ def ci_rows(folder: Path) -> list[Row]:
             row["part"], float(row["clock_ns"]), _published(row),
             _convert(build, backend, row["io_type"], row["strategy"], int(row["reuse_factor"]), row["part"], float(row["clock_ns"]),
                      precision.group(1) if precision else "fixed<16,6>", granularity),
-            origin=f"{_repository(row['source'])} · {_tool(row['tool'])}",
+            repository=_repository(row["source"]), tool=_tool(row["tool"]),
         ))
     return rows
 
@@ -226,7 +232,8 @@ def project_rows(folder: Path) -> list[Row]:
         rows.append(Row(
             row["id"], group, "project", kind, project.backend, project.io_type, project.strategy, project.reuse_factor,
             project.part, project.clock_ns, _published(row), lambda seed=0, project=project: convert_project(project),
-            multipliers="fabric" if "-impl fabric" in row["notes"] else "auto", origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}",
+            multipliers="fabric" if "-impl fabric" in row["notes"] else "auto", repository=_repository(row["repo_commit"]),
+            tool=_tool(row["tool"]),
             project=project,
         ))
     return rows
@@ -259,7 +266,7 @@ def projects2_rows(folder: Path) -> list[Row]:
         rows.append(Row(
             row["id"], SAME_DESIGN_IN_PROJECTS2.get(row["id"], row["id"]), "project", kind, settings["backend"], settings["io_type"],
             settings["strategy"], int(settings["reuse_factor"]), settings["part"], float(settings["clock_ns"]), _published(row),
-            lambda seed=0, graph=graph: graph, origin=f"{_repository(row['repo_commit'])} · {_tool(row['tool'])}", project=project,
+            lambda seed=0, graph=graph: graph, repository=_repository(row["repo_commit"]), tool=_tool(row["tool"]), project=project,
             fitted=not any("hls4ml < 0.5" in note for note in notes),
         ))
     return rows
@@ -369,9 +376,9 @@ def _sample(row: Row, graph):
     from codesign.parts import part_or_unlisted
 
     family = family_of(part_or_unlisted(row.part)[0].base)
-    features = design_features(graph, row.io_type, family, row.multipliers, row.backend, row.origin.rsplit(" · ", 1)[-1])
+    features = design_features(graph, row.io_type, family, row.multipliers, row.backend, row.tool)
     return Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type), features, row.published,
-                  row.origin, row.design_kind, row.fitted)
+                  row.repository, row.tool, row.design_kind, row.fitted)
 
 
 def samples(folder: Path, progress: Callable | None = None) -> list:

@@ -40,6 +40,7 @@ class Layer:
     weights: list = field(default_factory=list)
     inputs: list = field(default_factory=list)  # the variables it reads
     outputs: list = field(default_factory=list)  # the variables it writes (two for a stream's clone)
+    named: bool = True  # the firmware names the layer (hls4ml < 0.5 did not: `name` is then its output variable's)
 
 
 @dataclass
@@ -137,8 +138,9 @@ def _settings(folder: Path) -> tuple[str | None, float | None, str]:
             float(next(group for group in clock.groups() if group)) if clock else None, backend)
 
 
-def read_firmware(folder: Path) -> Firmware:
-    """The design the firmware describes; ModelError naming the file and the call it cannot read."""
+def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
+    """The design the firmware describes; ModelError naming the file and the call it cannot read. Without
+    `with_weights`, the weight files are found but not read (each layer's `weights` stays empty)."""
     folder = Path(folder)
     firmware = folder / "firmware"
     defines = (firmware / "defines.h").read_text(errors="replace")
@@ -167,12 +169,12 @@ def read_firmware(folder: Path) -> Firmware:
         config = structs[configs[0]] if configs else {}
         is_weight = [bool(re.fullmatch(r"[a-z]{1,2}\d+", argument)) and _has_weights(firmware, argument) for argument in call_args]
         variables = [argument for argument, weight in zip(call_args, is_weight) if not weight]
-        weights = [_weights(firmware, argument) for argument, weight in zip(call_args, is_weight) if weight]
+        weights = [_weights(firmware, argument) for argument, weight in zip(call_args, is_weight) if weight] if with_weights else []
         ins, outs = (variables[:1], variables[1:]) if function.startswith("clone_stream") else (variables[:-1], variables[-1:])
         name = comment or re.sub(r"_out$", "", outs[0])  # hls4ml < 0.5 wrote no layer names: its variables'
         if input_name is None:
             input_name, input_type = ins[0], data_types[0]
-        layers.append(Layer(function, name, data_types[0], data_types[-1], config, weights, ins, outs))
+        layers.append(Layer(function, name, data_types[0], data_types[-1], config, weights, ins, outs, named=bool(comment)))
     if not layers:
         raise ModelError(f"{top}: no nnet:: layer calls")
     stream = "hls::stream" in top.read_text(errors="replace") or any(layer.config.get("io_type") == "nnet::io_stream" for layer in layers)

@@ -61,9 +61,15 @@ class Sample:
     timing: Timing
     features: list[dict]
     published: dict
-    origin: str = ""  # repository and tool
+    repository: str = ""
+    tool: str = ""  # the vendor tool and version of its figures
     design_kind: str = ""  # MLP, io_parallel CNN, io_stream CNN, single layer
     fitted: bool = True  # False: estimated and shown, but not fitted (a design hls4ml 1.3 does not build)
+
+    @property
+    def origin(self) -> str:
+        """Its source: repository and tool (rows of one source are left out together)."""
+        return f"{self.repository} · {self.tool}"
 
 
 def _cycles(sample: Sample, latency: dict) -> tuple[int, list[int]]:
@@ -208,10 +214,6 @@ def leave_one_design_out(samples: list[Sample], progress=None) -> dict[str, dict
     return predictions
 
 
-def _tool(sample: Sample) -> str:
-    return sample.origin.rsplit(" · ", 1)[-1]
-
-
 def leave_one_source_out(samples: list[Sample], progress=None) -> dict[str, dict]:
     """Each sample predicted by constants fitted without its source's rows and without the same designs built by the
     same tool elsewhere (the tutorial's SVHN CNN, published and in a fork of the tutorial)."""
@@ -219,8 +221,8 @@ def leave_one_source_out(samples: list[Sample], progress=None) -> dict[str, dict
     origins = sorted({sample.origin for sample in samples})
     for index, origin in enumerate(origins, start=1):
         held_out = [sample for sample in samples if sample.origin == origin]
-        twins = {(sample.group, _tool(sample)) for sample in held_out}
-        constants = fit_constants([sample for sample in samples if sample.origin != origin and (sample.group, _tool(sample)) not in twins])
+        twins = {(sample.group, sample.tool) for sample in held_out}
+        constants = fit_constants([sample for sample in samples if sample.origin != origin and (sample.group, sample.tool) not in twins])
         for sample in held_out:
             predictions[sample.id] = predict(sample, constants)
         if progress:

@@ -169,24 +169,19 @@ def _known_choices(settings: dict, where: str, notes: list[str]) -> dict:
     return settings
 
 
-FIRMWARE_CALL = re.compile(r"nnet::\w+<[^;]*?,\s*(\w+)>\s*\([^;]*\);\s*//\s*(\w+)")
-
-
 def firmware_reuse_factors(folder: Path) -> dict[str, int]:
-    """Each layer's reuse factor as the written firmware has it (myproject.cpp names the layer of each config struct
-    of parameters.h); empty when the project holds no firmware."""
-    firmware = Path(folder) / "firmware"
-    parameters = firmware / "parameters.h"
-    tops = sorted(path for path in firmware.glob("*.cpp") if "nnet::" in path.read_text(errors="replace")) if firmware.is_dir() else []
-    if not parameters.is_file() or not tops:
+    """Each layer's reuse factor as the written firmware has it (estimate/firmware.py reads the calls and their
+    config structs, weights left unread); empty when the project holds no firmware that reads."""
+    from codesign.estimate.firmware import has_firmware, read_firmware
+
+    if not has_firmware(folder):
         return {}
-    structs = dict(re.findall(r"struct\s+(\w+)\s*:\s*nnet::\w+\s*\{(.*?)\n\};", parameters.read_text(errors="replace"), flags=re.DOTALL))
-    found = {}
-    for config, layer in FIRMWARE_CALL.findall(tops[0].read_text(errors="replace")):
-        reuse = re.search(r"\breuse_factor\s*=\s*(\d+)", structs.get(config, ""))
-        if reuse:
-            found[layer] = int(reuse.group(1))
-    return found
+    try:
+        layers = read_firmware(folder, with_weights=False).layers
+    except (ModelError, OSError, ValueError):
+        return {}
+    return {layer.name: int(layer.config["reuse_factor"]) for layer in layers
+            if layer.named and isinstance(layer.config.get("reuse_factor"), int)}
 
 
 def _reuse_factors_of_firmware(folder: Path, hls_config: dict, notes: list[str]) -> None:
