@@ -204,6 +204,44 @@ class SweepStatus(Record):
     error: str | None = None
 
 
+class RunSummary(Record):
+    """reports/summary.json: the run's report as data (docs/reports.md), what summary.md and report.html show."""
+
+    schema_version: int
+    run: str
+    warning: str | None = None
+    validation: dict | None = None
+    estimate: dict | None = None
+    comparison: list[dict] = []
+    gpu: str | None = None
+    verdict: dict | None = None
+    model: dict | None = None
+    rtl: dict | None = None
+    precision_profile: list[dict] = []
+    environment: dict | None = None
+
+
+class RunComparison(Record):
+    """comparison.json: several runs side by side (`codesign report RUN RUN ...`)."""
+
+    schema_version: int
+    runs: list[str]
+    rows: list[dict]
+    details: list[dict]
+
+
+class SweepSummary(Record):
+    """sweep.json: a sweep's points, their metrics and its Pareto front (docs/sweeps.md)."""
+
+    schema_version: int
+    name: str
+    grid: dict
+    objectives: list | dict
+    points: list[dict]
+    pareto: list[str]
+    counts: dict[str, int]
+
+
 MANIFEST_SCHEMA = 1  # manifest.json's layout; a newer one is refused, not overwritten (pipeline.load_manifest)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from codesign.bench import duration
 from codesign.layout import write_atomic
+from codesign.records import RunComparison, RunSummary, SweepSummary
 from codesign.report import plots
 
 FORMATS = ("html", "md", "json")
@@ -92,7 +92,7 @@ def write_reports(data: dict, out_dir: Path, formats: tuple[str, ...], compariso
     written = []
     if "json" in formats:
         path = out_dir / f"{stem}.json"
-        write_atomic(path, json.dumps(data, indent=2) + "\n")
+        (RunComparison if comparison else RunSummary)(**data).write(path)
         written.append(path)
     if "md" in formats:
         path = out_dir / f"{stem}.md"
@@ -120,7 +120,7 @@ def write_sweep_reports(summary: dict, out_dir: Path) -> list[Path]:
             path.write_bytes(plot[1])
             written.append(path)
     path = out_dir / "sweep.json"
-    write_atomic(path, json.dumps(summary, indent=2) + "\n")
+    SweepSummary(**summary).write(path)
     written.append(path)
     path = out_dir / "sweep.md"
     write_atomic(path, render_markdown(summary, "sweep.md.j2"))
