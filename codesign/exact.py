@@ -105,6 +105,8 @@ def _evaluate_batch(keras_model, x: np.ndarray) -> tuple[np.ndarray, list[Float3
 def _exact_input(x: np.ndarray, name: str) -> Raw:
     """Float32 values as raw integers at the fraction bits their finest value needs."""
     values = np.asarray(x, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise NotExact(f"{name}: not every value is finite (inf or NaN): no exact value")
     nonzero = np.abs(values[values != 0])
     if not nonzero.size:
         return Raw(np.zeros(values.shape, dtype=np.int64), 0)

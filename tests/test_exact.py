@@ -148,3 +148,9 @@ def test_the_cast_rounds_half_to_even_and_saturates_as_quantized_bits_does():
     raw = np.arange(-2**12, 2**12, dtype=np.int64)  # every value with 9 fraction bits in [-8, 8): every tie included
     got = cast(raw, 9, Fixed(6, 3, True, "RND_CONV", "SAT")) / 8
     np.testing.assert_array_equal(got, np.asarray(quantizer((raw / 2.0**9).astype(np.float32)), dtype=np.float64))
+
+
+def test_inputs_that_are_not_finite_have_no_exact_value():
+    model, _ = _dense_model(2, 4, 8, 6)
+    with pytest.raises(NotExact, match="^the input: not every value is finite"):
+        evaluate(model, np.array([[1.0, np.inf, 0.0, 2.0]], dtype=np.float32))
