@@ -102,6 +102,24 @@ def _evaluate_batch(keras_model, x: np.ndarray) -> tuple[np.ndarray, list[Float3
     return tensors[keras_model.layers[-1].name].values(), rounding
 
 
+def representable(x: np.ndarray) -> np.ndarray:
+    """Per sample: whether its values are finite and fit the integers the evaluation holds them in (at the fraction
+    bits the sample's finest value needs)."""
+    values = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    finite = np.isfinite(values).all(axis=1)
+    needed = np.where(values != 0, _fraction_bits(np.where(np.isfinite(values), values, 1.0)), 0).max(axis=1, initial=0)
+    largest = np.abs(np.where(np.isfinite(values), values, 0.0)).max(axis=1, initial=0)
+    return finite & (largest * 2.0 ** np.maximum(needed, 0) < 2.0**INT64_BITS)
+
+
+def _fraction_bits(values: np.ndarray) -> np.ndarray:
+    """The fraction bits each (finite) value needs to be an integer; zero counts as none."""
+    mantissa, exponent = np.frexp(values)  # value = mantissa * 2^exponent, |mantissa| in [0.5, 1) with 53 bits
+    digits = np.abs(mantissa * 2.0**53).astype(np.int64)
+    lowest = np.log2(np.maximum(digits & -digits, 1).astype(np.float64)).astype(np.int64)  # trailing zero bits
+    return np.where(values != 0, 53 - lowest - exponent, 0)
+
+
 def _exact_input(x: np.ndarray, name: str) -> Raw:
     """Float32 values as raw integers at the fraction bits their finest value needs."""
     values = np.asarray(x, dtype=np.float64)
@@ -110,10 +128,7 @@ def _exact_input(x: np.ndarray, name: str) -> Raw:
     nonzero = np.abs(values[values != 0])
     if not nonzero.size:
         return Raw(np.zeros(values.shape, dtype=np.int64), 0)
-    mantissa, exponent = np.frexp(nonzero)  # value = mantissa * 2^exponent, mantissa in [0.5, 1) with 53 bits
-    digits = (mantissa * 2.0**53).astype(np.int64)
-    lowest = np.log2((digits & -digits).astype(np.float64)).astype(np.int64)  # trailing zero bits of the digits
-    frac = max(0, int((53 - lowest - exponent).max()))
+    frac = max(0, int(_fraction_bits(nonzero).max()))
     if float(nonzero.max()) * 2.0**frac >= 2.0**INT64_BITS:
         raise NotExact(f"{name}: values from {float(nonzero.min()):g} to {float(nonzero.max()):g} need {frac} fraction bits, "
                        f"more than {INT64_BITS}-bit integers hold")

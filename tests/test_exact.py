@@ -150,7 +150,15 @@ def test_the_cast_rounds_half_to_even_and_saturates_as_quantized_bits_does():
     np.testing.assert_array_equal(got, np.asarray(quantizer((raw / 2.0**9).astype(np.float32)), dtype=np.float64))
 
 
-def test_inputs_that_are_not_finite_have_no_exact_value():
+def test_inputs_that_are_not_finite_or_too_fine_have_no_exact_value():
+    """The counterexample search keeps only the samples the evaluation holds (`representable`)."""
+    from codesign.exact import representable
+
     model, _ = _dense_model(2, 4, 8, 6)
     with pytest.raises(NotExact, match="^the input: not every value is finite"):
         evaluate(model, np.array([[1.0, np.inf, 0.0, 2.0]], dtype=np.float32))
+    samples = np.array([[1.0, 0.5, 0, 0], [1e-30, 1, 2, 0], [np.nan, 0, 0, 0], [0, 0, 0, 0], [3.0, 2**-20, -7, 0]], dtype=np.float32)
+    assert representable(samples).tolist() == [True, False, False, True, True]
+    with pytest.raises(NotExact, match="need .* fraction bits"):
+        evaluate(model, samples[1:2])
+    assert evaluate(model, samples[representable(samples)]).outputs.shape == (3, 2)
