@@ -75,7 +75,7 @@ POINTWISE_CONV2D = Kind("PointwiseConv2D", "weighted", {"rtl": "hls4ml's pointwi
 BATCH_NORMALIZATION = Kind("BatchNormalization", "scale", {
     "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
 APPLY_ALPHA = Kind("ApplyAlpha", "scale", {
-    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
+    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 ACTIVATION = Kind("Activation", "activation", {"exact_type": KEEPS_ITS_TYPE, "rtl": NOT_A_KERNEL}, aliases=("ReLU",))
 _TABLE_ACTIVATION = {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
                      "proof": NO_PROOF, "rtl": NOT_A_KERNEL}

@@ -23,7 +23,7 @@ import numpy as np
 
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
-    ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
+    ACTIVATION, APPLY_ALPHA, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
     POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
@@ -379,7 +379,8 @@ class _Analysis:
         magnitude = largest * scale + np.abs(tiled) * 2.0 ** (common - bias_frac)  # every partial sum, in any order
         finding.bounds["accum"] = [float(low.min() / 2.0**common), float(high.max() / 2.0**common)]
         finding.extremes = [int(low.argmin()), int(high.argmax())]
-        self._check_weights(layer, finding, kernel, weight)
+        alpha = self._alpha_after(layer)
+        self._check_weights(layer, finding, kernel * (self._alpha_scale(alpha)[0] if alpha else 1), weight, alpha is not None)
         finest = max(product_frac, bias_frac)  # QKeras's float32 sums are multiples of 2^-finest
         scaled = 2.0 ** (accum.frac - common)
         in_range = float(low.min(initial=0)) * scaled >= accum.low and float(high.max(initial=0)) * scaled <= accum.high
@@ -394,11 +395,13 @@ class _Analysis:
             self._float32(finding, (f"QKeras sums in float32: partial sums can reach {float(magnitude.max()) / 2.0**common:g}, "
                                     f"more than 2^24 steps of {2.0 ** -finest:g}, so they may round"))
         accumulated = Bounds(np.clip(low * scaled, accum.low, accum.high), np.clip(high * scaled, accum.low, accum.high), accum.frac)
-        return self._cast(finding, accumulated, Fixed.of(types["result_t"]), self.keras_function(layer["name"]))
+        keras_function = None if alpha else self.keras_function(layer["name"])  # QKeras's function comes after the scale
+        return self._cast(finding, accumulated, Fixed.of(types["result_t"]), keras_function)
 
-    def _check_weights(self, layer: dict, finding: Finding, kernel: np.ndarray, weight: Fixed) -> None:
+    def _check_weights(self, layer: dict, finding: Finding, kernel: np.ndarray, weight: Fixed, scaled: bool = False) -> None:
         """The firmware's weights and bias against what QKeras multiplies by and adds: its quantized kernel and bias
-        (of the batch-normalization-folded ones for a QConv2DBatchnorm)."""
+        (of the batch-normalization-folded ones for a QConv2DBatchnorm). `scaled`: the kernel is times the scales of
+        the ApplyAlpha after it, which holds the bias (checked there)."""
         keras_layer = self.keras.get(layer["name"])
         if keras_layer is None or not keras_layer.get_weights():
             _fail(finding, "rounding", f"no Keras layer '{layer['name']}' with weights to compare the firmware's with")
@@ -409,11 +412,51 @@ class _Analysis:
         if not np.array_equal(_quantized(values, quantizer), kernel.reshape(-1) * weight.lsb):
             _fail(finding, "rounding", f"the firmware's weights ({weight.hls4ml()}) are not QKeras's quantized kernel (rescaled weights)")
             return
-        if "bias" in layer["weights"] and (folded is not None or len(keras_layer.get_weights()) > 1):
+        if not scaled and "bias" in layer["weights"] and (folded is not None or len(keras_layer.get_weights()) > 1):
             bias, _, bias_frac = self.emulator.bias(layer, 0)
             values = folded[1] if folded is not None else keras_layer.get_weights()[1]
             if not np.array_equal(_quantized(values, getattr(keras_layer, "bias_quantizer_internal", None)), bias * 2.0**-bias_frac):
                 _fail(finding, "rounding", "the firmware's bias is not QKeras's quantized bias")
+
+    def _alpha_after(self, layer: dict) -> dict | None:
+        """The ApplyAlpha hls4ml put right after a weighted layer (an alpha='auto'/'auto_po2' kernel's scales), or None."""
+        return next((other for other in self.emulator.layers if other["inputs"] == [layer["name"]] and graph_kind(other) is APPLY_ALPHA), None)
+
+    def _alpha_scale(self, layer: dict) -> tuple[np.ndarray, int]:
+        """An ApplyAlpha's per-channel scales as values (float64) and their fraction bits."""
+        scale_type = Fixed.of(layer["types"]["scale_t"])
+        return self.emulator.weights(layer, "scale").reshape(-1) * scale_type.lsb, scale_type.frac
+
+    @implements("proof", APPLY_ALPHA)
+    def _alpha(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """An alpha kernel's scales, applied after the sums (hls4ml) where QKeras scales the kernel first: equal
+        where every scale is a power of two (alpha * q is then exact in float32), the scaled sums plus the bias QKeras
+        adds stay exact in float32, the bias is QKeras's, and the result type holds the value (QKeras's quantizer
+        comes after, as its own layer)."""
+        scale, scale_frac = self._alpha_scale(layer)
+        if not np.all(np.log2(np.abs(scale[scale != 0])) % 1 == 0):
+            _fail(finding, "rounding", "alpha scales that are not powers of two: QKeras multiplies its kernel by them in float32, "
+                                       "which rounds where the firmware's scaling after the sums does not")
+            return source
+        channels = len(scale)
+        bias = self.emulator.weights(layer, "bias").reshape(-1) if "bias" in layer["weights"] else np.zeros(channels)
+        bias_frac = Fixed.of(layer["types"]["bias_t"]).frac if "bias" in layer["weights"] else 0
+        owner = max((key for key in self.keras if layer["name"].startswith(key + "_")), key=len, default=None)
+        keras_bias = self.keras[owner].get_weights()[1] if owner and len(self.keras[owner].get_weights()) > 1 else np.zeros(channels)
+        quantized = _quantized(keras_bias, getattr(self.keras[owner], "bias_quantizer_internal", None)) if owner else keras_bias
+        if not np.array_equal(np.resize(quantized, channels), bias * 2.0**-bias_frac):
+            _fail(finding, "rounding", "the firmware's bias (in the ApplyAlpha) is not QKeras's quantized bias")
+        frac = max(source.frac + scale_frac, bias_frac)
+        raw_scale = np.resize(np.round(scale * 2.0**scale_frac), len(source.low))
+        tiled = np.resize(bias, len(source.low)) * 2.0 ** (frac - bias_frac)
+        shift = 2.0 ** (frac - source.frac - scale_frac)
+        ends = (source.low * raw_scale * shift, source.high * raw_scale * shift)
+        low, high = np.minimum(*ends) + tiled, np.maximum(*ends) + tiled
+        magnitude = np.maximum(np.abs(source.low), np.abs(source.high)) * np.abs(raw_scale) * shift + np.abs(tiled)
+        if float(magnitude.max(initial=0)) >= EXACT_FLOAT32:
+            self._float32(finding, f"QKeras adds the bias to sums of up to {float(magnitude.max()) / 2.0**frac:g} in float32, "
+                                   f"more than 2^24 steps of {2.0**-frac:g}, so they may round")
+        return self._cast(finding, Bounds(low, high, frac), Fixed.of(layer["types"]["result_t"]), None)
 
     @implements("proof", ACTIVATION)
     def _activation(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:

@@ -117,3 +117,30 @@ def test_a_domain_given_on_the_command_line_becomes_the_run_claim(tiny_run, tmp_
     assert "proven: bit-exact for every float32 input in [-1, 1]" in result.output
     assert yaml.safe_load(RunLayout(run_dir).config.read_text())["validation"]["domain"] == [-1.0, 1.0]
     assert read_json(RunLayout(run_dir).report("validate"))["proof"]["domain"]["high"] == 1.0
+
+
+@pytest.mark.slow
+def test_an_auto_po2_kernel_is_proven_through_its_apply_alpha_and_stays_exact(tmp_path):
+    """hls4ml applies an alpha='auto_po2' kernel's scales after the sums (ApplyAlpha), QKeras to the kernel first: with
+    power-of-two scales both are exact, and the proof says so; 45,000 inputs (the quantizer's range, its rounding
+    ties, the domain's far ends) agree, C++ emulation against QKeras."""
+    import warnings
+
+    import codesign
+    from qkeras_corpus import CORPUS, build_saved, corpus_data
+
+    entry = next(entry for entry in CORPUS if entry.name == "auto_po2_kernel")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        entry.build().save(tmp_path / "model.h5")
+    np.savez(tmp_path / "data.npz", **corpus_data(entry))
+    run = codesign.Run(build_saved(entry, tmp_path))
+    proof = run.validate().proof
+    assert proof["status"] == "proven" and any(layer["kind"] == "ApplyAlpha" and layer["holds"] for layer in proof["layers"])
+    rng = np.random.default_rng(0)
+    x = np.concatenate([
+        rng.uniform(-8, 8, (20_000, 10)),
+        (np.round(rng.uniform(-5, 5, (20_000, 10)) * 32) + 0.5) / 32,
+        rng.choice([proof["domain"]["low"], -4.1, 3.99, proof["domain"]["high"]], (5_000, 10)),
+    ]).astype(np.float32)
+    assert np.array_equal(run.emulate(x), np.asarray(run.predict_qkeras(x), dtype=np.float64))
