@@ -138,7 +138,7 @@ def _exact_input(x: np.ndarray, name: str) -> Raw:
 def _layer(layer, sources: list[Raw], rounding: list[Float32Rounding], keras) -> Raw:
     """One Keras layer on exact values."""
     if is_quantizer_layer(layer):
-        return _function(layer.name, layer.quantizer, sources[0])
+        return apply_function(layer.name, layer.quantizer, sources[0])
     if is_batch_normalization(layer):
         return _batchnorm(layer, sources[0], rounding)
     if hasattr(layer, "batchnorm"):
@@ -147,14 +147,14 @@ def _layer(layer, sources: list[Raw], rounding: list[Float32Rounding], keras) ->
                           keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)):
         result = _weighted(layer, sources[0], rounding, keras)
         function = activation_quantizer(layer) or layer.activation
-        return _function(layer.name, function, result)
+        return apply_function(layer.name, function, result)
     if type(layer).__module__.startswith("qkeras"):
         raise NotExact(f"{layer.name}: {type(layer).__name__} is not evaluated exactly by codesign/exact.py")
     if isinstance(layer, (keras.layers.AveragePooling1D, keras.layers.AveragePooling2D,
                           keras.layers.GlobalAveragePooling1D, keras.layers.GlobalAveragePooling2D)):
         return _average(layer, sources[0], rounding)
     if isinstance(layer, keras.layers.Activation):
-        return _function(layer.name, layer.activation, sources[0])
+        return apply_function(layer.name, layer.activation, sources[0])
     if isinstance(layer, keras.layers.ReLU) and layer.get_config().get("max_value") is None and not layer.get_config().get("negative_slope"):
         return Raw(np.maximum(sources[0].raw, 0), sources[0].frac)
     if isinstance(layer, (keras.layers.Add, keras.layers.Subtract, keras.layers.Concatenate, keras.layers.Maximum,
@@ -228,8 +228,8 @@ def _average(layer, source: Raw, rounding: list[Float32Rounding]) -> Raw:
     return _twin(layer, [Raw(source.raw << shift, source.frac + shift)])
 
 
-def _function(name: str, function, source: Raw) -> Raw:
-    """A quantizer (its fixed-point cast, checked against QKeras wherever QKeras sees the exact value), a relu, or
+def apply_function(name: str, function, source: Raw) -> Raw:
+    """What layer `name` applies elementwise, exactly (the proof uses it too): a quantizer (its fixed-point cast, checked against QKeras wherever QKeras sees the exact value), a relu, or
     the identity."""
     if function is None:
         return source

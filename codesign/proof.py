@@ -295,12 +295,16 @@ class _Analysis:
         activation (found by the firmware layer's name, or the Keras layer it was split from), or None."""
         layer = self.keras.get(name)
         if layer is None:  # hls4ml splits 'fc1' with activation=... into 'fc1' and 'fc1_<activation>'
-            owner = max((key for key in self.keras if name.startswith(key + "_")), key=len, default=None)
+            owner = self._split_from(name)
             function = activation_quantizer(self.keras[owner]) if owner else None
             return function if function is not None or owner is None else self._folded_quantizer(owner)
         if is_quantizer_layer(layer):
             return layer.quantizer
         return activation_quantizer(layer) or self._folded_quantizer(name, name)
+
+    def _split_from(self, name: str) -> str | None:
+        """The Keras layer a firmware layer hls4ml split off was part of ('fc1' for 'fc1_alpha', 'fc1_relu'), or None."""
+        return max((key for key in self.keras if name.startswith(key + "_")), key=len, default=None)
 
     def _folded_quantizer(self, keras_name: str, firmware_name: str | None = None):
         """The quantizer of the QActivation that alone follows Keras layer `keras_name`, when hls4ml moved its cast
@@ -441,7 +445,7 @@ class _Analysis:
         channels = len(scale)
         bias = self.emulator.weights(layer, "bias").reshape(-1) if "bias" in layer["weights"] else np.zeros(channels)
         bias_frac = Fixed.of(layer["types"]["bias_t"]).frac if "bias" in layer["weights"] else 0
-        owner = max((key for key in self.keras if layer["name"].startswith(key + "_")), key=len, default=None)
+        owner = self._split_from(layer["name"])
         keras_bias = self.keras[owner].get_weights()[1] if owner and len(self.keras[owner].get_weights()) > 1 else np.zeros(channels)
         quantized = _quantized(keras_bias, getattr(self.keras[owner], "bias_quantizer_internal", None)) if owner else keras_bias
         if not np.array_equal(np.resize(quantized, channels), bias * 2.0**-bias_frac):
@@ -470,7 +474,9 @@ class _Analysis:
             return self._cast(finding, source, result, None, pre, check=False)
         keras_function = self.keras_function(layer["name"])
         if keras_function is None and relu:
-            keras_function = _float_relu
+            from tensorflow import keras
+
+            keras_function = keras.activations.relu  # a float relu: exact on every value it sees
         return self._cast(finding, source, result, keras_function, pre)
 
     @implements("proof", POOLING1D, POOLING2D)
@@ -538,22 +544,16 @@ def _quantized(values, quantizer) -> np.ndarray:
     return np.asarray(quantizer(values) if quantizer is not None else values, dtype=np.float64).reshape(-1)
 
 
-def _float_relu(x: np.ndarray) -> np.ndarray:
-    """A float relu: exact on every value it sees."""
-    return np.maximum(x, 0)
-
-
 def _exact_function(keras_function, raw: np.ndarray, frac: int) -> np.ndarray | None:
-    """What the exact evaluation applies at a cast (codesign/exact.py): the quantizer's fixed-point cast of the exact
-    value, or a float relu; None for anything else."""
-    from codesign.exact import cast
+    """What the exact evaluation applies at a cast (exact.apply_function: a quantizer's fixed-point cast of the exact
+    value, a relu), as values; None where it has none."""
+    from codesign.exact import NotExact, Raw, apply_function
 
-    target = quantizer_type(keras_function) if hasattr(keras_function, "get_config") else None
-    if target is not None:
-        return cast(raw.astype(np.int64), frac, target).astype(np.float64) * 2.0**-target.frac
-    if keras_function is _float_relu:
-        return np.maximum(raw, 0) * 2.0**-frac
-    return None
+    try:
+        result = apply_function("cast", keras_function, Raw(raw.astype(np.int64), frac))
+    except NotExact:
+        return None
+    return result.raw.astype(np.float64) * 2.0**-result.frac
 
 
 def _grid(low: float, high: float, frac: int, result: Fixed) -> np.ndarray | None:

@@ -27,16 +27,16 @@ def collect(run_dir: Path) -> dict:
     reports = _step_reports(layout)
     data = summarize(layout, reports)
     conversion = reports["convert"] or {}
-    manifest = (Manifest.read_if_exists(layout.manifest) or Manifest()).dump()
+    manifest = Manifest.read_if_exists(layout.manifest) or Manifest()
     data |= {
         "model": _model_section(layout, conversion, reports["train"] or {}),
         "rtl": _rtl_section(reports["rtl"] or {}, reports["estimate"] or {}),
         "precision_profile": precision_profile(layout, conversion),
         "environment": {
-            "versions": manifest.get("versions", {}),
+            "versions": manifest.versions,
             **data.pop("settings"),
             "git_commit": _git_commit(),
-            "spec_digest": manifest.get("spec_digest"),
+            "spec_digest": manifest.spec_digest,
         },
     }
     return data
