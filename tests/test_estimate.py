@@ -394,3 +394,49 @@ def test_narrow_products_go_to_logic_except_on_vitis_before_2023(tmp_path):
     assert dsp("ap_fixed<8,2>", None) == dsp("ap_fixed<8,2>", "Vivado HLS 2019.2") == dsp("ap_fixed<8,2>", "Vitis HLS 2024.1") == 0
     assert dsp("ap_fixed<8,2>", "Vitis HLS 2021.1") == 16  # one per distinct (input, constant)
     assert dsp("ap_fixed<16,6>", None) == dsp("ap_fixed<16,6>", "Vitis HLS 2021.1") == 16
+
+
+@pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
+def test_the_estimate_a_user_gets_is_what_the_fit_predicts_for_that_row():
+    """The CLI/API path (estimate_design) and the fit's path (the docs table) price a calibration row alike: the same
+    cycles (the top function is not a layer call), DSP and BRAM, LUT and FF up to per-layer rounding."""
+    from codesign.estimate.calibration import _sample, all_rows
+    from codesign.estimate.fit import predict
+    from codesign.estimate.model import estimate_design, load_constants
+    from codesign.parts import find_part
+
+    rows = [row for row in all_rows(CALIBRATION) if row.id in ("hls4ml_ci_026", "hls4ml_ci_049", "hls4ml_ci_043", "tut_p1_vitis2024")]
+    assert len(rows) == 4
+    for row in rows:
+        graph = row.convert()
+        total = estimate_design(graph, find_part(row.part), row.clock_ns, row.io_type, row.backend, row.multipliers, tool=row.tool)["total"]
+        predicted = predict(_sample(row, graph), load_constants())
+        assert {key: total[key] for key in ("latency_cycles", "dsp", "bram_18k")} == {key: predicted[key] for key in ("latency_cycles", "dsp", "bram_18k")}, row.id
+        layers = len(graph.get_layers())
+        assert abs(total["lut"] - predicted["lut"]) <= layers and abs(total["ff"] - predicted["ff"]) <= layers, row.id
+
+
+def test_vivado_hls_registers_less_around_the_layer_calls_of_a_pipelined_top(tmp_path):
+    """Failure pattern 3: the same io_parallel MLP, Latency strategy (hls4ml pipelines its top), is scheduled in fewer
+    cycles by Vivado HLS than by Vitis HLS (hls4ml's CI Dense: 2 cycles against 3); with the Resource strategy
+    (a dataflow top) each call keeps its register on both tools."""
+    import tensorflow as tf
+
+    from codesign.convert import build_graph, policy_candidate
+    from codesign.estimate.model import estimate_design
+    from codesign.parts import find_part
+
+    inputs = tf.keras.Input((16,))
+    x = inputs
+    for index, units in enumerate((64, 32, 32, 5), start=1):
+        x = tf.keras.layers.Dense(units, name=f"fc{index}")(x)
+        x = tf.keras.layers.Activation("relu" if units != 5 else "softmax", name=f"act{index}")(x)
+    model = tf.keras.Model(inputs, x)
+
+    def cycles(strategy, tool):
+        hls = HLSSpec(precision="ap_fixed<16,6>", strategy=strategy, reuse_factor=2)
+        graph = build_graph(model, hls, tmp_path, None, tmp_path / "log", policy_candidate(hls.precision))
+        return estimate_design(graph, find_part(hls.part), 5.0, "io_parallel", tool=tool)["total"]["latency_cycles"]
+
+    assert cycles("Latency", "Vivado HLS 2019.2") < cycles("Latency", "Vitis HLS 2024.1")
+    assert cycles("Resource", "Vivado HLS 2019.2") == cycles("Resource", "Vitis HLS 2024.1")

@@ -52,17 +52,36 @@ def load_constants(path: Path = CONSTANTS_PATH) -> Constants:
 
 @dataclass(frozen=True)
 class Timing:
-    """What sets the cycles of a design: the clock the tool schedules for and the fabric it schedules on."""
+    """What sets the cycles of a design: the clock the tool schedules for, the fabric it schedules on, the compiler
+    that schedules it (Vivado HLS or Vitis HLS) and how hls4ml asks it to schedule the top function."""
 
     clock_ns: float
     backend: str
     family: str
     io_type: str
+    scheduler: str = "Vitis HLS"
+    pipeline_style: str = "pipeline"  # hls4ml's for the top function: "pipeline" or "dataflow" (graph.config.pipeline_style)
 
     @property
     def period(self) -> float:
         """The clock period left after hls4ml's default uncertainty: what one cycle of logic may take."""
         return self.clock_ns * (1.0 - CLOCK_UNCERTAINTY.get(self.backend, 0.27))
+
+
+def scheduler_of(tool: str | None, backend: str) -> str:
+    """The HLS compiler that schedules a design: the one its report names, else the one hls4ml's backend writes its
+    script for (the Vivado backends: vivado_hls)."""
+    if tool:
+        return "Vivado HLS" if tool.startswith("Vivado") else "Vitis HLS"
+    return "Vivado HLS" if backend.startswith("Vivado") else "Vitis HLS"
+
+
+def call_cycles(latency: dict, timing: Timing) -> float:
+    """The register each layer call adds to an io_parallel design. Vivado HLS adds less than Vitis HLS inside one
+    pipelined top function, hls4ml's pipeline style for Latency-strategy layers (its CI Dense, and Dense+ELU or
+    sigmoid: 2 cycles on Vivado HLS 2020.1, 3 on Vitis HLS 2024.1); a dataflow top (a Resource-strategy layer or a
+    partitioned convolution) keeps each call's register."""
+    return latency["per_call_vivado"] if timing.scheduler == "Vivado HLS" and timing.pipeline_style == "pipeline" else latency["per_call"]
 
 
 def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, int, int]:
@@ -117,16 +136,16 @@ def stage_bits(features: dict, depth: int) -> float:
     return float(features["shape"].get("pixel_bits", 0)) * depth
 
 
-def design_cycles(layers: list[dict], latency: dict, io_type: str) -> int:
-    """io_parallel: layer after layer, plus a register per layer call once anything is pipelined; io_stream: the
-    slowest stage and the pipeline fill."""
+def design_cycles(layers: list[dict], latency: dict, timing: Timing) -> int:
+    """io_parallel: layer after layer, plus a register per layer call (call_cycles) once anything is pipelined;
+    io_stream: the slowest stage and the pipeline fill. `layers` are the layers only, not the top function."""
     busy = [layer for layer in layers if layer["latency_cycles"] or layer["dsp"] or layer["lut"]]
-    if io_type == "io_stream":
+    if timing.io_type == "io_stream":
         return int(max((layer["latency_cycles"] for layer in busy), default=0) + latency["stream_fill"] * max(0, len(busy) - 1))
     cycles = sum(layer["latency_cycles"] for layer in layers)
     if not cycles:  # every layer combinational: the tools flatten the design into one cycle's logic
         return 0
-    return int(cycles + latency["per_call"] * len(busy) + latency["top"])
+    return int(cycles + call_cycles(latency, timing) * len(busy) + latency["top"])
 
 
 def interval(value: float, ratios: list[float] | None) -> list[int]:
@@ -177,7 +196,7 @@ def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: s
     """Per-layer and total resources, latency and II with intervals, utilization of the part, throughput."""
     constants = constants or load_constants()
     family = family_of(part.base)
-    timing = Timing(clock_ns, backend, family, io_type)
+    timing = Timing(clock_ns, backend, family, io_type, scheduler_of(tool, backend), graph.config.pipeline_style)
     features = design_features(graph, io_type, family, multipliers, backend, tool)
     gaps = territory_gaps(features, timing, constants)
     ratios = constants.interval_widest if gaps else constants.interval
@@ -185,9 +204,9 @@ def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: s
     if drawn:
         ratios = {metric: _spanned(bounds, constants.untrained.get(metric)) for metric, bounds in ratios.items()}
     layers = [price_layer(layer, constants, timing) for layer in features]
+    latency = design_cycles(layers, constants.latency, timing)
     layers.append(_top_function(constants))
     total = {key: int(sum(layer[key] for layer in layers)) for key in ("dsp", "lut", "ff", "bram_18k", "uram")}
-    latency = design_cycles(layers, constants.latency, io_type)
     ii = max((layer["ii"] for layer in layers), default=1)
     total.update(latency_cycles=latency, ii=int(ii), latency_ns=round(latency * clock_ns, 3), throughput_per_s=round(1e9 / (ii * clock_ns), 1))
     for layer in layers:
