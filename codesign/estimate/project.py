@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import re
 import tempfile
 import warnings
@@ -326,7 +327,7 @@ def estimate_project(folder: Path) -> dict:
     from codesign.estimate.model import estimate_design
     from codesign.estimate.features import family_of
     from codesign.estimate.run import add_vendor
-    from codesign.estimate.vendor import tool_of_report
+    from codesign.estimate.vendor import build_of_report
     from codesign.parts import part_or_unlisted
 
     folder = Path(folder)
@@ -334,8 +335,12 @@ def estimate_project(folder: Path) -> dict:
     part, unlisted = part_or_unlisted(settings["part"])
     notes += [f"{unlisted} ({family_of(part.base)})"] if unlisted else []
     multipliers = forced_multipliers(folder)
-    tool = tool_of_report(folder)
-    report = estimate_design(graph, part, settings["clock_ns"], settings["io_type"], settings["backend"], multipliers, tool=tool)
+    built = build_of_report(folder)
+    tool, clock_ns = built.get("tool"), built.get("clock_ns") or settings["clock_ns"]
+    if not math.isclose(clock_ns, settings["clock_ns"]):
+        notes.append(f"its C-synthesis report was built for a {clock_ns:g} ns clock where the configuration says {settings['clock_ns']:g} ns: "
+                     f"estimated at {clock_ns:g} ns, the clock of the build")
+    report = estimate_design(graph, part, clock_ns, settings["io_type"], settings["backend"], multipliers, tool=tool)
     report["settings"] = {
         "backend": settings["backend"],
         "part": settings["part"],

@@ -80,15 +80,18 @@ def _number(text: str) -> int:
     return int(text) if text.strip().isdigit() else 0
 
 
-def tool_of_report(hls_dir: Path) -> str | None:
-    """'Vitis HLS 2021.1' from the header of the folder's C-synthesis report: a setting of the build, like the part."""
+def build_of_report(hls_dir: Path) -> dict:
+    """The tool ('Vitis HLS 2021.1') and the target clock (ns) in the header of the folder's C-synthesis report:
+    settings of the build, like the part. Empty where there is no report."""
     hls_dir = Path(hls_dir)
     for path in (path for pattern in CSYNTH_GLOBS for path in sorted(hls_dir.glob(pattern))):
-        text = path.read_text(errors="replace")[:2000]
+        text = path.read_text(errors="replace")[:4000]
         tool, version = re.search(r"==\s*(Vitis HLS|Vivado HLS)\s+Report", text), re.search(r"\*\s*Version:\s*(\d{4}\.\d)", text)
-        if tool and version:
-            return f"{tool.group(1)} {version.group(1)}"
-    return None
+        clock = re.search(r"\|\s*ap_clk\s*\|\s*([\d.]+)\s*ns", text)
+        found = {"tool": f"{tool.group(1)} {version.group(1)}" if tool and version else None, "clock_ns": float(clock.group(1)) if clock else None}
+        if any(found.values()):
+            return found
+    return {}
 
 
 def vendor_results(hls_dir: Path) -> dict:
