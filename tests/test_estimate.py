@@ -150,6 +150,8 @@ def test_interval_is_the_estimate_scaled_by_the_out_of_sample_ratios_and_layers_
         assert report["interval"]["lut"][0] < report["total"]["lut"] < report["interval"]["lut"][1]
         for metric in ("dsp", "lut", "ff", "bram_18k", "uram"):
             assert sum(layer[metric] for layer in report["layers"]) == report["total"][metric], metric
+        if io_type == "io_parallel":  # layer after layer: the top row holds the calls' registers
+            assert sum(layer["latency_cycles"] for layer in report["layers"]) == report["total"]["latency_cycles"]
 
 
 def test_io_stream_convolution_latency_grows_with_the_image(tmp_path):
