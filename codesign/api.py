@@ -72,13 +72,13 @@ def import_project(
 
 
 @quiet_dependencies
-def estimate_design(target: str | Path, **options) -> EstimateResult:
+def estimate_design(target: str | Path, tool: str | None = None, **options) -> EstimateResult:
     """What `codesign estimate TARGET` does: an hls4ml project folder as its config sets it (with the vendor's report
     beside it, when there is one), a run directory, or a Keras/QKeras model file with hls settings as keywords
-    (part=..., io_type=..., reuse_factor=...)."""
+    (part=..., io_type=..., reuse_factor=...); `tool` ('Vitis HLS 2021.1'): as that tool would synthesize it."""
     from codesign.commands import estimate_target
 
-    return EstimateResult(**estimate_target(Path(target), options, None, lambda _: None))
+    return EstimateResult(**estimate_target(Path(target), options, None, lambda _: None, tool))
 
 
 @quiet_dependencies
@@ -202,15 +202,17 @@ class Run:
         return ValidationResult(**report)
 
     @quiet_dependencies
-    def estimate(self, **what_if) -> EstimateResult:
+    def estimate(self, tool: str | None = None, **what_if) -> EstimateResult:
         """Resources and latency of the run's design; with hls settings as keywords (reuse_factor=4, part=...), of
-        the same converted model with only those changed."""
+        the same converted model with only those changed; with `tool` ('Vivado HLS 2019.2'), as that tool would
+        synthesize it."""
         self._bring_up_to("estimate")
         own = EstimateResult.read(self._layout.report("estimate"))
-        if what_if:
+        if what_if or tool:
             from codesign.commands import estimate_target
 
-            return EstimateResult.what_if(estimate_target(self.path, what_if, None, lambda _: None), own.dump(), what_if)
+            changed = {**what_if, **({"tool": tool} if tool else {})}
+            return EstimateResult.what_if(estimate_target(self.path, what_if, None, lambda _: None, tool), own.dump(), changed)
         return own
 
     def _bring_up_to(self, step: str) -> None:

@@ -139,13 +139,15 @@ def bench(run_dir: Path, device, batch_sizes, runs) -> None:
 @click.option("--reuse-factor", type=int)
 @click.option("--precision", help="bit-exact, hls4ml-default or 'ap_fixed<W,I>'.")
 @click.option("--backend", type=click.Choice(["Vitis", "Vivado"]))
+@click.option("--tool", help="The tool that will synthesize it, as its report names it: 'Vitis HLS 2021.1', 'Vivado HLS 2019.2' (default: a current one).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the estimate here.")
-def estimate(target: Path, json_out, **options) -> None:
+def estimate(target: Path, json_out, tool, **options) -> None:
     """Resources and latency per layer of a run directory or a model file (.h5/.keras), without vendor tools."""
     from codesign.commands import estimate_target
 
     _quiet_tensorflow()
-    estimate_target(target, {key: value for key, value in options.items() if value is not None}, json_out, _say)
+    estimate_target(target, {key: value for key, value in options.items() if value is not None}, json_out, _say, tool)
+
 
 
 @main.command()

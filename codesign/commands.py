@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -116,26 +117,29 @@ def bench_run(run_dir: Path, say: Say, device=None, batch_sizes: str | None = No
     return BenchRecord.read(layout.report("bench")).dump()
 
 
-def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say) -> dict:
+def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say, tool: str | None = None) -> dict:
     """`codesign estimate`: a run directory's estimate step, an hls4ml project folder as configured, or a what-if
-    estimate of a run or a model file."""
+    estimate of a run or a model file (`tool`: as that tool would synthesize it)."""
     from codesign.convert import conversion_of
     from codesign.estimate.project import estimate_project, is_project
-    from codesign.estimate.run import add_vendor, estimate_model, format_estimate
+    from codesign.estimate.run import TOOL_PATTERN, add_vendor, estimate_model, format_estimate
     from codesign.layout import write_json
     from codesign.model import load_keras_model
     from codesign.validate import firmware_model
 
+    if tool is not None and not re.fullmatch(TOOL_PATTERN, tool):
+        raise SpecError(f"tool {tool!r}: name it as its C-synthesis report does, e.g. 'Vitis HLS 2021.1' or 'Vivado HLS 2019.2'")
     target = Path(target)
     layout = RunLayout(target)
     is_run = target.is_dir() and layout.config.exists()
     if is_project(target) and not is_run:
-        if options:
-            raise SpecError(f"{target}: an hls4ml project is estimated as its hls4ml_config.yml sets it: edit that file for a what-if")
+        if options or tool:
+            raise SpecError(f"{target}: an hls4ml project is estimated as its hls4ml_config.yml sets it (and its report names its tool): "
+                            "edit that file for a what-if")
         report = estimate_project(target)
         for line in format_estimate(report):
             say(line)
-    elif is_run and not options:
+    elif is_run and not options and not tool:
         run_pipeline(Context(_run_spec(layout), layout, say), "estimate", "estimate")
         report = EstimateResult.read(layout.report("estimate")).dump()
     else:
@@ -144,9 +148,9 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
         log = Path(tempfile.mkdtemp(prefix="codesign-estimate-")) / "convert.log"
         if spec is not None:  # the run's own converted design, with only the options changed
             candidate, input_type = conversion_of(ConversionRecord.read(layout.report("convert")))
-            report = estimate_model(firmware_model(spec, layout), hls, input_type, log, candidate)
+            report = estimate_model(firmware_model(spec, layout), hls, input_type, log, candidate, tool)
         else:
-            report = estimate_model(load_keras_model(target), hls, None, log)
+            report = estimate_model(load_keras_model(target), hls, None, log, tool=tool)
         if is_run:
             add_vendor(report, layout.hls_dir)
         for line in format_estimate(report):

@@ -172,13 +172,15 @@ def estimate_step(ctx: Context) -> dict:
     """Estimate resources and latency per layer of the design as converted, beside any vendor report the project holds."""
     from codesign.convert import conversion_of
     from codesign.estimate.run import add_vendor, estimate_model, format_estimate
+    from codesign.estimate.vendor import build_of_report
 
     spec, layout = ctx.spec, ctx.layout
     model = firmware_model(spec, layout)
     candidate, input_type = conversion_of(ConversionRecord.read(layout.report("convert")))
-    report = add_vendor(estimate_model(model, spec.hls, input_type, layout.log("estimate"), candidate), layout.hls_dir)
+    tool = build_of_report(layout.hls_dir).get("tool")  # after `codesign synth`: the tool that built it
+    report = add_vendor(estimate_model(model, spec.hls, input_type, layout.log("estimate"), candidate, tool), layout.hls_dir)
     if spec.hls.precision == "bit-exact":  # what the verified (and proven) types cost against hls4ml's own default
-        default = estimate_model(model, spec.hls.model_copy(update={"precision": "hls4ml-default"}), None, layout.log("estimate"))
+        default = estimate_model(model, spec.hls.model_copy(update={"precision": "hls4ml-default"}), None, layout.log("estimate"), tool=tool)
         report["versus_hls4ml_default"] = {key: {"these_types": report["total"][key], "hls4ml_default": default["total"][key]}
                                            for key in ("dsp", "lut", "ff", "latency_cycles")}
     result = EstimateResult(**report)

@@ -236,6 +236,44 @@ def test_cli_estimate_model_file(tmp_path):
     assert bad.exit_code == 2 and "unknown FPGA part 'xc7z02'" in bad.stderr and "xc7z020" in bad.stderr
 
 
+def test_cli_estimate_as_a_named_tool_would_synthesize(tmp_path):
+    """--tool: 8-bit products go to DSPs on Vitis HLS 2021 and to logic on current tools; estimate.json says which
+    tool it assumed; a tool not named as a report names it is one line, exit 2."""
+    model = _dense_conv_model()
+    model.save(tmp_path / "m.h5")
+    runner = CliRunner()
+    reports = {}
+    for tool in ("Vitis HLS 2021.1", None):
+        out = tmp_path / f"{tool}.json"
+        result = runner.invoke(main, ["estimate", str(tmp_path / "m.h5"), "--precision", "ap_fixed<8,3>", "--json", str(out)]
+                               + (["--tool", tool] if tool else []))
+        assert result.exit_code == 0, result.output
+        reports[tool] = json.loads(out.read_text())
+    assert reports["Vitis HLS 2021.1"]["settings"]["tool"] == "Vitis HLS 2021.1" and reports[None]["settings"]["tool"].startswith("current")
+    assert reports["Vitis HLS 2021.1"]["total"]["dsp"] > reports[None]["total"]["dsp"] == 0
+    bad = runner.invoke(main, ["estimate", str(tmp_path / "m.h5"), "--tool", "vitis 2021"])
+    assert bad.exit_code == 2 and "tool 'vitis 2021'" in bad.stderr and "\n" not in bad.stderr.strip()
+
+
+
+@pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
+def test_a_run_with_a_vendor_report_is_estimated_as_the_tool_that_built_it(tiny_run, tmp_path):
+    """After `codesign synth`, the report's header names the tool: the estimate step reruns (its inputs changed) and
+    assumes that tool; the report is shown beside it."""
+    import shutil
+
+    run_dir = tmp_path / "tiny"
+    shutil.copytree(tiny_run[0], run_dir)
+    layout = RunLayout(run_dir)
+    assert read_json(layout.report("estimate"))["settings"]["tool"].startswith("current")
+    report = CALIBRATION / "projects" / "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__jet_tagging__hls4ml_prj__DSP_reuse1" / "reports" / "myproject_csynth.rpt"
+    (layout.hls_dir / "reports").mkdir(parents=True, exist_ok=True)
+    shutil.copy(report, layout.hls_dir / "reports" / "myproject_csynth.rpt")
+    result = CliRunner().invoke(main, ["estimate", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    estimate = read_json(layout.report("estimate"))
+    assert estimate["settings"]["tool"] == "Vitis HLS 2021.1" and estimate["vendor"]["csynth"]["latency_cycles"] == 58
+
 def test_cli_synth_without_vendor_tools(tiny_run, monkeypatch):
     run_dir, _ = tiny_run
     monkeypatch.setenv("PATH", "/usr/bin:/bin")

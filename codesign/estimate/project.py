@@ -326,7 +326,7 @@ def estimate_project(folder: Path) -> dict:
     """The design exactly as the project configures it, estimated; the vendor's report beside it, never used."""
     from codesign.estimate.model import estimate_design
     from codesign.estimate.features import family_of
-    from codesign.estimate.run import add_vendor
+    from codesign.estimate.run import add_vendor, tool_label
     from codesign.estimate.vendor import build_of_report
     from codesign.parts import part_or_unlisted
 
@@ -348,7 +348,7 @@ def estimate_project(folder: Path) -> dict:
         "reuse_factor": settings["reuse_factor"],
         "precision": settings["precision"],
         "conversion": f"hls4ml project {folder}",
-        "tool": tool or "current (Vivado HLS 2020 / Vitis HLS 2023 or later)",
+        "tool": tool_label(tool),
     }
     report["source"] = str(folder)
     report = add_vendor(report, folder)

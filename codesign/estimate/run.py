@@ -13,12 +13,16 @@ from codesign.estimate.model import estimate_design
 from codesign.parts import part_or_unlisted
 from codesign.estimate.vendor import vendor_results
 
+CURRENT_TOOL = "current (Vivado HLS 2020 / Vitis HLS 2023 or later)"  # what an estimate assumes when no tool is named
+TOOL_PATTERN = r"(Vitis HLS|Vivado HLS) \d{4}\.\d"  # as a C-synthesis report's header names it
 METRICS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram_18k")
 INTERVAL_LABELS = (("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF"), ("bram_18k", "BRAM18"), ("latency_cycles", "cycles"))
 
 
-def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path: Path, candidate: Candidate | None = None) -> dict:
-    """Convert with hls4ml (nothing written, nothing compiled) and estimate every layer.
+def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path: Path, candidate: Candidate | None = None,
+                   tool: str | None = None) -> dict:
+    """Convert with hls4ml (nothing written, nothing compiled) and estimate every layer, as `tool` ('Vitis HLS 2021.1')
+    would synthesize it (None: a current tool of the backend).
 
     With no candidate (a model file, not a run): the policy's candidates in order, the first that converts (the
     bit-exact policy's verification needs data and a compile, which an estimate does not make).
@@ -38,7 +42,7 @@ def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path
                 if index == len(candidates) - 1:
                     raise
     part, unlisted = part_or_unlisted(hls.part)  # outside the table only for an imported project (config.py)
-    report = estimate_design(graph, part, hls.clock_ns, hls.io_type, hls.backend)
+    report = estimate_design(graph, part, hls.clock_ns, hls.io_type, hls.backend, tool=tool)
     if unlisted:
         report["notes"].insert(0, unlisted)
     report["settings"] = {
@@ -48,8 +52,14 @@ def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path
         "reuse_factor": hls.reuse_factor,
         "precision": hls.precision,
         "conversion": candidate.name,
+        "tool": tool_label(tool),
     }
     return report
+
+
+def tool_label(tool: str | None) -> str:
+    """The tool an estimate assumes, as the reports show it."""
+    return tool or CURRENT_TOOL
 
 
 def add_vendor(report: dict, hls_dir: Path) -> dict:
@@ -99,7 +109,9 @@ def format_estimate(report: dict) -> list[str]:
         "estimated: " + ", ".join(with_interval(total[key], label, bounds.get(key)) for key, label in INTERVAL_LABELS)
         + " (interval: where the vendor figure fell for at least 80% of the calibration rows predicted without their source, docs/estimation.md)"
     )
-    lines.append(f"at {report['clock_ns']} ns: latency {total['latency_ns']:,.1f} ns, throughput {total['throughput_per_s']:,.0f} inferences/s")
+    tool = (report.get("settings") or {}).get("tool", CURRENT_TOOL)
+    built_by = "" if tool == CURRENT_TOOL else f" on {tool}"
+    lines.append(f"at {report['clock_ns']} ns{built_by}: latency {total['latency_ns']:,.1f} ns, throughput {total['throughput_per_s']:,.0f} inferences/s")
     for kind, metrics in report.get("vs_vendor", {}).items():
         shown = ", ".join(f"{metric} {value['estimate']}/{value['vendor']}" for metric, value in metrics.items())
         lines.append(f"vs {kind} report (estimate/vendor): {shown}")
