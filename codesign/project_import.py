@@ -1,7 +1,8 @@
 """`codesign import`: a codesign run made from an existing hls4ml project folder (docs/python_api.md).
 
 The run keeps the project's design as its author configured it: its Keras model, and its HLSConfig converted as
-written (precision 'as-configured'), with the part, clock, io type, strategy and reuse factor of its config. A
+written (precision 'as-configured'), with the part, clock, io type, strategy and reuse factor of its config (the clock
+of the build where the folder's C-synthesis report names another). A
 project whose model this stack cannot load, or with no config, is imported from its firmware: the same layers
 rebuilt as a float Keras model with the firmware's types (codesign/estimate/firmware.py). It is
 validated against the user's data, or, without data, against inputs drawn across the input type's whole range
@@ -19,7 +20,7 @@ import yaml
 
 from codesign.config import Spec, spec_from_dict
 from codesign.errors import ModelError
-from codesign.estimate.project import project_with_a_model
+from codesign.estimate.project import clock_of_build, project_with_a_model
 from codesign.fixed import Fixed
 
 SYNTHETIC_SAMPLES = {"train": 256, "test": 1000}
@@ -30,6 +31,7 @@ def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: 
     the run's spec."""
     imported = Path(run_dir) / "imported"
     project = project_with_a_model(folder, imported)
+    project.clock_ns = clock_of_build(folder, project.clock_ns, project.notes)
     for note in project.notes:
         say(f"note: {note}")
     imported.mkdir(parents=True, exist_ok=True)

@@ -234,19 +234,24 @@ def test_every_calibration_project_is_estimated_with_its_vendor_report_beside(tm
 @pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
 def test_a_project_synthesized_at_another_clock_than_configured_is_estimated_at_the_clock_of_its_build(tmp_path):
     """The public jet-tagging project's hls4ml_config.yml says 5 ns; its report was built for 3.33 ns (the clock in
-    projects.csv): the estimate is of the build, and says so."""
+    projects.csv): the estimate, and an import, are of the build, and say so."""
     from codesign.estimate.project import estimate_project
+    from codesign.project_import import import_spec
 
     folder = tmp_path / "jet"
     shutil.copytree(CALIBRATION / "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__jet_tagging__hls4ml_prj__DSP_reuse1", folder)
     built = estimate_project(folder)
     assert built["clock_ns"] == 3.33
-    assert any("built for a 3.33 ns clock where the configuration says 5 ns" in note for note in built["notes"])
+    assert any("built for a 3.33 ns clock where the configuration says 5 ns: taken at 3.33 ns" in note for note in built["notes"])
     for report in folder.glob("reports/*"):
         report.unlink()
     configured = estimate_project(folder)
     assert configured["clock_ns"] == 5.0 and not any("clock" in note for note in configured["notes"])
     assert configured["total"]["latency_cycles"] < built["total"]["latency_cycles"]  # a longer period holds more logic per cycle
+    shutil.copytree(CALIBRATION / "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__jet_tagging__hls4ml_prj__DSP_reuse1", tmp_path / "jet_built")
+    notes: list[str] = []
+    spec = import_spec(tmp_path / "jet_built", "jet", None, tmp_path / "run", notes.append)
+    assert spec.hls.clock_ns == 3.33 and any("3.33 ns" in note for note in notes)  # an import is the same build
 
 
 @pytest.mark.slow

@@ -322,6 +322,18 @@ def _config_settings(folder: Path) -> dict:
             "backend": BACKENDS.get(str(config.get("Backend")))}
 
 
+def clock_of_build(folder: Path, configured: float, notes: list[str]) -> float:
+    """The clock the folder's C-synthesis report was built for (a setting of the build, like its tool), where it is
+    not the configured one, with a note; else the configured one."""
+    from codesign.estimate.vendor import build_of_report
+
+    built = build_of_report(folder).get("clock_ns") or configured
+    if not math.isclose(built, configured):
+        notes.append(f"its C-synthesis report was built for a {built:g} ns clock where the configuration says {configured:g} ns: "
+                     f"taken at {built:g} ns, the clock of the build")
+    return built
+
+
 def estimate_project(folder: Path) -> dict:
     """The design exactly as the project configures it, estimated; the vendor's report beside it, never used."""
     from codesign.estimate.model import estimate_design
@@ -335,11 +347,8 @@ def estimate_project(folder: Path) -> dict:
     part, unlisted = part_or_unlisted(settings["part"])
     notes += [f"{unlisted} ({family_of(part.base)})"] if unlisted else []
     multipliers = forced_multipliers(folder)
-    built = build_of_report(folder)
-    tool, clock_ns = built.get("tool"), built.get("clock_ns") or settings["clock_ns"]
-    if not math.isclose(clock_ns, settings["clock_ns"]):
-        notes.append(f"its C-synthesis report was built for a {clock_ns:g} ns clock where the configuration says {settings['clock_ns']:g} ns: "
-                     f"estimated at {clock_ns:g} ns, the clock of the build")
+    tool = build_of_report(folder).get("tool")
+    clock_ns = clock_of_build(folder, settings["clock_ns"], notes)
     report = estimate_design(graph, part, clock_ns, settings["io_type"], settings["backend"], multipliers, tool=tool)
     report["settings"] = {
         "backend": settings["backend"],
