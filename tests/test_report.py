@@ -120,3 +120,15 @@ def test_the_estimate_notes_are_in_the_markdown_and_the_page(tiny_run):
     note = "outside the calibrated territory: no calibration design has a Conv3D in io_stream: interval widened"
     data["estimate"]["notes"] = [*data["estimate"].get("notes", []), note]
     assert note in render_markdown(data) and note in render_html(data)
+
+
+def test_the_reports_name_the_tool_the_estimate_assumed(tiny_run):
+    """summary.md and report.html say which tool the estimate is for (its DSP binding and cycles depend on it)."""
+    from codesign.report.data import collect
+    from codesign.report.render import render_html, render_markdown
+
+    run_dir, _ = tiny_run
+    data = collect(run_dir)
+    assert data["estimate"]["tool"].startswith("current")
+    data["estimate"]["tool"] = "Vivado HLS 2019.2"
+    assert "estimated for Vivado HLS 2019.2" in render_markdown(data) and "Estimated for Vivado HLS 2019.2" in render_html(data)

@@ -75,6 +75,7 @@ def estimate_section(estimate: dict) -> dict:
         "vs_vendor": estimate.get("vs_vendor", {}),
         "notes": estimate.get("notes", []),
         "versus_hls4ml_default": estimate.get("versus_hls4ml_default"),
+        "tool": (estimate.get("settings") or {}).get("tool"),  # the tool the estimate assumed (its binding and cycles)
     }
 
 
