@@ -149,7 +149,6 @@ def estimate(target: Path, json_out, tool, **options) -> None:
     estimate_target(target, {key: value for key, value in options.items() if value is not None}, json_out, _say, tool)
 
 
-
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--vsynth", is_flag=True, help="Also run Vivado logic synthesis after C synthesis.")

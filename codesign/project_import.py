@@ -21,6 +21,7 @@ import yaml
 from codesign.config import Spec, spec_from_dict
 from codesign.errors import ModelError
 from codesign.estimate.project import clock_of_build, project_with_a_model
+from codesign.estimate.vendor import build_of_report
 from codesign.fixed import Fixed
 
 SYNTHETIC_SAMPLES = {"train": 256, "test": 1000}
@@ -31,7 +32,7 @@ def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: 
     the run's spec."""
     imported = Path(run_dir) / "imported"
     project = project_with_a_model(folder, imported)
-    project.clock_ns = clock_of_build(folder, project.clock_ns, project.notes)
+    project.clock_ns = clock_of_build(build_of_report(folder), project.clock_ns, project.notes)
     for note in project.notes:
         say(f"note: {note}")
     imported.mkdir(parents=True, exist_ok=True)

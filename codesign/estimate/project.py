@@ -322,12 +322,10 @@ def _config_settings(folder: Path) -> dict:
             "backend": BACKENDS.get(str(config.get("Backend")))}
 
 
-def clock_of_build(folder: Path, configured: float, notes: list[str]) -> float:
-    """The clock the folder's C-synthesis report was built for (a setting of the build, like its tool), where it is
-    not the configured one, with a note; else the configured one."""
-    from codesign.estimate.vendor import build_of_report
-
-    built = build_of_report(folder).get("clock_ns") or configured
+def clock_of_build(build: dict, configured: float, notes: list[str]) -> float:
+    """The clock a folder's C-synthesis report was built for (`build`: vendor.build_of_report's; a setting of the build,
+    like its tool), where it is not the configured one, with a note; else the configured one."""
+    built = build.get("clock_ns") or configured
     if not math.isclose(built, configured):
         notes.append(f"its C-synthesis report was built for a {built:g} ns clock where the configuration says {configured:g} ns: "
                      f"taken at {built:g} ns, the clock of the build")
@@ -347,8 +345,9 @@ def estimate_project(folder: Path) -> dict:
     part, unlisted = part_or_unlisted(settings["part"])
     notes += [f"{unlisted} ({family_of(part.base)})"] if unlisted else []
     multipliers = forced_multipliers(folder)
-    tool = build_of_report(folder).get("tool")
-    clock_ns = clock_of_build(folder, settings["clock_ns"], notes)
+    build = build_of_report(folder)  # the report's header, read once: its tool and its clock
+    tool = build.get("tool")
+    clock_ns = clock_of_build(build, settings["clock_ns"], notes)
     report = estimate_design(graph, part, clock_ns, settings["io_type"], settings["backend"], multipliers, tool=tool)
     report["settings"] = {
         "backend": settings["backend"],
