@@ -3,7 +3,7 @@ and ONNX front ends, older hls4ml versions, a folder with only the firmware): do
 
 `firmware/parameters.h` states every layer's configuration, `defines.h` its types, the top function (myproject.cpp)
 the order of the layers and their names, `weights/*.txt` the weights; build_prj.tcl or project.tcl the part and
-clock. From these the same design is rebuilt as a Keras model with hls4ml's per-layer configuration (types, reuse
+clock. Where only these facts are kept (`firmware.json`, as in ../shared/calibration), they are read from it. From these the same design is rebuilt as a Keras model with hls4ml's per-layer configuration (types, reuse
 factors, strategies), and converted by hls4ml 1.3: the estimate then runs the code path of a model.
 """
 
@@ -58,9 +58,40 @@ class Firmware:
     aliases: dict = field(default_factory=dict)  # variable -> the variable it names (hls4ml's free Flatten/Reshape)
 
 
+FACTS = "firmware.json"  # the facts read from a firmware whose C++ is not kept (../shared/calibration keeps data only)
+WEIGHT_PREFIXES = ("w", "s", "a", "b")  # hls4ml's weight files of layer N, in the order its calls pass them: kernel or scale, alpha, bias
+
+
 def has_firmware(folder: Path) -> bool:
     firmware = Path(folder) / "firmware"
-    return (firmware / "parameters.h").is_file() and (firmware / "defines.h").is_file()
+    return ((firmware / "parameters.h").is_file() and (firmware / "defines.h").is_file()) or (Path(folder) / FACTS).is_file()
+
+
+def _layer_weight_names(firmware: Path, layer: dict) -> list[str]:
+    """The weight files hls4ml wrote for a layer whose output variable is `layerN_out`: wN/sN, aN, bN where present."""
+    if _builder(layer["function"]) not in WEIGHTED and layer["function"] != "prelu":
+        return []
+    index = re.fullmatch(r"layer(\d+)_out", layer["outputs"][0]) if layer["outputs"] else None
+    if index is None:
+        return []
+    return [f"{prefix}{index.group(1)}" for prefix in WEIGHT_PREFIXES if _has_weights(firmware, f"{prefix}{index.group(1)}")]
+
+
+def _firmware_of_facts(folder: Path, with_weights: bool) -> Firmware:
+    """The design of a firmware.json (the same facts read_firmware takes from the C++), its weights from weights/*.txt."""
+    import json
+
+    path = folder / FACTS
+    try:
+        facts = json.loads(path.read_text())
+        layers = [Layer(**{key: value for key, value in layer.items() if key != "weights"}) for layer in facts["layers"]]
+        for layer, raw in zip(layers, facts["layers"]):
+            if with_weights:
+                layer.weights = [_weights(folder / "firmware", name) for name in _layer_weight_names(folder / "firmware", raw)]
+        return Firmware(layers, facts["input_name"], facts["input_type"], facts["io_type"], facts.get("part"), facts.get("clock_ns"),
+                        facts.get("backend", "Vivado"), list(facts.get("notes", [])), dict(facts.get("aliases", {})))
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelError(f"{path}: not a firmware description codesign reads ({type(error).__name__}: {error})") from None
 
 
 def _evaluate(expression: str, numbers: dict[str, int]) -> int | str:
@@ -143,6 +174,8 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     `with_weights`, the weight files are found but not read (each layer's `weights` stays empty)."""
     folder = Path(folder)
     firmware = folder / "firmware"
+    if not (firmware / "parameters.h").is_file() and (folder / FACTS).is_file():
+        return _firmware_of_facts(folder, with_weights)
     defines = (firmware / "defines.h").read_text(errors="replace")
     parameters = (firmware / "parameters.h").read_text(errors="replace")
     numbers: dict[str, int] = {}
@@ -345,6 +378,7 @@ BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml c
     **dict.fromkeys(MERGES, _merge),
     **dict.fromkeys(("prelu", "leaky_relu", *ACTIVATIONS), _activation),
 }
+WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _normalize)  # builders that read a layer's weights (and PReLU's alpha)
 PASS_THROUGH = ("clone_stream", "repack_stream", "linear")  # a stream's copy, or a cast that is free and that hls4ml removes
 
 

@@ -51,10 +51,10 @@ class Project:
 
 def is_project(path: Path) -> bool:
     """A folder hls4ml wrote: its config, or its firmware and build script (projects written before configs were saved)."""
-    from codesign.estimate.firmware import has_firmware
+    from codesign.estimate.firmware import FACTS, has_firmware
 
     path = Path(path)
-    scripts = any((path / name).is_file() for name in ("build_prj.tcl", "project.tcl"))
+    scripts = any((path / name).is_file() for name in ("build_prj.tcl", "project.tcl", FACTS))
     return path.is_dir() and ((path / CONFIG_NAME).is_file() or (has_firmware(path) and scripts))
 
 
