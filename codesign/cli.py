@@ -212,6 +212,30 @@ def sweep(sweep_file, jobs, scheduler, dask_local, dry_run, best, max_dsp, max_l
 
 
 @main.command()
+@click.option("--n", "count", type=click.IntRange(min=1), default=20, show_default=True, help="Models to generate and build.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Generator seed: model I of seed S is always the same model.")
+@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="Index of the first model (resume or split a run).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects/fuzz"), show_default=True,
+              help="Where fuzz.json and each failure's minimal model (failures/) go.")
+@click.option("--no-shrink", is_flag=True, help="Save failures as generated, without shrinking them.")
+def fuzz(count, seed, start, out_dir, no_shrink) -> None:
+    """Differential fuzzing: random QKeras models built as a user would; exit 1 when any ends in an internal error, a
+    difference without a reason, or a proof a sample contradicts (docs/fuzzing.md)."""
+    from codesign.fuzz import FAILURES, fuzz as run_fuzz, summary
+
+    _quiet_tensorflow()
+    rows = run_fuzz(count, seed, out_dir, _say, shrink_failures=not no_shrink, start=start)
+    counts = summary(rows)
+    _say("summary: " + ", ".join(f"{kind} {number}" for kind, number in counts.items()) + f" (of {len(rows)}; {out_dir / 'fuzz.json'})")
+    failed = sum(counts[kind] for kind in FAILURES)
+    if failed:
+        for row in rows:
+            if row.get("case"):
+                _say(f"failure {row['kind']}: {row['detail']}; minimal model in {row['case']}")
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("spec_file", type=click.Path(dir_okay=False, path_type=Path))
 def show(spec_file: Path) -> None:
     """Print the resolved spec (every default filled in) and its digest."""

@@ -24,10 +24,10 @@ import numpy as np
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
-    POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
+    POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
-from codesign.vectorized import VectorizedEmulator
+from codesign.vectorized import VectorizedEmulator, max_pool_padding
 
 GRID_LIMIT = 2**22  # the most values a cast is checked on, one by one
 FLOAT_LIMIT = 2.0**40  # an unbounded domain is cut here before the input type's cast (which saturates far below)
@@ -84,7 +84,7 @@ class Finding:
     name: str
     kind: str
     holds: bool
-    condition: str | None = None  # overflow, float32, rounding, or 'not analysed'
+    condition: str | None = None  # overflow, float32, rounding, padding, or 'not analysed'
     why: str | None = None
     bounds: dict = field(default_factory=dict)  # value ranges: 'accum' (the exact sums), 'result'
     types: dict = field(default_factory=dict)
@@ -110,6 +110,16 @@ class Proof:
 
     def failing(self) -> list[Finding]:
         return [finding for finding in self.layers if not finding.holds]
+
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        """Per sample, whether the claim is about it: inside the ranges and, unless a quantizer takes every float, on
+        the input type's grid."""
+        flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        inside = ((flat >= self.inputs.low) & (flat <= self.inputs.high)).all(axis=1)
+        if not self.quantized_input:
+            scaled = flat / self.input_type.lsb
+            inside &= (scaled == np.round(scaled)).all(axis=1)
+        return inside
 
     def dump(self) -> dict:
         data = {key: value for key, value in asdict(self).items() if key not in ("inputs", "input_type")}
@@ -315,6 +325,8 @@ class _Analysis:
             return None
         if firmware_name is None:
             return consumers[0].quantizer
+        if any(layer["name"] == f"{firmware_name}_alpha" for layer in self.emulator.layers):
+            return None  # its scale follows: QKeras's quantizer acts on the scaled value, at '<layer>_alpha'
         result = next(layer["types"]["result_t"] for layer in self.emulator.layers if layer["name"] == firmware_name)
         moved = "width" in result and Fixed.of(result) == quantizer_type(consumers[0].quantizer)
         return consumers[0].quantizer if moved else None
@@ -483,13 +495,21 @@ class _Analysis:
     def _pooling(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         a = planar_attributes(layer)
         a.update(filt_height=a["pool_height"], filt_width=a["pool_width"])
-        low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, a["n_filt"])[0] for raw in (source.low, source.high))
+        padded = any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
         if a.get("pool_op") != "Max":  # windows as the last axis: (out_h, out_w, channels, window)
-            if any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")):
+            if padded:
                 _fail(finding, "not analysed", "average pooling over padded windows (hls4ml's count_pad): not analysed")
                 return source
+            low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, a["n_filt"])[0] for raw in (source.low, source.high))
             windows = [np.moveaxis(bound, 4, 2).reshape(*bound.shape[:2], bound.shape[4], -1) for bound in (low, high)]
             return self._average(layer, finding, *windows, source.frac)
+        data = self.emulator.input_type(layer)
+        fill = max_pool_padding(data, source.frac)
+        if padded and not data.signed and source.low.min() < fill:
+            _fail(finding, "padding", f"hls4ml pads this max pooling's border windows with {fill * 2.0 ** -source.frac:g} (nnet::pad_val sets "
+                  f"the top bit of its unsigned input type {data.hls4ml()}), which wins over smaller values, where Keras ignores the padding: "
+                  "make the layer before it signed, or pool with padding='valid'")
+        low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, a["n_filt"], fill)[0] for raw in (source.low, source.high))
         low, high = (bound.max(axis=(2, 3)).reshape(-1) for bound in (low, high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
 
@@ -530,6 +550,10 @@ class _Analysis:
     @implements("proof", RESHAPE)
     def _reshape(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         return source
+
+    @implements("proof", REPACK)
+    def _repack(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        return self._cast(finding, source, Fixed.of(layer["types"]["result_t"]), None)
 
     @implements("proof", ZERO_PADDING2D)
     def _padding(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:

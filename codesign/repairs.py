@@ -17,8 +17,8 @@ from codesign.config import parse_ap_fixed
 from codesign.errors import SpecError
 from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
 from codesign.layers import (
-    APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, POOLING1D, POOLING2D,
-    RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, POOLING1D, POOLING2D,
+    REPACK, RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
 )
 from codesign.quantizers import batchnorm_scale_shift
 
@@ -90,6 +90,36 @@ def true_alpha_scales(graph, _settings: dict) -> None:
             fixed, exact = exact_type_of(scale)
             if exact:
                 _replace_weights(layer, "scale", scale, fixed)
+            _cast_after_the_scale(layer)
+
+
+def _cast_after_the_scale(alpha) -> None:
+    """hls4ml merges the QActivation after a scaled (auto_po2) layer into that layer's result type, then puts the
+    ApplyAlpha after it: the quantizer then rounds the sum before the scale, where QKeras rounds the scaled value.
+    The layer's result becomes its accumulator (a value QKeras never shows), and the quantizer's cast (RND_CONV or
+    SAT: a quantizer's type) moves to the ApplyAlpha's result."""
+    source = alpha.get_input_node(alpha.inputs[0])
+    if source is None or "accum_t" not in source.types or "result_t" not in source.types:
+        return
+    result = of_precision(source.types["result_t"].precision)
+    source.types["result_t"].precision = source.types["accum_t"].precision
+    if result is not None and (result.rounding != "TRN" or result.saturation != "WRAP"):
+        alpha.types["result_t"].precision = to_hls4ml(result)
+
+
+def signed_max_pool_inputs(graph, _settings: dict) -> None:
+    """hls4ml pads a max pooling's border windows with its input type's top bit set (nnet::pad_val): the most negative
+    value of a signed type, but half the range of an unsigned one, which then wins over the values Keras compares.
+    A relu's unsigned result before a padded max pooling becomes the signed type one bit wider: the same values (the
+    relu clips negatives itself, and both saturate at the same top), and a padding that never wins."""
+    for layer in graph.get_layers():
+        padded = any(layer.get_attr(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+        if kind_of(layer) not in (POOLING1D, POOLING2D) or layer.get_attr("pool_op") != "Max" or not padded:
+            continue
+        source = layer.get_input_node(layer.inputs[0])
+        data = of_precision(source.types["result_t"].precision) if source is not None and "result_t" in source.types else None
+        if data is not None and not data.signed and kind_of(source) is ACTIVATION and source.get_attr("activation") == "relu":
+            source.types["result_t"].precision = to_hls4ml(Fixed(data.width + 1, data.integer + 1, True, data.rounding, data.saturation))
 
 
 def qkeras_batchnorm(graph, _settings: dict) -> None:
@@ -147,6 +177,7 @@ PASSES = (  # (pass, the setting that switches it on, what it does), in the orde
     ("widen_average_pooling", "repairs", widen_average_pooling),
     ("true_alpha_scales", "repairs", true_alpha_scales),
     ("qkeras_batchnorm", "repairs", qkeras_batchnorm),
+    ("signed_max_pool_inputs", "repairs", signed_max_pool_inputs),
     ("exact_types", "exact_accumulators", exact_types),
     ("type_overrides", "layers", type_overrides),
 )
@@ -184,7 +215,7 @@ def _exact_pooling(layer, inputs: list[Fixed], result: Fixed | None) -> None:
         _exact_pass_through(layer, inputs, result)
 
 
-@implements("exact_type", RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, MERGE, CONCATENATE)
+@implements("exact_type", RESHAPE, REPACK, ZERO_PADDING1D, ZERO_PADDING2D, MERGE, CONCATENATE)
 def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> None:
     """A result hls4ml inferred from the inputs (truncating) covers them all, one more integer bit for a sum."""
     if result is None or result.rounding != "TRN":

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from codesign.config import Spec, digest_of
 from codesign.data import Dataset, load_dataset
-from codesign.errors import ModelError, RunDirError, ValidationFailed
+from codesign.errors import InternalError, ModelError, RunDirError, ValidationFailed
 from codesign.layout import RunLayout, file_digest
 from codesign.records import BenchRecord, CompileRecord, ConversionRecord, RtlRecord, TrainRecord
 from codesign.results import EstimateResult, ValidationResult
@@ -96,6 +98,15 @@ def _check_user_model(model, data: Dataset, path: str, precision: str) -> None:
     from codesign.convert import unsupported_layers
     from codesign.quantizers import has_quantizers
 
+    if len(model.inputs) > 1 or len(model.outputs) > 1:
+        outputs = ", ".join(f"'{tensor.name.split('/')[0]}'" for tensor in model.outputs)
+        raise ModelError(f"{path}: the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs ({outputs}); codesign builds and "
+                         "validates a model of one input and one output: build one per output, e.g. keras.Model(model.input, "
+                         "model.outputs[0])")
+    not_identifiers = [layer.name for layer in model.layers if not re.fullmatch(r"[A-Za-z_]\w*", layer.name)]
+    if not_identifiers:
+        raise ModelError(f"{path}: layer '{not_identifiers[0]}': hls4ml writes layer names into the C++ as identifiers (letters, digits "
+                         f"and '_', not starting with a digit), where g++ rejects this one: rename it (e.g. 'l_{re.sub(r'[^0-9A-Za-z_]', '_', not_identifiers[0])}')")
     refused = unsupported_layers(model)
     if refused:
         shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
@@ -264,12 +275,14 @@ def validate_step(ctx: Context) -> dict:
     report = {**data_warning(data), **report, "emulators": emulators, "emulation_samples_per_s": emulators["cpp"]["samples_per_s"]}
     if firmware_head:
         report["firmware_head"] = head_agreement(reference, emulation.outputs, head_of(spec, layout)["function"])
-    report["proof"] = prove_exact(layout, spec, spec.validation.domain, ctx.say, report["reference"])
+    report["proof"] = prove_exact(layout, spec, spec.validation.domain, ctx.say, report["reference"], data.x_test)
     result = ValidationResult(**report)
     result.write(layout.report("validate"))
     report = result.dump()
     for line in summary_lines(report):
         ctx.say("  " + line)
+    if report["proof"]["status"] == "contradicted":
+        raise InternalError(f"{layout.root}: {report['proof']['why']}; the inputs are in {report['proof']['counterexample']}: please report it")
     if spec.hls.precision == "bit-exact" and not report["bit_exact"]:
         raise ValidationFailed(f"not bit-exact: {divergence_line(report)}")
     return report

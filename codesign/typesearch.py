@@ -134,24 +134,41 @@ def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x
     screened = vectorized_outputs(layout.hls_dir, x)[0]
     if screened is not None and _mismatched(screened, references):
         mismatched = _mismatched(screened, references)
-        return {**outcome, "outcome": "not exact", "detail": f"{mismatched} of {len(x)} samples differ (vectorized emulation; not compiled)",
+        detail = f"{mismatched} of {len(x)} samples differ (vectorized emulation; not compiled)"
+        return {**outcome, **_contradiction(proof, x, screened, references), "outcome": "not exact", "detail": detail,
                 "mismatched_samples": mismatched}, report
     try:
         compile_library(layout.hls_dir, layout.log("compile"))
     except CompileFailed as error:
         return {**outcome, "outcome": "not compiled", "detail": error.first_error}, report
-    mismatched = _mismatched(firmware_outputs(layout, x), references)
+    outputs = firmware_outputs(layout, x)
+    mismatched = _mismatched(outputs, references)
     verdict = "exact" if mismatched == 0 else "not exact"
     detail = f"identical on all {len(x)} samples" if not mismatched else f"{mismatched} of {len(x)} samples differ"
     if not mismatched:
         detail += f"; proven for {proof.domain['text']}" if proof.status == "proven" else f"; not proven for every input ({proof.why})"
-    return {**outcome, "outcome": verdict, "detail": detail, "mismatched_samples": mismatched}, report
+    return {**outcome, **_contradiction(proof, x, outputs, references), "outcome": verdict, "detail": detail, "mismatched_samples": mismatched}, report
+
+
+def _differing(outputs: np.ndarray, references: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Per sample, whether any output differs from the reference the outputs are closest to."""
+    flat = outputs.reshape(len(outputs), -1)
+    masks = [(flat != reference.reshape(len(outputs), -1).astype(np.float64)).any(axis=1) for reference in references]
+    return min(masks, key=lambda mask: int(mask.sum()))
 
 
 def _mismatched(outputs: np.ndarray, references: tuple[np.ndarray, ...]) -> int:
     """Samples on which any output differs from the reference the outputs are closest to."""
-    flat = outputs.reshape(len(outputs), -1)
-    return min(int((flat != reference.reshape(len(outputs), -1).astype(np.float64)).any(axis=1).sum()) for reference in references)
+    return int(_differing(outputs, references).sum())
+
+
+def _contradiction(proof, x: np.ndarray, outputs: np.ndarray, references: tuple[np.ndarray, ...]) -> dict:
+    """A proof that says 'proven' while samples of its own domain differ is contradicted (a codesign defect, never a
+    claim): the candidate's `proof` says so."""
+    if proof.status != "proven":
+        return {}
+    against = int((_differing(outputs, references) & proof.contains(x)).sum())
+    return {"proof": "contradicted", "proof_detail": f"{against} samples of the proof's domain differ"} if against else {}
 
 
 def _best(tried: list[dict]) -> dict | None:

@@ -13,6 +13,8 @@ from codesign.model import load_keras_model
 from codesign.records import ConversionRecord, EmulationMeta, TrainRecord
 
 DIVERGENCE_SAMPLES = 16  # mismatching samples traced layer by layer to find the first diverging layer
+SPLIT_SUFFIXES = ("_alpha", "_linear")  # what hls4ml splits off a Keras layer: its auto_po2 scale, its linear activation
+REPLAY_CPP = 64  # inputs of a proven domain run through the C++ emulation itself before 'proven' is written
 
 
 def task_of(output_shape: tuple[int, ...], labels: np.ndarray | None) -> tuple[str | None, str | None]:
@@ -123,21 +125,32 @@ def keras_layer_outputs(keras_model, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def first_divergence(traced_order: list[dict], firmware: dict[str, np.ndarray], keras: dict[str, np.ndarray]) -> dict | None:
-    """Walk the firmware's layers in order; the first whose output differs from the same Keras layer's is the culprit."""
-    for layer in traced_order:
-        name = layer["name"]
-        if name not in firmware or name not in keras or firmware[name].shape != keras[name].shape:
-            continue  # layers hls4ml added (padding, reshapes) or that Keras has in another layout
-        difference = np.abs(firmware[name] - keras[name])
+    """Walk the firmware's layers in order; the first whose output differs from the same Keras layer's is the culprit.
+    A Keras layer hls4ml split ('conv' and 'conv_alpha', an auto_po2 scale; 'conv_linear') is compared where its
+    last part ends: its first part holds a value Keras never shows."""
+    owners = [_keras_owner(layer["name"], keras) for layer in traced_order]
+    for position, layer in enumerate(traced_order):
+        name, owner = layer["name"], owners[position]
+        if owner is None or owner in owners[position + 1:] or name not in firmware or firmware[name].shape != keras[owner].shape:
+            continue  # layers hls4ml added (padding, reshapes), a split layer's first part, or another layout
+        difference = np.abs(firmware[name] - keras[owner])
         if difference.max() > 0:
             return {
                 "name": name,
+                "keras_layer": owner,
                 "class": layer["class"],
                 "max_abs_diff": float(difference.max()),
                 "mismatched_elements": int((difference > 0).sum()),
                 "samples_traced": int(len(difference)),
             }
     return None
+
+
+def _keras_owner(name: str, keras: dict) -> str | None:
+    """The Keras layer a firmware layer computes (all or the end of): itself, or the one hls4ml split it from."""
+    if name in keras:
+        return name
+    return next((name[: -len(suffix)] for suffix in SPLIT_SUFFIXES if name.endswith(suffix) and name[: -len(suffix)] in keras), None)
 
 
 # --- a run's firmware against its model --------------------------------------------------------------------------
@@ -216,17 +229,31 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
         traced = run_emulation(layout.library, layout.emulation_meta, subset, lambda _: None, trace=True)
         diverging = first_divergence(EmulationMeta.read(layout.emulation_meta).traced_layers, traced.layers, keras_layer_outputs(model, subset))
         if diverging is not None:
-            diverging["why"] = why_not_exact(model, diverging["name"], conversion.input_type)
+            diverging["why"] = why_not_exact(model, diverging["keras_layer"], conversion.input_type) or _inexact_anywhere(model, conversion.input_type)
         report["first_diverging_layer"] = diverging
     return report, reference
 
 
-def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None], reference: str = "qkeras") -> dict:
+def _inexact_anywhere(model, input_type: dict | None) -> str | None:
+    """Where the first diverging layer has no reason of its own: the first layer of the model that no firmware can
+    compute exactly, named (every type candidate then differs, the kept one earlier than there)."""
+    from codesign.typesearch import why_not_exact
+
+    for layer in model.layers:
+        why = why_not_exact(model, layer.name, input_type)
+        if why:
+            return f"layer {layer.name} cannot be exact, so no type candidate is: {why}"
+    return None
+
+
+def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None], reference: str = "qkeras",
+                samples: np.ndarray | None = None) -> dict:
     """validate.json's `proof`: the firmware equals QKeras on every input of the domain (bounds through the converted
     graph, codesign/proof.py), or inputs on which the compiled C++ emulation and QKeras differ, saved in
     reports/counterexample.npz, or the conditions the analysis could not show and no input was found to break. When
     validation found the firmware equal to the model's exact evaluation (`reference` 'exact'), inputs are searched
-    against that evaluation."""
+    against that evaluation. 'proven' is written only after the proof survives a replay of inputs of its domain
+    (`samples`, the test set, among them); one that does not is 'contradicted', a codesign defect."""
     from codesign.counterexample import candidates, search
     from codesign.emulate import firmware_outputs, run_emulation
     from codesign.proof import prove
@@ -235,12 +262,6 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
     proof = prove(layout.hls_dir, model, domain, logits=spec.hls.head == "firmware")
     report = proof.dump()
     layout.counterexample.unlink(missing_ok=True)
-    if proof.status == "proven":
-        against = " against the exact evaluation" if proof.reference == "exact" else ""
-        say(f"  proof: bit-exact{against} for {proof.domain['text']} ({proof.seconds:.2f} s)")
-        return report
-    say(f"  proof: not shown for {proof.domain['text']}: {proof.why}; searching for an input that breaks it")
-    x = candidates(proof.failing(), proof.inputs, model, proof.input_type, on_grid=not proof.quantized_input)
 
     def cpp(samples: np.ndarray) -> np.ndarray:
         return firmware_logits(layout, spec, run_emulation(layout.library, layout.emulation_meta, samples, lambda _: None,
@@ -248,6 +269,24 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
 
     screen = cpp if spec.hls.head == "firmware" else (lambda samples: firmware_outputs(layout, samples))
     against = "exact" if "exact" in (proof.reference, reference) else "qkeras"
+    if proof.status == "proven":
+        tested = samples[proof.contains(samples)] if samples is not None else samples
+        replay = np.concatenate([tested.astype(np.float32) if tested is not None else np.zeros((0, *model.input_shape[1:]), np.float32), candidates([], proof.inputs, model, proof.input_type, on_grid=not proof.quantized_input)])
+        found, firmware, expected, screened = _replayed(replay, screen, cpp, reference_function(model, against), against)
+        report.update(replayed=screened)
+        if not len(found):
+            where = " against the exact evaluation" if proof.reference == "exact" else ""
+            say(f"  proof: bit-exact{where} for {proof.domain['text']} ({proof.seconds:.2f} s; {screened:,} inputs of it replayed, "
+                f"the first {min(screened, REPLAY_CPP)} through the C++ emulation)")
+            return report
+        diverging = _saved_counterexample(layout, model, found, firmware, expected, against)
+        where = f"{diverging['name']} ({diverging['class']}) first differs" if diverging else "the outputs differ"
+        report.update(status="contradicted", counterexample=str(layout.counterexample.relative_to(layout.root)), first_diverging_layer=diverging,
+                      why=f"codesign's proof said proven, but {len(found)} inputs of its domain differ ({where}): a codesign defect, not a claim")
+        say(f"  proof: CONTRADICTED: {report['why']}; the inputs are in {report['counterexample']}")
+        return report
+    say(f"  proof: not shown for {proof.domain['text']}: {proof.why}; searching for an input that breaks it")
+    x = candidates(proof.failing(), proof.inputs, model, proof.input_type, on_grid=not proof.quantized_input)
     if against == "exact":  # the claim is about the inputs the exact evaluation holds
         from codesign.exact import representable
 
@@ -257,16 +296,40 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
     if not len(found):
         say(f"  proof: unproven; none of {screened:,} inputs drawn to break it differs")
         return report
-    np.savez(layout.counterexample, x=found, firmware=firmware, **{against: expected})  # 'qkeras', or 'exact' outputs
-    traced = run_emulation(layout.library, layout.emulation_meta, found, lambda _: None, trace=True)
-    diverging = first_divergence(EmulationMeta.read(layout.emulation_meta).traced_layers, traced.layers, keras_layer_outputs(model, found))
+    diverging = _saved_counterexample(layout, model, found, firmware, expected, against)
     finding = next((f for f in proof.layers if diverging and f.name == diverging["name"]), None)
     where = f"{diverging['name']} first differs, by up to {diverging['max_abs_diff']:g}" if diverging else "the outputs differ"
-    known = finding is not None and finding.condition in ("overflow", "float32", "rounding")
+    known = finding is not None and finding.condition in ("overflow", "float32", "rounding", "padding")
     report.update(status="counterexample", counterexample=str(layout.counterexample.relative_to(layout.root)),
                   first_diverging_layer=diverging, why=where + (f": {finding.why}" if known else ""))
     say(f"  proof: counterexample, {len(found)} inputs in {report['counterexample']} ({report['why']})")
     return report
+
+
+def _replayed(x: np.ndarray, screen, cpp, reference, against: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """A proof checks itself before it is written: inputs of its domain (the test samples in it, random corners and
+    draws) through the fast emulator, the first REPLAY_CPP through the C++ emulation, against the reference. What
+    differs (confirmed on the C++ emulation) contradicts it."""
+    from codesign.counterexample import search
+
+    if against == "exact":
+        from codesign.exact import representable
+
+        x = x[representable(x)]
+    found, firmware, expected, _ = search(x[:REPLAY_CPP], cpp, cpp, reference)
+    if not len(found):
+        found, firmware, expected, _ = search(x, screen, cpp, reference)
+    return found, firmware, expected, len(x)
+
+
+def _saved_counterexample(layout: RunLayout, model, found, firmware, expected, against: str) -> dict | None:
+    """reports/counterexample.npz (the inputs, the firmware's outputs and the reference's), and the first layer where the
+    C++ emulation traced on them differs from Keras."""
+    from codesign.emulate import run_emulation
+
+    np.savez(layout.counterexample, x=found, firmware=firmware, **{against: expected})  # 'qkeras', or 'exact' outputs
+    traced = run_emulation(layout.library, layout.emulation_meta, found, lambda _: None, trace=True)
+    return first_divergence(EmulationMeta.read(layout.emulation_meta).traced_layers, traced.layers, keras_layer_outputs(model, found))
 
 
 def reference_function(model, reference: str) -> Callable[[np.ndarray], np.ndarray]:
@@ -325,6 +388,8 @@ def proof_line(proof: dict) -> str:
         return f"proven: bit-exact{against} for {proof['domain']['text']}"
     if proof["status"] == "counterexample":
         return f"not for every input: counterexample in {proof['counterexample']} ({proof['why']})"
+    if proof["status"] == "contradicted":
+        return f"proof CONTRADICTED: {proof['why']}; inputs in {proof['counterexample']}"
     return f"not proven for {proof['domain']['text']}: {proof['why']}"
 
 

@@ -22,7 +22,7 @@ from codesign.fixed import (
     quantize,
 )
 from codesign.layers import (
-    ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind,
+    ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind,
     implements, planar_attributes, unhandled,
 )
 from codesign.layout import GRAPH_DESCRIPTION, read_json
@@ -36,6 +36,13 @@ class Tensor:
     frac: int
 
 
+def max_pool_padding(data: Fixed, frac: int) -> float:
+    """The raw value (at `frac` fraction bits) hls4ml's max pooling pads border windows with: nnet::pad_val sets the
+    type's top bit, the most negative value of a signed type but half the range, 2^(I-1), of an unsigned one."""
+    top = 2.0 ** (data.width - 1) * 2.0 ** (frac - data.frac)
+    return -top if data.signed else top
+
+
 class VectorizedEmulator:
     """The firmware of one run, executed layer by layer over a whole batch."""
 
@@ -46,6 +53,11 @@ class VectorizedEmulator:
         self.graph = read_json(self.hls_dir / GRAPH_DESCRIPTION)
         self.layers = self.graph["layers"]
         self._loaded: dict[tuple[str, str], np.ndarray] = {}
+
+    def input_type(self, layer: dict) -> Fixed:
+        """The type of the variable a layer reads (its producer's result)."""
+        producer = next(other for other in self.layers if other["name"] == layer["inputs"][0])
+        return Fixed.of(producer["types"]["result_t"])
 
     def unsupported(self) -> str | None:
         """Why this graph cannot be emulated here (a layer class, activation, pooling or type), or None."""
@@ -228,15 +240,15 @@ class VectorizedEmulator:
         return bound < (limit or EXACT_FLOAT)
 
     @staticmethod
-    def padded(raw: np.ndarray, batch: int, attributes: dict, channels: int) -> np.ndarray:
+    def padded(raw: np.ndarray, batch: int, attributes: dict, channels: int, fill: float = 0.0) -> np.ndarray:
         image = raw.reshape(batch, attributes["in_height"], attributes["in_width"], channels)
         return np.pad(image, ((0, 0), (attributes.get("pad_top", 0), attributes.get("pad_bottom", 0)),
-                              (attributes.get("pad_left", 0), attributes.get("pad_right", 0)), (0, 0)))
+                              (attributes.get("pad_left", 0), attributes.get("pad_right", 0)), (0, 0)), constant_values=fill)
 
     @staticmethod
-    def patches(raw: np.ndarray, batch: int, attributes: dict, channels: int) -> np.ndarray:
-        """Zero-padded sliding windows: (batch, out_h, out_w, filt_h, filt_w, channels)."""
-        padded = VectorizedEmulator.padded(raw, batch, attributes, channels)
+    def patches(raw: np.ndarray, batch: int, attributes: dict, channels: int, fill: float = 0.0) -> np.ndarray:
+        """Sliding windows over the image padded with `fill` (zeros by default): (batch, out_h, out_w, filt_h, filt_w, channels)."""
+        padded = VectorizedEmulator.padded(raw, batch, attributes, channels, fill)
         windows = np.lib.stride_tricks.sliding_window_view(padded, (attributes["filt_height"], attributes["filt_width"]), axis=(1, 2))
         windows = windows[:, :: attributes["stride_height"], :: attributes["stride_width"]]
         windows = windows[:, : attributes["out_height"], : attributes["out_width"]]
@@ -266,13 +278,20 @@ class VectorizedEmulator:
             blocks = image[:, : out_h * pool_h, : out_w * pool_w].reshape(batch, out_h, pool_h, out_w, pool_w, channels)
             pooled = blocks.max(axis=(2, 4))
         else:
-            pooled = self.patches(source.raw, batch, attributes, channels).max(axis=(3, 4))
+            fill = max_pool_padding(self.input_type(layer), source.frac)
+            pooled = self.patches(source.raw, batch, attributes, channels, fill).max(axis=(3, 4))
         result = Fixed.of(layer["types"]["result_t"])
         return Tensor(quantize(pooled.reshape(batch, -1), source.frac, result), result.frac)
 
     @implements("vectorized", RESHAPE)
     def _reshape(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         return source
+
+    @implements("vectorized", REPACK)
+    def _repack(self, layer: dict, source: Tensor, batch: int) -> Tensor:
+        """hls4ml's io_stream reshape copies each value into its result type (nnet::repack_stream)."""
+        result = Fixed.of(layer["types"]["result_t"])
+        return Tensor(quantize(source.raw.copy(), source.frac, result), result.frac)
 
     @implements("vectorized", ZERO_PADDING2D)
     def _zeropadding2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:

@@ -10,11 +10,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "codesign"
 # Lowest first: a module may import its own layer and the ones before it (docs/architecture.md, "Layers").
 LAYERS = (
     ("errors", "fixed", "layout", "records", "parts", "pareto", "registry", "versions", "quiet", "progress", "layers"),
-    ("config", "data", "quantizers", "model"),
+    ("config", "data", "quantizers", "model", "fuzz_models"),
     ("convert", "emulate", "emulation_worker", "vectorized", "compiled", "validate", "typesearch", "train", "bench",
      "estimate", "rtl", "project_import", "proof", "counterexample", "exact", "repairs"),
     ("report", "notebook", "results"),
-    ("steps", "pipeline", "commands", "sweep"),
+    ("steps", "pipeline", "commands", "sweep", "fuzz"),
     ("api", "testing", "pytest_plugin", "cli", "__init__"),
 )
 

@@ -1,0 +1,256 @@
+"""Seeded random QKeras models over the space users draw from, as JSON recipes that rebuild the same model (weights
+included): the fuzzer's generator and what its shrinker edits (docs/fuzzing.md)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+GRID = 2.0**-8  # the fuzzer's inputs are N(0, 1) on this grid, as in hls4ml's own tests
+KERNEL_QUANTIZERS = ("quantized_bits({b},{i},alpha=1)", "quantized_bits({b},{i})", "quantized_bits({b},{i},alpha='auto_po2')",
+                     "quantized_bits({b},0,1,alpha=1)", "quantized_po2({b})", "binary(alpha=1)", "ternary(alpha=1)")
+ACTIVATION_QUANTIZERS = ("quantized_bits({b},{i},alpha=1)", "quantized_bits({b},{i},0,alpha=1)", "quantized_relu({b},{i})",
+                         "quantized_relu({b},0)", "quantized_tanh({b})", "quantized_sigmoid({b})", "quantized_bits({b},{i},1,alpha=1)")
+SPATIAL_KINDS = ("conv", "conv", "conv", "separable", "depthwise", "conv_bn", "pool", "pool", "global_pool", "zero_pad", "upsample",
+                 "qbn", "float_bn", "activation", "activation", "relu", "linear_conv", "residual", "concat")
+FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
+
+
+def random_recipe(seed: int, index: int) -> dict:
+    """Model `index` of fuzzer seed `seed`: its input, layers, head, io type and strategy (plain data)."""
+    rng = np.random.default_rng([seed, index])
+    rank = int(rng.choice([0, 1, 2], p=[0.2, 0.35, 0.45]))
+    shape = [int(rng.integers(4, 9))] * rank + [int(rng.integers(1, 4))] if rank else [int(rng.integers(4, 13))]
+    recipe = {"seed": seed, "index": index, "input": shape,
+              "input_quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS[:2]) if rng.random() < 0.6 else None,
+              "io_type": "io_stream" if rank and rng.random() < 0.3 else "io_parallel",
+              "strategy": "Resource" if rng.random() < 0.2 else "Latency", "layers": [], "head": str(rng.choice(["linear", "softmax", "sigmoid"])),
+              "outputs": 2 if rng.random() < 0.05 else 1}
+    current = list(shape)
+    for _ in range(int(rng.integers(1, 5))):
+        kinds = SPATIAL_KINDS if len(current) > 1 else FLAT_KINDS
+        layer = _layer(rng, str(rng.choice(kinds)), current)
+        if layer is None:
+            continue
+        recipe["layers"].append(layer)
+        try:
+            current = output_shape(recipe)
+        except ValueError:  # a kernel or pool larger than what is left of the input
+            recipe["layers"].pop()
+    if len(current) > 1:
+        recipe["layers"].append({"kind": "flatten"})
+    if rng.random() < 0.5:
+        recipe["layers"] += [_layer(rng, "dense", [1]), {"kind": "activation", "quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS)}]
+    recipe["layers"].append({**_layer(rng, "dense", [1]), "units": 1 if recipe["head"] == "sigmoid" else int(rng.integers(2, 5))})
+    return recipe
+
+
+def _quantizer(rng, forms) -> str:
+    bits = int(rng.integers(2, 11))
+    return str(rng.choice(forms)).format(b=bits, i=int(rng.integers(0, min(bits, 4))))
+
+
+def _layer(rng, kind: str, shape: list[int]) -> dict | None:
+    """One layer of this kind that fits an input of this shape (None when none fits)."""
+    spatial, rank = shape[:-1], len(shape) - 1
+    kernel, bias = _quantizer(rng, KERNEL_QUANTIZERS), f"quantized_bits({int(rng.integers(4, 11))},{int(rng.integers(0, 3))},alpha=1)"
+    size = int(rng.integers(1, min(3, min(spatial, default=1)) + 1))
+    if kind in ("conv", "linear_conv", "separable", "conv_bn"):
+        if kind == "conv_bn" and rank != 2:
+            kind = "conv"
+        layer = {"kind": kind, "filters": int(rng.integers(1, 5)), "kernel": size, "strides": int(rng.integers(1, 3)),
+                 "padding": str(rng.choice(["same", "valid"])), "kernel_quantizer": kernel, "bias_quantizer": bias}
+        return {**layer, "quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS)} if kind == "conv" else layer
+    if kind == "depthwise":
+        return {"kind": kind, "kernel": size, "strides": 1, "padding": str(rng.choice(["same", "valid"])),
+                "kernel_quantizer": kernel, "bias_quantizer": bias} if rank == 2 else None
+    if kind == "pool":
+        if min(spatial) < 2:
+            return None
+        return {"kind": kind, "op": str(rng.choice(["max", "max", "average"])), "size": 2, "strides": int(rng.integers(1, 3)),
+                "padding": str(rng.choice(["same", "valid"]))}
+    if kind == "global_pool":
+        return {"kind": kind, "op": str(rng.choice(["max", "average"]))}
+    if kind == "zero_pad":
+        return {"kind": kind, "pad": 1}
+    if kind == "upsample":
+        return {"kind": kind, "size": 2} if max(spatial) <= 8 else None
+    if kind in ("qbn", "float_bn", "relu", "flatten"):
+        return {"kind": kind}
+    if kind == "activation":
+        return {"kind": kind, "quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS)}
+    if kind in ("residual", "concat"):
+        return {"kind": kind, "kernel_quantizer": kernel, "bias_quantizer": bias, "quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS)}
+    if kind == "dense":
+        return {"kind": kind, "units": int(rng.integers(2, 9)), "kernel_quantizer": kernel, "bias_quantizer": bias}
+    raise ValueError(f"unknown fuzzer layer kind {kind!r}")
+
+
+def output_shape(recipe: dict) -> list[int]:
+    """The shape (without batch) the recipe's body ends on; ValueError when a layer does not fit its input."""
+    model = build_model(recipe, with_head=False)
+    return [int(dim) for dim in model.output_shape[1:]]
+
+
+def build_model(recipe: dict, with_head: bool = True):
+    """The Keras model of a recipe, its weights drawn from the recipe's seed (batchnorm statistics of a trained
+    model's size); ValueError when its layers do not fit together."""
+    from tensorflow import keras
+
+    inputs = keras.Input(shape=tuple(recipe["input"]), name="inputs")
+    x = inputs
+    if recipe.get("input_quantizer"):
+        from qkeras import QActivation
+
+        x = QActivation(recipe["input_quantizer"], name="input_q")(x)
+    for number, layer in enumerate(recipe["layers"]):
+        x = _keras_layer(layer, f"l{number}", x)
+    outputs = x
+    if with_head:
+        outputs = _head(recipe, x)
+    model = keras.Model(inputs, outputs)
+    return _seeded(model, recipe.get("seed", 0) * 1009 + recipe.get("index", 0))
+
+
+def _head(recipe: dict, x):
+    from tensorflow import keras
+
+    heads = [keras.layers.Activation(recipe["head"], name="head")(x) if recipe["head"] != "linear" else x]
+    if recipe.get("outputs", 1) > 1:
+        heads.append(keras.layers.Activation("sigmoid", name="second_head")(x))
+    return heads if len(heads) > 1 else heads[0]
+
+
+def _keras_layer(layer: dict, name: str, x):
+    """Apply one recipe layer to tensor x."""
+    import qkeras
+    from tensorflow import keras
+
+    kind, rank = layer["kind"], len(x.shape) - 2
+    quantized = {key: layer[key] for key in ("kernel_quantizer", "bias_quantizer") if key in layer}
+    if kind in ("conv", "linear_conv"):
+        conv = qkeras.QConv2D if rank == 2 else qkeras.QConv1D
+        y = conv(layer["filters"], layer["kernel"], strides=layer["strides"], padding=layer["padding"], name=name, **quantized)(x)
+        return qkeras.QActivation(layer["quantizer"], name=f"{name}_q")(y) if layer.get("quantizer") else y
+    if kind == "separable":
+        conv = qkeras.QSeparableConv2D if rank == 2 else qkeras.QSeparableConv1D
+        return conv(layer["filters"], layer["kernel"], strides=layer["strides"], padding=layer["padding"], name=name,
+                    depthwise_quantizer=layer["kernel_quantizer"], pointwise_quantizer=layer["kernel_quantizer"],
+                    bias_quantizer=layer["bias_quantizer"])(x)
+    if kind == "conv_bn":
+        return qkeras.QConv2DBatchnorm(layer["filters"], layer["kernel"], strides=layer["strides"], padding=layer["padding"], name=name,
+                                       **quantized)(x)
+    if kind == "depthwise":
+        return qkeras.QDepthwiseConv2D(layer["kernel"], padding=layer["padding"], name=name, depthwise_quantizer=layer["kernel_quantizer"],
+                                       bias_quantizer=layer["bias_quantizer"])(x)
+    if kind == "dense":
+        return qkeras.QDense(layer["units"], name=name, **quantized)(x)
+    if kind == "pool":
+        pools = {(1, "max"): keras.layers.MaxPooling1D, (1, "average"): keras.layers.AveragePooling1D,
+                 (2, "max"): keras.layers.MaxPooling2D, (2, "average"): keras.layers.AveragePooling2D}
+        return pools[rank, layer["op"]](layer["size"], strides=layer["strides"], padding=layer["padding"], name=name)(x)
+    if kind == "global_pool":
+        pools = {(1, "max"): keras.layers.GlobalMaxPooling1D, (1, "average"): keras.layers.GlobalAveragePooling1D,
+                 (2, "max"): keras.layers.GlobalMaxPooling2D, (2, "average"): keras.layers.GlobalAveragePooling2D}
+        return pools[rank, layer["op"]](name=name)(x)
+    if kind == "zero_pad":
+        return (keras.layers.ZeroPadding2D if rank == 2 else keras.layers.ZeroPadding1D)(layer["pad"], name=name)(x)
+    if kind == "upsample":
+        return (keras.layers.UpSampling2D if rank == 2 else keras.layers.UpSampling1D)(layer["size"], name=name)(x)
+    if kind == "qbn":
+        return qkeras.QBatchNormalization(name=name)(x)
+    if kind == "float_bn":
+        return keras.layers.BatchNormalization(name=name)(x)
+    if kind == "activation":
+        return qkeras.QActivation(layer["quantizer"], name=name)(x)
+    if kind == "relu":
+        return keras.layers.Activation("relu", name=name)(x)
+    if kind == "flatten":
+        return keras.layers.Flatten(name=name)(x)
+    if kind in ("residual", "concat"):
+        conv = qkeras.QConv2D if rank == 2 else qkeras.QConv1D
+        branch = conv(int(x.shape[-1]) if kind == "residual" else 2, 1, name=f"{name}_conv", **quantized)(x)
+        branch = qkeras.QActivation(layer["quantizer"], name=f"{name}_q")(branch)
+        merge = keras.layers.Add if kind == "residual" else keras.layers.Concatenate
+        return merge(name=name)([x, branch])
+    raise ValueError(f"unknown fuzzer layer kind {kind!r}")
+
+
+def _seeded(model, seed: int):
+    """Every weight drawn from a seeded generator, at a trained model's scale (variances in [0.5, 2], gammas in
+    [0.5, 1.5])."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for weight in model.weights:
+        name, shape = weight.name, tuple(weight.shape)
+        if "moving_variance" in name or "variance" in name.split("/")[-1]:
+            values.append(rng.uniform(0.5, 2.0, shape))
+        elif "gamma" in name:
+            values.append(rng.uniform(0.5, 1.5, shape))
+        elif "iteration" in name:
+            values.append(np.zeros(shape))
+        else:
+            values.append(rng.normal(0.0, 0.5, shape))
+    model.set_weights([value.astype(np.float32) for value in values])
+    return model
+
+
+def recipe_data(recipe: dict, samples: int = 100) -> dict[str, np.ndarray]:
+    """x_train/y_train/x_test/y_test: inputs N(0, 1) on the 2^-8 grid; class labels for a classifier's head, float
+    targets for a linear one."""
+    rng = np.random.default_rng([recipe.get("seed", 0), recipe.get("index", 0), 7])
+    arrays = {}
+    for split, count in (("train", samples // 2), ("test", samples)):
+        x = (np.round(rng.normal(size=(count, *recipe["input"])) / GRID) * GRID).astype(np.float32)
+        y = rng.integers(0, 2, count) if recipe["head"] != "linear" else rng.normal(size=(count, 1)).astype(np.float32)
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = x, y
+    return arrays
+
+
+def describe(recipe: dict) -> str:
+    """One line: input, layers, head, io type and strategy."""
+    names = {"activation": "q", "relu": "relu", "flatten": "flat"}
+    parts = [f"in{'x'.join(map(str, recipe['input']))}" + ("+q" if recipe.get("input_quantizer") else "")]
+    for layer in recipe["layers"]:
+        parts.append(names.get(layer["kind"], layer["kind"]) + (f"/{layer['op']}" if "op" in layer else "")
+                     + (f"/{layer['padding']}s{layer['strides']}" if "padding" in layer and "strides" in layer else ""))
+    extra = [recipe["head"]] + (["2 outputs"] if recipe.get("outputs", 1) > 1 else []) + [recipe["io_type"], recipe["strategy"]]
+    return " ".join(parts) + " | " + " ".join(extra)
+
+
+def smaller(recipe: dict) -> list[dict]:
+    """Recipes one step smaller (a layer dropped, the input quantizer or a second output removed, a head made linear,
+    a width or the input narrowed, default settings), the most radical first: the shrinker's moves."""
+    found = []
+    for position in range(len(recipe["layers"])):
+        if recipe["layers"][position]["kind"] == "dense" and position == len(recipe["layers"]) - 1:
+            continue
+        found.append({**recipe, "layers": recipe["layers"][:position] + recipe["layers"][position + 1:]})
+    if recipe.get("outputs", 1) > 1:
+        found.append({**recipe, "outputs": 1})
+    if recipe.get("input_quantizer"):
+        found.append({**recipe, "input_quantizer": None})
+    if recipe["head"] != "linear":
+        found.append({**recipe, "head": "linear"})
+    for setting, plain in (("io_type", "io_parallel"), ("strategy", "Latency")):
+        if recipe[setting] != plain:
+            found.append({**recipe, setting: plain})
+    if len(recipe["input"]) > 1 and max(recipe["input"][:-1]) > 2:
+        found.append({**recipe, "input": [max(2, dim - 2) for dim in recipe["input"][:-1]] + recipe["input"][-1:]})
+    for position, layer in enumerate(recipe["layers"]):
+        for key in ("filters", "units"):
+            if layer.get(key, 1) > 1 and not (key == "units" and position == len(recipe["layers"]) - 1):
+                narrowed = copy.deepcopy(recipe)
+                narrowed["layers"][position][key] = 1
+                found.append(narrowed)
+    return [candidate for candidate in found if _fits(candidate)]
+
+
+def _fits(recipe: dict) -> bool:
+    """The recipe's layers fit together and end flat."""
+    try:
+        shape = output_shape(recipe)
+    except (ValueError, TypeError):
+        return False
+    return len(shape) == 1 and bool(recipe["layers"]) and recipe["layers"][-1]["kind"] == "dense"

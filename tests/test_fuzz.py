@@ -1,0 +1,99 @@
+"""The differential fuzzer (codesign/fuzz.py): its generator is reproducible, its shrinker only shrinks, a small seed
+set of generated models ends well, and every failure it found and that was fixed stays fixed (tests/fuzz_cases/)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from codesign.cli import main
+from codesign.fuzz import FAILURES, GOOD, load_case, run_case
+from codesign.fuzz_models import build_model, output_shape, random_recipe, recipe_data, smaller
+
+CASES = sorted((Path(__file__).parent / "fuzz_cases").glob("*.json"))
+SEED_SET = [(11, index) for index in range(6)]  # CI's small seed set; benchmarks/fuzz.py runs hundreds
+
+
+def _size(recipe: dict) -> tuple:
+    return (len(recipe["layers"]), bool(recipe.get("input_quantizer")), recipe.get("outputs", 1), int(np.prod(recipe["input"])),
+            sum(layer.get("filters", 0) + layer.get("units", 0) for layer in recipe["layers"]))
+
+
+def test_a_seed_and_an_index_always_give_the_same_model_and_data():
+    recipe = random_recipe(3, 5)
+    assert recipe == random_recipe(3, 5) and recipe != random_recipe(3, 6) and recipe != random_recipe(4, 5)
+    first, second = build_model(recipe), build_model(json.loads(json.dumps(recipe)))  # a recipe saved as JSON rebuilds it
+    assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights()))
+    assert all(np.array_equal(a, b) for a, b in zip(recipe_data(recipe).values(), recipe_data(recipe).values()))
+    x = recipe_data(recipe)["x_test"]
+    assert np.array_equal(np.round(x * 256) / 256, x)  # on the 2^-8 grid
+
+
+def test_the_generator_covers_the_space_it_claims():
+    recipes = [random_recipe(seed, index) for seed in range(3) for index in range(40)]
+    kinds = {layer["kind"] for recipe in recipes for layer in recipe["layers"]}
+    assert {"conv", "separable", "depthwise", "pool", "global_pool", "zero_pad", "qbn", "float_bn", "activation", "relu", "residual",
+            "concat", "dense"} <= kinds
+    assert {len(recipe["input"]) for recipe in recipes} == {1, 2, 3}
+    assert {recipe["io_type"] for recipe in recipes} == {"io_parallel", "io_stream"}
+    assert {recipe["head"] for recipe in recipes} == {"linear", "softmax", "sigmoid"}
+    assert all(len(output_shape(recipe)) == 1 for recipe in recipes)
+
+
+def test_the_shrinker_only_proposes_smaller_models_that_fit():
+    recipe = random_recipe(1, 8)
+    proposals = smaller(recipe)
+    assert proposals
+    for proposal in proposals:
+        assert _size(proposal) <= _size(recipe) and proposal != recipe
+        build_model(proposal)
+
+
+def test_a_model_with_two_outputs_is_refused_naming_them(tmp_path):
+    recipe = {**random_recipe(1, 3), "outputs": 2}
+    outcome = run_case(recipe, tmp_path / "two")
+    assert outcome.kind == "refused" and "2 outputs" in outcome.detail and "one per output" in outcome.detail
+
+
+def test_a_layer_name_that_is_no_cpp_identifier_is_refused_before_g_plus_plus(tmp_path):
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((4,), name="x")
+    outputs = tf.keras.layers.Dense(2, name="1_relu_1")(inputs)
+    tf.keras.Model(inputs, outputs).save(tmp_path / "m.h5")
+    x = np.zeros((8, 4), np.float32)
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=np.zeros(8), x_test=x, y_test=np.zeros(8))
+    result = CliRunner().invoke(main, ["build", "--model", str(tmp_path / "m.h5"), "--data", str(tmp_path / "d.npz"), "--output-root",
+                                       str(tmp_path / "runs"), "--precision", "ap_fixed<16,6>"])
+    assert result.exit_code == 2, result.output
+    assert "layer '1_relu_1'" in result.stderr and "C++" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs" / "m" / "hls").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed, index", SEED_SET, ids=lambda value: str(value))
+def test_generated_models_end_exact_reasoned_or_refused(seed, index, tmp_path):
+    outcome = run_case(random_recipe(seed, index), tmp_path / "case")
+    assert outcome.kind in GOOD, f"{outcome.kind}: {outcome.detail}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.stem)
+def test_what_the_fuzzer_found_stays_fixed(case, tmp_path):
+    saved = json.loads(case.read_text())
+    outcome = run_case(load_case(case), tmp_path / "case")
+    assert outcome.kind not in FAILURES, f"{outcome.kind}: {outcome.detail}"
+    assert outcome.kind == saved["expected"], f"{outcome.kind}: {outcome.detail}"
+
+
+@pytest.mark.slow
+def test_the_fuzz_command_prints_a_table_and_a_summary_and_exits_0_without_failures(tmp_path):
+    result = CliRunner().invoke(main, ["fuzz", "--n", "2", "--seed", "11", "--out", str(tmp_path / "fuzz")])
+    assert result.exit_code == 0, result.output
+    assert "summary: exact" in result.output and "internal error 0, reasonless 0, contradicted 0" in result.output
+    report = json.loads((tmp_path / "fuzz" / "fuzz.json").read_text())
+    assert len(report["rows"]) == 2 and sum(report["summary"].values()) == 2
