@@ -158,8 +158,8 @@ def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: 
         input_name = next(iter(per_layer))  # hls4ml lists the input layer first
         per_layer[input_name]["Precision"] = {"result": input_type.hls4ml()}
     if candidate.repairs:
-        _pin_linear_quantizers(keras_model, config)
         _exact_quantizer_types(keras_model, config)
+        _pin_linear_quantizers(keras_model, config)  # after: the parent takes the quantizer's exact type, not hls4ml's ap_int
     config["Model"]["Strategy"] = hls.strategy
     config["Model"]["ReuseFactor"] = hls.reuse_factor
     for entry in per_layer.values():  # granularity='name' writes ReuseFactor 1 into every layer: the model's wins

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import shutil
 import signal
 import subprocess
@@ -157,6 +159,9 @@ def _relay_progress(process: subprocess.Popen, progress) -> list[str]:
 
 def _crash_message(returncode: int, errors: list[str], library: Path) -> str:
     """One clear line: which signal killed the emulation and what to change."""
+    assertion = next((line for line in errors if "Assertion `" in line), None)
+    if assertion is not None:
+        return _assertion_message(assertion, library)
     if returncode < 0:
         name = signal.Signals(-returncode).name
         return (
@@ -167,6 +172,25 @@ def _crash_message(returncode: int, errors: list[str], library: Path) -> str:
     if any("does not exist" in line for line in errors):
         detail += " (the run directory was moved or copied after compiling: rerun 'codesign build ... --from compile')"
     return f"the compiled emulation {library.name} failed: {detail}"
+
+
+def _assertion_message(line: str, library: Path) -> str:
+    """An assertion of hls4ml's C++ templates (a layer setting they do not support), with the layer it was for: the
+    config struct the failing template was instantiated with, named in parameters.h."""
+    condition = re.search(r"Assertion `(.*)' failed", line).group(1).replace("CONFIG_T::", "")
+    where = re.search(r"(nnet_\w+\.h):(\d+)", line)
+    config = re.search(r"CONFIG_T = (\w+)", line)
+    parameters = library.parent / "parameters.h"
+    layer = None
+    if config and parameters.is_file():  # hls4ml writes '// <layer name>' above each layer's config structs
+        lines = parameters.read_text().splitlines()
+        start = next((index for index, text in enumerate(lines) if re.match(rf"struct {config.group(1)}\b", text)), None)
+        comments = [text[2:].strip() for text in lines[:start] if text.startswith("// ")] if start is not None else []
+        layer = comments[-1] if comments else None
+    subject = f"layer '{layer}'" if layer else "a layer"
+    place = f" ({where.group(1)}:{where.group(2)})" if where else ""
+    return (f"hls4ml's C++ for {subject} does not support its settings: its template asserts {condition}{place}; the emulation "
+            "stopped (SIGABRT). Change that layer's settings (for a pooling or convolution: padding='valid'; or io_parallel)")
 
 
 @dataclass

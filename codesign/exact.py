@@ -299,7 +299,7 @@ def _weighted(layer, source: Raw, rounding: list[Float32Rounding], keras) -> Raw
         data = tf.constant(chunk[:, np.newaxis] if one_d else chunk)
         if depthwise:
             filters = tf.constant(weights[np.newaxis] if one_d else weights)
-            out = tf.nn.depthwise_conv2d(data, filters, [1, *strides, 1], padding, dilations=dilations)
+            out = _depthwise(data, filters, strides, padding, dilations)
         else:
             filters = tf.constant(weights[np.newaxis] if one_d else weights)
             out = tf.nn.conv2d(data, filters, [1, *strides, 1], padding, dilations=dilations)
@@ -321,6 +321,26 @@ def _weighted(layer, source: Raw, rounding: list[Float32Rounding], keras) -> Raw
     bias = _weights(layer.bias, getattr(layer, "bias_quantizer_internal", None), layer.name)
     frac = max(result.frac, bias.frac)
     return Raw(result.at(frac) + bias.at(frac), frac)
+
+
+def _depthwise(data, filters, strides: list[int], padding: str, dilations: list[int]):
+    """tf.nn.depthwise_conv2d, which takes equal strides only, also for a 1D layer's (1, s): padded as TensorFlow pads
+    for those strides, convolved at stride 1, then every s-th position kept."""
+    import tensorflow as tf
+
+    if strides[0] == strides[1]:
+        return tf.nn.depthwise_conv2d(data, filters, [1, *strides, 1], padding, dilations=dilations)
+    sizes = []
+    pads = [(0, 0)]
+    for axis, stride in ((1, strides[0]), (2, strides[1])):
+        length, extent = int(data.shape[axis]), (int(filters.shape[axis - 1]) - 1) * dilations[axis - 1] + 1
+        out = -(-length // stride) if padding == "SAME" else (length - extent) // stride + 1
+        total = max((out - 1) * stride + extent - length, 0) if padding == "SAME" else 0
+        sizes.append(out)
+        pads.append((total // 2, total - total // 2))
+    padded = tf.pad(data, pads + [(0, 0)])
+    out = tf.nn.depthwise_conv2d(padded, filters, [1, 1, 1, 1], "VALID", dilations=dilations)
+    return out[:, :: strides[0], :: strides[1]][:, : sizes[0], : sizes[1]]
 
 
 def _pair(value, one_d: bool) -> list[int]:

@@ -10,7 +10,7 @@ import numpy as np
 GRID = 2.0**-8  # the fuzzer's inputs are N(0, 1) on this grid, as in hls4ml's own tests
 KERNEL_QUANTIZERS = ("quantized_bits({b},{i},alpha=1)", "quantized_bits({b},{i})", "quantized_bits({b},{i},alpha='auto_po2')",
                      "quantized_bits({b},0,1,alpha=1)", "quantized_po2({b})", "binary(alpha=1)", "ternary(alpha=1)")
-ACTIVATION_QUANTIZERS = ("quantized_bits({b},{i},alpha=1)", "quantized_bits({b},{i},0,alpha=1)", "quantized_relu({b},{i})",
+ACTIVATION_QUANTIZERS = ("quantized_bits({b},{i},alpha=1)", "quantized_bits({b},{i},keep_negative=0,alpha=1)", "quantized_relu({b},{i})",
                          "quantized_relu({b},0)", "quantized_tanh({b})", "quantized_sigmoid({b})", "quantized_bits({b},{i},1,alpha=1)")
 SPATIAL_KINDS = ("conv", "conv", "conv", "separable", "depthwise", "conv_bn", "pool", "pool", "global_pool", "zero_pad", "upsample",
                  "qbn", "float_bn", "activation", "activation", "relu", "linear_conv", "residual", "concat")

@@ -92,6 +92,8 @@ GLOBAL_POOLING2D = Kind("GlobalPooling2D", "pooling", dict(_GLOBAL_POOLING))
 RESHAPE = Kind("Reshape", "reshape", aliases=("Flatten",))
 TRANSPOSE = Kind("Transpose", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE,
                                           "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF})
+CLONE = Kind("Clone", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": "a stream's copy for two branches: " + EMULATED_ELSEWHERE,
+                                  "compiled": "a stream's copy for two branches: " + EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
 REPACK = Kind("Repack", "reshape", {"compiled": "a stream's repacking (io_stream): the numpy emulator runs instead", "rtl": NOT_A_KERNEL})
 ZERO_PADDING1D = Kind("ZeroPadding1D", "padding", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
                                                    "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
@@ -105,7 +107,7 @@ CONCATENATE = Kind("Concatenate", "merge", dict(_MERGE))
 
 KINDS = (INPUT, DENSE, CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, POINTWISE_CONV1D,
          POINTWISE_CONV2D, BATCH_NORMALIZATION, APPLY_ALPHA, ACTIVATION, PARAMETRIZED_ACTIVATION, HARD_ACTIVATION, PRELU,
-         TERNARY_TANH, SOFTMAX, POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, TRANSPOSE, REPACK,
+         TERNARY_TANH, SOFTMAX, POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, TRANSPOSE, REPACK, CLONE,
          ZERO_PADDING1D, ZERO_PADDING2D, RESIZE, MERGE, CONCATENATE)
 _BY_NAME = {name: kind for kind in KINDS for name in (kind.name, *kind.aliases)}
 

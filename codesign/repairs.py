@@ -217,13 +217,18 @@ def _exact_pooling(layer, inputs: list[Fixed], result: Fixed | None) -> None:
 
 @implements("exact_type", RESHAPE, REPACK, ZERO_PADDING1D, ZERO_PADDING2D, MERGE, CONCATENATE)
 def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> None:
-    """A result hls4ml inferred from the inputs (truncating) covers them all, one more integer bit for a sum."""
-    if result is None or result.rounding != "TRN":
+    """A result hls4ml inferred from the inputs (truncating) covers them all, one more integer bit for a sum. A merge
+    or concatenation covers them whatever modes hls4ml copied from an input (no quantizer is ever merged into one:
+    Keras computes it exactly), inferred before codesign widened those inputs."""
+    merging = kind_of(layer) in (MERGE, CONCATENATE)
+    if result is None or (result.rounding != "TRN" and not merging):
         return
     carry = 1 if kind_of(layer) is MERGE and layer.get_attr("op", "add") in ("add", "subtract") else 0
     cover = covering(inputs, carry)
     if cover.width >= result.width and cover.frac >= result.frac:
         layer.types["result_t"].precision = to_hls4ml(cover)
+    elif merging and (cover.integer > result.integer or cover.frac > result.frac or cover.signed != result.signed):
+        layer.types["result_t"].precision = to_hls4ml(covering([cover, result]))
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------

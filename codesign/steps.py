@@ -114,11 +114,25 @@ def _check_user_model(model, data: Dataset, path: str, precision: str) -> None:
     expected = tuple(model.input_shape[1:])
     if expected != data.input_shape:
         raise ModelError(f"{path}: the model takes inputs of shape {expected}, the data has {data.input_shape}")
+    _check_runs(model, data, path)
     if precision == "bit-exact" and not has_quantizers(model):
         raise ModelError(
             f"{path}: a float Keras model (no QKeras quantizer) cannot be bit-exact in fixed point: build it with "
             "--precision 'ap_fixed<16,6>' (or another type) to see how close the firmware comes, or quantize it with QKeras"
         )
+
+
+def _check_runs(model, data: Dataset, path: str) -> None:
+    """TensorFlow itself must run the model (some layer settings it builds but cannot compute, e.g. a 1D separable
+    convolution with a stride): refused naming what TensorFlow said, before any conversion."""
+    import tensorflow as tf
+
+    try:
+        model(data.x_test[:1], training=False)
+    except (tf.errors.OpError, ValueError) as error:
+        said = " ".join(str(getattr(error, "message", error)).split())[:200]
+        raise ModelError(f"{path}: TensorFlow cannot run this model on one sample of the data, so there is nothing to compare the "
+                         f"firmware with: {said}") from None
 
 
 def train_inputs(ctx: Context) -> dict[str, str]:

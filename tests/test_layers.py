@@ -36,10 +36,11 @@ def test_every_kind_has_a_function_or_a_reason(table, implementation):
 
 def test_every_kind_is_an_hls4ml_class_and_a_known_role():
     import hls4ml.backends.fpga.fpga_layers as fpga_layers
+    import hls4ml.backends.fpga.passes.clone as clone
     import hls4ml.backends.fpga.passes.repack_stream as repack_stream
     import hls4ml.model.layers as model_layers
 
-    modules = (model_layers, fpga_layers, repack_stream)  # the layers hls4ml's backends insert (Repack, in io_stream) included
+    modules = (model_layers, fpga_layers, repack_stream, clone)  # the layers hls4ml's backends insert (Repack, in io_stream) included
     classes = {name for module in modules for name, _ in inspect.getmembers(module, inspect.isclass)}
     assert [kind.name for kind in KINDS if kind.name not in classes] == []
     assert [kind.name for kind in KINDS if kind.role not in layers.ROLES] == []
