@@ -189,8 +189,9 @@ def _assertion_message(line: str, library: Path) -> str:
         layer = comments[-1] if comments else None
     subject = f"layer '{layer}'" if layer else "a layer"
     place = f" ({where.group(1)}:{where.group(2)})" if where else ""
+    hint = " (padding='valid', or io_parallel)" if "pad" in condition else " (its strategy)" if "strategy" in condition.lower() else ""
     return (f"hls4ml's C++ for {subject} does not support its settings: its template asserts {condition}{place}; the emulation "
-            "stopped (SIGABRT). Change that layer's settings (for a pooling or convolution: padding='valid'; or io_parallel)")
+            f"stopped (SIGABRT). Change that layer's settings{hint}")
 
 
 @dataclass

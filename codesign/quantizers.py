@@ -14,10 +14,10 @@ def quantizer_type(quantizer) -> Fixed | None:
     po2, binary, leaky relu), which hls4ml maps its own way."""
     kind = type(quantizer).__name__
     config = quantizer.get_config() if hasattr(quantizer, "get_config") else {}
-    if kind == "quantized_bits" and config.get("alpha") in UNIT_SCALES and not config.get("symmetric"):
+    if kind == "quantized_bits" and config.get("alpha") in UNIT_SCALES:
         bits, integer = int(config["bits"]), int(config["integer"])
-        if config.get("keep_negative", True):
-            return Fixed(bits, integer + 1, True, "RND_CONV", "SAT")
+        if config.get("keep_negative", True):  # symmetric: clipped to +-(2^(bits-1) - 1) steps, ap_fixed's SAT_SYM
+            return Fixed(bits, integer + 1, True, "RND_CONV", "SAT_SYM" if config.get("symmetric") else "SAT")
         return Fixed(bits, integer, False, "RND_CONV", "SAT")
     if kind == "quantized_relu" and not config.get("negative_slope") and not config.get("use_sigmoid"):
         if config.get("relu_upper_bound") is not None or config.get("use_stochastic_rounding"):

@@ -211,8 +211,13 @@ def _exact_scale_result(layer, inputs: list[Fixed], result: Fixed | None) -> Non
 def _exact_pooling(layer, inputs: list[Fixed], result: Fixed | None) -> None:
     if _is_average_pooling(layer):
         _widen_pool(layer, inputs[0])
-    else:
-        _exact_pass_through(layer, inputs, result)
+        return
+    _exact_pass_through(layer, inputs, result)
+    if "accum_t" in layer.types:  # nnet::pool_op keeps the running maximum in accum_t, which hls4ml inferred before the widening
+        held = of_precision(layer.types["accum_t"].precision)
+        cover = covering(inputs)
+        if held is None or cover.integer > held.integer or cover.frac > held.frac or cover.signed != held.signed:
+            layer.types["accum_t"].precision = to_hls4ml(covering([cover] + ([held] if held else [])))
 
 
 @implements("exact_type", RESHAPE, REPACK, ZERO_PADDING1D, ZERO_PADDING2D, MERGE, CONCATENATE)

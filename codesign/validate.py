@@ -124,16 +124,20 @@ def keras_layer_outputs(keras_model, x: np.ndarray) -> dict[str, np.ndarray]:
     return {layer.name: np.asarray(out, dtype=np.float64).reshape(len(x), -1) for layer, out in zip(layers, outputs)}
 
 
-def first_divergence(traced_order: list[dict], firmware: dict[str, np.ndarray], keras: dict[str, np.ndarray]) -> dict | None:
+def first_divergence(traced_order: list[dict], firmware: dict[str, np.ndarray], keras: dict[str, np.ndarray],
+                     merged: dict[str, str] | None = None) -> dict | None:
     """Walk the firmware's layers in order; the first whose output differs from the same Keras layer's is the culprit.
     A Keras layer hls4ml split ('conv' and 'conv_alpha', an auto_po2 scale; 'conv_linear') is compared where its
-    last part ends: its first part holds a value Keras never shows."""
+    last part ends: its first part holds a value Keras never shows. One into which hls4ml merged the QActivation
+    after it (`merged`: Keras layer -> that QActivation) is compared with the QActivation's output."""
+    merged = merged or {}
     owners = [_keras_owner(layer["name"], keras) for layer in traced_order]
     for position, layer in enumerate(traced_order):
         name, owner = layer["name"], owners[position]
-        if owner is None or owner in owners[position + 1:] or name not in firmware or firmware[name].shape != keras[owner].shape:
+        shown = merged.get(owner, owner) if merged.get(owner) in keras else owner
+        if owner is None or owner in owners[position + 1:] or name not in firmware or firmware[name].shape != keras[shown].shape:
             continue  # layers hls4ml added (padding, reshapes), a split layer's first part, or another layout
-        difference = np.abs(firmware[name] - keras[owner])
+        difference = np.abs(firmware[name] - keras[shown])
         if difference.max() > 0:
             return {
                 "name": name,
@@ -144,6 +148,17 @@ def first_divergence(traced_order: list[dict], firmware: dict[str, np.ndarray], 
                 "samples_traced": int(len(difference)),
             }
     return None
+
+
+def traced_divergence(layout: RunLayout, model, x: np.ndarray, traced_layers: dict[str, np.ndarray]) -> dict | None:
+    """The first diverging layer of the compiled emulation traced on x, against the model's own layers."""
+    from codesign.layers import inputs_of, is_quantizer_layer
+
+    order = EmulationMeta.read(layout.emulation_meta).traced_layers
+    in_firmware = {layer["name"] for layer in order}
+    merged = {inputs_of(layer)[0]: layer.name for layer in model.layers
+              if is_quantizer_layer(layer) and layer.name not in in_firmware and len(inputs_of(layer)) == 1}
+    return first_divergence(order, traced_layers, keras_layer_outputs(model, x), merged)
 
 
 def _keras_owner(name: str, keras: dict) -> str | None:
@@ -227,7 +242,7 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
     if len(mismatched):
         subset = x[mismatched[:DIVERGENCE_SAMPLES]]
         traced = run_emulation(layout.library, layout.emulation_meta, subset, lambda _: None, trace=True)
-        diverging = first_divergence(EmulationMeta.read(layout.emulation_meta).traced_layers, traced.layers, keras_layer_outputs(model, subset))
+        diverging = traced_divergence(layout, model, subset, traced.layers)
         if diverging is not None:
             diverging["why"] = why_not_exact(model, diverging["keras_layer"], conversion.input_type) or _inexact_anywhere(model, conversion.input_type)
         report["first_diverging_layer"] = diverging
@@ -329,7 +344,7 @@ def _saved_counterexample(layout: RunLayout, model, found, firmware, expected, a
 
     np.savez(layout.counterexample, x=found, firmware=firmware, **{against: expected})  # 'qkeras', or 'exact' outputs
     traced = run_emulation(layout.library, layout.emulation_meta, found, lambda _: None, trace=True)
-    return first_divergence(EmulationMeta.read(layout.emulation_meta).traced_layers, traced.layers, keras_layer_outputs(model, found))
+    return traced_divergence(layout, model, found, traced.layers)
 
 
 def reference_function(model, reference: str) -> Callable[[np.ndarray], np.ndarray]:

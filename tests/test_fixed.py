@@ -57,7 +57,8 @@ def test_quantizer_types_match_what_qkeras_computes():
 
     x = np.linspace(-20, 20, 20001).astype(np.float32)  # steps of 2^-9 and many rounding ties
     for quantizer in (quantized_bits(8, 4), quantized_bits(4, 2), quantized_bits(8, 2, keep_negative=False),
-                      quantized_relu(6, 2), quantized_relu(3, 3), quantized_bits(6, 0, alpha=1)):
+                      quantized_relu(6, 2), quantized_relu(3, 3), quantized_bits(6, 0, alpha=1), quantized_bits(4, 3, 1, alpha=1),
+                      quantized_bits(8, 0, symmetric=True, alpha=1)):
         fixed = quantizer_type(quantizer)
         expected = quantizer(x).numpy().astype(np.float64)
         assert np.array_equal(from_float(x, fixed) * fixed.lsb, expected), quantizer.get_config()
