@@ -39,6 +39,18 @@ def _domain(text: str | None) -> list[float] | None:
     return [low, high]
 
 
+def _part(text: str | None) -> str | None:
+    """'--part NAME': a full part number of codesign's table, checked before TensorFlow loads."""
+    from codesign.parts import check_full_name
+
+    if text is not None:
+        try:
+            check_full_name(text)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--part") from None
+    return text
+
+
 def _say(message: str) -> None:
     click.echo(message)
 
@@ -56,6 +68,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CodesignError as error:
             _fail(error)
+        except click.BadParameter as error:  # a bad option value: one line naming the option, like every other mistake
+            where = f"{error.param_hint}: " if isinstance(error.param_hint, str) else ""
+            click.echo(f"error: {where}{error.message}", err=True)
+            sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as error:  # a bug: keep the traceback in a file, not on the terminal
@@ -132,7 +148,7 @@ def bench(run_dir: Path, device, batch_sizes, runs) -> None:
 
 @main.command()
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option("--part", help="FPGA part, e.g. xcu250-figd2104-2L-e.")
+@click.option("--part", callback=lambda ctx, param, value: _part(value), help="A full FPGA part number, e.g. xcu250-figd2104-2L-e.")
 @click.option("--clock-ns", type=float, help="Clock period in ns.")
 @click.option("--io-type", type=click.Choice(["io_parallel", "io_stream"]))
 @click.option("--strategy", type=click.Choice(["Latency", "Resource", "distributed_arithmetic"]))

@@ -11,7 +11,7 @@ import yaml
 
 from codesign.bench import format_table
 from codesign.config import Spec, hls_from_dict, load_spec, spec_from_dict
-from codesign.errors import RunDirError, SpecError
+from codesign.errors import CodesignError, RunDirError, SpecError
 from codesign.layout import RunLayout
 from codesign.pipeline import run_pipeline
 from codesign.records import BenchRecord, ConversionRecord, Manifest, RtlRecord
@@ -75,11 +75,38 @@ def build_run(spec: Spec, run_dir: Path, say: Say, from_step: str | None = None,
     """Run the pipeline into run_dir and print the summary."""
     layout = RunLayout(Path(run_dir))
     say(f"building {spec.name} in {layout.root}")
-    manifest = run_pipeline(Context(spec, layout, say), from_step, to_step)
+    spec = _kept_domain(spec, layout, say)
+    fresh = not layout.root.exists()
+    try:
+        manifest = run_pipeline(Context(spec, layout, say), from_step, to_step)
+    except CodesignError as error:
+        if fresh and error.exit_code == 2 and not _any_step_done(layout):  # a mistaken input: leave nothing behind
+            import shutil
+
+            shutil.rmtree(layout.root, ignore_errors=True)
+        raise
     if manifest.complete:
         for line in build_summary(layout):
             say(line)
     return manifest
+
+
+def _kept_domain(spec: Spec, layout: RunLayout, say: Say) -> Spec:
+    """A domain `codesign validate --domain` gave the run stays when the spec rebuilding it names none (said once)."""
+    if spec.validation.domain is not None or not layout.config.exists():
+        return spec
+    domain = ((yaml.safe_load(layout.config.read_text()) or {}).get("validation") or {}).get("domain")
+    if domain is None:
+        return spec
+    say(f"note: keeping the run's proof domain {domain} (set by codesign validate --domain); set validation.domain in the spec to change it")
+    data = spec.model_dump(mode="json")
+    data["validation"]["domain"] = domain
+    return spec_from_dict(data, source=str(layout.config))
+
+
+def _any_step_done(layout: RunLayout) -> bool:
+    manifest = Manifest.read_if_exists(layout.manifest)
+    return manifest is not None and any(state.status == "ok" for state in manifest.steps.values())
 
 
 def import_run(project: Path, name: str, data: Path | None, run_dir: Path, say: Say, domain: list | None = None) -> dict:

@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from codesign.errors import SpecError
 from codesign.fixed import Fixed
-from codesign.parts import find_part
+from codesign.parts import check_full_name, find_part
 
 PRECISION_POLICIES = ("bit-exact", "hls4ml-default", "as-configured")
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -309,7 +309,7 @@ class HLSSpec(Strict):
     def _known_part(self) -> "HLSSpec":
         """A part of codesign's table, or any part an imported hls4ml project names (estimated by its family)."""
         try:
-            find_part(self.part)
+            check_full_name(self.part) if not self.hls4ml_config else find_part(self.part)  # a project's own part is what it is
         except ValueError as error:
             if not self.hls4ml_config:
                 raise PydanticCustomError("unknown_part", "{message}", {"message": str(error), "key": "part"}) from None

@@ -27,6 +27,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     synthetic: bool = False
+    note: str | None = None  # how the labels were read, said once when the data are loaded
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -104,8 +105,18 @@ def load_npz(path: Path) -> Dataset:
         raise DataError(f"{path}: not a readable .npz file ({error})") from None
     _check_arrays(path, arrays)
     x_train, x_test = (arrays[key].astype(np.float32) for key in ("x_train", "x_test"))
+    note = None
+    if all(_one_hot(arrays[key]) for key in ("y_train", "y_test")) and arrays["y_train"].shape[1:] == arrays["y_test"].shape[1:]:
+        classes = arrays["y_train"].shape[1]
+        arrays = {**arrays, "y_train": arrays["y_train"].argmax(axis=1), "y_test": arrays["y_test"].argmax(axis=1)}
+        note = f"{path.name}: y_train and y_test are one-hot (rows of 0 and 1 summing to 1): read as class labels 0-{classes - 1}"
     y_train, y_test = (_labels(arrays[key]) for key in ("y_train", "y_test"))
-    return Dataset(path.stem, x_train, y_train, x_test, y_test, synthetic=synthetic)
+    return Dataset(path.stem, x_train, y_train, x_test, y_test, synthetic=synthetic, note=note)
+
+
+def _one_hot(y: np.ndarray) -> bool:
+    """Rows of 0 and 1 with exactly one 1 (Keras's to_categorical, the hls4ml tutorial's labels)."""
+    return y.ndim == 2 and y.shape[1] >= 2 and bool(np.isin(y, (0, 1)).all()) and bool((y.sum(axis=1) == 1).all())
 
 
 def _check_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:

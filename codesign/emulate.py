@@ -255,5 +255,6 @@ def emulate(layout, x: np.ndarray, cpp_samples: int, say: Say = lambda _: None, 
 
 
 def firmware_outputs(layout, x: np.ndarray) -> np.ndarray:
-    """A compiled run's firmware outputs on x, bit-exact (`emulate`, checked on CROSS_CHECK_SAMPLES)."""
-    return emulate(layout, x, CROSS_CHECK_SAMPLES)[0].outputs
+    """A compiled run's firmware outputs on x, bit-exact, as float64 (`emulate`, checked on CROSS_CHECK_SAMPLES; the
+    TensorFlow-graph emulator computes some in float32, exactly)."""
+    return np.asarray(emulate(layout, x, CROSS_CHECK_SAMPLES)[0].outputs, dtype=np.float64)

@@ -120,6 +120,13 @@ class SweepLayout:
         return self.root / "results.csv"
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it, then set back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +134,7 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w") as stream:
             stream.write(text)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would keep a shared report from colleagues
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -9,6 +9,7 @@ its family is read from its name and utilization is not computed.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 
@@ -22,27 +23,33 @@ class Part:
     bram_18k: int
     uram: int
     source: str
+    example: str  # a full part number of it (a common board's), as Vivado and Vitis take it
+
+    @property
+    def seven_series(self) -> bool:
+        """7-series names run the package into the base (xc7z020clg400-1); later families hyphenate (xcu250-figd2104-2L-e)."""
+        return self.base.startswith("xc7")
 
 
 PARTS = {
     part.base: part
     for part in (
-        Part("xcu250", "Alveo U250", 12288, 1728000, 3456000, 5376, 1280, "DS962"),
-        Part("xcu200", "Alveo U200", 6840, 1182240, 2364480, 4320, 960, "DS962"),
-        Part("xcu55c", "Alveo U55C", 9024, 1303680, 2607360, 4032, 960, "DS1005"),
-        Part("xcu280", "Alveo U280", 9024, 1303680, 2607360, 4032, 960, "DS963"),
-        Part("xcu50", "Alveo U50", 5952, 872160, 1743360, 2688, 640, "DS965"),
-        Part("xcvu9p", "Virtex UltraScale+ VU9P", 6840, 1182240, 2364480, 4320, 960, "DS890"),
-        Part("xcvu13p", "Virtex UltraScale+ VU13P", 12288, 1728000, 3456000, 5376, 1280, "DS890"),
-        Part("xczu9eg", "Zynq UltraScale+ ZU9EG (ZCU102)", 2520, 274080, 548160, 1824, 0, "DS891"),
-        Part("xczu3eg", "Zynq UltraScale+ ZU3EG (Ultra96)", 360, 70560, 141120, 432, 0, "DS891"),
-        Part("xczu7ev", "Zynq UltraScale+ ZU7EV (ZCU104)", 1728, 230400, 460800, 624, 96, "DS891"),
-        Part("xc7z020", "Zynq-7000 Z-7020 (Pynq-Z2)", 220, 53200, 106400, 280, 0, "DS190"),
-        Part("xc7z007s", "Zynq-7000 Z-7007S", 66, 14400, 28800, 100, 0, "DS190"),
-        Part("xc7a100t", "Artix-7 100T (Arty A7)", 240, 63400, 126800, 270, 0, "DS180"),
-        Part("xc7a35t", "Artix-7 35T (Arty A7-35, Basys 3)", 90, 20800, 41600, 100, 0, "DS180"),
-        Part("xc7k325t", "Kintex-7 325T (KC705)", 840, 203800, 407600, 890, 0, "DS180"),
-        Part("xcku115", "Kintex UltraScale KU115", 5520, 663360, 1326720, 4320, 0, "DS890"),
+        Part("xcu250", "Alveo U250", 12288, 1728000, 3456000, 5376, 1280, "DS962", "xcu250-figd2104-2L-e"),
+        Part("xcu200", "Alveo U200", 6840, 1182240, 2364480, 4320, 960, "DS962", "xcu200-fsgd2104-2-e"),
+        Part("xcu55c", "Alveo U55C", 9024, 1303680, 2607360, 4032, 960, "DS1005", "xcu55c-fsvh2892-2L-e"),
+        Part("xcu280", "Alveo U280", 9024, 1303680, 2607360, 4032, 960, "DS963", "xcu280-fsvh2892-2L-e"),
+        Part("xcu50", "Alveo U50", 5952, 872160, 1743360, 2688, 640, "DS965", "xcu50-fsvh2104-2-e"),
+        Part("xcvu9p", "Virtex UltraScale+ VU9P", 6840, 1182240, 2364480, 4320, 960, "DS890", "xcvu9p-flga2104-2L-e"),
+        Part("xcvu13p", "Virtex UltraScale+ VU13P", 12288, 1728000, 3456000, 5376, 1280, "DS890", "xcvu13p-flga2577-2-e"),
+        Part("xczu9eg", "Zynq UltraScale+ ZU9EG (ZCU102)", 2520, 274080, 548160, 1824, 0, "DS891", "xczu9eg-ffvb1156-2-e"),
+        Part("xczu3eg", "Zynq UltraScale+ ZU3EG (Ultra96)", 360, 70560, 141120, 432, 0, "DS891", "xczu3eg-sbva484-1-e"),
+        Part("xczu7ev", "Zynq UltraScale+ ZU7EV (ZCU104)", 1728, 230400, 460800, 624, 96, "DS891", "xczu7ev-ffvc1156-2-e"),
+        Part("xc7z020", "Zynq-7000 Z-7020 (Pynq-Z2)", 220, 53200, 106400, 280, 0, "DS190", "xc7z020clg400-1"),
+        Part("xc7z007s", "Zynq-7000 Z-7007S", 66, 14400, 28800, 100, 0, "DS190", "xc7z007sclg225-1"),
+        Part("xc7a100t", "Artix-7 100T (Arty A7)", 240, 63400, 126800, 270, 0, "DS180", "xc7a100tcsg324-1"),
+        Part("xc7a35t", "Artix-7 35T (Arty A7-35, Basys 3)", 90, 20800, 41600, 100, 0, "DS180", "xc7a35tcpg236-1"),
+        Part("xc7k325t", "Kintex-7 325T (KC705)", 840, 203800, 407600, 890, 0, "DS180", "xc7k325tffg900-2"),
+        Part("xcku115", "Kintex UltraScale KU115", 5520, 663360, 1326720, 4320, 0, "DS890", "xcku115-flvb2104-2-e"),
     )
 }
 
@@ -55,14 +62,39 @@ def find_part(name: str) -> Part:
         return PARTS[max(matches, key=len)]
     base = lowered.split("-")[0]
     close = difflib.get_close_matches(base, PARTS, n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(close)}?" if close else f"known parts: {', '.join(PARTS)}"
+    hint = f"did you mean {', '.join(PARTS[match].example for match in close)}?" if close else (
+        f"known parts: {', '.join(part.example for part in PARTS.values())}")
     raise ValueError(f"unknown FPGA part '{name}' ({hint})")
+
+
+FULL_NAME = {  # package and speed grade after the base: '-1', '-2L', '-1LI'; later families also a temperature grade
+    True: r"i?[a-z]{3,4}\d{3,4}-[1-3][a-z]{0,2}",  # 7 series: xc7z020clg400-1, xc7a35ticsg324-1L
+    False: r"-[a-z]{4}\d{3,4}-[1-3][a-z]{0,2}-[eiq]",  # UltraScale(+), Alveo, Zynq UltraScale+: xczu3eg-sbva484-1-e
+}
+
+
+def check_full_name(name: str) -> Part:
+    """The table entry of a full part number as the vendor tools take it; ValueError naming the nearest full names
+    otherwise (a bare family 'xc7z020', a stray hyphen 'xc7z020-clg400-1', a typo): hls/project.tcl gets the name as
+    written, and Vivado or Vitis would reject it there, hours later."""
+    part = find_part(name)
+    if re.fullmatch(re.escape(part.base) + FULL_NAME[part.seven_series], name.strip().lower()):
+        return part
+    lowered = name.strip().lower()
+    if lowered == part.base:
+        raise ValueError(f"'{name}' is the {part.board} family, not a full part number (package and speed grade): e.g. {part.example}")
+    unhyphenated = part.base + lowered[len(part.base) + 1:] if part.seven_series and lowered.startswith(part.base + "-") else None
+    if unhyphenated and re.fullmatch(re.escape(part.base) + FULL_NAME[True], unhyphenated):
+        raise ValueError(f"'{name}' is not a part number the vendor tools take: 7-series names have no hyphen after the base; did you mean "
+                         f"{name.strip()[: len(part.base)]}{name.strip()[len(part.base) + 1:]}?")
+    raise ValueError(f"'{name}' is not a full {part.board} part number (base, package, speed grade{'' if part.seven_series else ', temperature'}): "
+                     f"e.g. {part.example}")
 
 
 def unlisted_part(name: str) -> Part:
     """A part codesign has no figures for (a project's, not a typo on the command line): no utilization."""
     base = name.strip().lower().split("-")[0]
-    return Part(base, "not in codesign's part table: utilization not computed", 0, 0, 0, 0, 0, "-")
+    return Part(base, "not in codesign's part table: utilization not computed", 0, 0, 0, 0, 0, "-", name.strip())
 
 
 def part_or_unlisted(name: str) -> tuple[Part, str | None]:

@@ -24,6 +24,10 @@ DEPENDENCY_DEPRECATIONS = (
     (r"qkeras\..*", ""),
     (r"hls4ml\..*", ""),
 )
+DEPENDENCY_NOTICES = (  # UserWarnings Keras raises about QKeras's objects on every save: not the user's to act on
+    r"The `keras.constraints.serialize\(\)` API should only be used for objects of type",
+    r"You are saving your model as an HDF5 file via `model.save\(\)`",
+)
 
 
 @contextmanager
@@ -40,6 +44,8 @@ def dependency_warnings_silenced():
         with warnings.catch_warnings():
             for module, message in DEPENDENCY_DEPRECATIONS:
                 warnings.filterwarnings("ignore", message=message, category=DeprecationWarning, module=module)
+            for message in DEPENDENCY_NOTICES:
+                warnings.filterwarnings("ignore", message=message, category=UserWarning)
             yield
     finally:
         tensorflow_logger.setLevel(level)

@@ -33,6 +33,8 @@ class Context:
     def data(self) -> Dataset:
         if self._data is None:
             self._data = load_dataset(self.spec.dataset, seed=self.spec.training.seed)
+            if self._data.note:
+                self.say(f"note: {self._data.note}")
         return self._data
 
 
@@ -69,8 +71,8 @@ def train_step(ctx: Context) -> dict:
         ctx.layout.float_model.unlink(missing_ok=True)
         report = {**data_warning(data), "source": ctx.spec.model.file, "qkeras": evaluate(model, data), "float": None, "head": head}
         if head:
-            ctx.say(f"  head: {head['function']} of layer '{head['layer']}', computed in float by QKeras: runs on the "
-                    f"{ctx.spec.hls.head}; the firmware's exactness is judged on the logits before it")
+            where = "in firmware (hls4ml's lookup tables)" if ctx.spec.hls.head == "firmware" else "on the host, in float as QKeras computes it"
+            ctx.say(f"  head: {head['function']} of layer '{head['layer']}' {where}; the firmware's exactness is judged on the logits before it")
     else:
         qkeras_model, float_model, metrics = train_models(ctx.spec, data, ctx.say)
         _save(qkeras_model, ctx.layout.qkeras_model)
@@ -175,9 +177,19 @@ def _choose_types(ctx: Context, model) -> dict:
     inputs = input_types(model, spec.quantization.input if spec.model.layers else None, x)
     fixed, why = inputs["narrowest"]
     ctx.say(f"  input type {fixed.hls4ml()} ({why}); choosing the other types by verification on {len(x)} test samples")
+    if inputs["float32-exact"] is None and not (spec.model.layers and spec.quantization.input):
+        ctx.say(f"  note: {input_type_note(fixed, why)}")
     references = (model.predict(x, batch_size=1024, verbose=0), *exact_outputs(model, x))
     report, candidates = search_types(model, spec.hls, ctx.layout, inputs, x, references, ctx.say, spec.validation.domain)
     return {**report, "candidates": candidates}
+
+
+def input_type_note(fixed, why: str) -> str:
+    """What a model without an input quantizer gets as its firmware's input type, and how to choose it instead."""
+    held = "holds every value of your data exactly" if "not exactly representable" not in why else (
+        f"is {fixed.width} bits wide, because your data are on no fixed-point grid (e.g. pixels / 255; / 256 is on one)")
+    return (f"the model has no input quantizer: the firmware's input type {fixed.hls4ml()} {held}; other inputs are rounded to it "
+            "(and the proof covers its values only); put a QActivation(quantized_bits(...)) first to choose it")
 
 
 def convert_inputs(ctx: Context) -> dict[str, str]:

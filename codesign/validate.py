@@ -244,9 +244,27 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
         traced = run_emulation(layout.library, layout.emulation_meta, subset, lambda _: None, trace=True)
         diverging = traced_divergence(layout, model, subset, traced.layers)
         if diverging is not None:
-            diverging["why"] = why_not_exact(model, diverging["keras_layer"], conversion.input_type) or _inexact_anywhere(model, conversion.input_type)
+            diverging["why"] = (why_not_exact(model, diverging["keras_layer"], conversion.input_type) or _off_the_input_grid(subset, conversion.input_type)
+                                or _inexact_anywhere(model, conversion.input_type))
         report["first_diverging_layer"] = diverging
     return report, reference
+
+
+def _off_the_input_grid(x: np.ndarray, input_type: dict | None) -> str | None:
+    """Why inputs differ when the model has no input quantizer and they lie off the firmware input type's grid (or
+    outside its range): the firmware rounds them, QKeras computes on them as they are."""
+    from codesign.fixed import Fixed
+
+    if not input_type or "the data" not in input_type.get("why", ""):  # a type chosen from the build's data, not a quantizer
+        return None
+    fixed = Fixed.parse(input_type["type"])
+    scaled = np.asarray(x, dtype=np.float64).reshape(len(x), -1) / fixed.lsb
+    off = ~((scaled == np.round(scaled)) & (scaled >= fixed.low) & (scaled <= fixed.high)).all(axis=1)
+    if not off.any():
+        return None
+    return (f"{int(off.sum())} of these {len(x)} inputs are not values of the firmware's input type {fixed.hls4ml()}, which was chosen to "
+            "hold the build's data exactly (the model has no input quantizer): the firmware rounds them, QKeras computes on them as they "
+            "are; put a QActivation(quantized_bits(...)) first, or give inputs on that type's grid")
 
 
 def _inexact_anywhere(model, input_type: dict | None) -> str | None:
