@@ -178,13 +178,46 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
             report = estimate_model(firmware_model(spec, layout), hls, input_type, log, candidate, tool)
         else:
             report = estimate_model(load_keras_model(target), hls, None, log, tool=tool)
+            report.setdefault("notes", []).append(
+                f"a model file is estimated as hls4ml converts it with --precision {hls.precision}: every layer in firmware (a final softmax "
+                "or sigmoid too, as lookup tables) and no verified types; a run's estimate has its verified types and its head where the "
+                "run put it (the host by default)")
         if is_run:
             add_vendor(report, layout.hls_dir)
         for line in format_estimate(report):
             say(line)
+        if spec is not None:
+            for line in what_if_lines(spec.hls.model_dump(mode="json"), options, tool, layout, report):
+                say(line)
     if json_out is not None:
         write_json(Path(json_out), report)
     return report
+
+
+def what_if_lines(run_hls: dict, options: dict, tool: str | None, layout: RunLayout, report: dict) -> list[str]:
+    """What a what-if changed from the run's settings, and each total beside the run's own estimate."""
+    from codesign.report.data import estimate_differences
+
+    changed = [f"{key} {run_hls.get(key)} -> {value}" for key, value in options.items() if run_hls.get(key) != value]
+    changed += [f"tool {tool}"] if tool else []
+    lines = [f"what-if: {', '.join(changed) or 'the run as it is'}; everything else as the run"]
+    baseline = EstimateResult.read_if_exists(layout.report("estimate"))
+    if baseline is None:
+        return lines + ["  the run has no estimate of its own yet (build it to its estimate step to compare)"]
+    shown = []
+    for row in estimate_differences(baseline.dump(), report):
+        ratio = f" (x{row['ratio']:g})" if row["differs"] and row["ratio"] is not None else ""
+        shown.append(f"{row['metric']} {row['run']:,} -> {row['what_if']:,}{ratio}" if row["run"] is not None and row["what_if"] is not None
+                     else f"{row['metric']} {row['run']} -> {row['what_if']}")
+    lines.append("  against the run's own estimate: " + ", ".join(shown))
+    families = [(baseline.dump().get("part") or {}).get("family"), (report.get("part") or {}).get("family")]
+    if families[0] != families[1]:
+        lines.append(f"  note: the part's family changes ({families[0]} -> {families[1]}): its multipliers, fabric speed (how many "
+                     "pipeline registers a clock period needs) and memories are priced for it")
+    if options.get("strategy") == "Resource" and run_hls.get("strategy") != "Resource":
+        lines.append("  note: the Resource strategy shares each multiplier over reuse_factor cycles: fewer multipliers, but hls4ml's "
+                     "Resource kernels add the multiplexers, counters and registers that feed them (LUT, FF), and the latency grows")
+    return lines
 
 
 def synth_run(run_dir: Path, vsynth: bool, say: Say) -> dict:

@@ -127,7 +127,7 @@ def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x
     except ModelError as error:
         detail = str(error)
         if candidate.bit_exact:  # hls4ml's own bit-exact mode takes HGQ models and some QKeras ones: the next candidates take the rest
-            detail = f"hls4ml's bit_exact=True does not take this model, codesign's own types below do ({detail.split(': ', 1)[-1]})"
+            detail = f"hls4ml's bit_exact=True does not take this model; codesign's own types below do. hls4ml said: {detail.split(': ', 1)[-1]}"
         return {**outcome, "outcome": "not converted", "detail": detail}, None
     report["input_type"] = {"type": input_type.hls4ml() if input_type else report["layers"][0]["types"].get("result"), "why": why}
     proof = prove(layout.hls_dir, keras_model, domain, logits=hls.head == "firmware")

@@ -157,3 +157,17 @@ def test_a_domain_given_by_validate_stays_through_an_identical_build(tiny_run, t
     assert any("keeping the run's proof domain [-1.0, 1.0]" in line for line in said)
     assert yaml.safe_load(RunLayout(run_dir).config.read_text())["validation"]["domain"] == [-1.0, 1.0]
     assert not any(line.strip().startswith("convert") and "ran" in line for line in said)
+
+
+@pytest.mark.slow
+def test_a_what_if_on_the_command_line_says_what_changed_and_compares_with_the_run(tiny_run):
+    result = CliRunner().invoke(main, ["estimate", str(tiny_run[0]), "--reuse-factor", "4", "--part", "xc7z020clg400-1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    changed = next(line for line in lines if line.startswith("what-if: "))
+    assert "reuse_factor 1 -> 4" in changed and "part xcu250-figd2104-2L-e -> xc7z020clg400-1" in changed
+    compared = next(line for line in lines if "against the run's own estimate: " in line)
+    run_total = read_json(RunLayout(tiny_run[0]).report("estimate"))["total"]
+    assert f"LUT {run_total['lut']:,} -> " in compared and f"latency (cycles) {run_total['latency_cycles']:,} -> " in compared
+    assert any("the part's family changes (ultrascale -> 7series)" in line for line in lines)
+    assert any("xc7z020 (" in line and ("fits: yes" in line or "fits: no (" in line) for line in lines)

@@ -89,6 +89,12 @@ def _ratio(estimate: float, actual: float) -> float | None:
     return round(estimate / actual, 3) if actual else None
 
 
+def fits_line(utilization: dict) -> str:
+    """'fits: yes' or 'fits: no (lut 456%, ff 120%)' at the point estimate."""
+    over = [f"{key} {value}%" for key, value in utilization.items() if value is not None and value > 100]
+    return f"fits: no ({', '.join(over)})" if over else "fits: yes (at the point estimate)"
+
+
 def format_estimate(report: dict) -> list[str]:
     """Per-layer table, totals, utilization and vendor comparison as terminal lines."""
     header = ("layer", "type", "DSP", "LUT", "FF", "BRAM18", "cycles", "II")
@@ -103,7 +109,7 @@ def format_estimate(report: dict) -> list[str]:
     lines = ["  ".join(str(cell).rjust(width) if i > 1 else str(cell).ljust(width) for i, (cell, width) in enumerate(zip(row, widths))) for row in [header, *rows]]
     part = report["part"]
     used = ", ".join(f"{key} {value}%" for key, value in report["utilization"].items() if value is not None)
-    lines.append(f"{part['name']} ({part['board']}): {used}")
+    lines.append(f"{part['name']} ({part['board']}): {used}" + (f"; {fits_line(report['utilization'])}" if used else ""))
     bounds = report.get("interval") or {}
     lines.append(
         "estimated: " + ", ".join(with_interval(total[key], label, bounds.get(key)) for key, label in INTERVAL_LABELS)
