@@ -17,7 +17,7 @@ import numpy as np
 
 from codesign.fixed import EXACT_FLOAT32, Fixed, quantize
 from codesign.layers import (
-    ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind,
+    ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind,
     implements, planar_attributes, unhandled,
 )
 
@@ -212,7 +212,7 @@ def _image(tensor, a: dict, channels: int):
     return tf.pad(image, [[0, 0], pads[:2], pads[2:], [0, 0]]) if any(pads) else image
 
 
-@implements("compiled", CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D)
+@implements("compiled", CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D)
 def _conv2d(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 

@@ -69,8 +69,7 @@ DEPTHWISE_CONV1D = Kind("DepthwiseConv1D", "weighted", {
     "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF,
     "rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"})
 DEPTHWISE_CONV2D = Kind("DepthwiseConv2D", "weighted", {"rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"})
-POINTWISE_CONV1D = Kind("PointwiseConv1D", "weighted", {
-    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": "hls4ml's pointwise implementation is not a da4ml kernel"})
+POINTWISE_CONV1D = Kind("PointwiseConv1D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"})
 POINTWISE_CONV2D = Kind("PointwiseConv2D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"})
 BATCH_NORMALIZATION = Kind("BatchNormalization", "scale", {
     "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
@@ -131,7 +130,7 @@ def planar_attributes(layer: dict) -> dict:
     """A codesign_graph.json layer's attributes; a 1D convolution's or pooling's as its 2D twin's, one row high
     (hls4ml names a 1D pooling's lengths n_in/n_out, a 1D convolution's in_width/out_width)."""
     kind, attributes = graph_kind(layer), dict(layer["attributes"])
-    if kind not in (CONV1D, POOLING1D):
+    if kind not in (CONV1D, POINTWISE_CONV1D, POOLING1D):
         return attributes
     if kind is POOLING1D:
         attributes.update(in_width=attributes["n_in"], out_width=attributes["n_out"])

@@ -23,7 +23,7 @@ import numpy as np
 
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
+    ACTIVATION, APPLY_ALPHA, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
     POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
@@ -347,7 +347,7 @@ class _Analysis:
         kernel = self.emulator.weights(layer, "weight").reshape(attributes["n_in"], attributes["n_out"])
         return self._weighted(layer, finding, source.low[np.newaxis], source.high[np.newaxis], source.frac, kernel)
 
-    @implements("proof", CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV2D, POINTWISE_CONV2D)
+    @implements("proof", CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV2D, POINTWISE_CONV1D, POINTWISE_CONV2D)
     def _convolution(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         kind = graph_kind(layer)
         if layer["name"] not in self.keras:  # hls4ml splits a separable convolution into '<name>_depthwise', '_pointwise'

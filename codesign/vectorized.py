@@ -22,7 +22,7 @@ from codesign.fixed import (
     quantize,
 )
 from codesign.layers import (
-    ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind,
+    ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind,
     implements, planar_attributes, unhandled,
 )
 from codesign.layout import GRAPH_DESCRIPTION, read_json
@@ -147,7 +147,7 @@ class VectorizedEmulator:
         weights = self.weights(layer, "weight").reshape(n_in, n_out)
         return self._multiply_accumulate(layer, source.raw.reshape(batch, n_in), source.frac, weights)
 
-    @implements("vectorized", CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV2D)
+    @implements("vectorized", CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D)
     def _conv2d(self, layer: dict, source: Tensor, batch: int) -> Tensor:
         """One matmul per kernel position over shifted views of the padded image (no im2col copy); a 1D convolution
         as a 2D one, one row high."""

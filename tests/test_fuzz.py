@@ -88,6 +88,8 @@ def test_what_the_fuzzer_found_stays_fixed(case, tmp_path):
     outcome = run_case(load_case(case), tmp_path / "case")
     assert outcome.kind not in FAILURES, f"{outcome.kind}: {outcome.detail}"
     assert outcome.kind == saved["expected"], f"{outcome.kind}: {outcome.detail}"
+    if "proof" in saved:  # the proof's status the fix must reach too
+        assert f"proof {saved['proof']}" in outcome.detail, outcome.detail
 
 
 @pytest.mark.slow
