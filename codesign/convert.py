@@ -144,6 +144,19 @@ def unsupported_layers(keras_model) -> list[tuple[str, str]]:
     return [(layer.name, type(layer).__name__) for layer in keras_model.layers if type(layer).__name__ not in supported]
 
 
+def scaled_separable_kernels(keras_model) -> str | None:
+    """hls4ml 1.3 splits a separable convolution into a depthwise and a pointwise layer that carry no name, then fails
+    to name the ApplyAlpha a scaled kernel needs ('NoneType' + 'str'): the layer, said before any conversion."""
+    for layer in keras_model.layers:
+        for attribute in ("depthwise_quantizer_internal", "pointwise_quantizer_internal"):
+            alpha = getattr(getattr(layer, attribute, None), "alpha", None)  # as hls4ml reads it (QKeras set it when the layer was built)
+            if alpha is not None and not (isinstance(alpha, (int, float)) and alpha == 1):
+                return (f"layer '{layer.name}' ({type(layer).__name__}): hls4ml 1.3 cannot convert a separable convolution whose "
+                        f"{attribute.split('_')[0]} kernel carries a scale (alpha={alpha!r}; QKeras 0.9 gives a quantized_bits "
+                        "written without alpha the scale 'auto_po2'): give its quantizers alpha=1")
+    return None
+
+
 def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: Candidate) -> dict:
     """hls4ml's config dict for the candidate, with strategy, reuse factor and tracing."""
     import hls4ml

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -129,6 +130,10 @@ def run_emulation(
     return EmulationResult(outputs, layers, time.perf_counter() - started)
 
 
+ARCHIVE_READ = threading.Lock()  # np.load parses each array's header with ast.literal_eval, which CPython 3.11.7 cannot run in
+# two threads at once ("SystemError: AST constructor recursion depth mismatch", seen once in the test suite): one reader at a time
+
+
 def _run_chunk(library: Path, meta_path: Path, x: np.ndarray, trace: bool, progress) -> tuple[np.ndarray, dict]:
     """One worker process over some samples."""
     with tempfile.TemporaryDirectory(prefix="codesign-emulation-") as scratch:
@@ -139,7 +144,7 @@ def _run_chunk(library: Path, meta_path: Path, x: np.ndarray, trace: bool, progr
         errors = _relay_progress(process, progress)
         if process.returncode != 0:
             raise EmulationCrash(_crash_message(process.returncode, errors, library))
-        with np.load(outputs) as archive:
+        with ARCHIVE_READ, np.load(outputs) as archive:
             layers = {key.removeprefix("trace/"): archive[key] for key in archive.files if key.startswith("trace/")}
             return archive["outputs"], layers
 

@@ -259,7 +259,8 @@ def cast(raw: np.ndarray, frac: int, target: Fixed) -> np.ndarray:
     else:
         _check_int64(raw, -shift, "a cast")
         result = raw << -shift
-    return np.clip(result, int(target.low), int(target.high))
+    low = -int(target.high) if target.saturation == "SAT_SYM" and target.signed else int(target.low)  # a symmetric quantizer's
+    return np.clip(result, low, int(target.high))
 
 
 def _check_quantizer(name: str, quantizer, source: Raw, result: Raw) -> None:
