@@ -144,3 +144,30 @@ def test_an_auto_po2_kernel_is_proven_through_its_apply_alpha_and_stays_exact(tm
         rng.choice([proof["domain"]["low"], -4.1, 3.99, proof["domain"]["high"]], (5_000, 10)),
     ]).astype(np.float32)
     assert np.array_equal(run.emulate(x), np.asarray(run.predict_qkeras(x), dtype=np.float64))
+
+
+@pytest.mark.slow
+def test_a_proof_a_sample_contradicts_is_a_codesign_defect_never_a_claim(tmp_path, monkeypatch):
+    """A proof that says 'proven' is replayed on inputs of its domain before it is written; an analysis that is wrong
+    (here made to lie about a design that truly differs) ends as 'contradicted', the inputs saved, exit 1."""
+    import codesign.proof
+    from codesign.commands import build_run
+    from codesign.errors import InternalError
+    from codesign.layout import RunLayout, read_json
+
+    real = codesign.proof.prove
+
+    def lying(*args, **kwargs):
+        proof = real(*args, **kwargs)
+        proof.status, proof.why = "proven", None
+        return proof
+
+    monkeypatch.setattr(codesign.proof, "prove", lying)
+    spec = copy.deepcopy(TINY_SPEC) | {"hls": {"precision": "ap_fixed<8,3>"}}
+    with pytest.raises(InternalError, match="codesign's proof said proven, but .* inputs of its domain differ") as error:
+        build_run(spec_from_dict(spec), tmp_path / "narrow", lambda _: None)
+    assert error.value.exit_code == 1
+    proof = read_json(RunLayout(tmp_path / "narrow").report("validate"))["proof"]
+    assert proof["status"] == "contradicted" and proof["first_diverging_layer"]["name"]
+    saved = np.load(tmp_path / "narrow" / proof["counterexample"])
+    assert (saved["firmware"] != saved["qkeras"]).any(axis=1).all() and len(saved["x"]) > 0

@@ -44,3 +44,15 @@ def test_first_divergence_walks_in_firmware_order():
     found = first_divergence(order, firmware, keras)
     assert found["name"] == "fc" and found["max_abs_diff"] == 0.25 and found["samples_traced"] == 2
     assert first_divergence(order, {"conv": same}, {"conv": same}) is None
+
+
+def test_a_split_layer_is_compared_where_its_last_part_ends_and_a_merged_quantizer_with_its_output():
+    order = [{"name": "conv", "class": "Conv2D"}, {"name": "conv_alpha", "class": "ApplyAlpha"}, {"name": "fc", "class": "Dense"}]
+    keras = {"conv": np.full((2, 4), 3.0), "conv_q": np.full((2, 4), 1.0), "fc": np.ones((2, 2))}
+    firmware = {"conv": np.full((2, 4), 0.75), "conv_alpha": np.full((2, 4), 3.0), "fc": np.ones((2, 2))}
+    assert first_divergence(order, firmware, keras) is None  # 'conv' holds the unscaled sums Keras never shows
+    firmware["conv_alpha"] = np.full((2, 4), 1.0)  # hls4ml merged the QActivation 'conv_q' into the scaled result
+    assert first_divergence(order, firmware, keras)["keras_layer"] == "conv"
+    assert first_divergence(order, firmware, keras, {"conv": "conv_q"}) is None
+    firmware["fc"] = np.zeros((2, 2))
+    assert first_divergence(order, firmware, keras, {"conv": "conv_q"})["name"] == "fc"
