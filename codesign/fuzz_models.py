@@ -68,7 +68,8 @@ def _layer(rng, kind: str, shape: list[int]) -> dict | None:
     if kind == "pool":
         if min(spatial) < 2:
             return None
-        return {"kind": kind, "op": str(rng.choice(["max", "max", "average"])), "size": 2, "strides": int(rng.integers(1, 3)),
+        pool = int(rng.integers(2, min(3, min(spatial)) + 1))  # strides up to 4, past the window too (an ECG classifier's MaxPooling1D(2, strides=4))
+        return {"kind": kind, "op": str(rng.choice(["max", "max", "average"])), "size": pool, "strides": int(rng.integers(1, 5)),
                 "padding": str(rng.choice(["same", "valid"]))}
     if kind == "global_pool":
         return {"kind": kind, "op": str(rng.choice(["max", "average"]))}
