@@ -303,8 +303,9 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
     screen = cpp if spec.hls.head == "firmware" else (lambda samples: firmware_outputs(layout, samples))
     against = "exact" if "exact" in (proof.reference, reference) else "qkeras"
     if proof.status == "proven":
-        tested = samples[proof.contains(samples)] if samples is not None else samples
-        replay = np.concatenate([tested.astype(np.float32) if tested is not None else np.zeros((0, *model.input_shape[1:]), np.float32), candidates([], proof.inputs, model, proof.input_type, on_grid=not proof.quantized_input)])
+        drawn = candidates([], proof.inputs, model, proof.input_type, on_grid=not proof.quantized_input)
+        replay = drawn if samples is None else np.concatenate([np.asarray(samples, dtype=np.float32), drawn])
+        replay = replay[proof.contains(replay)]  # as float32, what a caller can pass: a 32-bit input type's values may not be
         found, firmware, expected, screened = _replayed(replay, screen, cpp, reference_function(model, against), against)
         report.update(replayed=screened)
         if not len(found):
