@@ -137,7 +137,9 @@ def fuzz(count: int, seed: int, out: Path, say: Callable[[str], None], shrink_fa
             if outcome.kind != "exact":
                 say(f"{'':12}{outcome.detail}")
             if outcome.failed:
-                minimal, last = shrink(recipe, outcome, out / "scratch", say) if shrink_failures else (recipe, outcome)
+                with warnings.catch_warnings():  # the shrinker draws smaller recipes, and Keras warns about their initializers
+                    warnings.simplefilter("ignore")
+                    minimal, last = shrink(recipe, outcome, out / "scratch", say) if shrink_failures else (recipe, outcome)
                 case = out / "failures" / f"seed{seed}_{index}"
                 run_case(minimal, case)
                 write_json(case / "case.json", {"recipe": minimal, "outcome": asdict(last), "original": recipe})

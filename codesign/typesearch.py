@@ -201,6 +201,14 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None) -> str 
             f"hold the quotient exactly (only power-of-two windows average exactly): pool over {1 << (window.bit_length() - 1)} or "
             f"{1 << window.bit_length()} values (pad or crop the input), or use max pooling"
         )
+    kernel = getattr(layer, "kernel_quantizer_internal", None)
+    if type(kernel).__name__ == "quantized_po2":
+        return (
+            "its kernel is quantized_po2: hls4ml multiplies by a power-of-two weight with a shift inside a product type of fixed "
+            "size (nnet::product::weight_exponential: as many fraction bits as the weight's exponent bits plus the input's width), "
+            "which truncates the products of small weights (codesign's type candidates do not widen it): use quantized_bits kernels, or "
+            "quantized_po2 with fewer bits (larger smallest weights)"
+        )
     if layer.name in computed_in_float(keras_model):
         return (
             f"QKeras computes {type(layer).__name__} in float32, which fixed point reproduces only up to float32's "

@@ -90,7 +90,7 @@ def test_what_the_fuzzer_found_stays_fixed(case, tmp_path):
     assert outcome.kind == saved["expected"], f"{outcome.kind}: {outcome.detail}"
     if "proof" in saved:  # the proof's status the fix must reach too
         assert f"proof {saved['proof']}" in outcome.detail, outcome.detail
-    if "refusal" in saved:  # what the one line must name
+    if "refusal" in saved:  # what the one line (or the reason) must name
         assert saved["refusal"] in outcome.detail, outcome.detail
 
 
