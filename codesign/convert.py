@@ -14,7 +14,7 @@ from codesign.config import HLSSpec, parse_ap_fixed
 from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign import repairs
-from codesign.layers import kind_of
+from codesign.layers import DEPTHWISE_CONV2D, kind_of
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, quantizer_type
@@ -88,6 +88,7 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | Non
     output_dir = Path(output_dir)
     graph = build_graph(keras_model, hls, output_dir, input_type, log_path, candidate)
     check_emulation_size(graph)
+    check_stream_kernels(graph)
     with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
         graph.config.trace_output = True  # trace hooks sit under #ifndef __SYNTHESIS__: firmware is unchanged
@@ -281,6 +282,24 @@ def check_emulation_size(graph) -> None:
                 f"strategy (its emulation would crash, its synthesis would not fit): set hls.strategy: Resource "
                 f"(or hls.layers.{layer.name}.strategy: Resource) with reuse_factor >= {needed}"
             )
+
+
+def check_stream_kernels(graph) -> None:
+    """Refuse what hls4ml's io_stream templates compute wrongly, naming the layer: a depthwise convolution (a separable
+    one's first half included) with a 1x1 kernel and a stride, whose stream the next layer reads with data left over
+    (found by codesign fuzz: every sample differs)."""
+    if graph.config.get_config_value("IOType") != "io_stream":
+        return
+    for layer in graph.get_layers():
+        if kind_of(layer) is not DEPTHWISE_CONV2D:
+            continue
+        kernel = (layer.get_attr("filt_height", 1), layer.get_attr("filt_width", 1))
+        strides = (layer.get_attr("stride_height", 1), layer.get_attr("stride_width", 1))
+        if kernel == (1, 1) and strides != (1, 1):
+            owner = layer.name.removesuffix("_depthwise")
+            raise SpecError(f"layer '{owner}': hls4ml's io_stream depthwise convolution with a 1x1 kernel and strides {strides} "
+                             "leaves data in its output stream and computes wrong outputs: use io_parallel, or a kernel at least as "
+                             "large as the stride")
 
 
 def emulation_meta(graph) -> dict:
