@@ -146,15 +146,23 @@ def unsupported_layers(keras_model) -> list[tuple[str, str]]:
 
 
 def scaled_separable_kernels(keras_model) -> str | None:
-    """hls4ml 1.3 splits a separable convolution into a depthwise and a pointwise layer that carry no name, then fails
-    to name the ApplyAlpha a scaled kernel needs ('NoneType' + 'str'): the layer, said before any conversion."""
+    """What hls4ml 1.3 does not take from a separable or depthwise convolution whose kernel carries a scale (alpha
+    other than 1; QKeras 0.9 gives a quantized_bits written without alpha 'auto_po2'), the layer named, before any
+    conversion: it splits a separable one into halves with no name, then fails to name the ApplyAlpha ('NoneType' +
+    'str'); it writes a depthwise one's float kernel where QKeras computes with its quantized kernel (found by
+    codesign fuzz: -0.47 written where QKeras uses -0.46875)."""
     for layer in keras_model.layers:
+        kind = type(layer).__name__
+        if "Separable" not in kind and "Depthwise" not in kind:
+            continue
         for attribute in ("depthwise_quantizer_internal", "pointwise_quantizer_internal"):
             alpha = getattr(getattr(layer, attribute, None), "alpha", None)  # as hls4ml reads it (QKeras set it when the layer was built)
             if alpha is not None and not (isinstance(alpha, (int, float)) and alpha == 1):
-                return (f"layer '{layer.name}' ({type(layer).__name__}): hls4ml 1.3 cannot convert a separable convolution whose "
-                        f"{attribute.split('_')[0]} kernel carries a scale (alpha={alpha!r}; QKeras 0.9 gives a quantized_bits "
-                        "written without alpha the scale 'auto_po2'): give its quantizers alpha=1")
+                what = ("cannot convert a separable convolution" if "Separable" in kind
+                        else "writes the float kernel, not QKeras's quantized one, of a depthwise convolution")
+                return (f"layer '{layer.name}' ({kind}): hls4ml 1.3 {what} whose {attribute.split('_')[0]} kernel carries a scale "
+                        f"(alpha={alpha!r}; QKeras 0.9 gives a quantized_bits written without alpha the scale 'auto_po2'): give its "
+                        "quantizers alpha=1")
     return None
 
 

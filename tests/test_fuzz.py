@@ -101,3 +101,17 @@ def test_the_fuzz_command_prints_a_table_and_a_summary_and_exits_0_without_failu
     assert "summary: exact" in result.output and "internal error 0, reasonless 0, contradicted 0" in result.output
     report = json.loads((tmp_path / "fuzz" / "fuzz.json").read_text())
     assert len(report["rows"]) == 2 and sum(report["summary"].values()) == 2
+
+
+def test_separable_and_depthwise_convolutions_with_scaled_kernels_are_refused_before_conversion():
+    from codesign.convert import scaled_separable_kernels
+
+    def model(kind: str, kernel: str):
+        return build_model({"seed": 1, "index": 1, "input": [6, 6, 2], "input_quantizer": None, "head": "linear", "layers": [
+            {"kind": kind, "filters": 2, "kernel": 3, "strides": 1, "padding": "same", "kernel_quantizer": kernel, "bias_quantizer": "quantized_bits(6,1,alpha=1)"},
+            {"kind": "flatten"}, {"kind": "dense", "units": 2, "kernel_quantizer": "quantized_bits(6,1,alpha=1)", "bias_quantizer": "quantized_bits(6,1,alpha=1)"}]})
+
+    assert "layer 'l0' (QSeparableConv2D)" in scaled_separable_kernels(model("separable", "quantized_bits(6,1)"))
+    assert scaled_separable_kernels(model("separable", "quantized_bits(6,1,alpha=1)")) is None
+    assert "writes the float kernel" in scaled_separable_kernels(model("depthwise", "quantized_bits(6,1)"))  # converted, not quantized
+    assert scaled_separable_kernels(model("depthwise", "quantized_bits(6,1,alpha=1)")) is None
