@@ -204,13 +204,14 @@ def what_if_lines(run_hls: dict, options: dict, tool: str | None, layout: RunLay
     baseline = EstimateResult.read_if_exists(layout.report("estimate"))
     if baseline is None:
         return lines + ["  the run has no estimate of its own yet (build it to its estimate step to compare)"]
+    baseline = baseline.dump()
     shown = []
-    for row in estimate_differences(baseline.dump(), report):
+    for row in estimate_differences(baseline, report):
         ratio = f" (x{row['ratio']:g})" if row["differs"] and row["ratio"] is not None else ""
         shown.append(f"{row['metric']} {row['run']:,} -> {row['what_if']:,}{ratio}" if row["run"] is not None and row["what_if"] is not None
                      else f"{row['metric']} {row['run']} -> {row['what_if']}")
     lines.append("  against the run's own estimate: " + ", ".join(shown))
-    families = [(baseline.dump().get("part") or {}).get("family"), (report.get("part") or {}).get("family")]
+    families = [(baseline.get("part") or {}).get("family"), (report.get("part") or {}).get("family")]
     if families[0] != families[1]:
         lines.append(f"  note: the part's family changes ({families[0]} -> {families[1]}): its multipliers, fabric speed (how many "
                      "pipeline registers a clock period needs) and memories are priced for it")
