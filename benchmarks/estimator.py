@@ -154,7 +154,7 @@ def cifar_cnn_timing() -> None:
           f"BRAM18 {total['bram_18k']:,}, latency {total['latency_cycles']:,} cycles")
     from codesign.estimate.run import estimate_model
 
-    print("  what-ifs on the loaded model (conversion and estimate, as `Run.estimate(**what_if)` after its first):")
+    print("  what-ifs by converting again (as `codesign estimate MODEL` does; Run.estimate and codesign fit price them from one conversion: benchmarks/fit.py):")
     for change in ({"reuse_factor": 128}, {"strategy": "Latency", "reuse_factor": 1}, {"precision": "ap_fixed<8,3>"}):
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):

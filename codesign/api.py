@@ -117,6 +117,7 @@ class Run:
                 "build it again with codesign.build or 'codesign build'"
             )
         self._models: dict[Path, object] = {}
+        self._whatifs: dict[tuple, object] = {}
 
     def __repr__(self) -> str:
         """Run('hls_projects/digits_cnn'): bit-exact on all 360 samples checked; 1,389 DSP (...), ... on xcu250."""
@@ -210,10 +211,41 @@ class Run:
         own = EstimateResult.read(self._layout.report("estimate"))
         if what_if or tool:
             from codesign.commands import estimate_target
+            from codesign.config import hls_from_dict
+            from codesign.estimate.run import add_vendor
 
             changed = {**what_if, **({"tool": tool} if tool else {})}
-            return EstimateResult.what_if(estimate_target(self.path, what_if, None, lambda _: None, tool), own.dump(), changed)
+            whatif = self._whatif(tool)
+            rebuilt = whatif.rebuilt_by(what_if)
+            if rebuilt:  # what hls4ml builds changes: convert again, and say so
+                report = estimate_target(self.path, what_if, None, lambda _: None, tool)
+                report.setdefault("notes", []).append(f"converted again: a change of {', '.join(rebuilt)} changes the layers hls4ml builds")
+            else:
+                report = add_vendor(whatif.estimate(hls_from_dict({**self.spec.hls.model_dump(mode="json"), **what_if}, source="what-if")),
+                                    self._layout.hls_dir)
+            return EstimateResult.what_if(report, own.dump(), changed)
         return own
+
+    @quiet_dependencies
+    def fit(self, part: str, io_type: str | None = None, **goal):
+        """Per-layer strategies and reuse factors that fit `part` (keywords: max_utilization=0.8, max_latency_cycles,
+        min_throughput, clock_ns, strategy, optimistic, objective), fastest first, in `io_type` or (when nothing fits in
+        the run's) the other: a FitResult with `.hls` (the settings), `.layer_settings()`, `.report` (their estimate)
+        and `.frontier` (docs/fit.md). NothingFits (a SpecError) says why when no setting does."""
+        from codesign.fit import Goal
+        from codesign.fit_target import fit_in
+
+        self._bring_up_to("estimate")
+        return fit_in(lambda chosen: self._whatif(None, chosen), self.spec.hls.io_type, io_type, Goal(part=part, **goal), lambda _: None)
+
+    def _whatif(self, tool: str | None, io_type: str | None = None):
+        """The run's design converted once (per tool and io type), for what-ifs in milliseconds."""
+        from codesign.fit_target import run_whatif
+
+        key = (tool, io_type or self.spec.hls.io_type)
+        if key not in self._whatifs:
+            self._whatifs[key] = run_whatif(self.spec, self._layout, self.spec.hls.model_copy(update={"io_type": key[1]}), tool)
+        return self._whatifs[key]
 
     def _bring_up_to(self, step: str) -> None:
         """Run the steps up to this one that are not up to date (none, for an unchanged run): nothing goes stale."""

@@ -166,6 +166,28 @@ def estimate(target: Path, json_out, tool, **options) -> None:
 
 
 @main.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--part", required=True, callback=lambda ctx, param, value: _part(value), help="The FPGA to fit, e.g. xcu250-figd2104-2L-e.")
+@click.option("--max-utilization", type=float, default=0.8, show_default=True, help="Largest share of the part any resource may take.")
+@click.option("--max-latency-cycles", type=click.IntRange(min=1), help="Latency the design may not exceed (point estimate).")
+@click.option("--min-throughput", type=click.FloatRange(min=0, min_open=True), help="Inferences per second the design must reach (point estimate).")
+@click.option("--clock-ns", type=click.FloatRange(min=0, min_open=True), help="Clock period (default: the target's).")
+@click.option("--io-type", type=click.Choice(["io_parallel", "io_stream"]), help="Convert in this io type (default: the target's).")
+@click.option("--strategy", type=click.Choice(["Latency", "Resource"]), help="Every weighted layer's strategy (default: chosen per layer).")
+@click.option("--objective", type=click.Choice(["latency", "throughput"]), default="latency", show_default=True)
+@click.option("--optimistic", is_flag=True, help="Judge resources at the point estimate, not the upper end of its interval.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The spec to write (default: NAME_fit.yaml here).")
+def fit(target: Path, part, max_utilization, max_latency_cycles, min_throughput, clock_ns, io_type, strategy, objective, optimistic, out) -> None:
+    """Choose per-layer reuse factors and strategies so that a spec, run or model fits a part, fastest first."""
+    from codesign.fit import Goal
+    from codesign.fit_target import fit_target
+
+    _quiet_tensorflow()
+    goal = Goal(part, max_utilization, max_latency_cycles, min_throughput, clock_ns, strategy, optimistic, objective)
+    fit_target(target, goal, io_type, out, _say)
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--vsynth", is_flag=True, help="Also run Vivado logic synthesis after C synthesis.")
 def synth(run_dir: Path, vsynth: bool) -> None:

@@ -63,3 +63,26 @@ def tiny_run(tmp_path_factory):
     messages: list[str] = []
     build_run(spec_from_dict(copy.deepcopy(TINY_SPEC)), run_dir, messages.append)
     return run_dir, messages
+
+
+@pytest.fixture(scope="session")
+def hls4ml_project(tmp_path_factory) -> Path:
+    """A project written by hls4ml 1.3's own API, as a notebook user leaves it (no vendor report)."""
+    import hls4ml
+    import tensorflow as tf
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((16,), name="features")
+    x = QDense(32, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="fc1")(inputs)
+    x = QActivation(quantized_relu(6, 2), name="relu1")(x)
+    outputs = QDense(5, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="out")(x)
+    model = tf.keras.Model(inputs, outputs)
+    folder = tmp_path_factory.mktemp("notebook") / "my_prj"
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    config["Model"]["ReuseFactor"] = 4
+    graph = hls4ml.converters.convert_from_keras_model(
+        model, hls_config=config, output_dir=str(folder), backend="Vitis", part="xc7z020clg400-1", clock_period=10, io_type="io_parallel"
+    )
+    graph.write()
+    return folder

@@ -12,9 +12,9 @@ LAYERS = (
     ("errors", "fixed", "layout", "records", "parts", "pareto", "registry", "versions", "quiet", "progress", "layers"),
     ("config", "data", "quantizers", "model", "fuzz_models"),
     ("convert", "emulate", "emulation_worker", "vectorized", "compiled", "validate", "typesearch", "train", "bench",
-     "estimate", "rtl", "project_import", "proof", "counterexample", "exact", "repairs"),
+     "estimate", "rtl", "project_import", "proof", "counterexample", "exact", "repairs", "fit"),
     ("report", "notebook", "results"),
-    ("steps", "pipeline", "commands", "sweep", "fuzz"),
+    ("steps", "pipeline", "commands", "sweep", "fuzz", "fit_target"),
     ("api", "testing", "pytest_plugin", "cli", "__init__"),
 )
 

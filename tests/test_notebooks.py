@@ -55,6 +55,9 @@ def test_quickstart_runs_top_to_bottom_and_shows_each_result(tmp_path):
     assert "LUT (" in text_outputs(cell_with(notebook, "run.estimate()"))  # the one-line repr, with its interval
     what_if = html_outputs(cell_with(notebook, "run.estimate(reuse_factor=4)"))
     assert 'id="what-if"' in what_if and "reuse_factor=4" in what_if and 'class="differs"' in what_if
+    fitted = text_outputs(cell_with(notebook, 'best = run.fit('))
+    assert "<FitResult xc7z020clg400-1" in fitted and "of the part at the upper end of the estimate's interval" in fitted
+    assert "reuse_factor" in text_outputs(cell_with(notebook, "best.layer_settings()"))
     narrow = html_outputs(cell_with(notebook, "narrow = "))
     assert "not bit-exact" in narrow and "first at layer" in narrow and "counterexample in reports/counterexample.npz" in narrow
     comparison = cell_with(notebook, "print(narrow_result.first_divergence)")

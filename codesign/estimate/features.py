@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,6 +194,71 @@ def _element_wise(layer, found: dict, site: Site) -> None:
         found["ff"]["table"] = site.lanes * (site.out_bits + site.data_bits)
 
 
+@dataclass(frozen=True)
+class WeightFacts:
+    """What a kernel's constants say about its multiplications, whatever the reuse factor and strategy: computed once
+    per kernel (csd_digits over 2 M weights takes a fifth of a second), so a what-if only counts (codesign/estimate/whatif.py)."""
+
+    inputs: int  # rows of the (inputs, outputs) matrix
+    outputs: int
+    products: int
+    nonzero: int
+    distinct: int  # DSP-worthy (input, constant) pairs
+    distinct_dsp: int  # the DSPs they take
+    logic_digits: float  # shift-and-add digits of the products left in logic, with DSPs allowed
+    logic_digits_fabric: float  # the same with every product in logic
+    fan_in: int
+
+
+_WEIGHT_FACTS: dict[tuple, tuple] = {}  # (id of the weights, what else the facts depend on) -> (weakref to them, facts)
+
+
+def weight_facts(layer, data_bits: int, narrow: bool, family: str) -> WeightFacts:
+    """The WeightFacts of a weighted layer's kernel, cached while its weight array lives."""
+    data = layer.weights["weight"].data
+    key = (id(data), str(layer.weights["weight"].type.precision), int(layer.get_attr(kind_of(layer).outputs_attribute, 0) or 0),
+           layer.get_attr("_weights_transposed", False) is True, data_bits, narrow, family)
+    found = _WEIGHT_FACTS.get(key)
+    if found is not None and found[0]() is data:
+        return found[1]
+    facts = _weight_facts(layer, data_bits, narrow, family)
+    if len(_WEIGHT_FACTS) > 4096:
+        _WEIGHT_FACTS.clear()
+    _WEIGHT_FACTS[key] = (weakref.ref(data), facts)
+    return facts
+
+
+def _weight_facts(layer, data_bits: int, narrow: bool, family: str) -> WeightFacts:
+    weight = layer.weights["weight"]
+    quantized = quantized_weights(np.asarray(weight.data, dtype=np.float64), weight.type.precision)
+    kind = kind_of(layer)
+    outputs = int(layer.get_attr(kind.outputs_attribute, 0) or 0)
+    if kind.name.startswith("Depthwise"):  # each channel has its own inputs: no (input, constant) pair repeats
+        matrix = quantized.reshape(-1, 1)
+    elif layer.get_attr("_weights_transposed", False) is True and outputs and quantized.size % outputs == 0:
+        matrix = quantized.reshape(outputs, -1).T  # hls4ml's Resource strategy stored them outputs first (its flag)
+    elif not outputs or quantized.size % outputs or quantized.shape[-1] == outputs:
+        outputs = int(quantized.shape[-1]) if quantized.ndim > 1 else 1
+        matrix = quantized.reshape(-1, outputs)
+    else:  # the Resource strategy stores the weights transposed (outputs first)
+        matrix = quantized.reshape(outputs, -1).T
+    nonzero = matrix != 0
+    digits = csd_digits(matrix)
+    dsp_worthy = (digits >= DSP_MIN_CSD_DIGITS) & (data_bits >= DSP_MIN_DATA_BITS) & (not narrow)
+    a_port, _ = DSP_PORT_BITS[family]
+    rows, columns = np.nonzero(dsp_worthy)
+    pairs = np.unique(np.stack([rows, matrix[rows, columns]], axis=1), axis=0) if rows.size else np.zeros((0, 2), dtype=np.int64)
+    # one DSP per A-port width of the wider operand; a constant counts only its significant bits and a sign
+    distinct_dsp = sum(math.ceil(max(data_bits, constant_bits(value) + 1) / a_port) for value in pairs[:, 1])
+    shift_add = np.maximum(digits - 1, 0)
+    return WeightFacts(
+        inputs=int(matrix.shape[0]), outputs=outputs, products=int(matrix.size), nonzero=int(nonzero.sum()), distinct=int(len(pairs)),
+        distinct_dsp=int(distinct_dsp), logic_digits=float(np.where(nonzero & ~dsp_worthy, shift_add, 0).sum()),
+        logic_digits_fabric=float(np.where(nonzero, shift_add, 0).sum()),
+        fan_in=max(1, int(np.max(nonzero.sum(axis=0))) if nonzero.any() else 1),
+    )
+
+
 @implements("estimate", *(kind for kind in KINDS if kind.role == "weighted"))
 def _mac(layer, found: dict, site: Site) -> None:
     """Dense and convolution kernels: DSP-bound multiplications by the CSD rule, the rest as logic."""
@@ -202,40 +268,24 @@ def _mac(layer, found: dict, site: Site) -> None:
     if str(layer.get_attr("strategy", "") or "").lower() == "distributed_arithmetic":
         _distributed_arithmetic(layer, found)
         return
-    weight = layer.weights["weight"]
-    weight_bits = width(weight.type)
-    quantized = quantized_weights(np.asarray(weight.data, dtype=np.float64), weight.type.precision)
+    weight_bits = width(layer.weights["weight"].type)
     depthwise = kind.name.startswith("Depthwise")
-    outputs = int(layer.get_attr(kind.outputs_attribute, 0) or 0)
-    if depthwise:  # each channel has its own inputs: no (input, constant) pair repeats
-        matrix = quantized.reshape(-1, 1)
-    elif not outputs or quantized.size % outputs or quantized.shape[-1] == outputs:
-        outputs = int(quantized.shape[-1]) if quantized.ndim > 1 else 1
-        matrix = quantized.reshape(-1, outputs)
-    else:  # the Resource strategy stores the weights transposed (outputs first)
-        matrix = quantized.reshape(outputs, -1).T
     reuse = int(layer.get_attr("reuse_factor", 1) or 1)
     strategy = str(layer.get_attr("strategy", "latency") or "latency").lower()
     accum_bits = width(layer.types["accum_t"]) if "accum_t" in layer.types else 2 * data_bits
-    nonzero = matrix != 0
-    digits = csd_digits(matrix)
     narrow = site.narrow_in_logic and data_bits <= NARROW_PRODUCT_BITS and weight_bits <= NARROW_PRODUCT_BITS
     if narrow:  # an 8x8 product is cheaper in LUTs than a DSP's routing: the tools bind it to logic
         multipliers = "fabric"
-    dsp_worthy = (digits >= DSP_MIN_CSD_DIGITS) & (data_bits >= DSP_MIN_DATA_BITS) & (not narrow)
-    a_port, b_port = DSP_PORT_BITS[family]
-    distinct = {(int(row), int(matrix[row, column])) for row, column in zip(*np.nonzero(dsp_worthy))}
-    # one DSP per A-port width of the wider operand; a constant counts only its significant bits and a sign
-    distinct_dsp = sum(math.ceil(max(data_bits, constant_bits(value) + 1) / a_port) for _, value in distinct)
-    per_dsp = math.ceil(data_bits / a_port) * math.ceil(weight_bits / b_port)
-    products = matrix.size
-    zeros = int(products - nonzero.sum())
+    facts = weight_facts(layer, data_bits, narrow, family)
+    outputs = facts.outputs
+    per_dsp = math.ceil(data_bits / DSP_PORT_BITS[family][0]) * math.ceil(weight_bits / DSP_PORT_BITS[family][1])
+    zeros = facts.products - facts.nonzero
     if strategy == "resource" and reuse > 1:
-        shared = math.ceil(products / reuse)  # hls4ml's block factor: weights from memory, generic multipliers
+        shared = math.ceil(facts.products / reuse)  # hls4ml's block factor: weights from memory, generic multipliers
         found["bram_18k"] += weight_memory_bram18(shared * weight_bits, reuse)
     else:
-        limit = math.ceil(products / reuse) - zeros // reuse  # hls4ml's multiplier_limit (ALLOCATION pragma)
-        shared = limit if limit < len(distinct) else 0
+        limit = math.ceil(facts.products / reuse) - zeros // reuse  # hls4ml's multiplier_limit (ALLOCATION pragma)
+        shared = limit if limit < facts.distinct else 0
     lut = found["lut"]
     if shared:
         found["dsp"] = 0 if multipliers == "fabric" else shared * per_dsp
@@ -243,32 +293,29 @@ def _mac(layer, found: dict, site: Site) -> None:
             lut["generic_mult"] = shared * data_bits * weight_bits
         found["ff"]["shared"] = shared * (data_bits + weight_bits + accum_bits)
         if strategy == "resource":  # weights from memory: each multiplier's input chosen among min(RF, inputs) per pass
-            choices = min(reuse, int(matrix.shape[0]), RESOURCE_MUX_MAX_CHOICES)
+            choices = min(reuse, facts.inputs, RESOURCE_MUX_MAX_CHOICES)
             found["rule_lut"] = float(shared * data_bits * max(choices - 1, 0)) * RESOURCE_MUX_LUT_PER_BIT_INPUT
         else:  # the Latency strategy multiplexes every product's input and constant onto the shared multipliers
-            lut["mux"] = int(nonzero.sum()) * (data_bits + weight_bits)
-            found["ff"]["shared_products"] = int(nonzero.sum()) * accum_bits
+            lut["mux"] = facts.nonzero * (data_bits + weight_bits)
+            found["ff"]["shared_products"] = facts.nonzero * accum_bits
         adders = shared
     else:
-        in_dsp = dsp_worthy if multipliers != "fabric" else np.zeros_like(dsp_worthy)
-        found["dsp"] = distinct_dsp if multipliers != "fabric" else 0
-        logic_digits = np.where(nonzero & ~in_dsp, np.maximum(digits - 1, 0), 0)
-        lut["shift_add"] = float(logic_digits.sum()) * (data_bits + weight_bits)
-        adders = int(nonzero.sum())
+        found["dsp"] = facts.distinct_dsp if multipliers != "fabric" else 0
+        lut["shift_add"] = (facts.logic_digits if multipliers != "fabric" else facts.logic_digits_fabric) * (data_bits + weight_bits)
+        adders = facts.nonzero
     lut["dsp_glue"] = found["dsp"]
     adder_bits = max(0, adders - outputs) * accum_bits
     lut["adder"] = adder_bits
-    fan_in = max(1, int(np.max(nonzero.sum(axis=0))) if nonzero.any() else 1)
-    found["ff"]["pipeline_" + family] = adder_bits * math.log2(max(fan_in, 2))
+    found["ff"]["pipeline_" + family] = adder_bits * math.log2(max(facts.fan_in, 2))
     found["shape"].update(
-        fan_in=fan_in,
+        fan_in=facts.fan_in,
         reuse=reuse,
         strategy=strategy,
-        serial=math.ceil(len(distinct) / shared) if shared else 1,
+        serial=math.ceil(facts.distinct / shared) if shared else 1,
         line_buffer=0,
     )
     if stream and found["kind"] == "conv":
-        found["ff"]["window"] = matrix.shape[0] * data_bits * (outputs if depthwise else 1)  # the kernel's window of inputs
+        found["ff"]["window"] = facts.inputs * data_bits * (outputs if depthwise else 1)  # the kernel's window of inputs
         line_width = int(layer.get_attr("in_width", 1) or 1)
         rows = max(0, int(layer.get_attr("filt_height", 1) or 1) - 1) * int(layer.get_attr("n_chan", 1) or 1)
         if line_width > SRL_MAX_DEPTH:
@@ -333,6 +380,11 @@ def _stream_fifos(found: dict, variable, bits: int) -> None:
 def design_features(graph, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis", tool: str | None = None) -> list[dict]:
     """Every layer's features, in graph order, and the top function's input registers."""
     layers = [layer_features(layer, io_type, family, multipliers, backend, tool) for layer in graph.get_layers()]
+    return with_top_input(layers, graph, io_type)
+
+
+def with_top_input(layers: list[dict], graph, io_type: str) -> list[dict]:
+    """io_parallel: the top function registers its input (counted on the first layer)."""
     if io_type == "io_parallel" and layers:
         first = next(iter(graph.get_layers()))
         layers[0]["ff"]["top_input"] = first.get_output_variable().size() * width(first.get_output_variable().type)

@@ -195,13 +195,19 @@ def _top_function(constants: Constants) -> dict:
 def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: str = "Vitis", multipliers: str = "auto",
                     constants: Constants | None = None, tool: str | None = None) -> dict:
     """Per-layer and total resources, latency and II with intervals, utilization of the part, throughput."""
+    features = design_features(graph, io_type, family_of(part.base), multipliers, backend, tool)
+    drawn = untrained(getattr(graph, "config", None) and graph.config.config.get("KerasModel"))
+    return price_design(features, part, clock_ns, io_type, backend, multipliers, graph.config.pipeline_style, drawn, constants, tool)
+
+
+def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str, backend: str, multipliers: str, pipeline_style: str,
+                 drawn: str | None, constants: Constants | None = None, tool: str | None = None) -> dict:
+    """estimate_design from the layers' features (`drawn`: the untrained-weights sentence, or None)."""
     constants = constants or load_constants()
     family = family_of(part.base)
-    timing = Timing(clock_ns, backend, family, io_type, scheduler_of(tool, backend), graph.config.pipeline_style)
-    features = design_features(graph, io_type, family, multipliers, backend, tool)
+    timing = Timing(clock_ns, backend, family, io_type, scheduler_of(tool, backend), pipeline_style)
     gaps = territory_gaps(features, timing, constants)
     ratios = constants.interval_widest if gaps else constants.interval
-    drawn = untrained(getattr(graph, "config", None) and graph.config.config.get("KerasModel"))
     if drawn:
         ratios = {metric: _spanned(bounds, constants.untrained.get(metric)) for metric, bounds in ratios.items()}
     layers = [price_layer(layer, constants, timing) for layer in features]

@@ -65,12 +65,36 @@ class _ConfigLoader(yaml.SafeLoader):
 _ConfigLoader.add_constructor("!keras_model", lambda loader, node: loader.construct_scalar(node))
 
 
+class KerasModelPath(str):
+    """The `KerasModel` entry of an hls4ml config, written back with hls4ml's `!keras_model` tag."""
+
+
+class _ConfigDumper(yaml.SafeDumper):
+    """Writes an hls4ml config as hls4ml reads it: KerasModelPath as `!keras_model 'path'`."""
+
+
+_ConfigDumper.add_representer(KerasModelPath, lambda dumper, value: dumper.represent_scalar("!keras_model", str(value)))
+
+
+def load_config(path: Path) -> dict:
+    """An hls4ml_config.yml as a dict, its KerasModel a KerasModelPath (yaml.YAMLError/OSError as yaml raises them)."""
+    config = yaml.load(Path(path).read_text(), Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader with one tag added)
+    if isinstance(config, dict) and config.get("KerasModel") is not None:
+        config["KerasModel"] = KerasModelPath(config["KerasModel"])
+    return config
+
+
+def dump_config(config: dict) -> str:
+    """The text of an hls4ml_config.yml that hls4ml reads back (the tag kept)."""
+    return yaml.dump(config, Dumper=_ConfigDumper, sort_keys=False)
+
+
 def read_project(folder: Path) -> Project:
     """The project's settings and model path; ModelError naming what is missing or unreadable."""
     folder = Path(folder)
     path = folder / CONFIG_NAME
     try:
-        config = yaml.load(path.read_text(), Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader with one tag added)
+        config = load_config(path)
     except (OSError, yaml.YAMLError) as error:
         raise ModelError(f"{path}: not a readable hls4ml config ({' '.join(str(error).split())[:120]})") from None
     if not isinstance(config, dict) or not isinstance(config.get("HLSConfig"), dict):
@@ -315,7 +339,7 @@ def _config_settings(folder: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        config = yaml.load(path.read_text(), Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader with one tag added)
+        config = load_config(path)
     except yaml.YAMLError:
         return {}
     return {"part": config.get("Part") or config.get("XilinxPart"), "clock_ns": float(config["ClockPeriod"]) if config.get("ClockPeriod") else None,

@@ -22,7 +22,15 @@ INTERVAL_LABELS = (("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF"), ("bram_18k", "B
 def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path: Path, candidate: Candidate | None = None,
                    tool: str | None = None) -> dict:
     """Convert with hls4ml (nothing written, nothing compiled) and estimate every layer, as `tool` ('Vitis HLS 2021.1')
-    would synthesize it (None: a current tool of the backend).
+    would synthesize it (None: a current tool of the backend)."""
+    graph, candidate = convert_for_estimate(keras_model, hls, input_type, log_path, candidate)
+    part, unlisted = part_or_unlisted(hls.part)  # outside the table only for an imported project (config.py)
+    report = estimate_design(graph, part, hls.clock_ns, hls.io_type, hls.backend, tool=tool)
+    return with_settings(report, hls, candidate, tool, unlisted)
+
+
+def convert_for_estimate(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path: Path, candidate: Candidate | None = None):
+    """hls4ml's graph of the model under `hls` and the candidate it converted with.
 
     With no candidate (a model file, not a run): the policy's candidates in order, the first that converts (the
     bit-exact policy's verification needs data and a compile, which an estimate does not make).
@@ -36,13 +44,14 @@ def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path
     with tempfile.TemporaryDirectory(prefix="codesign-estimate-") as scratch:
         for index, candidate in enumerate(candidates):
             try:
-                graph = build_graph(keras_model, hls, Path(scratch), input_type, log_path, candidate)
-                break
+                return build_graph(keras_model, hls, Path(scratch), input_type, log_path, candidate), candidate
             except ModelError:
                 if index == len(candidates) - 1:
                     raise
-    part, unlisted = part_or_unlisted(hls.part)  # outside the table only for an imported project (config.py)
-    report = estimate_design(graph, part, hls.clock_ns, hls.io_type, hls.backend, tool=tool)
+
+
+def with_settings(report: dict, hls: HLSSpec, candidate: Candidate | None, tool: str | None, unlisted: str | None = None) -> dict:
+    """The settings an estimate was made under, as its report records them."""
     if unlisted:
         report["notes"].insert(0, unlisted)
     report["settings"] = {
@@ -51,7 +60,7 @@ def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path
         "strategy": hls.strategy,
         "reuse_factor": hls.reuse_factor,
         "precision": hls.precision,
-        "conversion": candidate.name,
+        "conversion": candidate.name if candidate is not None else "as configured in the project",
         "tool": tool_label(tool),
     }
     return report

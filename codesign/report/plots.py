@@ -121,3 +121,22 @@ def sweep_scatter(rows: list[dict], metric: str, label: str) -> tuple[str, bytes
     axes.legend(fontsize=7)
     encoded = _png(figure)
     return encoded, base64.b64decode(encoded)
+
+
+def fit_frontier(frontier: list[dict], chosen: dict, max_utilization: float, objective: str) -> bytes | None:
+    """The fit's frontier: the objective (cycles) against the largest share of the part, the margin as a line and
+    the chosen design marked; png bytes."""
+    if not frontier:
+        return None
+    key = "ii" if objective == "throughput" else "latency_cycles"
+    figure, axes = _figure(6.5, 4.2)
+    axes.plot([point[key] for point in frontier], [point["utilization"] for point in frontier], drawstyle="steps-post", marker="o",
+              color="tab:gray", label="frontier explored")
+    axes.axhline(100 * max_utilization, color="tab:red", linestyle="--", label=f"margin ({max_utilization:.0%} of the part)")
+    axes.plot([chosen[key]], [chosen["utilization"]], marker="*", markersize=14, color="tab:green", linestyle="none", label="chosen")
+    axes.set_xscale("log")
+    axes.set_xlabel("II (cycles)" if key == "ii" else "latency (cycles, point estimate)")
+    axes.set_ylabel("largest resource, % of the part")
+    axes.set_title("codesign fit: what each design costs")
+    axes.legend(fontsize=7)
+    return base64.b64decode(_png(figure))
