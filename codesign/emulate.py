@@ -219,11 +219,32 @@ class Emulators:
         }
 
 
+_EMULATORS: dict[tuple, object] = {}  # (graph file, its mtime and size) -> its VectorizedEmulator, weights read and graph traced
+
+
+def vectorized_emulator(hls_dir: Path):
+    """The project's VectorizedEmulator, kept while its graph file is unchanged: a second call in a session (a
+    notebook's run.emulate) reads no weights and traces no graph again."""
+    from codesign.layout import GRAPH_DESCRIPTION
+    from codesign.vectorized import VectorizedEmulator
+
+    graph = Path(hls_dir) / GRAPH_DESCRIPTION
+    stat = graph.stat() if graph.exists() else None
+    key = (str(graph.resolve()), stat.st_mtime_ns, stat.st_size) if stat else None
+    if key is None or key not in _EMULATORS:
+        emulator = VectorizedEmulator(hls_dir)
+        if key is None:
+            return emulator
+        _EMULATORS.clear()  # one project at a time: a large CNN's traced graph and weights are not small
+        _EMULATORS[key] = emulator
+    return _EMULATORS[key]
+
+
 def vectorized_outputs(hls_dir: Path, x: np.ndarray) -> tuple[np.ndarray | None, float, str | None]:
     """The vectorized emulation of x, which needs no compiled library, and its seconds; or None and why it declines."""
-    from codesign.vectorized import Unrepresentable, VectorizedEmulator
+    from codesign.vectorized import Unrepresentable
 
-    vectorized = VectorizedEmulator(hls_dir)
+    vectorized = vectorized_emulator(hls_dir)
     reason = vectorized.unsupported()
     if reason is not None:
         return None, 0.0, reason

@@ -202,6 +202,7 @@ class SweepStatus(Record):
     status: str  # running, done, failed
     seconds: float | None = None
     error: str | None = None
+    restarts: int = 0  # times it was started clean after a process died inside it (a killed sweep, a lost Dask worker)
 
 
 class RunSummary(Record):

@@ -138,8 +138,12 @@ def run_point(point_dir: str, spec_data: dict, trained_dir: str | None, threads:
     from codesign.commands import build_run
 
     layout = RunLayout(Path(point_dir))
+    restarts = 0
+    if _interrupted(layout):  # an earlier attempt's process died inside it (a killed sweep, a lost Dask worker)
+        restarts = SweepStatus.read(layout.sweep_status).restarts + 1
+        shutil.rmtree(layout.root)  # start clean: what it left half-written is not this attempt's to trust
     layout.root.mkdir(parents=True, exist_ok=True)
-    SweepStatus(status="running").write(layout.sweep_status)
+    SweepStatus(status="running", restarts=restarts).write(layout.sweep_status)
     started = time.perf_counter()
     try:
         if trained_dir and not layout.manifest.exists():
@@ -148,9 +152,25 @@ def run_point(point_dir: str, spec_data: dict, trained_dir: str | None, threads:
         status, error = "done", None
     except Exception as error_:  # recorded, never fatal to the sweep
         status, error = "failed", _message(error_)
-    result = {"status": status, "seconds": round(time.perf_counter() - started, 2), "error": error}
+    result = {"status": status, "seconds": round(time.perf_counter() - started, 2), "error": error, "restarts": restarts}
     SweepStatus(**result).write(layout.sweep_status)
     return {"dir": point_dir, **result}
+
+
+def _interrupted(layout: RunLayout) -> bool:
+    """A point left 'running' by a process that died: its status says running and no live build holds its lock."""
+    from filelock import FileLock, Timeout
+
+    status = SweepStatus.read_if_exists(layout.sweep_status)
+    if status is None or status.status != "running":
+        return False
+    lock = FileLock(layout.lock)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return False  # a live build is in it (another sweep on the same folder): not ours to clean
+    lock.release()
+    return True
 
 
 def _adopt_training(trained: RunLayout, point: RunLayout) -> None:

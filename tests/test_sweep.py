@@ -124,3 +124,85 @@ def test_killed_sweep_resumes_and_skips_finished_points(tmp_path, tiny_spec_dict
     assert "3 points, 1 trainings, 1 already done" in messages[0]
     assert (finished[0] / "sweep_status.json").read_text() == before  # not run again
     assert summary["counts"]["done"] == 3
+
+
+def test_a_point_left_running_by_a_dead_process_is_started_clean_and_a_live_one_is_left_alone(tmp_path):
+    """What a killed sweep or a lost Dask worker leaves (status 'running', half-written files, its lock free) is
+    removed before the point runs again; a point whose lock a live build holds is not touched."""
+    from filelock import FileLock
+
+    from codesign.layout import RunLayout
+    from codesign.records import SweepStatus
+    from codesign.sweep import _interrupted
+
+    layout = RunLayout(tmp_path / "point")
+    layout.root.mkdir()
+    assert not _interrupted(layout)  # never started
+    SweepStatus(status="running").write(layout.sweep_status)
+    layout.manifest.write_text('{"steps": {"train": ')  # cut off mid-write
+    assert _interrupted(layout)
+    holder = subprocess.Popen([sys.executable, "-c", f"from filelock import FileLock; lock = FileLock({str(layout.lock)!r}); lock.acquire(); "
+                               "print('held', flush=True); import time; time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert not _interrupted(layout)  # a live build's
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _interrupted(layout) and FileLock(layout.lock).acquire(timeout=0)  # its holder died: the lock is free again
+    SweepStatus(status="done", seconds=1.0).write(layout.sweep_status)
+    assert not _interrupted(layout)
+
+
+def _comparable(rows: list[dict]) -> list[dict]:
+    """results.csv rows without what differs between two runs of the same sweep (times)."""
+    return sorted(({key: value for key, value in row.items() if "seconds" not in key and key not in ("error", "run_dir")} for row in rows), key=lambda row: row["point"])
+
+
+@pytest.mark.slow
+def test_a_dask_sweep_that_loses_a_worker_during_a_point_finishes_every_point_as_an_undisturbed_one(tmp_path, tiny_spec_dict):
+    """A real scheduler and two workers, each its own process (no nanny to revive it); one worker is killed while
+    it runs a point. Dask gives the lost point to the other worker, which starts it clean: every point done, each
+    once, and results.csv as an undisturbed local sweep's. About 2 minutes: two sweeps of three builds each."""
+    import time
+
+    path = _sweep_file(tmp_path, tiny_spec_dict, {"hls.reuse_factor": [1, 2, 3]})
+    path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "fixed": {"training.enabled": False}}))  # identical models in both sweeps
+    undisturbed = run_sweep(path, tmp_path / "local", lambda _: None, jobs=1)
+    assert undisturbed["counts"]["done"] == 3
+    scheduler_file = tmp_path / "scheduler.json"
+    environment = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    processes = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                                   "--no-dashboard", "--scheduler-file", str(scheduler_file)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        while not scheduler_file.exists():
+            time.sleep(0.2)
+        address = yaml.safe_load(scheduler_file.read_text())["address"]
+        workers = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny",
+                                     "--name", f"w{index}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
+                   for index in range(2)]
+        processes += workers
+        sweep = subprocess.Popen([sys.executable, "-m", "codesign.cli", "sweep", str(path), "--scheduler", address, "--output-root", str(tmp_path / "dask")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        processes.append(sweep)
+        points = sweep_dir("small", tmp_path / "dask") / "points"
+        deadline = time.time() + 600
+        while time.time() < deadline and sweep.poll() is None:
+            running = [status for status in points.glob("*/sweep_status.json") if yaml.safe_load(status.read_text())["status"] == "running"] if points.exists() else []
+            if len(running) == 2:  # both workers inside a point: the one killed loses its point
+                time.sleep(2)
+                workers[0].kill()
+                break
+            time.sleep(0.2)
+        assert workers[0].wait(timeout=10) is not None
+        output, _ = sweep.communicate(timeout=600)
+        assert sweep.returncode == 0, output
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+    assert "3 done, 0 failed" in output
+    restarts = [yaml.safe_load(status.read_text())["restarts"] for status in points.glob("*/sweep_status.json")]
+    assert sorted(restarts) == [0, 0, 1]  # the killed worker's point, started clean on the other
+    assert sum(" done in " in line for line in output.splitlines() if "[points:" in line) == 3  # each point reported done once
+    assert _comparable(_results(sweep_dir("small", tmp_path / "dask"))) == _comparable(_results(sweep_dir("small", tmp_path / "local")))
