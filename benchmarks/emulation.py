@@ -3,7 +3,7 @@
 Run: .venv/bin/python benchmarks/emulation.py [N_CPP] [N]
 Builds models/cifar10_cnn.yaml and models/svhn_cnn.yaml untrained on synthetic data and models/digits_cnn.yaml
 untrained on the digits (up to the compile step) in a temporary directory. On the same N images (default 1024) it
-times QKeras as a warmed tf.function at batch 256 (and Keras predict, for reference), the vectorized emulator
+times the float model and QKeras as warmed tf.functions at batch 256 (and QKeras's Keras predict, for reference), the vectorized emulator
 (warmed) and its numpy arithmetic alone, each the median of 3 repeats, and hls4ml's C++ emulation (one process) on
 N_CPP of them (default 50); then checks that the emulators are identical to each other and to QKeras.
 """
@@ -58,11 +58,19 @@ def measure(spec_file: str, data: str | None, n_cpp: int, n: int, scratch: Path)
 
     reference = qkeras()  # warm-up: traces every batch shape once
     model.predict(x[:BATCH], batch_size=BATCH, verbose=0)
+    float_model = load_keras_model(layout.float_model)
+    float_graph = tf.function(lambda batch: float_model(batch, training=False))
+
+    def float_run():
+        return np.concatenate([float_graph(batch).numpy() for batch in batches])
+
+    float_run()  # warm-up
     emulator = VectorizedEmulator(layout.hls_dir)
     assert emulator.unsupported() is None, emulator.unsupported()
     ours = emulator.predict(x)[0]  # warm-up: builds the graph function
     cpp = run_emulation(layout.library, layout.emulation_meta, x[:n_cpp], lambda _: None)
     return {
+        "float": rate(n, float_run),
         "qkeras": rate(n, qkeras),
         "predict": rate(n, lambda: model.predict(x, batch_size=BATCH, verbose=0)),
         "vectorized": rate(n, lambda: emulator.predict(x)),
@@ -90,6 +98,7 @@ def main(n_cpp: int, n: int) -> None:
         for title, spec_file, data in MODELS:
             found = measure(spec_file, data, n_cpp, n, Path(scratch))
             print(f"{title} ({spec_file}; vectorized path: {found['path']})")
+            print(f"  float tf.function (warmed):    {found['float']:10.1f} images/s")
             print(f"  QKeras tf.function (warmed):   {found['qkeras']:10.1f} images/s")
             print(f"  QKeras predict:                {found['predict']:10.1f} images/s")
             print(f"  vectorized emulator:           {found['vectorized']:10.1f} images/s")
@@ -101,6 +110,7 @@ def main(n_cpp: int, n: int) -> None:
                 cifar = found
     print(f"vectorized / C++: {cifar['vectorized'] / cifar['cpp']:.0f}x")
     print(f"vectorized / QKeras: {cifar['vectorized'] / cifar['qkeras']:.2f}x")
+    print(f"vectorized / float: {cifar['vectorized'] / cifar['float']:.2f}x")
     identical = cifar["identical_cpp"] and cifar["identical_numpy"] and cifar["equal_qkeras"] == n
     print(f"outputs identical (CIFAR-10: C++, numpy and QKeras): {identical}")
 

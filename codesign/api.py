@@ -156,7 +156,8 @@ class Run:
     @quiet_dependencies
     def emulate(self, x) -> np.ndarray:
         """The firmware's outputs on x, one row per sample (float64, exact): the vectorized emulator where it models
-        every layer (checked against the compiled C++ emulation on the first samples), else the C++ emulation."""
+        every layer (checked against the compiled C++ emulation on the first samples, unless the run's validation
+        found both identical on this library), else the C++ emulation."""
         from codesign.emulate import firmware_outputs
 
         if not self._layout.library.exists():
@@ -198,8 +199,10 @@ class Run:
             traced = run_emulation(self._layout.library, self._layout.emulation_meta, x, lambda _: None, trace=True)
             logits = firmware_logits(self._layout, spec, traced)
         else:
-            logits = self.emulate(x)
-        report, _ = compare_with_model(self._layout, spec, x, None if y is None else np.asarray(y), logits)
+            from codesign.emulate import CROSS_CHECK_SAMPLES, firmware_outputs
+
+            logits = firmware_outputs(self._layout, x, CROSS_CHECK_SAMPLES)  # new data: the C++ emulation checks its first samples
+        report, _ = compare_with_model(self._layout, spec, x, None if y is None else np.asarray(y), logits, self._model)
         return ValidationResult(**report)
 
     @quiet_dependencies

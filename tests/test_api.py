@@ -105,3 +105,41 @@ def test_every_validation_field_is_documented():
     section = docs[docs.index("## `reports/validate.json`") : docs.index("## `reports/convert.json`")]
     missing = [name for name in ValidationResult.model_fields if f"`{name}`" not in section]
     assert not missing, f"docs/reports.md does not describe validate.json's {missing}"
+
+
+def test_emulate_skips_the_cpp_spot_check_only_for_the_library_its_validation_checked(tiny_run, tmp_path, monkeypatch):
+    """Run.emulate trusts the vectorized emulator without the C++ emulation where the run's validation found both
+    identical on the library the run has now; another library (or no such record) is spot-checked as before, and
+    validate(x) on new data always runs the C++ emulation on its first samples."""
+    import shutil
+
+    from codesign import emulate as emulation
+    from codesign.records import Manifest
+
+    run_dir = tmp_path / "tiny"
+    shutil.copytree(tiny_run[0], run_dir)
+    layout = RunLayout(run_dir)
+    assert emulation.cross_checked(layout)
+    checked: list[int] = []
+    real = emulation.emulate
+    monkeypatch.setattr(emulation, "emulate", lambda layout, x, cpp_samples, *rest, **options: checked.append(cpp_samples) or real(layout, x, cpp_samples, *rest, **options))
+    run = codesign.Run(run_dir)
+    x = load_digits(seed=1).x_test[:40]
+    first = run.emulate(x)
+    result = run.validate(x)
+    manifest = Manifest.read(layout.manifest)
+    manifest.steps["validate"].inputs["library"] = "another library"
+    manifest.write(layout.manifest)
+    assert not emulation.cross_checked(layout)
+    assert np.array_equal(run.emulate(x), first) and result.bit_exact
+    assert checked == [0, emulation.CROSS_CHECK_SAMPLES, emulation.CROSS_CHECK_SAMPLES]
+
+
+def test_the_exact_reference_of_a_bit_exact_validation_runs_on_its_first_samples(tiny_run):
+    from codesign.validate import EXACT_REFERENCE_SAMPLES
+
+    run = codesign.Run(tiny_run[0])
+    x = np.random.default_rng(3).random((EXACT_REFERENCE_SAMPLES + 88, 8, 8, 1)).astype(np.float32) * 16
+    result = run.validate(x)
+    assert result.bit_exact and result.samples == EXACT_REFERENCE_SAMPLES + 88
+    assert result.exact_reference["available"] and result.exact_reference["samples"] == EXACT_REFERENCE_SAMPLES

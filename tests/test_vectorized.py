@@ -97,3 +97,14 @@ def test_rounding_modes_on_ties_and_between(mode, expected):
 def test_overflow_modes(mode, expected):
     raw = np.array([128, 127, -129, -130])
     assert quantize(raw, 0, Fixed(8, 8, True, "TRN", mode)).tolist() == expected
+
+
+def test_a_relu_feeding_a_max_pooling_runs_after_it_with_the_same_outputs(tiny_run):
+    """The graph pools conv1's sums before relu1's cast (a monotone cast commutes with max: a quarter of the work);
+    every output equals the numpy emulator's, which keeps the model's order, on inputs far outside the input type."""
+    layout = RunLayout(tiny_run[0])
+    emulator = VectorizedEmulator(layout.hls_dir)
+    compiled = CompiledEmulator(emulator)
+    assert compiled.unsupported() is None and set(compiled._after_pooling) == {"pool1"}
+    x = np.random.default_rng(5).normal(0, 40, (1100, 8, 8, 1)).astype(np.float32)
+    assert np.array_equal(compiled.predict(x), emulator.predict_numpy(x))
