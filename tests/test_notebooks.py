@@ -56,7 +56,7 @@ def test_quickstart_runs_top_to_bottom_and_shows_each_result(tmp_path):
     what_if = html_outputs(cell_with(notebook, "run.estimate(reuse_factor=4)"))
     assert 'id="what-if"' in what_if and "reuse_factor=4" in what_if and 'class="differs"' in what_if
     fitted = text_outputs(cell_with(notebook, 'best = run.fit('))
-    assert "<FitResult xc7z020clg400-1" in fitted and "of the part at the upper end of the estimate's interval" in fitted
+    assert "<FitResult xczu9eg-ffvb1156-2-e io_parallel" in fitted and "of the part at the upper end of the estimate's interval" in fitted
     assert "reuse_factor" in text_outputs(cell_with(notebook, "best.layer_settings()"))
     narrow = html_outputs(cell_with(notebook, "narrow = "))
     assert "not bit-exact" in narrow and "first at layer" in narrow and "counterexample in reports/counterexample.npz" in narrow

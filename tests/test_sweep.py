@@ -163,13 +163,13 @@ def _comparable(rows: list[dict]) -> list[dict]:
 def test_a_dask_sweep_that_loses_a_worker_during_a_point_finishes_every_point_as_an_undisturbed_one(tmp_path, tiny_spec_dict):
     """A real scheduler and two workers, each its own process (no nanny to revive it); one worker is killed while
     it runs a point. Dask gives the lost point to the other worker, which starts it clean: every point done, each
-    once, and results.csv as an undisturbed local sweep's. About 2 minutes: two sweeps of three builds each."""
+    once, and results.csv as an undisturbed local sweep's. About 80 s: two sweeps of two builds each."""
     import time
 
-    path = _sweep_file(tmp_path, tiny_spec_dict, {"hls.reuse_factor": [1, 2, 3]})
+    path = _sweep_file(tmp_path, tiny_spec_dict, {"hls.reuse_factor": [1, 2]})
     path.write_text(yaml.safe_dump({**yaml.safe_load(path.read_text()), "fixed": {"training.enabled": False}}))  # identical models in both sweeps
     undisturbed = run_sweep(path, tmp_path / "local", lambda _: None, jobs=1)
-    assert undisturbed["counts"]["done"] == 3
+    assert undisturbed["counts"]["done"] == 2
     scheduler_file = tmp_path / "scheduler.json"
     environment = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
     processes = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
@@ -201,8 +201,8 @@ def test_a_dask_sweep_that_loses_a_worker_during_a_point_finishes_every_point_as
         for process in processes:
             process.kill()
             process.wait()
-    assert "3 done, 0 failed" in output
+    assert "2 done, 0 failed" in output
     restarts = [yaml.safe_load(status.read_text())["restarts"] for status in points.glob("*/sweep_status.json")]
-    assert sorted(restarts) == [0, 0, 1]  # the killed worker's point, started clean on the other
-    assert sum(" done in " in line for line in output.splitlines() if "[points:" in line) == 3  # each point reported done once
+    assert sorted(restarts) == [0, 1]  # the killed worker's point, started clean on the other
+    assert sum(" done in " in line for line in output.splitlines() if "[points:" in line) == 2  # each point reported done once
     assert _comparable(_results(sweep_dir("small", tmp_path / "dask"))) == _comparable(_results(sweep_dir("small", tmp_path / "local")))
