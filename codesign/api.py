@@ -216,15 +216,15 @@ class Run:
             from codesign.commands import estimate_target
             from codesign.config import hls_from_dict
             from codesign.estimate.run import add_vendor
+            from codesign.estimate.whatif import rebuilt_by
 
             changed = {**what_if, **({"tool": tool} if tool else {})}
-            whatif = self._whatif(tool)
-            rebuilt = whatif.rebuilt_by(what_if)
-            if rebuilt:  # what hls4ml builds changes: convert again, and say so
+            rebuilt = rebuilt_by(self.spec.hls, what_if)
+            if rebuilt:  # what hls4ml builds changes: convert again (not the run's design first), and say so
                 report = estimate_target(self.path, what_if, None, lambda _: None, tool)
                 report.setdefault("notes", []).append(f"converted again: a change of {', '.join(rebuilt)} changes the layers hls4ml builds")
             else:
-                report = add_vendor(whatif.estimate(hls_from_dict({**self.spec.hls.model_dump(mode="json"), **what_if}, source="what-if")),
+                report = add_vendor(self._whatif(tool).estimate(hls_from_dict({**self.spec.hls.model_dump(mode="json"), **what_if}, source="what-if")),
                                     self._layout.hls_dir)
             return EstimateResult.what_if(report, own.dump(), changed)
         return own

@@ -195,12 +195,9 @@ class CompiledEmulator:
         consumers = [other for other in self.emulator.layers if layer["name"] in other["inputs"]]
         if len(consumers) != 1 or graph_kind(consumers[0]) not in (POOLING1D, POOLING2D) or layer["attributes"].get("activation") not in ("relu", "linear"):
             return None
-        pooling = planar_attributes(consumers[0])
-        if pooling.get("pool_op") != "Max" or any(pooling.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")):
+        if not _unpadded_max(planar_attributes(consumers[0])):
             return None
-        source = described[layer["inputs"][0]]
-        return consumers[0]["name"] if _monotone(Raw(source.frac, source.bound, True, source.within), Fixed.of(layer["types"]["result_t"])) \
-            and _monotone(source, Fixed.of(layer["types"]["result_t"])) else None
+        return consumers[0]["name"] if _monotone(described[layer["inputs"][0]], Fixed.of(layer["types"]["result_t"])) else None
 
     def _input(self, result: Fixed, name: str):
         """double -> ap_fixed: scaled, rounded and overflowed per the input type (the data are arbitrary floats)."""
@@ -324,7 +321,7 @@ def _pooling(self: CompiledEmulator, layer: dict, source: Raw):
     import tensorflow as tf
 
     a = planar_attributes(layer)
-    if a.get("pool_op") != "Max" or any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")):
+    if not _unpadded_max(a):
         raise Declined(f"{a.get('pool_op')} pooling of layer '{layer['name']}'")
     result = Fixed.of(layer["types"]["result_t"])
 
@@ -336,6 +333,11 @@ def _pooling(self: CompiledEmulator, layer: dict, source: Raw):
         return _cast(pooled, source, result, layer["name"])[0]
 
     return step, _cast(None, source, result, layer["name"])[1]
+
+
+def _unpadded_max(a: dict) -> bool:
+    """A max pooling without padding: what the graph models (padded ones pad with hls4ml's pad_val, in numpy)."""
+    return a.get("pool_op") == "Max" and not any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
 
 
 @implements("compiled", RESHAPE)

@@ -18,6 +18,11 @@ RESOURCES = ("dsp", "lut", "ff", "bram_18k")
 LAGRANGE_WEIGHTS = np.geomspace(1e-2, 1e8, 81)  # cycles traded per unit of resource pressure (io_parallel's sum of layers)
 
 
+def judged_resources(report: dict, optimistic: bool) -> dict[str, int]:
+    """Each resource of an estimate as a fit judges it: its interval's upper end, or (optimistic) the point estimate."""
+    return {metric: report["total"][metric] if optimistic else report["interval"][metric][1] for metric in RESOURCES}
+
+
 class NothingFits(SpecError):
     """No setting meets the goal: one line with the smallest part that would, or the resource that cannot."""
 
@@ -56,11 +61,15 @@ class FitResult:
         return {name: {"strategy": entry.strategy, "reuse_factor": entry.reuse_factor} for name, entry in self.hls.layers.items()
                 if entry.reuse_factor is not None}
 
+    def shares(self) -> dict[str, float]:
+        """Each resource the part has, as judged, in percent of the part."""
+        available = self.report["part"]["available"]
+        return {key: 100 * used / available[key] for key, used in judged_resources(self.report, self.goal.optimistic).items() if available[key]}
+
     def __repr__(self) -> str:
         settings = ", ".join(f"{name} {entry['strategy']} {entry['reuse_factor']}" for name, entry in self.layer_settings().items())
-        total, available = self.report["total"], self.report["part"]["available"]
-        judged = {key: total[key] if self.goal.optimistic else self.report["interval"][key][1] for key in RESOURCES}
-        shares = ", ".join(f"{key} {100 * judged[key] / available[key]:.0f}%" for key in RESOURCES if available[key])
+        total = self.report["total"]
+        shares = ", ".join(f"{key} {share:.0f}%" for key, share in self.shares().items())
         return (f"<FitResult {self.hls.part} {self.hls.io_type}: {settings}; {total['latency_cycles']:,} cycles, II {total['ii']:,}; "
                 f"{shares} of the part {self.goal.judged}>")
 
@@ -149,8 +158,7 @@ class _Search:
         return sorted(found, key=repr)
 
     def judged(self, report: dict) -> dict[str, int]:
-        """Each resource as the goal judges it: the interval's upper end, or the point estimate."""
-        return {metric: report["total"][metric] if self.goal.optimistic else report["interval"][metric][1] for metric in RESOURCES}
+        return judged_resources(report, self.goal.optimistic)
 
     def utilization(self, report: dict) -> float:
         """The largest judged fraction of the part any resource takes."""

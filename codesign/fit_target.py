@@ -13,7 +13,7 @@ from codesign.config import hls_from_dict
 from codesign.errors import SpecError
 from codesign.estimate.run import convert_for_estimate, with_interval
 from codesign.estimate.whatif import WhatIf
-from codesign.fit import RESOURCES, FitResult, Goal, NothingFits, fit
+from codesign.fit import FitResult, Goal, NothingFits, fit
 from codesign.layout import RunLayout, write_atomic, write_json
 
 Say = Callable[[str], None]
@@ -33,33 +33,30 @@ def fit_target(target: Path, goal: Goal, io_type: str | None, out: Path | None, 
         raise SpecError(f"--max-utilization {goal.max_utilization}: a fraction of the part, above 0 and at most 1 (e.g. 0.8)")
     layout = RunLayout(target)
     if target.is_dir() and layout.config.exists():
-        spec = _run_spec(layout)
-        result = _fit_run(spec, layout, goal, io_type, say)
-        written = yaml.safe_load(layout.config.read_text())
-        advice = "codesign build {out}: it builds the spec again, as the run was built"
+        result = _fit_run(_run_spec(layout), layout, goal, io_type, say)
+        written, advice = yaml.safe_load(layout.config.read_text()), "build it: codesign build {out}: it builds the spec again, as the run was built"
     elif is_project(target):
         result, config = _fit_project(target, goal, io_type, say)
-        for line in fit_lines(result):
-            say(line)
-        out = Path(out) if out else Path(f"{target.resolve().name}_fit_hls4ml_config.yml")
-        _write_config(result, config, out, target)
-        say(f"wrote {out} (the project's hls4ml config with the chosen strategies and reuse factors: convert with it, e.g. "
-            f"hls4ml.converters.convert_from_config('{out}')), {out.with_suffix('.json')} and {out.with_suffix('.png')} (the frontier)")
-        return result
+        written, advice = None, ("the project's hls4ml config with the chosen strategies and reuse factors: convert with it, e.g. "
+                                 "hls4ml.converters.convert_from_config('{out}')")
     elif target.suffix in SPEC_SUFFIXES:
         result, written = _fit_spec(target, goal, io_type, say)
-        advice = "codesign build {out}"
+        advice = "build it: codesign build {out}"
     elif target.suffix in MODEL_SUFFIXES:
         result = _fit_model(target, goal, io_type, say)
         written = {"name": target.stem, "model": {"file": str(target.resolve())}}
-        advice = "codesign build {out} --data YOUR_DATA.npz"
+        advice = "build it: codesign build {out} --data YOUR_DATA.npz"
     else:
         raise SpecError(f"{target}: give a spec (.yaml), a run directory or a model file (.h5/.keras)")
     for line in fit_lines(result):
         say(line)
-    out = Path(out) if out else Path(f"{written.get('name') or target.stem}_fit.yaml")
-    _write(result, written, out, target)
-    say(f"wrote {out} (build it: {advice.format(out=out)}), {out.with_suffix('.json')} and {out.with_suffix('.png')} (the frontier)")
+    if written is None:
+        out = Path(out) if out else Path(f"{target.resolve().name}_fit_hls4ml_config.yml")
+        _write_config(result, config, out, target)
+    else:
+        out = Path(out) if out else Path(f"{written.get('name') or target.stem}_fit.yaml")
+        _write(result, written, out, target)
+    say(f"wrote {out} ({advice.format(out=out)}), {out.with_suffix('.json')} and {out.with_suffix('.png')} (the frontier)")
     return result
 
 
@@ -171,12 +168,10 @@ def fit_lines(result: FitResult) -> list[str]:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines += ["  " + "  ".join(str(cell).ljust(width) if i < 2 else str(cell).rjust(width) for i, (cell, width) in enumerate(zip(row, widths)))
               for row in rows]
-    total, bounds, available = report["total"], report["interval"], part["available"]
+    total, bounds = report["total"], report["interval"]
     lines.append("  estimated: " + ", ".join(with_interval(total[key], label, bounds.get(key)) for key, label in
                                              (("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF"), ("bram_18k", "BRAM18"), ("latency_cycles", "cycles"))))
-    judged = {key: total[key] if goal.optimistic else bounds[key][1] for key in RESOURCES}
-    lines.append("  of the part " + goal.judged + ": " + ", ".join(
-        f"{key} {100 * judged[key] / available[key]:.1f}%" for key in RESOURCES if available[key]))
+    lines.append("  of the part " + goal.judged + ": " + ", ".join(f"{key} {share:.1f}%" for key, share in result.shares().items()))
     lines.append(f"  at {hls.clock_ns} ns: latency {total['latency_cycles']:,} cycles ({total['latency_ns']:,.0f} ns), II {total['ii']:,}, "
                  f"{total['throughput_per_s']:,.0f} inferences/s (point estimates)")
     lines.append(f"  searched {result.evaluated} designs in {result.seconds:.2f} s (what-ifs of one conversion); the frontier: "
@@ -203,7 +198,8 @@ def _write_record(result: FitResult, out: Path) -> None:
     from codesign.report.plots import fit_frontier
 
     write_json(out.with_suffix(".json"), result.as_dict())
-    chosen = {"latency_cycles": result.report["total"]["latency_cycles"], "ii": result.report["total"]["ii"], "utilization": _utilization(result)}
+    chosen = {"latency_cycles": result.report["total"]["latency_cycles"], "ii": result.report["total"]["ii"],
+              "utilization": round(max(result.shares().values()), 2)}
     picture = fit_frontier(result.frontier, chosen, result.goal.max_utilization, result.goal.objective)
     if picture:
         out.with_suffix(".png").write_bytes(picture)
@@ -221,11 +217,3 @@ def _write_config(result: FitResult, config: dict, out: Path, target: Path) -> N
         layers[name] = {**(layers.get(name) or {}), "Strategy": setting["strategy"], "ReuseFactor": setting["reuse_factor"]}
     write_atomic(out, f"# written by codesign fit {target} --part {result.goal.part} ({result.goal.judged}, docs/fit.md)\n" + dump_config(config))
     _write_record(result, out)
-
-
-def _utilization(result: FitResult) -> float:
-    """The chosen design's largest share of the part, as judged."""
-    report = result.report
-    available = report["part"]["available"]
-    judged = {key: report["total"][key] if result.goal.optimistic else report["interval"][key][1] for key in RESOURCES}
-    return round(max(100 * judged[key] / available[key] for key in RESOURCES if available[key]), 2)

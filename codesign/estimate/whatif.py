@@ -57,10 +57,8 @@ class WhatIf:
                                 and kind_of(layer).convolution)
 
     def rebuilt_by(self, changed: dict) -> list[str]:
-        """The changed settings a what-if cannot answer without converting again."""
-        found = [key for key in REBUILT if key in changed and changed[key] != getattr(self.hls, key)]
-        strategies = [changed.get("strategy")] + [entry.get("strategy") for entry in (changed.get("layers") or {}).values() if isinstance(entry, dict)]
-        return found + ["strategy distributed_arithmetic" for strategy in strategies if strategy == "distributed_arithmetic"][:1]
+        """The changed settings a what-if of this conversion cannot answer without converting again."""
+        return rebuilt_by(self.hls, changed)
 
     def reuse_factors(self, name: str) -> list[int]:
         """The reuse factors hls4ml accepts for a weighted layer (its _validate_reuse_factor over the divisors of
@@ -88,9 +86,9 @@ class WhatIf:
     def estimate(self, hls: HLSSpec) -> dict:
         """The estimate report of `hls` (only its part, clock, strategies and reuse factors may differ from the
         conversion's: see rebuilt_by), identical to converting it."""
-        changed = {key: getattr(hls, key) for key in REBUILT}
-        if self.rebuilt_by(changed):
-            raise ValueError(f"a what-if cannot change {', '.join(self.rebuilt_by(changed))}: convert again")
+        rebuilt = self.rebuilt_by({key: getattr(hls, key) for key in REBUILT})
+        if rebuilt:
+            raise ValueError(f"a what-if cannot change {', '.join(rebuilt)}: convert again")
         report = self.price(self.settings_of(hls), hls)
         return with_settings(report, hls, self.candidate, self.tool, part_or_unlisted(hls.part)[1])
 
@@ -127,6 +125,14 @@ class WhatIf:
             return self.graph.config.pipeline_style
         resource = model_strategy == "Resource" or any(setting.strategy == "Resource" for setting in settings.values())
         return "dataflow" if self.hls.io_type == "io_stream" or self._partitioned or resource else "pipeline"
+
+
+def rebuilt_by(converted: HLSSpec, changed: dict) -> list[str]:
+    """The settings in `changed` (hls keys) that differ from the conversion's in what hls4ml builds: only a new
+    conversion answers them (known before converting anything)."""
+    found = [key for key in REBUILT if key in changed and changed[key] != getattr(converted, key)]
+    strategies = [changed.get("strategy")] + [entry.get("strategy") for entry in (changed.get("layers") or {}).values() if isinstance(entry, dict)]
+    return found + ["strategy distributed_arithmetic" for strategy in strategies if strategy == "distributed_arithmetic"][:1]
 
 
 def _is_weighted(layer) -> bool:
