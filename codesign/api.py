@@ -72,6 +72,22 @@ def import_project(
 
 
 @quiet_dependencies
+def repair_project(
+    project: str | Path,
+    out: str | Path,
+    *,
+    data: str | Path | None = None,
+    domain: list | tuple | None = None,
+    say: Callable[[str], None] = print,
+) -> dict:
+    """What `codesign repair` does: `project` made exact into the new folder `out`, only types changed; the report
+    (out/repair.json: changes and why, validation, proof and estimate before and after)."""
+    from codesign.project_repair import repair_project as repair
+
+    return repair(Path(project), Path(out), Path(data) if data is not None else None, say, _ranges(domain))
+
+
+@quiet_dependencies
 def estimate_design(target: str | Path, tool: str | None = None, **options) -> EstimateResult:
     """What `codesign estimate TARGET` does: an hls4ml project folder as its config sets it (with the vendor's report
     beside it, when there is one), a run directory, or a Keras/QKeras model file with hls settings as keywords

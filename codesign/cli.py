@@ -122,6 +122,19 @@ def import_project(project: Path, name: str, data_file, output_root: Path, domai
 
 
 @main.command()
+@click.argument("project", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="The repaired project's folder (must not exist).")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False, path_type=Path), help="An .npz with x_train, y_train, x_test, y_test (default: inputs drawn across the input type's range, flagged synthetic).")
+@click.option("--domain", callback=lambda ctx, param, value: _domain(value), help=DOMAIN_HELP)
+def repair(project: Path, out: Path, data_file, domain) -> None:
+    """An existing hls4ml project made exact in a new folder: only the types that need it change (docs/repair.md)."""
+    from codesign.project_repair import repair_project
+
+    _quiet_tensorflow()
+    repair_project(project, out, data_file, _say, domain)
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--domain", callback=lambda ctx, param, value: _domain(value), help=DOMAIN_HELP)
 def validate(run_dir: Path, domain) -> None:

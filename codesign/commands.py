@@ -116,7 +116,7 @@ def import_run(project: Path, name: str, data: Path | None, run_dir: Path, say: 
     from codesign.project_import import import_spec
 
     if not is_project(project):
-        raise SpecError(f"{project}: not an hls4ml project folder (no hls4ml_config.yml in it, nor firmware/ with its build script)")
+        raise SpecError(f"{project}: not an hls4ml project folder (no hls4ml_config.yml in it, nor firmware/ with parameters.h and defines.h)")
     return build_run(import_spec(project, name, data, run_dir, say, domain), run_dir, say)
 
 

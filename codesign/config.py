@@ -16,7 +16,7 @@ from codesign.errors import SpecError
 from codesign.fixed import Fixed
 from codesign.parts import check_full_name, find_part
 
-PRECISION_POLICIES = ("bit-exact", "hls4ml-default", "as-configured")
+PRECISION_POLICIES = ("bit-exact", "hls4ml-default", "as-configured", "as-repaired")
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
@@ -283,7 +283,8 @@ class HLSSpec(Strict):
     )
     layers: dict[str, LayerHLS] = Field(default_factory=dict, description="Per-layer overrides, by name.")
     hls4ml_config: str | None = Field(
-        None, description="An hls4ml HLSConfig (YAML) that the 'as-configured' precision converts with, as written (codesign import)."
+        None, description="An hls4ml HLSConfig (YAML): 'as-configured' converts with it as written (codesign import), 'as-repaired' "
+        "with codesign's repairs (codesign repair); under 'bit-exact' its settings but the types are kept and the types searched."
     )
 
 
@@ -317,8 +318,8 @@ class HLSSpec(Strict):
 
     @model_validator(mode="after")
     def _configured_needs_a_config(self) -> "HLSSpec":
-        if self.precision == "as-configured" and not self.hls4ml_config:
-            raise ValueError("precision 'as-configured' needs hls4ml_config: the hls4ml HLSConfig file to convert with")
+        if self.precision in ("as-configured", "as-repaired") and not self.hls4ml_config:
+            raise ValueError(f"precision '{self.precision}' needs hls4ml_config: the hls4ml HLSConfig file to convert with")
         if self.hls4ml_config and not Path(self.hls4ml_config).is_file():
             raise ValueError(f"hls4ml_config '{self.hls4ml_config}' is not a file")
         return self

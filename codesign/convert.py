@@ -61,6 +61,9 @@ def policy_candidate(precision: str, configured: str | None = None) -> Candidate
     'as-configured' with its HLSConfig file)."""
     if precision == "as-configured":
         return Candidate("as-configured", f"as configured in {Path(configured).name}", input="hls4ml", configured=str(configured))
+    if precision == "as-repaired":
+        return Candidate("as-repaired", f"the types of {Path(configured).name}, with codesign's repairs", repairs=True, input="hls4ml",
+                         configured=str(configured))
     default = HLS4ML_DEFAULT_PRECISION if precision == "hls4ml-default" else parse_ap_fixed(precision).hls4ml()
     return Candidate("model-wide", f"model-wide {default}", default=default, granularity="model", input="hls4ml")
 
@@ -187,8 +190,23 @@ def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: 
     for entry in per_layer.values():  # granularity='name' writes ReuseFactor 1 into every layer: the model's wins
         if "ReuseFactor" in entry:
             entry["ReuseFactor"] = hls.reuse_factor
+    if hls.hls4ml_config:
+        _keep_settings(config, hls.hls4ml_config)
     _trace_and_override(keras_model, config, hls)
     return config
+
+
+def _keep_settings(config: dict, path: str) -> None:
+    """Everything an author's HLSConfig sets but its types (strategies, reuse factors, table sizes, per layer and for the
+    model), over a candidate's config: the types are searched, the author's choices kept (codesign repair)."""
+    authored = yaml.safe_load(Path(path).read_text())
+    authored = authored.get("HLSConfig", authored)
+    for key, value in authored.get("Model", {}).items():
+        if key != "Precision":
+            config["Model"][key] = value
+    for name, entry in (authored.get("LayerName") or {}).items():
+        kept = {key: value for key, value in (entry or {}).items() if key != "Precision"}
+        config.setdefault("LayerName", {}).setdefault(name, {}).update(kept)
 
 
 def _configured(keras_model, path: str, hls: HLSSpec) -> dict:

@@ -1,7 +1,8 @@
 """`codesign import`: a codesign run made from an existing hls4ml project folder (docs/python_api.md).
 
 The run keeps the project's design as its author configured it: its Keras model, and its HLSConfig converted as
-written (precision 'as-configured'), with the part, clock, io type, strategy and reuse factor of its config (the clock
+written (precision 'as-configured'), with the part, clock, io type, strategy and reuse factor of its config, and the
+head (a final softmax or sigmoid) in the firmware where the project put it (the clock
 of the build where the folder's C-synthesis report names another). A
 project whose model this stack cannot load, or with no config, is imported from its firmware: the same layers
 rebuilt as a float Keras model with the firmware's types (codesign/estimate/firmware.py). It is
@@ -11,6 +12,7 @@ validated against the user's data, or, without data, against inputs drawn across
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -25,6 +27,7 @@ from codesign.estimate.vendor import build_of_report
 from codesign.fixed import Fixed
 
 SYNTHETIC_SAMPLES = {"train": 256, "test": 1000}
+RENAMES = "renames.json"  # beside the imported model: layer names that are not C++ identifiers -> the names used
 
 
 def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: Callable[[str], None], domain: list | None = None) -> Spec:
@@ -39,6 +42,8 @@ def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: 
     model_path = imported / project.model_path.name
     if project.model_path != model_path:
         shutil.copy2(project.model_path, model_path)
+    if project.renames:
+        (imported / RENAMES).write_text(json.dumps(project.renames, indent=2) + "\n")
     config_path = imported / "hls4ml_config.yml"
     config_path.write_text(yaml.safe_dump(project.hls_config, sort_keys=False))
     if data is None:
@@ -59,10 +64,19 @@ def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: 
             "reuse_factor": project.reuse_factor,
             "precision": "as-configured",
             "hls4ml_config": str(config_path.resolve()),
+            "head": "firmware" if _has_head(model_path) else "host",  # the project's final softmax/sigmoid stays in its firmware
         },
         "validation": {"domain": domain},
     }
     return spec_from_dict(spec, source=f"hls4ml project {folder}")
+
+
+def _has_head(model_path: Path) -> bool:
+    """Whether the model ends with a softmax, sigmoid or tanh (hls4ml put it in the project's firmware)."""
+    from codesign.model import load_keras_model
+    from codesign.quantizers import float_head
+
+    return float_head(load_keras_model(model_path)) is not None
 
 
 def input_type(project) -> Fixed:

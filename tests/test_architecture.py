@@ -14,7 +14,7 @@ LAYERS = (
     ("convert", "emulate", "emulation_worker", "vectorized", "compiled", "validate", "typesearch", "train", "bench",
      "estimate", "rtl", "project_import", "proof", "counterexample", "exact", "repairs", "fit"),
     ("report", "notebook", "results"),
-    ("steps", "pipeline", "commands", "sweep", "fuzz", "fit_target"),
+    ("steps", "pipeline", "commands", "sweep", "fuzz", "fit_target", "project_repair"),
     ("api", "testing", "pytest_plugin", "cli", "__init__"),
 )
 

@@ -263,20 +263,21 @@ def test_a_project_with_only_its_firmware_imports_as_a_run_of_the_rebuilt_design
 
     folder = tmp_path / "firmware_only"
     shutil.copytree(hls4ml_project, folder)
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5", "build_prj.tcl", "project.tcl"):  # firmware/ and no build script
         (folder / name).unlink(missing_ok=True)
     messages: list[str] = []
     run = codesign.import_project(folder, "from_firmware", output_root=tmp_path / "runs", say=messages.append)
     assert any(message.startswith("note: the model rebuilt from the firmware") for message in messages)
     assert (run.path / "imported" / "keras_model_from_firmware.h5").is_file()
-    assert (run.spec.hls.part, run.spec.hls.clock_ns, run.spec.hls.backend) == ("xc7z020clg400-1", 10, "Vitis")
-    assert run.estimate().total == codesign.estimate_design(hls4ml_project).total
+    assert any("no config or build script names the part and clock: hls4ml's defaults taken" in message for message in messages)
+    assert (run.spec.hls.part, run.spec.hls.clock_ns) == ("xcvu13p-flga2577-2-e", 5)
+    assert run.estimate().total == codesign.estimate_design(folder).total
     assert run.validate().samples == 1000
 
 
 def test_import_refuses_a_folder_that_is_not_a_project(tmp_path):
     result = CliRunner().invoke(main, ["import", str(tmp_path), "--name", "x", "--output-root", str(tmp_path / "out")])
-    assert result.exit_code == 2 and "not an hls4ml project folder (no hls4ml_config.yml in it, nor firmware/ with its build script)" in result.output
+    assert result.exit_code == 2 and "not an hls4ml project folder (no hls4ml_config.yml in it, nor firmware/ with parameters.h and defines.h)" in result.output
     assert not (tmp_path / "out").exists()
 
 

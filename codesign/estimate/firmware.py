@@ -56,6 +56,7 @@ class Firmware:
     backend: str
     notes: list[str] = field(default_factory=list)
     aliases: dict = field(default_factory=dict)  # variable -> the variable it names (hls4ml's free Flatten/Reshape)
+    missing_weights: list[str] = field(default_factory=list)  # weight files parameters.h includes that are not there
 
 
 FACTS = "firmware.json"  # the facts read from a firmware whose C++ is not kept (../shared/calibration keeps data only)
@@ -87,7 +88,7 @@ def _firmware_of_facts(folder: Path, with_weights: bool) -> Firmware:
         layers = [Layer(**{key: value for key, value in layer.items() if key != "weights"}) for layer in facts["layers"]]
         for layer, raw in zip(layers, facts["layers"]):
             if with_weights:
-                layer.weights = [_weights(folder / "firmware", name) for name in _layer_weight_names(folder / "firmware", raw)]
+                layer.weights = [weight_file(folder / "firmware", name) for name in _layer_weight_names(folder / "firmware", raw)]
         return Firmware(layers, facts["input_name"], facts["input_type"], facts["io_type"], facts.get("part"), facts.get("clock_ns"),
                         facts.get("backend", "Vivado"), list(facts.get("notes", [])), dict(facts.get("aliases", {})))
     except (ValueError, KeyError, TypeError) as error:
@@ -136,7 +137,7 @@ def _split_arguments(text: str) -> list[str]:
     return parts + [current.strip()] if current.strip() else parts
 
 
-def _weights(folder: Path, name: str) -> np.ndarray:
+def weight_file(folder: Path, name: str) -> np.ndarray:
     """weights/NAME.txt (comma-separated), else the initializer list of weights/NAME.h."""
     text_file, header = folder / "weights" / f"{name}.txt", folder / "weights" / f"{name}.h"
     if text_file.is_file():
@@ -189,6 +190,8 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         if array or "nnet::" not in value:
             types[name] = array.group(1) if array else value.strip()
     structs = _structs(parameters, numbers, types)
+    declared = set(re.findall(r'#include\s+"weights/(\w+)\.h"', parameters))  # weight files parameters.h includes
+    missing = sorted(name for name in declared if not _has_weights(firmware, name))
     top = _top_function(firmware)
     layers, input_name, input_type = [], None, None
     for function, template, arguments, comment in CALL.findall(top.read_text(errors="replace")):
@@ -200,9 +203,11 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         if not data_types or len(call_args) < 2:
             raise ModelError(f"{top}: cannot read the call nnet::{function}<{template}>({arguments})")
         config = structs[configs[0]] if configs else {}
-        is_weight = [bool(re.fullmatch(r"[a-z]{1,2}\d+", argument)) and _has_weights(firmware, argument) for argument in call_args]
+        is_weight = [bool(re.fullmatch(r"[a-z]{1,2}\d+", argument)) and (_has_weights(firmware, argument) or argument in declared)
+                     for argument in call_args]
         variables = [argument for argument, weight in zip(call_args, is_weight) if not weight]
-        weights = [_weights(firmware, argument) for argument, weight in zip(call_args, is_weight) if weight] if with_weights else []
+        weights = [weight_file(firmware, argument) if _has_weights(firmware, argument) else None
+                   for argument, weight in zip(call_args, is_weight) if weight] if with_weights else []
         ins, outs = (variables[:1], variables[1:]) if function.startswith("clone_stream") else (variables[:-1], variables[-1:])
         name = comment or re.sub(r"_out$", "", outs[0])  # hls4ml < 0.5 wrote no layer names: its variables'
         if input_name is None:
@@ -216,10 +221,14 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     if any(layer.function.startswith("h_") for layer in layers):
         notes.append("HGQ quantizer functions (h_*) estimated as the cast of their producer's output to their type: HGQ's per-value "
                      "bit widths are not modelled")
+    if missing and with_weights:
+        notes.append(f"weights/{', '.join(missing)} missing: those weights are unknown, drawn as an untrained layer's (DSP and LUT "
+                     "intervals widened as for untrained weights)")
     if any("_large" in layer.function for layer in layers):
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
     aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top.read_text(errors="replace")))
-    return Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes, aliases)
+    return Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes, aliases,
+                    missing if with_weights else [])
 
 
 def _named(variable: str, aliases: dict) -> str:
@@ -250,6 +259,8 @@ def _layer_config(layer: Layer, config: dict) -> dict:
 
 def _kernel(weights: np.ndarray, shape: tuple[int, ...], resource: bool) -> np.ndarray:
     """The Keras kernel of the written weights; the Resource strategy wrote them transposed (output first)."""
+    if weights is None:  # a weight file that is missing: drawn by Keras when the layer is built
+        return None
     if not resource:
         return weights.reshape(shape)
     order = (shape[-1], *shape[:-1])
@@ -443,7 +454,8 @@ def keras_model_of(design: Firmware):
             settings[f"{layer.name}_linear"] = {"Precision": {"result": layer.out_type}}
     model = keras.Model(inputs, tensors[design.layers[-1].outputs[0]])
     for built, weights in pending:
-        built.set_weights([np.asarray(values, dtype=np.float32).reshape(target.shape) for values, target in zip(weights, built.get_weights())])
+        built.set_weights([target if values is None else np.asarray(values, dtype=np.float32).reshape(target.shape)  # missing: Keras's draw
+                           for values, target in zip(weights, built.get_weights())])
     return model, {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}, "LayerName": settings}
 
 

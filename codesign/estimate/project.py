@@ -47,15 +47,16 @@ class Project:
     strategy: str
     reuse_factor: int
     notes: list[str] = field(default_factory=list)
+    renames: dict[str, str] = field(default_factory=dict)  # layer names that are not C++ identifiers -> the names used
 
 
 def is_project(path: Path) -> bool:
-    """A folder hls4ml wrote: its config, or its firmware and build script (projects written before configs were saved)."""
-    from codesign.estimate.firmware import FACTS, has_firmware
+    """A folder hls4ml wrote: its config, or its firmware alone (projects written before configs were saved, and folders
+    where only firmware/ was committed)."""
+    from codesign.estimate.firmware import has_firmware
 
     path = Path(path)
-    scripts = any((path / name).is_file() for name in ("build_prj.tcl", "project.tcl", FACTS))
-    return path.is_dir() and ((path / CONFIG_NAME).is_file() or (has_firmware(path) and scripts))
+    return path.is_dir() and ((path / CONFIG_NAME).is_file() or has_firmware(path))
 
 
 class _ConfigLoader(yaml.SafeLoader):
@@ -293,8 +294,11 @@ def _firmware_target(folder: Path, design) -> tuple[str, str, float]:
     """Backend, part and clock of a design read from its firmware: the config's when there is one, else the build
     script's, else codesign's defaults."""
     configured = _config_settings(folder)
-    return (configured.get("backend") or design.backend, configured.get("part") or design.part or "xcvu13p-flga2577-2-e",
-            configured.get("clock_ns") or design.clock_ns or 5.0)
+    part, clock_ns = configured.get("part") or design.part, configured.get("clock_ns") or design.clock_ns
+    if not part or not clock_ns:
+        design.notes.append("no config or build script names the " + " and ".join(what for what, known in (("part", part), ("clock", clock_ns))
+                                                                          if not known) + ": hls4ml's defaults taken (xcvu13p-flga2577-2-e, 5 ns)")
+    return configured.get("backend") or design.backend, part or "xcvu13p-flga2577-2-e", clock_ns or 5.0
 
 
 def _strategies_and_reuse(hls_config: dict) -> tuple[list[str], int]:
@@ -312,13 +316,15 @@ def project_with_a_model(folder: Path, scratch: Path) -> Project:
     folder = Path(folder)
     try:
         project = read_project(folder)
-        load_keras_model(project.model_path)
-        return project
+        return _with_identifier_names(project, load_keras_model(project.model_path), Path(scratch))
     except ModelError as error:
         if not has_firmware(folder):
             raise
         reason = f"no {CONFIG_NAME}" if not (folder / CONFIG_NAME).is_file() else _without_folder(error, folder)
     design = read_firmware(folder)
+    if design.missing_weights:
+        raise ModelError(f"{folder}/firmware/weights: {', '.join(design.missing_weights)} missing, and no model to take them from: the "
+                         "firmware cannot be rebuilt to validate (codesign estimate still estimates it)")
     model, hls_config = keras_model_of(design)
     Path(scratch).mkdir(parents=True, exist_ok=True)
     model_path = Path(scratch) / "keras_model_from_firmware.h5"
@@ -331,6 +337,73 @@ def project_with_a_model(folder: Path, scratch: Path) -> Project:
         notes=[f"the model rebuilt from the firmware (parameters.h, defines.h, weights/) in float, with the firmware's types: {reason}"]
         + design.notes,
     )
+
+
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+def identifier_names(names: list[str]) -> dict[str, str]:
+    """A C++ identifier for each layer name that is not one (hls4ml 1.3 writes `typedef ... 1_relu_1_table_t;` for a layer
+    named '1_relu_1', which older hls4ml accepted and g++ does not): other characters become '_', a leading digit or '_'
+    gets 'layer_' before it, and no new name is one already taken."""
+    taken, renames = set(names), {}
+    for name in names:
+        if IDENTIFIER.match(name):
+            continue
+        new = re.sub(r"\W", "_", name)
+        new = new if IDENTIFIER.match(new) else f"layer_{new}"
+        while new in taken:
+            new += "_"
+        taken.add(new)
+        renames[name] = new
+    return renames
+
+
+def _with_identifier_names(project: Project, model, scratch: Path) -> Project:
+    """The project with its layers renamed where their names are not C++ identifiers: the model saved under `scratch`
+    with the new names, the config's LayerName keys renamed the same way, a note listing them."""
+    renames = identifier_names([layer.name for layer in model.layers])
+    if not renames:
+        return project
+    scratch.mkdir(parents=True, exist_ok=True)
+    model_path = scratch / f"{project.model_path.stem}_renamed.h5"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _renamed_model(model, renames).save(model_path)
+    per_layer = project.hls_config.get("LayerName") or {}
+    hls_config = {**project.hls_config, "LayerName": {renames.get(name, name): entry for name, entry in per_layer.items()}}
+    shown = ", ".join(f"'{old}' -> '{new}'" for old, new in renames.items())
+    note = f"layers renamed to C++ identifiers (hls4ml 1.3 writes a layer's name into the firmware's type names): {shown}"
+    return Project(**{**project.__dict__, "model_path": model_path, "hls_config": hls_config, "notes": [*project.notes, note],
+                      "renames": renames})
+
+
+def _renamed_model(model, renames: dict[str, str]):
+    """The same model, weights included, with its layers renamed in its architecture (names and every reference)."""
+    import json
+
+    import tensorflow as tf
+
+    from codesign.model import custom_objects
+
+    def renamed(value):
+        if isinstance(value, str):
+            return renames.get(value, value)
+        if isinstance(value, list):
+            return [renamed(item) for item in value]
+        if isinstance(value, dict):
+            return {key: renamed(item) for key, item in value.items()}
+        return value
+
+    architecture = json.loads(model.to_json())
+    config = architecture["config"]
+    for layer in config["layers"]:
+        layer["name"] = layer["config"]["name"] = renames.get(layer["name"], layer["name"])
+        layer["inbound_nodes"] = renamed(layer["inbound_nodes"])
+    config["input_layers"], config["output_layers"] = renamed(config["input_layers"]), renamed(config["output_layers"])
+    twin = tf.keras.models.model_from_json(json.dumps(architecture), custom_objects=custom_objects())
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 def _config_settings(folder: Path) -> dict:
