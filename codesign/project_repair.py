@@ -65,7 +65,7 @@ def repair_project(folder: Path, out: Path, data: Path | None, say: Say, domain:
             status = "exact" if chosen.exact else "not exact"
         report = _report(folder, out, before, search, chosen, status)
         _write_project(chosen, folder, out, report["renames"])
-        report["reconverted"] = reconversion(out)
+        report["reconverted"] = reconversion(out, chosen)
         (out / f"{REPORT_NAME}.json").write_text(json.dumps(report, indent=2) + "\n")
         (out / f"{REPORT_NAME}.md").write_text("\n".join(report_lines(report)) + "\n")
     except BaseException:
@@ -89,7 +89,8 @@ def _check_target(folder: Path, out: Path) -> None:
     try:
         load_keras_model(read_project(folder).model_path)
     except ModelError as error:
-        raise SpecError(f"{error}: a repair makes the firmware equal to the project's model") from None
+        raise SpecError(f"{error}: a repair makes the firmware equal to the project's model, which Keras/QKeras must load "
+                        "(codesign import and codesign estimate take such a project from its firmware)") from None
     if out.exists():
         raise SpecError(f"--out {out}: already exists; name a new folder (nothing is written over)")
     if out == folder or folder in out.parents:
@@ -224,24 +225,27 @@ def _with_types(config: dict, types: dict) -> dict:
 
 def _decision_types(before: _RunFacts, runs: Path, say: Say) -> tuple[_RunFacts, None, str]:
     """A float Keras model: the first model-wide type (author's settings kept) whose decisions equal the model's on every
-    sample, or the widest tried."""
+    sample; else (or for a model with no decision, a regression) the one closest to the model: best decision agreement,
+    then smallest largest difference."""
     from codesign.commands import build_run
 
-    say("[repair] a float Keras model: no fixed-point firmware is exact; looking for types whose decisions match it")
-    chosen = before
+    say("[repair] a float Keras model: no fixed-point firmware is exact; looking for the types that come closest to it")
+    tried = []
     for index, precision in enumerate(FLOAT_MODEL_TYPES):
-        name = f"decisions_{index}"
+        name = f"closest_{index}"
         build_run(_spec(before, name, precision, before.config_path), runs / name, say)
-        chosen = _RunFacts(runs / name)
-        if chosen.validation.get("argmax_agreement") == 1.0:
-            return chosen, None, "decisions match (not exact: the model is float)"
-    return chosen, None, "decisions differ (not exact: the model is float)"
+        tried.append(_RunFacts(runs / name))
+        if tried[-1].validation.get("argmax_agreement") == 1.0:
+            return tried[-1], None, "decisions match (not exact: the model is float)"
+    best = min(tried, key=lambda run: (-(run.validation.get("argmax_agreement") or 0.0), run.validation["max_abs_diff"]))
+    what = "decisions differ" if best.validation.get("argmax_agreement") is not None else "closest outputs"
+    return best, None, f"{what} (not exact: the model is float; the closest of {', '.join(FLOAT_MODEL_TYPES)})"
 
 
 def _write_project(chosen: _RunFacts, folder: Path, out: Path, renames: dict) -> None:
     """The chosen run's hls4ml project as a project of its own in `out`: its firmware and scripts, the model, and an
     hls4ml_config.yml with every type written and its paths pointing into `out`."""
-    from codesign.estimate.project import CONFIG_NAME, KerasModelPath, dump_config, load_config
+    from codesign.estimate.project import CONFIG_NAME, KerasModelPath, authored_hls_config, dump_config, load_config
 
     source = chosen.path / "hls"
     ignore = shutil.ignore_patterns(*BUILD_ARTIFACTS)
@@ -265,7 +269,7 @@ def _write_project(chosen: _RunFacts, folder: Path, out: Path, renames: dict) ->
         entry = layers.setdefault(layer["name"], {})
         entry["Precision"] = dict(layer["types"])
         entry.pop("Trace", None)
-    _authors_settings(config["HLSConfig"], load_config(folder / CONFIG_NAME).get("HLSConfig") or {}, renames)
+    _authors_settings(config["HLSConfig"], authored_hls_config(folder), renames)
     (out / CONFIG_NAME).write_text(dump_config(config))
 
 
@@ -280,10 +284,11 @@ def _authors_settings(written: dict, authored: dict, renames: dict) -> None:
         written["LayerName"].setdefault(renames.get(name, name), {}).update(settings)
 
 
-def reconversion(project: Path) -> dict:
+def reconversion(project: Path, chosen: _RunFacts) -> dict:
     """Whether plain hls4ml 1.3, converting the written hls4ml_config.yml again (without codesign), writes the same
-    firmware: its types (defines.h, parameters.h) and weights (weights/*.txt), file by file. Where it does not (a repair of
-    codesign's that is not a type: an alpha scale or a batch normalization stored exactly), build from firmware/."""
+    firmware: every layer's types (as precisions, whatever hls4ml names them) and every weights/*.txt. Where it does not (a
+    repair of codesign's that is not a type: a batch normalization's scale stored as QKeras computes it), build from
+    firmware/."""
     import contextlib
     import io
     import tempfile
@@ -299,17 +304,18 @@ def reconversion(project: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="codesign-reconvert-") as scratch:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            hls4ml.converters.convert_from_config({**config, "OutputDir": scratch, "KerasModel": model}).write()
-        written, again = project / "firmware", Path(scratch) / "firmware"
-        names = ["defines.h", "parameters.h"] + sorted(path.name for path in (written / "weights").glob("*.txt"))
-        differ = [name for name in names if _firmware_file(written, name) != _firmware_file(again, name)]
-    return {"same_firmware": not differ, "files_that_differ": differ}
-
-
-def _firmware_file(firmware: Path, name: str) -> str | None:
-    """A file of firmware/ (weights under weights/), None where it is not."""
-    path = firmware / ("weights" if name.endswith(".txt") else "") / name
-    return path.read_text() if path.is_file() else None
+            try:
+                graph = hls4ml.converters.convert_from_config({**config, "OutputDir": scratch, "KerasModel": model})
+                graph.write()
+            except Exception as error:  # hls4ml raises bare Exception for a config it does not take
+                return {"same_firmware": False, "layers_typed_otherwise": [], "weights_that_differ": [],
+                        "why": f"hls4ml 1.3 does not convert the written config: {' '.join(str(error).split())[:200]}"}
+        found = {layer.name: {key.removesuffix("_t"): str(var.precision) for key, var in layer.types.items()} for layer in graph.get_layers()}
+        types = sorted(name for name in set(found) | set(chosen.layers) if found.get(name) != chosen.layers.get(name, {}).get("types"))
+        written, again = project / "firmware" / "weights", Path(scratch) / "firmware" / "weights"
+        weights = sorted(path.name for path in written.glob("*.txt") if not (again / path.name).is_file()
+                         or (again / path.name).read_text() != path.read_text())
+    return {"same_firmware": not types and not weights, "layers_typed_otherwise": types, "weights_that_differ": weights}
 
 
 def _settings(run: _RunFacts) -> dict:
@@ -373,7 +379,8 @@ def report_lines(report: dict) -> list[str]:
     reconverted = report.get("reconverted") or {}
     if reconverted:
         lines.append("hls4ml 1.3 converting hls4ml_config.yml again writes this firmware (types and weights): " + (
-            "yes" if reconverted["same_firmware"] else f"no, {', '.join(reconverted['files_that_differ'])} differ (codesign's repairs: build from firmware/)"))
+            "yes" if reconverted["same_firmware"] else f"no: {reconverted['why']}" if reconverted.get("why") else "no: "
+            + ", ".join(reconverted["layers_typed_otherwise"] + reconverted["weights_that_differ"]) + " differ (codesign's repairs: build from firmware/)"))
     lines += ["", f"## {len(report['changes'])} type changes", ""]
     lines += [f"- {change['layer']}.{change['variable']}: {change['old']} -> {change['new']}: {change['why']}" for change in report["changes"]]
     lines += ["", "## validation and proof", ""]

@@ -80,7 +80,7 @@ def test_a_repaired_project_is_exact_keeps_the_authors_choices_and_hls4ml_compil
     assert ("out", "weight") not in changed  # fixed<6,1> holds the quantized weights: kept
     assert all(change["why"] for change in report["changes"])
     assert report["renames"] == {"1_relu_1": "layer_1_relu_1"}
-    assert report["reconverted"] == {"same_firmware": True, "files_that_differ": []}  # plain hls4ml writes it again from the config
+    assert report["reconverted"] == {"same_firmware": True, "layers_typed_otherwise": [], "weights_that_differ": []}  # plain hls4ml: the same
     assert set(report["after"]["estimate"]) == {"dsp", "lut", "ff", "bram_18k", "latency_cycles"}
     assert "## validation and proof" in (out / "repair.md").read_text()
     assert json.loads((out / "repair.json").read_text()) == report

@@ -123,6 +123,12 @@ def read_project(folder: Path) -> Project:
     )
 
 
+def authored_hls_config(folder: Path) -> dict:
+    """The project's HLSConfig as its author wrote it, in hls4ml 1.3's spelling (keys it does not know dropped, older
+    values renamed), without the firmware's corrections read_project makes."""
+    return _known_keys(load_config(Path(folder) / CONFIG_NAME)["HLSConfig"], [])
+
+
 def _io_type(configured: str, notes: list[str]) -> str:
     """hls4ml 0.x's io_serial became io_stream; anything else is taken as written."""
     if configured == "io_serial":
