@@ -62,7 +62,7 @@ def repair_project(folder: Path, out: Path, data: Path | None, say: Say, domain:
             if not chosen.exact and search.exact:
                 say("[repair] the minimal changes are not exact; the search's types are written")
                 chosen = search
-            status = "exact" if chosen.exact else "not exact"
+            status = "exact" if chosen.exact else f"not exact{_blocked(search)}"
         report = _report(folder, out, before, search, chosen, status)
         _write_project(chosen, folder, out, report["renames"])
         report["reconverted"] = reconversion(out, chosen)
@@ -74,6 +74,12 @@ def repair_project(folder: Path, out: Path, data: Path | None, say: Say, domain:
     for line in report_lines(report)[2:]:
         say(line)
     return report
+
+
+def _blocked(search: _RunFacts) -> str:
+    """Where no type makes the model exact: the layer and the model change that would, as the search found them."""
+    diverging = search.validation.get("first_diverging_layer") or {}
+    return f": layer {diverging['name']} cannot be ({diverging['why']}); every other type is repaired" if diverging.get("why") else ""
 
 
 def _check_target(folder: Path, out: Path) -> None:
