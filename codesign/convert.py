@@ -197,16 +197,21 @@ def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: 
 
 
 def _keep_settings(config: dict, path: str) -> None:
-    """Everything an author's HLSConfig sets but its types (strategies, reuse factors, table sizes, per layer and for the
-    model), over a candidate's config: the types are searched, the author's choices kept (codesign repair)."""
+    """An author's HLSConfig file's settings over a candidate's config: the types are searched, the author's choices kept
+    (codesign repair)."""
     authored = yaml.safe_load(Path(path).read_text())
-    authored = authored.get("HLSConfig", authored)
-    for key, value in authored.get("Model", {}).items():
+    keep_settings(config, authored.get("HLSConfig", authored))
+
+
+def keep_settings(config: dict, authored: dict, renames: dict | None = None) -> None:
+    """Everything an authored HLSConfig sets but its types (strategies, reuse factors, table sizes, per layer and for the
+    model), written over `config`; its layers renamed as `renames` says."""
+    for key, value in (authored.get("Model") or {}).items():
         if key != "Precision":
-            config["Model"][key] = value
+            config.setdefault("Model", {})[key] = value
     for name, entry in (authored.get("LayerName") or {}).items():
         kept = {key: value for key, value in (entry or {}).items() if key != "Precision"}
-        config.setdefault("LayerName", {}).setdefault(name, {}).update(kept)
+        config.setdefault("LayerName", {}).setdefault((renames or {}).get(name, name), {}).update(kept)
 
 
 def _configured(keras_model, path: str, hls: HLSSpec) -> dict:

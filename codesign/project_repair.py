@@ -251,6 +251,7 @@ def _decision_types(before: _RunFacts, runs: Path, say: Say) -> tuple[_RunFacts,
 def _write_project(chosen: _RunFacts, folder: Path, out: Path, renames: dict) -> None:
     """The chosen run's hls4ml project as a project of its own in `out`: its firmware and scripts, the model, and an
     hls4ml_config.yml with every type written and its paths pointing into `out`."""
+    from codesign.convert import keep_settings
     from codesign.estimate.project import CONFIG_NAME, KerasModelPath, authored_hls_config, dump_config, load_config
 
     source = chosen.path / "hls"
@@ -275,19 +276,8 @@ def _write_project(chosen: _RunFacts, folder: Path, out: Path, renames: dict) ->
         entry = layers.setdefault(layer["name"], {})
         entry["Precision"] = dict(layer["types"])
         entry.pop("Trace", None)
-    _authors_settings(config["HLSConfig"], authored_hls_config(folder), renames)
+    keep_settings(config["HLSConfig"], authored_hls_config(folder), renames)  # as the author wrote them, in hls4ml 1.3's spelling
     (out / CONFIG_NAME).write_text(dump_config(config))
-
-
-def _authors_settings(written: dict, authored: dict, renames: dict) -> None:
-    """The author's own values of every setting but the types (a reuse factor as they wrote it, which hls4ml moves to a
-    valid one as it did for their firmware), layers renamed as in the firmware."""
-    for key, value in (authored.get("Model") or {}).items():
-        if key != "Precision":
-            written["Model"][key] = value
-    for name, entry in (authored.get("LayerName") or {}).items():
-        settings = {key: value for key, value in (entry or {}).items() if key != "Precision"}
-        written["LayerName"].setdefault(renames.get(name, name), {}).update(settings)
 
 
 def reconversion(project: Path, chosen: _RunFacts) -> dict:
