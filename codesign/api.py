@@ -218,7 +218,11 @@ class Run:
             from codesign.emulate import CROSS_CHECK_SAMPLES, firmware_outputs
 
             logits = firmware_outputs(self._layout, x, CROSS_CHECK_SAMPLES)  # new data: the C++ emulation checks its first samples
-        report, _ = compare_with_model(self._layout, spec, x, None if y is None else np.asarray(y), logits, self._model)
+        report, reference = compare_with_model(self._layout, spec, x, None if y is None else np.asarray(y), logits, self._model)
+        if spec.hls.head == "firmware":  # and by the decision it outputs
+            from codesign.head import decisions_on_samples
+
+            report["head"] = {**report["head"], **decisions_on_samples(report["head"]["function"], traced.outputs, reference)}
         return ValidationResult(**report)
 
     @quiet_dependencies

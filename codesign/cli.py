@@ -94,15 +94,16 @@ def main() -> None:
 @click.option("--no-train", is_flag=True, help="Keep the seeded random initial weights (quantized): no training.")
 @click.option("--name", help="Run name (default: the spec's name or file stem).")
 @click.option("--precision", help="bit-exact (default), hls4ml-default, 'ap_fixed<W,I>', or as-configured (with hls.hls4ml_config).")
-@click.option("--head", type=click.Choice(["host", "firmware"]), help="Where a final softmax/sigmoid/tanh runs: host (default; the firmware ends on the logits) or firmware (lookup tables, judged on the logits).")
+@click.option("--head", type=click.Choice(["host", "firmware"]), help="Where a final softmax/sigmoid/tanh runs: host (default; the firmware ends on the logits) or firmware (exact on the logits, its decision proven the model's).")
+@click.option("--head-output", type=click.Choice(["decision", "probabilities"]), help="With --head firmware: what a softmax outputs, the class (default; hls4ml's argmax) or probabilities (its lookup tables).")
 @click.option("--from", "from_step", type=click.Choice(STEP_NAMES), help="Rerun from this step.")
 @click.option("--to", "to_step", type=click.Choice(STEP_NAMES), help="Stop after this step.")
 @click.option("--output-root", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects"), show_default=True)
-def build(spec_file, model_file, data_file, no_train, name, precision, head, from_step, to_step, output_root) -> None:
+def build(spec_file, model_file, data_file, no_train, name, precision, head, head_output, from_step, to_step, output_root) -> None:
     """Train (or import), convert, compile and validate: SPEC_FILE is a YAML spec from models/."""
     from codesign.commands import build_run, resolve_build_spec
 
-    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train, head, _say)  # before TensorFlow
+    spec, run_name = resolve_build_spec(spec_file, model_file, data_file, name, precision, no_train, head, _say, head_output)  # before TensorFlow
     _quiet_tensorflow()
     build_run(spec, output_root / run_name, _say, from_step, to_step)
 
@@ -269,13 +270,15 @@ def sweep(sweep_file, jobs, scheduler, dask_local, dry_run, best, max_dsp, max_l
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("hls_projects/fuzz"), show_default=True,
               help="Where fuzz.json and each failure's minimal model (failures/) go.")
 @click.option("--no-shrink", is_flag=True, help="Save failures as generated, without shrinking them.")
-def fuzz(count, seed, start, out_dir, no_shrink) -> None:
+@click.option("--head", type=click.Choice(["host", "firmware"]), default="host", show_default=True,
+              help="firmware: build each model's softmax/sigmoid head in firmware and judge its decision too.")
+def fuzz(count, seed, start, out_dir, no_shrink, head) -> None:
     """Differential fuzzing: random QKeras models built as a user would; exit 1 when any ends in an internal error, a
     difference without a reason, or a proof a sample contradicts (docs/fuzzing.md)."""
     from codesign.fuzz import FAILURES, fuzz as run_fuzz, summary
 
     _quiet_tensorflow()
-    rows = run_fuzz(count, seed, out_dir, _say, shrink_failures=not no_shrink, start=start)
+    rows = run_fuzz(count, seed, out_dir, _say, shrink_failures=not no_shrink, start=start, head=head)
     counts = summary(rows)
     _say("summary: " + ", ".join(f"{kind} {number}" for kind, number in counts.items()) + f" (of {len(rows)}; {out_dir / 'fuzz.json'})")
     failed = sum(counts[kind] for kind in FAILURES)

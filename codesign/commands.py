@@ -31,6 +31,7 @@ def resolve_build_spec(
     no_train: bool = False,
     head: str | None = None,
     say: Say | None = None,
+    head_output: str | None = None,
 ) -> tuple[Spec, str]:
     """The spec a build runs (a YAML spec, a user's model, or both, with CLI overrides) and the run's name; a user's
     large CNN streams unless the spec chose its io type (said through `say`)."""
@@ -60,6 +61,8 @@ def resolve_build_spec(
         hls = data.setdefault("hls", {})
         hls.pop("softmax_in_firmware", None)
         hls["head"] = head
+    if head_output is not None:
+        data.setdefault("hls", {})["head_output"] = head_output
     run_name = name or data.get("name") or Path(spec_file or model_file).stem
     data["name"] = run_name
     source = str(spec_file) if spec_file else "command line"

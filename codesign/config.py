@@ -281,6 +281,11 @@ class HLSSpec(Strict):
         "computed in float, as QKeras does) or 'firmware' (hls4ml's lookup tables; bit-exactness is judged on the logits and "
         "the tables' error reported). `softmax_in_firmware: true` is the older spelling of 'firmware'."
     )
+    head_output: Literal["decision", "probabilities"] = Field(
+        "decision", description="With the head in firmware, what it outputs: 'decision' (a softmax outputs the class, one-hot, "
+        "with hls4ml's argmax implementation; a sigmoid or tanh its table value, with tables chosen so its side of the threshold "
+        "is the model's) or 'probabilities' (a softmax's lookup tables; the decision is then checked, and proven where it can be)."
+    )
     layers: dict[str, LayerHLS] = Field(default_factory=dict, description="Per-layer overrides, by name.")
     hls4ml_config: str | None = Field(
         None, description="An hls4ml HLSConfig (YAML): 'as-configured' converts with it as written (codesign import), 'as-repaired' "

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ class Candidate:
     granularity: str = "name"  # 'name': types from the quantizers; 'model': `default` everywhere
     input: str = "narrowest"  # the input type: 'narrowest' or 'float32-exact' (typesearch.input_types), or 'hls4ml' (its default)
     configured: str | None = None  # an hls4ml HLSConfig file used as written (the 'as-configured' precision)
+    head: str | None = None  # the head's hls4ml settings (JSON), chosen for its decision (codesign/head.py)
 
 
 WIDE = "fixed<24,8>"
@@ -83,7 +85,7 @@ def conversion_of(record: ConversionRecord) -> tuple[Candidate, Fixed | None]:
     if candidate is None:
         raise RunDirError(f"convert.json: the type candidate {key or record.conversion!r} is not one this codesign knows: "
                           "rebuild the run from its convert step (codesign build SPEC --from convert)")
-    return candidate, input_type
+    return replace(candidate, head=json.dumps(record.head_settings) if record.head_settings else None), input_type
 
 
 def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | None, log_path: Path, candidate: Candidate) -> dict:
@@ -123,11 +125,21 @@ def build_graph(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed |
             raise
         except Exception as error:  # hls4ml's config parser raises bare Exception for models it cannot take
             raise ModelError(f"hls4ml cannot read this model: {_one_line(error)}") from None
+        if candidate.head:
+            _with_head(config, keras_model.layers[-1].name, json.loads(candidate.head))
         _with_repairs(config, hls, candidate)
         graph = _convert(keras_model, config, hls, Path(output_dir), candidate)
         graph.config.config["HLSConfig"].pop("Flows")  # they ran; the written hls4ml_config.yml is what plain hls4ml reads
         graph.config.config["HLSConfig"]["Model"].pop(repairs.SETTINGS)
     return graph
+
+
+def _with_head(config: dict, name: str, settings: dict) -> None:
+    """The head layer's settings chosen for its decision (codesign/head.py) over what the config had for it."""
+    entry = config.setdefault("LayerName", {}).setdefault(name, {})
+    entry.update({key: value for key, value in settings.items() if key != "Precision"})
+    precision = entry.get("Precision")
+    entry["Precision"] = {**(precision if isinstance(precision, dict) else {"result": precision} if precision else {}), **(settings.get("Precision") or {})}
 
 
 def _with_repairs(config: dict, hls: HLSSpec, candidate: Candidate) -> None:
@@ -353,7 +365,7 @@ def emulation_meta(graph) -> dict:
 GRAPH_ATTRIBUTES = (
     "n_in", "n_out", "in_height", "in_width", "out_height", "out_width", "n_chan", "n_filt", "filt_height", "filt_width",
     "stride_height", "stride_width", "pad_top", "pad_bottom", "pad_left", "pad_right", "pool_height", "pool_width",
-    "pool_op", "activation", "depth_multiplier", "count_pad", "_weights_transposed",
+    "pool_op", "activation", "depth_multiplier", "count_pad", "_weights_transposed", "implementation", "table_size",
 )
 
 

@@ -39,26 +39,28 @@ class Outcome:
         return self.kind in FAILURES
 
 
-def run_case(recipe: dict, folder: Path, cpp_samples: int = 16) -> Outcome:
-    """Save the recipe's model and data in `folder`, build them to the validate step, and classify the ending."""
+def run_case(recipe: dict, folder: Path, cpp_samples: int = 16, head: str = "host") -> Outcome:
+    """Save the recipe's model and data in `folder`, build them to the validate step, and classify the ending; with
+    `head` 'firmware', a model's softmax or sigmoid head is built in firmware and its decision judged too."""
     started = time.perf_counter()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     with warnings.catch_warnings():  # Keras's and QKeras's warnings on every model would hide the table
         warnings.simplefilter("ignore")
-        outcome = _built(recipe, folder, cpp_samples)
+        outcome = _built(recipe, folder, cpp_samples, head)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
-def _built(recipe: dict, folder: Path, cpp_samples: int) -> Outcome:
+def _built(recipe: dict, folder: Path, cpp_samples: int, head: str) -> Outcome:
     from codesign.commands import build_run, resolve_build_spec
     from codesign.config import spec_from_dict
 
     name = "case"
     try:
         _save(recipe, folder)
-        spec, name = resolve_build_spec(None, folder / "model.h5", folder / "data.npz", name, None, no_train=True)
+        in_firmware = "firmware" if head == "firmware" and recipe["head"] != "linear" else None
+        spec, name = resolve_build_spec(None, folder / "model.h5", folder / "data.npz", name, None, no_train=True, head=in_firmware)
         data = spec.model_dump(mode="json")
         data["hls"].update(io_type=recipe["io_type"], strategy=recipe["strategy"])
         data["validation"]["cpp_samples"] = cpp_samples
@@ -93,15 +95,16 @@ def _judged(layout: RunLayout, error: ValidationFailed | None) -> Outcome:
     proof = report.get("proof") or {}
     if proof.get("status") == "proven" and not report["bit_exact"]:
         return Outcome("contradicted", f"proof says proven while {report['mismatched_samples']} samples differ")
+    decision = ((report.get("head") or {}).get("proof") or {}).get("status")
     if error is None:
-        return Outcome("exact", f"{report['samples']} samples identical; proof {proof.get('status')}")
+        return Outcome("exact", f"{report['samples']} samples identical; proof {proof.get('status')}" + (f"; decision {decision}" if decision else ""))
     layer = report.get("first_diverging_layer") or {}
     if layer.get("why"):
         return Outcome("reasoned", f"{layer['name']}: {layer['why']}")
     return Outcome("reasonless", _line(error))
 
 
-def shrink(recipe: dict, outcome: Outcome, scratch: Path, say: Callable[[str], None]) -> tuple[dict, Outcome]:
+def shrink(recipe: dict, outcome: Outcome, scratch: Path, say: Callable[[str], None], head: str = "host") -> tuple[dict, Outcome]:
     """The smallest recipe found (greedy, one step at a time) that still fails the same way."""
     builds = 0
     improved = True
@@ -111,7 +114,7 @@ def shrink(recipe: dict, outcome: Outcome, scratch: Path, say: Callable[[str], N
             if builds >= SHRINK_BUILDS:
                 break
             builds += 1
-            result = run_case(candidate, scratch)
+            result = run_case(candidate, scratch, head=head)
             if result.kind == outcome.kind:
                 recipe, outcome, improved = candidate, result, True
                 say(f"    shrunk to {describe(recipe)}")
@@ -119,9 +122,10 @@ def shrink(recipe: dict, outcome: Outcome, scratch: Path, say: Callable[[str], N
     return recipe, outcome
 
 
-def fuzz(count: int, seed: int, out: Path, say: Callable[[str], None], shrink_failures: bool = True, start: int = 0) -> list[dict]:
+def fuzz(count: int, seed: int, out: Path, say: Callable[[str], None], shrink_failures: bool = True, start: int = 0,
+         head: str = "host") -> list[dict]:
     """Build `count` models of this seed; one row per model (its recipe, outcome and detail); each failure's minimal
-    recipe, model and data under out/failures/."""
+    recipe, model and data under out/failures/. `head` 'firmware': heads in firmware, their decisions judged."""
     from codesign.progress import Progress
 
     out.mkdir(parents=True, exist_ok=True)
@@ -131,7 +135,7 @@ def fuzz(count: int, seed: int, out: Path, say: Callable[[str], None], shrink_fa
             with warnings.catch_warnings():  # Keras warns about unseeded initializers while a recipe is drawn
                 warnings.simplefilter("ignore")
                 recipe = random_recipe(seed, index)
-            outcome = run_case(recipe, out / "scratch")
+            outcome = run_case(recipe, out / "scratch", head=head)
             row = {"seed": seed, "index": index, "model": describe(recipe), **asdict(outcome)}
             say(f"{seed:>5} {index:>4}  {outcome.kind:<15} {outcome.seconds:5.1f}s  {describe(recipe)}")
             if outcome.kind != "exact":
@@ -139,16 +143,16 @@ def fuzz(count: int, seed: int, out: Path, say: Callable[[str], None], shrink_fa
             if outcome.failed:
                 with warnings.catch_warnings():  # the shrinker draws smaller recipes, and Keras warns about their initializers
                     warnings.simplefilter("ignore")
-                    minimal, last = shrink(recipe, outcome, out / "scratch", say) if shrink_failures else (recipe, outcome)
+                    minimal, last = shrink(recipe, outcome, out / "scratch", say, head) if shrink_failures else (recipe, outcome)
                 case = out / "failures" / f"seed{seed}_{index}"
-                run_case(minimal, case)
+                run_case(minimal, case, head=head)
                 write_json(case / "case.json", {"recipe": minimal, "outcome": asdict(last), "original": recipe})
                 row["minimal"] = describe(minimal)
                 row["case"] = str(case)
             rows.append(row)
             bar.advance(1, outcome.kind)
     shutil.rmtree(out / "scratch", ignore_errors=True)
-    write_json(out / "fuzz.json", {"seed": seed, "count": count, "rows": rows, "summary": summary(rows)})
+    write_json(out / "fuzz.json", {"seed": seed, "count": count, "head": head, "rows": rows, "summary": summary(rows)})
     return rows
 
 

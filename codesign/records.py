@@ -135,6 +135,7 @@ class ConversionRecord(Record):
     layers: list[dict]
     input_type: dict | None = None  # type, why (the bit-exact policy)
     candidates: list[dict] | None = None  # every candidate tried, its outcome, proof, and which one was kept
+    head_settings: dict | None = None  # a head in firmware: its hls4ml settings, chosen for its decision (codesign/head.py)
 
 
 class CompileRecord(Record):

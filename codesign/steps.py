@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -161,15 +162,40 @@ def convert_step(ctx: Context) -> dict:
     shutil.rmtree(layout.hls_dir, ignore_errors=True)
     if spec.hls.precision == "bit-exact":
         report = _choose_types(ctx, _load(layout.qkeras_model))
-        if spec.hls.head == "firmware":  # types chosen on the logits; the head goes on top of the kept candidate
+        if spec.hls.head == "firmware":  # types chosen on the logits; the head goes on top of the kept candidate, chosen for its decision
             chosen, input_type = conversion_of(ConversionRecord(**report))
-            report = {**report, **convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, input_type, layout.log("convert"), chosen)}
+            settings = _head_settings(ctx, report)
+            chosen = replace(chosen, head=json.dumps(settings))
+            report = {**report, **convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, input_type, layout.log("convert"), chosen),
+                      "head_settings": settings}
     else:
         report = convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, None, layout.log("convert"), policy_candidate(spec.hls.precision, spec.hls.hls4ml_config))
         report.update(input_type=None, candidates=None)
     ConversionRecord(**report).write(layout.report("convert"))
     ctx.say(f"  {len(report['layers'])} layers, precision {report['policy']} ({report['conversion']})")
     return report
+
+
+def _head_settings(ctx: Context, report: dict) -> dict:
+    """The head's hls4ml settings under which its decision is the model's for every logit value (codesign/head.py); where
+    no table does, the largest, with a note naming the smallest change (the decision proof then shows the flips)."""
+    from codesign.fixed import Fixed
+    from codesign.head import chosen_settings, described
+
+    function = head_of(ctx.spec, ctx.layout)["function"]
+    logit_type = Fixed.parse(report["layers"][-1]["types"]["result"])
+    settings, why = chosen_settings(function, logit_type, ctx.spec.hls.head_output)
+    if settings.get("Implementation") == "stable":  # probabilities: the smallest tables deciding as the model on the test set
+        from codesign.head import table_sized
+
+        logits = _load(ctx.layout.qkeras_model).predict(ctx.data().x_test, batch_size=1024, verbose=0)
+        settings = table_sized(logits.shape[-1], logit_type, logits.reshape(len(logits), -1), ctx.spec.hls.backend, ctx.spec.hls.io_type, ctx.say)
+    if why:
+        ctx.say(f"  note: the {function} head in firmware cannot be made decision-exact: {why}")
+    shown = described(settings, function)
+    ctx.say(f"  head: {function} in firmware, {shown['implementation']}" + (f", {shown['table_size']:,}-entry table of {settings['table_t']}"
+                                                                            if shown["table_size"] else "") + f" (logits {logit_type.hls4ml()})")
+    return settings
 
 
 def _choose_types(ctx: Context, model) -> dict:
@@ -302,19 +328,42 @@ def validate_step(ctx: Context) -> dict:
     emulators = record.dump()
     report, reference = compare_with_model(layout, spec, data.x_test, data.y_test, firmware_logits(layout, spec, emulation))
     report = {**data_warning(data), **report, "emulators": emulators, "emulation_samples_per_s": emulators["cpp"]["samples_per_s"]}
-    if firmware_head:
+    if firmware_head and (ConversionRecord.read(layout.report("convert")).head_settings or {}).get("Implementation") != "argmax":
         report["firmware_head"] = head_agreement(reference, emulation.outputs, head_of(spec, layout)["function"])
     report["proof"] = prove_exact(layout, spec, spec.validation.domain, ctx.say, report["reference"], data.x_test)
+    if firmware_head:
+        report["head"] = {**report["head"], **_judged_head(ctx, emulation, report["proof"])}
     result = ValidationResult(**report)
     result.write(layout.report("validate"))
     report = result.dump()
     for line in summary_lines(report):
         ctx.say("  " + line)
+    head_proof = ((report.get("head") or {}).get("proof") or {})
+    if head_proof.get("status") == "contradicted":
+        raise InternalError(f"{layout.root}: the head's {head_proof['why']}: please report it")
     if report["proof"]["status"] == "contradicted":
         raise InternalError(f"{layout.root}: {report['proof']['why']}; the inputs are in {report['proof']['counterexample']}: please report it")
     if spec.hls.precision == "bit-exact" and not report["bit_exact"]:
         raise ValidationFailed(f"not bit-exact: {divergence_line(report)}")
     return report
+
+
+def _judged_head(ctx: Context, emulation, logits_proof: dict) -> dict:
+    """The head in firmware judged by its decision (codesign/head.py): on the test set, proven over the domain or a
+    counterexample that replays, hls4ml's default tables beside."""
+    from codesign.emulate import run_emulation
+    from codesign.head import judge
+
+    layout, spec, x = ctx.layout, ctx.spec, ctx.data().x_test
+    model = _load(layout.qkeras_model)
+
+    def firmware_of(samples):
+        traced = run_emulation(layout.library, layout.emulation_meta, samples, lambda _: None, trace=True)
+        return traced.outputs, firmware_logits(layout, spec, traced)
+
+    ctx.say("  head: judging the firmware's decision (hls4ml's head code compiled alone, over the logits' values)")
+    return judge(layout, head_of(spec, layout)["function"], x, emulation.outputs, firmware_logits(layout, spec, emulation), logits_proof,
+                 lambda samples: model.predict(samples, batch_size=1024, verbose=0), firmware_of, spec.hls.backend, ctx.say)
 
 
 def validate_inputs(ctx: Context) -> dict[str, str]:

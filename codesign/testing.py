@@ -1,4 +1,5 @@
-"""Assertions for users' own tests: the firmware of a run is bit-exact on their samples, or proven so for every input."""
+"""Assertions for users' own tests: the firmware of a run is bit-exact on their samples, or proven so for every input; its head
+in firmware decides as the model does."""
 
 from __future__ import annotations
 
@@ -24,4 +25,22 @@ def assert_proven_exact(run: Run, domain=None) -> ValidationResult:
     proof = result.proof or {}
     if proof.get("status") != "proven":
         raise AssertionError(f"the firmware of {run.path} is not proven bit-exact: {proof_line(proof) if proof else 'no proof ran'}")
+    return result
+
+
+def assert_decision_exact(run: Run, x=None) -> ValidationResult:
+    """Raise AssertionError unless the run's head in firmware (softmax, sigmoid, tanh) takes the model's decision on
+    every sample of x, or, without x, on the run's test set and, proven, for every input of the run's domain: naming
+    the samples that flip, or the proof's counterexample file or what it could not show. The validation result otherwise."""
+    result = run.validate(x) if x is not None else run.validate()
+    head = result.head or {}
+    if head.get("runs_on") != "firmware":
+        raise AssertionError(f"the run {run.path} has no head in firmware (build it with --head firmware)")
+    if head.get("flips"):
+        raise AssertionError(f"the firmware of {run.path} decides {head['flips']} of {head['samples']} samples otherwise than the model "
+                             f"({head['decision']})")
+    proof = head.get("proof") or {}
+    if x is None and proof.get("status") != "proven":
+        where = f"; inputs that flip are in {head['counterexample']}" if head.get("counterexample") else ""
+        raise AssertionError(f"the decision of {run.path}'s firmware is not proven the model's: {proof.get('why') or 'no decision proof ran'}{where}")
     return result

@@ -466,6 +466,10 @@ def summary_lines(report: dict) -> list[str]:
         lines.append(f"emulation: C++ on all {emulators['cpp']['samples']} samples ({emulators['vectorized']['reason']})")
     if report["argmax_agreement"] is not None:
         lines.append(f"argmax agreement {report['argmax_agreement']:.4f}")
+    if (report.get("head") or {}).get("proof"):
+        from codesign.head import head_line
+
+        lines.append(head_line(report["head"]))
     if report.get("firmware_head"):
         head = report["firmware_head"]
         lines.append(
@@ -473,7 +477,7 @@ def summary_lines(report: dict) -> list[str]:
             f"{head['agreement']:.4f}, max abs diff {head['max_abs_diff']:.4g}, mean {head['mean_abs_diff']:.3g} "
             "(not part of the bit-exact check, which is on the logits)"
         )
-    elif report.get("head"):
+    elif report.get("head") and report["head"]["runs_on"] == "host":
         lines.append(f"head: {report['head']['function']} of '{report['head']['layer']}' on the host, in float as QKeras "
                      "computes it; the firmware ends on the logits")
     accuracy = report["accuracy"]

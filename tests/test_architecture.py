@@ -12,7 +12,7 @@ LAYERS = (
     ("errors", "fixed", "layout", "records", "parts", "pareto", "registry", "versions", "quiet", "progress", "layers"),
     ("config", "data", "quantizers", "model", "fuzz_models"),
     ("convert", "emulate", "emulation_worker", "vectorized", "compiled", "validate", "typesearch", "train", "bench",
-     "estimate", "rtl", "project_import", "proof", "counterexample", "exact", "repairs", "fit"),
+     "estimate", "rtl", "project_import", "proof", "counterexample", "exact", "repairs", "fit", "head"),
     ("report", "notebook", "results"),
     ("steps", "pipeline", "commands", "sweep", "fuzz", "fit_target", "project_repair"),
     ("api", "testing", "pytest_plugin", "cli", "__init__"),

@@ -129,7 +129,12 @@ def test_a_float_head_in_firmware_is_judged_on_the_logits_and_its_tables_reporte
     result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 0, result.output
     report = read_json(RunLayout(tmp_path / "model").report("validate"))
-    assert report["bit_exact"] and report["head"] == {"function": "sigmoid", "layer": "sigmoid", "runs_on": "firmware"}
+    head = report["head"]
+    assert report["bit_exact"] and {key: head[key] for key in ("function", "layer", "runs_on")} == {"function": "sigmoid", "layer": "sigmoid", "runs_on": "firmware"}
+    # the logits' type has 12 fraction bits: the table that tells each positive logit from 0 has 2^16 entries, proven on every value
+    assert head["implementation"] == "table" and head["table_size"] == 2**16 and head["proof"]["status"] == "proven" and head["agreement"] == 1.0
+    assert head["proof"]["checked"] > 100_000 and head["proof"]["max_abs_error"] >= report["firmware_head"]["max_abs_diff"]
+    assert head["hls4ml_default"]["table_size"] == 1024 and head["hls4ml_default"]["proof"]["status"] in ("unproven", "counterexample")
     tables = report["firmware_head"]
     assert tables["decision"] == "above 0.5" and tables["agreement"] > 0.9 and 0 < tables["mean_abs_diff"] <= tables["max_abs_diff"] < 0.1
     assert "firmware sigmoid (lookup tables)" in result.output

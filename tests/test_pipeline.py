@@ -245,15 +245,44 @@ def test_cli_show_prints_resolved_spec_and_digest(tmp_path, tiny_spec_dict):
     assert result.output.strip().splitlines()[-1] == f"# digest: {spec_from_dict(tiny_spec_dict).digest()}"
 
 
-@pytest.mark.parametrize("setting", [{"head": "firmware"}, {"softmax_in_firmware": True}])
-def test_softmax_in_firmware_is_checked_on_the_logits(tmp_path, tiny_spec_dict, setting):
-    tiny_spec_dict["hls"] = setting  # softmax_in_firmware: the older spelling of head: firmware
-    build_run(spec_from_dict(tiny_spec_dict), tmp_path / "softmax", lambda _: None)
-    report = read_json(RunLayout(tmp_path / "softmax").report("validate"))
-    assert report["head"] == {"function": "softmax", "layer": "softmax", "runs_on": "firmware"}
-    assert report["bit_exact"] and report["outputs_per_sample"] == 10
-    assert 0.0 < report["firmware_head"]["max_abs_diff"] < 0.5 and report["firmware_head"]["mean_abs_diff"] > 0
-    assert report["firmware_head"]["decision"] == "argmax" and report["firmware_head"]["agreement"] > 0.9
+def test_softmax_in_firmware_outputs_the_class_proven_the_models_beside_hls4ml_default_tables(tmp_path, tiny_spec_dict):
+    """--head firmware: exact on the logits, the softmax is hls4ml's argmax (the class), its decision proven the model's
+    over the domain and checked on the test set; hls4ml's default tables judged on the same samples and domain, with
+    any input they flip saved and replaying through the C++ emulation. `softmax_in_firmware: true` is the older spelling."""
+    from codesign.api import Run
+    from codesign.emulate import run_emulation
+    from codesign.head import firmware_decisions, model_decisions
+    from codesign.model import load_keras_model
+    from codesign.testing import assert_decision_exact
+
+    assert spec_from_dict({**tiny_spec_dict, "hls": {"softmax_in_firmware": True}}).hls.head == "firmware"
+    tiny_spec_dict["hls"] = {"head": "firmware"}
+    messages = []
+    build_run(spec_from_dict(tiny_spec_dict), tmp_path / "softmax", messages.append)
+    layout = RunLayout(tmp_path / "softmax")
+    report = read_json(layout.report("validate"))
+    head = report["head"]
+    assert {key: head[key] for key in ("function", "layer", "runs_on", "implementation", "decision")} == {
+        "function": "softmax", "layer": "softmax", "runs_on": "firmware", "implementation": "argmax", "decision": "argmax"}
+    assert report["bit_exact"] and report["outputs_per_sample"] == 10 and "firmware_head" not in report
+    assert head["agreement"] == 1.0 and head["flips"] == 0 and head["proof"]["status"] == "proven"
+    assert any(line.strip().startswith("head in firmware: outputs the class") for line in messages)
+    summary = (layout.reports_dir / "summary.md").read_text()
+    assert "| decision in firmware? | head in firmware: outputs the class; argmax agreement 1.0000" in summary and "proven identical" in summary
+    default = head["hls4ml_default"]
+    assert default["implementation"] == "stable" and default["table_size"] == 1024 and default["samples"] == head["samples"]
+    assert default["proof"]["status"] in ("unproven", "counterexample")
+    if default.get("counterexample"):  # replays: the C++ emulation's logits through hls4ml's default tables decide otherwise
+        saved = np.load(layout.root / default["counterexample"])
+        traced = run_emulation(layout.library, layout.emulation_meta, saved["x"], lambda _: None, trace=True)
+        assert np.array_equal(traced.layers[read_json(layout.emulation_meta)["last_input"]], saved["logits"])
+        model = model_decisions("softmax", load_keras_model(layout.qkeras_model).predict(saved["x"], verbose=0))
+        assert (firmware_decisions("softmax", saved["firmware"]) != model).any(axis=1).all()
+    result = assert_decision_exact(Run(layout.root))
+    assert result.head["proof"]["status"] == "proven"
+    x = np.load(layout.root / default["counterexample"])["x"] if default.get("counterexample") else None
+    if x is not None:
+        assert assert_decision_exact(Run(layout.root), x).head["flips"] == 0
 
 
 def _tensorflow_sees_a_gpu() -> bool:

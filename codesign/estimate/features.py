@@ -169,7 +169,13 @@ def _pooling(layer, found: dict, site: Site) -> None:
 
 @implements("estimate", SOFTMAX)
 def _softmax(layer, found: dict, site: Site) -> None:
-    """hls4ml's softmax: an exponential table and an inversion table, one multiplier per lane."""
+    """hls4ml's softmax: an exponential table and an inversion table, one multiplier per lane; its `argmax`
+    implementation a chain of comparisons and the index they select (priced as element-wise logic: no vendor report of it
+    is in the calibration)."""
+    if str(layer.get_attr("implementation", "") or "").lower() == "argmax":
+        found["kind"] = "activation"
+        found["lut"]["activation"] = 2 * site.lanes * site.data_bits
+        return
     found["kind"] = "softmax"
     found["dsp"] = site.lanes if site.multipliers != "fabric" else 0
     found["bram_18k"] = site.lanes

@@ -7,6 +7,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from codesign.bench import duration
+from codesign.head import head_line
 from codesign.layout import write_atomic
 from codesign.records import RunComparison, RunSummary, SweepSummary
 from codesign.report import plots
@@ -24,6 +25,7 @@ def _environment() -> Environment:
     environment.filters["yesno"] = lambda value: "-" if value is None else ("yes" if value else "NO")
     environment.filters["ranged"] = ranged
     environment.filters["head"] = head_text
+    environment.filters["decision"] = lambda validation: head_line(validation["head"])
     return environment
 
 
@@ -33,6 +35,8 @@ def head_text(validation: dict) -> str:
     if not head:
         return "none"
     text = f"{head['function']} on the {head['runs_on']}"
+    if head.get("implementation"):
+        text += f", {head['implementation']}" + (f" ({head['table_size']:,}-entry tables)" if head.get("table_size") else "")
     if tables:
         text += f" ({tables['decision']} agreement {tables['agreement']:.4f}, max abs diff {tables['max_abs_diff']:.3g})"
     return text
