@@ -132,9 +132,9 @@ def _fit_model(path: Path, goal: Goal, io_type: str | None, say: Say) -> FitResu
 
 
 def _fit_project(folder: Path, goal: Goal, io_type: str | None, say: Say) -> tuple[FitResult, dict]:
-    """An hls4ml project as its config converts it (its types, its tool when a report names it)."""
+    """An hls4ml project as its config converts it (its types, the tool its report, log or scripts name)."""
     from codesign.estimate.project import CONFIG_NAME, design_of, forced_multipliers, load_config
-    from codesign.estimate.vendor import build_of_report
+    from codesign.estimate.vendor import tool_of_folder
 
     path = folder / CONFIG_NAME
     if not path.is_file():
@@ -148,7 +148,7 @@ def _fit_project(folder: Path, goal: Goal, io_type: str | None, say: Say) -> tup
     hls = hls_from_dict({"backend": settings["backend"], "part": settings["part"], "clock_ns": settings["clock_ns"], "io_type": settings["io_type"],
                          "strategy": strategy, "reuse_factor": int(settings["reuse_factor"]), "precision": "as-configured",
                          "hls4ml_config": str(path)}, source=str(path))
-    whatif = WhatIf(graph, hls, None, build_of_report(folder).get("tool"), forced_multipliers(folder))
+    whatif = WhatIf(graph, hls, None, tool_of_folder(folder, settings["backend"])[0], forced_multipliers(folder))
     return fit(whatif, goal), load_config(path)
 
 

@@ -29,6 +29,7 @@ PAIR_LIMIT = 2**15  # the most neighbouring pairs a softmax's check runs (evenly
 FLOAT32_FRACTION = 20  # finer logits: QKeras's float32 head may round two different logits to one value (a tie)
 BOUNDARY_PAIRS = 64  # pairs of test samples bisected towards the decision boundary when looking for an input
 BOUNDARY_STEPS = 24
+CONFIRMED = 128  # the most boundary inputs run through the C++ emulation
 
 
 def decision_name(function: str, outputs: int) -> str:
@@ -295,8 +296,8 @@ def judge(layout, function: str, x: np.ndarray, outputs: np.ndarray, logits: np.
                 return {**described(settings, function), "proof": {**proof, "status": "contradicted", "why": (
                     f"the decision proof said proven, but {len(flipped)} test samples are decided otherwise: a codesign defect, not a claim")}}
             found = x[flipped]
-            if not len(found) and proof["flipping_logits"]:
-                found = _flipping_inputs(x, code, function, model_logits_of, firmware_of, snap, own)
+            if not len(found) and proof["status"] != "proven":
+                found = _flipping_inputs(x, code, function, model_logits_of, firmware_of, snap, own, logits_proof.get("status") == "proven")
             result = {**described(settings, function), "agreement": float(1 - len(flipped) / max(1, len(x))), "flips": int(len(flipped)),
                       "samples": int(len(x)), "proof": proof}
             if len(found):
@@ -314,15 +315,17 @@ def judge(layout, function: str, x: np.ndarray, outputs: np.ndarray, logits: np.
     return {"decision": decision_name(function, logits.shape[1]), **chosen, "domain": domain, "hls4ml_default": default}
 
 
-def _flipping_inputs(x, code: HeadCode, function: str, model_logits_of, firmware_of, snap, own: bool) -> np.ndarray:
-    """Inputs beside the model's decision boundary on which the head's code takes another decision (screened on QKeras's
-    logits), kept where the C++ emulation confirms it."""
+def _flipping_inputs(x, code: HeadCode, function: str, model_logits_of, firmware_of, snap, own: bool, exact_logits: bool) -> np.ndarray:
+    """Inputs beside the model's decision boundary on which the firmware takes another decision, kept where the C++
+    emulation confirms it: screened on QKeras's logits through the head's code when the logits are proven exact (only the
+    head can flip), else the first CONFIRMED of them straight through the C++ emulation (the logits may flip it too)."""
     candidates = boundary_inputs(x, model_logits_of, function, snap)
     if not len(candidates):
         return candidates
-    model_logits = model_logits_of(candidates)
-    differ = (firmware_decisions(function, code(model_logits)) != model_decisions(function, model_logits)).any(axis=1)
-    candidates = candidates[differ][:64]
+    if exact_logits:
+        model_logits = model_logits_of(candidates)
+        candidates = candidates[(firmware_decisions(function, code(model_logits)) != model_decisions(function, model_logits)).any(axis=1)]
+    candidates = candidates[:CONFIRMED]
     if not len(candidates):
         return candidates
     head_outputs, logits = firmware_of(candidates)

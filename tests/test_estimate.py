@@ -480,3 +480,25 @@ def test_vivado_hls_registers_less_around_the_layer_calls_of_a_pipelined_top(tmp
 
     assert cycles("Latency", "Vivado HLS 2019.2") < cycles("Latency", "Vitis HLS 2024.1")
     assert cycles("Resource", "Vivado HLS 2019.2") == cycles("Resource", "Vitis HLS 2024.1")
+
+
+def test_a_project_without_a_report_is_estimated_as_its_log_or_scripts_name_the_tool(hls4ml_project, tmp_path):
+    """No C-synthesis report: the tool's log banner names tool and version; else hls4ml's project.tcl names the backend's
+    tool; the estimate says which it assumed and why."""
+    import shutil
+
+    from codesign.estimate.project import estimate_project
+    from codesign.estimate.vendor import tool_of_folder
+
+    folder = tmp_path / "prj"
+    shutil.copytree(hls4ml_project, folder)
+    assert tool_of_folder(folder, "Vitis") == ("Vitis HLS", 'project.tcl (set backend "vitis")')
+    vitis = estimate_project(folder)
+    assert vitis["settings"]["tool"] == "Vitis HLS" and any("estimated as Vitis HLS builds it (from project.tcl" in note for note in vitis["notes"])
+    (folder / "vivado_hls.log").write_text("****** Vivado(TM) HLS - High-Level Synthesis from C, C++ and SystemC v2020.1 (64-bit)\n")
+    assert tool_of_folder(folder, "Vitis") == ("Vivado HLS 2020.1", "the banner of vivado_hls.log")
+    vivado = estimate_project(folder)
+    assert vivado["settings"]["tool"] == "Vivado HLS 2020.1" and any("from the banner of vivado_hls.log" in note for note in vivado["notes"])
+    (folder / "vivado_hls.log").unlink()
+    (folder / "project.tcl").unlink()
+    assert tool_of_folder(folder, "VivadoAccelerator")[0] == "Vivado HLS" and tool_of_folder(folder, "Vitis")[0] == "Vitis HLS"

@@ -94,6 +94,37 @@ def build_of_report(hls_dir: Path) -> dict:
     return {}
 
 
+HLS_LOGS = ("vitis_hls.log", "vivado_hls.log")  # the tool's own log, where a build ran: its banner names tool and version
+_LOG_BANNER = re.compile(r"(Vivado\(TM\) HLS|Vitis HLS)[^\n]*?\bv(\d{4}\.\d)")
+_SCRIPT_TOOL = re.compile(r"\b(vitis_hls|vivado_hls)\b")
+
+
+def tool_of_folder(folder: Path, backend: str) -> tuple[str, str]:
+    """The HLS tool that builds a project folder, and what says so: its C-synthesis report's header, else the banner of
+    the tool's log (vivado_hls.log / vitis_hls.log, with the version), else hls4ml's project.tcl (`set backend "vitis"`)
+    or a script that runs one of the tools, else the tool hls4ml's backend writes its scripts for."""
+    folder = Path(folder)
+    tool = build_of_report(folder).get("tool")
+    if tool:
+        return tool, "its C-synthesis report"
+    for name in HLS_LOGS:
+        for path in sorted(folder.glob(f"**/{name}"))[:1]:
+            banner = _LOG_BANNER.search(path.read_text(errors="replace")[:20000])
+            if banner:
+                return f"{'Vivado HLS' if banner.group(1).startswith('Vivado') else 'Vitis HLS'} {banner.group(2)}", f"the banner of {path.relative_to(folder)}"
+    project = folder / "project.tcl"
+    named = re.search(r'set\s+backend\s+"?(vitis|vivado)', project.read_text(errors="replace")) if project.is_file() else None
+    if named:
+        return ("Vitis HLS" if named.group(1) == "vitis" else "Vivado HLS"), f'project.tcl (set backend "{named.group(1)}")'
+    for path in sorted(folder.glob("*")):
+        if path.is_file() and path.suffix in (".tcl", ".sh", "") and path.stat().st_size < 200_000:
+            script = _SCRIPT_TOOL.search(path.read_text(errors="replace"))
+            if script:
+                return ("Vitis HLS" if script.group(1) == "vitis_hls" else "Vivado HLS"), f"{path.name}, which runs {script.group(1)}"
+    assumed = "Vivado HLS" if backend.startswith("Vivado") else "Vitis HLS"
+    return assumed, f"hls4ml's {backend} backend, which writes its scripts for {assumed.lower().replace(' ', '_')}"
+
+
 def vendor_results(hls_dir: Path) -> dict:
     """Whatever vendor reports a project holds: C synthesis and, if run, Vivado synthesis."""
     hls_dir = Path(hls_dir)
