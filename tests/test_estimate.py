@@ -502,3 +502,38 @@ def test_a_project_without_a_report_is_estimated_as_its_log_or_scripts_name_the_
     (folder / "vivado_hls.log").unlink()
     (folder / "project.tcl").unlink()
     assert tool_of_folder(folder, "VivadoAccelerator")[0] == "Vivado HLS" and tool_of_folder(folder, "Vitis")[0] == "Vitis HLS"
+
+
+def test_the_terms_outside_the_calibration_are_named_with_their_layers(tmp_path):
+    """A Resource-strategy layer above the calibrated reuse factors and a lookup table larger than hls4ml's 1,024
+    entries: each gap names its layer and the term that extrapolates, and the interval is the widened one."""
+    from tensorflow import keras
+
+    from codesign.estimate.model import load_constants
+
+    constants = load_constants()
+    inputs = keras.Input((64,))
+    hidden = keras.layers.Dense(32, name="wide")(inputs)
+    outputs = keras.layers.Activation("sigmoid", name="head")(keras.layers.Dense(4, name="out")(hidden))
+    model = keras.Model(inputs, outputs)
+    report = _estimate(model, tmp_path, strategy="Resource", reuse_factor=128)
+    gaps = report["territory"]["gaps"]
+    calibrated = max(constants.territory["resource_reuse"])
+    assert any(gap.startswith("the Resource strategy's input multiplexer and weight memory of wide at reuse factor 128") and
+               f"no calibration design above reuse factor {calibrated}" in gap for gap in gaps), gaps
+    inside = _estimate(model, tmp_path, strategy="Resource", reuse_factor=32)
+    assert not any("Resource strategy" in gap for gap in inside["territory"]["gaps"])
+    assert report["interval"]["lut"][1] / report["total"]["lut"] > inside["interval"]["lut"][1] / inside["total"]["lut"]  # widened
+
+    import hls4ml
+
+    from codesign.estimate.model import estimate_design
+    from codesign.parts import part_or_unlisted
+
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    config["LayerName"]["head"]["TableSize"] = 4096
+    graph = hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "prj"), backend="Vitis")
+    tabled = estimate_design(graph, part_or_unlisted("xcu250-figd2104-2L-e")[0], 5.0, "io_parallel")
+    assert tabled["territory"]["gaps"] == ["the lookup tables of head (4,096 entries): every calibration design has hls4ml's 1,024-entry tables "
+                                           "(priced by their bits)"]
+    assert _layer(tabled, "head")["bram_18k"] == 2 * -(-4096 * 18 // 18432)  # two dual-port tables for four outputs, 18-bit entries

@@ -177,6 +177,7 @@ def _softmax(layer, found: dict, site: Site) -> None:
         found["lut"]["activation"] = 2 * site.lanes * site.data_bits
         return
     found["kind"] = "softmax"
+    found["shape"]["table_size"] = int(layer.get_attr("table_size", 1024) or 1024)
     found["dsp"] = site.lanes if site.multipliers != "fabric" else 0
     found["bram_18k"] = site.lanes
     found["lut"]["softmax"] = site.lanes * site.out_bits
@@ -194,7 +195,8 @@ def _element_wise(layer, found: dict, site: Site) -> None:
     found["lut"]["activation"] = site.lanes * site.data_bits * max(1, len(layer.inputs))
     if found["kind"] == "table_activation":
         table_bits = width(layer.types["table_t"]) if "table_t" in layer.types else 18
-        per_table = math.ceil(int(layer.get_attr("table_size", 1024) or 1024) * table_bits / BRAM18_BITS)
+        found["shape"]["table_size"] = int(layer.get_attr("table_size", 1024) or 1024)
+        per_table = math.ceil(found["shape"]["table_size"] * table_bits / BRAM18_BITS)
         found["bram_18k"] = math.ceil(site.lanes / 2) * per_table  # one dual-port table read per two lanes
         found["lut"]["table"] = site.lanes * site.out_bits
         found["ff"]["table"] = site.lanes * (site.out_bits + site.data_bits)

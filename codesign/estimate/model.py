@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codesign.estimate.features import FF_FEATURES, LUT_FEATURES, design_features, family_of
+from codesign.estimate.features import FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of
 from codesign.estimate.weights import untrained
 from codesign.parts import Part
 
@@ -24,6 +24,7 @@ INTERVAL_METRICS = (*RESOURCE_METRICS, "latency_cycles")
 # its multiply-add depth: the weight memory's read (2), the accumulators' initialisation (1), the result's cast (1)
 # and the call (1). From the kernel's structure, not fitted; the three streamed Conv1D rows match it (docs/estimation.md)
 RESOURCE_CALL_CYCLES = 5
+CALIBRATED_TABLE = 1024  # every calibration design's activation and softmax tables (their configs and firmware.json)
 LUT_PRICES = (*LUT_FEATURES, "base")
 FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "base")  # stages: from the fitted cycles
 
@@ -172,8 +173,16 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
     gaps = [f"no calibration design has a {entry}" for entry in found["layers"] if entry not in constants.territory.get("layers", [])]
     gaps += [f"no calibration design was built by {entry}" for entry in found["tools"] if entry not in constants.territory.get("tools", [])]
     calibrated = max(constants.territory.get("resource_reuse", [0]), default=0)
-    if "resource_reuse" in constants.territory and found["resource_reuse"][0] > calibrated:
-        gaps.append(f"no calibration design uses the Resource strategy above reuse factor {calibrated} (this one: {found['resource_reuse'][0]})")
+    over = [(layer["name"], layer["shape"]["reuse"]) for layer in features if layer["shape"].get("strategy") == "resource"
+            and layer["kind"] in ("dense", "conv") and layer["shape"]["reuse"] > calibrated]
+    if "resource_reuse" in constants.territory and over:
+        named = ", ".join(f"{name} at reuse factor {reuse:,}" for name, reuse in over[:4]) + (f" and {len(over) - 4} more" if len(over) > 4 else "")
+        gaps.append(f"the Resource strategy's input multiplexer and weight memory of {named}: no calibration design above reuse factor "
+                    f"{calibrated} (the multiplexer priced as at {min(calibrated, RESOURCE_MUX_MAX_CHOICES)} choices)")
+    tables = [(layer["name"], layer["shape"]["table_size"]) for layer in features if layer["shape"].get("table_size", CALIBRATED_TABLE) > CALIBRATED_TABLE]
+    if tables:
+        named = ", ".join(f"{name} ({size:,} entries)" for name, size in tables[:4])
+        gaps.append(f"the lookup tables of {named}: every calibration design has hls4ml's {CALIBRATED_TABLE:,}-entry tables (priced by their bits)")
     return gaps
 
 
