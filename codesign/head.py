@@ -353,7 +353,7 @@ def head_line(head: dict) -> str:
     verdict = {
         "proven": f"its decision proven identical to the model's for {head.get('domain') or 'every input of the domain'}",
         "counterexample": f"its decision differs from the model's on inputs saved in {head.get('counterexample')}",
-    }.get(proof["status"], f"its decision not proven ({proof.get('why')})")
+    }.get(proof["status"], f"its decision not proven ({proof.get('why')})") + (f" ({head['note']})" if head.get("note") and proof["status"] != "proven" else "")
     default = head.get("hls4ml_default") or {}
     beside = ""
     if default.get("proof"):

@@ -136,6 +136,7 @@ class ConversionRecord(Record):
     input_type: dict | None = None  # type, why (the bit-exact policy)
     candidates: list[dict] | None = None  # every candidate tried, its outcome, proof, and which one was kept
     head_settings: dict | None = None  # a head in firmware: its hls4ml settings, chosen for its decision (codesign/head.py)
+    head_note: str | None = None  # ... and why no setting makes it decision-exact, with the smallest change
 
 
 class CompileRecord(Record):

@@ -164,10 +164,10 @@ def convert_step(ctx: Context) -> dict:
         report = _choose_types(ctx, _load(layout.qkeras_model))
         if spec.hls.head == "firmware":  # types chosen on the logits; the head goes on top of the kept candidate, chosen for its decision
             chosen, input_type = conversion_of(ConversionRecord(**report))
-            settings = _head_settings(ctx, report)
+            settings, note = _head_settings(ctx, report)
             chosen = replace(chosen, head=json.dumps(settings))
             report = {**report, **convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, input_type, layout.log("convert"), chosen),
-                      "head_settings": settings}
+                      "head_settings": settings, "head_note": note}
     else:
         report = convert(firmware_model(spec, layout), spec.hls, layout.hls_dir, None, layout.log("convert"), policy_candidate(spec.hls.precision, spec.hls.hls4ml_config))
         report.update(input_type=None, candidates=None)
@@ -176,7 +176,7 @@ def convert_step(ctx: Context) -> dict:
     return report
 
 
-def _head_settings(ctx: Context, report: dict) -> dict:
+def _head_settings(ctx: Context, report: dict) -> tuple[dict, str | None]:
     """The head's hls4ml settings under which its decision is the model's for every logit value (codesign/head.py); where
     no table does, the largest, with a note naming the smallest change (the decision proof then shows the flips)."""
     from codesign.fixed import Fixed
@@ -190,12 +190,13 @@ def _head_settings(ctx: Context, report: dict) -> dict:
 
         logits = _load(ctx.layout.qkeras_model).predict(ctx.data().x_test, batch_size=1024, verbose=0)
         settings = table_sized(logits.shape[-1], logit_type, logits.reshape(len(logits), -1), ctx.spec.hls.backend, ctx.spec.hls.io_type, ctx.say)
-    if why:
-        ctx.say(f"  note: the {function} head in firmware cannot be made decision-exact: {why}")
+    note = f"the {function} head in firmware cannot be made decision-exact: {why}" if why else None
+    if note:
+        ctx.say(f"  note: {note}")
     shown = described(settings, function)
-    ctx.say(f"  head: {function} in firmware, {shown['implementation']}" + (f", {shown['table_size']:,}-entry table of {settings['table_t']}"
-                                                                            if shown["table_size"] else "") + f" (logits {logit_type.hls4ml()})")
-    return settings
+    tables = f", {shown['table_size']:,}-entry tables" + (f" of {settings['table_t']}" if "table_t" in settings else "") if shown["table_size"] else ""
+    ctx.say(f"  head: {function} in firmware, {shown['implementation']}{tables} (logits {logit_type.hls4ml()})")
+    return settings, note
 
 
 def _choose_types(ctx: Context, model) -> dict:
@@ -362,7 +363,8 @@ def _judged_head(ctx: Context, emulation, logits_proof: dict) -> dict:
         return traced.outputs, firmware_logits(layout, spec, traced)
 
     ctx.say("  head: judging the firmware's decision (hls4ml's head code compiled alone, over the logits' values)")
-    return judge(layout, head_of(spec, layout)["function"], x, emulation.outputs, firmware_logits(layout, spec, emulation), logits_proof,
+    note = ConversionRecord.read(layout.report("convert")).head_note
+    return ({"note": note} if note else {}) | judge(layout, head_of(spec, layout)["function"], x, emulation.outputs, firmware_logits(layout, spec, emulation), logits_proof,
                  lambda samples: model.predict(samples, batch_size=1024, verbose=0), firmware_of, spec.hls.backend, ctx.say)
 
 
