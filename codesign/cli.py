@@ -180,6 +180,23 @@ def estimate(target: Path, json_out, tool, **options) -> None:
 
 
 @main.command()
+@click.argument("projects", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--into", type=click.Path(dir_okay=False, path_type=Path), help="The calibration file (default: $CODESIGN_CALIBRATION, else hls_projects/calibration.json).")
+def calibrate(projects, into) -> None:
+    """Add your own builds (hls4ml project folders with a C-synthesis report) to a local calibration: later estimates of
+    designs the same tool builds on the same fabric are scaled by what they say (docs/estimation.md)."""
+    from codesign.estimate.local import add_builds, calibration_path, describe
+
+    _quiet_tensorflow()
+    into = into or calibration_path()
+    calibration = add_builds(list(projects), into, _say)
+    for key, entry in calibration["ratios"].items():
+        _say(f"{key}: {entry['builds']} builds; estimates corrected: {describe(entry)}")
+    _say(f"calibration: {into} ({len(calibration['builds'])} builds)" + ("" if into == calibration_path() else
+         f"; estimates read it with CODESIGN_CALIBRATION={into}"))
+
+
+@main.command()
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--part", required=True, callback=lambda ctx, param, value: _part(value), help="The FPGA to fit, e.g. xcu250-figd2104-2L-e.")
 @click.option("--max-utilization", type=float, default=0.8, show_default=True, help="Largest share of the part any resource may take.")

@@ -262,6 +262,14 @@ def estimate_step(ctx: Context) -> dict:
     return report
 
 
+def _local_calibration_digest() -> str:
+    """The user's calibration (estimate/local.py) an estimate is scaled by: a new build in it re-estimates the runs."""
+    from codesign.estimate.local import calibration_path
+
+    path = calibration_path()
+    return file_digest(path) if path.is_file() else "none"
+
+
 def estimate_inputs(ctx: Context) -> dict[str, str]:
     from codesign.estimate.vendor import CSYNTH_GLOBS, VIVADO_SYNTH_NAMES
 
@@ -273,6 +281,7 @@ def estimate_inputs(ctx: Context) -> dict[str, str]:
         "hls": ctx.spec.section_digest("hls", "quantization"),
         "conversion": file_digest(ctx.layout.report("convert")),
         "vendor_reports": digest_of([file_digest(path) for path in reports]),
+        "local_calibration": _local_calibration_digest(),
     }
 
 

@@ -537,3 +537,41 @@ def test_the_terms_outside_the_calibration_are_named_with_their_layers(tmp_path)
     assert tabled["territory"]["gaps"] == ["the lookup tables of head (4,096 entries): every calibration design has hls4ml's 1,024-entry tables "
                                            "(priced by their bits)"]
     assert _layer(tabled, "head")["bram_18k"] == 2 * -(-4096 * 18 // 18432)  # two dual-port tables for four outputs, 18-bit entries
+
+
+@pytest.mark.skipif(not (CALIBRATION / "projects").exists(), reason="shared/calibration is not beside the checkout")
+def test_calibrating_with_two_builds_of_a_source_moves_the_third_estimate_toward_its_vendor_figures(tmp_path, monkeypatch, hls4ml_project):
+    """`codesign calibrate` on copies of two of the jet tagger's three projects (Vitis HLS 2021.1 on a 7-series part):
+    the third's estimate, read with that calibration, is closer to its own report over the four metrics, and says so.
+    A report file alone and a folder without a report are refused in one line, nothing written."""
+    import shutil
+
+    from codesign.estimate.project import estimate_project
+    from codesign.estimate.vendor import vendor_results
+
+    stem = "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__jet_tagging__hls4ml_prj__DSP_reuse"
+    for reuse in (1, 2):
+        shutil.copytree(CALIBRATION / "projects" / f"{stem}{reuse}", tmp_path / f"reuse{reuse}")
+    third = CALIBRATION / "projects" / f"{stem}100"
+    into = tmp_path / "mine" / "calibration.json"
+    result = CliRunner().invoke(main, ["calibrate", str(tmp_path / "reuse1"), str(tmp_path / "reuse2"), "--into", str(into)])
+    assert result.exit_code == 0, result.output
+    assert "Vitis HLS on 7series: 2 builds" in result.output and into.is_file()
+    vendor = vendor_results(third)["csynth"]
+
+    def error(report):
+        return sum(abs(math.log((report["total"][metric] + 1) / (vendor[metric] + 1))) for metric in ("dsp", "lut", "ff", "latency_cycles"))
+
+    monkeypatch.setenv("CODESIGN_CALIBRATION", str(tmp_path / "none.json"))
+    shipped = estimate_project(third)
+    monkeypatch.setenv("CODESIGN_CALIBRATION", str(into))
+    calibrated = estimate_project(third)
+    assert error(calibrated) < error(shipped)
+    assert calibrated["calibrated_with"]["builds"] == 2 and any(note.startswith("calibrated with 2 of your builds") for note in calibrated["notes"])
+    other = estimate_project(hls4ml_project)  # a Vitis design on a Zynq (7-series) too: scaled; its key is the same family
+    assert other["calibrated_with"]["builds"] == 2
+
+    for refused, words in ((vendor["report"], "a report alone has no design"), (hls4ml_project, "no C-synthesis report")):
+        failed = CliRunner().invoke(main, ["calibrate", str(refused), "--into", str(tmp_path / "refused.json")])
+        assert failed.exit_code == 2 and words in failed.output and len(failed.output.strip().splitlines()) == 1, failed.output
+        assert not (tmp_path / "refused.json").exists()

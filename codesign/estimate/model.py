@@ -202,16 +202,19 @@ def _top_function(constants: Constants) -> dict:
 
 
 def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: str = "Vitis", multipliers: str = "auto",
-                    constants: Constants | None = None, tool: str | None = None) -> dict:
+                    constants: Constants | None = None, tool: str | None = None, local: bool = True) -> dict:
     """Per-layer and total resources, latency and II with intervals, utilization of the part, throughput."""
     features = design_features(graph, io_type, family_of(part.base), multipliers, backend, tool)
     drawn = untrained(getattr(graph, "config", None) and graph.config.config.get("KerasModel"))
-    return price_design(features, part, clock_ns, io_type, backend, multipliers, graph.config.pipeline_style, drawn, constants, tool)
+    return price_design(features, part, clock_ns, io_type, backend, multipliers, graph.config.pipeline_style, drawn, constants, tool, local)
 
 
 def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str, backend: str, multipliers: str, pipeline_style: str,
-                 drawn: str | None, constants: Constants | None = None, tool: str | None = None) -> dict:
-    """estimate_design from the layers' features (`drawn`: the untrained-weights sentence, or None)."""
+                 drawn: str | None, constants: Constants | None = None, tool: str | None = None, local: bool = True) -> dict:
+    """estimate_design from the layers' features (`drawn`: the untrained-weights sentence, or None); with `local`, scaled
+    by the user's own builds where `codesign calibrate` kept some of this tool family (estimate/local.py)."""
+    from codesign.estimate.local import build_key, corrected
+
     constants = constants or load_constants()
     family = family_of(part.base)
     timing = Timing(clock_ns, backend, family, io_type, scheduler_of(tool, backend), pipeline_style)
@@ -231,8 +234,7 @@ def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str
     for layer in layers:
         layer["interval"] = {metric: interval(layer[metric], ratios.get(metric)) for metric in INTERVAL_METRICS}
     available = {"dsp": part.dsp, "lut": part.lut, "ff": part.ff, "bram_18k": part.bram_18k, "uram": part.uram}
-    utilization = {key: (round(100.0 * total[key] / available[key], 2) if available[key] else None) for key in available}
-    return {
+    report = {
         "source": "estimated",
         "part": {"name": part.base, "board": part.board, "family": family, "available": available, "datasheet": part.source},
         "clock_ns": clock_ns,
@@ -240,10 +242,14 @@ def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str
         "multipliers": multipliers,
         "total": total,
         "interval": {metric: interval(total[metric], ratios.get(metric)) for metric in INTERVAL_METRICS},
-        "utilization": utilization,
+        "tool_family": build_key(timing.scheduler, family),
         "layers": layers,
         "territory": {"inside": not gaps, "gaps": gaps},
         "weights": "untrained" if drawn else "trained",
         "notes": ([f"outside the calibrated territory: {'; '.join(gaps)}: interval widened to the 95% range of out-of-sample ratios"] if gaps else [])
         + ([f"{drawn}: DSP and LUT intervals span what training did to the real-weight calibration designs (docs/estimation.md)"] if drawn else []),
     }
+    if local:
+        report = corrected(report, report["tool_family"])
+    report["utilization"] = {key: (round(100.0 * report["total"][key] / available[key], 2) if available[key] else None) for key in available}
+    return report

@@ -435,8 +435,9 @@ def clock_of_build(build: dict, configured: float, notes: list[str]) -> float:
     return built
 
 
-def estimate_project(folder: Path) -> dict:
-    """The design exactly as the project configures it, estimated; the vendor's report beside it, never used."""
+def estimate_project(folder: Path, local: bool = True) -> dict:
+    """The design exactly as the project configures it, estimated (`local`: with the user's calibration, estimate/local.py);
+    the vendor's report beside it, never used."""
     from codesign.estimate.model import estimate_design
     from codesign.estimate.features import family_of
     from codesign.estimate.run import add_vendor, tool_label
@@ -453,7 +454,7 @@ def estimate_project(folder: Path) -> dict:
     if not build.get("tool"):
         notes.append(f"no C-synthesis report: estimated as {tool} builds it (from {evidence})")
     clock_ns = clock_of_build(build, settings["clock_ns"], notes)
-    report = estimate_design(graph, part, clock_ns, settings["io_type"], settings["backend"], multipliers, tool=tool)
+    report = estimate_design(graph, part, clock_ns, settings["io_type"], settings["backend"], multipliers, tool=tool, local=local)
     report["settings"] = {
         "backend": settings["backend"],
         "part": settings["part"],
