@@ -185,11 +185,12 @@ def estimate(target: Path, json_out, tool, **options) -> None:
 def calibrate(projects, into) -> None:
     """Add your own builds (hls4ml project folders with a C-synthesis report) to a local calibration: later estimates of
     designs the same tool builds on the same fabric are scaled by what they say (docs/estimation.md)."""
-    from codesign.estimate.local import add_builds, calibration_path, describe
+    from codesign.commands import calibrate_with
+    from codesign.estimate.local import calibration_path, describe
 
     _quiet_tensorflow()
     into = into or calibration_path()
-    calibration = add_builds(list(projects), into, _say)
+    calibration = calibrate_with(list(projects), into, _say)
     for key, entry in calibration["ratios"].items():
         _say(f"{key}: {entry['builds']} builds; estimates corrected: {describe(entry)}")
     _say(f"calibration: {into} ({len(calibration['builds'])} builds)" + ("" if into == calibration_path() else

@@ -12,7 +12,7 @@ import yaml
 from codesign.bench import format_table
 from codesign.config import Spec, hls_from_dict, load_spec, spec_from_dict
 from codesign.errors import CodesignError, RunDirError, SpecError
-from codesign.layout import RunLayout
+from codesign.layout import RunLayout, read_json, write_json
 from codesign.pipeline import run_pipeline
 from codesign.records import BenchRecord, ConversionRecord, Manifest, RtlRecord
 from codesign.results import EstimateResult, ValidationResult
@@ -153,7 +153,6 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
     from codesign.convert import conversion_of
     from codesign.estimate.project import estimate_project, is_project
     from codesign.estimate.run import TOOL_PATTERN, add_vendor, estimate_model, format_estimate
-    from codesign.layout import write_json
     from codesign.model import load_keras_model
     from codesign.validate import firmware_model
 
@@ -309,3 +308,37 @@ def build_summary(layout: RunLayout) -> list[str]:
         f"  project: {layout.hls_dir} (vitis_hls -f build_prj.tcl)",
         f"  reports: {layout.reports_dir} (open report.html in a browser)",
     ]
+
+
+def calibrate_with(folders: list[Path], into: Path, say) -> dict:
+    """`codesign calibrate`: estimate each project folder as shipped (no local correction), read its C-synthesis report,
+    and keep both in `into` (a folder added again replaces its earlier entry); return the calibration with its refitted
+    ratios (codesign/estimate/local.py)."""
+    from codesign.estimate.local import METRICS, ratios
+    from codesign.estimate.project import estimate_project, is_project
+    from codesign.estimate.vendor import vendor_results
+
+    calibration = read_json(into) if into.exists() else {"builds": []}
+    builds = {build["source"]: build for build in calibration.get("builds", [])}
+    for folder in folders:
+        folder = Path(folder)
+        if folder.is_file():
+            raise SpecError(f"{folder}: a report alone has no design to compare it with: give the hls4ml project folder it belongs to")
+        if not is_project(folder):
+            raise SpecError(f"{folder}: not an hls4ml project folder (no hls4ml_config.yml or firmware/)")
+        vendor = vendor_results(folder).get("csynth")
+        if not vendor:
+            raise SpecError(f"{folder}: no C-synthesis report (myproject_prj/solution1/syn/report/*_csynth.rpt): build it with the vendor "
+                            "tool first, or copy the report into reports/")
+        report = estimate_project(folder, local=False)
+        builds[str(folder.resolve())] = {
+            "source": str(folder.resolve()), "key": report["tool_family"], "tool": report["settings"]["tool"],
+            "estimate": {metric: report["total"][metric] for metric in METRICS},
+            "vendor": {metric: vendor.get(metric) for metric in METRICS},
+        }
+        say(f"  {folder}: {report['settings']['tool']}: " + ", ".join(
+            f"{metric} {report['total'][metric]:,} estimated, {vendor[metric]:,} built" for metric in METRICS if vendor.get(metric) is not None))
+    calibration = {"builds": sorted(builds.values(), key=lambda build: build["source"]), "ratios": ratios(list(builds.values()))}
+    into.parent.mkdir(parents=True, exist_ok=True)
+    write_json(into, calibration)
+    return calibration

@@ -13,7 +13,6 @@ import math
 import os
 from pathlib import Path
 
-from codesign.errors import SpecError
 from codesign.layout import read_json, write_json
 
 DEFAULT_PATH = Path("hls_projects") / "calibration.json"  # beside the run directories `codesign build` writes
@@ -34,38 +33,6 @@ def calibration_path() -> Path:
 def build_key(scheduler: str, family: str) -> str:
     """What a correction is kept for: the tool that schedules (Vivado HLS / Vitis HLS) on a fabric (7-series / UltraScale)."""
     return f"{scheduler} on {family}"
-
-
-def add_builds(folders: list[Path], into: Path, say) -> dict:
-    """Estimate each project folder as shipped (no local correction), read its C-synthesis report, and keep both in
-    `into` (a folder added again replaces its earlier entry); return the calibration with its refitted ratios."""
-    from codesign.estimate.project import estimate_project, is_project
-    from codesign.estimate.vendor import vendor_results
-
-    calibration = read_json(into) if into.exists() else {"builds": []}
-    builds = {build["source"]: build for build in calibration.get("builds", [])}
-    for folder in folders:
-        folder = Path(folder)
-        if folder.is_file():
-            raise SpecError(f"{folder}: a report alone has no design to compare it with: give the hls4ml project folder it belongs to")
-        if not is_project(folder):
-            raise SpecError(f"{folder}: not an hls4ml project folder (no hls4ml_config.yml or firmware/)")
-        vendor = vendor_results(folder).get("csynth")
-        if not vendor:
-            raise SpecError(f"{folder}: no C-synthesis report (myproject_prj/solution1/syn/report/*_csynth.rpt): build it with the vendor "
-                            "tool first, or copy the report into reports/")
-        report = estimate_project(folder, local=False)
-        builds[str(folder.resolve())] = {
-            "source": str(folder.resolve()), "key": report["tool_family"], "tool": report["settings"]["tool"],
-            "estimate": {metric: report["total"][metric] for metric in METRICS},
-            "vendor": {metric: vendor.get(metric) for metric in METRICS},
-        }
-        say(f"  {folder}: {report['settings']['tool']}: " + ", ".join(
-            f"{metric} {report['total'][metric]:,} estimated, {vendor[metric]:,} built" for metric in METRICS if vendor.get(metric) is not None))
-    calibration = {"builds": sorted(builds.values(), key=lambda build: build["source"]), "ratios": ratios(list(builds.values()))}
-    into.parent.mkdir(parents=True, exist_ok=True)
-    write_json(into, calibration)
-    return calibration
 
 
 def ratios(builds: list[dict]) -> dict[str, dict]:
