@@ -472,7 +472,17 @@ class _Analysis:
         if float(magnitude.max(initial=0)) >= EXACT_FLOAT32:
             self._float32(finding, f"QKeras adds the bias to sums of up to {float(magnitude.max()) / 2.0**frac:g} in float32, "
                                    f"more than 2^24 steps of {2.0**-frac:g}, so they may round")
-        return self._cast(finding, Bounds(low, high, frac), Fixed.of(layer["types"]["result_t"]), None)
+        result = Fixed.of(layer["types"]["result_t"])
+        return self._cast(finding, Bounds(low, high, frac), result, self._quantizer_cast_here(owner, result) if owner else None)
+
+    def _quantizer_cast_here(self, owner: str, result: Fixed):
+        """The QKeras quantizer whose cast hls4ml put in the ApplyAlpha after Keras layer `owner` (its result type is then
+        the quantizer's own type): the layer's activation, or the QActivation that alone follows it. None otherwise."""
+        consumers = [other for other in self.keras.values() if inputs_of(other) == [owner]]
+        for function in (activation_quantizer(self.keras[owner]), consumers[0].quantizer if len(consumers) == 1 and is_quantizer_layer(consumers[0]) else None):
+            if function is not None and quantizer_type(function) == result:
+                return function
+        return None
 
     @implements("proof", ACTIVATION)
     def _activation(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:

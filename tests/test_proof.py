@@ -171,3 +171,24 @@ def test_a_proof_a_sample_contradicts_is_a_codesign_defect_never_a_claim(tmp_pat
     assert proof["status"] == "contradicted" and proof["first_diverging_layer"]["name"]
     saved = np.load(tmp_path / "narrow" / proof["counterexample"])
     assert (saved["firmware"] != saved["qkeras"]).any(axis=1).all() and len(saved["x"]) > 0
+
+
+@pytest.mark.slow
+def test_an_apply_alpha_that_carries_the_next_quantizers_cast_is_checked_against_it(tmp_path):
+    """Fuzz model 13 of seed 33 (Dense with an alpha kernel, then a QActivation whose cast hls4ml puts in the ApplyAlpha:
+    its result type is the quantizer's): the ApplyAlpha's rounding is QKeras's quantizer on every value, so the finding
+    holds (it used to fail as 'rounds where QKeras keeps them exact'); the model stays identical on its samples."""
+    import warnings
+
+    from codesign.fuzz import run_case
+    from codesign.fuzz_models import random_recipe
+    from codesign.layout import RunLayout, read_json
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        recipe = random_recipe(33, 13)
+    outcome = run_case(recipe, tmp_path / "case")
+    assert outcome.kind == "exact", outcome.detail
+    layers = read_json(RunLayout(tmp_path / "case" / "case").report("validate"))["proof"]["layers"]
+    alpha = next(layer for layer in layers if layer["kind"] == "ApplyAlpha")
+    assert alpha["holds"] and alpha["types"]["result_t"].startswith("fixed<5,1")
