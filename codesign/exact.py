@@ -198,6 +198,12 @@ def _batchnorm(layer, source: Raw, rounding: list[Float32Rounding]) -> Raw:
     return Raw(product.at(frac) + offset.at(frac), frac)
 
 
+def batchnorm_values(layer, raw: np.ndarray, frac: int) -> np.ndarray:
+    """A batch normalization layer's exact outputs (float64) on inputs raw / 2^frac whose last axis is its channels, as
+    this evaluation computes them (for the proof's check of hls4ml's batch normalization); NotExact where it has none."""
+    return _batchnorm(layer, Raw(np.asarray(raw, dtype=np.int64), frac), []).values()
+
+
 def _twin(layer, sources: list[Raw]) -> Raw:
     """A layer that moves, compares, adds or pads values: its float64 copy run on the raw integers (at one number of
     fraction bits), exact while they stay below 2^53."""

@@ -73,10 +73,16 @@ def table_sized(outputs: int, logit_type: Fixed, logits: np.ndarray, backend: st
         size *= 4
 
 
-def model_decisions(function: str, logits: np.ndarray) -> np.ndarray:
-    """The model's decision on its logits, computed as QKeras does (float32 head, numpy's argmax: the first largest)."""
+def model_decisions(function: str, logits: np.ndarray, exact: bool = False) -> np.ndarray:
+    """The model's decision on its logits, computed as QKeras does (float32 head, numpy's argmax: the first largest), or
+    with `exact` on its exact evaluation's logits (the head is strictly monotone: the first largest logit, the sign)."""
     import tensorflow as tf
 
+    if exact:
+        logits = np.asarray(logits, dtype=np.float64).reshape(len(logits), -1)
+        if function == "softmax":
+            return np.argmax(logits, axis=1)[:, None] if logits.shape[1] > 1 else np.ones_like(logits, dtype=bool)
+        return logits > 0
     logits = np.asarray(logits, dtype=np.float32).reshape(len(logits), -1)
     if function == "softmax" and logits.shape[1] > 1:
         return np.argmax(tf.nn.softmax(logits, axis=-1).numpy(), axis=1)[:, None]
@@ -168,8 +174,8 @@ def logit_values(logit_type: Fixed, low: float, high: float, limit: int = GRID_L
     return np.unique(np.linspace(first, last, limit).round()) * logit_type.lsb
 
 
-def _flips(head: HeadCode, rows: np.ndarray) -> np.ndarray:
-    return rows[(firmware_decisions(head.function, head(rows)) != model_decisions(head.function, rows)).any(axis=1)]
+def _flips(head: HeadCode, rows: np.ndarray, exact: bool) -> np.ndarray:
+    return rows[(firmware_decisions(head.function, head(rows)) != model_decisions(head.function, rows, exact)).any(axis=1)]
 
 
 def prove_decision(head: HeadCode, logit_type: Fixed, bounds: list[float] | None, logits_proof: dict) -> dict:
@@ -178,9 +184,10 @@ def prove_decision(head: HeadCode, logit_type: Fixed, bounds: list[float] | None
     heads: every value of the type in the bounds, each output at once (complete). Softmax: vectors of neighbouring
     values a < b, the smaller first (where the first-largest rule and a merged table entry part), the other classes at
     the lowest value or at a: every pair, or PAIR_LIMIT of them evenly spread."""
+    exact = logits_proof.get("reference") == "exact"
     if logits_proof.get("status") == "proven" and bounds:
-        return _head_alone(head, logit_type, *bounds)
-    alone = _head_alone(head, logit_type, *(bounds or (logit_type.low * logit_type.lsb, logit_type.high * logit_type.lsb)))
+        return _head_alone(head, logit_type, *bounds, exact)
+    alone = _head_alone(head, logit_type, *(bounds or (logit_type.low * logit_type.lsb, logit_type.high * logit_type.lsb)), exact)
     besides = ("the head alone takes the model's decision on every value they can take" if alone["status"] == "proven"
                else f"the head alone: {alone['why']}")
     return {**alone, "status": "unproven", "head_alone": alone["status"],
@@ -188,8 +195,9 @@ def prove_decision(head: HeadCode, logit_type: Fixed, bounds: list[float] | None
                    f"({logits_proof.get('why') or logits_proof.get('status')}); {besides}"}
 
 
-def _head_alone(head: HeadCode, logit_type: Fixed, low: float, high: float) -> dict:
-    """prove_decision's check of the head's code on the logit values in [low, high], the logits taken as exact."""
+def _head_alone(head: HeadCode, logit_type: Fixed, low: float, high: float, exact: bool) -> dict:
+    """prove_decision's check of the head's code on the logit values in [low, high], the logits taken as exact (`exact`:
+    against the exact evaluation's decision, where the logits' proof is against it)."""
     function, n = head.function, head.outputs
     where = f"{logit_type.hls4ml()} in [{low:g}, {high:g}]"
     if function == "softmax" and n > 1:
@@ -206,21 +214,23 @@ def _head_alone(head: HeadCode, logit_type: Fixed, low: float, high: float) -> d
         if len(values) > GRID_LIMIT:
             return {"status": "unproven", "flipping_logits": [], "why": f"the logits take more than {GRID_LIMIT:,} values of {where}"}
         rows = np.resize(values, math.ceil(len(values) / n) * n).reshape(-1, n)
-    flips, checked = _flips(head, rows), len(rows) if function == "softmax" else len(values)
+    flips, checked = _flips(head, rows, exact), len(rows) if function == "softmax" else len(values)
     if len(flips):
         rounding = (f"; QKeras's float32 {function} rounds logits closer than about 2^-{FLOAT32_FRACTION} to one value, a tie the firmware "
-                    f"does not make" if logit_type.frac > FLOAT32_FRACTION else "")
+                    f"does not make" if logit_type.frac > FLOAT32_FRACTION and not exact else "")
         return {"status": "unproven", "checked": checked, "flipping_logits": flips[:3].tolist(),
                 "why": f"{len(flips):,} of {checked:,} logit vectors of {where} take another decision in the head's code than in the "
                        f"model's (first: {_logit_text(flips[0])}){rounding}"}
-    if function == "softmax" and n > 1 and logit_type.frac > FLOAT32_FRACTION:
+    if function == "softmax" and n > 1 and logit_type.frac > FLOAT32_FRACTION and not exact:
         return {"status": "unproven", "checked": checked, "flipping_logits": [],
                 "why": f"the logits' type {logit_type.hls4ml()} has {logit_type.frac} fraction bits: QKeras's float32 softmax may round two "
                        f"logits closer than 2^-{FLOAT32_FRACTION} to one probability (a tie the firmware does not make)"}
     if function == "softmax" and n > 1:
         argmax = _is_argmax(head)
         how = (f"the firmware outputs the first largest logit, as numpy's argmax of QKeras's softmax does for logits at least "
-               f"2^-{FLOAT32_FRACTION} apart; checked on {checked:,} vectors of neighbouring values of {where}") if argmax else (
+               f"2^-{FLOAT32_FRACTION} apart; checked on {checked:,} vectors of neighbouring values of {where}" if not exact else
+               f"the firmware outputs the first largest logit, as the argmax of the exact evaluation's softmax does; checked on "
+               f"{checked:,} vectors of neighbouring values of {where}") if argmax else (
                f"checked on {checked:,} vectors of neighbouring values of {where}; the tables' decision depends on every logit through their sum")
         return {"status": "proven" if argmax else "unproven", "checked": checked, "flipping_logits": [], "why": None if argmax else how, "how": how}
     if function == "softmax":  # one output: always the class
@@ -241,10 +251,10 @@ def _logit_text(row: np.ndarray) -> str:
 
 
 def boundary_inputs(x: np.ndarray, logits_of: Callable[[np.ndarray], np.ndarray], function: str, snap: Callable[[np.ndarray], np.ndarray],
-                    seed: int = 0) -> np.ndarray:
+                    exact: bool = False, seed: int = 0) -> np.ndarray:
     """Inputs beside the model's decision boundary, where a head's rounding can flip the decision: pairs of samples
     the model decides differently, bisected (on the input grid) until both ends are neighbours."""
-    decisions = model_decisions(function, logits_of(x)).reshape(len(x), -1)
+    decisions = model_decisions(function, logits_of(x), exact).reshape(len(x), -1)
     rng = np.random.default_rng(seed)
     first, second = rng.integers(0, len(x), size=(2, BOUNDARY_PAIRS * 8))
     differ = (decisions[first] != decisions[second]).any(axis=1)
@@ -255,7 +265,7 @@ def boundary_inputs(x: np.ndarray, logits_of: Callable[[np.ndarray], np.ndarray]
     low_decision = decisions[first]
     for _ in range(BOUNDARY_STEPS):
         middle = snap((low + high) / 2).astype(np.float32)
-        same = (model_decisions(function, logits_of(middle)).reshape(len(middle), -1) == low_decision).all(axis=1)
+        same = (model_decisions(function, logits_of(middle), exact).reshape(len(middle), -1) == low_decision).all(axis=1)
         low[same], high[~same] = middle[same], middle[~same]
     return np.concatenate([low, high]).astype(np.float32)
 
@@ -278,7 +288,8 @@ def judge(layout, function: str, x: np.ndarray, outputs: np.ndarray, logits: np.
     bounds = next((finding["bounds"]["result"] for finding in logits_proof.get("layers") or [] if finding["name"] == logit_layer["name"]
                    and "result" in finding.get("bounds", {})), None)
     logits = np.asarray(logits, dtype=np.float64).reshape(len(x), -1)
-    model = model_decisions(function, model_logits_of(x))
+    exact = logits_proof.get("reference") == "exact"  # the logits are claimed equal to the exact evaluation's: so is the decision
+    model = model_decisions(function, model_logits_of(x), exact)
 
     def snap(values):
         return np.clip(from_float(values, input_type), input_type.low, input_type.high) * input_type.lsb
@@ -297,14 +308,14 @@ def judge(layout, function: str, x: np.ndarray, outputs: np.ndarray, logits: np.
                     f"the decision proof said proven, but {len(flipped)} test samples are decided otherwise: a codesign defect, not a claim")}}
             found = x[flipped]
             if not len(found) and proof["status"] != "proven":
-                found = _flipping_inputs(x, code, function, model_logits_of, firmware_of, snap, own, logits_proof.get("status") == "proven")
+                found = _flipping_inputs(x, code, function, model_logits_of, firmware_of, snap, own, logits_proof.get("status") == "proven", exact)
             result = {**described(settings, function), "agreement": float(1 - len(flipped) / max(1, len(x))), "flips": int(len(flipped)),
                       "samples": int(len(x)), "proof": proof}
             if len(found):
                 result["proof"] = {**proof, "status": "counterexample", "inputs": int(len(found)),
                                    "why": (f"{len(found)} inputs decided otherwise by the firmware than by the model" +
                                            (f": {proof['why']}" if proof.get("why") else ""))}
-                result["counterexample"] = _saved(layout, "head" if own else "hls4ml_head", found[:16], code, function, model_logits_of, firmware_of, own)
+                result["counterexample"] = _saved(layout, "head" if own else "hls4ml_head", found[:16], code, function, model_logits_of, firmware_of, own, exact)
             return result
         finally:
             code.close()
@@ -312,28 +323,29 @@ def judge(layout, function: str, x: np.ndarray, outputs: np.ndarray, logits: np.
     chosen = judged(firmware_settings(head_layer), own=True)
     default = judged({}, own=False)
     domain = (logits_proof.get("domain") or {}).get("text")
-    return {"decision": decision_name(function, logits.shape[1]), **chosen, "domain": domain, "hls4ml_default": default}
+    return {"decision": decision_name(function, logits.shape[1]), **chosen, "domain": domain, "reference": "exact" if exact else "qkeras",
+            "hls4ml_default": default}
 
 
-def _flipping_inputs(x, code: HeadCode, function: str, model_logits_of, firmware_of, snap, own: bool, exact_logits: bool) -> np.ndarray:
+def _flipping_inputs(x, code: HeadCode, function: str, model_logits_of, firmware_of, snap, own: bool, exact_logits: bool, exact: bool) -> np.ndarray:
     """Inputs beside the model's decision boundary on which the firmware takes another decision, kept where the C++
     emulation confirms it: screened on QKeras's logits through the head's code when the logits are proven exact (only the
     head can flip), else the first CONFIRMED of them straight through the C++ emulation (the logits may flip it too)."""
-    candidates = boundary_inputs(x, model_logits_of, function, snap)
+    candidates = boundary_inputs(x, model_logits_of, function, snap, exact)
     if not len(candidates):
         return candidates
     if exact_logits:
         model_logits = model_logits_of(candidates)
-        candidates = candidates[(firmware_decisions(function, code(model_logits)) != model_decisions(function, model_logits)).any(axis=1)]
+        candidates = candidates[(firmware_decisions(function, code(model_logits)) != model_decisions(function, model_logits, exact)).any(axis=1)]
     candidates = candidates[:CONFIRMED]
     if not len(candidates):
         return candidates
     head_outputs, logits = firmware_of(candidates)
     decided = firmware_decisions(function, head_outputs if own else code(logits))
-    return candidates[(decided != model_decisions(function, model_logits_of(candidates))).any(axis=1)]
+    return candidates[(decided != model_decisions(function, model_logits_of(candidates), exact)).any(axis=1)]
 
 
-def _saved(layout, name: str, x: np.ndarray, code: HeadCode, function: str, model_logits_of, firmware_of, own: bool) -> str:
+def _saved(layout, name: str, x: np.ndarray, code: HeadCode, function: str, model_logits_of, firmware_of, own: bool, exact: bool) -> str:
     """reports/<name>_counterexample.npz: the inputs, the C++ emulation's logits and head outputs (hls4ml's default head
     run on those logits, for its own), both decisions."""
     head_outputs, logits = firmware_of(x)
@@ -341,7 +353,7 @@ def _saved(layout, name: str, x: np.ndarray, code: HeadCode, function: str, mode
         head_outputs = code(logits)
     path = layout.reports_dir / f"{name}_counterexample.npz"
     np.savez(path, x=x, logits=logits, firmware=head_outputs, firmware_decision=firmware_decisions(function, head_outputs),
-             model_decision=model_decisions(function, model_logits_of(x)))
+             model_decision=model_decisions(function, model_logits_of(x), exact))
     return str(path.relative_to(layout.root))
 
 
@@ -351,7 +363,8 @@ def head_line(head: dict) -> str:
     what = "the class" if head["implementation"] == "argmax" else f"{head['function']} values ({_tables(head)})"
     proof = head["proof"]
     verdict = {
-        "proven": f"its decision proven identical to the model's for {head.get('domain') or 'every input of the domain'}",
+        "proven": f"its decision proven identical to the model's{' (its exact evaluation)' if head.get('reference') == 'exact' else ''} for "
+                  f"{head.get('domain') or 'every input of the domain'}",
         "counterexample": f"its decision differs from the model's on inputs saved in {head.get('counterexample')}",
     }.get(proof["status"], f"its decision not proven ({proof.get('why')})") + (f" ({head['note']})" if head.get("note") and proof["status"] != "proven" else "")
     default = head.get("hls4ml_default") or {}

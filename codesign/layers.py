@@ -72,7 +72,7 @@ DEPTHWISE_CONV2D = Kind("DepthwiseConv2D", "weighted", {"rtl": "each channel its
 POINTWISE_CONV1D = Kind("PointwiseConv1D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"})
 POINTWISE_CONV2D = Kind("PointwiseConv2D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"})
 BATCH_NORMALIZATION = Kind("BatchNormalization", "scale", {
-    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
+    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 APPLY_ALPHA = Kind("ApplyAlpha", "scale", {
     "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 ACTIVATION = Kind("Activation", "activation", {"exact_type": KEEPS_ITS_TYPE, "rtl": NOT_A_KERNEL}, aliases=("ReLU",))

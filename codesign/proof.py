@@ -23,7 +23,7 @@ import numpy as np
 
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
     POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
@@ -483,6 +483,57 @@ class _Analysis:
             if function is not None and quantizer_type(function) == result:
                 return function
         return None
+
+    @implements("proof", BATCH_NORMALIZATION)
+    def _batchnorm(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's batch normalization, x * scale + bias cast into the result type per channel, against the Keras layer
+        (QBatchNormalization or BatchNormalization, in float32) on every input value the bounds allow, channel by
+        channel (the cast is monotone in x for a channel's scale, so the bounds out are its ends)."""
+        keras_layer = self.keras.get(layer["name"])
+        scale_t, bias_t, result = (Fixed.of(layer["types"][key]) for key in ("scale_t", "bias_t", "result_t"))
+        scale, bias = self.emulator.weights(layer, "scale"), self.emulator.weights(layer, "bias")
+        frac = max(source.frac + scale_t.frac, bias_t.frac)
+        channel = np.arange(len(source.low)) % len(scale)
+
+        def firmware(raw: np.ndarray, index: np.ndarray) -> np.ndarray:
+            total = raw * scale[index] * 2.0 ** (frac - source.frac - scale_t.frac) + bias[index] * 2.0 ** (frac - bias_t.frac)
+            return quantize(total, frac, result)
+
+        ends = (firmware(source.low, channel), firmware(source.high, channel))
+        bounds = Bounds(np.minimum(*ends), np.maximum(*ends), result.frac)
+        if keras_layer is None:
+            _fail(finding, "not analysed", "no Keras layer of this name to check the firmware's batch normalization against")
+            return bounds
+        low = np.array([source.low[channel == c].min() for c in range(len(scale))])
+        high = np.array([source.high[channel == c].max() for c in range(len(scale))])
+        if float(np.sum(high - low + 1)) > GRID_LIMIT:
+            _fail(finding, "rounding", f"{float(np.sum(high - low + 1)):,.0f} input values to check one by one against the Keras layer (limit {GRID_LIMIT:,})")
+            return bounds
+        count = int((high - low).max()) + 1
+        raw = np.minimum(low[None, :] + np.arange(count)[:, None], high[None, :])  # each channel's values down a column
+        values = raw * 2.0**-source.frac
+        if not np.array_equal(values.astype(np.float32), values):
+            self._float32(finding, "QKeras holds this layer's inputs in float32, not all exactly")
+        shape = (count, *([1] * (len(keras_layer.input_shape) - 2)), len(scale))
+        keras_values = np.asarray(keras_layer(values.astype(np.float32).reshape(shape), training=False), dtype=np.float64).reshape(count, -1)
+        got = firmware(raw, np.arange(len(scale))[None, :].repeat(count, axis=0)) * result.lsb
+        from codesign.exact import NotExact, batchnorm_values
+
+        try:  # QKeras rounds x * inv + shift in float32; the exact evaluation (codesign/exact.py) does not
+            exact = batchnorm_values(keras_layer, raw.reshape(shape), source.frac).reshape(count, -1)
+        except NotExact:
+            exact = None
+        expected = exact if exact is not None and not np.array_equal(got, keras_values) and np.array_equal(got, exact) else keras_values
+        wrong = np.argwhere(got != expected)
+        if len(wrong):
+            row, column = wrong[0]
+            finding.witness = float(values[row, column])
+            _fail(finding, "rounding", f"channel {column}: x = {values[row, column]!r} gives {got[row, column]!r} in the firmware "
+                                       f"({result.hls4ml()}), {expected[row, column]!r} in Keras ({len(wrong):,} of {raw.size:,} values differ)")
+        elif expected is exact:
+            differ = int(np.sum(got != keras_values))
+            self._float32(finding, f"the firmware computes x * scale + bias exactly; QKeras rounds it in float32 ({differ:,} of {raw.size:,} values differ)")
+        return bounds
 
     @implements("proof", ACTIVATION)
     def _activation(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:

@@ -371,10 +371,17 @@ def _judged_head(ctx: Context, emulation, logits_proof: dict) -> dict:
         traced = run_emulation(layout.library, layout.emulation_meta, samples, lambda _: None, trace=True)
         return traced.outputs, firmware_logits(layout, spec, traced)
 
+    def model_logits_of(samples):  # the model's logits as the logits' proof judged them: QKeras's, or the exact evaluation's
+        if logits_proof.get("reference") == "exact":
+            from codesign.exact import evaluate
+
+            return evaluate(model, samples).outputs
+        return model.predict(samples, batch_size=1024, verbose=0)
+
     ctx.say("  head: judging the firmware's decision (hls4ml's head code compiled alone, over the logits' values)")
     note = ConversionRecord.read(layout.report("convert")).head_note
-    return ({"note": note} if note else {}) | judge(layout, head_of(spec, layout)["function"], x, emulation.outputs, firmware_logits(layout, spec, emulation), logits_proof,
-                 lambda samples: model.predict(samples, batch_size=1024, verbose=0), firmware_of, spec.hls.backend, ctx.say)
+    return ({"note": note} if note else {}) | judge(layout, head_of(spec, layout)["function"], x, emulation.outputs, firmware_logits(layout, spec, emulation),
+                                                    logits_proof, model_logits_of, firmware_of, spec.hls.backend, ctx.say)
 
 
 def validate_inputs(ctx: Context) -> dict[str, str]:
