@@ -13,7 +13,6 @@ import io
 import math
 import tempfile
 import warnings
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -36,23 +35,27 @@ def decision_name(function: str, outputs: int) -> str:
     return "argmax" if function == "softmax" and outputs > 1 else f"above {THRESHOLD.get(function, 0.5):g}"
 
 
-def chosen_settings(function: str, logit_type: Fixed, output: str) -> tuple[dict | None, str | None]:
+def chosen_settings(function: str, logit_type: Fixed, output: str) -> tuple[dict, str | None]:
     """The head's hls4ml settings (a LayerName entry) under which its decision is the model's for every logit value;
-    where no table is fine enough, the largest codesign builds, and why it is not. Softmax: hls4ml's `argmax` implementation (the first largest logit, as numpy's argmax
-    picks it) when the decision is what the firmware outputs; its probability tables otherwise. Sigmoid / tanh: a
-    table fine enough that no positive logit shares the entry of 0 (2^(f+4) entries for sigmoid at f fraction bits,
-    2^(f+3) for tanh), with values that keep its first positive entry above the threshold."""
+    where no table is fine enough, the largest codesign builds, and why it is not (with the smallest change).
+
+    Softmax: hls4ml's `argmax` implementation (the first largest logit, as numpy's argmax picks it) when the decision
+    is what the firmware outputs; its stable tables otherwise (sized by `table_sized`). Sigmoid / tanh: a table fine
+    enough that no positive logit shares the entry of 0 (2^(f+4) entries for sigmoid at f fraction bits, 2^(f+3) for
+    tanh), with log2(size)+1 fraction bits so its first positive entry stays off the threshold; hls4ml 1.3 reads the
+    layer key `table_t` (it ignores `Precision: table` for activations)."""
     if function == "softmax":
-        return ({"Implementation": "argmax"} if output == "decision" else {"Implementation": "stable"}), None  # tables: table_sized
-    size = max(DEFAULT_TABLE, 2 ** (logit_type.frac + int(math.log2(SPAN[function]))))
-    if size > TABLE_LIMIT:
-        fraction = int(math.log2(TABLE_LIMIT // SPAN[function]))
-        table = f"fixed<{int(math.log2(TABLE_LIMIT)) + 3},2,RND,SAT>"
-        return {"TableSize": TABLE_LIMIT, "table_t": table, "Precision": {"result": table}}, (f"the logits' type {logit_type.hls4ml()} has {logit_type.frac} fraction bits: hls4ml's {function} table would need "
-                      f"{size:,} entries to tell every positive logit from 0 (codesign stops at {TABLE_LIMIT:,}); give the layer "
+        return {"Implementation": "argmax" if output == "decision" else "stable"}, None
+    needed = 2 ** (logit_type.frac + int(math.log2(SPAN[function])))
+    size = min(max(DEFAULT_TABLE, needed), TABLE_LIMIT)
+    table = f"fixed<{int(math.log2(size)) + 3},2,RND,SAT>"
+    settings = {"TableSize": size, "table_t": table, "Precision": {"result": table}}
+    if needed <= TABLE_LIMIT:
+        return settings, None
+    fraction = int(math.log2(TABLE_LIMIT // SPAN[function]))
+    return settings, (f"the logits' type {logit_type.hls4ml()} has {logit_type.frac} fraction bits: hls4ml's {function} table would need "
+                      f"{needed:,} entries to tell every positive logit from 0 (codesign stops at {TABLE_LIMIT:,}); give the layer "
                       f"feeding the head at most {fraction} fraction bits, or keep the head on the host")
-    table = f"fixed<{int(math.log2(size)) + 3},2,RND,SAT>"  # log2(size)+1 fraction bits: the entry next to 0 stays off the threshold
-    return {"TableSize": size, "table_t": table, "Precision": {"result": table}}, None  # hls4ml 1.3 reads table_t, not Precision's table
 
 
 def table_sized(outputs: int, logit_type: Fixed, logits: np.ndarray, backend: str, io_type: str, say: Callable[[str], None]) -> dict:
