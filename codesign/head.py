@@ -253,11 +253,12 @@ def _logit_text(row: np.ndarray) -> str:
     return "[" + ", ".join(f"{value:g}" for value in np.asarray(row).ravel()[:6]) + (", ...]" if np.size(row) > 6 else "]")
 
 
-def boundary_inputs(x: np.ndarray, logits_of: Callable[[np.ndarray], np.ndarray], function: str, snap: Callable[[np.ndarray], np.ndarray],
-                    exact: bool = False, seed: int = 0) -> np.ndarray:
+def boundary_inputs(x: np.ndarray, decisions: np.ndarray, logits_of: Callable[[np.ndarray], np.ndarray], function: str,
+                    snap: Callable[[np.ndarray], np.ndarray], exact: bool = False, seed: int = 0) -> np.ndarray:
     """Inputs beside the model's decision boundary, where a head's rounding can flip the decision: pairs of samples
-    the model decides differently, bisected (on the input grid) until both ends are neighbours."""
-    decisions = model_decisions(function, logits_of(x), exact).reshape(len(x), -1)
+    the model decides differently (`decisions`, the model's on x), bisected (on the input grid) until both ends are
+    neighbours."""
+    decisions = decisions.reshape(len(x), -1)
     rng = np.random.default_rng(seed)
     first, second = rng.integers(0, len(x), size=(2, BOUNDARY_PAIRS * 8))
     differ = (decisions[first] != decisions[second]).any(axis=1)
@@ -306,14 +307,15 @@ def judge(layout, function: str, x: np.ndarray, outputs: np.ndarray, logits: np.
                                     "the decision proof would not be about the firmware (a codesign defect; please report it)")
             flipped = np.flatnonzero((firmware_decisions(function, on_samples) != model).any(axis=1))
             proof = prove_decision(code, logit_type, bounds, logits_proof)
-            if proof["status"] == "proven" and len(flipped):
-                return {**described(settings, function), "proof": {**proof, "status": "contradicted", "why": (
-                    f"the decision proof said proven, but {len(flipped)} test samples are decided otherwise: a codesign defect, not a claim")}}
-            found = x[flipped]
-            if not len(found) and proof["status"] != "proven":
-                found = _flipping_inputs(x, code, function, model_logits_of, firmware_of, snap, own, logits_proof.get("status") == "proven", exact)
             result = {**described(settings, function), "agreement": float(1 - len(flipped) / max(1, len(x))), "flips": int(len(flipped)),
                       "samples": int(len(x)), "proof": proof}
+            if proof["status"] == "proven" and len(flipped):
+                result["proof"] = {**proof, "status": "contradicted", "why": (
+                    f"the decision proof said proven, but {len(flipped)} test samples are decided otherwise: a codesign defect, not a claim")}
+                return result
+            found = x[flipped]
+            if not len(found) and proof["status"] != "proven":
+                found = _flipping_inputs(x, model, code, function, model_logits_of, firmware_of, snap, own, logits_proof.get("status") == "proven", exact)
             if len(found):
                 result["proof"] = {**proof, "status": "counterexample", "inputs": int(len(found)),
                                    "why": (f"{len(found)} inputs decided otherwise by the firmware than by the model" +
@@ -330,11 +332,12 @@ def judge(layout, function: str, x: np.ndarray, outputs: np.ndarray, logits: np.
             "hls4ml_default": default}
 
 
-def _flipping_inputs(x, code: HeadCode, function: str, model_logits_of, firmware_of, snap, own: bool, exact_logits: bool, exact: bool) -> np.ndarray:
+def _flipping_inputs(x, decisions: np.ndarray, code: HeadCode, function: str, model_logits_of, firmware_of, snap, own: bool, exact_logits: bool,
+                     exact: bool) -> np.ndarray:
     """Inputs beside the model's decision boundary on which the firmware takes another decision, kept where the C++
     emulation confirms it: screened on QKeras's logits through the head's code when the logits are proven exact (only the
     head can flip), else the first CONFIRMED of them straight through the C++ emulation (the logits may flip it too)."""
-    candidates = boundary_inputs(x, model_logits_of, function, snap, exact)
+    candidates = boundary_inputs(x, decisions, model_logits_of, function, snap, exact)
     if not len(candidates):
         return candidates
     if exact_logits:

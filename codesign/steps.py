@@ -338,11 +338,11 @@ def validate_step(ctx: Context) -> dict:
     emulators = record.dump()
     report, reference = compare_with_model(layout, spec, data.x_test, data.y_test, firmware_logits(layout, spec, emulation))
     report = {**data_warning(data), **report, "emulators": emulators, "emulation_samples_per_s": emulators["cpp"]["samples_per_s"]}
-    if firmware_head and (ConversionRecord.read(layout.report("convert")).head_settings or {}).get("Implementation") != "argmax":
-        report["firmware_head"] = head_agreement(reference, emulation.outputs, head_of(spec, layout)["function"])
     report["proof"] = prove_exact(layout, spec, spec.validation.domain, ctx.say, report["reference"], data.x_test)
     if firmware_head:
         report["head"] = {**report["head"], **_judged_head(ctx, emulation, report["proof"])}
+        if report["head"]["implementation"] != "argmax":  # tables: their probabilities against the exact function
+            report["firmware_head"] = head_agreement(reference, emulation.outputs, report["head"]["function"])
     result = ValidationResult(**report)
     result.write(layout.report("validate"))
     report = result.dump()

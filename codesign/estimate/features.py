@@ -167,6 +167,11 @@ def _pooling(layer, found: dict, site: Site) -> None:
     found["shape"]["window"] = window
 
 
+def _table_size(layer) -> int:
+    """The entries of a layer's lookup tables (hls4ml's default 1,024 where the config sets none)."""
+    return int(layer.get_attr("table_size", 1024) or 1024)
+
+
 @implements("estimate", SOFTMAX)
 def _softmax(layer, found: dict, site: Site) -> None:
     """hls4ml's softmax: an exponential table and an inversion table, one multiplier per lane; its `argmax`
@@ -177,7 +182,7 @@ def _softmax(layer, found: dict, site: Site) -> None:
         found["lut"]["activation"] = 2 * site.lanes * site.data_bits
         return
     found["kind"] = "softmax"
-    found["shape"]["table_size"] = int(layer.get_attr("table_size", 1024) or 1024)
+    found["shape"]["table_size"] = _table_size(layer)
     found["dsp"] = site.lanes if site.multipliers != "fabric" else 0
     found["bram_18k"] = site.lanes
     found["lut"]["softmax"] = site.lanes * site.out_bits
@@ -195,7 +200,7 @@ def _element_wise(layer, found: dict, site: Site) -> None:
     found["lut"]["activation"] = site.lanes * site.data_bits * max(1, len(layer.inputs))
     if found["kind"] == "table_activation":
         table_bits = width(layer.types["table_t"]) if "table_t" in layer.types else 18
-        found["shape"]["table_size"] = int(layer.get_attr("table_size", 1024) or 1024)
+        found["shape"]["table_size"] = _table_size(layer)
         per_table = math.ceil(found["shape"]["table_size"] * table_bits / BRAM18_BITS)
         found["bram_18k"] = math.ceil(site.lanes / 2) * per_table  # one dual-port table read per two lanes
         found["lut"]["table"] = site.lanes * site.out_bits

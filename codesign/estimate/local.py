@@ -9,6 +9,7 @@ as if the shipped calibration were PRIOR_BUILDS more builds that agree with it, 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from pathlib import Path
@@ -61,13 +62,19 @@ def _shrunk(logs: list[float]) -> float:
     return mean * count / (count + PRIOR_BUILDS)
 
 
+@functools.lru_cache(maxsize=4)
+def _ratios_in(path: str, modified: int) -> dict:
+    """A calibration file's ratios, read once per version of the file (`codesign fit` prices thousands of designs)."""
+    return read_json(Path(path)).get("ratios") or {}
+
+
 def corrected(report: dict, key: str, path: Path | None = None) -> dict:
     """The estimate scaled by the user's calibration for its tool family (totals and intervals; per-layer rows stay as
     the shipped estimator prices them), with a note; unchanged where there is none."""
     path = path or calibration_path()
     if not path.is_file():
         return report
-    entry = (read_json(path).get("ratios") or {}).get(key)
+    entry = _ratios_in(str(path), path.stat().st_mtime_ns).get(key)
     if not entry:
         report["notes"].append(f"your calibration ({path}) has no build of {key}: not used")
         return report

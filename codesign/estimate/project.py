@@ -441,7 +441,7 @@ def estimate_project(folder: Path, local: bool = True) -> dict:
     from codesign.estimate.model import estimate_design
     from codesign.estimate.features import family_of
     from codesign.estimate.run import add_vendor, tool_label
-    from codesign.estimate.vendor import build_of_report, tool_of_folder
+    from codesign.estimate.vendor import REPORT_SAYS, build_of_report, tool_of_folder
     from codesign.parts import part_or_unlisted
 
     folder = Path(folder)
@@ -450,8 +450,8 @@ def estimate_project(folder: Path, local: bool = True) -> dict:
     notes += [f"{unlisted} ({family_of(part.base)})"] if unlisted else []
     multipliers = forced_multipliers(folder)
     build = build_of_report(folder)  # the report's header, read once: its tool and its clock
-    tool, evidence = tool_of_folder(folder, settings["backend"])
-    if not build.get("tool"):
+    tool, evidence = tool_of_folder(folder, settings["backend"], build)
+    if evidence != REPORT_SAYS:
         notes.append(f"no C-synthesis report: estimated as {tool} builds it (from {evidence})")
     clock_ns = clock_of_build(build, settings["clock_ns"], notes)
     report = estimate_design(graph, part, clock_ns, settings["io_type"], settings["backend"], multipliers, tool=tool, local=local)

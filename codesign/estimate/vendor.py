@@ -99,14 +99,18 @@ _LOG_BANNER = re.compile(r"(Vivado\(TM\) HLS|Vitis HLS)[^\n]*?\bv(\d{4}\.\d)")
 _SCRIPT_TOOL = re.compile(r"\b(vitis_hls|vivado_hls)\b")
 
 
-def tool_of_folder(folder: Path, backend: str) -> tuple[str, str]:
-    """The HLS tool that builds a project folder, and what says so: its C-synthesis report's header, else the banner of
-    the tool's log (vivado_hls.log / vitis_hls.log, with the version), else hls4ml's project.tcl (`set backend "vitis"`)
-    or a script that runs one of the tools, else the tool hls4ml's backend writes its scripts for."""
+REPORT_SAYS = "its C-synthesis report"
+
+
+def tool_of_folder(folder: Path, backend: str, build: dict | None = None) -> tuple[str, str]:
+    """The HLS tool that builds a project folder, and what says so: its C-synthesis report's header (`build`, that
+    header when the caller read it already), else the banner of the tool's log (vivado_hls.log / vitis_hls.log, with
+    the version), else hls4ml's project.tcl (`set backend "vitis"`) or a script that runs one of the tools, else the tool
+    hls4ml's backend writes its scripts for."""
     folder = Path(folder)
-    tool = build_of_report(folder).get("tool")
+    tool = (build_of_report(folder) if build is None else build).get("tool")
     if tool:
-        return tool, "its C-synthesis report"
+        return tool, REPORT_SAYS
     for name in HLS_LOGS:
         for path in sorted(folder.glob(f"**/{name}"))[:1]:
             banner = _LOG_BANNER.search(path.read_text(errors="replace")[:20000])
