@@ -121,12 +121,23 @@ def _cast(tensor, raw: Raw, target: Fixed, name: str):
     return tensor, described
 
 
+def _reach(columns: np.ndarray, nonnegative: bool) -> float:
+    """The largest |partial sum| of inputs times a column's weights, per unit of input bound: sum |w| for inputs of
+    either sign; for nonnegative inputs (after a relu) the larger of the positive and the negative weights' sums,
+    since those cannot meet at the bound with opposite signs. Every partial sum, in any order, is inside it."""
+    if columns.size == 0:
+        return 0.0
+    positive, negative = np.clip(columns, 0, None).sum(axis=0), -np.clip(columns, None, 0).sum(axis=0)
+    return float((np.maximum(positive, negative) if nonnegative else positive + negative).max())
+
+
 class CompiledEmulator:
     """The firmware of one run as a TensorFlow graph function over batches of CHUNK samples."""
 
     def __init__(self, emulator):
         self.emulator = emulator
         self._function: Callable | None = None
+        self._float32_input = False  # whether float32 data may stay float32 through the input cast (_input)
         try:
             self._steps, self._output = self._plan()
             self._reason = None
@@ -142,12 +153,15 @@ class CompiledEmulator:
         import tensorflow as tf
 
         if self._function is None:
-            self._function = tf.function(self._run)  # TensorFlow's own (oneDNN) kernels: faster here than XLA's
+            # TensorFlow's own (oneDNN) kernels: faster here than XLA's; no autograph: the steps have no Python control
+            # flow on tensors, and converting them took 1.8 s of a first call on the CIFAR CNN
+            self._function = tf.function(self._run, autograph=False)
         x = np.asarray(x).reshape(len(x), -1)
+        dtype = np.float32 if x.dtype == np.float32 and self._float32_input else np.float64
         parts = []
         for start in range(0, len(x), CHUNK):
-            chunk = np.asarray(x[start : start + CHUNK], dtype=np.float64)  # chunk by chunk: 10,000 CIFAR images at once are 245 MB
-            padded = np.concatenate([chunk, np.zeros((CHUNK - len(chunk), x.shape[1]))]) if len(chunk) < CHUNK else chunk
+            chunk = np.asarray(x[start : start + CHUNK], dtype=dtype)  # chunk by chunk: 10,000 CIFAR images at once are 245 MB
+            padded = np.concatenate([chunk, np.zeros((CHUNK - len(chunk), x.shape[1]), dtype)]) if len(chunk) < CHUNK else chunk
             parts.append(self._function(tf.constant(padded)).numpy()[: len(chunk)])
         return np.concatenate(parts).astype(np.float64) / 2.0**self._output.frac
 
@@ -206,14 +220,18 @@ class CompiledEmulator:
         if result.rounding not in ROUNDINGS or result.saturation not in OVERFLOWS:
             raise Declined(f"input type {result.ap()}")
 
+        # float32 data scaled by 2^frac stay exact in float32; floor and round-half-even of them too, and a saturating
+        # clip to a type of at most 24 bits (RND's x + 0.5 and a wrap's floormod of large values would not be)
+        self._float32_input = result.rounding in ("TRN", "RND_CONV") and result.saturation in ("SAT", "SAT_SYM") and result.width <= 24
+
         def step(x):
-            return _overflowed(_rounded(x * tf.constant(2.0**result.frac, tf.float64), result.rounding), result)
+            return _overflowed(_rounded(x * tf.constant(2.0**result.frac, x.dtype), result.rounding), result)
 
         return step, _cast(None, Raw(result.frac, float("inf")), result, name)[1]  # the data are unbounded: always cast
 
-    def _multiply_accumulate(self, layer: dict, source: Raw, kernel: np.ndarray, column_sums: np.ndarray, contract: Callable):
+    def _multiply_accumulate(self, layer: dict, source: Raw, kernel: np.ndarray, columns: np.ndarray, contract: Callable):
         """sum(x * w) + b into accum_t (products and bias exact there), cast into result_t; `contract` gives the sums
-        with the outputs on the last axis, `column_sums` bounds them per output (sum of |w|)."""
+        with the outputs on the last axis; `columns` holds each output's weights in a column, which bound its sums."""
         import tensorflow as tf
 
         types = layer["types"]
@@ -221,9 +239,9 @@ class CompiledEmulator:
         product_frac = source.frac + weight.frac
         if accum.saturation != "WRAP" or product_frac > accum.frac:
             raise Declined(f"accumulator {accum.ap()} of layer '{layer['name']}' (saturating, or rounding each product)")
-        bias, _, bias_frac = self.emulator.bias(layer, len(column_sums))
+        bias, _, bias_frac = self.emulator.bias(layer, columns.shape[1])
         start = quantize(np.asarray(bias, dtype=np.float64), bias_frac, accum)
-        sums_bound = source.bound * float(column_sums.max(initial=0))
+        sums_bound = source.bound * _reach(columns, source.nonnegative)
         scale = 2.0 ** (accum.frac - product_frac)
         total = Raw(accum.frac, sums_bound * scale + float(np.abs(start).max(initial=0)))
         sums_dtype, total_dtype = _dtype(sums_bound), _dtype(total.bound)
@@ -247,7 +265,7 @@ def _dense(self: CompiledEmulator, layer: dict, source: Raw):
 
     a = layer["attributes"]
     kernel = self.emulator.weights(layer, "weight").reshape(a["n_in"], a["n_out"])
-    return self._multiply_accumulate(layer, source, kernel, np.abs(kernel).sum(axis=0), lambda x, w: tf.matmul(x, w))
+    return self._multiply_accumulate(layer, source, kernel, kernel, lambda x, w: tf.matmul(x, w))
 
 
 def _image(tensor, a: dict, channels: int):
@@ -270,7 +288,7 @@ def _conv2d(self: CompiledEmulator, layer: dict, source: Raw):
     def contract(x, w):
         return _cropped(tf.nn.conv2d(_image(x, a, a["n_chan"]), w, strides, "VALID"), a)
 
-    return self._multiply_accumulate(layer, source, kernel, np.abs(kernel).reshape(-1, a["n_filt"]).sum(axis=0), contract)
+    return self._multiply_accumulate(layer, source, kernel, kernel.reshape(-1, a["n_filt"]), contract)
 
 
 def _cropped(image, a: dict):
@@ -292,7 +310,7 @@ def _depthwise(self: CompiledEmulator, layer: dict, source: Raw):
     def contract(x, w):  # output channel c * multiplier + m, as hls4ml orders them
         return _cropped(tf.nn.depthwise_conv2d(_image(x, a, a["n_chan"]), w, strides, "VALID"), a)
 
-    return self._multiply_accumulate(layer, source, kernel, np.abs(kernel).sum(axis=(0, 1)).reshape(-1), contract)
+    return self._multiply_accumulate(layer, source, kernel, kernel.reshape(-1, kernel.shape[2] * kernel.shape[3]), contract)
 
 
 @implements("compiled", ACTIVATION)

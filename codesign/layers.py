@@ -34,6 +34,7 @@ class Kind:
     declines: dict[str, str] = field(default_factory=dict)  # implementation -> why it does not handle this kind
     aliases: tuple[str, ...] = ()  # other class_name values hls4ml writes for it (graphs without a `kind`)
     handlers: dict[str, Callable] = field(default_factory=dict)
+    kernel: str = ""  # the function hls4ml's templates name it after: the prefix of its instance in a C-synthesis report
 
     @property
     def convolution(self) -> bool:
@@ -61,18 +62,20 @@ INPUT_CAST = "the input cast, done where the batch enters the emulation"
 INPUT = Kind("Input", "input", {"exact_type": "its type is the input type the type search chose",
                                 "vectorized": INPUT_CAST, "compiled": INPUT_CAST, "proof": "the domain's cast, done where the bounds start",
                                 "rtl": "the kernel's input port"})
-DENSE = Kind("Dense", "weighted")
-CONV1D = Kind("Conv1D", "weighted")
-CONV2D = Kind("Conv2D", "weighted")
-CONV2D_BATCHNORM = Kind("Conv2DBatchnorm", "weighted", {"rtl": "a convolution with folded batch normalization: da4ml kernels take plain Conv2D"})
+DENSE = Kind("Dense", "weighted", kernel="dense")
+CONV1D = Kind("Conv1D", "weighted", kernel="conv_1d")
+CONV2D = Kind("Conv2D", "weighted", kernel="conv_2d")
+CONV2D_BATCHNORM = Kind("Conv2DBatchnorm", "weighted", {"rtl": "a convolution with folded batch normalization: da4ml kernels take plain Conv2D"},
+                        kernel="conv_2d")
 DEPTHWISE_CONV1D = Kind("DepthwiseConv1D", "weighted", {
     "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF,
-    "rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"})
-DEPTHWISE_CONV2D = Kind("DepthwiseConv2D", "weighted", {"rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"})
-POINTWISE_CONV1D = Kind("PointwiseConv1D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"})
-POINTWISE_CONV2D = Kind("PointwiseConv2D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"})
+    "rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"}, kernel="depthwise_conv_1d")
+DEPTHWISE_CONV2D = Kind("DepthwiseConv2D", "weighted", {"rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"},
+                        kernel="depthwise_conv_2d")
+POINTWISE_CONV1D = Kind("PointwiseConv1D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"}, kernel="pointwise_conv_1d")
+POINTWISE_CONV2D = Kind("PointwiseConv2D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"}, kernel="pointwise_conv_2d")
 BATCH_NORMALIZATION = Kind("BatchNormalization", "scale", {
-    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
+    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL}, kernel="normalize")
 APPLY_ALPHA = Kind("ApplyAlpha", "scale", {
     "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 ACTIVATION = Kind("Activation", "activation", {"exact_type": KEEPS_ITS_TYPE, "rtl": NOT_A_KERNEL}, aliases=("ReLU",))
@@ -82,12 +85,12 @@ PARAMETRIZED_ACTIVATION = Kind("ParametrizedActivation", "activation", dict(_TAB
 HARD_ACTIVATION = Kind("HardActivation", "activation", dict(_TABLE_ACTIVATION))
 PRELU = Kind("PReLU", "activation", dict(_TABLE_ACTIVATION))
 TERNARY_TANH = Kind("TernaryTanh", "activation", dict(_TABLE_ACTIVATION))
-SOFTMAX = Kind("Softmax", "softmax", {**_TABLE_ACTIVATION, "exact_type": "a lookup table: no exact type exists"})
-POOLING1D = Kind("Pooling1D", "pooling", {"rtl": NOT_A_KERNEL})
-POOLING2D = Kind("Pooling2D", "pooling", {"rtl": NOT_A_KERNEL})
+SOFTMAX = Kind("Softmax", "softmax", {**_TABLE_ACTIVATION, "exact_type": "a lookup table: no exact type exists"}, kernel="softmax")
+POOLING1D = Kind("Pooling1D", "pooling", {"rtl": NOT_A_KERNEL}, kernel="pooling1d")
+POOLING2D = Kind("Pooling2D", "pooling", {"rtl": NOT_A_KERNEL}, kernel="pooling2d")
 _GLOBAL_POOLING = {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL}
-GLOBAL_POOLING1D = Kind("GlobalPooling1D", "pooling", dict(_GLOBAL_POOLING))
-GLOBAL_POOLING2D = Kind("GlobalPooling2D", "pooling", dict(_GLOBAL_POOLING))
+GLOBAL_POOLING1D = Kind("GlobalPooling1D", "pooling", dict(_GLOBAL_POOLING), kernel="global_pooling1d")
+GLOBAL_POOLING2D = Kind("GlobalPooling2D", "pooling", dict(_GLOBAL_POOLING), kernel="global_pooling2d")
 RESHAPE = Kind("Reshape", "reshape", aliases=("Flatten",))
 TRANSPOSE = Kind("Transpose", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE,
                                           "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF})
@@ -95,8 +98,8 @@ CLONE = Kind("Clone", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": "a
                                   "compiled": "a stream's copy for two branches: " + EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
 REPACK = Kind("Repack", "reshape", {"compiled": "a stream's repacking (io_stream): the numpy emulator runs instead", "rtl": NOT_A_KERNEL})
 ZERO_PADDING1D = Kind("ZeroPadding1D", "padding", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
-                                                   "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
-ZERO_PADDING2D = Kind("ZeroPadding2D", "padding", {"rtl": NOT_A_KERNEL})
+                                                   "proof": NO_PROOF, "rtl": NOT_A_KERNEL}, kernel="zeropad1d")
+ZERO_PADDING2D = Kind("ZeroPadding2D", "padding", {"rtl": NOT_A_KERNEL}, kernel="zeropad2d")
 RESIZE = Kind("Resize", "resize", {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE,
                                    "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
 _MERGE = {"vectorized": "a layer with two inputs: " + EMULATED_ELSEWHERE, "compiled": "a layer with two inputs: " + EMULATED_ELSEWHERE,
@@ -124,6 +127,15 @@ def kind_named(name: str) -> Kind | None:
 def graph_kind(layer: dict) -> Kind | None:
     """The kind of one layer of codesign_graph.json."""
     return kind_named(layer.get("kind") or layer["class"])
+
+
+def weights_in_firmware(layer: dict) -> str | None:
+    """Why a weighted layer's weights are not in the project's weight files (distributed arithmetic writes them into
+    its C++ as adder graphs), or None: the emulators and the proof read those files."""
+    kind = graph_kind(layer)
+    if kind is not None and kind.role == "weighted" and "weight" not in layer["weights"]:
+        return "its weights are compiled into the firmware (distributed arithmetic)"
+    return None
 
 
 def planar_attributes(layer: dict) -> dict:

@@ -25,6 +25,7 @@ from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
     POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
+    weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
 from codesign.vectorized import VectorizedEmulator, max_pool_padding
@@ -187,8 +188,8 @@ class _Analysis:
                 break
             if kind is not None and kind.role == "input":
                 self.bounds[layer["name"]] = self._input(layer, domain, finding)
-            elif kind is None or kind.handler("proof") is None or source is None:
-                _fail(finding, "not analysed", unhandled(layer["class"], "proof"))
+            elif kind is None or kind.handler("proof") is None or source is None or weights_in_firmware(layer):
+                _fail(finding, "not analysed", weights_in_firmware(layer) or unhandled(layer["class"], "proof"))
                 findings.append(finding)
                 break
             else:

@@ -23,7 +23,7 @@ from codesign.fixed import (
 )
 from codesign.layers import (
     ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind,
-    implements, planar_attributes, unhandled,
+    implements, planar_attributes, unhandled, weights_in_firmware,
 )
 from codesign.layout import GRAPH_DESCRIPTION, read_json
 
@@ -65,8 +65,8 @@ class VectorizedEmulator:
             kind = graph_kind(layer)
             if kind is None or (kind.handler("vectorized") is None and kind.role != "input"):
                 return f"layer '{layer['name']}' ({layer['class']}): {unhandled(layer['class'], 'vectorized')}"
-            if kind.role == "weighted" and "weight" not in layer["weights"]:
-                return f"layer '{layer['name']}' ({kind.name}): its weights are compiled into the firmware (distributed arithmetic)"
+            if weights_in_firmware(layer):
+                return f"layer '{layer['name']}' ({kind.name}): {weights_in_firmware(layer)}"
             if kind is ACTIVATION and layer["attributes"].get("activation") not in ("relu", "linear"):
                 return f"activation '{layer['attributes'].get('activation')}' of layer '{layer['name']}'"
             if kind.role == "pooling" and layer["attributes"].get("pool_op") != "Max":
@@ -130,7 +130,7 @@ class VectorizedEmulator:
         if cache_key not in self._loaded:
             name = layer["weights"][key]
             text = (self.hls_dir / "firmware" / "weights" / f"{name}.txt").read_text().strip()
-            values = from_float(np.array(text.split(","), dtype=np.float64), Fixed.of(layer["types"][f"{key}_t"]))
+            values = from_float(np.fromstring(text, dtype=np.float64, sep=","), Fixed.of(layer["types"][f"{key}_t"]))  # C's strtod: 5x np.array(split)
             attributes = planar_attributes(layer)
             if key == "weight" and attributes.get("_weights_transposed"):
                 if graph_kind(layer) is DENSE:

@@ -84,3 +84,5 @@ def test_a_distributed_arithmetic_run_is_simulated_bit_exact_and_synthesized(tmp
     summary = (tmp_path / "da" / "reports" / "summary.md").read_text()
     assert "## RTL: Verilator and yosys (xc7)" in summary and "**bit-exact**" in summary
     assert any(line.startswith("  rtl: Verilog in") and "bit-exact on all 360 samples" in line for line in messages)
+    proof = read_json(RunLayout(tmp_path / "da").report("validate"))["proof"]  # no weight files to analyse: said so by name
+    assert proof["status"] == "unproven" and "conv1 (Conv2D): not analysed: its weights are compiled into the firmware (distributed arithmetic)" in proof["why"]

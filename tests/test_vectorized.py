@@ -67,6 +67,9 @@ def test_identical_to_the_cpp_emulation(tmp_path, case):
         assert graph.unsupported() is None
         compiled = graph.predict(x)
         assert np.array_equal(compiled, theirs), f"compiled: {int((compiled != theirs).any(axis=1).sum())} samples differ"
+        ties = np.concatenate([np.round(wild * 2.0**k) / 2.0**k for k in range(2, 12)])  # on every rounding's ties
+        x32 = np.concatenate([x, ties, wild * 1e30]).astype(np.float32)  # float32 data stay float32 through the input cast
+        assert np.array_equal(graph.predict(x32), emulator.predict_numpy(x32.astype(np.float64)))
 
 
 @pytest.mark.slow

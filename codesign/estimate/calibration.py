@@ -147,6 +147,7 @@ class Row:
     tool: str = ""  # the vendor tool and version its figures come from
     project: object | None = None  # the hls4ml project a real-weight row converts (its model can be redrawn untrained)
     fitted: bool = True  # False: a design hls4ml 1.3 does not build (hls4ml < 0.5 kernels): shown, not fitted
+    folder: Path | None = None  # the project folder (its csynth report has the per-layer instances)
 
     @property
     def origin(self) -> str:
@@ -234,7 +235,7 @@ def project_rows(folder: Path) -> list[Row]:
             project.part, project.clock_ns, _published(row), lambda seed=0, project=project: convert_project(project),
             multipliers="fabric" if "-impl fabric" in row["notes"] else "auto", repository=_repository(row["repo_commit"]),
             tool=_tool(row["tool"]),
-            project=project,
+            project=project, folder=folder / "projects" / row["id"],
         ))
     return rows
 
@@ -267,7 +268,7 @@ def projects2_rows(folder: Path) -> list[Row]:
             row["id"], SAME_DESIGN_IN_PROJECTS2.get(row["id"], row["id"]), "project", kind, settings["backend"], settings["io_type"],
             settings["strategy"], int(settings["reuse_factor"]), settings["part"], float(settings["clock_ns"]), _published(row),
             lambda seed=0, graph=graph: graph, repository=_repository(row["repo_commit"]), tool=_tool(row["tool"]), project=project,
-            fitted=not any("hls4ml < 0.5" in note for note in notes),
+            fitted=not any("hls4ml < 0.5" in note for note in notes), folder=path,
         ))
     return rows
 
@@ -293,6 +294,40 @@ def _as_synthesized(project, row: dict):
         if isinstance(settings, dict) and "ReuseFactor" in settings:
             settings["ReuseFactor"] = reuse
     return project
+
+
+NTORC = ("HeRCLab/N-TORC", "Vivado HLS 2019.1", "xczu7ev-ffvc1156-2-e", 4.0, "ap_fixed<16,8,AP_RND,AP_SAT>")  # ntorc/README.md
+
+
+def ntorc_layer_rows(folder: Path) -> list[Row]:
+    """ntorc/ntorc_layers_unique.csv: N-TORC's Dense and Conv1D layers (one row per configuration, Vivado HLS 2019.1,
+    io_stream, 16 bits), each rebuilt alone (Dense after an Input of n_in; Conv1D kernel 3, padding same, over the
+    inferred length); `published` is the layer's own instance in their reports. LSTM is not estimated by codesign."""
+    import tensorflow as tf
+
+    repository, tool, part, clock_ns, precision = NTORC
+    rows = []
+    for row in _read_csv(folder / "ntorc" / "ntorc_layers_unique.csv"):
+        n_in, n_out, reuse = int(row["n_in"]), int(row["n_out"]), int(row["reuse_factor_requested"])
+        if row["layer_type"] == "Dense":
+            shape, layer = (n_in,), lambda n_out=n_out: tf.keras.layers.Dense(n_out, name="layer")  # noqa: E731
+        elif row["layer_type"] == "Conv1D":
+            shape = (int(row["seq_len_inferred"]), n_in)
+            layer = lambda n_out=n_out: tf.keras.layers.Conv1D(n_out, 3, padding="same", name="layer")  # noqa: E731
+        else:
+            continue
+
+        def build(rng, shape=shape, layer=layer):
+            tf.keras.utils.set_random_seed(int(rng.integers(1 << 30)))
+            inputs = tf.keras.Input(shape, name="features")
+            return tf.keras.Model(inputs, layer()(inputs))
+
+        published = {"latency_cycles": int(float(row["latency_max"])), "dsp": round(float(row["dsp"])), "lut": round(float(row["lut"])),
+                     "ff": round(float(row["ff"])), "bram_18k": round(float(row["bram_18k"])), "ii": 0}
+        name = f"ntorc_{row['layer_type']}_{n_in}x{n_out}_L{row['seq_len_inferred']}_rf{reuse}"
+        rows.append(Row(name, name, "N-TORC", row["layer_type"].lower(), "Vivado", "io_stream", row["strategy"], reuse, part, clock_ns, published,
+                        _convert(build, "Vivado", "io_stream", row["strategy"], reuse, part, clock_ns, precision), repository=repository, tool=tool))
+    return rows
 
 
 def all_rows(folder: Path) -> list[Row]:
@@ -379,7 +414,15 @@ def _sample(row: Row, graph):
     features = design_features(graph, row.io_type, family, row.multipliers, row.backend, row.tool)
     return Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type, scheduler_of(row.tool, row.backend),
                                                                  graph.config.pipeline_style), features, row.published,
-                  row.repository, row.tool, row.design_kind, row.fitted)
+                  row.repository, row.tool, row.design_kind, row.fitted, _report_instances(row.folder))
+
+
+def _report_instances(folder: Path | None) -> list[dict]:
+    """The per-layer instances of a project's C-synthesis report (none for published and CI rows)."""
+    from codesign.estimate.vendor import CSYNTH_GLOBS, parse_csynth
+
+    reports = sorted(path for pattern in CSYNTH_GLOBS for path in folder.glob(pattern)) if folder is not None else []
+    return parse_csynth(reports[0])["instances"] if reports else []
 
 
 def samples(folder: Path, progress: Callable | None = None) -> list:

@@ -17,6 +17,7 @@ import numpy as np
 
 from codesign.fixed import exact_type_of, of_precision
 from codesign.layers import GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, PARAMETRIZED_ACTIVATION, SOFTMAX, implements, kind_of
+from codesign.estimate.instances import kernel_of_layer
 
 # Vendor multiplier binding (evidence in docs/estimation.md): a multiplication by a constant whose canonical
 # signed-digit form has at least DSP_MIN_CSD_DIGITS nonzero digits goes to a DSP, once per distinct (input,
@@ -92,6 +93,8 @@ def _empty(layer) -> dict:
     return {
         "name": layer.name,
         "type": layer.class_name,
+        "index": int(layer.index),
+        "kernel": kernel_of_layer(layer),  # what its function in the report is named after (instances.py)
         "kind": "free",
         "dsp": 0,
         "bram_18k": 0,
@@ -385,7 +388,8 @@ def _stream_fifos(found: dict, variable, bits: int) -> None:
     channels = int(shape[-1]) if shape else 1
     depth = _pixels(shape)
     if depth > SRL_MAX_DEPTH:
-        found["bram_18k"] += channels * math.ceil(depth * bits / BRAM18_BITS)
+        found["fifo_bram_18k"] = channels * math.ceil(depth * bits / BRAM18_BITS)  # the top function's, not the layer instance's
+        found["bram_18k"] += found["fifo_bram_18k"]
     else:
         found["lut"]["fifo"] += channels * bits * math.ceil(depth / SRL_MAX_DEPTH)
 

@@ -10,7 +10,7 @@ source are near-twins, not independent, and the intervals come from these predic
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import nnls
@@ -70,6 +70,7 @@ class Sample:
     tool: str = ""  # the vendor tool and version of its figures
     design_kind: str = ""  # MLP, io_parallel CNN, io_stream CNN, single layer
     fitted: bool = True  # False: estimated and shown, but not fitted (a design hls4ml 1.3 does not build)
+    instances: list[dict] = field(default_factory=list)  # its report's per-layer rows (vendor.parse_csynth), if any
 
     @property
     def origin(self) -> str:
@@ -220,20 +221,23 @@ def leave_one_design_out(samples: list[Sample], progress=None) -> dict[str, dict
     return predictions
 
 
-def leave_one_source_out(samples: list[Sample], progress=None) -> dict[str, dict]:
-    """Each sample predicted by constants fitted without its source's rows and without the same designs built by the
-    same tool elsewhere (the tutorial's SVHN CNN, published and in a fork of the tutorial)."""
-    predictions = {}
+def source_constants(samples: list[Sample], progress=None) -> dict[str, Constants]:
+    """Per source: the constants fitted without its rows and without the same designs built by the same tool
+    elsewhere (the tutorial's SVHN CNN, published and in a fork of the tutorial)."""
+    fitted = {}
     origins = sorted({sample.origin for sample in samples})
     for index, origin in enumerate(origins, start=1):
-        held_out = [sample for sample in samples if sample.origin == origin]
-        twins = {(sample.group, sample.tool) for sample in held_out}
-        constants = fit_constants([sample for sample in samples if sample.origin != origin and (sample.group, sample.tool) not in twins])
-        for sample in held_out:
-            predictions[sample.id] = predict(sample, constants)
+        twins = {(sample.group, sample.tool) for sample in samples if sample.origin == origin}
+        fitted[origin] = fit_constants([sample for sample in samples if sample.origin != origin and (sample.group, sample.tool) not in twins])
         if progress:
             progress(index, len(origins), origin)
-    return predictions
+    return fitted
+
+
+def leave_one_source_out(samples: list[Sample], progress=None, fitted: dict[str, Constants] | None = None) -> dict[str, dict]:
+    """Each sample predicted by the constants fitted without its source (source_constants)."""
+    fitted = fitted if fitted is not None else source_constants(samples, progress)
+    return {sample.id: predict(sample, fitted[sample.origin]) for sample in samples}
 
 
 def ratio(estimate: float, published: float) -> float:

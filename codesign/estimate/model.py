@@ -132,6 +132,14 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
     }
 
 
+def price_instance(features: dict, constants: Constants, timing: Timing) -> dict:
+    """A layer's price as its instance in a C-synthesis report counts it: without its output FIFO (a top-level
+    memory in the report, priced with the layer by price_layer)."""
+    priced = price_layer(features, constants, timing)
+    return {**priced, "bram_18k": priced["bram_18k"] - features.get("fifo_bram_18k", 0),
+            "lut": priced["lut"] - int(round(constants.lut.get("fifo", 0.0) * features["lut"].get("fifo", 0.0)))}
+
+
 def stage_bits(features: dict, depth: int) -> float:
     """Pipeline registers: one pixel's output bits held at each stage of its pipeline."""
     return float(features["shape"].get("pixel_bits", 0)) * depth

@@ -47,18 +47,20 @@ def parse_csynth(path: Path) -> dict:
 
 
 def _instances(lines: list[str]) -> list[dict]:
-    """The 'Detail: Instance' rows of the utilization section: module name with BRAM/DSP/FF/LUT."""
-    rows, inside = [], False
+    """The 'Detail: Instance' rows of the utilization section: module name with BRAM/DSP/FF/LUT, and the instance's
+    latency (its largest, in cycles) from the performance section's instance table where the report has one."""
+    rows, inside, latency = [], False, {}
     for line in lines:
         if "== Utilization Estimates" in line:
             inside = True
         if rows and line.strip().startswith("|Total"):
             break  # the first instance table is the top function's
-        cells = _cells(line) if inside and line.strip().startswith("|") else []
-        if len(cells) == 7 and cells[0] and cells[0] not in ("Instance", "Total") and cells[2].isdigit():
-            rows.append(
-                {"instance": cells[0], "module": cells[1], "bram_18k": int(cells[2]), "dsp": int(cells[3]), "ff": int(cells[4]), "lut": int(cells[5])}
-            )
+        cells = _cells(line) if line.strip().startswith("|") else []
+        if not inside and len(cells) >= 7 and cells[0][:1].isalpha() and cells[2].isdigit() and cells[3].isdigit():
+            latency.setdefault(cells[0], int(cells[3]))  # instance, module, latency min, max, ...
+        if inside and len(cells) == 7 and cells[0] and cells[0] not in ("Instance", "Total") and cells[2].isdigit():
+            row = {"instance": cells[0], "module": cells[1], "bram_18k": int(cells[2]), "dsp": int(cells[3]), "ff": int(cells[4]), "lut": int(cells[5])}
+            rows.append({**row, "latency_cycles": latency[cells[0]]} if cells[0] in latency else row)
     return rows
 
 

@@ -1,0 +1,70 @@
+"""Per-layer calibration data: report instances matched to hls4ml layers, and N-TORC's layers rebuilt alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codesign.estimate.instances import kernel_of_module, matched
+from codesign.estimate.vendor import parse_csynth
+
+CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "calibration"
+pytestmark = pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
+ARRHYTHMIA = CALIBRATION / "projects" / "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__ARRYTHMIA__hls4ml_prj__DSP_reuse1"
+
+
+def test_module_names_say_their_kernel():
+    assert kernel_of_module("dense_latency_ap_fixed_8_2_5_3_0_ap_fixed_16_4_5_3_0_config2_s") == "dense"
+    assert kernel_of_module("conv_2d_cl_array_ap_fixed_16u_array_ap_fixed_16_6_5_3_0_16u_config2_s") == "conv_2d"
+    assert kernel_of_module("softmax_stable_ap_fixed_ap_fixed_16_6_5_3_0_softmax_config7_s") == "softmax"
+    assert kernel_of_module("relu_ap_fixed_16_4_5_3_0_ap_ufixed_8_1_4_0_0_relu_config4_s") == "relu"
+    assert kernel_of_module("myproject_axi_AXILiteS_s_axi") is None and kernel_of_module("Loop_1_proc351") is None
+
+
+def test_a_reports_instances_carry_their_latency_and_match_the_layers_they_implement():
+    from codesign.estimate.features import design_features
+    from codesign.estimate.project import design_of
+
+    instances = parse_csynth(ARRHYTHMIA / "reports" / "myproject_csynth.rpt")["instances"]
+    assert [(row["module"].split("_ap_")[0], row["latency_cycles"], row["dsp"]) for row in instances] == [
+        ("dense_latency", 9, 119), ("dense_latency", 5, 42), ("relu", 1, 0), ("softmax_stable", 20, 16)]
+    graph, settings, _ = design_of(ARRHYTHMIA)
+    features = design_features(graph, settings["io_type"], "7series")
+    pairs = [(layer["name"], instance["module"].split("_ap_")[0]) for layer, instance in matched(instances, features)]
+    assert pairs == [("fc1", "dense_latency"), ("relu1", "relu"), ("output", "dense_latency"), ("softmax", "softmax_stable")]
+
+
+def test_instances_numbered_by_another_hls4ml_are_matched_in_graph_order_and_a_short_kernel_is_left_out():
+    """An HGQ model: its report numbers the Dense configs 3, 8, 13, 18, hls4ml 1.3 its layers 2, 5, 8, 11; with one
+    Dense instance missing (the tool inlined it), no Dense layer is matched and the others still are."""
+    from codesign.estimate.features import design_features
+    from codesign.estimate.project import design_of
+
+    folder = CALIBRATION / "projects2" / "Lrozzy__hls4ml-tutorial__model_3.1_hls4ml_prj"
+    instances = parse_csynth(folder / "reports" / "myproject_csynth.rpt")["instances"]
+    graph, settings, _ = design_of(folder)
+    features = design_features(graph, settings["io_type"], "ultrascale")
+    dense = [(layer["name"], layer["index"], instance["module"].rsplit("_config", 1)[1]) for layer, instance in matched(instances, features)
+             if layer["kernel"] == "dense"]
+    assert dense == [("h_dense", 2, "3_s"), ("h_dense_1", 5, "8_s"), ("h_dense_2", 8, "13_s"), ("h_dense_3", 11, "18_s")]
+    fewer = [row for row in instances if not row["module"].endswith("config18_s")]
+    assert {layer["kernel"] for layer, _ in matched(fewer, features)} == {"relu"}
+
+
+def test_ntorc_layers_are_rebuilt_as_their_table_says():
+    """Each N-TORC configuration converts to one layer of its shape, reuse factor and strategy; at 16 bits each
+    multiplication of the Resource strategy is one DSP (the README's fact 2), which the estimate reproduces."""
+    from codesign.estimate.calibration import _sample, ntorc_layer_rows
+
+    rows = {row.id: row for row in ntorc_layer_rows(CALIBRATION)}
+    assert len(rows) == 230  # 126 Dense and 104 Conv1D configurations; LSTM is not estimated
+    for name, n_in, n_out, reuse in (("ntorc_Dense_1024x64_L1_rf512", 1024, 64, 512), ("ntorc_Conv1D_16x16_L128_rf16", 16, 16, 16)):
+        row = rows[name]
+        graph = row.convert()
+        layer = next(layer for layer in graph.get_layers() if layer.name == "layer")
+        assert (layer.get_attr("n_in", layer.get_attr("n_chan")), layer.get_attr("n_out", layer.get_attr("n_filt"))) == (n_in, n_out)
+        assert (layer.get_attr("reuse_factor"), layer.get_attr("strategy").lower()) == (reuse, "resource")
+        features = next(found for found in _sample(row, graph).features if found["name"] == "layer")
+        multiplications = n_in * n_out * (3 if "Conv1D" in name else 1)
+        assert features["dsp"] == multiplications // reuse == row.published["dsp"]
