@@ -151,10 +151,11 @@ def design_cycles(layers: list[dict], latency: dict, timing: Timing) -> int:
     busy = [layer for layer in layers if layer["latency_cycles"] or layer["dsp"] or layer["lut"]]
     if timing.io_type == "io_stream":
         return int(max((layer["latency_cycles"] for layer in busy), default=0) + latency["stream_fill"] * max(0, len(busy) - 1))
+    per_call, top = call_cycles(latency, timing), latency["top"]  # read before the branch: fit.py keys its cache on what is read
     cycles = sum(layer["latency_cycles"] for layer in layers)
     if not cycles:  # every layer combinational: the tools flatten the design into one cycle's logic
         return 0
-    return int(cycles + call_cycles(latency, timing) * len(busy) + latency["top"])
+    return int(cycles + per_call * len(busy) + top)
 
 
 def interval(value: float, ratios: list[float] | None) -> list[int]:
