@@ -176,19 +176,20 @@ def _rule(sample: Sample, metric: str) -> float:
     return float(sum(layer.get("rule_lut", 0.0) for layer in sample.features)) if metric == "lut" else 0.0
 
 
-def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | None = None) -> np.ndarray:
+def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | None = None, row_weights: np.ndarray | None = None) -> np.ndarray:
     """Non-negative prices minimizing a Huber loss of the relative errors of `rows @ prices + fixed` (fixed: what
     rules add) against the targets (iteratively reweighted least squares: a row the features cannot explain, such as
     an HGQ design's per-value widths, does not drag every price), each feature price (not the constant, the last
-    column) drawn toward PRICE_PRIOR so that a feature no row has is priced."""
+    column) drawn toward PRICE_PRIOR so that a feature no row has is priced; `row_weights` weigh rows' squared errors."""
     fixed = np.zeros(len(targets)) if fixed is None else fixed
     scale = 1.0 / np.maximum(targets, 1.0)
+    weighted = scale * np.sqrt(row_weights) if row_weights is not None else scale
     features = rows.shape[1] - 1
     prior_rows = np.sqrt(PRIOR_WEIGHT) * np.eye(features, rows.shape[1])
     prior_targets = np.full(features, np.sqrt(PRIOR_WEIGHT) * PRICE_PRIOR)
     weights = np.ones(len(targets))
     for _ in range(HUBER_ROUNDS):
-        row_scale = scale * np.sqrt(weights)
+        row_scale = weighted * np.sqrt(weights)
         prices, _ = nnls(np.vstack([rows * row_scale[:, None], prior_rows]), np.concatenate([(targets - fixed) * row_scale, prior_targets]))
         relative = np.abs(rows @ prices + fixed - targets) * scale
         weights = np.where(relative <= HUBER_RELATIVE, 1.0, HUBER_RELATIVE / np.maximum(relative, 1e-12))
