@@ -124,8 +124,9 @@ class _LatencyLoss:
             cycles = _cycles(sample, recorder)[0]
             if reads is not None and not recorder.read <= set(reads):  # a branch on a timing's value: the key would lie
                 raise RuntimeError(f"{sample.id}: its cycles read {sorted(recorder.read - set(reads))} only for some timings")
-            reads = self.reads[sample.id] = tuple(sorted(recorder.read))
-            key = (sample.id, tuple(latency[name] for name in reads))
+            if reads is None:  # kept once known: a later, smaller set of reads would shorten every key after it
+                reads = self.reads[sample.id] = tuple(sorted(recorder.read))
+                key = (sample.id, tuple(latency[name] for name in reads))
             self.terms[key] = min(LATENCY_LOSS_CAP, abs(math.log((cycles + 1) / (sample.published["latency_cycles"] + 1))))
         return self.terms[key]
 
