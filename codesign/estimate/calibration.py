@@ -419,9 +419,9 @@ def _sample(row: Row, graph):
 
 def _report_instances(folder: Path | None) -> list[dict]:
     """The per-layer instances of a project's C-synthesis report (none for published and CI rows)."""
-    from codesign.estimate.vendor import CSYNTH_GLOBS, parse_csynth
+    from codesign.estimate.vendor import csynth_reports, parse_csynth
 
-    reports = sorted(path for pattern in CSYNTH_GLOBS for path in folder.glob(pattern)) if folder is not None else []
+    reports = csynth_reports(folder) if folder is not None else []
     return parse_csynth(reports[0])["instances"] if reports else []
 
 

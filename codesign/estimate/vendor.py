@@ -82,11 +82,16 @@ def _number(text: str) -> int:
     return int(text) if text.strip().isdigit() else 0
 
 
+def csynth_reports(hls_dir: Path) -> list[Path]:
+    """A folder's C-synthesis reports, where the tools write them first, then where they are collected."""
+    return [path for pattern in CSYNTH_GLOBS for path in sorted(Path(hls_dir).glob(pattern))]
+
+
 def build_of_report(hls_dir: Path) -> dict:
     """The tool ('Vitis HLS 2021.1') and the target clock (ns) in the header of the folder's C-synthesis report:
     settings of the build, like the part. Empty where there is no report."""
     hls_dir = Path(hls_dir)
-    for path in (path for pattern in CSYNTH_GLOBS for path in sorted(hls_dir.glob(pattern))):
+    for path in csynth_reports(hls_dir):
         text = path.read_text(errors="replace")[:4000]
         tool, version = re.search(r"==\s*(Vitis HLS|Vivado HLS)\s+Report", text), re.search(r"\*\s*Version:\s*(\d{4}\.\d)", text)
         clock = re.search(r"\|\s*ap_clk\s*\|\s*([\d.]+)\s*ns", text)
@@ -135,7 +140,7 @@ def vendor_results(hls_dir: Path) -> dict:
     """Whatever vendor reports a project holds: C synthesis and, if run, Vivado synthesis."""
     hls_dir = Path(hls_dir)
     results = {}
-    csynth = [path for pattern in CSYNTH_GLOBS for path in sorted(hls_dir.glob(pattern))]
+    csynth = csynth_reports(hls_dir)
     if csynth:
         results["csynth"] = parse_csynth(csynth[0])
     for name in VIVADO_SYNTH_NAMES:
