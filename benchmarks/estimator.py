@@ -7,8 +7,9 @@ constants fitted without its design (leave one design out) and without its sourc
 every design that source shares (leave one source out). Prints, in Markdown for docs/estimation.md: per row
 estimate / vendor per metric (leave one source out), the share of rows inside the targets per metric and per kind
 of design for both, the intervals with their held-out coverage, and per layer: every report's layer instances
-(estimated with their source left out) and N-TORC's Dense and Conv1D layers (a source never fitted). --write stores the constants (with the
-leave-one-source-out interval ratios) in codesign/estimate/constants.json.
+and N-TORC's Dense and Conv1D layers, each estimated with its source left out (the FF prices are also fitted on
+these per-layer rows, fit.LAYER_ROW_WEIGHT). --write stores the constants (with the leave-one-source-out interval
+ratios) in codesign/estimate/constants.json.
 """
 
 from __future__ import annotations
@@ -46,29 +47,33 @@ def inside_target(metric: str, estimate: float, published: float) -> bool:
 
 def evaluate(calibration: Path) -> dict:
     """Samples, the shipped fit, out-of-sample predictions, intervals and their coverage."""
-    from codesign.estimate.calibration import samples, untrained_twins
+    from codesign.estimate.calibration import ntorc_layers, samples, untrained_twins
     from codesign.estimate.fit import (coverage, fit_constants, interval_ratios, interval_tails, leave_one_design_out, leave_one_source_out,
                                        outside_tails, predict, source_constants, training_ratios)
+    from codesign.estimate.model import price_instance
 
     started = time.perf_counter()
     found = samples(calibration, progress=lambda i, n, name: print(f"\r  converting {i}/{n} {name[:60]:60s}", end="", file=sys.stderr))
     print(file=sys.stderr)
-    held_out = leave_one_design_out(found, progress=lambda i, n, name: print(f"\r  leave-one-design-out {i}/{n}", end="", file=sys.stderr))
+    ntorc = ntorc_layers(calibration, progress=lambda i, n, name: print(f"\r  N-TORC layers {i}/{n}", end="", file=sys.stderr))
     print(file=sys.stderr)
-    fitted = source_constants(found, progress=lambda i, n, name: print(f"\r  leave-one-source-out {i}/{n}", end="", file=sys.stderr))
+    held_out = leave_one_design_out(found, progress=lambda i, n, name: print(f"\r  leave-one-design-out {i}/{n}", end="", file=sys.stderr), layers=ntorc)
+    print(file=sys.stderr)
+    fitted = source_constants(found, progress=lambda i, n, name: print(f"\r  leave-one-source-out {i}/{n}", end="", file=sys.stderr), layers=ntorc)
     by_source = leave_one_source_out(found, fitted=fitted)
     print(file=sys.stderr)
     fitted_on = {"rows": len(found), "designs": len({sample.group for sample in found}), "sources": len({sample.origin for sample in found}),
-                 "date": date.today().isoformat(), "command": "benchmarks/estimator.py --write"}
+                 "layer_rows": len(ntorc), "date": date.today().isoformat(), "command": "benchmarks/estimator.py --write"}
     tails = interval_tails(found, by_source)
     twins = untrained_twins(calibration, progress=lambda i, n, name: print(f"\r  untrained twins {i}/{n} {name[:60]:60s}", end="", file=sys.stderr))
     print(file=sys.stderr)
-    constants = fit_constants(found, interval_ratios(found, by_source, tails), fitted_on, interval_ratios(found, by_source, outside_tails(tails)))
-    constants = fit_constants(found, constants.interval, fitted_on, constants.interval_widest, training_ratios(twins, constants))
+    constants = fit_constants(found, interval_ratios(found, by_source, tails), fitted_on, interval_ratios(found, by_source, outside_tails(tails)), layers=ntorc)
+    constants = fit_constants(found, constants.interval, fitted_on, constants.interval_widest, training_ratios(twins, constants), layers=ntorc)
     in_sample = {sample.id: predict(sample, constants) for sample in found}
-    ntorc = ntorc_layers(calibration, constants)
+    without_ntorc = fit_constants(found)  # N-TORC is a source too: its layers are estimated by a fit that never saw them
     return {"samples": found, "held_out": held_out, "by_source": by_source, "in_sample": in_sample, "constants": constants, "tails": tails, "twins": twins,
-            "coverage": coverage(found, by_source, tails), "layers": report_layers(found, fitted), "ntorc": ntorc,
+            "coverage": coverage(found, by_source, tails), "layers": report_layers(found, fitted),
+            "ntorc": [(row.label, price_instance(row.features, without_ntorc, row.timing), row.published) for row in ntorc],
             "seconds": time.perf_counter() - started}
 
 
@@ -85,22 +90,6 @@ def report_layers(found: list, fitted: dict) -> list[tuple[str, dict, dict]]:
 
     return [(_layer_label(layer, sample.timing), price_instance(layer, fitted[sample.origin], sample.timing), instance)
             for sample in found for layer, instance in matched(sample.instances, sample.features)]
-
-
-def ntorc_layers(calibration: Path, constants) -> list[tuple[str, dict, dict]]:
-    """(group, estimate, vendor) per N-TORC Dense/Conv1D configuration: a source the fit never sees."""
-    from codesign.estimate.calibration import _sample, ntorc_layer_rows
-    from codesign.estimate.model import price_instance
-
-    rows = ntorc_layer_rows(calibration)
-    found = []
-    for index, row in enumerate(rows, start=1):
-        sample = _sample(row, row.convert())
-        layer = next(features for features in sample.features if features["name"] == "layer")
-        found.append((f"{row.kind} · {row.strategy}", price_instance(layer, constants, sample.timing), row.published))
-        print(f"\r  N-TORC layers {index}/{len(rows)}", end="", file=sys.stderr)
-    print(file=sys.stderr)
-    return found
 
 
 def _cell(metric: str, estimate: int, published: int) -> str:
@@ -172,7 +161,7 @@ def markdown(result: dict) -> list[str]:
     untrained = result["constants"].untrained
     lines.append("| **trained / untrained, lowest-highest** | " + " | ".join(f"{untrained[m][0]}-{untrained[m][1]}" for m in ("dsp", "lut")) + " | |")
     lines += ["", "#### Per layer: every report's layer instances, each estimated with its source left out", ""] + _layer_table(result["layers"])
-    lines += ["", "#### Per layer: N-TORC's Dense and Conv1D layers (Vivado HLS 2019.1, io_stream, 16 bits; never fitted)", ""] + _layer_table(result["ntorc"])
+    lines += ["", "#### Per layer: N-TORC's Dense and Conv1D layers (Vivado HLS 2019.1, io_stream, 16 bits; their source left out)", ""] + _layer_table(result["ntorc"])
     sources = sorted({sample.origin for sample in found})
     lines += ["", f"#### The {len(sources)} sources (each left out with its designs built by the same tool elsewhere)", "", "| source | rows | designs |", "|---|---|---|"]
     for origin in sources:

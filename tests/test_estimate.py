@@ -344,7 +344,7 @@ def test_leaving_a_source_out_leaves_out_its_rows_and_its_designs_built_by_the_s
         sample("pool_vivado", "pool", "hls4ml", "Vivado HLS 2020.1"),
     ]
     trained_on = {}
-    monkeypatch.setattr(fit, "fit_constants", lambda training: tuple(sorted(row.id for row in training)))
+    monkeypatch.setattr(fit, "fit_constants", lambda training, **_: tuple(sorted(row.id for row in training)))
     monkeypatch.setattr(fit, "predict", lambda row, constants: trained_on.setdefault(row.id, constants))
     fit.leave_one_source_out(rows)
     assert trained_on["svhn_published"] == ("dense_vitis", "dense_vivado", "pool_vivado")

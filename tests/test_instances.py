@@ -68,3 +68,41 @@ def test_ntorc_layers_are_rebuilt_as_their_table_says():
         features = next(found for found in _sample(row, graph).features if found["name"] == "layer")
         multiplications = n_in * n_out * (3 if "Conv1D" in name else 1)
         assert features["dsp"] == multiplications // reuse == row.published["dsp"]
+
+
+def test_the_fits_layer_rows_are_the_layers_as_the_estimate_prices_them_and_they_move_the_prices():
+    """A report instance enters the FF fit and the latency loss as the row price_instance prices (the fit and the
+    estimate read one model); a layer row of FF far above its estimate raises the FF prices; weight 0 ignores it."""
+    import dataclasses
+
+    import numpy as np
+
+    from codesign.estimate import fit
+    from codesign.estimate.calibration import _sample, project_rows
+    from codesign.estimate.model import FF_PRICES, layer_cycles, load_constants, price_instance
+
+    row = next(row for row in project_rows(CALIBRATION) if row.id == ARRHYTHMIA.name)
+    sample = _sample(row, row.convert())
+    constants = load_constants()
+    rows, vendor = fit.layer_ff_rows([sample], [], constants.latency)
+    pairs = matched(sample.instances, sample.features)
+    assert list(vendor) == [float(instance["ff"]) for _, instance in pairs] and len(pairs) == 4
+    prices = np.array([constants.ff[name] for name in FF_PRICES])
+    assert [int(round(value)) for value in rows @ prices] == [price_instance(layer, constants, sample.timing)["ff"] for layer, _ in pairs]
+    cycles = [(id, layer_cycles(features, constants.latency, timing)[0], cycles) for id, features, cycles, timing in fit._latency_layers([sample], [])]
+    assert [(estimate, vendor) for _, estimate, vendor in cycles] == [(price_instance(layer, constants, sample.timing)["latency_cycles"], instance["latency_cycles"]) for layer, instance in pairs]
+
+    dense = next(layer for layer, _ in pairs if layer["name"] == "fc1")
+    heavy = fit.LayerRow("heavy", "dense", dense, {"ff": 50 * price_instance(dense, constants, sample.timing)["ff"], "latency_cycles": None}, sample.timing)
+    alone = dataclasses.replace(sample, instances=[])
+    original = fit.LAYER_ROW_WEIGHT
+    try:
+        fit.LAYER_ROW_WEIGHT = 0.1
+        pulled = fit.fit_constants([alone], layers=[heavy] * 20)
+        fit.LAYER_ROW_WEIGHT = 0.0
+        ignored = fit.fit_constants([alone], layers=[heavy] * 20)
+    finally:
+        fit.LAYER_ROW_WEIGHT = original
+    plain = fit.fit_constants([alone])
+    assert price_instance(dense, pulled, sample.timing)["ff"] > 1.25 * price_instance(dense, plain, sample.timing)["ff"]
+    assert ignored.ff == plain.ff

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from codesign.estimate.features import FF_FEATURES, LUT_FEATURES
+from codesign.estimate.instances import matched
 from codesign.estimate.model import FF_PRICES, INTERVAL_METRICS, LUT_PRICES, Constants, Timing, design_cycles, interval, layer_cycles, stage_bits, territory_of
 
 LATENCY_GRID = {
@@ -78,6 +79,28 @@ class Sample:
         return f"{self.repository} · {self.tool}"
 
 
+@dataclass
+class LayerRow:
+    """A layer synthesized alone (N-TORC's tables): its features, its vendor figures and the timing it was built at."""
+
+    id: str
+    label: str
+    features: dict
+    published: dict
+    timing: Timing
+
+
+# How much a per-layer row (a report's layer instance, an N-TORC layer) weighs against a design total: in the FF fit
+# and in the latency timings' loss. 0: not used. Measured by benchmarks/layer_fit.py (docs/estimation.md, "Per-layer
+# rows in the fit"): FF rows raise the designs inside the FF target leaving one source out (74 -> 79-82 of 105) and
+# halve the median error, but take the pipeline-stage price from the instances, which do not hold the registers the
+# top function puts between layer calls: the Vitis HLS 2024 MLPs fall to 1/16 of their FF and the FF interval widens
+# from 0.33-2.8x to 0.55-14x. Latency rows move one design (66 -> 67). Neither ships until the top function's
+# registers have their own term.
+LAYER_ROW_WEIGHT = 0.0
+LATENCY_LAYER_WEIGHT = 0.0  # the same for the latency timings (per-layer cycles against the designs' totals)
+
+
 def _cycles(sample: Sample, latency: dict) -> tuple[int, list[int]]:
     """The design's cycles, and each layer's pipeline depth."""
     per_layer = [layer_cycles(layer, latency, sample.timing) for layer in sample.features]
@@ -109,35 +132,61 @@ class _Reads(dict):
 
 
 class _LatencyLoss:
-    """Mean |log| cycle ratio, capped (a robust loss), and what the tools' own terms cost (LATENCY_TIES); each
-    design's term is kept for the values of the timings it reads, so a coordinate step that moves a timing only
-    recomputes the designs that read it (the fit evaluates the loss about 1,900 times)."""
+    """Weighted mean |log| cycle ratio, capped (a robust loss), of the designs and (at LATENCY_LAYER_WEIGHT each) the
+    layer rows, plus what the tools' own terms cost (LATENCY_TIES). Each row's term is kept for the values of the
+    timings it reads, so a coordinate step that moves a timing only recomputes the rows that read it, and the rows
+    that do not read it are summed once per coordinate (the fit evaluates the loss about 1,900 times)."""
 
-    def __init__(self, samples: list[Sample]):
-        self.samples, self.reads, self.terms = samples, {}, {}
+    def __init__(self, samples: list[Sample], layers: list[LayerRow] = ()):
+        designs = [(sample.id, lambda latency, sample=sample: _cycles(sample, latency)[0], sample.published["latency_cycles"], 1.0) for sample in samples]
+        per_layer = [(f"{id}/{features['name']}", lambda latency, features=features, timing=timing: layer_cycles(features, latency, timing)[0], vendor, LATENCY_LAYER_WEIGHT)
+                     for id, features, vendor, timing in _latency_layers(samples, layers)] if LATENCY_LAYER_WEIGHT else []
+        self.rows = designs + per_layer
+        self.total_weight = sum(weight for *_, weight in self.rows)
+        self.reads, self.terms, self.readers = {}, {}, {}
+        self.others: tuple = (None, 0.0)  # (the moved timing and every other timing's value, the rows not reading it summed)
 
-    def _term(self, sample: Sample, latency: dict) -> float:
-        reads = self.reads.get(sample.id)
-        key = (sample.id, tuple(latency[name] for name in reads)) if reads is not None else None
+    def _term(self, id: str, cycles_of, vendor: int, latency: dict) -> float:
+        reads = self.reads.get(id)
+        key = (id, tuple(latency[name] for name in reads)) if reads is not None else None
         if key not in self.terms:
             recorder = _Reads(latency)
-            cycles = _cycles(sample, recorder)[0]
+            cycles = cycles_of(recorder)
             if reads is not None and not recorder.read <= set(reads):  # a branch on a timing's value: the key would lie
-                raise RuntimeError(f"{sample.id}: its cycles read {sorted(recorder.read - set(reads))} only for some timings")
+                raise RuntimeError(f"{id}: its cycles read {sorted(recorder.read - set(reads))} only for some timings")
             if reads is None:  # kept once known: a later, smaller set of reads would shorten every key after it
-                reads = self.reads[sample.id] = tuple(sorted(recorder.read))
-                key = (sample.id, tuple(latency[name] for name in reads))
-            self.terms[key] = min(LATENCY_LOSS_CAP, abs(math.log((cycles + 1) / (sample.published["latency_cycles"] + 1))))
+                reads = self.reads[id] = tuple(sorted(recorder.read))
+                key = (id, tuple(latency[name] for name in reads))
+            self.terms[key] = min(LATENCY_LOSS_CAP, abs(math.log((cycles + 1) / (vendor + 1))))
         return self.terms[key]
 
-    def __call__(self, latency: dict) -> float:
+    def _sum(self, rows: list, latency: dict) -> float:
+        return sum(weight * self._term(id, cycles_of, vendor, latency) for id, cycles_of, vendor, weight in rows)
+
+    def __call__(self, latency: dict, moved: str | None = None) -> float:
+        """The loss at these timings; `moved`: the one timing that differs from the previous calls' (once every row's
+        reads are known, the rows that do not read it keep their sum)."""
         ties = sum(LATENCY_TIE_WEIGHT * abs(latency[own] - latency[shared]) for own, shared in LATENCY_TIES.items())
-        return ties + float(np.mean([self._term(sample, latency) for sample in self.samples]))
+        if moved is None or len(self.reads) < len(self.rows):
+            return ties + self._sum(self.rows, latency) / self.total_weight
+        if moved not in self.readers:
+            self.readers[moved] = [row for row in self.rows if moved in self.reads[row[0]]]
+        others = (moved, tuple(value for name, value in sorted(latency.items()) if name != moved))
+        if self.others[0] != others:
+            self.others = (others, self._sum([row for row in self.rows if moved not in self.reads[row[0]]], latency))
+        return ties + (self.others[1] + self._sum(self.readers[moved], latency)) / self.total_weight
 
 
-def fit_latency(samples: list[Sample], sweeps: int = 4) -> dict:
+def _latency_layers(samples: list[Sample], layers: list[LayerRow]) -> list[tuple[str, dict, int, Timing]]:
+    """(row id, features, vendor cycles, timing) of every matched report instance with its latency, and every layer row."""
+    found = [(sample.id, layer, instance["latency_cycles"], sample.timing) for sample in samples
+             for layer, instance in matched(sample.instances, sample.features) if instance.get("latency_cycles") is not None]
+    return found + [(row.id, row.features, row.published["latency_cycles"], row.timing) for row in layers if row.published.get("latency_cycles") is not None]
+
+
+def fit_latency(samples: list[Sample], sweeps: int = 4, layers: list[LayerRow] = ()) -> dict:
     """Coordinate descent over LATENCY_GRID from LATENCY_START."""
-    loss_of = _LatencyLoss(samples)
+    loss_of = _LatencyLoss(samples, layers)
     latency = dict(LATENCY_START)
     best = loss_of(latency)
     for _ in range(sweeps):
@@ -145,12 +194,28 @@ def fit_latency(samples: list[Sample], sweeps: int = 4) -> dict:
         for name, grid in LATENCY_GRID.items():
             for value in grid:
                 trial = dict(latency, **{name: float(value)})
-                loss = loss_of(trial)
+                loss = loss_of(trial, moved=name)
                 if loss < best - 1e-12:
                     best, latency, improved = loss, trial, True
         if not improved:
             break
     return {name: round(float(value), 3) for name, value in latency.items()}
+
+
+def _ff_row(features: dict, timing: Timing, latency: dict) -> np.ndarray:
+    """One layer's FF features as a row of the FF fit (its pipeline stages at these timings; no top-function constant)."""
+    stages = stage_bits(features, layer_cycles(features, latency, timing)[2])
+    by_family = [stages if timing.family == "7series" else 0.0, stages if timing.family == "ultrascale" else 0.0]
+    return np.array([features["ff"][key] for key in FF_FEATURES] + by_family + [0.0])
+
+
+def layer_ff_rows(samples: list[Sample], layers: list[LayerRow], latency: dict) -> tuple[np.ndarray, np.ndarray]:
+    """FF rows and vendor FF of every report instance matched to its layer (estimate/instances.py) and every layer row."""
+    pairs = [(layer, instance["ff"], sample.timing) for sample in samples for layer, instance in matched(sample.instances, sample.features)]
+    pairs += [(row.features, row.published["ff"], row.timing) for row in layers]
+    if not pairs:
+        return np.zeros((0, len(FF_PRICES))), np.zeros(0)
+    return np.array([_ff_row(features, timing, latency) for features, _, timing in pairs]), np.array([float(ff) for _, ff, _ in pairs])
 
 
 def _totals(sample: Sample, metric: str, latency: dict) -> np.ndarray:
@@ -205,16 +270,22 @@ def territory(samples: list[Sample]) -> dict[str, list[str]]:
 
 
 def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on: dict | None = None, interval_widest: dict | None = None,
-                  untrained: dict | None = None) -> Constants:
-    """Every constant from these samples (those marked not fitted aside)."""
+                  untrained: dict | None = None, layers: list[LayerRow] = ()) -> Constants:
+    """Every constant from these samples (those marked not fitted aside); FF prices also from their reports' layer
+    instances and the layer rows, each at LAYER_ROW_WEIGHT of a design."""
     samples = [sample for sample in samples if sample.fitted]
-    latency = fit_latency(samples)
+    latency = fit_latency(samples, layers=layers)
     prices = {}
     for metric, names in (("lut", LUT_PRICES), ("ff", FF_PRICES)):
         rows = np.array([_totals(sample, metric, latency) for sample in samples])
         published = np.array([sample.published[metric] for sample in samples], dtype=float)
         rules = np.array([_rule(sample, metric) for sample in samples])
-        prices[metric] = {name: round(float(value), 4) for name, value in zip(names, _nnls_relative(rows, published, rules))}
+        weights = None
+        if metric == "ff" and LAYER_ROW_WEIGHT:
+            layer_rows, layer_published = layer_ff_rows(samples, list(layers), latency)
+            weights = np.concatenate([np.ones(len(published)), np.full(len(layer_published), LAYER_ROW_WEIGHT)])
+            rows, published, rules = np.vstack([rows, layer_rows]), np.concatenate([published, layer_published]), np.concatenate([rules, np.zeros(len(layer_published))])
+        prices[metric] = {name: round(float(value), 4) for name, value in zip(names, _nnls_relative(rows, published, rules, weights))}
     return Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples), untrained or {})
 
 
@@ -245,13 +316,13 @@ def predict(sample: Sample, constants: Constants) -> dict:
     return total
 
 
-def leave_one_design_out(samples: list[Sample], progress=None) -> dict[str, dict]:
-    """Each sample predicted by constants fitted without every row of its design."""
+def leave_one_design_out(samples: list[Sample], progress=None, layers: list[LayerRow] = ()) -> dict[str, dict]:
+    """Each sample predicted by constants fitted without every row of its design (and the layer rows)."""
     predictions = {}
     groups = sorted({sample.group for sample in samples})
     for index, group in enumerate(groups, start=1):
         held_out = [sample for sample in samples if sample.group == group]
-        constants = fit_constants([sample for sample in samples if sample.group != group])
+        constants = fit_constants([sample for sample in samples if sample.group != group], layers=layers)
         for sample in held_out:
             predictions[sample.id] = predict(sample, constants)
         if progress:
@@ -259,22 +330,23 @@ def leave_one_design_out(samples: list[Sample], progress=None) -> dict[str, dict
     return predictions
 
 
-def source_constants(samples: list[Sample], progress=None) -> dict[str, Constants]:
+def source_constants(samples: list[Sample], progress=None, layers: list[LayerRow] = ()) -> dict[str, Constants]:
     """Per source: the constants fitted without its rows and without the same designs built by the same tool
-    elsewhere (the tutorial's SVHN CNN, published and in a fork of the tutorial)."""
+    elsewhere (the tutorial's SVHN CNN, published and in a fork of the tutorial), with the layer rows (another source)."""
     fitted = {}
     origins = sorted({sample.origin for sample in samples})
     for index, origin in enumerate(origins, start=1):
         twins = {(sample.group, sample.tool) for sample in samples if sample.origin == origin}
-        fitted[origin] = fit_constants([sample for sample in samples if sample.origin != origin and (sample.group, sample.tool) not in twins])
+        fitted[origin] = fit_constants([sample for sample in samples if sample.origin != origin and (sample.group, sample.tool) not in twins], layers=layers)
         if progress:
             progress(index, len(origins), origin)
     return fitted
 
 
-def leave_one_source_out(samples: list[Sample], progress=None, fitted: dict[str, Constants] | None = None) -> dict[str, dict]:
+def leave_one_source_out(samples: list[Sample], progress=None, fitted: dict[str, Constants] | None = None,
+                         layers: list[LayerRow] = ()) -> dict[str, dict]:
     """Each sample predicted by the constants fitted without its source (source_constants)."""
-    fitted = fitted if fitted is not None else source_constants(samples, progress)
+    fitted = fitted if fitted is not None else source_constants(samples, progress, layers)
     return {sample.id: predict(sample, fitted[sample.origin]) for sample in samples}
 
 
