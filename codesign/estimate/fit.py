@@ -91,12 +91,11 @@ class LayerRow:
 
 
 # How much a per-layer row (a report's layer instance, an N-TORC layer) weighs against a design total: in the FF fit
-# and in the latency timings' loss. 0: not used. Measured by benchmarks/layer_fit.py (docs/estimation.md, "Per-layer
-# rows in the fit"): FF rows raise the designs inside the FF target leaving one source out (74 -> 79-82 of 105) and
-# halve the median error, but take the pipeline-stage price from the instances, which do not hold the registers the
-# top function puts between layer calls: the Vitis HLS 2024 MLPs fall to 1/16 of their FF and the FF interval widens
-# from 0.33-2.8x to 0.55-14x. Latency rows move one design (66 -> 67). Neither ships until the top function's
-# registers have their own term.
+# and in the latency timings' loss; 0: not used, the shipped constants are the design totals' fit. Measured with
+# benchmarks/layer_fit.py (docs/estimation.md, "Per-layer rows in the fit"): FF rows put more designs inside the FF
+# target leaving one source out (74 -> 82 of 105) but pull the pipeline-stage price to the instances, which lack the
+# registers the top function keeps between layer calls: the Vitis HLS 2024 MLPs fall to 1/16 of their FF and the FF
+# interval widens to 14x. Latency rows moved one design (66 -> 67). Neither ships.
 LAYER_ROW_WEIGHT = 0.0
 LATENCY_LAYER_WEIGHT = 0.0  # the same for the latency timings (per-layer cycles against the designs' totals)
 
