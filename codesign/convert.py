@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
+import sys
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -248,9 +250,20 @@ def _trace_and_override(keras_model, config: dict, hls: HLSSpec) -> None:
             per_layer[name]["Strategy"] = override.strategy
 
 
+def da4ml_compiles_first() -> bool:
+    """True where da4ml has not run in this environment yet: numba compiles its kernels on first use (about 2 minutes
+    on 2 cores) and caches them beside its code (*.nbi index files)."""
+    spec = importlib.util.find_spec("da4ml")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    return bool(folders) and not any(next(Path(folder).rglob("*.nbi"), None) for folder in folders)
+
+
 def _convert(keras_model, config: dict, hls: HLSSpec, output_dir: Path, candidate: Candidate):
     """Convert with hls4ml; a model it cannot take is a ModelError naming hls4ml's reason."""
     import hls4ml
+
+    if hls.strategy == "distributed_arithmetic" and da4ml_compiles_first():  # a silent 2-minute wait otherwise
+        print("da4ml compiles its kernels on its first use in this environment (numba: about 2 minutes, cached after)", file=sys.stderr, flush=True)
 
     try:
         return hls4ml.converters.convert_from_keras_model(

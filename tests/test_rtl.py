@@ -43,6 +43,28 @@ def test_missing_tools_are_named_with_how_to_get_them(monkeypatch, tmp_path):
     assert result.exit_code == 2 and "not a run directory" in result.output
 
 
+def test_da4mls_first_compile_is_told_from_its_cache(monkeypatch, tmp_path):
+    """A fresh environment (no numba index files beside da4ml's code) is told apart from one where da4ml has run, so
+    the first distributed_arithmetic conversion says why it waits."""
+    import importlib.machinery
+    import importlib.util
+
+    from codesign import convert
+
+    package = tmp_path / "da4ml"
+    (package / "cmvm").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    found = importlib.machinery.ModuleSpec("da4ml", None, is_package=True)
+    found.submodule_search_locations = [str(package)]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: found if name == "da4ml" else None)
+    assert convert.da4ml_compiles_first()
+    (package / "cmvm" / "__pycache__").mkdir()
+    (package / "cmvm" / "__pycache__" / "api.solve-155.py311.nbi").write_bytes(b"")
+    assert not convert.da4ml_compiles_first()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert not convert.da4ml_compiles_first()  # no da4ml: nothing to compile (hls4ml says what is missing)
+
+
 def test_convolution_vectors_are_the_kernel_patches_keras_convolves():
     """im2col with 'same' padding and stride: patches @ W equals Keras's Conv2D on the same feature maps."""
     import tensorflow as tf
