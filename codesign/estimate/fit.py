@@ -163,8 +163,8 @@ class _LatencyLoss:
         return sum(weight * self._term(id, cycles_of, vendor, latency) for id, cycles_of, vendor, weight in rows)
 
     def __call__(self, latency: dict, moved: str | None = None) -> float:
-        """The loss at these timings; `moved`: the one timing that differs from the previous calls' (once every row's
-        reads are known, the rows that do not read it keep their sum)."""
+        """The loss at these timings; `moved`: the timing the caller varies (once every row's reads are known, the rows
+        that do not read it are summed once per value of the other timings)."""
         ties = sum(LATENCY_TIE_WEIGHT * abs(latency[own] - latency[shared]) for own, shared in LATENCY_TIES.items())
         if moved is None or len(self.reads) < len(self.rows):
             return ties + self._sum(self.rows, latency) / self.total_weight
