@@ -7,8 +7,8 @@ constants fitted without its design (leave one design out) and without its sourc
 every design that source shares (leave one source out). Prints, in Markdown for docs/estimation.md: per row
 estimate / vendor per metric (leave one source out), the share of rows inside the targets per metric and per kind
 of design for both, the intervals with their held-out coverage, and per layer: every report's layer instances
-and N-TORC's Dense and Conv1D layers, each estimated with its source left out (the FF prices are also fitted on
-these per-layer rows, fit.LAYER_ROW_WEIGHT). --write stores the constants (with the leave-one-source-out interval
+and N-TORC's Dense and Conv1D layers, each estimated with its source left out (every fit is given these per-layer
+rows; they weigh fit.LAYER_ROW_WEIGHT, 0 as shipped). --write stores the constants (with the leave-one-source-out interval
 ratios) in codesign/estimate/constants.json.
 """
 

@@ -221,10 +221,9 @@ def _totals(sample: Sample, metric: str, latency: dict) -> np.ndarray:
     """The design's summed features of one metric (LUT or FF), and a constant for the top function."""
     if metric == "lut":
         return np.array([sum(layer["lut"][key] for layer in sample.features) for key in LUT_FEATURES] + [1.0])
-    _, depths = _cycles(sample, latency)
-    stages = sum(stage_bits(layer, depth) for layer, depth in zip(sample.features, depths))
-    by_family = [stages if sample.timing.family == "7series" else 0.0, stages if sample.timing.family == "ultrascale" else 0.0]
-    return np.array([sum(layer["ff"][key] for layer in sample.features) for key in FF_FEATURES] + by_family + [1.0])
+    summed = np.sum([_ff_row(layer, sample.timing, latency) for layer in sample.features], axis=0)
+    summed[-1] = 1.0
+    return summed
 
 
 PRICE_PRIOR = 1.0  # one LUT (FF) per feature unit: features count bits of logic and registers
