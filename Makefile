@@ -3,6 +3,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
+PARALLEL ?= -n auto --maxprocesses 4  # pytest-xdist: one test process per core (up to 4); PARALLEL= runs them in one
 
 .PHONY: demo test test-fast check-gxx browser rtl-tools clean
 
@@ -30,10 +31,10 @@ demo: $(STAMP) check-gxx
 	$(VENV)/bin/codesign build models/digits_cnn.yaml
 
 test: $(STAMP) check-gxx browser rtl-tools
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest $(PARALLEL)
 
 test-fast: $(STAMP)
-	$(VENV)/bin/python -m pytest -m "not slow"
+	$(VENV)/bin/python -m pytest $(PARALLEL) -m "not slow"
 
 clean:
 	rm -rf $(VENV)
