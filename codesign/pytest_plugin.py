@@ -1,5 +1,6 @@
 """pytest plugin (loaded when codesign is installed): the `codesign_build` fixture builds a run once per session into
-pytest's cache directory, where later sessions reuse every step whose inputs did not change."""
+pytest's cache directory, where later sessions (and pytest-xdist's other workers) reuse every step whose inputs did not
+change."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from codesign.config import digest_of
 
@@ -21,7 +23,9 @@ def pytest_addoption(parser) -> None:
 def codesign_build(request, tmp_path_factory):
     """codesign_build(spec=None, **options) -> codesign.Run, with the options of codesign.build. Each distinct call is
     built once per session, into <pytest cache>/codesign/<digest of the call>/ (unless output_root is given); with
-    pytest's cache plugin off (-p no:cacheprovider), into the session's temporary directory, rebuilt every session."""
+    pytest's cache plugin off (-p no:cacheprovider), into the session's temporary directory, rebuilt every session.
+    pytest-xdist's workers share the cache: they take turns on a call (a lock beside its directory), the later ones
+    reusing what the first built; --codesign-rebuild rebuilds once per worker."""
     from codesign.api import Run, build
 
     cache = getattr(request.config, "cache", None)
@@ -36,7 +40,8 @@ def codesign_build(request, tmp_path_factory):
             options.setdefault("output_root", root / key)
             if rebuild:
                 options.setdefault("from_step", "train")
-            built[key] = build(spec, **options)
+            with FileLock(root / f"{key}.lock"):  # another worker building the same call: wait, then reuse its steps
+                built[key] = build(spec, **options)
         return built[key]
 
     return build_once

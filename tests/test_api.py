@@ -143,3 +143,42 @@ def test_the_exact_reference_of_a_bit_exact_validation_runs_on_its_first_samples
     result = run.validate(x)
     assert result.bit_exact and result.samples == EXACT_REFERENCE_SAMPLES + 88
     assert result.exact_reference["available"] and result.exact_reference["samples"] == EXACT_REFERENCE_SAMPLES
+
+
+USER_TESTS_SHARING_A_BUILD = '''
+import os
+import time
+from pathlib import Path
+
+import codesign.api
+
+
+def one_build_at_a_time(spec=None, output_root=None, **options):
+    """Stands in for codesign.build (minutes of TensorFlow and g++): fails if another worker builds the same call now."""
+    building = Path(output_root).parent / "building"
+    if building.exists():
+        raise RuntimeError("two workers build one call at once")
+    building.touch()
+    time.sleep(2)
+    building.unlink()
+    (Path(output_root).parent / f"built by {os.getpid()}").touch()
+    return spec
+
+
+codesign.api.build = one_build_at_a_time
+
+
+def test_a_users_firmware(codesign_build):
+    assert codesign_build("tiny_net.yaml") == "tiny_net.yaml"
+'''
+
+
+def test_pytest_xdist_workers_take_turns_on_a_shared_codesign_build(tmp_path):
+    """A user's suite under pytest-xdist: every worker asks codesign_build for the same run at once (--dist each);
+    they share pytest's cache, so they take turns instead of failing on the run directory's lock."""
+    (tmp_path / "test_user.py").write_text(USER_TESTS_SHARING_A_BUILD)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "each", "-o", f"cache_dir={tmp_path / 'cache'}",
+                             "test_user.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+    assert len(list((tmp_path / "cache").rglob("built by *"))) == 2  # both asked; the second found it built
