@@ -3,7 +3,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
-PARALLEL ?= -n auto --maxprocesses 4  # pytest-xdist: one test process per core (up to 4); PARALLEL= runs them in one
+PARALLEL ?= -n logical --maxprocesses 4  # pytest-xdist: one test process per logical CPU (up to 4); PARALLEL= runs them in one
 
 .PHONY: demo test test-fast check-gxx browser rtl-tools clean
 
