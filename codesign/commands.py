@@ -13,6 +13,7 @@ from codesign.bench import format_table
 from codesign.config import Spec, hls_from_dict, load_spec, spec_from_dict
 from codesign.errors import CodesignError, RunDirError, SpecError
 from codesign.layout import RunLayout, read_json, write_json
+from codesign import pipeline
 from codesign.pipeline import run_pipeline
 from codesign.records import BenchRecord, ConversionRecord, Manifest, RtlRecord
 from codesign.results import EstimateResult, ValidationResult
@@ -71,7 +72,7 @@ def resolve_build_spec(
 
 def bring_up_to(spec: Spec, layout: RunLayout, step: str, say: Say = lambda _: None) -> Manifest:
     """Run the steps up to this one that are not up to date (none, for an unchanged run): nothing goes stale."""
-    return run_pipeline(Context(spec, layout, say), None, step)
+    return pipeline.bring_up_to(Context(spec, layout, say), step)
 
 
 def build_run(spec: Spec, run_dir: Path, say: Say, from_step: str | None = None, to_step: str | None = None) -> Manifest:

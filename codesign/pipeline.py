@@ -55,6 +55,21 @@ def run_pipeline(ctx: Context, from_step: str | None = None, to_step: str | None
         lock.release()
 
 
+def bring_up_to(ctx: Context, step: str) -> Manifest:
+    """Run the steps up to this one that are not up to date. A run already up to date is only read (no lock, nothing
+    written), so reading a finished run never makes another process's build of it refuse ("another build is running")."""
+    layout = ctx.layout
+    if layout.manifest.exists():
+        manifest = load_manifest(layout.manifest)
+        if all(
+            manifest.status(each.name) == "ok" and manifest.steps[each.name].inputs == each.inputs(ctx)
+            and all(path.exists() for path in each.outputs(layout))
+            for each in STEPS[: STEP_NAMES.index(step) + 1]
+        ):
+            return manifest
+    return run_pipeline(ctx, None, step)
+
+
 def _is_complete(layout) -> bool:
     """Whether the run directory holds a finished build (which a failed rebuild must not damage)."""
     return layout.manifest.exists() and load_manifest(layout.manifest).complete

@@ -8,6 +8,7 @@ import pytest
 from filelock import FileLock
 
 from codesign import pipeline, steps
+from codesign.commands import bring_up_to
 from codesign.config import spec_from_dict
 from codesign.errors import InternalError, RunDirError
 from codesign.layout import RunLayout, read_json
@@ -78,6 +79,24 @@ def test_second_build_in_the_same_directory_is_refused(tmp_path, tiny_spec_dict,
         with pytest.raises(RunDirError, match="another build is running"):
             run_pipeline(_context(tmp_path, tiny_spec_dict))
     assert fake_steps == []
+
+
+def test_reading_an_up_to_date_run_takes_no_lock_so_a_build_beside_it_is_not_refused(tmp_path, tiny_spec_dict, fake_steps):
+    """Run.estimate()/validate() bring the run up to date first: on a finished run they only read it. Taking the
+    run directory's lock for that made a build started at the same moment in another process refuse (seen with two
+    pytest-xdist workers on one codesign_build)."""
+    run_pipeline(_context(tmp_path, tiny_spec_dict))
+    layout = RunLayout(tmp_path / "run")
+    written = layout.manifest.stat().st_mtime_ns
+    with FileLock(layout.lock):  # a build of this run, in another process
+        manifest = bring_up_to(spec_from_dict(tiny_spec_dict), layout, "estimate")
+        assert manifest.complete and layout.manifest.stat().st_mtime_ns == written
+        layout.report("convert").unlink()  # now there is work to do: that still waits for no one and is refused
+        with pytest.raises(RunDirError, match="another build is running"):
+            bring_up_to(spec_from_dict(tiny_spec_dict), layout, "estimate")
+    assert fake_steps[8:] == []
+    bring_up_to(spec_from_dict(tiny_spec_dict), layout, "estimate")
+    assert fake_steps[8:] == ["convert", "estimate"]
 
 
 def test_manifest_from_a_newer_codesign_is_not_overwritten(tmp_path, tiny_spec_dict, fake_steps):
