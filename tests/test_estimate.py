@@ -575,3 +575,30 @@ def test_calibrating_with_two_builds_of_a_source_moves_the_third_estimate_toward
         failed = CliRunner().invoke(main, ["calibrate", str(refused), "--into", str(tmp_path / "refused.json")])
         assert failed.exit_code == 2 and words in failed.output and len(failed.output.strip().splitlines()) == 1, failed.output
         assert not (tmp_path / "refused.json").exists()
+
+
+def test_more_products_than_hls4ml_partitions_are_summed_in_a_chain_on_vitis_hls(tmp_path):
+    """A Latency-strategy Dense of more than 4,096 products (hls4ml's partition limit) takes a cycle per few nonzero
+    products on Vitis HLS (ArgyKokk's MNIST and HAR first layers), a tree's few cycles at 4,096 or on Vivado HLS; on
+    UltraScale, where no calibration row has one, the estimate says so and names the layer."""
+    import tensorflow as tf
+
+    from codesign.estimate.model import load_constants
+
+    def dense(n_in, name):
+        inputs = tf.keras.Input((n_in,))
+        model = tf.keras.Model(inputs, tf.keras.layers.Dense(8, name=name)(inputs))
+        model.layers[-1].set_weights([np.random.default_rng(1).normal(0, 0.5, (n_in, 8)), np.zeros(8)])
+        return model
+
+    zynq = {"part": "xc7z020clg400-1"}
+    chained = estimate_model(dense(600, "wide"), HLSSpec(precision="ap_fixed<16,6>", **zynq), None, tmp_path / "a", tool="Vitis HLS 2021.1")
+    at_limit = estimate_model(dense(512, "limit"), HLSSpec(precision="ap_fixed<16,6>", **zynq), None, tmp_path / "b", tool="Vitis HLS 2021.1")
+    vivado = estimate_model(dense(600, "wide"), HLSSpec(precision="ap_fixed<16,6>", backend="Vivado", **zynq), None, tmp_path / "c", tool="Vivado HLS 2020.1")
+    period = 5.0 * (1 - 0.27)
+    chain_ns = load_constants().latency["chain_add_ns_7series"]
+    assert _layer(chained, "wide")["latency_cycles"] == math.ceil(600 * chain_ns / period)  # every weight nonzero
+    assert _layer(at_limit, "limit")["latency_cycles"] <= 10 and _layer(vivado, "wide")["latency_cycles"] <= 10
+    assert chained["territory"]["inside"] is True
+    ultrascale = estimate_model(dense(600, "wide"), HLSSpec(precision="ap_fixed<16,6>"), None, tmp_path / "d", tool="Vitis HLS 2024.1")
+    assert any(gap.startswith("the products of wide summed one after another") for gap in ultrascale["territory"]["gaps"])

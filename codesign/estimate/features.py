@@ -325,6 +325,7 @@ def _mac(layer, found: dict, site: Site) -> None:
     found["ff"]["pipeline_" + family] = adder_bits * math.log2(max(facts.fan_in, 2))
     found["shape"].update(
         fan_in=facts.fan_in,
+        products=facts.products,
         reuse=reuse,
         strategy=strategy,
         serial=math.ceil(facts.distinct / shared) if shared else 1,

@@ -26,6 +26,8 @@ LATENCY_GRID = {
     "logic_mult_ns_7series": np.arange(0.0, 10.01, 0.25),
     "logic_mult_ns_ultrascale": np.arange(0.0, 8.01, 0.25),
     "add_ns_ultrascale": np.arange(0.0, 2.01, 0.05),
+    "chain_add_ns_7series": np.arange(0.0, 3.01, 0.05),
+    "chain_add_ns_ultrascale": np.arange(0.0, 2.01, 0.05),
     "register_credit_7series": np.arange(0, 2),
     "register_credit_ultrascale": np.arange(0, 2),
     "softmax_log_ns_7series": np.arange(0.0, 12.1, 0.5),
@@ -40,6 +42,7 @@ LATENCY_GRID = {
     "per_call_vivado": np.arange(0.0, 2.01, 0.25),  # last: a tool's own term refines the shared ones (LATENCY_TIES)
 }
 LATENCY_START = {"logic_mult_ns_7series": 3.0, "logic_mult_ns_ultrascale": 2.0, "mult_ns_7series": 3.0, "add_ns_7series": 0.8, "mult_ns_ultrascale": 2.0, "add_ns_ultrascale": 0.35, "table_cycles": 2,
+                 "chain_add_ns_7series": 1.0, "chain_add_ns_ultrascale": 0.7,  # unfitted without a chain row: a 16-bit carry-chain add
                  "softmax_ns_7series": 30.0, "softmax_ns_ultrascale": 8.0,
                  "register_credit_7series": 1, "register_credit_ultrascale": 1, "softmax_log_ns_7series": 3.0, "softmax_log_ns_ultrascale": 1.0, "stream_cycles": 2, "stream_fill": 1, "per_call": 1, "per_call_vivado": 1.0, "top": 2}
 # A tool's own timing departs from the shared one only as far as its rows pay for: each cycle of difference costs
@@ -263,7 +266,7 @@ def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | No
 def territory(samples: list[Sample]) -> dict[str, list[str]]:
     """Every layer type in its io type, every tool, and the largest Resource-strategy reuse factor some calibration row has."""
     found = [territory_of(sample.features, sample.timing) for sample in samples]
-    territory = {key: sorted({entry for each in found for entry in each[key]}) for key in ("layers", "tools")}
+    territory = {key: sorted({entry for each in found for entry in each[key]}) for key in ("layers", "tools", "chained")}
     return {**territory, "resource_reuse": [max(each["resource_reuse"][0] for each in found)]}
 
 

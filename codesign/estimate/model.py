@@ -24,6 +24,12 @@ INTERVAL_METRICS = (*RESOURCE_METRICS, "latency_cycles")
 # its multiply-add depth: the weight memory's read (2), the accumulators' initialisation (1), the result's cast (1)
 # and the call (1). From the kernel's structure, not fitted; the three streamed Conv1D rows match it (docs/estimation.md)
 RESOURCE_CALL_CYCLES = 5
+# hls4ml's dense_latency keeps every product in one array, mult[n_in * n_out], completely partitioned; above 4096
+# elements (the array-partition limit hls4ml's build script sets, which Vitis HLS does not take) Vitis HLS 2021.1 sums
+# each output's products one after another instead of in a tree: ArgyKokk's MNIST (196x56) and HAR (561x20) first
+# layers take 48 and 192 cycles, 0.37-0.39 cycle per nonzero product, where every layer of 4096 products or fewer
+# (64x64 included) is a tree of 4-9 cycles. Vivado HLS honours the limit; no calibration row shows what it does there.
+PRODUCTS_SUMMED_IN_A_TREE = 4096
 CALIBRATED_TABLE = 1024  # every calibration design's activation and softmax tables (their configs and firmware.json)
 LUT_PRICES = (*LUT_FEATURES, "base")
 FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "base")  # stages: from the fitted cycles
@@ -96,16 +102,19 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
         multiply = latency[f"mult_ns_{family}"] if features["dsp"] else latency[f"logic_mult_ns_{family}"]
         delay = multiply + latency[f"add_ns_{family}"] * math.log2(max(shape["fan_in"], 2))
         depth = max(0, math.ceil(delay / timing.period) - latency[f"register_credit_{family}"])
+        summed = depth  # cycles to the sums; `depth` stays the tree's (what the FF prices read)
+        if summed_in_a_chain(shape, timing):
+            summed = max(depth, math.ceil(shape["fan_in"] * latency[f"chain_add_ns_{family}"] / timing.period))
         serial = max(1, shape["serial"] if shape["strategy"] != "resource" else shape["reuse"])
         # hls4ml pipelines a kernel at II = reuse factor; shared multipliers take `serial` passes (the RF 100 projects:
         # II = passes + 1, below the RF), unshared ones keep their products and start every RF cycles (RF 2: II 2)
         interval = serial if shape["serial"] > 1 or shape["strategy"] == "resource" else shape["reuse"]
         if kind == "dense":
-            return int(depth + serial - 1 + (latency["stream_cycles"] if stream else 0)), int(interval), int(depth)
+            return int(summed + serial - 1 + (latency["stream_cycles"] if stream else 0)), int(interval), int(depth)
         pixels = shape["pixels_in"] if stream else shape["pixels_out"]
         if stream and shape["strategy"] == "resource" and shape["reuse"] > 1:  # its RF-long loop drains its pipeline every pixel
             interval += depth + RESOURCE_CALL_CYCLES
-        return int(pixels * interval + depth + latency["stream_cycles"]), int(pixels * interval), int(depth)
+        return int(pixels * interval + summed + latency["stream_cycles"]), int(pixels * interval), int(depth)
     depth = latency["table_cycles"] if kind == "table_activation" else 0
     if kind == "softmax":  # exp table, a log2-deep sum, the inverse table, the products
         lanes = max(2, features["dsp"] or features["bram_18k"] or 2)
@@ -113,6 +122,11 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
     if stream and shape.get("pixels_in", 1) > 1:
         return int(shape["pixels_in"] + depth + latency["stream_cycles"]), int(shape["pixels_in"]), int(depth)
     return int(depth + (latency["stream_cycles"] if stream else 0)), 1, int(depth)
+
+
+def summed_in_a_chain(shape: dict, timing: Timing) -> bool:
+    """Whether Vitis HLS sums this Latency-strategy kernel's products in a chain (PRODUCTS_SUMMED_IN_A_TREE)."""
+    return timing.scheduler == "Vitis HLS" and shape["strategy"] == "latency" and shape.get("products", 0) > PRODUCTS_SUMMED_IN_A_TREE
 
 
 def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
@@ -171,7 +185,8 @@ def territory_of(features: list[dict], timing: Timing) -> dict[str, list[str]]:
     and the tool (backend on the part's family)."""
     layers = sorted({f"{layer['type']} in {timing.io_type}" for layer in features if layer["kind"] != "free"})
     shared = [layer["shape"]["reuse"] for layer in features if layer["shape"].get("strategy") == "resource" and layer["kind"] in ("dense", "conv")]
-    return {"layers": layers, "tools": [f"{timing.backend} on {timing.family}"], "resource_reuse": [max(shared, default=0)]}
+    chained = [timing.family] if any(layer["kind"] in ("dense", "conv") and summed_in_a_chain(layer["shape"], timing) for layer in features) else []
+    return {"layers": layers, "tools": [f"{timing.backend} on {timing.family}"], "resource_reuse": [max(shared, default=0)], "chained": chained}
 
 
 def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -> list[str]:
@@ -188,6 +203,11 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
         named = ", ".join(f"{name} at reuse factor {reuse:,}" for name, reuse in over[:4]) + (f" and {len(over) - 4} more" if len(over) > 4 else "")
         gaps.append(f"the Resource strategy's input multiplexer and weight memory of {named}: no calibration design above reuse factor "
                     f"{calibrated} (the multiplexer priced as at {min(calibrated, RESOURCE_MUX_MAX_CHOICES)} choices)")
+    if "chained" in constants.territory and found["chained"] and found["chained"][0] not in constants.territory["chained"]:
+        named = ", ".join(layer["name"] for layer in features if layer["kind"] in ("dense", "conv") and summed_in_a_chain(layer["shape"], timing))
+        gaps.append(f"the products of {named} summed one after another (more than {PRODUCTS_SUMMED_IN_A_TREE:,}, Vitis HLS): no calibration "
+                    f"design on {timing.family} has such a layer (the chained add's time is a prior, "
+                    f"{constants.latency.get(f'chain_add_ns_{timing.family}', 0):g} ns)")
     tables = [(layer["name"], layer["shape"]["table_size"]) for layer in features if layer["shape"].get("table_size", CALIBRATED_TABLE) > CALIBRATED_TABLE]
     if tables:
         named = ", ".join(f"{name} ({size:,} entries)" for name, size in tables[:4])
