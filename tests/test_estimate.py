@@ -602,3 +602,25 @@ def test_more_products_than_hls4ml_partitions_are_summed_in_a_chain_on_vitis_hls
     assert chained["territory"]["inside"] is True
     ultrascale = estimate_model(dense(600, "wide"), HLSSpec(precision="ap_fixed<16,6>"), None, tmp_path / "d", tool="Vitis HLS 2024.1")
     assert any(gap.startswith("the products of wide summed one after another") for gap in ultrascale["territory"]["gaps"])
+
+
+def test_a_parallelization_factor_computes_that_many_pixels_at_once(tmp_path):
+    """hls4ml's io_parallel Resource convolution (conv_2d_resource_cl) computes ParallelizationFactor output pixels
+    per pass of its reuse loop, each with its own multipliers: the pixel passes and the multipliers are counted from it."""
+    import yaml
+
+    model = _dense_conv_model()  # Conv2D(4, 3) on 8x8x2: 36 output pixels of 18x4 products
+
+    def conv(factor):
+        config = tmp_path / f"pf{factor}.yml"
+        config.write_text(yaml.safe_dump({"LayerName": {"conv": {"ParallelizationFactor": factor, "ReuseFactor": 9, "Strategy": "Resource"}}}))
+        report = estimate_model(model, HLSSpec(precision="ap_fixed<16,6>", strategy="Resource", reuse_factor=9, hls4ml_config=str(config)), None,
+                                tmp_path / f"log{factor}")
+        return _layer(report, "conv"), report["territory"]["gaps"]
+
+    (one, _), (four, gaps) = conv(1), conv(4)
+    assert any(gap.startswith("the parallelization factor of conv (4, resource)") for gap in gaps)
+    assert four["dsp"] == 4 * one["dsp"] > 0
+    passes = one["ii"] // 36
+    assert one["ii"] == 36 * passes and four["ii"] == 9 * passes
+    assert one["latency_cycles"] - four["latency_cycles"] == 27 * passes

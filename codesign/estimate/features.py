@@ -331,6 +331,16 @@ def _mac(layer, found: dict, site: Site) -> None:
         serial=math.ceil(facts.distinct / shared) if shared else 1,
         line_buffer=0,
     )
+    pixels = parallel_pixels(layer, stream)
+    if pixels > 1 and strategy == "resource":  # conv_2d_resource_cl computes that many pixels at once, each with its own multipliers
+        found["dsp"] *= pixels
+        for key in lut:
+            lut[key] *= pixels
+        if "rule_lut" in found:
+            found["rule_lut"] *= pixels
+        for key in ("shared", "pipeline_" + family):
+            found["ff"][key] *= pixels
+    found["shape"]["parallel_pixels"] = pixels
     if stream and found["kind"] == "conv":
         found["ff"]["window"] = facts.inputs * data_bits * (outputs if depthwise else 1)  # the kernel's window of inputs
         line_width = int(layer.get_attr("in_width", 1) or 1)
@@ -339,6 +349,16 @@ def _mac(layer, found: dict, site: Site) -> None:
             found["bram_18k"] += rows * math.ceil(line_width * data_bits / BRAM18_BITS)
         else:
             lut["line_buffer"] = rows * data_bits * math.ceil(line_width / SRL_MAX_DEPTH)
+
+
+def parallel_pixels(layer, stream: bool) -> int:
+    """Output pixels an io_parallel convolution computes at once (hls4ml's ParallelizationFactor; 1 elsewhere). The
+    Resource kernel (conv_2d_resource_cl) unrolls its pixel loop over them, one weight read for all: counted. The
+    Latency kernel keeps one pixel's multiplier allocation (its ALLOCATION pragma): what the tools do with more
+    pixels is not counted, and the estimate says so (model.territory_gaps)."""
+    if stream or not kind_of(layer).convolution:
+        return 1
+    return max(1, int(layer.get_attr("parallelization_factor", 1) or 1))
 
 
 def _distributed_arithmetic(layer, found: dict) -> None:

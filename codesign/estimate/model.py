@@ -111,7 +111,8 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
         interval = serial if shape["serial"] > 1 or shape["strategy"] == "resource" else shape["reuse"]
         if kind == "dense":
             return int(summed + serial - 1 + (latency["stream_cycles"] if stream else 0)), int(interval), int(depth)
-        pixels = shape["pixels_in"] if stream else shape["pixels_out"]
+        at_once = shape.get("parallel_pixels", 1) if shape["strategy"] == "resource" else 1
+        pixels = shape["pixels_in"] if stream else math.ceil(shape["pixels_out"] / at_once)  # hls4ml's n_partitions
         if stream and shape["strategy"] == "resource" and shape["reuse"] > 1:  # its RF-long loop drains its pipeline every pixel
             interval += depth + RESOURCE_CALL_CYCLES
         return int(pixels * interval + summed + latency["stream_cycles"]), int(pixels * interval), int(depth)
@@ -208,6 +209,11 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
         gaps.append(f"the products of {named} summed one after another (more than {PRODUCTS_SUMMED_IN_A_TREE:,}, Vitis HLS): no calibration "
                     f"design on {timing.family} has such a layer (the chained add's time is a prior, "
                     f"{constants.latency.get(f'chain_add_ns_{timing.family}', 0):g} ns)")
+    parallel = [layer for layer in features if layer["shape"].get("parallel_pixels", 1) > 1]
+    if parallel:
+        named = ", ".join(f"{layer['name']} ({layer['shape']['parallel_pixels']}, {layer['shape']['strategy']})" for layer in parallel[:4])
+        gaps.append(f"the parallelization factor of {named}: no calibration design sets one (the Resource kernel's pixels and "
+                    "multipliers counted from hls4ml's conv_2d_resource_cl; the Latency kernel's priced as one pixel at a time)")
     tables = [(layer["name"], layer["shape"]["table_size"]) for layer in features if layer["shape"].get("table_size", CALIBRATED_TABLE) > CALIBRATED_TABLE]
     if tables:
         named = ", ".join(f"{name} ({size:,} entries)" for name, size in tables[:4])
