@@ -3,7 +3,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
-PARALLEL ?= -n logical --maxprocesses 4 --dist loadfile  # pytest-xdist, a test file per worker (up to 4); PARALLEL= runs one process
+PARALLEL ?= -n logical --maxprocesses 4 --dist load  # pytest-xdist, one test at a time per worker (up to 4); PARALLEL= runs one process
 
 .PHONY: demo test test-fast check-gxx browser rtl-tools clean
 

@@ -9,11 +9,11 @@ from typing import Callable
 
 import yaml
 
+from codesign import pipeline
 from codesign.bench import format_table
 from codesign.config import Spec, hls_from_dict, load_spec, spec_from_dict
 from codesign.errors import CodesignError, RunDirError, SpecError
 from codesign.layout import RunLayout, read_json, write_json
-from codesign import pipeline
 from codesign.pipeline import run_pipeline
 from codesign.records import BenchRecord, ConversionRecord, Manifest, RtlRecord
 from codesign.results import EstimateResult, ValidationResult
