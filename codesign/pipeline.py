@@ -61,11 +61,7 @@ def bring_up_to(ctx: Context, step: str) -> Manifest:
     layout = ctx.layout
     if layout.manifest.exists():
         manifest = load_manifest(layout.manifest)
-        if all(
-            manifest.status(each.name) == "ok" and manifest.steps[each.name].inputs == each.inputs(ctx)
-            and all(path.exists() for path in each.outputs(layout))
-            for each in STEPS[: STEP_NAMES.index(step) + 1]
-        ):
+        if all(_up_to_date(each, manifest, ctx) for each in STEPS[: STEP_NAMES.index(step) + 1]):
             return manifest
     return run_pipeline(ctx, None, step)
 
@@ -79,12 +75,16 @@ def _has_work(ctx: Context, first: int, last: int, rerun: bool) -> bool:
     """Whether any step from..to would run (a finished run has every step's outputs to digest)."""
     if rerun:
         return True
-    records = load_manifest(ctx.layout.manifest).steps
-    return any(
-        step.name not in records or records[step.name].inputs != step.inputs(ctx)
-        or not all(path.exists() for path in step.outputs(ctx.layout))
-        for step in STEPS[first : last + 1]
-    )
+    manifest = load_manifest(ctx.layout.manifest)
+    return not all(_up_to_date(step, manifest, ctx) for step in STEPS[first : last + 1])
+
+
+def _up_to_date(step, manifest: Manifest, ctx: Context, inputs: dict | None = None) -> bool:
+    """Whether the manifest says the step finished on its inputs (digested here unless given) and its outputs are all
+    there: it need not run."""
+    state = manifest.steps.get(step.name)
+    return (state is not None and state.status == "ok" and state.inputs == (step.inputs(ctx) if inputs is None else inputs)
+            and all(path.exists() for path in step.outputs(ctx.layout)))
 
 
 def _rebuild_beside(ctx: Context, first: int, last: int, rerun: bool) -> Manifest:
@@ -150,12 +150,7 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> Manifest:
                 raise RunDirError(f"{layout.root}: step '{step.name}' has not completed; run without --from first")
             continue
         inputs = step.inputs(ctx)
-        up_to_date = (
-            manifest.status(step.name) == "ok"
-            and state.inputs == inputs
-            and all(path.exists() for path in step.outputs(layout))
-        )
-        if up_to_date and not rerun:
+        if _up_to_date(step, manifest, ctx, inputs) and not rerun:
             ctx.say(f"[{step.name}] up to date, skipped")
             continue
         ctx.say(f"[{step.name}]")
