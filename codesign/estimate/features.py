@@ -331,16 +331,17 @@ def _mac(layer, found: dict, site: Site) -> None:
         serial=math.ceil(facts.distinct / shared) if shared else 1,
         line_buffer=0,
     )
-    pixels = parallel_pixels(layer, stream)
-    if pixels > 1 and strategy == "resource":  # conv_2d_resource_cl computes that many pixels at once, each with its own multipliers
-        found["dsp"] *= pixels
+    factor = parallel_pixels(layer, stream)
+    at_once = factor if strategy == "resource" else 1  # conv_2d_resource_cl: that many pixels at once, each with its own multipliers
+    if at_once > 1:
+        found["dsp"] *= at_once
         for key in lut:
-            lut[key] *= pixels
+            lut[key] *= at_once
         if "rule_lut" in found:
-            found["rule_lut"] *= pixels
+            found["rule_lut"] *= at_once
         for key in ("shared", "pipeline_" + family):
-            found["ff"][key] *= pixels
-    found["shape"]["parallel_pixels"] = pixels
+            found["ff"][key] *= at_once
+    found["shape"].update(parallel_pixels=factor, pixels_at_once=at_once)
     if stream and found["kind"] == "conv":
         found["ff"]["window"] = facts.inputs * data_bits * (outputs if depthwise else 1)  # the kernel's window of inputs
         line_width = int(layer.get_attr("in_width", 1) or 1)

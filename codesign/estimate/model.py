@@ -111,8 +111,7 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
         interval = serial if shape["serial"] > 1 or shape["strategy"] == "resource" else shape["reuse"]
         if kind == "dense":
             return int(summed + serial - 1 + (latency["stream_cycles"] if stream else 0)), int(interval), int(depth)
-        at_once = shape.get("parallel_pixels", 1) if shape["strategy"] == "resource" else 1
-        pixels = shape["pixels_in"] if stream else math.ceil(shape["pixels_out"] / at_once)  # hls4ml's n_partitions
+        pixels = shape["pixels_in"] if stream else math.ceil(shape["pixels_out"] / shape.get("pixels_at_once", 1))  # hls4ml's n_partitions
         if stream and shape["strategy"] == "resource" and shape["reuse"] > 1:  # its RF-long loop drains its pipeline every pixel
             interval += depth + RESOURCE_CALL_CYCLES
         return int(pixels * interval + summed + latency["stream_cycles"]), int(pixels * interval), int(depth)
