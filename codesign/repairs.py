@@ -111,14 +111,20 @@ def signed_max_pool_inputs(graph, _settings: dict) -> None:
     """hls4ml pads a max pooling's border windows with its input type's top bit set (nnet::pad_val): the most negative
     value of a signed type, but half the range of an unsigned one, which then wins over the values Keras compares.
     A relu's unsigned result before a padded max pooling becomes the signed type one bit wider: the same values (the
-    relu clips negatives itself, and both saturate at the same top), and a padding that never wins."""
+    relu clips negatives itself, and both saturate at the same top), and a padding that never wins. An unsigned
+    quantizer's linear cast (quantized_bits(keep_negative=False): round, then clip to [0, top]) becomes a relu into
+    that signed type, the same values: a negative input rounds to at most zero either way."""
     for layer in graph.get_layers():
         padded = any(layer.get_attr(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
         if kind_of(layer) not in (POOLING1D, POOLING2D) or layer.get_attr("pool_op") != "Max" or not padded:
             continue
         source = layer.get_input_node(layer.inputs[0])
         data = of_precision(source.types["result_t"].precision) if source is not None and "result_t" in source.types else None
-        if data is not None and not data.signed and kind_of(source) is ACTIVATION and source.get_attr("activation") == "relu":
+        if data is None or data.signed or kind_of(source) is not ACTIVATION:
+            continue
+        clipping = source.get_attr("activation") == "linear" and data.saturation in ("SAT", "SAT_SYM")
+        if source.get_attr("activation") == "relu" or clipping:
+            source.set_attr("activation", "relu")
             source.types["result_t"].precision = to_hls4ml(Fixed(data.width + 1, data.integer + 1, True, data.rounding, data.saturation))
 
 
@@ -222,17 +228,17 @@ def _exact_pooling(layer, inputs: list[Fixed], result: Fixed | None) -> None:
 
 @implements("exact_type", RESHAPE, REPACK, ZERO_PADDING1D, ZERO_PADDING2D, MERGE, CONCATENATE)
 def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> None:
-    """A result hls4ml inferred from the inputs (truncating) covers them all, one more integer bit for a sum. A merge
-    or concatenation covers them whatever modes hls4ml copied from an input (no quantizer is ever merged into one:
-    Keras computes it exactly), inferred before codesign widened those inputs."""
-    merging = kind_of(layer) in (MERGE, CONCATENATE)
-    if result is None or (result.rounding != "TRN" and not merging):
+    """A result hls4ml inferred from the inputs covers them all, one more integer bit for a sum, whatever rounding and
+    saturation hls4ml copied from an input type inferred before codesign widened it (a pooling, reshape or padding
+    copies its input's type, quantizer modes included; hls4ml merges no quantizer into these kinds: Keras computes
+    them exactly)."""
+    if result is None:
         return
     carry = 1 if kind_of(layer) is MERGE and layer.get_attr("op", "add") in ("add", "subtract") else 0
     cover = covering(inputs, carry)
-    if cover.width >= result.width and cover.frac >= result.frac:
+    if result.rounding == "TRN" and cover.width >= result.width and cover.frac >= result.frac:
         layer.types["result_t"].precision = to_hls4ml(cover)
-    elif merging and (cover.integer > result.integer or cover.frac > result.frac or cover.signed != result.signed):
+    elif cover.integer > result.integer or cover.frac > result.frac or cover.signed != result.signed:
         layer.types["result_t"].precision = to_hls4ml(covering([cover, result]))
 
 
