@@ -541,20 +541,22 @@ def test_the_terms_outside_the_calibration_are_named_with_their_layers(tmp_path)
 
 @pytest.mark.skipif(not (CALIBRATION / "projects").exists(), reason="shared/calibration is not beside the checkout")
 def test_calibrating_with_two_builds_of_a_source_moves_the_third_estimate_toward_its_vendor_figures(tmp_path, monkeypatch, hls4ml_project):
-    """`codesign calibrate` on copies of two of the jet tagger's three projects (Vitis HLS 2021.1 on a 7-series part):
-    the third's estimate, read with that calibration, is closer to its own report over the four metrics, and says so.
-    A report file alone and a folder without a report are refused in one line, nothing written."""
+    """`codesign calibrate` on copies of two of the HAR MLP's three LUT-multiplier projects (Vitis HLS 2021.1 on a
+    7-series part; their folders do not say that the build forced the multipliers into logic, which their reports
+    show): the third's estimate, read with that calibration, is closer to its own report over the four metrics, and
+    says so. A report file alone and a folder without a report are refused in one line, nothing written. (The jet
+    tagger's DSP projects, used before, are not a fair trio: the reuse-100 folder's config says reuse factor 1.)"""
     import shutil
 
     from codesign.estimate.project import estimate_project
     from codesign.estimate.vendor import vendor_results
 
-    stem = "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__jet_tagging__hls4ml_prj__DSP_reuse"
-    for reuse in (1, 2):
+    stem = "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__HAR__hls4ml_prj__LUT_reuse"
+    for reuse in (1, 100):
         shutil.copytree(CALIBRATION / "projects" / f"{stem}{reuse}", tmp_path / f"reuse{reuse}")
-    third = CALIBRATION / "projects" / f"{stem}100"
+    third = CALIBRATION / "projects" / f"{stem}2"
     into = tmp_path / "mine" / "calibration.json"
-    result = CliRunner().invoke(main, ["calibrate", str(tmp_path / "reuse1"), str(tmp_path / "reuse2"), "--into", str(into)])
+    result = CliRunner().invoke(main, ["calibrate", str(tmp_path / "reuse1"), str(tmp_path / "reuse100"), "--into", str(into)])
     assert result.exit_code == 0, result.output
     assert "Vitis HLS on 7series: 2 builds" in result.output and into.is_file()
     vendor = vendor_results(third)["csynth"]
@@ -624,3 +626,20 @@ def test_a_parallelization_factor_computes_that_many_pixels_at_once(tmp_path):
     passes = one["ii"] // 36
     assert one["ii"] == 36 * passes and four["ii"] == 9 * passes
     assert one["latency_cycles"] - four["latency_cycles"] == 27 * passes
+
+
+def test_a_softmax_is_priced_per_lane_and_bit_whatever_its_pipeline_depth(tmp_path):
+    """The calibration's softmax instances hold 7.6-14.8 FF per lane and output bit at 8 to 20 cycles deep (Vitis HLS
+    2021.1): at a faster clock the same softmax takes more cycles but its registers stay, while a Dense's pipeline
+    registers (output bits x depth) grow with the cycles."""
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((16,))
+    hidden = tf.keras.layers.Dense(10, name="fc")(inputs)
+    model = tf.keras.Model(inputs, tf.keras.layers.Softmax(name="probabilities")(hidden))
+    model.layers[1].set_weights([np.random.default_rng(2).normal(0, 0.5, (16, 10)), np.zeros(10)])
+    slow, fast = (estimate_model(model, HLSSpec(precision="ap_fixed<16,6>", part="xc7z020clg400-1", clock_ns=clock), None, tmp_path / str(clock),
+                                 tool="Vitis HLS 2021.1") for clock in (10.0, 2.5))
+    assert _layer(fast, "probabilities")["latency_cycles"] > _layer(slow, "probabilities")["latency_cycles"]
+    assert _layer(fast, "probabilities")["ff"] == _layer(slow, "probabilities")["ff"] > 0
+    assert _layer(fast, "fc")["latency_cycles"] > _layer(slow, "fc")["latency_cycles"] and _layer(fast, "fc")["ff"] > _layer(slow, "fc")["ff"]

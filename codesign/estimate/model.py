@@ -155,8 +155,9 @@ def price_instance(features: dict, constants: Constants, timing: Timing) -> dict
 
 
 def stage_bits(features: dict, depth: int) -> float:
-    """Pipeline registers: one pixel's output bits held at each stage of its pipeline."""
-    return float(features["shape"].get("pixel_bits", 0)) * depth
+    """Pipeline registers: one pixel's output bits held at each stage of its pipeline. A softmax's stages hold its
+    tables' addresses and sums, not its outputs (its own price, per lane and output bit, counts them)."""
+    return 0.0 if features["kind"] == "softmax" else float(features["shape"].get("pixel_bits", 0)) * depth
 
 
 def design_cycles(layers: list[dict], latency: dict, timing: Timing) -> int:
