@@ -221,9 +221,9 @@ def _exact_pooling(layer, inputs: list[Fixed], result: Fixed | None) -> None:
     _exact_pass_through(layer, inputs, result)
     if "accum_t" in layer.types:  # nnet::pool_op keeps the running maximum in accum_t, which hls4ml inferred before the widening
         held = of_precision(layer.types["accum_t"].precision)
-        cover = covering(inputs)
-        if held is None or cover.integer > held.integer or cover.frac > held.frac or cover.signed != held.signed:
-            layer.types["accum_t"].precision = to_hls4ml(covering([cover] + ([held] if held else [])))
+        widened = _also_holding(covering(inputs), held)
+        if widened is not None:
+            layer.types["accum_t"].precision = to_hls4ml(widened)
 
 
 @implements("exact_type", RESHAPE, REPACK, ZERO_PADDING1D, ZERO_PADDING2D, MERGE, CONCATENATE)
@@ -236,13 +236,22 @@ def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> Non
         return
     carry = 1 if kind_of(layer) is MERGE and layer.get_attr("op", "add") in ("add", "subtract") else 0
     cover = covering(inputs, carry)
-    if result.rounding == "TRN" and cover.width >= result.width and cover.frac >= result.frac:
-        layer.types["result_t"].precision = to_hls4ml(cover)
-    elif cover.integer > result.integer or cover.frac > result.frac or cover.signed != result.signed:
-        layer.types["result_t"].precision = to_hls4ml(covering([cover, result]))
+    widened = cover if result.rounding == "TRN" and cover.width >= result.width and cover.frac >= result.frac else _also_holding(cover, result)
+    if widened is not None:
+        layer.types["result_t"].precision = to_hls4ml(widened)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _also_holding(cover: Fixed, held: Fixed | None) -> Fixed | None:
+    """A type holding both `cover` and the type already `held`, where `held` alone misses some of `cover`'s values;
+    None where it holds them all."""
+    if held is None:
+        return cover
+    if cover.integer > held.integer or cover.frac > held.frac or cover.signed != held.signed:
+        return covering([cover, held])
+    return None
 
 
 def _is_average_pooling(layer) -> bool:
