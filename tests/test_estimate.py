@@ -643,3 +643,37 @@ def test_a_softmax_is_priced_per_lane_and_bit_whatever_its_pipeline_depth(tmp_pa
     assert _layer(fast, "probabilities")["latency_cycles"] > _layer(slow, "probabilities")["latency_cycles"]
     assert _layer(fast, "probabilities")["ff"] == _layer(slow, "probabilities")["ff"] > 0
     assert _layer(fast, "fc")["latency_cycles"] > _layer(slow, "fc")["latency_cycles"] and _layer(fast, "fc")["ff"] > _layer(slow, "fc")["ff"]
+
+
+def test_a_streamed_softmax_fills_its_tables_at_every_call_on_vitis_hls(tmp_path):
+    """hls4ml's io_stream softmax fills its tables in a loop at every call, from ap_fixed bit slices that Vitis HLS does
+    not fold (issue #34: 1,024 of a streamed softmax's 1,053 cycles on Vitis HLS 2024.2): its cycles and the design's
+    interval hold the fill there, not on Vivado HLS, not in io_parallel (one pipelined function), not for the legacy
+    implementation (tables from floats, folded), and the estimate names the term as outside the calibration."""
+    import tensorflow as tf
+
+    from codesign.estimate.model import estimate_design
+    from codesign.estimate.run import convert_for_estimate
+    from codesign.parts import part_or_unlisted
+
+    inputs = tf.keras.Input((16,))
+    hidden = tf.keras.layers.Dense(10, name="fc")(inputs)
+    model = tf.keras.Model(inputs, tf.keras.layers.Softmax(name="probabilities")(hidden))
+    model.layers[1].set_weights([np.random.default_rng(2).normal(0, 0.5, (16, 10)), np.zeros(10)])
+
+    def estimate(io_type, tool, implementation=None):
+        hls = HLSSpec(precision="ap_fixed<16,6>", part="xcvu9p-flga2104-2-e", clock_ns=5.0, io_type=io_type)
+        graph, _ = convert_for_estimate(model, hls, None, tmp_path / "convert.log")
+        if implementation:
+            next(layer for layer in graph.get_layers() if layer.name == "probabilities").set_attr("implementation", implementation)
+        return estimate_design(graph, part_or_unlisted(hls.part)[0], hls.clock_ns, io_type, hls.backend, tool=tool)
+
+    filled = estimate("io_stream", "Vitis HLS 2024.2")
+    assert _layer(filled, "probabilities")["latency_cycles"] >= 1024 and filled["total"]["latency_cycles"] >= 1024
+    assert filled["total"]["ii"] >= 1024  # the fill comes again with every input
+    assert any("table fill of probabilities (1,024 cycles a call)" in gap for gap in filled["territory"]["gaps"])
+    for io_type, tool, implementation in (("io_stream", "Vivado HLS 2020.1", None), ("io_parallel", "Vitis HLS 2024.2", None),
+                                          ("io_stream", "Vitis HLS 2024.2", "legacy")):
+        folded = estimate(io_type, tool, implementation)
+        assert _layer(folded, "probabilities")["latency_cycles"] < 30 and folded["total"]["ii"] < 30, (io_type, tool, implementation)
+        assert not any("table fill" in gap for gap in folded["territory"]["gaps"])

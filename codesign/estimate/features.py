@@ -175,6 +175,22 @@ def _table_size(layer) -> int:
     return int(layer.get_attr("table_size", 1024) or 1024)
 
 
+def _softmax_table_entries(layer) -> int:
+    """The entries of the larger of a softmax's two tables where hls4ml fills them from ap_fixed bit slices
+    (`softmax_real_val_from_idx`: its latency and stable implementations), else 0 (legacy: computed from floats).
+    The stable one's exponential table is at most 2^(input bits less the sign) long, as hls4ml's config template says."""
+    implementation = str(layer.get_attr("implementation", "stable") or "stable").lower()
+    if implementation not in ("latency", "stable"):
+        return 0
+    size = _table_size(layer)
+    inverse = int(layer.get_attr("inv_table_size", size) or size)
+    exponential = int(layer.get_attr("exp_table_size", size) or size)
+    if implementation == "stable":
+        precision = layer.get_input_variable().type.precision
+        exponential = min(exponential, 2 ** (precision.width - int(precision.signed)))
+    return max(inverse, exponential)
+
+
 @implements("estimate", SOFTMAX)
 def _softmax(layer, found: dict, site: Site) -> None:
     """hls4ml's softmax: an exponential table and an inversion table, one multiplier per lane; its `argmax`
@@ -186,6 +202,7 @@ def _softmax(layer, found: dict, site: Site) -> None:
         return
     found["kind"] = "softmax"
     found["shape"]["table_size"] = _table_size(layer)
+    found["shape"]["tables_from_bits"] = _softmax_table_entries(layer)
     found["dsp"] = site.lanes if site.multipliers != "fabric" else 0
     found["bram_18k"] = site.lanes
     found["lut"]["softmax"] = site.lanes * site.out_bits

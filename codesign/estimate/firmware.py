@@ -254,6 +254,8 @@ def _layer_config(layer: Layer, config: dict) -> dict:
         entry["table_t"] = config["table_t"]
     if isinstance(config.get("table_size"), int):
         entry["TableSize"] = config["table_size"]
+    if layer.function == "softmax":  # firmware older than hls4ml's softmax implementations computes its tables from floats
+        entry["Implementation"] = str(config.get("implementation", "legacy")).rsplit("::", 1)[-1]
     return entry
 
 

@@ -119,9 +119,24 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
     if kind == "softmax":  # exp table, a log2-deep sum, the inverse table, the products
         lanes = max(2, features["dsp"] or features["bram_18k"] or 2)
         depth = math.ceil((latency[f"softmax_ns_{family}"] + latency[f"softmax_log_ns_{family}"] * math.log2(lanes)) / timing.period)
+        fill = table_fill(shape, timing)
+        if fill:  # every call fills the tables, then reads its input: the fill is in its cycles and its interval
+            cycles = int(fill + shape.get("pixels_in", 1) + depth + latency["stream_cycles"])
+            return cycles, cycles, int(depth)
     if stream and shape.get("pixels_in", 1) > 1:
         return int(shape["pixels_in"] + depth + latency["stream_cycles"]), int(shape["pixels_in"]), int(depth)
     return int(depth + (latency["stream_cycles"] if stream else 0)), 1, int(depth)
+
+
+def table_fill(shape: dict, timing: Timing) -> int:
+    """Cycles a streamed softmax spends filling its tables at each call on Vitis HLS. hls4ml's io_stream softmax
+    declares its tables as locals under synthesis and fills them in a loop outside its pipelined loop; the latency and
+    stable implementations compute the entries from ap_fixed bit slices, which Vitis HLS does not fold into a ROM
+    (issue #34: 1,024 of a Vitis HLS 2024.2 streamed softmax's 1,053 cycles), the two tables filled side by side.
+    The float-only tables of sigmoid, tanh and ELU fold (hls4ml's CI, streamed, Vitis HLS 2024.1: 4 cycles), and the
+    io_parallel softmax is one pipelined function whose loops are unrolled and folded."""
+    stream_on_vitis = timing.io_type == "io_stream" and timing.scheduler == "Vitis HLS"
+    return int(shape.get("tables_from_bits", 0)) if stream_on_vitis else 0
 
 
 def summed_in_a_chain(shape: dict, timing: Timing) -> bool:
@@ -214,6 +229,11 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
         named = ", ".join(f"{layer['name']} ({layer['shape']['parallel_pixels']}, {layer['shape']['strategy']})" for layer in parallel[:4])
         gaps.append(f"the parallelization factor of {named}: no calibration design sets one (the Resource kernel's pixels and "
                     "multipliers counted from hls4ml's conv_2d_resource_cl; the Latency kernel's priced as one pixel at a time)")
+    filled = [(layer["name"], table_fill(layer["shape"], timing)) for layer in features if layer["kind"] == "softmax" and table_fill(layer["shape"], timing)]
+    if filled:
+        named = ", ".join(f"{name} ({cycles:,} cycles a call)" for name, cycles in filled)
+        gaps.append(f"the table fill of {named}: no calibration design has a streamed softmax built by Vitis HLS (the fill is read "
+                    "from hls4ml's template and one vendor figure quoted in issue #34)")
     tables = [(layer["name"], layer["shape"]["table_size"]) for layer in features if layer["shape"].get("table_size", CALIBRATED_TABLE) > CALIBRATED_TABLE]
     if tables:
         named = ", ".join(f"{name} ({size:,} entries)" for name, size in tables[:4])
