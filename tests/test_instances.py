@@ -107,3 +107,28 @@ def test_the_fits_layer_rows_are_the_layers_as_the_estimate_prices_them_and_they
     plain = fit.fit_constants([alone])
     assert price_instance(dense, pulled, sample.timing)["ff"] > 1.25 * price_instance(dense, plain, sample.timing)["ff"]
     assert ignored.ff == plain.ff
+
+
+def test_streamed_resource_registers_fitted_on_ntorc_price_another_tools_instances():
+    """A streamed Resource kernel's registers have their own terms (input bits the stream wrapper holds, shared
+    multipliers, output bits, a call), fitted on layer rows alone. Fitted on N-TORC's streamed Resource layers only
+    (Vivado HLS 2019.1, UltraScale+), they price the NeutDetector's streamed Resource instances (Vivado HLS 2019.2,
+    7-series, another source) within 2x; the old shared prices put its 64-input output Dense at 390 FF against 4,548."""
+    from codesign.estimate import fit
+    from codesign.estimate.calibration import _sample, ntorc_layer_rows, projects2_rows
+    from codesign.estimate.model import load_constants, price_instance
+
+    layers = []
+    for row in [row for row in ntorc_layer_rows(CALIBRATION) if row.strategy == "Resource"][::4]:
+        alone = _sample(row, row.convert())
+        layers.append(fit.LayerRow(row.id, row.kind, next(found for found in alone.features if found["name"] == "layer"), row.published, alone.timing))
+    prices = fit.fit_streamed_ff([], layers)
+    assert prices["streamed_input"] > 1.0 and prices["streamed_shared"] > 0.5  # every input bit held, every shared multiplier's operands
+    row = next(row for row in projects2_rows(CALIBRATION) if row.id.endswith("uplane-reuse16"))
+    sample = _sample(row, row.convert())
+    constants = load_constants()
+    constants.ff.update(prices)
+    priced = [(layer["name"], price_instance(layer, constants, sample.timing)["ff"], instance["ff"]) for layer, instance in matched(sample.instances, sample.features)
+              if "ff_streamed" in layer]
+    assert len(priced) == 4, priced  # three Conv1D and the output Dense
+    assert all(0.5 <= estimate / vendor <= 2.0 for _, estimate, vendor in priced), priced

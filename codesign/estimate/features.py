@@ -147,6 +147,8 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     if stream:
         _stream_fifos(found, out_var, out_bits)
         found["ff"]["stream_vivado" if backend == "Vivado" else "stream_vitis"] += lanes * out_bits
+    if "ff_streamed" in found:  # none of the shared registers' terms: its own carry all of it
+        found["ff"] = dict.fromkeys(FF_FEATURES, 0.0)
     else:
         found["ff"]["output"] = out_var.size() * out_bits
     return found
@@ -359,6 +361,9 @@ def _mac(layer, found: dict, site: Site) -> None:
         for key in ("shared", "pipeline_" + family):
             found["ff"][key] *= at_once
     found["shape"].update(parallel_pixels=factor, pixels_at_once=at_once)
+    if stream and strategy == "resource" and reuse > 1:  # priced by its own terms, fitted per layer (model.STREAMED_FF)
+        found["ff_streamed"] = {"streamed_input": facts.inputs * data_bits * (outputs if depthwise else 1), "streamed_shared": found["ff"]["shared"],
+                                "streamed_output": site.lanes * site.out_bits, "streamed_call": 1.0}
     if stream and found["kind"] == "conv":
         found["ff"]["window"] = facts.inputs * data_bits * (outputs if depthwise else 1)  # the kernel's window of inputs
         line_width = int(layer.get_attr("in_width", 1) or 1)

@@ -17,7 +17,8 @@ from scipy.optimize import nnls
 
 from codesign.estimate.features import FF_FEATURES, LUT_FEATURES
 from codesign.estimate.instances import matched
-from codesign.estimate.model import FF_PRICES, INTERVAL_METRICS, LUT_PRICES, Constants, Timing, design_cycles, interval, layer_cycles, stage_bits, territory_of
+from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, Constants, Timing, design_cycles, interval, layer_cycles, stage_bits,
+                                     streamed_ff, territory_of)
 
 LATENCY_GRID = {
     "mult_ns_7series": np.arange(0.0, 10.01, 0.25),
@@ -217,7 +218,8 @@ def layer_ff_rows(samples: list[Sample], layers: list[LayerRow], latency: dict) 
     pairs += [(row.features, row.published["ff"], row.timing) for row in layers]
     if not pairs:
         return np.zeros((0, len(FF_PRICES))), np.zeros(0)
-    return np.array([_ff_row(features, timing, latency) for features, _, timing in pairs]), np.array([float(ff) for _, ff, _ in pairs])
+    rows = np.array([_ff_row(dict(features, ff=dict(features["ff"], output=0.0)), timing, latency) for features, _, timing in pairs])  # as price_instance
+    return rows, np.array([float(ff) for _, ff, _ in pairs])
 
 
 def _totals(sample: Sample, metric: str, latency: dict) -> np.ndarray:
@@ -237,10 +239,24 @@ HUBER_RELATIVE = 0.5  # a row off by more than this relative error weighs as if 
 HUBER_ROUNDS = 8
 
 
-def _rule(sample: Sample, metric: str) -> float:
-    """What rules, not prices, add to a metric (the Resource strategy's input multiplexers, in LUTs), as
-    model.price_layer adds it."""
-    return float(sum(layer.get("rule_lut", 0.0) for layer in sample.features)) if metric == "lut" else 0.0
+def _rule(sample: Sample, metric: str, ff_prices: dict) -> float:
+    """What is not priced on design totals, as model.price_layer adds it: the Resource strategy's input multiplexers
+    (LUT, a rule) and the streamed Resource kernels' registers (FF, priced on layer rows: fit_streamed_ff)."""
+    if metric == "lut":
+        return float(sum(layer.get("rule_lut", 0.0) for layer in sample.features))
+    return float(sum(streamed_ff(layer, ff_prices) for layer in sample.features))
+
+
+def fit_streamed_ff(samples: list[Sample], layers: list[LayerRow]) -> dict[str, float]:
+    """The prices of STREAMED_FF on every layer row that has them (N-TORC's streamed Resource Dense and Conv1D) and every
+    matched report instance of such a layer: per-layer rows isolate these registers, where a design total mixes them
+    with the top function's and every other layer's."""
+    pairs = [(layer, instance["ff"]) for sample in samples for layer, instance in matched(sample.instances, sample.features)
+             if "ff_streamed" in layer and instance.get("ff") is not None]
+    pairs += [(row.features, row.published["ff"]) for row in layers if "ff_streamed" in row.features and row.published.get("ff") is not None]
+    rows = np.array([[features["ff_streamed"][key] for key in STREAMED_FF] for features, _ in pairs]).reshape(len(pairs), len(STREAMED_FF))
+    prices = _nnls_relative(rows, np.array([float(ff) for _, ff in pairs]))
+    return {key: round(float(value), 4) for key, value in zip(STREAMED_FF, prices)}
 
 
 def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | None = None, row_weights: np.ndarray | None = None) -> np.ndarray:
@@ -276,17 +292,19 @@ def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on
     instances and the layer rows, each at LAYER_ROW_WEIGHT of a design."""
     samples = [sample for sample in samples if sample.fitted]
     latency = fit_latency(samples, layers=layers)
+    streamed = fit_streamed_ff(samples, list(layers))
     prices = {}
     for metric, names in (("lut", LUT_PRICES), ("ff", FF_PRICES)):
         rows = np.array([_totals(sample, metric, latency) for sample in samples])
         published = np.array([sample.published[metric] for sample in samples], dtype=float)
-        rules = np.array([_rule(sample, metric) for sample in samples])
+        rules = np.array([_rule(sample, metric, streamed) for sample in samples])
         weights = None
         if metric == "ff" and LAYER_ROW_WEIGHT:
             layer_rows, layer_published = layer_ff_rows(samples, list(layers), latency)
             weights = np.concatenate([np.ones(len(published)), np.full(len(layer_published), LAYER_ROW_WEIGHT)])
             rows, published, rules = np.vstack([rows, layer_rows]), np.concatenate([published, layer_published]), np.concatenate([rules, np.zeros(len(layer_published))])
         prices[metric] = {name: round(float(value), 4) for name, value in zip(names, _nnls_relative(rows, published, rules, weights))}
+    prices["ff"].update(streamed)
     return Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples), untrained or {})
 
 
@@ -312,7 +330,7 @@ def predict(sample: Sample, constants: Constants) -> dict:
     for metric in ("lut", "ff"):
         prices = getattr(constants, metric)
         priced = float(_totals(sample, metric, constants.latency) @ np.array([prices[name] for name in names[metric]]))
-        total[metric] = int(round(priced + _rule(sample, metric)))
+        total[metric] = int(round(priced + _rule(sample, metric, constants.ff)))
     total["latency_cycles"] = _cycles(sample, constants.latency)[0]
     return total
 

@@ -33,6 +33,10 @@ PRODUCTS_SUMMED_IN_A_TREE = 4096
 CALIBRATED_TABLE = 1024  # every calibration design's activation and softmax tables (their configs and firmware.json)
 LUT_PRICES = (*LUT_FEATURES, "base")
 FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "base")  # stages: from the fitted cycles
+# A streamed Resource-strategy kernel's registers (dense_resource behind the stream wrapper, which holds the whole input
+# vector or window): per input bit, per bit of a shared multiplier, per output bit and per call, fitted on layer rows
+# alone (N-TORC's and the reports' instances), not on design totals (fit.fit_streamed_ff)
+STREAMED_FF = ("streamed_input", "streamed_shared", "streamed_output", "streamed_call")
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
         "type": features["type"],
         "dsp": int(features["dsp"]),
         "lut": int(round(sum(constants.lut[key] * features["lut"][key] for key in LUT_FEATURES) + features.get("rule_lut", 0.0))),
-        "ff": int(round(sum(constants.ff[key] * ff_features.get(key, 0.0) for key in FF_PRICES if key != "base"))),
+        "ff": int(round(sum(constants.ff[key] * ff_features.get(key, 0.0) for key in FF_PRICES if key != "base") + streamed_ff(features, constants.ff))),
         "bram_18k": int(features["bram_18k"]),
         "uram": 0,
         "latency_cycles": cycles,
@@ -163,16 +167,24 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
 
 def price_instance(features: dict, constants: Constants, timing: Timing) -> dict:
     """A layer's price as its instance in a C-synthesis report counts it: without its output FIFO (a top-level
-    memory in the report, priced with the layer by price_layer)."""
+    memory in the report, priced with the layer by price_layer), and in io_parallel without its output registers
+    (the top function's, between the layer calls)."""
     priced = price_layer(features, constants, timing)
-    return {**priced, "bram_18k": priced["bram_18k"] - features.get("fifo_bram_18k", 0),
+    held_by_top = price_layer(dict(features, ff=dict(features["ff"], output=0.0)), constants, timing)["ff"]
+    return {**priced, "bram_18k": priced["bram_18k"] - features.get("fifo_bram_18k", 0), "ff": held_by_top,
             "lut": priced["lut"] - int(round(constants.lut.get("fifo", 0.0) * features["lut"].get("fifo", 0.0)))}
+
+
+def streamed_ff(features: dict, prices: dict) -> float:
+    """A streamed Resource-strategy kernel's registers by its own terms (STREAMED_FF); 0 for every other layer."""
+    return sum(prices.get(key, 0.0) * value for key, value in features.get("ff_streamed", {}).items())
 
 
 def stage_bits(features: dict, depth: int) -> float:
     """Pipeline registers: one pixel's output bits held at each stage of its pipeline. A softmax's stages hold its
-    tables' addresses and sums, not its outputs (its own price, per lane and output bit, counts them)."""
-    return 0.0 if features["kind"] == "softmax" else float(features["shape"].get("pixel_bits", 0)) * depth
+    tables' addresses and sums, not its outputs (its own price, per lane and output bit, counts them); a streamed
+    Resource kernel's registers are all in its own terms (streamed_ff)."""
+    return 0.0 if features["kind"] == "softmax" or "ff_streamed" in features else float(features["shape"].get("pixel_bits", 0)) * depth
 
 
 def design_cycles(layers: list[dict], latency: dict, timing: Timing) -> int:
