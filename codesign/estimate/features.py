@@ -170,6 +170,8 @@ def _pooling(layer, found: dict, site: Site) -> None:
     found["lut"]["pool_max" if is_max else "pool_avg"] = site.lanes * site.data_bits * window
     found["ff"]["pool"] = site.lanes * site.data_bits * (window if site.stream else 1)
     found["shape"]["window"] = window
+    if site.stream and kind_of(layer) not in (GLOBAL_POOLING1D, GLOBAL_POOLING2D):  # its window's line buffer: own terms (model.STREAMED_FF)
+        found["ff_streamed"] = {"streamed_pool_window": found["ff"]["pool"], "streamed_pool_call": 1.0}
 
 
 def _table_size(layer) -> int:

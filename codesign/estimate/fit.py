@@ -248,15 +248,18 @@ def _rule(sample: Sample, metric: str, ff_prices: dict) -> float:
 
 
 def fit_streamed_ff(samples: list[Sample], layers: list[LayerRow]) -> dict[str, float]:
-    """The prices of STREAMED_FF on every layer row that has them (N-TORC's streamed Resource Dense and Conv1D) and every
-    matched report instance of such a layer: per-layer rows isolate these registers, where a design total mixes them
-    with the top function's and every other layer's."""
+    """The prices of STREAMED_FF, each group (Resource kernels, poolings) on every layer row of it (N-TORC's streamed
+    Resource Dense and Conv1D) and every matched report instance of such a layer: per-layer rows isolate these
+    registers, where a design total mixes them with the top function's and every other layer's."""
     pairs = [(layer, instance["ff"]) for sample in samples for layer, instance in matched(sample.instances, sample.features)
              if "ff_streamed" in layer and instance.get("ff") is not None]
     pairs += [(row.features, row.published["ff"]) for row in layers if "ff_streamed" in row.features and row.published.get("ff") is not None]
-    rows = np.array([[features["ff_streamed"][key] for key in STREAMED_FF] for features, _ in pairs]).reshape(len(pairs), len(STREAMED_FF))
-    prices = _nnls_relative(rows, np.array([float(ff) for _, ff in pairs]))
-    return {key: round(float(value), 4) for key, value in zip(STREAMED_FF, prices)}
+    prices = {}
+    for keys in STREAMED_FF.values():
+        group = [(features["ff_streamed"], ff) for features, ff in pairs if set(features["ff_streamed"]) <= set(keys)]
+        rows = np.array([[terms.get(key, 0.0) for key in keys] for terms, _ in group]).reshape(len(group), len(keys))
+        prices.update(zip(keys, _nnls_relative(rows, np.array([float(ff) for _, ff in group]))))
+    return {key: round(float(value), 4) for key, value in prices.items()}
 
 
 def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | None = None, row_weights: np.ndarray | None = None) -> np.ndarray:

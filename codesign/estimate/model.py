@@ -36,7 +36,7 @@ FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "base")  # sta
 # A streamed Resource-strategy kernel's registers (dense_resource behind the stream wrapper, which holds the whole input
 # vector or window): per input bit, per bit of a shared multiplier, per output bit and per call, fitted on layer rows
 # alone (N-TORC's and the reports' instances), not on design totals (fit.fit_streamed_ff)
-STREAMED_FF = ("streamed_input", "streamed_shared", "streamed_output", "streamed_call")
+STREAMED_FF = {"kernel": ("streamed_input", "streamed_shared", "streamed_output", "streamed_call"), "pooling": ("streamed_pool_window", "streamed_pool_call")}
 
 
 @dataclass(frozen=True)
