@@ -33,9 +33,10 @@ PRODUCTS_SUMMED_IN_A_TREE = 4096
 CALIBRATED_TABLE = 1024  # every calibration design's activation and softmax tables (their configs and firmware.json)
 LUT_PRICES = (*LUT_FEATURES, "base")
 FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "base")  # stages: from the fitted cycles
-# A streamed Resource-strategy kernel's registers (dense_resource behind the stream wrapper, which holds the whole input
-# vector or window): per input bit, per bit of a shared multiplier, per output bit and per call, fitted on layer rows
-# alone (N-TORC's and the reports' instances), not on design totals (fit.fit_streamed_ff)
+# Registers of streamed layers that per-layer rows isolate, fitted per group on layer rows alone (N-TORC's and the
+# reports' instances), not on design totals (fit.fit_streamed_ff): a Resource-strategy kernel (dense_resource behind the
+# stream wrapper, which holds the whole input vector or window) per input bit, per bit of a shared multiplier, per
+# output bit and per call; a windowed pooling per bit of its window and per call
 STREAMED_FF = {"kernel": ("streamed_input", "streamed_shared", "streamed_output", "streamed_call"), "pooling": ("streamed_pool_window", "streamed_pool_call")}
 
 
@@ -176,7 +177,7 @@ def price_instance(features: dict, constants: Constants, timing: Timing) -> dict
 
 
 def streamed_ff(features: dict, prices: dict) -> float:
-    """A streamed Resource-strategy kernel's registers by its own terms (STREAMED_FF); 0 for every other layer."""
+    """A streamed Resource kernel's or windowed pooling's registers by their own terms (STREAMED_FF); 0 for every other layer."""
     return sum(prices.get(key, 0.0) * value for key, value in features.get("ff_streamed", {}).items())
 
 
