@@ -147,10 +147,10 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     if stream:
         _stream_fifos(found, out_var, out_bits)
         found["ff"]["stream_vivado" if backend == "Vivado" else "stream_vitis"] += lanes * out_bits
-    if "ff_streamed" in found:  # none of the shared registers' terms: its own carry all of it
-        found["ff"] = dict.fromkeys(FF_FEATURES, 0.0)
     else:
         found["ff"]["output"] = out_var.size() * out_bits
+    if "ff_streamed" in found:  # none of the shared registers' terms: its own carry all of it
+        found["ff"] = dict.fromkeys(FF_FEATURES, 0.0)
     return found
 
 
