@@ -115,21 +115,11 @@ def test_streamed_resource_registers_fitted_on_ntorc_price_another_tools_instanc
     (Vivado HLS 2019.1, UltraScale+), they price the NeutDetector's streamed Resource instances (Vivado HLS 2019.2,
     7-series, another source) within 2x; the old shared prices put its 64-input output Dense at 390 FF against 4,548."""
     from codesign.estimate import fit
-    from codesign.estimate.calibration import _sample, ntorc_layer_rows, projects2_rows
-    from codesign.estimate.model import load_constants, price_instance
+    from codesign.estimate.calibration import ntorc_layer, ntorc_layer_rows
 
-    layers = []
-    for row in [row for row in ntorc_layer_rows(CALIBRATION) if row.strategy == "Resource"][::4]:
-        alone = _sample(row, row.convert())
-        layers.append(fit.LayerRow(row.id, row.kind, next(found for found in alone.features if found["name"] == "layer"), row.published, alone.timing))
-    prices = fit.fit_streamed_ff([], layers)
+    prices = fit.fit_streamed_ff([], [ntorc_layer(row) for row in [row for row in ntorc_layer_rows(CALIBRATION) if row.strategy == "Resource"][::4]])
     assert prices["streamed_input"] > 1.0 and prices["streamed_shared"] > 0.5  # every input bit held, every shared multiplier's operands
-    row = next(row for row in projects2_rows(CALIBRATION) if row.id.endswith("uplane-reuse16"))
-    sample = _sample(row, row.convert())
-    constants = load_constants()
-    constants.ff.update(prices)
-    priced = [(layer["name"], price_instance(layer, constants, sample.timing)["ff"], instance["ff"]) for layer, instance in matched(sample.instances, sample.features)
-              if "streamed_input" in layer.get("ff_streamed", {})]
+    priced = _neutdetector_instances_priced(prices, "streamed_input")
     assert len(priced) == 4, priced  # three Conv1D and the output Dense
     assert all(0.5 <= estimate / vendor <= 2.0 for _, estimate, vendor in priced), priced
 
@@ -140,17 +130,25 @@ def test_streamed_pooling_registers_fitted_on_one_cnn_price_another_tools_pools(
     pools (Vivado HLS 2019.2, 7-series, another source) within 2x; the design-fitted price per window bit had them
     3.3-4.7x under (docs/estimation.md, per-layer table)."""
     from codesign.estimate import fit
-    from codesign.estimate.calibration import _sample, project_rows, projects2_rows
-    from codesign.estimate.model import load_constants, price_instance
+    from codesign.estimate.calibration import _sample, project_rows
 
     svhn = next(row for row in project_rows(CALIBRATION) if row.id.startswith("nycu-pcs-lab"))
     prices = fit.fit_streamed_ff([_sample(svhn, svhn.convert())], [])
     assert prices["streamed_pool_call"] > 100  # a fixed cost per pooling, whatever its window
+    pools = _neutdetector_instances_priced(prices, "streamed_pool_window")
+    assert [name for name, *_ in pools] == ["max_pooling1d", "max_pooling1d_1"]
+    assert all(0.5 <= estimate / vendor <= 2.0 for _, estimate, vendor in pools), pools
+
+
+def _neutdetector_instances_priced(prices: dict, term: str) -> list[tuple[str, int, int]]:
+    """(layer, estimated FF, vendor FF) of the NeutDetector's (RF 16) report instances that carry `term`, priced with
+    the shipped constants and these streamed-layer prices."""
+    from codesign.estimate.calibration import _sample, projects2_rows
+    from codesign.estimate.model import load_constants, price_instance
+
     row = next(row for row in projects2_rows(CALIBRATION) if row.id.endswith("uplane-reuse16"))
     sample = _sample(row, row.convert())
     constants = load_constants()
     constants.ff.update(prices)
-    pools = [(layer["name"], price_instance(layer, constants, sample.timing)["ff"], instance["ff"]) for layer, instance in matched(sample.instances, sample.features)
-             if "streamed_pool_window" in layer.get("ff_streamed", {})]
-    assert [name for name, *_ in pools] == ["max_pooling1d", "max_pooling1d_1"]
-    assert all(0.5 <= estimate / vendor <= 2.0 for _, estimate, vendor in pools), pools
+    return [(layer["name"], price_instance(layer, constants, sample.timing)["ff"], instance["ff"]) for layer, instance in matched(sample.instances, sample.features)
+            if term in layer.get("ff_streamed", {})]

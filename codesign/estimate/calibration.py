@@ -332,17 +332,22 @@ def ntorc_layer_rows(folder: Path) -> list[Row]:
 
 def ntorc_layers(folder: Path, progress: Callable | None = None) -> list:
     """N-TORC's configurations converted and reduced to their one layer (fit.LayerRow), with progress per row."""
-    from codesign.estimate.fit import LayerRow
-
     rows = ntorc_layer_rows(folder)
     found = []
     for index, row in enumerate(rows, start=1):
-        sample = _sample(row, row.convert())
-        layer = next(features for features in sample.features if features["name"] == "layer")
-        found.append(LayerRow(row.id, f"{row.kind} · {row.strategy}", layer, row.published, sample.timing))
+        found.append(ntorc_layer(row))
         if progress:
             progress(index, len(rows), row.id)
     return found
+
+
+def ntorc_layer(row: Row):
+    """One N-TORC configuration converted and reduced to its one layer (fit.LayerRow)."""
+    from codesign.estimate.fit import LayerRow
+
+    sample = _sample(row, row.convert())
+    layer = next(features for features in sample.features if features["name"] == "layer")
+    return LayerRow(row.id, f"{row.kind} · {row.strategy}", layer, row.published, sample.timing)
 
 
 def all_rows(folder: Path) -> list[Row]:

@@ -170,9 +170,8 @@ def price_instance(features: dict, constants: Constants, timing: Timing) -> dict
     """A layer's price as its instance in a C-synthesis report counts it: without its output FIFO (a top-level
     memory in the report, priced with the layer by price_layer), and in io_parallel without its output registers
     (the top function's, between the layer calls)."""
-    priced = price_layer(features, constants, timing)
-    held_by_top = price_layer(dict(features, ff=dict(features["ff"], output=0.0)), constants, timing)["ff"]
-    return {**priced, "bram_18k": priced["bram_18k"] - features.get("fifo_bram_18k", 0), "ff": held_by_top,
+    priced = price_layer(dict(features, ff=dict(features["ff"], output=0.0)), constants, timing)
+    return {**priced, "bram_18k": priced["bram_18k"] - features.get("fifo_bram_18k", 0),
             "lut": priced["lut"] - int(round(constants.lut.get("fifo", 0.0) * features["lut"].get("fifo", 0.0)))}
 
 
