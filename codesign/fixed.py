@@ -17,7 +17,7 @@ EXACT_FLOAT = 2.0**52  # every integer below this magnitude is exact in float64
 EXACT_FLOAT32 = 2.0**24  # ... and in float32
 SMALL = 2.0**23  # below this, float32 rounding and overflow arithmetic stay exact
 
-_AP_TEXT = re.compile(r"^ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*([A-Z_]+)\s*)?(?:,\s*([A-Z_]+)\s*)?>$")
+_AP_TEXT = re.compile(r"^ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*(?:AP_)?([A-Z_]+)\s*)?(?:,\s*(?:AP_)?([A-Z_]+)\s*)?>$")  # modes as C++ (AP_SAT) or hls4ml (SAT) spell them
 _HLS4ML_TEXT = re.compile(
     r"^(?:ap_)?(u?)(fixed|int)<\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?(?:,\s*(?:AP_)?([A-Z_]+)\s*)?(?:,\s*(?:AP_)?([A-Z_]+)\s*)?(?:,\s*\d+\s*)?>$"
 )

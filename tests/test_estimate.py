@@ -677,3 +677,25 @@ def test_a_streamed_softmax_fills_its_tables_at_every_call_on_vitis_hls(tmp_path
         folded = estimate(io_type, tool, implementation)
         assert _layer(folded, "probabilities")["latency_cycles"] < 30 and folded["total"]["ii"] < 30, (io_type, tool, implementation)
         assert not any("table fill" in gap for gap in folded["territory"]["gaps"])
+
+
+def test_a_saturating_accumulator_sums_in_a_chain_and_the_estimate_says_why(tmp_path):
+    """hls4ml's `acc[j] += mult[i]` into an accum_t that saturates depends on the order of the adds, so the tools keep
+    it: a Dense of fan-in 64 takes a saturating add per product (model.SATURATING_ADD_NS), a wrapping accumulator of
+    the same width a tree of a few cycles; the estimate names the layer and the reason."""
+    import tensorflow as tf
+
+    from codesign.estimate.model import SATURATING_ADD_NS
+
+    inputs = tf.keras.Input((64,))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(16, name="dense")(inputs))
+    model.layers[-1].set_weights([np.random.default_rng(2).normal(0, 0.3, (64, 16)), np.zeros(16)])
+    estimates = {precision: estimate_model(model, HLSSpec(precision=precision, backend="Vivado"), None, tmp_path / precision[-8:-1], tool="Vivado HLS 2020.1")
+                 for precision in ("ap_fixed<16,8,AP_RND,AP_SAT>", "ap_fixed<16,8,AP_RND,AP_WRAP>")}
+    saturating, wrapping = (_layer(estimate, "dense") for estimate in estimates.values())
+    period = 5.0 * (1 - 0.125)
+    assert saturating["latency_cycles"] == math.ceil(64 * SATURATING_ADD_NS / period) and wrapping["latency_cycles"] <= 4
+    assert saturating["lut"] > 5 * wrapping["lut"] and saturating["ff"] > 5 * wrapping["ff"]
+    gaps = estimates["ap_fixed<16,8,AP_RND,AP_SAT>"]["territory"]["gaps"]
+    assert any(gap.startswith("the products of dense summed one after another because its accumulator type saturates") for gap in gaps), gaps
+    assert not any("saturates" in gap for gap in estimates["ap_fixed<16,8,AP_RND,AP_WRAP>"]["territory"]["gaps"])

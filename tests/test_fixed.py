@@ -27,6 +27,8 @@ def test_parse_reads_every_type_text_hls4ml_writes(text, expected):
 
 def test_parse_ap_names_what_is_wrong():
     assert Fixed.parse_ap("ap_ufixed<8,3,RND_CONV,SAT>").hls4ml() == "ufixed<8,3,RND_CONV,SAT>"
+    spelled_as_cpp = Fixed.parse_ap("ap_fixed<16,6,AP_RND,AP_SAT>")  # as hls4ml's tutorial and the C++ type write it
+    assert spelled_as_cpp == Fixed(16, 6, True, "RND", "SAT") and Fixed.parse_ap(spelled_as_cpp.ap()) == spelled_as_cpp
     with pytest.raises(ValueError, match="width must be 1..64"):
         Fixed.parse_ap("ap_fixed<80,3>")
     with pytest.raises(ValueError, match="modes must be one of"):

@@ -152,3 +152,20 @@ def _neutdetector_instances_priced(prices: dict, term: str) -> list[tuple[str, i
     constants.ff.update(prices)
     return [(layer["name"], price_instance(layer, constants, sample.timing)["ff"], instance["ff"]) for layer, instance in matched(sample.instances, sample.features)
             if term in layer.get("ff_streamed", {})]
+
+
+def test_a_saturating_accumulator_read_from_ntorcs_convolutions_prices_its_dense_layers():
+    """A Latency-strategy kernel whose accum_t saturates sums its products in order, one saturating add after another
+    (model.SATURATING_ADD_NS), with logic and registers per product (features.SATURATING_*_PER_PRODUCT_BIT): read from
+    N-TORC's Conv1D Latency layers, they price its Dense Latency layers (not used for them) within the targets, where a
+    tree priced them 7x under in cycles, 9x in LUT and 86x in FF."""
+    from codesign.estimate.calibration import ntorc_layer, ntorc_layer_rows
+    from codesign.estimate.model import load_constants, price_instance
+
+    dense = [ntorc_layer(row) for row in ntorc_layer_rows(CALIBRATION) if row.strategy == "Latency" and row.kind == "dense"]
+    assert len(dense) == 4 and all(row.features["shape"]["accum_saturates"] for row in dense)
+    priced = [(price_instance(row.features, load_constants(), row.timing), row.published) for row in dense]
+    cycles = [(estimate["latency_cycles"], vendor["latency_cycles"]) for estimate, vendor in priced]
+    assert sum(abs(estimate - vendor) <= max(1, 0.2 * vendor) for estimate, vendor in cycles) >= 3, cycles  # 10/11, 10/11, 34/44, 65/76
+    assert all(0.5 <= estimate["lut"] / vendor["lut"] <= 2.0 for estimate, vendor in priced), priced
+    assert sum(0.5 <= estimate["ff"] / vendor["ff"] <= 2.0 for estimate, vendor in priced) >= 3, priced

@@ -71,6 +71,23 @@ def width(variable_or_type) -> int:
     return int(getattr(precision, "width", 16))
 
 
+# What a Latency-strategy kernel whose accum_t saturates costs per nonzero product and accumulator bit, in place of its
+# adder tree, multiplier logic and pipeline registers: each product is cast to accum_t (rounded, saturated) and added
+# in order with a saturating add. Read from N-TORC's four Conv1D Latency layers (Vivado HLS 2019.1, 16-bit
+# ap_fixed<16,8,AP_RND,AP_SAT>, the medians: 227 LUT and 41 FF a product); its four Dense Latency layers, not used
+# for it, come out at 0.88-1.13x the LUT and 1.3-3.3x under the FF (docs/estimation.md). No precision sweep exists:
+# linear in the accumulator's bits is an assumption.
+SATURATING_LUT_PER_PRODUCT_BIT = 14.17
+SATURATING_FF_PER_PRODUCT_BIT = 2.555
+
+
+def saturates(variable_or_type) -> bool:
+    """Whether a type saturates on overflow (AP_SAT, AP_SAT_ZERO, AP_SAT_SYM): a sum into it depends on the order of
+    its additions, so the tools keep hls4ml's order."""
+    precision = getattr(variable_or_type, "precision", variable_or_type)
+    return str(getattr(precision, "saturation_mode", "") or "").upper().startswith("SAT")
+
+
 def narrow_products_in_logic(tool: str | None) -> bool:
     """Whether the tool binds narrow products to LUTs: Vivado HLS (2019-2020 reports: the PYNQ MLP's 7-bit layers)
     and Vitis HLS from 2023 (the HGQ MLPs); not Vitis HLS 2020-2022; a tool not named is taken as current."""
@@ -349,6 +366,7 @@ def _mac(layer, found: dict, site: Site) -> None:
         products=facts.products,
         reuse=reuse,
         strategy=strategy,
+        accum_saturates=saturates(layer.types.get("accum_t")),
         serial=math.ceil(facts.distinct / shared) if shared else 1,
         line_buffer=0,
     )
@@ -374,6 +392,11 @@ def _mac(layer, found: dict, site: Site) -> None:
             found["bram_18k"] += rows * math.ceil(line_width * data_bits / BRAM18_BITS)
         else:
             lut["line_buffer"] = rows * data_bits * math.ceil(line_width / SRL_MAX_DEPTH)
+    if strategy == "latency" and found["shape"]["accum_saturates"]:  # summed in a chain (model.SATURATING_ADD_NS): its own logic
+        product_bits = facts.nonzero * accum_bits
+        found["lut"] = dict.fromkeys(lut, 0.0)
+        found["ff"] = dict.fromkeys(FF_FEATURES, 0.0)
+        found["rule_lut"], found["rule_ff"] = product_bits * SATURATING_LUT_PER_PRODUCT_BIT, product_bits * SATURATING_FF_PER_PRODUCT_BIT
 
 
 def parallel_pixels(layer, stream: bool) -> int:

@@ -241,10 +241,11 @@ HUBER_ROUNDS = 8
 
 def _rule(sample: Sample, metric: str, ff_prices: dict) -> float:
     """What is not priced on design totals, as model.price_layer adds it: the Resource strategy's input multiplexers
-    (LUT, a rule) and the streamed Resource kernels' registers (FF, priced on layer rows: fit_streamed_ff)."""
+    and a saturating kernel's logic (rules), and the streamed Resource kernels' registers (FF, priced on layer rows:
+    fit_streamed_ff)."""
     if metric == "lut":
         return float(sum(layer.get("rule_lut", 0.0) for layer in sample.features))
-    return float(sum(streamed_ff(layer, ff_prices) for layer in sample.features))
+    return float(sum(streamed_ff(layer, ff_prices) + layer.get("rule_ff", 0.0) for layer in sample.features))
 
 
 def fit_streamed_ff(samples: list[Sample], layers: list[LayerRow]) -> dict[str, float]:

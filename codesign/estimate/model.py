@@ -30,6 +30,12 @@ RESOURCE_CALL_CYCLES = 5
 # layers take 48 and 192 cycles, 0.37-0.39 cycle per nonzero product, where every layer of 4096 products or fewer
 # (64x64 included) is a tree of 4-9 cycles. Vivado HLS honours the limit; no calibration row shows what it does there.
 PRODUCTS_SUMMED_IN_A_TREE = 4096
+# A Latency-strategy kernel whose accum_t saturates sums each output's products in hls4ml's order, one after another
+# (`acc[j] += mult[i]`: a saturating sum depends on its order, so no tool may rebalance it into a tree). The time of one
+# saturating add is read from N-TORC's four Conv1D Latency layers (Vivado HLS 2019.1, ap_fixed<16,8,AP_RND,AP_SAT>,
+# 4 ns): a pixel takes 5 cycles at 3 products and 27 at 48, 0.49 cycle (1.72 ns of a 3.5 ns period) per add; its four
+# Dense Latency layers, not used for it, take 11, 11, 44 and 76 cycles at fan-ins 16, 16, 64 and 128 (docs/estimation.md)
+SATURATING_ADD_NS = 1.72
 CALIBRATED_TABLE = 1024  # every calibration design's activation and softmax tables (their configs and firmware.json)
 LUT_PRICES = (*LUT_FEATURES, "base")
 FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "base")  # stages: from the fitted cycles
@@ -109,7 +115,8 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
         depth = max(0, math.ceil(delay / timing.period) - latency[f"register_credit_{family}"])
         summed = depth  # cycles to the sums; `depth` stays the tree's (what the FF prices read)
         if summed_in_a_chain(shape, timing):
-            summed = max(depth, math.ceil(shape["fan_in"] * latency[f"chain_add_ns_{family}"] / timing.period))
+            add_ns = SATURATING_ADD_NS if shape.get("accum_saturates") else latency[f"chain_add_ns_{family}"]
+            summed = max(depth, math.ceil(shape["fan_in"] * add_ns / timing.period))
         serial = max(1, shape["serial"] if shape["strategy"] != "resource" else shape["reuse"])
         # hls4ml pipelines a kernel at II = reuse factor; shared multipliers take `serial` passes (the RF 100 projects:
         # II = passes + 1, below the RF), unshared ones keep their products and start every RF cycles (RF 2: II 2)
@@ -144,9 +151,18 @@ def table_fill(shape: dict, timing: Timing) -> int:
     return int(shape.get("tables_from_bits", 0)) if stream_on_vitis else 0
 
 
+def chained_layers(features: list[dict], timing: Timing, saturating: bool) -> list[str]:
+    """Names of the kernels summed in a chain because their accumulator saturates (or, `saturating` False, for the other reason)."""
+    return [layer["name"] for layer in features if layer["kind"] in ("dense", "conv") and summed_in_a_chain(layer["shape"], timing)
+            and bool(layer["shape"].get("accum_saturates")) == saturating]
+
+
 def summed_in_a_chain(shape: dict, timing: Timing) -> bool:
-    """Whether Vitis HLS sums this Latency-strategy kernel's products in a chain (PRODUCTS_SUMMED_IN_A_TREE)."""
-    return timing.scheduler == "Vitis HLS" and shape["strategy"] == "latency" and shape.get("products", 0) > PRODUCTS_SUMMED_IN_A_TREE
+    """Whether this Latency-strategy kernel's products are summed in a chain: its accumulator saturates
+    (SATURATING_ADD_NS), or Vitis HLS has more products than hls4ml partitions (PRODUCTS_SUMMED_IN_A_TREE)."""
+    if shape["strategy"] != "latency":
+        return False
+    return bool(shape.get("accum_saturates")) or (timing.scheduler == "Vitis HLS" and shape.get("products", 0) > PRODUCTS_SUMMED_IN_A_TREE)
 
 
 def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
@@ -158,7 +174,8 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
         "type": features["type"],
         "dsp": int(features["dsp"]),
         "lut": int(round(sum(constants.lut[key] * features["lut"][key] for key in LUT_FEATURES) + features.get("rule_lut", 0.0))),
-        "ff": int(round(sum(constants.ff[key] * ff_features.get(key, 0.0) for key in FF_PRICES if key != "base") + streamed_ff(features, constants.ff))),
+        "ff": int(round(sum(constants.ff[key] * ff_features.get(key, 0.0) for key in FF_PRICES if key != "base") + streamed_ff(features, constants.ff)
+                       + features.get("rule_ff", 0.0))),
         "bram_18k": int(features["bram_18k"]),
         "uram": 0,
         "latency_cycles": cycles,
@@ -184,7 +201,7 @@ def stage_bits(features: dict, depth: int) -> float:
     """Pipeline registers: one pixel's output bits held at each stage of its pipeline. A softmax's stages hold its
     tables' addresses and sums, not its outputs (its own price, per lane and output bit, counts them); a streamed
     Resource kernel's registers are all in its own terms (streamed_ff)."""
-    return 0.0 if features["kind"] == "softmax" or "ff_streamed" in features else float(features["shape"].get("pixel_bits", 0)) * depth
+    return 0.0 if features["kind"] == "softmax" or "ff_streamed" in features or "rule_ff" in features else float(features["shape"].get("pixel_bits", 0)) * depth
 
 
 def design_cycles(layers: list[dict], latency: dict, timing: Timing) -> int:
@@ -213,7 +230,7 @@ def territory_of(features: list[dict], timing: Timing) -> dict[str, list[str]]:
     and the tool (backend on the part's family)."""
     layers = sorted({f"{layer['type']} in {timing.io_type}" for layer in features if layer["kind"] != "free"})
     shared = [layer["shape"]["reuse"] for layer in features if layer["shape"].get("strategy") == "resource" and layer["kind"] in ("dense", "conv")]
-    chained = [timing.family] if any(layer["kind"] in ("dense", "conv") and summed_in_a_chain(layer["shape"], timing) for layer in features) else []
+    chained = [timing.family] if chained_layers(features, timing, saturating=False) else []
     return {"layers": layers, "tools": [f"{timing.backend} on {timing.family}"], "resource_reuse": [max(shared, default=0)], "chained": chained}
 
 
@@ -232,10 +249,16 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
         gaps.append(f"the Resource strategy's input multiplexer and weight memory of {named}: no calibration design above reuse factor "
                     f"{calibrated} (the multiplexer priced as at {min(calibrated, RESOURCE_MUX_MAX_CHOICES)} choices)")
     if "chained" in constants.territory and found["chained"] and found["chained"][0] not in constants.territory["chained"]:
-        named = ", ".join(layer["name"] for layer in features if layer["kind"] in ("dense", "conv") and summed_in_a_chain(layer["shape"], timing))
+        named = ", ".join(chained_layers(features, timing, saturating=False))
         gaps.append(f"the products of {named} summed one after another (more than {PRODUCTS_SUMMED_IN_A_TREE:,}, Vitis HLS): no calibration "
                     f"design on {timing.family} has such a layer (the chained add's time is a prior, "
                     f"{constants.latency.get(f'chain_add_ns_{timing.family}', 0):g} ns)")
+    saturating = chained_layers(features, timing, saturating=True)
+    if saturating:
+        named = ", ".join(saturating[:4]) + (f" and {len(saturating) - 4} more" if len(saturating) > 4 else "")
+        gaps.append(f"the products of {named} summed one after another because its accumulator type saturates (hls4ml keeps the order "
+                    f"of a saturating sum): no calibration design has such a layer (the saturating add's {SATURATING_ADD_NS:g} ns and its "
+                    "logic per product are read from N-TORC's Latency layers, Vivado HLS 2019.1 at 16 bits); a wrapping accum_t sums in a tree")
     parallel = [layer for layer in features if layer["shape"].get("parallel_pixels", 1) > 1]
     if parallel:
         named = ", ".join(f"{layer['name']} ({layer['shape']['parallel_pixels']}, {layer['shape']['strategy']})" for layer in parallel[:4])
