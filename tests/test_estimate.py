@@ -699,3 +699,16 @@ def test_a_saturating_accumulator_sums_in_a_chain_and_the_estimate_says_why(tmp_
     gaps = estimates["ap_fixed<16,8,AP_RND,AP_SAT>"]["territory"]["gaps"]
     assert any(gap.startswith("the products of dense summed one after another because its accumulator type saturates") for gap in gaps), gaps
     assert not any("saturates" in gap for gap in estimates["ap_fixed<16,8,AP_RND,AP_WRAP>"]["territory"]["gaps"])
+
+
+def test_a_streamed_dense_after_a_flatten_reads_one_word_per_pixel(tmp_path):
+    """io_stream keeps a Flatten's input stream (hls4ml's InplaceStreamFlatten): the Dense after it reads one word per
+    pixel of the convolution before (6x6 pixels of 4 channels: 36 words), one a cycle, before its kernel runs."""
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((8, 8, 3))
+    flat = tf.keras.layers.Flatten(name="flatten")(tf.keras.layers.Conv2D(4, 3, name="conv")(inputs))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(5, name="dense")(flat))
+    streamed = _layer(estimate_model(model, HLSSpec(io_type="io_stream"), None, tmp_path / "s"), "dense")
+    parallel = _layer(estimate_model(model, HLSSpec(io_type="io_parallel"), None, tmp_path / "p"), "dense")
+    assert streamed["ii"] == 36 and streamed["latency_cycles"] >= 36 and parallel["ii"] == 1 and parallel["latency_cycles"] < 10

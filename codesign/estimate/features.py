@@ -156,7 +156,7 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     lanes = int(out_var.shape[-1]) if stream else out_var.size()
     pixels = _pixels(out_var.shape)
     found["shape"] = {"pixels_out": pixels, "pixels_in": _pixels(in_var.shape) if in_var is not None else pixels, "stream": stream,
-                      "pixel_bits": int(out_var.shape[-1]) * out_bits if out_var.shape else out_bits}
+                      "pixel_bits": int(out_var.shape[-1]) * out_bits if out_var.shape else out_bits, "beats_in": _beats(in_var) if stream else 1}
     if _is_identity(layer):
         found["kind"] = "free"
         return found
@@ -449,6 +449,13 @@ def _scale(layer, found: dict, site: Site) -> None:
     found["lut"]["shift_add"] = float(logic.sum()) * (data_bits + width(scale.type))
     found["lut"]["adder"] = lanes * data_bits
     found["lut"]["dsp_glue"] = found["dsp"]
+
+
+def _beats(variable) -> int:
+    """Stream words that carry a layer's input: after a Flatten, io_stream keeps the producer's stream (hls4ml's
+    InplaceStreamFlatten), one word per pixel of its channels, which a Dense reads one a cycle (DataPrepare)."""
+    per_word = getattr(getattr(variable, "type", None), "n_elem", None)
+    return max(1, math.ceil(variable.size() / per_word)) if variable is not None and per_word else 1
 
 
 def _stream_fifos(found: dict, variable, bits: int) -> None:

@@ -121,8 +121,9 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
         # hls4ml pipelines a kernel at II = reuse factor; shared multipliers take `serial` passes (the RF 100 projects:
         # II = passes + 1, below the RF), unshared ones keep their products and start every RF cycles (RF 2: II 2)
         interval = serial if shape["serial"] > 1 or shape["strategy"] == "resource" else shape["reuse"]
-        if kind == "dense":
-            return int(summed + serial - 1 + (latency["stream_cycles"] if stream else 0)), int(interval), int(depth)
+        if kind == "dense":  # streamed: its input words first, one a cycle (a Dense after a Flatten reads one per pixel)
+            beats = shape.get("beats_in", 1) if stream else 1
+            return int(summed + serial - 1 + beats - 1 + (latency["stream_cycles"] if stream else 0)), int(max(interval, beats)), int(depth)
         pixels = shape["pixels_in"] if stream else math.ceil(shape["pixels_out"] / shape.get("pixels_at_once", 1))  # hls4ml's n_partitions
         if stream and shape["strategy"] == "resource" and shape["reuse"] > 1:  # its RF-long loop drains its pipeline every pixel
             interval += depth + RESOURCE_CALL_CYCLES
