@@ -76,7 +76,8 @@ def width(variable_or_type) -> int:
 # in order with a saturating add. Read from N-TORC's four Conv1D Latency layers (Vivado HLS 2019.1, 16-bit
 # ap_fixed<16,8,AP_RND,AP_SAT>, the medians: 227 LUT and 41 FF a product); its four Dense Latency layers, not used
 # for it, come out at 0.88-1.13x the LUT and 1.3-3.3x under the FF (docs/estimation.md). No precision sweep exists:
-# linear in the accumulator's bits is an assumption.
+# linear in the accumulator's bits is an assumption. A Resource kernel pays the LUT once per shared multiplier
+# (N-TORC's Resource layers, none used for it: LUT median 3.9x and 7.7x under -> 1.27x and 1.20x).
 SATURATING_LUT_PER_PRODUCT_BIT = 14.17
 SATURATING_FF_PER_PRODUCT_BIT = 2.555
 
@@ -349,6 +350,8 @@ def _mac(layer, found: dict, site: Site) -> None:
         if strategy == "resource":  # weights from memory: each multiplier's input chosen among min(RF, inputs) per pass
             choices = min(reuse, facts.inputs, RESOURCE_MUX_MAX_CHOICES)
             found["rule_lut"] = float(shared * data_bits * max(choices - 1, 0)) * RESOURCE_MUX_LUT_PER_BIT_INPUT
+            if saturates(layer.types.get("accum_t")):  # each multiplier's product cast and added with saturation
+                found["rule_lut"] += shared * accum_bits * SATURATING_LUT_PER_PRODUCT_BIT
         else:  # the Latency strategy multiplexes every product's input and constant onto the shared multipliers
             lut["mux"] = facts.nonzero * (data_bits + weight_bits)
             found["ff"]["shared_products"] = facts.nonzero * accum_bits

@@ -260,6 +260,11 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
         gaps.append(f"the products of {named} summed one after another because its accumulator type saturates (hls4ml keeps the order "
                     f"of a saturating sum): no calibration design has such a layer (the saturating add's {SATURATING_ADD_NS:g} ns and its "
                     "logic per product are read from N-TORC's Latency layers, Vivado HLS 2019.1 at 16 bits); a wrapping accum_t sums in a tree")
+    shared = [layer["name"] for layer in features if layer["kind"] in ("dense", "conv") and layer["shape"].get("accum_saturates")
+              and layer["shape"].get("strategy") == "resource"]
+    if shared:
+        gaps.append(f"the saturating accumulator of {', '.join(shared[:4])}{f' and {len(shared) - 4} more' if len(shared) > 4 else ''}: "
+                    "no calibration design has one (its logic per shared multiplier is read from N-TORC's layers, Vivado HLS 2019.1 at 16 bits)")
     parallel = [layer for layer in features if layer["shape"].get("parallel_pixels", 1) > 1]
     if parallel:
         named = ", ".join(f"{layer['name']} ({layer['shape']['parallel_pixels']}, {layer['shape']['strategy']})" for layer in parallel[:4])
