@@ -712,3 +712,22 @@ def test_a_streamed_dense_after_a_flatten_reads_one_word_per_pixel(tmp_path):
     streamed = _layer(estimate_model(model, HLSSpec(io_type="io_stream"), None, tmp_path / "s"), "dense")
     parallel = _layer(estimate_model(model, HLSSpec(io_type="io_parallel"), None, tmp_path / "p"), "dense")
     assert streamed["ii"] == 36 and streamed["latency_cycles"] >= 36 and parallel["ii"] == 1 and parallel["latency_cycles"] < 10
+
+
+def test_an_average_pooling_that_pads_divides_at_run_time_on_vivado_hls(tmp_path):
+    """hls4ml's io_parallel average pooling divides each sum by the count of unpadded values it took (`y /= length`):
+    where the layer pads, Vivado HLS builds a divider per output (hls4ml's CI, Vivado HLS 2020.1: 21 cycles, 137,178 FF
+    for 61x3 outputs), where it does not, or on Vitis HLS, the count folds into a constant."""
+    import tensorflow as tf
+
+    def pooling(padding):
+        inputs = tf.keras.Input((121, 3))
+        return tf.keras.Model(inputs, tf.keras.layers.AveragePooling1D(2, padding=padding, name="pool")(inputs))
+
+    vivado = {"backend": "Vivado", "part": "xcvu13p-flga2577-2-e"}
+    padded = estimate_model(pooling("same"), HLSSpec(**vivado), None, tmp_path / "same", tool="Vivado HLS 2020.1")
+    valid = estimate_model(pooling("valid"), HLSSpec(**vivado), None, tmp_path / "valid", tool="Vivado HLS 2020.1")
+    vitis = estimate_model(pooling("same"), HLSSpec(part="xcvu13p-flga2577-2-e"), None, tmp_path / "vitis", tool="Vitis HLS 2024.1")
+    assert _layer(padded, "pool")["latency_cycles"] >= 10 and _layer(valid, "pool")["latency_cycles"] == 0 == _layer(vitis, "pool")["latency_cycles"]
+    assert _layer(padded, "pool")["ff"] > 10 * _layer(valid, "pool")["ff"] and _layer(vitis, "pool")["ff"] < 2 * _layer(valid, "pool")["ff"]
+    assert padded["territory"]["inside"] is True  # hls4ml's CI rows of it are in the calibration

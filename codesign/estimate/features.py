@@ -37,9 +37,10 @@ SRL_MAX_DEPTH = 32  # FIFOs deeper than this go to BRAM (shallower ones to SRLs,
 BRAM18_BITS = 18 * 1024
 TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "hard_sigmoid")
 
-LUT_FEATURES = ("shift_add", "generic_mult", "adder", "mux", "dsp_glue", "activation", "table", "pool_max", "pool_avg", "softmax", "fifo", "line_buffer")
+LUT_FEATURES = ("shift_add", "generic_mult", "adder", "mux", "dsp_glue", "activation", "table", "pool_max", "pool_avg", "softmax", "fifo", "line_buffer",
+                "divider")
 FF_FEATURES = ("pipeline_7series", "pipeline_ultrascale", "shared", "shared_products", "output", "top_input", "stream_vitis", "stream_vivado",
-               "window", "table", "softmax", "pool")
+               "window", "table", "softmax", "pool", "divider")
 
 
 def csd_digits(values: np.ndarray) -> np.ndarray:
@@ -87,6 +88,14 @@ def saturates(variable_or_type) -> bool:
     its additions, so the tools keep hls4ml's order."""
     precision = getattr(variable_or_type, "precision", variable_or_type)
     return str(getattr(precision, "saturation_mode", "") or "").upper().startswith("SAT")
+
+
+def scheduler_of(tool: str | None, backend: str) -> str:
+    """The HLS compiler that schedules a design: the one its report names, else the one hls4ml's backend writes its
+    script for (the Vivado backends: vivado_hls)."""
+    if tool:
+        return "Vivado HLS" if tool.startswith("Vivado") else "Vitis HLS"
+    return "Vivado HLS" if backend.startswith("Vivado") else "Vitis HLS"
 
 
 def narrow_products_in_logic(tool: str | None) -> bool:
@@ -139,6 +148,7 @@ class Site:
     multipliers: str
     stream: bool
     narrow_in_logic: bool = True
+    scheduler: str = "Vitis HLS"
 
 
 def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis", tool: str | None = None) -> dict:
@@ -161,7 +171,7 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     if _is_identity(layer):
         found["kind"] = "free"
         return found
-    describe(layer, found, Site(data_bits, out_bits, lanes, family, multipliers, stream, narrow_products_in_logic(tool)))
+    describe(layer, found, Site(data_bits, out_bits, lanes, family, multipliers, stream, narrow_products_in_logic(tool), scheduler_of(tool, backend)))
     if stream:
         _stream_fifos(found, out_var, out_bits)
         found["ff"]["stream_vivado" if backend == "Vivado" else "stream_vitis"] += lanes * out_bits
@@ -190,6 +200,20 @@ def _pooling(layer, found: dict, site: Site) -> None:
     found["shape"]["window"] = window
     if site.stream and kind_of(layer) not in (GLOBAL_POOLING1D, GLOBAL_POOLING2D):  # its window's line buffer: own terms (model.STREAMED_FF)
         found["ff_streamed"] = {"streamed_pool_window": found["ff"]["pool"], "streamed_pool_call": 1.0}
+    if divides_at_run_time(layer, is_max, site):  # each a restoring divider: a subtract-and-select cell per dividend bit and stage
+        found["shape"]["dividers"] = site.lanes
+        found["lut"]["divider"] = found["ff"]["divider"] = site.lanes * site.data_bits**2
+
+
+def divides_at_run_time(layer, is_max: bool, site: Site) -> bool:
+    """Whether Vivado HLS builds a divider per output of an io_parallel average pooling: hls4ml's `pooling*_cl` divides
+    each sum by the count of unpadded values it took (`y /= length`, a run-time unsigned); where the layer pads, Vivado
+    HLS 2020.1 does not fold that count into a constant (hls4ml's CI: AveragePooling1D/2D 'same' take 21 cycles and
+    137,178-181,032 FF, 'valid' and max pooling 0 cycles and 5,810-12,962; Vitis HLS 2024.1 folds both)."""
+    padded = sum(int(layer.get_attr(side, 0) or 0) for side in ("pad_left", "pad_right", "pad_top", "pad_bottom")) > 0
+    is_global = kind_of(layer) in (GLOBAL_POOLING1D, GLOBAL_POOLING2D)
+    counts_padding = bool(layer.get_attr("count_pad", False))
+    return not (is_max or is_global or counts_padding or site.stream) and padded and site.scheduler == "Vivado HLS"
 
 
 def _table_size(layer) -> int:

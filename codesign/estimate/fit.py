@@ -40,12 +40,14 @@ LATENCY_GRID = {
     "stream_fill": np.arange(0, 6),
     "per_call": np.arange(0, 4),
     "top": np.arange(0, 12),
+    "divider_cycles": np.arange(0, 41),
     "per_call_vivado": np.arange(0.0, 2.01, 0.25),  # last: a tool's own term refines the shared ones (LATENCY_TIES)
 }
 LATENCY_START = {"logic_mult_ns_7series": 3.0, "logic_mult_ns_ultrascale": 2.0, "mult_ns_7series": 3.0, "add_ns_7series": 0.8, "mult_ns_ultrascale": 2.0, "add_ns_ultrascale": 0.35, "table_cycles": 2,
                  "chain_add_ns_7series": 1.0, "chain_add_ns_ultrascale": 0.7,  # unfitted without a chain row: a 16-bit carry-chain add
                  "softmax_ns_7series": 30.0, "softmax_ns_ultrascale": 8.0,
-                 "register_credit_7series": 1, "register_credit_ultrascale": 1, "softmax_log_ns_7series": 3.0, "softmax_log_ns_ultrascale": 1.0, "stream_cycles": 2, "stream_fill": 1, "per_call": 1, "per_call_vivado": 1.0, "top": 2}
+                 "register_credit_7series": 1, "register_credit_ultrascale": 1, "softmax_log_ns_7series": 3.0, "softmax_log_ns_ultrascale": 1.0, "stream_cycles": 2, "stream_fill": 1, "per_call": 1, "per_call_vivado": 1.0, "top": 2,
+                 "divider_cycles": 0}  # unfitted without a divider row: not counted
 # A tool's own timing departs from the shared one only as far as its rows pay for: each cycle of difference costs
 # this much mean |log| ratio (held out without hls4ml's Vivado HLS CI rows, the Vivado term stays at the shared one)
 LATENCY_TIES = {"per_call_vivado": "per_call"}
@@ -286,7 +288,7 @@ def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | No
 def territory(samples: list[Sample]) -> dict[str, list[str]]:
     """Every layer type in its io type, every tool, and the largest Resource-strategy reuse factor some calibration row has."""
     found = [territory_of(sample.features, sample.timing) for sample in samples]
-    territory = {key: sorted({entry for each in found for entry in each[key]}) for key in ("layers", "tools", "chained")}
+    territory = {key: sorted({entry for each in found for entry in each[key]}) for key in ("layers", "tools", "chained", "dividers")}
     return {**territory, "resource_reuse": [max(each["resource_reuse"][0] for each in found)]}
 
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codesign.estimate.features import FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of
+from codesign.estimate.features import FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of
 from codesign.estimate.weights import untrained
 from codesign.parts import Part
 
@@ -86,14 +86,6 @@ class Timing:
         return self.clock_ns * (1.0 - CLOCK_UNCERTAINTY.get(self.backend, 0.27))
 
 
-def scheduler_of(tool: str | None, backend: str) -> str:
-    """The HLS compiler that schedules a design: the one its report names, else the one hls4ml's backend writes its
-    script for (the Vivado backends: vivado_hls)."""
-    if tool:
-        return "Vivado HLS" if tool.startswith("Vivado") else "Vitis HLS"
-    return "Vivado HLS" if backend.startswith("Vivado") else "Vitis HLS"
-
-
 def call_cycles(latency: dict, timing: Timing) -> float:
     """The register each layer call adds to an io_parallel design. Vivado HLS adds less than Vitis HLS inside one
     pipelined top function, hls4ml's pipeline style for Latency-strategy layers (its CI Dense, and Dense+ELU or
@@ -128,7 +120,7 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
         if stream and shape["strategy"] == "resource" and shape["reuse"] > 1:  # its RF-long loop drains its pipeline every pixel
             interval += depth + RESOURCE_CALL_CYCLES
         return int(pixels * interval + summed + latency["stream_cycles"]), int(pixels * interval), int(depth)
-    depth = latency["table_cycles"] if kind == "table_activation" else 0
+    depth = latency["table_cycles"] if kind == "table_activation" else latency["divider_cycles"] if shape.get("dividers") else 0
     if kind == "softmax":  # exp table, a log2-deep sum, the inverse table, the products
         lanes = max(2, features["dsp"] or features["bram_18k"] or 2)
         depth = math.ceil((latency[f"softmax_ns_{family}"] + latency[f"softmax_log_ns_{family}"] * math.log2(lanes)) / timing.period)
@@ -232,7 +224,9 @@ def territory_of(features: list[dict], timing: Timing) -> dict[str, list[str]]:
     layers = sorted({f"{layer['type']} in {timing.io_type}" for layer in features if layer["kind"] != "free"})
     shared = [layer["shape"]["reuse"] for layer in features if layer["shape"].get("strategy") == "resource" and layer["kind"] in ("dense", "conv")]
     chained = [timing.family] if chained_layers(features, timing, saturating=False) else []
-    return {"layers": layers, "tools": [f"{timing.backend} on {timing.family}"], "resource_reuse": [max(shared, default=0)], "chained": chained}
+    dividers = ["pooling"] if any(layer["shape"].get("dividers") for layer in features) else []
+    return {"layers": layers, "tools": [f"{timing.backend} on {timing.family}"], "resource_reuse": [max(shared, default=0)], "chained": chained,
+            "dividers": dividers}
 
 
 def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -> list[str]:
@@ -254,6 +248,10 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
         gaps.append(f"the products of {named} summed one after another (more than {PRODUCTS_SUMMED_IN_A_TREE:,}, Vitis HLS): no calibration "
                     f"design on {timing.family} has such a layer (the chained add's time is a prior, "
                     f"{constants.latency.get(f'chain_add_ns_{timing.family}', 0):g} ns)")
+    if "dividers" in constants.territory and found["dividers"] and not constants.territory["dividers"]:
+        named = ", ".join(f"{layer['name']} ({layer['shape']['dividers']:,})" for layer in features if layer["shape"].get("dividers"))
+        gaps.append(f"the dividers of {named}: an average pooling that pads divides by the count of unpadded values at run time, "
+                    "which Vivado HLS builds as a divider per output; no calibration design has one")
     saturating = chained_layers(features, timing, saturating=True)
     if saturating:
         named = ", ".join(saturating[:4]) + (f" and {len(saturating) - 4} more" if len(saturating) > 4 else "")
