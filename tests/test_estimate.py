@@ -729,5 +729,6 @@ def test_an_average_pooling_that_pads_divides_at_run_time_on_vivado_hls(tmp_path
     valid = estimate_model(pooling("valid"), HLSSpec(**vivado), None, tmp_path / "valid", tool="Vivado HLS 2020.1")
     vitis = estimate_model(pooling("same"), HLSSpec(part="xcvu13p-flga2577-2-e"), None, tmp_path / "vitis", tool="Vitis HLS 2024.1")
     assert _layer(padded, "pool")["latency_cycles"] >= 10 and _layer(valid, "pool")["latency_cycles"] == 0 == _layer(vitis, "pool")["latency_cycles"]
-    assert _layer(padded, "pool")["ff"] > 10 * _layer(valid, "pool")["ff"] and _layer(vitis, "pool")["ff"] < 2 * _layer(valid, "pool")["ff"]
+    assert _layer(padded, "pool")["ff"] > 10 * max(_layer(valid, "pool")["ff"], _layer(vitis, "pool")["ff"], 1)
+    assert _layer(padded, "pool")["lut"] > 10 * max(_layer(valid, "pool")["lut"], _layer(vitis, "pool")["lut"])
     assert padded["territory"]["inside"] is True  # hls4ml's CI rows of it are in the calibration

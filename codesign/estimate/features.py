@@ -39,7 +39,7 @@ TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "
 
 LUT_FEATURES = ("shift_add", "generic_mult", "adder", "mux", "dsp_glue", "activation", "table", "pool_max", "pool_avg", "softmax", "fifo", "line_buffer",
                 "divider")
-FF_FEATURES = ("pipeline_7series", "pipeline_ultrascale", "shared", "shared_products", "output", "top_input", "stream_vitis", "stream_vivado",
+FF_FEATURES = ("shared", "shared_products", "output", "top_input", "stream_vitis", "stream_vivado",
                "window", "table", "softmax", "pool", "divider")
 
 
@@ -387,7 +387,6 @@ def _mac(layer, found: dict, site: Site) -> None:
     lut["dsp_glue"] = found["dsp"]
     adder_bits = max(0, adders - outputs) * accum_bits
     lut["adder"] = adder_bits
-    found["ff"]["pipeline_" + family] = adder_bits * math.log2(max(facts.fan_in, 2))
     found["shape"].update(
         fan_in=facts.fan_in,
         products=facts.products,
@@ -405,8 +404,7 @@ def _mac(layer, found: dict, site: Site) -> None:
             lut[key] *= at_once
         if "rule_lut" in found:
             found["rule_lut"] *= at_once
-        for key in ("shared", "pipeline_" + family):
-            found["ff"][key] *= at_once
+        found["ff"]["shared"] *= at_once
     found["shape"].update(parallel_pixels=factor, pixels_at_once=at_once)
     if stream and strategy == "resource" and reuse > 1:  # priced by its own terms, fitted per layer (model.STREAMED_FF)
         found["ff_streamed"] = {"streamed_input": facts.inputs * data_bits * (outputs if depthwise else 1), "streamed_shared": found["ff"]["shared"],

@@ -191,10 +191,18 @@ def streamed_ff(features: dict, prices: dict) -> float:
 
 
 def stage_bits(features: dict, depth: int) -> float:
-    """Pipeline registers: one pixel's output bits held at each stage of its pipeline. A softmax's stages hold its
-    tables' addresses and sums, not its outputs (its own price, per lane and output bit, counts them); a streamed
-    Resource kernel's registers are all in its own terms (streamed_ff)."""
-    return 0.0 if features["kind"] == "softmax" or "ff_streamed" in features or "rule_ff" in features else float(features["shape"].get("pixel_bits", 0)) * depth
+    """Pipeline registers. A Latency-strategy kernel's: its adder tree's bits, the share of its levels its `depth`
+    cycles cut (a cut every level once the kernel takes as many cycles as its tree has levels); another layer's: one
+    pixel's output bits held at each stage. A softmax's stages hold its tables' addresses and sums, not its outputs
+    (its own price, per lane and output bit, counts them); a streamed Resource kernel's and a saturating kernel's
+    registers are all in their own terms (streamed_ff, rule_ff)."""
+    if features["kind"] == "softmax" or "ff_streamed" in features or "rule_ff" in features:
+        return 0.0
+    shape = features["shape"]
+    if features["kind"] in ("dense", "conv") and shape.get("strategy") == "latency":
+        levels = max(1.0, math.log2(max(shape.get("fan_in", 2), 2)))
+        return features["lut"].get("adder", 0.0) * min(1.0, depth / levels)
+    return float(shape.get("pixel_bits", 0)) * depth
 
 
 def design_cycles(layers: list[dict], latency: dict, timing: Timing) -> int:
