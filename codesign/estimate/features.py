@@ -352,6 +352,7 @@ def _mac(layer, found: dict, site: Site) -> None:
     reuse = int(layer.get_attr("reuse_factor", 1) or 1)
     strategy = str(layer.get_attr("strategy", "latency") or "latency").lower()
     accum_bits = width(layer.types["accum_t"]) if "accum_t" in layer.types else 2 * data_bits
+    accum_saturates = saturates(layer.types.get("accum_t"))
     narrow = site.narrow_in_logic and data_bits <= NARROW_PRODUCT_BITS and weight_bits <= NARROW_PRODUCT_BITS
     if narrow:  # an 8x8 product is cheaper in LUTs than a DSP's routing: the tools bind it to logic
         multipliers = "fabric"
@@ -374,7 +375,7 @@ def _mac(layer, found: dict, site: Site) -> None:
         if strategy == "resource":  # weights from memory: each multiplier's input chosen among min(RF, inputs) per pass
             choices = min(reuse, facts.inputs, RESOURCE_MUX_MAX_CHOICES)
             found["rule_lut"] = float(shared * data_bits * max(choices - 1, 0)) * RESOURCE_MUX_LUT_PER_BIT_INPUT
-            if saturates(layer.types.get("accum_t")):  # each multiplier's product cast and added with saturation
+            if accum_saturates:  # each multiplier's product cast and added with saturation
                 found["rule_lut"] += shared * accum_bits * SATURATING_LUT_PER_PRODUCT_BIT
         else:  # the Latency strategy multiplexes every product's input and constant onto the shared multipliers
             lut["mux"] = facts.nonzero * (data_bits + weight_bits)
@@ -392,7 +393,7 @@ def _mac(layer, found: dict, site: Site) -> None:
         products=facts.products,
         reuse=reuse,
         strategy=strategy,
-        accum_saturates=saturates(layer.types.get("accum_t")),
+        accum_saturates=accum_saturates,
         serial=math.ceil(facts.distinct / shared) if shared else 1,
         line_buffer=0,
     )
@@ -417,7 +418,7 @@ def _mac(layer, found: dict, site: Site) -> None:
             found["bram_18k"] += rows * math.ceil(line_width * data_bits / BRAM18_BITS)
         else:
             lut["line_buffer"] = rows * data_bits * math.ceil(line_width / SRL_MAX_DEPTH)
-    if strategy == "latency" and found["shape"]["accum_saturates"]:  # summed in a chain (model.SATURATING_ADD_NS): its own logic
+    if strategy == "latency" and accum_saturates:  # summed in a chain (model.SATURATING_ADD_NS): its own logic
         product_bits = facts.nonzero * accum_bits
         found["lut"] = dict.fromkeys(lut, 0.0)
         found["ff"] = dict.fromkeys(FF_FEATURES, 0.0)
