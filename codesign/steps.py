@@ -270,6 +270,14 @@ def _local_calibration_digest() -> str:
     return file_digest(path) if path.is_file() else "none"
 
 
+def _estimator_digest() -> str:
+    """The estimator's code and shipped constants: a codesign upgrade that changes them re-estimates the runs."""
+    from codesign.estimate import model
+
+    code = sorted(Path(model.__file__).parent.glob("*.py"))
+    return digest_of([file_digest(path) for path in code] + [file_digest(model.CONSTANTS_PATH)])
+
+
 def estimate_inputs(ctx: Context) -> dict[str, str]:
     from codesign.estimate.vendor import CSYNTH_GLOBS, VIVADO_SYNTH_NAMES
 
@@ -282,6 +290,7 @@ def estimate_inputs(ctx: Context) -> dict[str, str]:
         "conversion": file_digest(ctx.layout.report("convert")),
         "vendor_reports": digest_of([file_digest(path) for path in reports]),
         "local_calibration": _local_calibration_digest(),
+        "estimator": _estimator_digest(),
     }
 
 

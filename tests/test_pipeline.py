@@ -58,7 +58,12 @@ def test_run_directory_layout_and_manifest(tiny_run):
     assert {row["name"] for row in conversion["layers"]} >= {"conv1", "fc1", "output"}
 
 
-def test_rerun_skips_unchanged_steps_and_from_reruns(tiny_run, tmp_path):
+def test_rerun_skips_unchanged_steps_and_from_reruns(tiny_run, tmp_path, monkeypatch):
+    """An unchanged run is only read; validate reruns from validate; a codesign upgrade whose refit changed the
+    shipped estimator constants estimates the run again (no estimate is left from the old fit), training and
+    converting nothing again."""
+    from codesign.estimate import model
+
     run_dir = tmp_path / "tiny"  # a copy: validate_run rewrites reports, and tiny_run is read-only
     shutil.copytree(tiny_run[0], run_dir)
     spec = spec_from_dict(yaml.safe_load(RunLayout(run_dir).config.read_text()))
@@ -73,6 +78,13 @@ def test_rerun_skips_unchanged_steps_and_from_reruns(tiny_run, tmp_path):
     messages.clear()
     validate_run(run_dir, messages.append)
     assert "[validate]" in messages and not any(line.startswith("[train]") for line in messages)
+    refit = json.loads(model.CONSTANTS_PATH.read_text())
+    refit["ff"]["base"] += 1.0
+    (tmp_path / "constants.json").write_text(json.dumps(refit))
+    monkeypatch.setattr(model, "CONSTANTS_PATH", tmp_path / "constants.json")
+    messages.clear()
+    build_run(spec, run_dir, messages.append)
+    assert "[estimate]" in messages and "[train] up to date, skipped" in messages and "[convert] up to date, skipped" in messages, messages
 
 
 def test_hls_change_reruns_from_convert_only(tiny_run, tmp_path):
