@@ -732,3 +732,36 @@ def test_an_average_pooling_that_pads_divides_at_run_time_on_vivado_hls(tmp_path
     assert _layer(padded, "pool")["ff"] > 10 * max(_layer(valid, "pool")["ff"], _layer(vitis, "pool")["ff"], 1)
     assert _layer(padded, "pool")["lut"] > 10 * max(_layer(valid, "pool")["lut"], _layer(vitis, "pool")["lut"])
     assert padded["territory"]["inside"] is True  # hls4ml's CI rows of it are in the calibration
+
+
+def test_combinational_layers_are_cut_by_the_top_function_at_each_clock_period(tmp_path):
+    """Where every layer's logic fits a cycle, the tools leave each call unregistered, but their chain does not fit one:
+    the top function registers it once per clock period (Vitis HLS 2024.1, an HGQ MLP's seven calls at 5 ns: 4 and
+    6 cycles; at 25 ns: 0 and 1). Longer periods take fewer cycles, down to none."""
+    import tensorflow as tf
+
+    from codesign.estimate.model import estimate_design
+    from codesign.estimate.run import convert_for_estimate
+    from codesign.parts import part_or_unlisted
+
+    rng = np.random.default_rng(4)
+    inputs = tf.keras.Input((8,))
+    hidden = inputs
+    for index in range(3):
+        hidden = tf.keras.layers.ReLU(name=f"relu{index}")(tf.keras.layers.Dense(8, name=f"fc{index}")(hidden))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(4, name="out")(hidden))
+    for layer in model.layers:
+        if layer.weights:
+            layer.set_weights([rng.integers(-4, 4, w.shape) / 4 for w in layer.get_weights()])
+
+    def estimate(clock_ns):
+        hls = HLSSpec(precision="ap_fixed<8,3>", part="xcvu9p-flga2104-2-e", clock_ns=clock_ns, io_type="io_parallel")
+        graph, _ = convert_for_estimate(model, hls, None, tmp_path / "convert.log")
+        return estimate_design(graph, part_or_unlisted(hls.part)[0], hls.clock_ns, "io_parallel", hls.backend, tool="Vitis HLS 2024.1")
+
+    cycles = {}
+    for clock_ns in (5.0, 10.0, 25.0):
+        report = estimate(clock_ns)
+        assert all(layer["latency_cycles"] == 0 for layer in report["layers"] if layer["name"] != "top"), report["layers"]
+        cycles[clock_ns] = report["total"]["latency_cycles"]
+    assert cycles[5.0] >= 2 and cycles[5.0] > cycles[10.0] >= cycles[25.0] == 0, cycles

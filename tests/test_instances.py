@@ -124,6 +124,27 @@ def test_streamed_resource_registers_fitted_on_ntorc_price_another_tools_instanc
     assert all(0.5 <= estimate / vendor <= 2.0 for _, estimate, vendor in priced), priced
 
 
+def test_streamed_resource_registers_price_a_streamed_latency_kernels_instances_on_vivado_hls():
+    """A streamed Latency kernel on Vivado HLS holds the same registers as a Resource one (the wrapper's partitioned
+    input array, its sums, a call): the terms fitted on N-TORC's streamed Resource layers alone price the SVHN CNN's
+    six Latency Conv2D and Dense instances (Vivado HLS 2020.1, another source) within 2x, where the design-fitted
+    prices had its Dense layers 56x under. A kernel whose outputs are single DSP products (one input) has no sums."""
+    from codesign.estimate import fit
+    from codesign.estimate.calibration import _sample, ntorc_layer, ntorc_layer_rows, project_rows
+    from codesign.estimate.model import load_constants, price_instance
+
+    prices = fit.fit_streamed_ff([], [ntorc_layer(row) for row in [row for row in ntorc_layer_rows(CALIBRATION) if row.strategy == "Resource"][::4]])
+    svhn = next(row for row in project_rows(CALIBRATION) if row.id.startswith("nycu-pcs-lab"))
+    sample = _sample(svhn, svhn.convert())
+    constants = load_constants()
+    constants.ff.update(prices)
+    priced = [(layer["name"], price_instance(layer, constants, sample.timing)["ff"], instance["ff"]) for layer, instance in matched(sample.instances, sample.features)
+              if layer["kind"] in ("conv", "dense")]
+    assert [name for name, *_ in priced] == ["conv_0", "conv_1", "conv_2", "dense_0", "dense_1", "output_dense"]
+    assert all("streamed_input" in layer.get("ff_streamed", {}) for layer in sample.features if layer["kind"] in ("conv", "dense"))
+    assert all(0.5 <= estimate / vendor <= 2.0 for _, estimate, vendor in priced), priced
+
+
 def test_streamed_pooling_registers_fitted_on_one_cnn_price_another_tools_pools():
     """A streamed pooling's registers (its window's line buffer and a fixed cost per call) are fitted on layer rows:
     on the SVHN CNN's three pools alone (Vivado HLS 2020.1, UltraScale+) they price the NeutDetector's two windowed

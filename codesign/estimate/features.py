@@ -407,9 +407,12 @@ def _mac(layer, found: dict, site: Site) -> None:
             found["rule_lut"] *= at_once
         found["ff"]["shared"] *= at_once
     found["shape"].update(parallel_pixels=factor, pixels_at_once=at_once)
-    if stream and strategy == "resource" and reuse > 1:  # priced by its own terms, fitted per layer (model.STREAMED_FF)
+    if stream and (strategy == "resource" and reuse > 1 or site.scheduler == "Vivado HLS" and not (accum_saturates or depthwise)):
+        # priced by its own terms, fitted per layer (model.STREAMED_FF): the wrapper's partitioned input array, the
+        # accumulators or the adder tree's registered sums (none where each output is one DSP's product), the call
+        summed = strategy == "resource" or facts.fan_in > 1
         found["ff_streamed"] = {"streamed_input": facts.inputs * data_bits * (outputs if depthwise else 1), "streamed_shared": found["ff"]["shared"],
-                                "streamed_output": site.lanes * site.out_bits, "streamed_call": 1.0}
+                                "streamed_output": site.lanes * site.out_bits * summed, "streamed_call": 1.0}
     if stream and found["kind"] == "conv":
         found["ff"]["window"] = facts.inputs * data_bits * (outputs if depthwise else 1)  # the kernel's window of inputs
         line_width = int(layer.get_attr("in_width", 1) or 1)

@@ -113,7 +113,7 @@ def _cycles(sample: Sample, latency: dict) -> tuple[int, list[int]]:
         {"latency_cycles": cycles, "dsp": layer["dsp"], "lut": sum(layer["lut"].values())}
         for layer, (cycles, _, _) in zip(sample.features, per_layer)
     ]
-    return design_cycles(layers, latency, sample.timing), [depth for _, _, depth in per_layer]
+    return design_cycles(layers, latency, sample.timing, sample.features), [depth for _, _, depth in per_layer]
 
 
 LATENCY_LOSS_CAP = math.log(2.0)  # a row more than 2x off counts as 2x: a few unexplained rows do not drag the timings

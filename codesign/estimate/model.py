@@ -102,8 +102,7 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
     if kind == "free":
         return 0, 1, 0
     if kind in ("dense", "conv"):
-        multiply = latency[f"mult_ns_{family}"] if features["dsp"] else latency[f"logic_mult_ns_{family}"]
-        delay = multiply + latency[f"add_ns_{family}"] * math.log2(max(shape["fan_in"], 2))
+        delay = kernel_ns(features, latency, family)
         depth = max(0, math.ceil(delay / timing.period) - latency[f"register_credit_{family}"])
         summed = depth  # cycles to the sums; `depth` stays the tree's (what the FF prices read)
         if summed_in_a_chain(shape, timing):
@@ -131,6 +130,20 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
     if stream and shape.get("pixels_in", 1) > 1:
         return int(shape["pixels_in"] + depth + latency["stream_cycles"]), int(shape["pixels_in"]), int(depth)
     return int(depth + (latency["stream_cycles"] if stream else 0)), 1, int(depth)
+
+
+def kernel_ns(features: dict, latency: dict, family: str) -> float:
+    """A multiplier-and-adder-tree kernel's logic delay: a product, then log2(fan-in) levels of adds."""
+    multiply = latency[f"mult_ns_{family}"] if features["dsp"] else latency[f"logic_mult_ns_{family}"]
+    return multiply + latency[f"add_ns_{family}"] * math.log2(max(features["shape"]["fan_in"], 2))
+
+
+def chain_ns(features: list[dict], latency: dict, timing: Timing) -> float:
+    """The logic delay of a chain of layers the tools leave unregistered: each kernel's product and adder tree, one add
+    (a compare, a sum) for every other layer that computes."""
+    kernels = sum(kernel_ns(layer, latency, timing.family) for layer in features if layer["kind"] in ("dense", "conv"))
+    others = sum(1 for layer in features if layer["kind"] not in ("dense", "conv", "free"))
+    return kernels + others * latency[f"add_ns_{timing.family}"]
 
 
 def table_fill(shape: dict, timing: Timing) -> int:
@@ -205,16 +218,19 @@ def stage_bits(features: dict, depth: int) -> float:
     return float(shape.get("pixel_bits", 0)) * depth
 
 
-def design_cycles(layers: list[dict], latency: dict, timing: Timing) -> int:
+def design_cycles(layers: list[dict], latency: dict, timing: Timing, features: list[dict]) -> int:
     """io_parallel: layer after layer, plus a register per layer call (call_cycles) once anything is pipelined;
-    io_stream: the slowest stage and the pipeline fill. `layers` are the layers only, not the top function."""
+    io_stream: the slowest stage and the pipeline fill. `layers` are the layers only (priced, beside their
+    `features`), not the top function."""
     busy = [layer for layer in layers if layer["latency_cycles"] or layer["dsp"] or layer["lut"]]
     if timing.io_type == "io_stream":
         return int(max((layer["latency_cycles"] for layer in busy), default=0) + latency["stream_fill"] * max(0, len(busy) - 1))
-    per_call, top = call_cycles(latency, timing), latency["top"]  # read before the branch: fit.py keys its cache on what is read
+    # read before the branch: fit.py keys its cache on what is read
+    per_call, top, credit = call_cycles(latency, timing), latency["top"], latency[f"register_credit_{timing.family}"]
+    chained = math.ceil(chain_ns(features, latency, timing) / timing.period) - credit
     cycles = sum(layer["latency_cycles"] for layer in layers)
-    if not cycles:  # every layer combinational: the tools flatten the design into one cycle's logic
-        return 0
+    if not cycles:  # every layer combinational: the top function cuts their chained logic at each clock period
+        return int(max(0, chained))  # (Vitis HLS 2024.1, 7 calls at 5 ns: 4 and 6 cycles; at 25 ns: 0 and 1)
     return int(cycles + per_call * len(busy) + top)
 
 
@@ -325,7 +341,7 @@ def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str
     if drawn:
         ratios = {metric: _spanned(bounds, constants.untrained.get(metric)) for metric, bounds in ratios.items()}
     layers = [price_layer(layer, constants, timing) for layer in features]
-    latency = design_cycles(layers, constants.latency, timing)
+    latency = design_cycles(layers, constants.latency, timing, features)
     top = _top_function(constants)
     if io_type == "io_parallel":  # the layer calls' registers and the top's own cycles: the column adds up to the total
         top["latency_cycles"] = latency - sum(layer["latency_cycles"] for layer in layers)
