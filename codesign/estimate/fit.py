@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import nnls
 
-from codesign.estimate.features import FF_FEATURES, LUT_FEATURES
+from codesign.estimate.features import LUT_FEATURES
 from codesign.estimate.instances import matched
-from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, Constants, Timing, design_cycles, interval, layer_cycles, stage_bits,
+from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, Constants, Timing, design_cycles, interval, layer_cycles, stage_bits, stage_key,
                                      streamed_ff, territory_of)
 
 LATENCY_GRID = {
@@ -209,9 +209,8 @@ def fit_latency(samples: list[Sample], sweeps: int = 4, layers: list[LayerRow] =
 
 def _ff_row(features: dict, timing: Timing, latency: dict) -> np.ndarray:
     """One layer's FF features as a row of the FF fit (its pipeline stages at these timings; no top-function constant)."""
-    stages = stage_bits(features, layer_cycles(features, latency, timing)[2])
-    by_family = [stages if timing.family == "7series" else 0.0, stages if timing.family == "ultrascale" else 0.0]
-    return np.array([features["ff"][key] for key in FF_FEATURES] + by_family + [0.0])
+    row = dict(features["ff"], **{stage_key(features, timing.family): stage_bits(features, layer_cycles(features, latency, timing)[2])})
+    return np.array([row.get(key, 0.0) for key in FF_PRICES if key != "base"] + [0.0])
 
 
 def layer_ff_rows(samples: list[Sample], layers: list[LayerRow], latency: dict) -> tuple[np.ndarray, np.ndarray]:

@@ -38,7 +38,7 @@ PRODUCTS_SUMMED_IN_A_TREE = 4096
 SATURATING_ADD_NS = 1.72
 CALIBRATED_TABLE = 1024  # every calibration design's activation and softmax tables (their configs and firmware.json)
 LUT_PRICES = (*LUT_FEATURES, "base")
-FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "base")  # stages: from the fitted cycles
+FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "tree_7series", "tree_ultrascale", "base")  # stages, tree: from the fitted cycles
 # Registers of streamed layers that per-layer rows isolate, fitted per group on layer rows alone (N-TORC's and the
 # reports' instances), not on design totals (fit.fit_streamed_ff): a Resource-strategy kernel (dense_resource behind the
 # stream wrapper, which holds the whole input vector or window) per input bit, per bit of a shared multiplier, per
@@ -174,7 +174,7 @@ def summed_in_a_chain(shape: dict, timing: Timing) -> bool:
 def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
     """One layer's DSP, LUT, FF, BRAM, cycles and II."""
     cycles, ii, depth = layer_cycles(features, constants.latency, timing)
-    ff_features = dict(features["ff"], **{f"stages_{timing.family}": stage_bits(features, depth)})
+    ff_features = dict(features["ff"], **{stage_key(features, timing.family): stage_bits(features, depth)})
     return {
         "name": features["name"],
         "type": features["type"],
@@ -201,6 +201,13 @@ def price_instance(features: dict, constants: Constants, timing: Timing) -> dict
 def streamed_ff(features: dict, prices: dict) -> float:
     """A streamed Resource kernel's or windowed pooling's registers by their own terms (STREAMED_FF); 0 for every other layer."""
     return sum(prices.get(key, 0.0) * value for key, value in features.get("ff_streamed", {}).items())
+
+
+def stage_key(features: dict, family: str) -> str:
+    """The price of a layer's pipeline registers: a Latency-strategy kernel's adder-tree cuts (`tree_*`) are not the
+    output words another layer holds at each stage (`stages_*`), and each tool family prices them apart."""
+    tree = features["kind"] in ("dense", "conv") and features["shape"].get("strategy") == "latency"
+    return f"{'tree' if tree else 'stages'}_{family}"
 
 
 def stage_bits(features: dict, depth: int) -> float:
