@@ -203,11 +203,15 @@ def streamed_ff(features: dict, prices: dict) -> float:
     return sum(prices.get(key, 0.0) * value for key, value in features.get("ff_streamed", {}).items())
 
 
+def _cuts_a_tree(features: dict) -> bool:
+    """Whether a layer's pipeline registers cut an adder tree: a Latency-strategy kernel's."""
+    return features["kind"] in ("dense", "conv") and features["shape"].get("strategy") == "latency"
+
+
 def stage_key(features: dict, family: str) -> str:
     """The price of a layer's pipeline registers: a Latency-strategy kernel's adder-tree cuts (`tree_*`) are not the
     output words another layer holds at each stage (`stages_*`), and each tool family prices them apart."""
-    tree = features["kind"] in ("dense", "conv") and features["shape"].get("strategy") == "latency"
-    return f"{'tree' if tree else 'stages'}_{family}"
+    return f"{'tree' if _cuts_a_tree(features) else 'stages'}_{family}"
 
 
 def stage_bits(features: dict, depth: int) -> float:
@@ -219,7 +223,7 @@ def stage_bits(features: dict, depth: int) -> float:
     if features["kind"] == "softmax" or "ff_streamed" in features or "rule_ff" in features:
         return 0.0
     shape = features["shape"]
-    if features["kind"] in ("dense", "conv") and shape.get("strategy") == "latency":
+    if _cuts_a_tree(features):
         levels = max(1.0, math.log2(max(shape.get("fan_in", 2), 2)))
         return features["lut"].get("adder", 0.0) * min(1.0, depth / levels)
     return float(shape.get("pixel_bits", 0)) * depth
