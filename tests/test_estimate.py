@@ -364,6 +364,28 @@ def test_a_price_no_training_row_determines_keeps_its_prior():
     assert prices[1] == pytest.approx(PRICE_PRIOR) and prices[0] == pytest.approx(3.0, rel=0.02)
 
 
+def test_a_timing_few_rows_read_keeps_its_prior_and_one_many_rows_read_follows_them(monkeypatch):
+    """The latency fit's priors (LATENCY_START): one design's residual of a few cycles does not carry a timing only
+    it reads to the grid's end (as the PYNQ MLP did to the 7-series LUT multiplier), forty designs move theirs."""
+    from codesign.estimate import fit
+
+    def sample(id, cycles):
+        return fit.Sample(id, id, "MLP", "project", None, [], {"latency_cycles": cycles}, "repository", "tool", "MLP")
+
+    def cycles(sample, latency):  # the MLPs read the softmax timing, the odd design a multiplier's 5 cycles short
+        if sample.id == "odd":
+            return 250 + round(latency["logic_mult_ns_7series"]), []
+        return round(latency["softmax_ns_ultrascale"]), []
+
+    monkeypatch.setattr(fit, "_cycles", cycles)
+    rows = [sample(f"mlp{n}", 12) for n in range(40)] + [sample("odd", 258)]
+    fitted = fit.fit_latency(rows)
+    assert round(fitted["softmax_ns_ultrascale"]) == 12  # the nearest value to the prior (8) that gives 12 cycles
+    assert fitted["logic_mult_ns_7series"] == fit.LATENCY_START["logic_mult_ns_7series"] == 3.0
+    monkeypatch.setattr(fit, "LATENCY_PRIOR_WEIGHT", 0.0)
+    assert 250 + round(fit.fit_latency(rows)["logic_mult_ns_7series"]) == 258  # without the prior it follows the one design
+
+
 def test_initializer_draws_are_told_from_trained_weights_and_widen_the_dsp_interval(tmp_path):
     """A model whose kernels are its initializers' draws is called untrained, and its DSP and LUT intervals span what
     training did to the calibration designs; the same model with other weights is not."""

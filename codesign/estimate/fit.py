@@ -52,6 +52,12 @@ LATENCY_START = {"logic_mult_ns_7series": 3.0, "logic_mult_ns_ultrascale": 2.0, 
 # this much mean |log| ratio (held out without hls4ml's Vivado HLS CI rows, the Vivado term stays at the shared one)
 LATENCY_TIES = {"per_call_vivado": "per_call"}
 LATENCY_TIE_WEIGHT = 0.002
+# LATENCY_START is each timing's prior as well: a timing departs from it only as far as the rows pay for, at this
+# much mean |log| ratio per grid span of departure. Without it a timing that few rows read follows their residuals:
+# leaving ArgyKokk's Vitis HLS 7-series MLPs out, the PYNQ MLP's residual of a few cycles (Vivado HLS) moved the
+# 7-series LUT multiplier from 3 to 10 ns and the softmax's sum from 3 to 10 ns a level, and ArgyKokk's latency went
+# 1.2-1.9x over. Chosen among 0.001-0.01 by the leave-one-source-out count (docs/estimation.md, "Timing priors").
+LATENCY_PRIOR_WEIGHT = 0.002
 INTERVAL_TARGET = 0.8  # the share of held-out vendor figures an interval must contain
 INTERVAL_TAILS = tuple(round(0.1 - 0.005 * step, 3) for step in range(21))  # quantile tails tried, 10% to 0% by 0.5%
 OUTSIDE_TAIL = 0.025  # a design outside the calibrated territory: the 95% range of out-of-sample ratios, or wider
@@ -138,9 +144,10 @@ class _Reads(dict):
 
 class _LatencyLoss:
     """Weighted mean |log| cycle ratio, capped (a robust loss), of the designs and (at LATENCY_LAYER_WEIGHT each) the
-    layer rows, plus what the tools' own terms cost (LATENCY_TIES). Each row's term is kept for the values of the
-    timings it reads, so a coordinate step that moves a timing only recomputes the rows that read it, and the rows
-    that do not read it are summed once per coordinate (the fit evaluates the loss about 1,900 times)."""
+    layer rows, plus what the tools' own terms (LATENCY_TIES) and departures from the priors cost. Each row's term is
+    kept for the values of the timings it reads, so a coordinate step that moves a timing only recomputes the rows
+    that read it, and the rows that do not read it are summed once per coordinate (the fit evaluates the loss about
+    1,900 times)."""
 
     def __init__(self, samples: list[Sample], layers: list[LayerRow] = ()):
         designs = [(sample.id, lambda latency, sample=sample: _cycles(sample, latency)[0], sample.published["latency_cycles"], 1.0) for sample in samples]
@@ -172,6 +179,7 @@ class _LatencyLoss:
         """The loss at these timings; `moved`: the timing the caller varies (once every row's reads are known, the rows
         that do not read it are summed once per value of the other timings)."""
         ties = sum(LATENCY_TIE_WEIGHT * abs(latency[own] - latency[shared]) for own, shared in LATENCY_TIES.items())
+        ties += LATENCY_PRIOR_WEIGHT * sum(abs(latency[name] - LATENCY_START[name]) / (grid[-1] - grid[0]) for name, grid in LATENCY_GRID.items())
         if moved is None or len(self.reads) < len(self.rows):
             return ties + self._sum(self.rows, latency) / self.total_weight
         if moved not in self.readers:
