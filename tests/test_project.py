@@ -140,6 +140,33 @@ def test_a_branching_design_read_from_its_firmware_is_the_design_of_its_model(tm
     assert from_firmware["notes"][0].startswith("estimated from the firmware")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("index", [0, 1, 3, 4, 10])
+def test_a_generated_project_estimates_the_same_from_its_firmware_alone(tmp_path, index):
+    """Fuzzer models (seed 2026) written by hls4ml, estimated with their config and model, then from the firmware
+    alone: the same totals. These five once broke the firmware reader: power-of-two weights ({sign, exponent} files,
+    struct types), hard_sigmoid's base-less config, a batch normalization before a Flatten (scales per channel on a
+    flat input) and on a spatial input (per element), a 1x1 convolution (pointwise_conv_2d_cl), a QActivation's
+    casting linear call. benchmarks/estimate_paths.py sweeps more (docs/estimation.md)."""
+    import hls4ml
+
+    from codesign.estimate.project import estimate_project
+    from codesign.fuzz_models import build_model, random_recipe
+
+    recipe = random_recipe(2026, index)
+    model = build_model(recipe)
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    config["Model"]["Strategy"] = recipe["strategy"]
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "project"), backend="Vitis",
+                                               part="xcu250-figd2104-2L-e", io_type=recipe["io_type"]).write()
+    from_project = estimate_project(tmp_path / "project")
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (tmp_path / "project" / name).unlink(missing_ok=True)
+    from_firmware = estimate_project(tmp_path / "project")
+    assert from_firmware["notes"][0].startswith("estimated from the firmware")
+    assert from_firmware["total"] == from_project["total"]
+
+
 def test_a_firmware_call_codesign_does_not_know_is_a_cast_with_a_note_or_named_when_it_has_weights(hls4ml_project, tmp_path):
     folder = tmp_path / "odd"
     shutil.copytree(hls4ml_project, folder)

@@ -16,15 +16,22 @@ from pathlib import Path
 import numpy as np
 
 from codesign.errors import ModelError
+from codesign.fixed import exact_type_of
 
-SKIPPED_CALLS = ("load_weights_from_txt", "save_layer_output", "copy_data", "copy_data_axi", "print_result", "fill_zero")
+SKIPPED_CALLS = ("load_weights_from_txt", "load_exponent_weights_from_txt", "load_compressed_weights_from_txt", "save_layer_output", "copy_data",
+                 "copy_data_axi", "print_result", "fill_zero")
 ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "linear", "softmax": "softmax", "softplus": "softplus",
                "softsign": "softsign", "selu": "selu", "hard_sigmoid": "hard_sigmoid", "elu": "elu"}
 MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")  # nnet's element-wise merges (nnet_merge.h)
 CALL = re.compile(r"nnet::(\w+)\s*<(.*?)>\s*\(([^;]*?)\)\s*;[ \t]*(?://[ \t]*(\S+))?")
-STRUCT = re.compile(r"struct\s+(\w+)\s*:\s*nnet::(\w+)\s*\{(.*?)\n\s*\};", flags=re.DOTALL)
+# a config struct; hard_sigmoid's derives from nothing (its slope and shift are defined after it)
+STRUCT = re.compile(r"struct\s+(\w+)\s*(?::\s*nnet::(\w+)\s*)?\{[ \t]*\n(.*?)\n\s*\};", flags=re.DOTALL)
 TYPEDEF = re.compile(r"typedef\s+(.+?)\s+(\w+)\s*;")
 DEFINE = re.compile(r"#define\s+(\w+)\s+(.+)")
+# a power-of-two weight's type (QKeras quantized_po2): {sign, exponent} structs, and their values in weights/*.txt
+EXPONENT_TYPE = re.compile(r"typedef\s+struct\s+(\w+)\s*\{[^}]*\bsign;[^}]*\bweight;\s*\}\s*\1\s*;")
+POWER_OF_TWO = "power-of-two"
+EXPONENT_WEIGHT = re.compile(r"\{\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\}")
 FIELD = re.compile(r"static\s+const\s+[\w:<> ]+?\s+(\w+)\s*=\s*([^;]+);")
 
 
@@ -146,6 +153,9 @@ def weight_file(folder: Path, name: str) -> np.ndarray:
         text = header.read_text().split("{", 1)[-1].rsplit("}", 1)[0]
     else:
         raise ModelError(f"{folder}: the firmware names weights '{name}' but weights/{name}.txt is not there")
+    pairs = EXPONENT_WEIGHT.findall(text)
+    if pairs:  # a power-of-two weight: {sign, exponent}, sign 1 for >= 0 (hls4ml's ExponentWeightVariable)
+        return np.array([(2.0 * float(sign) - 1.0) * 2.0 ** int(float(exponent)) for sign, exponent in pairs], dtype=np.float64)
     return np.array([float(value) for value in re.split(r"[,\s]+", text.strip()) if value], dtype=np.float64)
 
 
@@ -189,6 +199,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         array = re.fullmatch(r"nnet::array<\s*(.+?)\s*,\s*[\w*\s]+>", value.strip())  # io_stream: a pixel of the type
         if array or "nnet::" not in value:
             types[name] = array.group(1) if array else value.strip()
+    types.update(dict.fromkeys(EXPONENT_TYPE.findall(defines), POWER_OF_TWO))
     structs = _structs(parameters, numbers, types)
     declared = set(re.findall(r'#include\s+"weights/(\w+)\.h"', parameters))  # weight files parameters.h includes
     missing = sorted(name for name in declared if not _has_weights(firmware, name))
@@ -249,6 +260,10 @@ def _layer_config(layer: Layer, config: dict) -> dict:
     for key in ("weight", "bias", "accum", "scale"):
         if f"{key}_t" in config:
             precision[key] = config[f"{key}_t"]
+    for key in ("weight", "scale"):  # power-of-two weights: the narrowest fixed type that holds them (their products are shifts either way)
+        if precision.get(key) == POWER_OF_TWO:
+            values = layer.weights[0] if layer.weights and layer.weights[0] is not None else np.ones(1)
+            precision[key] = exact_type_of(values)[0].hls4ml()
     entry = {"Precision": precision, "ReuseFactor": int(config.get("reuse_factor", config.get("reuse", 1)) or 1), "Strategy": _strategy(layer)}
     if "table_t" in config:
         entry["table_t"] = config["table_t"]
@@ -381,8 +396,8 @@ def _activation(layer: Layer, config: dict, resource: bool):
 
 BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml converts back to it
     **dict.fromkeys(("dense", "dense_large", "dense_latency", "dense_resource"), _dense),
-    **dict.fromkeys(("conv_1d_cl", "conv_1d_large_cl"), _conv1d),
-    **dict.fromkeys(("conv_2d_cl", "conv_2d_large_cl"), _conv2d),
+    **dict.fromkeys(("conv_1d_cl", "conv_1d_large_cl", "pointwise_conv_1d_cl"), _conv1d),  # pointwise: hls4ml's 1x1 kernels
+    **dict.fromkeys(("conv_2d_cl", "conv_2d_large_cl", "pointwise_conv_2d_cl"), _conv2d),
     **dict.fromkeys(("depthwise_conv_1d_cl", "depthwise_conv_2d_cl"), _depthwise),
     **dict.fromkeys(("pooling1d_cl", "pooling2d_cl"), _pooling),
     **dict.fromkeys(("global_pooling1d_cl", "global_pooling2d_cl"), _global_pooling),
@@ -392,7 +407,12 @@ BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml c
     **dict.fromkeys(("prelu", "leaky_relu", *ACTIVATIONS), _activation),
 }
 WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _normalize)  # builders that read a layer's weights (and PReLU's alpha)
-PASS_THROUGH = ("clone_stream", "repack_stream", "linear")  # a stream's copy, or a cast that is free and that hls4ml removes
+PASS_THROUGH = ("clone_stream", "repack_stream", "linear")  # a stream's copy, or a linear call that hls4ml removes unless it casts
+
+
+def _casts(layer: Layer) -> bool:
+    """A linear call that changes the type (a QKeras QActivation's quantizer): hls4ml keeps it, rounding and saturating."""
+    return layer.function == "linear" and "".join(layer.in_type.split()) != "".join(layer.out_type.split())
 
 
 def _builder(function: str):
@@ -403,13 +423,33 @@ def _builder(function: str):
     return BUILDERS.get(function)
 
 
+def _shaped(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Written weights in the Keras layer's shape. A batch normalization's per-channel scale and bias, written per
+    channel for a flat input (hls4ml reads scale[i % n_filt]) or per element for a spatial one: repeated, or one pixel's."""
+    size = int(np.prod(shape))
+    if values.size != size and values.size % size == 0:
+        values = values.reshape(-1, size)[0]
+    elif values.size != size and values.size and size % values.size == 0:
+        values = np.tile(values, size // values.size)
+    return values.reshape(shape)
+
+
 def _input_shape(design: Firmware) -> tuple[int, ...]:
-    """The model's input: that of the first layer whose config states its input size."""
-    first = next((layer.config for layer in design.layers if layer.config.get("n_in") or layer.config.get("in_width")), {})
-    if "in_height" in first and "n_chan" in first:
-        return first["in_height"], first["in_width"], first["n_chan"]
-    if "in_width" in first:
-        return first["in_width"], first["n_chan"]
+    """The model's input: that of the first layer whose config states its shape (a kernel, a pooling, a padding, a
+    resize; a Dense reads a flat vector). Element-wise calls before it (an activation, a batch normalization) keep
+    the shape and state only their element count, the fallback where nothing else does."""
+    for layer in design.layers:
+        config = layer.config
+        channels = config.get("n_chan", config.get("n_filt"))
+        if "in_height" in config and channels:
+            return config["in_height"], config["in_width"], channels
+        if "in_width" in config and channels:
+            return config["in_width"], channels
+        if layer.function in ("pooling1d_cl", "global_pooling1d_cl") and channels:  # its n_in is its width
+            return config["n_in"], channels
+        if _builder(layer.function) is _dense:
+            return (int(config["n_in"]),)
+    first = next((layer.config for layer in design.layers if layer.config.get("n_in")), {})
     return (int(first.get("n_in", 1)),)
 
 
@@ -430,7 +470,12 @@ def keras_model_of(design: Firmware):
         sources = [tensors[variable] for variable in layer.inputs]
         x, previous = sources[0], producers[layer.inputs[0]]
         builder = _builder(layer.function)
-        if layer.function.startswith(PASS_THROUGH):
+        own_linear = f"{previous}_linear"  # hls4ml's linear call after a kernel, kept where it casts the kernel's result
+        if _casts(layer) and layer.name == own_linear and own_linear in settings:
+            settings[layer.name]["Precision"]["result"] = layer.out_type
+            tensors[layer.outputs[0]], producers[layer.outputs[0]] = x, previous
+            continue
+        if layer.function.startswith(PASS_THROUGH) and not _casts(layer):
             for variable in layer.outputs:
                 tensors[variable], producers[variable] = x, previous
             continue
@@ -448,6 +493,8 @@ def keras_model_of(design: Firmware):
         if builder is _dense and len(x.shape) > 2:  # hls4ml's Flatten is free: the firmware has no call for it
             x = keras.layers.Flatten(name=f"{layer.name}_flatten")(x)
         built, weights = builder(layer, layer.config, _strategy(layer) == "Resource")
+        if builder is _resize and len(x.shape) == 3:  # a 1D input: hls4ml wrote its resize with height 1
+            built = keras.layers.UpSampling1D(int(layer.config["new_width"]) // int(layer.config["width"]), name=layer.name)
         if weights is not None:
             pending.append((built, weights))
         tensors[layer.outputs[0]], producers[layer.outputs[0]] = built(sources if len(sources) > 1 else x), layer.name
@@ -456,7 +503,7 @@ def keras_model_of(design: Firmware):
             settings[f"{layer.name}_linear"] = {"Precision": {"result": layer.out_type}}
     model = keras.Model(inputs, tensors[design.layers[-1].outputs[0]])
     for built, weights in pending:
-        built.set_weights([target if values is None else np.asarray(values, dtype=np.float32).reshape(target.shape)  # missing: Keras's draw
+        built.set_weights([target if values is None else _shaped(np.asarray(values, dtype=np.float32), target.shape)  # missing: Keras's draw
                            for values, target in zip(weights, built.get_weights())])
     return model, {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}, "LayerName": settings}
 

@@ -1,0 +1,93 @@
+"""Generated hls4ml projects estimated with their config and model, then from their firmware alone (docs/estimation.md).
+
+    .venv/bin/python benchmarks/estimate_paths.py [--seed S] [--n N] [--start K]
+
+Each fuzzer model (codesign/fuzz_models.py: random QKeras layers, quantizers, io types and strategies) is written by
+hls4ml 1.3 (Vitis backend, xcu250), estimated as `codesign estimate PROJECT_DIR` does, then estimated again with
+hls4ml_config.yml and the Keras model removed (what some users commit). Prints one row per model: the two totals
+the same, different (both shown), or the error of a path that refused; then the counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+METRICS = ("dsp", "lut", "ff", "bram_18k", "latency_cycles")
+
+
+def written(recipe: dict, folder: Path) -> None:
+    """The recipe's model as hls4ml writes its project."""
+    import hls4ml
+
+    from codesign.fuzz_models import build_model
+
+    model = build_model(recipe)
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    config["Model"]["Strategy"] = recipe["strategy"]
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vitis",
+                                               part="xcu250-figd2104-2L-e", io_type=recipe["io_type"]).write()
+
+
+def estimated(folder: Path) -> dict | str:
+    """The totals, or the one line of the error."""
+    from codesign.estimate.project import estimate_project
+
+    try:
+        return {metric: estimate_project(folder)["total"][metric] for metric in METRICS}
+    except Exception as error:  # a refusal (ModelError) or an internal error: both are what this benchmark counts
+        return f"{type(error).__name__}: {' '.join(str(error).split())[:160]}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--start", type=int, default=0)
+    args = parser.parse_args()
+    from codesign.fuzz_models import describe, random_recipe
+
+    counts = {"same": 0, "different": 0, "project refused": 0, "firmware refused": 0, "not written": 0}
+    started = time.perf_counter()
+    print("| model | recipe | from the project | from the firmware alone |\n|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="codesign-paths-") as scratch:
+        for index in range(args.start, args.start + args.n):
+            recipe = random_recipe(args.seed, index)
+            folder = Path(scratch) / str(index)
+            print(f"  {index - args.start + 1}/{args.n}", end="\r", file=sys.stderr, flush=True)
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    written(recipe, folder)
+                except Exception as error:  # hls4ml cannot take the model: not a path of codesign's
+                    counts["not written"] += 1
+                    print(f"| {args.seed}/{index} | {describe(recipe)} | hls4ml: {type(error).__name__} | |", file=sys.__stdout__)
+                    continue
+                project = estimated(folder)
+                for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+                    (folder / name).unlink(missing_ok=True)
+                firmware = estimated(folder)
+            shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(project, str):
+                counts["project refused"] += 1
+            elif isinstance(firmware, str):
+                counts["firmware refused"] += 1
+            else:
+                counts["same" if project == firmware else "different"] += 1
+            print(f"| {args.seed}/{index} | {describe(recipe)} | {project} | {'same' if project == firmware else firmware} |")
+    print(f"\n{args.n} models of seed {args.seed} from {args.start}: " + ", ".join(f"{key} {value}" for key, value in counts.items())
+          + f"; {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
