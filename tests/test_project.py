@@ -141,19 +141,21 @@ def test_a_branching_design_read_from_its_firmware_is_the_design_of_its_model(tm
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("index", [0, 1, 3, 4, 10])
-def test_a_generated_project_estimates_the_same_from_its_firmware_alone(tmp_path, index):
-    """Fuzzer models (seed 2026) written by hls4ml, estimated with their config and model, then from the firmware
-    alone: the same totals. These five once broke the firmware reader: power-of-two weights ({sign, exponent} files,
-    struct types), hard_sigmoid's base-less config, a batch normalization before a Flatten (scales per channel on a
-    flat input) and on a spatial input (per element), a 1x1 convolution (pointwise_conv_2d_cl), a QActivation's
-    casting linear call. benchmarks/estimate_paths.py sweeps more (docs/estimation.md)."""
+@pytest.mark.parametrize("seed,index", [(2026, 0), (2026, 1), (2026, 3), (2026, 4), (2026, 7), (2026, 9), (2026, 10), (2026, 24), (2026, 29),
+                                        (77, 28), (9001, 37)])
+def test_a_generated_project_estimates_the_same_from_its_firmware_alone(tmp_path, seed, index):
+    """Fuzzer models written by hls4ml, estimated with their config and model, then from the firmware alone: the same
+    totals. Each once broke the firmware reader: power-of-two weights ({sign, exponent} files, struct types),
+    hard_sigmoid's base-less config, a batch normalization before a Flatten (scales per channel on a flat input) and
+    on a spatial input (per element), a 1x1 convolution (pointwise_conv_2d_cl), a QActivation's casting linear call,
+    hard_tanh, two outputs, a zero padding holding a merged quantizer's type, a 1D resize first, a streamed input of
+    one-value words before a Flatten, a stride-2 'same' convolution padded at the bottom and right only. benchmarks/estimate_paths.py sweeps more (docs/estimation.md)."""
     import hls4ml
 
     from codesign.estimate.project import estimate_project
     from codesign.fuzz_models import build_model, random_recipe
 
-    recipe = random_recipe(2026, index)
+    recipe = random_recipe(seed, index)
     model = build_model(recipe)
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
     config["Model"]["Strategy"] = recipe["strategy"]

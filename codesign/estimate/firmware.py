@@ -22,6 +22,8 @@ SKIPPED_CALLS = ("load_weights_from_txt", "load_exponent_weights_from_txt", "loa
                  "copy_data_axi", "print_result", "fill_zero")
 ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "linear", "softmax": "softmax", "softplus": "softplus",
                "softsign": "softsign", "selu": "selu", "hard_sigmoid": "hard_sigmoid", "elu": "elu"}
+# nnet activations only QKeras's quantized activations convert to (the firmware's types replace the quantizer's)
+QKERAS_ACTIVATIONS = {"hard_tanh": "quantized_tanh(16)", "binary_tanh": "binary(alpha=1)", "ternary_tanh": "ternary(alpha=1)"}
 MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")  # nnet's element-wise merges (nnet_merge.h)
 CALL = re.compile(r"nnet::(\w+)\s*<(.*?)>\s*\(([^;]*?)\)\s*;[ \t]*(?://[ \t]*(\S+))?")
 # a config struct; hard_sigmoid's derives from nothing (its slope and shift are defined after it)
@@ -32,6 +34,7 @@ DEFINE = re.compile(r"#define\s+(\w+)\s+(.+)")
 EXPONENT_TYPE = re.compile(r"typedef\s+struct\s+(\w+)\s*\{[^}]*\bsign;[^}]*\bweight;\s*\}\s*\1\s*;")
 POWER_OF_TWO = "power-of-two"
 EXPONENT_WEIGHT = re.compile(r"\{\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\}")
+VARIABLE = re.compile(r"(?:^[ \t]*|hls::stream<\s*)(\w+)\s*>?\s+&?\s*(\w+)\s*[\[(;]", flags=re.MULTILINE)  # a top function's array or stream
 FIELD = re.compile(r"static\s+const\s+[\w:<> ]+?\s+(\w+)\s*=\s*([^;]+);")
 
 
@@ -64,6 +67,7 @@ class Firmware:
     notes: list[str] = field(default_factory=list)
     aliases: dict = field(default_factory=dict)  # variable -> the variable it names (hls4ml's free Flatten/Reshape)
     missing_weights: list[str] = field(default_factory=list)  # weight files parameters.h includes that are not there
+    input_pixel: int | None = None  # io_stream: the values of one word of the input stream (its nnet::array's size)
 
 
 FACTS = "firmware.json"  # the facts read from a firmware whose C++ is not kept (../shared/calibration keeps data only)
@@ -97,7 +101,7 @@ def _firmware_of_facts(folder: Path, with_weights: bool) -> Firmware:
             if with_weights:
                 layer.weights = [weight_file(folder / "firmware", name) for name in _layer_weight_names(folder / "firmware", raw)]
         return Firmware(layers, facts["input_name"], facts["input_type"], facts["io_type"], facts.get("part"), facts.get("clock_ns"),
-                        facts.get("backend", "Vivado"), list(facts.get("notes", [])), dict(facts.get("aliases", {})))
+                        facts.get("backend", "Vivado"), list(facts.get("notes", [])), dict(facts.get("aliases", {})), input_pixel=facts.get("input_pixel"))
     except (ValueError, KeyError, TypeError) as error:
         raise ModelError(f"{path}: not a firmware description codesign reads ({type(error).__name__}: {error})") from None
 
@@ -194,18 +198,22 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         evaluated = _evaluate(value.split("//")[0], numbers)
         if isinstance(evaluated, int):
             numbers[key] = evaluated
-    types = {}
+    types, pixels = {}, {}
     for value, name in TYPEDEF.findall(defines + "\n" + parameters):
-        array = re.fullmatch(r"nnet::array<\s*(.+?)\s*,\s*[\w*\s]+>", value.strip())  # io_stream: a pixel of the type
+        array = re.fullmatch(r"nnet::array<\s*(.+?)\s*,\s*([\w*\s]+)>", value.strip())  # io_stream: a pixel of the type
         if array or "nnet::" not in value:
             types[name] = array.group(1) if array else value.strip()
+        if array and isinstance(_evaluate(array.group(2), numbers), int):
+            pixels[name] = _evaluate(array.group(2), numbers)
     types.update(dict.fromkeys(EXPONENT_TYPE.findall(defines), POWER_OF_TWO))
     structs = _structs(parameters, numbers, types)
     declared = set(re.findall(r'#include\s+"weights/(\w+)\.h"', parameters))  # weight files parameters.h includes
     missing = sorted(name for name in declared if not _has_weights(firmware, name))
     top = _top_function(firmware)
-    layers, input_name, input_type = [], None, None
-    for function, template, arguments, comment in CALL.findall(top.read_text(errors="replace")):
+    layers, input_name, input_type, input_pixel = [], None, None, None
+    top_text = top.read_text(errors="replace")
+    variable_types = {variable: kind for kind, variable in VARIABLE.findall(top_text)}  # `layer5_t layer5_out[N];`, streams
+    for function, template, arguments, comment in CALL.findall(top_text):
         if function in SKIPPED_CALLS:
             continue
         template_args, call_args = _split_arguments(template), _split_arguments(arguments)
@@ -222,8 +230,9 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         ins, outs = (variables[:1], variables[1:]) if function.startswith("clone_stream") else (variables[:-1], variables[-1:])
         name = comment or re.sub(r"_out$", "", outs[0])  # hls4ml < 0.5 wrote no layer names: its variables'
         if input_name is None:
-            input_name, input_type = ins[0], data_types[0]
-        layers.append(Layer(function, name, data_types[0], data_types[-1], config, weights, ins, outs, named=bool(comment)))
+            input_name, input_type, input_pixel = ins[0], data_types[0], pixels.get(template_args[0])
+        out_type = types.get(variable_types.get(outs[0], ""), data_types[-1])  # a call with one type (a resize) declares its output's
+        layers.append(Layer(function, name, data_types[0], out_type, config, weights, ins, outs, named=bool(comment)))
     if not layers:
         raise ModelError(f"{top}: no nnet:: layer calls")
     stream = "hls::stream" in top.read_text(errors="replace") or any(layer.config.get("io_type") == "nnet::io_stream" for layer in layers)
@@ -239,7 +248,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
     aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top.read_text(errors="replace")))
     return Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes, aliases,
-                    missing if with_weights else [])
+                    missing if with_weights else [], input_pixel)
 
 
 def _named(variable: str, aliases: dict) -> str:
@@ -284,6 +293,9 @@ def _kernel(weights: np.ndarray, shape: tuple[int, ...], resource: bool) -> np.n
     return np.moveaxis(weights.reshape(order), 0, -1)
 
 
+SIDES = ("pad_top", "pad_bottom", "pad_left", "pad_right")  # Keras's 'same' at stride 2 may pad the bottom and right only
+
+
 def _same(config: dict, *keys: str) -> str:
     """Keras padding of a kernel whose config pads on any of these sides."""
     return "same" if sum(int(config.get(key, 0)) for key in keys) > 0 else "valid"
@@ -310,7 +322,7 @@ def _conv2d(layer: Layer, config: dict, resource: bool):
 
     shape = (int(config["filt_height"]), int(config["filt_width"]), int(config["n_chan"]), int(config["n_filt"]))
     built = keras.layers.Conv2D(shape[3], shape[:2], strides=(int(config.get("stride_height", 1)), int(config.get("stride_width", 1))),
-                                padding=_same(config, "pad_top", "pad_left"), name=layer.name)
+                                padding=_same(config, *SIDES), name=layer.name)
     return built, [_kernel(layer.weights[0], shape, resource), layer.weights[1]]
 
 
@@ -319,7 +331,7 @@ def _depthwise(layer: Layer, config: dict, resource: bool):
 
     two = "2d" in layer.function
     size = (int(config["filt_height"]), int(config["filt_width"])) if two else (int(config["filt_width"]),)
-    built = (keras.layers.DepthwiseConv2D if two else keras.layers.DepthwiseConv1D)(size, padding=_same(config, "pad_left", "pad_top"),
+    built = (keras.layers.DepthwiseConv2D if two else keras.layers.DepthwiseConv1D)(size, padding=_same(config, *SIDES),
                                                                                    strides=int(config.get("stride_width", 1)), name=layer.name)
     bias = layer.weights[1] if len(layer.weights) > 1 else np.zeros(int(config["n_chan"]))
     return built, [layer.weights[0], bias]
@@ -329,7 +341,7 @@ def _pooling(layer: Layer, config: dict, resource: bool):
     from tensorflow import keras
 
     average = str(config.get("pool_op", "")).endswith("Average")
-    padding = _same(config, "pad_left", "pad_right", "pad_top")
+    padding = _same(config, *SIDES)
     if layer.function == "pooling1d_cl":
         width = int(config["pool_width"])
         pool = keras.layers.AveragePooling1D if average else keras.layers.MaxPooling1D
@@ -391,6 +403,10 @@ def _activation(layer: Layer, config: dict, resource: bool):
     if layer.function == "leaky_relu":
         alpha = config.get("activ_param")
         return keras.layers.LeakyReLU(float(alpha) if isinstance(alpha, int) else 0.3, name=layer.name), None
+    if layer.function in QKERAS_ACTIVATIONS:
+        from qkeras import QActivation
+
+        return QActivation(QKERAS_ACTIVATIONS[layer.function], name=layer.name), None
     return keras.layers.Activation(ACTIVATIONS[layer.function], name=layer.name), None
 
 
@@ -404,7 +420,7 @@ BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml c
     "normalize": _normalize,
     **dict.fromkeys(("zeropad1d_cl", "zeropad2d_cl"), _zero_padding),
     **dict.fromkeys(MERGES, _merge),
-    **dict.fromkeys(("prelu", "leaky_relu", *ACTIVATIONS), _activation),
+    **dict.fromkeys(("prelu", "leaky_relu", *ACTIVATIONS, *QKERAS_ACTIVATIONS), _activation),
 }
 WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _normalize)  # builders that read a layer's weights (and PReLU's alpha)
 PASS_THROUGH = ("clone_stream", "repack_stream", "linear")  # a stream's copy, or a linear call that hls4ml removes unless it casts
@@ -447,7 +463,12 @@ def _input_shape(design: Firmware) -> tuple[int, ...]:
             return config["in_width"], channels
         if layer.function in ("pooling1d_cl", "global_pooling1d_cl") and channels:  # its n_in is its width
             return config["n_in"], channels
-        if _builder(layer.function) is _dense:
+        if layer.function.startswith("resize_nearest") and channels:  # height 1: hls4ml's 1D resize
+            return (config["width"], channels) if config.get("height") == 1 else (config["height"], config["width"], channels)
+        if _builder(layer.function) is _dense:  # streamed, a Flatten before it: its input's words, each of a pixel
+            pixel = design.input_pixel if design.io_type == "io_stream" else None
+            if pixel and int(config["n_in"]) > pixel and int(config["n_in"]) % pixel == 0:
+                return int(config["n_in"]) // pixel, pixel
             return (int(config["n_in"]),)
     first = next((layer.config for layer in design.layers if layer.config.get("n_in")), {})
     return (int(first.get("n_in", 1)),)
@@ -501,7 +522,9 @@ def keras_model_of(design: Firmware):
         settings[layer.name] = _layer_config(layer, layer.config)
         if builder in (_dense, _conv1d, _conv2d, _depthwise):  # hls4ml's linear activation after it: the same type, removed
             settings[f"{layer.name}_linear"] = {"Precision": {"result": layer.out_type}}
-    model = keras.Model(inputs, tensors[design.layers[-1].outputs[0]])
+    read = {variable for layer in design.layers for variable in layer.inputs}
+    results = [variable for layer in design.layers for variable in layer.outputs if variable not in read and variable in tensors]
+    model = keras.Model(inputs, [tensors[variable] for variable in results] if len(results) > 1 else tensors[design.layers[-1].outputs[0]])
     for built, weights in pending:
         built.set_weights([target if values is None else _shaped(np.asarray(values, dtype=np.float32), target.shape)  # missing: Keras's draw
                            for values, target in zip(weights, built.get_weights())])
@@ -521,7 +544,27 @@ def convert_firmware(design: Firmware, backend: str, part: str, clock_ns: float)
     with tempfile.TemporaryDirectory(prefix="codesign-firmware-") as scratch, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return hls4ml.converters.convert_from_keras_model(model, hls_config=hls_config, output_dir=scratch, backend=backend, part=part,
-                                                              clock_period=clock_ns, io_type=design.io_type)
+            graph = hls4ml.converters.convert_from_keras_model(model, hls_config=hls_config, output_dir=scratch, backend=backend, part=part,
+                                                               clock_period=clock_ns, io_type=design.io_type)
         except Exception as error:  # hls4ml raises bare Exception/ValueError for what it cannot take
             raise ModelError(f"hls4ml 1.3 cannot convert the design rebuilt from the firmware: {' '.join(str(error).split())[:200]}") from None
+    return _with_firmware_types(graph, design)
+
+
+def _with_firmware_types(graph, design: Firmware):
+    """The graph with each layer's output type the firmware's. hls4ml infers some from their input (a zero padding's,
+    a pooling's) where the model's converter had merged a quantizer after them into them, narrower: the firmware
+    holds that type, and it is what was built."""
+    convert = graph.config.backend.convert_precision_string
+    written = {layer.name: layer.out_type for layer in design.layers}
+    for layer in graph.get_layers():
+        if layer.name not in written or not layer.get_output_variable():
+            continue
+        try:
+            precision = convert(written[layer.name])
+        except (ValueError, AttributeError, IndexError):  # a type hls4ml does not parse (a struct): hls4ml's stays
+            continue
+        variable = layer.get_output_variable()
+        if str(variable.type.precision) != str(precision):
+            variable.type.precision = precision
+    return graph
