@@ -1,11 +1,11 @@
 """Generated hls4ml projects estimated with their config and model, then from their firmware alone (docs/estimation.md).
 
-    .venv/bin/python benchmarks/estimate_paths.py [--seed S] [--n N] [--start K]
+    .venv/bin/python benchmarks/estimate_paths.py [--seed S] [--n N] [--start K] [--backend Vitis|Vivado]
 
 Each fuzzer model (codesign/fuzz_models.py: random QKeras layers, quantizers, io types and strategies) is written by
-hls4ml 1.3 (Vitis backend, xcu250), estimated as `codesign estimate PROJECT_DIR` does, then estimated again with
-hls4ml_config.yml and the Keras model removed (what some users commit). Prints one row per model: the two totals
-the same, different (both shown), or the error of a path that refused; then the counts.
+hls4ml 1.3 (the Vitis backend by default, xcu250), estimated as `codesign estimate PROJECT_DIR` does, then estimated
+again with hls4ml_config.yml and the Keras model removed (what some users commit). Prints one row per model: the two
+totals the same, different (both shown), or the error of a path that refused; then the counts.
 """
 
 from __future__ import annotations
@@ -26,16 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 METRICS = ("dsp", "lut", "ff", "bram_18k", "latency_cycles")
 
 
-def written(recipe: dict, folder: Path) -> None:
+def written(recipe: dict, folder: Path, backend: str) -> None:
     """The recipe's model as hls4ml writes its project."""
     import hls4ml
 
     from codesign.fuzz_models import build_model
 
     model = build_model(recipe)
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
     config["Model"]["Strategy"] = recipe["strategy"]
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vitis",
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend=backend,
                                                part="xcu250-figd2104-2L-e", io_type=recipe["io_type"]).write()
 
 
@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--start", type=int, default=0)
+    parser.add_argument("--backend", default="Vitis", choices=("Vitis", "Vivado"))
     args = parser.parse_args()
     from codesign.fuzz_models import describe, random_recipe
 
@@ -68,7 +69,7 @@ def main() -> None:
             with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    written(recipe, folder)
+                    written(recipe, folder, args.backend)
                 except Exception as error:  # hls4ml cannot take the model: not a path of codesign's
                     counts["not written"] += 1
                     print(f"| {args.seed}/{index} | {describe(recipe)} | hls4ml: {type(error).__name__} | |", file=sys.__stdout__)
@@ -85,7 +86,7 @@ def main() -> None:
             else:
                 counts["same" if project == firmware else "different"] += 1
             print(f"| {args.seed}/{index} | {describe(recipe)} | {project} | {'same' if project == firmware else firmware} |")
-    print(f"\n{args.n} models of seed {args.seed} from {args.start}: " + ", ".join(f"{key} {value}" for key, value in counts.items())
+    print(f"\n{args.n} models of seed {args.seed} from {args.start} ({args.backend}): " + ", ".join(f"{key} {value}" for key, value in counts.items())
           + f"; {time.perf_counter() - started:.0f} s")
 
 
