@@ -203,8 +203,9 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         array = re.fullmatch(r"nnet::array<\s*(.+?)\s*,\s*([\w*\s]+)>", value.strip())  # io_stream: a pixel of the type
         if array or "nnet::" not in value:
             types[name] = array.group(1) if array else value.strip()
-        if array and isinstance(_evaluate(array.group(2), numbers), int):
-            pixels[name] = _evaluate(array.group(2), numbers)
+        size = _evaluate(array.group(2), numbers) if array else None
+        if isinstance(size, int):
+            pixels[name] = size
     types.update(dict.fromkeys(EXPONENT_TYPE.findall(defines), POWER_OF_TWO))
     structs = _structs(parameters, numbers, types)
     declared = set(re.findall(r'#include\s+"weights/(\w+)\.h"', parameters))  # weight files parameters.h includes
@@ -235,7 +236,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         layers.append(Layer(function, name, data_types[0], out_type, config, weights, ins, outs, named=bool(comment)))
     if not layers:
         raise ModelError(f"{top}: no nnet:: layer calls")
-    stream = "hls::stream" in top.read_text(errors="replace") or any(layer.config.get("io_type") == "nnet::io_stream" for layer in layers)
+    stream = "hls::stream" in top_text or any(layer.config.get("io_type") == "nnet::io_stream" for layer in layers)
     part, clock_ns, backend = _settings(folder)
     notes = []
     if any(layer.function.startswith("h_") for layer in layers):
@@ -246,7 +247,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
                      "intervals widened as for untrained weights)")
     if any("_large" in layer.function for layer in layers):
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
-    aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top.read_text(errors="replace")))
+    aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top_text))
     return Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes, aliases,
                     missing if with_weights else [], input_pixel)
 
@@ -293,12 +294,10 @@ def _kernel(weights: np.ndarray, shape: tuple[int, ...], resource: bool) -> np.n
     return np.moveaxis(weights.reshape(order), 0, -1)
 
 
-SIDES = ("pad_top", "pad_bottom", "pad_left", "pad_right")  # Keras's 'same' at stride 2 may pad the bottom and right only
-
-
-def _same(config: dict, *keys: str) -> str:
-    """Keras padding of a kernel whose config pads on any of these sides."""
-    return "same" if sum(int(config.get(key, 0)) for key in keys) > 0 else "valid"
+def _same(config: dict) -> str:
+    """Keras padding of a kernel or pooling whose config pads on any side (Keras's 'same' at stride 2 may pad the
+    bottom and right only; a 1D config has no top or bottom)."""
+    return "same" if sum(int(config.get(key, 0)) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")) > 0 else "valid"
 
 
 def _dense(layer: Layer, config: dict, resource: bool):
@@ -312,7 +311,7 @@ def _conv1d(layer: Layer, config: dict, resource: bool):
     from tensorflow import keras
 
     shape = (int(config["filt_width"]), int(config["n_chan"]), int(config["n_filt"]))
-    built = keras.layers.Conv1D(shape[2], shape[0], strides=int(config.get("stride_width", 1)), padding=_same(config, "pad_left", "pad_right"),
+    built = keras.layers.Conv1D(shape[2], shape[0], strides=int(config.get("stride_width", 1)), padding=_same(config),
                                 name=layer.name)
     return built, [_kernel(layer.weights[0], shape, resource), layer.weights[1]]
 
@@ -322,7 +321,7 @@ def _conv2d(layer: Layer, config: dict, resource: bool):
 
     shape = (int(config["filt_height"]), int(config["filt_width"]), int(config["n_chan"]), int(config["n_filt"]))
     built = keras.layers.Conv2D(shape[3], shape[:2], strides=(int(config.get("stride_height", 1)), int(config.get("stride_width", 1))),
-                                padding=_same(config, *SIDES), name=layer.name)
+                                padding=_same(config), name=layer.name)
     return built, [_kernel(layer.weights[0], shape, resource), layer.weights[1]]
 
 
@@ -331,7 +330,7 @@ def _depthwise(layer: Layer, config: dict, resource: bool):
 
     two = "2d" in layer.function
     size = (int(config["filt_height"]), int(config["filt_width"])) if two else (int(config["filt_width"]),)
-    built = (keras.layers.DepthwiseConv2D if two else keras.layers.DepthwiseConv1D)(size, padding=_same(config, *SIDES),
+    built = (keras.layers.DepthwiseConv2D if two else keras.layers.DepthwiseConv1D)(size, padding=_same(config),
                                                                                    strides=int(config.get("stride_width", 1)), name=layer.name)
     bias = layer.weights[1] if len(layer.weights) > 1 else np.zeros(int(config["n_chan"]))
     return built, [layer.weights[0], bias]
@@ -341,7 +340,7 @@ def _pooling(layer: Layer, config: dict, resource: bool):
     from tensorflow import keras
 
     average = str(config.get("pool_op", "")).endswith("Average")
-    padding = _same(config, *SIDES)
+    padding = _same(config)
     if layer.function == "pooling1d_cl":
         width = int(config["pool_width"])
         pool = keras.layers.AveragePooling1D if average else keras.layers.MaxPooling1D

@@ -17,8 +17,8 @@ from scipy.optimize import nnls
 
 from codesign.estimate.features import LUT_FEATURES
 from codesign.estimate.instances import matched
-from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, Constants, Timing, design_cycles, interval, layer_cycles, stage_bits, stage_key,
-                                     streamed_ff, territory_of)
+from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, Constants, Timing, design_cycles, interval, layer_cycles, streamed_ff,
+                                     territory_of, with_stages)
 
 LATENCY_GRID = {
     "mult_ns_7series": np.arange(0.0, 10.01, 0.25),
@@ -217,7 +217,7 @@ def fit_latency(samples: list[Sample], sweeps: int = 4, layers: list[LayerRow] =
 
 def _ff_row(features: dict, timing: Timing, latency: dict) -> np.ndarray:
     """One layer's FF features as a row of the FF fit (its pipeline stages at these timings; no top-function constant)."""
-    row = dict(features["ff"], **{stage_key(features, timing.family): stage_bits(features, layer_cycles(features, latency, timing)[2])})
+    row = with_stages(features, timing.family, layer_cycles(features, latency, timing)[2])
     return np.array([row.get(key, 0.0) for key in FF_PRICES if key != "base"] + [0.0])
 
 

@@ -174,7 +174,7 @@ def summed_in_a_chain(shape: dict, timing: Timing) -> bool:
 def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
     """One layer's DSP, LUT, FF, BRAM, cycles and II."""
     cycles, ii, depth = layer_cycles(features, constants.latency, timing)
-    ff_features = dict(features["ff"], **{stage_key(features, timing.family): stage_bits(features, depth)})
+    ff_features = with_stages(features, timing.family, depth)
     return {
         "name": features["name"],
         "type": features["type"],
@@ -212,6 +212,12 @@ def stage_key(features: dict, family: str) -> str:
     """The price of a layer's pipeline registers: a Latency-strategy kernel's adder-tree cuts (`tree_*`) are not the
     output words another layer holds at each stage (`stages_*`), and each tool family prices them apart."""
     return f"{'tree' if _cuts_a_tree(features) else 'stages'}_{family}"
+
+
+def with_stages(features: dict, family: str, depth: int) -> dict:
+    """A layer's FF features with its pipeline registers at `depth` cycles under their price's key (what the FF
+    prices multiply, in the estimate and in the fit)."""
+    return dict(features["ff"], **{stage_key(features, family): stage_bits(features, depth)})
 
 
 def stage_bits(features: dict, depth: int) -> float:
