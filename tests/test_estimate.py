@@ -787,3 +787,60 @@ def test_combinational_layers_are_cut_by_the_top_function_at_each_clock_period(t
         assert all(layer["latency_cycles"] == 0 for layer in report["layers"] if layer["name"] != "top"), report["layers"]
         cycles[clock_ns] = report["total"]["latency_cycles"]
     assert cycles[5.0] >= 2 and cycles[5.0] > cycles[10.0] >= cycles[25.0] == 0, cycles
+
+
+def test_a_pipelined_top_registers_each_layer_calls_output_unless_a_table_read_or_a_dataflow_top_holds_it(tmp_path):
+    """The top function's registers between layer calls (the reports' `layerN_out` rows): every layer's output bits once
+    some layer takes a cycle, in the top's row; none in a dataflow top (the Resource strategy), none for a sigmoid's
+    output (the block RAM's read register holds it), none where every layer is combinational."""
+    import tensorflow as tf
+
+    from codesign.convert import build_graph, policy_candidate
+    from codesign.estimate.model import call_register_bits, estimate_design, load_constants
+    from codesign.parts import find_part
+
+    def mlp(hidden_activation):
+        inputs = tf.keras.Input((16,))
+        x = inputs
+        for index, units in enumerate((64, 32, 5), start=1):
+            x = tf.keras.layers.Dense(units, name=f"fc{index}")(x)
+            x = tf.keras.layers.Activation(hidden_activation if units != 5 else "softmax", name=f"act{index}")(x)
+        return tf.keras.Model(inputs, x)
+
+    def top_ff(model, strategy):
+        hls = HLSSpec(precision="ap_fixed<16,6>", strategy=strategy, reuse_factor=2)
+        graph = build_graph(model, hls, tmp_path, None, tmp_path / "log", policy_candidate(hls.precision))
+        report = estimate_design(graph, find_part(hls.part), 5.0, "io_parallel", tool="Vitis HLS 2024.1")
+        return _layer(report, "top")["ff"]
+
+    price, base = load_constants().ff["output"], round(load_constants().ff["base"])
+    assert price > 0
+    relu, sigmoid = mlp("relu"), mlp("sigmoid")
+    every_output = (64 + 64 + 32 + 32 + 5 + 5) * 16  # each Dense's and each activation's outputs, 16 bits
+    assert top_ff(relu, "Latency") == base + round(price * every_output)
+    assert top_ff(sigmoid, "Latency") == base + round(price * (every_output - (64 + 32) * 16))  # the sigmoids' reads are held by their tables
+    assert top_ff(relu, "Resource") == base  # a dataflow top hands the arrays over
+    layer = {"ff": {"output": 1024.0}}
+    from codesign.estimate.model import Timing
+
+    pipelined = Timing(5.0, "Vitis", "ultrascale", "io_parallel", "Vitis HLS", "pipeline")
+    assert call_register_bits([layer, layer], [1, 0], pipelined) == 2048.0
+    assert call_register_bits([layer, layer], [0, 0], pipelined) == 0.0  # a combinational chain: cut per clock period, not per call
+
+
+def test_the_call_registers_are_priced_on_the_reports_top_functions_of_designs_whose_types_are_their_widths(monkeypatch):
+    """fit.fit_call_registers: a report's design FF less its instances' FF against the bits the top registers; designs
+    without instance rows, and HGQ's (types that are upper bounds of narrower values), do not set the price."""
+    from codesign.estimate import fit
+
+    bits = {"a": 1000.0, "b": 3000.0, "c": 2000.0, "hgq": 4000.0, "total_only": 5000.0}
+
+    def sample(id, ff, instance_ff, declared=True):
+        instances = [{"ff": instance_ff}] if instance_ff is not None else []
+        return fit.Sample(id, id, "MLP", "project", None, [], {"ff": ff}, "repository", "tool", "MLP", True, instances, declared)
+
+    monkeypatch.setattr(fit, "_call_registers", lambda sample, latency: bits[sample.id])
+    rows = [sample("a", 5000 + 800, 5000), sample("b", 20000 + 2400, 20000), sample("c", 100 + 1600, 100)]
+    assert fit.fit_call_registers(rows, {}) == pytest.approx(0.8, abs=0.01)
+    rows += [sample("hgq", 1000 + 400, 1000, declared=False), sample("total_only", 90000, None)]
+    assert fit.fit_call_registers(rows, {}) == pytest.approx(0.8, abs=0.01)

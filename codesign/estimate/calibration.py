@@ -148,6 +148,7 @@ class Row:
     project: object | None = None  # the hls4ml project a real-weight row converts (its model can be redrawn untrained)
     fitted: bool = True  # False: a design hls4ml 1.3 does not build (hls4ml < 0.5 kernels): shown, not fitted
     folder: Path | None = None  # the project folder (its csynth report has the per-layer instances)
+    declared_widths: bool = True  # False: HGQ's per-value quantizers, whose declared types are upper bounds
 
     @property
     def origin(self) -> str:
@@ -269,6 +270,7 @@ def projects2_rows(folder: Path) -> list[Row]:
             settings["strategy"], int(settings["reuse_factor"]), settings["part"], float(settings["clock_ns"]), _published(row),
             lambda seed=0, graph=graph: graph, repository=_repository(row["repo_commit"]), tool=_tool(row["tool"]), project=project,
             fitted=not any("hls4ml < 0.5" in note for note in notes), folder=path,
+            declared_widths=not any(note.startswith("HGQ quantizer functions") for note in notes),
         ))
     return rows
 
@@ -434,7 +436,7 @@ def _sample(row: Row, graph):
     features = design_features(graph, row.io_type, family, row.multipliers, row.backend, row.tool)
     return Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type, scheduler_of(row.tool, row.backend),
                                                                  graph.config.pipeline_style), features, row.published,
-                  row.repository, row.tool, row.design_kind, row.fitted, _report_instances(row.folder))
+                  row.repository, row.tool, row.design_kind, row.fitted, _report_instances(row.folder), row.declared_widths)
 
 
 def _report_instances(folder: Path | None) -> list[dict]:

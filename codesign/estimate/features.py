@@ -36,6 +36,10 @@ RESOURCE_MUX_MAX_CHOICES = 64  # the rows' reuse factors reach 64: beyond, the m
 SRL_MAX_DEPTH = 32  # FIFOs deeper than this go to BRAM (shallower ones to SRLs, UG574)
 BRAM18_BITS = 18 * 1024
 TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "hard_sigmoid")
+# Activations whose output is the table's read itself (hls4ml's `res[i] = table[index]`): the block RAM's own output
+# register holds it, not the fabric's (hls4ml's CI Dense+sigmoid: 1,689 FF on Vitis HLS 2024.1 against 3,865 with ELU,
+# whose output is chosen between its input and the read)
+READ_FROM_TABLE = ("sigmoid", "tanh", "softplus", "softsign")
 
 LUT_FEATURES = ("shift_add", "generic_mult", "adder", "mux", "dsp_glue", "activation", "table", "pool_max", "pool_avg", "softmax", "fifo", "line_buffer",
                 "divider")
@@ -175,7 +179,7 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     if stream:
         _stream_fifos(found, out_var, out_bits)
         found["ff"]["stream_vivado" if backend == "Vivado" else "stream_vitis"] += lanes * out_bits
-    else:
+    elif not found["shape"].get("read_from_table"):  # the top function's registers between layer calls (model.call_register_bits)
         found["ff"]["output"] = out_var.size() * out_bits
     if "ff_streamed" in found:  # none of the shared registers' terms: its own carry all of it
         found["ff"] = dict.fromkeys(FF_FEATURES, 0.0)
@@ -271,6 +275,7 @@ def _element_wise(layer, found: dict, site: Site) -> None:
         found["bram_18k"] = math.ceil(site.lanes / 2) * per_table  # one dual-port table read per two lanes
         found["lut"]["table"] = site.lanes * site.out_bits
         found["ff"]["table"] = site.lanes * (site.out_bits + site.data_bits)
+        found["shape"]["read_from_table"] = activation in READ_FROM_TABLE
 
 
 @dataclass(frozen=True)

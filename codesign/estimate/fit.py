@@ -17,8 +17,8 @@ from scipy.optimize import nnls
 
 from codesign.estimate.features import LUT_FEATURES
 from codesign.estimate.instances import matched
-from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, Constants, Timing, design_cycles, interval, layer_cycles, streamed_ff,
-                                     territory_of, with_stages)
+from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, Constants, Timing, call_register_bits, design_cycles, interval,
+                                     layer_cycles, streamed_ff, territory_of, with_stages)
 
 LATENCY_GRID = {
     "mult_ns_7series": np.arange(0.0, 10.01, 0.25),
@@ -84,6 +84,7 @@ class Sample:
     design_kind: str = ""  # MLP, io_parallel CNN, io_stream CNN, single layer
     fitted: bool = True  # False: estimated and shown, but not fitted (a design hls4ml 1.3 does not build)
     instances: list[dict] = field(default_factory=list)  # its report's per-layer rows (vendor.parse_csynth), if any
+    declared_widths: bool = True  # False: its types are upper bounds of narrower values (HGQ's per-value quantizers)
 
     @property
     def origin(self) -> str:
@@ -231,13 +232,32 @@ def layer_ff_rows(samples: list[Sample], layers: list[LayerRow], latency: dict) 
     return rows, np.array([float(ff) for _, ff, _ in pairs])
 
 
+CALL_REGISTERS = FF_PRICES.index("output")  # the FF column of the top function's registers between layer calls
+
+
 def _totals(sample: Sample, metric: str, latency: dict) -> np.ndarray:
     """The design's summed features of one metric (LUT or FF), and a constant for the top function."""
     if metric == "lut":
         return np.array([sum(layer["lut"][key] for layer in sample.features) for key in LUT_FEATURES] + [1.0])
     summed = np.sum([_ff_row(layer, sample.timing, latency) for layer in sample.features], axis=0)
+    summed[CALL_REGISTERS] = _call_registers(sample, latency)
     summed[-1] = 1.0
     return summed
+
+
+def _call_registers(sample: Sample, latency: dict) -> float:
+    """The bits the design's top function registers between its layer calls at these timings (model.call_register_bits)."""
+    return call_register_bits(sample.features, [layer_cycles(layer, latency, sample.timing)[0] for layer in sample.features], sample.timing)
+
+
+def fit_call_registers(samples: list[Sample], latency: dict) -> float:
+    """The price of a bit the top function registers between layer calls, fitted on the reports' top functions alone
+    (a design's FF less its layer instances'), where the top registers its calls and the declared widths are the
+    widths: a design total mixes these registers with every layer's pipeline, which the fit then trades against them."""
+    rows = [(bits, sample.published["ff"] - sum(instance.get("ff") or 0 for instance in sample.instances)) for sample in samples
+            if sample.instances and sample.declared_widths for bits in [_call_registers(sample, latency)] if bits]
+    features = np.array([[bits, 0.0] for bits, _ in rows]).reshape(len(rows), 2)
+    return round(float(_nnls_relative(features, np.array([float(top) for _, top in rows]))[0]), 4)
 
 
 PRICE_PRIOR = 1.0  # one LUT (FF) per feature unit: features count bits of logic and registers
@@ -301,23 +321,29 @@ def territory(samples: list[Sample]) -> dict[str, list[str]]:
 
 def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on: dict | None = None, interval_widest: dict | None = None,
                   untrained: dict | None = None, layers: list[LayerRow] = ()) -> Constants:
-    """Every constant from these samples (those marked not fitted aside); FF prices also from their reports' layer
-    instances and the layer rows, each at LAYER_ROW_WEIGHT of a design."""
+    """Every constant from these samples (those marked not fitted aside; the LUT and FF prices from those whose types
+    are their widths); FF prices also from their reports' layer instances and the layer rows, each at LAYER_ROW_WEIGHT
+    of a design."""
     samples = [sample for sample in samples if sample.fitted]
     latency = fit_latency(samples, layers=layers)
     streamed = fit_streamed_ff(samples, list(layers))
     prices = {}
+    priced = [sample for sample in samples if sample.declared_widths]  # HGQ's types overstate its widths: they would drag every price down
     for metric, names in (("lut", LUT_PRICES), ("ff", FF_PRICES)):
-        rows = np.array([_totals(sample, metric, latency) for sample in samples])
-        published = np.array([sample.published[metric] for sample in samples], dtype=float)
-        rules = np.array([_rule(sample, metric, streamed) for sample in samples])
+        rows = np.array([_totals(sample, metric, latency) for sample in priced])
+        published = np.array([sample.published[metric] for sample in priced], dtype=float)
+        rules = np.array([_rule(sample, metric, streamed) for sample in priced])
+        if metric == "ff":  # the call registers' price is fixed by the reports' top functions
+            called = fit_call_registers(samples, latency)
+            rules, rows = rules + called * rows[:, CALL_REGISTERS], rows.copy()
+            rows[:, CALL_REGISTERS] = 0.0
         weights = None
         if metric == "ff" and LAYER_ROW_WEIGHT:
-            layer_rows, layer_published = layer_ff_rows(samples, list(layers), latency)
+            layer_rows, layer_published = layer_ff_rows(priced, list(layers), latency)
             weights = np.concatenate([np.ones(len(published)), np.full(len(layer_published), LAYER_ROW_WEIGHT)])
             rows, published, rules = np.vstack([rows, layer_rows]), np.concatenate([published, layer_published]), np.concatenate([rules, np.zeros(len(layer_published))])
         prices[metric] = {name: round(float(value), 4) for name, value in zip(names, _nnls_relative(rows, published, rules, weights))}
-    prices["ff"].update(streamed)
+    prices["ff"].update(streamed, output=called)
     return Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples), untrained or {})
 
 

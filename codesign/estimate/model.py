@@ -180,7 +180,7 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
         "type": features["type"],
         "dsp": int(features["dsp"]),
         "lut": int(round(sum(constants.lut[key] * features["lut"][key] for key in LUT_FEATURES) + features.get("rule_lut", 0.0))),
-        "ff": int(round(sum(constants.ff[key] * ff_features.get(key, 0.0) for key in FF_PRICES if key != "base") + streamed_ff(features, constants.ff)
+        "ff": int(round(sum(constants.ff[key] * ff_features.get(key, 0.0) for key in FF_PRICES if key not in ("base", "output")) + streamed_ff(features, constants.ff)
                        + features.get("rule_ff", 0.0))),
         "bram_18k": int(features["bram_18k"]),
         "uram": 0,
@@ -191,9 +191,9 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
 
 def price_instance(features: dict, constants: Constants, timing: Timing) -> dict:
     """A layer's price as its instance in a C-synthesis report counts it: without its output FIFO (a top-level
-    memory in the report, priced with the layer by price_layer), and in io_parallel without its output registers
-    (the top function's, between the layer calls)."""
-    priced = price_layer(dict(features, ff=dict(features["ff"], output=0.0)), constants, timing)
+    memory in the report, priced with the layer by price_layer). Its output registers in io_parallel are the top
+    function's in both (call_register_bits)."""
+    priced = price_layer(features, constants, timing)
     return {**priced, "bram_18k": priced["bram_18k"] - features.get("fifo_bram_18k", 0),
             "lut": priced["lut"] - int(round(constants.lut.get("fifo", 0.0) * features["lut"].get("fifo", 0.0)))}
 
@@ -233,6 +233,16 @@ def stage_bits(features: dict, depth: int) -> float:
         levels = max(1.0, math.log2(max(shape.get("fan_in", 2), 2)))
         return features["lut"].get("adder", 0.0) * min(1.0, depth / levels)
     return float(shape.get("pixel_bits", 0)) * depth
+
+
+def call_register_bits(features: list[dict], cycles: list[int], timing: Timing) -> float:
+    """The layer outputs a pipelined io_parallel top function registers between its layer calls (the reports'
+    `layerN_out` registers; `cycles`: each layer's): every layer's output bits once some layer takes a cycle (a table
+    read's are held in its block RAM: features.READ_FROM_TABLE). None in a dataflow top (its calls hand arrays over),
+    in io_stream (FIFOs), or where every layer is combinational (the top cuts their chain, not each call)."""
+    if timing.io_type != "io_parallel" or timing.pipeline_style != "pipeline" or not any(cycles):
+        return 0.0
+    return float(sum(layer["ff"].get("output", 0.0) for layer in features))
 
 
 def design_cycles(layers: list[dict], latency: dict, timing: Timing, features: list[dict]) -> int:
@@ -331,7 +341,7 @@ def _spanned(bounds: list[float], training: list[float] | None) -> list[float]:
 
 def _top_function(constants: Constants) -> dict:
     """What the top function adds around the layers (interface, control): the fitted base of a design, and in
-    io_parallel the registers of its layer calls (set by estimate_design)."""
+    io_parallel the registers of its layer calls and its cycles (set by price_design)."""
     return {"name": "top", "type": "Top", "dsp": 0, "lut": int(round(constants.lut.get("base", 0.0))), "ff": int(round(constants.ff.get("base", 0.0))),
             "bram_18k": 0, "uram": 0, "latency_cycles": 0, "ii": 1}
 
@@ -360,6 +370,7 @@ def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str
     layers = [price_layer(layer, constants, timing) for layer in features]
     latency = design_cycles(layers, constants.latency, timing, features)
     top = _top_function(constants)
+    top["ff"] += int(round(constants.ff["output"] * call_register_bits(features, [layer["latency_cycles"] for layer in layers], timing)))
     if io_type == "io_parallel":  # the layer calls' registers and the top's own cycles: the column adds up to the total
         top["latency_cycles"] = latency - sum(layer["latency_cycles"] for layer in layers)
     layers.append(top)
