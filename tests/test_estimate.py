@@ -844,3 +844,17 @@ def test_the_call_registers_are_priced_on_the_reports_top_functions_of_designs_w
     assert fit.fit_call_registers(rows, {}) == pytest.approx(0.8, abs=0.01)
     rows += [sample("hgq", 1000 + 400, 1000, declared=False), sample("total_only", 90000, None)]
     assert fit.fit_call_registers(rows, {}) == pytest.approx(0.8, abs=0.01)
+
+
+def test_the_softmax_lut_price_is_fitted_on_its_report_instances_not_on_design_totals(monkeypatch):
+    """fit.fit_softmax_lut: LUT per lane and output bit read from the reports' softmax instances (what a design total,
+    1-3% softmax, cannot pin down); other layers' instances do not enter it."""
+    from codesign.estimate import fit
+
+    softmax = {"kind": "softmax", "lut": {"softmax": 80.0}}
+    wide = {"kind": "softmax", "lut": {"softmax": 256.0}}
+    dense = {"kind": "dense", "lut": {"softmax": 0.0, "adder": 5000.0}}
+    pairs = {"a": [(softmax, {"lut": 9 * 80}), (dense, {"lut": 40000})], "b": [(wide, {"lut": 9 * 256})], "c": []}
+    monkeypatch.setattr(fit, "matched", lambda instances, features: pairs[features])
+    rows = [fit.Sample(id, id, "MLP", "project", None, id, {}, "repository", "tool", "MLP") for id in pairs]
+    assert fit.fit_softmax_lut(rows) == pytest.approx(9.0, rel=0.05)  # two rows: the prices' weak prior (1.0) shows

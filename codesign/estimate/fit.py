@@ -260,6 +260,15 @@ def fit_call_registers(samples: list[Sample], latency: dict) -> float:
     return round(float(_nnls_relative(features, np.array([float(top) for _, top in rows]))[0]), 4)
 
 
+def fit_softmax_lut(samples: list[Sample]) -> float:
+    """The softmax's LUT per lane and output bit, fitted on the reports' softmax instances alone: a design total
+    barely sees it (1-3% of an MLP's LUT), so on totals it followed whatever else moved (2 to 14 across fits)."""
+    rows = [(layer["lut"]["softmax"], instance["lut"]) for sample in samples for layer, instance in matched(sample.instances, sample.features)
+            if layer["kind"] == "softmax" and instance.get("lut") is not None]
+    features = np.array([[units, 0.0] for units, _ in rows]).reshape(len(rows), 2)
+    return round(float(_nnls_relative(features, np.array([float(lut) for _, lut in rows]))[0]), 4)
+
+
 PRICE_PRIOR = 1.0  # one LUT (FF) per feature unit: features count bits of logic and registers
 PRIOR_WEIGHT = 0.001  # how strongly a price is drawn to the prior: only prices the rows leave undetermined move
 
@@ -333,17 +342,19 @@ def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on
         rows = np.array([_totals(sample, metric, latency) for sample in priced])
         published = np.array([sample.published[metric] for sample in priced], dtype=float)
         rules = np.array([_rule(sample, metric, streamed) for sample in priced])
-        if metric == "ff":  # the call registers' price is fixed by the reports' top functions
-            called = fit_call_registers(samples, latency)
-            rules, rows = rules + called * rows[:, CALL_REGISTERS], rows.copy()
-            rows[:, CALL_REGISTERS] = 0.0
+        # prices fixed by per-layer rows: the call registers by the reports' top functions, the softmax's LUT by its instances
+        fixed_key, fixed = ("output", fit_call_registers(priced, latency)) if metric == "ff" else ("softmax", fit_softmax_lut(priced))
+        column = names.index(fixed_key)
+        rules, rows = rules + fixed * rows[:, column], rows.copy()
+        rows[:, column] = 0.0
         weights = None
         if metric == "ff" and LAYER_ROW_WEIGHT:
             layer_rows, layer_published = layer_ff_rows(priced, list(layers), latency)
             weights = np.concatenate([np.ones(len(published)), np.full(len(layer_published), LAYER_ROW_WEIGHT)])
             rows, published, rules = np.vstack([rows, layer_rows]), np.concatenate([published, layer_published]), np.concatenate([rules, np.zeros(len(layer_published))])
         prices[metric] = {name: round(float(value), 4) for name, value in zip(names, _nnls_relative(rows, published, rules, weights))}
-    prices["ff"].update(streamed, output=called)
+        prices[metric][fixed_key] = fixed
+    prices["ff"].update(streamed)
     return Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples), untrained or {})
 
 
