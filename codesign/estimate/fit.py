@@ -256,8 +256,7 @@ def fit_call_registers(samples: list[Sample], latency: dict) -> float:
     widths: a design total mixes these registers with every layer's pipeline, which the fit then trades against them."""
     rows = [(bits, sample.published["ff"] - sum(instance.get("ff") or 0 for instance in sample.instances)) for sample in samples
             if sample.instances and sample.declared_widths for bits in [_call_registers(sample, latency)] if bits]
-    features = np.array([[bits, 0.0] for bits, _ in rows]).reshape(len(rows), 2)
-    return round(float(_nnls_relative(features, np.array([float(top) for _, top in rows]))[0]), 4)
+    return _one_price(rows)
 
 
 def fit_softmax_lut(samples: list[Sample]) -> float:
@@ -265,8 +264,13 @@ def fit_softmax_lut(samples: list[Sample]) -> float:
     barely sees it (1-3% of an MLP's LUT), so on totals it followed whatever else moved (2 to 14 across fits)."""
     rows = [(layer["lut"]["softmax"], instance["lut"]) for sample in samples for layer, instance in matched(sample.instances, sample.features)
             if layer["kind"] == "softmax" and instance.get("lut") is not None]
+    return _one_price(rows)
+
+
+def _one_price(rows: list[tuple[float, float]]) -> float:
+    """One non-negative price for (feature, vendor figure) rows by the relative fit (its prior where there is no row)."""
     features = np.array([[units, 0.0] for units, _ in rows]).reshape(len(rows), 2)
-    return round(float(_nnls_relative(features, np.array([float(lut) for _, lut in rows]))[0]), 4)
+    return round(float(_nnls_relative(features, np.array([float(figure) for _, figure in rows]))[0]), 4)
 
 
 PRICE_PRIOR = 1.0  # one LUT (FF) per feature unit: features count bits of logic and registers
