@@ -216,10 +216,11 @@ def fit_latency(samples: list[Sample], sweeps: int = 4, layers: list[LayerRow] =
     return {name: round(float(value), 3) for name, value in latency.items()}
 
 
-def _ff_row(features: dict, timing: Timing, latency: dict) -> np.ndarray:
-    """One layer's FF features as a row of the FF fit (its pipeline stages at these timings; no top-function constant)."""
-    row = with_stages(features, timing.family, layer_cycles(features, latency, timing)[2])
-    return np.array([row.get(key, 0.0) for key in FF_PRICES if key != "base"] + [0.0])
+def _ff_row(features: dict, timing: Timing, depth: int) -> np.ndarray:
+    """One layer's FF features as a row of the FF fit, as model.price_layer prices them: its pipeline stages at `depth`
+    cycles; neither the call registers (the top function's: _totals sets their column) nor a top-function constant."""
+    row = with_stages(features, timing.family, depth)
+    return np.array([row.get(key, 0.0) if key != "output" else 0.0 for key in FF_PRICES if key != "base"] + [0.0])
 
 
 def layer_ff_rows(samples: list[Sample], layers: list[LayerRow], latency: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +229,7 @@ def layer_ff_rows(samples: list[Sample], layers: list[LayerRow], latency: dict) 
     pairs += [(row.features, row.published["ff"], row.timing) for row in layers]
     if not pairs:
         return np.zeros((0, len(FF_PRICES))), np.zeros(0)
-    rows = np.array([_ff_row(dict(features, ff=dict(features["ff"], output=0.0)), timing, latency) for features, _, timing in pairs])  # as price_instance
+    rows = np.array([_ff_row(features, timing, layer_cycles(features, latency, timing)[2]) for features, _, timing in pairs])
     return rows, np.array([float(ff) for _, ff, _ in pairs])
 
 
@@ -239,8 +240,9 @@ def _totals(sample: Sample, metric: str, latency: dict) -> np.ndarray:
     """The design's summed features of one metric (LUT or FF), and a constant for the top function."""
     if metric == "lut":
         return np.array([sum(layer["lut"][key] for layer in sample.features) for key in LUT_FEATURES] + [1.0])
-    summed = np.sum([_ff_row(layer, sample.timing, latency) for layer in sample.features], axis=0)
-    summed[CALL_REGISTERS] = _call_registers(sample, latency)
+    per_layer = [layer_cycles(layer, latency, sample.timing) for layer in sample.features]  # (cycles, II, depth) once per layer
+    summed = np.sum([_ff_row(layer, sample.timing, depth) for layer, (_, _, depth) in zip(sample.features, per_layer)], axis=0)
+    summed[CALL_REGISTERS] = call_register_bits(sample.features, [cycles for cycles, _, _ in per_layer], sample.timing)
     summed[-1] = 1.0
     return summed
 
