@@ -1,11 +1,16 @@
 """Generated hls4ml projects estimated with their config and model, then from their firmware alone (docs/estimation.md).
 
-    .venv/bin/python benchmarks/estimate_paths.py [--seed S] [--n N] [--start K] [--backend Vitis|Vivado]
+    .venv/bin/python benchmarks/estimate_paths.py [--seed S] [--n N] [--start K] [--backend Vitis|Vivado] [--hls4ml-from DIR]
 
 Each fuzzer model (codesign/fuzz_models.py: random QKeras layers, quantizers, io types and strategies) is written by
 hls4ml 1.3 (the Vitis backend by default, xcu250), estimated as `codesign estimate PROJECT_DIR` does, then estimated
 again with hls4ml_config.yml and the Keras model removed (what some users commit). Prints one row per model: the two
 totals the same, different (both shown), or the error of a path that refused; then the counts.
+
+With `--hls4ml-from DIR` another hls4ml writes the projects, as public projects were written (the estimate still runs
+hls4ml 1.3): DIR holds it, e.g. `.venv/bin/pip install --target /tmp/hls4ml-0.8.1 --no-deps hls4ml==0.8.1 calmjs.parse
+tabulate`. Its firmware can differ from what hls4ml 1.3 makes of the same model (hls4ml 0.8 keeps a quantizer's cast after
+a batch normalization, writes a separable convolution as one call): "different" then says which path read what.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ METRICS = ("dsp", "lut", "ff", "bram_18k", "latency_cycles")
 
 
 def written(recipe: dict, folder: Path, backend: str) -> None:
-    """The recipe's model as hls4ml writes its project."""
+    """The recipe's model as hls4ml writes its project, the model saved beside it (hls4ml before 1.0 did not)."""
     import hls4ml
 
     from codesign.fuzz_models import build_model
@@ -37,6 +42,20 @@ def written(recipe: dict, folder: Path, backend: str) -> None:
     config["Model"]["Strategy"] = recipe["strategy"]
     hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend=backend,
                                                part="xcu250-figd2104-2L-e", io_type=recipe["io_type"]).write()
+    if not any((folder / name).exists() for name in ("keras_model.keras", "keras_model.h5")):
+        model.save(folder / "keras_model.h5")
+
+
+def written_by(hls4ml_from: str, seed: int, index: int, folder: Path, backend: str) -> str:
+    """written() in a child process whose hls4ml is the one installed in `hls4ml_from` (its error, one line, raised);
+    that hls4ml's version."""
+    import subprocess
+
+    child = subprocess.run([sys.executable, __file__, "--write-one", str(seed), str(index), str(folder), "--backend", backend],
+                           env={**os.environ, "PYTHONPATH": hls4ml_from}, capture_output=True, text=True)
+    if child.returncode:
+        raise RuntimeError((child.stderr.strip().splitlines() or ["no output"])[-1][:200])
+    return child.stdout.strip().splitlines()[-1]
 
 
 def estimated(folder: Path) -> dict | str:
@@ -55,10 +74,23 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--backend", default="Vitis", choices=("Vitis", "Vivado"))
+    parser.add_argument("--hls4ml-from", default=None, help="a folder holding another hls4ml to write the projects with")
+    parser.add_argument("--write-one", nargs=3, metavar=("SEED", "INDEX", "FOLDER"), help=argparse.SUPPRESS)  # the child of written_by
     args = parser.parse_args()
     from codesign.fuzz_models import describe, random_recipe
 
+    if args.write_one:
+        import hls4ml
+
+        seed, index, folder = args.write_one
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            written(random_recipe(int(seed), int(index)), Path(folder), args.backend)
+        print(hls4ml.__version__)
+        return
+
     counts = {"same": 0, "different": 0, "project refused": 0, "firmware refused": 0, "not written": 0}
+    writer = "hls4ml 1.3"
     started = time.perf_counter()
     print("| model | recipe | from the project | from the firmware alone |\n|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="codesign-paths-") as scratch:
@@ -69,7 +101,10 @@ def main() -> None:
             with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    written(recipe, folder, args.backend)
+                    if args.hls4ml_from:
+                        writer = f"hls4ml {written_by(args.hls4ml_from, args.seed, index, folder, args.backend)}"
+                    else:
+                        written(recipe, folder, args.backend)
                 except Exception as error:  # hls4ml cannot take the model: not a path of codesign's
                     counts["not written"] += 1
                     print(f"| {args.seed}/{index} | {describe(recipe)} | hls4ml: {type(error).__name__} | |", file=sys.__stdout__)
@@ -86,7 +121,8 @@ def main() -> None:
             else:
                 counts["same" if project == firmware else "different"] += 1
             print(f"| {args.seed}/{index} | {describe(recipe)} | {project} | {'same' if project == firmware else firmware} |")
-    print(f"\n{args.n} models of seed {args.seed} from {args.start} ({args.backend}): " + ", ".join(f"{key} {value}" for key, value in counts.items())
+    print(f"\n{args.n} models of seed {args.seed} from {args.start} ({args.backend}, written by {writer}): "
+          + ", ".join(f"{key} {value}" for key, value in counts.items())
           + f"; {time.perf_counter() - started:.0f} s")
 
 

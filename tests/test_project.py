@@ -140,6 +140,86 @@ def test_a_branching_design_read_from_its_firmware_is_the_design_of_its_model(tm
     assert from_firmware["notes"][0].startswith("estimated from the firmware")
 
 
+def _as_hls4ml_0_8_wrote_it(folder: Path) -> None:
+    """Fold hls4ml 1.3's two calls of a separable convolution (a depthwise and a pointwise kernel) into the one call
+    hls4ml 0.8 wrote: `separable_conv_1d_cl<in, depthwise result, out, config>(in, out, dN, pN, zN, bN)`, its config a
+    struct naming the two halves' structs, its weight files dN, pN (the kernels), zN (the depthwise half's bias) and bN."""
+    import re
+
+    top, parameters = folder / "firmware" / "myproject.cpp", folder / "firmware" / "parameters.h"
+    text = top.read_text()
+    depthwise = re.search(r"nnet::depthwise_conv_(\dd)_cl<(\w+), (\w+), (\w+)>\((\w+), \w+, (w\d+), (b\d+)\); // (\w+)_depthwise\n", text)
+    pointwise = re.search(r"nnet::pointwise_conv_\dd_cl<\w+, (\w+), (\w+)>\(\w+, (\w+), (w(\d+)), (b\d+)\); // \w+_pointwise\n", text)
+    n = pointwise.group(5)
+    renamed = {depthwise.group(6): f"d{n}", pointwise.group(4): f"p{n}", depthwise.group(7): f"z{n}"}
+    call = (f"nnet::separable_conv_{depthwise.group(1)}_cl<{depthwise.group(2)}, {depthwise.group(3)}, {pointwise.group(1)}, config_separable>"
+            f"({depthwise.group(5)}, {pointwise.group(3)}, d{n}, p{n}, z{n}, {pointwise.group(6)}); // {depthwise.group(8)}\n")
+    text = text.replace(depthwise.group(0), call).replace(pointwise.group(0), "")
+    header = parameters.read_text() + (f"struct config_separable {{\n    typedef {depthwise.group(4)} depthwise_config;\n"
+                                       f"    typedef {pointwise.group(2)} pointwise_config;\n}};\n")
+    for old, new in renamed.items():
+        text = re.sub(rf"\b{old}\b", new, text)
+        header = header.replace(f'"weights/{old}.h"', f'"weights/{new}.h"')
+        for suffix in (".txt", ".h"):
+            (folder / "firmware" / "weights" / f"{old}{suffix}").rename(folder / "firmware" / "weights" / f"{new}{suffix}")
+    top.write_text(text)
+    parameters.write_text(header)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dimensions", [1, 2])
+def test_a_separable_convolution_as_hls4ml_0_8_wrote_it_is_read_as_its_two_halves(tmp_path, dimensions):
+    """hls4ml 0.8 wrote a separable convolution as one call (hls4ml 1.3 as a depthwise and a pointwise kernel): read
+    from such firmware alone (a 0.8 project with its power-of-two depthwise weights was refused before), it estimates
+    as the model it was written from."""
+    import hls4ml
+    import tensorflow as tf
+
+    from codesign.estimate.project import estimate_project
+
+    tf.keras.utils.set_random_seed(5)
+    inputs = tf.keras.Input((10, 3) if dimensions == 1 else (6, 6, 3), name="image")
+    layer = tf.keras.layers.SeparableConv1D if dimensions == 1 else tf.keras.layers.SeparableConv2D
+    x = layer(4, 3, strides=2, depth_multiplier=2, name="separable")(inputs)
+    outputs = tf.keras.layers.Dense(2, name="out")(tf.keras.layers.Flatten(name="flatten")(x))
+    model = tf.keras.Model(inputs, outputs)
+    folder = tmp_path / "separable"
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
+                                               part="xcu250-figd2104-2L-e", io_type="io_parallel").write()
+    from_model = estimate_project(folder)
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    _as_hls4ml_0_8_wrote_it(folder)
+    assert "nnet::separable_conv_" in (folder / "firmware" / "myproject.cpp").read_text()
+    from_firmware = estimate_project(folder)
+    assert from_firmware["notes"][0].startswith("estimated from the firmware")
+    assert from_firmware["total"] == from_model["total"]
+    halves = [(layer["name"], layer["type"]) for layer in from_firmware["layers"] if layer["name"].startswith("separable")]
+    assert halves == [("separable_depthwise", f"DepthwiseConv{dimensions}D"), ("separable_pointwise", f"PointwiseConv{dimensions}D")]
+
+
+def test_hls4ml_0_8s_name_for_the_type_between_a_separable_convolutions_halves_is_read(tmp_path):
+    """hls4ml 0.8 configs call it `dw_output`, hls4ml 1.3 `depthwise_result` (and drops the old name without a word):
+    read as meant, the value between the halves has the configured type, as in the firmware hls4ml 0.8 wrote."""
+    import hls4ml
+    import tensorflow as tf
+
+    from codesign.estimate.project import design_of
+
+    inputs = tf.keras.Input((10, 3), name="signal")
+    model = tf.keras.Model(inputs, tf.keras.layers.SeparableConv1D(4, 3, name="separable")(inputs))
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    precision = config["LayerName"]["separable"]["Precision"]
+    precision.pop("depthwise_result")
+    precision["dw_output"] = "fixed<18,8>"
+    folder = tmp_path / "old"
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado", io_type="io_parallel").write()
+    graph, _, notes = design_of(folder)
+    assert "LayerName.separable.Precision.dw_output: read as depthwise_result (its hls4ml 1.3 name)" in notes
+    assert str(graph.graph["separable_depthwise"].get_output_variable().type.precision) == "fixed<18,8,TRN,WRAP,0>"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed,index", [(2026, 0), (2026, 1), (2026, 3), (2026, 4), (2026, 7), (2026, 9), (2026, 10), (2026, 24), (2026, 29),
                                         (77, 28), (9001, 37)])

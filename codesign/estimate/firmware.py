@@ -71,7 +71,8 @@ class Firmware:
 
 
 FACTS = "firmware.json"  # the facts read from a firmware whose C++ is not kept (../shared/calibration keeps data only)
-WEIGHT_PREFIXES = ("w", "s", "a", "b")  # hls4ml's weight files of layer N, in the order its calls pass them: kernel or scale, alpha, bias
+WEIGHT_PREFIXES = ("w", "s", "a", "d", "p", "z", "b")  # hls4ml's weight files of layer N, in the order its calls pass them: kernel or
+# scale, alpha (a separable convolution's: depthwise, pointwise, the depthwise half's zero bias), bias
 
 
 def has_firmware(folder: Path) -> bool:
@@ -223,6 +224,9 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         if not data_types or len(call_args) < 2:
             raise ModelError(f"{top}: cannot read the call nnet::{function}<{template}>({arguments})")
         config = structs[configs[0]] if configs else {}
+        if "depthwise_config" in config:  # a separable convolution: its two halves' structs, and the type between them
+            config = {**config, "depthwise": structs.get(config["depthwise_config"], {}), "pointwise": structs.get(config["pointwise_config"], {}),
+                      "dw_output_t": data_types[1] if len(data_types) > 2 else data_types[-1]}
         is_weight = [bool(re.fullmatch(r"[a-z]{1,2}\d+", argument)) and (_has_weights(firmware, argument) or argument in declared)
                      for argument in call_args]
         variables = [argument for argument, weight in zip(call_args, is_weight) if not weight]
@@ -266,6 +270,18 @@ def _strategy(layer: Layer) -> str:
 
 def _layer_config(layer: Layer, config: dict) -> dict:
     """hls4ml's LayerName entry: the firmware's types, reuse factor and strategy."""
+    if "depthwise" in config:  # hls4ml 1.3 splits a separable convolution into these halves, each taking its keys
+        depthwise, pointwise = config["depthwise"], config["pointwise"]
+        precision = {"result": layer.out_type, "depthwise_result": config["dw_output_t"]}
+        for key, half, field_name in (("depthwise", depthwise, "weight_t"), ("depthwise_accum", depthwise, "accum_t"),
+                                      ("pointwise", pointwise, "weight_t"), ("pointwise_accum", pointwise, "accum_t"), ("bias", pointwise, "bias_t")):
+            if field_name in half:
+                precision[key] = half[field_name]
+        for key, index in (("depthwise", 0), ("pointwise", 1)):  # power-of-two weights, as _layer_config types them below
+            if precision.get(key) == POWER_OF_TWO:
+                values = layer.weights[index] if len(layer.weights) > index and layer.weights[index] is not None else np.ones(1)
+                precision[key] = exact_type_of(values)[0].hls4ml()
+        return {"Precision": precision, "ReuseFactor": int(depthwise.get("reuse_factor", 1) or 1), "Strategy": _strategy(Layer(layer.function, layer.name, "", "", depthwise))}
     precision = {"result": layer.out_type}
     for key in ("weight", "bias", "accum", "scale"):
         if f"{key}_t" in config:
@@ -334,6 +350,23 @@ def _depthwise(layer: Layer, config: dict, resource: bool):
                                                                                    strides=int(config.get("stride_width", 1)), name=layer.name)
     bias = layer.weights[1] if len(layer.weights) > 1 else np.zeros(int(config["n_chan"]))
     return built, [layer.weights[0], bias]
+
+
+def _separable(layer: Layer, config: dict, resource: bool):
+    """hls4ml's separable convolution (one call: depthwise weights, pointwise weights, the depthwise half's zero
+    bias, the bias), rebuilt as the Keras layer hls4ml 1.3 splits into the same two halves."""
+    from tensorflow import keras
+
+    two = "2d" in layer.function
+    depthwise, pointwise = config["depthwise"], config["pointwise"]
+    size = (int(depthwise["filt_height"]), int(depthwise["filt_width"])) if two else (int(depthwise["filt_width"]),)
+    strides = (int(depthwise.get("stride_height", 1)), int(depthwise.get("stride_width", 1))) if two else int(depthwise.get("stride_width", 1))
+    multiplier = int(depthwise["n_filt"]) // int(depthwise["n_chan"])
+    built = (keras.layers.SeparableConv2D if two else keras.layers.SeparableConv1D)(int(pointwise["n_filt"]), size, strides=strides, padding=_same(depthwise),
+                                                                                   depth_multiplier=multiplier, name=layer.name)
+    weights = (list(layer.weights) + [None] * 4)[:4]
+    shape = (*((1, 1) if two else (1,)), int(pointwise["n_chan"]), int(pointwise["n_filt"]))
+    return built, [weights[0], _kernel(weights[1], shape, resource), weights[3]]
 
 
 def _pooling(layer: Layer, config: dict, resource: bool):
@@ -414,6 +447,7 @@ BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml c
     **dict.fromkeys(("conv_1d_cl", "conv_1d_large_cl", "pointwise_conv_1d_cl"), _conv1d),  # pointwise: hls4ml's 1x1 kernels
     **dict.fromkeys(("conv_2d_cl", "conv_2d_large_cl", "pointwise_conv_2d_cl"), _conv2d),
     **dict.fromkeys(("depthwise_conv_1d_cl", "depthwise_conv_2d_cl"), _depthwise),
+    **dict.fromkeys(("separable_conv_1d_cl", "separable_conv_2d_cl"), _separable),
     **dict.fromkeys(("pooling1d_cl", "pooling2d_cl"), _pooling),
     **dict.fromkeys(("global_pooling1d_cl", "global_pooling2d_cl"), _global_pooling),
     "normalize": _normalize,
@@ -421,7 +455,7 @@ BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml c
     **dict.fromkeys(MERGES, _merge),
     **dict.fromkeys(("prelu", "leaky_relu", *ACTIVATIONS, *QKERAS_ACTIVATIONS), _activation),
 }
-WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _normalize)  # builders that read a layer's weights (and PReLU's alpha)
+WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _separable, _normalize)  # builders that read a layer's weights (and PReLU's alpha)
 PASS_THROUGH = ("clone_stream", "repack_stream", "linear")  # a stream's copy, or a linear call that hls4ml removes unless it casts
 
 
@@ -454,7 +488,7 @@ def _input_shape(design: Firmware) -> tuple[int, ...]:
     resize; a Dense reads a flat vector). Element-wise calls before it (an activation, a batch normalization) keep
     the shape and state only their element count, the fallback where nothing else does."""
     for layer in design.layers:
-        config = layer.config
+        config = layer.config.get("depthwise", layer.config)  # a separable convolution's input is its depthwise half's
         channels = config.get("n_chan", config.get("n_filt"))
         if "in_height" in config and channels:
             return config["in_height"], config["in_width"], channels
@@ -519,7 +553,7 @@ def keras_model_of(design: Firmware):
             pending.append((built, weights))
         tensors[layer.outputs[0]], producers[layer.outputs[0]] = built(sources if len(sources) > 1 else x), layer.name
         settings[layer.name] = _layer_config(layer, layer.config)
-        if builder in (_dense, _conv1d, _conv2d, _depthwise):  # hls4ml's linear activation after it: the same type, removed
+        if builder in (_dense, _conv1d, _conv2d, _depthwise, _separable):  # hls4ml's linear activation after it: the same type, removed
             settings[f"{layer.name}_linear"] = {"Precision": {"result": layer.out_type}}
     read = {variable for layer in design.layers for variable in layer.inputs}
     results = [variable for layer in design.layers for variable in layer.outputs if variable not in read and variable in tensors]

@@ -26,6 +26,9 @@ MODEL_NAMES = ("keras_model.h5", "keras_model.keras")
 STRATEGIES = {"latency": "Latency", "resource": "Resource", "distributed_arithmetic": "distributed_arithmetic"}
 BACKENDS = {"Vivado": "Vivado", "Vitis": "Vitis", "VivadoAccelerator": "Vivado", "VitisAccelerator": "Vitis", "Pynq": "Vivado"}
 RENAMED_KEYS = {"table_size": "TableSize"}  # what hls4ml 0.x wrote, and its 1.3 name
+# Precision entries hls4ml 0.8 named otherwise: a separable convolution's type between its halves (its firmware's
+# `*_dw_out_t`); hls4ml 1.3 would drop `dw_output` silently and type that value by its default
+RENAMED_PRECISIONS = {"dw_output": "depthwise_result"}
 CHOICES = {"ConvImplementation": ("LineBuffer", "Encoded")}  # hls4ml 1.3's spellings; 0.x wrote `encoded`, `Pointwise`
 LAYER_KEYS = {  # what hls4ml 1.3 takes per layer in LayerName (older configs carry more)
     "Precision", "ReuseFactor", "Strategy", "Trace", "TableSize", "Implementation", "Skip", "ParallelizationFactor",
@@ -180,6 +183,19 @@ def _renamed_keys(settings: dict, where: str, notes: list[str]) -> dict:
         if key in RENAMED_KEYS and RENAMED_KEYS[key] not in settings:
             notes.append(f"{where}.{key}: read as {RENAMED_KEYS[key]} (its hls4ml 1.3 name)")
             key = RENAMED_KEYS[key]
+        if key == "Precision" and isinstance(value, dict):
+            value = _renamed_keys_of(value, RENAMED_PRECISIONS, f"{where}.Precision", notes)
+        renamed[key] = value
+    return renamed
+
+
+def _renamed_keys_of(settings: dict, names: dict, where: str, notes: list[str]) -> dict:
+    """`settings` with each key of `names` under its new name (where that is not set already), with a note."""
+    renamed = {}
+    for key, value in settings.items():
+        if key in names and names[key] not in settings:
+            notes.append(f"{where}.{key}: read as {names[key]} (its hls4ml 1.3 name)")
+            key = names[key]
         renamed[key] = value
     return renamed
 
