@@ -471,7 +471,8 @@ def test_the_estimate_a_user_gets_is_what_the_fit_predicts_for_that_row():
     assert len(rows) == 4
     for row in rows:
         graph = row.convert()
-        total = estimate_design(graph, find_part(row.part), row.clock_ns, row.io_type, row.backend, row.multipliers, tool=row.tool)["total"]
+        total = estimate_design(graph, find_part(row.part), row.clock_ns, row.io_type, row.backend, row.multipliers, tool=row.tool,
+                                uncertainty=row.uncertainty)["total"]
         predicted = predict(_sample(row, graph), load_constants())
         assert {key: total[key] for key in ("latency_cycles", "dsp", "bram_18k")} == {key: predicted[key] for key in ("latency_cycles", "dsp", "bram_18k")}, row.id
         layers = len(graph.get_layers())

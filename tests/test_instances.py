@@ -52,6 +52,20 @@ def test_instances_numbered_by_another_hls4ml_are_matched_in_graph_order_and_a_s
     assert {layer["kernel"] for layer, _ in matched(fewer, features)} == {"relu"}
 
 
+def test_a_published_rows_report_gives_its_layers_their_instances():
+    """The tutorial's jet tagger (published row tut_p1_vitis2024) has its C-synthesis report in the calibration: its
+    eight instances (hls4ml 0.8 numbered them 2-13) are matched to the four Dense, three ReLU and the softmax that
+    hls4ml 1.3 rebuilds, and they add up to the report's Instance row."""
+    from codesign.estimate.calibration import _sample, published_rows
+
+    row = next(row for row in published_rows(CALIBRATION) if row.id == "tut_p1_vitis2024")
+    sample = _sample(row, row.convert())
+    pairs = [(layer["name"], instance["module"].split("_ap_")[0], instance["ff"]) for layer, instance in matched(sample.instances, sample.features)]
+    assert pairs == [("fc1", "dense_latency", 993), ("act1", "relu", 0), ("fc2", "dense_latency", 2891), ("act2", "relu", 0),
+                     ("fc3", "dense_latency", 1354), ("act3", "relu", 0), ("fc4", "dense_latency", 306), ("act4", "softmax_stable", 392)]
+    assert sum(instance["ff"] for instance in sample.instances) == 5936 and sample.published["ff"] == 9363
+
+
 def test_ntorc_layers_are_rebuilt_as_their_table_says():
     """Each N-TORC configuration converts to one layer of its shape, reuse factor and strategy; at 16 bits each
     multiplication of the Resource strategy is one DSP (the README's fact 2), which the estimate reproduces."""

@@ -342,6 +342,34 @@ def test_a_project_synthesized_at_another_clock_than_configured_is_estimated_at_
 
 
 @pytest.mark.slow
+def test_a_project_is_scheduled_with_the_clock_uncertainty_its_build_set(hls4ml_project, tmp_path):
+    """The period a cycle holds is the clock less the uncertainty the build set: its C-synthesis report's clock table
+    first, else hls4ml's project.tcl, else the config's ClockUncertainty, else hls4ml 1.3's default of the backend.
+    hls4ml 0.8 wrote 12.5% for Vitis too, and ArgyKokk's Vitis HLS 2021.1 builds used it (0.42 ns of 3.33 ns)."""
+    from codesign.estimate.model import Timing
+    from codesign.estimate.project import clock_uncertainty_of_build, estimate_project
+    from codesign.estimate.vendor import REPORT_SAYS
+
+    folder = tmp_path / "project"
+    shutil.copytree(hls4ml_project, folder)
+    assert clock_uncertainty_of_build(folder, 10.0) == (0.27, "project.tcl")  # hls4ml 1.3's Vitis backend writes 27%
+    assert estimate_project(folder)["clock_uncertainty"] == 0.27
+    tcl = folder / "project.tcl"
+    tcl.write_text(tcl.read_text().replace("set clock_uncertainty 27%", "set clock_uncertainty 12.5%"))
+    estimate = estimate_project(folder)
+    assert estimate["clock_uncertainty"] == 0.125
+    assert any("scheduled with a 12.5% clock uncertainty (from project.tcl), not hls4ml 1.3's 27% for Vitis" in note for note in estimate["notes"])
+    tcl.unlink()
+    config = folder / "hls4ml_config.yml"
+    config.write_text(config.read_text() + "ClockUncertainty: '1.5'\n")  # in ns, as hls4ml also takes it
+    assert clock_uncertainty_of_build(folder, 10.0) == (0.15, "the config's ClockUncertainty")
+    argykokk = CALIBRATION / "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__jet_tagging__hls4ml_prj__DSP_reuse1"
+    if argykokk.exists():
+        assert clock_uncertainty_of_build(argykokk, 3.33) == (0.42 / 3.33, REPORT_SAYS)
+    assert Timing(5.0, "Vitis", "ultrascale", "io_parallel").period == pytest.approx(3.65)
+    assert Timing(5.0, "Vitis", "ultrascale", "io_parallel", uncertainty=0.125).period == pytest.approx(4.375)
+
+
 def test_an_import_is_a_run_validated_bit_exact_as_configured(hls4ml_project, tmp_path):
     """`codesign import` keeps the author's HLSConfig and settings, validates over the input type's range (flagged
     synthetic) and gives the same Python API as any run."""

@@ -31,6 +31,7 @@ class Design:
     part: str
     clock_ns: float = 5.0
     precision: str = "fixed<16,6>"
+    uncertainty: float | None = None  # the clock uncertainty its hls4ml wrote (None: hls4ml 1.3's default of the backend)
 
 
 def _lecun_uniform(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int) -> np.ndarray:
@@ -105,8 +106,9 @@ def svhn_cnn(rng):
 PUBLISHED_DESIGNS = {
     design.row_id: design
     for design in (
-        Design("tut_p1_vitis2024", jet_mlp(0.0), "Vitis", "io_parallel", "Latency", 1, "xcu250-figd2104-2L-e"),
-        Design("tut_p3_pruned75_vitis2024", jet_mlp(0.75), "Vitis", "io_parallel", "Latency", 1, "xcu250-figd2104-2L-e"),
+        # written by hls4ml 0.8, whose project.tcl sets a 12.5% clock uncertainty for its Vitis backend too (hls4ml 1.3: 27%)
+        Design("tut_p1_vitis2024", jet_mlp(0.0), "Vitis", "io_parallel", "Latency", 1, "xcu250-figd2104-2L-e", uncertainty=0.125),
+        Design("tut_p3_pruned75_vitis2024", jet_mlp(0.75), "Vitis", "io_parallel", "Latency", 1, "xcu250-figd2104-2L-e", uncertainty=0.125),
         Design("tut_p6_cnn_pruned_vhls2020", svhn_cnn, "Vivado", "io_stream", "Latency", 1, "xcu250-figd2104-2L-e"),
         Design("hls4ml_ci_conv2d_vitis2024", lambda rng: ci_model(CI_CONV2D, rng), "Vitis", "io_parallel", "Resource", 1, "xcvu13p-flga2577-2-e"),
     )
@@ -117,6 +119,9 @@ PUBLISHED_ORIGINS = {  # repository and tool of each published row
     "tut_p6_cnn_pruned_vhls2020": ("fastmachinelearning/hls4ml-tutorial", "Vivado HLS 2020.1"),
     "hls4ml_ci_conv2d_vitis2024": ("fastmachinelearning/hls4ml", "Vitis HLS 2024.1"),
 }
+# Published rows whose C-synthesis report is in the calibration, for its per-layer instances (README.md). The SVHN CNN's
+# report is also its project's (nycu-pcs-lab's pruned_cnn, one group when left out): read there, not twice.
+PUBLISHED_REPORTS = {"tut_p1_vitis2024": "reports/jet_mlp_16b_rf1_csynth_excerpt.txt"}
 PUBLISHED_KINDS = {"tut_p1_vitis2024": "MLP", "tut_p3_pruned75_vitis2024": "MLP", "tut_p6_cnn_pruned_vhls2020": "CNN", "hls4ml_ci_conv2d_vitis2024": "conv2d"}
 SAME_DESIGN_AS = {  # published rows whose design is also a CI row or a project: one group when left out
     "hls4ml_ci_conv2d_vitis2024": "conv2d",
@@ -148,6 +153,8 @@ class Row:
     project: object | None = None  # the hls4ml project a real-weight row converts (its model can be redrawn untrained)
     fitted: bool = True  # False: a design hls4ml 1.3 does not build (hls4ml < 0.5 kernels): shown, not fitted
     folder: Path | None = None  # the project folder (its csynth report has the per-layer instances)
+    report: Path | None = None  # a published row's C-synthesis report, where the calibration has one (PUBLISHED_REPORTS)
+    uncertainty: float | None = None  # the build's clock uncertainty (fraction of the clock); None: hls4ml 1.3's default of the backend
     declared_widths: bool = True  # False: HGQ's per-value quantizers, whose declared types are upper bounds
 
     @property
@@ -199,7 +206,8 @@ def published_rows(folder: Path) -> list[Row]:
         rows.append(Row(row["id"], group, "published", PUBLISHED_KINDS[row["id"]], design.backend, design.io_type, design.strategy,
                         design.reuse_factor, design.part, design.clock_ns, _published(row),
                         _convert(design.build, design.backend, design.io_type, design.strategy, design.reuse_factor, design.part, design.clock_ns, design.precision),
-                        repository=PUBLISHED_ORIGINS[row["id"]][0], tool=PUBLISHED_ORIGINS[row["id"]][1]))
+                        repository=PUBLISHED_ORIGINS[row["id"]][0], tool=PUBLISHED_ORIGINS[row["id"]][1],
+                        report=folder / PUBLISHED_REPORTS[row["id"]] if row["id"] in PUBLISHED_REPORTS else None, uncertainty=design.uncertainty))
     return rows
 
 
@@ -236,7 +244,7 @@ def project_rows(folder: Path) -> list[Row]:
             project.part, project.clock_ns, _published(row), lambda seed=0, project=project: convert_project(project),
             multipliers="fabric" if "-impl fabric" in row["notes"] else "auto", repository=_repository(row["repo_commit"]),
             tool=_tool(row["tool"]),
-            project=project, folder=folder / "projects" / row["id"],
+            project=project, folder=folder / "projects" / row["id"], uncertainty=_uncertainty(folder / "projects" / row["id"], project.clock_ns),
         ))
     return rows
 
@@ -271,8 +279,16 @@ def projects2_rows(folder: Path) -> list[Row]:
             lambda seed=0, graph=graph: graph, repository=_repository(row["repo_commit"]), tool=_tool(row["tool"]), project=project,
             fitted=not any("hls4ml < 0.5" in note for note in notes), folder=path,
             declared_widths=not any(note.startswith("HGQ quantizer functions") for note in notes),
+            uncertainty=_uncertainty(path, float(settings["clock_ns"])),
         ))
     return rows
+
+
+def _uncertainty(folder: Path, clock_ns: float) -> float | None:
+    """The clock uncertainty a project's build used, as `codesign estimate PROJECT` reads it."""
+    from codesign.estimate.project import clock_uncertainty_of_build
+
+    return clock_uncertainty_of_build(folder, clock_ns)[0]
 
 
 def _tool(tool: str) -> str:
@@ -435,15 +451,15 @@ def _sample(row: Row, graph):
     family = family_of(part_or_unlisted(row.part)[0].base)
     features = design_features(graph, row.io_type, family, row.multipliers, row.backend, row.tool)
     return Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type, scheduler_of(row.tool, row.backend),
-                                                                 graph.config.pipeline_style), features, row.published,
-                  row.repository, row.tool, row.design_kind, row.fitted, _report_instances(row.folder), row.declared_widths)
+                                                                 graph.config.pipeline_style, row.uncertainty), features, row.published,
+                  row.repository, row.tool, row.design_kind, row.fitted, _report_instances(row), row.declared_widths)
 
 
-def _report_instances(folder: Path | None) -> list[dict]:
-    """The per-layer instances of a project's C-synthesis report (none for published and CI rows)."""
+def _report_instances(row: Row) -> list[dict]:
+    """The per-layer instances of the row's C-synthesis report: a project's, or a published row's (none for CI rows)."""
     from codesign.estimate.vendor import csynth_reports, parse_csynth
 
-    reports = csynth_reports(folder) if folder is not None else []
+    reports = [row.report] if row.report is not None else csynth_reports(row.folder) if row.folder is not None else []
     return parse_csynth(reports[0])["instances"] if reports else []
 
 

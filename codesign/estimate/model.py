@@ -79,11 +79,14 @@ class Timing:
     io_type: str
     scheduler: str = "Vitis HLS"
     pipeline_style: str = "pipeline"  # hls4ml's for the top function: "pipeline" or "dataflow" (graph.config.pipeline_style)
+    uncertainty: float | None = None  # the clock uncertainty the build set (a fraction of the clock); None: hls4ml 1.3's for the backend
 
     @property
     def period(self) -> float:
-        """The clock period left after hls4ml's default uncertainty: what one cycle of logic may take."""
-        return self.clock_ns * (1.0 - CLOCK_UNCERTAINTY.get(self.backend, 0.27))
+        """The clock period left after the build's clock uncertainty (hls4ml 1.3's default for the backend where the
+        build does not say): what one cycle of logic may take."""
+        uncertainty = self.uncertainty if self.uncertainty is not None else CLOCK_UNCERTAINTY.get(self.backend, 0.27)
+        return self.clock_ns * (1.0 - uncertainty)
 
 
 def call_cycles(latency: dict, timing: Timing) -> float:
@@ -347,22 +350,24 @@ def _top_function(constants: Constants) -> dict:
 
 
 def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: str = "Vitis", multipliers: str = "auto",
-                    constants: Constants | None = None, tool: str | None = None, local: bool = True) -> dict:
-    """Per-layer and total resources, latency and II with intervals, utilization of the part, throughput."""
+                    constants: Constants | None = None, tool: str | None = None, local: bool = True, uncertainty: float | None = None) -> dict:
+    """Per-layer and total resources, latency and II with intervals, utilization of the part, throughput (`uncertainty`:
+    the build's clock uncertainty as a fraction of the clock, None for hls4ml 1.3's default of the backend)."""
     features = design_features(graph, io_type, family_of(part.base), multipliers, backend, tool)
     drawn = untrained(getattr(graph, "config", None) and graph.config.config.get("KerasModel"))
-    return price_design(features, part, clock_ns, io_type, backend, multipliers, graph.config.pipeline_style, drawn, constants, tool, local)
+    return price_design(features, part, clock_ns, io_type, backend, multipliers, graph.config.pipeline_style, drawn, constants, tool, local, uncertainty)
 
 
 def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str, backend: str, multipliers: str, pipeline_style: str,
-                 drawn: str | None, constants: Constants | None = None, tool: str | None = None, local: bool = True) -> dict:
+                 drawn: str | None, constants: Constants | None = None, tool: str | None = None, local: bool = True,
+                 uncertainty: float | None = None) -> dict:
     """estimate_design from the layers' features (`drawn`: the untrained-weights sentence, or None); with `local`, scaled
     by the user's own builds where `codesign calibrate` kept some of this tool family (estimate/local.py)."""
     from codesign.estimate.local import build_key, corrected
 
     constants = constants or load_constants()
     family = family_of(part.base)
-    timing = Timing(clock_ns, backend, family, io_type, scheduler_of(tool, backend), pipeline_style)
+    timing = Timing(clock_ns, backend, family, io_type, scheduler_of(tool, backend), pipeline_style, uncertainty)
     gaps = territory_gaps(features, timing, constants)
     ratios = constants.interval_widest if gaps else constants.interval
     if drawn:
@@ -384,6 +389,7 @@ def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str
         "source": "estimated",
         "part": {"name": part.base, "board": part.board, "family": family, "available": available, "datasheet": part.source},
         "clock_ns": clock_ns,
+        "clock_uncertainty": round(1.0 - timing.period / clock_ns, 4),
         "io_type": io_type,
         "multipliers": multipliers,
         "total": total,

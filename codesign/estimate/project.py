@@ -438,7 +438,15 @@ def _config_settings(folder: Path) -> dict:
     except yaml.YAMLError:
         return {}
     return {"part": config.get("Part") or config.get("XilinxPart"), "clock_ns": float(config["ClockPeriod"]) if config.get("ClockPeriod") else None,
-            "backend": BACKENDS.get(str(config.get("Backend")))}
+            "backend": BACKENDS.get(str(config.get("Backend"))), "clock_uncertainty": config.get("ClockUncertainty")}
+
+
+def clock_uncertainty_of_build(folder: Path, clock_ns: float, build: dict | None = None) -> tuple[float | None, str]:
+    """The clock uncertainty the project's build used and what says so (vendor.clock_uncertainty_of_folder, the config's
+    ClockUncertainty last)."""
+    from codesign.estimate.vendor import clock_uncertainty_of_folder
+
+    return clock_uncertainty_of_folder(folder, clock_ns, build, _config_settings(folder).get("clock_uncertainty"))
 
 
 def clock_of_build(build: dict, configured: float, notes: list[str]) -> float:
@@ -457,6 +465,7 @@ def estimate_project(folder: Path, local: bool = True) -> dict:
     from codesign.estimate.model import estimate_design
     from codesign.estimate.features import family_of
     from codesign.estimate.run import add_vendor, tool_label
+    from codesign.estimate.model import CLOCK_UNCERTAINTY
     from codesign.estimate.vendor import REPORT_SAYS, build_of_report, tool_of_folder
     from codesign.parts import part_or_unlisted
 
@@ -470,7 +479,12 @@ def estimate_project(folder: Path, local: bool = True) -> dict:
     if evidence != REPORT_SAYS:
         notes.append(f"no C-synthesis report: estimated as {tool} builds it (from {evidence})")
     clock_ns = clock_of_build(build, settings["clock_ns"], notes)
-    report = estimate_design(graph, part, clock_ns, settings["io_type"], settings["backend"], multipliers, tool=tool, local=local)
+    uncertainty, said = clock_uncertainty_of_build(folder, clock_ns, build)
+    default = CLOCK_UNCERTAINTY.get(settings["backend"], 0.27)
+    if uncertainty is not None and not math.isclose(uncertainty, default, abs_tol=0.005):
+        notes.append(f"scheduled with a {100 * uncertainty:.3g}% clock uncertainty (from {said}), not hls4ml 1.3's {100 * default:.3g}% for "
+                     f"{settings['backend']}: a cycle holds {clock_ns * (1 - uncertainty):.3g} ns of logic")
+    report = estimate_design(graph, part, clock_ns, settings["io_type"], settings["backend"], multipliers, tool=tool, local=local, uncertainty=uncertainty)
     report["settings"] = {
         "backend": settings["backend"],
         "part": settings["part"],

@@ -88,17 +88,49 @@ def csynth_reports(hls_dir: Path) -> list[Path]:
 
 
 def build_of_report(hls_dir: Path) -> dict:
-    """The tool ('Vitis HLS 2021.1') and the target clock (ns) in the header of the folder's C-synthesis report:
-    settings of the build, like the part. Empty where there is no report."""
+    """The tool ('Vitis HLS 2021.1'), the target clock and its uncertainty (ns) in the header of the folder's
+    C-synthesis report: settings of the build, like the part. Empty where there is no report."""
     hls_dir = Path(hls_dir)
     for path in csynth_reports(hls_dir):
         text = path.read_text(errors="replace")[:4000]
         tool, version = re.search(r"==\s*(Vitis HLS|Vivado HLS)\s+Report", text), re.search(r"\*\s*Version:\s*(\d{4}\.\d)", text)
-        clock = re.search(r"\|\s*ap_clk\s*\|\s*([\d.]+)\s*ns", text)
-        found = {"tool": f"{tool.group(1)} {version.group(1)}" if tool and version else None, "clock_ns": float(clock.group(1)) if clock else None}
+        # | ap_clk | 5.00 ns | 4.363 ns | 0.62 ns |: target, estimated, uncertainty (Vivado HLS 2018 wrote no units)
+        clock = re.search(r"\|\s*ap_clk\s*\|\s*([\d.]+)\s*(?:ns)?\s*\|\s*[\d.]+\s*(?:ns)?\s*\|\s*([\d.]+)", text)
+        target = clock or re.search(r"\|\s*ap_clk\s*\|\s*([\d.]+)\s*ns", text)
+        found = {"tool": f"{tool.group(1)} {version.group(1)}" if tool and version else None, "clock_ns": float(target.group(1)) if target else None}
+        if clock:
+            found["uncertainty_ns"] = float(clock.group(2))
         if any(found.values()):
             return found
     return {}
+
+
+CLOCK_UNCERTAINTY_SET = re.compile(r"set\s+clock_uncertainty\s+\"?([\d.]+)\s*(%?)|set_clock_uncertainty\s+([\d.]+)\s*(%?)")
+
+
+def clock_uncertainty_of_folder(folder: Path, clock_ns: float, build: dict | None = None, configured: str | None = None) -> tuple[float | None, str]:
+    """The clock uncertainty a project was scheduled with, as a fraction of the clock, and what says so: its C-synthesis
+    report's clock table (`build`, as build_of_report reads it), else hls4ml's project.tcl (`set clock_uncertainty
+    12.5%`) or a build script's literal `set_clock_uncertainty`, else the config's ClockUncertainty (`configured`); None
+    where nothing does (hls4ml 1.3's default of the backend then). hls4ml 0.8 wrote 12.5% for its Vitis backend too, and
+    the Vitis HLS 2021.1 builds of the calibration used it (0.62 ns of 5 ns), where hls4ml 1.3's Vitis default is 27%."""
+    folder = Path(folder)
+    build = build_of_report(folder) if build is None else build
+    if build.get("uncertainty_ns") is not None and build.get("clock_ns"):
+        return build["uncertainty_ns"] / build["clock_ns"], REPORT_SAYS
+    for name in ("project.tcl", "build_prj.tcl"):
+        path = folder / name
+        found = CLOCK_UNCERTAINTY_SET.search(path.read_text(errors="replace")) if path.is_file() else None
+        if found:
+            value, percent = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))
+            return (float(value) / 100.0 if percent else float(value) / clock_ns), name
+    if configured:
+        text = str(configured).strip()
+        try:
+            return (float(text.rstrip("%")) / 100.0 if text.endswith("%") else float(text) / clock_ns), "the config's ClockUncertainty"
+        except ValueError:
+            pass
+    return None, ""
 
 
 HLS_LOGS = ("vitis_hls.log", "vivado_hls.log")  # the tool's own log, where a build ran: its banner names tool and version
