@@ -507,7 +507,8 @@ def test_vivado_hls_registers_less_around_the_layer_calls_of_a_pipelined_top(tmp
 
 def test_a_project_without_a_report_is_estimated_as_its_log_or_scripts_name_the_tool(hls4ml_project, tmp_path):
     """No C-synthesis report: the tool's log banner names tool and version; else hls4ml's project.tcl names the backend's
-    tool; the estimate says which it assumed and why."""
+    tool (unless it says vivado over the Vitis backend's templates, as hls4ml 0.8 wrote); the estimate says which it
+    assumed and why."""
     import shutil
 
     from codesign.estimate.project import estimate_project
@@ -523,7 +524,12 @@ def test_a_project_without_a_report_is_estimated_as_its_log_or_scripts_name_the_
     vivado = estimate_project(folder)
     assert vivado["settings"]["tool"] == "Vivado HLS 2020.1" and any("from the banner of vivado_hls.log" in note for note in vivado["notes"])
     (folder / "vivado_hls.log").unlink()
-    (folder / "project.tcl").unlink()
+    tcl = folder / "project.tcl"
+    tcl.write_text(tcl.read_text().replace('set backend "vitis"', 'set backend "vivado"'))  # what hls4ml 0.8's Vitis backend wrote
+    assert tool_of_folder(folder, "Vitis") == ("Vitis HLS", "firmware/nnet_utils (hls4ml's Vitis templates)")
+    shutil.rmtree(folder / "firmware" / "nnet_utils")
+    assert tool_of_folder(folder, "Vitis") == ("Vivado HLS", 'project.tcl (set backend "vivado")')
+    tcl.unlink()
     assert tool_of_folder(folder, "VivadoAccelerator")[0] == "Vivado HLS" and tool_of_folder(folder, "Vitis")[0] == "Vitis HLS"
 
 

@@ -175,12 +175,24 @@ def _top_function(firmware: Path) -> Path:
     return tops[0]
 
 
+VITIS_TEMPLATES = ("nnet_conv1d_resource.h", "nnet_conv2d_resource.h", "nnet_dense_resource.h")
+
+
+def written_for_vitis(folder: Path) -> bool:
+    """Whether hls4ml's Vitis backend wrote the folder's nnet_utils: its own Resource kernels, which avoid the `urem`
+    cores Vitis HLS infers (their comments say so; the Vivado backend's do not). hls4ml 0.8's Vitis backend wrote
+    `set backend "vivado"` into project.tcl and the Vivado backend's build script: its templates are what tells."""
+    templates = Path(folder) / "firmware" / "nnet_utils"
+    return any("urem" in (templates / name).read_text(errors="replace") for name in VITIS_TEMPLATES if (templates / name).is_file())
+
+
 def _settings(folder: Path) -> tuple[str | None, float | None, str]:
-    """Part, clock and backend from project.tcl (hls4ml >= 0.8) or build_prj.tcl (older)."""
+    """Part, clock and backend from project.tcl (hls4ml >= 0.8) or build_prj.tcl (older), the backend also from the
+    templates it wrote (written_for_vitis)."""
     text = " ".join(path.read_text(errors="replace") for path in (folder / "project.tcl", folder / "build_prj.tcl") if path.is_file())
     part = re.search(r"set\s+part\s+\"([\w-]+)\"|set_part\s+\{?([\w-]+)\}?", text)
     clock = re.search(r"set\s+clock_period\s+([\d.]+)|create_clock\s+-period\s+([\d.]+)", text)
-    backend = "Vitis" if re.search(r"vitis", text, flags=re.IGNORECASE) else "Vivado"
+    backend = "Vitis" if re.search(r"vitis", text, flags=re.IGNORECASE) or written_for_vitis(folder) else "Vivado"
     return (next(group for group in part.groups() if group) if part else None,
             float(next(group for group in clock.groups() if group)) if clock else None, backend)
 

@@ -144,8 +144,8 @@ REPORT_SAYS = "its C-synthesis report"
 def tool_of_folder(folder: Path, backend: str, build: dict | None = None) -> tuple[str, str]:
     """The HLS tool that builds a project folder, and what says so: its C-synthesis report's header (`build`, that
     header when the caller read it already), else the banner of the tool's log (vivado_hls.log / vitis_hls.log, with
-    the version), else hls4ml's project.tcl (`set backend "vitis"`) or a script that runs one of the tools, else the tool
-    hls4ml's backend writes its scripts for."""
+    the version), else the Vitis backend's templates in firmware/nnet_utils, else hls4ml's project.tcl (`set backend
+    "vitis"`) or a script that runs one of the tools, else the tool hls4ml's backend writes its scripts for."""
     folder = Path(folder)
     tool = (build_of_report(folder) if build is None else build).get("tool")
     if tool:
@@ -155,8 +155,12 @@ def tool_of_folder(folder: Path, backend: str, build: dict | None = None) -> tup
             banner = _LOG_BANNER.search(path.read_text(errors="replace")[:20000])
             if banner:
                 return f"{'Vivado HLS' if banner.group(1).startswith('Vivado') else 'Vitis HLS'} {banner.group(2)}", f"the banner of {path.relative_to(folder)}"
+    from codesign.estimate.firmware import written_for_vitis
+
     project = folder / "project.tcl"
     named = re.search(r'set\s+backend\s+"?(vitis|vivado)', project.read_text(errors="replace")) if project.is_file() else None
+    if (not named or named.group(1) == "vivado") and written_for_vitis(folder):  # hls4ml 0.8's Vitis backend wrote "vivado"
+        return "Vitis HLS", "firmware/nnet_utils (hls4ml's Vitis templates)"
     if named:
         return ("Vitis HLS" if named.group(1) == "vitis" else "Vivado HLS"), f'project.tcl (set backend "{named.group(1)}")'
     for path in sorted(folder.glob("*")):
