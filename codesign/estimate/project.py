@@ -177,15 +177,10 @@ def _known_keys(hls_config: dict, notes: list[str]) -> dict:
 
 
 def _renamed_keys(settings: dict, where: str, notes: list[str]) -> dict:
-    """Keys older hls4ml versions spelled otherwise, under their hls4ml 1.3 name, with a note."""
-    renamed = {}
-    for key, value in settings.items():
-        if key in RENAMED_KEYS and RENAMED_KEYS[key] not in settings:
-            notes.append(f"{where}.{key}: read as {RENAMED_KEYS[key]} (its hls4ml 1.3 name)")
-            key = RENAMED_KEYS[key]
-        if key == "Precision" and isinstance(value, dict):
-            value = _renamed_keys_of(value, RENAMED_PRECISIONS, f"{where}.Precision", notes)
-        renamed[key] = value
+    """Keys older hls4ml versions spelled otherwise, under their hls4ml 1.3 name, with a note (Precision's too)."""
+    renamed = _renamed_keys_of(settings, RENAMED_KEYS, where, notes)
+    if isinstance(renamed.get("Precision"), dict):
+        renamed["Precision"] = _renamed_keys_of(renamed["Precision"], RENAMED_PRECISIONS, f"{where}.Precision", notes)
     return renamed
 
 
