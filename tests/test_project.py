@@ -60,7 +60,8 @@ def test_old_keys_are_dropped_with_a_note_and_the_model_beside_the_config_is_use
 
 def test_older_spellings_and_the_firmware_reuse_factors_are_read_as_meant(hls4ml_project, tmp_path):
     """What hls4ml 0.x wrote (`encoded`, `table_size`, the Pynq backend) is read as meant, and a reuse factor edited
-    in firmware/parameters.h after hls4ml wrote the project is the one estimated, each with a note."""
+    in firmware/parameters.h after hls4ml wrote the project, or a strategy that is not the config's, is the one
+    estimated, each with a note."""
     import re
 
     folder = tmp_path / "edited"
@@ -76,16 +77,21 @@ def test_older_spellings_and_the_firmware_reuse_factors_are_read_as_meant(hls4ml
     text = parameters.read_text()
     out_config = re.search(r"nnet::dense<[^;]*,\s*(\w+)>\([^;]*\);\s*// out", (folder / "firmware" / "myproject.cpp").read_text()).group(1)
     block = re.search(rf"struct {out_config} : nnet::dense_config \{{.*?\n\}};", text, flags=re.DOTALL).group(0)
-    parameters.write_text(text.replace(block, block.replace("reuse_factor = 1;", "reuse_factor = 5;")))
+    text = text.replace(block, block.replace("reuse_factor = 1;", "reuse_factor = 5;"))
+    fc1_config = re.search(r"nnet::dense<[^;]*,\s*(\w+)>\([^;]*\);\s*// fc1", (folder / "firmware" / "myproject.cpp").read_text()).group(1)
+    block = re.search(rf"struct {fc1_config} : nnet::dense_config \{{.*?\n\}};", text, flags=re.DOTALL).group(0)
+    parameters.write_text(text.replace(block, block.replace("strategy = nnet::latency;", "strategy = nnet::resource;")))
 
     project = read_project(folder)
     assert project.backend == "Vivado"
     assert project.hls_config["LayerName"]["out"]["ReuseFactor"] == 5 and project.hls_config["LayerName"]["fc1"]["ReuseFactor"] == 1
+    assert project.hls_config["LayerName"]["fc1"]["Strategy"] == "Resource"  # hls4ml 0.7 switched a model so, its config unchanged
     assert project.hls_config["LayerName"]["fc1"]["ConvImplementation"] == "Encoded" and project.hls_config["LayerName"]["relu1"]["TableSize"] == 512
     result = CliRunner().invoke(main, ["estimate", str(folder), "--json", str(tmp_path / "e.json")])
     assert result.exit_code == 0, result.output
     for note in ("backend Pynq estimated as Vivado", "ConvImplementation 'encoded' (older hls4ml) read as 'Encoded'",
-                 "LayerName.relu1.table_size: read as TableSize", "not of the config: out 1->5"):
+                 "LayerName.relu1.table_size: read as TableSize", "not of the config: out 1->5",
+                 "strategies of the written firmware (firmware/parameters.h), not of the config: fc1 Latency->Resource"):
         assert note in result.output, note
     layers = {layer["name"]: layer for layer in json.loads((tmp_path / "e.json").read_text())["layers"]}
     assert layers["out"]["ii"] == 5 and layers["fc1"]["ii"] == 1

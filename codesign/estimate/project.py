@@ -25,6 +25,7 @@ CONFIG_NAME = "hls4ml_config.yml"
 MODEL_NAMES = ("keras_model.h5", "keras_model.keras")
 STRATEGIES = {"latency": "Latency", "resource": "Resource", "distributed_arithmetic": "distributed_arithmetic"}
 BACKENDS = {"Vivado": "Vivado", "Vitis": "Vitis", "VivadoAccelerator": "Vivado", "VitisAccelerator": "Vitis", "Pynq": "Vivado"}
+SWITCHED_STRATEGIES = ("Latency", "Resource")  # a firmware's strategy that can differ from its config's (hls4ml 0.7 switched)
 RENAMED_KEYS = {"table_size": "TableSize"}  # what hls4ml 0.x wrote, and its 1.3 name
 # Precision entries hls4ml 0.8 named otherwise: a separable convolution's type between its halves (its firmware's
 # `*_dw_out_t`); hls4ml 1.3 would drop `dw_output` silently and type that value by its default
@@ -111,7 +112,7 @@ def read_project(folder: Path) -> Project:
         raise ModelError(f"{path}: backend '{config.get('Backend')}' is not one codesign estimates (Vivado, Vitis)")
     if config.get("Backend") != backend:
         notes.append(f"backend {config.get('Backend')} estimated as {backend} (the same HLS kernels)")
-    _reuse_factors_of_firmware(folder, hls_config, notes)
+    _settings_of_firmware(folder, hls_config, notes)
     return Project(
         folder=folder,
         model_path=_model_path(folder, config.get("KerasModel")),
@@ -212,9 +213,10 @@ def _known_choices(settings: dict, where: str, notes: list[str]) -> dict:
     return settings
 
 
-def firmware_reuse_factors(folder: Path) -> dict[str, int]:
-    """Each layer's reuse factor as the written firmware has it (estimate/firmware.py reads the calls and their
-    config structs, weights left unread); empty when the project holds no firmware that reads."""
+def firmware_settings(folder: Path) -> dict[str, dict]:
+    """Each named layer's reuse factor and strategy as the written firmware has them (estimate/firmware.py reads the
+    calls and their config structs, weights left unread; a strategy only where the struct states one); empty when the
+    project holds no firmware that reads."""
     from codesign.estimate.firmware import has_firmware, read_firmware
 
     if not has_firmware(folder):
@@ -223,25 +225,38 @@ def firmware_reuse_factors(folder: Path) -> dict[str, int]:
         layers = read_firmware(folder, with_weights=False).layers
     except (ModelError, OSError, ValueError):
         return {}
-    return {layer.name: int(layer.config["reuse_factor"]) for layer in layers
-            if layer.named and isinstance(layer.config.get("reuse_factor"), int)}
+    found = {}
+    for layer in layers:
+        if layer.named and isinstance(layer.config.get("reuse_factor"), int):
+            strategy = str(layer.config.get("strategy", "")).rsplit("::", 1)[-1].capitalize()
+            found[layer.name] = {"ReuseFactor": int(layer.config["reuse_factor"]), **({"Strategy": strategy} if strategy in SWITCHED_STRATEGIES else {})}
+    return found
 
 
-def _reuse_factors_of_firmware(folder: Path, hls_config: dict, notes: list[str]) -> None:
-    """The firmware's reuse factor for every layer whose config says otherwise, with one note naming them."""
-    model_reuse = int((hls_config.get("Model") or {}).get("ReuseFactor", 1))
+def _settings_of_firmware(folder: Path, hls_config: dict, notes: list[str]) -> None:
+    """The firmware's reuse factor and strategy for every layer whose config says otherwise (edited by hand after hls4ml
+    wrote the project; hls4ml 0.7 switched a whole io_parallel model to Resource for a convolution), with a note each."""
+    model = hls_config.get("Model") or {}
+    configured_model = {"ReuseFactor": int(model.get("ReuseFactor", 1)), "Strategy": str(model.get("Strategy", "Latency"))}
     if not isinstance(hls_config.get("LayerName"), dict):
         hls_config["LayerName"] = {}
     layers = hls_config["LayerName"]
-    changed = []
-    for layer, reuse in firmware_reuse_factors(folder).items():
+    changed = {"ReuseFactor": [], "Strategy": []}
+    for layer, written in firmware_settings(folder).items():
         settings = layers.get(layer)
-        configured = int(settings.get("ReuseFactor", model_reuse)) if isinstance(settings, dict) else model_reuse
-        if configured != reuse and (settings is None or isinstance(settings, dict)):
-            layers[layer] = dict(settings or {}, ReuseFactor=reuse)
-            changed.append(f"{layer} {configured}->{reuse}")
-    if changed:
-        notes.append(f"reuse factors of the written firmware (firmware/parameters.h), not of the config: {', '.join(changed)}")
+        if settings is not None and not isinstance(settings, dict):
+            continue
+        for key, value in written.items():
+            configured = (settings or {}).get(key, configured_model[key])
+            if key == "Strategy" and str(configured).capitalize() not in SWITCHED_STRATEGIES:
+                continue  # distributed arithmetic, unrolled Resource: the firmware states them otherwise
+            if str(configured).lower() != str(value).lower():
+                settings = layers[layer] = dict(settings or {}, **{key: value})
+                changed[key].append(f"{layer} {configured}->{value}")
+    if changed["ReuseFactor"]:
+        notes.append(f"reuse factors of the written firmware (firmware/parameters.h), not of the config: {', '.join(changed['ReuseFactor'])}")
+    if changed["Strategy"]:
+        notes.append(f"strategies of the written firmware (firmware/parameters.h), not of the config: {', '.join(changed['Strategy'])}")
 
 
 def convert_project(project: Project, keras_model=None):
