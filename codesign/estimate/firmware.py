@@ -298,10 +298,8 @@ def _layer_config(layer: Layer, config: dict) -> dict:
     for key in ("weight", "bias", "accum", "scale"):
         if f"{key}_t" in config:
             precision[key] = config[f"{key}_t"]
-    for key in ("weight", "scale"):  # power-of-two weights: the narrowest fixed type that holds them (their products are shifts either way)
-        if precision.get(key) == POWER_OF_TWO:
-            values = layer.weights[0] if layer.weights and layer.weights[0] is not None else np.ones(1)
-            precision[key] = exact_type_of(values)[0].hls4ml()
+    for key in ("weight", "scale"):
+        _type_powers_of_two(precision, key, layer.weights, 0)
     entry = {"Precision": precision, "ReuseFactor": int(config.get("reuse_factor", config.get("reuse", 1)) or 1), "Strategy": _strategy(layer)}
     if "table_t" in config:
         entry["table_t"] = config["table_t"]
@@ -310,6 +308,14 @@ def _layer_config(layer: Layer, config: dict) -> dict:
     if layer.function == "softmax":  # firmware older than hls4ml's softmax implementations computes its tables from floats
         entry["Implementation"] = str(config.get("implementation", "legacy")).rsplit("::", 1)[-1]
     return entry
+
+
+def _type_powers_of_two(precision: dict, key: str, weights: list, index: int) -> None:
+    """Power-of-two weights (`precision[key]` POWER_OF_TWO) typed as the narrowest fixed type that holds their values,
+    `weights[index]` (their products are shifts either way)."""
+    if precision.get(key) == POWER_OF_TWO:
+        values = weights[index] if len(weights) > index and weights[index] is not None else np.ones(1)
+        precision[key] = exact_type_of(values)[0].hls4ml()
 
 
 def _kernel(weights: np.ndarray, shape: tuple[int, ...], resource: bool) -> np.ndarray:

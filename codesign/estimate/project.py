@@ -472,10 +472,9 @@ def clock_of_build(build: dict, configured: float, notes: list[str]) -> float:
 def estimate_project(folder: Path, local: bool = True) -> dict:
     """The design exactly as the project configures it, estimated (`local`: with the user's calibration, estimate/local.py);
     the vendor's report beside it, never used."""
-    from codesign.estimate.model import estimate_design
+    from codesign.estimate.model import CLOCK_UNCERTAINTY, estimate_design
     from codesign.estimate.features import family_of
     from codesign.estimate.run import add_vendor, tool_label
-    from codesign.estimate.model import CLOCK_UNCERTAINTY
     from codesign.estimate.vendor import REPORT_SAYS, build_of_report, tool_of_folder
     from codesign.parts import part_or_unlisted
 

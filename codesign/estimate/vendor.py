@@ -105,7 +105,13 @@ def build_of_report(hls_dir: Path) -> dict:
     return {}
 
 
-CLOCK_UNCERTAINTY_SET = re.compile(r"set\s+clock_uncertainty\s+\"?([\d.]+)\s*(%?)|set_clock_uncertainty\s+([\d.]+)\s*(%?)")
+CLOCK_UNCERTAINTY_SET = re.compile(r"set\s+clock_uncertainty\s+\"?([\d.]+\s*%?)|set_clock_uncertainty\s+([\d.]+\s*%?)")
+
+
+def _fraction_of_clock(uncertainty: str, clock_ns: float) -> float:
+    """An uncertainty as hls4ml and the tools write it, a percentage ('12.5%') or ns ('1.5'), as a fraction of the clock."""
+    text = str(uncertainty).strip()
+    return float(text.rstrip("%").strip()) / 100.0 if text.endswith("%") else float(text) / clock_ns
 
 
 def clock_uncertainty_of_folder(folder: Path, clock_ns: float, build: dict | None = None, configured: str | None = None) -> tuple[float | None, str]:
@@ -122,12 +128,10 @@ def clock_uncertainty_of_folder(folder: Path, clock_ns: float, build: dict | Non
         path = folder / name
         found = CLOCK_UNCERTAINTY_SET.search(path.read_text(errors="replace")) if path.is_file() else None
         if found:
-            value, percent = (found.group(1), found.group(2)) if found.group(1) else (found.group(3), found.group(4))
-            return (float(value) / 100.0 if percent else float(value) / clock_ns), name
+            return _fraction_of_clock(found.group(1) or found.group(2), clock_ns), name
     if configured:
-        text = str(configured).strip()
         try:
-            return (float(text.rstrip("%")) / 100.0 if text.endswith("%") else float(text) / clock_ns), "the config's ClockUncertainty"
+            return _fraction_of_clock(configured, clock_ns), "the config's ClockUncertainty"
         except ValueError:
             pass
     return None, ""
