@@ -766,7 +766,8 @@ def test_an_average_pooling_that_pads_divides_at_run_time_on_vivado_hls(tmp_path
 def test_combinational_layers_are_cut_by_the_top_function_at_each_clock_period(tmp_path):
     """Where every layer's logic fits a cycle, the tools leave each call unregistered, but their chain does not fit one:
     the top function registers it once per clock period (Vitis HLS 2024.1, an HGQ MLP's seven calls at 5 ns: 4 and
-    6 cycles; at 25 ns: 0 and 1). Longer periods take fewer cycles, down to none."""
+    6 cycles; at 25 ns: 0 and 1). Longer periods take fewer cycles, down to none. Its constants have three CSD digits or
+    more (each product a multiplier, not a shift or one add)."""
     import tensorflow as tf
 
     from codesign.estimate.model import estimate_design
@@ -781,7 +782,7 @@ def test_combinational_layers_are_cut_by_the_top_function_at_each_clock_period(t
     model = tf.keras.Model(inputs, tf.keras.layers.Dense(4, name="out")(hidden))
     for layer in model.layers:
         if layer.weights:
-            layer.set_weights([rng.integers(-4, 4, w.shape) / 4 for w in layer.get_weights()])
+            layer.set_weights([rng.choice([-0.71875, -0.40625, 0.34375, 0.59375], w.shape) for w in layer.get_weights()])
 
     def estimate(clock_ns):
         hls = HLSSpec(precision="ap_fixed<8,3>", part="xcvu9p-flga2104-2-e", clock_ns=clock_ns, io_type="io_parallel")

@@ -262,6 +262,7 @@ def projects2_rows(folder: Path) -> list[Row]:
     """projects2.csv: each project as `codesign estimate PROJECT` reads it, from its Keras model where this stack loads
     it, else from the firmware hls4ml wrote (HGQ, QDenseBatchnorm, no model, no config)."""
     from codesign.errors import ModelError
+    from codesign.estimate.firmware import HGQ_UNKNOWN_WIDTHS
     from codesign.estimate.project import design_of, read_project
 
     rows = []
@@ -278,7 +279,7 @@ def projects2_rows(folder: Path) -> list[Row]:
             settings["strategy"], int(settings["reuse_factor"]), settings["part"], float(settings["clock_ns"]), _published(row),
             lambda seed=0, graph=graph: graph, repository=_repository(row["repo_commit"]), tool=_tool(row["tool"]), project=project,
             fitted=not any("hls4ml < 0.5" in note for note in notes), folder=path,
-            declared_widths=not any(note.startswith("HGQ quantizer functions") for note in notes),
+            declared_widths=not any(note.startswith(HGQ_UNKNOWN_WIDTHS) for note in notes),
             uncertainty=_uncertainty(path, float(settings["clock_ns"])),
         ))
     return rows

@@ -17,6 +17,7 @@ import numpy as np
 
 from codesign.fixed import exact_type_of, of_precision
 from codesign.layers import GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, PARAMETRIZED_ACTIVATION, SOFTMAX, implements, kind_of
+from codesign.estimate.hgq import per_value
 from codesign.estimate.instances import kernel_of_layer
 
 # Vendor multiplier binding (evidence in docs/estimation.md): a multiplication by a constant whose canonical
@@ -153,6 +154,8 @@ class Site:
     stream: bool
     narrow_in_logic: bool = True
     scheduler: str = "Vitis HLS"
+    in_value_bits: np.ndarray | None = None  # HGQ: each input value's own width (0: pruned), where the design states them
+    out_value_bits: np.ndarray | None = None  # the same for its output values
 
 
 def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis", tool: str | None = None) -> dict:
@@ -175,15 +178,35 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     if _is_identity(layer):
         found["kind"] = "free"
         return found
-    describe(layer, found, Site(data_bits, out_bits, lanes, family, multipliers, stream, narrow_products_in_logic(tool), scheduler_of(tool, backend)))
+    out_value_bits = value_bits_of(layer, out_var)
+    in_value_bits = value_bits_of(layer.get_input_node(), in_var) if in_var is not None else None
+    describe(layer, found, Site(data_bits, out_bits, lanes, family, multipliers, stream, narrow_products_in_logic(tool), scheduler_of(tool, backend),
+                                in_value_bits, out_value_bits))
     if stream:
         _stream_fifos(found, out_var, out_bits)
         found["ff"]["stream_vivado" if backend == "Vivado" else "stream_vitis"] += lanes * out_bits
     elif not found["shape"].get("read_from_table"):  # the top function's registers between layer calls (model.call_register_bits)
-        found["ff"]["output"] = out_var.size() * out_bits
+        found["ff"]["output"] = out_var.size() * out_bits if out_value_bits is None else int(out_value_bits.sum())
     if "ff_streamed" in found:  # none of the shared registers' terms: its own carry all of it
         found["ff"] = dict.fromkeys(FF_FEATURES, 0.0)
     return found
+
+
+def value_bits_of(layer, variable) -> np.ndarray | None:
+    """The width of each value of a layer's output an HGQ quantizer after it set (hgq.py, firmware.py), or None."""
+    if layer is None or variable is None:
+        return None
+    return per_value(layer.get_attr("value_bits"), tuple(variable.shape))
+
+
+def live_lanes(site: Site) -> int:
+    """Lanes whose values an HGQ quantizer keeps (the tools remove the logic of a value pruned to 0 bits): all of them
+    where the design states no per-value widths."""
+    live = np.ones(site.lanes, dtype=bool)
+    for bits in (site.in_value_bits, site.out_value_bits):
+        if bits is not None and bits.size == site.lanes:
+            live &= bits > 0
+    return int(live.sum())
 
 
 @implements("estimate", *(kind for kind in KINDS if kind.role in ("input", "reshape")))
@@ -267,7 +290,7 @@ def _element_wise(layer, found: dict, site: Site) -> None:
         _softmax(layer, found, site)
         return
     found["kind"] = "table_activation" if activation in TABLE_ACTIVATIONS else "activation"
-    found["lut"]["activation"] = site.lanes * site.data_bits * max(1, len(layer.inputs))
+    found["lut"]["activation"] = live_lanes(site) * site.data_bits * max(1, len(layer.inputs))
     if found["kind"] == "table_activation":
         table_bits = width(layer.types["table_t"]) if "table_t" in layer.types else 18
         found["shape"]["table_size"] = _table_size(layer)
@@ -289,30 +312,35 @@ class WeightFacts:
     nonzero: int
     distinct: int  # DSP-worthy (input, constant) pairs
     distinct_dsp: int  # the DSPs they take
-    logic_digits: float  # shift-and-add digits of the products left in logic, with DSPs allowed
-    logic_digits_fabric: float  # the same with every product in logic
     fan_in: int
+    logic_bits: float  # shift-and-add digits of the products left in logic (DSPs allowed) times their operands' bits
+    logic_bits_fabric: float  # the same with every product in logic
+    adds: int  # each output's products less one: the adds of its tree (an output without products has none)
+    logic_max_digits: int  # the most CSD digits of a product left in logic (1: a shift, a wire; 2: one add)
+    max_digits: int  # the same with every product in logic
 
 
 _WEIGHT_FACTS: dict[tuple, tuple] = {}  # (id of the weights, what else the facts depend on) -> (weakref to them, facts)
 
 
-def weight_facts(layer, data_bits: int, narrow: bool, family: str) -> WeightFacts:
-    """The WeightFacts of a weighted layer's kernel, cached while its weight array lives."""
+def weight_facts(layer, data_bits: int, narrow: bool, family: str, input_bits: np.ndarray | None = None, narrow_in_logic: bool = True) -> WeightFacts:
+    """The WeightFacts of a weighted layer's kernel, cached while its weight array lives. `input_bits`: each input's
+    own width (HGQ), where the design states them; its narrow products then go to logic one by one where the tool
+    binds narrow products to logic (`narrow_in_logic`), in place of the whole layer's `narrow`."""
     data = layer.weights["weight"].data
     key = (id(data), str(layer.weights["weight"].type.precision), int(layer.get_attr(kind_of(layer).outputs_attribute, 0) or 0),
-           layer.get_attr("_weights_transposed", False) is True, data_bits, narrow, family)
+           layer.get_attr("_weights_transposed", False) is True, data_bits, narrow, family, None if input_bits is None else input_bits.tobytes(), narrow_in_logic)
     found = _WEIGHT_FACTS.get(key)
     if found is not None and found[0]() is data:
         return found[1]
-    facts = _weight_facts(layer, data_bits, narrow, family)
+    facts = _weight_facts(layer, data_bits, narrow, family, input_bits, narrow_in_logic)
     if len(_WEIGHT_FACTS) > 4096:
         _WEIGHT_FACTS.clear()
     _WEIGHT_FACTS[key] = (weakref.ref(data), facts)
     return facts
 
 
-def _weight_facts(layer, data_bits: int, narrow: bool, family: str) -> WeightFacts:
+def _weight_facts(layer, data_bits: int, narrow: bool, family: str, input_bits: np.ndarray | None, narrow_in_logic: bool) -> WeightFacts:
     weight = layer.weights["weight"]
     quantized = quantized_weights(np.asarray(weight.data, dtype=np.float64), weight.type.precision)
     kind = kind_of(layer)
@@ -328,19 +356,42 @@ def _weight_facts(layer, data_bits: int, narrow: bool, family: str) -> WeightFac
         matrix = quantized.reshape(outputs, -1).T
     nonzero = matrix != 0
     digits = csd_digits(matrix)
-    dsp_worthy = (digits >= DSP_MIN_CSD_DIGITS) & (data_bits >= DSP_MIN_DATA_BITS) & (not narrow)
+    if input_bits is not None and input_bits.size == matrix.shape[0]:
+        # HGQ: a pruned input's products vanish; each product's operands are its input's width and its constant's own bits
+        # (HGQ's weight type bounds per-weight widths too), and narrow ones go to logic one by one
+        row_bits = input_bits.astype(np.int64)
+        column = row_bits.reshape(-1, 1)
+        weight_bits = significant_bits(matrix)
+        nonzero &= column > 0
+        in_logic = narrow_in_logic & (column <= NARROW_PRODUCT_BITS) & (weight_bits <= NARROW_PRODUCT_BITS)
+        dsp_worthy = nonzero & (digits >= DSP_MIN_CSD_DIGITS) & (column >= DSP_MIN_DATA_BITS) & ~in_logic
+        operand_bits = column + weight_bits
+    else:
+        row_bits = np.full(matrix.shape[0], data_bits)
+        dsp_worthy = (digits >= DSP_MIN_CSD_DIGITS) & (data_bits >= DSP_MIN_DATA_BITS) & (not narrow)
+        operand_bits = data_bits + width(weight.type)
     a_port, _ = DSP_PORT_BITS[family]
     rows, columns = np.nonzero(dsp_worthy)
     pairs = np.unique(np.stack([rows, matrix[rows, columns]], axis=1), axis=0) if rows.size else np.zeros((0, 2), dtype=np.int64)
     # one DSP per A-port width of the wider operand; a constant counts only its significant bits and a sign
-    distinct_dsp = sum(math.ceil(max(data_bits, constant_bits(value) + 1) / a_port) for value in pairs[:, 1])
+    distinct_dsp = sum(math.ceil(max(int(row_bits[row]), constant_bits(value) + 1) / a_port) for row, value in pairs)
     shift_add = np.maximum(digits - 1, 0)
+    in_logic_digits = np.where(nonzero & ~dsp_worthy, shift_add, 0)
+    all_digits = np.where(nonzero, shift_add, 0)
     return WeightFacts(
         inputs=int(matrix.shape[0]), outputs=outputs, products=int(matrix.size), nonzero=int(nonzero.sum()), distinct=int(len(pairs)),
-        distinct_dsp=int(distinct_dsp), logic_digits=float(np.where(nonzero & ~dsp_worthy, shift_add, 0).sum()),
-        logic_digits_fabric=float(np.where(nonzero, shift_add, 0).sum()),
-        fan_in=max(1, int(np.max(nonzero.sum(axis=0))) if nonzero.any() else 1),
+        distinct_dsp=int(distinct_dsp), fan_in=max(1, int(np.max(nonzero.sum(axis=0))) if nonzero.any() else 1),
+        logic_bits=float((in_logic_digits * operand_bits).sum()), logic_bits_fabric=float((all_digits * operand_bits).sum()),
+        adds=int(np.maximum(nonzero.sum(axis=0) - 1, 0).sum()),
+        logic_max_digits=int(np.where(nonzero & ~dsp_worthy, digits, 0).max(initial=0)), max_digits=int(np.where(nonzero, digits, 0).max(initial=0)),
     )
+
+
+def significant_bits(values: np.ndarray) -> np.ndarray:
+    """constant_bits of each constant, plus its sign: the width a multiplication by it takes."""
+    magnitude = np.abs(np.asarray(values, dtype=np.int64))
+    odd = np.where(magnitude > 0, magnitude // (magnitude & -magnitude).clip(min=1), 0)
+    return np.where(odd > 0, np.floor(np.log2(odd.clip(min=1))).astype(np.int64) + 2, 0)
 
 
 @implements("estimate", *(kind for kind in KINDS if kind.role == "weighted"))
@@ -361,7 +412,10 @@ def _mac(layer, found: dict, site: Site) -> None:
     narrow = site.narrow_in_logic and data_bits <= NARROW_PRODUCT_BITS and weight_bits <= NARROW_PRODUCT_BITS
     if narrow:  # an 8x8 product is cheaper in LUTs than a DSP's routing: the tools bind it to logic
         multipliers = "fabric"
-    facts = weight_facts(layer, data_bits, narrow, family)
+    per_input = site.in_value_bits if site.in_value_bits is not None and not kind.convolution else None  # HGQ's, on a Dense's inputs
+    if per_input is not None:
+        narrow = False  # decided product by product
+    facts = weight_facts(layer, data_bits, narrow, family, per_input, site.narrow_in_logic)
     outputs = facts.outputs
     per_dsp = math.ceil(data_bits / DSP_PORT_BITS[family][0]) * math.ceil(weight_bits / DSP_PORT_BITS[family][1])
     zeros = facts.products - facts.nonzero
@@ -388,8 +442,8 @@ def _mac(layer, found: dict, site: Site) -> None:
         adders = shared
     else:
         found["dsp"] = facts.distinct_dsp if multipliers != "fabric" else 0
-        lut["shift_add"] = (facts.logic_digits if multipliers != "fabric" else facts.logic_digits_fabric) * (data_bits + weight_bits)
-        adders = facts.nonzero
+        lut["shift_add"] = facts.logic_bits if multipliers != "fabric" else facts.logic_bits_fabric
+        adders = facts.adds + outputs
     lut["dsp_glue"] = found["dsp"]
     adder_bits = max(0, adders - outputs) * accum_bits
     lut["adder"] = adder_bits
@@ -401,6 +455,7 @@ def _mac(layer, found: dict, site: Site) -> None:
         accum_saturates=accum_saturates,
         serial=math.ceil(facts.distinct / shared) if shared else 1,
         line_buffer=0,
+        logic_max_digits=DSP_MIN_CSD_DIGITS if shared else facts.logic_max_digits if multipliers != "fabric" else facts.max_digits,  # shared: generic multipliers
     )
     factor = parallel_pixels(layer, stream)
     at_once = factor if strategy == "resource" else 1  # conv_2d_resource_cl: that many pixels at once, each with its own multipliers

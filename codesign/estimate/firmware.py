@@ -51,6 +51,7 @@ class Layer:
     inputs: list = field(default_factory=list)  # the variables it reads
     outputs: list = field(default_factory=list)  # the variables it writes (two for a stream's clone)
     named: bool = True  # the firmware names the layer (hls4ml < 0.5 did not: `name` is then its output variable's)
+    value_bits: object = None  # an HGQ quantizer's width of each value it writes (hgq.py), where the folder states them
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Firmware:
     aliases: dict = field(default_factory=dict)  # variable -> the variable it names (hls4ml's free Flatten/Reshape)
     missing_weights: list[str] = field(default_factory=list)  # weight files parameters.h includes that are not there
     input_pixel: int | None = None  # io_stream: the values of one word of the input stream (its nnet::array's size)
+    value_bits: dict = field(default_factory=dict)  # layer -> the per-value widths of its output an HGQ quantizer after it sets
 
 
 FACTS = "firmware.json"  # the facts read from a firmware whose C++ is not kept (../shared/calibration keeps data only)
@@ -101,8 +103,10 @@ def _firmware_of_facts(folder: Path, with_weights: bool) -> Firmware:
         for layer, raw in zip(layers, facts["layers"]):
             if with_weights:
                 layer.weights = [weight_file(folder / "firmware", name) for name in _layer_weight_names(folder / "firmware", raw)]
-        return Firmware(layers, facts["input_name"], facts["input_type"], facts["io_type"], facts.get("part"), facts.get("clock_ns"),
-                        facts.get("backend", "Vivado"), list(facts.get("notes", [])), dict(facts.get("aliases", {})), input_pixel=facts.get("input_pixel"))
+        design = Firmware(layers, facts["input_name"], facts["input_type"], facts["io_type"], facts.get("part"), facts.get("clock_ns"),
+                          facts.get("backend", "Vivado"), [note for note in facts.get("notes", []) if not note.startswith(HGQ_NOTE)],
+                          dict(facts.get("aliases", {})), input_pixel=facts.get("input_pixel"))
+        return _with_value_bits(folder, design)
     except (ValueError, KeyError, TypeError) as error:
         raise ModelError(f"{path}: not a firmware description codesign reads ({type(error).__name__}: {error})") from None
 
@@ -255,17 +259,37 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     stream = "hls::stream" in top_text or any(layer.config.get("io_type") == "nnet::io_stream" for layer in layers)
     part, clock_ns, backend = _settings(folder)
     notes = []
-    if any(layer.function.startswith("h_") for layer in layers):
-        notes.append("HGQ quantizer functions (h_*) estimated as the cast of their producer's output to their type: HGQ's per-value "
-                     "bit widths are not modelled")
     if missing and with_weights:
         notes.append(f"weights/{', '.join(missing)} missing: those weights are unknown, drawn as an untrained layer's (DSP and LUT "
                      "intervals widened as for untrained weights)")
     if any("_large" in layer.function for layer in layers):
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
     aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top_text))
-    return Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes, aliases,
-                    missing if with_weights else [], input_pixel)
+    return _with_value_bits(folder, Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend,
+                                             notes, aliases, missing if with_weights else [], input_pixel))
+
+
+HGQ_NOTE = "HGQ quantizer functions (h_*)"
+HGQ_UNKNOWN_WIDTHS = f"{HGQ_NOTE} estimated as the cast of their producer's output to their type"  # its declared types stand for the widths
+
+
+def _with_value_bits(folder: Path, design: Firmware) -> Firmware:
+    """The design with each HGQ quantizer's per-value widths where the folder states them (hgq.py), and a note saying
+    where they come from, or that its declared types stand for them."""
+    from codesign.estimate.hgq import GENERATED_CODE, PROXY_MODEL, value_bits_in_folder
+
+    quantizers = [layer for layer in design.layers if layer.function.startswith("h_")]
+    if not quantizers:
+        return design
+    found, source = value_bits_in_folder(folder)
+    for layer in quantizers:
+        layer.value_bits = found.get(layer.function, found.get(layer.name))
+    per_value = [layer.name for layer in quantizers if layer.value_bits is not None]
+    if per_value:
+        design.notes.append(f"{HGQ_NOTE}: each value's width read from {source} ({len(per_value)} of {len(quantizers)} quantizers set them per value)")
+    else:
+        design.notes.append(f"{HGQ_UNKNOWN_WIDTHS}: HGQ's per-value bit widths are not in {GENERATED_CODE} or {PROXY_MODEL}")
+    return design
 
 
 def _named(variable: str, aliases: dict) -> str:
@@ -556,6 +580,8 @@ def keras_model_of(design: Firmware):
                 raise ModelError(f"firmware layer '{layer.name}' calls nnet::{layer.function}, which codesign cannot read from firmware yet")
             # HGQ's fixed-point quantizer (h_*), or an element-wise call codesign does not know: its producer's output, cast
             settings[previous]["Precision"]["result"] = layer.out_type
+            if layer.value_bits is not None:
+                design.value_bits[previous] = layer.value_bits
             if f"{previous}_linear" in settings:
                 settings[f"{previous}_linear"]["Precision"]["result"] = layer.out_type
             if not (layer.function.startswith("h_") or layer.function.endswith("_quantizer")):
@@ -609,6 +635,8 @@ def _with_firmware_types(graph, design: Firmware):
     convert = graph.config.backend.convert_precision_string
     written = {layer.name: layer.out_type for layer in design.layers}
     for layer in graph.get_layers():
+        if layer.name in design.value_bits:  # an HGQ quantizer's per-value widths of its output (features.value_bits_of)
+            layer.set_attr("value_bits", design.value_bits[layer.name])
         if layer.name not in written or not layer.get_output_variable():
             continue
         try:

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codesign.estimate.features import FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of
+from codesign.estimate.features import DSP_MIN_CSD_DIGITS, FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of
 from codesign.estimate.weights import untrained
 from codesign.parts import Part
 
@@ -136,9 +136,15 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
 
 
 def kernel_ns(features: dict, latency: dict, family: str) -> float:
-    """A multiplier-and-adder-tree kernel's logic delay: a product, then log2(fan-in) levels of adds."""
-    multiply = latency[f"mult_ns_{family}"] if features["dsp"] else latency[f"logic_mult_ns_{family}"]
-    return multiply + latency[f"add_ns_{family}"] * math.log2(max(features["shape"]["fan_in"], 2))
+    """A multiplier-and-adder-tree kernel's logic delay: a product, then log2(fan-in) levels of adds. A product in
+    logic by a constant of one CSD digit is a shift (no delay), of two one add; a DSP's or a wider one's is a multiplier's."""
+    add = latency[f"add_ns_{family}"]
+    digits = features["shape"].get("logic_max_digits", DSP_MIN_CSD_DIGITS)
+    if features["dsp"]:
+        multiply = latency[f"mult_ns_{family}"]
+    else:
+        multiply = latency[f"logic_mult_ns_{family}"] if digits >= DSP_MIN_CSD_DIGITS else add * max(0, digits - 1)
+    return multiply + add * math.log2(max(features["shape"]["fan_in"], 2))
 
 
 def chain_ns(features: list[dict], latency: dict, timing: Timing) -> float:

@@ -1,0 +1,90 @@
+"""HGQ designs: each value's own width, read from the firmware hls4ml writes or the proxy model it saves, sets what the
+estimate counts (codesign/estimate/hgq.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from codesign.cli import main
+
+CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "calibration"
+SMALL_HGQ = CALIBRATION / "projects2" / "Lrozzy__hls4ml_OpenML__model_3.1_5_hls4ml_prj"  # 1,460 LUT, 0 DSP (Vitis HLS 2024.1)
+
+
+def _copy(folder: Path, target: Path) -> Path:
+    shutil.copytree(folder, target)
+    return target
+
+
+def test_each_quantizers_widths_read_from_the_code_hls4ml_writes_are_those_of_the_proxy_model(tmp_path):
+    """hls4ml's own code generator (generate_mask_fn) writes each per-value quantizer of the calibration's HGQ MLP
+    into nnet_code_gen.h from the proxy model's masks; read back without the model, the widths are the model's."""
+    from hls4ml.backends.fpga.passes.hgq_proxy_model import generate_mask_fn
+
+    from codesign.estimate.hgq import GENERATED_CODE, PROXY_MODEL, value_bits_in_folder, value_bits_of_proxy_model
+
+    from_model = value_bits_of_proxy_model(SMALL_HGQ / PROXY_MODEL)
+    assert sorted(from_model) == ["h_dense_36_relu_quantizer", "h_dense_37_relu_quantizer", "h_dense_38_relu_quantizer", "h_dense_39_quantizer",
+                                  "h_quantize_9"]  # the fusible (per-tensor) quantizers after each Dense are not per value
+    assert int((from_model["h_dense_36_relu_quantizer"] > 0).sum()) == 6  # 58 of the first layer's 64 outputs pruned
+    folder = _copy(SMALL_HGQ, tmp_path / "firmware_only")
+    (folder / PROXY_MODEL).unlink()
+    code = "".join(generate_mask_fn(name, bits.shape[1:], np.ones_like(bits), bits, np.ones_like(bits), "RND", "WRAP", "vitis")
+                   for name, bits in from_model.items())
+    (folder / GENERATED_CODE).parent.mkdir(parents=True)
+    (folder / GENERATED_CODE).write_text(code)
+    from_code, source = value_bits_in_folder(folder)
+    assert source == str(GENERATED_CODE)
+    assert {name: bits.tolist() for name, bits in from_code.items()} == {name: bits.ravel().tolist() for name, bits in from_model.items()}
+
+
+def test_an_hgq_mlp_is_estimated_by_its_values_widths_near_its_report_and_far_without_them(tmp_path):
+    """The HGQ MLP whose quantizers prune most values: with their widths its estimate's DSP and LUT are inside the
+    targets of its vendor report (no DSP, LUT within 2x); with only its declared types (the widths' upper bounds) its
+    LUT is several times the report's and it binds DSPs the tool did not. Each estimate says which it used. (Its
+    latency is not checked here: a chain of shifts and adds, which Vitis HLS cuts more often than the estimate does,
+    docs/estimation.md.)"""
+    def estimate(folder: Path) -> tuple[dict, str]:
+        result = CliRunner().invoke(main, ["estimate", str(folder), "--json", str(folder / "e.json")])
+        assert result.exit_code == 0, result.output
+        return json.loads((folder / "e.json").read_text()), result.output
+
+    with_widths, said = estimate(_copy(SMALL_HGQ, tmp_path / "with"))
+    assert "each value's width read from keras_model.keras (5 of 5 quantizers set them per value)" in said
+    vendor = with_widths["vendor"]["csynth"]
+    assert (vendor["dsp"], vendor["lut"]) == (0, 1460)
+    assert with_widths["total"]["dsp"] == 0 and 0.5 <= with_widths["total"]["lut"] / vendor["lut"] <= 2.0
+
+    declared = _copy(SMALL_HGQ, tmp_path / "declared")
+    (declared / "keras_model.keras").unlink()
+    without, said = estimate(declared)
+    assert "HGQ's per-value bit widths are not in firmware/nnet_utils/nnet_code_gen.h or keras_model.keras" in said
+    assert without["total"]["lut"] > 3 * vendor["lut"] and without["total"]["dsp"] > 2
+
+
+@pytest.mark.parametrize("widths, kept", [((16, 16, 16, 16), 4), ((0, 16, 0, 16), 2), ((0, 0, 0, 0), 0)])
+def test_a_dense_layers_products_on_inputs_a_quantizer_prunes_vanish(widths, kept):
+    """A Dense whose inputs an HGQ quantizer sets to 0 bits has no logic for their products: its DSPs (one per input
+    and constant: both outputs share it) and its adds are those of the inputs it keeps."""
+    import hls4ml
+    import tensorflow as tf
+
+    from codesign.estimate.features import layer_features
+
+    inputs = tf.keras.Input((4,), name="x")
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(2, name="fc")(inputs))
+    model.get_layer("fc").set_weights([np.full((4, 2), 0.59375), np.zeros(2)])  # 19/32: three CSD digits, a DSP each
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    config["LayerName"]["x"]["Precision"]["result"] = "ap_fixed<16,6>"
+    config["LayerName"]["fc"]["Precision"] = {"weight": "ap_fixed<8,1>", "bias": "ap_fixed<8,1>", "result": "ap_fixed<24,8>", "accum": "ap_fixed<24,8>"}
+    graph = hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend="Vitis", part="xcu250-figd2104-2L-e", io_type="io_parallel")
+    graph.graph["x"].set_attr("value_bits", np.array(widths))
+    found = layer_features(graph.graph["fc"], "io_parallel", "ultrascale", tool="Vitis HLS 2024.1")
+    assert found["dsp"] == kept
+    assert found["lut"]["adder"] == max(0, kept - 1) * 2 * 24  # per output, its kept products less one, at accum_t's 24 bits
