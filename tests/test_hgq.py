@@ -88,3 +88,99 @@ def test_a_dense_layers_products_on_inputs_a_quantizer_prunes_vanish(widths, kep
     found = layer_features(graph.graph["fc"], "io_parallel", "ultrascale", tool="Vitis HLS 2024.1")
     assert found["dsp"] == kept
     assert found["lut"]["adder"] == max(0, kept - 1) * 2 * 24  # per output, its kept products less one, at accum_t's 24 bits
+
+
+def _proxy_quantizer_class():
+    """A stand-in of HGQ's proxy-model quantizer (HGQ is not in this stack): a layer of the class name hls4ml converts
+    (FixedPointQuantizer), its per-value keep_negative, bits and integers as int8 weights, identity in Keras."""
+    import tensorflow as tf
+
+    class FixedPointQuantizer(tf.keras.layers.Layer):
+        def __init__(self, RND="TRN", SAT="WRAP", fusible=False, overrides=None, **kwargs):
+            super().__init__(**kwargs)
+            self.RND, self.SAT, self.fusible, self.overrides = RND, SAT, fusible, overrides or {}
+
+        def build(self, shape):
+            for name in ("keep_negative", "bits", "integers"):
+                setattr(self, name, self.add_weight(name=name, shape=(1, *shape[1:]), initializer="zeros", trainable=False, dtype="int8"))
+
+        def call(self, x):
+            return x
+
+        def get_config(self):
+            return {**super().get_config(), "RND": self.RND, "SAT": self.SAT, "fusible": self.fusible, "overrides": self.overrides}
+
+    return FixedPointQuantizer
+
+
+def test_a_firmware_only_folder_gives_a_quantizer_of_any_name_its_values_widths(tmp_path):
+    """hls4ml writes a per-value quantizer as a function named after its layer (here `in_quant`, not HGQ 1's h_*):
+    a folder with only the firmware is estimated with the widths nnet_code_gen.h gives each value, and without that
+    file with the declared type, more logic."""
+    import hls4ml
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((8,), name="x")
+    quantizer = _proxy_quantizer_class()(name="in_quant")
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(4, name="fc")(quantizer(inputs)))
+    quantizer.set_weights([np.ones((1, 8)), np.array([[6, 6, 0, 0, 4, 4, 0, 8]]), np.array([[3, 3, 0, 0, 2, 2, 0, 4]])])
+    model.get_layer("fc").set_weights([np.full((8, 4), 0.59375), np.zeros(4)])
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    folder = tmp_path / "written"
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vitis", part="xcu250-figd2104-2L-e",
+                                               io_type="io_parallel").write()
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    assert "nnet::in_quant<" in (folder / "firmware" / "myproject.cpp").read_text()
+
+    def estimate(target: Path) -> tuple[dict, str]:
+        result = CliRunner().invoke(main, ["estimate", str(target), "--json", str(tmp_path / f"{target.name}.json")])
+        assert result.exit_code == 0, result.output
+        report = json.loads((tmp_path / f"{target.name}.json").read_text())
+        return {layer["name"]: layer for layer in report["layers"]}["fc"], result.output
+
+    with_widths, said = estimate(folder)
+    assert "each value's width read from firmware/nnet_utils/nnet_code_gen.h (1 of 1 quantizers set them per value)" in said
+    declared = _copy(folder, tmp_path / "declared")
+    (declared / "firmware" / "nnet_utils" / "nnet_code_gen.h").write_text("// hls4ml insert code\n")
+    without, said = estimate(declared)
+    assert "codesign does not know its cost" in said and "in_quant" in said
+    assert with_widths["lut"] < 0.8 * without["lut"], (with_widths, without)
+
+
+def test_an_hgq_lookup_table_in_a_firmware_only_folder_is_estimated_with_a_note_not_refused(tmp_path):
+    """HGQ's UnaryLUT (an activation as a table, `nnet::unary_lut` with its table as a weight file) written by hls4ml
+    1.3 from a stand-in layer: the firmware is read (the table is a weight, not a variable), the call estimated as a
+    cast and the note says its table is not priced (no vendor report of one in the calibration)."""
+    import hls4ml
+    import tensorflow as tf
+
+    class UnaryLUT(tf.keras.layers.Layer):
+        def __init__(self, kif_out=(1, 2, 5), **kwargs):
+            super().__init__(**kwargs)
+            self.kif_out = tuple(kif_out)
+
+        def build(self, shape):
+            self.table = self.add_weight(name="table", shape=(256,), initializer="zeros", trainable=False)
+
+        def call(self, x):
+            return x
+
+        def get_config(self):
+            return {**super().get_config(), "kif_out": self.kif_out}
+
+    inputs = tf.keras.Input((8,), name="x")
+    table = UnaryLUT(name="act_lut")
+    model = tf.keras.Model(inputs, table(tf.keras.layers.Dense(4, name="fc")(inputs)))
+    table.set_weights([np.tanh(np.linspace(-4, 4, 256))])
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    config["LayerName"]["fc"]["Precision"]["result"] = "ap_fixed<8,3>"
+    folder = tmp_path / "written"
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vitis", part="xcu250-figd2104-2L-e",
+                                               io_type="io_parallel").write()
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    assert "nnet::unary_lut<" in (folder / "firmware" / "myproject.cpp").read_text()
+    result = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "firmware layer 'act_lut' (nnet::unary_lut, HGQ's lookup table of 256 entries) estimated as a cast of its input" in result.output

@@ -243,7 +243,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         if "depthwise_config" in config:  # a separable convolution: its two halves' structs, and the type between them
             config = {**config, "depthwise": structs.get(config["depthwise_config"], {}), "pointwise": structs.get(config["pointwise_config"], {}),
                       "dw_output_t": data_types[1] if len(data_types) > 2 else data_types[-1]}
-        is_weight = [bool(re.fullmatch(r"[a-z]{1,2}\d+", argument)) and (_has_weights(firmware, argument) or argument in declared)
+        is_weight = [bool(re.fullmatch(r"[a-z]+\d+", argument)) and (_has_weights(firmware, argument) or argument in declared)
                      for argument in call_args]
         variables = [argument for argument, weight in zip(call_args, is_weight) if not weight]
         weights = [weight_file(firmware, argument) if _has_weights(firmware, argument) else None
@@ -269,8 +269,8 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
                                              notes, aliases, missing if with_weights else [], input_pixel))
 
 
-HGQ_NOTE = "HGQ quantizer functions (h_*)"
-HGQ_UNKNOWN_WIDTHS = f"{HGQ_NOTE} estimated as the cast of their producer's output to their type"  # its declared types stand for the widths
+HGQ_NOTE = "HGQ quantizer functions"
+HGQ_UNKNOWN_WIDTHS = f"{HGQ_NOTE} (h_*) estimated as the cast of their producer's output to their type"  # its declared types stand for the widths
 
 
 def _with_value_bits(folder: Path, design: Firmware) -> Firmware:
@@ -278,10 +278,11 @@ def _with_value_bits(folder: Path, design: Firmware) -> Firmware:
     where they come from, or that its declared types stand for them."""
     from codesign.estimate.hgq import GENERATED_CODE, PROXY_MODEL, value_bits_in_folder
 
-    quantizers = [layer for layer in design.layers if layer.function.startswith("h_")]
+    found, source = value_bits_in_folder(folder)
+    # HGQ's proxy models name them h_*; hls4ml names a quantizer's function after its layer (HGQ2: the quantizer's name)
+    quantizers = [layer for layer in design.layers if layer.function.startswith("h_") or layer.function in found or layer.name in found]
     if not quantizers:
         return design
-    found, source = value_bits_in_folder(folder)
     for layer in quantizers:
         layer.value_bits = found.get(layer.function, found.get(layer.name))
     per_value = [layer.name for layer in quantizers if layer.value_bits is not None]
@@ -498,6 +499,8 @@ BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml c
     **dict.fromkeys(("prelu", "leaky_relu", *ACTIVATIONS, *QKERAS_ACTIVATIONS), _activation),
 }
 WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _separable, _normalize)  # builders that read a layer's weights (and PReLU's alpha)
+# element-wise lookup tables read from firmware as a cast, their table unpriced (no vendor report of one in the calibration)
+LOOKUP_TABLES = {"unary_lut": "HGQ's lookup table"}
 PASS_THROUGH = ("clone_stream", "repack_stream", "linear")  # a stream's copy, or a linear call that hls4ml removes unless it casts
 
 
@@ -576,7 +579,7 @@ def keras_model_of(design: Firmware):
                 tensors[variable], producers[variable] = x, previous
             continue
         if builder is None:
-            if len(layer.inputs) != 1 or layer.weights:
+            if len(layer.inputs) != 1 or (layer.weights and layer.function not in LOOKUP_TABLES):
                 raise ModelError(f"firmware layer '{layer.name}' calls nnet::{layer.function}, which codesign cannot read from firmware yet")
             # HGQ's fixed-point quantizer (h_*), or an element-wise call codesign does not know: its producer's output, cast
             settings[previous]["Precision"]["result"] = layer.out_type
@@ -584,7 +587,10 @@ def keras_model_of(design: Firmware):
                 design.value_bits[previous] = layer.value_bits
             if f"{previous}_linear" in settings:
                 settings[f"{previous}_linear"]["Precision"]["result"] = layer.out_type
-            if not (layer.function.startswith("h_") or layer.function.endswith("_quantizer")):
+            if layer.function in LOOKUP_TABLES:
+                design.notes.append(f"firmware layer '{layer.name}' (nnet::{layer.function}, {LOOKUP_TABLES[layer.function]} of "
+                                    f"{layer.config.get('table_size', '?')} entries) estimated as a cast of its input: its table's logic is not priced")
+            elif not (layer.function.startswith("h_") or layer.function.endswith("_quantizer") or layer.value_bits is not None):
                 design.notes.append(f"firmware layer '{layer.name}' (nnet::{layer.function}) estimated as a cast of its input: codesign does not know its cost")
             tensors[layer.outputs[0]], producers[layer.outputs[0]] = x, previous
             continue
