@@ -184,3 +184,17 @@ def test_an_hgq_lookup_table_in_a_firmware_only_folder_is_estimated_with_a_note_
     result = CliRunner().invoke(main, ["estimate", str(folder)])
     assert result.exit_code == 0, result.output
     assert "firmware layer 'act_lut' (nnet::unary_lut, HGQ's lookup table of 256 entries) estimated as a cast of its input" in result.output
+
+
+def test_a_saved_model_that_is_not_an_hgq_proxy_gives_no_widths(tmp_path):
+    """An ordinary Keras model saved as keras_model.keras (what hls4ml 1.x saves beside any project) states no per-value
+    widths, and a file that is not an archive gives none rather than an error."""
+    import tensorflow as tf
+
+    from codesign.estimate.hgq import value_bits_of_proxy_model
+
+    inputs = tf.keras.Input((4,))
+    tf.keras.Model(inputs, tf.keras.layers.Dense(2)(inputs)).save(tmp_path / "keras_model.keras")
+    assert value_bits_of_proxy_model(tmp_path / "keras_model.keras") == {}
+    (tmp_path / "broken.keras").write_text("not a zip archive")
+    assert value_bits_of_proxy_model(tmp_path / "broken.keras") == {}

@@ -45,12 +45,13 @@ def value_bits_of_proxy_model(path: Path) -> dict[str, np.ndarray]:
 
     try:
         with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
+            layers = json.loads(archive.read("config.json")).get("config", {}).get("layers", [])
+            quantizers = [layer["config"] for layer in layers if str(layer.get("class_name", "")).endswith(QUANTIZER_CLASS)]
+            if not quantizers:  # not a proxy model: its weights (any size) are not read
+                return {}
             weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+    except (OSError, KeyError, ValueError, AttributeError, zipfile.BadZipFile):
         return {}
-    layers = config.get("config", {}).get("layers", [])
-    quantizers = [layer["config"] for layer in layers if layer.get("class_name", "").endswith(QUANTIZER_CLASS)]
     found = {}
     with weights:
         for index, layer in enumerate(quantizers):
