@@ -113,6 +113,17 @@ def _proxy_quantizer_class():
     return FixedPointQuantizer
 
 
+def _firmware_only(model, config: dict, folder: Path) -> Path:
+    """The project hls4ml 1.3 writes of the model (Vitis, io_parallel), without its config and saved model."""
+    import hls4ml
+
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vitis", part="xcu250-figd2104-2L-e",
+                                               io_type="io_parallel").write()
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    return folder
+
+
 def test_a_firmware_only_folder_gives_a_quantizer_of_any_name_its_values_widths(tmp_path):
     """hls4ml writes a per-value quantizer as a function named after its layer (here `in_quant`, not HGQ 1's h_*):
     a folder with only the firmware is estimated with the widths nnet_code_gen.h gives each value, and without that
@@ -125,12 +136,7 @@ def test_a_firmware_only_folder_gives_a_quantizer_of_any_name_its_values_widths(
     model = tf.keras.Model(inputs, tf.keras.layers.Dense(4, name="fc")(quantizer(inputs)))
     quantizer.set_weights([np.ones((1, 8)), np.array([[6, 6, 0, 0, 4, 4, 0, 8]]), np.array([[3, 3, 0, 0, 2, 2, 0, 4]])])
     model.get_layer("fc").set_weights([np.full((8, 4), 0.59375), np.zeros(4)])
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
-    folder = tmp_path / "written"
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vitis", part="xcu250-figd2104-2L-e",
-                                               io_type="io_parallel").write()
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (folder / name).unlink(missing_ok=True)
+    folder = _firmware_only(model, hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis"), tmp_path / "written")
     assert "nnet::in_quant<" in (folder / "firmware" / "myproject.cpp").read_text()
 
     def estimate(target: Path) -> tuple[dict, str]:
@@ -175,11 +181,7 @@ def test_an_hgq_lookup_table_in_a_firmware_only_folder_is_estimated_with_a_note_
     table.set_weights([np.tanh(np.linspace(-4, 4, 256))])
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
     config["LayerName"]["fc"]["Precision"]["result"] = "ap_fixed<8,3>"
-    folder = tmp_path / "written"
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vitis", part="xcu250-figd2104-2L-e",
-                                               io_type="io_parallel").write()
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (folder / name).unlink(missing_ok=True)
+    folder = _firmware_only(model, config, tmp_path / "written")
     assert "nnet::unary_lut<" in (folder / "firmware" / "myproject.cpp").read_text()
     result = CliRunner().invoke(main, ["estimate", str(folder)])
     assert result.exit_code == 0, result.output
