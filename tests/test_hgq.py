@@ -124,6 +124,7 @@ def _firmware_only(model, config: dict, folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_firmware_only_folder_gives_a_quantizer_of_any_name_its_values_widths(tmp_path):
     """hls4ml writes a per-value quantizer as a function named after its layer (here `in_quant`, not HGQ 1's h_*):
     a folder with only the firmware is estimated with the widths nnet_code_gen.h gives each value, and without that
@@ -154,6 +155,7 @@ def test_a_firmware_only_folder_gives_a_quantizer_of_any_name_its_values_widths(
     assert with_widths["lut"] < 0.8 * without["lut"], (with_widths, without)
 
 
+@pytest.mark.slow
 def test_an_hgq_lookup_table_in_a_firmware_only_folder_is_estimated_with_a_note_not_refused(tmp_path):
     """HGQ's UnaryLUT (an activation as a table, `nnet::unary_lut` with its table as a weight file) written by hls4ml
     1.3 from a stand-in layer: the firmware is read (the table is a weight, not a variable), the call estimated as a
