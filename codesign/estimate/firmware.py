@@ -51,7 +51,7 @@ class Layer:
     inputs: list = field(default_factory=list)  # the variables it reads
     outputs: list = field(default_factory=list)  # the variables it writes (two for a stream's clone)
     named: bool = True  # the firmware names the layer (hls4ml < 0.5 did not: `name` is then its output variable's)
-    value_bits: object = None  # an HGQ quantizer's width of each value it writes (hgq.py), where the folder states them
+    value_bits: np.ndarray | None = None  # an HGQ quantizer's width of each value it writes (hgq.py), where the folder states them
 
 
 @dataclass
@@ -106,7 +106,7 @@ def _firmware_of_facts(folder: Path, with_weights: bool) -> Firmware:
         design = Firmware(layers, facts["input_name"], facts["input_type"], facts["io_type"], facts.get("part"), facts.get("clock_ns"),
                           facts.get("backend", "Vivado"), [note for note in facts.get("notes", []) if not note.startswith(HGQ_NOTE)],
                           dict(facts.get("aliases", {})), input_pixel=facts.get("input_pixel"))
-        return _with_value_bits(folder, design)
+        return _with_value_bits(folder, design) if with_weights else design
     except (ValueError, KeyError, TypeError) as error:
         raise ModelError(f"{path}: not a firmware description codesign reads ({type(error).__name__}: {error})") from None
 
@@ -203,7 +203,8 @@ def _settings(folder: Path) -> tuple[str | None, float | None, str]:
 
 def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     """The design the firmware describes; ModelError naming the file and the call it cannot read. Without
-    `with_weights`, the weight files are found but not read (each layer's `weights` stays empty)."""
+    `with_weights`, the weight files are found but not read (each layer's `weights` stays empty), nor HGQ's
+    per-value widths (hgq.py)."""
     folder = Path(folder)
     firmware = folder / "firmware"
     if not (firmware / "parameters.h").is_file() and (folder / FACTS).is_file():
@@ -265,8 +266,9 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     if any("_large" in layer.function for layer in layers):
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
     aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top_text))
-    return _with_value_bits(folder, Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend,
-                                             notes, aliases, missing if with_weights else [], input_pixel))
+    design = Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes, aliases,
+                      missing if with_weights else [], input_pixel)
+    return _with_value_bits(folder, design) if with_weights else design  # the widths are data, as the weights are
 
 
 HGQ_NOTE = "HGQ quantizer functions"
@@ -581,7 +583,8 @@ def keras_model_of(design: Firmware):
         if builder is None:
             if len(layer.inputs) != 1 or (layer.weights and layer.function not in LOOKUP_TABLES):
                 raise ModelError(f"firmware layer '{layer.name}' calls nnet::{layer.function}, which codesign cannot read from firmware yet")
-            # HGQ's fixed-point quantizer (h_*), or an element-wise call codesign does not know: its producer's output, cast
+            # HGQ's quantizer (h_*, or one nnet_code_gen.h defines), a lookup table, or an element-wise call codesign does not
+            # know: its producer's output, cast
             settings[previous]["Precision"]["result"] = layer.out_type
             if layer.value_bits is not None:
                 design.value_bits[previous] = layer.value_bits
