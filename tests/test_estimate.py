@@ -49,14 +49,17 @@ def _layer(report, name):
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 def test_higher_reuse_factor_never_adds_dsps_or_removes_cycles(tmp_path, io_type):
     model = _dense_conv_model()
-    previous = None
+    previous = first = None
     for reuse in (1, 2, 4, 8, 16):
         report = _estimate(model, tmp_path, io_type=io_type, strategy="Resource", reuse_factor=reuse)
+        first = first or report
         if previous:
             for name in ("conv", "fc"):
                 assert _layer(report, name)["dsp"] <= _layer(previous, name)["dsp"]
-                assert _layer(report, name)["latency_cycles"] >= _layer(previous, name)["latency_cycles"]
+                # one more pass of dense_resource's loop, whose adder tree may be a level shallower (one cycle less)
+                assert _layer(report, name)["latency_cycles"] >= _layer(previous, name)["latency_cycles"] - 1
         previous = report
+    assert all(_layer(previous, name)["latency_cycles"] > _layer(first, name)["latency_cycles"] for name in ("conv", "fc"))
     assert _layer(previous, "fc")["dsp"] < _layer(_estimate(model, tmp_path, io_type=io_type), "fc")["dsp"]
 
 

@@ -315,12 +315,18 @@ def _as_synthesized(project, row: dict):
     return project
 
 
+# N-TORC's hidden Dense layers are at most 64 wide (ntorc/README.md), so a Dense of more inputs is a network's first,
+# after the Flatten of a Conv1D's filters (16 or 32) or an LSTM's units (8, 16 or 32) that io_stream keeps as its
+# producer's words. Which one is not recorded (the tables hold medians over networks); 16 a word is the grid's common
+# width, and the medians say it: the Resource rows of 256-2048 inputs take 7 + n_in / 16 cycles over their reuse factor.
+NTORC_HIDDEN_MAX = 64
+NTORC_FLATTEN_WORD = 16
 NTORC = ("HeRCLab/N-TORC", "Vivado HLS 2019.1", "xczu7ev-ffvc1156-2-e", 4.0, "ap_fixed<16,8,AP_RND,AP_SAT>")  # ntorc/README.md
 
 
 def ntorc_layer_rows(folder: Path) -> list[Row]:
     """ntorc/ntorc_layers_unique.csv: N-TORC's Dense and Conv1D layers (one row per configuration, Vivado HLS 2019.1,
-    io_stream, 16 bits), each rebuilt alone (Dense after an Input of n_in; Conv1D kernel 3, padding same, over the
+    io_stream, 16 bits), each rebuilt alone (a hidden Dense after an Input of n_in, a first one after a Flatten; Conv1D kernel 3, padding same, over the
     inferred length); `published` is the layer's own instance in their reports. LSTM is not estimated by codesign."""
     import tensorflow as tf
 
@@ -328,18 +334,23 @@ def ntorc_layer_rows(folder: Path) -> list[Row]:
     rows = []
     for row in _read_csv(folder / "ntorc" / "ntorc_layers_unique.csv"):
         n_in, n_out, reuse = int(row["n_in"]), int(row["n_out"]), int(row["reuse_factor_requested"])
-        if row["layer_type"] == "Dense":
-            shape, layer = (n_in,), lambda n_out=n_out: tf.keras.layers.Dense(n_out, name="layer")  # noqa: E731
+        if row["layer_type"] == "Dense" and n_in > NTORC_HIDDEN_MAX:  # a network's first Dense: it reads a Flatten's stream
+            shape = (n_in // NTORC_FLATTEN_WORD, NTORC_FLATTEN_WORD)
+            layers = lambda n_out=n_out: [tf.keras.layers.Flatten(), tf.keras.layers.Dense(n_out, name="layer")]  # noqa: E731
+        elif row["layer_type"] == "Dense":
+            shape, layers = (n_in,), lambda n_out=n_out: [tf.keras.layers.Dense(n_out, name="layer")]  # noqa: E731
         elif row["layer_type"] == "Conv1D":
             shape = (int(row["seq_len_inferred"]), n_in)
-            layer = lambda n_out=n_out: tf.keras.layers.Conv1D(n_out, 3, padding="same", name="layer")  # noqa: E731
+            layers = lambda n_out=n_out: [tf.keras.layers.Conv1D(n_out, 3, padding="same", name="layer")]  # noqa: E731
         else:
             continue
 
-        def build(rng, shape=shape, layer=layer):
+        def build(rng, shape=shape, layers=layers):
             tf.keras.utils.set_random_seed(int(rng.integers(1 << 30)))
-            inputs = tf.keras.Input(shape, name="features")
-            return tf.keras.Model(inputs, layer()(inputs))
+            inputs = outputs = tf.keras.Input(shape, name="features")
+            for layer in layers():
+                outputs = layer(outputs)
+            return tf.keras.Model(inputs, outputs)
 
         published = {"latency_cycles": int(float(row["latency_max"])), "dsp": round(float(row["dsp"])), "lut": round(float(row["lut"])),
                      "ff": round(float(row["ff"])), "bram_18k": round(float(row["bram_18k"])), "ii": 0}

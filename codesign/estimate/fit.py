@@ -37,6 +37,8 @@ LATENCY_GRID = {
     "softmax_ns_7series": np.arange(0.0, 60.1, 1.0),
     "softmax_ns_ultrascale": np.arange(0.0, 30.1, 0.5),
     "stream_cycles": np.arange(0, 6),
+    "resource_call": np.arange(0, 13),
+    "resource_pixel": np.arange(0, 13),
     "stream_fill": np.arange(0, 6),
     "per_call": np.arange(0, 4),
     "top": np.arange(0, 12),
@@ -47,6 +49,7 @@ LATENCY_START = {"logic_mult_ns_7series": 3.0, "logic_mult_ns_ultrascale": 2.0, 
                  "chain_add_ns_7series": 1.0, "chain_add_ns_ultrascale": 0.7,  # unfitted without a chain row: a 16-bit carry-chain add
                  "softmax_ns_7series": 30.0, "softmax_ns_ultrascale": 8.0,
                  "register_credit_7series": 1, "register_credit_ultrascale": 1, "softmax_log_ns_7series": 3.0, "softmax_log_ns_ultrascale": 1.0, "stream_cycles": 2, "stream_fill": 1, "per_call": 1, "per_call_vivado": 1.0, "top": 2,
+                 "resource_call": 3, "resource_pixel": 2,  # dense_resource: weight read 2, accumulator init 1; a streamed pixel: read, write
                  "divider_cycles": 0}  # unfitted without a divider row: not counted
 # A tool's own timing departs from the shared one only as far as its rows pay for: each cycle of difference costs
 # this much mean |log| ratio (held out without hls4ml's Vivado HLS CI rows, the Vivado term stays at the shared one)

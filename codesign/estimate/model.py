@@ -20,10 +20,6 @@ CONSTANTS_PATH = Path(__file__).with_name("constants.json")
 CLOCK_UNCERTAINTY = {"Vitis": 0.27, "Vivado": 0.125}  # hls4ml's default clock uncertainty per backend
 RESOURCE_METRICS = ("dsp", "lut", "ff", "bram_18k")
 INTERVAL_METRICS = (*RESOURCE_METRICS, "latency_cycles")
-# hls4ml's dense_resource kernel, called once per pixel of a streamed convolution, adds to its RF-long loop and
-# its multiply-add depth: the weight memory's read (2), the accumulators' initialisation (1), the result's cast (1)
-# and the call (1). From the kernel's structure, not fitted; the three streamed Conv1D rows match it (docs/estimation.md)
-RESOURCE_CALL_CYCLES = 5
 # hls4ml's dense_latency keeps every product in one array, mult[n_in * n_out], completely partitioned; above 4096
 # elements (the array-partition limit hls4ml's build script sets, which Vitis HLS does not take) Vitis HLS 2021.1 sums
 # each output's products one after another instead of in a tree: ArgyKokk's MNIST (196x56) and HAR (561x20) first
@@ -105,22 +101,25 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
     if kind == "free":
         return 0, 1, 0
     if kind in ("dense", "conv"):
-        delay = kernel_ns(features, latency, family)
-        depth = max(0, math.ceil(delay / timing.period) - latency[f"register_credit_{family}"])
+        credit = latency[f"register_credit_{family}"]
+        depth = max(0, math.ceil(kernel_ns(features, latency, family) / timing.period) - credit)
         summed = depth  # cycles to the sums; `depth` stays the tree's (what the FF prices read)
+        resource = shape["strategy"] == "resource"
+        if resource:  # dense_resource: an RF-long loop, each pass a product per accumulator and its adds, then init and cast
+            summed = max(0, math.ceil(kernel_ns(features, latency, family, resource_pass(shape)) / timing.period) - credit) + latency["resource_call"]
         if summed_in_a_chain(shape, timing):
             add_ns = SATURATING_ADD_NS if shape.get("accum_saturates") else latency[f"chain_add_ns_{family}"]
             summed = max(depth, math.ceil(shape["fan_in"] * add_ns / timing.period))
-        serial = max(1, shape["serial"] if shape["strategy"] != "resource" else shape["reuse"])
+        serial = max(1, shape["reuse"] if resource else shape["serial"])
         # hls4ml pipelines a kernel at II = reuse factor; shared multipliers take `serial` passes (the RF 100 projects:
         # II = passes + 1, below the RF), unshared ones keep their products and start every RF cycles (RF 2: II 2)
-        interval = serial if shape["serial"] > 1 or shape["strategy"] == "resource" else shape["reuse"]
+        interval = serial if shape["serial"] > 1 or resource else shape["reuse"]
         if kind == "dense":  # streamed: its input words first, one a cycle (a Dense after a Flatten reads one per pixel)
             beats = shape.get("beats_in", 1) if stream else 1
             return int(summed + serial - 1 + beats - 1 + (latency["stream_cycles"] if stream else 0)), int(max(interval, beats)), int(depth)
         pixels = shape["pixels_in"] if stream else math.ceil(shape["pixels_out"] / shape.get("pixels_at_once", 1))  # hls4ml's n_partitions
-        if stream and shape["strategy"] == "resource" and shape["reuse"] > 1:  # its RF-long loop drains its pipeline every pixel
-            interval += depth + RESOURCE_CALL_CYCLES
+        if stream and resource:  # the pixel loop is not pipelined: each pixel's call drains the kernel's loop, then writes
+            interval += summed + latency["resource_pixel"]
         return int(pixels * interval + summed + latency["stream_cycles"]), int(pixels * interval), int(depth)
     depth = latency["table_cycles"] if kind == "table_activation" else latency["divider_cycles"] if shape.get("dividers") else 0
     if kind == "softmax":  # exp table, a log2-deep sum, the inverse table, the products
@@ -135,16 +134,23 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
     return int(depth + (latency["stream_cycles"] if stream else 0)), 1, int(depth)
 
 
-def kernel_ns(features: dict, latency: dict, family: str) -> float:
-    """A multiplier-and-adder-tree kernel's logic delay: a product, then log2(fan-in) levels of adds. A product in
-    logic by a constant of one CSD digit is a shift (no delay), of two one add; a DSP's or a wider one's is a multiplier's."""
+def resource_pass(shape: dict) -> int:
+    """The values one accumulator adds in a pass of dense_resource's loop: its products of that pass (fan-in / RF, at
+    least one) and itself."""
+    return max(1, math.ceil(shape["fan_in"] / max(1, shape["reuse"]))) + 1
+
+
+def kernel_ns(features: dict, latency: dict, family: str, fan_in: int | None = None) -> float:
+    """A multiplier-and-adder-tree kernel's logic delay: a product, then log2(fan-in) levels of adds (`fan_in`: the
+    layer's, or a Resource pass's). A product in logic by a constant of one CSD digit is a shift (no delay), of two one
+    add; a DSP's or a wider one's is a multiplier's."""
     add = latency[f"add_ns_{family}"]
     digits = features["shape"].get("logic_max_digits", DSP_MIN_CSD_DIGITS)
     if features["dsp"]:
         multiply = latency[f"mult_ns_{family}"]
     else:
         multiply = latency[f"logic_mult_ns_{family}"] if digits >= DSP_MIN_CSD_DIGITS else add * max(0, digits - 1)
-    return multiply + add * math.log2(max(features["shape"]["fan_in"], 2))
+    return multiply + add * math.log2(max(features["shape"]["fan_in"] if fan_in is None else fan_in, 2))
 
 
 def chain_ns(features: list[dict], latency: dict, timing: Timing) -> float:
