@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from codesign.cli import main
 from codesign.config import HLSSpec
 from codesign.estimate.run import estimate_model
-from codesign.estimate.vendor import parse_csynth, parse_vivado_synth
+from codesign.estimate.vendor import parse_csynth, parse_vivado_synth, vendor_results
 from codesign.layout import RunLayout, read_json
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "calibration"
@@ -221,6 +221,29 @@ def test_parsers_read_the_real_vendor_reports():
     assert "latency_cycles" not in jet  # the excerpt has no summary table: nothing is invented
     vivado = parse_vivado_synth(CALIBRATION / "reports" / "svhn_cnn_pruned_float_vivado_synth.rpt")
     assert (vivado["lut"], vivado["ff"], vivado["dsp"], vivado["bram_18k"]) == (123948, 43435, 5386, 84)
+
+
+
+@pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
+def test_the_report_read_is_the_networks_top_function_not_a_layers_or_the_axi_wrappers(tmp_path):
+    """The tools write a report per function and a VivadoAccelerator build one of its AXI wrapper: the estimate of the
+    network is compared with the report of hls4ml's top function, named as the project names it."""
+    lenet = CALIBRATION / "projects" / "CestMerNeil__FPGA_Accelerator4NN_Inference__LeNet__LeNet_Alveo"
+    collected = tmp_path / "collected" / "reports"
+    collected.mkdir(parents=True)
+    for name in ("myproject_axi_csynth.rpt", "myproject_csynth.rpt"):
+        (collected / name).write_text((lenet / "reports" / name).read_text())
+    found = vendor_results(collected.parent)["csynth"]
+    assert (found["latency_cycles"], found["dsp"], found["ff"]) == (1189, 10, 62515)
+    assert len(found["instances"]) == 9  # its layers, where the wrapper has the network as one instance
+
+    built = tmp_path / "built"
+    reports = built / "jets_prj" / "solution1" / "syn" / "report"
+    reports.mkdir(parents=True)
+    (built / "project.tcl").write_text('variable project_name\nset project_name "jets"\n')
+    (reports / "dense_latency_ap_fixed_16_6_config2_s_csynth.rpt").write_text((lenet / "reports" / "myproject_axi_csynth.rpt").read_text())
+    (reports / "jets_csynth.rpt").write_text((CALIBRATION / "reports" / "svhn_cnn_pruned_float_csynth.rpt").read_text())
+    assert vendor_results(built)["csynth"]["latency_cycles"] == 1044
 
 
 def test_cli_estimate_model_file(tmp_path):
@@ -581,7 +604,6 @@ def test_calibrating_with_two_builds_of_a_source_moves_the_third_estimate_toward
     import shutil
 
     from codesign.estimate.project import estimate_project
-    from codesign.estimate.vendor import vendor_results
 
     stem = "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__HAR__hls4ml_prj__LUT_reuse"
     for reuse in (1, 100):
@@ -857,15 +879,24 @@ def test_the_call_registers_are_priced_on_the_reports_top_functions_of_designs_w
     assert fit.fit_call_registers(rows, {}) == pytest.approx(0.8, abs=0.01)
 
 
-def test_the_softmax_lut_price_is_fitted_on_its_report_instances_not_on_design_totals(monkeypatch):
-    """fit.fit_softmax_lut: LUT per lane and output bit read from the reports' softmax instances (what a design total,
-    1-3% softmax, cannot pin down); other layers' instances do not enter it."""
+def test_the_softmax_lut_prices_are_fitted_on_its_report_instances_not_on_design_totals(monkeypatch):
+    """fit.fit_softmax_lut: LUT per lane and output bit, per lane and input bit of the stable implementation's max, per
+    bit x bit of a product in logic and per lane and bit of a streamed softmax, read from the reports' softmax instances
+    (what a design total, 1-3% softmax, cannot pin down); other layers' instances, and an instance the tool bound to
+    DSPs where the features say logic, do not enter it."""
     from codesign.estimate import fit
 
-    softmax = {"kind": "softmax", "lut": {"softmax": 80.0}}
-    wide = {"kind": "softmax", "lut": {"softmax": 256.0}}
-    dense = {"kind": "dense", "lut": {"softmax": 0.0, "adder": 5000.0}}
-    pairs = {"a": [(softmax, {"lut": 9 * 80}), (dense, {"lut": 40000})], "b": [(wide, {"lut": 9 * 256})], "c": []}
+    true = {"softmax": 4.0, "softmax_max": 3.0, "softmax_mult": 1.2, "softmax_stream": 6.0}
+
+    def softmax(dsp, **lut):
+        return {"kind": "softmax", "dsp": dsp, "lut": lut}, {"dsp": dsp, "lut": sum(true[key] * value for key, value in lut.items())}
+
+    stable, latency = softmax(5, softmax=80.0, softmax_max=80.0), softmax(5, softmax=80.0)
+    fabric, streamed = softmax(0, softmax=256.0, softmax_max=256.0, softmax_mult=5184.0), softmax(10, softmax=160.0, softmax_max=160.0, softmax_stream=160.0)
+    wide, wide_latency, streamed_latency = softmax(16, softmax=256.0, softmax_max=256.0), softmax(3, softmax=48.0), softmax(5, softmax=80.0, softmax_stream=80.0)
+    bound_otherwise = ({"kind": "softmax", "dsp": 0, "lut": {"softmax": 80.0, "softmax_max": 80.0, "softmax_mult": 1620.0}}, {"dsp": 5, "lut": 704})
+    dense = ({"kind": "dense", "dsp": 10, "lut": {"softmax": 0.0, "adder": 5000.0}}, {"dsp": 10, "lut": 40000})
+    pairs = {"a": [stable, dense, bound_otherwise] * 4, "b": [latency, fabric] * 4, "c": [streamed, wide] * 4, "d": [wide_latency, streamed_latency] * 4}
     monkeypatch.setattr(fit, "matched", lambda instances, features: pairs[features])
     rows = [fit.Sample(id, id, "MLP", "project", None, id, {}, "repository", "tool", "MLP") for id in pairs]
-    assert fit.fit_softmax_lut(rows) == pytest.approx(9.0, rel=0.05)  # two rows: the prices' weak prior (1.0) shows
+    assert fit.fit_softmax_lut(rows) == pytest.approx(true, rel=0.05)  # four instances of each (as the reports' twins): the weak prior barely shows

@@ -42,8 +42,9 @@ TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "
 # whose output is chosen between its input and the read)
 READ_FROM_TABLE = ("sigmoid", "tanh", "softplus", "softsign")
 
-LUT_FEATURES = ("shift_add", "generic_mult", "adder", "mux", "dsp_glue", "activation", "table", "pool_max", "pool_avg", "softmax", "fifo", "line_buffer",
-                "divider")
+LUT_FEATURES = ("shift_add", "generic_mult", "adder", "mux", "dsp_glue", "activation", "table", "pool_max", "pool_avg", "softmax", "softmax_max",
+                "softmax_mult", "softmax_stream", "fifo", "line_buffer", "divider")
+SOFTMAX_LUT = ("softmax", "softmax_max", "softmax_mult", "softmax_stream")  # priced on the reports' softmax instances alone (fit.fit_softmax_lut)
 FF_FEATURES = ("shared", "shared_products", "output", "top_input", "stream_vitis", "stream_vivado",
                "window", "table", "softmax", "pool", "divider")
 
@@ -227,6 +228,10 @@ def _pooling(layer, found: dict, site: Site) -> None:
     found["shape"]["window"] = window
     if site.stream and kind_of(layer) not in (GLOBAL_POOLING1D, GLOBAL_POOLING2D):  # its window's line buffer: own terms (model.STREAMED_FF)
         found["ff_streamed"] = {"streamed_pool_window": found["ff"]["pool"], "streamed_pool_call": 1.0}
+        # and its logic (model.STREAMED_LUT): the compare tree, each channel's line buffer and window control, the loop's
+        found["lut_streamed"] = {"streamed_pool_bits": found["lut"].pop("pool_max" if is_max else "pool_avg"), "streamed_pool_lanes": float(site.lanes),
+                                 "streamed_pool_lut_call": 1.0}
+        found["lut"]["pool_max" if is_max else "pool_avg"] = 0.0
     if divides_at_run_time(layer, is_max, site):  # each a restoring divider: a subtract-and-select cell per dividend bit and stage
         found["shape"]["dividers"] = site.lanes
         found["lut"]["divider"] = found["ff"]["divider"] = site.lanes * site.data_bits**2
@@ -246,6 +251,11 @@ def divides_at_run_time(layer, is_max: bool, site: Site) -> bool:
 def _table_size(layer) -> int:
     """The entries of a layer's lookup tables (hls4ml's default 1,024 where the config sets none)."""
     return int(layer.get_attr("table_size", 1024) or 1024)
+
+
+def _type_bits(layer, name: str) -> int:
+    """The width of one of a layer's table types (hls4ml's default ap_fixed<18,...> where the layer has none)."""
+    return width(layer.types[name]) if name in layer.types else 18
 
 
 def _softmax_table_entries(layer) -> int:
@@ -279,6 +289,12 @@ def _softmax(layer, found: dict, site: Site) -> None:
     found["dsp"] = site.lanes if site.multipliers != "fabric" else 0
     found["bram_18k"] = site.lanes
     found["lut"]["softmax"] = site.lanes * site.out_bits
+    if str(layer.get_attr("implementation", "stable") or "stable").lower() == "stable":  # softmax_stable: the inputs' max
+        found["lut"]["softmax_max"] = site.lanes * site.data_bits  # (a compare-and-select tree) and each input less it
+    if site.multipliers == "fabric":  # each lane's exponential times the inverted sum, in logic
+        found["lut"]["softmax_mult"] = site.lanes * _type_bits(layer, "exp_table_t") * _type_bits(layer, "inv_table_t")
+    if site.stream:  # the streamed kernel's pack loop around the same logic (Vivado HLS 2019.2, one model both ways: 2.3-2.7x)
+        found["lut"]["softmax_stream"] = site.lanes * site.out_bits
     found["ff"]["softmax"] = site.lanes * site.out_bits
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import nnls
 
-from codesign.estimate.features import LUT_FEATURES
+from codesign.estimate.features import LUT_FEATURES, SOFTMAX_LUT
 from codesign.estimate.instances import matched
-from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, Constants, Timing, call_register_bits, design_cycles, interval,
-                                     layer_cycles, streamed_ff, territory_of, with_stages)
+from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, STREAMED_LUT, Constants, Timing, call_register_bits, design_cycles,
+                                     interval, layer_cycles, streamed_ff, streamed_lut, territory_of, with_stages)
 
 LATENCY_GRID = {
     "mult_ns_7series": np.arange(0.0, 10.01, 0.25),
@@ -264,12 +264,17 @@ def fit_call_registers(samples: list[Sample], latency: dict) -> float:
     return _one_price(rows)
 
 
-def fit_softmax_lut(samples: list[Sample]) -> float:
-    """The softmax's LUT per lane and output bit, fitted on the reports' softmax instances alone: a design total
-    barely sees it (1-3% of an MLP's LUT), so on totals it followed whatever else moved (2 to 14 across fits)."""
-    rows = [(layer["lut"]["softmax"], instance["lut"]) for sample in samples for layer, instance in matched(sample.instances, sample.features)
-            if layer["kind"] == "softmax" and instance.get("lut") is not None]
-    return _one_price(rows)
+def fit_softmax_lut(samples: list[Sample]) -> dict[str, float]:
+    """The softmax's LUT prices (SOFTMAX_LUT: per lane and output bit, per lane and input bit of the stable
+    implementation's max, per bit x bit of a product in logic, per lane and output bit of a streamed one), fitted on
+    the reports' softmax instances alone: a design total barely sees them (1-3% of an MLP's LUT), so on totals they
+    followed whatever else moved. An instance whose multipliers the tool bound otherwise than the features say (ArgyKokk's
+    jet tagger LUT_reuse1: DSPs, where its -impl fabric says logic) is left out."""
+    pairs = [(layer, instance) for sample in samples for layer, instance in matched(sample.instances, sample.features)
+             if layer["kind"] == "softmax" and instance.get("lut") is not None and bool(instance.get("dsp")) == bool(layer["dsp"])]
+    features = np.array([[layer["lut"].get(key, 0.0) for key in SOFTMAX_LUT] + [0.0] for layer, _ in pairs]).reshape(len(pairs), len(SOFTMAX_LUT) + 1)
+    prices = _nnls_relative(features, np.array([float(instance["lut"]) for _, instance in pairs]))  # no constant (the last column)
+    return {key: round(float(price), 4) for key, price in zip(SOFTMAX_LUT, prices)}
 
 
 def _one_price(rows: list[tuple[float, float]]) -> float:
@@ -286,13 +291,22 @@ HUBER_RELATIVE = 0.5  # a row off by more than this relative error weighs as if 
 HUBER_ROUNDS = 8
 
 
-def _rule(sample: Sample, metric: str, ff_prices: dict) -> float:
+def _rule(sample: Sample, metric: str, prices: dict) -> float:
     """What is not priced on design totals, as model.price_layer adds it: the Resource strategy's input multiplexers
-    and a saturating kernel's logic (rules), and the streamed Resource kernels' registers (FF, priced on layer rows:
-    fit_streamed_ff)."""
+    and a saturating kernel's logic (rules), and the streamed layers' own terms (priced on layer rows: fit_streamed_ff,
+    fit_streamed_lut)."""
     if metric == "lut":
-        return float(sum(layer.get("rule_lut", 0.0) for layer in sample.features))
-    return float(sum(streamed_ff(layer, ff_prices) + layer.get("rule_ff", 0.0) for layer in sample.features))
+        return float(sum(streamed_lut(layer, prices) + layer.get("rule_lut", 0.0) for layer in sample.features))
+    return float(sum(streamed_ff(layer, prices) + layer.get("rule_ff", 0.0) for layer in sample.features))
+
+
+def fit_streamed_lut(samples: list[Sample]) -> dict[str, float]:
+    """The prices of STREAMED_LUT on the reports' instances of streamed windowed poolings (the last, per call, as the
+    fit's constant): a design total mixes that logic with every other layer's."""
+    pairs = [(layer["lut_streamed"], instance["lut"]) for sample in samples for layer, instance in matched(sample.instances, sample.features)
+             if "lut_streamed" in layer and instance.get("lut") is not None]
+    rows = np.array([[terms.get(key, 0.0) for key in STREAMED_LUT] for terms, _ in pairs]).reshape(len(pairs), len(STREAMED_LUT))
+    return {key: round(float(value), 4) for key, value in zip(STREAMED_LUT, _nnls_relative(rows, np.array([float(lut) for _, lut in pairs])))}
 
 
 def fit_streamed_ff(samples: list[Sample], layers: list[LayerRow]) -> dict[str, float]:
@@ -344,26 +358,28 @@ def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on
     of a design."""
     samples = [sample for sample in samples if sample.fitted]
     latency = fit_latency(samples, layers=layers)
-    streamed = fit_streamed_ff(samples, list(layers))
+    streamed = {"ff": fit_streamed_ff(samples, list(layers)), "lut": fit_streamed_lut(samples)}
     prices = {}
     priced = [sample for sample in samples if sample.declared_widths]  # HGQ's types overstate its widths: they would drag every price down
     for metric, names in (("lut", LUT_PRICES), ("ff", FF_PRICES)):
         rows = np.array([_totals(sample, metric, latency) for sample in priced])
         published = np.array([sample.published[metric] for sample in priced], dtype=float)
-        rules = np.array([_rule(sample, metric, streamed) for sample in priced])
+        rules = np.array([_rule(sample, metric, streamed[metric]) for sample in priced])
         # prices fixed by per-layer rows: the call registers by the reports' top functions, the softmax's LUT by its instances
-        fixed_key, fixed = ("output", fit_call_registers(priced, latency)) if metric == "ff" else ("softmax", fit_softmax_lut(priced))
-        column = names.index(fixed_key)
-        rules, rows = rules + fixed * rows[:, column], rows.copy()
-        rows[:, column] = 0.0
+        fixed = {"output": fit_call_registers(priced, latency)} if metric == "ff" else fit_softmax_lut(priced)
+        rows = rows.copy()
+        for key, price in fixed.items():
+            rules = rules + price * rows[:, names.index(key)]
+            rows[:, names.index(key)] = 0.0
         weights = None
         if metric == "ff" and LAYER_ROW_WEIGHT:
             layer_rows, layer_published = layer_ff_rows(priced, list(layers), latency)
             weights = np.concatenate([np.ones(len(published)), np.full(len(layer_published), LAYER_ROW_WEIGHT)])
             rows, published, rules = np.vstack([rows, layer_rows]), np.concatenate([published, layer_published]), np.concatenate([rules, np.zeros(len(layer_published))])
         prices[metric] = {name: round(float(value), 4) for name, value in zip(names, _nnls_relative(rows, published, rules, weights))}
-        prices[metric][fixed_key] = fixed
-    prices["ff"].update(streamed)
+        prices[metric].update(fixed)
+    prices["ff"].update(streamed["ff"])
+    prices["lut"].update(streamed["lut"])
     return Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples), untrained or {})
 
 

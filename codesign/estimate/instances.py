@@ -5,6 +5,8 @@ hls4ml names every layer's function after its kernel and its config struct (`den
 firmware, which another hls4ml version (or an HGQ model's quantizer layers) can number differently. So instances
 are matched to layers kernel by kernel in graph order, and only where a kernel has as many instances as layers:
 a layer the tool inlined has no instance of its own (its cost sits in the top function), and is left unmatched.
+A build that shortened the names (`dense_resource`, `dense_resource_1`, ...: Vivado HLS 2019.2 numbers them in no
+graph order, nicologhielmetti/hls4ml-pynq) says which instance is which layer only where a kernel has one.
 """
 
 from __future__ import annotations
@@ -40,13 +42,15 @@ def _order(instance: dict) -> tuple[int, str]:
 
 def matched(instances: list[dict], layers: list[dict]) -> list[tuple[dict, dict]]:
     """(layer features, report instance) pairs, kernel by kernel in graph order, for the kernels whose instances
-    and layers are as many; `layers` are codesign's per-layer features (each with `kernel` and `index`)."""
+    and layers are as many and whose instances say their order (a config number each, or one instance); `layers` are
+    codesign's per-layer features (each with `kernel` and `index`)."""
     pairs = []
     kernels = {layer.get("kernel") for layer in layers} - {None}
     for kernel in sorted(kernels):
         of_layers = sorted((layer for layer in layers if layer.get("kernel") == kernel), key=lambda layer: layer["index"])
         of_instances = sorted((row for row in instances if kernel_of_module(row["module"]) == kernel), key=_order)
-        if of_instances and len(of_instances) == len(of_layers):
+        unordered = len(of_instances) > 1 and not all(CONFIG_INDEX.search(row["module"]) for row in of_instances)
+        if of_instances and len(of_instances) == len(of_layers) and not unordered:
             pairs.extend(zip(of_layers, of_instances))
     return sorted(pairs, key=lambda pair: pair[0]["index"])
 

@@ -40,6 +40,9 @@ FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "tree_7series"
 # stream wrapper, which holds the whole input vector or window) per input bit, per bit of a shared multiplier, per
 # output bit and per call; a windowed pooling per bit of its window and per call
 STREAMED_FF = {"kernel": ("streamed_input", "streamed_shared", "streamed_output", "streamed_call"), "pooling": ("streamed_pool_window", "streamed_pool_call")}
+# The logic of a streamed windowed pooling, fitted on its report instances alone (fit.fit_streamed_lut): per bit of its
+# compare tree, per channel (the reports' instances: 90-155 LUT a channel whatever its width, 4-16 bits) and per call
+STREAMED_LUT = ("streamed_pool_bits", "streamed_pool_lanes", "streamed_pool_lut_call")
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,7 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
         "name": features["name"],
         "type": features["type"],
         "dsp": int(features["dsp"]),
-        "lut": int(round(sum(constants.lut[key] * features["lut"][key] for key in LUT_FEATURES) + features.get("rule_lut", 0.0))),
+        "lut": int(round(sum(constants.lut[key] * features["lut"][key] for key in LUT_FEATURES) + streamed_lut(features, constants.lut) + features.get("rule_lut", 0.0))),
         "ff": int(round(sum(constants.ff[key] * ff_features.get(key, 0.0) for key in FF_PRICES if key not in ("base", "output")) + streamed_ff(features, constants.ff)
                        + features.get("rule_ff", 0.0))),
         "bram_18k": int(features["bram_18k"]),
@@ -211,6 +214,11 @@ def price_instance(features: dict, constants: Constants, timing: Timing) -> dict
     priced = price_layer(features, constants, timing)
     return {**priced, "bram_18k": priced["bram_18k"] - features.get("fifo_bram_18k", 0),
             "lut": priced["lut"] - int(round(constants.lut.get("fifo", 0.0) * features["lut"].get("fifo", 0.0)))}
+
+
+def streamed_lut(features: dict, prices: dict) -> float:
+    """A streamed windowed pooling's logic by its own terms (STREAMED_LUT); 0 for every other layer."""
+    return sum(prices.get(key, 0.0) * value for key, value in features.get("lut_streamed", {}).items())
 
 
 def streamed_ff(features: dict, prices: dict) -> float:

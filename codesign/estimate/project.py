@@ -230,18 +230,21 @@ def firmware_settings(folder: Path) -> dict[str, dict]:
         if layer.named and isinstance(layer.config.get("reuse_factor"), int):
             strategy = str(layer.config.get("strategy", "")).rsplit("::", 1)[-1].capitalize()
             found[layer.name] = {"ReuseFactor": int(layer.config["reuse_factor"]), **({"Strategy": strategy} if strategy in SWITCHED_STRATEGIES else {})}
+        if layer.named and layer.function == "softmax":  # hls4ml before 0.7 wrote `latency` where a config named none (1.3: stable)
+            found.setdefault(layer.name, {})["Implementation"] = str(layer.config.get("implementation", "legacy")).rsplit("::", 1)[-1]
     return found
 
 
 def _settings_of_firmware(folder: Path, hls_config: dict, notes: list[str]) -> None:
-    """The firmware's reuse factor and strategy for every layer whose config says otherwise (edited by hand after hls4ml
-    wrote the project; hls4ml 0.7 switched a whole io_parallel model to Resource for a convolution), with a note each."""
+    """The firmware's reuse factor, strategy and softmax implementation for every layer whose config says otherwise
+    (edited by hand after hls4ml wrote the project; hls4ml 0.7 switched a whole io_parallel model to Resource for a
+    convolution; an older hls4ml's default softmax), with a note each."""
     model = hls_config.get("Model") or {}
-    configured_model = {"ReuseFactor": int(model.get("ReuseFactor", 1)), "Strategy": str(model.get("Strategy", "Latency"))}
+    configured_model = {"ReuseFactor": int(model.get("ReuseFactor", 1)), "Strategy": str(model.get("Strategy", "Latency")), "Implementation": "stable"}
     if not isinstance(hls_config.get("LayerName"), dict):
         hls_config["LayerName"] = {}
     layers = hls_config["LayerName"]
-    changed = {"ReuseFactor": [], "Strategy": []}
+    changed = {"ReuseFactor": [], "Strategy": [], "Implementation": []}
     for layer, written in firmware_settings(folder).items():
         settings = layers.get(layer)
         if settings is not None and not isinstance(settings, dict):
@@ -257,6 +260,9 @@ def _settings_of_firmware(folder: Path, hls_config: dict, notes: list[str]) -> N
         notes.append(f"reuse factors of the written firmware (firmware/parameters.h), not of the config: {', '.join(changed['ReuseFactor'])}")
     if changed["Strategy"]:
         notes.append(f"strategies of the written firmware (firmware/parameters.h), not of the config: {', '.join(changed['Strategy'])}")
+    if changed["Implementation"]:
+        notes.append(f"softmax implementation of the written firmware (firmware/parameters.h), not hls4ml 1.3's for the config: "
+                     f"{', '.join(changed['Implementation'])}")
 
 
 def convert_project(project: Project, keras_model=None):

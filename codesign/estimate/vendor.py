@@ -15,6 +15,9 @@ from codesign.errors import CodesignError, ToolchainError
 
 CSYNTH_GLOBS = ("*_prj/solution1/syn/report/*_csynth.rpt", "reports/*_csynth.rpt")  # as the tools write it; as collected
 VIVADO_SYNTH_NAMES = ("vivado_synth.rpt", "util.rpt")
+# where a project states its top function's name: hls4ml_config.yml, project.tcl (hls4ml >= 0.8), build_prj.tcl (older)
+PROJECT_NAME = (re.compile(r"^ProjectName:\s*['\"]?(\w+)", re.MULTILINE), re.compile(r"set\s+project_name\s+\"?(\w+)"),
+                re.compile(r"open_project\s+(?:-reset\s+)?(\w+)_prj"))
 
 
 def _cells(line: str) -> list[str]:
@@ -83,8 +86,23 @@ def _number(text: str) -> int:
 
 
 def csynth_reports(hls_dir: Path) -> list[Path]:
-    """A folder's C-synthesis reports, where the tools write them first, then where they are collected."""
-    return [path for pattern in CSYNTH_GLOBS for path in sorted(Path(hls_dir).glob(pattern))]
+    """A folder's C-synthesis reports, where the tools write them first, then where they are collected; in each, the
+    report of hls4ml's top function first. The tools write one report per function (`dense_latency_..._csynth.rpt`
+    sorts before `myproject_csynth.rpt`), and a VivadoAccelerator build one of its AXI wrapper (`myproject_axi`, the
+    network and its stream adapters), neither what an estimate of the network is compared with."""
+    top = f"{project_name(Path(hls_dir))}_csynth.rpt"
+    return [path for pattern in CSYNTH_GLOBS for path in sorted(Path(hls_dir).glob(pattern), key=lambda path: (path.name != top, path.name))]
+
+
+def project_name(hls_dir: Path) -> str:
+    """The name hls4ml gave the project's top function: its config's ProjectName, else its build scripts', else hls4ml's default."""
+    for name in ("hls4ml_config.yml", "project.tcl", "build_prj.tcl"):
+        path = hls_dir / name
+        text = path.read_text(errors="replace") if path.is_file() else ""
+        found = next((match for pattern in PROJECT_NAME for match in [pattern.search(text)] if match), None)
+        if found:
+            return found.group(1)
+    return "myproject"
 
 
 def build_of_report(hls_dir: Path) -> dict:
