@@ -329,7 +329,7 @@ def calibrate_with(folders: list[Path], into: Path, say) -> dict:
             raise SpecError(f"{folder}: not an hls4ml project folder (no hls4ml_config.yml or firmware/)")
         vendor = vendor_results(folder).get("csynth")
         if not vendor:
-            raise SpecError(f"{folder}: no C-synthesis report (myproject_prj/solution1/syn/report/*_csynth.rpt): build it with the vendor "
+            raise SpecError(f"{folder}: no C-synthesis report (myproject_prj/solution1/syn/report/*_csynth.rpt or .xml): build it with the vendor "
                             "tool first, or copy the report into reports/")
         report = estimate_project(folder, local=False)
         builds[str(folder.resolve())] = {

@@ -246,6 +246,50 @@ def test_the_report_read_is_the_networks_top_function_not_a_layers_or_the_axi_wr
     assert vendor_results(built)["csynth"]["latency_cycles"] == 1044
 
 
+
+def csynth_xml(parsed: dict, version: str, clock_ns: float, uncertainty_ns: float, flow_target: str | None = None) -> str:
+    """A report's figures written as the tools write `<top>_csynth.xml` (the tags hls4ml's parse_vivado_report reads;
+    Vivado HLS names the DSPs DSP48E, Vitis HLS DSP and adds a flow target)."""
+    dsp = "DSP" if flow_target else "DSP48E"
+    flow = f"<FlowTarget>{flow_target}</FlowTarget>" if flow_target else ""
+    return (f"<profile><ReportVersion><Version>{version}</Version></ReportVersion><UserAssignments><unit>ns</unit>"
+            f"<TopModelName>myproject</TopModelName><TargetClockPeriod>{clock_ns:.2f}</TargetClockPeriod>"
+            f"<ClockUncertainty>{uncertainty_ns:.2f}</ClockUncertainty>{flow}</UserAssignments><PerformanceEstimates>"
+            f"<SummaryOfTimingAnalysis><EstimatedClockPeriod>4.1</EstimatedClockPeriod></SummaryOfTimingAnalysis>"
+            f"<SummaryOfOverallLatency><Best-caseLatency>{parsed['latency_cycles']}</Best-caseLatency>"
+            f"<Worst-caseLatency>{parsed['latency_cycles']}</Worst-caseLatency><Interval-min>{parsed['ii']}</Interval-min>"
+            f"<Interval-max>{parsed['ii']}</Interval-max></SummaryOfOverallLatency></PerformanceEstimates><AreaEstimates>"
+            f"<Resources><BRAM_18K>{parsed['bram_18k']}</BRAM_18K><{dsp}>{parsed['dsp']}</{dsp}><FF>{parsed['ff']}</FF>"
+            f"<LUT>{parsed['lut']}</LUT><URAM>0</URAM></Resources><AvailableResources><BRAM_18K>280</BRAM_18K></AvailableResources>"
+            "</AreaEstimates></profile>")
+
+
+@pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
+def test_a_c_synthesis_xml_report_is_read_where_no_text_report_is(tmp_path):
+    """A folder whose C-synthesis report is the tools' XML alone gives the same totals, the tool and its clock (Vitis
+    HLS by its flow target); where both exist the text report is read (it has the per-instance rows); a broken XML is
+    refused in one line naming it."""
+    from codesign.errors import CodesignError
+    from codesign.estimate.vendor import build_of_report
+
+    text = parse_csynth(CALIBRATION / "reports" / "svhn_cnn_pruned_float_csynth.rpt")
+    reports = tmp_path / "myproject_prj" / "solution1" / "syn" / "report"
+    reports.mkdir(parents=True)
+    (reports / "myproject_csynth.xml").write_text(csynth_xml(text, "2022.2", 5.0, 1.35, flow_target="vivado"))
+    (reports / "conv_2d_cl_config2_s_csynth.xml").write_text(csynth_xml({**text, "lut": 1}, "2022.2", 5.0, 1.35, flow_target="vivado"))
+    found = vendor_results(tmp_path)["csynth"]
+    metrics = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram_18k")
+    assert {key: found[key] for key in metrics} == {key: text[key] for key in metrics} and found["instances"] == []
+    assert build_of_report(tmp_path) == {"tool": "Vitis HLS 2022.2", "clock_ns": 5.0, "uncertainty_ns": 1.35}
+    (reports / "myproject_csynth.xml").write_text(csynth_xml(text, "2019.2", 5.0, 0.62))
+    assert build_of_report(tmp_path)["tool"] == "Vivado HLS 2019.2"
+    (reports / "myproject_csynth.rpt").write_text((CALIBRATION / "reports" / "svhn_cnn_pruned_float_csynth.rpt").read_text())
+    assert len(vendor_results(tmp_path)["csynth"]["instances"]) == 16
+    (reports / "myproject_csynth.rpt").unlink()
+    (reports / "myproject_csynth.xml").write_text("<profile><AreaEstimates>")
+    with pytest.raises(CodesignError, match="myproject_csynth.xml: not a readable C-synthesis XML report"):
+        vendor_results(tmp_path)
+
 def test_cli_estimate_model_file(tmp_path):
     model = _dense_conv_model()
     model.save(tmp_path / "m.h5")
@@ -608,11 +652,17 @@ def test_calibrating_with_two_builds_of_a_source_moves_the_third_estimate_toward
     stem = "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__HAR__hls4ml_prj__LUT_reuse"
     for reuse in (1, 100):
         shutil.copytree(CALIBRATION / "projects" / f"{stem}{reuse}", tmp_path / f"reuse{reuse}")
+    text_report = tmp_path / "reuse100" / "reports" / "myproject_csynth.rpt"  # this build's report as the tool's XML only
+    tool_reports = tmp_path / "reuse100" / "myproject_prj" / "solution1" / "syn" / "report"
+    tool_reports.mkdir(parents=True)
+    (tool_reports / "myproject_csynth.xml").write_text(csynth_xml(parse_csynth(text_report), "2021.1", 5.0, 0.62))
+    text_report.unlink()
     third = CALIBRATION / "projects" / f"{stem}2"
     into = tmp_path / "mine" / "calibration.json"
     result = CliRunner().invoke(main, ["calibrate", str(tmp_path / "reuse1"), str(tmp_path / "reuse100"), "--into", str(into)])
     assert result.exit_code == 0, result.output
     assert "Vitis HLS on 7series: 2 builds" in result.output and into.is_file()
+    assert {build["vendor"]["lut"] for build in read_json(into)["builds"]} == {264390, 204460}  # the XML's figures, as the text's
     vendor = vendor_results(third)["csynth"]
 
     def error(report):

@@ -1,7 +1,7 @@
 """Vendor results: parse Vivado/Vitis HLS C-synthesis and Vivado synthesis reports, and run the vendor build.
 
-hls4ml.report.parse_vivado_report needs a whole HLS project (it reads csynth.xml); these parsers read the
-text reports, so a report copied out of a project (or shared by a colleague) works on its own.
+hls4ml.report.parse_vivado_report needs a whole HLS project (it reads csynth.xml); these parsers read a report
+on its own, text or XML, so one copied out of a project (or shared by a colleague) works by itself.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from codesign.errors import CodesignError, ToolchainError
 
-CSYNTH_GLOBS = ("*_prj/solution1/syn/report/*_csynth.rpt", "reports/*_csynth.rpt")  # as the tools write it; as collected
+CSYNTH_GLOBS = ("*_prj/solution1/syn/report/*_csynth.*", "reports/*_csynth.*")  # as the tools write them (.rpt and .xml); as collected
+CSYNTH_SUFFIXES = (".rpt", ".xml")  # the text report first: it has the per-instance rows
 VIVADO_SYNTH_NAMES = ("vivado_synth.rpt", "util.rpt")
 # where a project states its top function's name: hls4ml_config.yml, project.tcl (hls4ml >= 0.8), build_prj.tcl (older)
 PROJECT_NAME = (re.compile(r"^ProjectName:\s*['\"]?(\w+)", re.MULTILINE), re.compile(r"set\s+project_name\s+\"?(\w+)"),
@@ -25,7 +27,9 @@ def _cells(line: str) -> list[str]:
 
 
 def parse_csynth(path: Path) -> dict:
-    """Latency, II and the utilization totals (and per-instance rows) of a C-synthesis .rpt."""
+    """Latency, II and the utilization totals (and per-instance rows) of a C-synthesis .rpt (or its .xml)."""
+    if Path(path).suffix == ".xml":
+        return parse_csynth_xml(path)
     lines = Path(path).read_text(errors="replace").splitlines()
     result: dict = {"report": str(path), "kind": "csynth"}
     for index, line in enumerate(lines):
@@ -47,6 +51,47 @@ def parse_csynth(path: Path) -> dict:
     if "dsp" not in result:
         raise CodesignError(f"{path}: not a C-synthesis report (found no utilization table)")
     return result
+
+
+def _xml_root(path: Path) -> ElementTree.Element:
+    """A C-synthesis XML report's root; CodesignError naming the file where it is not one."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (ElementTree.ParseError, OSError) as error:
+        raise CodesignError(f"{path}: not a readable C-synthesis XML report ({error})") from None
+    if root.find("./AreaEstimates/Resources") is None:
+        raise CodesignError(f"{path}: not a C-synthesis report (found no AreaEstimates/Resources)")
+    return root
+
+
+def parse_csynth_xml(path: Path) -> dict:
+    """The same figures from the tools' `<top>_csynth.xml` (the tags hls4ml's parse_vivado_report reads): worst-case
+    latency, the largest interval, the resource totals; no per-instance rows (the top's XML has none)."""
+    root = _xml_root(Path(path))
+    resources = {child.tag: child.text for child in root.find("./AreaEstimates/Resources")}
+    result = {"report": str(path), "kind": "csynth", "instances": []}
+    latency = root.find("./PerformanceEstimates/SummaryOfOverallLatency")
+    if latency is not None and (latency.findtext("Worst-caseLatency") or "").strip().isdigit():
+        result["latency_cycles"] = int(latency.findtext("Worst-caseLatency"))
+        interval = (latency.findtext("Interval-max") or "").strip()
+        result["ii"] = int(interval) if interval.isdigit() else result["latency_cycles"]
+    result.update(bram_18k=_number(resources.get("BRAM_18K", "0")), dsp=_number(resources.get("DSP", resources.get("DSP48E", "0"))),
+                  ff=_number(resources.get("FF", "0")), lut=_number(resources.get("LUT", "0")), uram=_number(resources.get("URAM", "0")))
+    return result
+
+
+def _xml_build(path: Path) -> dict:
+    """build_of_report's facts from an XML report: the version (Vitis HLS where the report names a flow target, which
+    only Vitis HLS has, or the version is past Vivado HLS's last, 2020.1), the target clock and its uncertainty."""
+    root = _xml_root(path)
+    version = (root.findtext("./ReportVersion/Version") or "").strip()
+    year = re.match(r"(\d{4}\.\d)", version)
+    vitis = root.find("./UserAssignments/FlowTarget") is not None or (year is not None and year.group(1) > "2020.1")
+    clock, uncertainty = root.findtext("./UserAssignments/TargetClockPeriod"), root.findtext("./UserAssignments/ClockUncertainty")
+    found = {"tool": f"{'Vitis HLS' if vitis else 'Vivado HLS'} {year.group(1)}" if year else None, "clock_ns": float(clock) if clock else None}
+    if uncertainty:
+        found["uncertainty_ns"] = float(uncertainty)
+    return found
 
 
 def _instances(lines: list[str]) -> list[dict]:
@@ -90,8 +135,9 @@ def csynth_reports(hls_dir: Path) -> list[Path]:
     report of hls4ml's top function first. The tools write one report per function (`dense_latency_..._csynth.rpt`
     sorts before `myproject_csynth.rpt`), and a VivadoAccelerator build one of its AXI wrapper (`myproject_axi`, the
     network and its stream adapters), neither what an estimate of the network is compared with."""
-    top = f"{project_name(Path(hls_dir))}_csynth.rpt"
-    return [path for pattern in CSYNTH_GLOBS for path in sorted(Path(hls_dir).glob(pattern), key=lambda path: (path.name != top, path.name))]
+    top = f"{project_name(Path(hls_dir))}_csynth"
+    found = [path for pattern in CSYNTH_GLOBS for path in sorted(Path(hls_dir).glob(pattern), key=lambda path: (path.stem != top, path.suffix, path.name))]
+    return [path for path in found if path.suffix in CSYNTH_SUFFIXES]
 
 
 def project_name(hls_dir: Path) -> str:
@@ -110,6 +156,14 @@ def build_of_report(hls_dir: Path) -> dict:
     C-synthesis report: settings of the build, like the part. Empty where there is no report."""
     hls_dir = Path(hls_dir)
     for path in csynth_reports(hls_dir):
+        if path.suffix == ".xml":
+            try:
+                found = _xml_build(path)
+            except CodesignError:
+                continue
+            if any(found.values()):
+                return found
+            continue
         text = path.read_text(errors="replace")[:4000]
         tool, version = re.search(r"==\s*(Vitis HLS|Vivado HLS)\s+Report", text), re.search(r"\*\s*Version:\s*(\d{4}\.\d)", text)
         # | ap_clk | 5.00 ns | 4.363 ns | 0.62 ns |: target, estimated, uncertainty (Vivado HLS 2018 wrote no units)
