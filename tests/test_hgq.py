@@ -202,3 +202,16 @@ def test_a_saved_model_that_is_not_an_hgq_proxy_gives_no_widths(tmp_path):
     assert value_bits_of_proxy_model(tmp_path / "keras_model.keras") == {}
     (tmp_path / "broken.keras").write_text("not a zip archive")
     assert value_bits_of_proxy_model(tmp_path / "broken.keras") == {}
+
+
+def test_one_rule_says_which_firmware_calls_are_hgq_quantizers():
+    """HGQ's proxy models name their quantizers h_* or *_quantizer, hls4ml names one after its layer where the folder's
+    widths name it: the rule that notes a quantizer without widths and the one that casts it silently are the same."""
+    from codesign.estimate.firmware import Layer, is_hgq_quantizer
+
+    def call(function: str, name: str = "q") -> Layer:
+        return Layer(function, name, "ap_fixed<8,3>", "ap_fixed<8,3>")
+
+    assert is_hgq_quantizer(call("h_dense_relu_quantizer")) and is_hgq_quantizer(call("dense_1_relu_quantizer"))
+    assert is_hgq_quantizer(call("in_quant", "in_quant"), {"in_quant": np.ones(8)}) and not is_hgq_quantizer(call("in_quant", "in_quant"))
+    assert not is_hgq_quantizer(call("relu")) and not is_hgq_quantizer(call("unary_lut"))

@@ -272,7 +272,13 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
 
 
 HGQ_NOTE = "HGQ quantizer functions"
-HGQ_UNKNOWN_WIDTHS = f"{HGQ_NOTE} (h_*) estimated as the cast of their producer's output to their type"  # its declared types stand for the widths
+HGQ_UNKNOWN_WIDTHS = f"{HGQ_NOTE} (h_*, *_quantizer) estimated as the cast of their producer's output to their type"  # its declared types stand for the widths
+
+
+def is_hgq_quantizer(layer: Layer, named: dict | tuple = ()) -> bool:
+    """Whether a firmware call is an HGQ quantizer: HGQ's proxy models name them h_* or *_quantizer, and hls4ml names a
+    quantizer's function after its layer (HGQ2: the quantizer's name), which `named` (the folder's per-value widths) holds."""
+    return layer.function.startswith("h_") or layer.function.endswith("_quantizer") or layer.function in named or layer.name in named
 
 
 def _with_value_bits(folder: Path, design: Firmware) -> Firmware:
@@ -281,8 +287,7 @@ def _with_value_bits(folder: Path, design: Firmware) -> Firmware:
     from codesign.estimate.hgq import GENERATED_CODE, PROXY_MODEL, value_bits_in_folder
 
     found, source = value_bits_in_folder(folder)
-    # HGQ's proxy models name them h_*; hls4ml names a quantizer's function after its layer (HGQ2: the quantizer's name)
-    quantizers = [layer for layer in design.layers if layer.function.startswith("h_") or layer.function in found or layer.name in found]
+    quantizers = [layer for layer in design.layers if is_hgq_quantizer(layer, found)]
     if not quantizers:
         return design
     for layer in quantizers:
@@ -593,7 +598,7 @@ def keras_model_of(design: Firmware):
             if layer.function in LOOKUP_TABLES:
                 design.notes.append(f"firmware layer '{layer.name}' (nnet::{layer.function}, {LOOKUP_TABLES[layer.function]} of "
                                     f"{layer.config.get('table_size', '?')} entries) estimated as a cast of its input: its table's logic is not priced")
-            elif not (layer.function.startswith("h_") or layer.function.endswith("_quantizer") or layer.value_bits is not None):
+            elif not (is_hgq_quantizer(layer) or layer.value_bits is not None):
                 design.notes.append(f"firmware layer '{layer.name}' (nnet::{layer.function}) estimated as a cast of its input: codesign does not know its cost")
             tensors[layer.outputs[0]], producers[layer.outputs[0]] = x, previous
             continue
