@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from codesign.estimate.instances import kernel_of_module, matched
+from codesign.estimate.model import load_constants
 from codesign.estimate.vendor import parse_csynth
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "calibration"
@@ -147,7 +148,8 @@ def test_streamed_resource_registers_fitted_on_ntorc_price_another_tools_instanc
     from codesign.estimate import fit
     from codesign.estimate.calibration import ntorc_layer, ntorc_layer_rows
 
-    prices = fit.fit_streamed_ff([], [ntorc_layer(row) for row in [row for row in ntorc_layer_rows(CALIBRATION) if row.strategy == "Resource"][::4]])
+    prices = fit.fit_streamed_ff([], [ntorc_layer(row) for row in [row for row in ntorc_layer_rows(CALIBRATION) if row.strategy == "Resource"][::4]],
+                                 load_constants().latency)
     assert prices["streamed_input"] > 1.0 and prices["streamed_shared"] > 0.5  # every input bit held, every shared multiplier's operands
     priced = _neutdetector_instances_priced(prices, "streamed_input")
     assert len(priced) == 4, priced  # three Conv1D and the output Dense
@@ -163,7 +165,8 @@ def test_streamed_resource_registers_price_a_streamed_latency_kernels_instances_
     from codesign.estimate.calibration import _sample, ntorc_layer, ntorc_layer_rows, project_rows
     from codesign.estimate.model import load_constants, price_instance
 
-    prices = fit.fit_streamed_ff([], [ntorc_layer(row) for row in [row for row in ntorc_layer_rows(CALIBRATION) if row.strategy == "Resource"][::4]])
+    prices = fit.fit_streamed_ff([], [ntorc_layer(row) for row in [row for row in ntorc_layer_rows(CALIBRATION) if row.strategy == "Resource"][::4]],
+                                 load_constants().latency)
     svhn = next(row for row in project_rows(CALIBRATION) if row.id.startswith("nycu-pcs-lab"))
     sample = _sample(svhn, svhn.convert())
     constants = load_constants()
@@ -184,7 +187,7 @@ def test_streamed_pooling_registers_fitted_on_one_cnn_price_another_tools_pools(
     from codesign.estimate.calibration import _sample, project_rows
 
     svhn = next(row for row in project_rows(CALIBRATION) if row.id.startswith("nycu-pcs-lab"))
-    prices = fit.fit_streamed_ff([_sample(svhn, svhn.convert())], [])
+    prices = fit.fit_streamed_ff([_sample(svhn, svhn.convert())], [], load_constants().latency)
     assert prices["streamed_pool_call"] > 100  # a fixed cost per pooling, whatever its window
     pools = _neutdetector_instances_priced(prices, "streamed_pool_window")
     assert [name for name, *_ in pools] == ["max_pooling1d", "max_pooling1d_1"]
@@ -206,6 +209,34 @@ def test_streamed_pooling_logic_fitted_on_one_cnn_prices_another_tools_pools():
     pools = _neutdetector_instances_priced(prices, "streamed_pool_lanes", "lut")
     assert [name for name, *_ in pools] == ["max_pooling1d", "max_pooling1d_1"]
     assert all(0.5 <= estimate / vendor <= 2.0 for _, estimate, vendor in pools), pools
+
+
+def test_a_streamed_latency_kernels_tree_cuts_are_registers_on_a_slow_fabric():
+    """A streamed Latency kernel's adder tree cut inside (its pipeline depth less the sums' own cycle): none on the
+    SVHN CNN (UltraScale+, one cycle deep), where the other terms hold its registers; the LeNet's four kernels (Vivado
+    HLS 2019.2, 7-series at 5 ns, 3-5 cycles deep), priced with terms fitted without them (the tree price at its prior,
+    one FF per cut bit), come within 2x of their instances, where without the cuts fc1 was 4x under."""
+    from codesign.estimate import fit
+    from codesign.estimate.calibration import _sample, ntorc_layer, ntorc_layer_rows, project_rows
+    from codesign.estimate.model import layer_cycles, price_instance, streamed_terms
+
+    rows = project_rows(CALIBRATION)
+    svhn, lenet = (next(row for row in rows if row.id.startswith(prefix)) for prefix in ("nycu-pcs-lab", "CestMerNeil"))
+    constants = load_constants()
+    svhn_sample, lenet_sample = _sample(svhn, svhn.convert()), _sample(lenet, lenet.convert())
+    assert all(streamed_terms(layer, layer_cycles(layer, constants.latency, svhn_sample.timing)[2]).get("streamed_tree", 0) == 0
+               for layer in svhn_sample.features if "ff_streamed" in layer)
+    ntorc = [ntorc_layer(row) for row in [row for row in ntorc_layer_rows(CALIBRATION) if row.strategy == "Resource"][::4]]
+    prices = fit.fit_streamed_ff([svhn_sample], ntorc, constants.latency)
+    assert prices["streamed_tree"] == pytest.approx(1.0, abs=0.01)  # no row has a cut inside a tree: the prior
+    constants.ff.update(prices)
+    priced = [(layer["name"], price_instance(layer, constants, lenet_sample.timing)["ff"], instance["ff"])
+              for layer, instance in matched(lenet_sample.instances, lenet_sample.features) if layer["kind"] in ("conv", "dense")]
+    assert [name for name, *_ in priced] == ["conv1", "conv2", "fc1", "fc2"]
+    assert all(0.5 <= estimate / vendor <= 2.0 for _, estimate, vendor in priced), priced
+    constants.ff["streamed_tree"] = 0.0
+    fc1 = next(layer for layer in lenet_sample.features if layer["name"] == "fc1")
+    assert price_instance(fc1, constants, lenet_sample.timing)["ff"] < 0.3 * priced[2][2]  # without its cuts
 
 def _neutdetector_instances_priced(prices: dict, term: str, metric: str = "ff") -> list[tuple[str, int, int]]:
     """(layer, estimated, vendor) FF or LUT of the NeutDetector's (RF 16) report instances that carry `term`, priced

@@ -18,7 +18,7 @@ from scipy.optimize import nnls
 from codesign.estimate.features import LUT_FEATURES, SOFTMAX_LUT
 from codesign.estimate.instances import matched
 from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, STREAMED_LUT, Constants, Timing, call_register_bits, design_cycles,
-                                     interval, layer_cycles, streamed_ff, streamed_lut, territory_of, with_stages)
+                                     interval, layer_cycles, streamed_ff, streamed_lut, streamed_terms, territory_of, with_stages)
 
 LATENCY_GRID = {
     "mult_ns_7series": np.arange(0.0, 10.01, 0.25),
@@ -291,13 +291,14 @@ HUBER_RELATIVE = 0.5  # a row off by more than this relative error weighs as if 
 HUBER_ROUNDS = 8
 
 
-def _rule(sample: Sample, metric: str, prices: dict) -> float:
+def _rule(sample: Sample, metric: str, prices: dict, latency: dict) -> float:
     """What is not priced on design totals, as model.price_layer adds it: the Resource strategy's input multiplexers
     and a saturating kernel's logic (rules), and the streamed layers' own terms (priced on layer rows: fit_streamed_ff,
-    fit_streamed_lut)."""
+    fit_streamed_lut; a streamed kernel's at the pipeline depth these timings give it)."""
     if metric == "lut":
         return float(sum(streamed_lut(layer, prices) + layer.get("rule_lut", 0.0) for layer in sample.features))
-    return float(sum(streamed_ff(layer, prices) + layer.get("rule_ff", 0.0) for layer in sample.features))
+    return float(sum(streamed_ff(layer, prices, layer_cycles(layer, latency, sample.timing)[2]) + layer.get("rule_ff", 0.0)
+                     for layer in sample.features))
 
 
 def fit_streamed_lut(samples: list[Sample]) -> dict[str, float]:
@@ -309,17 +310,21 @@ def fit_streamed_lut(samples: list[Sample]) -> dict[str, float]:
     return {key: round(float(value), 4) for key, value in zip(STREAMED_LUT, _nnls_relative(rows, np.array([float(lut) for _, lut in pairs])))}
 
 
-def fit_streamed_ff(samples: list[Sample], layers: list[LayerRow]) -> dict[str, float]:
-    """The prices of STREAMED_FF, each group (Resource kernels, poolings) on every layer row of it (N-TORC's streamed
-    Resource Dense and Conv1D) and every matched report instance of such a layer: per-layer rows isolate these
-    registers, where a design total mixes them with the top function's and every other layer's."""
-    pairs = [(layer, instance["ff"]) for sample in samples for layer, instance in matched(sample.instances, sample.features)
+def fit_streamed_ff(samples: list[Sample], layers: list[LayerRow], latency: dict) -> dict[str, float]:
+    """The prices of STREAMED_FF, each group (kernels, poolings) on every layer row of it (N-TORC's streamed Dense
+    and Conv1D) and every matched report instance of such a layer, a Latency kernel's tree cuts at the depth these
+    timings give it: per-layer rows isolate these registers, where a design total mixes them with the top function's
+    and every other layer's."""
+    def terms(features: dict, timing: Timing) -> dict:
+        return streamed_terms(features, layer_cycles(features, latency, timing)[2])
+
+    pairs = [(terms(layer, sample.timing), instance["ff"]) for sample in samples for layer, instance in matched(sample.instances, sample.features)
              if "ff_streamed" in layer and instance.get("ff") is not None]
-    pairs += [(row.features, row.published["ff"]) for row in layers if "ff_streamed" in row.features and row.published.get("ff") is not None]
+    pairs += [(terms(row.features, row.timing), row.published["ff"]) for row in layers if "ff_streamed" in row.features and row.published.get("ff") is not None]
     prices = {}
     for keys in STREAMED_FF.values():
-        group = [(features["ff_streamed"], ff) for features, ff in pairs if set(features["ff_streamed"]) <= set(keys)]
-        rows = np.array([[terms.get(key, 0.0) for key in keys] for terms, _ in group]).reshape(len(group), len(keys))
+        group = [(found, ff) for found, ff in pairs if set(found) <= set(keys)]
+        rows = np.array([[found.get(key, 0.0) for key in keys] for found, _ in group]).reshape(len(group), len(keys))
         prices.update(zip(keys, _nnls_relative(rows, np.array([float(ff) for _, ff in group]))))
     return {key: round(float(value), 4) for key, value in prices.items()}
 
@@ -358,13 +363,13 @@ def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on
     of a design."""
     samples = [sample for sample in samples if sample.fitted]
     latency = fit_latency(samples, layers=layers)
-    streamed = {"ff": fit_streamed_ff(samples, list(layers)), "lut": fit_streamed_lut(samples)}
+    streamed = {"ff": fit_streamed_ff(samples, list(layers), latency), "lut": fit_streamed_lut(samples)}
     prices = {}
     priced = [sample for sample in samples if sample.declared_widths]  # HGQ's types overstate its widths: they would drag every price down
     for metric, names in (("lut", LUT_PRICES), ("ff", FF_PRICES)):
         rows = np.array([_totals(sample, metric, latency) for sample in priced])
         published = np.array([sample.published[metric] for sample in priced], dtype=float)
-        rules = np.array([_rule(sample, metric, streamed[metric]) for sample in priced])
+        rules = np.array([_rule(sample, metric, streamed[metric], latency) for sample in priced])
         # prices fixed by per-layer rows: the call registers by the reports' top functions, the softmax's LUT by its instances
         fixed = {"output": fit_call_registers(priced, latency)} if metric == "ff" else fit_softmax_lut(priced)
         rows = rows.copy()
@@ -405,7 +410,7 @@ def predict(sample: Sample, constants: Constants) -> dict:
     for metric in ("lut", "ff"):
         prices = getattr(constants, metric)
         priced = float(_totals(sample, metric, constants.latency) @ np.array([prices[name] for name in names[metric]]))
-        total[metric] = int(round(priced + _rule(sample, metric, constants.ff)))
+        total[metric] = int(round(priced + _rule(sample, metric, prices, constants.latency)))
     total["latency_cycles"] = _cycles(sample, constants.latency)[0]
     return total
 

@@ -39,7 +39,8 @@ FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "tree_7series"
 # reports' instances), not on design totals (fit.fit_streamed_ff): a Resource-strategy kernel (dense_resource behind the
 # stream wrapper, which holds the whole input vector or window) per input bit, per bit of a shared multiplier, per
 # output bit and per call; a windowed pooling per bit of its window and per call
-STREAMED_FF = {"kernel": ("streamed_input", "streamed_shared", "streamed_output", "streamed_call"), "pooling": ("streamed_pool_window", "streamed_pool_call")}
+STREAMED_FF = {"kernel": ("streamed_input", "streamed_shared", "streamed_output", "streamed_tree", "streamed_call"),
+               "pooling": ("streamed_pool_window", "streamed_pool_call")}  # streamed_tree: a Latency kernel's adder-tree cuts (streamed_terms)
 # The logic of a streamed windowed pooling, fitted on its report instances alone (fit.fit_streamed_lut): per bit of its
 # compare tree, per channel (the reports' instances: 90-155 LUT a channel whatever its width, 4-16 bits) and per call
 STREAMED_LUT = ("streamed_pool_bits", "streamed_pool_lanes", "streamed_pool_lut_call")
@@ -198,7 +199,7 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
         "type": features["type"],
         "dsp": int(features["dsp"]),
         "lut": int(round(sum(constants.lut[key] * features["lut"][key] for key in LUT_FEATURES) + streamed_lut(features, constants.lut) + features.get("rule_lut", 0.0))),
-        "ff": int(round(sum(constants.ff[key] * ff_features.get(key, 0.0) for key in FF_PRICES if key not in ("base", "output")) + streamed_ff(features, constants.ff)
+        "ff": int(round(sum(constants.ff[key] * ff_features.get(key, 0.0) for key in FF_PRICES if key not in ("base", "output")) + streamed_ff(features, constants.ff, depth)
                        + features.get("rule_ff", 0.0))),
         "bram_18k": int(features["bram_18k"]),
         "uram": 0,
@@ -221,9 +222,19 @@ def streamed_lut(features: dict, prices: dict) -> float:
     return sum(prices.get(key, 0.0) * value for key, value in features.get("lut_streamed", {}).items())
 
 
-def streamed_ff(features: dict, prices: dict) -> float:
-    """A streamed Resource kernel's or windowed pooling's registers by their own terms (STREAMED_FF); 0 for every other layer."""
-    return sum(prices.get(key, 0.0) * value for key, value in features.get("ff_streamed", {}).items())
+def streamed_ff(features: dict, prices: dict, depth: int) -> float:
+    """A streamed kernel's or windowed pooling's registers by their own terms (STREAMED_FF, streamed_terms at the
+    kernel's pipeline `depth`); 0 for every other layer."""
+    return sum(prices.get(key, 0.0) * value for key, value in streamed_terms(features, depth).items())
+
+
+def streamed_terms(features: dict, depth: int) -> dict:
+    """A streamed layer's own FF terms: its features' `ff_streamed`, and a Latency kernel's adder-tree bits cut inside
+    the tree (tree_bits at `depth` less the last cycle, whose register is the sums', `streamed_output`). The SVHN CNN's
+    kernels (UltraScale, 1 cycle deep) have none, and hold what the other terms count; the LeNet's (7-series at 5 ns,
+    3-5 cycles) hold 1.4-4x that."""
+    terms = features.get("ff_streamed", {})
+    return {**terms, "streamed_tree": tree_bits(features, max(0, depth - 1))} if terms and _cuts_a_tree(features) else terms
 
 
 def _cuts_a_tree(features: dict) -> bool:
@@ -251,11 +262,16 @@ def stage_bits(features: dict, depth: int) -> float:
     registers are all in their own terms (streamed_ff, rule_ff)."""
     if features["kind"] == "softmax" or "ff_streamed" in features or "rule_ff" in features:
         return 0.0
-    shape = features["shape"]
     if _cuts_a_tree(features):
-        levels = max(1.0, math.log2(max(shape.get("fan_in", 2), 2)))
-        return features["lut"].get("adder", 0.0) * min(1.0, depth / levels)
-    return float(shape.get("pixel_bits", 0)) * depth
+        return tree_bits(features, depth)
+    return float(features["shape"].get("pixel_bits", 0)) * depth
+
+
+def tree_bits(features: dict, depth: int) -> float:
+    """A Latency-strategy kernel's adder-tree bits that `depth` cycles cut: the share of its levels they cut (every
+    level once the kernel takes as many cycles as its tree has levels)."""
+    levels = max(1.0, math.log2(max(features["shape"].get("fan_in", 2), 2)))
+    return features["lut"].get("adder", 0.0) * min(1.0, depth / levels)
 
 
 def call_register_bits(features: list[dict], cycles: list[int], timing: Timing) -> float:
