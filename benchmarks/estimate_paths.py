@@ -9,7 +9,7 @@ totals the same, different (both shown), or the error of a path that refused; th
 
 With `--hls4ml-from DIR` another hls4ml writes the projects, as public projects were written (the estimate still runs
 hls4ml 1.3): DIR holds it, e.g. `.venv/bin/pip install --target /tmp/hls4ml-0.8.1 --no-deps hls4ml==0.8.1 calmjs.parse
-tabulate`. Its firmware can differ from what hls4ml 1.3 makes of the same model (hls4ml 0.8 keeps a quantizer's cast after
+ply tabulate` (calmjs.parse needs ply; hls4ml 1.0 also onnx==1.15.0 for this stack's protobuf). Its firmware can differ from what hls4ml 1.3 makes of the same model (hls4ml 0.8 keeps a quantizer's cast after
 a batch normalization, writes a separable convolution as one call): "different" then says which path read what.
 """
 
@@ -90,7 +90,7 @@ def main() -> None:
         return
 
     counts = {"same": 0, "different": 0, "project refused": 0, "firmware refused": 0, "not written": 0}
-    writer = "hls4ml 1.3"
+    writer = f"the hls4ml in {args.hls4ml_from}" if args.hls4ml_from else "hls4ml 1.3"
     started = time.perf_counter()
     print("| model | recipe | from the project | from the firmware alone |\n|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="codesign-paths-") as scratch:
@@ -107,7 +107,8 @@ def main() -> None:
                         written(recipe, folder, args.backend)
                 except Exception as error:  # hls4ml cannot take the model: not a path of codesign's
                     counts["not written"] += 1
-                    print(f"| {args.seed}/{index} | {describe(recipe)} | hls4ml: {type(error).__name__} | |", file=sys.__stdout__)
+                    said = " ".join(str(error).split())[:160]
+                    print(f"| {args.seed}/{index} | {describe(recipe)} | hls4ml: {type(error).__name__}: {said} | |", file=sys.__stdout__)
                     continue
                 project = estimated(folder)
                 for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
