@@ -223,15 +223,15 @@ def _pooling(layer, found: dict, site: Site) -> None:
         window = found["shape"]["pixels_in"]
     is_max = "max" in str(layer.get_attr("pool_op", "Max")).lower()
     found["kind"] = "pooling"
-    found["lut"]["pool_max" if is_max else "pool_avg"] = site.lanes * site.data_bits * window
+    compared_bits = site.lanes * site.data_bits * window
     found["ff"]["pool"] = site.lanes * site.data_bits * (window if site.stream else 1)
     found["shape"]["window"] = window
     if site.stream and kind_of(layer) not in (GLOBAL_POOLING1D, GLOBAL_POOLING2D):  # its window's line buffer: own terms (model.STREAMED_FF)
         found["ff_streamed"] = {"streamed_pool_window": found["ff"]["pool"], "streamed_pool_call": 1.0}
         # and its logic (model.STREAMED_LUT): the compare tree, each channel's line buffer and window control, the loop's
-        found["lut_streamed"] = {"streamed_pool_bits": found["lut"].pop("pool_max" if is_max else "pool_avg"), "streamed_pool_lanes": float(site.lanes),
-                                 "streamed_pool_lut_call": 1.0}
-        found["lut"]["pool_max" if is_max else "pool_avg"] = 0.0
+        found["lut_streamed"] = {"streamed_pool_bits": compared_bits, "streamed_pool_lanes": float(site.lanes), "streamed_pool_lut_call": 1.0}
+    else:
+        found["lut"]["pool_max" if is_max else "pool_avg"] = compared_bits
     if divides_at_run_time(layer, is_max, site):  # each a restoring divider: a subtract-and-select cell per dividend bit and stage
         found["shape"]["dividers"] = site.lanes
         found["lut"]["divider"] = found["ff"]["divider"] = site.lanes * site.data_bits**2
