@@ -308,7 +308,7 @@ def _element_wise(layer, found: dict, site: Site) -> None:
     found["kind"] = "table_activation" if activation in TABLE_ACTIVATIONS else "activation"
     found["lut"]["activation"] = live_lanes(site) * site.data_bits * max(1, len(layer.inputs))
     if found["kind"] == "table_activation":
-        table_bits = width(layer.types["table_t"]) if "table_t" in layer.types else 18
+        table_bits = _type_bits(layer, "table_t")
         found["shape"]["table_size"] = _table_size(layer)
         per_table = math.ceil(found["shape"]["table_size"] * table_bits / BRAM18_BITS)
         found["bram_18k"] = math.ceil(site.lanes / 2) * per_table  # one dual-port table read per two lanes

@@ -259,9 +259,9 @@ def fit_call_registers(samples: list[Sample], latency: dict) -> float:
     """The price of a bit the top function registers between layer calls, fitted on the reports' top functions alone
     (a design's FF less its layer instances'), where the top registers its calls and the declared widths are the
     widths: a design total mixes these registers with every layer's pipeline, which the fit then trades against them."""
-    rows = [(bits, sample.published["ff"] - sum(instance.get("ff") or 0 for instance in sample.instances)) for sample in samples
+    rows = [({"output": bits}, sample.published["ff"] - sum(instance.get("ff") or 0 for instance in sample.instances)) for sample in samples
             if sample.instances and sample.declared_widths for bits in [_call_registers(sample, latency)] if bits]
-    return _one_price(rows)
+    return _term_prices(rows, ("output",), constant=False)["output"]
 
 
 def fit_softmax_lut(samples: list[Sample]) -> dict[str, float]:
@@ -272,15 +272,15 @@ def fit_softmax_lut(samples: list[Sample]) -> dict[str, float]:
     jet tagger LUT_reuse1: DSPs, where its -impl fabric says logic) is left out."""
     pairs = [(layer, instance) for sample in samples for layer, instance in matched(sample.instances, sample.features)
              if layer["kind"] == "softmax" and instance.get("lut") is not None and bool(instance.get("dsp")) == bool(layer["dsp"])]
-    features = np.array([[layer["lut"].get(key, 0.0) for key in SOFTMAX_LUT] + [0.0] for layer, _ in pairs]).reshape(len(pairs), len(SOFTMAX_LUT) + 1)
-    prices = _nnls_relative(features, np.array([float(instance["lut"]) for _, instance in pairs]))  # no constant (the last column)
-    return {key: round(float(price), 4) for key, price in zip(SOFTMAX_LUT, prices)}
+    return _term_prices([(layer["lut"], instance["lut"]) for layer, instance in pairs], SOFTMAX_LUT, constant=False)
 
 
-def _one_price(rows: list[tuple[float, float]]) -> float:
-    """One non-negative price for (feature, vendor figure) rows by the relative fit (its prior where there is no row)."""
-    features = np.array([[units, 0.0] for units, _ in rows]).reshape(len(rows), 2)
-    return round(float(_nnls_relative(features, np.array([float(figure) for _, figure in rows]))[0]), 4)
+def _term_prices(pairs: list[tuple[dict, float]], keys: tuple[str, ...], constant: bool) -> dict[str, float]:
+    """Prices of named terms fitted on (terms, vendor figure) rows by the relative fit; `constant`: the last key is the
+    fit's constant (not drawn to the prior), else the terms have none."""
+    rows = np.array([[terms.get(key, 0.0) for key in keys] + ([] if constant else [0.0]) for terms, _ in pairs]).reshape(len(pairs), len(keys) + (not constant))
+    prices = _nnls_relative(rows, np.array([float(figure) for _, figure in pairs]))
+    return {key: round(float(price), 4) for key, price in zip(keys, prices)}
 
 
 PRICE_PRIOR = 1.0  # one LUT (FF) per feature unit: features count bits of logic and registers
@@ -306,8 +306,7 @@ def fit_streamed_lut(samples: list[Sample]) -> dict[str, float]:
     fit's constant): a design total mixes that logic with every other layer's."""
     pairs = [(layer["lut_streamed"], instance["lut"]) for sample in samples for layer, instance in matched(sample.instances, sample.features)
              if "lut_streamed" in layer and instance.get("lut") is not None]
-    rows = np.array([[terms.get(key, 0.0) for key in STREAMED_LUT] for terms, _ in pairs]).reshape(len(pairs), len(STREAMED_LUT))
-    return {key: round(float(value), 4) for key, value in zip(STREAMED_LUT, _nnls_relative(rows, np.array([float(lut) for _, lut in pairs])))}
+    return _term_prices(pairs, STREAMED_LUT, constant=True)
 
 
 def fit_streamed_ff(samples: list[Sample], layers: list[LayerRow], latency: dict) -> dict[str, float]:
@@ -323,10 +322,8 @@ def fit_streamed_ff(samples: list[Sample], layers: list[LayerRow], latency: dict
     pairs += [(terms(row.features, row.timing), row.published["ff"]) for row in layers if "ff_streamed" in row.features and row.published.get("ff") is not None]
     prices = {}
     for keys in STREAMED_FF.values():
-        group = [(found, ff) for found, ff in pairs if set(found) <= set(keys)]
-        rows = np.array([[found.get(key, 0.0) for key in keys] for found, _ in group]).reshape(len(group), len(keys))
-        prices.update(zip(keys, _nnls_relative(rows, np.array([float(ff) for _, ff in group]))))
-    return {key: round(float(value), 4) for key, value in prices.items()}
+        prices.update(_term_prices([(found, ff) for found, ff in pairs if set(found) <= set(keys)], keys, constant=True))
+    return prices
 
 
 def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | None = None, row_weights: np.ndarray | None = None) -> np.ndarray:

@@ -219,13 +219,18 @@ def price_instance(features: dict, constants: Constants, timing: Timing) -> dict
 
 def streamed_lut(features: dict, prices: dict) -> float:
     """A streamed windowed pooling's logic by its own terms (STREAMED_LUT); 0 for every other layer."""
-    return sum(prices.get(key, 0.0) * value for key, value in features.get("lut_streamed", {}).items())
+    return _priced(features.get("lut_streamed", {}), prices)
 
 
 def streamed_ff(features: dict, prices: dict, depth: int) -> float:
     """A streamed kernel's or windowed pooling's registers by their own terms (STREAMED_FF, streamed_terms at the
     kernel's pipeline `depth`); 0 for every other layer."""
-    return sum(prices.get(key, 0.0) * value for key, value in streamed_terms(features, depth).items())
+    return _priced(streamed_terms(features, depth), prices)
+
+
+def _priced(terms: dict, prices: dict) -> float:
+    """Terms times their prices (a price no fit has set: 0)."""
+    return sum(prices.get(key, 0.0) * value for key, value in terms.items())
 
 
 def streamed_terms(features: dict, depth: int) -> dict:

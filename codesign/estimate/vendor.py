@@ -154,27 +154,27 @@ def project_name(hls_dir: Path) -> str:
 def build_of_report(hls_dir: Path) -> dict:
     """The tool ('Vitis HLS 2021.1'), the target clock and its uncertainty (ns) in the header of the folder's
     C-synthesis report: settings of the build, like the part. Empty where there is no report."""
-    hls_dir = Path(hls_dir)
-    for path in csynth_reports(hls_dir):
-        if path.suffix == ".xml":
-            try:
-                found = _xml_build(path)
-            except CodesignError:
-                continue
-            if any(found.values()):
-                return found
+    for path in csynth_reports(Path(hls_dir)):
+        try:
+            found = _xml_build(path) if path.suffix == ".xml" else _text_build(path)
+        except CodesignError:  # an XML report that does not parse says nothing of the build
             continue
-        text = path.read_text(errors="replace")[:4000]
-        tool, version = re.search(r"==\s*(Vitis HLS|Vivado HLS)\s+Report", text), re.search(r"\*\s*Version:\s*(\d{4}\.\d)", text)
-        # | ap_clk | 5.00 ns | 4.363 ns | 0.62 ns |: target, estimated, uncertainty (Vivado HLS 2018 wrote no units)
-        clock = re.search(r"\|\s*ap_clk\s*\|\s*([\d.]+)\s*(?:ns)?\s*\|\s*[\d.]+\s*(?:ns)?\s*\|\s*([\d.]+)", text)
-        target = clock or re.search(r"\|\s*ap_clk\s*\|\s*([\d.]+)\s*ns", text)
-        found = {"tool": f"{tool.group(1)} {version.group(1)}" if tool and version else None, "clock_ns": float(target.group(1)) if target else None}
-        if clock:
-            found["uncertainty_ns"] = float(clock.group(2))
         if any(found.values()):
             return found
     return {}
+
+
+def _text_build(path: Path) -> dict:
+    """build_of_report's facts from a text report's header."""
+    text = path.read_text(errors="replace")[:4000]
+    tool, version = re.search(r"==\s*(Vitis HLS|Vivado HLS)\s+Report", text), re.search(r"\*\s*Version:\s*(\d{4}\.\d)", text)
+    # | ap_clk | 5.00 ns | 4.363 ns | 0.62 ns |: target, estimated, uncertainty (Vivado HLS 2018 wrote no units)
+    clock = re.search(r"\|\s*ap_clk\s*\|\s*([\d.]+)\s*(?:ns)?\s*\|\s*[\d.]+\s*(?:ns)?\s*\|\s*([\d.]+)", text)
+    target = clock or re.search(r"\|\s*ap_clk\s*\|\s*([\d.]+)\s*ns", text)
+    found = {"tool": f"{tool.group(1)} {version.group(1)}" if tool and version else None, "clock_ns": float(target.group(1)) if target else None}
+    if clock:
+        found["uncertainty_ns"] = float(clock.group(2))
+    return found
 
 
 CLOCK_UNCERTAINTY_SET = re.compile(r"set\s+clock_uncertainty\s+\"?([\d.]+\s*%?)|set_clock_uncertainty\s+([\d.]+\s*%?)")
