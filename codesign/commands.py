@@ -164,8 +164,9 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
     is_run = target.is_dir() and layout.config.exists()
     if is_project(target) and not is_run:
         if options or tool:
-            raise SpecError(f"{target}: an hls4ml project is estimated as its hls4ml_config.yml sets it (and its report names its tool): "
-                            "edit that file for a what-if")
+            raise SpecError(f"{target}: an hls4ml project is estimated as it builds (its firmware as written, else its hls4ml_config.yml; "
+                            "the tool its report names): for a what-if, estimate its Keras model with these options, or edit the config "
+                            "and write the project again with hls4ml")
         report = estimate_project(target)
         for line in format_estimate(report):
             say(line)

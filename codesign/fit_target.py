@@ -140,7 +140,7 @@ def _fit_project(folder: Path, goal: Goal, io_type: str | None, say: Say) -> tup
     if not path.is_file():
         raise SpecError(f"{folder}: no {CONFIG_NAME}: codesign fit writes the project's hls4ml config with the settings it chooses, and a "
                         "firmware-only folder has none (codesign estimate reads it as it is)")
-    graph, settings, _ = design_of(folder)
+    graph, settings, _ = design_of(folder, as_built=False)  # the config's design: the fit writes the config
     if io_type not in (None, settings["io_type"]):
         raise SpecError(f"--io-type {io_type}: a project is fitted in its own io type ({settings['io_type']}); convert it again in {io_type} first")
     say(f"  {folder}: converted once as its {CONFIG_NAME} sets it (its types and io type kept)")

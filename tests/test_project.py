@@ -14,6 +14,13 @@ from click.testing import CliRunner
 from codesign.cli import main
 from codesign.estimate.project import read_project
 
+OTHER_FIRMWARE = "firmware/ is not the design hls4ml 1.3 makes of"  # the note of a firmware estimated instead of its config
+
+
+def _config_and_firmware_agree(report: dict) -> bool:
+    """The project's firmware priced as its config's design (else the estimate is the firmware's, with a note)."""
+    return not any(note.startswith(OTHER_FIRMWARE) for note in report["notes"])
+
 CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "projects"
 
 
@@ -103,6 +110,7 @@ def test_a_project_with_only_its_firmware_is_estimated_as_its_model_is(hls4ml_pr
     from codesign.estimate.project import estimate_project
 
     from_model = estimate_project(hls4ml_project)
+    assert _config_and_firmware_agree(from_model)
     folder = tmp_path / "firmware_only"
     shutil.copytree(hls4ml_project, folder)
     for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
@@ -139,6 +147,7 @@ def test_a_branching_design_read_from_its_firmware_is_the_design_of_its_model(tm
     hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
                                                part="xcu250-figd2104-2L-e", io_type=io_type).write()
     from_model = estimate_project(folder)
+    assert _config_and_firmware_agree(from_model)
     for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
         (folder / name).unlink(missing_ok=True)
     from_firmware = estimate_project(folder)
@@ -194,6 +203,7 @@ def test_a_separable_convolution_as_hls4ml_0_8_wrote_it_is_read_as_its_two_halve
     hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
                                                part="xcu250-figd2104-2L-e", io_type="io_parallel").write()
     from_model = estimate_project(folder)
+    assert _config_and_firmware_agree(from_model)  # hls4ml 1.3's two calls, a depth multiplier of 2, read as written
     for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
         (folder / name).unlink(missing_ok=True)
     _as_hls4ml_0_8_wrote_it(folder)
@@ -221,7 +231,7 @@ def test_hls4ml_0_8s_name_for_the_type_between_a_separable_convolutions_halves_i
     precision["dw_output"] = "fixed<18,8>"
     folder = tmp_path / "old"
     hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado", io_type="io_parallel").write()
-    graph, _, notes = design_of(folder)
+    graph, _, notes = design_of(folder, as_built=False)  # the config's design (hls4ml 1.3 wrote this firmware without the old name)
     assert "LayerName.separable.Precision.dw_output: read as depthwise_result (its hls4ml 1.3 name)" in notes
     assert str(graph.graph["separable_depthwise"].get_output_variable().type.precision) == "fixed<18,8,TRN,WRAP,0>"
 
@@ -248,11 +258,67 @@ def test_a_generated_project_estimates_the_same_from_its_firmware_alone(tmp_path
     hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "project"), backend="Vitis",
                                                part="xcu250-figd2104-2L-e", io_type=recipe["io_type"]).write()
     from_project = estimate_project(tmp_path / "project")
+    assert _config_and_firmware_agree(from_project)
     for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
         (tmp_path / "project" / name).unlink(missing_ok=True)
     from_firmware = estimate_project(tmp_path / "project")
     assert from_firmware["notes"][0].startswith("estimated from the firmware")
     assert from_firmware["total"] == from_project["total"]
+
+
+def test_a_firmware_that_is_not_its_configs_design_is_the_design_estimated(hls4ml_project, tmp_path):
+    """The tool builds firmware/: where it is not what hls4ml 1.3 makes of the config (an older hls4ml wrote it, or it
+    was edited), the firmware is estimated, as from the firmware alone, and a note names what the config's design
+    would cost; `codesign fit`, which writes the config, keeps the config's design."""
+    import re
+
+    from codesign.estimate.model import estimate_design
+    from codesign.estimate.project import design_of, estimate_project
+    from codesign.parts import part_or_unlisted
+
+    folder = tmp_path / "edited"
+    shutil.copytree(hls4ml_project, folder)
+    defines = folder / "firmware" / "defines.h"
+    text = defines.read_text()
+    edited = re.sub(r"typedef ap_fixed<16,6> input_t;", "typedef ap_fixed<30,12> input_t;", text)
+    assert edited != text
+    defines.write_text(edited)
+    report = estimate_project(folder)
+    note = next(note for note in report["notes"] if note.startswith(OTHER_FIRMWARE))
+    graph, settings, _ = design_of(folder, as_built=False)
+    configured = estimate_design(graph, part_or_unlisted(settings["part"])[0], settings["clock_ns"], settings["io_type"], settings["backend"], local=False)
+    assert configured["total"]["lut"] < report["total"]["lut"] and f"LUT {configured['total']['lut']:,} -> " in note
+    assert report["settings"]["precision"] == "as written in the firmware"
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    assert estimate_project(folder)["total"] == report["total"]
+
+
+@pytest.mark.slow
+def test_a_depthwise_kernels_depth_multiplier_and_strides_are_read_from_its_firmware(tmp_path):
+    """A depthwise convolution of depth multiplier 2 and strides (1, 2), read from the firmware alone, estimates as its
+    model (its multiplier was read as 1: half the products; its strides as the width's in both directions)."""
+    import hls4ml
+    import tensorflow as tf
+
+    from codesign.estimate.project import estimate_project
+
+    tf.keras.utils.set_random_seed(11)
+    inputs = tf.keras.Input((6, 6, 3), name="image")
+    x = tf.keras.layers.DepthwiseConv2D(3, strides=(1, 2), depth_multiplier=2, name="depthwise")(inputs)
+    outputs = tf.keras.layers.Dense(2, name="out")(tf.keras.layers.Flatten(name="flatten")(x))
+    folder = tmp_path / "depthwise"
+    model = tf.keras.Model(inputs, outputs)
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
+                                               part="xcu250-figd2104-2L-e", io_type="io_parallel").write()
+    from_model = estimate_project(folder)
+    assert _config_and_firmware_agree(from_model)
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    from_firmware = estimate_project(folder)
+    assert from_firmware["notes"][0].startswith("estimated from the firmware")
+    assert from_firmware["total"] == from_model["total"]
 
 
 def test_a_firmware_call_codesign_does_not_know_is_a_cast_with_a_note_or_named_when_it_has_weights(hls4ml_project, tmp_path):

@@ -396,9 +396,11 @@ def _depthwise(layer: Layer, config: dict, resource: bool):
 
     two = "2d" in layer.function
     size = (int(config["filt_height"]), int(config["filt_width"])) if two else (int(config["filt_width"]),)
-    built = (keras.layers.DepthwiseConv2D if two else keras.layers.DepthwiseConv1D)(size, padding=_same(config),
-                                                                                   strides=int(config.get("stride_width", 1)), name=layer.name)
-    bias = layer.weights[1] if len(layer.weights) > 1 else np.zeros(int(config["n_chan"]))
+    strides = (int(config.get("stride_height", 1)), int(config.get("stride_width", 1))) if two else int(config.get("stride_width", 1))
+    multiplier = int(config.get("n_filt", config["n_chan"])) // int(config["n_chan"])  # n_filt: channels x depth multiplier
+    built = (keras.layers.DepthwiseConv2D if two else keras.layers.DepthwiseConv1D)(size, padding=_same(config), strides=strides,
+                                                                                   depth_multiplier=multiplier, name=layer.name)
+    bias = layer.weights[1] if len(layer.weights) > 1 else np.zeros(int(config["n_chan"]) * multiplier)
     return built, [layer.weights[0], bias]
 
 

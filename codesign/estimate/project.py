@@ -3,7 +3,8 @@
 Configs from hls4ml 0.6-1.3 are read: the `!keras_model` tag, old key names (XilinxPart), accelerator backends
 (VivadoAccelerator, Pynq -> Vivado), values older versions spelled otherwise (ConvImplementation `encoded`), and
 per-layer keys hls4ml 1.3 does not know (dropped, each with a note). Where the written firmware's reuse factors
-differ from the config (set by hand after hls4ml wrote it), the firmware's are what was synthesized and are used.
+differ from the config (set by hand after hls4ml wrote it), the firmware's are what was synthesized and are used;
+where the firmware's whole design prices otherwise than the config's (another hls4ml wrote it), the firmware is.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ RENAMED_KEYS = {"table_size": "TableSize"}  # what hls4ml 0.x wrote, and its 1.3
 # Precision entries hls4ml 0.8 named otherwise: a separable convolution's type between its halves (its firmware's
 # `*_dw_out_t`); hls4ml 1.3 would drop `dw_output` silently and type that value by its default
 RENAMED_PRECISIONS = {"dw_output": "depthwise_result"}
+DIFFERENCES = (("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF"), ("bram_18k", "BRAM18"), ("latency_cycles", "cycles"))  # config's -> firmware's
 CHOICES = {"ConvImplementation": ("LineBuffer", "Encoded")}  # hls4ml 1.3's spellings; 0.x wrote `encoded`, `Pointwise`
 LAYER_KEYS = {  # what hls4ml 1.3 takes per layer in LayerName (older configs carry more)
     "Precision", "ReuseFactor", "Strategy", "Trace", "TableSize", "Implementation", "Skip", "ParallelizationFactor",
@@ -297,10 +299,12 @@ def forced_multipliers(folder: Path) -> str:
     return "fabric" if re.search(r"^\s*config_op\s+mul\b.*-impl\s+fabric", text, flags=re.MULTILINE) else "auto"
 
 
-def design_of(folder: Path) -> tuple[object, dict, list[str]]:
+def design_of(folder: Path, as_built: bool = True) -> tuple[object, dict, list[str]]:
     """The project's graph, its settings and notes: from its Keras model as its config converts it, else (no loadable
-    model, or no config) from the firmware hls4ml wrote, with a note saying why."""
-    from codesign.estimate.firmware import convert_firmware, has_firmware, read_firmware
+    model, or no config) from the firmware hls4ml wrote, with a note saying why. With `as_built`, a firmware whose
+    design is not what hls4ml 1.3 makes of the config (another hls4ml wrote it, or it was edited) is the design: the
+    tool builds the firmware."""
+    from codesign.estimate.firmware import has_firmware
 
     if not (folder / CONFIG_NAME).is_file():
         reason = f"no {CONFIG_NAME}"
@@ -309,18 +313,56 @@ def design_of(folder: Path) -> tuple[object, dict, list[str]]:
             project = read_project(folder)
             settings = {"backend": project.backend, "part": project.part, "clock_ns": project.clock_ns, "io_type": project.io_type,
                         "strategy": project.strategy, "reuse_factor": project.reuse_factor, "precision": "as configured in the project"}
-            return convert_project(project), settings, list(project.notes)
+            graph = convert_project(project)
         except ModelError as error:
             if not has_firmware(folder):
                 raise
             reason = _without_folder(error, folder)
+        else:
+            other = _other_firmware(folder, graph, settings) if as_built else None
+            return (graph, settings, list(project.notes)) if other is None else (other[0], other[1], list(project.notes) + [other[2]])
+    graph, settings, notes = _firmware_design(folder)
+    return graph, settings, [f"estimated from the firmware (parameters.h, defines.h, weights/): {reason}"] + notes
+
+
+def _firmware_design(folder: Path) -> tuple[object, dict, list[str]]:
+    """The graph of the firmware hls4ml wrote, its settings and the reader's notes."""
+    from codesign.estimate.firmware import convert_firmware, read_firmware
+
     design = read_firmware(folder)
     backend, part, clock_ns = _firmware_target(folder, design)
     graph = convert_firmware(design, backend, part, clock_ns)
     strategies, reuse = _strategies_and_reuse(graph.config.config["HLSConfig"])
     settings = {"backend": backend, "part": part, "clock_ns": clock_ns, "io_type": design.io_type, "strategy": "/".join(strategies) or "Latency",
                 "reuse_factor": reuse, "precision": "as written in the firmware"}
-    return graph, settings, [f"estimated from the firmware (parameters.h, defines.h, weights/): {reason}"] + design.notes
+    return graph, settings, design.notes
+
+
+def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, str] | None:
+    """The firmware's graph, settings and a note where the project's firmware (all its weights there) prices otherwise
+    than the config's design (hls4ml 0.7/0.8 fused batch normalizations, kept a quantizer's cast as its own call, typed
+    weights by the config rather than the quantizer: docs/estimation.md); None where they agree or it does not read."""
+    from codesign.estimate.firmware import has_firmware
+    from codesign.estimate.model import estimate_design
+    from codesign.parts import part_or_unlisted
+
+    if not has_firmware(folder):
+        return None
+    try:
+        written, written_settings, notes = _firmware_design(folder)
+    except (ModelError, OSError, ValueError):
+        return None
+    if any(note.startswith("weights/") for note in notes) or written_settings["io_type"] != settings["io_type"]:
+        return None  # weights unknown, or a firmware of another io type than the config: the config's design
+    part = part_or_unlisted(settings["part"])[0]
+    priced = [estimate_design(design, part, settings["clock_ns"], settings["io_type"], settings["backend"], local=False)["total"]
+              for design in (graph, written)]
+    changed = [f"{label} {priced[0][metric]:,} -> {priced[1][metric]:,}" for metric, label in DIFFERENCES if priced[0][metric] != priced[1][metric]]
+    if not changed:
+        return None
+    note = (f"firmware/ is not the design hls4ml 1.3 makes of {CONFIG_NAME} (another hls4ml wrote it, or it was edited): estimated "
+            f"from the firmware, what the tool builds ({', '.join(changed)}); write the project again with hls4ml to estimate the config's")
+    return written, written_settings, note
 
 
 def _without_folder(error: ModelError, folder: Path) -> str:
