@@ -5,7 +5,9 @@
 Each fuzzer model (codesign/fuzz_models.py: random QKeras layers, quantizers, io types and strategies) is written by
 hls4ml 1.3 (the Vitis backend by default, xcu250), estimated as `codesign estimate PROJECT_DIR` does, then estimated
 again with hls4ml_config.yml and the Keras model removed (what some users commit). Prints one row per model: the two
-totals the same, different (both shown), or the error of a path that refused; then the counts.
+totals the same, different (both shown), or the error of a path that refused; then the counts. A project whose
+firmware prices otherwise than its config's design is estimated from its firmware (project.design_of) and counted
+as "firmware not the config's design": written by hls4ml 1.3, each such model is a firmware reader's error.
 
 With `--hls4ml-from DIR` another hls4ml writes the projects, as public projects were written (the estimate still runs
 hls4ml 1.3): DIR holds it, e.g. `.venv/bin/pip install --target /tmp/hls4ml-0.8.1 --no-deps hls4ml==0.8.1 calmjs.parse
@@ -38,7 +40,10 @@ def written(recipe: dict, folder: Path, backend: str) -> None:
     from codesign.fuzz_models import build_model
 
     model = build_model(recipe)
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
+    try:
+        config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
+    except TypeError:  # hls4ml before 0.7 took no backend here
+        config = hls4ml.utils.config_from_keras_model(model, granularity="name")
     config["Model"]["Strategy"] = recipe["strategy"]
     hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend=backend,
                                                part="xcu250-figd2104-2L-e", io_type=recipe["io_type"]).write()
@@ -58,14 +63,17 @@ def written_by(hls4ml_from: str, seed: int, index: int, folder: Path, backend: s
     return child.stdout.strip().splitlines()[-1]
 
 
-def estimated(folder: Path) -> dict | str:
-    """The totals, or the one line of the error."""
+def estimated(folder: Path) -> tuple[dict | str, str]:
+    """The totals, or the one line of the error; and the note of a firmware estimated instead of its config's design
+    (project.design_of: empty where the two agree)."""
     from codesign.estimate.project import estimate_project
 
     try:
-        return {metric: estimate_project(folder)["total"][metric] for metric in METRICS}
+        report = estimate_project(folder)
     except Exception as error:  # a refusal (ModelError) or an internal error: both are what this benchmark counts
-        return f"{type(error).__name__}: {' '.join(str(error).split())[:160]}"
+        return f"{type(error).__name__}: {' '.join(str(error).split())[:160]}", ""
+    other = next((note for note in report["notes"] if note.startswith("firmware/ is not the design")), "")
+    return {metric: report["total"][metric] for metric in METRICS}, other
 
 
 def main() -> None:
@@ -89,7 +97,7 @@ def main() -> None:
         print(hls4ml.__version__)
         return
 
-    counts = {"same": 0, "different": 0, "project refused": 0, "firmware refused": 0, "not written": 0}
+    counts = {"same": 0, "different": 0, "project refused": 0, "firmware refused": 0, "not written": 0, "firmware not the config's design": 0}
     writer = f"the hls4ml in {args.hls4ml_from}" if args.hls4ml_from else "hls4ml 1.3"
     started = time.perf_counter()
     print("| model | recipe | from the project | from the firmware alone |\n|---|---|---|---|")
@@ -110,10 +118,10 @@ def main() -> None:
                     said = " ".join(str(error).split())[:160]
                     print(f"| {args.seed}/{index} | {describe(recipe)} | hls4ml: {type(error).__name__}: {said} | |", file=sys.__stdout__)
                     continue
-                project = estimated(folder)
+                project, other = estimated(folder)
                 for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
                     (folder / name).unlink(missing_ok=True)
-                firmware = estimated(folder)
+                firmware, _ = estimated(folder)
             shutil.rmtree(folder, ignore_errors=True)
             if isinstance(project, str):
                 counts["project refused"] += 1
@@ -121,7 +129,9 @@ def main() -> None:
                 counts["firmware refused"] += 1
             else:
                 counts["same" if project == firmware else "different"] += 1
-            print(f"| {args.seed}/{index} | {describe(recipe)} | {project} | {'same' if project == firmware else firmware} |")
+            counts["firmware not the config's design"] += bool(other)
+            said = f" ({other[other.index('estimated from the firmware'):].split('; ')[0]})" if other else ""
+            print(f"| {args.seed}/{index} | {describe(recipe)} | {project}{said} | {'same' if project == firmware else firmware} |")
     print(f"\n{args.n} models of seed {args.seed} from {args.start} ({args.backend}, written by {writer}): "
           + ", ".join(f"{key} {value}" for key, value in counts.items())
           + f"; {time.perf_counter() - started:.0f} s")

@@ -294,6 +294,48 @@ def test_a_firmware_that_is_not_its_configs_design_is_the_design_estimated(hls4m
     assert estimate_project(folder)["total"] == report["total"]
 
 
+def test_a_weight_file_shorter_than_its_layer_reads_makes_those_weights_unknown_not_a_refusal(hls4ml_project, tmp_path):
+    """hls4ml 1.3 wrote a power-of-two alpha scale of 2 values for 3 channels (benchmarks/estimate_paths.py seed 7070,
+    model 27: a ValueError from the firmware alone before): such weights are drawn, with a note, as a missing file's
+    are; with its config and model beside it the project keeps the config's design (the firmware's is not known)."""
+    from codesign.estimate.project import estimate_project
+
+    folder = tmp_path / "short"
+    shutil.copytree(hls4ml_project, folder)
+    biases = max((folder / "firmware" / "weights").glob("b*.txt"), key=lambda path: len(path.read_text().split(",")))
+    assert len(biases.read_text().split(",")) == 32
+    biases.write_text(", ".join(["0.5"] * 7))
+    with_config = estimate_project(folder)
+    assert _config_and_firmware_agree(with_config) and with_config["total"] == estimate_project(hls4ml_project)["total"]
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    result = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "7 weights written where it reads 32: those weights are unknown" in result.output
+
+
+def test_a_call_reading_a_variable_no_call_writes_reads_the_previous_calls_output(hls4ml_project, tmp_path):
+    """hls4ml 0.6 left a free Flatten's variable undeclared (its Dense reads `layer4_out`, which nothing writes:
+    benchmarks/estimate_paths.py seed 7676, model 15, refused before): read as the previous call's output, with a note."""
+    import re
+
+    from codesign.estimate.project import estimate_project
+
+    folder = tmp_path / "undeclared"
+    shutil.copytree(hls4ml_project, folder)
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    before = estimate_project(folder)["total"]
+    top = folder / "firmware" / "myproject.cpp"
+    text = top.read_text()
+    read = re.search(r"nnet::dense<[^;]*>\((\w+), \w+, \w+, \w+\); // out", text).group(1)
+    top.write_text(text.replace(f"({read}, layer5_out", "(layer99_out, layer5_out"))
+    result = CliRunner().invoke(main, ["estimate", str(folder), "--json", str(tmp_path / "e.json")])
+    assert result.exit_code == 0, result.output
+    assert f"firmware layer 'out' reads 'layer99_out', which no call writes: read as the previous call's output '{read}'" in " ".join(result.output.split())
+    assert json.loads((tmp_path / "e.json").read_text())["total"] == before
+
+
 @pytest.mark.slow
 def test_a_depthwise_kernels_depth_multiplier_and_strides_are_read_from_its_firmware(tmp_path):
     """A depthwise convolution of depth multiplier 2 and strides (1, 2), read from the firmware alone, estimates as its

@@ -72,6 +72,7 @@ class Firmware:
     value_bits: dict = field(default_factory=dict)  # layer -> the per-value widths of its output an HGQ quantizer after it sets
 
 
+UNKNOWN_WEIGHTS = "those weights are unknown"  # said of weights the firmware does not hold: drawn instead
 FACTS = "firmware.json"  # the facts read from a firmware whose C++ is not kept (../shared/calibration keeps data only)
 WEIGHT_PREFIXES = ("w", "s", "a", "d", "p", "z", "b")  # hls4ml's weight files of layer N, in the order its calls pass them: kernel or
 # scale, alpha (a separable convolution's: depthwise, pointwise, the depthwise half's zero bias), bias
@@ -261,7 +262,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     part, clock_ns, backend = _settings(folder)
     notes = []
     if missing and with_weights:
-        notes.append(f"weights/{', '.join(missing)} missing: those weights are unknown, drawn as an untrained layer's (DSP and LUT "
+        notes.append(f"weights/{', '.join(missing)} missing: {UNKNOWN_WEIGHTS}, drawn as an untrained layer's (DSP and LUT "
                      "intervals widened as for untrained weights)")
     if any("_large" in layer.function for layer in layers):
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
@@ -537,6 +538,18 @@ def _shaped(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return values.reshape(shape)
 
 
+def _shaped_or_drawn(values: np.ndarray, drawn: np.ndarray, layer: str, notes: list[str]) -> np.ndarray:
+    """_shaped, or Keras's draw with a note where the written array cannot fill the layer's (hls4ml 1.3 wrote a
+    power-of-two alpha scale of 2 values for 3 channels, which its kernel reads past): those weights are unknown."""
+    size = int(np.prod(drawn.shape))
+    if values.size == size or (values.size and (values.size % size == 0 or size % values.size == 0)):
+        return _shaped(values, drawn.shape)
+    note = (f"firmware layer '{layer}': {values.size} weights written where it reads {size}: {UNKNOWN_WEIGHTS}, drawn as an untrained "
+            "layer's (DSP and LUT then depend on the draw)")
+    notes.extend([] if note in notes else [note])
+    return drawn
+
+
 def _input_shape(design: Firmware) -> tuple[int, ...]:
     """The model's input: that of the first layer whose config states its shape (a kernel, a pooling, a padding, a
     resize; a Dense reads a flat vector). Element-wise calls before it (an activation, a batch normalization) keep
@@ -570,11 +583,17 @@ def keras_model_of(design: Firmware):
     tensors, producers = {design.input_name: inputs}, {design.input_name: design.input_name}  # variable -> tensor, its layer
     settings = {design.input_name: {"Precision": {"result": design.input_type}}}
     pending = []  # (keras layer, weights) set once the model is built
+    written = design.input_name  # the last call's output
     for layer in design.layers:
         layer.inputs = [_named(variable, design.aliases) for variable in layer.inputs]
         missing = [variable for variable in layer.inputs if variable not in tensors]
-        if missing:
+        if missing and len(layer.inputs) == 1:  # hls4ml 0.6 left a free Flatten's variable undeclared: the last call's output
+            design.notes.append(f"firmware layer '{layer.name}' reads '{missing[0]}', which no call writes: read as the previous call's "
+                                f"output '{written}' (a free Flatten or Reshape hls4ml left out)")
+            layer.inputs = [written]
+        elif missing:
             raise ModelError(f"firmware layer '{layer.name}' reads '{missing[0]}', which no earlier call writes")
+        written = layer.outputs[0] if layer.outputs else written
         sources = [tensors[variable] for variable in layer.inputs]
         x, previous = sources[0], producers[layer.inputs[0]]
         builder = _builder(layer.function)
@@ -619,8 +638,8 @@ def keras_model_of(design: Firmware):
     results = [variable for layer in design.layers for variable in layer.outputs if variable not in read and variable in tensors]
     model = keras.Model(inputs, [tensors[variable] for variable in results] if len(results) > 1 else tensors[design.layers[-1].outputs[0]])
     for built, weights in pending:
-        built.set_weights([target if values is None else _shaped(np.asarray(values, dtype=np.float32), target.shape)  # missing: Keras's draw
-                           for values, target in zip(weights, built.get_weights())])
+        built.set_weights([target if values is None else _shaped_or_drawn(np.asarray(values, dtype=np.float32), target, built.name, design.notes)
+                           for values, target in zip(weights, built.get_weights())])  # missing: Keras's draw
     return model, {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}, "LayerName": settings}
 
 
