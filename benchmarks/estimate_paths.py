@@ -42,11 +42,15 @@ def written(recipe: dict, folder: Path, backend: str) -> None:
     model = build_model(recipe)
     try:
         config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
-    except TypeError:  # hls4ml before 0.7 took no backend here
+    except TypeError:  # hls4ml before 0.7 took no backend here (before 0.6: Vivado only)
         config = hls4ml.utils.config_from_keras_model(model, granularity="name")
     config["Model"]["Strategy"] = recipe["strategy"]
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend=backend,
-                                               part="xcu250-figd2104-2L-e", io_type=recipe["io_type"]).write()
+    settings = {"hls_config": config, "output_dir": str(folder), "part": "xcu250-figd2104-2L-e", "io_type": recipe["io_type"]}
+    try:
+        graph = hls4ml.converters.convert_from_keras_model(model, backend=backend, **settings)
+    except TypeError:  # hls4ml before 0.6: Vivado only, no backend argument, the part as fpga_part
+        graph = hls4ml.converters.convert_from_keras_model(model, fpga_part=settings.pop("part"), **settings)
+    graph.write()
     if not any((folder / name).exists() for name in ("keras_model.keras", "keras_model.h5")):
         model.save(folder / "keras_model.h5")
 
