@@ -22,7 +22,7 @@ import yaml
 
 from codesign.config import Spec, spec_from_dict
 from codesign.errors import ModelError
-from codesign.estimate.project import clock_of_build, project_with_a_model
+from codesign.estimate.project import REBUILT_MODEL, clock_of_build, project_with_a_model
 from codesign.estimate.vendor import build_of_report
 from codesign.fixed import Fixed
 
@@ -36,6 +36,7 @@ def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: 
     imported = Path(run_dir) / "imported"
     project = project_with_a_model(folder, imported)
     project.clock_ns = clock_of_build(build_of_report(folder), project.clock_ns, project.notes)
+    project.notes += _firmware_not_imported(folder, project)
     for note in project.notes:
         say(f"note: {note}")
     imported.mkdir(parents=True, exist_ok=True)
@@ -69,6 +70,22 @@ def import_spec(folder: Path, name: str, data: Path | None, run_dir: Path, say: 
         "validation": {"domain": domain},
     }
     return spec_from_dict(spec, source=f"hls4ml project {folder}")
+
+
+def _firmware_not_imported(folder: Path, project) -> list[str]:
+    """A note where the project's firmware is not its config's design (another hls4ml wrote it): the run is the
+    config's design, and `codesign estimate FOLDER` estimates the firmware (estimate/project.py::design_of)."""
+    from codesign.estimate.project import OTHER_FIRMWARE, design_of
+
+    if project.model_path.name == REBUILT_MODEL:
+        return []  # imported from its firmware already
+    try:
+        notes = design_of(Path(folder))[2]
+    except ModelError:
+        return []
+    other = next((note for note in notes if note.startswith(OTHER_FIRMWARE)), None)
+    return [f"{OTHER_FIRMWARE} its config: the run is the config's design (its Keras model as hls4ml 1.3 converts it), not the "
+            f"firmware as written, which `codesign estimate {folder}` estimates ({other.split('what the tool builds (')[1].split(')')[0]})"] if other else []
 
 
 def _has_head(model_path: Path) -> bool:

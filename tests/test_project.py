@@ -527,6 +527,28 @@ def test_a_project_with_only_its_firmware_imports_as_a_run_of_the_rebuilt_design
     assert run.validate().samples == 1000
 
 
+@pytest.mark.slow
+def test_an_import_of_a_project_whose_firmware_is_not_its_configs_design_says_which_it_validates(hls4ml_project, tmp_path):
+    """The run is the config's design (the author's Keras model); where the firmware differs (another hls4ml wrote
+    it), a note says so and names what `codesign estimate FOLDER` estimates instead."""
+    import re
+
+    import codesign
+
+    folder = tmp_path / "older"
+    shutil.copytree(hls4ml_project, folder)
+    defines = folder / "firmware" / "defines.h"
+    defines.write_text(re.sub(r"typedef ap_fixed<16,6> input_t;", "typedef ap_fixed<30,12> input_t;", defines.read_text()))
+    messages: list[str] = []
+    run = codesign.import_project(folder, "older", output_root=tmp_path / "runs", say=messages.append)
+    said = next(message for message in messages if OTHER_FIRMWARE in message)
+    assert "the run is the config's design" in said and f"codesign estimate {folder}" in said and "LUT " in said
+    assert run.spec.hls.precision == "as-configured"
+    unchanged: list[str] = []
+    codesign.import_project(hls4ml_project, "same", output_root=tmp_path / "runs", say=unchanged.append)
+    assert not any(OTHER_FIRMWARE in message for message in unchanged)
+
+
 def test_import_refuses_a_folder_that_is_not_a_project(tmp_path):
     result = CliRunner().invoke(main, ["import", str(tmp_path), "--name", "x", "--output-root", str(tmp_path / "out")])
     assert result.exit_code == 2 and "not an hls4ml project folder (no hls4ml_config.yml in it, nor firmware/ with parameters.h and defines.h)" in result.output

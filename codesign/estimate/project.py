@@ -31,6 +31,8 @@ RENAMED_KEYS = {"table_size": "TableSize"}  # what hls4ml 0.x wrote, and its 1.3
 # Precision entries hls4ml 0.8 named otherwise: a separable convolution's type between its halves (its firmware's
 # `*_dw_out_t`); hls4ml 1.3 would drop `dw_output` silently and type that value by its default
 RENAMED_PRECISIONS = {"dw_output": "depthwise_result"}
+REBUILT_MODEL = "keras_model_from_firmware.h5"  # a model rebuilt from a firmware to import it
+OTHER_FIRMWARE = "firmware/ is not the design hls4ml 1.3 makes of"  # the note of a firmware estimated instead of its config
 DIFFERENCES = (("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF"), ("bram_18k", "BRAM18"), ("latency_cycles", "cycles"))  # config's -> firmware's
 CHOICES = {"ConvImplementation": ("LineBuffer", "Encoded")}  # hls4ml 1.3's spellings; 0.x wrote `encoded`, `Pointwise`
 LAYER_KEYS = {  # what hls4ml 1.3 takes per layer in LayerName (older configs carry more)
@@ -320,7 +322,7 @@ def design_of(folder: Path, as_built: bool = True) -> tuple[object, dict, list[s
             reason = _without_folder(error, folder)
         else:
             other = _other_firmware(folder, graph, settings) if as_built else None
-            return (graph, settings, list(project.notes)) if other is None else (other[0], other[1], list(project.notes) + [other[2]])
+            return (graph, settings, list(project.notes)) if other is None else (other[0], other[1], list(project.notes) + other[2])
     graph, settings, notes = _firmware_design(folder)
     return graph, settings, [f"estimated from the firmware (parameters.h, defines.h, weights/): {reason}"] + notes
 
@@ -338,8 +340,8 @@ def _firmware_design(folder: Path) -> tuple[object, dict, list[str]]:
     return graph, settings, design.notes
 
 
-def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, str] | None:
-    """The firmware's graph, settings and a note where the project's firmware (all its weights there) prices otherwise
+def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, list[str]] | None:
+    """The firmware's graph, settings and notes (what differs, then the reader's) where the project's firmware (all its weights there) prices otherwise
     than the config's design (hls4ml 0.7/0.8 fused batch normalizations, kept a quantizer's cast as its own call, typed
     weights by the config rather than the quantizer: docs/estimation.md); None where they agree or it does not read."""
     from codesign.estimate.firmware import UNKNOWN_WEIGHTS, has_firmware
@@ -360,9 +362,9 @@ def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, 
     changed = [f"{label} {priced[0][metric]:,} -> {priced[1][metric]:,}" for metric, label in DIFFERENCES if priced[0][metric] != priced[1][metric]]
     if not changed:
         return None
-    note = (f"firmware/ is not the design hls4ml 1.3 makes of {CONFIG_NAME} (another hls4ml wrote it, or it was edited): estimated "
+    note = (f"{OTHER_FIRMWARE} {CONFIG_NAME} (another hls4ml wrote it, or it was edited): estimated "
             f"from the firmware, what the tool builds ({', '.join(changed)}); write the project again with hls4ml to estimate the config's")
-    return written, written_settings, note
+    return written, written_settings, [note] + notes
 
 
 def _without_folder(error: ModelError, folder: Path) -> str:
@@ -407,7 +409,7 @@ def project_with_a_model(folder: Path, scratch: Path) -> Project:
                          "firmware cannot be rebuilt to validate (codesign estimate still estimates it)")
     model, hls_config = keras_model_of(design)
     Path(scratch).mkdir(parents=True, exist_ok=True)
-    model_path = Path(scratch) / "keras_model_from_firmware.h5"
+    model_path = Path(scratch) / REBUILT_MODEL
     model.save(model_path)
     backend, part, clock_ns = _firmware_target(folder, design)
     strategies, reuse = _strategies_and_reuse(hls_config)
