@@ -839,6 +839,21 @@ def test_an_average_pooling_that_pads_divides_at_run_time_on_vivado_hls(tmp_path
     assert padded["territory"]["inside"] is True  # hls4ml's CI rows of it are in the calibration
 
 
+def test_an_identity_leaky_relu_is_free_but_streamed_keeps_its_streams_register(tmp_path):
+    """LeakyReLU(alpha=1) is x -> x: the tools remove its logic and cycles; streamed, its dataflow process keeps its
+    stream's register (hls4ml's CI, Vitis HLS 2024.1: Dense(64) and it, 2,064 FF, as with a ReLU; it was 1,024)."""
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((1,))
+    x = tf.keras.layers.Dense(64, name="dense")(inputs)
+    model = tf.keras.Model(inputs, tf.keras.layers.LeakyReLU(alpha=1.0, name="leaky")(x))
+    streamed = estimate_model(model, HLSSpec(part="xcvu13p-flga2577-2-e", io_type="io_stream"), None, tmp_path / "stream", tool="Vitis HLS 2024.1")
+    parallel = estimate_model(model, HLSSpec(part="xcvu13p-flga2577-2-e"), None, tmp_path / "parallel", tool="Vitis HLS 2024.1")
+    leaky = _layer(streamed, "leaky")
+    assert leaky["ff"] >= 64 * 16 and leaky["lut"] == 0 and leaky["latency_cycles"] == 0
+    assert _layer(parallel, "leaky")["ff"] == _layer(parallel, "leaky")["lut"] == 0
+
+
 def test_combinational_layers_are_cut_by_the_top_function_at_each_clock_period(tmp_path):
     """Where every layer's logic fits a cycle, the tools leave each call unregistered, but their chain does not fit one:
     the top function registers it once per clock period (Vitis HLS 2024.1, an HGQ MLP's seven calls at 5 ns: 4 and
