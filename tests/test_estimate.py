@@ -854,6 +854,21 @@ def test_an_identity_leaky_relu_is_free_but_streamed_keeps_its_streams_register(
     assert _layer(parallel, "leaky")["ff"] == _layer(parallel, "leaky")["lut"] == 0
 
 
+def test_the_models_output_stream_is_the_top_functions_port_not_a_fifo(tmp_path):
+    """io_stream: each layer's output stream is a FIFO as deep as its pixels (BRAM above 32 deep), except the model's
+    output, which hls4ml passes to the top function (hls4ml's CI DepthwiseConv2D 32x32x3 -> 30x30x3 alone, Vivado HLS
+    2020.1: 0 BRAM, estimated 12 before)."""
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((32, 32, 3))
+    x = tf.keras.layers.DepthwiseConv2D(3, name="depthwise")(inputs)
+    spec = HLSSpec(backend="Vivado", part="xcvu13p-flga2577-2-e", io_type="io_stream", precision="ap_fixed<32,12>")
+    alone = estimate_model(tf.keras.Model(inputs, x), spec, None, tmp_path / "alone", tool="Vivado HLS 2020.1")
+    followed = estimate_model(tf.keras.Model(inputs, tf.keras.layers.ReLU(name="relu")(x)), spec, None, tmp_path / "followed", tool="Vivado HLS 2020.1")
+    assert _layer(alone, "depthwise")["bram_18k"] == 0
+    assert _layer(followed, "depthwise")["bram_18k"] >= 3 and _layer(followed, "relu")["bram_18k"] == 0  # 900 deep, a FIFO per channel
+
+
 def test_combinational_layers_are_cut_by_the_top_function_at_each_clock_period(tmp_path):
     """Where every layer's logic fits a cycle, the tools leave each call unregistered, but their chain does not fit one:
     the top function registers it once per clock period (Vitis HLS 2024.1, an HGQ MLP's seven calls at 5 ns: 4 and

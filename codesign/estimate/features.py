@@ -188,7 +188,8 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     describe(layer, found, Site(data_bits, out_bits, lanes, family, multipliers, stream, narrow_products_in_logic(tool), scheduler_of(tool, backend),
                                 in_value_bits, out_value_bits))
     if stream:
-        _stream_fifos(found, out_var, out_bits)
+        if not _is_model_output(layer, out_var):  # the model's output stream is the top function's port, not a FIFO
+            _stream_fifos(found, out_var, out_bits)
         found["ff"]["stream_vivado" if backend == "Vivado" else "stream_vitis"] += lanes * out_bits
     elif not found["shape"].get("read_from_table"):  # the top function's registers between layer calls (model.call_register_bits)
         found["ff"]["output"] = out_var.size() * out_bits if out_value_bits is None else int(out_value_bits.sum())
@@ -565,6 +566,12 @@ def _beats(variable) -> int:
     InplaceStreamFlatten), one word per pixel of its channels, which a Dense reads one a cycle (DataPrepare)."""
     per_word = getattr(getattr(variable, "type", None), "n_elem", None)
     return max(1, math.ceil(variable.size() / per_word)) if variable is not None and per_word else 1
+
+
+def _is_model_output(layer, variable) -> bool:
+    """Whether the variable a layer writes is one of the model's outputs (hls4ml passes it to the top function)."""
+    model = getattr(layer, "model", None)
+    return model is not None and any(output.name == variable.name for output in model.get_output_variables())
 
 
 def _stream_fifos(found: dict, variable, bits: int) -> None:
