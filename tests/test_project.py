@@ -337,6 +337,42 @@ def test_a_call_reading_a_variable_no_call_writes_reads_the_previous_calls_outpu
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("dimensions", [1, 2])
+def test_croppings_and_activations_with_a_parameter_are_read_from_their_firmware(tmp_path, dimensions):
+    """hls4ml 1.x passes a LeakyReLU's alpha, an ELU's and a ThresholdedReLU's theta as literal call arguments, which
+    the reader took for variables no call writes (refused), and writes croppings as `cropping*d_cl` calls, which it
+    read as casts (the next kernel then had the uncropped input); found by trying Keras layers the fuzzer does not draw.
+    From the firmware alone they now estimate as their model."""
+    import hls4ml
+    import tensorflow as tf
+
+    from codesign.estimate.project import estimate_project
+
+    tf.keras.utils.set_random_seed(13)
+    layers = tf.keras.layers
+    inputs = tf.keras.Input((8, 2) if dimensions == 1 else (8, 8, 2), name="signal")
+    if dimensions == 1:
+        x = layers.Conv1D(2, 3, name="conv")(layers.Cropping1D((1, 2), name="crop")(inputs))
+    else:
+        x = layers.Conv2D(2, 3, name="conv")(layers.Cropping2D(((1, 1), (2, 0)), name="crop")(inputs))
+    x = layers.Dense(5, name="fc1")(layers.Flatten(name="flatten")(layers.LeakyReLU(0.3, name="leaky")(x)))
+    x = layers.Dense(4, name="fc2")(layers.ELU(0.5, name="elu")(x))
+    model = tf.keras.Model(inputs, layers.Dense(2, name="out")(layers.ThresholdedReLU(0.5, name="thresholded")(x)))
+    folder = tmp_path / "parameters"
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
+                                               part="xcu250-figd2104-2L-e", io_type="io_parallel").write()
+    from_model = estimate_project(folder)
+    assert _config_and_firmware_agree(from_model)
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+    from_firmware = estimate_project(folder)
+    assert from_firmware["notes"][0].startswith("estimated from the firmware")
+    assert not any("estimated as a cast" in note for note in from_firmware["notes"])
+    assert from_firmware["total"] == from_model["total"]
+
+
+@pytest.mark.slow
 def test_a_depthwise_kernels_depth_multiplier_and_strides_are_read_from_its_firmware(tmp_path):
     """A depthwise convolution of depth multiplier 2 and strides (1, 2), read from the firmware alone, estimates as its
     model (its multiplier was read as 1: half the products; its strides as the width's in both directions)."""

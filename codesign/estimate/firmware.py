@@ -25,6 +25,7 @@ ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "
 # nnet activations only QKeras's quantized activations convert to (the firmware's types replace the quantizer's)
 QKERAS_ACTIVATIONS = {"hard_tanh": "quantized_tanh(16)", "binary_tanh": "binary(alpha=1)", "ternary_tanh": "ternary(alpha=1)"}
 MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")  # nnet's element-wise merges (nnet_merge.h)
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[fF]?")  # a literal call argument
 CALL = re.compile(r"nnet::(\w+)\s*<(.*?)>\s*\(([^;]*?)\)\s*;[ \t]*(?://[ \t]*(\S+))?")
 # a config struct; hard_sigmoid's derives from nothing (its slope and shift are defined after it)
 STRUCT = re.compile(r"struct\s+(\w+)\s*(?::\s*nnet::(\w+)\s*)?\{[ \t]*\n(.*?)\n\s*\};", flags=re.DOTALL)
@@ -52,6 +53,7 @@ class Layer:
     outputs: list = field(default_factory=list)  # the variables it writes (two for a stream's clone)
     named: bool = True  # the firmware names the layer (hls4ml < 0.5 did not: `name` is then its output variable's)
     value_bits: np.ndarray | None = None  # an HGQ quantizer's width of each value it writes (hgq.py), where the folder states them
+    params: list = field(default_factory=list)  # its numeric call arguments: a LeakyReLU's alpha, an ELU's, a ThresholdedReLU's theta
 
 
 @dataclass
@@ -247,7 +249,8 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
                       "dw_output_t": data_types[1] if len(data_types) > 2 else data_types[-1]}
         is_weight = [bool(re.fullmatch(r"[a-z]+\d+", argument)) and (_has_weights(firmware, argument) or argument in declared)
                      for argument in call_args]
-        variables = [argument for argument, weight in zip(call_args, is_weight) if not weight]
+        params = [float(argument.rstrip("fF")) for argument in call_args if NUMBER.fullmatch(argument)]  # hls4ml 1.x passes an activation's alpha so
+        variables = [argument for argument, weight in zip(call_args, is_weight) if not weight and not NUMBER.fullmatch(argument)]
         weights = [weight_file(firmware, argument) if _has_weights(firmware, argument) else None
                    for argument, weight in zip(call_args, is_weight) if weight] if with_weights else []
         ins, outs = (variables[:1], variables[1:]) if function.startswith("clone_stream") else (variables[:-1], variables[-1:])
@@ -255,7 +258,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         if input_name is None:
             input_name, input_type, input_pixel = ins[0], data_types[0], pixels.get(template_args[0])
         out_type = types.get(variable_types.get(outs[0], ""), data_types[-1])  # a call with one type (a resize) declares its output's
-        layers.append(Layer(function, name, data_types[0], out_type, config, weights, ins, outs, named=bool(comment)))
+        layers.append(Layer(function, name, data_types[0], out_type, config, weights, ins, outs, named=bool(comment), params=params))
     if not layers:
         raise ModelError(f"{top}: no nnet:: layer calls")
     stream = "hls::stream" in top_text or any(layer.config.get("io_type") == "nnet::io_stream" for layer in layers)
@@ -463,6 +466,15 @@ def _zero_padding(layer: Layer, config: dict, resource: bool):
     return keras.layers.ZeroPadding2D(((int(config.get("pad_top", 0)), int(config.get("pad_bottom", 0))), sides), name=layer.name), None
 
 
+def _cropping(layer: Layer, config: dict, resource: bool):
+    from tensorflow import keras
+
+    sides = (int(config.get("crop_left", 0)), int(config.get("crop_right", 0)))
+    if layer.function == "cropping1d_cl":
+        return keras.layers.Cropping1D(sides, name=layer.name), None
+    return keras.layers.Cropping2D(((int(config.get("crop_top", 0)), int(config.get("crop_bottom", 0))), sides), name=layer.name), None
+
+
 def _resize(layer: Layer, config: dict, resource: bool):
     from tensorflow import keras
 
@@ -486,8 +498,12 @@ def _activation(layer: Layer, config: dict, resource: bool):
     if layer.function == "prelu":
         return keras.layers.PReLU(name=layer.name), [layer.weights[0]]
     if layer.function == "leaky_relu":
-        alpha = config.get("activ_param")
-        return keras.layers.LeakyReLU(float(alpha) if isinstance(alpha, int) else 0.3, name=layer.name), None
+        alpha = layer.params[0] if layer.params else config.get("activ_param")
+        return keras.layers.LeakyReLU(float(alpha) if isinstance(alpha, (int, float)) else 0.3, name=layer.name), None
+    if layer.function == "elu" and layer.params:
+        return keras.layers.ELU(layer.params[0], name=layer.name), None
+    if layer.function == "thresholded_relu":
+        return keras.layers.ThresholdedReLU(layer.params[0] if layer.params else 1.0, name=layer.name), None
     if layer.function in QKERAS_ACTIVATIONS:
         from qkeras import QActivation
 
@@ -505,8 +521,9 @@ BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml c
     **dict.fromkeys(("global_pooling1d_cl", "global_pooling2d_cl"), _global_pooling),
     "normalize": _normalize,
     **dict.fromkeys(("zeropad1d_cl", "zeropad2d_cl"), _zero_padding),
+    **dict.fromkeys(("cropping1d_cl", "cropping2d_cl"), _cropping),
     **dict.fromkeys(MERGES, _merge),
-    **dict.fromkeys(("prelu", "leaky_relu", *ACTIVATIONS, *QKERAS_ACTIVATIONS), _activation),
+    **dict.fromkeys(("prelu", "leaky_relu", "thresholded_relu", *ACTIVATIONS, *QKERAS_ACTIVATIONS), _activation),
 }
 WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _separable, _normalize)  # builders that read a layer's weights (and PReLU's alpha)
 # element-wise lookup tables read from firmware as a cast, their table unpriced (no vendor report of one in the calibration)
