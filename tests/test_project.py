@@ -408,6 +408,11 @@ def test_a_firmware_call_codesign_does_not_know_is_a_cast_with_a_note_or_named_w
     top.write_text(original.replace("nnet::relu<", "nnet::my_custom_op<"))
     cast = CliRunner().invoke(main, ["estimate", str(folder)])
     assert cast.exit_code == 0 and "note: firmware layer 'relu1' (nnet::my_custom_op) estimated as a cast of its input" in cast.output
+    shutil.copy(hls4ml_project / "hls4ml_config.yml", folder / "hls4ml_config.yml")  # with its config, the config's design
+    from codesign.estimate.project import estimate_project  # (the firmware's reading is incomplete)
+
+    assert _config_and_firmware_agree(estimate_project(folder))
+    (folder / "hls4ml_config.yml").unlink()
     top.write_text(original.replace("nnet::dense<layer4_t", "nnet::my_custom_op<layer4_t"))
     refused = CliRunner().invoke(main, ["estimate", str(folder)])
     assert refused.exit_code == 2 and "firmware layer 'out' calls nnet::my_custom_op, which codesign cannot read from firmware yet" in refused.output

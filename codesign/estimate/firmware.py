@@ -74,6 +74,7 @@ class Firmware:
     value_bits: dict = field(default_factory=dict)  # layer -> the per-value widths of its output an HGQ quantizer after it sets
 
 
+AS_A_CAST = "estimated as a cast of its input"  # said of a call whose cost the reader does not know
 UNKNOWN_WEIGHTS = "those weights are unknown"  # said of weights the firmware does not hold: drawn instead
 FACTS = "firmware.json"  # the facts read from a firmware whose C++ is not kept (../shared/calibration keeps data only)
 WEIGHT_PREFIXES = ("w", "s", "a", "d", "p", "z", "b")  # hls4ml's weight files of layer N, in the order its calls pass them: kernel or
@@ -635,9 +636,9 @@ def keras_model_of(design: Firmware):
                 settings[f"{previous}_linear"]["Precision"]["result"] = layer.out_type
             if layer.function in LOOKUP_TABLES:
                 design.notes.append(f"firmware layer '{layer.name}' (nnet::{layer.function}, {LOOKUP_TABLES[layer.function]} of "
-                                    f"{layer.config.get('table_size', '?')} entries) estimated as a cast of its input: its table's logic is not priced")
+                                    f"{layer.config.get('table_size', '?')} entries) {AS_A_CAST}: its table's logic is not priced")
             elif not (is_hgq_quantizer(layer) or layer.value_bits is not None):
-                design.notes.append(f"firmware layer '{layer.name}' (nnet::{layer.function}) estimated as a cast of its input: codesign does not know its cost")
+                design.notes.append(f"firmware layer '{layer.name}' (nnet::{layer.function}) {AS_A_CAST}: codesign does not know its cost")
             tensors[layer.outputs[0]], producers[layer.outputs[0]] = x, previous
             continue
         if builder is _dense and len(x.shape) > 2:  # hls4ml's Flatten is free: the firmware has no call for it

@@ -341,10 +341,11 @@ def _firmware_design(folder: Path) -> tuple[object, dict, list[str]]:
 
 
 def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, list[str]] | None:
-    """The firmware's graph, settings and notes (what differs, then the reader's) where the project's firmware (all its weights there) prices otherwise
-    than the config's design (hls4ml 0.7/0.8 fused batch normalizations, kept a quantizer's cast as its own call, typed
-    weights by the config rather than the quantizer: docs/estimation.md); None where they agree or it does not read."""
-    from codesign.estimate.firmware import UNKNOWN_WEIGHTS, has_firmware
+    """The firmware's graph, settings and notes (what differs, then the reader's) where the project's firmware (all its
+    weights and calls known) prices otherwise than the config's design (hls4ml 0.7/0.8 fused batch normalizations, kept
+    a quantizer's cast as its own call, typed weights by the config rather than the quantizer: docs/estimation.md);
+    None where they agree or it does not read."""
+    from codesign.estimate.firmware import AS_A_CAST, UNKNOWN_WEIGHTS, has_firmware
     from codesign.estimate.model import estimate_design
     from codesign.parts import part_or_unlisted
 
@@ -354,8 +355,8 @@ def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, 
         written, written_settings, notes = _firmware_design(folder)
     except (ModelError, OSError, ValueError):
         return None
-    if any(UNKNOWN_WEIGHTS in note for note in notes) or written_settings["io_type"] != settings["io_type"]:
-        return None  # weights unknown, or a firmware of another io type than the config: the config's design
+    if any(UNKNOWN_WEIGHTS in note or AS_A_CAST in note for note in notes) or written_settings["io_type"] != settings["io_type"]:
+        return None  # weights or a call's cost unknown, or a firmware of another io type than the config: the config's design
     part = part_or_unlisted(settings["part"])[0]
     priced = [estimate_design(design, part, settings["clock_ns"], settings["io_type"], settings["backend"], local=False)["total"]
               for design in (graph, written)]
