@@ -83,9 +83,8 @@ def _firmware_not_imported(folder: Path, project) -> list[str]:
         notes = design_of(Path(folder))[2]
     except ModelError:
         return []
-    other = next((note for note in notes if note.startswith(OTHER_FIRMWARE)), None)
-    return [f"{OTHER_FIRMWARE} its config: the run is the config's design (its Keras model as hls4ml 1.3 converts it), not the "
-            f"firmware as written, which `codesign estimate {folder}` estimates ({other.split('what the tool builds (')[1].split(')')[0]})"] if other else []
+    return [f"the run is the config's design (its Keras model as hls4ml 1.3 converts it), not the firmware as written, which "
+            f"`codesign estimate {folder}` estimates: {note}" for note in notes if note.startswith(OTHER_FIRMWARE)]
 
 
 def _has_head(model_path: Path) -> bool:

@@ -12,14 +12,38 @@ import yaml
 from click.testing import CliRunner
 
 from codesign.cli import main
-from codesign.estimate.project import read_project
-
-OTHER_FIRMWARE = "firmware/ is not the design hls4ml 1.3 makes of"  # the note of a firmware estimated instead of its config
+from codesign.estimate.project import OTHER_FIRMWARE, estimate_project, read_project
 
 
 def _config_and_firmware_agree(report: dict) -> bool:
     """The project's firmware priced as its config's design (else the estimate is the firmware's, with a note)."""
     return not any(note.startswith(OTHER_FIRMWARE) for note in report["notes"])
+
+
+def _written(model, folder: Path, io_type: str = "io_parallel") -> Path:
+    """The model's project as hls4ml 1.3's Vivado backend writes it."""
+    import hls4ml
+
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
+                                               part="xcu250-figd2104-2L-e", io_type=io_type).write()
+    return folder
+
+
+def _firmware_only(folder: Path) -> None:
+    """What some users commit: the project without its hls4ml_config.yml and Keras model."""
+    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+
+
+def _both_ways(folder: Path) -> tuple[dict, dict]:
+    """The project's estimate (its firmware priced as its config's design), then its firmware's alone (said so)."""
+    from_model = estimate_project(folder)
+    assert _config_and_firmware_agree(from_model)
+    _firmware_only(folder)
+    from_firmware = estimate_project(folder)
+    assert from_firmware["notes"][0].startswith("estimated from the firmware")
+    return from_model, from_firmware
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "projects"
 
@@ -107,14 +131,12 @@ def test_older_spellings_and_the_firmware_reuse_factors_are_read_as_meant(hls4ml
 def test_a_project_with_only_its_firmware_is_estimated_as_its_model_is(hls4ml_project, tmp_path):
     """Without hls4ml_config.yml and Keras model (an HGQ, PyTorch or ONNX front end, an old hls4ml), the firmware
     hls4ml wrote is read: the same design, the same estimate as from the model, said in a note."""
-    from codesign.estimate.project import estimate_project
 
     from_model = estimate_project(hls4ml_project)
     assert _config_and_firmware_agree(from_model)
     folder = tmp_path / "firmware_only"
     shutil.copytree(hls4ml_project, folder)
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (folder / name).unlink(missing_ok=True)
+    _firmware_only(folder)
     result = CliRunner().invoke(main, ["estimate", str(folder), "--json", str(tmp_path / "fw.json")])
     assert result.exit_code == 0, result.output
     from_firmware = json.loads((tmp_path / "fw.json").read_text())
@@ -129,10 +151,8 @@ def test_a_project_with_only_its_firmware_is_estimated_as_its_model_is(hls4ml_pr
 def test_a_branching_design_read_from_its_firmware_is_the_design_of_its_model(tmp_path, io_type):
     """A skip connection (a stream cloned in io_stream, an Add) and a Conv1D with padding and pooling, read from the
     firmware alone, estimate as the model they were written from."""
-    import hls4ml
     import tensorflow as tf
 
-    from codesign.estimate.project import estimate_project
 
     tf.keras.utils.set_random_seed(3)
     inputs = tf.keras.Input((16, 3), name="signal")
@@ -141,18 +161,8 @@ def test_a_branching_design_read_from_its_firmware_is_the_design_of_its_model(tm
     x = tf.keras.layers.Add(name="skip")([x, y])
     x = tf.keras.layers.MaxPooling1D(2, name="pool")(x)
     outputs = tf.keras.layers.Dense(3, name="out")(tf.keras.layers.Flatten(name="flatten")(x))
-    model = tf.keras.Model(inputs, outputs)
-    folder = tmp_path / "branching"
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
-                                               part="xcu250-figd2104-2L-e", io_type=io_type).write()
-    from_model = estimate_project(folder)
-    assert _config_and_firmware_agree(from_model)
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (folder / name).unlink(missing_ok=True)
-    from_firmware = estimate_project(folder)
+    from_model, from_firmware = _both_ways(_written(tf.keras.Model(inputs, outputs), tmp_path / "branching", io_type))
     assert from_firmware["total"] == from_model["total"]
-    assert from_firmware["notes"][0].startswith("estimated from the firmware")
 
 
 def _as_hls4ml_0_8_wrote_it(folder: Path) -> None:
@@ -187,25 +197,18 @@ def test_a_separable_convolution_as_hls4ml_0_8_wrote_it_is_read_as_its_two_halve
     """hls4ml 0.8 wrote a separable convolution as one call (hls4ml 1.3 as a depthwise and a pointwise kernel): read
     from such firmware alone (a 0.8 project with its power-of-two depthwise weights was refused before), it estimates
     as the model it was written from."""
-    import hls4ml
     import tensorflow as tf
 
-    from codesign.estimate.project import estimate_project
 
     tf.keras.utils.set_random_seed(5)
     inputs = tf.keras.Input((10, 3) if dimensions == 1 else (6, 6, 3), name="image")
     layer = tf.keras.layers.SeparableConv1D if dimensions == 1 else tf.keras.layers.SeparableConv2D
     x = layer(4, 3, strides=2, depth_multiplier=2, name="separable")(inputs)
     outputs = tf.keras.layers.Dense(2, name="out")(tf.keras.layers.Flatten(name="flatten")(x))
-    model = tf.keras.Model(inputs, outputs)
-    folder = tmp_path / "separable"
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
-                                               part="xcu250-figd2104-2L-e", io_type="io_parallel").write()
+    folder = _written(tf.keras.Model(inputs, outputs), tmp_path / "separable")
     from_model = estimate_project(folder)
     assert _config_and_firmware_agree(from_model)  # hls4ml 1.3's two calls, a depth multiplier of 2, read as written
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (folder / name).unlink(missing_ok=True)
+    _firmware_only(folder)
     _as_hls4ml_0_8_wrote_it(folder)
     assert "nnet::separable_conv_" in (folder / "firmware" / "myproject.cpp").read_text()
     from_firmware = estimate_project(folder)
@@ -248,7 +251,6 @@ def test_a_generated_project_estimates_the_same_from_its_firmware_alone(tmp_path
     one-value words before a Flatten, a stride-2 'same' convolution padded at the bottom and right only. benchmarks/estimate_paths.py sweeps more (docs/estimation.md)."""
     import hls4ml
 
-    from codesign.estimate.project import estimate_project
     from codesign.fuzz_models import build_model, random_recipe
 
     recipe = random_recipe(seed, index)
@@ -257,12 +259,7 @@ def test_a_generated_project_estimates_the_same_from_its_firmware_alone(tmp_path
     config["Model"]["Strategy"] = recipe["strategy"]
     hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "project"), backend="Vitis",
                                                part="xcu250-figd2104-2L-e", io_type=recipe["io_type"]).write()
-    from_project = estimate_project(tmp_path / "project")
-    assert _config_and_firmware_agree(from_project)
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (tmp_path / "project" / name).unlink(missing_ok=True)
-    from_firmware = estimate_project(tmp_path / "project")
-    assert from_firmware["notes"][0].startswith("estimated from the firmware")
+    from_project, from_firmware = _both_ways(tmp_path / "project")
     assert from_firmware["total"] == from_project["total"]
 
 
@@ -273,7 +270,7 @@ def test_a_firmware_that_is_not_its_configs_design_is_the_design_estimated(hls4m
     import re
 
     from codesign.estimate.model import estimate_design
-    from codesign.estimate.project import design_of, estimate_project
+    from codesign.estimate.project import design_of
     from codesign.parts import part_or_unlisted
 
     folder = tmp_path / "edited"
@@ -289,8 +286,7 @@ def test_a_firmware_that_is_not_its_configs_design_is_the_design_estimated(hls4m
     configured = estimate_design(graph, part_or_unlisted(settings["part"])[0], settings["clock_ns"], settings["io_type"], settings["backend"], local=False)
     assert configured["total"]["lut"] < report["total"]["lut"] and f"LUT {configured['total']['lut']:,} -> " in note
     assert report["settings"]["precision"] == "as written in the firmware"
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (folder / name).unlink(missing_ok=True)
+    _firmware_only(folder)
     assert estimate_project(folder)["total"] == report["total"]
 
 
@@ -298,7 +294,6 @@ def test_a_weight_file_shorter_than_its_layer_reads_makes_those_weights_unknown_
     """hls4ml 1.3 wrote a power-of-two alpha scale of 2 values for 3 channels (benchmarks/estimate_paths.py seed 7070,
     model 27: a ValueError from the firmware alone before): such weights are drawn, with a note, as a missing file's
     are; with its config and model beside it the project keeps the config's design (the firmware's is not known)."""
-    from codesign.estimate.project import estimate_project
 
     folder = tmp_path / "short"
     shutil.copytree(hls4ml_project, folder)
@@ -307,8 +302,7 @@ def test_a_weight_file_shorter_than_its_layer_reads_makes_those_weights_unknown_
     biases.write_text(", ".join(["0.5"] * 7))
     with_config = estimate_project(folder)
     assert _config_and_firmware_agree(with_config) and with_config["total"] == estimate_project(hls4ml_project)["total"]
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (folder / name).unlink(missing_ok=True)
+    _firmware_only(folder)
     result = CliRunner().invoke(main, ["estimate", str(folder)])
     assert result.exit_code == 0, result.output
     assert "7 weights written where it reads 32: those weights are unknown" in result.output
@@ -319,12 +313,10 @@ def test_a_call_reading_a_variable_no_call_writes_reads_the_previous_calls_outpu
     benchmarks/estimate_paths.py seed 7676, model 15, refused before): read as the previous call's output, with a note."""
     import re
 
-    from codesign.estimate.project import estimate_project
 
     folder = tmp_path / "undeclared"
     shutil.copytree(hls4ml_project, folder)
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (folder / name).unlink(missing_ok=True)
+    _firmware_only(folder)
     before = estimate_project(folder)["total"]
     top = folder / "firmware" / "myproject.cpp"
     text = top.read_text()
@@ -343,10 +335,8 @@ def test_croppings_and_activations_with_a_parameter_are_read_from_their_firmware
     the reader took for variables no call writes (refused), and writes croppings as `cropping*d_cl` calls, which it
     read as casts (the next kernel then had the uncropped input); found by trying Keras layers the fuzzer does not draw.
     From the firmware alone they now estimate as their model."""
-    import hls4ml
     import tensorflow as tf
 
-    from codesign.estimate.project import estimate_project
 
     tf.keras.utils.set_random_seed(13)
     layers = tf.keras.layers
@@ -358,16 +348,7 @@ def test_croppings_and_activations_with_a_parameter_are_read_from_their_firmware
     x = layers.Dense(5, name="fc1")(layers.Flatten(name="flatten")(layers.LeakyReLU(0.3, name="leaky")(x)))
     x = layers.Dense(4, name="fc2")(layers.ELU(0.5, name="elu")(x))
     model = tf.keras.Model(inputs, layers.Dense(2, name="out")(layers.ThresholdedReLU(0.5, name="thresholded")(x)))
-    folder = tmp_path / "parameters"
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
-                                               part="xcu250-figd2104-2L-e", io_type="io_parallel").write()
-    from_model = estimate_project(folder)
-    assert _config_and_firmware_agree(from_model)
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (folder / name).unlink(missing_ok=True)
-    from_firmware = estimate_project(folder)
-    assert from_firmware["notes"][0].startswith("estimated from the firmware")
+    from_model, from_firmware = _both_ways(_written(model, tmp_path / "parameters"))
     assert not any("estimated as a cast" in note for note in from_firmware["notes"])
     assert from_firmware["total"] == from_model["total"]
 
@@ -376,26 +357,14 @@ def test_croppings_and_activations_with_a_parameter_are_read_from_their_firmware
 def test_a_depthwise_kernels_depth_multiplier_and_strides_are_read_from_its_firmware(tmp_path):
     """A depthwise convolution of depth multiplier 2 and strides (1, 2), read from the firmware alone, estimates as its
     model (its multiplier was read as 1: half the products; its strides as the width's in both directions)."""
-    import hls4ml
     import tensorflow as tf
 
-    from codesign.estimate.project import estimate_project
 
     tf.keras.utils.set_random_seed(11)
     inputs = tf.keras.Input((6, 6, 3), name="image")
     x = tf.keras.layers.DepthwiseConv2D(3, strides=(1, 2), depth_multiplier=2, name="depthwise")(inputs)
     outputs = tf.keras.layers.Dense(2, name="out")(tf.keras.layers.Flatten(name="flatten")(x))
-    folder = tmp_path / "depthwise"
-    model = tf.keras.Model(inputs, outputs)
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
-                                               part="xcu250-figd2104-2L-e", io_type="io_parallel").write()
-    from_model = estimate_project(folder)
-    assert _config_and_firmware_agree(from_model)
-    for name in ("hls4ml_config.yml", "keras_model.keras", "keras_model.h5"):
-        (folder / name).unlink(missing_ok=True)
-    from_firmware = estimate_project(folder)
-    assert from_firmware["notes"][0].startswith("estimated from the firmware")
+    from_model, from_firmware = _both_ways(_written(tf.keras.Model(inputs, outputs), tmp_path / "depthwise"))
     assert from_firmware["total"] == from_model["total"]
 
 
@@ -409,9 +378,7 @@ def test_a_firmware_call_codesign_does_not_know_is_a_cast_with_a_note_or_named_w
     cast = CliRunner().invoke(main, ["estimate", str(folder)])
     assert cast.exit_code == 0 and "note: firmware layer 'relu1' (nnet::my_custom_op) estimated as a cast of its input" in cast.output
     shutil.copy(hls4ml_project / "hls4ml_config.yml", folder / "hls4ml_config.yml")  # with its config, the config's design
-    from codesign.estimate.project import estimate_project  # (the firmware's reading is incomplete)
-
-    assert _config_and_firmware_agree(estimate_project(folder))
+    assert _config_and_firmware_agree(estimate_project(folder))  # (the firmware's reading is incomplete)
     (folder / "hls4ml_config.yml").unlink()
     top.write_text(original.replace("nnet::dense<layer4_t", "nnet::my_custom_op<layer4_t"))
     refused = CliRunner().invoke(main, ["estimate", str(folder)])
@@ -477,7 +444,6 @@ def test_every_calibration_project_is_estimated_with_its_vendor_report_beside(tm
 def test_a_project_synthesized_at_another_clock_than_configured_is_estimated_at_the_clock_of_its_build(tmp_path):
     """The public jet-tagging project's hls4ml_config.yml says 5 ns; its report was built for 3.33 ns (the clock in
     projects.csv): the estimate, and an import, are of the build, and say so."""
-    from codesign.estimate.project import estimate_project
     from codesign.project_import import import_spec
 
     folder = tmp_path / "jet"
@@ -502,7 +468,7 @@ def test_a_project_is_scheduled_with_the_clock_uncertainty_its_build_set(hls4ml_
     first, else hls4ml's project.tcl, else the config's ClockUncertainty, else hls4ml 1.3's default of the backend.
     hls4ml 0.8 wrote 12.5% for Vitis too, and ArgyKokk's Vitis HLS 2021.1 builds used it (0.42 ns of 3.33 ns)."""
     from codesign.estimate.model import Timing
-    from codesign.estimate.project import clock_uncertainty_of_build, estimate_project
+    from codesign.estimate.project import clock_uncertainty_of_build
     from codesign.estimate.vendor import REPORT_SAYS
 
     folder = tmp_path / "project"

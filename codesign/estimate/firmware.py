@@ -250,8 +250,9 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
                       "dw_output_t": data_types[1] if len(data_types) > 2 else data_types[-1]}
         is_weight = [bool(re.fullmatch(r"[a-z]+\d+", argument)) and (_has_weights(firmware, argument) or argument in declared)
                      for argument in call_args]
-        params = [float(argument.rstrip("fF")) for argument in call_args if NUMBER.fullmatch(argument)]  # hls4ml 1.x passes an activation's alpha so
-        variables = [argument for argument, weight in zip(call_args, is_weight) if not weight and not NUMBER.fullmatch(argument)]
+        is_literal = [bool(NUMBER.fullmatch(argument)) for argument in call_args]  # hls4ml 1.x passes an activation's alpha so
+        params = [float(argument.rstrip("fF")) for argument, literal in zip(call_args, is_literal) if literal]
+        variables = [argument for argument, weight, literal in zip(call_args, is_weight, is_literal) if not (weight or literal)]
         weights = [weight_file(firmware, argument) if _has_weights(firmware, argument) else None
                    for argument, weight in zip(call_args, is_weight) if weight] if with_weights else []
         ins, outs = (variables[:1], variables[1:]) if function.startswith("clone_stream") else (variables[:-1], variables[-1:])
