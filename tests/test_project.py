@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from codesign.cli import main
 from codesign.estimate.project import OTHER_FIRMWARE, estimate_project, read_project
+from firmware_cases.old_models import OLD_FIRMWARE_MODELS, old_firmware_model
 
 
 def _config_and_firmware_agree(report: dict) -> bool:
@@ -366,6 +367,51 @@ def test_a_depthwise_kernels_depth_multiplier_and_strides_are_read_from_its_firm
     outputs = tf.keras.layers.Dense(2, name="out")(tf.keras.layers.Flatten(name="flatten")(x))
     from_model, from_firmware = _both_ways(_written(tf.keras.Model(inputs, outputs), tmp_path / "depthwise"))
     assert from_firmware["total"] == from_model["total"]
+
+
+OLD_FIRMWARE = Path(__file__).parent / "firmware_cases"  # written by hls4ml 0.4 (tests/firmware_cases/write_hls4ml_0_4.py)
+
+
+@pytest.mark.parametrize("name", sorted(OLD_FIRMWARE_MODELS))
+def test_hls4ml_0_4_firmware_is_read_with_its_weights_where_they_are(name):
+    """hls4ml 0.4 (2020) names its kernels by strategy (`conv_1d_latency_cl`: refused), writes a 1D convolution's width as
+    `n_in` (its input was read as the next Dense's, an internal error) and a Resource convolution's weights channels
+    first (read as hls4ml 0.6 writes them: permuted). Found by writing small Keras models with hls4ml 0.4 and 0.5: read
+    from the firmware alone, every weight is now the model's, in its place."""
+    from codesign.estimate.firmware import keras_model_of, read_firmware
+
+    rebuilt, hls_config = keras_model_of(read_firmware(OLD_FIRMWARE / name))
+    written = old_firmware_model(name).get_weights()
+    assert [weights.shape for weights in rebuilt.get_weights()] == [weights.shape for weights in written]
+    assert all(np.array_equal(got, want) for got, want in zip(rebuilt.get_weights(), written))
+    report = estimate_project(OLD_FIRMWARE / name)
+    assert report["notes"][0] == "estimated from the firmware (parameters.h, defines.h, weights/): no hls4ml_config.yml"
+    if OLD_FIRMWARE_MODELS[name][0] == "Resource":  # hls4ml 0.4 moved each reuse factor to its closest valid one: what was built
+        assert [hls_config["LayerName"][layer]["ReuseFactor"] for layer in ("layer2", "layer6", "layer8")] == [3, 2, 3]
+
+
+def test_hls4ml_0_4_firmware_estimates_as_hls4ml_1_3_builds_the_same_model(tmp_path):
+    """The hls4ml 0.4 Conv2D network, from its firmware alone, prices as hls4ml 1.3's project of the same model with the
+    same settings: the same kernels, weights and types."""
+    import hls4ml
+
+    name = "hls4ml_0_4_conv2d_latency"
+    model = old_firmware_model(name)
+    config = hls4ml.utils.config_from_keras_model(model, granularity="model", backend="Vivado")
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "new"), backend="Vivado",
+                                               part="xcvu13p-flga2577-2-e", clock_period=5).write()
+    assert estimate_project(OLD_FIRMWARE / name)["total"] == estimate_project(tmp_path / "new")["total"]
+
+
+def test_a_weight_that_is_not_a_number_is_refused_naming_its_layer(tmp_path):
+    """hls4ml writes a NaN weight (a diverged training, a batch normalization of negative variance) as `nan`: the
+    estimate leaked numpy's cast warning and priced garbage; it is a one-line refusal naming the layer."""
+    folder = tmp_path / "nan"
+    shutil.copytree(OLD_FIRMWARE / "hls4ml_0_4_conv2d_latency", folder)
+    (folder / "firmware" / "weights" / "w6.txt").write_text(", ".join(["nan"] * 3 + ["0.5"] * 45))
+    result = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert result.exit_code == 2 and "Traceback" not in result.output and "Warning" not in result.output
+    assert "error: layer 'layer6': 3 of its 48 weights are not numbers (NaN or infinite)" in result.output
 
 
 def test_a_firmware_call_codesign_does_not_know_is_a_cast_with_a_note_or_named_when_it_has_weights(hls4ml_project, tmp_path):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from codesign.errors import ModelError
 from codesign.fixed import exact_type_of, of_precision
 from codesign.layers import GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, PARAMETRIZED_ACTIVATION, SOFTMAX, implements, kind_of
 from codesign.estimate.hgq import per_value
@@ -66,9 +67,14 @@ def constant_bits(value: int) -> int:
     return (value // (value & -value)).bit_length() if value else 0
 
 
-def quantized_weights(values: np.ndarray, precision) -> np.ndarray:
+def quantized_weights(values: np.ndarray, precision, layer: str = "?") -> np.ndarray:
     """Weights as the integers the firmware multiplies by (value * 2^fraction bits, saturated); power-of-two and
-    binary weights (no plain fixed-point type) as the integers of the narrowest type that holds them."""
+    binary weights (no plain fixed-point type) as the integers of the narrowest type that holds them. A weight that
+    is not a number (a diverged training; hls4ml writes it as `nan`, which no C++ compiler takes) is refused."""
+    bad = int(np.size(values) - np.isfinite(values).sum())
+    if bad:
+        raise ModelError(f"layer '{layer}': {bad} of its {np.size(values)} weights are not numbers (NaN or infinite): no firmware "
+                         "computes with them (hls4ml writes them as `nan`, which does not compile); retrain or fix the model")
     fixed = of_precision(precision) or exact_type_of(values)[0]
     return np.clip(np.round(values * 2.0**fixed.frac), fixed.low, fixed.high).astype(np.int64)
 
@@ -363,7 +369,7 @@ def weight_facts(layer, data_bits: int, narrow: bool, family: str, input_bits: n
 
 def _weight_facts(layer, data_bits: int, narrow: bool, family: str, input_bits: np.ndarray | None, narrow_in_logic: bool) -> WeightFacts:
     weight = layer.weights["weight"]
-    quantized = quantized_weights(np.asarray(weight.data, dtype=np.float64), weight.type.precision)
+    quantized = quantized_weights(np.asarray(weight.data, dtype=np.float64), weight.type.precision, layer.name)
     kind = kind_of(layer)
     outputs = int(layer.get_attr(kind.outputs_attribute, 0) or 0)
     if kind.name.startswith("Depthwise"):  # each channel has its own inputs: no (input, constant) pair repeats
@@ -550,7 +556,7 @@ def _scale(layer, found: dict, site: Site) -> None:
     scale = layer.weights.get("scale")
     if scale is None:
         return
-    values = quantized_weights(np.asarray(scale.data, dtype=np.float64).reshape(-1), scale.type.precision)
+    values = quantized_weights(np.asarray(scale.data, dtype=np.float64).reshape(-1), scale.type.precision, layer.name)
     digits = csd_digits(values)
     per_lane = np.resize(digits, lanes)
     worthy = (per_lane >= DSP_MIN_CSD_DIGITS) & (data_bits >= DSP_MIN_DATA_BITS)

@@ -356,14 +356,24 @@ def _type_powers_of_two(precision: dict, key: str, weights: list, index: int) ->
         precision[key] = exact_type_of(values)[0].hls4ml()
 
 
-def _kernel(weights: np.ndarray, shape: tuple[int, ...], resource: bool) -> np.ndarray:
-    """The Keras kernel of the written weights; the Resource strategy wrote them transposed (output first)."""
+def _kernel(weights: np.ndarray, shape: tuple[int, ...], resource: bool, channels_first: bool = False) -> np.ndarray:
+    """The Keras kernel of the written weights; the Resource strategy wrote them transposed, output first, then (hls4ml
+    0.6 on) the kernel's shape, or (`channels_first`: hls4ml 0.4 and 0.5's convolutions) its channels, then its window."""
     if weights is None:  # a weight file that is missing: drawn by Keras when the layer is built
         return None
     if not resource:
         return weights.reshape(shape)
+    if channels_first:
+        written = weights.reshape((shape[-1], shape[-2], *shape[:-2]))
+        return np.transpose(written, (*range(2, len(shape)), 1, 0))
     order = (shape[-1], *shape[:-1])
     return np.moveaxis(weights.reshape(order), 0, -1)
+
+
+def _channels_first(config: dict) -> bool:
+    """Whether a convolution's Resource weights are written channels first: hls4ml before 0.6, whose configs have no
+    `implementation` (hls4ml 0.6 added it with the line buffer)."""
+    return "implementation" not in config
 
 
 def _same(config: dict) -> str:
@@ -383,9 +393,9 @@ def _conv1d(layer: Layer, config: dict, resource: bool):
     from tensorflow import keras
 
     shape = (int(config["filt_width"]), int(config["n_chan"]), int(config["n_filt"]))
-    built = keras.layers.Conv1D(shape[2], shape[0], strides=int(config.get("stride_width", 1)), padding=_same(config),
+    built = keras.layers.Conv1D(shape[2], shape[0], strides=int(config.get("stride_width", config.get("stride", 1))), padding=_same(config),
                                 name=layer.name)
-    return built, [_kernel(layer.weights[0], shape, resource), layer.weights[1]]
+    return built, [_kernel(layer.weights[0], shape, resource, _channels_first(config)), layer.weights[1]]
 
 
 def _conv2d(layer: Layer, config: dict, resource: bool):
@@ -394,7 +404,7 @@ def _conv2d(layer: Layer, config: dict, resource: bool):
     shape = (int(config["filt_height"]), int(config["filt_width"]), int(config["n_chan"]), int(config["n_filt"]))
     built = keras.layers.Conv2D(shape[3], shape[:2], strides=(int(config.get("stride_height", 1)), int(config.get("stride_width", 1))),
                                 padding=_same(config), name=layer.name)
-    return built, [_kernel(layer.weights[0], shape, resource), layer.weights[1]]
+    return built, [_kernel(layer.weights[0], shape, resource, _channels_first(config)), layer.weights[1]]
 
 
 def _depthwise(layer: Layer, config: dict, resource: bool):
@@ -432,10 +442,10 @@ def _pooling(layer: Layer, config: dict, resource: bool):
 
     average = str(config.get("pool_op", "")).endswith("Average")
     padding = _same(config)
-    if layer.function == "pooling1d_cl":
-        width = int(config["pool_width"])
+    if layer.function in ("pooling1d_cl", "pooling1d"):  # hls4ml 0.4's pooling1d: pool_size, stride; it pools the flat
+        width = int(config.get("pool_width", config.get("pool_size", 1)))  # array across channels, at the same cost
         pool = keras.layers.AveragePooling1D if average else keras.layers.MaxPooling1D
-        return pool(width, strides=int(config.get("stride_width", width)), padding=padding, name=layer.name), None
+        return pool(width, strides=int(config.get("stride_width", config.get("stride", width))), padding=padding, name=layer.name), None
     size = (int(config["pool_height"]), int(config["pool_width"]))
     strides = (int(config.get("stride_height", size[0])), int(config.get("stride_width", size[1])))
     pool = keras.layers.AveragePooling2D if average else keras.layers.MaxPooling2D
@@ -515,11 +525,12 @@ def _activation(layer: Layer, config: dict, resource: bool):
 
 BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml converts back to it
     **dict.fromkeys(("dense", "dense_large", "dense_latency", "dense_resource"), _dense),
-    **dict.fromkeys(("conv_1d_cl", "conv_1d_large_cl", "pointwise_conv_1d_cl"), _conv1d),  # pointwise: hls4ml's 1x1 kernels
-    **dict.fromkeys(("conv_2d_cl", "conv_2d_large_cl", "pointwise_conv_2d_cl"), _conv2d),
+    # pointwise: hls4ml's 1x1 kernels; *_latency_cl and *_large_cl: hls4ml 0.4's io_parallel kernels by strategy
+    **dict.fromkeys(("conv_1d_cl", "conv_1d_latency_cl", "conv_1d_large_cl", "pointwise_conv_1d_cl"), _conv1d),
+    **dict.fromkeys(("conv_2d_cl", "conv_2d_latency_cl", "conv_2d_large_cl", "pointwise_conv_2d_cl"), _conv2d),
     **dict.fromkeys(("depthwise_conv_1d_cl", "depthwise_conv_2d_cl"), _depthwise),
     **dict.fromkeys(("separable_conv_1d_cl", "separable_conv_2d_cl"), _separable),
-    **dict.fromkeys(("pooling1d_cl", "pooling2d_cl"), _pooling),
+    **dict.fromkeys(("pooling1d_cl", "pooling1d", "pooling2d_cl"), _pooling),  # pooling1d: hls4ml 0.4's
     **dict.fromkeys(("global_pooling1d_cl", "global_pooling2d_cl"), _global_pooling),
     "normalize": _normalize,
     **dict.fromkeys(("zeropad1d_cl", "zeropad2d_cl"), _zero_padding),
@@ -580,8 +591,8 @@ def _input_shape(design: Firmware) -> tuple[int, ...]:
             return config["in_height"], config["in_width"], channels
         if "in_width" in config and channels:
             return config["in_width"], channels
-        if layer.function in ("pooling1d_cl", "global_pooling1d_cl") and channels:  # its n_in is its width
-            return config["n_in"], channels
+        if (layer.function in ("pooling1d_cl", "global_pooling1d_cl") or _builder(layer.function) is _conv1d) and channels and "n_in" in config:
+            return config["n_in"], channels  # its n_in is its width (a convolution's in hls4ml 0.4)
         if layer.function.startswith("resize_nearest") and channels:  # height 1: hls4ml's 1D resize
             return (config["width"], channels) if config.get("height") == 1 else (config["height"], config["width"], channels)
         if _builder(layer.function) is _dense:  # streamed, a Flatten before it: its input's words, each of a pixel
