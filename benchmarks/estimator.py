@@ -84,12 +84,13 @@ def _layer_label(features: dict, timing) -> str:
 
 
 def report_layers(found: list, fitted: dict) -> list[tuple[str, dict, dict]]:
-    """(group, estimate, vendor) per layer instance of every report, each estimated with its source left out."""
+    """(group, estimate, vendor) per layer instance of every fitted row's report (an unfitted row's report is not of
+    the design estimated), each estimated with its source left out."""
     from codesign.estimate.instances import matched
     from codesign.estimate.model import price_instance
 
     return [(_layer_label(layer, sample.timing), price_instance(layer, fitted[sample.origin], sample.timing), instance)
-            for sample in found for layer, instance in matched(sample.instances, sample.features)]
+            for sample in found if sample.fitted for layer, instance in matched(sample.instances, sample.features)]
 
 
 def _cell(metric: str, estimate: int, published: int) -> str:

@@ -151,7 +151,7 @@ class Row:
     repository: str = ""  # owner/repository the design comes from
     tool: str = ""  # the vendor tool and version its figures come from
     project: object | None = None  # the hls4ml project a real-weight row converts (its model can be redrawn untrained)
-    fitted: bool = True  # False: a design hls4ml 1.3 does not build (hls4ml < 0.5 kernels): shown, not fitted
+    fitted: bool = True  # False: shown, not fitted (hls4ml < 0.5 kernels hls4ml 1.3 does not build; a report of another build)
     folder: Path | None = None  # the project folder (its csynth report has the per-layer instances)
     report: Path | None = None  # a published row's C-synthesis report, where the calibration has one (PUBLISHED_REPORTS)
     uncertainty: float | None = None  # the build's clock uncertainty (fraction of the clock); None: hls4ml 1.3's default of the backend
@@ -243,10 +243,17 @@ def project_rows(folder: Path) -> list[Row]:
             row["id"], group, "project", kind, project.backend, project.io_type, project.strategy, project.reuse_factor,
             project.part, project.clock_ns, _published(row), lambda seed=0, project=project: convert_project(project),
             multipliers="fabric" if "-impl fabric" in row["notes"] else "auto", repository=_repository(row["repo_commit"]),
-            tool=_tool(row["tool"]),
+            tool=_tool(row["tool"]), fitted=not _report_of_another_build(row),
             project=project, folder=folder / "projects" / row["id"], uncertainty=_uncertainty(folder / "projects" / row["id"], project.clock_ns),
         ))
     return rows
+
+
+def _report_of_another_build(row: dict) -> bool:
+    """A build that forced every multiplication into logic (`config_op mul -impl fabric`) whose report holds DSPs: the
+    report is not of that build. ArgyKokk's jet_tagging LUT_reuse1 holds its DSP_reuse1 build's report byte for byte
+    (814 DSP, the same 3.236 ns estimated clock, where its other fabric builds estimate 7.947 ns): shown, not fitted."""
+    return "-impl fabric" in row["notes"] and int(row["dsp"]) > 0
 
 
 SAME_DESIGN_IN_PROJECTS2 = {  # projects2 rows that are one model with one set of weights (projects2.csv notes)
