@@ -403,6 +403,25 @@ def test_hls4ml_0_4_firmware_estimates_as_hls4ml_1_3_builds_the_same_model(tmp_p
     assert estimate_project(OLD_FIRMWARE / name)["total"] == estimate_project(tmp_path / "new")["total"]
 
 
+@pytest.mark.parametrize("backend", ["Quartus", "Catapult"])
+def test_another_tools_project_is_refused_with_or_without_its_config(tmp_path, backend):
+    """hls4ml's Quartus and Catapult backends write ac_fixed firmware for Intel HLS or Catapult; a config naming them was
+    refused, but then their firmware was estimated as Vivado HLS builds it (on 'Arria10' priced as an UltraScale part).
+    Refused either way, in one line that names the tool."""
+    import hls4ml
+    import tensorflow as tf
+
+    model = tf.keras.Sequential([tf.keras.Input((8,)), tf.keras.layers.Dense(4, name="fc1")])
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path), backend=backend).write()
+    with_config = CliRunner().invoke(main, ["estimate", str(tmp_path)])
+    assert with_config.exit_code == 2 and f"backend '{backend}' is not one codesign estimates (Vivado, Vitis)" in with_config.output
+    _firmware_only(tmp_path)
+    alone = CliRunner().invoke(main, ["estimate", str(tmp_path)])
+    assert alone.exit_code == 2 and "Traceback" not in alone.output
+    assert f"{tmp_path / 'firmware' / 'defines.h'}: firmware written by hls4ml's Quartus, oneAPI or Catapult backend" in alone.output
+
+
 def test_a_weight_that_is_not_a_number_is_refused_naming_its_layer(tmp_path):
     """hls4ml writes a NaN weight (a diverged training, a batch normalization of negative variance) as `nan`: the
     estimate leaked numpy's cast warning and priced garbage; it is a one-line refusal naming the layer."""

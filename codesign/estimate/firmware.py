@@ -205,6 +205,19 @@ def _settings(folder: Path) -> tuple[str | None, float | None, str]:
             float(next(group for group in clock.groups() if group)) if clock else None, backend)
 
 
+OTHER_TOOLS = {  # what another hls4ml backend's firmware includes, and the tool that builds it
+    "ac_fixed.h": "hls4ml's Quartus, oneAPI or Catapult backend (ac_fixed types, for Intel HLS or Siemens Catapult)",
+}
+
+
+def _refuse_other_tools(firmware: Path, defines: str) -> None:
+    """ModelError where the firmware is another tool's: codesign prices what Vivado HLS and Vitis HLS build."""
+    for header, written_by in OTHER_TOOLS.items():
+        if re.search(rf"#include\s*[<\"]([\w/]*/)?{re.escape(header)}(pp)?[>\"]", defines):
+            raise ModelError(f"{firmware / 'defines.h'}: firmware written by {written_by}: codesign estimates what Vivado HLS and "
+                             "Vitis HLS build (hls4ml's Vivado, Vitis and VivadoAccelerator backends)")
+
+
 def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     """The design the firmware describes; ModelError naming the file and the call it cannot read. Without
     `with_weights`, the weight files are found but not read (each layer's `weights` stays empty), nor HGQ's
@@ -215,6 +228,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         return _firmware_of_facts(folder, with_weights)
     defines = (firmware / "defines.h").read_text(errors="replace")
     parameters = (firmware / "parameters.h").read_text(errors="replace")
+    _refuse_other_tools(firmware, defines)
     numbers: dict[str, int] = {}
     for key, value in DEFINE.findall(defines):
         evaluated = _evaluate(value.split("//")[0], numbers)

@@ -26,6 +26,7 @@ CONFIG_NAME = "hls4ml_config.yml"
 MODEL_NAMES = ("keras_model.h5", "keras_model.keras")
 STRATEGIES = {"latency": "Latency", "resource": "Resource", "distributed_arithmetic": "distributed_arithmetic"}
 BACKENDS = {"Vivado": "Vivado", "Vitis": "Vitis", "VivadoAccelerator": "Vivado", "VitisAccelerator": "Vitis", "Pynq": "Vivado"}
+OTHER_BACKEND = "is not one codesign estimates (Vivado, Vitis)"
 SWITCHED_STRATEGIES = ("Latency", "Resource")  # a firmware's strategy that can differ from its config's (hls4ml 0.7 switched)
 RENAMED_KEYS = {"table_size": "TableSize"}  # what hls4ml 0.x wrote, and its 1.3 name
 # Precision entries hls4ml 0.8 named otherwise: a separable convolution's type between its halves (its firmware's
@@ -113,7 +114,7 @@ def read_project(folder: Path) -> Project:
     model = hls_config.get("Model", {})
     backend = BACKENDS.get(str(config.get("Backend", "Vivado")))
     if backend is None:
-        raise ModelError(f"{path}: backend '{config.get('Backend')}' is not one codesign estimates (Vivado, Vitis)")
+        raise ModelError(f"{path}: backend '{config.get('Backend')}' {OTHER_BACKEND}")
     if config.get("Backend") != backend:
         notes.append(f"backend {config.get('Backend')} estimated as {backend} (the same HLS kernels)")
     _settings_of_firmware(folder, hls_config, notes)
@@ -317,7 +318,7 @@ def design_of(folder: Path, as_built: bool = True) -> tuple[object, dict, list[s
                         "strategy": project.strategy, "reuse_factor": project.reuse_factor, "precision": "as configured in the project"}
             graph = convert_project(project)
         except ModelError as error:
-            if not has_firmware(folder):
+            if not has_firmware(folder) or str(error).endswith(OTHER_BACKEND):  # another tool's firmware is not read either
                 raise
             reason = _without_folder(error, folder)
         else:
