@@ -183,7 +183,7 @@ def estimate(target: Path, json_out, tool, **options) -> None:
 @click.argument("projects", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--into", type=click.Path(dir_okay=False, path_type=Path), help="The calibration file (default: $CODESIGN_CALIBRATION, else hls_projects/calibration.json).")
 def calibrate(projects, into) -> None:
-    """Add your own builds (hls4ml project folders with a C-synthesis report) to a local calibration: later estimates of
+    """Add your own builds (hls4ml project folders with a C-synthesis report, or folders holding them) to a local calibration: later estimates of
     designs the same tool builds on the same fabric are scaled by what they say (docs/estimation.md)."""
     from codesign.commands import calibrate_with
     from codesign.estimate.local import calibration_path, describe

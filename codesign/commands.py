@@ -152,7 +152,7 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
     """`codesign estimate`: a run directory's estimate step, an hls4ml project folder as configured, or a what-if
     estimate of a run or a model file (`tool`: as that tool would synthesize it)."""
     from codesign.convert import conversion_of
-    from codesign.estimate.project import estimate_project, is_project
+    from codesign.estimate.project import estimate_project, is_project, projects_under
     from codesign.estimate.run import TOOL_PATTERN, add_vendor, estimate_model, format_estimate
     from codesign.model import load_keras_model
     from codesign.validate import firmware_model
@@ -162,12 +162,23 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
     target = Path(target)
     layout = RunLayout(target)
     is_run = target.is_dir() and layout.config.exists()
+    held_in = None  # the folder given, where it holds one hls4ml project
+    if target.is_dir() and not is_run and not is_project(target) and not (target / "saved_model.pb").is_file():
+        nested = projects_under(target)
+        if len(nested) != 1:
+            raise SpecError(f"{target}: not an hls4ml project folder (no hls4ml_config.yml, nor firmware/ with parameters.h and defines.h), "
+                            "a codesign run nor a saved model" + (f"; it holds {len(nested)} projects: "
+                            + ", ".join(str(path.relative_to(target)) for path in nested[:6]) + (", ..." if len(nested) > 6 else "")
+                            + ": estimate one of them" if nested else ""))
+        held_in, target = target, nested[0]
     if is_project(target) and not is_run:
         if options or tool:
             raise SpecError(f"{target}: an hls4ml project is estimated as it builds (its firmware as written, else its hls4ml_config.yml; "
                             "the tool its report names): for a what-if, estimate its Keras model with these options, or edit the config "
                             "and write the project again with hls4ml")
         report = estimate_project(target)
+        if held_in is not None:
+            report["notes"].insert(0, f"{held_in} is not an hls4ml project folder: estimated the one project it holds, {target}")
         for line in format_estimate(report):
             say(line)
     elif is_run and not options and not tool:
@@ -312,22 +323,43 @@ def build_summary(layout: RunLayout) -> list[str]:
     ]
 
 
+def _built_projects(folders: list[Path], say) -> list[Path]:
+    """The project folders of the folders given: a project itself, or the projects a folder holds that have a
+    C-synthesis report (the others are named and skipped)."""
+    from codesign.estimate.project import is_project, projects_under
+    from codesign.estimate.vendor import vendor_results
+
+    found = []
+    for folder in map(Path, folders):
+        if folder.is_file():
+            raise SpecError(f"{folder}: a report alone has no design to compare it with: give the hls4ml project folder it belongs to")
+        if is_project(folder):
+            found.append(folder)
+            continue
+        nested = projects_under(folder) if folder.is_dir() else []
+        built = [project for project in nested if vendor_results(project).get("csynth")]
+        if not built:
+            raise SpecError(f"{folder}: not an hls4ml project folder (no hls4ml_config.yml or firmware/)"
+                            + (f", and none of the {len(nested)} projects it holds has a C-synthesis report" if nested else ""))
+        unbuilt = [str(project.relative_to(folder)) for project in nested if project not in built]
+        if unbuilt:
+            say(f"  {folder}: {len(unbuilt)} of its {len(nested)} projects have no C-synthesis report, skipped: {', '.join(unbuilt[:6])}"
+                + (", ..." if len(unbuilt) > 6 else ""))
+        found += built
+    return found
+
+
 def calibrate_with(folders: list[Path], into: Path, say) -> dict:
     """`codesign calibrate`: estimate each project folder as shipped (no local correction), read its C-synthesis report,
     and keep both in `into` (a folder added again replaces its earlier entry); return the calibration with its refitted
     ratios (codesign/estimate/local.py)."""
     from codesign.estimate.local import METRICS, ratios
-    from codesign.estimate.project import estimate_project, is_project
+    from codesign.estimate.project import estimate_project
     from codesign.estimate.vendor import vendor_results
 
     calibration = read_json(into) if into.exists() else {"builds": []}
     builds = {build["source"]: build for build in calibration.get("builds", [])}
-    for folder in folders:
-        folder = Path(folder)
-        if folder.is_file():
-            raise SpecError(f"{folder}: a report alone has no design to compare it with: give the hls4ml project folder it belongs to")
-        if not is_project(folder):
-            raise SpecError(f"{folder}: not an hls4ml project folder (no hls4ml_config.yml or firmware/)")
+    for folder in _built_projects(folders, say):
         vendor = vendor_results(folder).get("csynth")
         if not vendor:
             raise SpecError(f"{folder}: no C-synthesis report (myproject_prj/solution1/syn/report/*_csynth.rpt or .xml): build it with the vendor "

@@ -684,6 +684,26 @@ def test_calibrating_with_two_builds_of_a_source_moves_the_third_estimate_toward
         assert not (tmp_path / "refused.json").exists()
 
 
+def test_calibrating_a_folder_of_builds_adds_each_project_with_a_report(tmp_path, hls4ml_project):
+    """`codesign calibrate FOLDER`, FOLDER a user's build area: each project in it with a C-synthesis report is added,
+    those without are named and skipped; a folder none of whose projects has a report is refused, nothing written."""
+    import shutil
+
+    stem = "ArgyKokk__hls4ml_MLP_estimator__HLS_MLPs__HAR__hls4ml_prj__LUT_reuse"
+    for reuse in (1, 2):
+        shutil.copytree(CALIBRATION / "projects" / f"{stem}{reuse}", tmp_path / "builds" / "har" / f"reuse{reuse}")
+    shutil.copytree(hls4ml_project, tmp_path / "builds" / "notebook_prj")
+    into = tmp_path / "calibration.json"
+    result = CliRunner().invoke(main, ["calibrate", str(tmp_path / "builds"), "--into", str(into)])
+    assert result.exit_code == 0, result.output
+    assert "1 of its 3 projects have no C-synthesis report, skipped: notebook_prj" in result.output
+    assert sorted(Path(build["source"]).name for build in read_json(into)["builds"]) == ["reuse1", "reuse2"]
+    shutil.copytree(hls4ml_project, tmp_path / "unbuilt" / "my_prj")
+    failed = CliRunner().invoke(main, ["calibrate", str(tmp_path / "unbuilt"), "--into", str(tmp_path / "refused.json")])
+    assert failed.exit_code == 2 and "none of the 1 projects it holds has a C-synthesis report" in failed.output
+    assert not (tmp_path / "refused.json").exists()
+
+
 def test_more_products_than_hls4ml_partitions_are_summed_in_a_chain_on_vitis_hls(tmp_path):
     """A Latency-strategy Dense of more than 4,096 products (hls4ml's partition limit) takes a cycle per few nonzero
     products on Vitis HLS (ArgyKokk's MNIST and HAR first layers), a tree's few cycles at 4,096 or on Vivado HLS; on

@@ -422,6 +422,24 @@ def test_another_tools_project_is_refused_with_or_without_its_config(tmp_path, b
     assert f"{tmp_path / 'firmware' / 'defines.h'}: firmware written by hls4ml's Quartus, oneAPI or Catapult backend" in alone.output
 
 
+def test_a_folder_holding_one_project_estimates_it_and_one_holding_several_names_them(hls4ml_project, tmp_path):
+    """A new user gives the repository, not the project inside it: that read as a Keras model ('SavedModel file does
+    not exist'). One project inside is estimated, with a note naming it; several are named; none says what was sought."""
+    repository = tmp_path / "repo"
+    shutil.copytree(hls4ml_project, repository / "hls" / "my_prj")
+    one = CliRunner().invoke(main, ["estimate", str(repository)])
+    assert one.exit_code == 0, one.output
+    assert f"note: {repository} is not an hls4ml project folder: estimated the one project it holds, {repository / 'hls' / 'my_prj'}" in one.output
+    assert one.output.split("note:")[0] == CliRunner().invoke(main, ["estimate", str(repository / "hls" / "my_prj")]).output.split("note:")[0]
+    shutil.copytree(hls4ml_project, repository / "other_prj")
+    several = CliRunner().invoke(main, ["estimate", str(repository)])
+    assert several.exit_code == 2 and "it holds 2 projects: hls/my_prj, other_prj: estimate one of them" in several.output
+    (tmp_path / "empty").mkdir()
+    none = CliRunner().invoke(main, ["estimate", str(tmp_path / "empty")])
+    assert none.exit_code == 2 and "not an hls4ml project folder (no hls4ml_config.yml, nor firmware/" in none.output
+    assert "SavedModel" not in none.output and "Traceback" not in none.output
+
+
 def test_a_weight_that_is_not_a_number_is_refused_naming_its_layer(tmp_path):
     """hls4ml writes a NaN weight (a diverged training, a batch normalization of negative variance) as `nan`: the
     estimate leaked numpy's cast warning and priced garbage; it is a one-line refusal naming the layer."""

@@ -68,6 +68,17 @@ def is_project(path: Path) -> bool:
     return path.is_dir() and ((path / CONFIG_NAME).is_file() or has_firmware(path))
 
 
+def projects_under(folder: Path, depth: int = 3) -> list[Path]:
+    """The hls4ml project folders inside `folder` (not itself), at most `depth` levels down, in name order: where a
+    repository keeps its project (a new user gives the repository)."""
+    found, level = [], [Path(folder)]
+    for _ in range(depth):
+        level = sorted(child for parent in level for child in parent.iterdir() if child.is_dir() and not child.name.startswith("."))
+        found += [child for child in level if is_project(child)]
+        level = [child for child in level if not is_project(child)]
+    return sorted(found)
+
+
 class _ConfigLoader(yaml.SafeLoader):
     """hls4ml writes `KerasModel: !keras_model 'path'`: read the tag as the path it holds."""
 
