@@ -205,17 +205,16 @@ def _settings(folder: Path) -> tuple[str | None, float | None, str]:
             float(next(group for group in clock.groups() if group)) if clock else None, backend)
 
 
-OTHER_TOOLS = {  # what another hls4ml backend's firmware includes, and the tool that builds it
-    "ac_fixed.h": "hls4ml's Quartus, oneAPI or Catapult backend (ac_fixed types, for Intel HLS or Siemens Catapult)",
-}
+# what the firmware of hls4ml's Quartus, oneAPI and Catapult backends includes (Intel HLS, Siemens Catapult)
+AC_FIXED_INCLUDE = re.compile(r'#include\s*[<"]([\w/]*/)?ac_fixed\.h(pp)?[>"]')
 
 
 def _refuse_other_tools(firmware: Path, defines: str) -> None:
     """ModelError where the firmware is another tool's: codesign prices what Vivado HLS and Vitis HLS build."""
-    for header, written_by in OTHER_TOOLS.items():
-        if re.search(rf"#include\s*[<\"]([\w/]*/)?{re.escape(header)}(pp)?[>\"]", defines):
-            raise ModelError(f"{firmware / 'defines.h'}: firmware written by {written_by}: codesign estimates what Vivado HLS and "
-                             "Vitis HLS build (hls4ml's Vivado, Vitis and VivadoAccelerator backends)")
+    if AC_FIXED_INCLUDE.search(defines):
+        raise ModelError(f"{firmware / 'defines.h'}: firmware written by hls4ml's Quartus, oneAPI or Catapult backend (ac_fixed types, for "
+                         "Intel HLS or Siemens Catapult): codesign estimates what Vivado HLS and Vitis HLS build (hls4ml's Vivado, Vitis "
+                         "and VivadoAccelerator backends)")
 
 
 def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
