@@ -1,6 +1,7 @@
 """Generated hls4ml projects estimated with their config and model, then from their firmware alone (docs/estimation.md).
 
     .venv/bin/python benchmarks/estimate_paths.py [--seed S] [--n N] [--start K] [--backend Vitis|Vivado] [--hls4ml-from DIR]
+                                                  [--distributed-arithmetic]
 
 Each fuzzer model (codesign/fuzz_models.py: random QKeras layers, quantizers, io types and strategies) is written by
 hls4ml 1.3 (the Vitis backend by default, xcu250), estimated as `codesign estimate PROJECT_DIR` does, then estimated
@@ -9,7 +10,8 @@ totals the same, different (both shown), or the error of a path that refused; th
 firmware prices otherwise than its config's design is estimated from its firmware (project.design_of) and counted
 as "firmware not the config's design": written by hls4ml 1.3, each such model is a firmware reader's error.
 
-With `--hls4ml-from DIR` another hls4ml writes the projects, as public projects were written (the estimate still runs
+With `--distributed-arithmetic` every Dense and convolution is in that strategy (its kernels written as code, read
+back by estimate/da_firmware.py). With `--hls4ml-from DIR` another hls4ml writes the projects, as public projects were written (the estimate still runs
 hls4ml 1.3): DIR holds it, e.g. `.venv/bin/pip install --target /tmp/hls4ml-0.8.1 --no-deps hls4ml==0.8.1 calmjs.parse
 ply tabulate` (calmjs.parse needs ply; hls4ml 1.0 also onnx==1.15.0 for this stack's protobuf). Its firmware can differ from what hls4ml 1.3 makes of the same model (hls4ml 0.8 keeps a quantizer's cast after
 a batch normalization, writes a separable convolution as one call): "different" then says which path read what.
@@ -33,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 METRICS = ("dsp", "lut", "ff", "bram_18k", "latency_cycles")
 
 
-def written(recipe: dict, folder: Path, backend: str) -> None:
-    """The recipe's model as hls4ml writes its project, the model saved beside it (hls4ml before 1.0 did not)."""
+def written(recipe: dict, folder: Path, backend: str, distributed_arithmetic: bool = False) -> None:
+    """The recipe's model as hls4ml writes its project, the model saved beside it (hls4ml before 1.0 did not); with
+    `distributed_arithmetic`, every Dense and convolution kernel in that strategy (hls4ml takes it per layer)."""
     import hls4ml
 
     from codesign.fuzz_models import build_model
@@ -45,6 +48,10 @@ def written(recipe: dict, folder: Path, backend: str) -> None:
     except TypeError:  # hls4ml before 0.7 took no backend here (before 0.6: Vivado only)
         config = hls4ml.utils.config_from_keras_model(model, granularity="name")
     config["Model"]["Strategy"] = recipe["strategy"]
+    if distributed_arithmetic:
+        for layer in model.layers:
+            if type(layer).__name__.lstrip("Q") in ("Dense", "Conv1D", "Conv2D") and layer.name in config["LayerName"]:
+                config["LayerName"][layer.name]["Strategy"] = "distributed_arithmetic"
     settings = {"hls_config": config, "output_dir": str(folder), "part": "xcu250-figd2104-2L-e", "io_type": recipe["io_type"]}
     try:
         graph = hls4ml.converters.convert_from_keras_model(model, backend=backend, **settings)
@@ -87,6 +94,7 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--backend", default="Vitis", choices=("Vitis", "Vivado"))
     parser.add_argument("--hls4ml-from", default=None, help="a folder holding another hls4ml to write the projects with")
+    parser.add_argument("--distributed-arithmetic", action="store_true", help="every Dense and convolution in hls4ml's distributed_arithmetic strategy")
     parser.add_argument("--write-one", nargs=3, metavar=("SEED", "INDEX", "FOLDER"), help=argparse.SUPPRESS)  # the child of written_by
     args = parser.parse_args()
     from codesign.fuzz_models import describe, random_recipe
@@ -116,7 +124,7 @@ def main() -> None:
                     if args.hls4ml_from:
                         writer = f"hls4ml {written_by(args.hls4ml_from, args.seed, index, folder, args.backend)}"
                     else:
-                        written(recipe, folder, args.backend)
+                        written(recipe, folder, args.backend, args.distributed_arithmetic)
                 except Exception as error:  # hls4ml cannot take the model: not a path of codesign's
                     counts["not written"] += 1
                     said = " ".join(str(error).split())[:160]

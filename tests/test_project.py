@@ -392,14 +392,17 @@ def test_hls4ml_0_4_firmware_is_read_with_its_weights_where_they_are(name):
 
 def test_hls4ml_0_4_firmware_estimates_as_hls4ml_1_3_builds_the_same_model(tmp_path):
     """The hls4ml 0.4 Conv2D network, from its firmware alone, prices as hls4ml 1.3's project of the same model with the
-    same settings: the same kernels, weights and types."""
+    same settings: the same kernels, weights and types, and the top function's pragma (0.4 pipelined it, where 1.3
+    makes a dataflow top of an io_parallel convolution: the firmware's is read, and 1.3 is told it here)."""
     import hls4ml
 
     name = "hls4ml_0_4_conv2d_latency"
     model = old_firmware_model(name)
     config = hls4ml.utils.config_from_keras_model(model, granularity="model", backend="Vivado")
+    config["Model"]["PipelineStyle"] = "pipeline"
     hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "new"), backend="Vivado",
                                                part="xcvu13p-flga2577-2-e", clock_period=5).write()
+    assert "#pragma HLS PIPELINE" in (OLD_FIRMWARE / name / "firmware" / "myproject.cpp").read_text()
     assert estimate_project(OLD_FIRMWARE / name)["total"] == estimate_project(tmp_path / "new")["total"]
 
 
@@ -449,6 +452,76 @@ def test_a_weight_that_is_not_a_number_is_refused_naming_its_layer(tmp_path):
     result = CliRunner().invoke(main, ["estimate", str(folder)])
     assert result.exit_code == 2 and "Traceback" not in result.output and "Warning" not in result.output
     assert "error: layer 'layer6': 3 of its 48 weights are not numbers (NaN or infinite)" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("io_type, convolution", [("io_parallel", False), ("io_parallel", True), ("io_stream", True)])
+def test_distributed_arithmetic_kernels_are_read_from_their_code(tmp_path, io_type, convolution):
+    """hls4ml's distributed_arithmetic strategy writes each kernel as da4ml's adder graph in nnet_code_gen.h, no weight
+    file: from the firmware alone its Dense calls (`dense_da_N`) were casts (1,000 LUT against 6,625) and its streamed
+    ones an internal error, which also broke the project's estimate with its config. Read back from the code, the
+    kernels are the model's quantized weights exactly, and both paths agree, with the top function's pragma (a
+    dataflow top where the other layers are Resource) and a Keras Softmax layer's config, which hls4ml 1.3 declares
+    as `Softmax_configN` and calls `softmax_configN` (refused from the firmware alone before)."""
+    import hls4ml
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+
+    from codesign.estimate.da_firmware import da_kernels
+
+    tf.keras.utils.set_random_seed(5)
+    bits = {"kernel_quantizer": quantized_bits(6, 0, alpha=1), "bias_quantizer": quantized_bits(6, 0, alpha=1)}
+    inputs = tf.keras.Input((6, 6, 2) if convolution else (12,), name="image")
+    kernel = QConv2D(3, 3, name="conv", **bits) if convolution else QDense(8, name="conv", **bits)
+    x = tf.keras.layers.Flatten(name="flatten")(QActivation(quantized_relu(6), name="relu")(kernel(inputs)))
+    model = tf.keras.Model(inputs, tf.keras.layers.Softmax(name="softmax")(QDense(4, name="fc", **bits)(x)))  # (a layer with cycles)
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    config["Model"]["Strategy"] = "Resource"  # the other layers': hls4ml 1.3 then writes a dataflow top, which the
+    for name in ("conv", "fc"):  # firmware's rebuilt layers (distributed_arithmetic, Latency) would not say: its pragma does
+        config["LayerName"][name]["Strategy"] = "distributed_arithmetic"
+    folder = tmp_path / "da"
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vitis", io_type=io_type).write()
+    kernels = {kernel.shape: kernel for kernel, _ in da_kernels(folder / "firmware").values()}
+    for name in ("conv", "fc"):
+        quantized = model.get_layer(name).kernel_quantizer_internal(model.get_layer(name).kernel).numpy()
+        shape = (quantized.size // quantized.shape[-1], quantized.shape[-1])
+        assert kernels[shape].tolist() == quantized.reshape(shape).tolist()
+    from_model, from_firmware = _both_ways(folder)  # (it asserts the config's design is the firmware's)
+    assert not any("estimated as a cast" in note for note in from_firmware["notes"])
+    assert from_firmware["total"] == from_model["total"]
+    assert [layer["dsp"] for layer in from_firmware["layers"] if layer["name"] in ("conv", "fc")] == [0, 0]  # adder graphs
+
+
+def test_a_distributed_arithmetic_kernel_is_followed_term_by_term_and_an_unknown_statement_named(tmp_path):
+    """The adder graph's statements: an input, a sum or difference of values each maybe shifted and negated, or of a
+    constant (the bias), an output a cast of one value. A statement of another form is refused, named, not guessed."""
+    from codesign.errors import ModelError
+    from codesign.estimate.da_firmware import GENERATED, da_kernels
+
+    code = tmp_path / "firmware" / GENERATED
+    code.parent.mkdir(parents=True)
+    kernel = """template <typename inp_t, typename out_t>
+void dense_da_3(inp_t model_inp[3], out_t model_out[3]) { // ap_fixed<8,3> -> ap_fixed<12,5>
+    #pragma HLS INLINE
+
+    ap_fixed<8,3> v0 = model_inp[0]; // 0.0
+    ap_fixed<8,3> v1 = model_inp[1]; // 0.0
+    ap_fixed<8,3> v2 = model_inp[2]; // 0.0
+    ap_fixed<10,4> v3 = v0 - bit_shift<-1>(v2); // 1.0
+    ap_fixed<11,5> v4 = v3 + bit_shift<2>(v1); // 1.0
+    ap_fixed<12,5> v5 = v4 - ap_ufixed<2,1>(1.5); // 1.0
+    ap_ufixed<1,0> v6 = 0.0; // 0.0
+    model_out[0] = ap_fixed<12,5>(bit_shift<-2>(v5));
+    model_out[1] = ap_fixed<12,5>(-v3);
+    model_out[2] = ap_fixed<12,5>(v6);
+}
+"""
+    code.write_text(kernel)
+    weights, bias = da_kernels(tmp_path / "firmware")["dense_da_3"]
+    assert weights.tolist() == [[0.25, -1.0, 0.0], [1.0, 0.0, 0.0], [-0.125, 0.5, 0.0]] and bias.tolist() == [-0.375, 0.0, 0.0]
+    code.write_text(kernel.replace("v3 + bit_shift<2>(v1)", "v3 * v1"))
+    with pytest.raises(ModelError, match=r"dense_da_3: 'ap_fixed<11,5> v4 = v3 \* v1;' is not a statement codesign reads"):
+        da_kernels(tmp_path / "firmware")
 
 
 def test_a_firmware_call_codesign_does_not_know_is_a_cast_with_a_note_or_named_when_it_has_weights(hls4ml_project, tmp_path):

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from codesign.errors import ModelError
+from codesign.estimate.da_firmware import GENERATED, da_kernels
 from codesign.fixed import exact_type_of
 
 SKIPPED_CALLS = ("load_weights_from_txt", "load_exponent_weights_from_txt", "load_compressed_weights_from_txt", "save_layer_output", "copy_data",
@@ -25,6 +26,7 @@ ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "
 # nnet activations only QKeras's quantized activations convert to (the firmware's types replace the quantizer's)
 QKERAS_ACTIVATIONS = {"hard_tanh": "quantized_tanh(16)", "binary_tanh": "binary(alpha=1)", "ternary_tanh": "ternary(alpha=1)"}
 MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")  # nnet's element-wise merges (nnet_merge.h)
+DISTRIBUTED_ARITHMETIC = "distributed_arithmetic"  # hls4ml 1.x strategy: da4ml adder graphs, kernels as code (da_firmware.py)
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[fF]?")  # a literal call argument
 CALL = re.compile(r"nnet::(\w+)\s*<(.*?)>\s*\(([^;]*?)\)\s*;[ \t]*(?://[ \t]*(\S+))?")
 # a config struct; hard_sigmoid's derives from nothing (its slope and shift are defined after it)
@@ -36,7 +38,7 @@ EXPONENT_TYPE = re.compile(r"typedef\s+struct\s+(\w+)\s*\{[^}]*\bsign;[^}]*\bwei
 POWER_OF_TWO = "power-of-two"
 EXPONENT_WEIGHT = re.compile(r"\{\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\}")
 VARIABLE = re.compile(r"(?:^[ \t]*|hls::stream<\s*)(\w+)\s*>?\s+&?\s*(\w+)\s*[\[(;]", flags=re.MULTILINE)  # a top function's array or stream
-FIELD = re.compile(r"static\s+const\s+[\w:<> ]+?\s+(\w+)\s*=\s*([^;]+);")
+FIELD = re.compile(r"(?:static\s+const|constexpr\s+static|static\s+constexpr)\s+[\w:<> ]+?\s+(\w+)\s*=\s*([^;]+);")
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Firmware:
     aliases: dict = field(default_factory=dict)  # variable -> the variable it names (hls4ml's free Flatten/Reshape)
     missing_weights: list[str] = field(default_factory=list)  # weight files parameters.h includes that are not there
     input_pixel: int | None = None  # io_stream: the values of one word of the input stream (its nnet::array's size)
+    pipeline_style: str = "auto"  # the top function's pragma: pipeline or dataflow (hls4ml 1.3's Model PipelineStyle)
     value_bits: dict = field(default_factory=dict)  # layer -> the per-value widths of its output an HGQ quantizer after it sets
 
 
@@ -140,6 +143,19 @@ def _structs(text: str, numbers: dict[str, int], types: dict[str, str]) -> dict[
         for value, key in TYPEDEF.findall(body):
             fields[key] = types.get(value.strip(), value.strip())
         found[name] = fields
+    return found
+
+
+def _struct_named(argument: str, structs: dict, notes: list[str]) -> str:
+    """The config struct a template argument names; hls4ml 1.3 declares a Keras Softmax layer's as `Softmax_configN`
+    and calls it `softmax_configN` (that C++ does not compile): the struct of that name but for its case, with a note."""
+    if argument in structs or not re.fullmatch(r"\w+", argument):
+        return argument
+    found = next((name for name in structs if name.lower() == argument.lower()), None)
+    if found is None:
+        return argument
+    note = f"the top function names config '{argument}', which parameters.h declares as '{found}' (the C++ does not compile as written): read as that"
+    notes.extend([] if note in notes else [note])
     return found
 
 
@@ -228,6 +244,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     defines = (firmware / "defines.h").read_text(errors="replace")
     parameters = (firmware / "parameters.h").read_text(errors="replace")
     _refuse_other_tools(firmware, defines)
+    notes: list[str] = []
     numbers: dict[str, int] = {}
     for key, value in DEFINE.findall(defines):
         evaluated = _evaluate(value.split("//")[0], numbers)
@@ -253,6 +270,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         if function in SKIPPED_CALLS:
             continue
         template_args, call_args = _split_arguments(template), _split_arguments(arguments)
+        template_args = [_struct_named(argument, structs, notes) for argument in template_args]
         configs = [argument for argument in template_args if argument in structs]
         data_types = [types.get(argument, argument) for argument in template_args if argument not in structs]
         if not data_types or len(call_args) < 2:
@@ -276,17 +294,18 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         layers.append(Layer(function, name, data_types[0], out_type, config, weights, ins, outs, named=bool(comment), params=params))
     if not layers:
         raise ModelError(f"{top}: no nnet:: layer calls")
+    _with_da_kernels(firmware, layers, with_weights)
     stream = "hls::stream" in top_text or any(layer.config.get("io_type") == "nnet::io_stream" for layer in layers)
     part, clock_ns, backend = _settings(folder)
-    notes = []
     if missing and with_weights:
         notes.append(f"weights/{', '.join(missing)} missing: {UNKNOWN_WEIGHTS}, drawn as an untrained layer's (DSP and LUT "
                      "intervals widened as for untrained weights)")
     if any("_large" in layer.function for layer in layers):
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
     aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top_text))
+    style = next((name.lower() for name in re.findall(r"#pragma\s+HLS\s+(DATAFLOW|PIPELINE)\b", top_text, flags=re.IGNORECASE)), "auto")
     design = Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes, aliases,
-                      missing if with_weights else [], input_pixel)
+                      missing if with_weights else [], input_pixel, style)
     return _with_value_bits(folder, design) if with_weights else design  # the widths are data, as the weights are
 
 
@@ -327,8 +346,31 @@ def _named(variable: str, aliases: dict) -> str:
 
 
 def _strategy(layer: Layer) -> str:
-    """Resource where the config says so, or where hls4ml < 0.5 called its resource kernels `*_large`."""
-    return "Resource" if str(layer.config.get("strategy", "")).endswith("resource") or "_large" in layer.function else "Latency"
+    """Resource where the config says so, or where hls4ml < 0.5 called its resource kernels `*_large`;
+    distributed_arithmetic where the config says so."""
+    strategy = str(layer.config.get("strategy", ""))
+    if strategy.endswith(DISTRIBUTED_ARITHMETIC):
+        return DISTRIBUTED_ARITHMETIC
+    return "Resource" if strategy.endswith("resource") or "_large" in layer.function else "Latency"
+
+
+def _with_da_kernels(firmware: Path, layers: list[Layer], with_weights: bool) -> None:
+    """The distributed_arithmetic kernels' weights, read from their code (da_firmware.py): a `dense_da_N` call (an
+    io_parallel Dense) has no config, a streamed Dense's or a convolution's config names its kernel (`dense_da`);
+    none has a weight file."""
+    calls = [(layer, re.search(r"dense_da_\d+", layer.function if layer.function.startswith("dense_da_") else str(layer.config.get("dense_da", ""))))
+             for layer in layers]
+    calls = [(layer, found.group(0)) for layer, found in calls if found and not layer.weights]
+    kernels = da_kernels(firmware) if calls else {}
+    for layer, kernel_name in calls:
+        if kernel_name not in kernels:
+            raise ModelError(f"firmware layer '{layer.name}' computes with {kernel_name}, which {firmware / GENERATED} does not define")
+        kernel, bias = kernels[kernel_name]
+        if layer.function.startswith("dense_da_"):
+            layer.config = {"n_in": kernel.shape[0], "n_out": kernel.shape[1], "strategy": f"nnet::{DISTRIBUTED_ARITHMETIC}"}
+        layer.config["weight_t"], layer.config["bias_t"] = (exact_type_of(values)[0].hls4ml() for values in (kernel, bias))  # exact sums
+        if with_weights:
+            layer.weights = [kernel.ravel(), bias]
 
 
 def _layer_config(layer: Layer, config: dict) -> dict:
@@ -391,8 +433,15 @@ def _channels_first(config: dict) -> bool:
 
 def _same(config: dict) -> str:
     """Keras padding of a kernel or pooling whose config pads on any side (Keras's 'same' at stride 2 may pad the
-    bottom and right only; a 1D config has no top or bottom)."""
-    return "same" if sum(int(config.get(key, 0)) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")) > 0 else "valid"
+    bottom and right only; a 1D config has no top or bottom). A distributed_arithmetic convolution's config states no
+    padding (its generated fill_buffer pads): 'valid' where its output is the unpadded one's size."""
+    pads = [int(config[key]) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right") if isinstance(config.get(key), int)]
+    if pads or "filt_width" not in config:
+        return "same" if sum(pads) > 0 else "valid"
+    sizes = [(config.get(f"in_{side}", -1), config.get(f"out_{side}", -1), config.get(f"filt_{side}", 1), config.get(f"stride_{side}", 1))
+             for side in ("height", "width")]
+    unpadded = all(size_out == (size_in - window) // stride + 1 for size_in, size_out, window, stride in sizes if size_in > 0)
+    return "valid" if unpadded else "same"
 
 
 def _dense(layer: Layer, config: dict, resource: bool):
@@ -539,8 +588,9 @@ def _activation(layer: Layer, config: dict, resource: bool):
 BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml converts back to it
     **dict.fromkeys(("dense", "dense_large", "dense_latency", "dense_resource"), _dense),
     # pointwise: hls4ml's 1x1 kernels; *_latency_cl and *_large_cl: hls4ml 0.4's io_parallel kernels by strategy
-    **dict.fromkeys(("conv_1d_cl", "conv_1d_latency_cl", "conv_1d_large_cl", "pointwise_conv_1d_cl"), _conv1d),
-    **dict.fromkeys(("conv_2d_cl", "conv_2d_latency_cl", "conv_2d_large_cl", "pointwise_conv_2d_cl"), _conv2d),
+    # conv1d_cl, conv2d_cl: distributed_arithmetic's io_parallel convolutions (their config first, their kernel its `dense_da`)
+    **dict.fromkeys(("conv_1d_cl", "conv_1d_latency_cl", "conv_1d_large_cl", "pointwise_conv_1d_cl", "conv1d_cl"), _conv1d),
+    **dict.fromkeys(("conv_2d_cl", "conv_2d_latency_cl", "conv_2d_large_cl", "pointwise_conv_2d_cl", "conv2d_cl"), _conv2d),
     **dict.fromkeys(("depthwise_conv_1d_cl", "depthwise_conv_2d_cl"), _depthwise),
     **dict.fromkeys(("separable_conv_1d_cl", "separable_conv_2d_cl"), _separable),
     **dict.fromkeys(("pooling1d_cl", "pooling1d", "pooling2d_cl"), _pooling),  # pooling1d: hls4ml 0.4's
@@ -563,6 +613,8 @@ def _casts(layer: Layer) -> bool:
 
 
 def _builder(function: str):
+    if function.startswith("dense_da_"):  # distributed_arithmetic's io_parallel Dense
+        return _dense
     if function.startswith("concatenate"):
         return _merge
     if function.startswith("resize_nearest"):
@@ -600,7 +652,7 @@ def _input_shape(design: Firmware) -> tuple[int, ...]:
     for layer in design.layers:
         config = layer.config.get("depthwise", layer.config)  # a separable convolution's input is its depthwise half's
         channels = config.get("n_chan", config.get("n_filt"))
-        if "in_height" in config and channels:
+        if isinstance(config.get("in_height"), int) and config["in_height"] > 0 and channels:  # (-1: a 1D DA convolution's)
             return config["in_height"], config["in_width"], channels
         if "in_width" in config and channels:
             return config["in_width"], channels
@@ -683,7 +735,8 @@ def keras_model_of(design: Firmware):
     for built, weights in pending:
         built.set_weights([target if values is None else _shaped_or_drawn(np.asarray(values, dtype=np.float32), target, built.name, design.notes)
                            for values, target in zip(weights, built.get_weights())])  # missing: Keras's draw
-    return model, {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}, "LayerName": settings}
+    model_settings = {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency", "PipelineStyle": design.pipeline_style}
+    return model, {"Model": model_settings, "LayerName": settings}
 
 
 def convert_firmware(design: Firmware, backend: str, part: str, clock_ns: float):

@@ -365,8 +365,8 @@ def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, 
         return None
     try:
         written, written_settings, notes = _firmware_design(folder)
-    except (ModelError, OSError, ValueError):
-        return None
+    except (ModelError, OSError, ValueError, LookupError, TypeError):  # a firmware the reader fails on (estimated alone, it says
+        return None  # so) does not replace a design the config gives
     if any(UNKNOWN_WEIGHTS in note or AS_A_CAST in note for note in notes) or written_settings["io_type"] != settings["io_type"]:
         return None  # weights or a call's cost unknown, or a firmware of another io type than the config: the config's design
     part = part_or_unlisted(settings["part"])[0]
