@@ -73,10 +73,18 @@ def projects_under(folder: Path, depth: int = 3) -> list[Path]:
     repository keeps its project (a new user gives the repository)."""
     found, level = [], [Path(folder)]
     for _ in range(depth):
-        level = sorted(child for parent in level for child in parent.iterdir() if child.is_dir() and not child.name.startswith("."))
+        level = sorted(child for parent in level for child in _folders_in(parent))
         found += [child for child in level if is_project(child)]
         level = [child for child in level if not is_project(child)]
     return sorted(found)
+
+
+def _folders_in(parent: Path) -> list[Path]:
+    """The visible folders in `parent`; none where it cannot be read (a folder of someone else's under a repository)."""
+    try:
+        return [child for child in parent.iterdir() if child.is_dir() and not child.name.startswith(".")]
+    except OSError:
+        return []
 
 
 class _ConfigLoader(yaml.SafeLoader):
