@@ -152,7 +152,7 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
     """`codesign estimate`: a run directory's estimate step, an hls4ml project folder as configured, or a what-if
     estimate of a run or a model file (`tool`: as that tool would synthesize it)."""
     from codesign.convert import conversion_of
-    from codesign.estimate.project import estimate_project, is_project, projects_under
+    from codesign.estimate.project import estimate_project, is_project, listed, projects_under
     from codesign.estimate.run import TOOL_PATTERN, add_vendor, estimate_model, format_estimate
     from codesign.model import load_keras_model
     from codesign.validate import firmware_model
@@ -167,9 +167,8 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
         nested = projects_under(target)
         if len(nested) != 1:
             raise SpecError(f"{target}: not an hls4ml project folder (no hls4ml_config.yml, nor firmware/ with parameters.h and defines.h), "
-                            "a codesign run nor a saved model" + (f"; it holds {len(nested)} projects: "
-                            + ", ".join(str(path.relative_to(target)) for path in nested[:6]) + (", ..." if len(nested) > 6 else "")
-                            + ": estimate one of them" if nested else ""))
+                            "a codesign run nor a saved model"
+                            + (f"; it holds {len(nested)} projects: {listed(nested, target)}: estimate one of them" if nested else ""))
         held_in, target = target, nested[0]
     if is_project(target) and not is_run:
         if options or tool:
@@ -326,7 +325,7 @@ def build_summary(layout: RunLayout) -> list[str]:
 def _built_projects(folders: list[Path], say) -> list[Path]:
     """The project folders of the folders given: a project itself, or the projects a folder holds that have a
     C-synthesis report (the others are named and skipped)."""
-    from codesign.estimate.project import is_project, projects_under
+    from codesign.estimate.project import is_project, listed, projects_under
     from codesign.estimate.vendor import vendor_results
 
     found = []
@@ -341,10 +340,9 @@ def _built_projects(folders: list[Path], say) -> list[Path]:
         if not built:
             raise SpecError(f"{folder}: not an hls4ml project folder (no hls4ml_config.yml or firmware/)"
                             + (f", and none of the {len(nested)} projects it holds has a C-synthesis report" if nested else ""))
-        unbuilt = [str(project.relative_to(folder)) for project in nested if project not in built]
+        unbuilt = [project for project in nested if project not in built]
         if unbuilt:
-            say(f"  {folder}: {len(unbuilt)} of its {len(nested)} projects have no C-synthesis report, skipped: {', '.join(unbuilt[:6])}"
-                + (", ..." if len(unbuilt) > 6 else ""))
+            say(f"  {folder}: {len(unbuilt)} of its {len(nested)} projects have no C-synthesis report, skipped: {listed(unbuilt, folder)}")
         found += built
     return found
 

@@ -73,10 +73,15 @@ def projects_under(folder: Path, depth: int = 3) -> list[Path]:
     repository keeps its project (a new user gives the repository)."""
     found, level = [], [Path(folder)]
     for _ in range(depth):
-        level = sorted(child for parent in level for child in _folders_in(parent))
-        found += [child for child in level if is_project(child)]
-        level = [child for child in level if not is_project(child)]
+        projects = {child: is_project(child) for child in sorted(child for parent in level for child in _folders_in(parent))}
+        found += [child for child, project in projects.items() if project]
+        level = [child for child, project in projects.items() if not project]
     return sorted(found)
+
+
+def listed(paths: list[Path], base: Path, shown: int = 6) -> str:
+    """The first `shown` paths relative to `base`, then ', ...': how a message names the projects of a folder."""
+    return ", ".join(str(path.relative_to(base)) for path in paths[:shown]) + (", ..." if len(paths) > shown else "")
 
 
 def _folders_in(parent: Path) -> list[Path]:
