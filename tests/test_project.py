@@ -62,6 +62,23 @@ def test_a_project_written_by_hls4ml_is_estimated_as_configured(hls4ml_project, 
                                next(note for note in report["notes"] if note.startswith("the weights look untrained"))]
 
 
+def test_every_per_layer_setting_hls4ml_writes_is_kept():
+    """hls4ml 1.3's own config of an LSTM or a separable convolution carries RecurrentReuseFactor, Static, Direction,
+    DepthwiseReuseFactor: they were dropped as 'not an hls4ml 1.3 setting'. The kept keys cover every configurable
+    attribute of hls4ml 1.3's layers and of its Vivado and Vitis backends."""
+    from hls4ml.backends import get_backend
+    from hls4ml.model.attributes import ConfigurableAttribute, TypeAttribute
+    from hls4ml.model.layers import layer_map
+
+    from codesign.estimate.project import LAYER_KEYS
+
+    attributes = [attribute for layer in layer_map.values() for attribute in layer.expected_attributes]
+    attributes += [attribute for name in ("Vivado", "Vitis") for each in get_backend(name).attribute_map.values() for attribute in each]
+    settings = {attribute.config_name for attribute in attributes
+                if isinstance(attribute, ConfigurableAttribute) and not isinstance(attribute, TypeAttribute)}
+    assert settings and settings <= LAYER_KEYS, sorted(settings - LAYER_KEYS)
+
+
 def test_old_keys_are_dropped_with_a_note_and_the_model_beside_the_config_is_used(hls4ml_project, tmp_path):
     import shutil
 

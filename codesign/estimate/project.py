@@ -36,9 +36,12 @@ REBUILT_MODEL = "keras_model_from_firmware.h5"  # a model rebuilt from a firmwar
 OTHER_FIRMWARE = "firmware/ is not the design hls4ml 1.3 makes of"  # the note of a firmware estimated instead of its config
 DIFFERENCES = (("dsp", "DSP"), ("lut", "LUT"), ("ff", "FF"), ("bram_18k", "BRAM18"), ("latency_cycles", "cycles"))  # config's -> firmware's
 CHOICES = {"ConvImplementation": ("LineBuffer", "Encoded")}  # hls4ml 1.3's spellings; 0.x wrote `encoded`, `Pointwise`
-LAYER_KEYS = {  # what hls4ml 1.3 takes per layer in LayerName (older configs carry more)
+LAYER_KEYS = {  # what hls4ml 1.3 takes per layer in LayerName (older configs carry more): what its config parser reads,
+    # and the configurable attributes of its layers and of its Vivado and Vitis backends (RNNs', separable convolutions')
     "Precision", "ReuseFactor", "Strategy", "Trace", "TableSize", "Implementation", "Skip", "ParallelizationFactor",
-    "ConvImplementation", "exp_table_t", "inv_table_t", "BramFactor", "Compression", "accum_t", "table_t",
+    "ConvImplementation", "exp_table_t", "inv_table_t", "BramFactor", "Compression", "accum_t", "table_t", "TargetCycles",
+    "RecurrentReuseFactor", "ForwardReuseFactor", "BackwardReuseFactor", "ForwardRecurrentReuseFactor", "BackwardRecurrentReuseFactor",
+    "DepthwiseReuseFactor", "PointwiseReuseFactor", "Static", "Direction", "TableRangePower2", "TimeStepLoopParallelism", "Algorithm",
 }
 
 
