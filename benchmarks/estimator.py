@@ -7,7 +7,8 @@ constants fitted without its design (leave one design out) and without its sourc
 every design that source shares (leave one source out). Prints, in Markdown for docs/estimation.md: per row
 estimate / vendor per metric (leave one source out), the share of rows inside the targets per metric and per kind
 of design for both, the intervals with their held-out coverage, and per layer: every report's layer instances
-and N-TORC's Dense and Conv1D layers, each estimated with its source left out (every fit is given these per-layer
+and N-TORC's Dense, Conv1D and LSTM layers, each estimated with its source left out (the LSTMs also with their
+recurrent terms fitted on the other LSTM shapes) (every fit is given these per-layer
 rows; they weigh fit.LAYER_ROW_WEIGHT, 0 as shipped). --write stores the constants (with the leave-one-source-out interval
 ratios) in codesign/estimate/constants.json.
 """
@@ -74,7 +75,26 @@ def evaluate(calibration: Path) -> dict:
     return {"samples": found, "held_out": held_out, "by_source": by_source, "in_sample": in_sample, "constants": constants, "tails": tails, "twins": twins,
             "coverage": coverage(found, by_source, tails), "layers": report_layers(found, fitted),
             "ntorc": [(row.label, price_instance(row.features, without_ntorc, row.timing), row.published) for row in ntorc],
+            "recurrent": recurrent_shapes_left_out(constants, [row for row in ntorc if row.features["kind"] == "recurrent"]),
             "seconds": time.perf_counter() - started}
+
+
+def recurrent_shapes_left_out(constants, rows: list) -> list[tuple[str, dict, dict]]:
+    """(group, estimate, vendor) per recurrent layer row, its recurrent terms (fit.fit_recurrent) fitted on the rows
+    of every other shape (inputs, units): the only recurrent source is N-TORC, so this is the out-of-sample check the
+    data allows beside leaving N-TORC out (those terms then 0)."""
+    from dataclasses import replace
+
+    from codesign.estimate.fit import fit_recurrent
+    from codesign.estimate.model import price_instance
+
+    shape = lambda row: (row.features["shape"]["inputs"], row.features["shape"]["units"])  # noqa: E731
+    found = []
+    for held_out in sorted({shape(row) for row in rows}):
+        others = replace(constants, lut=dict(constants.lut), ff=dict(constants.ff), latency=dict(constants.latency))
+        others = fit_recurrent(others, [row for row in rows if shape(row) != held_out])
+        found += [(row.label, price_instance(row.features, others, row.timing), row.published) for row in rows if shape(row) == held_out]
+    return found
 
 
 def _layer_label(features: dict, timing) -> str:
@@ -162,7 +182,8 @@ def markdown(result: dict) -> list[str]:
     untrained = result["constants"].untrained
     lines.append("| **trained / untrained, lowest-highest** | " + " | ".join(f"{untrained[m][0]}-{untrained[m][1]}" for m in ("dsp", "lut")) + " | |")
     lines += ["", "#### Per layer: every report's layer instances, each estimated with its source left out", ""] + _layer_table(result["layers"])
-    lines += ["", "#### Per layer: N-TORC's Dense and Conv1D layers (Vivado HLS 2019.1, io_stream, 16 bits; their source left out)", ""] + _layer_table(result["ntorc"])
+    lines += ["", "#### Per layer: N-TORC's Dense, Conv1D and LSTM layers (Vivado HLS 2019.1, io_stream, 16 bits; their source left out)", ""] + _layer_table(result["ntorc"])
+    lines += ["", "#### Per layer: N-TORC's LSTMs, their recurrent terms fitted on the LSTMs of the other shapes (inputs, units)", ""] + _layer_table(result["recurrent"])
     sources = sorted({sample.origin for sample in found})
     lines += ["", f"#### The {len(sources)} sources (each left out with its designs built by the same tool elsewhere)", "", "| source | rows | designs |", "|---|---|---|"]
     for origin in sources:

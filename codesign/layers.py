@@ -22,7 +22,7 @@ IMPLEMENTATIONS = {
     "estimate": "estimate/features.py: the cost features",
     "rtl": "rtl.py: a da4ml distributed-arithmetic kernel, or passed through",
 }
-ROLES = ("input", "weighted", "scale", "activation", "softmax", "pooling", "reshape", "padding", "resize", "merge")
+ROLES = ("input", "weighted", "scale", "activation", "softmax", "pooling", "reshape", "padding", "resize", "merge", "recurrent")
 
 
 @dataclass(eq=False)
@@ -107,10 +107,16 @@ _MERGE = {"vectorized": "a layer with two inputs: " + EMULATED_ELSEWHERE, "compi
 MERGE = Kind("Merge", "merge", dict(_MERGE))
 CONCATENATE = Kind("Concatenate", "merge", dict(_MERGE))
 
+_RECURRENT = {"exact_type": "its state is fed back at every time step: no exact accumulator without bounding the sequence",
+              "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF,
+              "rtl": "a time-step loop around two kernels and tables: not one da4ml kernel"}
+LSTM = Kind("LSTM", "recurrent", dict(_RECURRENT), kernel="lstm")
+GRU = Kind("GRU", "recurrent", dict(_RECURRENT), kernel="gru")
+
 KINDS = (INPUT, DENSE, CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, POINTWISE_CONV1D,
          POINTWISE_CONV2D, BATCH_NORMALIZATION, APPLY_ALPHA, ACTIVATION, PARAMETRIZED_ACTIVATION, HARD_ACTIVATION, PRELU,
          TERNARY_TANH, SOFTMAX, POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, TRANSPOSE, REPACK, CLONE,
-         ZERO_PADDING1D, ZERO_PADDING2D, RESIZE, MERGE, CONCATENATE)
+         ZERO_PADDING1D, ZERO_PADDING2D, RESIZE, MERGE, CONCATENATE, LSTM, GRU)
 _BY_NAME = {name: kind for kind in KINDS for name in (kind.name, *kind.aliases)}
 
 

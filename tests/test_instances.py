@@ -87,9 +87,13 @@ def test_ntorc_layers_are_rebuilt_as_their_table_says():
     """Each N-TORC configuration converts to one layer of its shape, reuse factor and strategy; at 16 bits each
     multiplication of the Resource strategy is one DSP (the README's fact 2), which the estimate reproduces."""
     from codesign.estimate.calibration import _sample, ntorc_layer_rows
+    from codesign.estimate.model import load_constants, price_instance
 
     rows = {row.id: row for row in ntorc_layer_rows(CALIBRATION)}
-    assert len(rows) == 230  # 126 Dense and 104 Conv1D configurations; LSTM is not estimated
+    assert len(rows) == 414  # 126 Dense, 104 Conv1D and 184 LSTM configurations
+    lstm = _sample(rows["ntorc_LSTM_16x8_L8_rf16"], rows["ntorc_LSTM_16x8_L8_rf16"].convert())
+    priced = price_instance(next(layer for layer in lstm.features if layer["name"] == "layer"), load_constants(), lstm.timing)
+    assert priced["dsp"] == 4 * 8 * 16 // 16 + 4 * 8 * 8 // 16 + 3 * 8 == rows["ntorc_LSTM_16x8_L8_rf16"].published["dsp"]  # 4u*n_in/RF + 4u*u/RF + 3u
     for name, n_in, n_out, reuse in (("ntorc_Dense_1024x64_L1_rf512", 1024, 64, 512), ("ntorc_Conv1D_16x16_L128_rf16", 16, 16, 16)):
         row = rows[name]
         graph = row.convert()

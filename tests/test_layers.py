@@ -61,11 +61,11 @@ def test_a_layer_is_matched_to_its_most_derived_kind():
     assert kind_of(instance(model_layers.BatchNormalization)) is layers.BATCH_NORMALIZATION
     assert kind_of(instance(model_layers.Softmax)) is layers.SOFTMAX
     assert kind_of(instance(model_layers.Conv2DBatchnorm)) is layers.CONV2D_BATCHNORM
-    assert kind_of(instance(model_layers.LSTM)) is None
+    assert kind_of(instance(model_layers.SimpleRNN)) is None
 
 
 def test_an_unknown_class_is_declined_with_the_tables_name():
-    assert "not in codesign's table" in layers.unhandled("LSTM", "vectorized")
+    assert "not in codesign's table" in layers.unhandled("SimpleRNN", "vectorized")
     assert layers.unhandled("DepthwiseConv1D", "vectorized") == layers.DEPTHWISE_CONV1D.declines["vectorized"]
 
 

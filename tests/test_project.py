@@ -386,6 +386,58 @@ def test_a_depthwise_kernels_depth_multiplier_and_strides_are_read_from_its_firm
     assert from_firmware["total"] == from_model["total"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_a_reshape_and_a_permute_are_read_from_the_firmware(tmp_path, io_type):
+    """hls4ml writes a Reshape as no call (io_stream: a repack) and a Permute as `nnet::transpose` with its shapes and
+    axes in arrays beside its config: a Conv1D after them was an internal error from the firmware alone (the Dense's
+    flat output given to it). Now the permute is read, the reshape taken from the next layer's stated input, and the
+    kernels after it are the model's."""
+    import tensorflow as tf
+
+    from codesign.estimate.firmware import keras_model_of, read_firmware
+
+    tf.keras.utils.set_random_seed(17)
+    layers = tf.keras.layers
+    inputs = tf.keras.Input((12,), name="features")
+    x = layers.Permute((2, 1), name="permute")(layers.Reshape((3, 4), name="reshape")(layers.Dense(12, name="fc1")(inputs)))
+    x = layers.Conv1D(2, 2, name="conv")(x)
+    model = tf.keras.Model(inputs, layers.Dense(3, name="out")(layers.Flatten(name="flatten")(x)))
+    folder = _written(model, tmp_path / "permute", io_type)
+    rebuilt, _ = keras_model_of(read_firmware(folder))
+    np.testing.assert_allclose(rebuilt.get_layer("conv").get_weights()[0], model.get_layer("conv").get_weights()[0], atol=2**-10)
+    assert [layer.__class__.__name__ for layer in rebuilt.layers][:4] == ["InputLayer", "Dense", "Reshape", "Permute"]
+    from_model, from_firmware = _both_ways(folder)
+    assert from_firmware["total"] == from_model["total"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("recurrent", "io_type", "strategy"), [("LSTM", "io_parallel", "Resource"), ("GRU", "io_stream", "Latency")])
+def test_a_recurrent_layer_is_read_from_its_firmware(tmp_path, recurrent, io_type, strategy):
+    """`nnet::lstm_stack` and `gru_stack` were refused from the firmware alone ("cannot read from firmware yet"). Now
+    their sizes, activations, kernels (transposed by the Resource strategy) and biases are read: the rebuilt layer
+    has the model's kernels and the folder estimates as its model."""
+    import hls4ml
+    import tensorflow as tf
+
+    from codesign.estimate.firmware import keras_model_of, read_firmware
+
+    tf.keras.utils.set_random_seed(19)
+    layer = getattr(tf.keras.layers, recurrent)(6, return_sequences=recurrent == "GRU", name="rnn")
+    model = tf.keras.Sequential([tf.keras.Input((5, 3), name="sequence"), layer, tf.keras.layers.Flatten(name="flatten"),
+                                 tf.keras.layers.Dense(2, name="out")])
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    config["Model"].update(Strategy=strategy, ReuseFactor=3)
+    config["LayerName"]["rnn"].update(Strategy=strategy, ReuseFactor=3)
+    folder = tmp_path / recurrent
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado", io_type=io_type).write()
+    rebuilt, _ = keras_model_of(read_firmware(folder))
+    for written, kept in zip(rebuilt.get_layer("rnn").get_weights()[:2], model.get_layer("rnn").get_weights()[:2]):
+        np.testing.assert_allclose(written, kept, atol=2**-10)
+    from_model, from_firmware = _both_ways(folder)
+    assert from_firmware["total"] == from_model["total"] and next(row for row in from_firmware["layers"] if row["name"] == "rnn")["type"] == recurrent
+
+
 OLD_FIRMWARE = Path(__file__).parent / "firmware_cases"  # written by hls4ml 0.4 (tests/firmware_cases/write_hls4ml_0_4.py)
 
 

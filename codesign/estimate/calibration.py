@@ -332,9 +332,10 @@ NTORC = ("HeRCLab/N-TORC", "Vivado HLS 2019.1", "xczu7ev-ffvc1156-2-e", 4.0, "ap
 
 
 def ntorc_layer_rows(folder: Path) -> list[Row]:
-    """ntorc/ntorc_layers_unique.csv: N-TORC's Dense and Conv1D layers (one row per configuration, Vivado HLS 2019.1,
-    io_stream, 16 bits), each rebuilt alone (a hidden Dense after an Input of n_in, a first one after a Flatten; Conv1D kernel 3, padding same, over the
-    inferred length); `published` is the layer's own instance in their reports. LSTM is not estimated by codesign."""
+    """ntorc/ntorc_layers_unique.csv: N-TORC's Dense, Conv1D and LSTM layers (one row per configuration, Vivado HLS
+    2019.1, io_stream, 16 bits), each rebuilt alone (a hidden Dense after an Input of n_in, a first one after a Flatten;
+    Conv1D kernel 3, padding same, over the inferred length; an LSTM returning its sequence, hls4ml 1.3 giving its
+    recurrent kernel the reuse factor); `published` is the layer's own instance in their reports."""
     import tensorflow as tf
 
     repository, tool, part, clock_ns, precision = NTORC
@@ -349,8 +350,9 @@ def ntorc_layer_rows(folder: Path) -> list[Row]:
         elif row["layer_type"] == "Conv1D":
             shape = (int(row["seq_len_inferred"]), n_in)
             layers = lambda n_out=n_out: [tf.keras.layers.Conv1D(n_out, 3, padding="same", name="layer")]  # noqa: E731
-        else:
-            continue
+        else:  # LSTM over its time steps, each reading a word of n_in values (a Conv1D's filters before it)
+            shape = (int(row["seq_len_inferred"]), n_in)
+            layers = lambda n_out=n_out: [tf.keras.layers.LSTM(n_out, return_sequences=True, name="layer")]  # noqa: E731
 
         def build(rng, shape=shape, layers=layers):
             tf.keras.utils.set_random_seed(int(rng.integers(1 << 30)))

@@ -17,7 +17,8 @@ import numpy as np
 
 from codesign.errors import ModelError
 from codesign.fixed import exact_type_of, of_precision
-from codesign.layers import GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, PARAMETRIZED_ACTIVATION, SOFTMAX, implements, kind_of
+from codesign.layers import (ACTIVATION, DENSE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, GRU, KINDS, LSTM, PARAMETRIZED_ACTIVATION, SOFTMAX, implements,
+                             kind_of)
 from codesign.estimate.hgq import per_value
 from codesign.estimate.instances import kernel_of_layer
 
@@ -184,6 +185,8 @@ def layer_features(layer, io_type: str, family: str, multipliers: str = "auto", 
     pixels = _pixels(out_var.shape)
     found["shape"] = {"pixels_out": pixels, "pixels_in": _pixels(in_var.shape) if in_var is not None else pixels, "stream": stream,
                       "pixel_bits": int(out_var.shape[-1]) * out_bits if out_var.shape else out_bits, "beats_in": _beats(in_var) if stream else 1}
+    if kind is None:  # an hls4ml layer outside codesign's table: said so (model.territory_gaps)
+        found["shape"]["no_rule"] = True
     if _is_identity(layer):
         found["kind"] = "free"
         if stream:
@@ -546,6 +549,77 @@ def weight_memory_bram18(word_bits: int, depth: int) -> int:
         if depth <= max_depth:
             return math.ceil(word_bits / port_bits)
     return math.ceil(word_bits / 1) * math.ceil(depth / 16384)
+
+
+class _Call:
+    """A call a recurrent layer's template makes at each time step (hls4ml's nnet_recurrent.h: two `nnet::dense`, the
+    gates' sigmoid and the tanh tables), seen as the hls4ml layer that call would be alone, so that its kind's
+    estimate function counts it as it counts that layer."""
+
+    def __init__(self, name: str, attributes: dict, weights: dict | None = None, types: dict | None = None):
+        self.name, self.class_name, self.index, self.inputs = name, type(self).__name__, 0, [name]
+        self.attributes, self.weights, self.types = attributes, weights or {}, types or {}
+
+    def get_attr(self, key: str, default=None):
+        return self.attributes.get(key, default)
+
+
+DENSE_CALL = type(DENSE.name, (_Call,), {})  # named as the hls4ml class whose kind prices it (kind_of reads class names)
+TABLE_CALL = type(ACTIVATION.name, (_Call,), {})
+GATES = {LSTM: 4, GRU: 3}  # kernel outputs per unit: LSTM's input, forget, cell and output gates; GRU's update, reset, candidate
+
+
+@implements("estimate", *(kind for kind in KINDS if kind.role == "recurrent"))
+def _recurrent(layer, found: dict, site: Site) -> None:
+    """An LSTM or GRU as hls4ml's template builds it: one time step's hardware, used `n_timesteps` times in turn (the
+    state feeds back). Each step calls nnet::dense on the input (n_in x gates*units, its ReuseFactor) and on the state
+    (units x gates*units, its RecurrentReuseFactor), the recurrent activation's table on the gates (LSTM 3 units, GRU
+    2), the activation's on the candidate (and LSTM's on the cell state), and multiplies element-wise (3 products a
+    unit; N-TORC's LSTM DSPs: 4u*n_in/RF + 4u*u/RF + 3u on 183 of 183 configurations). Each call is counted by its
+    own kind's rule (`parts`, priced by model.price_layer); the state's registers are counted bit for bit."""
+    units, n_in = int(layer.get_attr("n_out")), int(layer.get_attr("n_in"))
+    gates = GATES[kind_of(layer)]
+    strategy = str(layer.get_attr("strategy", "latency") or "latency").lower()
+    accum = layer.types.get("accum_t", layer.types.get("result_t"))
+    accum_bits = width(accum) if accum is not None else 2 * site.data_bits
+    transposed = layer.get_attr("_weights_transposed", False)
+    parts = []
+    for name, weight, reuse, in_bits in (("kernel", "weight", "reuse_factor", site.data_bits),
+                                         ("recurrent_kernel", "recurrent_weight", "recurrent_reuse_factor", site.out_bits)):
+        call = DENSE_CALL(f"{layer.name}_{name}", {"n_in": n_in if name == "kernel" else units, "n_out": gates * units,
+                                                   "reuse_factor": int(layer.get_attr(reuse, 1) or 1), "strategy": strategy,
+                                                   "_weights_transposed": transposed},
+                          {"weight": layer.weights[weight]}, {"accum_t": accum} if accum is not None else {})
+        parts.append(_part(call, _mac, Site(in_bits, accum_bits, gates * units, site.family, site.multipliers, True,
+                                             site.narrow_in_logic, site.scheduler)))
+    recurrent_activation = str(layer.get_attr("recurrent_activation", "sigmoid") or "sigmoid").lower()
+    activation = str(layer.get_attr("activation", "tanh") or "tanh").lower()
+    tables = [(recurrent_activation, (gates - 1) * units), (activation, units)] + ([(activation, units)] if gates == 4 else [])
+    for index, (function, lanes) in enumerate(tables):
+        call = TABLE_CALL(f"{layer.name}_{function}_{index}", {"activation": function, "table_size": layer.get_attr("table_size", 1024)},
+                          types={"table_t": layer.types["table_t"]} if "table_t" in layer.types else {})
+        parts.append(_part(call, _element_wise, Site(accum_bits, accum_bits, lanes, site.family, site.multipliers, False,
+                                                      site.narrow_in_logic, site.scheduler)))
+    products = 3 * units
+    if site.narrow_in_logic and accum_bits <= NARROW_PRODUCT_BITS:
+        found["lut"]["generic_mult"] = products * accum_bits * accum_bits
+    else:
+        found["dsp"] = products * math.ceil(accum_bits / DSP_PORT_BITS[site.family][0]) * math.ceil(accum_bits / DSP_PORT_BITS[site.family][1])
+    found["rule_ff"] = float((2 if gates == 4 else 1) * units * accum_bits)  # the state (LSTM: h and c), kept from step to step
+    found["kind"] = "recurrent"
+    found["parts"] = parts
+    found["shape"].update(steps=int(layer.get_attr("n_timesteps", 1) or 1), units=units, inputs=n_in, unit_bits=units * accum_bits,
+                          reuse=int(layer.get_attr("reuse_factor", 1) or 1), strategy=strategy)
+
+
+def _part(call: _Call, describe, site: Site) -> dict:
+    """One call of a recurrent layer's step, counted by `describe` (its kind's estimate function)."""
+    part = _empty(call)
+    part["shape"] = {"pixels_out": 1, "pixels_in": 1, "stream": False, "pixel_bits": site.lanes * site.out_bits, "beats_in": 1}
+    describe(call, part, site)
+    if "ff_streamed" in part:  # a kernel called once per input, as a streamed one is: its registers are its own terms
+        part["ff"] = dict.fromkeys(FF_FEATURES, 0.0)
+    return part
 
 
 @implements("estimate", *(kind for kind in KINDS if kind.role == "scale"))

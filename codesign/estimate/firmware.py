@@ -39,6 +39,11 @@ POWER_OF_TWO = "power-of-two"
 EXPONENT_WEIGHT = re.compile(r"\{\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\}")
 VARIABLE = re.compile(r"(?:^[ \t]*|hls::stream<\s*)(\w+)\s*>?\s+&?\s*(\w+)\s*[\[(;]", flags=re.MULTILINE)  # a top function's array or stream
 FIELD = re.compile(r"(?:static\s+const|constexpr\s+static|static\s+constexpr)\s+[\w:<> ]+?\s+(\w+)\s*=\s*([^;]+);")
+# a recurrent layer's activations: `template<...> using activation_recr = nnet::activation::sigmoid<x_T, y_T, config_T>;`
+USING = re.compile(r"using\s+(\w+)\s*=\s*nnet::activation::(\w+)\s*<")
+# an array of integers: a config's field (hls4ml 0.8: `static constexpr unsigned perm[3] = {2, 0, 1};`) or one defined
+# beside its struct for a pointer field (hls4ml 1.x: `unsigned config5_perm[2] = {1, 0};`)
+ARRAY = re.compile(r"(?:static\s+constexpr\s+)?unsigned\s+(\w+)\s*\[\s*\d*\s*\]\s*=\s*\{([\d,\s]*)\};")
 
 
 @dataclass
@@ -142,7 +147,14 @@ def _structs(text: str, numbers: dict[str, int], types: dict[str, str]) -> dict[
                 scope[key] = fields[key]
         for value, key in TYPEDEF.findall(body):
             fields[key] = types.get(value.strip(), value.strip())
+        for key, values in ARRAY.findall(body):
+            fields[key] = tuple(int(value) for value in values.replace(",", " ").split())
+        fields.update(USING.findall(body))
         found[name] = fields
+    for key, values in ARRAY.findall(STRUCT.sub("", text)):  # `configN_field`: that struct's pointer field
+        struct = max((name for name in found if key.startswith(f"{name}_")), key=len, default=None)
+        if struct is not None:
+            found[struct][key[len(struct) + 1:]] = tuple(int(value) for value in values.replace(",", " ").split())
     return found
 
 
@@ -276,6 +288,8 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         if not data_types or len(call_args) < 2:
             raise ModelError(f"{top}: cannot read the call nnet::{function}<{template}>({arguments})")
         config = structs[configs[0]] if configs else {}
+        if "mult_config1" in config:  # a recurrent layer: its two kernels' structs and its tables'
+            config = {**config, **{key: structs.get(config[key], {}) for key in ("mult_config1", "mult_config2", "ACT_CONFIG_T") if key in config}}
         if "depthwise_config" in config:  # a separable convolution: its two halves' structs, and the type between them
             config = {**config, "depthwise": structs.get(config["depthwise_config"], {}), "pointwise": structs.get(config["pointwise_config"], {}),
                       "dw_output_t": data_types[1] if len(data_types) > 2 else data_types[-1]}
@@ -348,7 +362,7 @@ def _named(variable: str, aliases: dict) -> str:
 def _strategy(layer: Layer) -> str:
     """Resource where the config says so, or where hls4ml < 0.5 called its resource kernels `*_large`;
     distributed_arithmetic where the config says so."""
-    strategy = str(layer.config.get("strategy", ""))
+    strategy = str(layer.config.get("mult_config1", layer.config).get("strategy", ""))  # a recurrent layer's: its kernels'
     if strategy.endswith(DISTRIBUTED_ARITHMETIC):
         return DISTRIBUTED_ARITHMETIC
     return "Resource" if strategy.endswith("resource") or "_large" in layer.function else "Latency"
@@ -388,9 +402,17 @@ def _layer_config(layer: Layer, config: dict) -> dict:
                 precision[key] = exact_type_of(values)[0].hls4ml()
         return {"Precision": precision, "ReuseFactor": int(depthwise.get("reuse_factor", 1) or 1), "Strategy": _strategy(Layer(layer.function, layer.name, "", "", depthwise))}
     precision = {"result": layer.out_type}
-    for key in ("weight", "bias", "accum", "scale"):
+    for key in ("weight", "bias", "accum", "scale", "recurrent_weight", "recurrent_bias"):
         if f"{key}_t" in config:
             precision[key] = config[f"{key}_t"]
+    if "mult_config1" in config:  # a recurrent layer: its kernel's reuse factor and strategy, its tables' type and size
+        entry = {"Precision": precision, "ReuseFactor": int(config["mult_config1"].get("reuse_factor", 1) or 1), "Strategy": _strategy(layer)}
+        tables = config.get("ACT_CONFIG_T", {})
+        if "table_t" in tables:
+            precision["table"] = tables["table_t"]
+        if isinstance(tables.get("table_size"), int):
+            entry["TableSize"] = tables["table_size"]
+        return entry
     for key in ("weight", "scale"):
         _type_powers_of_two(precision, key, layer.weights, 0)
     entry = {"Precision": precision, "ReuseFactor": int(config.get("reuse_factor", config.get("reuse", 1)) or 1), "Strategy": _strategy(layer)}
@@ -556,6 +578,35 @@ def _resize(layer: Layer, config: dict, resource: bool):
     return keras.layers.UpSampling2D(factors, name=layer.name), None
 
 
+def _recurrent(layer: Layer, config: dict, resource: bool):
+    """hls4ml's LSTM or GRU (lstm_stack, gru_stack): its sizes, activations, kernel, recurrent kernel and biases (Keras's
+    LSTM has one bias, the recurrent one added in; its GRU resets after the product, as hls4ml 1.3's, with both)."""
+    from tensorflow import keras
+
+    units, n_in = int(config["n_state"]), int(config["n_in"])
+    gates = 4 if layer.function.startswith("lstm") else 3
+    settings = {"return_sequences": int(config.get("n_sequence_out", 1)) > 1, "activation": config.get("activation", "tanh"),
+                "recurrent_activation": config.get("activation_recr", "sigmoid"), "name": layer.name}
+    kernel, recurrent, bias, recurrent_bias = (list(layer.weights) + [None] * 4)[:4]
+    kernel = None if kernel is None else _kernel(kernel, (n_in, gates * units), resource)
+    recurrent = None if recurrent is None else _kernel(recurrent, (units, gates * units), resource)
+    if gates == 4:
+        summed = None if bias is None or recurrent_bias is None else np.asarray(bias) + np.asarray(recurrent_bias)
+        return keras.layers.LSTM(units, **settings), [kernel, recurrent, summed]
+    both = None if bias is None or recurrent_bias is None else np.stack([np.asarray(bias), np.asarray(recurrent_bias)])
+    return keras.layers.GRU(units, reset_after=True, **settings), [kernel, recurrent, both]
+
+
+def _transpose(layer: Layer, config: dict, resource: bool):
+    """hls4ml's Permute: its `perm` of the axes (batch left out; hls4ml 0.8's 2D one permutes a depth of 1 first)."""
+    from tensorflow import keras
+
+    perm = config["perm"]
+    if layer.function == "transpose_2d" and len(perm) == 3:
+        perm = tuple(axis - 1 for axis in perm[1:])
+    return keras.layers.Permute(tuple(axis + 1 for axis in perm), name=layer.name), None
+
+
 def _merge(layer: Layer, config: dict, resource: bool):
     from tensorflow import keras
 
@@ -599,9 +650,11 @@ BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml c
     **dict.fromkeys(("zeropad1d_cl", "zeropad2d_cl"), _zero_padding),
     **dict.fromkeys(("cropping1d_cl", "cropping2d_cl"), _cropping),
     **dict.fromkeys(MERGES, _merge),
+    **dict.fromkeys(("transpose", "transpose_2d", "transpose_3d"), _transpose),  # 1.x; hls4ml 0.8's by rank
+    **dict.fromkeys(("lstm_stack", "gru_stack"), _recurrent),
     **dict.fromkeys(("prelu", "leaky_relu", "thresholded_relu", *ACTIVATIONS, *QKERAS_ACTIVATIONS), _activation),
 }
-WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _separable, _normalize)  # builders that read a layer's weights (and PReLU's alpha)
+WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _separable, _normalize, _recurrent)  # builders that read a layer's weights (and PReLU's alpha)
 # element-wise lookup tables read from firmware as a cast, their table unpriced (no vendor report of one in the calibration)
 LOOKUP_TABLES = {"unary_lut": "HGQ's lookup table"}
 PASS_THROUGH = ("clone_stream", "repack_stream", "linear")  # a stream's copy, or a linear call that hls4ml removes unless it casts
@@ -647,26 +700,40 @@ def _shaped_or_drawn(values: np.ndarray, drawn: np.ndarray, layer: str, notes: l
 
 def _input_shape(design: Firmware) -> tuple[int, ...]:
     """The model's input: that of the first layer whose config states its shape (a kernel, a pooling, a padding, a
-    resize; a Dense reads a flat vector). Element-wise calls before it (an activation, a batch normalization) keep
-    the shape and state only their element count, the fallback where nothing else does."""
+    resize, a permute; a Dense reads a flat vector). Element-wise calls before it (an activation, a batch
+    normalization) keep the shape and state only their element count, the fallback where nothing else does."""
     for layer in design.layers:
-        config = layer.config.get("depthwise", layer.config)  # a separable convolution's input is its depthwise half's
-        channels = config.get("n_chan", config.get("n_filt"))
-        if isinstance(config.get("in_height"), int) and config["in_height"] > 0 and channels:  # (-1: a 1D DA convolution's)
-            return config["in_height"], config["in_width"], channels
-        if "in_width" in config and channels:
-            return config["in_width"], channels
-        if (layer.function in ("pooling1d_cl", "global_pooling1d_cl") or _builder(layer.function) is _conv1d) and channels and "n_in" in config:
-            return config["n_in"], channels  # its n_in is its width (a convolution's in hls4ml 0.4)
-        if layer.function.startswith("resize_nearest") and channels:  # height 1: hls4ml's 1D resize
-            return (config["width"], channels) if config.get("height") == 1 else (config["height"], config["width"], channels)
+        stated = _stated_input(layer)
+        if stated:
+            return stated
         if _builder(layer.function) is _dense:  # streamed, a Flatten before it: its input's words, each of a pixel
             pixel = design.input_pixel if design.io_type == "io_stream" else None
-            if pixel and int(config["n_in"]) > pixel and int(config["n_in"]) % pixel == 0:
-                return int(config["n_in"]) // pixel, pixel
-            return (int(config["n_in"]),)
+            n_in = int(layer.config["n_in"])
+            return (n_in // pixel, pixel) if pixel and n_in > pixel and n_in % pixel == 0 else (n_in,)
     first = next((layer.config for layer in design.layers if layer.config.get("n_in")), {})
     return (int(first.get("n_in", 1)),)
+
+
+def _stated_input(layer: Layer) -> tuple[int, ...] | None:
+    """The input shape a layer's config states, where it states one: a kernel's, a pooling's, a padding's, a resize's,
+    a permute's (hls4ml's Reshape is free: the firmware has no call for it, only the next layer's shape)."""
+    config = layer.config.get("depthwise", layer.config)  # a separable convolution's input is its depthwise half's
+    channels = config.get("n_chan", config.get("n_filt"))
+    if isinstance(config.get("in_height"), int) and config["in_height"] > 0 and channels:  # (-1: a 1D DA convolution's)
+        return config["in_height"], config["in_width"], channels
+    if "in_width" in config and channels:
+        return config["in_width"], channels
+    if (layer.function in ("pooling1d_cl", "global_pooling1d_cl") or _builder(layer.function) is _conv1d) and channels and "n_in" in config:
+        return config["n_in"], channels  # its n_in is its width (a convolution's in hls4ml 0.4)
+    if layer.function.startswith("resize_nearest") and channels:  # height 1: hls4ml's 1D resize
+        return (config["width"], channels) if config.get("height") == 1 else (config["height"], config["width"], channels)
+    if _builder(layer.function) is _recurrent:
+        return int(config["n_sequence"]), int(config["n_in"])
+    if _builder(layer.function) is _transpose:  # 1.x states its input's shape; hls4ml 0.8 its sizes by rank
+        if isinstance(config.get("from_shape"), tuple):
+            return config["from_shape"]
+        return tuple(config[key] for key in (("depth", "height", "width") if layer.function == "transpose_3d" else ("height", "width")))
+    return None
 
 
 def keras_model_of(design: Firmware):
@@ -720,6 +787,9 @@ def keras_model_of(design: Firmware):
             continue
         if builder is _dense and len(x.shape) > 2:  # hls4ml's Flatten is free: the firmware has no call for it
             x = keras.layers.Flatten(name=f"{layer.name}_flatten")(x)
+        stated = _stated_input(layer) if builder is not None else None
+        if stated and tuple(x.shape[1:]) != tuple(stated) and np.prod(x.shape[1:]) == np.prod(stated):  # and its Reshape
+            x = keras.layers.Reshape(stated, name=f"{layer.name}_reshape")(x)
         built, weights = builder(layer, layer.config, _strategy(layer) == "Resource")
         if builder is _resize and len(x.shape) == 3:  # a 1D input: hls4ml wrote its resize with height 1
             built = keras.layers.UpSampling1D(int(layer.config["new_width"]) // int(layer.config["width"]), name=layer.name)

@@ -17,7 +17,7 @@ from scipy.optimize import nnls
 
 from codesign.estimate.features import LUT_FEATURES, SOFTMAX_LUT
 from codesign.estimate.instances import matched
-from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, STREAMED_LUT, Constants, Timing, call_register_bits, design_cycles,
+from codesign.estimate.model import (FF_PRICES, INTERVAL_METRICS, LUT_PRICES, STREAMED_FF, STREAMED_LUT, Constants, Timing, call_register_bits, design_cycles, price_instance,
                                      interval, layer_cycles, streamed_ff, streamed_lut, streamed_terms, territory_of, with_stages)
 
 LATENCY_GRID = {
@@ -382,7 +382,26 @@ def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on
         prices[metric].update(fixed)
     prices["ff"].update(streamed["ff"])
     prices["lut"].update(streamed["lut"])
-    return Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples), untrained or {})
+    constants = Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples), untrained or {})
+    return fit_recurrent(constants, [row for row in layers if row.features["kind"] == "recurrent"])
+
+
+def fit_recurrent(constants: Constants, rows: list[LayerRow]) -> Constants:
+    """An LSTM's or GRU's terms beyond the calls of its step that model.price_layer counts (two kernels, the tables),
+    on the recurrent layer rows (N-TORC's LSTMs): per unit and accumulator bit, the median of the LUT and the FF the
+    vendor figure has beyond the counted ones; per step, the median of the cycles beyond the counted ones (0 where no
+    row has a recurrent layer: a fit without N-TORC)."""
+    constants.lut["recurrent_unit_bits"] = constants.ff["recurrent_unit_bits"] = 0.0
+    constants.latency["recurrent_step"] = 0
+    if not rows:
+        return constants
+    counted = [price_instance(row.features, constants, row.timing) for row in rows]
+    for metric in ("lut", "ff"):
+        beyond = [max(0.0, row.published[metric] - priced[metric]) / row.features["shape"]["unit_bits"] for row, priced in zip(rows, counted)]
+        getattr(constants, metric)["recurrent_unit_bits"] = round(float(np.median(beyond)), 4)
+    beyond = [(row.published["latency_cycles"] - priced["latency_cycles"]) / row.features["shape"]["steps"] for row, priced in zip(rows, counted)]
+    constants.latency["recurrent_step"] = max(0, int(round(float(np.median(beyond)))))
+    return constants
 
 
 TRAINING_METRICS = ("dsp", "lut")  # what the weights' values decide (the rest follows from shapes and types)

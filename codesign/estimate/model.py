@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codesign.estimate.features import DSP_MIN_CSD_DIGITS, FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of
@@ -125,6 +125,11 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
         if stream and resource:  # the pixel loop is not pipelined: each pixel's call drains the kernel's loop, then writes
             interval += summed + latency["resource_pixel"]
         return int(pixels * interval + summed + latency["stream_cycles"]), int(pixels * interval), int(depth)
+    if kind == "recurrent":
+        step = recurrent_step_cycles(features, latency, timing)
+        words = max(1, shape.get("beats_in", 1) // shape["steps"]) if stream else 0  # streamed: each step reads its input's words first
+        cycles = int(shape["steps"] * (step + words) + (latency["stream_cycles"] if stream else 0))
+        return cycles, cycles, 0  # the state feeds back: the next input waits for the last step
     depth = latency["table_cycles"] if kind == "table_activation" else latency["divider_cycles"] if shape.get("dividers") else 0
     if kind == "softmax":  # exp table, a log2-deep sum, the inverse table, the products
         lanes = max(2, features["dsp"] or features["bram_18k"] or 2)
@@ -136,6 +141,17 @@ def layer_cycles(features: dict, latency: dict, timing: Timing) -> tuple[int, in
     if stream and shape.get("pixels_in", 1) > 1:
         return int(shape["pixels_in"] + depth + latency["stream_cycles"]), int(shape["pixels_in"]), int(depth)
     return int(depth + (latency["stream_cycles"] if stream else 0)), 1, int(depth)
+
+
+def recurrent_step_cycles(features: dict, latency: dict, timing: Timing) -> int:
+    """One time step of an LSTM or GRU (nnet_recurrent.h): its two kernels side by side, then a table read on the
+    gates, a product, a table read on the new state, a product (LSTM: c = f*c + i*g, h = o*tanh(c); GRU: r*(W h),
+    then z*h + (1-z)*g); the calls are io_parallel functions whatever the model's io type. `recurrent_step`: the
+    cycles each step takes beyond these (its loops and calls; fit.fit_recurrent)."""
+    inner = replace(timing, io_type="io_parallel")
+    kernels = max(layer_cycles(part, latency, inner)[0] for part in features["parts"] if part["kind"] == "dense")
+    table = max(layer_cycles(part, latency, inner)[0] for part in features["parts"] if part["kind"] != "dense")
+    return int(kernels + 2 * (table + 1) + latency.get("recurrent_step", 0))
 
 
 def resource_pass(shape: dict) -> int:
@@ -193,6 +209,14 @@ def summed_in_a_chain(shape: dict, timing: Timing) -> bool:
 def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
     """One layer's DSP, LUT, FF, BRAM, cycles and II."""
     cycles, ii, depth = layer_cycles(features, constants.latency, timing)
+    if features["kind"] == "recurrent":  # its step's calls, each priced as the layer it would be alone, and its own terms
+        parts = [price_layer(part, constants, replace(timing, io_type="io_parallel")) for part in features["parts"]]
+        own = price_layer({**features, "kind": "free", "parts": []}, constants, timing)  # its products, state and streams
+        unit_bits = features["shape"]["unit_bits"]  # the logic and registers around the calls, per unit (fit.fit_recurrent)
+        return {**own, "dsp": own["dsp"] + sum(part["dsp"] for part in parts), "bram_18k": own["bram_18k"] + sum(part["bram_18k"] for part in parts),
+                "lut": int(round(own["lut"] + sum(part["lut"] for part in parts) + constants.lut.get("recurrent_unit_bits", 0.0) * unit_bits)),
+                "ff": int(round(own["ff"] + sum(part["ff"] for part in parts) + constants.ff.get("recurrent_unit_bits", 0.0) * unit_bits)),
+                "latency_cycles": cycles, "ii": ii}
     ff_features = with_stages(features, timing.family, depth)
     return {
         "name": features["name"],
@@ -358,6 +382,15 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
     if shared:
         gaps.append(f"the saturating accumulator of {', '.join(shared[:4])}{f' and {len(shared) - 4} more' if len(shared) > 4 else ''}: "
                     "no calibration design has one (its logic per shared multiplier is read from N-TORC's layers, Vivado HLS 2019.1 at 16 bits)")
+    recurrent = [layer["name"] for layer in features if layer["kind"] == "recurrent"]
+    if recurrent:
+        gaps.append(f"the recurrent layer{'s' if len(recurrent) > 1 else ''} {', '.join(recurrent[:4])}: no calibration design has one (their "
+                    "kernels, tables and products are counted; the logic around them and each step's extra cycles are fitted on N-TORC's "
+                    "LSTM layers alone, Vivado HLS 2019.1, io_stream, 16 bits)")
+    unknown = [f"{layer['type']} '{layer['name']}'" for layer in features if layer["shape"].get("no_rule")]
+    if unknown:
+        gaps.append(f"no cost rule for {', '.join(unknown[:4])} (hls4ml layers codesign does not know; hls4ml 1.3's Vivado and Vitis "
+                    "backends write no call for a SimpleRNN): priced as element-wise logic")
     parallel = [layer for layer in features if layer["shape"].get("parallel_pixels", 1) > 1]
     if parallel:
         named = ", ".join(f"{layer['name']} ({layer['shape']['parallel_pixels']}, {layer['shape']['strategy']})" for layer in parallel[:4])
