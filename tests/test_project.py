@@ -438,6 +438,22 @@ def test_a_recurrent_layer_is_read_from_its_firmware(tmp_path, recurrent, io_typ
     assert from_firmware["total"] == from_model["total"] and next(row for row in from_firmware["layers"] if row["name"] == "rnn")["type"] == recurrent
 
 
+@pytest.mark.slow
+def test_a_layer_hls4ml_writes_no_call_for_is_said_to_be_missing_from_the_firmware(tmp_path):
+    """hls4ml 1.3's Vivado backend has no template for a SimpleRNN: it writes the project without a call for it (the
+    Dense after it reads an array nothing writes). The estimate is the firmware's, and says why (it said "another
+    hls4ml wrote it, or it was edited"); the model file alone names the layer it has no rule for."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(23)
+    model = tf.keras.Sequential([tf.keras.Input((5, 3)), tf.keras.layers.SimpleRNN(4, name="rnn"), tf.keras.layers.Dense(2, name="out")])
+    folder = _written(model, tmp_path / "rnn")
+    notes = estimate_project(folder)["notes"]
+    assert any("hls4ml wrote no call for rnn (SimpleRNN), having no template for it on this backend" in note for note in notes), notes
+    result = CliRunner().invoke(main, ["estimate", str(folder / "keras_model.keras")])
+    assert result.exit_code == 0 and "no cost rule for SimpleRNN 'rnn'" in " ".join(result.output.split())
+
+
 OLD_FIRMWARE = Path(__file__).parent / "firmware_cases"  # written by hls4ml 0.4 (tests/firmware_cases/write_hls4ml_0_4.py)
 
 

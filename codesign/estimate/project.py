@@ -375,6 +375,7 @@ def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, 
     None where they agree or it does not read."""
     from codesign.estimate.firmware import AS_A_CAST, UNKNOWN_WEIGHTS, has_firmware
     from codesign.estimate.model import estimate_design
+    from codesign.layers import kind_of
     from codesign.parts import part_or_unlisted
 
     if not has_firmware(folder):
@@ -391,8 +392,11 @@ def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, 
     changed = [f"{label} {priced[0][metric]:,} -> {priced[1][metric]:,}" for metric, label in DIFFERENCES if priced[0][metric] != priced[1][metric]]
     if not changed:
         return None
-    note = (f"{OTHER_FIRMWARE} {CONFIG_NAME} (another hls4ml wrote it, or it was edited): estimated "
-            f"from the firmware, what the tool builds ({', '.join(changed)}); write the project again with hls4ml to estimate the config's")
+    calls = {layer.name for layer in written.get_layers()}  # a layer hls4ml has no template for (SimpleRNN on Vivado/Vitis) gets no call
+    skipped = [f"{layer.name} ({layer.class_name})" for layer in graph.get_layers() if kind_of(layer) is None and layer.name not in calls]
+    why = f"hls4ml wrote no call for {', '.join(skipped)}, having no template for it on this backend" if skipped else "another hls4ml wrote it, or it was edited"
+    note = (f"{OTHER_FIRMWARE} {CONFIG_NAME} ({why}): estimated from the firmware, what the tool builds ({', '.join(changed)})"
+            + ("" if skipped else "; write the project again with hls4ml to estimate the config's"))
     return written, written_settings, [note] + notes
 
 
