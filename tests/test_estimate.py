@@ -839,24 +839,25 @@ def test_a_streamed_dense_after_a_flatten_reads_one_word_per_pixel(tmp_path):
     assert streamed["ii"] == 36 and streamed["latency_cycles"] >= 36 and parallel["ii"] == 1 and parallel["latency_cycles"] < 10
 
 
-@pytest.mark.parametrize(("recurrent", "gates"), [("LSTM", 4), ("GRU", 3)])
-def test_a_recurrent_layer_is_priced_as_the_calls_of_its_time_step(tmp_path, recurrent, gates):
+@pytest.mark.parametrize(("recurrent", "gates", "directions"), [("LSTM", 4, 1), ("GRU", 3, 1), ("Bidirectional", 4, 2)])
+def test_a_recurrent_layer_is_priced_as_the_calls_of_its_time_step(tmp_path, recurrent, gates, directions):
     """An LSTM or GRU was priced as element-wise logic (an 8-unit LSTM: 0 DSP, 1 cycle). hls4ml's template runs one
     step's hardware once per time step: a kernel on the input (n_in x gates*units at the reuse factor), one on the
     state (units x gates*units; hls4ml 1.3 gives it the same reuse factor), the gates' tables, 3 products a unit. Its
     DSPs are N-TORC's rule (gates*u*n_in/RF + gates*u*u/RF + 3u), each step takes at least its RF cycles, the next
-    input waits for the last step, and twice the steps take twice the cycles on the same hardware."""
+    input waits for the last step, and twice the steps take twice the cycles on the same hardware. A Bidirectional
+    LSTM runs both directions' steps side by side: twice the hardware, the same cycles."""
     import tensorflow as tf
 
     def rnn(steps):
         tf.keras.utils.set_random_seed(3)
-        layer = getattr(tf.keras.layers, recurrent)(8, name="rnn")
+        layer = tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(8), name="rnn") if directions == 2 else getattr(tf.keras.layers, recurrent)(8, name="rnn")
         model = tf.keras.Sequential([tf.keras.Input((steps, 4)), layer, tf.keras.layers.Dense(3, name="out")])
         return _layer(_estimate(model, tmp_path, strategy="Resource", reuse_factor=8), "rnn")
 
     layer, longer = rnn(10), rnn(20)
     assert layer["type"] == recurrent
-    assert layer["dsp"] == gates * 8 * 4 // 8 + gates * 8 * 8 // 8 + 3 * 8
+    assert layer["dsp"] == directions * (gates * 8 * 4 // 8 + gates * 8 * 8 // 8 + 3 * 8)
     assert layer["latency_cycles"] >= 10 * 8 and layer["ii"] == layer["latency_cycles"]
     assert layer["bram_18k"] > 0 and layer["lut"] > 0 and layer["ff"] > 0
     assert {key: longer[key] for key in ("dsp", "lut", "ff", "bram_18k")} == {key: layer[key] for key in ("dsp", "lut", "ff", "bram_18k")}

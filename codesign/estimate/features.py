@@ -17,8 +17,8 @@ import numpy as np
 
 from codesign.errors import ModelError
 from codesign.fixed import exact_type_of, of_precision
-from codesign.layers import (ACTIVATION, DENSE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, GRU, KINDS, LSTM, PARAMETRIZED_ACTIVATION, SOFTMAX, implements,
-                             kind_of)
+from codesign.layers import (ACTIVATION, BIDIRECTIONAL, DENSE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, GRU, KINDS, LSTM, PARAMETRIZED_ACTIVATION, SOFTMAX,
+                             implements, kind_named, kind_of)
 from codesign.estimate.hgq import per_value
 from codesign.estimate.instances import kernel_of_layer
 
@@ -576,40 +576,50 @@ def _recurrent(layer, found: dict, site: Site) -> None:
     (units x gates*units, its RecurrentReuseFactor), the recurrent activation's table on the gates (LSTM 3 units, GRU
     2), the activation's on the candidate (and LSTM's on the cell state), and multiplies element-wise (3 products a
     unit; N-TORC's LSTM DSPs: 4u*n_in/RF + 4u*u/RF + 3u on 183 of 183 configurations). Each call is counted by its
-    own kind's rule (`parts`, priced by model.price_layer); the state's registers are counted bit for bit."""
-    units, n_in = int(layer.get_attr("n_out")), int(layer.get_attr("n_in"))
-    gates = GATES[kind_of(layer)]
+    own kind's rule (`parts`, priced by model.price_layer); the state's registers are counted bit for bit. A
+    Bidirectional layer's two directions (bidirectional_stack) run their steps side by side: both halves counted."""
     strategy = str(layer.get_attr("strategy", "latency") or "latency").lower()
     accum = layer.types.get("accum_t", layer.types.get("result_t"))
     accum_bits = width(accum) if accum is not None else 2 * site.data_bits
-    transposed = layer.get_attr("_weights_transposed", False)
-    parts = []
+    if kind_of(layer) is BIDIRECTIONAL:
+        halves = [(f"{direction}_", kind_named(str(layer.get_attr(f"{direction}_class_name"))), int(layer.get_attr(f"{direction}_n_states")))
+                  for direction in ("forward", "backward")]
+    else:
+        halves = [("", kind_of(layer), int(layer.get_attr("n_out")))]
+    found["kind"], found["parts"] = "recurrent", []
+    for prefix, kind, units in halves:
+        _recurrent_half(layer, found, site, prefix, GATES[kind], units, strategy, accum, accum_bits)
+    units = sum(units for _, _, units in halves)
+    found["shape"].update(steps=int(layer.get_attr("n_timesteps", 1) or 1), units=units, inputs=int(layer.get_attr("n_in")),
+                          unit_bits=units * accum_bits, reuse=int(layer.get_attr("reuse_factor", 1) or 1), strategy=strategy)
+
+
+def _recurrent_half(layer, found: dict, site: Site, prefix: str, gates: int, units: int, strategy: str, accum, accum_bits: int) -> None:
+    """One direction of a recurrent layer (its weights and settings named with `prefix`): its calls into
+    found["parts"], its products and state into found."""
+    n_in = int(layer.get_attr("n_in"))
     for name, weight, reuse, in_bits in (("kernel", "weight", "reuse_factor", site.data_bits),
                                          ("recurrent_kernel", "recurrent_weight", "recurrent_reuse_factor", site.out_bits)):
-        call = DENSE_CALL(f"{layer.name}_{name}", {"n_in": n_in if name == "kernel" else units, "n_out": gates * units,
-                                                   "reuse_factor": int(layer.get_attr(reuse, 1) or 1), "strategy": strategy,
-                                                   "_weights_transposed": transposed},
-                          {"weight": layer.weights[weight]}, {"accum_t": accum} if accum is not None else {})
-        parts.append(_part(call, _mac, Site(in_bits, accum_bits, gates * units, site.family, site.multipliers, True,
-                                             site.narrow_in_logic, site.scheduler)))
-    recurrent_activation = str(layer.get_attr("recurrent_activation", "sigmoid") or "sigmoid").lower()
-    activation = str(layer.get_attr("activation", "tanh") or "tanh").lower()
+        call = DENSE_CALL(f"{layer.name}_{prefix}{name}", {"n_in": n_in if name == "kernel" else units, "n_out": gates * units,
+                                                           "reuse_factor": int(layer.get_attr(f"{prefix}{reuse}", layer.get_attr(reuse, 1)) or 1),
+                                                           "strategy": strategy, "_weights_transposed": layer.get_attr("_weights_transposed", False)},
+                          {"weight": layer.weights[f"{prefix}{weight}"]}, {"accum_t": accum} if accum is not None else {})
+        found["parts"].append(_part(call, _mac, Site(in_bits, accum_bits, gates * units, site.family, site.multipliers, True,
+                                                     site.narrow_in_logic, site.scheduler)))
+    recurrent_activation = str(layer.get_attr(f"{prefix}recurrent_activation", "sigmoid") or "sigmoid").lower()
+    activation = str(layer.get_attr(f"{prefix}activation", "tanh") or "tanh").lower()
     tables = [(recurrent_activation, (gates - 1) * units), (activation, units)] + ([(activation, units)] if gates == 4 else [])
     for index, (function, lanes) in enumerate(tables):
-        call = TABLE_CALL(f"{layer.name}_{function}_{index}", {"activation": function, "table_size": layer.get_attr("table_size", 1024)},
+        call = TABLE_CALL(f"{layer.name}_{prefix}{function}_{index}", {"activation": function, "table_size": layer.get_attr("table_size", 1024)},
                           types={"table_t": layer.types["table_t"]} if "table_t" in layer.types else {})
-        parts.append(_part(call, _element_wise, Site(accum_bits, accum_bits, lanes, site.family, site.multipliers, False,
-                                                      site.narrow_in_logic, site.scheduler)))
+        found["parts"].append(_part(call, _element_wise, Site(accum_bits, accum_bits, lanes, site.family, site.multipliers, False,
+                                                              site.narrow_in_logic, site.scheduler)))
     products = 3 * units
     if site.narrow_in_logic and accum_bits <= NARROW_PRODUCT_BITS:
-        found["lut"]["generic_mult"] = products * accum_bits * accum_bits
+        found["lut"]["generic_mult"] += products * accum_bits * accum_bits
     else:
-        found["dsp"] = products * math.ceil(accum_bits / DSP_PORT_BITS[site.family][0]) * math.ceil(accum_bits / DSP_PORT_BITS[site.family][1])
-    found["rule_ff"] = float((2 if gates == 4 else 1) * units * accum_bits)  # the state (LSTM: h and c), kept from step to step
-    found["kind"] = "recurrent"
-    found["parts"] = parts
-    found["shape"].update(steps=int(layer.get_attr("n_timesteps", 1) or 1), units=units, inputs=n_in, unit_bits=units * accum_bits,
-                          reuse=int(layer.get_attr("reuse_factor", 1) or 1), strategy=strategy)
+        found["dsp"] += products * math.ceil(accum_bits / DSP_PORT_BITS[site.family][0]) * math.ceil(accum_bits / DSP_PORT_BITS[site.family][1])
+    found["rule_ff"] = found.get("rule_ff", 0.0) + (2 if gates == 4 else 1) * units * accum_bits  # the state (LSTM: h and c), kept from step to step
 
 
 def _part(call: _Call, describe, site: Site) -> dict:

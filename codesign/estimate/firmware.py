@@ -293,7 +293,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         if "depthwise_config" in config:  # a separable convolution: its two halves' structs, and the type between them
             config = {**config, "depthwise": structs.get(config["depthwise_config"], {}), "pointwise": structs.get(config["pointwise_config"], {}),
                       "dw_output_t": data_types[1] if len(data_types) > 2 else data_types[-1]}
-        is_weight = [bool(re.fullmatch(r"[a-z]+\d+", argument)) and (_has_weights(firmware, argument) or argument in declared)
+        is_weight = [bool(re.fullmatch(r"[a-z]+(?:_[fb]_)?\d+", argument)) and (_has_weights(firmware, argument) or argument in declared)
                      for argument in call_args]
         is_literal = [bool(NUMBER.fullmatch(argument)) for argument in call_args]  # hls4ml 1.x passes an activation's alpha so
         params = [float(argument.rstrip("fF")) for argument, literal in zip(call_args, is_literal) if literal]

@@ -387,10 +387,11 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
         gaps.append(f"the recurrent layer{'s' if len(recurrent) > 1 else ''} {', '.join(recurrent[:4])}: no calibration design has one (their "
                     "kernels, tables and products are counted; the logic around them and each step's extra cycles are fitted on N-TORC's "
                     "LSTM layers alone, Vivado HLS 2019.1, io_stream, 16 bits)")
-    unknown = [f"{layer['type']} '{layer['name']}'" for layer in features if layer["shape"].get("no_rule")]
+    unknown = [(layer["type"], layer["name"]) for layer in features if layer["shape"].get("no_rule")]
     if unknown:
-        gaps.append(f"no cost rule for {', '.join(unknown[:4])} (hls4ml layers codesign does not know; hls4ml 1.3's Vivado and Vitis "
-                    "backends write no call for a SimpleRNN): priced as element-wise logic")
+        named = ", ".join(f"{kind} '{name}'" for kind, name in unknown[:4])
+        no_call = "; hls4ml 1.3 writes no call for a SimpleRNN on Vivado and Vitis" if any(kind == "SimpleRNN" for kind, _ in unknown) else ""
+        gaps.append(f"no cost rule for {named} (hls4ml layers codesign does not know{no_call}): priced as element-wise logic")
     parallel = [layer for layer in features if layer["shape"].get("parallel_pixels", 1) > 1]
     if parallel:
         named = ", ".join(f"{layer['name']} ({layer['shape']['parallel_pixels']}, {layer['shape']['strategy']})" for layer in parallel[:4])
