@@ -510,6 +510,21 @@ def test_another_tools_project_is_refused_with_or_without_its_config(tmp_path, b
     assert f"{tmp_path / 'firmware' / 'defines.h'}: firmware written by hls4ml's Quartus, oneAPI or Catapult backend" in alone.output
 
 
+def test_a_libero_firmware_is_refused_naming_the_tool(hls4ml_project, tmp_path):
+    """hls4ml's Libero backend (Microchip SmartHLS, which must be installed to write a project) declares its types from
+    SmartHLS's ap_fixpt.hpp: its firmware alone was read as Vivado HLS builds it. Here a project's defines.h is the
+    Libero backend's own template, as hls4ml ships it."""
+    import hls4ml
+
+    folder = tmp_path / "libero"
+    shutil.copytree(hls4ml_project, folder)
+    _firmware_only(folder)
+    shutil.copy(Path(hls4ml.__file__).parent / "templates" / "libero" / "firmware" / "defines.h", folder / "firmware" / "defines.h")
+    result = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "firmware written by hls4ml's Libero backend (SmartHLS's ap_fixpt types, for Microchip FPGAs)" in result.output
+
+
 def test_a_folder_holding_one_project_estimates_it_and_one_holding_several_names_them(hls4ml_project, tmp_path):
     """A new user gives the repository, not the project inside it: that read as a Keras model ('SavedModel file does
     not exist'). One project inside is estimated, with a note naming it; several are named; none says what was sought."""

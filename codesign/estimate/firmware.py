@@ -235,14 +235,16 @@ def _settings(folder: Path) -> tuple[str | None, float | None, str]:
 
 # what the firmware of hls4ml's Quartus, oneAPI and Catapult backends includes (Intel HLS, Siemens Catapult)
 AC_FIXED_INCLUDE = re.compile(r'#include\s*[<"]([\w/]*/)?ac_fixed\.h(pp)?[>"]')
+SMARTHLS_INCLUDE = re.compile(r'#include\s*[<"]hls/ap_fixpt\.hpp[>"]')
 
 
 def _refuse_other_tools(firmware: Path, defines: str) -> None:
     """ModelError where the firmware is another tool's: codesign prices what Vivado HLS and Vitis HLS build."""
-    if AC_FIXED_INCLUDE.search(defines):
-        raise ModelError(f"{firmware / 'defines.h'}: firmware written by hls4ml's Quartus, oneAPI or Catapult backend (ac_fixed types, for "
-                         "Intel HLS or Siemens Catapult): codesign estimates what Vivado HLS and Vitis HLS build (hls4ml's Vivado, Vitis "
-                         "and VivadoAccelerator backends)")
+    tool = ("hls4ml's Quartus, oneAPI or Catapult backend (ac_fixed types, for Intel HLS or Siemens Catapult)" if AC_FIXED_INCLUDE.search(defines)
+            else "hls4ml's Libero backend (SmartHLS's ap_fixpt types, for Microchip FPGAs)" if SMARTHLS_INCLUDE.search(defines) else None)
+    if tool:
+        raise ModelError(f"{firmware / 'defines.h'}: firmware written by {tool}: codesign estimates what Vivado HLS and Vitis HLS build "
+                         "(hls4ml's Vivado, Vitis and VivadoAccelerator backends)")
 
 
 def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
