@@ -1,12 +1,12 @@
 """Plain Keras models written by an older hls4ml, estimated with their config and from their firmware alone (docs/estimation.md).
 
-    .venv/bin/python benchmarks/firmware_versions.py --hls4ml-from DIR [--io-types io_parallel io_stream]
+    .venv/bin/python benchmarks/firmware_versions.py --hls4ml-from DIR [--io-types io_parallel io_stream] [--models NAME ...]
 
 DIR holds the hls4ml that writes the projects, e.g. `.venv/bin/pip install --target /tmp/hls4ml-0.4.0 --no-deps
 hls4ml==0.4.0` (0.5 to 0.8 also `calmjs.parse ply tabulate`). The fuzzer's QKeras models are beyond hls4ml 0.4 and
 0.5 (benchmarks/estimate_paths.py writes none of them there): these are the plain layers older projects have (Dense;
 Conv1D and Conv2D with padding, strides, max, average and global pooling; batch normalization; LeakyReLU, ELU, tanh,
-sigmoid, softmax; an Add; zero padding; an upsampling; a reshape and a permute). Each is written by that hls4ml (Vivado backend, Latency and
+sigmoid, softmax; an Add; zero padding; an upsampling; a reshape and a permute; an LSTM and a GRU). Each is written by that hls4ml (Vivado backend, Latency and
 Resource at reuse factor 4, each io type given; hls4ml 0.4 has io_parallel only), estimated as `codesign estimate`
 does with its config where that hls4ml wrote one, then from its firmware alone; and the model rebuilt from the
 firmware is compared with the written one, kernel by kernel. Prints one row per model, then the counts.
@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 METRICS = ("dsp", "lut", "ff", "bram_18k", "latency_cycles")
 PLAIN_MODELS = ("mlp", "mlp_bn", "mlp_activations", "cnn2d", "cnn2d_bn_average", "cnn2d_global", "cnn1d", "cnn1d_global", "zero_padding",
-                "add", "upsampling", "permute")
+                "add", "upsampling", "permute", "lstm", "gru")
 FRACTION_BITS = 10  # the written types, ap_fixed<16,6>: a rebuilt weight is the written one to this
 
 
@@ -54,6 +54,8 @@ def plain_model(name: str):
                             layers.Activation("relu"), layers.Flatten(), layers.Dense(3), layers.Activation("tanh")]),
         "cnn1d_global": ((16, 2), [layers.Conv1D(6, 3), layers.Activation("relu"), layers.GlobalAveragePooling1D(), layers.Dense(3)]),
         "zero_padding": ((6, 6, 2), [layers.ZeroPadding2D(1), layers.Conv2D(3, 3), layers.Activation("relu"), layers.Flatten(), layers.Dense(3)]),
+        "lstm": ((6, 3), [layers.LSTM(5, return_sequences=True), layers.Flatten(), layers.Dense(3)]),
+        "gru": ((6, 3), [layers.GRU(5), layers.Dense(3)]),
         "permute": ((12,), [layers.Dense(12), layers.Reshape((3, 4)), layers.Permute((2, 1)), layers.Conv1D(2, 2), layers.Flatten(), layers.Dense(3)]),
         "upsampling": ((4, 4, 2), [layers.Conv2D(3, 3, padding="same"), layers.UpSampling2D(2), layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(3)]),
     }
@@ -134,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hls4ml-from", help="a folder holding the hls4ml to write the projects with (required)")
     parser.add_argument("--io-types", nargs="+", default=["io_parallel", "io_stream"], choices=("io_parallel", "io_stream"))
+    parser.add_argument("--models", nargs="+", default=list(PLAIN_MODELS), choices=PLAIN_MODELS, help="some of the models (default: all)")
     parser.add_argument("--write-one", nargs=4, metavar=("NAME", "FOLDER", "IO_TYPE", "STRATEGY"), help=argparse.SUPPRESS)  # written_by's child
     args = parser.parse_args()
     if args.write_one:
@@ -147,7 +150,7 @@ def main() -> None:
     counts = {"same": 0, "firmware only": 0, "different": 0, "refused": 0, "not written": 0, "weights not as written": 0}
     started = time.perf_counter()
     print("| model | io type | strategy | estimates | rebuilt kernels |\n|---|---|---|---|---|")
-    runs = [(name, io_type, strategy) for io_type in args.io_types for strategy in ("Latency", "Resource") for name in PLAIN_MODELS]
+    runs = [(name, io_type, strategy) for io_type in args.io_types for strategy in ("Latency", "Resource") for name in args.models]
     with tempfile.TemporaryDirectory(prefix="codesign-versions-") as scratch:
         for index, (name, io_type, strategy) in enumerate(runs, start=1):
             print(f"  {index}/{len(runs)}", end="\r", file=sys.stderr, flush=True)
