@@ -454,6 +454,36 @@ def test_a_layer_hls4ml_writes_no_call_for_is_said_to_be_missing_from_the_firmwa
     assert result.exit_code == 0 and "no cost rule for SimpleRNN 'rnn'" in " ".join(result.output.split())
 
 
+@pytest.mark.slow
+def test_fifo_depths_are_the_ones_the_firmware_declares(tmp_path):
+    """hls4ml's FIFO depth optimization (it needs the vendor's co-simulation) sets each stream's depth to what it
+    measured and writes it into the top function (`#pragma HLS STREAM ... depth=`): the estimate priced hls4ml's
+    default, one pixel count deep (block RAM above 32). Written here as that optimization writes it (the output
+    variables' pragma, then hls4ml's writer): the written depths are priced, with the config and from the firmware
+    alone, and said."""
+    import hls4ml
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(29)
+    model = tf.keras.Sequential([tf.keras.Input((10, 10, 3)), tf.keras.layers.Conv2D(8, 3, name="conv"), tf.keras.layers.Activation("relu", name="relu"),
+                                 tf.keras.layers.Flatten(name="flatten"), tf.keras.layers.Dense(2, name="out")])
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    default = tmp_path / "default"
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(default), backend="Vivado", io_type="io_stream").write()
+    optimized = tmp_path / "optimized"
+    graph = hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(optimized), backend="Vivado", io_type="io_stream")
+    for variable in graph.output_vars.values():
+        if variable.pragma:
+            variable.pragma = (variable.pragma[0], 4)  # hls4ml's set_fifo_depth: the measured maximum + 1
+    graph.write()
+    before, after = estimate_project(default), estimate_project(optimized)
+    assert "depth=4" in (optimized / "firmware" / "myproject.cpp").read_text()
+    assert before["total"]["bram_18k"] > after["total"]["bram_18k"] and not any("FIFO depths" in note for note in before["notes"])
+    assert any(note.startswith("FIFO depths as the firmware declares them (#pragma HLS STREAM), not hls4ml's default: conv 64->4") for note in after["notes"])
+    _firmware_only(optimized)
+    assert estimate_project(optimized)["total"] == after["total"]
+
+
 OLD_FIRMWARE = Path(__file__).parent / "firmware_cases"  # written by hls4ml 0.4 (tests/firmware_cases/write_hls4ml_0_4.py)
 
 

@@ -665,10 +665,12 @@ def _is_model_output(layer, variable) -> bool:
 
 
 def _stream_fifos(found: dict, variable, bits: int) -> None:
-    """io_stream: one FIFO per channel of the layer's output, as deep as its pixel count (hls4ml's default)."""
+    """io_stream: one FIFO per channel of the layer's output, as deep as its stream's pragma says (hls4ml's default:
+    its pixel count; its FIFO depth optimization, or the firmware, can set another)."""
     shape = list(variable.shape)
     channels = int(shape[-1]) if shape else 1
-    depth = _pixels(shape)
+    pragma = getattr(variable, "pragma", None)
+    depth = int(pragma[1]) if isinstance(pragma, tuple) and len(pragma) == 2 and pragma[0] == "stream" else _pixels(shape)
     if depth > SRL_MAX_DEPTH:
         found["fifo_bram_18k"] = channels * math.ceil(depth * bits / BRAM18_BITS)  # the top function's, not the layer instance's
         found["bram_18k"] += found["fifo_bram_18k"]

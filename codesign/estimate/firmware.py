@@ -204,6 +204,24 @@ def _has_weights(folder: Path, name: str) -> bool:
     return (folder / "weights" / f"{name}.txt").is_file() or (folder / "weights" / f"{name}.h").is_file()
 
 
+STREAM_DEPTH = re.compile(r"#pragma\s+HLS\s+STREAM\s+variable\s*=\s*(\w+)\s+depth\s*=\s*(\d+)", flags=re.IGNORECASE)
+
+
+def written_fifo_depths(folder: Path) -> dict[str, int]:
+    """Each layer's output FIFO depth as the top function declares it (`#pragma HLS STREAM variable=layerN_out
+    depth=D`), by layer name: hls4ml writes its pixel count unless its FIFO depth optimization (or an edit) set
+    another. Empty where the folder has no top function that reads."""
+    firmware = Path(folder) / "firmware"
+    if not (firmware / "parameters.h").is_file():
+        return {}
+    try:
+        depths = {variable: int(depth) for variable, depth in STREAM_DEPTH.findall(_top_function(firmware).read_text(errors="replace"))}
+        layers = read_firmware(folder, with_weights=False).layers if depths else []
+    except (ModelError, OSError, ValueError, LookupError, TypeError):
+        return {}
+    return {layer.name: depths[layer.outputs[0]] for layer in layers if layer.outputs and layer.outputs[0] in depths}
+
+
 def _top_function(firmware: Path) -> Path:
     tops = sorted(path for path in firmware.glob("*.cpp") if CALL.search(path.read_text(errors="replace")))
     if not tops:

@@ -344,13 +344,15 @@ def design_of(folder: Path, as_built: bool = True) -> tuple[object, dict, list[s
             settings = {"backend": project.backend, "part": project.part, "clock_ns": project.clock_ns, "io_type": project.io_type,
                         "strategy": project.strategy, "reuse_factor": project.reuse_factor, "precision": "as configured in the project"}
             graph = convert_project(project)
+            fifo_notes = _with_written_fifo_depths(graph, folder)
         except ModelError as error:
             if not has_firmware(folder) or str(error).endswith(OTHER_BACKEND):  # another tool's firmware is not read either
                 raise
             reason = _without_folder(error, folder)
         else:
             other = _other_firmware(folder, graph, settings) if as_built else None
-            return (graph, settings, list(project.notes)) if other is None else (other[0], other[1], list(project.notes) + other[2])
+            notes = list(project.notes) + fifo_notes
+            return (graph, settings, notes) if other is None else (other[0], other[1], list(dict.fromkeys(notes + other[2])))
     graph, settings, notes = _firmware_design(folder)
     return graph, settings, [f"estimated from the firmware (parameters.h, defines.h, weights/): {reason}"] + notes
 
@@ -362,10 +364,30 @@ def _firmware_design(folder: Path) -> tuple[object, dict, list[str]]:
     design = read_firmware(folder)
     backend, part, clock_ns = _firmware_target(folder, design)
     graph = convert_firmware(design, backend, part, clock_ns)
+    design.notes.extend(_with_written_fifo_depths(graph, folder))
     strategies, reuse = _strategies_and_reuse(graph.config.config["HLSConfig"])
     settings = {"backend": backend, "part": part, "clock_ns": clock_ns, "io_type": design.io_type, "strategy": "/".join(strategies) or "Latency",
                 "reuse_factor": reuse, "precision": "as written in the firmware"}
     return graph, settings, design.notes
+
+
+def _with_written_fifo_depths(graph, folder: Path) -> list[str]:
+    """The graph's io_stream FIFOs as deep as the firmware declares them, with a note where any is not hls4ml's
+    default (a FIFO depth optimization's result: shallower FIFOs, fewer block RAMs)."""
+    from codesign.estimate.firmware import written_fifo_depths
+
+    depths = written_fifo_depths(folder)
+    changed = []
+    for layer in graph.get_layers():
+        variable = layer.get_output_variable() if layer.outputs else None
+        pragma = getattr(variable, "pragma", None)
+        if layer.name in depths and isinstance(pragma, tuple) and pragma[0] == "stream" and int(pragma[1]) != depths[layer.name]:
+            changed.append(f"{layer.name} {pragma[1]}->{depths[layer.name]}")
+            variable.pragma = ("stream", depths[layer.name])
+    if not changed:
+        return []
+    return [f"FIFO depths as the firmware declares them (#pragma HLS STREAM), not hls4ml's default: {', '.join(changed[:6])}"
+            + (f" and {len(changed) - 6} more" if len(changed) > 6 else "")]
 
 
 def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, list[str]] | None:
