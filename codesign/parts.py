@@ -1,7 +1,7 @@
 """FPGA parts hls4ml users pick, with their resources, so a part name can be checked and utilization computed.
 
 Figures are the device totals from the AMD/Xilinx product tables: UltraScale+ (DS890, Alveo data sheets
-DS962/DS963/DS965, DS1005), UltraScale (DS890), Zynq UltraScale+ (DS891), 7 series (DS180, DS190). BRAM is
+DS962/DS963/DS965, DS1005), UltraScale (DS890), Zynq UltraScale+ (DS891), Kria K26 (DS987), 7 series (DS180, DS190). BRAM is
 counted in 18 Kb blocks (two per 36 Kb block). A part outside the table can still be estimated (unlisted_part):
 its family is read from its name and utilization is not computed.
 """
@@ -44,10 +44,13 @@ PARTS = {
         Part("xczu9eg", "Zynq UltraScale+ ZU9EG (ZCU102)", 2520, 274080, 548160, 1824, 0, "DS891", "xczu9eg-ffvb1156-2-e"),
         Part("xczu3eg", "Zynq UltraScale+ ZU3EG (Ultra96)", 360, 70560, 141120, 432, 0, "DS891", "xczu3eg-sbva484-1-e"),
         Part("xczu7ev", "Zynq UltraScale+ ZU7EV (ZCU104)", 1728, 230400, 460800, 624, 96, "DS891", "xczu7ev-ffvc1156-2-e"),
+        Part("xck26", "Kria K26 SOM (KV260, KR260)", 1248, 117120, 234240, 288, 64, "DS987", "xck26-sfvc784-2LV-c"),
+        Part("xcau15p", "Artix UltraScale+ AU15P", 576, 77760, 155520, 288, 0, "DS890", "xcau15p-ffvb676-2-e"),
         Part("xc7z020", "Zynq-7000 Z-7020 (Pynq-Z2)", 220, 53200, 106400, 280, 0, "DS190", "xc7z020clg400-1"),
         Part("xc7z007s", "Zynq-7000 Z-7007S", 66, 14400, 28800, 100, 0, "DS190", "xc7z007sclg225-1"),
         Part("xc7a100t", "Artix-7 100T (Arty A7)", 240, 63400, 126800, 270, 0, "DS180", "xc7a100tcsg324-1"),
         Part("xc7a35t", "Artix-7 35T (Arty A7-35, Basys 3)", 90, 20800, 41600, 100, 0, "DS180", "xc7a35tcpg236-1"),
+        Part("xc7s50", "Spartan-7 S50 (Arty S7-50)", 120, 32600, 65200, 150, 0, "DS180", "xc7s50csga324-1"),
         Part("xc7k325t", "Kintex-7 325T (KC705)", 840, 203800, 407600, 890, 0, "DS180", "xc7k325tffg900-2"),
         Part("xcku115", "Kintex UltraScale KU115", 5520, 663360, 1326720, 4320, 0, "DS890", "xcku115-flvb2104-2-e"),
     )
@@ -69,7 +72,7 @@ def find_part(name: str) -> Part:
 
 FULL_NAME = {  # package and speed grade after the base: '-1', '-2L', '-1LI'; later families also a temperature grade
     True: r"i?[a-z]{3,4}\d{3,4}-[1-3][a-z]{0,2}",  # 7 series: xc7z020clg400-1, xc7a35ticsg324-1L
-    False: r"-[a-z]{4}\d{3,4}-[1-3][a-z]{0,2}-[eiq]",  # UltraScale(+), Alveo, Zynq UltraScale+: xczu3eg-sbva484-1-e
+    False: r"-[a-z]{4}\d{3,4}-[1-3][a-z]{0,2}-[eicq]",  # UltraScale(+), Alveo, Zynq UltraScale+: xczu3eg-sbva484-1-e; Kria: -2LV-c
 }
 
 
@@ -91,16 +94,25 @@ def check_full_name(name: str) -> Part:
                      f"e.g. {part.example}")
 
 
+SEVEN_SERIES_BASE = re.compile(r"x[caq]7[azksv][xh]?\d+[ts]?")  # commercial, automotive (xa7) and defense (xq7) grades; the package follows
+VERSAL = re.compile(r"x[cq]v[cempnh]\d|xcv\d")  # Versal AI Core/Edge, Prime, Premium, HBM, Net: xcvc1902, xcvp1202, xcv80
+
+
 def unlisted_part(name: str) -> Part:
     """A part codesign has no figures for (a project's, not a typo on the command line): no utilization."""
-    base = name.strip().lower().split("-")[0]
+    lowered = name.strip().lower()
+    seven_series = SEVEN_SERIES_BASE.match(lowered)
+    base = seven_series.group(0) if seven_series else lowered.split("-")[0]
     return Part(base, "not in codesign's part table: utilization not computed", 0, 0, 0, 0, 0, "-", name.strip())
 
 
 def part_or_unlisted(name: str) -> tuple[Part, str | None]:
     """The table's entry for a part, or for one outside the table (an existing project's) an entry without figures
-    and the note that says so."""
+    and the note that says so (a Versal part's: its fabric and DSP58 are not the calibration's)."""
     try:
         return find_part(name), None
     except ValueError:
-        return unlisted_part(name), f"part '{name}' is not in codesign's part table (codesign/parts.py): estimated by its family, no utilization"
+        part = unlisted_part(name)
+        versal = (": a Versal part, priced as UltraScale+ (its DSP58 as a DSP48E2, its fabric as UltraScale+'s: no calibration design "
+                  "was built on Versal)") if VERSAL.match(part.base) else ""
+        return part, f"part '{name}' is not in codesign's part table (codesign/parts.py): estimated by its family, no utilization{versal}"

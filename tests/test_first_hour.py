@@ -83,9 +83,29 @@ def test_a_part_that_is_no_full_part_number_is_refused_in_the_spec_and_on_the_co
     assert result.stderr.startswith("error: --part: ") and said in result.stderr
 
 
-@pytest.mark.parametrize("part", ["xc7z020clg400-1", "xcu250-figd2104-2L-e", "xczu3eg-sbva484-1-e", "xc7a35ticsg324-1L", "xcvu9p-flga2104-2L-e"])
+@pytest.mark.parametrize("part", ["xc7z020clg400-1", "xcu250-figd2104-2L-e", "xczu3eg-sbva484-1-e", "xc7a35ticsg324-1L", "xcvu9p-flga2104-2L-e",
+                                  "xck26-sfvc784-2LV-c", "xc7s50csga324-1", "xcau15p-ffvb676-2-e"])
 def test_full_part_numbers_are_accepted(part):
     assert spec_from_dict(copy.deepcopy(TINY_SPEC) | {"hls": {"part": part}}).hls.part == part
+
+
+@pytest.mark.parametrize("part, base, family, versal", [
+    ("xa7a100tcsg324-1I", "xa7a100t", "7series", False),  # automotive Artix-7: was read as UltraScale
+    ("xq7z020-cl400-1i", "xq7z020", "7series", False),
+    ("xc7s25csga324-1", "xc7s25", "7series", False),  # Spartan-7: its package was kept in the base
+    ("xc7vx690t-ffg1761-2", "xc7vx690t", "7series", False),
+    ("xqzu5ev-ffrb900-1-i", "xqzu5ev", "ultrascale", False),
+    ("xcvc1902-vsva2197-2MP-e-S", "xcvc1902", "ultrascale", True),
+])
+def test_a_part_outside_the_table_is_read_by_its_family_and_a_versal_one_says_how(part, base, family, versal):
+    """The Kria K26 (KV260) was outside the part table (no utilization); an automotive or defense 7-series part was
+    priced as UltraScale; a Versal part is priced as UltraScale+ and now says so."""
+    from codesign.estimate.features import family_of
+    from codesign.parts import part_or_unlisted
+
+    found, note = part_or_unlisted(part)
+    assert (found.base, family_of(found.base), "a Versal part, priced as UltraScale+" in note) == (base, family, versal)
+    assert part_or_unlisted("xck26-sfvc784-2LV-c")[0].dsp == 1248
 
 
 def test_files_a_run_writes_follow_the_umask(tmp_path):

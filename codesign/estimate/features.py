@@ -19,6 +19,7 @@ from codesign.errors import ModelError
 from codesign.fixed import exact_type_of, of_precision
 from codesign.layers import (ACTIVATION, BIDIRECTIONAL, DENSE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, GRU, KINDS, LSTM, PARAMETRIZED_ACTIVATION, SOFTMAX,
                              implements, kind_named, kind_of)
+from codesign.parts import SEVEN_SERIES_BASE
 from codesign.estimate.hgq import per_value
 from codesign.estimate.instances import kernel_of_layer
 
@@ -119,8 +120,8 @@ def narrow_products_in_logic(tool: str | None) -> bool:
 
 
 def family_of(part_base: str) -> str:
-    """7-series parts (xc7...) have DSP48E1 and slower fabric; UltraScale(+) the rest."""
-    return "7series" if part_base.startswith("xc7") else "ultrascale"
+    """7-series parts (xc7..., automotive xa7..., defense xq7...) have DSP48E1 and slower fabric; UltraScale(+) the rest."""
+    return "7series" if SEVEN_SERIES_BASE.match(part_base) else "ultrascale"
 
 
 def _pixels(shape) -> int:
