@@ -63,11 +63,28 @@ def find_part(name: str) -> Part:
     matches = [base for base in PARTS if lowered.startswith(base)]
     if matches:
         return PARTS[max(matches, key=len)]
+    board = board_part(name)
+    if board is not None:
+        raise ValueError(f"'{name}' is a board, not an FPGA part: its part is {board.example} ({board.board})")
     base = lowered.split("-")[0]
     close = difflib.get_close_matches(base, PARTS, n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(PARTS[match].example for match in close)}?" if close else (
         f"known parts: {', '.join(part.example for part in PARTS.values())}")
     raise ValueError(f"unknown FPGA part '{name}' ({hint})")
+
+
+def board_part(name: str) -> Part | None:
+    """The part of a board the table names ('pynq-z2', 'ZCU104', 'KV260', 'Alveo U250', 'u250'): what hls4ml's
+    tutorials call the target, which the vendor tools do not take as a part."""
+    def plain(text: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", text.lower())
+
+    for part in PARTS.values():
+        inside = re.search(r"\((.*)\)", part.board)
+        boards = inside.group(1).split(",") if inside else [part.board, part.board.split()[-1]] if part.board.startswith("Alveo") else []
+        if plain(name) in {plain(board) for board in boards}:
+            return part
+    return None
 
 
 FULL_NAME = {  # package and speed grade after the base: '-1', '-2L', '-1LI'; later families also a temperature grade

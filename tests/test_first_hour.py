@@ -72,6 +72,8 @@ def test_one_hot_labels_are_read_as_classes_and_said(tmp_path):
     ("xcu250", "e.g. xcu250-figd2104-2L-e"),
     ("xcu250-figd2104", "not a full Alveo U250 part number"),
     ("xc7z02", "did you mean xc7z020clg400-1"),
+    ("pynq-z2", "'pynq-z2' is a board, not an FPGA part: its part is xc7z020clg400-1"),  # the tutorial's target; 'known parts: ...' before
+    ("KV260", "'KV260' is a board, not an FPGA part: its part is xck26-sfvc784-2LV-c"),
 ])
 def test_a_part_that_is_no_full_part_number_is_refused_in_the_spec_and_on_the_command_line(part, said, tmp_path):
     spec = copy.deepcopy(TINY_SPEC) | {"hls": {"part": part}}
