@@ -240,7 +240,8 @@ CALL_REGISTERS = FF_PRICES.index("output")  # the FF column of the top function'
 
 
 def _totals(sample: Sample, metric: str, latency: dict) -> np.ndarray:
-    """The design's summed features of one metric (LUT or FF), and a constant for the top function."""
+    """The design's summed features of one metric (LUT or FF), and a constant for the top function (a recurrent
+    layer's calls are not among them: model.price_layer prices them, and no calibration design has one)."""
     if metric == "lut":
         return np.array([sum(layer["lut"][key] for layer in sample.features) for key in LUT_FEATURES] + [1.0])
     per_layer = [layer_cycles(layer, latency, sample.timing) for layer in sample.features]  # (cycles, II, depth) once per layer
