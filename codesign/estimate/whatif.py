@@ -2,7 +2,8 @@
 converting again (docs/fit.md).
 
 hls4ml's conversion sets a weighted layer's `strategy` and `reuse_factor` (snapped to a valid one for the Resource
-strategy) and the top's pipeline style; nothing else it builds depends on them. A WhatIf sets exactly those on the
+strategy; an LSTM's or GRU's `recurrent_reuse_factor` too) and the top's pipeline style; nothing else it builds
+depends on them. A WhatIf sets exactly those on the
 graph it converted once and prices it with the estimator's own code, each layer's features computed once per
 setting, so a what-if is identical to the full estimate of the same settings (tests/test_fit.py) in about a
 millisecond. Other changes (io type, precision, backend, distributed_arithmetic) change what hls4ml builds: those
@@ -27,10 +28,12 @@ REBUILT = ("io_type", "precision", "backend", "head", "hls4ml_config")  # settin
 
 @dataclass(frozen=True)
 class LayerSetting:
-    """A weighted layer's strategy and reuse factor, as hls4ml's config spells them."""
+    """A weighted layer's strategy and reuse factor, as hls4ml's config spells them (`requested`: the reuse factor
+    asked for, where hls4ml moved it: an LSTM's or GRU's recurrent kernel takes the valid one closest to it)."""
 
     strategy: str
     reuse_factor: int
+    requested: int | None = None
 
 
 class WhatIf:
@@ -48,7 +51,7 @@ class WhatIf:
         # what a spec or config sets by name; hls4ml's own splits (a separable convolution's halves) follow the model's setting
         self.weighted = {layer.name: layer for layer in self.layers if self._sizes.get(layer.name) and layer.name in named}
         self._followers = [layer.name for layer in self.layers if self._sizes.get(layer.name) and layer.name not in named]
-        self._valid: dict[str, list[int]] = {}
+        self._valid: dict[tuple[int, ...], list[int]] = {}  # (n_in, n_out) -> the reuse factors hls4ml accepts
         self._features: dict[tuple, dict] = {}
         self._drawn = untrained(graph.config.config.get("KerasModel"))
         self._constants = load_constants()
@@ -62,13 +65,16 @@ class WhatIf:
 
     def reuse_factors(self, name: str) -> list[int]:
         """The reuse factors hls4ml accepts for a weighted layer (its _validate_reuse_factor over the divisors of
-        n_in x n_out; hls4ml itself tries every integer up to that product)."""
-        if name not in self._valid:
-            n_in, n_out = self._sizes[name]
+        n_in x n_out; hls4ml itself tries every integer up to that product): a recurrent layer's input kernel's."""
+        return self._valid_for(self._sizes[name][:2])
+
+    def _valid_for(self, size: tuple[int, ...]) -> list[int]:
+        if size not in self._valid:
+            n_in, n_out = size
             total = n_in * n_out
             divisors = sorted({d for i in range(1, int(total**0.5) + 1) if total % i == 0 for d in (i, total // i)})
-            self._valid[name] = [rf for rf in divisors if self._backend._validate_reuse_factor(n_in, n_out, rf)]
-        return self._valid[name]
+            self._valid[size] = [rf for rf in divisors if self._backend._validate_reuse_factor(n_in, n_out, rf)]
+        return self._valid[size]
 
     def settings_of(self, hls: HLSSpec) -> dict[str, LayerSetting]:
         """Each weighted layer's setting as hls4ml would convert `hls`: the layer's override, else the model's; a Resource
@@ -78,9 +84,10 @@ class WhatIf:
             override = hls.layers.get(name) if name in self.weighted else None
             strategy = (override and override.strategy) or hls.strategy
             reuse = (override and override.reuse_factor) or hls.reuse_factor
+            requested = int(reuse)
             if strategy == "Resource":
                 reuse = self._backend.get_closest_reuse_factor(self.reuse_factors(name), reuse)
-            found[name] = LayerSetting(strategy, int(reuse))
+            found[name] = LayerSetting(strategy, int(reuse), requested)
         return found
 
     def estimate(self, hls: HLSSpec) -> dict:
@@ -109,14 +116,19 @@ class WhatIf:
             if setting is None:
                 self._features[key] = layer_features(layer, self.hls.io_type, family, self.multipliers, self.hls.backend, self.tool)
             else:
-                converted = (layer.get_attr("strategy"), layer.get_attr("reuse_factor"))
+                converted = {name: layer.get_attr(name) for name in ("strategy", "reuse_factor", "recurrent_reuse_factor")}
                 layer.set_attr("strategy", setting.strategy.lower())
                 layer.set_attr("reuse_factor", setting.reuse_factor)
+                if len(self._sizes[layer.name]) == 4:  # hls4ml's init_lstm/init_gru: the recurrent kernel at the asked reuse factor, moved
+                    asked = setting.requested or setting.reuse_factor  # to its closest valid one for the Resource strategy
+                    valid = self._valid_for(self._sizes[layer.name][2:])
+                    layer.set_attr("recurrent_reuse_factor", self._backend.get_closest_reuse_factor(valid, asked) if setting.strategy == "Resource" else asked)
                 try:
                     self._features[key] = layer_features(layer, self.hls.io_type, family, self.multipliers, self.hls.backend, self.tool)
                 finally:
-                    layer.set_attr("strategy", converted[0])
-                    layer.set_attr("reuse_factor", converted[1])
+                    for name, value in converted.items():
+                        if value is not None or name != "recurrent_reuse_factor":
+                            layer.set_attr(name, value)
         return self._features[key]
 
     def _pipeline_style(self, model_strategy: str, settings: dict[str, LayerSetting]) -> str:
@@ -136,16 +148,17 @@ def rebuilt_by(converted: HLSSpec, changed: dict) -> list[str]:
 
 
 def _is_weighted(layer) -> bool:
-    """A Dense or convolution whose strategy and reuse factor a what-if may change."""
+    """A Dense, convolution, LSTM or GRU whose strategy and reuse factor a what-if may change."""
     kind = kind_of(layer)
-    return kind is not None and kind.role == "weighted" and "weight" in layer.weights \
+    return kind is not None and kind.role in ("weighted", "recurrent") and "weight" in layer.weights \
         and str(layer.get_attr("strategy", "") or "").lower() != "distributed_arithmetic"
 
 
-def _mult_size(backend, layer) -> tuple[int, int] | None:
-    """hls4ml's (n_in, n_out) of the layer's multiplications, or None for a kind it has no single size for."""
+def _mult_size(backend, layer) -> tuple[int, ...] | None:
+    """hls4ml's (n_in, n_out) of the layer's multiplications (an LSTM's or GRU's: its input kernel's, then its
+    recurrent kernel's), or None for a kind it has no such size for."""
     try:
         size = backend.get_layer_mult_size(layer)
     except Exception:  # hls4ml raises a bare Exception for the kinds it does not size
         return None
-    return (int(size[0]), int(size[1])) if isinstance(size, tuple) and len(size) == 2 else None
+    return tuple(int(value) for value in size) if isinstance(size, tuple) and len(size) in (2, 4) else None
