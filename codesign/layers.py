@@ -113,11 +113,15 @@ _RECURRENT = {"exact_type": "its state is fed back at every time step: no exact 
 LSTM = Kind("LSTM", "recurrent", dict(_RECURRENT), kernel="lstm")
 GRU = Kind("GRU", "recurrent", dict(_RECURRENT), kernel="gru")
 BIDIRECTIONAL = Kind("Bidirectional", "recurrent", dict(_RECURRENT), kernel="bidirectional")
+_TIME_STEPS = "the start or end of a time-step loop around the layers it wraps: "
+TIME_DISTRIBUTED = Kind("TimeDistributed", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": _TIME_STEPS + EMULATED_ELSEWHERE,
+                                                      "compiled": _TIME_STEPS + EMULATED_ELSEWHERE, "proof": NO_PROOF,
+                                                      "rtl": _TIME_STEPS + "not a da4ml kernel"})
 
 KINDS = (INPUT, DENSE, CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, POINTWISE_CONV1D,
          POINTWISE_CONV2D, BATCH_NORMALIZATION, APPLY_ALPHA, ACTIVATION, PARAMETRIZED_ACTIVATION, HARD_ACTIVATION, PRELU,
          TERNARY_TANH, SOFTMAX, POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, TRANSPOSE, REPACK, CLONE,
-         ZERO_PADDING1D, ZERO_PADDING2D, RESIZE, MERGE, CONCATENATE, LSTM, GRU, BIDIRECTIONAL)
+         ZERO_PADDING1D, ZERO_PADDING2D, RESIZE, MERGE, CONCATENATE, LSTM, GRU, BIDIRECTIONAL, TIME_DISTRIBUTED)
 _BY_NAME = {name: kind for kind in KINDS for name in (kind.name, *kind.aliases)}
 
 

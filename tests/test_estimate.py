@@ -864,6 +864,28 @@ def test_a_recurrent_layer_is_priced_as_the_calls_of_its_time_step(tmp_path, rec
     assert longer["latency_cycles"] == 2 * layer["latency_cycles"]
 
 
+def test_a_time_distributed_layer_is_a_copy_per_step_in_a_pipelined_top_and_step_after_step_in_a_dataflow_one(tmp_path):
+    """hls4ml 1.x writes a TimeDistributed as a loop over the time steps in the top function, around the wrapped
+    layer's call: its markers were priced as element-wise logic (1,524 LUT for a Dense(5) over 8 steps) and the wrapped
+    Dense once. A pipelined io_parallel top unrolls the loop (a copy per step); a dataflow top runs the steps in turn."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(31)
+    wrapped = tf.keras.layers.Dense(5, name="fc")
+    model = tf.keras.Sequential([tf.keras.Input((8, 4)), tf.keras.layers.TimeDistributed(wrapped, name="steps"), tf.keras.layers.Flatten(name="flat"),
+                                 tf.keras.layers.Dense(2, name="out")])
+    alone = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(5, name="fc")])
+    alone.get_layer("fc").set_weights(wrapped.get_weights())
+    parallel = _estimate(model, tmp_path, io_type="io_parallel")
+    one = _layer(_estimate(alone, tmp_path, io_type="io_parallel"), "fc")
+    assert _layer(parallel, "fc")["dsp"] == 8 * one["dsp"] > 0
+    markers = [layer for layer in parallel["layers"] if layer["type"] == "TimeDistributed"]
+    assert len(markers) == 2 and all(layer["lut"] == layer["ff"] == layer["dsp"] == 0 for layer in markers)
+    streamed = _layer(_estimate(model, tmp_path, io_type="io_stream"), "fc")
+    assert streamed["dsp"] == one["dsp"] and streamed["latency_cycles"] >= 8 and streamed["latency_cycles"] % 8 == 0
+    assert any("inside a TimeDistributed loop, fc (8 steps)" in note for note in parallel["notes"])
+
+
 def test_an_average_pooling_that_pads_divides_at_run_time_on_vivado_hls(tmp_path):
     """hls4ml's io_parallel average pooling divides each sum by the count of unpadded values it took (`y /= length`):
     where the layer pads, Vivado HLS builds a divider per output (hls4ml's CI, Vivado HLS 2020.1: 21 cycles, 137,178 FF

@@ -86,24 +86,29 @@ def test_a_what_if_is_the_full_estimate_of_the_same_settings(make, io_type, tmp_
         assert json.dumps(whatif.estimate(hls), sort_keys=True) == json.dumps(full, sort_keys=True), change
 
 
-@pytest.mark.parametrize("recurrent", ["LSTM", "GRU"])
+@pytest.mark.parametrize("recurrent", ["LSTM", "GRU", "TimeDistributed"])
 def test_a_what_if_of_a_recurrent_layer_is_the_full_estimate_of_the_same_settings(recurrent, tmp_path):
     """An LSTM or GRU was not among the layers a what-if sets: a model-level Resource what-if kept it at the
     conversion's Latency strategy, where converting with that setting builds it Resource (hls4ml also moves its
     recurrent kernel's reuse factor to the valid one closest to the one asked, separately from its input kernel's).
-    `codesign fit` can now choose its reuse factor."""
+    `codesign fit` can now choose its reuse factor. A Dense that a TimeDistributed wraps follows the model's setting,
+    a copy per time step."""
     import tensorflow as tf
 
     from codesign.estimate.run import estimate_model
 
     inputs = tf.keras.Input((6, 3))
-    x = getattr(tf.keras.layers, recurrent)(5, return_sequences=True, name="rnn")(inputs)
+    if recurrent == "TimeDistributed":
+        x = tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(5, name="rnn"), name="steps")(inputs)
+    else:
+        x = getattr(tf.keras.layers, recurrent)(5, return_sequences=True, name="rnn")(inputs)
     model = _seeded(tf.keras.Model(inputs, tf.keras.layers.Dense(3, name="out")(tf.keras.layers.Flatten(name="flat")(x))))
     base = HLSSpec(precision="ap_fixed<16,6>")
     whatif = _whatif(model, base, tmp_path)
-    assert set(whatif.weighted) == {"rnn", "out"}
+    assert set(whatif.weighted) == ({"out"} if recurrent == "TimeDistributed" else {"rnn", "out"})
     for change in ({"strategy": "Resource", "reuse_factor": 3}, {"strategy": "Resource", "reuse_factor": 7}, {"reuse_factor": 2},
-                   {"layers": {"rnn": {"strategy": "Resource", "reuse_factor": 6}}, "part": "xc7z020clg400-1", "clock_ns": 4.0}):
+                   {"layers": {("out" if recurrent == "TimeDistributed" else "rnn"): {"strategy": "Resource", "reuse_factor": 6}},
+                    "part": "xc7z020clg400-1", "clock_ns": 4.0}):
         hls = hls_from_dict({**base.model_dump(mode="json"), **change}, source="test")
         full = estimate_model(model, hls, None, tmp_path / "log")
         assert json.dumps(whatif.estimate(hls), sort_keys=True) == json.dumps(full, sort_keys=True), change

@@ -484,6 +484,22 @@ def test_fifo_depths_are_the_ones_the_firmware_declares(tmp_path):
     assert estimate_project(optimized)["total"] == after["total"]
 
 
+@pytest.mark.slow
+def test_a_time_distributed_loop_is_refused_from_the_firmware_alone_by_name(tmp_path):
+    """hls4ml 1.x writes a TimeDistributed as a loop in the top function (read_time_step, the wrapped call,
+    write_time_step): from the firmware alone that read as a call of an undeclared variable ('reads input_1, which
+    no earlier call writes'); it is named now. With its config the folder is estimated."""
+    import tensorflow as tf
+
+    model = tf.keras.Sequential([tf.keras.Input((6, 3)), tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(4, name="fc"), name="steps"),
+                                 tf.keras.layers.Flatten(name="flat"), tf.keras.layers.Dense(2, name="out")])
+    folder = _written(model, tmp_path / "steps")
+    assert estimate_project(folder)["total"]["dsp"] > 0
+    _firmware_only(folder)
+    result = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert result.exit_code == 2 and "firmware layer 'steps' is a TimeDistributed loop (nnet::read_time_step_2d)" in result.output
+
+
 OLD_FIRMWARE = Path(__file__).parent / "firmware_cases"  # written by hls4ml 0.4 (tests/firmware_cases/write_hls4ml_0_4.py)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from codesign.errors import ModelError
 from codesign.fixed import exact_type_of, of_precision
 from codesign.layers import (ACTIVATION, BIDIRECTIONAL, DENSE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, GRU, KINDS, LSTM, PARAMETRIZED_ACTIVATION, SOFTMAX,
-                             implements, kind_named, kind_of)
+                             TIME_DISTRIBUTED, implements, kind_named, kind_of)
 from codesign.parts import SEVEN_SERIES_BASE
 from codesign.estimate.hgq import per_value
 from codesign.estimate.instances import kernel_of_layer
@@ -682,7 +682,20 @@ def _stream_fifos(found: dict, variable, bits: int) -> None:
 def design_features(graph, io_type: str, family: str, multipliers: str = "auto", backend: str = "Vitis", tool: str | None = None) -> list[dict]:
     """Every layer's features, in graph order, and the top function's input registers."""
     layers = [layer_features(layer, io_type, family, multipliers, backend, tool) for layer in graph.get_layers()]
-    return with_top_input(layers, graph, io_type)
+    return with_top_input(with_time_steps(layers, list(graph.get_layers())), graph, io_type)
+
+
+def with_time_steps(features: list[dict], layers: list) -> list[dict]:
+    """The layers a TimeDistributed wraps, marked with its time steps: hls4ml 1.x writes them inside a loop over the
+    steps in the top function (between its read_time_step and write_time_step calls, the layer and `<name>_end`),
+    which a pipelined top unrolls into that many copies and a dataflow top runs step after step (model.price_layer)."""
+    steps = 0
+    for found, layer in zip(features, layers):
+        if kind_of(layer) is TIME_DISTRIBUTED:
+            steps = 0 if steps else int(layer.get_attr("n_time_steps", 1) or 1)  # a loop's start, then its end
+        elif steps:
+            found["shape"]["time_steps"] = steps
+    return features
 
 
 def with_top_input(layers: list[dict], graph, io_type: str) -> list[dict]:

@@ -301,6 +301,9 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     for function, template, arguments, comment in CALL.findall(top_text):
         if function in SKIPPED_CALLS:
             continue
+        if function.startswith(("read_time_step", "write_time_step")):  # hls4ml 1.x's TimeDistributed: a loop in the top function
+            raise ModelError(f"{top}: firmware layer '{comment or function}' is a TimeDistributed loop (nnet::{function}), which codesign "
+                             "cannot read from firmware yet")
         template_args, call_args = _split_arguments(template), _split_arguments(arguments)
         template_args = [_struct_named(argument, structs, notes) for argument in template_args]
         configs = [argument for argument in template_args if argument in structs]

@@ -207,7 +207,13 @@ def summed_in_a_chain(shape: dict, timing: Timing) -> bool:
 
 
 def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
-    """One layer's DSP, LUT, FF, BRAM, cycles and II."""
+    """One layer's DSP, LUT, FF, BRAM, cycles and II (inside a TimeDistributed's loop: features.with_time_steps)."""
+    steps = features["shape"].get("time_steps")
+    if steps:
+        priced = price_layer({**features, "shape": {key: value for key, value in features["shape"].items() if key != "time_steps"}}, constants, timing)
+        if timing.io_type == "io_parallel" and timing.pipeline_style == "pipeline":  # the loop unrolled: a copy per step
+            return {**priced, **{key: priced[key] * steps for key in ("dsp", "lut", "ff", "bram_18k")}}
+        return {**priced, "latency_cycles": priced["latency_cycles"] * steps, "ii": priced["ii"] * steps}  # one step after another
     cycles, ii, depth = layer_cycles(features, constants.latency, timing)
     if features["kind"] == "recurrent":  # its step's calls, each priced as the layer it would be alone, and its own terms
         parts = [price_layer(part, constants, replace(timing, io_type="io_parallel")) for part in features["parts"]]
@@ -387,6 +393,12 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
         gaps.append(f"the recurrent layer{'s' if len(recurrent) > 1 else ''} {', '.join(recurrent[:4])}: no calibration design has one (their "
                     "kernels, tables and products are counted; the logic around them and each step's extra cycles are fitted on N-TORC's "
                     "LSTM layers alone, Vivado HLS 2019.1, io_stream, 16 bits)")
+    looped = [f"{layer['name']} ({layer['shape']['time_steps']} steps)" for layer in features if layer["shape"].get("time_steps")]
+    if looped:
+        how = "a copy per step: the pipelined top unrolls the loop" if timing.io_type == "io_parallel" and timing.pipeline_style == "pipeline" else \
+            "one step after another"
+        gaps.append(f"the layers inside a TimeDistributed loop, {', '.join(looped[:4])}: no calibration design has one (priced as {how}, "
+                    "from hls4ml's template)")
     unknown = [(layer["type"], layer["name"]) for layer in features if layer["shape"].get("no_rule")]
     if unknown:
         named = ", ".join(f"{kind} '{name}'" for kind, name in unknown[:4])

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codesign.config import HLSSpec
-from codesign.estimate.features import family_of, layer_features, with_top_input
+from codesign.estimate.features import family_of, layer_features, with_time_steps, with_top_input
 from codesign.estimate.model import load_constants, price_design
 from codesign.estimate.run import with_settings
 from codesign.estimate.weights import untrained
@@ -107,7 +107,7 @@ class WhatIf:
         part, _ = part_or_unlisted(hls.part)
         family = family_of(part.base)
         features = [self._layer_features(layer, settings.get(layer.name), family) for layer in self.layers]
-        return price_design(with_top_input(features, self.graph, self.hls.io_type), part, hls.clock_ns, self.hls.io_type, self.hls.backend,
+        return price_design(with_top_input(with_time_steps(features, self.layers), self.graph, self.hls.io_type), part, hls.clock_ns, self.hls.io_type, self.hls.backend,
                             self.multipliers, self._pipeline_style(hls.strategy, settings), self._drawn, self._constants, self.tool)
 
     def _layer_features(self, layer, setting: LayerSetting | None, family: str) -> dict:
