@@ -500,6 +500,26 @@ def test_a_time_distributed_loop_is_refused_from_the_firmware_alone_by_name(tmp_
     assert result.exit_code == 2 and "firmware layer 'steps' is a TimeDistributed loop (nnet::read_time_step_2d)" in result.output
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_an_embedding_is_read_from_its_firmware(tmp_path, io_type):
+    """`nnet::embedding` was refused from the firmware alone; read as a first cut, the model's input was taken as the
+    next Dense's (24 values, not the 6 indices: 4x the products). Now its table and its indices are read: the folder
+    estimates as its model."""
+    import tensorflow as tf
+
+    from codesign.estimate.firmware import keras_model_of, read_firmware
+
+    tf.keras.utils.set_random_seed(37)
+    model = tf.keras.Sequential([tf.keras.Input((6,)), tf.keras.layers.Embedding(20, 4, input_length=6, name="embed"),
+                                 tf.keras.layers.Flatten(name="flat"), tf.keras.layers.Dense(3, name="out")])
+    folder = _written(model, tmp_path / "embed", io_type)
+    rebuilt, _ = keras_model_of(read_firmware(folder))
+    np.testing.assert_allclose(rebuilt.get_layer("embed").get_weights()[0], model.get_layer("embed").get_weights()[0], atol=2**-10)
+    from_model, from_firmware = _both_ways(folder)
+    assert from_firmware["total"] == from_model["total"]
+
+
 OLD_FIRMWARE = Path(__file__).parent / "firmware_cases"  # written by hls4ml 0.4 (tests/firmware_cases/write_hls4ml_0_4.py)
 
 

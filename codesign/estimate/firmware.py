@@ -85,7 +85,7 @@ class Firmware:
 AS_A_CAST = "estimated as a cast of its input"  # said of a call whose cost the reader does not know
 UNKNOWN_WEIGHTS = "those weights are unknown"  # said of weights the firmware does not hold: drawn instead
 FACTS = "firmware.json"  # the facts read from a firmware whose C++ is not kept (../shared/calibration keeps data only)
-WEIGHT_PREFIXES = ("w", "s", "a", "d", "p", "z", "b")  # hls4ml's weight files of layer N, in the order its calls pass them: kernel or
+WEIGHT_PREFIXES = ("w", "s", "a", "d", "p", "z", "b", "e")  # hls4ml's weight files of layer N, in the order its calls pass them: kernel or
 # scale, alpha (a separable convolution's: depthwise, pointwise, the depthwise half's zero bias), bias
 
 
@@ -620,6 +620,14 @@ def _recurrent(layer: Layer, config: dict, resource: bool):
     return keras.layers.GRU(units, reset_after=True, **settings), [kernel, recurrent, both]
 
 
+def _embedding(layer: Layer, config: dict, resource: bool):
+    """hls4ml's Embedding: n_in indices, each read as its row of the vocab_size x n_out table."""
+    from tensorflow import keras
+
+    built = keras.layers.Embedding(int(config["vocab_size"]), int(config["n_out"]), input_length=int(config["n_in"]), name=layer.name)
+    return built, [None if not layer.weights or layer.weights[0] is None else np.asarray(layer.weights[0]).reshape(int(config["vocab_size"]), -1)]
+
+
 def _transpose(layer: Layer, config: dict, resource: bool):
     """hls4ml's Permute: its `perm` of the axes (batch left out; hls4ml 0.8's 2D one permutes a depth of 1 first)."""
     from tensorflow import keras
@@ -675,9 +683,10 @@ BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml c
     **dict.fromkeys(MERGES, _merge),
     **dict.fromkeys(("transpose", "transpose_2d", "transpose_3d"), _transpose),  # 1.x; hls4ml 0.8's by rank
     **dict.fromkeys(("lstm_stack", "gru_stack"), _recurrent),
+    "embedding": _embedding,
     **dict.fromkeys(("prelu", "leaky_relu", "thresholded_relu", *ACTIVATIONS, *QKERAS_ACTIVATIONS), _activation),
 }
-WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _separable, _normalize, _recurrent)  # builders that read a layer's weights (and PReLU's alpha)
+WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _separable, _normalize, _recurrent, _embedding)  # builders that read a layer's weights (and PReLU's alpha)
 # element-wise lookup tables read from firmware as a cast, their table unpriced (no vendor report of one in the calibration)
 LOOKUP_TABLES = {"unary_lut": "HGQ's lookup table"}
 PASS_THROUGH = ("clone_stream", "repack_stream", "linear")  # a stream's copy, or a linear call that hls4ml removes unless it casts
@@ -752,6 +761,8 @@ def _stated_input(layer: Layer) -> tuple[int, ...] | None:
         return (config["width"], channels) if config.get("height") == 1 else (config["height"], config["width"], channels)
     if _builder(layer.function) is _recurrent:
         return int(config["n_sequence"]), int(config["n_in"])
+    if _builder(layer.function) is _embedding:  # its indices
+        return (int(config["n_in"]),)
     if _builder(layer.function) is _transpose:  # 1.x states its input's shape; hls4ml 0.8 its sizes by rank
         if isinstance(config.get("from_shape"), tuple):
             return config["from_shape"]
