@@ -448,7 +448,7 @@ def _mac(layer, found: dict, site: Site) -> None:
         narrow = False  # decided product by product
     facts = weight_facts(layer, data_bits, narrow, family, per_input, site.narrow_in_logic)
     outputs = facts.outputs
-    per_dsp = math.ceil(data_bits / DSP_PORT_BITS[family][0]) * math.ceil(weight_bits / DSP_PORT_BITS[family][1])
+    per_dsp = dsps_per_product(data_bits, weight_bits, family)
     zeros = facts.products - facts.nonzero
     if strategy == "resource" and reuse > 1:
         shared = math.ceil(facts.products / reuse)  # hls4ml's block factor: weights from memory, generic multipliers
@@ -517,6 +517,11 @@ def _mac(layer, found: dict, site: Site) -> None:
         found["lut"] = dict.fromkeys(lut, 0.0)
         found["ff"] = dict.fromkeys(FF_FEATURES, 0.0)
         found["rule_lut"], found["rule_ff"] = product_bits * SATURATING_LUT_PER_PRODUCT_BIT, product_bits * SATURATING_FF_PER_PRODUCT_BIT
+
+
+def dsps_per_product(a_bits: int, b_bits: int, family: str) -> int:
+    """The DSPs one generic product of these widths takes: its operands split over the multiplier's two ports."""
+    return math.ceil(a_bits / DSP_PORT_BITS[family][0]) * math.ceil(b_bits / DSP_PORT_BITS[family][1])
 
 
 def parallel_pixels(layer, stream: bool) -> int:
@@ -619,7 +624,7 @@ def _recurrent_half(layer, found: dict, site: Site, prefix: str, gates: int, uni
     if site.narrow_in_logic and accum_bits <= NARROW_PRODUCT_BITS:
         found["lut"]["generic_mult"] += products * accum_bits * accum_bits
     else:
-        found["dsp"] += products * math.ceil(accum_bits / DSP_PORT_BITS[site.family][0]) * math.ceil(accum_bits / DSP_PORT_BITS[site.family][1])
+        found["dsp"] += products * dsps_per_product(accum_bits, accum_bits, site.family)
     found["rule_ff"] = found.get("rule_ff", 0.0) + (2 if gates == 4 else 1) * units * accum_bits  # the state (LSTM: h and c), kept from step to step
 
 

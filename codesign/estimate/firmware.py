@@ -80,6 +80,7 @@ class Firmware:
     input_pixel: int | None = None  # io_stream: the values of one word of the input stream (its nnet::array's size)
     pipeline_style: str = "auto"  # the top function's pragma: pipeline or dataflow (hls4ml 1.3's Model PipelineStyle)
     value_bits: dict = field(default_factory=dict)  # layer -> the per-value widths of its output an HGQ quantizer after it sets
+    fifo_depths: dict = field(default_factory=dict)  # layer -> its output FIFO's depth as the top function declares it (io_stream)
 
 
 AS_A_CAST = "estimated as a cast of its input"  # said of a call whose cost the reader does not know
@@ -208,18 +209,15 @@ STREAM_DEPTH = re.compile(r"#pragma\s+HLS\s+STREAM\s+variable\s*=\s*(\w+)\s+dept
 
 
 def written_fifo_depths(folder: Path) -> dict[str, int]:
-    """Each layer's output FIFO depth as the top function declares it (`#pragma HLS STREAM variable=layerN_out
-    depth=D`), by layer name: hls4ml writes its pixel count unless its FIFO depth optimization (or an edit) set
-    another. Empty where the folder has no top function that reads."""
-    firmware = Path(folder) / "firmware"
-    if not (firmware / "parameters.h").is_file():
+    """Each layer's output FIFO depth as the top function declares it, by layer name (Firmware.fifo_depths): hls4ml
+    writes its pixel count unless its FIFO depth optimization (or an edit) set another. Empty where the folder has no
+    top function that reads."""
+    if not (Path(folder) / "firmware" / "parameters.h").is_file():
         return {}
     try:
-        depths = {variable: int(depth) for variable, depth in STREAM_DEPTH.findall(_top_function(firmware).read_text(errors="replace"))}
-        layers = read_firmware(folder, with_weights=False).layers if depths else []
+        return read_firmware(folder, with_weights=False).fifo_depths
     except (ModelError, OSError, ValueError, LookupError, TypeError):
         return {}
-    return {layer.name: depths[layer.outputs[0]] for layer in layers if layer.outputs and layer.outputs[0] in depths}
 
 
 def _top_function(firmware: Path) -> Path:
@@ -341,8 +339,10 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
     aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top_text))
     style = next((name.lower() for name in re.findall(r"#pragma\s+HLS\s+(DATAFLOW|PIPELINE)\b", top_text, flags=re.IGNORECASE)), "auto")
+    declared = {variable: int(depth) for variable, depth in STREAM_DEPTH.findall(top_text)}  # `#pragma HLS STREAM variable=layerN_out depth=D`
+    depths = {layer.name: declared[layer.outputs[0]] for layer in layers if layer.outputs and layer.outputs[0] in declared}
     design = Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes, aliases,
-                      missing if with_weights else [], input_pixel, style)
+                      missing if with_weights else [], input_pixel, style, fifo_depths=depths)
     return _with_value_bits(folder, design) if with_weights else design  # the widths are data, as the weights are
 
 

@@ -334,7 +334,7 @@ def design_of(folder: Path, as_built: bool = True) -> tuple[object, dict, list[s
     model, or no config) from the firmware hls4ml wrote, with a note saying why. With `as_built`, a firmware whose
     design is not what hls4ml 1.3 makes of the config (another hls4ml wrote it, or it was edited) is the design: the
     tool builds the firmware."""
-    from codesign.estimate.firmware import has_firmware
+    from codesign.estimate.firmware import has_firmware, written_fifo_depths
 
     if not (folder / CONFIG_NAME).is_file():
         reason = f"no {CONFIG_NAME}"
@@ -344,7 +344,7 @@ def design_of(folder: Path, as_built: bool = True) -> tuple[object, dict, list[s
             settings = {"backend": project.backend, "part": project.part, "clock_ns": project.clock_ns, "io_type": project.io_type,
                         "strategy": project.strategy, "reuse_factor": project.reuse_factor, "precision": "as configured in the project"}
             graph = convert_project(project)
-            fifo_notes = _with_written_fifo_depths(graph, folder)
+            fifo_notes = _with_written_fifo_depths(graph, written_fifo_depths(folder))
         except ModelError as error:
             if not has_firmware(folder) or str(error).endswith(OTHER_BACKEND):  # another tool's firmware is not read either
                 raise
@@ -364,19 +364,16 @@ def _firmware_design(folder: Path) -> tuple[object, dict, list[str]]:
     design = read_firmware(folder)
     backend, part, clock_ns = _firmware_target(folder, design)
     graph = convert_firmware(design, backend, part, clock_ns)
-    design.notes.extend(_with_written_fifo_depths(graph, folder))
+    design.notes.extend(_with_written_fifo_depths(graph, design.fifo_depths))
     strategies, reuse = _strategies_and_reuse(graph.config.config["HLSConfig"])
     settings = {"backend": backend, "part": part, "clock_ns": clock_ns, "io_type": design.io_type, "strategy": "/".join(strategies) or "Latency",
                 "reuse_factor": reuse, "precision": "as written in the firmware"}
     return graph, settings, design.notes
 
 
-def _with_written_fifo_depths(graph, folder: Path) -> list[str]:
-    """The graph's io_stream FIFOs as deep as the firmware declares them, with a note where any is not hls4ml's
-    default (a FIFO depth optimization's result: shallower FIFOs, fewer block RAMs)."""
-    from codesign.estimate.firmware import written_fifo_depths
-
-    depths = written_fifo_depths(folder)
+def _with_written_fifo_depths(graph, depths: dict[str, int]) -> list[str]:
+    """The graph's io_stream FIFOs as deep as the firmware declares them (`depths`, by layer), with a note where any
+    is not hls4ml's default (a FIFO depth optimization's result: shallower FIFOs, fewer block RAMs)."""
     changed = []
     for layer in graph.get_layers():
         variable = layer.get_output_variable() if layer.outputs else None
