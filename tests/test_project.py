@@ -107,6 +107,40 @@ def test_old_keys_are_dropped_with_a_note_and_the_model_beside_the_config_is_use
     assert missing.exit_code == 2 and "no Keras model: neither keras_model.h5 nor keras_model.keras" in missing.output
 
 
+def test_a_model_its_config_names_as_json_and_weights_is_the_model_estimated(hls4ml_project, tmp_path):
+    """hls4ml 0.x's `hls4ml convert -c` wrote `KerasJson` and `KerasH5` into the project's config, paths from where it
+    ran, and saved no model beside it (checked with hls4ml 0.8.1); such a project was estimated from its firmware, and
+    without one refused. Now its model is read from there, whatever the folder the command runs in."""
+    from codesign.model import load_keras_model
+
+    run = tmp_path / "where_hls4ml_ran"
+    folder = run / "my_prj"
+    shutil.copytree(hls4ml_project, folder)
+    model = load_keras_model(read_project(folder).model_path)
+    (run / "model").mkdir()
+    (run / "model" / "net.json").write_text(model.to_json())
+    model.save_weights(str(run / "model" / "net_weights.h5"))
+    path = folder / "hls4ml_config.yml"
+    config = yaml.load(path.read_text().replace("!keras_model", ""), Loader=yaml.SafeLoader)
+    del config["KerasModel"]
+    config.update(KerasJson="model/net.json", KerasH5="model/net_weights.h5")
+    path.write_text(yaml.safe_dump(config))
+    expected = estimate_project(hls4ml_project)
+    _firmware_only_but_the_config(folder)
+    found = estimate_project(folder)
+    assert not any(note.startswith("estimated from the firmware") for note in found["notes"]), found["notes"]
+    assert found["total"] == expected["total"] and [layer["name"] for layer in found["layers"]] == [layer["name"] for layer in expected["layers"]]
+    shutil.rmtree(folder / "firmware")
+    (run / "model" / "net.json").unlink()
+    missing = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert missing.exit_code == 2 and "nor its KerasJson 'model/net.json' and its KerasH5 'model/net_weights.h5'" in missing.output
+
+
+def _firmware_only_but_the_config(folder: Path) -> None:
+    for name in ("keras_model.keras", "keras_model.h5"):
+        (folder / name).unlink(missing_ok=True)
+
+
 def test_older_spellings_and_the_firmware_reuse_factors_are_read_as_meant(hls4ml_project, tmp_path):
     """What hls4ml 0.x wrote (`encoded`, `table_size`, the Pynq backend) is read as meant, and a reuse factor edited
     in firmware/parameters.h after hls4ml wrote the project, or a strategy that is not the config's, is the one

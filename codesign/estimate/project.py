@@ -24,6 +24,7 @@ from codesign.errors import ModelError
 
 CONFIG_NAME = "hls4ml_config.yml"
 MODEL_NAMES = ("keras_model.h5", "keras_model.keras")
+MODEL_SEARCH_DEPTH = 3  # folders above a project where the model its config names is looked for
 STRATEGIES = {"latency": "Latency", "resource": "Resource", "distributed_arithmetic": "distributed_arithmetic"}
 BACKENDS = {"Vivado": "Vivado", "Vitis": "Vitis", "VivadoAccelerator": "Vivado", "VitisAccelerator": "Vitis", "Pynq": "Vivado"}
 OTHER_BACKEND = "is not one codesign estimates (Vivado, Vitis)"
@@ -147,7 +148,7 @@ def read_project(folder: Path) -> Project:
     _settings_of_firmware(folder, hls_config, notes)
     return Project(
         folder=folder,
-        model_path=_model_path(folder, config.get("KerasModel")),
+        model_path=_model_path(folder, config),
         hls_config=hls_config,
         backend=backend,
         part=str(config.get("Part") or config.get("XilinxPart") or "xcvu13p-flga2577-2-e"),
@@ -173,19 +174,63 @@ def _io_type(configured: str, notes: list[str]) -> str:
     return configured
 
 
-def _model_path(folder: Path, configured: str | None) -> Path:
-    """The Keras model beside the config (hls4ml saves it there), else the configured path if it exists."""
+def _model_path(folder: Path, config: dict) -> Path:
+    """The Keras model beside the config (hls4ml saves it there), else the one its config names: `KerasModel`, or
+    (hls4ml 0.x's `hls4ml convert -c`) `KerasJson` and `KerasH5`, paths from where hls4ml ran (the folder or above it)."""
     for name in MODEL_NAMES:
         if (folder / name).is_file():
             return folder / name
-    if configured:
-        for candidate in (Path(configured), folder / configured):
-            if candidate.is_file():
-                return candidate
-    raise ModelError(
-        f"{folder}: no Keras model: neither {' nor '.join(MODEL_NAMES)} beside {CONFIG_NAME}"
-        + (f", nor its KerasModel '{configured}'" if configured else "")
-    )
+    keras_model = _configured_file(folder, config.get("KerasModel"))
+    if keras_model:
+        return keras_model
+    json_file, h5_file = _configured_file(folder, config.get("KerasJson")), _configured_file(folder, config.get("KerasH5"))
+    if json_file and h5_file:
+        return _model_of_json_and_weights(json_file, h5_file)
+    if h5_file and not config.get("KerasJson"):  # KerasH5 alone: a whole model saved as .h5
+        return h5_file
+    named = [f"its {key} '{config[key]}'" for key in ("KerasModel", "KerasJson", "KerasH5") if config.get(key)]
+    raise ModelError(f"{folder}: no Keras model: neither {' nor '.join(MODEL_NAMES)} beside {CONFIG_NAME}"
+                     + (f", nor {' and '.join(named)} (looked in the folder and the {MODEL_SEARCH_DEPTH} above it)" if named else ""))
+
+
+def _configured_file(folder: Path, configured: str | None) -> Path | None:
+    """A file a config names, as written (absolute, or from here), from the folder or one of the folders above it
+    (hls4ml took it from where it ran, usually the output folder's parent), or beside the config under its name."""
+    if not configured:
+        return None
+    configured = Path(str(configured))
+    candidates = [configured, *(base / configured for base in [folder, *folder.resolve().parents][: MODEL_SEARCH_DEPTH + 1]),
+                  folder / configured.name]
+    return next((candidate for candidate in candidates if candidate.is_file()), None)
+
+
+def _model_of_json_and_weights(json_file: Path, h5_file: Path) -> Path:
+    """A KerasJson architecture with its KerasH5 weights as one .h5 model file (codesign and hls4ml 1.3 read a model
+    file; hls4ml 1.3's convert_from_config no longer reads KerasJson), kept in the temporary folder under the digest of
+    both files, so the folder itself is not written to."""
+    import hashlib
+
+    from codesign.model import custom_objects
+
+    digest = hashlib.sha256(json_file.read_bytes() + h5_file.read_bytes()).hexdigest()[:16]
+    combined = Path(tempfile.gettempdir()) / "codesign-keras-json" / digest / MODEL_NAMES[0]
+    if combined.is_file():
+        return combined
+    from tensorflow import keras
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = keras.models.model_from_json(json_file.read_text(), custom_objects=custom_objects())
+            model.load_weights(str(h5_file))
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        first = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        raise ModelError(f"{json_file} with {h5_file}: not a loadable Keras/QKeras model and its weights ({first})") from None
+    combined.parent.mkdir(parents=True, exist_ok=True)
+    scratch = combined.with_suffix(".part.h5")
+    model.save(scratch)
+    scratch.replace(combined)  # whole or not at all: another process may read it
+    return combined
 
 
 def _known_keys(hls_config: dict, notes: list[str]) -> dict:
