@@ -136,6 +136,23 @@ def test_a_model_its_config_names_as_json_and_weights_is_the_model_estimated(hls
     assert missing.exit_code == 2 and "nor its KerasJson 'model/net.json' and its KerasH5 'model/net_weights.h5'" in missing.output
 
 
+def test_a_project_converted_from_onnx_or_pytorch_is_estimated_from_its_firmware_saying_why(hls4ml_project, tmp_path):
+    folder = tmp_path / "onnx_prj"
+    shutil.copytree(hls4ml_project, folder)
+    path = folder / "hls4ml_config.yml"
+    config = yaml.load(path.read_text().replace("!keras_model", ""), Loader=yaml.SafeLoader)
+    del config["KerasModel"]
+    config["OnnxModel"] = "model.onnx"
+    path.write_text(yaml.safe_dump(config))
+    _firmware_only_but_the_config(folder)
+    found = estimate_project(folder)
+    assert found["notes"][0] == ("estimated from the firmware (parameters.h, defines.h, weights/): its model is an OnnxModel ('model.onnx'): "
+                                 "codesign reads Keras and QKeras models, and the firmware hls4ml wrote where the folder holds it")
+    shutil.rmtree(folder / "firmware")
+    refused = CliRunner().invoke(main, ["estimate", str(folder)])
+    assert refused.exit_code == 2 and "its model is an OnnxModel ('model.onnx')" in refused.output and "Traceback" not in refused.output
+
+
 def _firmware_only_but_the_config(folder: Path) -> None:
     for name in ("keras_model.keras", "keras_model.h5"):
         (folder / name).unlink(missing_ok=True)

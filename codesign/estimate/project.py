@@ -188,6 +188,10 @@ def _model_path(folder: Path, config: dict) -> Path:
         return _model_of_json_and_weights(json_file, h5_file)
     if h5_file and not config.get("KerasJson"):  # KerasH5 alone: a whole model saved as .h5
         return h5_file
+    other = next((key for key in ("OnnxModel", "PytorchModel") if config.get(key)), None)
+    if other and not any(config.get(key) for key in ("KerasModel", "KerasJson", "KerasH5")):
+        raise ModelError(f"{folder}: its model is an {other} ('{config[other]}'): codesign reads Keras and QKeras models, and the firmware "
+                         "hls4ml wrote where the folder holds it")
     named = [f"its {key} '{config[key]}'" for key in ("KerasModel", "KerasJson", "KerasH5") if config.get(key)]
     raise ModelError(f"{folder}: no Keras model: neither {' nor '.join(MODEL_NAMES)} beside {CONFIG_NAME}"
                      + (f", nor {' and '.join(named)} (looked in the folder and the {MODEL_SEARCH_DEPTH} above it)" if named else ""))
