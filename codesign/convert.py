@@ -1,4 +1,5 @@
-"""Every hls4ml call and every edit of hls4ml's config dict: Keras model + hls settings -> an HLS project on disk."""
+"""Every edit of hls4ml's config dict, and the project written: Keras model + hls settings -> an HLS project on disk
+(the conversion itself goes through hls4ml_graph, as every other)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import yaml
 from codesign.config import HLSSpec, parse_ap_fixed
 from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
+from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
 from codesign.layers import DEPTHWISE_CONV2D, kind_of
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
@@ -126,7 +128,7 @@ def build_graph(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed |
         except (SpecError, ModelError):
             raise
         except Exception as error:  # hls4ml's config parser raises bare Exception for models it cannot take
-            raise ModelError(f"hls4ml cannot read this model: {_one_line(error)}") from None
+            raise ModelError(f"hls4ml cannot read this model: {one_line(error)}") from None
         if candidate.head:
             _with_head(config, keras_model.layers[-1].name, json.loads(candidate.head))
         _with_repairs(config, hls, candidate)
@@ -260,31 +262,11 @@ def da4ml_compiles_first() -> bool:
 
 def _convert(keras_model, config: dict, hls: HLSSpec, output_dir: Path, candidate: Candidate):
     """Convert with hls4ml; a model it cannot take is a ModelError naming hls4ml's reason."""
-    import hls4ml
-
     if hls.strategy == "distributed_arithmetic" and da4ml_compiles_first():  # a silent 2-minute wait otherwise
         print("da4ml compiles its kernels on its first use in this environment (numba: about 2 minutes, cached after)", file=sys.stderr, flush=True)
-
-    try:
-        return hls4ml.converters.convert_from_keras_model(
-            keras_model,
-            hls_config=config,
-            output_dir=str(output_dir),
-            project_name=PROJECT_NAME,
-            backend=hls.backend,
-            part=hls.part,
-            clock_period=hls.clock_ns,
-            io_type=hls.io_type,
-            bit_exact=candidate.bit_exact or None,
-        )
-    except SpecError:  # a repair pass found a spec override naming no layer
-        raise
-    except Exception as error:  # hls4ml signals unsupported layers and failed passes with bare Exception/ValueError
-        raise ModelError(f"hls4ml cannot convert this model ({candidate.name}): {_one_line(error)}") from None
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())[:200] or type(error).__name__
+    return hls4ml_graph(keras_model, config, f"hls4ml cannot convert this model ({candidate.name})", output_dir=output_dir, quiet=False,
+                        project_name=PROJECT_NAME, backend=hls.backend, part=hls.part, clock_period=hls.clock_ns, io_type=hls.io_type,
+                        bit_exact=candidate.bit_exact or None)
 
 
 def _pin_linear_quantizers(keras_model, config: dict) -> None:

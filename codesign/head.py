@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from codesign.fixed import Fixed
+from codesign.hls4ml_graph import hls4ml_graph
 
 SPAN = {"sigmoid": 16, "tanh": 8}  # hls4ml's sigmoid table covers [-8, 8), its tanh table [-4, 4)
 THRESHOLD = {"sigmoid": 0.5, "tanh": 0.0}  # a sigmoid output above 0.5 is the positive class; tanh's, above 0
@@ -140,7 +141,6 @@ class HeadCode:
     """hls4ml's head template for these settings, compiled alone: outputs for any logits of the type."""
 
     def __init__(self, function: str, outputs: int, logit_type: Fixed, settings: dict, backend: str = "Vitis", io_type: str = "io_parallel"):
-        import hls4ml
         from tensorflow import keras
 
         self.function, self.outputs = function, outputs
@@ -149,10 +149,10 @@ class HeadCode:
         model = keras.Model(logits, keras.layers.Activation(function, name="head")(logits))
         config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"},
                   "LayerName": {"logits": {"Precision": {"result": logit_type.hls4ml()}}, "head": settings}}
+        self.graph = hls4ml_graph(model, config, f"hls4ml cannot convert its {function} head alone", output_dir=self._folder.name,
+                                  project_name="head", backend=_backend(backend), io_type=io_type)
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.graph = hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=self._folder.name,
-                                                                   project_name="head", backend=_backend(backend), io_type=io_type)
             self.graph.compile()
 
     def __call__(self, logits: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "codesign"
 LAYERS = (
     ("errors", "fixed", "layout", "records", "parts", "pareto", "registry", "versions", "quiet", "progress", "layers"),
     ("config", "data", "quantizers", "model", "fuzz_models"),
-    ("convert", "emulate", "emulation_worker", "vectorized", "compiled", "validate", "typesearch", "train", "bench",
+    ("convert", "hls4ml_graph", "emulate", "emulation_worker", "vectorized", "compiled", "validate", "typesearch", "train", "bench",
      "estimate", "rtl", "project_import", "proof", "counterexample", "exact", "repairs", "fit", "head"),
     ("report", "notebook", "results"),
     ("steps", "pipeline", "commands", "sweep", "fuzz", "fit_target", "project_repair"),

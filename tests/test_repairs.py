@@ -10,7 +10,7 @@ import yaml
 
 from codesign.config import HLSSpec
 from codesign.convert import BIT_EXACT_CANDIDATES, build_graph, convert
-from codesign.errors import SpecError
+from codesign.errors import ModelError, SpecError
 from qkeras_corpus import CORPUS
 
 EXACT = next(candidate for candidate in BIT_EXACT_CANDIDATES if candidate.key == "exact-accumulators")
@@ -35,6 +35,25 @@ def test_the_repairs_run_before_the_templates_and_leave_no_trace_in_the_written_
     assert re.search(r"typedef ap_fixed<30,10> fc1_accum_t;", defines) and re.search(r"typedef ap_fixed<18,8> fc1_result_t;", defines)
     written = yaml.safe_load(re.sub(r"!keras_model ", "", (tmp_path / "hls" / "hls4ml_config.yml").read_text()))
     assert "Flows" not in written["HLSConfig"] and "CodesignRepairs" not in written["HLSConfig"]["Model"]
+
+
+def test_an_exception_in_a_repair_is_codesigns_bug_and_hls4ml_refusing_a_model_the_users_error(tmp_path, monkeypatch):
+    """Both reach hls4ml's conversion as bare exceptions: a repair's was reported as 'hls4ml cannot convert this
+    model', sending the user after their model for a bug of codesign's (codesign/hls4ml_graph.py)."""
+    import tensorflow as tf
+
+    import codesign.repairs
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug in a repair")
+
+    monkeypatch.setattr(codesign.repairs, "exact_sum", broken)
+    with pytest.raises(ZeroDivisionError, match="a bug in a repair"):
+        build_graph(_model("dense_relu"), HLSSpec(), tmp_path / "graph", None, tmp_path / "log", EXACT)
+    monkeypatch.undo()
+    lambda_model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Lambda(lambda x: 2 * x, name="double"), tf.keras.layers.Dense(2, name="fc")])
+    with pytest.raises(ModelError, match=r"^hls4ml cannot (convert|read) this model.*Unsupported layer type: Lambda"):
+        build_graph(lambda_model, HLSSpec(), tmp_path / "lambda", None, tmp_path / "log", EXACT)
 
 
 def test_an_override_of_a_layer_hls4ml_does_not_have_is_a_spec_error(tmp_path):

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import csv
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from codesign.hls4ml_graph import hls4ml_graph
+
 
 @dataclass(frozen=True)
 class Design:
@@ -187,12 +189,10 @@ def _convert(build: Callable, backend: str, io_type: str, strategy: str, reuse: 
         model = build(np.random.default_rng(seed))
         with contextlib.redirect_stdout(io.StringIO()):
             config = hls4ml.utils.config_from_keras_model(model, granularity=granularity, backend=backend, default_precision=precision)
-            config["Model"]["Strategy"] = strategy
-            config["Model"]["ReuseFactor"] = reuse
-            with tempfile.TemporaryDirectory() as scratch:
-                return hls4ml.converters.convert_from_keras_model(
-                    model, hls_config=config, output_dir=scratch, backend=backend, io_type=io_type, part=part, clock_period=clock_ns
-                )
+        config["Model"]["Strategy"] = strategy
+        config["Model"]["ReuseFactor"] = reuse
+        return hls4ml_graph(model, config, "hls4ml 1.3 cannot convert this calibration design", backend=backend, io_type=io_type, part=part,
+                            clock_period=clock_ns)
 
     return convert
 

@@ -845,21 +845,11 @@ def keras_model_of(design: Firmware):
 
 def convert_firmware(design: Firmware, backend: str, part: str, clock_ns: float):
     """hls4ml 1.3's graph of the rebuilt design (nothing written or compiled)."""
-    import contextlib
-    import io
-    import tempfile
-    import warnings
-
-    import hls4ml
+    from codesign.hls4ml_graph import hls4ml_graph
 
     model, hls_config = keras_model_of(design)
-    with tempfile.TemporaryDirectory(prefix="codesign-firmware-") as scratch, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            graph = hls4ml.converters.convert_from_keras_model(model, hls_config=hls_config, output_dir=scratch, backend=backend, part=part,
-                                                               clock_period=clock_ns, io_type=design.io_type)
-        except Exception as error:  # hls4ml raises bare Exception/ValueError for what it cannot take
-            raise ModelError(f"hls4ml 1.3 cannot convert the design rebuilt from the firmware: {' '.join(str(error).split())[:200]}") from None
+    graph = hls4ml_graph(model, hls_config, "hls4ml 1.3 cannot convert the design rebuilt from the firmware", backend=backend, part=part,
+                         clock_period=clock_ns, io_type=design.io_type)
     return _with_firmware_types(graph, design)
 
 

@@ -9,8 +9,6 @@ where the firmware's whole design prices otherwise than the config's (another hl
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import re
 import tempfile
@@ -349,26 +347,12 @@ def _settings_of_firmware(folder: Path, hls_config: dict, notes: list[str]) -> N
 def convert_project(project: Project, keras_model=None):
     """hls4ml 1.3's model graph of the project (converted, nothing written or compiled), of its own model or of
     another with the same layers (its untrained twin, for the calibration)."""
-    import hls4ml
-
+    from codesign.hls4ml_graph import hls4ml_graph
     from codesign.model import load_keras_model
 
     keras_model = keras_model if keras_model is not None else load_keras_model(project.model_path)
-    with tempfile.TemporaryDirectory(prefix="codesign-project-") as scratch, contextlib.redirect_stdout(io.StringIO()):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                return hls4ml.converters.convert_from_keras_model(
-                    keras_model,
-                    hls_config=project.hls_config,
-                    output_dir=scratch,
-                    backend=project.backend,
-                    part=project.part,
-                    clock_period=project.clock_ns,
-                    io_type=project.io_type,
-                )
-            except Exception as error:  # hls4ml raises bare Exception/ValueError for what it cannot take
-                raise ModelError(f"{project.folder}: hls4ml 1.3 cannot convert this project: {' '.join(str(error).split())[:200]}") from None
+    return hls4ml_graph(keras_model, project.hls_config, f"{project.folder}: hls4ml 1.3 cannot convert this project", backend=project.backend,
+                        part=project.part, clock_period=project.clock_ns, io_type=project.io_type)
 
 
 def forced_multipliers(folder: Path) -> str:
