@@ -201,7 +201,7 @@ def cifar_cnn_timing() -> None:
 
     from codesign.config import HLSSpec
     from codesign.convert import build_graph, policy_candidate
-    from codesign.estimate.model import estimate_design
+    from codesign.estimate.model import estimate_graph
     from codesign.parts import find_part
 
     inputs = keras.Input((32, 32, 3))
@@ -216,7 +216,7 @@ def cifar_cnn_timing() -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         graph = build_graph(model, hls, Path("/tmp/codesign-bench-estimate"), None, Path(os.devnull), policy_candidate(hls.precision))
     converted = time.perf_counter()
-    report = estimate_design(graph, find_part(hls.part), hls.clock_ns, hls.io_type, hls.backend)
+    report = estimate_graph(graph, find_part(hls.part), hls.clock_ns, hls.io_type, hls.backend)
     done = time.perf_counter()
     total, interval = report["total"], report["interval"]
     print(f"\nCIFAR-10 CNN ({model.count_params():,} parameters, io_stream, Resource, RF 64):")

@@ -511,7 +511,7 @@ def test_narrow_products_go_to_logic_except_on_vitis_before_2023(tmp_path):
     import tensorflow as tf
 
     from codesign.convert import build_graph, policy_candidate
-    from codesign.estimate.model import estimate_design
+    from codesign.estimate.model import estimate_graph
     from codesign.parts import find_part
 
     inputs = tf.keras.Input((16,))
@@ -521,7 +521,7 @@ def test_narrow_products_go_to_logic_except_on_vitis_before_2023(tmp_path):
     def dsp(precision, tool):
         hls = HLSSpec(precision=precision)
         graph = build_graph(model, hls, tmp_path, None, tmp_path / "log", policy_candidate(hls.precision))
-        return _layer(estimate_design(graph, find_part(hls.part), 5.0, "io_parallel", tool=tool), "fc")["dsp"]
+        return _layer(estimate_graph(graph, find_part(hls.part), 5.0, "io_parallel", tool=tool), "fc")["dsp"]
 
     assert dsp("ap_fixed<8,2>", None) == dsp("ap_fixed<8,2>", "Vivado HLS 2019.2") == dsp("ap_fixed<8,2>", "Vitis HLS 2024.1") == 0
     assert dsp("ap_fixed<8,2>", "Vitis HLS 2021.1") == 16  # one per distinct (input, constant)
@@ -530,19 +530,19 @@ def test_narrow_products_go_to_logic_except_on_vitis_before_2023(tmp_path):
 
 @pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
 def test_the_estimate_a_user_gets_is_what_the_fit_predicts_for_that_row():
-    """The CLI/API path (estimate_design) and the fit's path (the docs table) price a calibration row alike: the same
+    """The CLI/API path (estimate_graph) and the fit's path (the docs table) price a calibration row alike: the same
     cycles (the top function is not a layer call), DSP and BRAM, LUT and FF up to per-layer rounding; the SVHN CNN's
     streamed poolings and kernels with their own terms too."""
     from codesign.estimate.calibration import _sample, all_rows
     from codesign.estimate.fit import predict
-    from codesign.estimate.model import estimate_design, load_constants
+    from codesign.estimate.model import estimate_graph, load_constants
     from codesign.parts import find_part
 
     rows = [row for row in all_rows(CALIBRATION) if row.id in ("hls4ml_ci_026", "hls4ml_ci_049", "hls4ml_ci_043", "tut_p1_vitis2024", "tut_p6_cnn_pruned_vhls2020")]
     assert len(rows) == 5
     for row in rows:
         graph = row.convert()
-        total = estimate_design(graph, find_part(row.part), row.clock_ns, row.io_type, row.backend, row.multipliers, tool=row.tool,
+        total = estimate_graph(graph, find_part(row.part), row.clock_ns, row.io_type, row.backend, row.multipliers, tool=row.tool,
                                 uncertainty=row.uncertainty)["total"]
         predicted = predict(_sample(row, graph), load_constants())
         assert {key: total[key] for key in ("latency_cycles", "dsp", "bram_18k")} == {key: predicted[key] for key in ("latency_cycles", "dsp", "bram_18k")}, row.id
@@ -557,7 +557,7 @@ def test_vivado_hls_registers_less_around_the_layer_calls_of_a_pipelined_top(tmp
     import tensorflow as tf
 
     from codesign.convert import build_graph, policy_candidate
-    from codesign.estimate.model import estimate_design
+    from codesign.estimate.model import estimate_graph
     from codesign.parts import find_part
 
     inputs = tf.keras.Input((16,))
@@ -570,7 +570,7 @@ def test_vivado_hls_registers_less_around_the_layer_calls_of_a_pipelined_top(tmp
     def cycles(strategy, tool):
         hls = HLSSpec(precision="ap_fixed<16,6>", strategy=strategy, reuse_factor=2)
         graph = build_graph(model, hls, tmp_path, None, tmp_path / "log", policy_candidate(hls.precision))
-        return estimate_design(graph, find_part(hls.part), 5.0, "io_parallel", tool=tool)["total"]["latency_cycles"]
+        return estimate_graph(graph, find_part(hls.part), 5.0, "io_parallel", tool=tool)["total"]["latency_cycles"]
 
     assert cycles("Latency", "Vivado HLS 2019.2") < cycles("Latency", "Vitis HLS 2024.1")
     assert cycles("Resource", "Vivado HLS 2019.2") == cycles("Resource", "Vitis HLS 2024.1")
@@ -627,13 +627,13 @@ def test_the_terms_outside_the_calibration_are_named_with_their_layers(tmp_path)
 
     import hls4ml
 
-    from codesign.estimate.model import estimate_design
+    from codesign.estimate.model import estimate_graph
     from codesign.parts import part_or_unlisted
 
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
     config["LayerName"]["head"]["TableSize"] = 4096
     graph = hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "prj"), backend="Vitis")
-    tabled = estimate_design(graph, part_or_unlisted("xcu250-figd2104-2L-e")[0], 5.0, "io_parallel")
+    tabled = estimate_graph(graph, part_or_unlisted("xcu250-figd2104-2L-e")[0], 5.0, "io_parallel")
     assert tabled["territory"]["gaps"] == ["the lookup tables of head (4,096 entries): every calibration design has hls4ml's 1,024-entry tables "
                                            "(priced by their bits)"]
     assert _layer(tabled, "head")["bram_18k"] == 2 * -(-4096 * 18 // 18432)  # two dual-port tables for four outputs, 18-bit entries
@@ -777,7 +777,7 @@ def test_a_streamed_softmax_fills_its_tables_at_every_call_on_vitis_hls(tmp_path
     implementation (tables from floats, folded), and the estimate names the term as outside the calibration."""
     import tensorflow as tf
 
-    from codesign.estimate.model import estimate_design
+    from codesign.estimate.model import estimate_graph
     from codesign.estimate.run import convert_for_estimate
     from codesign.parts import part_or_unlisted
 
@@ -791,7 +791,7 @@ def test_a_streamed_softmax_fills_its_tables_at_every_call_on_vitis_hls(tmp_path
         graph, _ = convert_for_estimate(model, hls, None, tmp_path / "convert.log")
         if implementation:
             next(layer for layer in graph.get_layers() if layer.name == "probabilities").set_attr("implementation", implementation)
-        return estimate_design(graph, part_or_unlisted(hls.part)[0], hls.clock_ns, io_type, hls.backend, tool=tool)
+        return estimate_graph(graph, part_or_unlisted(hls.part)[0], hls.clock_ns, io_type, hls.backend, tool=tool)
 
     filled = estimate("io_stream", "Vitis HLS 2024.2")
     assert _layer(filled, "probabilities")["latency_cycles"] >= 1024 and filled["total"]["latency_cycles"] >= 1024
@@ -943,7 +943,7 @@ def test_combinational_layers_are_cut_by_the_top_function_at_each_clock_period(t
     more (each product a multiplier, not a shift or one add)."""
     import tensorflow as tf
 
-    from codesign.estimate.model import estimate_design
+    from codesign.estimate.model import estimate_graph
     from codesign.estimate.run import convert_for_estimate
     from codesign.parts import part_or_unlisted
 
@@ -960,7 +960,7 @@ def test_combinational_layers_are_cut_by_the_top_function_at_each_clock_period(t
     def estimate(clock_ns):
         hls = HLSSpec(precision="ap_fixed<8,3>", part="xcvu9p-flga2104-2-e", clock_ns=clock_ns, io_type="io_parallel")
         graph, _ = convert_for_estimate(model, hls, None, tmp_path / "convert.log")
-        return estimate_design(graph, part_or_unlisted(hls.part)[0], hls.clock_ns, "io_parallel", hls.backend, tool="Vitis HLS 2024.1")
+        return estimate_graph(graph, part_or_unlisted(hls.part)[0], hls.clock_ns, "io_parallel", hls.backend, tool="Vitis HLS 2024.1")
 
     cycles = {}
     for clock_ns in (5.0, 10.0, 25.0):
@@ -977,7 +977,7 @@ def test_a_pipelined_top_registers_each_layer_calls_output_unless_a_table_read_o
     import tensorflow as tf
 
     from codesign.convert import build_graph, policy_candidate
-    from codesign.estimate.model import call_register_bits, estimate_design, load_constants
+    from codesign.estimate.model import call_register_bits, estimate_graph, load_constants
     from codesign.parts import find_part
 
     def mlp(hidden_activation):
@@ -991,7 +991,7 @@ def test_a_pipelined_top_registers_each_layer_calls_output_unless_a_table_read_o
     def top_ff(model, strategy):
         hls = HLSSpec(precision="ap_fixed<16,6>", strategy=strategy, reuse_factor=2)
         graph = build_graph(model, hls, tmp_path, None, tmp_path / "log", policy_candidate(hls.precision))
-        report = estimate_design(graph, find_part(hls.part), 5.0, "io_parallel", tool="Vitis HLS 2024.1")
+        report = estimate_graph(graph, find_part(hls.part), 5.0, "io_parallel", tool="Vitis HLS 2024.1")
         return _layer(report, "top")["ff"]
 
     price, base = load_constants().ff["output"], round(load_constants().ff["base"])

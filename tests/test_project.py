@@ -338,7 +338,7 @@ def test_a_firmware_that_is_not_its_configs_design_is_the_design_estimated(hls4m
     would cost; `codesign fit`, which writes the config, keeps the config's design."""
     import re
 
-    from codesign.estimate.model import estimate_design
+    from codesign.estimate.model import estimate_graph
     from codesign.estimate.project import design_of
     from codesign.parts import part_or_unlisted
 
@@ -352,7 +352,7 @@ def test_a_firmware_that_is_not_its_configs_design_is_the_design_estimated(hls4m
     report = estimate_project(folder)
     note = next(note for note in report["notes"] if note.startswith(OTHER_FIRMWARE))
     graph, settings, _ = design_of(folder, as_built=False)
-    configured = estimate_design(graph, part_or_unlisted(settings["part"])[0], settings["clock_ns"], settings["io_type"], settings["backend"], local=False)
+    configured = estimate_graph(graph, part_or_unlisted(settings["part"])[0], settings["clock_ns"], settings["io_type"], settings["backend"], local=False)
     assert configured["total"]["lut"] < report["total"]["lut"] and f"LUT {configured['total']['lut']:,} -> " in note
     assert report["settings"]["precision"] == "as written in the firmware"
     _firmware_only(folder)
@@ -765,7 +765,7 @@ def test_the_firmware_path_equals_the_model_path_on_the_public_projects_that_hav
     """Every projects2 folder whose model loads, except the PYNQ builds (docs/estimation.md: hls4ml 1.3 types their
     weights by the QKeras quantizer, 6 bits, where the hls4ml that wrote the firmware used the config's 7)."""
     from codesign.estimate.firmware import convert_firmware, read_firmware
-    from codesign.estimate.model import estimate_design
+    from codesign.estimate.model import estimate_graph
     from codesign.estimate.project import convert_project
     from codesign.parts import part_or_unlisted
 
@@ -780,8 +780,8 @@ def test_the_firmware_path_equals_the_model_path_on_the_public_projects_that_hav
             continue
         part = part_or_unlisted(project.part)[0]
         design = read_firmware(folder)
-        from_model = estimate_design(graph, part, project.clock_ns, project.io_type, project.backend)
-        from_firmware = estimate_design(convert_firmware(design, project.backend, project.part, project.clock_ns), part, project.clock_ns,
+        from_model = estimate_graph(graph, part, project.clock_ns, project.io_type, project.backend)
+        from_firmware = estimate_graph(convert_firmware(design, project.backend, project.part, project.clock_ns), part, project.clock_ns,
                                         design.io_type, project.backend)
         assert from_firmware["total"] == from_model["total"], folder.name
         compared.append(folder.name)

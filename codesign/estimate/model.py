@@ -436,8 +436,8 @@ def _top_function(constants: Constants) -> dict:
             "bram_18k": 0, "uram": 0, "latency_cycles": 0, "ii": 1}
 
 
-def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: str = "Vitis", multipliers: str = "auto",
-                    constants: Constants | None = None, tool: str | None = None, local: bool = True, uncertainty: float | None = None) -> dict:
+def estimate_graph(graph, part: Part, clock_ns: float, io_type: str, backend: str = "Vitis", multipliers: str = "auto",
+                   constants: Constants | None = None, tool: str | None = None, local: bool = True, uncertainty: float | None = None) -> dict:
     """Per-layer and total resources, latency and II with intervals, utilization of the part, throughput (`uncertainty`:
     the build's clock uncertainty as a fraction of the clock, None for hls4ml 1.3's default of the backend)."""
     features = design_features(graph, io_type, family_of(part.base), multipliers, backend, tool)
@@ -448,7 +448,7 @@ def estimate_design(graph, part: Part, clock_ns: float, io_type: str, backend: s
 def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str, backend: str, multipliers: str, pipeline_style: str,
                  drawn: str | None, constants: Constants | None = None, tool: str | None = None, local: bool = True,
                  uncertainty: float | None = None) -> dict:
-    """estimate_design from the layers' features (`drawn`: the untrained-weights sentence, or None); with `local`, scaled
+    """estimate_graph from the layers' features (`drawn`: the untrained-weights sentence, or None); with `local`, scaled
     by the user's own builds where `codesign calibrate` kept some of this tool family (estimate/local.py)."""
     from codesign.estimate.local import build_key, corrected
 

@@ -426,7 +426,7 @@ def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, 
     a quantizer's cast as its own call, typed weights by the config rather than the quantizer: docs/estimation.md);
     None where they agree or it does not read."""
     from codesign.estimate.firmware import AS_A_CAST, UNKNOWN_WEIGHTS, has_firmware
-    from codesign.estimate.model import estimate_design
+    from codesign.estimate.model import estimate_graph
     from codesign.layers import kind_of
     from codesign.parts import part_or_unlisted
 
@@ -439,7 +439,7 @@ def _other_firmware(folder: Path, graph, settings: dict) -> tuple[object, dict, 
     if any(UNKNOWN_WEIGHTS in note or AS_A_CAST in note for note in notes) or written_settings["io_type"] != settings["io_type"]:
         return None  # weights or a call's cost unknown, or a firmware of another io type than the config: the config's design
     part = part_or_unlisted(settings["part"])[0]
-    priced = [estimate_design(design, part, settings["clock_ns"], settings["io_type"], settings["backend"], local=False)["total"]
+    priced = [estimate_graph(design, part, settings["clock_ns"], settings["io_type"], settings["backend"], local=False)["total"]
               for design in (graph, written)]
     changed = [f"{label} {priced[0][metric]:,} -> {priced[1][metric]:,}" for metric, label in DIFFERENCES if priced[0][metric] != priced[1][metric]]
     if not changed:
@@ -607,7 +607,7 @@ def clock_of_build(build: dict, configured: float, notes: list[str]) -> float:
 def estimate_project(folder: Path, local: bool = True) -> dict:
     """The design exactly as the project configures it, estimated (`local`: with the user's calibration, estimate/local.py);
     the vendor's report beside it, never used."""
-    from codesign.estimate.model import CLOCK_UNCERTAINTY, estimate_design
+    from codesign.estimate.model import CLOCK_UNCERTAINTY, estimate_graph
     from codesign.estimate.features import family_of
     from codesign.estimate.run import add_vendor, tool_label
     from codesign.estimate.vendor import REPORT_SAYS, build_of_report, tool_of_folder
@@ -628,7 +628,7 @@ def estimate_project(folder: Path, local: bool = True) -> dict:
     if uncertainty is not None and not math.isclose(uncertainty, default, abs_tol=0.005):
         notes.append(f"scheduled with a {100 * uncertainty:.3g}% clock uncertainty (from {said}), not hls4ml 1.3's {100 * default:.3g}% for "
                      f"{settings['backend']}: a cycle holds {clock_ns * (1 - uncertainty):.3g} ns of logic")
-    report = estimate_design(graph, part, clock_ns, settings["io_type"], settings["backend"], multipliers, tool=tool, local=local, uncertainty=uncertainty)
+    report = estimate_graph(graph, part, clock_ns, settings["io_type"], settings["backend"], multipliers, tool=tool, local=local, uncertainty=uncertainty)
     report["settings"] = {
         "backend": settings["backend"],
         "part": settings["part"],

@@ -9,7 +9,7 @@ from codesign.config import HLSSpec
 from codesign.convert import Candidate
 from codesign.errors import ModelError
 from codesign.fixed import Fixed
-from codesign.estimate.model import estimate_design
+from codesign.estimate.model import estimate_graph
 from codesign.parts import part_or_unlisted
 from codesign.estimate.vendor import vendor_results
 
@@ -25,7 +25,7 @@ def estimate_model(keras_model, hls: HLSSpec, input_type: Fixed | None, log_path
     would synthesize it (None: a current tool of the backend)."""
     graph, candidate = convert_for_estimate(keras_model, hls, input_type, log_path, candidate)
     part, unlisted = part_or_unlisted(hls.part)  # outside the table only for an imported project (config.py)
-    report = estimate_design(graph, part, hls.clock_ns, hls.io_type, hls.backend, tool=tool)
+    report = estimate_graph(graph, part, hls.clock_ns, hls.io_type, hls.backend, tool=tool)
     return with_settings(report, hls, candidate, tool, unlisted)
 
 
