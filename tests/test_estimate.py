@@ -505,6 +505,31 @@ def test_a_design_outside_the_calibrated_territory_says_so_and_gets_the_wider_in
     assert report["interval"]["lut"] == [int(np.floor(report["total"]["lut"] * min(low, 1))), int(np.ceil(report["total"]["lut"] * max(high, 1)))]
 
 
+def test_a_vitis_hls_era_and_family_no_calibration_design_was_built_by_is_outside_the_territory(tmp_path):
+    """The territory kept the backend on the family: a Vitis HLS 2022.2 build on UltraScale counted as calibrated by
+    Vitis HLS 2024.1's rows, though Vitis HLS 2020-2022 binds and schedules otherwise (its only rows: 2021.1 on
+    7-series), and a Vitis HLS 2024.1 build on a Zynq-7000 by Vitis HLS 2021.1's."""
+    import tensorflow as tf
+
+    from codesign.convert import build_graph, policy_candidate
+    from codesign.estimate.model import estimate_graph
+    from codesign.parts import find_part
+
+    inputs = tf.keras.Input((16,))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(8, name="fc")(inputs))
+    hls = HLSSpec(precision="ap_fixed<16,6>")
+    graph = build_graph(model, hls, tmp_path, None, tmp_path / "log", policy_candidate(hls.precision))
+
+    def tool_gaps(part, tool):
+        report = estimate_graph(graph, find_part(part), 5.0, "io_parallel", "Vitis", tool=tool)
+        return [gap for gap in report["territory"]["gaps"] if "was built by" in gap]
+
+    assert tool_gaps("xcu250-figd2104-2L-e", "Vitis HLS 2022.2") == ["no calibration design was built by Vitis HLS 2020-2022 on ultrascale"]
+    assert tool_gaps("xc7z020clg400-1", "Vitis HLS 2024.1") == ["no calibration design was built by Vitis HLS 2023 or later on 7series"]
+    assert tool_gaps("xcu250-figd2104-2L-e", "Vitis HLS 2024.1") == tool_gaps("xcu250-figd2104-2L-e", None) == []
+    assert tool_gaps("xc7z020clg400-1", "Vitis HLS 2021.1") == tool_gaps("xc7z020clg400-1", "Vivado HLS 2019.2") == []
+
+
 def test_narrow_products_go_to_logic_except_on_vitis_before_2023(tmp_path):
     """8-bit data into 8-bit weights: LUTs on Vivado HLS and current Vitis HLS, DSPs by the digit rule on Vitis HLS
     2021 (the ArgyKokk projects); 16-bit data keeps its DSPs everywhere."""

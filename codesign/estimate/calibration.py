@@ -464,16 +464,16 @@ def ci_model(text: str, rng: np.random.Generator):
 
 
 def _sample(row: Row, graph):
-    from codesign.estimate.features import design_features, family_of
+    from codesign.estimate.features import design_features, family_of, scheduler_of, tool_era
     from codesign.estimate.fit import Sample
-    from codesign.estimate.model import Timing, scheduler_of
+    from codesign.estimate.model import Timing
     from codesign.parts import part_or_unlisted
 
     family = family_of(part_or_unlisted(row.part)[0].base)
     features = design_features(graph, row.io_type, family, row.multipliers, row.backend, row.tool)
     return Sample(row.id, row.group, row.kind, row.source, Timing(row.clock_ns, row.backend, family, row.io_type, scheduler_of(row.tool, row.backend),
-                                                                 graph.config.pipeline_style, row.uncertainty), features, row.published,
-                  row.repository, row.tool, row.design_kind, row.fitted, _report_instances(row), row.declared_widths)
+                                                                 graph.config.pipeline_style, row.uncertainty, tool_era(row.tool, row.backend)), features,
+                  row.published, row.repository, row.tool, row.design_kind, row.fitted, _report_instances(row), row.declared_widths)
 
 
 def _report_instances(row: Row) -> list[dict]:

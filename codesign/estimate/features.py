@@ -104,6 +104,9 @@ def saturates(variable_or_type) -> bool:
     return str(getattr(precision, "saturation_mode", "") or "").upper().startswith("SAT")
 
 
+OLD_VITIS = "Vitis HLS 2020-2022"
+
+
 def scheduler_of(tool: str | None, backend: str) -> str:
     """The HLS compiler that schedules a design: the one its report names, else the one hls4ml's backend writes its
     script for (the Vivado backends: vivado_hls)."""
@@ -112,11 +115,20 @@ def scheduler_of(tool: str | None, backend: str) -> str:
     return "Vivado HLS" if backend.startswith("Vivado") else "Vitis HLS"
 
 
+def tool_era(tool: str | None, backend: str) -> str:
+    """The compiler and, for Vitis HLS, its era: Vitis HLS 2020-2022 binds and schedules otherwise than from 2023
+    (ArgyKokk's Vitis HLS 2021.1 builds against the 2024.1 rows); a tool not named is taken as current."""
+    scheduler = scheduler_of(tool, backend)
+    found = re.search(r"Vitis HLS (\d{4})", tool or "")
+    if scheduler == "Vivado HLS":
+        return scheduler
+    return OLD_VITIS if found and int(found.group(1)) < 2023 else "Vitis HLS 2023 or later"
+
+
 def narrow_products_in_logic(tool: str | None) -> bool:
     """Whether the tool binds narrow products to LUTs: Vivado HLS (2019-2020 reports: the PYNQ MLP's 7-bit layers)
-    and Vitis HLS from 2023 (the HGQ MLPs); not Vitis HLS 2020-2022; a tool not named is taken as current."""
-    found = re.search(r"Vitis HLS (\d{4})", tool or "")
-    return not (found and int(found.group(1)) < 2023)
+    and Vitis HLS from 2023 (the HGQ MLPs); not Vitis HLS 2020-2022."""
+    return tool_era(tool, "Vitis") != OLD_VITIS
 
 
 def family_of(part_base: str) -> str:

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from codesign.estimate.features import DSP_MIN_CSD_DIGITS, FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of
+from codesign.estimate.features import DSP_MIN_CSD_DIGITS, FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of, tool_era
 from codesign.estimate.weights import untrained
 from codesign.parts import Part
 
@@ -80,6 +80,7 @@ class Timing:
     scheduler: str = "Vitis HLS"
     pipeline_style: str = "pipeline"  # hls4ml's for the top function: "pipeline" or "dataflow" (graph.config.pipeline_style)
     uncertainty: float | None = None  # the clock uncertainty the build set (a fraction of the clock); None: hls4ml 1.3's for the backend
+    era: str | None = None  # features.tool_era: the compiler and its era, what the calibrated territory keeps (None: the scheduler)
 
     @property
     def period(self) -> float:
@@ -350,7 +351,7 @@ def territory_of(features: list[dict], timing: Timing) -> dict[str, list[str]]:
     shared = [layer["shape"]["reuse"] for layer in features if layer["shape"].get("strategy") == "resource" and layer["kind"] in ("dense", "conv")]
     chained = [timing.family] if chained_layers(features, timing, saturating=False) else []
     dividers = ["pooling"] if any(layer["shape"].get("dividers") for layer in features) else []
-    return {"layers": layers, "tools": [f"{timing.backend} on {timing.family}"], "resource_reuse": [max(shared, default=0)], "chained": chained,
+    return {"layers": layers, "tools": [f"{timing.era or timing.scheduler} on {timing.family}"], "resource_reuse": [max(shared, default=0)], "chained": chained,
             "dividers": dividers}
 
 
@@ -454,7 +455,7 @@ def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str
 
     constants = constants or load_constants()
     family = family_of(part.base)
-    timing = Timing(clock_ns, backend, family, io_type, scheduler_of(tool, backend), pipeline_style, uncertainty)
+    timing = Timing(clock_ns, backend, family, io_type, scheduler_of(tool, backend), pipeline_style, uncertainty, tool_era(tool, backend))
     gaps = territory_gaps(features, timing, constants)
     ratios = constants.interval_widest if gaps else constants.interval
     if drawn:
