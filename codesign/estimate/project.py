@@ -196,13 +196,13 @@ def _model_path(folder: Path, config: dict) -> Path:
 
 
 def _configured_file(folder: Path, configured: str | None) -> Path | None:
-    """A file a config names, as written (absolute, or from here), from the folder or one of the folders above it
-    (hls4ml took it from where it ran, usually the output folder's parent), or beside the config under its name."""
+    """A file a config names: from the folder or one of the folders above it (hls4ml took it from where it ran, usually
+    the output folder's parent; an absolute path as it is), beside the config under its name, else from here."""
     if not configured:
         return None
     configured = Path(str(configured))
-    candidates = [configured, *(base / configured for base in [folder, *folder.resolve().parents][: MODEL_SEARCH_DEPTH + 1]),
-                  folder / configured.name]
+    candidates = [*(base / configured for base in [folder, *folder.resolve().parents][: MODEL_SEARCH_DEPTH + 1]), folder / configured.name,
+                  configured]
     return next((candidate for candidate in candidates if candidate.is_file()), None)
 
 
