@@ -144,8 +144,7 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> Manifest:
     for index, step in enumerate(STEPS[: last + 1]):
         state = manifest.steps.get(step.name)
         if index < first:
-            if state is not None and state.status == "stale" and state.inputs == step.inputs(ctx):
-                state.status = "ok"  # an earlier step reran and left this one's inputs as they were: still valid
+            _revalidate(step, state, ctx)
             if manifest.status(step.name) != "ok":
                 raise RunDirError(f"{layout.root}: step '{step.name}' has not completed; run without --from first")
             continue
@@ -182,9 +181,20 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> Manifest:
         manifest.steps[step.name] = StepState(**record, status="ok", seconds=round(seconds, 2), finished_at=_now())
         manifest.write(layout.manifest)
         ctx.say(f"[{step.name}] done in {seconds:.1f} s")
+    for step in STEPS[last + 1 :]:  # the steps after the last that ran: still valid where their inputs are as they were
+        _revalidate(step, manifest.steps.get(step.name), ctx)
     manifest.complete = all(manifest.status(name) == "ok" for name in STEP_NAMES)
     manifest.write(layout.manifest)
     return manifest
+
+
+def _revalidate(step, state, ctx: Context) -> None:
+    """A step marked stale when an earlier one reran is valid again where its inputs are as it recorded them and its
+    outputs are there (the estimate step rerun after `codesign calibrate` leaves compile and validate as they were)."""
+    if state is None or state.status != "stale" or not all(path.exists() for path in step.outputs(ctx.layout)):
+        return
+    if state.inputs == step.inputs(ctx):
+        state.status = "ok"
 
 
 def _internal(error: Exception, log_path, step: str) -> InternalError:

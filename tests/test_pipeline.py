@@ -62,6 +62,8 @@ def test_rerun_skips_unchanged_steps_and_from_reruns(tiny_run, tmp_path, monkeyp
     """An unchanged run is only read; validate reruns from validate; a codesign upgrade whose refit changed the
     shipped estimator constants estimates the run again (no estimate is left from the old fit), training and
     converting nothing again."""
+    import codesign
+    from codesign.commands import estimate_target
     from codesign.estimate import model
 
     run_dir = tmp_path / "tiny"  # a copy: validate_run rewrites reports, and tiny_run is read-only
@@ -85,6 +87,13 @@ def test_rerun_skips_unchanged_steps_and_from_reruns(tiny_run, tmp_path, monkeyp
     messages.clear()
     build_run(spec, run_dir, messages.append)
     assert "[estimate]" in messages and "[train] up to date, skipped" in messages and "[convert] up to date, skipped" in messages, messages
+    refit["ff"]["base"] += 1.0  # then `codesign estimate RUN` alone (or after `codesign calibrate`): the steps after it stay valid
+    (tmp_path / "constants.json").write_text(json.dumps(refit))
+    messages.clear()
+    estimate_target(run_dir, {}, None, messages.append)
+    steps = json.loads(RunLayout(run_dir).manifest.read_text())["steps"]
+    assert "[estimate]" in messages and steps["compile"]["status"] == steps["validate"]["status"] == "ok", {k: v["status"] for k, v in steps.items()}
+    assert "bit-exact" in repr(codesign.Run(run_dir))  # it read "the build did not finish (step compile, validate not done)"
 
 
 def test_hls_change_reruns_from_convert_only(tiny_run, tmp_path):

@@ -18,18 +18,23 @@ from codesign.steps import Context, Step
 
 @pytest.fixture
 def fake_steps(monkeypatch):
-    """Replace the four real steps with ones that record their calls and touch one file each."""
+    """Replace the real steps with ones that record their calls and write one file each, another at every call; each
+    step's inputs are the spec and what the step before it wrote (as the real steps read their predecessors' files)."""
     calls: list[str] = []
 
-    def make(name):
+    def make(index, name):
         def run(ctx):
             calls.append(name)
-            ctx.layout.report(name).write_text("{}")
+            ctx.layout.report(name).write_text(json.dumps({"call": len(calls)}))
             return {}
 
-        return Step(name, run, lambda ctx: {"spec": ctx.spec.digest()}, lambda layout: [layout.report(name)])
+        def inputs(ctx):
+            before = ctx.layout.report(steps.STEP_NAMES[index - 1]) if index else None
+            return {"spec": ctx.spec.digest(), "before": before.read_text() if before is not None and before.exists() else ""}
 
-    monkeypatch.setattr(pipeline, "STEPS", [make(name) for name in steps.STEP_NAMES])
+        return Step(name, run, inputs, lambda layout: [layout.report(name)])
+
+    monkeypatch.setattr(pipeline, "STEPS", [make(index, name) for index, name in enumerate(steps.STEP_NAMES)])
     return calls
 
 
@@ -46,7 +51,7 @@ def test_skip_from_and_to(tmp_path, tiny_spec_dict, fake_steps):
     run_pipeline(_context(tmp_path, tiny_spec_dict), from_step="compile", to_step="compile")
     assert fake_steps[8:] == ["compile"]
     manifest = read_json(tmp_path / "run" / "manifest.json")
-    assert manifest["complete"] is False  # --to stopped before the last step
+    assert manifest["complete"] is False  # --to stopped before the steps whose input compile rewrote
     (tmp_path / "run" / "reports" / "convert.json").unlink()
     run_pipeline(_context(tmp_path, tiny_spec_dict))
     assert fake_steps[9:] == ["convert", "estimate", "compile", "validate", "rtl", "bench", "report"]
