@@ -83,8 +83,12 @@ def _up_to_date(step, manifest: Manifest, ctx: Context, inputs: dict | None = No
     """Whether the manifest says the step finished on its inputs (digested here unless given) and its outputs are all
     there: it need not run."""
     state = manifest.steps.get(step.name)
-    return (state is not None and state.status == "ok" and state.inputs == (step.inputs(ctx) if inputs is None else inputs)
-            and all(path.exists() for path in step.outputs(ctx.layout)))
+    return state is not None and state.status == "ok" and _holds(step, state, ctx, inputs)
+
+
+def _holds(step, state, ctx: Context, inputs: dict | None = None) -> bool:
+    """Whether the step's outputs are there and it recorded the inputs it would read now (digested here unless given)."""
+    return all(path.exists() for path in step.outputs(ctx.layout)) and state.inputs == (step.inputs(ctx) if inputs is None else inputs)
 
 
 def _rebuild_beside(ctx: Context, first: int, last: int, rerun: bool) -> Manifest:
@@ -191,9 +195,7 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> Manifest:
 def _revalidate(step, state, ctx: Context) -> None:
     """A step marked stale when an earlier one reran is valid again where its inputs are as it recorded them and its
     outputs are there (the estimate step rerun after `codesign calibrate` leaves compile and validate as they were)."""
-    if state is None or state.status != "stale" or not all(path.exists() for path in step.outputs(ctx.layout)):
-        return
-    if state.inputs == step.inputs(ctx):
+    if state is not None and state.status == "stale" and _holds(step, state, ctx):
         state.status = "ok"
 
 
