@@ -20,7 +20,7 @@ import numpy as np
 
 from codesign.fixed import Fixed
 from codesign.layers import inputs_of, is_batch_normalization, is_input_layer, is_quantizer_layer
-from codesign.quantizers import activation_quantizer, batchnorm_scale_shift, quantizer_type
+from codesign.quantizers import activation_quantizer, batchnorm_scale_shift, quantizer_type, unquantized_weights
 
 FLOAT64_EXACT_BITS = 52  # partial sums of chunks stay below 2^52 (one bit of margin below float64's 53)
 INT64_BITS = 62  # raw values and their sums stay below 2^62 in int64
@@ -141,8 +141,6 @@ def _layer(layer, sources: list[Raw], rounding: list[Float32Rounding], keras) ->
         return apply_function(layer.name, layer.quantizer, sources[0])
     if is_batch_normalization(layer):
         return _batchnorm(layer, sources[0], rounding)
-    if hasattr(layer, "batchnorm"):
-        raise NotExact(f"{layer.name}: a batch normalization folded into the layer's weights in float: no exact value")
     if isinstance(layer, (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.DepthwiseConv2D,
                           keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)):
         result = _weighted(layer, sources[0], rounding, keras)
@@ -298,7 +296,8 @@ def _weighted(layer, source: Raw, rounding: list[Float32Rounding], keras) -> Raw
     strides, dilations = _pair(config.get("strides", 1), one_d), _pair(config.get("dilation_rate", 1), one_d)
     padding = str(config.get("padding", "valid")).upper()
     quantizer = getattr(layer, "depthwise_quantizer_internal" if depthwise else "kernel_quantizer_internal", None)
-    kernel = _weights(layer.depthwise_kernel if depthwise else layer.kernel, quantizer, layer.name)
+    unquantized, unquantized_bias = unquantized_weights(layer)
+    kernel = _weights(unquantized, quantizer, layer.name)
 
     def apply_first(chunk: np.ndarray, weights: np.ndarray) -> np.ndarray:
         if dense:
@@ -316,16 +315,16 @@ def _weighted(layer, source: Raw, rounding: list[Float32Rounding], keras) -> Raw
     taps = kernel.raw.reshape(-1, kernel.raw.shape[-1]) if not depthwise else kernel.raw.reshape(-1, np.prod(kernel.raw.shape[-2:]))
     result = _linear(layer.name, source, kernel, apply_first, int(np.abs(taps).sum(axis=0).max(initial=0)), taps.shape[0], rounding)
     if separable:
-        pointwise = _weights(layer.pointwise_kernel, getattr(layer, "pointwise_quantizer_internal", None), layer.name)
+        pointwise = _weights(layer.pointwise_kernel.numpy(), getattr(layer, "pointwise_quantizer_internal", None), layer.name)
 
         def apply_pointwise(chunk: np.ndarray, weights: np.ndarray) -> np.ndarray:
             return np.tensordot(chunk, weights.reshape(weights.shape[-2], weights.shape[-1]), axes=([-1], [0]))
 
         flat = pointwise.raw.reshape(-1, pointwise.raw.shape[-1])
         result = _linear(layer.name, result, pointwise, apply_pointwise, int(np.abs(flat).sum(axis=0).max(initial=0)), flat.shape[0], rounding)
-    if not config.get("use_bias", True):
+    if unquantized_bias is None:
         return result
-    bias = _weights(layer.bias, getattr(layer, "bias_quantizer_internal", None), layer.name)
+    bias = _weights(unquantized_bias, getattr(layer, "bias_quantizer_internal", None), layer.name)
     frac = max(result.frac, bias.frac)
     return Raw(result.at(frac) + bias.at(frac), frac)
 
@@ -356,9 +355,9 @@ def _pair(value, one_d: bool) -> list[int]:
     return [1, values[0]] if one_d else values * (2 // len(values))
 
 
-def _weights(variable, quantizer, name: str) -> Raw:
+def _weights(unquantized: np.ndarray, quantizer, name: str) -> Raw:
     """Weights as QKeras multiplies by them (float32, through the layer's quantizer), as exact raw integers."""
-    values = np.asarray(variable.numpy(), dtype=np.float32)
+    values = np.asarray(unquantized, dtype=np.float32)
     if quantizer is not None:
         values = np.asarray(quantizer(values), dtype=np.float32)
     return _exact_input(values, f"{name} weights")

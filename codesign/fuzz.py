@@ -33,6 +33,11 @@ class Outcome:
     kind: str
     detail: str
     seconds: float = 0.0
+    where: str = ""  # the first diverging layer's class, or the exception's: the shrinker keeps a failure where it was
+
+    @property
+    def signature(self) -> tuple[str, str]:
+        return self.kind, self.where
 
     @property
     def failed(self) -> bool:
@@ -74,7 +79,7 @@ def _built(recipe: dict, folder: Path, cpp_samples: int, head: str) -> Outcome:
         outcome = Outcome("refused", _line(error)) if "\n" not in str(error).strip() else Outcome("internal error", f"a refusal of several lines: {_line(error)}")
     except Exception as error:  # noqa: BLE001 (the fuzzer's job is to find these: each is recorded with its traceback)
         (folder / "traceback.txt").write_text(traceback.format_exc())
-        outcome = Outcome("internal error", f"{type(error).__name__}: {_line(error)}")
+        outcome = Outcome("internal error", f"{type(error).__name__}: {_line(error)}", where=type(error).__name__)
     return outcome
 
 
@@ -93,19 +98,21 @@ def _judged(layout: RunLayout, error: ValidationFailed | None) -> Outcome:
     """A finished validation: exact (its proof not contradicted), or different with or without a reason."""
     report = read_json(layout.report("validate"))
     proof = report.get("proof") or {}
+    layer = report.get("first_diverging_layer") or {}
     if proof.get("status") == "proven" and not report["bit_exact"]:
-        return Outcome("contradicted", f"proof says proven while {report['mismatched_samples']} samples differ")
+        return Outcome("contradicted", f"proof says proven while {report['mismatched_samples']} samples differ", where=layer.get("class", ""))
     decision = ((report.get("head") or {}).get("proof") or {}).get("status")
     if error is None:
         return Outcome("exact", f"{report['samples']} samples identical; proof {proof.get('status')}" + (f"; decision {decision}" if decision else ""))
-    layer = report.get("first_diverging_layer") or {}
     if layer.get("why"):
         return Outcome("reasoned", f"{layer['name']}: {layer['why']}")
-    return Outcome("reasonless", _line(error))
+    return Outcome("reasonless", _line(error), where=layer.get("class", ""))
 
 
 def shrink(recipe: dict, outcome: Outcome, scratch: Path, say: Callable[[str], None], head: str = "host") -> tuple[dict, Outcome]:
-    """The smallest recipe found (greedy, one step at a time) that still fails the same way."""
+    """The smallest recipe found (greedy, one step at a time) that still fails the same way: the same kind of
+    failure at the same kind of layer (seed 1314's reasonless ApplyAlpha shrank, by kind alone, to an unrelated
+    Dense)."""
     builds = 0
     improved = True
     while improved and builds < SHRINK_BUILDS:
@@ -115,7 +122,7 @@ def shrink(recipe: dict, outcome: Outcome, scratch: Path, say: Callable[[str], N
                 break
             builds += 1
             result = run_case(candidate, scratch, head=head)
-            if result.kind == outcome.kind:
+            if result.signature == outcome.signature:
                 recipe, outcome, improved = candidate, result, True
                 say(f"    shrunk to {describe(recipe)}")
                 break

@@ -27,7 +27,7 @@ from codesign.layers import (
     POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
     weights_in_firmware,
 )
-from codesign.quantizers import activation_quantizer, first_layer, quantizer_type
+from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
 from codesign.vectorized import VectorizedEmulator, max_pool_padding
 
 GRID_LIMIT = 2**22  # the most values a cast is checked on, one by one
@@ -423,16 +423,14 @@ class _Analysis:
         if keras_layer is None or not keras_layer.get_weights():
             _fail(finding, "rounding", f"no Keras layer '{layer['name']}' with weights to compare the firmware's with")
             return
-        folded = keras_layer.get_folded_weights() if hasattr(keras_layer, "get_folded_weights") else None
-        values = folded[0] if folded is not None else keras_layer.get_weights()[0]
+        values, keras_bias = unquantized_weights(keras_layer)
         quantizer = getattr(keras_layer, "kernel_quantizer_internal", None) or getattr(keras_layer, "depthwise_quantizer_internal", None)
         if not np.array_equal(_quantized(values, quantizer), kernel.reshape(-1) * weight.lsb):
             _fail(finding, "rounding", f"the firmware's weights ({weight.hls4ml()}) are not QKeras's quantized kernel (rescaled weights)")
             return
-        if not scaled and "bias" in layer["weights"] and (folded is not None or len(keras_layer.get_weights()) > 1):
+        if not scaled and "bias" in layer["weights"] and keras_bias is not None:
             bias, _, bias_frac = self.emulator.bias(layer, 0)
-            values = folded[1] if folded is not None else keras_layer.get_weights()[1]
-            if not np.array_equal(_quantized(values, getattr(keras_layer, "bias_quantizer_internal", None)), bias * 2.0**-bias_frac):
+            if not np.array_equal(_quantized(keras_bias, getattr(keras_layer, "bias_quantizer_internal", None)), bias * 2.0**-bias_frac):
                 _fail(finding, "rounding", "the firmware's bias is not QKeras's quantized bias")
 
     def _alpha_after(self, layer: dict) -> dict | None:
@@ -459,7 +457,8 @@ class _Analysis:
         bias = self.emulator.weights(layer, "bias").reshape(-1) if "bias" in layer["weights"] else np.zeros(channels)
         bias_frac = Fixed.of(layer["types"]["bias_t"]).frac if "bias" in layer["weights"] else 0
         owner = self._split_from(layer["name"])
-        keras_bias = self.keras[owner].get_weights()[1] if owner and len(self.keras[owner].get_weights()) > 1 else np.zeros(channels)
+        keras_bias = unquantized_weights(self.keras[owner])[1] if owner else None
+        keras_bias = np.zeros(channels) if keras_bias is None else keras_bias
         quantized = _quantized(keras_bias, getattr(self.keras[owner], "bias_quantizer_internal", None)) if owner else keras_bias
         if not np.array_equal(np.resize(quantized, channels), bias * 2.0**-bias_frac):
             _fail(finding, "rounding", "the firmware's bias (in the ApplyAlpha) is not QKeras's quantized bias")

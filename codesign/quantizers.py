@@ -44,6 +44,20 @@ def has_quantizers(keras_model) -> bool:
     return any(type(layer).__module__.startswith("qkeras") for layer in keras_model.layers)
 
 
+def unquantized_weights(keras_layer) -> tuple:
+    """The kernel and bias (None where it has none) a layer's quantizers take, as float32 arrays: of a
+    QConv2DBatchnorm the batch-normalization-folded ones (QKeras folds them in float32 as get_folded_weights does, and
+    adds the folded bias even without use_bias), else the layer's own."""
+    import numpy as np
+
+    if hasattr(keras_layer, "get_folded_weights"):
+        kernel, bias = keras_layer.get_folded_weights()
+        return np.asarray(kernel, dtype=np.float32), np.asarray(bias, dtype=np.float32)
+    kernel = next((getattr(keras_layer, name) for name in ("kernel", "depthwise_kernel") if getattr(keras_layer, name, None) is not None), None)
+    bias = getattr(keras_layer, "bias", None) if getattr(keras_layer, "use_bias", False) else None
+    return tuple(None if weight is None else np.asarray(weight.numpy(), dtype=np.float32) for weight in (kernel, bias))
+
+
 FLOAT_FUNCTIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "swish", "gelu")
 
 

@@ -18,7 +18,7 @@ from codesign.errors import SpecError
 from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, POOLING1D, POOLING2D,
-    REPACK, RESHAPE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+    REPACK, RESHAPE, RESIZE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
 )
 from codesign.quantizers import batchnorm_scale_shift
 
@@ -56,10 +56,10 @@ def _register_passes() -> None:
     if f"codesign:{FLOW}" in get_available_flows():
         return
 
-    def switched(setting: str, repair):
+    def switched(setting: str | None, repair):
         def transform(graph) -> bool:
             chosen = graph.config.config["HLSConfig"]["Model"].get(SETTINGS, {})
-            if chosen.get(setting):
+            if setting is None or chosen.get(setting):
                 repair(graph, chosen)
             return False  # nothing for hls4ml to re-run
 
@@ -174,18 +174,31 @@ def type_overrides(graph, chosen: dict) -> None:
         for key, text in (("accum_t", override.get("accum")), ("result_t", override.get("result"))):
             if text is None:
                 continue
+            if key == "result_t" and kind_of(layers[name]) is RESIZE:
+                raise SpecError(f"hls.layers.{name}.result: a Resize (UpSampling) keeps its input's type (hls4ml's resize_nearest "
+                                "takes one type); set the result of the layer before it")
             if key not in layers[name].types:
                 raise SpecError(f"hls.layers.{name}: layer type '{layers[name].class_name}' has no {key[:-2]} type")
             layers[name].types[key].precision = to_hls4ml(parse_ap_fixed(text))
 
 
-PASSES = (  # (pass, the setting that switches it on, what it does), in the order they run
+def resize_in_its_input_type(graph, _settings: dict) -> None:
+    """hls4ml's resize_nearest<data_T, CONFIG_T> reads and writes one type (io_parallel and io_stream), and hls4ml
+    gives a Resize its input's type when it creates it: a repair or a spec that retypes the layer before it left a
+    project g++ refused ("no matching function for call to resize_nearest"). The Resize follows its input again."""
+    for layer in graph.get_layers():
+        if kind_of(layer) is RESIZE:
+            _in_its_input_type(layer)
+
+
+PASSES = (  # (pass, the setting that switches it on (None: every conversion), what it does), in the order they run
     ("widen_average_pooling", "repairs", widen_average_pooling),
     ("true_alpha_scales", "repairs", true_alpha_scales),
     ("qkeras_batchnorm", "repairs", qkeras_batchnorm),
     ("signed_max_pool_inputs", "repairs", signed_max_pool_inputs),
     ("exact_types", "exact_accumulators", exact_types),
     ("type_overrides", "layers", type_overrides),
+    ("resize_in_its_input_type", None, resize_in_its_input_type),
 )
 
 
@@ -239,6 +252,15 @@ def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> Non
     widened = cover if result.rounding == "TRN" and cover.width >= result.width and cover.frac >= result.frac else _also_holding(cover, result)
     if widened is not None:
         layer.types["result_t"].precision = to_hls4ml(widened)
+
+
+@implements("exact_type", RESIZE)
+def _in_its_input_type(layer, *_unused) -> None:
+    """A Resize reads and writes one type (see resize_in_its_input_type): in graph order, so that the layers after it
+    are widened for the type it passes on."""
+    source = layer.get_input_variable(layer.inputs[0])
+    if source is not None and "result_t" in layer.types:
+        layer.types["result_t"].precision = source.type.precision
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------

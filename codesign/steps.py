@@ -17,6 +17,7 @@ from codesign.records import BenchRecord, CompileRecord, ConversionRecord, RtlRe
 from codesign.results import EstimateResult, ValidationResult
 from codesign.validate import (
     compare_with_model, divergence_line, exact_outputs, firmware_logits, firmware_model, head_agreement, head_of, prove_exact, summary_lines,
+    with_the_proofs_reason,
 )
 
 Say = Callable[[str], None]
@@ -348,6 +349,7 @@ def validate_step(ctx: Context) -> dict:
     report, reference = compare_with_model(layout, spec, data.x_test, data.y_test, firmware_logits(layout, spec, emulation))
     report = {**data_warning(data), **report, "emulators": emulators, "emulation_samples_per_s": emulators["cpp"]["samples_per_s"]}
     report["proof"] = prove_exact(layout, spec, spec.validation.domain, ctx.say, report["reference"], data.x_test)
+    report = with_the_proofs_reason(report)
     if firmware_head:
         report["head"] = {**report["head"], **_judged_head(ctx, emulation, report["proof"])}
         if report["head"]["implementation"] != "argmax":  # tables: their probabilities against the exact function

@@ -87,6 +87,29 @@ def test_a_convolutional_model_equals_qkeras_where_qkeras_is_exact():
     np.testing.assert_array_equal(evaluation.outputs, model.predict(x, verbose=0))
 
 
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_a_batchnorm_folded_convolution_is_evaluated_with_its_quantized_folded_weights(use_bias):
+    """QKeras's QConv2DBatchnorm folds the batch normalization into its kernel and bias in float32, then quantizes
+    them: exact values, added even without use_bias (the folded bias is beta - mean * inv). It was declined, and
+    QKeras's float32 sums in the layers after it became the reference (fuzz seed 1314)."""
+    import qkeras
+    from tensorflow import keras
+
+    inputs = keras.Input((5, 5, 1))
+    layer = qkeras.QConv2DBatchnorm(3, 3, strides=2, padding="same", use_bias=use_bias, name="conv_bn",
+                                    kernel_quantizer=qkeras.quantized_bits(9, 1, alpha="auto_po2"), bias_quantizer=qkeras.quantized_bits(9, 0, alpha=1))
+    model = keras.Model(inputs, layer(inputs))
+    rng = np.random.default_rng(7)
+    model.set_weights([rng.uniform(0.5, 2.0, w.shape) if "variance" in v.name else rng.normal(0, 0.5, w.shape)
+                       for w, v in zip(model.get_weights(), model.weights)])
+    x = (np.round(rng.uniform(-2, 2, (40, 5, 5, 1)) * 16) / 16).astype(np.float32)  # 4 + 8 fraction bits, 9 terms: exact in float32
+    evaluation = evaluate(model, x)
+    assert evaluation.float32_layers == []
+    np.testing.assert_array_equal(evaluation.outputs, model.predict(x, verbose=0))
+    at_zero = evaluate(model, np.zeros((1, 5, 5, 1), dtype=np.float32)).outputs[0, 0, 0]  # the quantized folded bias alone
+    assert np.abs(at_zero).max() > 0 and np.array_equal(at_zero, layer.bias_quantizer_internal(layer.get_folded_weights()[1]).numpy())
+
+
 @pytest.mark.parametrize("layer, why", [
     ("batchnorm", "Keras normalizes a 4D feature map with its fused kernel"),
     ("average3", "QKeras averages 3 values"),

@@ -53,6 +53,19 @@ def test_the_shrinker_only_proposes_smaller_models_that_fit():
         build_model(proposal)
 
 
+def test_the_shrinker_keeps_a_failure_at_the_same_kind_of_layer(tmp_path, monkeypatch):
+    """Seed 1314's reasonless ApplyAlpha shrank, by the kind of failure alone, to an unrelated reasonless Dense."""
+    import codesign.fuzz
+    from codesign.fuzz import Outcome, shrink
+
+    recipe = random_recipe(1, 8)
+    elsewhere = Outcome("reasonless", "a Dense differs", where="Dense")
+    monkeypatch.setattr(codesign.fuzz, "run_case", lambda candidate, folder, head="host": elsewhere)
+    assert shrink(recipe, Outcome("reasonless", "an ApplyAlpha differs", where="ApplyAlpha"), tmp_path, lambda _: None)[0] == recipe
+    smallest, outcome = shrink(recipe, Outcome("reasonless", "a Dense differs", where="Dense"), tmp_path, lambda _: None)
+    assert _size(smallest) < _size(recipe) and outcome.where == "Dense"
+
+
 def test_a_model_with_two_outputs_is_refused_naming_them(tmp_path):
     recipe = {**random_recipe(1, 3), "outputs": 2}
     outcome = run_case(recipe, tmp_path / "two")

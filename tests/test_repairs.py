@@ -60,3 +60,29 @@ def test_an_override_of_a_layer_hls4ml_does_not_have_is_a_spec_error(tmp_path):
     hls = HLSSpec(layers={"fc1_linear": {"accum": "ap_fixed<30,10>"}})
     with pytest.raises(SpecError, match=r"^hls\.layers\.fc1_linear: no layer of that name in the converted model \(has: inputs, fc1,"):
         build_graph(_model("dense_relu"), hls, tmp_path / "graph", None, tmp_path / "log", EXACT)
+
+
+def _upsampling_model():
+    import qkeras
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((4, 4, 1))
+    x = qkeras.QConv2D(2, 3, padding="same", name="conv", kernel_quantizer="quantized_bits(6,1,alpha=1)", bias_quantizer="quantized_bits(6,1,alpha=1)")(inputs)
+    x = tf.keras.layers.UpSampling2D(2, name="up")(x)
+    x = tf.keras.layers.Flatten(name="flat")(x)
+    return tf.keras.Model(inputs, qkeras.QDense(1, name="fc", kernel_quantizer="quantized_bits(6,1,alpha=1)")(x))
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_an_upsampling_keeps_the_type_of_the_layer_before_it_however_that_was_retyped(io_type, tmp_path):
+    """hls4ml's resize_nearest<data_T> reads and writes one type: a retyped layer before it (a spec's override here;
+    the exact accumulators' widening of an alpha scale in fuzz seed 1314) left a project g++ refused."""
+    hls = HLSSpec(io_type=io_type, layers={"conv": {"accum": "ap_fixed<30,10>", "result": "ap_fixed<20,8>"}})
+    graph = build_graph(_upsampling_model(), hls, tmp_path / "graph", None, tmp_path / "log", EXACT)
+    up = next(layer for layer in graph.get_layers() if layer.name == "up")
+    assert str(up.types["result_t"].precision) == "fixed<20,8,TRN,WRAP,0>"
+    fc = next(layer for layer in graph.get_layers() if layer.name == "fc")
+    assert str(fc.types["accum_t"].precision).startswith("fixed<") and int(str(fc.types["accum_t"].precision)[6:].split(",")[0]) >= 20 + 6
+    with pytest.raises(SpecError, match=r"^hls\.layers\.up\.result: a Resize \(UpSampling\) keeps its input's type"):
+        build_graph(_upsampling_model(), HLSSpec(io_type=io_type, layers={"up": {"result": "ap_fixed<20,8>"}}), tmp_path / "g2", None,
+                    tmp_path / "log", EXACT)

@@ -56,3 +56,16 @@ def test_a_split_layer_is_compared_where_its_last_part_ends_and_a_merged_quantiz
     assert first_divergence(order, firmware, keras, {"conv": "conv_q"}) is None
     firmware["fc"] = np.zeros((2, 2))
     assert first_divergence(order, firmware, keras, {"conv": "conv_q"})["name"] == "fc"
+
+
+def test_a_diverging_layer_without_a_reason_takes_the_proofs_float32_finding_there_and_no_type_it_chose():
+    from codesign.validate import with_the_proofs_reason
+
+    proof = {"layers": [{"name": "fc", "condition": "float32", "why": "QKeras sums in float32"},
+                        {"name": "alpha", "condition": "rounding", "why": "result type fixed<16,6> rounds"}]}
+    report = {"first_diverging_layer": {"name": "fc", "why": None}, "proof": proof}
+    assert with_the_proofs_reason(report)["first_diverging_layer"]["why"] == "the proof's analysis: QKeras sums in float32"
+    assert report["first_diverging_layer"]["why"] is None  # the report given is not changed
+    for diverging in ({"name": "alpha", "why": None}, {"name": "fc", "why": "its own"}, {"name": "other", "why": None}):
+        assert with_the_proofs_reason({**report, "first_diverging_layer": diverging})["first_diverging_layer"] == diverging
+    assert with_the_proofs_reason({**report, "exact_reference": {"available": True}})["first_diverging_layer"]["why"] is None
