@@ -100,7 +100,7 @@ REPACK = Kind("Repack", "reshape", {"compiled": "a stream's repacking (io_stream
 ZERO_PADDING1D = Kind("ZeroPadding1D", "padding", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
                                                    "proof": NO_PROOF, "rtl": NOT_A_KERNEL}, kernel="zeropad1d")
 ZERO_PADDING2D = Kind("ZeroPadding2D", "padding", {"rtl": NOT_A_KERNEL}, kernel="zeropad2d")
-RESIZE = Kind("Resize", "resize", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
+RESIZE = Kind("Resize", "resize", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 _MERGE = {"vectorized": "a layer with two inputs: " + EMULATED_ELSEWHERE, "compiled": "a layer with two inputs: " + EMULATED_ELSEWHERE,
           "proof": NO_PROOF, "rtl": NOT_A_KERNEL}
 MERGE = Kind("Merge", "merge", dict(_MERGE))

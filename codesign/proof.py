@@ -24,7 +24,7 @@ import numpy as np
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
-    POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
+    POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
     weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
@@ -621,6 +621,31 @@ class _Analysis:
         a = layer["attributes"]
         low, high = (VectorizedEmulator.padded(raw[np.newaxis], 1, a, a["n_chan"]).reshape(-1) for raw in (source.low, source.high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
+
+    @implements("proof", RESIZE)
+    def _resize(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's resize_nearest copies, for each output pixel, the input pixel its 16-bit fixed-point ratios pick;
+        Keras's UpSampling repeats each pixel `size` times. Equal where the two pick the same pixels."""
+        picked, repeated = _nearest_pixels(layer["attributes"])
+        if not np.array_equal(picked, repeated):
+            where = int(np.flatnonzero(picked != repeated)[0])
+            _fail(finding, "rounding", f"hls4ml's resize_nearest copies input element {int(picked[where])} to output element {where}, "
+                                       f"where Keras's UpSampling copies {int(repeated[where])}")
+        return self._cast(finding, Bounds(source.low[picked], source.high[picked], source.frac), Fixed.of(layer["types"]["result_t"]), None)
+
+
+def _nearest_pixels(a: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The input element each output element of a Resize copies: as nnet::resize_nearest computes it
+    ((i * ((height << 16) / new_height + 1)) >> 16), and as Keras's UpSampling repeats (i * height / new_height)."""
+    height, width, new_height, new_width, channels = (int(a.get(key, 1)) for key in ("in_height", "in_width", "out_height", "out_width", "n_chan"))
+    rows, columns = np.arange(new_height), np.arange(new_width)
+    cpp = ((rows * (((height << 16) // new_height) + 1)) >> 16, (columns * (((width << 16) // new_width) + 1)) >> 16)
+    keras = (rows * height // new_height, columns * width // new_width)
+
+    def flat(row: np.ndarray, column: np.ndarray) -> np.ndarray:
+        return ((row[:, None, None] * width + column[None, :, None]) * channels + np.arange(channels)[None, None, :]).reshape(-1)
+
+    return flat(*cpp), flat(*keras)
 
 
 def _quantized(values, quantizer) -> np.ndarray:

@@ -103,6 +103,17 @@ def test_a_narrow_type_gets_a_counterexample_that_replays(tmp_path):
 
 
 @pytest.mark.slow
+def test_an_upsampling_is_proven_where_hls4mls_pixel_ratios_pick_the_pixels_keras_repeats():
+    """nnet::resize_nearest picks pixels by 16-bit fixed-point ratios; they are Keras's repeats at every size a
+    network has, and drift past a 32,768-pixel row for a factor of 3 (where the proof must fail, not claim)."""
+    from codesign.proof import _nearest_pixels
+
+    picked, repeated = _nearest_pixels({"in_height": 7, "in_width": 5, "out_height": 21, "out_width": 10, "n_chan": 2})
+    assert np.array_equal(picked, repeated) and picked[:6].tolist() == [0, 1, 0, 1, 2, 3] and picked[20] == 0 and picked[60] == 10  # rows 1, 3: input rows 0, 1
+    picked, repeated = _nearest_pixels({"in_height": 1, "in_width": 20_000, "out_height": 1, "out_width": 60_000, "n_chan": 1})
+    assert not np.array_equal(picked, repeated) and np.flatnonzero(picked != repeated)[0] >= 32_768
+
+
 def test_a_domain_given_on_the_command_line_becomes_the_run_claim(tiny_run, tmp_path):
     import shutil
 
