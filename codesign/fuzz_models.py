@@ -11,10 +11,11 @@ GRID = 2.0**-8  # the fuzzer's inputs are N(0, 1) on this grid, as in hls4ml's o
 KERNEL_QUANTIZERS = ("quantized_bits({b},{i},alpha=1)", "quantized_bits({b},{i})", "quantized_bits({b},{i},alpha='auto_po2')",
                      "quantized_bits({b},0,1,alpha=1)", "quantized_po2({b})", "binary(alpha=1)", "ternary(alpha=1)")
 ACTIVATION_QUANTIZERS = ("quantized_bits({b},{i},alpha=1)", "quantized_bits({b},{i},keep_negative=0,alpha=1)", "quantized_relu({b},{i})",
-                         "quantized_relu({b},0)", "quantized_tanh({b})", "quantized_sigmoid({b})", "quantized_bits({b},{i},1,alpha=1)")
+                         "quantized_relu({b},0)", "quantized_tanh({b})", "quantized_sigmoid({b})", "quantized_bits({b},{i},1,alpha=1)",
+                         "quantized_relu({b},{i},negative_slope=0.25)")
 SPATIAL_KINDS = ("conv", "conv", "conv", "separable", "depthwise", "conv_bn", "pool", "pool", "global_pool", "zero_pad", "upsample",
-                 "qbn", "float_bn", "activation", "activation", "relu", "linear_conv", "residual", "concat")
-FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
+                 "qbn", "float_bn", "activation", "activation", "relu", "linear_conv", "residual", "concat", "dropout")
+FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu", "dropout")
 
 
 def random_recipe(seed: int, index: int) -> dict:
@@ -61,7 +62,10 @@ def _layer(rng, kind: str, shape: list[int]) -> dict | None:
             kind = "conv"
         layer = {"kind": kind, "filters": int(rng.integers(1, 5)), "kernel": size, "strides": int(rng.integers(1, 3)),
                  "padding": str(rng.choice(["same", "valid"])), "kernel_quantizer": kernel, "bias_quantizer": bias}
-        return {**layer, "quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS)} if kind == "conv" else layer
+        if kind != "conv":
+            return layer
+        # the quantizer after it as a QActivation, or as the layer's own activation= (as many public models write it)
+        return _without_bias(rng, {**layer, ("activation" if rng.random() < 0.3 else "quantizer"): _quantizer(rng, ACTIVATION_QUANTIZERS)})
     if kind == "depthwise":
         return {"kind": kind, "kernel": size, "strides": 1, "padding": str(rng.choice(["same", "valid"])),
                 "kernel_quantizer": kernel, "bias_quantizer": bias} if rank == 2 else None
@@ -77,15 +81,23 @@ def _layer(rng, kind: str, shape: list[int]) -> dict | None:
         return {"kind": kind, "pad": 1}
     if kind == "upsample":
         return {"kind": kind, "size": 2} if max(spatial) <= 8 else None
-    if kind in ("qbn", "float_bn", "relu", "flatten"):
+    if kind in ("qbn", "float_bn", "relu", "flatten", "dropout"):
         return {"kind": kind}
     if kind == "activation":
         return {"kind": kind, "quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS)}
     if kind in ("residual", "concat"):
         return {"kind": kind, "kernel_quantizer": kernel, "bias_quantizer": bias, "quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS)}
     if kind == "dense":
-        return {"kind": kind, "units": int(rng.integers(2, 9)), "kernel_quantizer": kernel, "bias_quantizer": bias}
+        layer = {"kind": kind, "units": int(rng.integers(2, 9)), "kernel_quantizer": kernel, "bias_quantizer": bias}
+        return _without_bias(rng, {**layer, "activation": _quantizer(rng, ACTIVATION_QUANTIZERS)} if rng.random() < 0.25 else layer)
     raise ValueError(f"unknown fuzzer layer kind {kind!r}")
+
+
+def _without_bias(rng, layer: dict) -> dict:
+    """Some weighted layers with use_bias=False (no bias quantizer)."""
+    if rng.random() >= 0.15:
+        return layer
+    return {**{key: value for key, value in layer.items() if key != "bias_quantizer"}, "use_bias": False}
 
 
 def output_shape(recipe: dict) -> list[int]:
@@ -129,7 +141,7 @@ def _keras_layer(layer: dict, name: str, x):
     from tensorflow import keras
 
     kind, rank = layer["kind"], len(x.shape) - 2
-    quantized = {key: layer[key] for key in ("kernel_quantizer", "bias_quantizer") if key in layer}
+    quantized = {key: layer[key] for key in ("kernel_quantizer", "bias_quantizer", "activation", "use_bias") if key in layer}
     if kind in ("conv", "linear_conv"):
         conv = qkeras.QConv2D if rank == 2 else qkeras.QConv1D
         y = conv(layer["filters"], layer["kernel"], strides=layer["strides"], padding=layer["padding"], name=name, **quantized)(x)
@@ -169,6 +181,8 @@ def _keras_layer(layer: dict, name: str, x):
         return keras.layers.Activation("relu", name=name)(x)
     if kind == "flatten":
         return keras.layers.Flatten(name=name)(x)
+    if kind == "dropout":
+        return keras.layers.Dropout(0.25, name=name)(x)
     if kind in ("residual", "concat"):
         conv = qkeras.QConv2D if rank == 2 else qkeras.QConv1D
         branch = conv(int(x.shape[-1]) if kind == "residual" else 2, 1, name=f"{name}_conv", **quantized)(x)
@@ -215,7 +229,8 @@ def describe(recipe: dict) -> str:
     parts = [f"in{'x'.join(map(str, recipe['input']))}" + ("+q" if recipe.get("input_quantizer") else "")]
     for layer in recipe["layers"]:
         parts.append(names.get(layer["kind"], layer["kind"]) + (f"/{layer['op']}" if "op" in layer else "")
-                     + (f"/{layer['padding']}s{layer['strides']}" if "padding" in layer and "strides" in layer else ""))
+                     + (f"/{layer['padding']}s{layer['strides']}" if "padding" in layer and "strides" in layer else "")
+                     + ("+q" if "activation" in layer else "") + ("/nobias" if layer.get("use_bias") is False else ""))
     extra = [recipe["head"]] + (["2 outputs"] if recipe.get("outputs", 1) > 1 else []) + [recipe["io_type"], recipe["strategy"]]
     return " ".join(parts) + " | " + " ".join(extra)
 
@@ -240,6 +255,10 @@ def smaller(recipe: dict) -> list[dict]:
     if len(recipe["input"]) > 1 and max(recipe["input"][:-1]) > 2:
         found.append({**recipe, "input": [max(2, dim - 2) for dim in recipe["input"][:-1]] + recipe["input"][-1:]})
     for position, layer in enumerate(recipe["layers"]):
+        if "activation" in layer:  # its own activation dropped
+            plain = copy.deepcopy(recipe)
+            del plain["layers"][position]["activation"]
+            found.append(plain)
         for key in ("filters", "units"):
             if layer.get(key, 1) > 1 and not (key == "units" and position == len(recipe["layers"]) - 1):
                 narrowed = copy.deepcopy(recipe)

@@ -439,6 +439,8 @@ class _Analysis:
 
     def _alpha_scale(self, layer: dict) -> tuple[np.ndarray, int]:
         """An ApplyAlpha's per-channel scales as values (float64) and their fraction bits."""
+        if "width" not in layer["types"]["scale_t"]:  # plain hls4ml's power-of-two exponents (codesign's repairs store fixed point)
+            raise ValueError(f"the scales of {layer['name']} are of type {layer['types']['scale_t']['text']}, power-of-two exponents, not fixed point")
         scale_type = Fixed.of(layer["types"]["scale_t"])
         return self.emulator.weights(layer, "scale").reshape(-1) * scale_type.lsb, scale_type.frac
 

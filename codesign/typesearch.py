@@ -68,8 +68,11 @@ def search_types(
     round) and
     proven exact over the domain (codesign/proof.py); when only test-set exactness can be had, the first exact one,
     saying so; when none is exact, the one with the fewest differing samples. After the first exact but unproven
-    candidate, later ones are converted and proven before any is compiled. Returns the kept candidate's conversion
-    report (with its input type) and what every candidate gave."""
+    candidate, later ones are converted and proven before any is compiled, except where its proof found one of its
+    types rounding, overflowing or padding where QKeras does not: then a later one whose proof finds none is compiled
+    too, and kept if it is exact on the test set (fuzz seed 1318: an ApplyAlpha kept at fixed<16,6> beside a wider
+    candidate held back only by a layer the proof does not analyse). Returns the kept candidate's conversion report
+    (with its input type) and what every candidate gave."""
     from codesign.emulate import require_gxx
 
     require_gxx()
@@ -80,7 +83,8 @@ def search_types(
     exact_unproven: dict | None = None
     with Progress(len(BIT_EXACT_CANDIDATES), "type candidates (convert, g++, emulate)", "candidate") as bar:
         for candidate in BIT_EXACT_CANDIDATES:
-            outcome, report = _verify(candidate, keras_model, hls, layout, inputs, x, references, domain, exact_unproven is None)
+            compile_unproven = exact_unproven is None or exact_unproven["proof_type_failure"]
+            outcome, report = _verify(candidate, keras_model, hls, layout, inputs, x, references, domain, compile_unproven)
             tried.append(outcome)
             bar.advance(1, candidate.name)
             say(f"  {candidate.name}: {_describe(outcome)}")
@@ -88,8 +92,9 @@ def search_types(
                 reports[candidate.key] = report
             if outcome["outcome"] == "exact" and outcome["proof"] == "proven":
                 break
-            if outcome["outcome"] == "exact" and exact_unproven is None:
+            if outcome["outcome"] == "exact" and (exact_unproven is None or (exact_unproven["proof_type_failure"] and not outcome["proof_type_failure"])):
                 exact_unproven = outcome
+                shutil.rmtree(kept_aside, ignore_errors=True)
                 layout.hls_dir.rename(kept_aside)  # kept as it is (compiled): restored if no candidate is proven
     kept = next((entry for entry in tried if entry["outcome"] == "exact" and entry["proof"] == "proven"), None)
     if kept is None and exact_unproven is not None:
@@ -110,14 +115,16 @@ def search_types(
 
 def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x, references, domain,
             compile_unproven: bool) -> tuple[dict, dict | None]:
-    """Convert, prove, screen, compile and emulate one candidate; how it went, and its conversion report when it
-    converted. Without `compile_unproven`, a candidate the proof does not cover stops before the compiler. Where the
+    """Convert, prove, screen, compile and emulate one candidate; how it went (`proof_type_failure`: its proof found a
+    type that rounds, overflows or pads where QKeras does not), and its conversion report when it converted. Without
+    `compile_unproven`, a candidate the proof does not cover stops before the compiler. Where the
     vectorized emulator models the candidate's types (it needs no compiled library), a candidate that differs on the
     test set stops there too: only one that is exact is compiled, and checked against the C++ emulation."""
     from codesign.emulate import compile_library, firmware_outputs, vectorized_outputs
     from codesign.proof import prove
 
-    outcome = {"key": candidate.key, "candidate": candidate.name, "outcome": None, "detail": None, "mismatched_samples": None, "proof": None, "kept": False}
+    outcome = {"key": candidate.key, "candidate": candidate.name, "outcome": None, "detail": None, "mismatched_samples": None, "proof": None,
+               "proof_type_failure": None, "kept": False}
     if candidate.input != "hls4ml" and inputs[candidate.input] is None:
         return {**outcome, "outcome": "not tried", "detail": "the model does not start with a quantizer"}, None
     input_type, why = inputs[candidate.input] if candidate.input != "hls4ml" else (None, "hls4ml's default type")
@@ -132,6 +139,7 @@ def _verify(candidate: Candidate, keras_model, hls, layout: RunLayout, inputs, x
     report["input_type"] = {"type": input_type.hls4ml() if input_type else report["layers"][0]["types"].get("result"), "why": why}
     proof = prove(layout.hls_dir, keras_model, domain, logits=hls.head == "firmware")
     outcome["proof"] = proof.status
+    outcome["proof_type_failure"] = any(finding.condition in ("overflow", "rounding", "padding") for finding in proof.failing())
     if proof.status != "proven" and not compile_unproven:
         return {**outcome, "outcome": "not proven", "detail": f"not compiled: {proof.why}"}, report
     screened = vectorized_outputs(layout.hls_dir, x)[0]
@@ -184,6 +192,14 @@ def _describe(outcome: dict) -> str:
     return f"{outcome['outcome']} ({outcome['detail']})"
 
 
+def _leaky_relu_floor(quantizer) -> tuple | None:
+    """A leaky quantized_relu (negative_slope set) and the lowest value hls4ml's result type for it holds,
+    -2^integer; None for any other quantizer."""
+    if type(quantizer).__name__ != "quantized_relu" or not getattr(quantizer, "negative_slope", 0) or getattr(quantizer, "use_sigmoid", 0):
+        return None
+    return quantizer, -(2.0 ** int(quantizer.integer))
+
+
 def why_not_exact(keras_model, layer_name: str, input_type: dict | None) -> str | None:
     """Why a layer where the firmware diverged cannot be exact, where that is known; None otherwise."""
     layer = next((layer for layer in keras_model.layers if layer.name == layer_name), None)
@@ -200,6 +216,16 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None) -> str 
             f"QKeras averages {window} values in float; hls4ml divides their sum by {window} in fixed point, which cannot "
             f"hold the quotient exactly (only power-of-two windows average exactly): pool over {1 << (window.bit_length() - 1)} or "
             f"{1 << window.bit_length()} values (pad or crop the input), or use max pooling"
+        )
+    leaky = _leaky_relu_floor(activation_quantizer(layer))
+    if leaky is not None:
+        quantizer, floor = leaky
+        slope = float(quantizer.negative_slope)
+        return (
+            f"QKeras's quantized_relu({quantizer.bits},{quantizer.integer},negative_slope={slope:g}) clips its negative side at "
+            f"{slope * floor:g} (negative_slope times -2^integer); hls4ml's leaky_relu casts negative_slope times the input into "
+            f"the result type, down to {floor:g}: inputs whose product rounds below {slope * floor:g} differ. Use quantized_relu "
+            "without negative_slope, or more integer bits"
         )
     kernel = getattr(layer, "kernel_quantizer_internal", None)
     if type(kernel).__name__ == "quantized_po2":
