@@ -78,7 +78,7 @@ BATCH_NORMALIZATION = Kind("BatchNormalization", "scale", {
     "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL}, kernel="normalize")
 APPLY_ALPHA = Kind("ApplyAlpha", "scale", {
     "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
-ACTIVATION = Kind("Activation", "activation", {"exact_type": KEEPS_ITS_TYPE, "rtl": NOT_A_KERNEL}, aliases=("ReLU",))
+ACTIVATION = Kind("Activation", "activation", {"rtl": NOT_A_KERNEL}, aliases=("ReLU",))
 _TABLE_ACTIVATION = {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
                      "proof": NO_PROOF, "rtl": NOT_A_KERNEL}
 PARAMETRIZED_ACTIVATION = Kind("ParametrizedActivation", "activation", dict(_TABLE_ACTIVATION))

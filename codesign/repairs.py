@@ -263,6 +263,15 @@ def _in_its_input_type(layer, *_unused) -> None:
         layer.types["result_t"].precision = source.type.precision
 
 
+@implements("exact_type", ACTIVATION)
+def _exact_relu(layer, inputs: list[Fixed], result: Fixed | None) -> None:
+    """A relu or linear activation in a type hls4ml inferred or defaulted (truncating, wrapping: no quantizer's) passes
+    its input's values on exactly: its result covers the input (a float Keras relu after a batch normalization kept
+    hls4ml's fixed<16,6> and rounded the exact values, fuzz seed 1314). A quantizer's type and a table's are kept."""
+    if result is not None and result.rounding == "TRN" and result.saturation == "WRAP" and layer.get_attr("activation") in ("relu", "linear"):
+        _exact_pass_through(layer, inputs, result)
+
+
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 
