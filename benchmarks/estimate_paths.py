@@ -1,6 +1,6 @@
 """Generated hls4ml projects estimated with their config and model, then from their firmware alone (docs/estimation.md).
 
-    .venv/bin/python benchmarks/estimate_paths.py [--seed S] [--n N] [--start K] [--backend Vitis|Vivado] [--hls4ml-from DIR]
+    .venv/bin/python benchmarks/estimate_paths.py [--seed S] [--generation G] [--n N] [--start K] [--backend Vitis|Vivado] [--hls4ml-from DIR]
                                                   [--distributed-arithmetic]
 
 Each fuzzer model (codesign/fuzz_models.py: random QKeras layers, quantizers, io types and strategies) is written by
@@ -62,12 +62,13 @@ def written(recipe: dict, folder: Path, backend: str, distributed_arithmetic: bo
         model.save(folder / "keras_model.h5")
 
 
-def written_by(hls4ml_from: str, seed: int, index: int, folder: Path, backend: str) -> str:
+def written_by(hls4ml_from: str, seed: int, index: int, folder: Path, backend: str, generation: int) -> str:
     """written() in a child process whose hls4ml is the one installed in `hls4ml_from` (its error, one line, raised);
     that hls4ml's version."""
     import subprocess
 
-    child = subprocess.run([sys.executable, __file__, "--write-one", str(seed), str(index), str(folder), "--backend", backend],
+    child = subprocess.run([sys.executable, __file__, "--write-one", str(seed), str(index), str(folder), "--backend", backend,
+                            "--generation", str(generation)],
                            env={**os.environ, "PYTHONPATH": hls4ml_from}, capture_output=True, text=True)
     if child.returncode:
         raise RuntimeError((child.stderr.strip().splitlines() or ["no output"])[-1][:200])
@@ -90,6 +91,7 @@ def estimated(folder: Path) -> tuple[dict | str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--generation", type=int, default=2, choices=(1, 2), help="the fuzzer generator's (1: before 2026-12-05)")
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--backend", default="Vitis", choices=("Vitis", "Vivado"))
@@ -105,7 +107,7 @@ def main() -> None:
         seed, index, folder = args.write_one
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            written(random_recipe(int(seed), int(index)), Path(folder), args.backend)
+            written(random_recipe(int(seed), int(index), args.generation), Path(folder), args.backend)
         print(hls4ml.__version__)
         return
 
@@ -115,14 +117,14 @@ def main() -> None:
     print("| model | recipe | from the project | from the firmware alone |\n|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="codesign-paths-") as scratch:
         for index in range(args.start, args.start + args.n):
-            recipe = random_recipe(args.seed, index)
+            recipe = random_recipe(args.seed, index, args.generation)
             folder = Path(scratch) / str(index)
             print(f"  {index - args.start + 1}/{args.n}", end="\r", file=sys.stderr, flush=True)
             with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
                     if args.hls4ml_from:
-                        writer = f"hls4ml {written_by(args.hls4ml_from, args.seed, index, folder, args.backend)}"
+                        writer = f"hls4ml {written_by(args.hls4ml_from, args.seed, index, folder, args.backend, args.generation)}"
                     else:
                         written(recipe, folder, args.backend, args.distributed_arithmetic)
                 except Exception as error:  # hls4ml cannot take the model: not a path of codesign's

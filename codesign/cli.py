@@ -290,13 +290,15 @@ def sweep(sweep_file, jobs, scheduler, dask_local, dry_run, best, max_dsp, max_l
 @click.option("--no-shrink", is_flag=True, help="Save failures as generated, without shrinking them.")
 @click.option("--head", type=click.Choice(["host", "firmware"]), default="host", show_default=True,
               help="firmware: build each model's softmax/sigmoid head in firmware and judge its decision too.")
-def fuzz(count, seed, start, out_dir, no_shrink, head) -> None:
+@click.option("--generation", type=click.Choice(["1", "2"]), default="2", show_default=True,
+              help="The generator's generation: 1 draws the models of seeds used before 2026-12-05 (docs/fuzzing.md).")
+def fuzz(count, seed, start, out_dir, no_shrink, head, generation) -> None:
     """Differential fuzzing: random QKeras models built as a user would; exit 1 when any ends in an internal error, a
     difference without a reason, or a proof a sample contradicts (docs/fuzzing.md)."""
     from codesign.fuzz import FAILURES, fuzz as run_fuzz, summary
 
     _quiet_tensorflow()
-    rows = run_fuzz(count, seed, out_dir, _say, shrink_failures=not no_shrink, start=start, head=head)
+    rows = run_fuzz(count, seed, out_dir, _say, shrink_failures=not no_shrink, start=start, head=head, generation=int(generation))
     counts = summary(rows)
     _say("summary: " + ", ".join(f"{kind} {number}" for kind, number in counts.items()) + f" (of {len(rows)}; {out_dir / 'fuzz.json'})")
     failed = sum(counts[kind] for kind in FAILURES)

@@ -19,7 +19,7 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import DEPTHWISE_CONV2D, kind_of
+from codesign.layers import DEPTHWISE_CONV2D, is_batch_normalization, kind_of
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, quantizer_type
@@ -201,6 +201,7 @@ def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: 
     if candidate.repairs:
         _exact_quantizer_types(keras_model, config)
         _pin_linear_quantizers(keras_model, config)  # after: the parent takes the quantizer's exact type, not hls4ml's ap_int
+        _batch_normalizations_apart(keras_model, config)
     config["Model"]["Strategy"] = hls.strategy
     config["Model"]["ReuseFactor"] = hls.reuse_factor
     for entry in per_layer.values():  # granularity='name' writes ReuseFactor 1 into every layer: the model's wins
@@ -284,6 +285,30 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
         result = per_layer.get(layer.name, {}).get("Precision", {}).get("result")
         if result and parent.name in per_layer and hasattr(parent, "get_quantizers"):
             per_layer[parent.name].setdefault("Precision", {})["result"] = result
+
+
+def _batch_normalizations_apart(keras_model, config: dict) -> None:
+    """hls4ml fuses a batch normalization into the one before it when that one's result type is 'auto', and codesign's
+    repair of QKeras's batch normalization then rebuilt the fused layer from its own parameters, dropping the other's
+    (fuzz seed 1319 model 12: outputs off by 2.5). A batch normalization right before another gets the model's default
+    type in place of 'auto' (the exact-accumulators candidate widens it), so each is computed, and repaired, on its
+    own. (An alpha kernel's ApplyAlpha, which hls4ml creates typed 'auto' whatever the config says, is still fused:
+    repairs._fused leaves that one as hls4ml made it.)"""
+    per_layer, default = config["LayerName"], config["Model"]["Precision"]
+    default = default.get("default") if isinstance(default, dict) else default
+    for layer in keras_model.layers:
+        if not is_batch_normalization(layer) or not layer.inbound_nodes:
+            continue
+        parent = layer.inbound_nodes[0].inbound_layers
+        parent = parent[0] if isinstance(parent, list) else parent
+        while type(parent).__name__ == "Dropout" and parent.inbound_nodes:  # hls4ml removes a Dropout before it fuses
+            parent = parent.inbound_nodes[0].inbound_layers
+            parent = parent[0] if isinstance(parent, list) else parent
+        precision = per_layer.get(parent.name, {}).get("Precision") if is_batch_normalization(parent) else None
+        if precision == "auto":
+            per_layer[parent.name]["Precision"] = {"result": default}
+        elif isinstance(precision, dict) and precision.get("result") == "auto":
+            precision["result"] = default
 
 
 def _exact_quantizer_types(keras_model, config: dict) -> None:

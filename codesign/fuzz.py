@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from codesign.errors import CodesignError, InternalError, ValidationFailed
-from codesign.fuzz_models import build_model, describe, random_recipe, recipe_data, smaller
+from codesign.fuzz_models import GENERATION, build_model, describe, random_recipe, recipe_data, smaller
 from codesign.layout import RunLayout, read_json, write_json
 
 GOOD = ("exact", "reasoned", "refused")
@@ -130,9 +130,10 @@ def shrink(recipe: dict, outcome: Outcome, scratch: Path, say: Callable[[str], N
 
 
 def fuzz(count: int, seed: int, out: Path, say: Callable[[str], None], shrink_failures: bool = True, start: int = 0,
-         head: str = "host") -> list[dict]:
-    """Build `count` models of this seed; one row per model (its recipe, outcome and detail); each failure's minimal
-    recipe, model and data under out/failures/. `head` 'firmware': heads in firmware, their decisions judged."""
+         head: str = "host", generation: int = GENERATION) -> list[dict]:
+    """Build `count` models of this seed (of the generator's `generation`); one row per model (its recipe, outcome
+    and detail); each failure's minimal recipe, model and data under out/failures/. `head` 'firmware': heads in
+    firmware, their decisions judged."""
     from codesign.progress import Progress
 
     out.mkdir(parents=True, exist_ok=True)
@@ -141,7 +142,7 @@ def fuzz(count: int, seed: int, out: Path, say: Callable[[str], None], shrink_fa
         for index in range(start, start + count):
             with warnings.catch_warnings():  # Keras warns about unseeded initializers while a recipe is drawn
                 warnings.simplefilter("ignore")
-                recipe = random_recipe(seed, index)
+                recipe = random_recipe(seed, index, generation)
             outcome = run_case(recipe, out / "scratch", head=head)
             row = {"seed": seed, "index": index, "model": describe(recipe), **asdict(outcome)}
             say(f"{seed:>5} {index:>4}  {outcome.kind:<15} {outcome.seconds:5.1f}s  {describe(recipe)}")

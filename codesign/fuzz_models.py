@@ -11,16 +11,23 @@ GRID = 2.0**-8  # the fuzzer's inputs are N(0, 1) on this grid, as in hls4ml's o
 KERNEL_QUANTIZERS = ("quantized_bits({b},{i},alpha=1)", "quantized_bits({b},{i})", "quantized_bits({b},{i},alpha='auto_po2')",
                      "quantized_bits({b},0,1,alpha=1)", "quantized_po2({b})", "binary(alpha=1)", "ternary(alpha=1)")
 ACTIVATION_QUANTIZERS = ("quantized_bits({b},{i},alpha=1)", "quantized_bits({b},{i},keep_negative=0,alpha=1)", "quantized_relu({b},{i})",
-                         "quantized_relu({b},0)", "quantized_tanh({b})", "quantized_sigmoid({b})", "quantized_bits({b},{i},1,alpha=1)",
-                         "quantized_relu({b},{i},negative_slope=0.25)")
+                         "quantized_relu({b},0)", "quantized_tanh({b})", "quantized_sigmoid({b})", "quantized_bits({b},{i},1,alpha=1)")
 SPATIAL_KINDS = ("conv", "conv", "conv", "separable", "depthwise", "conv_bn", "pool", "pool", "global_pool", "zero_pad", "upsample",
-                 "qbn", "float_bn", "activation", "activation", "relu", "linear_conv", "residual", "concat", "dropout")
-FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu", "dropout")
+                 "qbn", "float_bn", "activation", "activation", "relu", "linear_conv", "residual", "concat")
+FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
+# Generation 2 (2026-12-05) also draws a leaky quantized_relu, Dropout, a quantizer as a layer's own activation= and
+# use_bias=False. Model I of seed S depends on the generation: generation 1 draws the models of every seed used before
+# (docs/fuzzing.md's sweeps, the tests that pin a seed's model).
+GENERATION = 2
+DRAWN = {1: (ACTIVATION_QUANTIZERS, SPATIAL_KINDS, FLAT_KINDS),
+         2: (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))}
 
 
-def random_recipe(seed: int, index: int) -> dict:
-    """Model `index` of fuzzer seed `seed`: its input, layers, head, io type and strategy (plain data)."""
+def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
+    """Model `index` of fuzzer seed `seed` (of the generator's `generation`): its input, layers, head, io type and
+    strategy (plain data)."""
     rng = np.random.default_rng([seed, index])
+    activations, spatial_kinds, flat_kinds = DRAWN[generation]
     rank = int(rng.choice([0, 1, 2], p=[0.2, 0.35, 0.45]))
     shape = [int(rng.integers(4, 9))] * rank + [int(rng.integers(1, 4))] if rank else [int(rng.integers(4, 13))]
     recipe = {"seed": seed, "index": index, "input": shape,
@@ -30,8 +37,8 @@ def random_recipe(seed: int, index: int) -> dict:
               "outputs": 2 if rng.random() < 0.05 else 1}
     current = list(shape)
     for _ in range(int(rng.integers(1, 5))):
-        kinds = SPATIAL_KINDS if len(current) > 1 else FLAT_KINDS
-        layer = _layer(rng, str(rng.choice(kinds)), current)
+        kinds = spatial_kinds if len(current) > 1 else flat_kinds
+        layer = _layer(rng, str(rng.choice(kinds)), current, generation)
         if layer is None:
             continue
         recipe["layers"].append(layer)
@@ -42,8 +49,8 @@ def random_recipe(seed: int, index: int) -> dict:
     if len(current) > 1:
         recipe["layers"].append({"kind": "flatten"})
     if rng.random() < 0.5:
-        recipe["layers"] += [_layer(rng, "dense", [1]), {"kind": "activation", "quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS)}]
-    recipe["layers"].append({**_layer(rng, "dense", [1]), "units": 1 if recipe["head"] == "sigmoid" else int(rng.integers(2, 5))})
+        recipe["layers"] += [_layer(rng, "dense", [1], generation), {"kind": "activation", "quantizer": _quantizer(rng, activations)}]
+    recipe["layers"].append({**_layer(rng, "dense", [1], generation), "units": 1 if recipe["head"] == "sigmoid" else int(rng.integers(2, 5))})
     return recipe
 
 
@@ -52,8 +59,9 @@ def _quantizer(rng, forms) -> str:
     return str(rng.choice(forms)).format(b=bits, i=int(rng.integers(0, min(bits, 4))))
 
 
-def _layer(rng, kind: str, shape: list[int]) -> dict | None:
+def _layer(rng, kind: str, shape: list[int], generation: int = GENERATION) -> dict | None:
     """One layer of this kind that fits an input of this shape (None when none fits)."""
+    activations = DRAWN[generation][0]
     spatial, rank = shape[:-1], len(shape) - 1
     kernel, bias = _quantizer(rng, KERNEL_QUANTIZERS), f"quantized_bits({int(rng.integers(4, 11))},{int(rng.integers(0, 3))},alpha=1)"
     size = int(rng.integers(1, min(3, min(spatial, default=1)) + 1))
@@ -64,8 +72,10 @@ def _layer(rng, kind: str, shape: list[int]) -> dict | None:
                  "padding": str(rng.choice(["same", "valid"])), "kernel_quantizer": kernel, "bias_quantizer": bias}
         if kind != "conv":
             return layer
+        if generation == 1:
+            return {**layer, "quantizer": _quantizer(rng, activations)}
         # the quantizer after it as a QActivation, or as the layer's own activation= (as many public models write it)
-        return _without_bias(rng, {**layer, ("activation" if rng.random() < 0.3 else "quantizer"): _quantizer(rng, ACTIVATION_QUANTIZERS)})
+        return _without_bias(rng, {**layer, ("activation" if rng.random() < 0.3 else "quantizer"): _quantizer(rng, activations)})
     if kind == "depthwise":
         return {"kind": kind, "kernel": size, "strides": 1, "padding": str(rng.choice(["same", "valid"])),
                 "kernel_quantizer": kernel, "bias_quantizer": bias} if rank == 2 else None
@@ -84,12 +94,14 @@ def _layer(rng, kind: str, shape: list[int]) -> dict | None:
     if kind in ("qbn", "float_bn", "relu", "flatten", "dropout"):
         return {"kind": kind}
     if kind == "activation":
-        return {"kind": kind, "quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS)}
+        return {"kind": kind, "quantizer": _quantizer(rng, activations)}
     if kind in ("residual", "concat"):
-        return {"kind": kind, "kernel_quantizer": kernel, "bias_quantizer": bias, "quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS)}
+        return {"kind": kind, "kernel_quantizer": kernel, "bias_quantizer": bias, "quantizer": _quantizer(rng, activations)}
     if kind == "dense":
         layer = {"kind": kind, "units": int(rng.integers(2, 9)), "kernel_quantizer": kernel, "bias_quantizer": bias}
-        return _without_bias(rng, {**layer, "activation": _quantizer(rng, ACTIVATION_QUANTIZERS)} if rng.random() < 0.25 else layer)
+        if generation == 1:
+            return layer
+        return _without_bias(rng, {**layer, "activation": _quantizer(rng, activations)} if rng.random() < 0.25 else layer)
     raise ValueError(f"unknown fuzzer layer kind {kind!r}")
 
 

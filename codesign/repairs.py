@@ -134,7 +134,7 @@ def qkeras_batchnorm(graph, _settings: dict) -> None:
     computes x * inv + (beta - mean * inv), inv = rsqrt(variance + epsilon) * gamma, in float32, as Keras does for a
     BatchNormalization after a Dense: store that float32 inv and shift, exactly, in fixed point."""
     for layer in graph.get_layers():
-        if kind_of(layer) is not BATCH_NORMALIZATION:
+        if kind_of(layer) is not BATCH_NORMALIZATION or _fused(layer):
             continue
         parameters = {}
         for key in ("gamma", "beta", "mean", "variance"):
@@ -146,6 +146,18 @@ def qkeras_batchnorm(graph, _settings: dict) -> None:
         for key, values in (("scale", inv), ("bias", shift)):
             values = np.broadcast_to(values, layer.weights[key].data.shape).astype(np.float64)
             _replace_weights(layer, key, values, exact_type_of(values, max_width=48)[0])
+
+
+def _fused(layer) -> bool:
+    """Whether hls4ml fused the batch normalization or ApplyAlpha before this one into it (its scale is no longer its
+    own gamma / sqrt(variance + epsilon)): its own parameters would drop the other's, so hls4ml's fused ones stay
+    (typesearch.why_not_exact names it)."""
+    gamma, variance = (layer.get_attr(f"{key}_data") for key in ("gamma", "variance"))
+    if gamma is None or variance is None:
+        return False
+    scale = np.asarray(layer.weights["scale"].data_unquantized, dtype=np.float64)
+    own = np.broadcast_to(np.asarray(gamma) / np.sqrt(np.asarray(variance) + layer.get_attr("epsilon", 1e-3)), scale.shape)
+    return not np.allclose(scale, own, rtol=1e-5, atol=0)  # hls4ml's own formula in its dtypes; a fused scale is another
 
 
 def exact_types(graph, _settings: dict) -> None:

@@ -192,6 +192,24 @@ def _describe(outcome: dict) -> str:
     return f"{outcome['outcome']} ({outcome['detail']})"
 
 
+def _scaled_kernel_before(layer) -> str | None:
+    """The weighted layer right before a batch normalization (past Dropouts) whose kernel carries a scale (an alpha
+    other than 1: hls4ml's ApplyAlpha, which hls4ml then fuses into the normalization), by name; None otherwise."""
+    from codesign.quantizers import UNIT_SCALES, is_batch_normalization
+
+    if not is_batch_normalization(layer) or not layer.inbound_nodes:
+        return None
+    parent = layer.inbound_nodes[0].inbound_layers
+    while True:
+        parent = parent[0] if isinstance(parent, list) else parent
+        if type(parent).__name__ != "Dropout" or not parent.inbound_nodes:
+            break
+        parent = parent.inbound_nodes[0].inbound_layers
+    kernel = getattr(parent, "kernel_quantizer_internal", None)
+    alpha = kernel.get_config().get("alpha") if hasattr(kernel, "get_config") else None
+    return parent.name if kernel is not None and type(kernel).__name__ == "quantized_bits" and alpha not in UNIT_SCALES[1:] else None
+
+
 def _leaky_relu_floor(quantizer) -> tuple | None:
     """A leaky quantized_relu (negative_slope set) and the lowest value hls4ml's result type for it holds,
     -2^integer; None for any other quantizer."""
@@ -200,8 +218,10 @@ def _leaky_relu_floor(quantizer) -> tuple | None:
     return quantizer, -(2.0 ** int(quantizer.integer))
 
 
-def why_not_exact(keras_model, layer_name: str, input_type: dict | None) -> str | None:
-    """Why a layer where the firmware diverged cannot be exact, where that is known; None otherwise."""
+def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32_reasons: bool = True) -> str | None:
+    """Why a layer where the firmware diverged cannot be exact, where that is known; None otherwise. Without
+    `float32_reasons` (the firmware differs from the model's exact evaluation too, so QKeras's float32 is not why),
+    a layer QKeras computes in float32 is no reason."""
     layer = next((layer for layer in keras_model.layers if layer.name == layer_name), None)
     if layer is None:
         return None
@@ -216,6 +236,13 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None) -> str 
             f"QKeras averages {window} values in float; hls4ml divides their sum by {window} in fixed point, which cannot "
             f"hold the quotient exactly (only power-of-two windows average exactly): pool over {1 << (window.bit_length() - 1)} or "
             f"{1 << window.bit_length()} values (pad or crop the input), or use max pooling"
+        )
+    scaled = _scaled_kernel_before(layer)
+    if scaled is not None:
+        return (
+            f"hls4ml fuses the alpha scale of {scaled}'s kernel into this batch normalization (FuseConsecutiveBatchNormalization), "
+            "in float64: the fused scale and bias are not QKeras's quantized sums scaled and then normalized in float32. Give "
+            f"{scaled}'s kernel quantizer alpha=1, or put a quantizer between them"
         )
     leaky = _leaky_relu_floor(activation_quantizer(layer))
     if leaky is not None:
@@ -235,7 +262,7 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None) -> str 
             "which truncates the products of small weights (codesign's type candidates do not widen it): use quantized_bits kernels, or "
             "quantized_po2 with fewer bits (larger smallest weights)"
         )
-    if layer.name in computed_in_float(keras_model):
+    if float32_reasons and layer.name in computed_in_float(keras_model):
         return (
             f"QKeras computes {type(layer).__name__} in float32, which fixed point reproduces only up to float32's "
             "rounding: quantize it (QKeras layers and quantizers; fold a batch normalization into the layer before it)"

@@ -251,8 +251,9 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
         traced = run_emulation(layout.library, layout.emulation_meta, subset, lambda _: None, trace=True)
         diverging = traced_divergence(layout, model, subset, traced.layers)
         if diverging is not None:
-            diverging["why"] = (why_not_exact(model, diverging["keras_layer"], conversion.input_type) or _off_the_input_grid(subset, conversion.input_type)
-                                or _inexact_anywhere(model, conversion.input_type))
+            float32 = not (exact or {}).get("available")  # the firmware differs from the exact evaluation too: float32 is not why
+            diverging["why"] = (why_not_exact(model, diverging["keras_layer"], conversion.input_type, float32)
+                                or _off_the_input_grid(subset, conversion.input_type) or _inexact_anywhere(model, conversion.input_type, float32))
         report["first_diverging_layer"] = diverging
     return report, reference
 
@@ -274,13 +275,13 @@ def _off_the_input_grid(x: np.ndarray, input_type: dict | None) -> str | None:
             "are; put a QActivation(quantized_bits(...)) first, or give inputs on that type's grid")
 
 
-def _inexact_anywhere(model, input_type: dict | None) -> str | None:
+def _inexact_anywhere(model, input_type: dict | None, float32_reasons: bool = True) -> str | None:
     """Where the first diverging layer has no reason of its own: the first layer of the model that no firmware can
     compute exactly, named (every type candidate then differs, the kept one earlier than there)."""
     from codesign.typesearch import why_not_exact
 
     for layer in model.layers:
-        why = why_not_exact(model, layer.name, input_type)
+        why = why_not_exact(model, layer.name, input_type, float32_reasons)
         if why:
             return f"layer {layer.name} cannot be exact, so no type candidate is: {why}"
     return None

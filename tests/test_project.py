@@ -324,7 +324,7 @@ def test_a_generated_project_estimates_the_same_from_its_firmware_alone(tmp_path
 
     from codesign.fuzz_models import build_model, random_recipe
 
-    recipe = random_recipe(seed, index)
+    recipe = random_recipe(seed, index, generation=1)  # the models that broke the reader were drawn by generation 1
     model = build_model(recipe)
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
     config["Model"]["Strategy"] = recipe["strategy"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import yaml
 
@@ -86,3 +87,18 @@ def test_an_upsampling_keeps_the_type_of_the_layer_before_it_however_that_was_re
     with pytest.raises(SpecError, match=r"^hls\.layers\.up\.result: a Resize \(UpSampling\) keeps its input's type"):
         build_graph(_upsampling_model(), HLSSpec(io_type=io_type, layers={"up": {"result": "ap_fixed<20,8>"}}), tmp_path / "g2", None,
                     tmp_path / "log", EXACT)
+
+
+def test_two_batch_normalizations_in_a_row_stay_two_layers_each_repaired_with_its_own_parameters(tmp_path):
+    """hls4ml fuses a batch normalization into one before it whose type is 'auto'; codesign's repair then rebuilt the
+    fused layer from its own parameters alone (fuzz seed 1319 model 12: outputs off by 2.5)."""
+    import qkeras
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((4,))
+    x = tf.keras.layers.BatchNormalization(name="bn0")(inputs)
+    x = qkeras.QBatchNormalization(name="bn1")(tf.keras.layers.Dropout(0.25, name="drop")(x))
+    model = tf.keras.Model(inputs, qkeras.QDense(2, name="fc", kernel_quantizer="quantized_bits(6,1,alpha=1)")(x))
+    model.set_weights([np.random.default_rng(0).uniform(0.5, 1.5, w.shape).astype(np.float32) for w in model.get_weights()])
+    graph = build_graph(model, HLSSpec(), tmp_path / "graph", None, tmp_path / "log", EXACT)
+    assert [layer.name for layer in graph.get_layers() if layer.class_name == "BatchNormalization"] == ["bn0", "bn1"]
