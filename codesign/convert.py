@@ -19,7 +19,7 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import DEPTHWISE_CONV2D, is_batch_normalization, kind_of
+from codesign.layers import DEPTHWISE_CONV2D, is_batch_normalization, kind_of, producer_past_dropouts
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, quantizer_type
@@ -297,13 +297,7 @@ def _batch_normalizations_apart(keras_model, config: dict) -> None:
     per_layer, default = config["LayerName"], config["Model"]["Precision"]
     default = default.get("default") if isinstance(default, dict) else default
     for layer in keras_model.layers:
-        if not is_batch_normalization(layer) or not layer.inbound_nodes:
-            continue
-        parent = layer.inbound_nodes[0].inbound_layers
-        parent = parent[0] if isinstance(parent, list) else parent
-        while type(parent).__name__ == "Dropout" and parent.inbound_nodes:  # hls4ml removes a Dropout before it fuses
-            parent = parent.inbound_nodes[0].inbound_layers
-            parent = parent[0] if isinstance(parent, list) else parent
+        parent = producer_past_dropouts(layer) if is_batch_normalization(layer) else None
         precision = per_layer.get(parent.name, {}).get("Precision") if is_batch_normalization(parent) else None
         if precision == "auto":
             per_layer[parent.name]["Precision"] = {"result": default}

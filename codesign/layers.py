@@ -195,6 +195,18 @@ def inputs_of(keras_layer) -> list[str]:
     return [layer.name for layer in (inbound if isinstance(inbound, list) else [inbound])]
 
 
+def producer_past_dropouts(keras_layer):
+    """The Keras layer whose output feeds this one once hls4ml has removed the Dropouts between them, or None."""
+    producer = keras_layer
+    while True:
+        nodes = getattr(producer, "_inbound_nodes", None) or []
+        producer = nodes[0].inbound_layers if nodes else None
+        if isinstance(producer, list):  # a layer of several inputs lists them
+            producer = producer[0] if producer else None
+        if producer is None or type(producer).__name__ != "Dropout":
+            return producer
+
+
 def is_input_layer(keras_layer) -> bool:
     return keras_layer is None or type(keras_layer).__name__ == "InputLayer"
 

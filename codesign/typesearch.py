@@ -195,16 +195,10 @@ def _describe(outcome: dict) -> str:
 def _scaled_kernel_before(layer) -> str | None:
     """The weighted layer right before a batch normalization (past Dropouts) whose kernel carries a scale (an alpha
     other than 1: hls4ml's ApplyAlpha, which hls4ml then fuses into the normalization), by name; None otherwise."""
-    from codesign.quantizers import UNIT_SCALES, is_batch_normalization
+    from codesign.layers import is_batch_normalization, producer_past_dropouts
+    from codesign.quantizers import UNIT_SCALES
 
-    if not is_batch_normalization(layer) or not layer.inbound_nodes:
-        return None
-    parent = layer.inbound_nodes[0].inbound_layers
-    while True:
-        parent = parent[0] if isinstance(parent, list) else parent
-        if type(parent).__name__ != "Dropout" or not parent.inbound_nodes:
-            break
-        parent = parent.inbound_nodes[0].inbound_layers
+    parent = producer_past_dropouts(layer) if is_batch_normalization(layer) else None
     kernel = getattr(parent, "kernel_quantizer_internal", None)
     alpha = kernel.get_config().get("alpha") if hasattr(kernel, "get_config") else None
     return parent.name if kernel is not None and type(kernel).__name__ == "quantized_bits" and alpha not in UNIT_SCALES[1:] else None
