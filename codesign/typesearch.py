@@ -17,10 +17,10 @@ from codesign.config import FixedPoint, HLSSpec
 from codesign.convert import BIT_EXACT_CANDIDATES, Candidate, candidate_keyed, convert
 from codesign.errors import CompileFailed, ModelError
 from codesign.fixed import Fixed, exact_type_of
-from codesign.layers import average_window, is_quantizer_layer
+from codesign.layers import average_window, is_batch_normalization, is_quantizer_layer, producer_past_dropouts
 from codesign.layout import RunLayout
 from codesign.progress import Progress
-from codesign.quantizers import activation_quantizer, computed_in_float, first_layer, quantizer_type
+from codesign.quantizers import UNIT_SCALES, activation_quantizer, computed_in_float, first_layer, quantizer_type
 
 Say = Callable[[str], None]
 FLOAT32_MANTISSA = 24  # bits of a float32 significand
@@ -195,9 +195,6 @@ def _describe(outcome: dict) -> str:
 def _scaled_kernel_before(layer) -> str | None:
     """The weighted layer right before a batch normalization (past Dropouts) whose kernel carries a scale (an alpha
     other than 1: hls4ml's ApplyAlpha, which hls4ml then fuses into the normalization), by name; None otherwise."""
-    from codesign.layers import is_batch_normalization, producer_past_dropouts
-    from codesign.quantizers import UNIT_SCALES
-
     parent = producer_past_dropouts(layer) if is_batch_normalization(layer) else None
     kernel = getattr(parent, "kernel_quantizer_internal", None)
     alpha = kernel.get_config().get("alpha") if hasattr(kernel, "get_config") else None
