@@ -778,6 +778,21 @@ def test_a_parallelization_factor_computes_that_many_pixels_at_once(tmp_path):
     assert one["latency_cycles"] - four["latency_cycles"] == 27 * passes
 
 
+def test_a_shared_resource_kernel_in_io_parallel_holds_its_accumulators_and_its_multipliers_registers(tmp_path):
+    """io_parallel dense_resource keeps acc[n_out] and, for each of its ceil(n_in x n_out / RF) shared multipliers, an
+    input, a weight and a product across its reuse loop: its FF are those bits, counted (on UltraScale the fitted stage
+    price had left it none), and the estimate says no calibration design has such a kernel there."""
+    import yaml
+
+    model = _dense_conv_model()  # fc: Dense(8) on the 6x6x4 = 144 values of the convolution's relu
+    config = tmp_path / "fc.yml"
+    config.write_text(yaml.safe_dump({"LayerName": {"fc": {"Strategy": "Resource", "ReuseFactor": 16}}}))
+    report = estimate_model(model, HLSSpec(precision="ap_fixed<16,6>", hls4ml_config=str(config), part="xcu250-figd2104-2L-e"), None, tmp_path / "log")
+    multipliers = math.ceil(144 * 8 / 16)
+    assert _layer(report, "fc")["ff"] == 8 * 16 + multipliers * (16 + 16 + 16)  # every type ap_fixed<16,6>
+    assert any(gap.startswith("the Resource kernels of fc in io_parallel on ultrascale: no calibration design has one") for gap in report["territory"]["gaps"])
+
+
 def test_a_softmax_is_priced_per_lane_and_bit_whatever_its_pipeline_depth(tmp_path):
     """The calibration's softmax instances hold 7.6-14.8 FF per lane and output bit at 8 to 20 cycles deep (Vitis HLS
     2021.1): at a faster clock the same softmax takes more cycles but its registers stay, while a Dense's pipeline

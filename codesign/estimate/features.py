@@ -516,6 +516,9 @@ def _mac(layer, found: dict, site: Site) -> None:
         summed = strategy == "resource" or facts.fan_in > 1
         found["ff_streamed"] = {"streamed_input": facts.inputs * data_bits * (outputs if depthwise else 1), "streamed_shared": found["ff"]["shared"],
                                 "streamed_output": site.lanes * site.out_bits * summed, "streamed_call": 1.0}
+    if not stream and strategy == "resource" and reuse > 1:  # dense_resource's registers, counted (docs/estimation.md): its
+        found["rule_ff"] = outputs * at_once * accum_bits + found["ff"]["shared"]  # accumulators, its shared multipliers' operands and products
+        found["ff"]["shared"] = 0.0
     if stream and found["kind"] == "conv":
         found["ff"]["window"] = facts.inputs * data_bits * (outputs if depthwise else 1)  # the kernel's window of inputs
         line_width = int(layer.get_attr("in_width", 1) or 1)

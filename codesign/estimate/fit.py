@@ -347,11 +347,14 @@ def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | No
     return prices
 
 
-def territory(samples: list[Sample]) -> dict[str, list[str]]:
-    """Every layer type in its io type, every tool, and the largest Resource-strategy reuse factor some calibration row has."""
+def territory(samples: list[Sample], layers: list[LayerRow] = ()) -> dict[str, list[str]]:
+    """Every layer type in its io type, every tool, and the largest Resource-strategy reuse factor some calibration row
+    has; where shared Resource kernels are, also among the layer rows (N-TORC's), which price their registers."""
     found = [territory_of(sample.features, sample.timing) for sample in samples]
     territory = {key: sorted({entry for each in found for entry in each[key]}) for key in ("layers", "tools", "chained", "dividers")}
-    return {**territory, "resource_reuse": [max(each["resource_reuse"][0] for each in found)]}
+    sites = found + [territory_of([row.features], row.timing) for row in layers]
+    return {**territory, "resource_reuse": [max(each["resource_reuse"][0] for each in found)],
+            "shared_kernels": sorted({entry for each in sites for entry in each["shared_kernels"]})}
 
 
 def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on: dict | None = None, interval_widest: dict | None = None,
@@ -383,7 +386,7 @@ def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on
         prices[metric].update(fixed)
     prices["ff"].update(streamed["ff"])
     prices["lut"].update(streamed["lut"])
-    constants = Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples), untrained or {})
+    constants = Constants(prices["lut"], prices["ff"], latency, interval or {}, fitted_on or {}, interval_widest or {}, territory(samples, list(layers)), untrained or {})
     return fit_recurrent(constants, [row for row in layers if row.features["kind"] == "recurrent"])
 
 

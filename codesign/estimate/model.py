@@ -351,8 +351,15 @@ def territory_of(features: list[dict], timing: Timing) -> dict[str, list[str]]:
     shared = [layer["shape"]["reuse"] for layer in features if layer["shape"].get("strategy") == "resource" and layer["kind"] in ("dense", "conv")]
     chained = [timing.family] if chained_layers(features, timing, saturating=False) else []
     dividers = ["pooling"] if any(layer["shape"].get("dividers") for layer in features) else []
+    shared_sites = [f"{timing.io_type} on {timing.family}"] if shared_kernels(features) else []
     return {"layers": layers, "tools": [f"{timing.era or timing.scheduler} on {timing.family}"], "resource_reuse": [max(shared, default=0)], "chained": chained,
-            "dividers": dividers}
+            "dividers": dividers, "shared_kernels": shared_sites}
+
+
+def shared_kernels(features: list[dict]) -> list[str]:
+    """Names of the Resource-strategy kernels that share their multipliers (reuse factor above 1): dense_resource's."""
+    return [layer["name"] for layer in features if layer["kind"] in ("dense", "conv") and layer["shape"].get("strategy") == "resource"
+            and layer["shape"]["reuse"] > 1]
 
 
 def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -> list[str]:
@@ -369,6 +376,12 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
         named = ", ".join(f"{name} at reuse factor {reuse:,}" for name, reuse in over[:4]) + (f" and {len(over) - 4} more" if len(over) > 4 else "")
         gaps.append(f"the Resource strategy's input multiplexer and weight memory of {named}: no calibration design above reuse factor "
                     f"{calibrated} (the multiplexer priced as at {min(calibrated, RESOURCE_MUX_MAX_CHOICES)} choices)")
+    site = found["shared_kernels"]
+    if "shared_kernels" in constants.territory and site and site[0] not in constants.territory["shared_kernels"]:
+        named = ", ".join(shared_kernels(features)[:4]) + (f" and {len(shared_kernels(features)) - 4} more" if len(shared_kernels(features)) > 4 else "")
+        gaps.append(f"the Resource kernels of {named} in {site[0]}: no calibration design has one (calibrated: "
+                    f"{', '.join(constants.territory['shared_kernels'])}; in io_parallel their registers are counted from dense_resource, "
+                    "one FF per bit of its accumulators and of its shared multipliers' operands and products)")
     if "chained" in constants.territory and found["chained"] and found["chained"][0] not in constants.territory["chained"]:
         named = ", ".join(chained_layers(features, timing, saturating=False))
         gaps.append(f"the products of {named} summed one after another (more than {PRODUCTS_SUMMED_IN_A_TREE:,}, Vitis HLS): no calibration "
