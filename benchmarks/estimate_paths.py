@@ -1,7 +1,7 @@
 """Generated hls4ml projects estimated with their config and model, then from their firmware alone (docs/estimation.md).
 
     .venv/bin/python benchmarks/estimate_paths.py [--seed S] [--generation G] [--n N] [--start K] [--backend Vitis|Vivado] [--hls4ml-from DIR]
-                                                  [--distributed-arithmetic]
+                                                  [--distributed-arithmetic] [--layer-settings]
 
 Each fuzzer model (codesign/fuzz_models.py: random QKeras layers, quantizers, io types and strategies) is written by
 hls4ml 1.3 (the Vitis backend by default, xcu250), estimated as `codesign estimate PROJECT_DIR` does, then estimated
@@ -10,7 +10,8 @@ totals the same, different (both shown), or the error of a path that refused; th
 firmware prices otherwise than its config's design is estimated from its firmware (project.design_of) and counted
 as "firmware not the config's design": written by hls4ml 1.3, each such model is a firmware reader's error.
 
-With `--distributed-arithmetic` every Dense and convolution is in that strategy (its kernels written as code, read
+With `--layer-settings` each kernel's strategy, reuse factor and (an io_parallel convolution's) parallelization factor
+are drawn, where the fuzzer's models take the model's. With `--distributed-arithmetic` every Dense and convolution is in that strategy (its kernels written as code, read
 back by estimate/da_firmware.py). With `--hls4ml-from DIR` another hls4ml writes the projects, as public projects were written (the estimate still runs
 hls4ml 1.3): DIR holds it, e.g. `.venv/bin/pip install --target /tmp/hls4ml-0.8.1 --no-deps hls4ml==0.8.1 calmjs.parse
 ply tabulate` (calmjs.parse needs ply; hls4ml 1.0 also onnx==1.15.0 for this stack's protobuf). Its firmware can differ from what hls4ml 1.3 makes of the same model (hls4ml 0.8 keeps a quantizer's cast after
@@ -35,9 +36,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 METRICS = ("dsp", "lut", "ff", "bram_18k", "latency_cycles")
 
 
-def written(recipe: dict, folder: Path, backend: str, distributed_arithmetic: bool = False) -> None:
+KERNELS = ("Dense", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D")
+
+
+def drawn_layer_settings(model, config: dict, io_type: str, seed: int, index: int) -> None:
+    """Each kernel's own strategy, reuse factor and (an io_parallel convolution's) parallelization factor, drawn from
+    (seed, index): hls4ml takes the nearest valid value of each, as it does a user's."""
+    import numpy as np
+
+    rng = np.random.default_rng([seed, index, 7])
+    for layer in model.layers:
+        kind = type(layer).__name__.lstrip("Q")
+        if kind not in KERNELS or layer.name not in config["LayerName"]:
+            continue
+        entry = config["LayerName"][layer.name]
+        entry.update(Strategy=str(rng.choice(["Latency", "Resource"])), ReuseFactor=int(rng.choice([1, 2, 3, 4, 8, 16])))
+        if io_type == "io_parallel" and kind in ("Conv1D", "Conv2D"):
+            pixels = int(np.prod(layer.output_shape[1:-1]))
+            entry["ParallelizationFactor"] = int(rng.choice([1, 2, 4, pixels]))
+
+
+def written(recipe: dict, folder: Path, backend: str, distributed_arithmetic: bool = False, settings_of: tuple[int, int] | None = None) -> None:
     """The recipe's model as hls4ml writes its project, the model saved beside it (hls4ml before 1.0 did not); with
-    `distributed_arithmetic`, every Dense and convolution kernel in that strategy (hls4ml takes it per layer)."""
+    `distributed_arithmetic`, every Dense and convolution kernel in that strategy (hls4ml takes it per layer); with
+    `settings_of` (seed, index), each kernel's settings drawn (drawn_layer_settings)."""
     import hls4ml
 
     from codesign.fuzz_models import build_model
@@ -52,6 +74,8 @@ def written(recipe: dict, folder: Path, backend: str, distributed_arithmetic: bo
         for layer in model.layers:
             if type(layer).__name__.lstrip("Q") in ("Dense", "Conv1D", "Conv2D") and layer.name in config["LayerName"]:
                 config["LayerName"][layer.name]["Strategy"] = "distributed_arithmetic"
+    if settings_of:
+        drawn_layer_settings(model, config, recipe["io_type"], *settings_of)
     settings = {"hls_config": config, "output_dir": str(folder), "part": "xcu250-figd2104-2L-e", "io_type": recipe["io_type"]}
     try:
         graph = hls4ml.converters.convert_from_keras_model(model, backend=backend, **settings)
@@ -97,6 +121,7 @@ def main() -> None:
     parser.add_argument("--backend", default="Vitis", choices=("Vitis", "Vivado"))
     parser.add_argument("--hls4ml-from", default=None, help="a folder holding another hls4ml to write the projects with")
     parser.add_argument("--distributed-arithmetic", action="store_true", help="every Dense and convolution in hls4ml's distributed_arithmetic strategy")
+    parser.add_argument("--layer-settings", action="store_true", help="each kernel's strategy, reuse factor and parallelization factor drawn")
     parser.add_argument("--write-one", nargs=3, metavar=("SEED", "INDEX", "FOLDER"), help=argparse.SUPPRESS)  # the child of written_by
     args = parser.parse_args()
     from codesign.fuzz_models import describe, random_recipe
@@ -126,7 +151,7 @@ def main() -> None:
                     if args.hls4ml_from:
                         writer = f"hls4ml {written_by(args.hls4ml_from, args.seed, index, folder, args.backend, args.generation)}"
                     else:
-                        written(recipe, folder, args.backend, args.distributed_arithmetic)
+                        written(recipe, folder, args.backend, args.distributed_arithmetic, (args.seed, index) if args.layer_settings else None)
                 except Exception as error:  # hls4ml cannot take the model: not a path of codesign's
                     counts["not written"] += 1
                     said = " ".join(str(error).split())[:160]

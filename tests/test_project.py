@@ -439,6 +439,51 @@ def test_a_depthwise_kernels_depth_multiplier_and_strides_are_read_from_its_firm
     assert from_firmware["total"] == from_model["total"]
 
 
+def test_a_convolutions_parallelization_factor_is_read_from_its_firmware(tmp_path):
+    """hls4ml 0.7+ writes an io_parallel convolution's ParallelizationFactor as `n_partitions` (its output pixels over
+    the factor): read back, a project's firmware is its config's design, and alone it estimates as its model (it was
+    read as one pixel at a time: a quarter of the multipliers, four times the passes, and called another design)."""
+    import hls4ml
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(12)
+    inputs = tf.keras.Input((8, 8, 2), name="image")
+    x = tf.keras.layers.Conv2D(4, 3, name="conv")(inputs)  # 36 output pixels
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(2, name="out")(tf.keras.layers.Flatten(name="flatten")(x)))
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    config["LayerName"]["conv"].update(Strategy="Resource", ReuseFactor=9, ParallelizationFactor=4)
+    folder = tmp_path / "parallel"
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado", part="xcu250-figd2104-2L-e",
+                                               io_type="io_parallel").write()
+    from_model, from_firmware = _both_ways(folder)
+    assert from_firmware["total"] == from_model["total"]
+    conv = next(layer for layer in from_firmware["layers"] if layer["name"] == "conv")
+    assert conv["ii"] == 9 * 9  # 36 / 4 passes of the reuse loop, 9 cycles each
+
+
+def test_power_of_two_weights_in_a_resource_kernel_are_as_wide_on_both_paths(tmp_path):
+    """QKeras's quantized_po2 weights are hls4ml's exponent type on the config's path and, read from the firmware, the
+    narrowest fixed type holding their values: a Resource kernel's weight memory and shared multipliers take that
+    width on both (the config's 7-bit exponent type against the firmware's 12-bit fixed type made the project's
+    firmware another design, found by `benchmarks/estimate_paths.py --layer-settings`, seed 1322)."""
+    import hls4ml
+    import tensorflow as tf
+    from qkeras import QDense, quantized_po2
+
+    tf.keras.utils.set_random_seed(13)
+    inputs = tf.keras.Input((12,), name="values")
+    outputs = QDense(7, kernel_quantizer=quantized_po2(7), bias_quantizer=quantized_po2(7), name="fc")(inputs)
+    model = tf.keras.Model(inputs, outputs)
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    config["LayerName"]["fc"].update(Strategy="Resource", ReuseFactor=4)
+    folder = tmp_path / "po2"
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado", part="xcu250-figd2104-2L-e",
+                                               io_type="io_parallel").write()
+    assert "exponent_" in (folder / "firmware" / "defines.h").read_text()
+    from_model, from_firmware = _both_ways(folder)
+    assert from_firmware["total"] == from_model["total"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 def test_a_reshape_and_a_permute_are_read_from_the_firmware(tmp_path, io_type):

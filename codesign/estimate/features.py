@@ -86,6 +86,16 @@ def width(variable_or_type) -> int:
     return int(getattr(precision, "width", 16))
 
 
+def weight_width(weight) -> int:
+    """A kernel's weight width; power-of-two weights (QKeras's quantized_po2: hls4ml's exponent type) as the narrowest
+    fixed type that holds their values, as the firmware reader types them (their products are shifts either way)."""
+    from hls4ml.model.types import ExponentPrecisionType
+
+    if isinstance(weight.type.precision, ExponentPrecisionType):
+        return exact_type_of(np.asarray(weight.data, dtype=np.float64))[0].width
+    return width(weight.type)
+
+
 # What a Latency-strategy kernel whose accum_t saturates costs per nonzero product and accumulator bit, in place of its
 # adder tree, multiplier logic and pipeline registers: each product is cast to accum_t (rounded, saturated) and added
 # in order with a saturating add. Read from N-TORC's four Conv1D Latency layers (Vivado HLS 2019.1, 16-bit
@@ -446,7 +456,7 @@ def _mac(layer, found: dict, site: Site) -> None:
     if str(layer.get_attr("strategy", "") or "").lower() == "distributed_arithmetic":
         _distributed_arithmetic(layer, found)
         return
-    weight_bits = width(layer.weights["weight"].type)
+    weight_bits = weight_width(layer.weights["weight"])
     depthwise = kind.name.startswith("Depthwise")
     reuse = int(layer.get_attr("reuse_factor", 1) or 1)
     strategy = str(layer.get_attr("strategy", "latency") or "latency").lower()
@@ -540,12 +550,16 @@ def dsps_per_product(a_bits: int, b_bits: int, family: str) -> int:
 
 
 def parallel_pixels(layer, stream: bool) -> int:
-    """Output pixels an io_parallel convolution computes at once (hls4ml's ParallelizationFactor; 1 elsewhere). The
-    Resource kernel (conv_2d_resource_cl) unrolls its pixel loop over them, one weight read for all: counted. The
-    Latency kernel keeps one pixel's multiplier allocation (its ALLOCATION pragma): what the tools do with more
-    pixels is not counted, and the estimate says so (model.territory_gaps)."""
+    """Output pixels an io_parallel convolution computes at once (hls4ml's ParallelizationFactor, as its n_partitions
+    says; 1 elsewhere). The Resource kernel (conv_2d_resource_cl) unrolls its pixel loop over them, one weight read for
+    all: counted. The Latency kernel keeps one pixel's multiplier allocation (its ALLOCATION pragma): what the tools do
+    with more pixels is not counted, and the estimate says so (model.territory_gaps)."""
     if stream or not kind_of(layer).convolution:
         return 1
+    partitions = int(layer.get_attr("n_partitions", 0) or 0)  # the template's: n_pixels = output pixels / n_partitions
+    if partitions > 0:  # (a 1x1 convolution hls4ml made pointwise keeps the factor asked for, its partitions the valid one)
+        pixels = int(layer.get_attr("out_height", 1) or 1) * int(layer.get_attr("out_width", 1) or 1)
+        return max(1, pixels // partitions)
     return max(1, int(layer.get_attr("parallelization_factor", 1) or 1))
 
 

@@ -410,8 +410,8 @@ def _with_da_kernels(firmware: Path, layers: list[Layer], with_weights: bool) ->
             layer.weights = [kernel.ravel(), bias]
 
 
-def _layer_config(layer: Layer, config: dict) -> dict:
-    """hls4ml's LayerName entry: the firmware's types, reuse factor and strategy."""
+def _layer_config(layer: Layer, config: dict, io_type: str) -> dict:
+    """hls4ml's LayerName entry: the firmware's types, reuse factor, strategy and parallelization factor."""
     if "depthwise" in config:  # hls4ml 1.3 splits a separable convolution into these halves, each taking its keys
         depthwise, pointwise = config["depthwise"], config["pointwise"]
         precision = {"result": layer.out_type, "depthwise_result": config["dw_output_t"]}
@@ -419,7 +419,7 @@ def _layer_config(layer: Layer, config: dict) -> dict:
                                       ("pointwise", pointwise, "weight_t"), ("pointwise_accum", pointwise, "accum_t"), ("bias", pointwise, "bias_t")):
             if field_name in half:
                 precision[key] = half[field_name]
-        for key, index in (("depthwise", 0), ("pointwise", 1)):  # power-of-two weights, as _layer_config types them below
+        for key, index in (("depthwise", 0), ("pointwise", 1), ("bias", 3)):  # power-of-two weights, as _layer_config types them below
             if precision.get(key) == POWER_OF_TWO:
                 values = layer.weights[index] if len(layer.weights) > index and layer.weights[index] is not None else np.ones(1)
                 precision[key] = exact_type_of(values)[0].hls4ml()
@@ -436,9 +436,12 @@ def _layer_config(layer: Layer, config: dict) -> dict:
         if isinstance(tables.get("table_size"), int):
             entry["TableSize"] = tables["table_size"]
         return entry
-    for key in ("weight", "scale"):
-        _type_powers_of_two(precision, key, layer.weights, 0)
+    for key, index in (("weight", 0), ("scale", 0), ("bias", 1)):
+        _type_powers_of_two(precision, key, layer.weights, index)
     entry = {"Precision": precision, "ReuseFactor": int(config.get("reuse_factor", config.get("reuse", 1)) or 1), "Strategy": _strategy(layer)}
+    factor = _parallelization_factor(config) if io_type == "io_parallel" else 1
+    if factor > 1:
+        entry["ParallelizationFactor"] = factor
     if "table_t" in config:
         entry["table_t"] = config["table_t"]
     if isinstance(config.get("table_size"), int):
@@ -446,6 +449,16 @@ def _layer_config(layer: Layer, config: dict) -> dict:
     if layer.function == "softmax":  # firmware older than hls4ml's softmax implementations computes its tables from floats
         entry["Implementation"] = str(config.get("implementation", "legacy")).rsplit("::", 1)[-1]
     return entry
+
+
+def _parallelization_factor(config: dict) -> int:
+    """The output pixels an io_parallel convolution computes at once: hls4ml 0.7+ writes `n_partitions`, its pixels
+    over its ParallelizationFactor (before 0.7 none); 1 where the firmware says no other."""
+    partitions = config.get("n_partitions")
+    if not isinstance(partitions, int) or partitions < 1 or "n_filt" not in config:
+        return 1
+    pixels = int(config.get("out_height", 1) or 1) * int(config.get("out_width", 1) or 1)
+    return pixels // partitions if pixels % partitions == 0 else 1
 
 
 def _type_powers_of_two(precision: dict, key: str, weights: list, index: int) -> None:
@@ -830,7 +843,7 @@ def keras_model_of(design: Firmware):
         if weights is not None:
             pending.append((built, weights))
         tensors[layer.outputs[0]], producers[layer.outputs[0]] = built(sources if len(sources) > 1 else x), layer.name
-        settings[layer.name] = _layer_config(layer, layer.config)
+        settings[layer.name] = _layer_config(layer, layer.config, design.io_type)
         if builder in (_dense, _conv1d, _conv2d, _depthwise, _separable):  # hls4ml's linear activation after it: the same type, removed
             settings[f"{layer.name}_linear"] = {"Precision": {"result": layer.out_type}}
     read = {variable for layer in design.layers for variable in layer.inputs}
