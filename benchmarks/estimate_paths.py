@@ -86,13 +86,13 @@ def written(recipe: dict, folder: Path, backend: str, distributed_arithmetic: bo
         model.save(folder / "keras_model.h5")
 
 
-def written_by(hls4ml_from: str, seed: int, index: int, folder: Path, backend: str, generation: int) -> str:
+def written_by(hls4ml_from: str, seed: int, index: int, folder: Path, backend: str, generation: int, layer_settings: bool = False) -> str:
     """written() in a child process whose hls4ml is the one installed in `hls4ml_from` (its error, one line, raised);
     that hls4ml's version."""
     import subprocess
 
     child = subprocess.run([sys.executable, __file__, "--write-one", str(seed), str(index), str(folder), "--backend", backend,
-                            "--generation", str(generation)],
+                            "--generation", str(generation)] + (["--layer-settings"] if layer_settings else []),
                            env={**os.environ, "PYTHONPATH": hls4ml_from}, capture_output=True, text=True)
     if child.returncode:
         raise RuntimeError((child.stderr.strip().splitlines() or ["no output"])[-1][:200])
@@ -132,7 +132,8 @@ def main() -> None:
         seed, index, folder = args.write_one
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            written(random_recipe(int(seed), int(index), args.generation), Path(folder), args.backend)
+            written(random_recipe(int(seed), int(index), args.generation), Path(folder), args.backend,
+                    settings_of=(int(seed), int(index)) if args.layer_settings else None)
         print(hls4ml.__version__)
         return
 
@@ -149,7 +150,7 @@ def main() -> None:
                 warnings.simplefilter("ignore")
                 try:
                     if args.hls4ml_from:
-                        writer = f"hls4ml {written_by(args.hls4ml_from, args.seed, index, folder, args.backend, args.generation)}"
+                        writer = f"hls4ml {written_by(args.hls4ml_from, args.seed, index, folder, args.backend, args.generation, args.layer_settings)}"
                     else:
                         written(recipe, folder, args.backend, args.distributed_arithmetic, (args.seed, index) if args.layer_settings else None)
                 except Exception as error:  # hls4ml cannot take the model: not a path of codesign's
