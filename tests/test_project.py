@@ -461,6 +461,21 @@ def test_a_convolutions_parallelization_factor_is_read_from_its_firmware(tmp_pat
     assert conv["ii"] == 9 * 9  # 36 / 4 passes of the reuse loop, 9 cycles each
 
 
+def test_an_upsampling_of_a_one_pixel_image_is_read_from_the_firmware_as_two_dimensional(tmp_path):
+    """hls4ml writes a 1D resize with height 1 kept 1; a 2D one of a 1x1 image also has height 1, growing: read as 1D,
+    the next Conv2D met a 1D tensor and the firmware was refused (`estimate_paths.py` seed 1329 model 11)."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(14)
+    inputs = tf.keras.Input((4, 4, 2), name="image")
+    x = tf.keras.layers.Conv2D(3, 4, name="squeeze")(inputs)  # 1x1x3
+    x = tf.keras.layers.UpSampling2D(2, name="grow")(x)
+    x = tf.keras.layers.Conv2D(2, 2, name="conv")(x)
+    outputs = tf.keras.layers.Dense(2, name="out")(tf.keras.layers.Flatten(name="flatten")(x))
+    from_model, from_firmware = _both_ways(_written(tf.keras.Model(inputs, outputs), tmp_path / "grow", "io_stream"))
+    assert from_firmware["total"] == from_model["total"]
+
+
 def test_power_of_two_weights_in_a_resource_kernel_are_as_wide_on_both_paths(tmp_path):
     """QKeras's quantized_po2 weights are hls4ml's exponent type on the config's path and, read from the firmware, the
     narrowest fixed type holding their values: a Resource kernel's weight memory and shared multipliers take that

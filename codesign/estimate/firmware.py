@@ -770,8 +770,9 @@ def _stated_input(layer: Layer) -> tuple[int, ...] | None:
         return config["in_width"], channels
     if (layer.function in ("pooling1d_cl", "global_pooling1d_cl") or _builder(layer.function) is _conv1d) and channels and "n_in" in config:
         return config["n_in"], channels  # its n_in is its width (a convolution's in hls4ml 0.4)
-    if layer.function.startswith("resize_nearest") and channels:  # height 1: hls4ml's 1D resize
-        return (config["width"], channels) if config.get("height") == 1 else (config["height"], config["width"], channels)
+    if layer.function.startswith("resize_nearest") and channels:  # height 1 kept 1: hls4ml's 1D resize (a 1x1 image grows)
+        one_d = config.get("height") == 1 and config.get("new_height", 1) == 1
+        return (config["width"], channels) if one_d else (config["height"], config["width"], channels)
     if _builder(layer.function) is _recurrent:
         return int(config["n_sequence"]), int(config["n_in"])
     if _builder(layer.function) is _embedding:  # its indices
