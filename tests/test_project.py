@@ -461,6 +461,27 @@ def test_a_convolutions_parallelization_factor_is_read_from_its_firmware(tmp_pat
     assert conv["ii"] == 9 * 9  # 36 / 4 passes of the reuse loop, 9 cycles each
 
 
+def test_a_pointwise_convolution_computes_the_pixels_its_partitions_say_not_the_factor_asked(tmp_path):
+    """hls4ml makes a 1x1 convolution pointwise and keeps the ParallelizationFactor asked for in its attribute while its
+    n_partitions holds the valid one (one output pixel: factor 2 asked, 1 built): the estimate reads n_partitions, as the
+    template does, so the config's design is its firmware's (twice the multipliers were estimated; seed 1322 model 13)."""
+    import hls4ml
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(15)
+    inputs = tf.keras.Input((2, 2, 3), name="image")
+    x = tf.keras.layers.Conv2D(4, 2, name="squeeze")(inputs)  # one output pixel
+    x = tf.keras.layers.Conv2D(3, 1, name="pointwise")(x)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(2, name="out")(tf.keras.layers.Flatten(name="flatten")(x)))
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    config["LayerName"]["pointwise"].update(Strategy="Resource", ReuseFactor=2, ParallelizationFactor=2)
+    folder = tmp_path / "pointwise"
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado", part="xcu250-figd2104-2L-e",
+                                               io_type="io_parallel").write()
+    from_model, from_firmware = _both_ways(folder)
+    assert from_firmware["total"] == from_model["total"]
+
+
 def test_an_upsampling_of_a_one_pixel_image_is_read_from_the_firmware_as_two_dimensional(tmp_path):
     """hls4ml writes a 1D resize with height 1 kept 1; a 2D one of a 1x1 image also has height 1, growing: read as 1D,
     the next Conv2D met a 1D tensor and the firmware was refused (`estimate_paths.py` seed 1329 model 11)."""
