@@ -21,11 +21,13 @@ def _config_and_firmware_agree(report: dict) -> bool:
     return not any(note.startswith(OTHER_FIRMWARE) for note in report["notes"])
 
 
-def _written(model, folder: Path, io_type: str = "io_parallel") -> Path:
-    """The model's project as hls4ml 1.3's Vivado backend writes it."""
+def _written(model, folder: Path, io_type: str = "io_parallel", layer_settings: dict[str, dict] | None = None) -> Path:
+    """The model's project as hls4ml 1.3's Vivado backend writes it (`layer_settings`: LayerName entries to update)."""
     import hls4ml
 
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
+    for name, settings in (layer_settings or {}).items():
+        config["LayerName"][name].update(settings)
     hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado",
                                                part="xcu250-figd2104-2L-e", io_type=io_type).write()
     return folder
@@ -443,19 +445,14 @@ def test_a_convolutions_parallelization_factor_is_read_from_its_firmware(tmp_pat
     """hls4ml 0.7+ writes an io_parallel convolution's ParallelizationFactor as `n_partitions` (its output pixels over
     the factor): read back, a project's firmware is its config's design, and alone it estimates as its model (it was
     read as one pixel at a time: a quarter of the multipliers, four times the passes, and called another design)."""
-    import hls4ml
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(12)
     inputs = tf.keras.Input((8, 8, 2), name="image")
     x = tf.keras.layers.Conv2D(4, 3, name="conv")(inputs)  # 36 output pixels
     model = tf.keras.Model(inputs, tf.keras.layers.Dense(2, name="out")(tf.keras.layers.Flatten(name="flatten")(x)))
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
-    config["LayerName"]["conv"].update(Strategy="Resource", ReuseFactor=9, ParallelizationFactor=4)
-    folder = tmp_path / "parallel"
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado", part="xcu250-figd2104-2L-e",
-                                               io_type="io_parallel").write()
-    from_model, from_firmware = _both_ways(folder)
+    settings = {"conv": {"Strategy": "Resource", "ReuseFactor": 9, "ParallelizationFactor": 4}}
+    from_model, from_firmware = _both_ways(_written(model, tmp_path / "parallel", layer_settings=settings))
     assert from_firmware["total"] == from_model["total"]
     conv = next(layer for layer in from_firmware["layers"] if layer["name"] == "conv")
     assert conv["ii"] == 9 * 9  # 36 / 4 passes of the reuse loop, 9 cycles each
@@ -465,7 +462,6 @@ def test_a_pointwise_convolution_computes_the_pixels_its_partitions_say_not_the_
     """hls4ml makes a 1x1 convolution pointwise and keeps the ParallelizationFactor asked for in its attribute while its
     n_partitions holds the valid one (one output pixel: factor 2 asked, 1 built): the estimate reads n_partitions, as the
     template does, so the config's design is its firmware's (twice the multipliers were estimated; seed 1322 model 13)."""
-    import hls4ml
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(15)
@@ -473,12 +469,8 @@ def test_a_pointwise_convolution_computes_the_pixels_its_partitions_say_not_the_
     x = tf.keras.layers.Conv2D(4, 2, name="squeeze")(inputs)  # one output pixel
     x = tf.keras.layers.Conv2D(3, 1, name="pointwise")(x)
     model = tf.keras.Model(inputs, tf.keras.layers.Dense(2, name="out")(tf.keras.layers.Flatten(name="flatten")(x)))
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
-    config["LayerName"]["pointwise"].update(Strategy="Resource", ReuseFactor=2, ParallelizationFactor=2)
-    folder = tmp_path / "pointwise"
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado", part="xcu250-figd2104-2L-e",
-                                               io_type="io_parallel").write()
-    from_model, from_firmware = _both_ways(folder)
+    settings = {"pointwise": {"Strategy": "Resource", "ReuseFactor": 2, "ParallelizationFactor": 2}}
+    from_model, from_firmware = _both_ways(_written(model, tmp_path / "pointwise", layer_settings=settings))
     assert from_firmware["total"] == from_model["total"]
 
 
@@ -502,7 +494,6 @@ def test_power_of_two_weights_in_a_resource_kernel_are_as_wide_on_both_paths(tmp
     narrowest fixed type holding their values: a Resource kernel's weight memory and shared multipliers take that
     width on both (the config's 7-bit exponent type against the firmware's 12-bit fixed type made the project's
     firmware another design, found by `benchmarks/estimate_paths.py --layer-settings`, seed 1322)."""
-    import hls4ml
     import tensorflow as tf
     from qkeras import QDense, quantized_po2
 
@@ -510,11 +501,7 @@ def test_power_of_two_weights_in_a_resource_kernel_are_as_wide_on_both_paths(tmp
     inputs = tf.keras.Input((12,), name="values")
     outputs = QDense(7, kernel_quantizer=quantized_po2(7), bias_quantizer=quantized_po2(7), name="fc")(inputs)
     model = tf.keras.Model(inputs, outputs)
-    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
-    config["LayerName"]["fc"].update(Strategy="Resource", ReuseFactor=4)
-    folder = tmp_path / "po2"
-    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(folder), backend="Vivado", part="xcu250-figd2104-2L-e",
-                                               io_type="io_parallel").write()
+    folder = _written(model, tmp_path / "po2", layer_settings={"fc": {"Strategy": "Resource", "ReuseFactor": 4}})
     assert "exponent_" in (folder / "firmware" / "defines.h").read_text()
     from_model, from_firmware = _both_ways(folder)
     assert from_firmware["total"] == from_model["total"]
