@@ -419,10 +419,8 @@ def _layer_config(layer: Layer, config: dict, io_type: str) -> dict:
                                       ("pointwise", pointwise, "weight_t"), ("pointwise_accum", pointwise, "accum_t"), ("bias", pointwise, "bias_t")):
             if field_name in half:
                 precision[key] = half[field_name]
-        for key, index in (("depthwise", 0), ("pointwise", 1), ("bias", 3)):  # power-of-two weights, as _layer_config types them below
-            if precision.get(key) == POWER_OF_TWO:
-                values = layer.weights[index] if len(layer.weights) > index and layer.weights[index] is not None else np.ones(1)
-                precision[key] = exact_type_of(values)[0].hls4ml()
+        for key, index in (("depthwise", 0), ("pointwise", 1), ("bias", 3)):
+            _type_powers_of_two(precision, key, layer.weights, index)
         return {"Precision": precision, "ReuseFactor": int(depthwise.get("reuse_factor", 1) or 1), "Strategy": _strategy(Layer(layer.function, layer.name, "", "", depthwise))}
     precision = {"result": layer.out_type}
     for key in ("weight", "bias", "accum", "scale", "recurrent_weight", "recurrent_bias"):
