@@ -148,6 +148,9 @@ def bench_run(run_dir: Path, say: Say, device=None, batch_sizes: str | None = No
     return BenchRecord.read(layout.report("bench")).dump()
 
 
+PROJECT_FACTS = ("part", "clock_ns")  # options a project folder may not say, stated for its estimate (with --tool)
+
+
 def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say, tool: str | None = None) -> dict:
     """`codesign estimate`: a run directory's estimate step, an hls4ml project folder as configured, or a what-if
     estimate of a run or a model file (`tool`: as that tool would synthesize it)."""
@@ -171,11 +174,13 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
                             + (f"; it holds {len(nested)} projects: {listed(nested, target)}: estimate one of them" if nested else ""))
         held_in, target = target, nested[0]
     if is_project(target) and not is_run:
-        if options or tool:
-            raise SpecError(f"{target}: an hls4ml project is estimated as it builds (its firmware as written, else its hls4ml_config.yml; "
-                            "the tool its report names): for a what-if, estimate its Keras model with these options, or edit the config "
-                            "and write the project again with hls4ml")
-        report = estimate_project(target)
+        design_options = sorted(set(options) - set(PROJECT_FACTS))
+        if design_options:
+            raise SpecError(f"{target}: an hls4ml project is estimated as it builds (its firmware as written, else its hls4ml_config.yml), "
+                            f"not with --{', --'.join(option.replace('_', '-') for option in design_options)}: for a what-if, estimate its "
+                            "Keras model with these options, or edit the config and write the project again with hls4ml (--part, "
+                            "--clock-ns and --tool state what the folder does not say)")
+        report = estimate_project(target, stated={**{fact: options.get(fact) for fact in PROJECT_FACTS}, "tool": tool})
         if held_in is not None:
             report["notes"].insert(0, f"{held_in} is not an hls4ml project folder: estimated the one project it holds, {target}")
         for line in format_estimate(report):

@@ -363,6 +363,27 @@ def test_a_firmware_that_is_not_its_configs_design_is_the_design_estimated(hls4m
     assert estimate_project(folder)["total"] == report["total"]
 
 
+def test_a_folder_that_names_no_part_or_clock_is_estimated_for_the_ones_stated_and_one_that_names_them_refuses_others(hls4ml_project, tmp_path):
+    """firmware/ alone names neither part nor clock: `--part` and `--clock-ns` state them, and the estimate is the one
+    of the project whose config names them; a project that names its part refuses another, in one line, as it does
+    a design option."""
+    configured = estimate_project(hls4ml_project)  # its config: xc7z020clg400-1 at 10 ns
+    folder = tmp_path / "firmware_only"
+    shutil.copytree(hls4ml_project / "firmware", folder / "firmware")
+    defaulted = estimate_project(folder)
+    assert defaulted["part"]["name"] == "xcvu13p" and any("names the part and clock: hls4ml's defaults taken" in note for note in defaulted["notes"])
+    result = CliRunner().invoke(main, ["estimate", str(folder), "--part", "xc7z020clg400-1", "--clock-ns", "10", "--json", str(tmp_path / "est.json")])
+    assert result.exit_code == 0, result.output
+    stated = json.loads((tmp_path / "est.json").read_text())
+    assert stated["total"] == configured["total"] and stated["part"]["name"] == "xc7z020" and stated["clock_ns"] == 10
+    assert "note: part xc7z020clg400-1 and clock 10 ns as stated: the folder names none" in result.output
+    assert not any("defaults taken" in note for note in stated["notes"])
+    for options, named in ((["--part", "xcu250-figd2104-2L-e"], "names part xc7z020clg400-1"), (["--clock-ns", "4"], "names clock 10"),
+                           (["--reuse-factor", "2"], "not with --reuse-factor")):
+        refused = CliRunner().invoke(main, ["estimate", str(hls4ml_project), *options])
+        assert refused.exit_code != 0 and named in refused.output and refused.output.count("\n") == 1, refused.output
+
+
 def test_a_weight_file_shorter_than_its_layer_reads_makes_those_weights_unknown_not_a_refusal(hls4ml_project, tmp_path):
     """hls4ml 1.3 wrote a power-of-two alpha scale of 2 values for 3 channels (benchmarks/estimate_paths.py seed 7070,
     model 27: a ValueError from the firmware alone before): such weights are drawn, with a note, as a missing file's

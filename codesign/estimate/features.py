@@ -556,11 +556,17 @@ def parallel_pixels(layer, stream: bool) -> int:
     with more pixels is not counted, and the estimate says so (model.territory_gaps)."""
     if stream or not kind_of(layer).convolution:
         return 1
-    partitions = int(layer.get_attr("n_partitions", 0) or 0)  # the template's: n_pixels = output pixels / n_partitions
-    if partitions > 0:  # (a 1x1 convolution hls4ml made pointwise keeps the factor asked for, its partitions the valid one)
-        pixels = int(layer.get_attr("out_height", 1) or 1) * int(layer.get_attr("out_width", 1) or 1)
-        return max(1, pixels // partitions)
-    return max(1, int(layer.get_attr("parallelization_factor", 1) or 1))
+    # (a 1x1 convolution hls4ml made pointwise keeps the factor asked for, its partitions the valid one)
+    pixels = pixels_per_partition(layer.get_attr("out_height", 1), layer.get_attr("out_width", 1), layer.get_attr("n_partitions"))
+    return pixels or max(1, int(layer.get_attr("parallelization_factor", 1) or 1))
+
+
+def pixels_per_partition(out_height, out_width, partitions) -> int | None:
+    """hls4ml's n_pixels of an io_parallel convolution: its output pixels over its n_partitions (None without them:
+    hls4ml before 0.7 writes none)."""
+    if isinstance(partitions, bool) or not isinstance(partitions, (int, np.integer)) or partitions < 1:
+        return None
+    return max(1, (int(out_height or 1) * int(out_width or 1)) // partitions)
 
 
 def _distributed_arithmetic(layer, found: dict) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from codesign.errors import ModelError
 from codesign.estimate.da_firmware import GENERATED, da_kernels
+from codesign.estimate.features import pixels_per_partition
 from codesign.fixed import exact_type_of
 
 SKIPPED_CALLS = ("load_weights_from_txt", "load_exponent_weights_from_txt", "load_compressed_weights_from_txt", "save_layer_output", "copy_data",
@@ -452,11 +453,9 @@ def _layer_config(layer: Layer, config: dict, io_type: str) -> dict:
 def _parallelization_factor(config: dict) -> int:
     """The output pixels an io_parallel convolution computes at once: hls4ml 0.7+ writes `n_partitions`, its pixels
     over its ParallelizationFactor (before 0.7 none); 1 where the firmware says no other."""
-    partitions = config.get("n_partitions")
-    if not isinstance(partitions, int) or partitions < 1 or "n_filt" not in config:
+    if "n_filt" not in config:
         return 1
-    pixels = int(config.get("out_height", 1) or 1) * int(config.get("out_width", 1) or 1)
-    return pixels // partitions if pixels % partitions == 0 else 1
+    return pixels_per_partition(config.get("out_height", 1), config.get("out_width", 1), config.get("n_partitions")) or 1
 
 
 def _type_powers_of_two(precision: dict, key: str, weights: list, index: int) -> None:

@@ -44,6 +44,9 @@ LAYER_KEYS = {  # what hls4ml 1.3 takes per layer in LayerName (older configs ca
 }
 
 
+DEFAULT_PART, DEFAULT_CLOCK_NS = "xcvu13p-flga2577-2-e", 5.0  # hls4ml's, for a folder that names neither
+
+
 @dataclass
 class Project:
     """What a project folder configures: the model, hls4ml's HLSConfig, and the design settings."""
@@ -59,6 +62,7 @@ class Project:
     reuse_factor: int
     notes: list[str] = field(default_factory=list)
     renames: dict[str, str] = field(default_factory=dict)  # layer names that are not C++ identifiers -> the names used
+    defaulted: tuple[str, ...] = ()  # the facts ("part", "clock_ns") the config does not name: hls4ml's defaults
 
 
 def is_project(path: Path) -> bool:
@@ -144,17 +148,21 @@ def read_project(folder: Path) -> Project:
     if config.get("Backend") != backend:
         notes.append(f"backend {config.get('Backend')} estimated as {backend} (the same HLS kernels)")
     _settings_of_firmware(folder, hls_config, notes)
+    defaulted = tuple(fact for fact, keys in (("part", ("Part", "XilinxPart")), ("clock_ns", ("ClockPeriod",))) if not any(config.get(key) for key in keys))
+    if defaulted:
+        notes.append(defaults_note(defaulted, f"{CONFIG_NAME} names no"))
     return Project(
         folder=folder,
         model_path=_model_path(folder, config),
         hls_config=hls_config,
         backend=backend,
-        part=str(config.get("Part") or config.get("XilinxPart") or "xcvu13p-flga2577-2-e"),
-        clock_ns=float(config.get("ClockPeriod", 5)),
+        part=str(config.get("Part") or config.get("XilinxPart") or DEFAULT_PART),
+        clock_ns=float(config.get("ClockPeriod") or DEFAULT_CLOCK_NS),
         io_type=_io_type(str(config.get("IOType", "io_parallel")), notes),
         strategy=STRATEGIES.get(str(model.get("Strategy", "Latency")).lower(), "Latency"),
         reuse_factor=int(model.get("ReuseFactor", 1)),
         notes=list(dict.fromkeys(notes)),
+        defaulted=defaulted,
     )
 
 
@@ -375,7 +383,8 @@ def design_of(folder: Path, as_built: bool = True) -> tuple[object, dict, list[s
         try:
             project = read_project(folder)
             settings = {"backend": project.backend, "part": project.part, "clock_ns": project.clock_ns, "io_type": project.io_type,
-                        "strategy": project.strategy, "reuse_factor": project.reuse_factor, "precision": "as configured in the project"}
+                        "strategy": project.strategy, "reuse_factor": project.reuse_factor, "precision": "as configured in the project",
+                        "defaulted": project.defaulted}
             graph = convert_project(project)
             fifo_notes = _with_written_fifo_depths(graph, written_fifo_depths(folder))
         except ModelError as error:
@@ -395,12 +404,12 @@ def _firmware_design(folder: Path) -> tuple[object, dict, list[str]]:
     from codesign.estimate.firmware import convert_firmware, read_firmware
 
     design = read_firmware(folder)
-    backend, part, clock_ns = _firmware_target(folder, design)
+    backend, part, clock_ns, defaulted = _firmware_target(folder, design)
     graph = convert_firmware(design, backend, part, clock_ns)
     design.notes.extend(_with_written_fifo_depths(graph, design.fifo_depths))
     strategies, reuse = _strategies_and_reuse(graph.config.config["HLSConfig"])
     settings = {"backend": backend, "part": part, "clock_ns": clock_ns, "io_type": design.io_type, "strategy": "/".join(strategies) or "Latency",
-                "reuse_factor": reuse, "precision": "as written in the firmware"}
+                "reuse_factor": reuse, "precision": "as written in the firmware", "defaulted": defaulted}
     return graph, settings, design.notes
 
 
@@ -457,15 +466,23 @@ def _without_folder(error: ModelError, folder: Path) -> str:
     return str(error).replace(f"{folder}: ", "").replace(f"{folder}/", "")
 
 
-def _firmware_target(folder: Path, design) -> tuple[str, str, float]:
+def _firmware_target(folder: Path, design) -> tuple[str, str, float, tuple[str, ...]]:
     """Backend, part and clock of a design read from its firmware: the config's when there is one, else the build
-    script's, else codesign's defaults."""
+    script's, else hls4ml's defaults (and which facts were defaulted)."""
     configured = _config_settings(folder)
     part, clock_ns = configured.get("part") or design.part, configured.get("clock_ns") or design.clock_ns
-    if not part or not clock_ns:
-        design.notes.append("no config or build script names the " + " and ".join(what for what, known in (("part", part), ("clock", clock_ns))
-                                                                          if not known) + ": hls4ml's defaults taken (xcvu13p-flga2577-2-e, 5 ns)")
-    return configured.get("backend") or design.backend, part or "xcvu13p-flga2577-2-e", clock_ns or 5.0
+    defaulted = tuple(fact for fact, known in (("part", part), ("clock_ns", clock_ns)) if not known)
+    if defaulted:
+        design.notes.append(defaults_note(defaulted, "no config or build script names the"))
+    return configured.get("backend") or design.backend, part or DEFAULT_PART, clock_ns or DEFAULT_CLOCK_NS, defaulted
+
+
+def defaults_note(defaulted: tuple[str, ...], who: str) -> str:
+    """The note that a folder names neither part nor clock (those of `defaulted`), and the defaults taken."""
+    facts = {"part": ("part", DEFAULT_PART), "clock_ns": ("clock", f"{DEFAULT_CLOCK_NS:g} ns")}
+    plural = len(defaulted) > 1
+    return (f"{who} {' and '.join(facts[fact][0] for fact in defaulted)}: hls4ml's default{'s' if plural else ''} taken "
+            f"({', '.join(facts[fact][1] for fact in defaulted)}); `codesign estimate --part/--clock-ns` states them")
 
 
 def _strategies_and_reuse(hls_config: dict) -> tuple[list[str], int]:
@@ -496,13 +513,13 @@ def project_with_a_model(folder: Path, scratch: Path) -> Project:
     Path(scratch).mkdir(parents=True, exist_ok=True)
     model_path = Path(scratch) / REBUILT_MODEL
     model.save(model_path)
-    backend, part, clock_ns = _firmware_target(folder, design)
+    backend, part, clock_ns, defaulted = _firmware_target(folder, design)
     strategies, reuse = _strategies_and_reuse(hls_config)
     return Project(
         folder=folder, model_path=model_path, hls_config=hls_config, backend=backend, part=part, clock_ns=clock_ns,
         io_type=design.io_type, strategy="Resource" if strategies == ["Resource"] else "Latency", reuse_factor=reuse,
         notes=[f"the model rebuilt from the firmware (parameters.h, defines.h, weights/) in float, with the firmware's types: {reason}"]
-        + design.notes,
+        + design.notes, defaulted=defaulted,
     )
 
 
@@ -604,9 +621,36 @@ def clock_of_build(build: dict, configured: float, notes: list[str]) -> float:
     return built
 
 
-def estimate_project(folder: Path, local: bool = True) -> dict:
+def _with_stated_target(folder: Path, settings: dict, build: dict, stated: dict, notes: list[str]) -> list[str]:
+    """`settings` with the part and clock the user states where the folder names none (its config, build script or
+    report), and the notes saying so; ModelError where the folder names another."""
+    named_by_report = {"clock_ns": build.get("clock_ns"), "part": build.get("part")}
+    taken = []
+    for fact, flag in (("part", "--part"), ("clock_ns", "--clock-ns")):
+        value = stated.get(fact)
+        if value is None:
+            continue
+        named = named_by_report[fact] or (settings[fact] if fact not in settings.get("defaulted", ()) else None)
+        if named is not None and str(named).lower() != str(value).lower() and not (fact == "clock_ns" and math.isclose(float(named), float(value))):
+            raise ModelError(f"{folder}: the project names {'part' if fact == 'part' else 'clock'} {named} (its config, build script or "
+                             f"report), not {flag} {value}: an estimate for another {'part' if fact == 'part' else 'clock'} is a what-if "
+                             "(estimate its Keras model with the option, or edit the config and write the project again with hls4ml)")
+        if named is None:
+            settings[fact] = value
+            taken.append(fact)
+    if not taken:
+        return notes
+    left = tuple(fact for fact in settings.get("defaulted", ()) if fact not in taken)
+    notes = [note for note in notes if "hls4ml's default" not in note or "taken (" not in note]
+    notes.append(f"{' and '.join('part ' + settings['part'] if fact == 'part' else f'clock {settings[fact]:g} ns' for fact in taken)} as stated: "
+                 "the folder names none")
+    return notes + ([defaults_note(left, "the folder names no")] if left else [])
+
+
+def estimate_project(folder: Path, local: bool = True, stated: dict | None = None) -> dict:
     """The design exactly as the project configures it, estimated (`local`: with the user's calibration, estimate/local.py);
-    the vendor's report beside it, never used."""
+    the vendor's report beside it, never used. `stated`: the part, clock (`clock_ns`) and tool the user says it is built
+    for, taken where the folder names none (ModelError where it names another: that is another design)."""
     from codesign.estimate.model import CLOCK_UNCERTAINTY, estimate_graph
     from codesign.estimate.features import family_of
     from codesign.estimate.run import add_vendor, tool_label
@@ -614,13 +658,21 @@ def estimate_project(folder: Path, local: bool = True) -> dict:
     from codesign.parts import part_or_unlisted
 
     folder = Path(folder)
+    stated = {key: value for key, value in (stated or {}).items() if value is not None}
     graph, settings, notes = design_of(folder)
+    build = build_of_report(folder)  # the report's header, read once: its tool and its clock
+    notes = _with_stated_target(folder, settings, build, stated, notes)
     part, unlisted = part_or_unlisted(settings["part"])
     notes += [f"{unlisted} ({family_of(part.base)})"] if unlisted else []
     multipliers = forced_multipliers(folder)
-    build = build_of_report(folder)  # the report's header, read once: its tool and its clock
     tool, evidence = tool_of_folder(folder, settings["backend"], build)
-    if evidence != REPORT_SAYS:
+    if stated.get("tool") and stated["tool"] != tool:
+        if evidence == REPORT_SAYS or evidence.startswith("the banner of"):
+            raise ModelError(f"{folder}: {evidence} says {tool} built it, not {stated['tool']}: an estimate of another tool's build is a "
+                             "what-if (estimate its Keras model with --tool)")
+        notes.append(f"no C-synthesis report: estimated as {stated['tool']} builds it, as stated (the folder alone says {tool}, from {evidence})")
+        tool = stated["tool"]
+    elif evidence != REPORT_SAYS:
         notes.append(f"no C-synthesis report: estimated as {tool} builds it (from {evidence})")
     clock_ns = clock_of_build(build, settings["clock_ns"], notes)
     uncertainty, said = clock_uncertainty_of_build(folder, clock_ns, build)
