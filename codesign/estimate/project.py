@@ -631,7 +631,8 @@ def _with_stated_target(folder: Path, settings: dict, build: dict, stated: dict,
         if value is None:
             continue
         named = named_by_report[fact] or (settings[fact] if fact not in settings.get("defaulted", ()) else None)
-        if named is not None and str(named).lower() != str(value).lower() and not (fact == "clock_ns" and math.isclose(float(named), float(value))):
+        same = math.isclose(float(named), float(value)) if fact == "clock_ns" and named is not None else _part_key(named) == _part_key(value)
+        if named is not None and not same:
             raise ModelError(f"{folder}: the project names {'part' if fact == 'part' else 'clock'} {named} (its config, build script or "
                              f"report), not {flag} {value}: an estimate for another {'part' if fact == 'part' else 'clock'} is a what-if "
                              "(estimate its Keras model with the option, or edit the config and write the project again with hls4ml)")
@@ -645,6 +646,11 @@ def _with_stated_target(folder: Path, settings: dict, build: dict, stated: dict,
     notes.append(f"{' and '.join('part ' + settings['part'] if fact == 'part' else f'clock {settings[fact]:g} ns' for fact in taken)} as stated: "
                  "the folder names none")
     return notes + ([defaults_note(left, "the folder names no")] if left else [])
+
+
+def _part_key(part) -> str:
+    """A part number as compared: case and dashes aside (xc7z020clg400-1 is xc7z020-clg400-1)."""
+    return str(part).lower().replace("-", "")
 
 
 def estimate_project(folder: Path, local: bool = True, stated: dict | None = None) -> dict:
