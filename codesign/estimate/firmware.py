@@ -583,6 +583,10 @@ def _normalize(layer: Layer, config: dict, resource: bool):
     from tensorflow import keras
 
     scale, bias = layer.weights[0], layer.weights[1]
+    if scale is not None and bias is not None and np.all(np.asarray(scale) == 1) and not np.any(bias):
+        # a call of scale 1 and bias 0 (an ApplyAlpha hls4ml added after its pass that removes such normalizations) is
+        # in the design: a scale a float32 step above 1, which its type rounds to 1, keeps hls4ml from removing it again
+        scale = np.full(np.shape(scale), np.nextafter(np.float32(1), np.float32(2)), dtype=np.float32)
     return keras.layers.BatchNormalization(epsilon=1e-3, name=layer.name), [scale, bias, np.zeros_like(scale), np.full_like(scale, 1.0 - 1e-3)]
 
 
