@@ -530,6 +530,31 @@ def test_a_vitis_hls_era_and_family_no_calibration_design_was_built_by_is_outsid
     assert tool_gaps("xc7z020clg400-1", "Vitis HLS 2021.1") == tool_gaps("xc7z020clg400-1", "Vivado HLS 2019.2") == []
 
 
+def test_a_latency_kernel_by_a_tool_no_calibration_design_has_on_that_family_is_outside_the_territory(tmp_path):
+    """A Latency kernel's adder-tree registers and timings are priced per family, from the builds of the tools that
+    made that family's rows (io_parallel on 7-series: Vitis HLS 2021.1 alone): a Vivado HLS io_parallel build on a
+    Zynq-7000 takes another tool's prices and says so, its interval widened; on UltraScale Vivado HLS's own rows price it."""
+    import tensorflow as tf
+
+    from codesign.convert import build_graph, policy_candidate
+    from codesign.estimate.model import estimate_graph
+    from codesign.parts import find_part
+
+    inputs = tf.keras.Input((16,))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(8, name="fc")(inputs))
+    hls = HLSSpec(precision="ap_fixed<16,6>")
+    graph = build_graph(model, hls, tmp_path, None, tmp_path / "log", policy_candidate(hls.precision))
+
+    def kernel_gaps(part, tool, backend="Vivado"):
+        report = estimate_graph(graph, find_part(part), 5.0, "io_parallel", backend, tool=tool)
+        return [gap for gap in report["territory"]["gaps"] if gap.startswith("the Latency kernels of")], report
+
+    gaps, report = kernel_gaps("xc7z020clg400-1", "Vivado HLS 2019.2")
+    assert len(gaps) == 1 and gaps[0].startswith("the Latency kernels of fc in io_parallel by Vivado HLS on 7series: no calibration design has one")
+    assert report["territory"]["inside"] is False and any(note.startswith("outside the calibrated territory") for note in report["notes"])
+    assert kernel_gaps("xcu250-figd2104-2L-e", "Vivado HLS 2020.1")[0] == kernel_gaps("xc7z020clg400-1", "Vitis HLS 2021.1", "Vitis")[0] == []
+
+
 def test_narrow_products_go_to_logic_except_on_vitis_before_2023(tmp_path):
     """8-bit data into 8-bit weights: LUTs on Vivado HLS and current Vitis HLS, DSPs by the digit rule on Vitis HLS
     2021 (the ArgyKokk projects); 16-bit data keeps its DSPs everywhere."""

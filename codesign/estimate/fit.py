@@ -349,12 +349,14 @@ def _nnls_relative(rows: np.ndarray, targets: np.ndarray, fixed: np.ndarray | No
 
 def territory(samples: list[Sample], layers: list[LayerRow] = ()) -> dict[str, list[str]]:
     """Every layer type in its io type, every tool, and the largest Resource-strategy reuse factor some calibration row
-    has; where shared Resource kernels are, also among the layer rows (N-TORC's), which price their registers."""
+    has; where shared Resource kernels and Latency kernels are (io type, tool and family), also among the layer rows
+    (N-TORC's), which price their registers."""
     found = [territory_of(sample.features, sample.timing) for sample in samples]
     territory = {key: sorted({entry for each in found for entry in each[key]}) for key in ("layers", "tools", "chained", "dividers")}
     sites = found + [territory_of([row.features], row.timing) for row in layers]
     return {**territory, "resource_reuse": [max(each["resource_reuse"][0] for each in found)],
-            "shared_kernels": sorted({entry for each in sites for entry in each["shared_kernels"]})}
+            "shared_kernels": sorted({entry for each in sites for entry in each["shared_kernels"]}),
+            "latency_kernels": sorted({entry for each in sites for entry in each["latency_kernels"]})}
 
 
 def fit_constants(samples: list[Sample], interval: dict | None = None, fitted_on: dict | None = None, interval_widest: dict | None = None,

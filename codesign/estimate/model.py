@@ -352,8 +352,15 @@ def territory_of(features: list[dict], timing: Timing) -> dict[str, list[str]]:
     chained = [timing.family] if chained_layers(features, timing, saturating=False) else []
     dividers = ["pooling"] if any(layer["shape"].get("dividers") for layer in features) else []
     shared_sites = [f"{timing.io_type} on {timing.family}"] if shared_kernels(features) else []
-    return {"layers": layers, "tools": [f"{timing.era or timing.scheduler} on {timing.family}"], "resource_reuse": [max(shared, default=0)], "chained": chained,
-            "dividers": dividers, "shared_kernels": shared_sites}
+    tool = f"{timing.era or timing.scheduler} on {timing.family}"
+    latency_sites = [f"{timing.io_type} by {tool}"] if latency_kernels(features) else []
+    return {"layers": layers, "tools": [tool], "resource_reuse": [max(shared, default=0)], "chained": chained,
+            "dividers": dividers, "shared_kernels": shared_sites, "latency_kernels": latency_sites}
+
+
+def latency_kernels(features: list[dict]) -> list[str]:
+    """Names of the Latency-strategy kernels (a multiplier per product, an adder tree cut by pipeline registers)."""
+    return [layer["name"] for layer in features if _cuts_a_tree(layer)]
 
 
 def shared_kernels(features: list[dict]) -> list[str]:
@@ -382,6 +389,13 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
         gaps.append(f"the Resource kernels of {named} in {site[0]}: no calibration design has one (calibrated: "
                     f"{', '.join(constants.territory['shared_kernels'])}; in io_parallel their registers are counted from dense_resource, "
                     "one FF per bit of its accumulators and of its shared multipliers' operands and products)")
+    site = found["latency_kernels"]  # (a tool no row was built by is named above)
+    if "latency_kernels" in constants.territory and site and site[0] not in constants.territory["latency_kernels"] and \
+            found["tools"][0] in constants.territory.get("tools", []):
+        named = ", ".join(latency_kernels(features)[:4]) + (f" and {len(latency_kernels(features)) - 4} more" if len(latency_kernels(features)) > 4 else "")
+        gaps.append(f"the Latency kernels of {named} in {site[0]}: no calibration design has one (calibrated: "
+                    f"{', '.join(constants.territory['latency_kernels'])}; their adder trees' registers and timings are priced per "
+                    "family, from that family's builds by the other tools)")
     if "chained" in constants.territory and found["chained"] and found["chained"][0] not in constants.territory["chained"]:
         named = ", ".join(chained_layers(features, timing, saturating=False))
         gaps.append(f"the products of {named} summed one after another (more than {PRODUCTS_SUMMED_IN_A_TREE:,}, Vitis HLS): no calibration "
