@@ -583,10 +583,6 @@ def _normalize(layer: Layer, config: dict, resource: bool):
     from tensorflow import keras
 
     scale, bias = layer.weights[0], layer.weights[1]
-    if scale is not None and bias is not None and np.all(np.asarray(scale) == 1) and not np.any(bias):
-        # a call of scale 1 and bias 0 (an ApplyAlpha hls4ml added after its pass that removes such normalizations) is
-        # in the design: a scale a float32 step above 1, which its type rounds to 1, keeps hls4ml from removing it again
-        scale = np.full(np.shape(scale), np.nextafter(np.float32(1), np.float32(2)), dtype=np.float32)
     return keras.layers.BatchNormalization(epsilon=1e-3, name=layer.name), [scale, bias, np.zeros_like(scale), np.full_like(scale, 1.0 - 1e-3)]
 
 
@@ -863,9 +859,23 @@ def convert_firmware(design: Firmware, backend: str, part: str, clock_ns: float)
     from codesign.hls4ml_graph import hls4ml_graph
 
     model, hls_config = keras_model_of(design)
+    _keep_identity_normalizations(model)
     graph = hls4ml_graph(model, hls_config, "hls4ml 1.3 cannot convert the design rebuilt from the firmware", backend=backend, part=part,
                          clock_period=clock_ns, io_type=design.io_type)
     return _with_firmware_types(graph, design)
+
+
+def _keep_identity_normalizations(model) -> None:
+    """A normalize call of scale 1 and bias 0 (an ApplyAlpha hls4ml adds after its pass that removes such calls) is in
+    the design: its scale set a float32 step above 1, which its type rounds back to 1, so hls4ml keeps it (its
+    SkipOptimizers setting does not reach its flows). The estimate's graph only: the model itself stays as read."""
+    from tensorflow import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            if np.all(gamma == 1) and not np.any(beta) and not np.any(mean):
+                layer.set_weights([np.full_like(gamma, np.nextafter(np.float32(1), np.float32(2))), beta, mean, variance])
 
 
 def _with_firmware_types(graph, design: Firmware):
