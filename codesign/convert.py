@@ -311,10 +311,14 @@ def _exact_quantizer_types(keras_model, config: dict) -> None:
     output quantizer the ap_fixed whose values and casts are exactly the quantizer's."""
     per_layer = config["LayerName"]
     for layer in keras_model.layers:
-        fixed = quantizer_type(activation_quantizer(layer))
-        precision = per_layer.get(layer.name, {}).get("Precision")
-        if fixed is not None and isinstance(precision, dict) and "result" in precision:
-            precision["result"] = fixed.hls4ml()
+        quantizer = activation_quantizer(layer)
+        fixed = quantizer_type(quantizer)
+        # a Q-layer's activation quantizer hls4ml makes a layer of its own, named after both (fuzz seed 1339: a
+        # QDense's quantized_bits(10,2,keep_negative=0) cast at fixed<10,3>, one fraction bit short)
+        for name in (layer.name, f"{layer.name}_{type(quantizer).__name__}"):
+            precision = per_layer.get(name, {}).get("Precision")
+            if fixed is not None and isinstance(precision, dict) and "result" in precision:
+                precision["result"] = fixed.hls4ml()
 
 
 LATENCY_STACK_LIMIT = 1 << 19  # products of one Latency-strategy layer the C++ emulation can hold (see below)
