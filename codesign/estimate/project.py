@@ -45,6 +45,8 @@ LAYER_KEYS = {  # what hls4ml 1.3 takes per layer in LayerName (older configs ca
 
 
 DEFAULT_PART, DEFAULT_CLOCK_NS = "xcvu13p-flga2577-2-e", 5.0  # hls4ml's, for a folder that names neither
+FACT_WORDS = {"part": "part", "clock_ns": "clock"}
+DEFAULTS_SAID_BY = (f"{CONFIG_NAME} names no", "no config or build script names the")  # the config path's note, the firmware path's
 
 
 @dataclass
@@ -150,7 +152,7 @@ def read_project(folder: Path) -> Project:
     _settings_of_firmware(folder, hls_config, notes)
     defaulted = tuple(fact for fact, keys in (("part", ("Part", "XilinxPart")), ("clock_ns", ("ClockPeriod",))) if not any(config.get(key) for key in keys))
     if defaulted:
-        notes.append(defaults_note(defaulted, f"{CONFIG_NAME} names no"))
+        notes.append(defaults_note(defaulted, DEFAULTS_SAID_BY[0]))
     return Project(
         folder=folder,
         model_path=_model_path(folder, config),
@@ -473,16 +475,16 @@ def _firmware_target(folder: Path, design) -> tuple[str, str, float, tuple[str, 
     part, clock_ns = configured.get("part") or design.part, configured.get("clock_ns") or design.clock_ns
     defaulted = tuple(fact for fact, known in (("part", part), ("clock_ns", clock_ns)) if not known)
     if defaulted:
-        design.notes.append(defaults_note(defaulted, "no config or build script names the"))
+        design.notes.append(defaults_note(defaulted, DEFAULTS_SAID_BY[1]))
     return configured.get("backend") or design.backend, part or DEFAULT_PART, clock_ns or DEFAULT_CLOCK_NS, defaulted
 
 
 def defaults_note(defaulted: tuple[str, ...], who: str) -> str:
     """The note that a folder names neither part nor clock (those of `defaulted`), and the defaults taken."""
-    facts = {"part": ("part", DEFAULT_PART), "clock_ns": ("clock", f"{DEFAULT_CLOCK_NS:g} ns")}
+    defaults = {"part": DEFAULT_PART, "clock_ns": f"{DEFAULT_CLOCK_NS:g} ns"}
     plural = len(defaulted) > 1
-    return (f"{who} {' and '.join(facts[fact][0] for fact in defaulted)}: hls4ml's default{'s' if plural else ''} taken "
-            f"({', '.join(facts[fact][1] for fact in defaulted)}); `codesign estimate --part/--clock-ns` states them")
+    return (f"{who} {' and '.join(FACT_WORDS[fact] for fact in defaulted)}: hls4ml's default{'s' if plural else ''} taken "
+            f"({', '.join(defaults[fact] for fact in defaulted)}); `codesign estimate --part/--clock-ns` states them")
 
 
 def _strategies_and_reuse(hls_config: dict) -> tuple[list[str], int]:
@@ -622,27 +624,27 @@ def clock_of_build(build: dict, configured: float, notes: list[str]) -> float:
 
 
 def _with_stated_target(folder: Path, settings: dict, build: dict, stated: dict, notes: list[str]) -> list[str]:
-    """`settings` with the part and clock the user states where the folder names none (its config, build script or
-    report), and the notes saying so; ModelError where the folder names another."""
-    named_by_report = {"clock_ns": build.get("clock_ns"), "part": build.get("part")}
+    """`settings` with the part and clock the user states where the folder names none (its config, build script or, for
+    the clock, report), and the notes saying so; ModelError where the folder names another."""
     taken = []
     for fact, flag in (("part", "--part"), ("clock_ns", "--clock-ns")):
         value = stated.get(fact)
+        named = (build.get("clock_ns") if fact == "clock_ns" else None) or (settings[fact] if fact not in settings["defaulted"] else None)
         if value is None:
             continue
-        named = named_by_report[fact] or (settings[fact] if fact not in settings.get("defaulted", ()) else None)
-        same = math.isclose(float(named), float(value)) if fact == "clock_ns" and named is not None else _part_key(named) == _part_key(value)
-        if named is not None and not same:
-            raise ModelError(f"{folder}: the project names {'part' if fact == 'part' else 'clock'} {named} (its config, build script or "
-                             f"report), not {flag} {value}: an estimate for another {'part' if fact == 'part' else 'clock'} is a what-if "
-                             "(estimate its Keras model with the option, or edit the config and write the project again with hls4ml)")
         if named is None:
             settings[fact] = value
             taken.append(fact)
+        elif not (math.isclose(float(named), float(value)) if fact == "clock_ns" else _part_key(named) == _part_key(value)):
+            word = FACT_WORDS[fact]
+            raise ModelError(f"{folder}: the project names {word} {named} (its config, build script or report), not {flag} {value}: an "
+                             f"estimate for another {word} is a what-if (estimate its Keras model with the option, or edit the config and "
+                             "write the project again with hls4ml)")
     if not taken:
         return notes
-    left = tuple(fact for fact in settings.get("defaulted", ()) if fact not in taken)
-    notes = [note for note in notes if "hls4ml's default" not in note or "taken (" not in note]
+    said = {defaults_note(settings["defaulted"], who) for who in DEFAULTS_SAID_BY}  # the note design_of added: now not so
+    left = tuple(fact for fact in settings["defaulted"] if fact not in taken)
+    notes = [note for note in notes if note not in said]
     notes.append(f"{' and '.join('part ' + settings['part'] if fact == 'part' else f'clock {settings[fact]:g} ns' for fact in taken)} as stated: "
                  "the folder names none")
     return notes + ([defaults_note(left, "the folder names no")] if left else [])
@@ -659,7 +661,7 @@ def estimate_project(folder: Path, local: bool = True, stated: dict | None = Non
     for, taken where the folder names none (ModelError where it names another: that is another design)."""
     from codesign.estimate.model import CLOCK_UNCERTAINTY, estimate_graph
     from codesign.estimate.features import family_of
-    from codesign.estimate.run import add_vendor, tool_label
+    from codesign.estimate.run import TOOL_PATTERN, add_vendor, tool_label
     from codesign.estimate.vendor import REPORT_SAYS, build_of_report, tool_of_folder
     from codesign.parts import part_or_unlisted
 
@@ -673,7 +675,7 @@ def estimate_project(folder: Path, local: bool = True, stated: dict | None = Non
     multipliers = forced_multipliers(folder)
     tool, evidence = tool_of_folder(folder, settings["backend"], build)
     if stated.get("tool") and stated["tool"] != tool:
-        if evidence == REPORT_SAYS or evidence.startswith("the banner of"):
+        if re.fullmatch(TOOL_PATTERN, tool):  # its report or its tool's log names the version
             raise ModelError(f"{folder}: {evidence} says {tool} built it, not {stated['tool']}: an estimate of another tool's build is a "
                              "what-if (estimate its Keras model with --tool)")
         notes.append(f"no C-synthesis report: estimated as {stated['tool']} builds it, as stated (the folder alone says {tool}, from {evidence})")
