@@ -19,7 +19,7 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import DEPTHWISE_CONV2D, is_batch_normalization, kind_of, producer_past_dropouts
+from codesign.layers import DEPTHWISE_CONV2D, is_batch_normalization, kind_of, producer_past_dropouts, split_activation
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, quantizer_type
@@ -243,7 +243,8 @@ def _trace_and_override(keras_model, config: dict, hls: HLSSpec) -> None:
     """Trace every layer (the first diverging layer is found from the traces) and apply per-layer overrides."""
     per_layer = config.setdefault("LayerName", {})
     for layer in keras_model.layers:
-        per_layer.setdefault(layer.name, {})["Trace"] = True
+        for name in filter(None, (layer.name, split_activation(layer))):  # a split activation's cast is traced too
+            per_layer.setdefault(name, {})["Trace"] = True
     for name, override in hls.layers.items():
         if name not in per_layer:
             continue  # reported by _apply_type_overrides, which sees the converted graph
@@ -315,7 +316,7 @@ def _exact_quantizer_types(keras_model, config: dict) -> None:
         fixed = quantizer_type(quantizer)
         # a Q-layer's activation quantizer hls4ml makes a layer of its own, named after both (fuzz seed 1339: a
         # QDense's quantized_bits(10,2,keep_negative=0) cast at fixed<10,3>, one fraction bit short)
-        for name in (layer.name, f"{layer.name}_{type(quantizer).__name__}"):
+        for name in (layer.name, split_activation(layer)):
             precision = per_layer.get(name, {}).get("Precision")
             if fixed is not None and isinstance(precision, dict) and "result" in precision:
                 precision["result"] = fixed.hls4ml()

@@ -188,6 +188,21 @@ def is_quantizer_layer(keras_layer) -> bool:
     return type(keras_layer).__name__ == "QActivation"
 
 
+# Keras layers with an activation that hls4ml keeps whole (keras_v2_to_hls: activation_layers, recurrent_layers)
+UNSPLIT_LAYERS = ("Activation", "QActivation", "LeakyReLU", "ThresholdedReLU", "ELU", "PReLU", "Softmax", "SimpleRNN", "LSTM",
+                  "GRU", "QSimpleRNN", "QLSTM", "QGRU", "Bidirectional")
+
+
+def split_activation(keras_layer) -> str | None:
+    """The name hls4ml gives the activation layer it splits off a layer with `activation=` ('fc_relu',
+    'fc_quantized_bits'; keras_v2_to_hls), where that layer's own cast can round; None for a layer without one."""
+    if type(keras_layer).__name__ in UNSPLIT_LAYERS:
+        return None
+    activation = keras_layer.get_config().get("activation") if hasattr(keras_layer, "get_config") else None
+    name = activation.get("class_name") if isinstance(activation, dict) else activation
+    return f"{keras_layer.name}_{name}" if isinstance(name, str) else None
+
+
 def inputs_of(keras_layer) -> list[str]:
     """The names of the Keras layers feeding this one."""
     nodes = getattr(keras_layer, "_inbound_nodes", None) or []

@@ -14,7 +14,6 @@ from codesign.records import ConversionRecord, EmulationMeta, TrainRecord
 
 DIVERGENCE_SAMPLES = 16  # mismatching samples traced layer by layer to find the first diverging layer
 EXACT_REFERENCE_SAMPLES = 256  # samples the exact evaluation runs on when the firmware equals QKeras on every one (compare_with_model)
-SPLIT_SUFFIXES = ("_alpha", "_linear")  # what hls4ml splits off a Keras layer: its auto_po2 scale, its linear activation
 REPLAY_CPP = 64  # inputs of a proven domain run through the C++ emulation itself before 'proven' is written
 
 
@@ -164,10 +163,12 @@ def traced_divergence(layout: RunLayout, model, x: np.ndarray, traced_layers: di
 
 
 def _keras_owner(name: str, keras: dict) -> str | None:
-    """The Keras layer a firmware layer computes (all or the end of): itself, or the one hls4ml split it from."""
+    """The Keras layer a firmware layer computes (all or the end of): itself, or the one hls4ml split it from and named
+    it after ('conv_alpha', an auto_po2 scale; 'fc_relu' and 'fc_quantized_bits', its activation: layers.split_activation):
+    the longest Keras name it extends."""
     if name in keras:
         return name
-    return next((name[: -len(suffix)] for suffix in SPLIT_SUFFIXES if name.endswith(suffix) and name[: -len(suffix)] in keras), None)
+    return max((owner for owner in keras if name.startswith(owner + "_")), key=len, default=None)
 
 
 # --- a run's firmware against its model --------------------------------------------------------------------------

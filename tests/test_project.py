@@ -383,6 +383,14 @@ def test_a_folder_that_names_no_part_or_clock_is_estimated_for_the_ones_stated_a
                            (["--reuse-factor", "2"], "not with --reuse-factor")):
         refused = CliRunner().invoke(main, ["estimate", str(hls4ml_project), *options])
         assert refused.exit_code != 0 and named in refused.output and refused.output.count("\n") == 1, refused.output
+    # no report: the tool is stated; one whose report names another version refuses it
+    result = CliRunner().invoke(main, ["estimate", str(folder), "--tool", "Vivado HLS 2019.2", "--json", str(tmp_path / "tool.json")])
+    assert result.exit_code == 0 and "estimated as Vivado HLS 2019.2 builds it, as stated" in result.output, result.output
+    assert json.loads((tmp_path / "tool.json").read_text())["settings"]["tool"] == "Vivado HLS 2019.2"
+    reported = CALIBRATION / "CestMerNeil__FPGA_Accelerator4NN_Inference__LeNet__LeNet_ZCU104"
+    if reported.exists():
+        refused = CliRunner().invoke(main, ["estimate", str(reported), "--tool", "Vitis HLS 2024.1"])
+        assert refused.exit_code != 0 and refused.output.count("\n") == 1 and "Vivado HLS 2019.2 built it, not Vitis HLS 2024.1" in refused.output, refused.output
 
 
 def test_a_weight_file_shorter_than_its_layer_reads_makes_those_weights_unknown_not_a_refusal(hls4ml_project, tmp_path):

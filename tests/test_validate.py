@@ -58,6 +58,42 @@ def test_a_split_layer_is_compared_where_its_last_part_ends_and_a_merged_quantiz
     assert first_divergence(order, firmware, keras, {"conv": "conv_q"})["name"] == "fc"
 
 
+def test_an_activation_hls4ml_split_off_is_compared_as_its_layers_end():
+    order = [{"name": "fc", "class": "Dense"}, {"name": "fc_quantized_bits", "class": "Activation"}, {"name": "out", "class": "Dense"}]
+    keras = {"fc": np.full((2, 4), 0.25), "out": np.ones((2, 2))}
+    firmware = {"fc": np.full((2, 4), 0.3), "fc_quantized_bits": np.full((2, 4), 0.25), "out": np.ones((2, 2))}
+    assert first_divergence(order, firmware, keras) is None  # 'fc' holds the sums before the quantizer Keras applies
+    firmware["fc_quantized_bits"] = np.full((2, 4), 0.125)  # the split layer's own cast rounds
+    assert first_divergence(order, firmware, keras)["name"] == "fc_quantized_bits"
+
+
+def test_the_activations_hls4ml_splits_off_are_named_and_traced_as_hls4ml_names_them(tmp_path):
+    import hls4ml
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    from codesign.convert import _trace_and_override
+    from codesign.layers import split_activation
+    from codesign.config import HLSSpec
+
+    inputs = keras.Input((4,), name="x")
+    layers = [keras.layers.Dense(3, activation="relu", name="fc"),
+              QDense(3, activation=quantized_relu(4, 0), kernel_quantizer=quantized_bits(6, 0, alpha=1), name="q"),
+              QDense(3, activation="quantized_bits(6,2,0)", kernel_quantizer=quantized_bits(6, 0, alpha=1), name="q_1"),
+              QActivation("quantized_relu(3,1)", name="act"), keras.layers.Activation("tanh", name="t")]
+    outputs = inputs
+    for layer in layers:
+        outputs = layer(outputs)
+    model = keras.Model(inputs, outputs)
+    assert [split_activation(layer) for layer in layers] == ["fc_relu", "q_quantized_relu", "q_1_quantized_bits", None, None]
+    config = hls4ml.utils.config_from_keras_model(model, granularity="model")  # no layer listed: tracing names them
+    _trace_and_override(model, config, HLSSpec())
+    graph = hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "prj"), backend="Vivado")
+    traced = {layer.name for layer in graph.get_layers() if layer.get_attr("trace", False)}
+    assert {"fc_relu", "q_quantized_relu", "fc", "q", "q_1", "act", "t"} <= traced
+    assert {layer.name for layer in graph.get_layers()} == traced  # q_1's linear cast is merged into q_1 here
+
+
 def test_a_diverging_layer_without_a_reason_takes_the_proofs_float32_finding_there_and_no_type_it_chose():
     from codesign.validate import with_the_proofs_reason
 
