@@ -385,6 +385,7 @@ GRAPH_ATTRIBUTES = (
     "n_in", "n_out", "in_height", "in_width", "out_height", "out_width", "n_chan", "n_filt", "filt_height", "filt_width",
     "stride_height", "stride_width", "pad_top", "pad_bottom", "pad_left", "pad_right", "pool_height", "pool_width",
     "pool_op", "activation", "depth_multiplier", "count_pad", "_weights_transposed", "implementation", "table_size",
+    "op", "axis",  # a merge's operation, a concatenation's axis (the proof's merges)
 )
 
 
@@ -400,6 +401,7 @@ def graph_description(graph) -> dict:
                 "class": layer.class_name,
                 "kind": kind.name if kind is not None else None,  # codesign/layers.py's kind, matched on hls4ml's classes
                 "inputs": list(layer.inputs),
+                "outputs": list(layer.outputs),  # a Clone's copies ('<input>_cpy1', ...), which its consumers read
                 "output_shape": [int(size) for size in output.shape],
                 "attributes": {key: _plain(layer.get_attr(key)) for key in GRAPH_ATTRIBUTES if layer.get_attr(key) is not None},
                 "types": {key: _precision(var.precision) for key, var in layer.types.items()},

@@ -95,14 +95,14 @@ RESHAPE = Kind("Reshape", "reshape", aliases=("Flatten",))
 TRANSPOSE = Kind("Transpose", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE,
                                           "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF})
 CLONE = Kind("Clone", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": "a stream's copy for two branches: " + EMULATED_ELSEWHERE,
-                                  "compiled": "a stream's copy for two branches: " + EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL})
+                                  "compiled": "a stream's copy for two branches: " + EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 REPACK = Kind("Repack", "reshape", {"compiled": "a stream's repacking (io_stream): the numpy emulator runs instead", "rtl": NOT_A_KERNEL})
 ZERO_PADDING1D = Kind("ZeroPadding1D", "padding", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
                                                    "proof": NO_PROOF, "rtl": NOT_A_KERNEL}, kernel="zeropad1d")
 ZERO_PADDING2D = Kind("ZeroPadding2D", "padding", {"rtl": NOT_A_KERNEL}, kernel="zeropad2d")
 RESIZE = Kind("Resize", "resize", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 _MERGE = {"vectorized": "a layer with two inputs: " + EMULATED_ELSEWHERE, "compiled": "a layer with two inputs: " + EMULATED_ELSEWHERE,
-          "proof": NO_PROOF, "rtl": NOT_A_KERNEL}
+          "rtl": NOT_A_KERNEL}
 MERGE = Kind("Merge", "merge", dict(_MERGE))
 CONCATENATE = Kind("Concatenate", "merge", dict(_MERGE))
 

@@ -9,7 +9,8 @@ arithmetic with each weight's sign), and three conditions are checked at every l
             exactly, and every cast that rounds or saturates equals the QKeras quantizer at that point on every
             value the bounds allow (checked value by value over that finite grid).
 "proven" when every condition holds at every layer; otherwise the layers and conditions that fail. The analysis
-covers the layer kinds the vectorized emulator runs; any other layer leaves the claim "unproven", with its name.
+covers the layer kinds of the `proof` column of codesign/layers.py; any other layer leaves the claim "unproven", with
+its name.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import numpy as np
 
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, POOLING1D,
-    POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled,
-    weights_in_firmware,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE,
+    DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, POOLING1D, POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING2D, graph_kind,
+    implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled, weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
 from codesign.vectorized import VectorizedEmulator, max_pool_padding
@@ -200,6 +201,8 @@ class _Analysis:
                 if finding.condition == "not analysed":  # no bounds past this layer
                     findings.append(finding)
                     break
+            for output in layer.get("outputs", ()):  # a Clone's copies are read by their own names
+                self.bounds.setdefault(output, self.bounds[layer["name"]])
             if "result" not in finding.bounds:
                 finding.bounds["result"] = self.bounds[layer["name"]].values()
             findings.append(finding)
@@ -308,7 +311,9 @@ class _Analysis:
         if layer is None:  # hls4ml splits 'fc1' with activation=... into 'fc1' and 'fc1_<activation>'
             owner = self._split_from(name)
             function = activation_quantizer(self.keras[owner]) if owner else None
-            return function if function is not None or owner is None else self._folded_quantizer(owner)
+            if function is not None or owner is None:
+                return function
+            return self._folded_quantizer(owner, name if self._separable_half(name) else None)  # else its '<owner>_linear'
         if is_quantizer_layer(layer):
             return layer.quantizer
         return activation_quantizer(layer) or self._folded_quantizer(name, name)
@@ -351,8 +356,8 @@ class _Analysis:
     @implements("proof", CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV2D, POINTWISE_CONV1D, POINTWISE_CONV2D)
     def _convolution(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         kind = graph_kind(layer)
-        if layer["name"] not in self.keras:  # hls4ml splits a separable convolution into '<name>_depthwise', '_pointwise'
-            _fail(finding, "not analysed", "made by hls4ml from part of a Keras layer (a separable convolution split in two): "
+        if layer["name"] not in self.keras and self._separable_half(layer["name"]) is None:
+            _fail(finding, "not analysed", f"made by hls4ml from part of Keras layer '{self._split_from(layer['name'])}': "
                                            "its weights cannot be compared with QKeras's")
             return source
         a = planar_attributes(layer)  # a Conv1D: a row of height one
@@ -412,25 +417,43 @@ class _Analysis:
             self._float32(finding, (f"QKeras sums in float32: partial sums can reach {float(magnitude.max()) / 2.0**common:g}, "
                                     f"more than 2^24 steps of {2.0 ** -finest:g}, so they may round"))
         accumulated = Bounds(np.clip(low * scaled, accum.low, accum.high), np.clip(high * scaled, accum.low, accum.high), accum.frac)
-        keras_function = None if alpha else self.keras_function(layer["name"])  # QKeras's function comes after the scale
+        intermediate = (self._separable_half(layer["name"]) or (None, None))[1] == "depthwise"  # QKeras keeps it in float32
+        keras_function = None if alpha or intermediate else self.keras_function(layer["name"])  # QKeras's function comes after the scale
         return self._cast(finding, accumulated, Fixed.of(types["result_t"]), keras_function)
+
+    def _separable_half(self, name: str) -> tuple | None:
+        """(the Keras separable convolution, 'depthwise' or 'pointwise') for a half hls4ml split off one
+        ('<name>_depthwise', '<name>_pointwise'); None for any other layer."""
+        owner = self._split_from(name)
+        half = name[len(owner) + 1:] if owner else None
+        if half in ("depthwise", "pointwise") and getattr(self.keras[owner], "pointwise_kernel", None) is not None:
+            return self.keras[owner], half
+        return None
 
     def _check_weights(self, layer: dict, finding: Finding, kernel: np.ndarray, weight: Fixed, scaled: bool = False) -> None:
         """The firmware's weights and bias against what QKeras multiplies by and adds: its quantized kernel and bias
-        (of the batch-normalization-folded ones for a QConv2DBatchnorm). `scaled`: the kernel is times the scales of
-        the ApplyAlpha after it, which holds the bias (checked there)."""
-        keras_layer = self.keras.get(layer["name"])
+        (of the batch-normalization-folded ones for a QConv2DBatchnorm; a separable convolution's depthwise or pointwise
+        kernel for the half hls4ml split off it, the bias the pointwise half's). `scaled`: the kernel is times the
+        scales of the ApplyAlpha after it, which holds the bias (checked there)."""
+        keras_layer, half = self.keras.get(layer["name"]), None
+        if keras_layer is None and self._separable_half(layer["name"]) is not None:
+            keras_layer, half = self._separable_half(layer["name"])
         if keras_layer is None or not keras_layer.get_weights():
             _fail(finding, "rounding", f"no Keras layer '{layer['name']}' with weights to compare the firmware's with")
             return
         values, keras_bias = unquantized_weights(keras_layer)
         quantizer = getattr(keras_layer, "kernel_quantizer_internal", None) or getattr(keras_layer, "depthwise_quantizer_internal", None)
+        if half is not None:
+            values = np.asarray(getattr(keras_layer, f"{half}_kernel").numpy(), dtype=np.float32)
+            quantizer = getattr(keras_layer, f"{half}_quantizer_internal", None)
+            keras_bias = np.float32(0) if half == "depthwise" else keras_bias  # QKeras adds the bias after the pointwise half
         if not np.array_equal(_quantized(values, quantizer), kernel.reshape(-1) * weight.lsb):
             _fail(finding, "rounding", f"the firmware's weights ({weight.hls4ml()}) are not QKeras's quantized kernel (rescaled weights)")
             return
         if not scaled and "bias" in layer["weights"] and keras_bias is not None:
             bias, _, bias_frac = self.emulator.bias(layer, 0)
-            if not np.array_equal(_quantized(keras_bias, getattr(keras_layer, "bias_quantizer_internal", None)), bias * 2.0**-bias_frac):
+            expected = _quantized(keras_bias, getattr(keras_layer, "bias_quantizer_internal", None))
+            if not np.array_equal(np.broadcast_to(expected, bias.shape) if expected.size == 1 else expected, bias * 2.0**-bias_frac):
                 _fail(finding, "rounding", "the firmware's bias is not QKeras's quantized bias")
 
     def _alpha_after(self, layer: dict) -> dict | None:
@@ -614,6 +637,11 @@ class _Analysis:
     def _reshape(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         return source
 
+    @implements("proof", CLONE)
+    def _clone(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """io_stream's copy of a stream that feeds two layers (nnet::clone_stream): its values, in its result type."""
+        return self._cast(finding, source, Fixed.of(layer["types"]["result_t"]), None)
+
     @implements("proof", REPACK)
     def _repack(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         return self._cast(finding, source, Fixed.of(layer["types"]["result_t"]), None)
@@ -623,6 +651,49 @@ class _Analysis:
         a = layer["attributes"]
         low, high = (VectorizedEmulator.padded(raw[np.newaxis], 1, a, a["n_chan"]).reshape(-1) for raw in (source.low, source.high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
+
+    @implements("proof", MERGE)
+    def _merge(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's element-wise merges (nnet_merge.h) combine the two inputs at full precision, then cast (an average
+        halves the sum exactly); Keras combines the same values in float32, exact below 2^24 steps."""
+        op = layer["attributes"]["op"]
+        first, second = (self.bounds[name] for name in layer["inputs"])
+        if first.low.shape != second.low.shape:
+            _fail(finding, "not analysed", f"a {op} of {first.low.size} and {second.low.size} values (hls4ml repeats the smaller): not analysed")
+            return source
+        frac = max(first.frac, second.frac)
+        a_low, a_high, b_low, b_high = (raw * 2.0 ** (frac - bounds.frac) for bounds in (first, second) for raw in (bounds.low, bounds.high))
+        if op in ("add", "average"):
+            low, high = a_low + b_low, a_high + b_high
+        elif op == "subtract":
+            low, high = a_low - b_high, a_high - b_low
+        elif op == "multiply":
+            corners = [x * y for x in (first.low, first.high) for y in (second.low, second.high)]
+            low, high, frac = np.minimum.reduce(corners), np.maximum.reduce(corners), first.frac + second.frac
+        elif op in ("maximum", "minimum"):
+            pick = np.maximum if op == "maximum" else np.minimum
+            low, high = pick(a_low, b_low), pick(a_high, b_high)
+        else:
+            _fail(finding, "not analysed", f"merge '{op}' is not analysed")
+            return source
+        largest = float(np.maximum(np.abs(low), np.abs(high)).max(initial=0))
+        if op not in ("maximum", "minimum") and largest >= EXACT_FLOAT32:
+            self._float32(finding, f"QKeras's {op} in float32 reaches {largest / 2.0**frac:g}, more than 2^24 steps of {2.0**-frac:g}: it may round")
+        combined = Bounds(low, high, frac + 1) if op == "average" else Bounds(low, high, frac)
+        finding.bounds["accum"] = combined.values()
+        return self._cast(finding, combined, Fixed.of(layer["types"]["result_t"]), self.keras_function(layer["name"]))
+
+    @implements("proof", CONCATENATE)
+    def _concatenate(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's concatenations (nnet_merge.h) cast each input's values into the result type and lay them side by
+        side along Keras's axis."""
+        result, axis = Fixed.of(layer["types"]["result_t"]), int(layer["attributes"]["axis"])
+        keras_function = self.keras_function(layer["name"])
+        shapes = {name: other["output_shape"] for other in self.emulator.layers for name in (other["name"], *other.get("outputs", ()))}
+        parts = [(self._cast(finding, self.bounds[name], result, keras_function), shapes[name]) for name in layer["inputs"]]
+        low, high = (np.concatenate([getattr(cast, end).reshape(shape) for cast, shape in parts], axis=axis - 1 if axis > 0 else axis).reshape(-1)
+                     for end in ("low", "high"))
+        return Bounds(low, high, result.frac)
 
     @implements("proof", RESIZE)
     def _resize(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:

@@ -203,3 +203,41 @@ def test_an_apply_alpha_that_carries_the_next_quantizers_cast_is_checked_against
     layers = read_json(RunLayout(tmp_path / "case" / "case").report("validate"))["proof"]["layers"]
     alpha = next(layer for layer in layers if layer["kind"] == "ApplyAlpha")
     assert alpha["holds"] and alpha["types"]["result_t"].startswith("fixed<5,1")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, layer, narrow, condition", [("skip_add_stream", "merge", "ap_fixed<6,2>", "overflow"),
+                                                            ("skip_concatenate", "merge", "ap_fixed<5,3>", "rounding"),
+                                                            ("separable_conv2d", "sep1_depthwise", "ap_fixed<12,4>", "rounding")])
+def test_merges_and_separable_halves_are_proven_and_one_typed_too_narrow_is_not(name, layer, narrow, condition, tmp_path):
+    """hls4ml's Add (after io_stream's Clone of its input), Concatenate, and the depthwise and pointwise halves it splits
+    a separable convolution into are bounded like the other layers: the model is proven and identical to QKeras on
+    5,000 random inputs of the claim; with that layer's result type narrowed, the proof fails there and the
+    counterexample search shows an input that breaks it."""
+    import warnings
+
+    import yaml
+
+    import codesign
+    from codesign.commands import build_run
+    from codesign.errors import ValidationFailed
+    from codesign.layout import RunLayout, read_json
+    from qkeras_corpus import CORPUS, GRID, build_saved, corpus_data
+
+    entry = next(entry for entry in CORPUS if entry.name == name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        entry.build().save(tmp_path / "model.h5")
+    np.savez(tmp_path / "data.npz", **corpus_data(entry))
+    run = codesign.Run(build_saved(entry, tmp_path))
+    assert run.validate().proof["status"] == "proven"
+    x = np.random.default_rng(0).uniform(-6, 6, (5_000, *entry.input_shape))
+    x = (np.round(x / GRID) * GRID if entry.on_grid else x).astype(np.float32)  # without an input quantizer: the input type's grid
+    assert np.array_equal(run.emulate(x), np.asarray(run.predict_qkeras(x), dtype=np.float64))
+    spec = yaml.safe_load(RunLayout(run.path).config.read_text())
+    spec["name"], spec["hls"]["layers"] = "narrow", {layer: {"result": narrow}}
+    with pytest.raises(ValidationFailed):
+        build_run(spec_from_dict(spec), tmp_path / "narrow", lambda _: None, to_step="validate")
+    proof = read_json(RunLayout(tmp_path / "narrow").report("validate"))["proof"]
+    assert [(finding["name"], finding["condition"]) for finding in proof["layers"] if not finding["holds"]] == [(layer, condition)]
+    assert proof["status"] == "counterexample"
