@@ -102,6 +102,15 @@ def _evaluate_batch(keras_model, x: np.ndarray) -> tuple[np.ndarray, list[Float3
     return tensors[keras_model.layers[-1].name].values(), rounding
 
 
+def exact_layer(layer, inputs: list[np.ndarray]) -> np.ndarray:
+    """One layer's outputs in exact arithmetic on the given float32 inputs (QKeras's own inputs to it), as float64;
+    NotExact where it cannot compute them."""
+    from tensorflow import keras
+
+    sources = [_exact_input(np.asarray(values, dtype=np.float32), f"{layer.name}'s input") for values in inputs]
+    return _layer(layer, sources, [], keras).values()
+
+
 def representable(x: np.ndarray) -> np.ndarray:
     """Per sample: whether its values are finite and fit the integers the evaluation holds them in (at the fraction
     bits the sample's finest value needs)."""

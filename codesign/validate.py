@@ -254,9 +254,37 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
         if diverging is not None:
             float32 = not (exact or {}).get("available")  # the firmware differs from the exact evaluation too: float32 is not why
             diverging["why"] = (why_not_exact(model, diverging["keras_layer"], conversion.input_type, float32)
+                                or (_rounded_by_qkeras(model, diverging, subset, traced.layers) if float32 else None)
                                 or _off_the_input_grid(subset, conversion.input_type) or _inexact_anywhere(model, conversion.input_type, float32))
         report["first_diverging_layer"] = diverging
     return report, reference
+
+
+def _rounded_by_qkeras(model, diverging: dict, x: np.ndarray, firmware: dict[str, np.ndarray]) -> str | None:
+    """The diverging layer computed exactly from QKeras's own inputs to it (which the firmware's equal: it is the first
+    to differ): where that is the firmware's output and not QKeras's, QKeras's float32 arithmetic rounds there, shown
+    on these samples. None where the layer is split, has no exact evaluation, or the exact value is not the firmware's;
+    not asked where the whole model's exact evaluation exists (the firmware then differs from it too: float32 is not why)."""
+    from tensorflow import keras
+
+    from codesign.exact import NotExact, exact_layer
+    from codesign.layers import inputs_of
+
+    if diverging["name"] != diverging["keras_layer"] or diverging["name"] not in firmware:
+        return None
+    layer = model.get_layer(diverging["keras_layer"])
+    probe = keras.Model(model.inputs, [*(model.get_layer(name).output for name in inputs_of(layer)), layer.output])
+    *sources, qkeras = (np.asarray(out, dtype=np.float64) for out in probe.predict(x, batch_size=256, verbose=0))
+    try:
+        exact = exact_layer(layer, sources).reshape(len(x), -1)
+    except NotExact:
+        return None
+    qkeras, computed = qkeras.reshape(len(x), -1), firmware[diverging["name"]]
+    if exact.shape != computed.shape or not np.array_equal(exact, computed) or np.array_equal(exact, qkeras):
+        return None
+    return (f"QKeras computes {layer.name} in float32, which rounds here: computed exactly from QKeras's own inputs to it, "
+            f"its output is the firmware's on the {len(x)} sample{'s' if len(x) != 1 else ''} traced, and QKeras's differs by up "
+            f"to {float(np.abs(exact - qkeras).max()):g}")
 
 
 def _off_the_input_grid(x: np.ndarray, input_type: dict | None) -> str | None:
