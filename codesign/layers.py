@@ -68,7 +68,7 @@ CONV2D = Kind("Conv2D", "weighted", kernel="conv_2d")
 CONV2D_BATCHNORM = Kind("Conv2DBatchnorm", "weighted", {"rtl": "a convolution with folded batch normalization: da4ml kernels take plain Conv2D"},
                         kernel="conv_2d")
 DEPTHWISE_CONV1D = Kind("DepthwiseConv1D", "weighted", {
-    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF,
+    "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
     "rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"}, kernel="depthwise_conv_1d")
 DEPTHWISE_CONV2D = Kind("DepthwiseConv2D", "weighted", {"rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"},
                         kernel="depthwise_conv_2d")
@@ -152,7 +152,7 @@ def planar_attributes(layer: dict) -> dict:
     """A codesign_graph.json layer's attributes; a 1D convolution's or pooling's as its 2D twin's, one row high
     (hls4ml names a 1D pooling's lengths n_in/n_out, a 1D convolution's in_width/out_width)."""
     kind, attributes = graph_kind(layer), dict(layer["attributes"])
-    if kind not in (CONV1D, POINTWISE_CONV1D, POOLING1D):
+    if kind not in (CONV1D, DEPTHWISE_CONV1D, POINTWISE_CONV1D, POOLING1D):
         return attributes
     if kind is POOLING1D:
         attributes.update(in_width=attributes["n_in"], out_width=attributes["n_out"])

@@ -24,9 +24,9 @@ import numpy as np
 
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE,
-    DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, POOLING1D, POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING2D, graph_kind,
-    implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled, weights_in_firmware,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, DENSE, DEPTHWISE_CONV1D,
+    DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE,
+    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled, weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
 from codesign.vectorized import VectorizedEmulator, max_pool_padding
@@ -353,7 +353,7 @@ class _Analysis:
         kernel = self.emulator.weights(layer, "weight").reshape(attributes["n_in"], attributes["n_out"])
         return self._weighted(layer, finding, source.low[np.newaxis], source.high[np.newaxis], source.frac, kernel)
 
-    @implements("proof", CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV2D, POINTWISE_CONV1D, POINTWISE_CONV2D)
+    @implements("proof", CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, POINTWISE_CONV1D, POINTWISE_CONV2D)
     def _convolution(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         kind = graph_kind(layer)
         if layer["name"] not in self.keras and self._separable_half(layer["name"]) is None:
@@ -363,15 +363,15 @@ class _Analysis:
         a = planar_attributes(layer)  # a Conv1D: a row of height one
         channels = a["n_chan"]
         low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, channels) for raw in (source.low, source.high))
-        if kind is DEPTHWISE_CONV2D:
-            return self._depthwise(layer, finding, low[0], high[0], source.frac)
+        if kind in (DEPTHWISE_CONV1D, DEPTHWISE_CONV2D):
+            return self._depthwise(layer, finding, low[0], high[0], source.frac, a)
         kernel = self.emulator.weights(layer, "weight").reshape(-1, a["n_filt"])
         taps = kernel.shape[0]
         return self._weighted(layer, finding, low.reshape(-1, taps), high.reshape(-1, taps), source.frac, kernel)
 
-    def _depthwise(self, layer: dict, finding: Finding, low: np.ndarray, high: np.ndarray, frac: int) -> Bounds:
-        """Per channel and multiplier: the window's products, each bounded by its weight's sign."""
-        a = layer["attributes"]
+    def _depthwise(self, layer: dict, finding: Finding, low: np.ndarray, high: np.ndarray, frac: int, a: dict) -> Bounds:
+        """Per channel and multiplier: the window's products, each bounded by its weight's sign (`a`: the layer's
+        attributes, a 1D one's as its 2D twin's)."""
         kernel = self.emulator.weights(layer, "weight").reshape(a["filt_height"], a["filt_width"], a["n_chan"], -1)
         positive, negative = np.maximum(kernel, 0), np.minimum(kernel, 0)
         sums = lambda x, w: np.einsum("hwyxc,yxcm->hwcm", x, w).reshape(-1)  # noqa: E731

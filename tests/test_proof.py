@@ -208,7 +208,8 @@ def test_an_apply_alpha_that_carries_the_next_quantizers_cast_is_checked_against
 @pytest.mark.slow
 @pytest.mark.parametrize("name, layer, narrow, condition", [("skip_add_stream", "merge", "ap_fixed<6,2>", "overflow"),
                                                             ("skip_concatenate", "merge", "ap_fixed<5,3>", "rounding"),
-                                                            ("separable_conv2d", "sep1_depthwise", "ap_fixed<12,4>", "rounding")])
+                                                            ("separable_conv2d", "sep1_depthwise", "ap_fixed<12,4>", "rounding"),
+                                                            ("separable_conv1d", "sep1_depthwise", "ap_fixed<12,4>", "rounding")])
 def test_merges_and_separable_halves_are_proven_and_one_typed_too_narrow_is_not(name, layer, narrow, condition, tmp_path):
     """hls4ml's Add (after io_stream's Clone of its input), Concatenate, and the depthwise and pointwise halves it splits
     a separable convolution into are bounded like the other layers: the model is proven and identical to QKeras on
