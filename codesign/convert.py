@@ -312,8 +312,7 @@ def _exact_quantizer_types(keras_model, config: dict) -> None:
     output quantizer the ap_fixed whose values and casts are exactly the quantizer's."""
     per_layer = config["LayerName"]
     for layer in keras_model.layers:
-        quantizer = activation_quantizer(layer)
-        fixed = quantizer_type(quantizer)
+        fixed = quantizer_type(activation_quantizer(layer))
         # a Q-layer's activation quantizer hls4ml makes a layer of its own, named after both (fuzz seed 1339: a
         # QDense's quantized_bits(10,2,keep_negative=0) cast at fixed<10,3>, one fraction bit short)
         for name in (layer.name, split_activation(layer)):

@@ -203,6 +203,12 @@ def split_activation(keras_layer) -> str | None:
     return f"{keras_layer.name}_{name}" if isinstance(name, str) else None
 
 
+def split_owner(name: str, keras_names) -> str | None:
+    """The Keras layer a firmware layer hls4ml split off was part of and named after: the longest of `keras_names` it
+    extends ('fc1' for 'fc1_alpha', 'fc1_relu', 'fc1_quantized_bits'; 'sep' for 'sep_depthwise'), or None."""
+    return max((owner for owner in keras_names if name.startswith(owner + "_")), key=len, default=None)
+
+
 def inputs_of(keras_layer) -> list[str]:
     """The names of the Keras layers feeding this one."""
     nodes = getattr(keras_layer, "_inbound_nodes", None) or []

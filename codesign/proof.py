@@ -26,7 +26,8 @@ from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, DENSE, DEPTHWISE_CONV1D,
     DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE,
-    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, unhandled, weights_in_firmware,
+    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, split_owner, unhandled,
+    weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
 from codesign.vectorized import VectorizedEmulator, max_pool_padding
@@ -320,7 +321,7 @@ class _Analysis:
 
     def _split_from(self, name: str) -> str | None:
         """The Keras layer a firmware layer hls4ml split off was part of ('fc1' for 'fc1_alpha', 'fc1_relu'), or None."""
-        return max((key for key in self.keras if name.startswith(key + "_")), key=len, default=None)
+        return split_owner(name, self.keras)
 
     def _folded_quantizer(self, keras_name: str, firmware_name: str | None = None):
         """The quantizer of the QActivation that alone follows Keras layer `keras_name`, when hls4ml moved its cast
@@ -436,8 +437,8 @@ class _Analysis:
         kernel for the half hls4ml split off it, the bias the pointwise half's). `scaled`: the kernel is times the
         scales of the ApplyAlpha after it, which holds the bias (checked there)."""
         keras_layer, half = self.keras.get(layer["name"]), None
-        if keras_layer is None and self._separable_half(layer["name"]) is not None:
-            keras_layer, half = self._separable_half(layer["name"])
+        if keras_layer is None:
+            keras_layer, half = self._separable_half(layer["name"]) or (None, None)
         if keras_layer is None or not keras_layer.get_weights():
             _fail(finding, "rounding", f"no Keras layer '{layer['name']}' with weights to compare the firmware's with")
             return

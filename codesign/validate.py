@@ -166,9 +166,9 @@ def _keras_owner(name: str, keras: dict) -> str | None:
     """The Keras layer a firmware layer computes (all or the end of): itself, or the one hls4ml split it from and named
     it after ('conv_alpha', an auto_po2 scale; 'fc_relu' and 'fc_quantized_bits', its activation: layers.split_activation):
     the longest Keras name it extends."""
-    if name in keras:
-        return name
-    return max((owner for owner in keras if name.startswith(owner + "_")), key=len, default=None)
+    from codesign.layers import split_owner
+
+    return name if name in keras else split_owner(name, keras)
 
 
 # --- a run's firmware against its model --------------------------------------------------------------------------
