@@ -275,6 +275,11 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
     """Without bit_exact=True, hls4ml merges a linear QActivation into its parent and loses its rounding.
 
     Giving the parent the quantizer's type (RND_CONV, SAT) makes the parent's output cast do what the quantizer does.
+    A parent with an activation of its own is not the quantizer's parent in hls4ml's graph: the layer hls4ml splits
+    off for that activation is, and it is the one given the type where hls4ml would merge the quantizer into it (its
+    result unset); one whose result is set (a quantizer's exact type) keeps it, and so does the parent (fuzz seed
+    1345 model 9: a QDense's quantized_bits(5,1,keep_negative=0) activation fed its sum cast at the next
+    QActivation's fixed<9,1>, clipped below 1).
     """
     per_layer = config["LayerName"]
     for layer in keras_model.layers:
@@ -284,8 +289,13 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
         parents = layer.inbound_nodes[0].inbound_layers
         parent = parents[0] if isinstance(parents, list) else parents
         result = per_layer.get(layer.name, {}).get("Precision", {}).get("result")
-        if result and parent.name in per_layer and hasattr(parent, "get_quantizers"):
-            per_layer[parent.name].setdefault("Precision", {})["result"] = result
+        if not result or parent.name not in per_layer or not hasattr(parent, "get_quantizers"):
+            continue
+        split = split_activation(parent)
+        target = parent.name if split in (None, f"{parent.name}_linear") else split
+        precision = per_layer.setdefault(target, {}).setdefault("Precision", {})
+        if target == parent.name or precision.get("result", "auto") == "auto":
+            precision["result"] = result
 
 
 def _batch_normalizations_apart(keras_model, config: dict) -> None:

@@ -26,7 +26,7 @@ from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, DENSE, DEPTHWISE_CONV1D,
     DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE,
-    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, split_owner, unhandled,
+    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, split_activation, split_owner, unhandled,
     weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
@@ -314,6 +314,10 @@ class _Analysis:
             function = activation_quantizer(self.keras[owner]) if owner else None
             if function is not None or owner is None:
                 return function
+            activation = split_activation(self.keras[owner])
+            if name == activation and not name.endswith("_linear"):  # 'fc1_relu' holding the next QActivation's cast: both
+                quantizer, keras_activation = self._folded_quantizer(owner, name), self.keras[owner].activation
+                return None if quantizer is None else lambda values: quantizer(keras_activation(values))
             return self._folded_quantizer(owner, name if self._separable_half(name) else None)  # else its '<owner>_linear'
         if is_quantizer_layer(layer):
             return layer.quantizer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -242,3 +243,40 @@ def test_merges_and_separable_halves_are_proven_and_one_typed_too_narrow_is_not(
     proof = read_json(RunLayout(tmp_path / "narrow").report("validate"))["proof"]
     assert [(finding["name"], finding["condition"]) for finding in proof["layers"] if not finding["holds"]] == [(layer, condition)]
     assert proof["status"] == "counterexample"
+
+
+@pytest.mark.slow
+def test_a_split_activation_holding_the_next_quantizers_cast_is_checked_against_both(tmp_path):
+    """A QDense with activation='relu' and then a QActivation (fuzz seed 1345 model 9 with a relu): hls4ml splits the relu
+    off as 'l1_relu' and, the quantizer's type on it, drops the QActivation. QKeras's function there is the quantizer of
+    the relu, which the proof now compares with (it compared the quantizer alone, and stopped at 'l1_relu'): proven,
+    identical on 30,000 random inputs of the claim; with 'l1_relu' typed narrower, the proof fails there first."""
+    import warnings
+
+    import yaml
+
+    import codesign
+    from codesign.commands import build_run
+    from codesign.errors import ValidationFailed
+    from codesign.fuzz import load_case, run_case
+    from codesign.layout import RunLayout, read_json
+
+    recipe = load_case(Path(__file__).parent / "fuzz_cases" / "quantizer_after_a_dense_with_its_own_activation.json")
+    recipe["layers"][1]["activation"] = "relu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outcome = run_case(recipe, tmp_path / "case")
+    assert outcome.kind == "exact" and "proof proven" in outcome.detail, outcome.detail
+    run = codesign.Run(tmp_path / "case" / "case")
+    proof = run.validate().proof
+    relu = next(layer for layer in proof["layers"] if layer["name"] == "l1_relu")
+    assert relu["holds"] and relu["types"]["result_t"].startswith("fixed<9,1,RND_CONV,SAT_SYM")
+    x = np.random.default_rng(0).uniform(-0.5, 1.5, (30_000, *recipe["input"])).astype(np.float32)
+    assert np.array_equal(run.emulate(x), np.asarray(run.predict_qkeras(x), dtype=np.float64))
+    spec = yaml.safe_load(RunLayout(run.path).config.read_text())
+    spec["name"], spec["hls"]["layers"] = "narrow", {"l1_relu": {"result": "ap_fixed<6,1>"}}
+    with pytest.raises(ValidationFailed):
+        build_run(spec_from_dict(spec), tmp_path / "narrow", lambda _: None, to_step="validate")
+    proof = read_json(RunLayout(tmp_path / "narrow").report("validate"))["proof"]
+    failing = [(finding["name"], finding["condition"]) for finding in proof["layers"] if not finding["holds"]]
+    assert failing[0] == ("l1_relu", "rounding") and proof["status"] == "counterexample", failing
