@@ -88,9 +88,12 @@ def search(x: np.ndarray, screen: Callable[[np.ndarray], np.ndarray], confirm: C
            reference: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """The candidates on which the firmware differs from QKeras: screened with `screen` (the fast emulator), kept
     when `confirm` (the compiled C++ emulation) differs too. Returns the inputs kept, the C++ outputs and QKeras's on
-    them, and how many candidates were screened."""
+    them, and how many candidates were screened: those the reference gives an output for (the exact evaluation gives
+    NaN where it cannot hold a sample)."""
     expected = np.asarray(reference(x), dtype=np.float64).reshape(len(x), -1)
-    differs = np.flatnonzero((np.asarray(screen(x), dtype=np.float64).reshape(len(x), -1) != expected).any(axis=1))
+    defined = ~np.isnan(expected).any(axis=1)
+    x, expected = x[defined], expected[defined]
+    differs = np.flatnonzero((np.asarray(screen(x), dtype=np.float64).reshape(len(x), -1) != expected).any(axis=1)) if len(x) else x[:0, 0]
     if not len(differs):
         return x[:0], expected[:0], expected[:0], len(x)
     differs = differs[np.argsort(np.abs(x[differs]).reshape(len(differs), -1).max(axis=1), kind="stable")][:KEPT * 4]  # smallest first

@@ -379,7 +379,8 @@ def prove_exact(layout: RunLayout, spec: Spec, domain, say: Callable[[str], None
     found, firmware, expected, screened = search(x, screen, cpp, reference_function(model, against))
     report.update(searched=screened, reference=against)
     if not len(found):
-        say(f"  proof: unproven; none of {screened:,} inputs drawn to break it differs")
+        left_out = f" ({len(x) - screened:,} more the exact evaluation cannot hold left out)" if screened < len(x) else ""
+        say(f"  proof: unproven; none of {screened:,} inputs drawn to break it differs{left_out}")
         return report
     diverging = _saved_counterexample(layout, model, found, firmware, expected, against)
     finding = next((f for f in proof.layers if diverging and f.name == diverging["name"]), None)
@@ -419,10 +420,10 @@ def _saved_counterexample(layout: RunLayout, model, found, firmware, expected, a
 
 def reference_function(model, reference: str) -> Callable[[np.ndarray], np.ndarray]:
     """What the firmware is compared with on new inputs: QKeras's predictions, or the model's exact evaluation."""
-    if reference == "exact":
-        from codesign.exact import evaluate
+    if reference == "exact":  # NaN where the evaluation cannot hold a sample: not compared
+        from codesign.exact import outputs_where_defined
 
-        return lambda samples: evaluate(model, samples).outputs
+        return lambda samples: outputs_where_defined(model, samples)
     return lambda samples: model.predict(samples, batch_size=1024, verbose=0)
 
 

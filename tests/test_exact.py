@@ -185,3 +185,22 @@ def test_inputs_that_are_not_finite_or_too_fine_have_no_exact_value():
     with pytest.raises(NotExact, match="need .* fraction bits"):
         evaluate(model, samples[1:2])
     assert evaluate(model, samples[representable(samples)]).outputs.shape == (3, 2)
+
+
+def test_outputs_where_defined_split_a_batch_it_cannot_hold_and_leave_out_only_what_fails_alone():
+    """A batch shares its fraction bits: large coarse samples beside tiny fine ones need more than 62-bit integers
+    together, not apart. The search's reference splits such a batch; a sample that fails alone is NaN, not an error."""
+    from codesign.exact import SMALLEST_RETRY, outputs_where_defined
+
+    model, _ = _dense_model(2, 4, 8, 7)
+    coarse = np.full((SMALLEST_RETRY, 4), 2.0**20, dtype=np.float32)  # no fraction bits, outputs near 2^21
+    fine = np.full((SMALLEST_RETRY, 4), 2.0**-40, dtype=np.float32)  # 40 fraction bits, tiny outputs
+    both = np.tile(np.float32([2.0**20, 2.0**-40, 1.0, 0.0]), (2 * SMALLEST_RETRY, 1))  # 47 fraction bits of 2^21: past 2^62
+    with pytest.raises(NotExact):
+        evaluate(model, np.concatenate([coarse, fine]))
+    with pytest.raises(NotExact):
+        evaluate(model, both[:1])
+    outputs = outputs_where_defined(model, np.concatenate([coarse, fine, both]))
+    assert np.isnan(outputs[2 * SMALLEST_RETRY:]).all() and not np.isnan(outputs[:2 * SMALLEST_RETRY]).any()
+    assert np.array_equal(outputs[:SMALLEST_RETRY], evaluate(model, coarse).outputs)
+    assert np.array_equal(outputs[SMALLEST_RETRY:2 * SMALLEST_RETRY], evaluate(model, fine).outputs)
