@@ -150,11 +150,38 @@ def test_a_project_converted_from_onnx_or_pytorch_is_estimated_from_its_firmware
     path.write_text(yaml.safe_dump(config))
     _firmware_only_but_the_config(folder)
     found = estimate_project(folder)
-    assert found["notes"][0] == ("estimated from the firmware (parameters.h, defines.h, weights/): its model is an OnnxModel ('model.onnx'): "
+    assert found["notes"][0] == ("estimated from the firmware (parameters.h, defines.h, weights/): its model is given as OnnxModel ('model.onnx'): "
                                  "codesign reads Keras and QKeras models, and the firmware hls4ml wrote where the folder holds it")
     shutil.rmtree(folder / "firmware")
     refused = CliRunner().invoke(main, ["estimate", str(folder)])
-    assert refused.exit_code == 2 and "its model is an OnnxModel ('model.onnx')" in refused.output and "Traceback" not in refused.output
+    assert refused.exit_code == 2 and "its model is given as OnnxModel ('model.onnx')" in refused.output and "Traceback" not in refused.output
+
+
+def test_a_project_hls4ml_wrote_from_pytorch_is_estimated_from_its_firmware(hls4ml_project, tmp_path):
+    """What hls4ml's PyTorch front end leaves (checked on folders it wrote from nn.Sequential models, torch 2.5): a config
+    with Python tags (`InputShape: !!python/tuple`, the model dumped as `!!python/object:torch...`), and layers named
+    '_0', '_1', ..., which no Keras layer may be named. Both made the estimate an internal error; now it is the same
+    design as the folder's with Keras names, its layers shown as 'layer_0', ..., saying so."""
+    import re
+
+    folder = tmp_path / "pytorch_prj"
+    shutil.copytree(hls4ml_project, folder)
+    path = folder / "hls4ml_config.yml"
+    config = yaml.load(path.read_text().replace("!keras_model", ""), Loader=yaml.SafeLoader)
+    del config["KerasModel"]
+    path.write_text(yaml.safe_dump(config) + "InputShape: !!python/tuple\n- 16\nPytorchModel: !!python/object:torch.nn.modules.container.Sequential\n"
+                    "  _buffers: {}\n  _modules: !!python/object/apply:collections.OrderedDict\n  - - - '0'\n      - null\n  training: false\n")
+    _firmware_only_but_the_config(folder)
+    top = folder / "firmware" / "myproject.cpp"
+    names = {"fc1": "_0", "relu1": "_1", "out": "_2"}
+    top.write_text(re.sub(r"// (fc1|relu1|out)$", lambda match: f"// {names[match.group(1)]}", top.read_text(), flags=re.MULTILINE))
+    expected, found = estimate_project(hls4ml_project), estimate_project(folder)
+    assert found["total"] == expected["total"]
+    assert [layer["name"] for layer in expected["layers"]] == ["features", "fc1", "relu1", "out", "top"]
+    assert [layer["name"] for layer in found["layers"]] == ["features", "layer_0", "layer_1", "layer_2", "top"]
+    assert found["notes"][0].startswith("estimated from the firmware (parameters.h, defines.h, weights/): its model is given as PytorchModel "
+                                        "('a torch.nn.modules.container.Sequential object')")
+    assert "firmware layers named as Keras names cannot start (_0, _1, _2) are shown as layer_0, layer_1, layer_2" in found["notes"]
 
 
 def _firmware_only_but_the_config(folder: Path) -> None:

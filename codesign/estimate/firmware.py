@@ -295,6 +295,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     missing = sorted(name for name in declared if not _has_weights(firmware, name))
     top = _top_function(firmware)
     layers, input_name, input_type, input_pixel = [], None, None, None
+    renamed: dict[str, str] = {}
     top_text = top.read_text(errors="replace")
     variable_types = {variable: kind for kind, variable in VARIABLE.findall(top_text)}  # `layer5_t layer5_out[N];`, streams
     for function, template, arguments, comment in CALL.findall(top_text):
@@ -323,7 +324,7 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         weights = [weight_file(firmware, argument) if _has_weights(firmware, argument) else None
                    for argument, weight in zip(call_args, is_weight) if weight] if with_weights else []
         ins, outs = (variables[:1], variables[1:]) if function.startswith("clone_stream") else (variables[:-1], variables[-1:])
-        name = comment or re.sub(r"_out$", "", outs[0])  # hls4ml < 0.5 wrote no layer names: its variables'
+        name = _keras_name(comment or re.sub(r"_out$", "", outs[0]), renamed)  # hls4ml < 0.5 wrote no layer names: its variables'
         if input_name is None:
             input_name, input_type, input_pixel = ins[0], data_types[0], pixels.get(template_args[0])
         out_type = types.get(variable_types.get(outs[0], ""), data_types[-1])  # a call with one type (a resize) declares its output's
@@ -336,6 +337,9 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     if missing and with_weights:
         notes.append(f"weights/{', '.join(missing)} missing: {UNKNOWN_WEIGHTS}, drawn as an untrained layer's (DSP and LUT "
                      "intervals widened as for untrained weights)")
+    if renamed:
+        notes.append(f"firmware layers named as Keras names cannot start ({_listed_names(renamed)}) are shown as "
+                     f"{_listed_names({new: new for new in renamed.values()})}")
     if any("_large" in layer.function for layer in layers):
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
     aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top_text))
@@ -345,6 +349,24 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
     design = Firmware(layers, input_name, input_type, "io_stream" if stream else "io_parallel", part, clock_ns, backend, notes, aliases,
                       missing if with_weights else [], input_pixel, style, fifo_depths=depths)
     return _with_value_bits(folder, design) if with_weights else design  # the widths are data, as the weights are
+
+
+KERAS_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*")  # what Keras takes as a layer name
+
+
+def _keras_name(name: str, renamed: dict[str, str]) -> str:
+    """The firmware layer's name, or one Keras takes where it does not (hls4ml's PyTorch front end names the layers of
+    an nn.Sequential '_0', '_1', ...: 'layer_0'), recorded in `renamed`."""
+    if KERAS_NAME.fullmatch(name):
+        return name
+    if name not in renamed:
+        renamed[name] = f"layer{name}" if KERAS_NAME.fullmatch(f"layer{name}") else f"layer_{len(renamed)}"
+    return renamed[name]
+
+
+def _listed_names(names: dict[str, str], shown: int = 3) -> str:
+    listed = list(names)
+    return ", ".join(listed[:shown]) + (f" and {len(listed) - shown} more" if len(listed) > shown else "")
 
 
 HGQ_NOTE = "HGQ quantizer functions"

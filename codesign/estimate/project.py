@@ -107,6 +107,17 @@ class _ConfigLoader(yaml.SafeLoader):
 _ConfigLoader.add_constructor("!keras_model", lambda loader, node: loader.construct_scalar(node))
 
 
+def _python_tag(loader, suffix: str, node):
+    """hls4ml's PyTorch front end dumps its config with Python tags (`InputShape: !!python/tuple`, the model itself as
+    `!!python/object:torch...`): a tuple is read as one, anything else as the name of what it was, never built."""
+    if suffix == "tuple" and isinstance(node, yaml.SequenceNode):
+        return tuple(loader.construct_sequence(node))
+    return f"a {suffix.split(':', 1)[-1]} object"
+
+
+_ConfigLoader.add_multi_constructor("tag:yaml.org,2002:python/", _python_tag)
+
+
 class KerasModelPath(str):
     """The `KerasModel` entry of an hls4ml config, written back with hls4ml's `!keras_model` tag."""
 
@@ -198,7 +209,7 @@ def _model_path(folder: Path, config: dict) -> Path:
         return h5_file
     other = next((key for key in ("OnnxModel", "PytorchModel") if config.get(key)), None)
     if other and not any(config.get(key) for key in ("KerasModel", "KerasJson", "KerasH5")):
-        raise ModelError(f"{folder}: its model is an {other} ('{config[other]}'): codesign reads Keras and QKeras models, and the firmware "
+        raise ModelError(f"{folder}: its model is given as {other} ('{config[other]}'): codesign reads Keras and QKeras models, and the firmware "
                          "hls4ml wrote where the folder holds it")
     named = [f"its {key} '{config[key]}'" for key in ("KerasModel", "KerasJson", "KerasH5") if config.get(key)]
     raise ModelError(f"{folder}: no Keras model: neither {' nor '.join(MODEL_NAMES)} beside {CONFIG_NAME}"
