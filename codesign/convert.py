@@ -19,7 +19,8 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import DEPTHWISE_CONV2D, is_batch_normalization, kind_of, producer_past_dropouts, split_activation
+from codesign.layers import (DEPTHWISE_CONV2D, LINEAR_QUANTIZER_PARENTS, is_batch_normalization, kind_of, producer_past_dropouts,
+                             split_activation)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, quantizer_type
@@ -279,7 +280,10 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
     off for that activation is, and it is the one given the type where hls4ml would merge the quantizer into it (its
     result unset); one whose result is set (a quantizer's exact type) keeps it, and so does the parent (fuzz seed
     1345 model 9: a QDense's quantized_bits(5,1,keep_negative=0) activation fed its sum cast at the next
-    QActivation's fixed<9,1>, clipped below 1).
+    QActivation's fixed<9,1>, clipped below 1). A parent without quantizers (a float BatchNormalization, Dense,
+    convolution or activation) whose result is unset is merged into too, and hls4ml then infers that result from
+    its inputs again, dropping the quantizer's cast altogether (fuzz seed 1352 model 13: a QActivation after two float
+    batch normalizations was no call at all in the firmware): it gets the type the same way.
     """
     per_layer = config["LayerName"]
     for layer in keras_model.layers:
@@ -289,12 +293,13 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
         parents = layer.inbound_nodes[0].inbound_layers
         parent = parents[0] if isinstance(parents, list) else parents
         result = per_layer.get(layer.name, {}).get("Precision", {}).get("result")
-        if not result or parent.name not in per_layer or not hasattr(parent, "get_quantizers"):
+        if not result or parent.name not in per_layer:
             continue
         split = split_activation(parent)
         target = parent.name if split in (None, f"{parent.name}_linear") else split
         precision = per_layer.setdefault(target, {}).setdefault("Precision", {})
-        if target == parent.name or precision.get("result", "auto") == "auto":
+        merged_into = target != parent.name or kind_of(parent) in LINEAR_QUANTIZER_PARENTS
+        if (target == parent.name and hasattr(parent, "get_quantizers")) or (merged_into and precision.get("result", "auto") == "auto"):
             precision["result"] = result
 
 

@@ -26,8 +26,8 @@ from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, DENSE, DEPTHWISE_CONV1D,
     DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE,
-    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, planar_attributes, split_activation, split_owner, unhandled,
-    weights_in_firmware,
+    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, kind_of, planar_attributes, split_activation, split_owner,
+    unhandled, weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
 from codesign.vectorized import VectorizedEmulator, max_pool_padding
@@ -321,7 +321,10 @@ class _Analysis:
             return self._folded_quantizer(owner, name if self._separable_half(name) else None)  # else its '<owner>_linear'
         if is_quantizer_layer(layer):
             return layer.quantizer
-        return activation_quantizer(layer) or self._folded_quantizer(name, name)
+        folded = activation_quantizer(layer) or self._folded_quantizer(name, name)
+        if folded is not None and kind_of(layer) is ACTIVATION:  # a Keras relu holding the next QActivation's cast
+            return lambda values: folded(layer(values))
+        return folded
 
     def _split_from(self, name: str) -> str | None:
         """The Keras layer a firmware layer hls4ml split off was part of ('fc1' for 'fc1_alpha', 'fc1_relu'), or None."""
@@ -553,6 +556,10 @@ class _Analysis:
             exact = batchnorm_values(keras_layer, raw.reshape(shape), source.frac).reshape(count, -1)
         except NotExact:
             exact = None
+        folded = self._folded_quantizer(layer["name"], layer["name"])  # the next QActivation, its cast in this result type
+        if folded is not None:
+            keras_values = np.asarray(folded(keras_values.astype(np.float32)), dtype=np.float64).reshape(count, -1)
+            exact = None if exact is None else from_float(exact, result) * result.lsb
         expected = exact if exact is not None and not np.array_equal(got, keras_values) and np.array_equal(got, exact) else keras_values
         wrong = np.argwhere(got != expected)
         if len(wrong):
