@@ -19,7 +19,6 @@ import contextlib
 import io
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from writer_child import add_write_one, written_by, wrote_one  # noqa: E402
 METRICS = ("dsp", "lut", "ff", "bram_18k", "latency_cycles")
 PLAIN_MODELS = ("mlp", "mlp_bn", "mlp_activations", "cnn2d", "cnn2d_bn_average", "cnn2d_global", "cnn1d", "cnn1d_global", "zero_padding",
                 "add", "upsampling", "permute", "lstm", "gru")
@@ -94,12 +94,6 @@ def write(name: str, folder: Path, io_type: str, strategy: str) -> None:
         model.save(folder / "keras_model.h5")
 
 
-def written_by(hls4ml_from: str, name: str, folder: Path, io_type: str, strategy: str) -> None:
-    """write() in a child process whose hls4ml is the one in `hls4ml_from` (its error, one line, raised)."""
-    child = subprocess.run([sys.executable, __file__, "--write-one", name, str(folder), io_type, strategy], env={**os.environ, "PYTHONPATH": hls4ml_from},
-                           capture_output=True, text=True)
-    if child.returncode:
-        raise RuntimeError((child.stderr.strip().splitlines() or ["no output"])[-1][:160])
 
 
 def compared(name: str, folder: Path) -> tuple[str, str]:
@@ -137,13 +131,9 @@ def main() -> None:
     parser.add_argument("--hls4ml-from", help="a folder holding the hls4ml to write the projects with (required)")
     parser.add_argument("--io-types", nargs="+", default=["io_parallel", "io_stream"], choices=("io_parallel", "io_stream"))
     parser.add_argument("--models", nargs="+", default=list(PLAIN_MODELS), choices=PLAIN_MODELS, help="some of the models (default: all)")
-    parser.add_argument("--write-one", nargs=4, metavar=("NAME", "FOLDER", "IO_TYPE", "STRATEGY"), help=argparse.SUPPRESS)  # written_by's child
+    add_write_one(parser)
     args = parser.parse_args()
-    if args.write_one:
-        name, folder, io_type, strategy = args.write_one
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            write(name, Path(folder), io_type, strategy)
+    if wrote_one(args, write):
         return
     if not args.hls4ml_from:
         parser.error("--hls4ml-from DIR is required")
@@ -156,7 +146,7 @@ def main() -> None:
             print(f"  {index}/{len(runs)}", end="\r", file=sys.stderr, flush=True)
             folder = Path(scratch) / f"{name}_{io_type}_{strategy}"
             try:
-                written_by(args.hls4ml_from, name, folder, io_type, strategy)
+                written_by(__file__, args.hls4ml_from, name, folder, io_type, strategy)
             except RuntimeError as error:  # that hls4ml cannot take the model: not a path of codesign's
                 counts["not written"] += 1
                 print(f"| {name} | {io_type} | {strategy} | hls4ml: {error} | |")

@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import io
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from writer_child import add_write_one, written_by, wrote_one  # noqa: E402
 MODELS = ("mlp", "mlp_bn_tanh", "cnn1d_bn", "cnn2d", "cnn2d_bn_upsample", "residual")
 WEIGHTS = "torch_weights.npz"  # the child's PyTorch kernels in Keras's layout, beside the project
 
@@ -79,12 +79,6 @@ def write(name: str, folder: Path, io_type: str, strategy: str) -> None:
     np.savez(folder / WEIGHTS, *[np.moveaxis(kernel, (0, 1), (-1, -2)) for kernel in kernels])
 
 
-def written_by(path: str, name: str, folder: Path, io_type: str, strategy: str) -> None:
-    """write() in a child process whose PYTHONPATH is `path` (its error, one line, raised)."""
-    child = subprocess.run([sys.executable, __file__, "--write-one", name, str(folder), io_type, strategy], env={**os.environ, "PYTHONPATH": path},
-                           capture_output=True, text=True)
-    if child.returncode:
-        raise RuntimeError((child.stderr.strip().splitlines() or ["no output"])[-1][:160])
 
 
 def estimated(folder: Path) -> tuple[str, str]:
@@ -116,13 +110,9 @@ def main() -> None:
     parser.add_argument("--torch-from", help="a folder holding torch (required)")
     parser.add_argument("--hls4ml-from", help="a folder holding the hls4ml to write the projects with (default: the environment's)")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, help="some of the models (default: all)")
-    parser.add_argument("--write-one", nargs=4, metavar=("NAME", "FOLDER", "IO_TYPE", "STRATEGY"), help=argparse.SUPPRESS)  # written_by's child
+    add_write_one(parser)
     args = parser.parse_args()
-    if args.write_one:
-        name, folder, io_type, strategy = args.write_one
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            write(name, Path(folder), io_type, strategy)
+    if wrote_one(args, write):
         return
     if not args.torch_from:
         parser.error("--torch-from DIR is required")
@@ -136,7 +126,7 @@ def main() -> None:
             print(f"  {index}/{len(runs)}", end="\r", file=sys.stderr, flush=True)
             folder = Path(scratch) / f"{name}_{io_type}_{strategy}"
             try:
-                written_by(path, name, folder, io_type, strategy)
+                written_by(__file__, path, name, folder, io_type, strategy)
             except RuntimeError as error:  # hls4ml cannot take the model: not a path of codesign's
                 counts["not written"] += 1
                 print(f"| {name} | {io_type} | {strategy} | hls4ml: {error} | |")
