@@ -176,8 +176,8 @@ def scaled_separable_kernels(keras_model) -> str | None:
         if "Separable" not in kind and "Depthwise" not in kind:
             continue
         for attribute in ("depthwise_quantizer_internal", "pointwise_quantizer_internal"):
-            alpha = getattr(getattr(layer, attribute, None), "alpha", None)  # as hls4ml reads it (QKeras set it when the layer was built)
-            if alpha is not None and not (isinstance(alpha, (int, float)) and alpha == 1):
+            alpha = _kernel_scale(layer, attribute)
+            if alpha is not None:
                 what = ("cannot convert a separable convolution" if "Separable" in kind
                         else "writes the float kernel, not QKeras's quantized one, of a depthwise convolution")
                 return (f"layer '{layer.name}' ({kind}): hls4ml 1.3 {what} whose {attribute.split('_')[0]} kernel carries a scale "
@@ -197,12 +197,19 @@ def quantizer_merged_away(keras_model) -> str | None:
         if not (_linear_quantizer(layer) and first is not None and _linear_quantizer(first)):
             continue
         owner = producer_past_dropouts(first)
-        alpha = getattr(getattr(owner, "kernel_quantizer_internal", None), "alpha", None)  # as hls4ml reads it
-        if alpha is not None and not (isinstance(alpha, (int, float)) and alpha == 1):
+        alpha = _kernel_scale(owner, "kernel_quantizer_internal")
+        if alpha is not None:
             return (f"layer '{layer.name}' ({layer.quantizer}): hls4ml 1.3 drops this quantizer's cast: it follows another, '{first.name}', "
                     f"after '{owner.name}', whose kernel carries a scale (alpha={alpha!r}), and merges both into that scale's layer: give "
                     f"'{owner.name}''s kernel quantizer alpha=1, or keep one quantizer there")
     return None
+
+
+def _kernel_scale(keras_layer, attribute: str):
+    """The alpha of a layer's kernel quantizer as hls4ml reads it (QKeras set it when the layer was built), where it is
+    a scale (not 1); None otherwise."""
+    alpha = getattr(getattr(keras_layer, attribute, None), "alpha", None)
+    return None if alpha is None or (isinstance(alpha, (int, float)) and alpha == 1) else alpha
 
 
 def _linear_quantizer(keras_layer) -> bool:
@@ -311,8 +318,7 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
     """
     per_layer = config["LayerName"]
     for layer in keras_model.layers:
-        quantizer = getattr(layer, "quantizer", None)
-        if type(quantizer).__name__ != "quantized_bits" or not layer.inbound_nodes:
+        if not _linear_quantizer(layer) or not layer.inbound_nodes:
             continue
         parents = layer.inbound_nodes[0].inbound_layers
         parent = parents[0] if isinstance(parents, list) else parents

@@ -18,6 +18,7 @@ import numpy as np
 from codesign.errors import ModelError
 from codesign.estimate.da_firmware import GENERATED, da_kernels
 from codesign.estimate.features import pixels_per_partition
+from codesign.estimate.model import listed_names
 from codesign.fixed import exact_type_of
 
 SKIPPED_CALLS = ("load_weights_from_txt", "load_exponent_weights_from_txt", "load_compressed_weights_from_txt", "save_layer_output", "copy_data",
@@ -338,8 +339,8 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         notes.append(f"weights/{', '.join(missing)} missing: {UNKNOWN_WEIGHTS}, drawn as an untrained layer's (DSP and LUT "
                      "intervals widened as for untrained weights)")
     if renamed:
-        notes.append(f"firmware layers named as Keras names cannot start ({_listed_names(renamed)}) are shown as "
-                     f"{_listed_names({new: new for new in renamed.values()})}")
+        notes.append(f"firmware layers named as Keras names cannot start ({listed_names(list(renamed), 3)}) are shown as "
+                     f"{listed_names(list(renamed.values()), 3)}")
     if any("_large" in layer.function for layer in layers):
         notes.append("hls4ml < 0.5 kernels (*_large) estimated as hls4ml 1.3's Resource strategy builds them")
     aliases = dict(re.findall(r"auto\s*&\s*(\w+)\s*=\s*(\w+)\s*;", top_text))
@@ -362,11 +363,6 @@ def _keras_name(name: str, renamed: dict[str, str]) -> str:
     if name not in renamed:
         renamed[name] = f"layer{name}" if KERAS_NAME.fullmatch(f"layer{name}") else f"layer_{len(renamed)}"
     return renamed[name]
-
-
-def _listed_names(names: dict[str, str], shown: int = 3) -> str:
-    listed = list(names)
-    return ", ".join(listed[:shown]) + (f" and {len(listed) - shown} more" if len(listed) > shown else "")
 
 
 HGQ_NOTE = "HGQ quantizer functions"

@@ -380,19 +380,19 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
     over = [(layer["name"], layer["shape"]["reuse"]) for layer in features if layer["shape"].get("strategy") == "resource"
             and layer["kind"] in ("dense", "conv") and layer["shape"]["reuse"] > calibrated]
     if "resource_reuse" in constants.territory and over:
-        named = _listed([f"{name} at reuse factor {reuse:,}" for name, reuse in over])
+        named = listed_names([f"{name} at reuse factor {reuse:,}" for name, reuse in over])
         gaps.append(f"the Resource strategy's input multiplexer and weight memory of {named}: no calibration design above reuse factor "
                     f"{calibrated} (the multiplexer priced as at {min(calibrated, RESOURCE_MUX_MAX_CHOICES)} choices)")
     site = found["shared_kernels"]
     if "shared_kernels" in constants.territory and site and site[0] not in constants.territory["shared_kernels"]:
-        named = _listed(shared_kernels(features))
+        named = listed_names(shared_kernels(features))
         gaps.append(f"the Resource kernels of {named} in {site[0]}: no calibration design has one (calibrated: "
                     f"{', '.join(constants.territory['shared_kernels'])}; in io_parallel their registers are counted from dense_resource, "
                     "one FF per bit of its accumulators and of its shared multipliers' operands and products)")
     site = found["latency_kernels"]  # (a tool no row was built by is named above)
     if "latency_kernels" in constants.territory and site and site[0] not in constants.territory["latency_kernels"] and \
             found["tools"][0] in constants.territory.get("tools", []):
-        named = _listed(latency_kernels(features))
+        named = listed_names(latency_kernels(features))
         gaps.append(f"the Latency kernels of {named} in {site[0]}: no calibration design has one (calibrated: "
                     f"{', '.join(constants.territory['latency_kernels'])}; their adder trees' registers and timings are priced per "
                     "family, from that family's builds by the other tools)")
@@ -407,14 +407,14 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
                     "which Vivado HLS builds as a divider per output; no calibration design has one")
     saturating = chained_layers(features, timing, saturating=True)
     if saturating:
-        named = _listed(saturating)
+        named = listed_names(saturating)
         gaps.append(f"the products of {named} summed one after another because its accumulator type saturates (hls4ml keeps the order "
                     f"of a saturating sum): no calibration design has such a layer (the saturating add's {SATURATING_ADD_NS:g} ns and its "
                     "logic per product are read from N-TORC's Latency layers, Vivado HLS 2019.1 at 16 bits); a wrapping accum_t sums in a tree")
     shared = [layer["name"] for layer in features if layer["kind"] in ("dense", "conv") and layer["shape"].get("accum_saturates")
               and layer["shape"].get("strategy") == "resource"]
     if shared:
-        gaps.append(f"the saturating accumulator of {_listed(shared)}: "
+        gaps.append(f"the saturating accumulator of {listed_names(shared)}: "
                     "no calibration design has one (its logic per shared multiplier is read from N-TORC's layers, Vivado HLS 2019.1 at 16 bits)")
     recurrent = [layer["name"] for layer in features if layer["kind"] == "recurrent"]
     if recurrent:
@@ -449,8 +449,8 @@ def territory_gaps(features: list[dict], timing: Timing, constants: Constants) -
     return gaps
 
 
-def _listed(names: list[str], shown: int = 4) -> str:
-    """'a, b, c, d and 3 more': the first few of a gap's layers."""
+def listed_names(names: list[str], shown: int = 4) -> str:
+    """'a, b, c, d and 3 more': the first few of a list of layers."""
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
