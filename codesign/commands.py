@@ -191,12 +191,13 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
     else:
         spec = _run_spec(layout) if is_run else None
         hls = hls_from_dict({**(spec.hls.model_dump(mode="json") if spec else {}), **options}, source="command line")
-        log = Path(tempfile.mkdtemp(prefix="codesign-estimate-")) / "convert.log"
-        if spec is not None:  # the run's own converted design, with only the options changed
-            candidate, input_type = conversion_of(ConversionRecord.read(layout.report("convert")))
-            report = estimate_model(firmware_model(spec, layout), hls, input_type, log, candidate, tool)
-        else:
-            report = estimate_model(load_keras_model(target), hls, None, log, tool=tool)
+        with tempfile.TemporaryDirectory(prefix="codesign-estimate-") as scratch:  # hls4ml's output, which no one reads
+            log = Path(scratch) / "convert.log"
+            if spec is not None:  # the run's own converted design, with only the options changed
+                candidate, input_type = conversion_of(ConversionRecord.read(layout.report("convert")))
+                report = estimate_model(firmware_model(spec, layout), hls, input_type, log, candidate, tool)
+            else:
+                report = estimate_model(load_keras_model(target), hls, None, log, tool=tool)
             report.setdefault("notes", []).append(
                 f"a model file is estimated as hls4ml converts it with --precision {hls.precision}: every layer in firmware (a final softmax "
                 "or sigmoid too, as lookup tables) and no verified types; a run's estimate has its verified types and its head where the "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -290,9 +291,13 @@ def test_a_c_synthesis_xml_report_is_read_where_no_text_report_is(tmp_path):
     with pytest.raises(CodesignError, match="myproject_csynth.xml: not a readable C-synthesis XML report"):
         vendor_results(tmp_path)
 
-def test_cli_estimate_model_file(tmp_path):
+def test_cli_estimate_model_file(tmp_path, monkeypatch):
+    """A model file is estimated under the options given, and leaves nothing behind in the temporary folder."""
     model = _dense_conv_model()
     model.save(tmp_path / "m.h5")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     runner = CliRunner()
     result = runner.invoke(main, ["estimate", str(tmp_path / "m.h5"), "--io-type", "io_stream", "--reuse-factor", "2",
                                   "--strategy", "Resource", "--precision", "ap_fixed<16,6>", "--json", str(tmp_path / "e.json")])
@@ -302,6 +307,7 @@ def test_cli_estimate_model_file(tmp_path):
     assert all({"name", "type", "dsp", "lut", "latency_cycles", "ii"} <= set(layer) for layer in report["layers"])
     assert report["io_type"] == "io_stream" and report["settings"]["reuse_factor"] == 2
     assert "total" in result.output and "xcu250" in result.output
+    assert not list(scratch.iterdir())
     bad = runner.invoke(main, ["estimate", str(tmp_path / "m.h5"), "--part", "xc7z02"])
     assert bad.exit_code == 2 and "unknown FPGA part 'xc7z02'" in bad.stderr and "xc7z020" in bad.stderr
 
