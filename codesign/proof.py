@@ -26,8 +26,8 @@ from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, DENSE, DEPTHWISE_CONV1D,
     DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE,
-    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, kind_of, planar_attributes, split_activation, split_owner,
-    unhandled, weights_in_firmware,
+    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, kind_of, planar_attributes, producer_past_dropouts,
+    split_activation, split_owner, unhandled, weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
 from codesign.vectorized import VectorizedEmulator, max_pool_padding
@@ -155,6 +155,8 @@ def _prove(hls_dir: Path, keras_model, domain_ranges, logits: bool, exact: bool)
     quantizer = analysis.input_quantizer()
     domain = Domain.of(domain_ranges, size, (quantizer_type(quantizer) if quantizer is not None else None) or input_type, quantizer is not None)
     findings = analysis.run(domain, last_layer)
+    if all(finding.holds for finding in findings):
+        findings += analysis.quantizers_in_no_layer(last_layer)
     failing = [finding for finding in findings if not finding.holds]
     why = "; ".join(_describe(finding) for finding in failing[:3]) or None
     return Proof("proven" if not failing else "unproven", domain.dump(), findings, round(time.perf_counter() - started, 3), why,
@@ -175,6 +177,7 @@ class _Analysis:
         self.keras_model = keras_model
         self.bounds: dict[str, Bounds] = {}
         self.checked: set[str] = set()  # layers whose cast was already checked with the input's
+        self.folded: set[str] = set()  # QActivations whose cast a firmware layer was checked against
 
     def run(self, domain: Domain, last_layer: str | None) -> list[Finding]:
         findings = []
@@ -334,16 +337,37 @@ class _Analysis:
         """The quantizer of the QActivation that alone follows Keras layer `keras_name`, when hls4ml moved its cast
         into firmware layer `firmware_name` (whose result type is then the quantizer's own type), or into the layer
         hls4ml split off as '<layer>_linear' (`firmware_name` None). None otherwise."""
-        consumers = [other for other in self.keras.values() if inputs_of(other) == [keras_name]]
+        consumers = [other for other in self.keras.values() if len(inputs_of(other)) == 1 and type(other).__name__ != "Dropout"
+                     and producer_past_dropouts(other) is self.keras[keras_name]]  # hls4ml removes the Dropouts between
         if len(consumers) != 1 or not is_quantizer_layer(consumers[0]):
             return None
         if firmware_name is None:
+            self.folded.add(consumers[0].name)
             return consumers[0].quantizer
         if any(layer["name"] == f"{firmware_name}_alpha" for layer in self.emulator.layers):
             return None  # its scale follows: QKeras's quantizer acts on the scaled value, at '<layer>_alpha'
         result = next(layer["types"]["result_t"] for layer in self.emulator.layers if layer["name"] == firmware_name)
         moved = "width" in result and Fixed.of(result) == quantizer_type(consumers[0].quantizer)
+        if moved:
+            self.folded.add(consumers[0].name)
         return consumers[0].quantizer if moved else None
+
+    def quantizers_in_no_layer(self, last_layer: str | None) -> list[Finding]:
+        """The proof checks itself: each QActivation's cast must be a firmware layer, the input type or a cast a
+        firmware layer was checked against; a quantizer that is none of them (hls4ml merged it away, as after a
+        Dropout: 100 of 100 samples off while every layer held) fails the claim at that quantizer."""
+        present = {layer["name"] for layer in self.emulator.layers} | self.folded
+        first = first_layer(self.keras_model)
+        present |= {first.name} if self.input_quantizer() is not None else set()
+        heads = {self.keras_model.layers[-1].name} if last_layer is not None else set()  # a firmware head is judged apart
+        findings = []
+        for layer in self.keras_model.layers:
+            if is_quantizer_layer(layer) and layer.name not in present | heads:
+                finding = Finding(layer.name, type(layer).__name__, True)
+                _fail(finding, "rounding", f"QKeras applies {layer.quantizer} here and no firmware layer does "
+                                           "(hls4ml merged it into no layer's result type)")
+                findings.append(finding)
+        return findings
 
     def _float32(self, finding: Finding, why: str) -> None:
         """QKeras's float32 arithmetic may round here: a failing condition against QKeras, a note against the exact

@@ -280,3 +280,26 @@ def test_a_split_activation_holding_the_next_quantizers_cast_is_checked_against_
     proof = read_json(RunLayout(tmp_path / "narrow").report("validate"))["proof"]
     failing = [(finding["name"], finding["condition"]) for finding in proof["layers"] if not finding["holds"]]
     assert failing[0] == ("l1_relu", "rounding") and proof["status"] == "counterexample", failing
+
+
+@pytest.mark.slow
+def test_a_quantizer_in_no_firmware_layer_fails_the_proof_at_that_quantizer(tmp_path, monkeypatch):
+    """The proof checks itself: a QActivation whose cast hls4ml merged into no layer (a QDense, a Dropout and a
+    QActivation, with codesign's type for the merge withheld, as before it looked past Dropouts) is a failing finding at
+    that quantizer and the counterexample replays; the proof said 'proven' while 100 of 100 samples differed."""
+    import warnings
+
+    import codesign.convert
+    from codesign.fuzz import load_case, run_case
+    from codesign.layout import RunLayout, read_json
+
+    recipe = load_case(Path(__file__).parent / "fuzz_cases" / "quantizer_after_a_dropout.json")
+    monkeypatch.setattr(codesign.convert, "_pin_linear_quantizers", lambda keras_model, config: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outcome = run_case(recipe, tmp_path / "case")
+    assert outcome.kind == "reasonless", outcome.detail
+    proof = read_json(RunLayout(tmp_path / "case" / "case").report("validate"))["proof"]
+    failing = [(finding["name"], finding["kind"], finding["condition"]) for finding in proof["layers"] if not finding["holds"]]
+    assert failing == [("l2", "QActivation", "rounding")] and proof["status"] == "counterexample", (failing, proof["status"])
+    assert "no firmware layer" in proof["layers"][-1]["why"]
