@@ -1,6 +1,6 @@
 """The differential fuzzer over many models: `codesign fuzz` for several seeds, one table and the three failure counts.
 
-    .venv/bin/python benchmarks/fuzz.py [--n 200] [--seeds 101,102,103] [--out hls_projects/fuzz_bench] [--no-shrink] [--generation 1|2]
+    .venv/bin/python benchmarks/fuzz.py [--n 200] [--seeds 101,102,103] [--out hls_projects/fuzz_bench] [--no-shrink] [--generation 1|2|3]
 
 Each seed's models are built as a user would (codesign/fuzz.py); the summary line per seed is what docs/fuzzing.md
 shows. About 15 s a model on this project's 2-core machine: 200 models take about 50 minutes per seed. CI runs a
@@ -24,7 +24,7 @@ def main() -> int:
     parser.add_argument("--seeds", default="101,102,103")
     parser.add_argument("--out", type=Path, default=Path("hls_projects/fuzz_bench"))
     parser.add_argument("--no-shrink", action="store_true")
-    parser.add_argument("--generation", type=int, default=2, choices=(1, 2), help="1: the generator of the sweeps before 2026-12-05")
+    parser.add_argument("--generation", type=int, default=3, choices=(1, 2, 3), help="1, 2: the generators of earlier sweeps (docs/fuzzing.md)")
     arguments = parser.parse_args()
 
     import tensorflow as tf

@@ -290,8 +290,8 @@ def sweep(sweep_file, jobs, scheduler, dask_local, dry_run, best, max_dsp, max_l
 @click.option("--no-shrink", is_flag=True, help="Save failures as generated, without shrinking them.")
 @click.option("--head", type=click.Choice(["host", "firmware"]), default="host", show_default=True,
               help="firmware: build each model's softmax/sigmoid head in firmware and judge its decision too.")
-@click.option("--generation", type=click.Choice(["1", "2"]), default="2", show_default=True,
-              help="The generator's generation: 1 draws the models of seeds used before 2026-12-05 (docs/fuzzing.md).")
+@click.option("--generation", type=click.Choice(["1", "2", "3"]), default="3", show_default=True,
+              help="The generator's generation: 1 and 2 draw the models of the seeds used before (docs/fuzzing.md).")
 def fuzz(count, seed, start, out_dir, no_shrink, head, generation) -> None:
     """Differential fuzzing: random QKeras models built as a user would; exit 1 when any ends in an internal error, a
     difference without a reason, or a proof a sample contradicts (docs/fuzzing.md)."""

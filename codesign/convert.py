@@ -19,8 +19,8 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import (DEPTHWISE_CONV2D, LINEAR_QUANTIZER_PARENTS, is_batch_normalization, kind_of, producer_past_dropouts,
-                             split_activation)
+from codesign.layers import (DEPTHWISE_CONV2D, is_batch_normalization, kind_of, producer_past_dropouts, split_activation,
+                             takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, quantizer_type
@@ -311,8 +311,8 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
     off for that activation is, and it is the one given the type where hls4ml would merge the quantizer into it (its
     result unset); one whose result is set (a quantizer's exact type) keeps it, and so does the parent (fuzz seed
     1345 model 9: a QDense's quantized_bits(5,1,keep_negative=0) activation fed its sum cast at the next
-    QActivation's fixed<9,1>, clipped below 1). A parent without quantizers (a float BatchNormalization, Dense,
-    convolution or activation) whose result is unset is merged into too, and hls4ml then infers that result from
+    QActivation's fixed<9,1>, clipped below 1). A parent without quantizers that hls4ml merges into
+    (`layers.takes_a_linear_quantizer`: a float BatchNormalization, Dense, convolution or activation) whose result is unset is merged into too, and hls4ml then infers that result from
     its inputs again, dropping the quantizer's cast altogether (fuzz seed 1352 model 13: a QActivation after two float
     batch normalizations was no call at all in the firmware): it gets the type the same way. The parent is found past
     any Dropout, which hls4ml removes first (a QDense, a Dropout and a QActivation: 100 of 100 samples off).
@@ -326,7 +326,7 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
         split = split_activation(parent)
         target = parent.name if split in (None, f"{parent.name}_linear") else split
         precision = per_layer.setdefault(target, {}).setdefault("Precision", {})
-        merged_into = target != parent.name or kind_of(parent) in LINEAR_QUANTIZER_PARENTS
+        merged_into = target != parent.name or takes_a_linear_quantizer(parent)
         if (target == parent.name and hasattr(parent, "get_quantizers")) or (merged_into and precision.get("result", "auto") == "auto"):
             precision["result"] = result
             linear = per_layer.get(f"{parent.name}_linear", {}).get("Precision")

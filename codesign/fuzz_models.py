@@ -16,11 +16,15 @@ SPATIAL_KINDS = ("conv", "conv", "conv", "separable", "depthwise", "conv_bn", "p
                  "qbn", "float_bn", "activation", "activation", "relu", "linear_conv", "residual", "concat")
 FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 2 (2026-12-05) also draws a leaky quantized_relu, Dropout, a quantizer as a layer's own activation= and
-# use_bias=False. Model I of seed S depends on the generation: generation 1 draws the models of every seed used before
-# (docs/fuzzing.md's sweeps, the tests that pin a seed's model).
-GENERATION = 2
-DRAWN = {1: (ACTIVATION_QUANTIZERS, SPATIAL_KINDS, FLAT_KINDS),
-         2: (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))}
+# use_bias=False; generation 3 (2026-12-05, later) float Keras layers among the quantized ones (a Dense, convolution or
+# depthwise convolution without quantizers, as a QKeras model's last Dense often is; a Keras LeakyReLU). Model I of
+# seed S depends on the generation: generation 1 draws the models of every seed used before 2026-12-05, generation 2
+# those of seeds 1340-1357 (docs/fuzzing.md's sweeps, the tests that pin a seed's model).
+GENERATION = 3
+_GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
+DRAWN = {1: (ACTIVATION_QUANTIZERS, SPATIAL_KINDS, FLAT_KINDS), 2: _GENERATION_2,
+         3: (_GENERATION_2[0], _GENERATION_2[1] + ("leaky_relu",), _GENERATION_2[2] + ("leaky_relu",))}
+FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
 
 
 def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
@@ -60,7 +64,15 @@ def _quantizer(rng, forms) -> str:
 
 
 def _layer(rng, kind: str, shape: list[int], generation: int = GENERATION) -> dict | None:
-    """One layer of this kind that fits an input of this shape (None when none fits)."""
+    """One layer of this kind that fits an input of this shape (None when none fits); from generation 3 a Dense,
+    convolution or depthwise convolution is float (no quantizers, no activation) in FLOAT_SHARE of the draws."""
+    layer = _quantized_layer(rng, kind, shape, generation)
+    if generation < 3 or layer is None or layer["kind"] not in ("conv", "dense", "depthwise") or rng.random() >= FLOAT_SHARE:
+        return layer
+    return {**{key: value for key, value in layer.items() if key not in ("kernel_quantizer", "bias_quantizer", "activation")}, "float": True}
+
+
+def _quantized_layer(rng, kind: str, shape: list[int], generation: int) -> dict | None:
     activations = DRAWN[generation][0]
     spatial, rank = shape[:-1], len(shape) - 1
     kernel, bias = _quantizer(rng, KERNEL_QUANTIZERS), f"quantized_bits({int(rng.integers(4, 11))},{int(rng.integers(0, 3))},alpha=1)"
@@ -91,7 +103,7 @@ def _layer(rng, kind: str, shape: list[int], generation: int = GENERATION) -> di
         return {"kind": kind, "pad": 1}
     if kind == "upsample":
         return {"kind": kind, "size": 2} if max(spatial) <= 8 else None
-    if kind in ("qbn", "float_bn", "relu", "flatten", "dropout"):
+    if kind in ("qbn", "float_bn", "relu", "flatten", "dropout", "leaky_relu"):
         return {"kind": kind}
     if kind == "activation":
         return {"kind": kind, "quantizer": _quantizer(rng, activations)}
@@ -154,6 +166,8 @@ def _keras_layer(layer: dict, name: str, x):
 
     kind, rank = layer["kind"], len(x.shape) - 2
     quantized = {key: layer[key] for key in ("kernel_quantizer", "bias_quantizer", "activation", "use_bias") if key in layer}
+    if layer.get("float"):
+        return _float_layer(layer, name, x)
     if kind in ("conv", "linear_conv"):
         conv = qkeras.QConv2D if rank == 2 else qkeras.QConv1D
         y = conv(layer["filters"], layer["kernel"], strides=layer["strides"], padding=layer["padding"], name=name, **quantized)(x)
@@ -195,6 +209,8 @@ def _keras_layer(layer: dict, name: str, x):
         return keras.layers.Flatten(name=name)(x)
     if kind == "dropout":
         return keras.layers.Dropout(0.25, name=name)(x)
+    if kind == "leaky_relu":
+        return keras.layers.LeakyReLU(0.25, name=name)(x)
     if kind in ("residual", "concat"):
         conv = qkeras.QConv2D if rank == 2 else qkeras.QConv1D
         branch = conv(int(x.shape[-1]) if kind == "residual" else 2, 1, name=f"{name}_conv", **quantized)(x)
@@ -202,6 +218,21 @@ def _keras_layer(layer: dict, name: str, x):
         merge = keras.layers.Add if kind == "residual" else keras.layers.Concatenate
         return merge(name=name)([x, branch])
     raise ValueError(f"unknown fuzzer layer kind {kind!r}")
+
+
+def _float_layer(layer: dict, name: str, x):
+    """A recipe's weighted layer as the Keras layer without quantizers (a QActivation after it where it has one)."""
+    import qkeras
+    from tensorflow import keras
+
+    rank, use_bias = len(x.shape) - 2, layer.get("use_bias", True)
+    if layer["kind"] == "dense":
+        return keras.layers.Dense(layer["units"], use_bias=use_bias, name=name)(x)
+    if layer["kind"] == "depthwise":
+        return keras.layers.DepthwiseConv2D(layer["kernel"], padding=layer["padding"], use_bias=use_bias, name=name)(x)
+    conv = keras.layers.Conv2D if rank == 2 else keras.layers.Conv1D
+    y = conv(layer["filters"], layer["kernel"], strides=layer["strides"], padding=layer["padding"], use_bias=use_bias, name=name)(x)
+    return qkeras.QActivation(layer["quantizer"], name=f"{name}_q")(y) if layer.get("quantizer") else y
 
 
 def _seeded(model, seed: int):
@@ -242,7 +273,8 @@ def describe(recipe: dict) -> str:
     for layer in recipe["layers"]:
         parts.append(names.get(layer["kind"], layer["kind"]) + (f"/{layer['op']}" if "op" in layer else "")
                      + (f"/{layer['padding']}s{layer['strides']}" if "padding" in layer and "strides" in layer else "")
-                     + ("+q" if "activation" in layer else "") + ("/nobias" if layer.get("use_bias") is False else ""))
+                     + ("+q" if "activation" in layer else "") + ("/nobias" if layer.get("use_bias") is False else "")
+                     + ("/float" if layer.get("float") else ""))
     extra = [recipe["head"]] + (["2 outputs"] if recipe.get("outputs", 1) > 1 else []) + [recipe["io_type"], recipe["strategy"]]
     return " ".join(parts) + " | " + " ".join(extra)
 

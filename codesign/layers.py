@@ -122,8 +122,6 @@ KINDS = (INPUT, DENSE, CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV1D, DEPTH
          TERNARY_TANH, SOFTMAX, POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, TRANSPOSE, REPACK, CLONE,
          ZERO_PADDING1D, ZERO_PADDING2D, RESIZE, MERGE, CONCATENATE, LSTM, GRU, BIDIRECTIONAL, TIME_DISTRIBUTED)
 _BY_NAME = {name: kind for kind in KINDS for name in (kind.name, *kind.aliases)}
-# the parents hls4ml's MergeLinearActivation moves a linear quantizer's cast into (where their result type is unset)
-LINEAR_QUANTIZER_PARENTS = (DENSE, CONV1D, CONV2D, BATCH_NORMALIZATION, ACTIVATION, PARAMETRIZED_ACTIVATION, SOFTMAX)
 
 
 def kind_of(layer) -> Kind | None:
@@ -216,6 +214,18 @@ def inputs_of(keras_layer) -> list[str]:
     nodes = getattr(keras_layer, "_inbound_nodes", None) or []
     inbound = nodes[0].inbound_layers if nodes else []
     return [layer.name for layer in (inbound if isinstance(inbound, list) else [inbound])]
+
+
+def takes_a_linear_quantizer(keras_layer) -> bool:
+    """Whether hls4ml's MergeLinearActivation moves a following linear quantizer's cast into the layer hls4ml makes of
+    this Keras layer (where its result type is unset): hls4ml's own rule, its layer class (layer_map) one of the pass's
+    parents, subclasses included (a float DepthwiseConv2D, LeakyReLU or ELU as much as a Dense)."""
+    from hls4ml.model.layers import layer_map
+    from hls4ml.model.optimizer.passes.linear import _safe_parents  # hls4ml 1.3's list, read rather than copied
+
+    name = type(keras_layer).__name__
+    hls4ml_class = layer_map.get("Activation" if name == "ReLU" else name)  # hls4ml's parse_activation_layer renames ReLU
+    return hls4ml_class is not None and issubclass(hls4ml_class, _safe_parents)
 
 
 def producer_past_dropouts(keras_layer):

@@ -22,6 +22,7 @@ from codesign.layers import (
 )
 from codesign.quantizers import batchnorm_scale_shift
 
+FLOAT_WEIGHT_WIDTH = 48  # the widest type a float layer's weights are stored in exactly (float32: 24 significant bits each)
 SETTINGS = "CodesignRepairs"  # the key of HLSConfig.Model the passes read: {repairs, exact_accumulators, layers}
 FLOW = "repairs"  # registered as 'codesign:repairs'
 
@@ -91,6 +92,25 @@ def true_alpha_scales(graph, _settings: dict) -> None:
             if exact:
                 _replace_weights(layer, "scale", scale, fixed)
             _cast_after_the_scale(layer)
+
+
+def exact_float_weights(graph, _settings: dict) -> None:
+    """hls4ml types the weights of a float layer (a Keras Dense, a QDense's bias without a quantizer) with the model's
+    default, fixed<16,6>, and rounds them, where Keras multiplies by the float32 weights themselves (a QKeras model
+    ending in a float Dense: 100 of 100 samples off, with no reason given). Each float32 weight is a binary fraction:
+    stored in the narrowest type holding them all (up to FLOAT_WEIGHT_WIDTH bits, else left as hls4ml typed them,
+    and typesearch.why_not_exact names them), the products are Keras's, exactly."""
+    for layer in graph.get_layers():
+        kind = kind_of(layer)
+        if kind is None or kind.role != "weighted":
+            continue
+        for key, weight in list(layer.weights.items()):
+            if weight.quantizer is not None or of_precision(weight.type.precision) is None:
+                continue
+            values = np.asarray(weight.data, dtype=np.float64)
+            fixed, exact = exact_type_of(values, max_width=FLOAT_WEIGHT_WIDTH)
+            if exact and fixed != of_precision(weight.type.precision):
+                _replace_weights(layer, key, values, fixed)
 
 
 def _cast_after_the_scale(alpha) -> None:
@@ -206,6 +226,7 @@ def resize_in_its_input_type(graph, _settings: dict) -> None:
 PASSES = (  # (pass, the setting that switches it on (None: every conversion), what it does), in the order they run
     ("widen_average_pooling", "repairs", widen_average_pooling),
     ("true_alpha_scales", "repairs", true_alpha_scales),
+    ("exact_float_weights", "repairs", exact_float_weights),
     ("qkeras_batchnorm", "repairs", qkeras_batchnorm),
     ("signed_max_pool_inputs", "repairs", signed_max_pool_inputs),
     ("exact_types", "exact_accumulators", exact_types),

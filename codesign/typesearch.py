@@ -20,6 +20,7 @@ from codesign.fixed import Fixed, exact_type_of
 from codesign.layers import average_window, is_batch_normalization, is_quantizer_layer, producer_past_dropouts
 from codesign.layout import RunLayout
 from codesign.progress import Progress
+from codesign.repairs import FLOAT_WEIGHT_WIDTH
 from codesign.quantizers import UNIT_SCALES, activation_quantizer, computed_in_float, first_layer, quantizer_type
 
 Say = Callable[[str], None]
@@ -209,6 +210,22 @@ def _leaky_relu_floor(quantizer) -> tuple | None:
     return quantizer, -(2.0 ** int(quantizer.integer))
 
 
+def _float_weights_too_wide(layer) -> str | None:
+    """'kernel holds' / 'bias holds' / 'kernel and bias hold' where a layer's unquantized weights need more than
+    FLOAT_WEIGHT_WIDTH bits to be held exactly (repairs.exact_float_weights stores the others exactly); else None."""
+    from codesign.quantizers import unquantized_weights
+
+    if not getattr(layer, "weights", None) or hasattr(layer, "get_folded_weights") or is_batch_normalization(layer):
+        return None
+    quantized = type(layer).__module__.startswith("qkeras")
+    kernel, bias = unquantized_weights(layer)
+    quantizers = {"kernel": ("kernel_quantizer", "depthwise_quantizer"), "bias": ("bias_quantizer",)}
+    named = [(name, values) for name, values in (("kernel", kernel), ("bias", bias))
+             if values is not None and not (quantized and any(getattr(layer, key, None) for key in quantizers[name]))]
+    wide = [name for name, values in named if not exact_type_of(values, max_width=FLOAT_WEIGHT_WIDTH)[1]]
+    return None if not wide else f"{' and '.join(wide)} {'hold' if len(wide) > 1 else 'holds'}"
+
+
 def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32_reasons: bool = True) -> str | None:
     """Why a layer where the firmware diverged cannot be exact, where that is known; None otherwise. Without
     `float32_reasons` (the firmware differs from the model's exact evaluation too, so QKeras's float32 is not why),
@@ -245,6 +262,11 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
             f"the result type, down to {floor:g}: inputs whose product rounds below {slope * floor:g} differ. Use quantized_relu "
             "without negative_slope, or more integer bits"
         )
+    too_wide = _float_weights_too_wide(layer)
+    if too_wide:
+        return (f"its {too_wide} float32 values that no fixed-point type of up to {FLOAT_WEIGHT_WIDTH} bits holds exactly (they "
+                "span too many powers of two), so the firmware rounds them: quantize them (a QKeras layer's kernel_quantizer, "
+                "bias_quantizer), or round the weights")
     kernel = getattr(layer, "kernel_quantizer_internal", None)
     if type(kernel).__name__ == "quantized_po2":
         return (

@@ -102,3 +102,37 @@ def test_two_batch_normalizations_in_a_row_stay_two_layers_each_repaired_with_it
     model.set_weights([np.random.default_rng(0).uniform(0.5, 1.5, w.shape).astype(np.float32) for w in model.get_weights()])
     graph = build_graph(model, HLSSpec(), tmp_path / "graph", None, tmp_path / "log", EXACT)
     assert [layer.name for layer in graph.get_layers() if layer.class_name == "BatchNormalization"] == ["bn0", "bn1"]
+
+
+def test_float_weights_are_stored_exactly_and_weights_no_type_holds_are_named(tmp_path):
+    """A Keras Dense among QKeras layers: hls4ml types its weights fixed<16,6> and rounds them; the repair stores each
+    float32 weight exactly (the QDense's quantized weights keep their quantizer's type). A weight of 3e-9 beside ones
+    near 1 needs more than FLOAT_WEIGHT_WIDTH bits: left as hls4ml typed it, and why_not_exact names that kernel."""
+    import qkeras
+    from tensorflow import keras
+
+    from codesign.fixed import of_precision
+    from codesign.repairs import FLOAT_WEIGHT_WIDTH
+    from codesign.typesearch import why_not_exact
+
+    inputs = keras.Input((4,))
+    x = qkeras.QDense(3, kernel_quantizer="quantized_bits(6,1,alpha=1)", bias_quantizer="quantized_bits(6,1,alpha=1)", name="q")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="float")(x))
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.7, weight.shape).astype(np.float32) for weight in model.get_weights()])
+    graph = build_graph(model, HLSSpec(), tmp_path / "graph", None, tmp_path / "log", EXACT)
+    layers = {layer.name: layer for layer in graph.get_layers()}
+    for key, keras_values in (("weight", model.layers[-1].kernel.numpy()), ("bias", model.layers[-1].bias.numpy())):
+        fixed = of_precision(layers["float"].types[f"{key}_t"].precision)
+        stored = np.asarray(layers["float"].weights[key].data, dtype=np.float64)
+        assert fixed.width <= FLOAT_WEIGHT_WIDTH and np.array_equal(stored, keras_values.astype(np.float64).reshape(stored.shape))
+        assert np.array_equal(np.round(stored / fixed.lsb) * fixed.lsb, stored)  # on the type's grid: held exactly
+    assert str(layers["q"].types["weight_t"].precision) == "fixed<6,2,TRN,WRAP,0>"
+    assert "no fixed-point type" not in (why_not_exact(model, "float", None) or "")
+
+    kernel = model.layers[-1].kernel.numpy()
+    kernel[0, 0] = 3e-9
+    model.layers[-1].kernel.assign(kernel)
+    graph = build_graph(model, HLSSpec(), tmp_path / "wide", None, tmp_path / "log", EXACT)
+    assert str(next(layer for layer in graph.get_layers() if layer.name == "float").types["weight_t"].precision) == "fixed<16,6,TRN,WRAP,0>"
+    assert why_not_exact(model, "float", None).startswith(f"its kernel holds float32 values that no fixed-point type of up to {FLOAT_WEIGHT_WIDTH} bits")
