@@ -19,7 +19,7 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import (DEPTHWISE_CONV2D, is_batch_normalization, kind_of, producer_past_dropouts, split_activation,
+from codesign.layers import (DEPTHWISE_CONV2D, is_batch_normalization, kind_of, producer_past_identities, split_activation,
                              takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
@@ -191,16 +191,22 @@ def quantizer_merged_away(keras_model) -> str | None:
     1), the layer named, before any conversion: hls4ml merges both into the ApplyAlpha it puts after that layer, typed
     'auto' whatever the config says, and since a QKeras activation carries no quantizer there, the merge only removes
     the node: the second's cast is in no layer (codesign's repair restores the first's; after an unscaled layer,
-    _pin_linear_quantizers types the node they would merge into). Fuzz seed 1353 model 8: 99 of 100 samples off."""
+    _pin_linear_quantizers types the node they would merge into). Fuzz seed 1353 model 8: 99 of 100 samples off. The
+    same after the layer's own linear activation quantizer (fuzz seed 1360 model 14: 100 of 100 off)."""
     for layer in keras_model.layers:
-        first = producer_past_dropouts(layer)
-        if not (_linear_quantizer(layer) and first is not None and _linear_quantizer(first)):
+        first = producer_past_identities(layer)
+        if not _linear_quantizer(layer) or first is None:
             continue
-        owner = producer_past_dropouts(first)
+        if _linear_quantizer(first):  # a QActivation after another
+            owner, other = producer_past_identities(first), f"another, '{first.name}', after"
+        elif type(activation_quantizer(first)).__name__ == "quantized_bits":  # after the layer's own activation= (fuzz seed 1360 model 14)
+            owner, other = first, "the activation quantizer of"
+        else:
+            continue
         alpha = _kernel_scale(owner, "kernel_quantizer_internal")
         if alpha is not None:
-            return (f"layer '{layer.name}' ({layer.quantizer}): hls4ml 1.3 drops this quantizer's cast: it follows another, '{first.name}', "
-                    f"after '{owner.name}', whose kernel carries a scale (alpha={alpha!r}), and merges both into that scale's layer: give "
+            return (f"layer '{layer.name}' ({layer.quantizer}): hls4ml 1.3 drops this quantizer's cast: it follows {other} '{owner.name}', "
+                    f"whose kernel carries a scale (alpha={alpha!r}), and merges both into that scale's layer: give "
                     f"'{owner.name}''s kernel quantizer alpha=1, or keep one quantizer there")
     return None
 
@@ -315,11 +321,11 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
     (`layers.takes_a_linear_quantizer`: a float BatchNormalization, Dense, convolution or activation) whose result is unset is merged into too, and hls4ml then infers that result from
     its inputs again, dropping the quantizer's cast altogether (fuzz seed 1352 model 13: a QActivation after two float
     batch normalizations was no call at all in the firmware): it gets the type the same way. The parent is found past
-    any Dropout, which hls4ml removes first (a QDense, a Dropout and a QActivation: 100 of 100 samples off).
+    any Dropout or linear Activation, which hls4ml removes (a QDense, a Dropout and a QActivation: 100 of 100 samples off).
     """
     per_layer = config["LayerName"]
     for layer in keras_model.layers:
-        parent = producer_past_dropouts(layer) if _linear_quantizer(layer) else None  # hls4ml removes the Dropouts between
+        parent = producer_past_identities(layer) if _linear_quantizer(layer) else None  # hls4ml removes Dropouts, linear Activations
         result = per_layer.get(layer.name, {}).get("Precision", {}).get("result")
         if parent is None or not result or parent.name not in per_layer:
             continue
@@ -344,7 +350,7 @@ def _batch_normalizations_apart(keras_model, config: dict) -> None:
     per_layer, default = config["LayerName"], config["Model"]["Precision"]
     default = default.get("default") if isinstance(default, dict) else default
     for layer in keras_model.layers:
-        parent = producer_past_dropouts(layer) if is_batch_normalization(layer) else None
+        parent = producer_past_identities(layer) if is_batch_normalization(layer) else None
         precision = per_layer.get(parent.name, {}).get("Precision") if is_batch_normalization(parent) else None
         if precision == "auto":
             per_layer[parent.name]["Precision"] = {"result": default}

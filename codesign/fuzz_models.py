@@ -211,6 +211,8 @@ def _keras_layer(layer: dict, name: str, x):
         return keras.layers.Dropout(0.25, name=name)(x)
     if kind == "leaky_relu":
         return keras.layers.LeakyReLU(0.25, name=name)(x)
+    if kind == "linear":  # in recipes only (a fuzz case), never drawn
+        return keras.layers.Activation("linear", name=name)(x)
     if kind in ("residual", "concat"):
         conv = qkeras.QConv2D if rank == 2 else qkeras.QConv1D
         branch = conv(int(x.shape[-1]) if kind == "residual" else 2, 1, name=f"{name}_conv", **quantized)(x)

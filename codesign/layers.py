@@ -228,16 +228,24 @@ def takes_a_linear_quantizer(keras_layer) -> bool:
     return hls4ml_class is not None and issubclass(hls4ml_class, _safe_parents)
 
 
-def producer_past_dropouts(keras_layer):
-    """The Keras layer whose output feeds this one once hls4ml has removed the Dropouts between them, or None."""
+def producer_past_identities(keras_layer):
+    """The Keras layer whose output feeds this one once hls4ml has removed the identities between them, or None: a
+    Dropout (skipped by its converter) or a Keras Activation('linear') (merged into the layer before it or
+    eliminated: a QDense, a linear Activation and a QActivation lost the quantizer's cast, 100 of 100 samples off)."""
     producer = keras_layer
     while True:
         nodes = getattr(producer, "_inbound_nodes", None) or []
         producer = nodes[0].inbound_layers if nodes else None
         if isinstance(producer, list):  # a layer of several inputs lists them
             producer = producer[0] if producer else None
-        if producer is None or type(producer).__name__ != "Dropout":
+        if producer is None or not is_identity(producer):
             return producer
+
+
+def is_identity(keras_layer) -> bool:
+    """A Keras layer hls4ml removes from the graph: a Dropout, or an Activation('linear')."""
+    name = type(keras_layer).__name__
+    return name == "Dropout" or (name == "Activation" and getattr(keras_layer.activation, "__name__", "") == "linear")
 
 
 def is_input_layer(keras_layer) -> bool:

@@ -26,8 +26,8 @@ from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, DENSE, DEPTHWISE_CONV1D,
     DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE,
-    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_quantizer_layer, kind_of, planar_attributes, producer_past_dropouts,
-    split_activation, split_owner, unhandled, weights_in_firmware,
+    RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_identity, is_quantizer_layer, kind_of, planar_attributes,
+    producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
 from codesign.vectorized import VectorizedEmulator, max_pool_padding
@@ -337,8 +337,8 @@ class _Analysis:
         """The quantizer of the QActivation that alone follows Keras layer `keras_name`, when hls4ml moved its cast
         into firmware layer `firmware_name` (whose result type is then the quantizer's own type), or into the layer
         hls4ml split off as '<layer>_linear' (`firmware_name` None). None otherwise."""
-        consumers = [other for other in self.keras.values() if len(inputs_of(other)) == 1 and type(other).__name__ != "Dropout"
-                     and producer_past_dropouts(other) is self.keras[keras_name]]  # hls4ml removes the Dropouts between
+        consumers = [other for other in self.keras.values() if len(inputs_of(other)) == 1 and not is_identity(other)
+                     and producer_past_identities(other) is self.keras[keras_name]]  # hls4ml removes the identities between
         if len(consumers) != 1 or not is_quantizer_layer(consumers[0]):
             return None
         if firmware_name is None:

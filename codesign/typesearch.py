@@ -17,7 +17,7 @@ from codesign.config import FixedPoint, HLSSpec
 from codesign.convert import BIT_EXACT_CANDIDATES, Candidate, candidate_keyed, convert
 from codesign.errors import CompileFailed, ModelError
 from codesign.fixed import Fixed, exact_type_of
-from codesign.layers import average_window, is_batch_normalization, is_quantizer_layer, producer_past_dropouts
+from codesign.layers import average_window, is_batch_normalization, is_quantizer_layer, producer_past_identities
 from codesign.layout import RunLayout
 from codesign.progress import Progress
 from codesign.repairs import FLOAT_WEIGHT_WIDTH
@@ -196,7 +196,7 @@ def _describe(outcome: dict) -> str:
 def _scaled_kernel_before(layer) -> str | None:
     """The weighted layer right before a batch normalization (past Dropouts) whose kernel carries a scale (an alpha
     other than 1: hls4ml's ApplyAlpha, which hls4ml then fuses into the normalization), by name; None otherwise."""
-    parent = producer_past_dropouts(layer) if is_batch_normalization(layer) else None
+    parent = producer_past_identities(layer) if is_batch_normalization(layer) else None
     kernel = getattr(parent, "kernel_quantizer_internal", None)
     alpha = kernel.get_config().get("alpha") if hasattr(kernel, "get_config") else None
     return parent.name if kernel is not None and type(kernel).__name__ == "quantized_bits" and alpha not in UNIT_SCALES[1:] else None
