@@ -227,13 +227,13 @@ def _float_layer(layer: dict, name: str, x):
     import qkeras
     from tensorflow import keras
 
-    rank, use_bias = len(x.shape) - 2, layer.get("use_bias", True)
-    if layer["kind"] == "dense":
-        return keras.layers.Dense(layer["units"], use_bias=use_bias, name=name)(x)
+    rank, settings = len(x.shape) - 2, {"use_bias": layer.get("use_bias", True), "activation": layer.get("activation"), "name": name}
+    if layer["kind"] == "dense":  # an activation is a Keras one ('relu') in a recipe written by hand; never drawn
+        return keras.layers.Dense(layer["units"], **settings)(x)
     if layer["kind"] == "depthwise":
-        return keras.layers.DepthwiseConv2D(layer["kernel"], padding=layer["padding"], use_bias=use_bias, name=name)(x)
+        return keras.layers.DepthwiseConv2D(layer["kernel"], padding=layer["padding"], **settings)(x)
     conv = keras.layers.Conv2D if rank == 2 else keras.layers.Conv1D
-    y = conv(layer["filters"], layer["kernel"], strides=layer["strides"], padding=layer["padding"], use_bias=use_bias, name=name)(x)
+    y = conv(layer["filters"], layer["kernel"], strides=layer["strides"], padding=layer["padding"], **settings)(x)
     return qkeras.QActivation(layer["quantizer"], name=f"{name}_q")(y) if layer.get("quantizer") else y
 
 

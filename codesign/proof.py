@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from codesign.exact import PASSIVE_FUNCTIONS
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, DENSE, DEPTHWISE_CONV1D,
@@ -283,6 +284,10 @@ class _Analysis:
                 finding.why = (f"result type {result.hls4ml()} {'saturates or wraps' if condition == 'overflow' else 'rounds'} values "
                                f"in {Bounds(low, high, source.frac).values()}, where QKeras keeps them exact")
             return bounds
+        if exact and getattr(keras_function, "__name__", None) in PASSIVE_FUNCTIONS:  # a relu or identity into a type holding
+            if max(-float(low.min(initial=0)), float(high.max(initial=0))) >= 2.0**24:  # every value: none to enumerate
+                self._float32(finding, f"QKeras holds values of {Bounds(low, high, source.frac).values()} in float32, not all exactly")
+            return bounds
         raw = _grid(float(source.low.min()), float(source.high.max()), source.frac, result)
         if raw is None:
             _fail(finding, "rounding", f"too many values reach the cast into {result.hls4ml()} to check them one by one, or its steps")
@@ -319,14 +324,14 @@ class _Analysis:
                 return function
             activation = split_activation(self.keras[owner])
             if name == activation and not name.endswith("_linear"):  # 'fc1_relu' holding the next QActivation's cast: both
-                quantizer, keras_activation = self._folded_quantizer(owner, name), self.keras[owner].activation
-                return None if quantizer is None else lambda values: quantizer(keras_activation(values))
+                quantizer = self._folded_quantizer(owner, name)
+                return None if quantizer is None else _Composed(self.keras[owner].activation, quantizer)
             return self._folded_quantizer(owner, name if self._separable_half(name) else None)  # else its '<owner>_linear'
         if is_quantizer_layer(layer):
             return layer.quantizer
         folded = activation_quantizer(layer) or self._folded_quantizer(name, name)
         if folded is not None and kind_of(layer) is ACTIVATION:  # a Keras relu holding the next QActivation's cast
-            return lambda values: folded(layer(values))
+            return _Composed(layer.activation, folded)
         return folded
 
     def _split_from(self, name: str) -> str | None:
@@ -763,13 +768,28 @@ def _quantized(values, quantizer) -> np.ndarray:
     return np.asarray(quantizer(values) if quantizer is not None else values, dtype=np.float64).reshape(-1)
 
 
+@dataclass(frozen=True)
+class _Composed:
+    """An activation, then the next QActivation's quantizer hls4ml moved into the same layer: in float32 as QKeras
+    computes it, and function by function in the exact evaluation (a lambda had no exact value: 'unproven')."""
+
+    first: Callable
+    then: Callable
+
+    def __call__(self, values):
+        return self.then(self.first(values))
+
+
 def _exact_function(keras_function, raw: np.ndarray, frac: int) -> np.ndarray | None:
     """What the exact evaluation applies at a cast (exact.apply_function: a quantizer's fixed-point cast of the exact
-    value, a relu), as values; None where it has none."""
+    value, a relu; each in turn for a composition), as values; None where it has none."""
     from codesign.exact import NotExact, Raw, apply_function
 
+    functions = (keras_function.first, keras_function.then) if isinstance(keras_function, _Composed) else (keras_function,)
+    result = Raw(raw.astype(np.int64), frac)
     try:
-        result = apply_function("cast", keras_function, Raw(raw.astype(np.int64), frac))
+        for function in functions:
+            result = apply_function("cast", function, result)
     except NotExact:
         return None
     return result.raw.astype(np.float64) * 2.0**-result.frac

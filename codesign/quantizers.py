@@ -59,6 +59,7 @@ def unquantized_weights(keras_layer) -> tuple:
 
 
 FLOAT_FUNCTIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "swish", "gelu")
+FLOAT_LAYERS = ("LeakyReLU", "ELU")  # Keras activation layers computed in float32 (alpha * x, exp)
 
 
 def computed_in_float(keras_model) -> list[str]:
@@ -68,7 +69,7 @@ def computed_in_float(keras_model) -> list[str]:
     for layer in keras_model.layers:
         function = getattr(getattr(layer, "activation", None), "__name__", "")
         unquantized = not type(layer).__module__.startswith("qkeras") and any(True for _ in layer.weights)
-        if is_batch_normalization(layer) or function in FLOAT_FUNCTIONS or unquantized:
+        if is_batch_normalization(layer) or function in FLOAT_FUNCTIONS or unquantized or type(layer).__name__ in FLOAT_LAYERS:
             names.append(layer.name)
     return names
 

@@ -17,8 +17,8 @@ from codesign.config import parse_ap_fixed
 from codesign.errors import SpecError
 from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, POOLING1D, POOLING2D,
-    REPACK, RESHAPE, RESIZE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION,
+    POOLING1D, POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
 )
 from codesign.quantizers import batchnorm_scale_shift
 
@@ -303,6 +303,26 @@ def _exact_relu(layer, inputs: list[Fixed], result: Fixed | None) -> None:
     hls4ml's fixed<16,6> and rounded the exact values, fuzz seed 1314). A quantizer's type and a table's are kept."""
     if result is not None and result.rounding == "TRN" and result.saturation == "WRAP" and layer.get_attr("activation") in ("relu", "linear"):
         _exact_pass_through(layer, inputs, result)
+
+
+@implements("exact_type", PARAMETRIZED_ACTIVATION)
+def _exact_leaky_relu(layer, inputs: list[Fixed], result: Fixed | None) -> None:
+    """A leaky relu in a type hls4ml inferred or defaulted holds `alpha * x` exactly: alpha in the narrowest type
+    holding it, the result covering the input and that product (a Keras LeakyReLU(0.25) after a 10-integer-bit
+    convolution kept hls4ml's fixed<16,6>, wrapping and dropping alpha's two fraction bits: fuzz seed 1361 model 2).
+    An alpha no type of up to 32 bits holds (float32's 0.3 holds in 24) keeps hls4ml's types."""
+    alpha = layer.get_attr("activ_param")
+    if result is None or result.rounding != "TRN" or result.saturation != "WRAP" or str(layer.get_attr("activation")).lower() != "leakyrelu" \
+            or alpha is None or "param_t" not in layer.types:
+        return
+    scale, exact = exact_type_of(np.float32([alpha]))
+    if not exact:
+        return
+    layer.types["param_t"].precision = to_hls4ml(scale)
+    product = Fixed(inputs[0].width + scale.width, inputs[0].integer + scale.integer, True)  # alpha * x, whatever the signs
+    widened = _also_holding(covering([inputs[0], product]), result)
+    if widened is not None:
+        layer.types["result_t"].precision = to_hls4ml(widened)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
