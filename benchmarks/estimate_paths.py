@@ -115,7 +115,7 @@ def estimated(folder: Path) -> tuple[dict | str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--generation", type=int, default=2, choices=(1, 2, 3), help="the fuzzer generator's (1: before 2026-12-05)")
+    parser.add_argument("--generation", type=int, default=2, choices=(1, 2, 3, 4), help="the fuzzer generator's (1: before 2026-12-05)")
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--backend", default="Vitis", choices=("Vitis", "Vivado"))

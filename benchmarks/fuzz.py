@@ -1,6 +1,6 @@
 """The differential fuzzer over many models: `codesign fuzz` for several seeds, one table and the three failure counts.
 
-    .venv/bin/python benchmarks/fuzz.py [--n 200] [--seeds 101,102,103] [--out hls_projects/fuzz_bench] [--no-shrink] [--generation 1|2|3]
+    .venv/bin/python benchmarks/fuzz.py [--n 200] [--seeds 101,102,103] [--out hls_projects/fuzz_bench] [--no-shrink] [--generation G]
 
 Each seed's models are built as a user would (codesign/fuzz.py); the summary line per seed is what docs/fuzzing.md
 shows. About 15 s a model on this project's 2-core machine: 200 models take about 50 minutes per seed. CI runs a
@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's codesign, not the one installed
+
+from codesign.fuzz_models import DRAWN, GENERATION  # noqa: E402
 
 
 def main() -> int:
@@ -24,7 +27,7 @@ def main() -> int:
     parser.add_argument("--seeds", default="101,102,103")
     parser.add_argument("--out", type=Path, default=Path("hls_projects/fuzz_bench"))
     parser.add_argument("--no-shrink", action="store_true")
-    parser.add_argument("--generation", type=int, default=3, choices=(1, 2, 3), help="1, 2: the generators of earlier sweeps (docs/fuzzing.md)")
+    parser.add_argument("--generation", type=int, default=GENERATION, choices=sorted(DRAWN), help="older ones: the generators of earlier sweeps (docs/fuzzing.md)")
     arguments = parser.parse_args()
 
     import tensorflow as tf

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from codesign.errors import CodesignError
+from codesign.fuzz_models import DRAWN, GENERATION
 from codesign.steps import STEP_NAMES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter hides the progress lines
@@ -290,8 +291,8 @@ def sweep(sweep_file, jobs, scheduler, dask_local, dry_run, best, max_dsp, max_l
 @click.option("--no-shrink", is_flag=True, help="Save failures as generated, without shrinking them.")
 @click.option("--head", type=click.Choice(["host", "firmware"]), default="host", show_default=True,
               help="firmware: build each model's softmax/sigmoid head in firmware and judge its decision too.")
-@click.option("--generation", type=click.Choice(["1", "2", "3"]), default="3", show_default=True,
-              help="The generator's generation: 1 and 2 draw the models of the seeds used before (docs/fuzzing.md).")
+@click.option("--generation", type=click.Choice([str(generation) for generation in DRAWN]), default=str(GENERATION), show_default=True,
+              help="The generator's generation: the older ones draw the models of the seeds used before (docs/fuzzing.md).")
 def fuzz(count, seed, start, out_dir, no_shrink, head, generation) -> None:
     """Differential fuzzing: random QKeras models built as a user would; exit 1 when any ends in an internal error, a
     difference without a reason, or a proof a sample contradicts (docs/fuzzing.md)."""

@@ -17,13 +17,16 @@ SPATIAL_KINDS = ("conv", "conv", "conv", "separable", "depthwise", "conv_bn", "p
 FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 2 (2026-12-05) also draws a leaky quantized_relu, Dropout, a quantizer as a layer's own activation= and
 # use_bias=False; generation 3 (2026-12-05, later) float Keras layers among the quantized ones (a Dense, convolution or
-# depthwise convolution without quantizers, as a QKeras model's last Dense often is; a Keras LeakyReLU). Model I of
-# seed S depends on the generation: generation 1 draws the models of every seed used before 2026-12-05, generation 2
-# those of seeds 1340-1357 (docs/fuzzing.md's sweeps, the tests that pin a seed's model).
-GENERATION = 3
+# depthwise convolution without quantizers, as a QKeras model's last Dense often is; a Keras LeakyReLU); generation 4
+# (2026-12-05, later still) Cropping, the other element-wise merges and a Keras Activation('linear'). Model I of seed S
+# depends on the generation: generation 1 draws the models of every seed used before 2026-12-05, generation 2 those of
+# seeds 1340-1357, generation 3 those of 1358-1366 (docs/fuzzing.md's sweeps, the tests that pin a seed's model).
+GENERATION = 4
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
-DRAWN = {1: (ACTIVATION_QUANTIZERS, SPATIAL_KINDS, FLAT_KINDS), 2: _GENERATION_2,
-         3: (_GENERATION_2[0], _GENERATION_2[1] + ("leaky_relu",), _GENERATION_2[2] + ("leaky_relu",))}
+_GENERATION_3 = (_GENERATION_2[0], _GENERATION_2[1] + ("leaky_relu",), _GENERATION_2[2] + ("leaky_relu",))
+DRAWN = {1: (ACTIVATION_QUANTIZERS, SPATIAL_KINDS, FLAT_KINDS), 2: _GENERATION_2, 3: _GENERATION_3,
+         4: (_GENERATION_3[0], _GENERATION_3[1] + ("crop", "merge", "linear"), _GENERATION_3[2] + ("linear",))}
+MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
 
 
@@ -103,12 +106,16 @@ def _quantized_layer(rng, kind: str, shape: list[int], generation: int) -> dict 
         return {"kind": kind, "pad": 1}
     if kind == "upsample":
         return {"kind": kind, "size": 2} if max(spatial) <= 8 else None
-    if kind in ("qbn", "float_bn", "relu", "flatten", "dropout", "leaky_relu"):
+    if kind in ("qbn", "float_bn", "relu", "flatten", "dropout", "leaky_relu", "linear"):
         return {"kind": kind}
     if kind == "activation":
         return {"kind": kind, "quantizer": _quantizer(rng, activations)}
     if kind in ("residual", "concat"):
         return {"kind": kind, "kernel_quantizer": kernel, "bias_quantizer": bias, "quantizer": _quantizer(rng, activations)}
+    if kind == "merge":
+        return {"kind": kind, "op": str(rng.choice(MERGES)), "kernel_quantizer": kernel, "bias_quantizer": bias, "quantizer": _quantizer(rng, activations)}
+    if kind == "crop":
+        return {"kind": kind, "crop": 1} if min(spatial) >= 3 else None
     if kind == "dense":
         layer = {"kind": kind, "units": int(rng.integers(2, 9)), "kernel_quantizer": kernel, "bias_quantizer": bias}
         if generation == 1:
@@ -211,14 +218,18 @@ def _keras_layer(layer: dict, name: str, x):
         return keras.layers.Dropout(0.25, name=name)(x)
     if kind == "leaky_relu":
         return keras.layers.LeakyReLU(0.25, name=name)(x)
-    if kind == "linear":  # in recipes only (a fuzz case), never drawn
+    if kind == "linear":
         return keras.layers.Activation("linear", name=name)(x)
-    if kind in ("residual", "concat"):
+    if kind == "crop":
+        return (keras.layers.Cropping2D if rank == 2 else keras.layers.Cropping1D)(layer["crop"], name=name)(x)
+    if kind in ("residual", "concat", "merge"):
         conv = qkeras.QConv2D if rank == 2 else qkeras.QConv1D
-        branch = conv(int(x.shape[-1]) if kind == "residual" else 2, 1, name=f"{name}_conv", **quantized)(x)
+        branch = conv(2 if kind == "concat" else int(x.shape[-1]), 1, name=f"{name}_conv", **quantized)(x)
         branch = qkeras.QActivation(layer["quantizer"], name=f"{name}_q")(branch)
-        merge = keras.layers.Add if kind == "residual" else keras.layers.Concatenate
-        return merge(name=name)([x, branch])
+        merges = {"residual": keras.layers.Add, "concat": keras.layers.Concatenate, "average": keras.layers.Average,
+                  "multiply": keras.layers.Multiply, "subtract": keras.layers.Subtract, "maximum": keras.layers.Maximum,
+                  "minimum": keras.layers.Minimum}
+        return merges[layer.get("op", kind)](name=name)([x, branch])
     raise ValueError(f"unknown fuzzer layer kind {kind!r}")
 
 

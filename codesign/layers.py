@@ -100,6 +100,9 @@ REPACK = Kind("Repack", "reshape", {"compiled": "a stream's repacking (io_stream
 ZERO_PADDING1D = Kind("ZeroPadding1D", "padding", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
                                                    "proof": NO_PROOF, "rtl": NOT_A_KERNEL}, kernel="zeropad1d")
 ZERO_PADDING2D = Kind("ZeroPadding2D", "padding", {"rtl": NOT_A_KERNEL}, kernel="zeropad2d")
+_CROPPING = {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL}
+CROPPING1D = Kind("Cropping1D", "padding", dict(_CROPPING), kernel="cropping1d")
+CROPPING2D = Kind("Cropping2D", "padding", dict(_CROPPING), kernel="cropping2d")
 RESIZE = Kind("Resize", "resize", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 _MERGE = {"vectorized": "a layer with two inputs: " + EMULATED_ELSEWHERE, "compiled": "a layer with two inputs: " + EMULATED_ELSEWHERE,
           "rtl": NOT_A_KERNEL}
@@ -120,7 +123,7 @@ TIME_DISTRIBUTED = Kind("TimeDistributed", "reshape", {"exact_type": KEEPS_ITS_T
 KINDS = (INPUT, DENSE, CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, POINTWISE_CONV1D,
          POINTWISE_CONV2D, BATCH_NORMALIZATION, APPLY_ALPHA, ACTIVATION, PARAMETRIZED_ACTIVATION, HARD_ACTIVATION, PRELU,
          TERNARY_TANH, SOFTMAX, POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, TRANSPOSE, REPACK, CLONE,
-         ZERO_PADDING1D, ZERO_PADDING2D, RESIZE, MERGE, CONCATENATE, LSTM, GRU, BIDIRECTIONAL, TIME_DISTRIBUTED)
+         ZERO_PADDING1D, ZERO_PADDING2D, CROPPING1D, CROPPING2D, RESIZE, MERGE, CONCATENATE, LSTM, GRU, BIDIRECTIONAL, TIME_DISTRIBUTED)
 _BY_NAME = {name: kind for kind in KINDS for name in (kind.name, *kind.aliases)}
 
 
@@ -240,6 +243,11 @@ def producer_past_identities(keras_layer):
             producer = producer[0] if producer else None
         if producer is None or not is_identity(producer):
             return producer
+
+
+def is_relu_layer(keras_layer) -> bool:
+    """A Keras ReLU layer (max_value, negative_slope, threshold of its own), not an Activation('relu')."""
+    return type(keras_layer).__name__ == "ReLU"
 
 
 def is_identity(keras_layer) -> bool:

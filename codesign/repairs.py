@@ -17,8 +17,8 @@ from codesign.config import parse_ap_fixed
 from codesign.errors import SpecError
 from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION,
-    POOLING1D, POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, CROPPING1D, CROPPING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE,
+    PARAMETRIZED_ACTIVATION, POOLING1D, POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
 )
 from codesign.quantizers import batchnorm_scale_shift
 
@@ -272,7 +272,7 @@ def _exact_pooling(layer, inputs: list[Fixed], result: Fixed | None) -> None:
             layer.types["accum_t"].precision = to_hls4ml(widened)
 
 
-@implements("exact_type", RESHAPE, REPACK, ZERO_PADDING1D, ZERO_PADDING2D, MERGE, CONCATENATE)
+@implements("exact_type", RESHAPE, REPACK, ZERO_PADDING1D, ZERO_PADDING2D, CROPPING1D, CROPPING2D, MERGE, CONCATENATE)
 def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> None:
     """A result hls4ml inferred from the inputs covers them all, one more integer bit for a sum, whatever rounding and
     saturation hls4ml copied from an input type inferred before codesign widened it (a pooling, reshape or padding
@@ -280,8 +280,10 @@ def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> Non
     them exactly)."""
     if result is None:
         return
-    carry = 1 if kind_of(layer) is MERGE and layer.get_attr("op", "add") in ("add", "subtract") else 0
-    cover = covering(inputs, carry)
+    op = layer.get_attr("op", "add") if kind_of(layer) is MERGE else None
+    cover = covering(inputs, 1 if op in ("add", "subtract") else 0)
+    if op == "average":  # (a + b) * 0.5 lies between the inputs, with one more fraction bit (Keras's Average: 93 of 100 off)
+        cover = Fixed(cover.width + 1, cover.integer, cover.signed)
     widened = cover if result.rounding == "TRN" and cover.width >= result.width and cover.frac >= result.frac else _also_holding(cover, result)
     if widened is not None:
         layer.types["result_t"].precision = to_hls4ml(widened)

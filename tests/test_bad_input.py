@@ -101,6 +101,22 @@ def test_unsupported_layer_in_a_user_model_is_named(tmp_path):
         build_run(spec, tmp_path / "run", lambda _: None)
 
 
+def test_a_relu_setting_hls4ml_drops_is_named_before_any_work(tmp_path):
+    """hls4ml converts a Keras ReLU(max_value=...) to a plain relu (42 of 100 samples off): refused, the layer and the
+    setting named, nothing built."""
+    import qkeras
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((6,))
+    hidden = qkeras.QDense(4, kernel_quantizer="quantized_bits(6,1,alpha=1)", bias_quantizer="quantized_bits(6,1,alpha=1)", name="fc")(inputs)
+    outputs = tf.keras.layers.ReLU(max_value=1.5, name="clip")(hidden)
+    tf.keras.Model(inputs, outputs).save(tmp_path / "m.h5")
+    spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path))}})
+    with pytest.raises(ModelError, match=r"layer 'clip' \(ReLU with max_value=1.5\): hls4ml 1.3 converts it to a plain relu"):
+        build_run(spec, tmp_path / "run", lambda _: None)
+    assert not (tmp_path / "run" / "hls").exists()
+
+
 def test_missing_custom_objects_are_named(tmp_path):
     import tensorflow as tf
 
