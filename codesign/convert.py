@@ -334,7 +334,8 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
     result unset); one whose result is set (a quantizer's exact type) keeps it, and so does the parent (fuzz seed
     1345 model 9: a QDense's quantized_bits(5,1,keep_negative=0) activation fed its sum cast at the next
     QActivation's fixed<9,1>, clipped below 1). A parent without quantizers that hls4ml merges into
-    (`layers.takes_a_linear_quantizer`: a float BatchNormalization, Dense, convolution or activation) whose result is unset is merged into too, and hls4ml then infers that result from
+    (`layers.takes_a_linear_quantizer`: a float BatchNormalization, Dense, convolution or activation) whose result
+    is unset is merged into too, and hls4ml then infers that result from
     its inputs again, dropping the quantizer's cast altogether (fuzz seed 1352 model 13: a QActivation after two float
     batch normalizations was no call at all in the firmware): it gets the type the same way. The parent is found past
     any Dropout or linear Activation, which hls4ml removes (a QDense, a Dropout and a QActivation: 100 of 100 samples off).
