@@ -215,7 +215,7 @@ def quantizer_merged_away(keras_model) -> str | None:
             continue
         if _linear_quantizer(first):  # a QActivation after another
             owner, other = producer_past_identities(first), f"another, '{first.name}', after"
-        elif type(activation_quantizer(first)).__name__ == "quantized_bits":  # after the layer's own activation= (fuzz seed 1360 model 14)
+        elif _is_quantized_bits(activation_quantizer(first)):  # after the layer's own activation= (fuzz seed 1360 model 14)
             owner, other = first, "the activation quantizer of"
         else:
             continue
@@ -236,7 +236,12 @@ def _kernel_scale(keras_layer, attribute: str):
 
 def _linear_quantizer(keras_layer) -> bool:
     """A QActivation hls4ml converts to a linear activation (a quantized_bits one)."""
-    return type(getattr(keras_layer, "quantizer", None)).__name__ == "quantized_bits"
+    return _is_quantized_bits(getattr(keras_layer, "quantizer", None))
+
+
+def _is_quantized_bits(quantizer) -> bool:
+    """A linear quantizer: hls4ml makes a quantized_bits activation a linear one with a cast."""
+    return type(quantizer).__name__ == "quantized_bits"
 
 
 def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: Candidate) -> dict:

@@ -21,7 +21,7 @@ from codesign.layers import average_window, is_batch_normalization, is_quantizer
 from codesign.layout import RunLayout
 from codesign.progress import Progress
 from codesign.repairs import FLOAT_WEIGHT_WIDTH
-from codesign.quantizers import UNIT_SCALES, activation_quantizer, computed_in_float, first_layer, quantizer_type
+from codesign.quantizers import UNIT_SCALES, activation_quantizer, computed_in_float, first_layer, quantizer_type, unquantized_weights
 
 Say = Callable[[str], None]
 FLOAT32_MANTISSA = 24  # bits of a float32 significand
@@ -213,8 +213,6 @@ def _leaky_relu_floor(quantizer) -> tuple | None:
 def _float_weights_too_wide(layer) -> str | None:
     """'kernel holds' / 'bias holds' / 'kernel and bias hold' where a layer's unquantized weights need more than
     FLOAT_WEIGHT_WIDTH bits to be held exactly (repairs.exact_float_weights stores the others exactly); else None."""
-    from codesign.quantizers import unquantized_weights
-
     if not getattr(layer, "weights", None) or hasattr(layer, "get_folded_weights") or is_batch_normalization(layer):
         return None
     quantized = type(layer).__module__.startswith("qkeras")
