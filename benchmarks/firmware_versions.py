@@ -94,8 +94,6 @@ def write(name: str, folder: Path, io_type: str, strategy: str) -> None:
         model.save(folder / "keras_model.h5")
 
 
-
-
 def compared(name: str, folder: Path) -> tuple[str, str]:
     """(the two estimates: 'same', or both; a refusal named), (the rebuilt kernels: 'weights as written', or how not)."""
     import numpy as np

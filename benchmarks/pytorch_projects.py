@@ -79,8 +79,6 @@ def write(name: str, folder: Path, io_type: str, strategy: str) -> None:
     np.savez(folder / WEIGHTS, *[np.moveaxis(kernel, (0, 1), (-1, -2)) for kernel in kernels])
 
 
-
-
 def estimated(folder: Path) -> tuple[str, str]:
     """(the estimate's totals, or its refusal or internal error, named), (the rebuilt kernels against PyTorch's)."""
     import numpy as np
