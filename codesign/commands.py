@@ -12,7 +12,7 @@ import yaml
 from codesign import pipeline
 from codesign.bench import format_table
 from codesign.config import Spec, hls_from_dict, load_spec, spec_from_dict
-from codesign.errors import CodesignError, RunDirError, SpecError
+from codesign.errors import CodesignError, ModelError, RunDirError, SpecError
 from codesign.layout import RunLayout, read_json, write_json
 from codesign.pipeline import run_pipeline
 from codesign.records import BenchRecord, ConversionRecord, Manifest, RtlRecord
@@ -154,7 +154,7 @@ PROJECT_FACTS = ("part", "clock_ns")  # options a project folder may not say, st
 def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say, tool: str | None = None) -> dict:
     """`codesign estimate`: a run directory's estimate step, an hls4ml project folder as configured, or a what-if
     estimate of a run or a model file (`tool`: as that tool would synthesize it)."""
-    from codesign.convert import conversion_of
+    from codesign.convert import conversion_of, unconvertible
     from codesign.estimate.project import estimate_project, is_project, listed, projects_under
     from codesign.estimate.run import TOOL_PATTERN, add_vendor, estimate_model, format_estimate
     from codesign.model import load_keras_model
@@ -197,7 +197,11 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
                 candidate, input_type = conversion_of(ConversionRecord.read(layout.report("convert")))
                 report = estimate_model(firmware_model(spec, layout), hls, input_type, log, candidate, tool)
             else:
-                report = estimate_model(load_keras_model(target), hls, None, log, tool=tool)
+                model = load_keras_model(target)
+                refused = unconvertible(model)
+                if refused:
+                    raise ModelError(f"{target}: {refused}")
+                report = estimate_model(model, hls, None, log, tool=tool)
             report.setdefault("notes", []).append(
                 f"a model file is estimated as hls4ml converts it with --precision {hls.precision}: every layer in firmware (a final softmax "
                 "or sigmoid too, as lookup tables) and no verified types; a run's estimate has its verified types and its head where the "

@@ -19,8 +19,8 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import (DEPTHWISE_CONV2D, is_batch_normalization, is_relu_layer, kind_of, producer_past_identities, split_activation,
-                             takes_a_linear_quantizer)
+from codesign.layers import (DEPTHWISE_CONV2D, is_batch_normalization, is_quantizer_layer, is_relu_layer, kind_of, producer_past_identities,
+                             split_activation, takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, quantizer_type
@@ -165,6 +165,46 @@ def unsupported_layers(keras_model) -> list[tuple[str, str]]:
     return [(layer.name, type(layer).__name__) for layer in keras_model.layers if type(layer).__name__ not in supported]
 
 
+def unconvertible(keras_model) -> str | None:
+    """Why hls4ml 1.3 cannot convert the model at all, the layer named (a class it has no converter for, a separable
+    convolution whose kernel carries a scale), or None: said before any conversion, where hls4ml's own error names
+    neither ('NoneType' + 'str')."""
+    refused = unsupported_layers(keras_model)
+    if refused:
+        shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
+        return f"layer {shown} is not supported by hls4ml; replace or remove it"
+    return scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
+
+
+def _unconverted_activation(keras_model) -> str | None:
+    """A QActivation whose function hls4ml's QKeras reader refuses (a float one, QActivation('relu'): 'Unsupported
+    QKeras activation: unknown'), asked of that reader itself."""
+    from hls4ml.converters.keras.qkeras import get_activation_quantizer
+
+    for layer in keras_model.layers:
+        if not is_quantizer_layer(layer):
+            continue
+        config = layer.get_config()
+        try:
+            get_activation_quantizer({"class_name": type(layer).__name__, "config": config}, ["input"])
+        except Exception as error:  # noqa: BLE001 - hls4ml raises Exception and AssertionError with its reason
+            shown = getattr(layer.quantizer, "__name__", None) or str(layer.quantizer)
+            return (f"layer '{layer.name}' (QActivation({shown!r})): hls4ml 1.3 does not convert it ({error}): a float "
+                    "function goes in a Keras Activation layer (Activation('relu')), a quantized one in a QKeras quantizer "
+                    "(quantized_relu, quantized_bits, ...)")
+    return None
+
+
+def _typed_lstm_state(keras_model) -> str | None:
+    """A QLSTM with a state_quantizer: hls4ml 1.3 types the gates' accumulator with it, which its lstm template then
+    passes where it expects the layer's result type (g++: no matching function for call to 'dense<...>')."""
+    for layer in keras_model.layers:
+        if type(layer).__name__ == "QLSTM" and layer.get_config().get("state_quantizer"):
+            return (f"layer '{layer.name}' (QLSTM with state_quantizer {layer.state_quantizer_internal}): hls4ml 1.3 types the "
+                    "gates' accumulator with it and its LSTM template then does not compile: remove the state_quantizer")
+    return None
+
+
 def ignored_relu_settings(keras_model) -> str | None:
     """A Keras ReLU with max_value, negative_slope or threshold, the layer named: hls4ml converts every ReLU layer to a
     plain relu and drops them (a ReLU(max_value=1.5): 42 of 100 samples off)."""
@@ -181,7 +221,7 @@ def ignored_relu_settings(keras_model) -> str | None:
     return None
 
 
-def scaled_separable_kernels(keras_model) -> str | None:
+def scaled_separable_kernels(keras_model, kinds: tuple[str, ...] = ("Separable", "Depthwise")) -> str | None:
     """What hls4ml 1.3 does not take from a separable or depthwise convolution whose kernel carries a scale (alpha
     other than 1; QKeras 0.9 gives a quantized_bits written without alpha 'auto_po2'), the layer named, before any
     conversion: it splits a separable one into halves with no name, then fails to name the ApplyAlpha ('NoneType' +
@@ -189,7 +229,7 @@ def scaled_separable_kernels(keras_model) -> str | None:
     codesign fuzz: -0.47 written where QKeras uses -0.46875)."""
     for layer in keras_model.layers:
         kind = type(layer).__name__
-        if "Separable" not in kind and "Depthwise" not in kind:
+        if not any(part in kind for part in kinds):
             continue
         for attribute in ("depthwise_quantizer_internal", "pointwise_quantizer_internal"):
             alpha = _kernel_scale(layer, attribute)

@@ -101,6 +101,41 @@ def test_unsupported_layer_in_a_user_model_is_named(tmp_path):
         build_run(spec, tmp_path / "run", lambda _: None)
 
 
+def _unconvertible(kind: str):
+    """A model hls4ml 1.3 cannot convert, or whose conversion does not compile, for one named layer."""
+    import qkeras
+    import tensorflow as tf
+
+    bits = "quantized_bits(4,0,alpha=1)"
+    if kind == "unsupported":
+        inputs = tf.keras.Input((6,))
+        return tf.keras.Model(inputs, tf.keras.layers.GaussianNoise(0.1, name="noise")(tf.keras.layers.Dense(4)(inputs)))
+    if kind == "separable":
+        inputs = tf.keras.Input((5, 5, 2))
+        return tf.keras.Model(inputs, tf.keras.layers.Flatten()(qkeras.QSeparableConv2D(
+            2, 3, depthwise_quantizer="quantized_bits(4,0,alpha='auto_po2')", pointwise_quantizer=bits, name="sep")(inputs)))
+    if kind == "float_qactivation":
+        inputs = tf.keras.Input((6,))
+        return tf.keras.Model(inputs, qkeras.QActivation("relu", name="act")(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits)(inputs)))
+    inputs = tf.keras.Input((4, 3))
+    return tf.keras.Model(inputs, qkeras.QLSTM(4, activation="tanh", recurrent_activation="sigmoid", kernel_quantizer=bits, recurrent_quantizer=bits,
+                                               bias_quantizer=bits, state_quantizer="quantized_bits(8,2,alpha=1)", name="rnn")(inputs))
+
+
+@pytest.mark.parametrize(("kind", "named"), [
+    ("unsupported", "layer 'noise' (GaussianNoise) is not supported by hls4ml"),
+    ("separable", "layer 'sep' (QSeparableConv2D): hls4ml 1.3 cannot convert a separable convolution"),  # hls4ml: 'NoneType' + 'str'
+    ("float_qactivation", "layer 'act' (QActivation('relu')): hls4ml 1.3 does not convert it"),  # hls4ml: unsupported activation 'unknown'
+    ("qlstm_state", "layer 'rnn' (QLSTM with state_quantizer quantized_bits(8,2,0,alpha=1))"),  # hls4ml converts it, g++ fails
+])
+def test_what_hls4ml_cannot_convert_is_named_by_the_estimate_of_a_model_file(kind, named, tmp_path):
+    """Each layer hls4ml cannot convert (or converts into C++ that does not compile) is named in one line, exit 2,
+    by `codesign estimate MODEL`, as a build names it: hls4ml's own errors name no layer."""
+    _unconvertible(kind).save(tmp_path / "m.h5")
+    result = CliRunner().invoke(main, ["estimate", str(tmp_path / "m.h5")])
+    assert result.exit_code == 2 and named in result.stderr and "\n" not in result.stderr.strip(), result.output
+
+
 def test_a_relu_setting_hls4ml_drops_is_named_before_any_work(tmp_path):
     """hls4ml converts a Keras ReLU(max_value=...) to a plain relu (42 of 100 samples off): refused, the layer and the
     setting named, nothing built."""

@@ -331,7 +331,6 @@ def test_cli_estimate_as_a_named_tool_would_synthesize(tmp_path):
     assert bad.exit_code == 2 and "tool 'vitis 2021'" in bad.stderr and "\n" not in bad.stderr.strip()
 
 
-
 @pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration is not beside the checkout")
 def test_a_run_with_a_vendor_report_is_estimated_as_the_tool_that_built_it(tiny_run, tmp_path):
     """After `codesign synth`, the report's header names the tool: the estimate step reruns (its inputs changed) and
