@@ -33,6 +33,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from codesign.fuzz_models import DRAWN, GENERATION  # noqa: E402
+
 METRICS = ("dsp", "lut", "ff", "bram_18k", "latency_cycles")
 
 
@@ -115,7 +117,8 @@ def estimated(folder: Path) -> tuple[dict | str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--generation", type=int, default=2, choices=(1, 2, 3, 4), help="the fuzzer generator's (1: before 2026-12-05)")
+    parser.add_argument("--generation", type=int, default=GENERATION, choices=sorted(DRAWN),
+                        help="the fuzzer generator's (1: the runs before 2026-12-05, 2: 2026-12-05; docs/fuzzing.md)")
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--backend", default="Vitis", choices=("Vitis", "Vivado"))
