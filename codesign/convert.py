@@ -173,7 +173,21 @@ def unconvertible(keras_model) -> str | None:
     if refused:
         shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
         return f"layer {shown} is not supported by hls4ml; replace or remove it"
-    return scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
+    return (scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
+            or _normalized_axis(keras_model))
+
+
+def _normalized_axis(keras_model) -> str | None:
+    """A batch normalization over an axis other than the last: hls4ml 1.3 takes its parameters as the last axis's
+    ('operands could not be broadcast together')."""
+    for layer in keras_model.layers:
+        if not is_batch_normalization(layer):
+            continue
+        axes = [int(axis) % len(layer.input_shape) for axis in np.atleast_1d(layer.get_config().get("axis", -1))]
+        if axes != [len(layer.input_shape) - 1]:
+            return (f"layer '{layer.name}' ({type(layer).__name__} over axis {', '.join(map(str, axes))}): hls4ml 1.3 normalizes "
+                    "the last axis only: normalize the last axis (move the channels there with a Permute)")
+    return None
 
 
 def _unconverted_activation(keras_model) -> str | None:
@@ -188,10 +202,11 @@ def _unconverted_activation(keras_model) -> str | None:
         try:
             get_activation_quantizer({"class_name": type(layer).__name__, "config": config}, ["input"])
         except Exception as error:  # noqa: BLE001 - hls4ml raises Exception and AssertionError with its reason
-            shown = getattr(layer.quantizer, "__name__", None) or str(layer.quantizer)
-            return (f"layer '{layer.name}' (QActivation({shown!r})): hls4ml 1.3 does not convert it ({error}): a float "
-                    "function goes in a Keras Activation layer (Activation('relu')), a quantized one in a QKeras quantizer "
-                    "(quantized_relu, quantized_bits, ...)")
+            activation = config["activation"]  # as written: str() of some QKeras quantizers asserts (quantized_hswish)
+            shown = activation if isinstance(activation, str) else activation.get("class_name", "?")
+            return (f"layer '{layer.name}' (QActivation({shown!r})): hls4ml 1.3 does not convert it ({error}): it converts a "
+                    "QActivation of quantized_bits, quantized_relu, quantized_tanh, quantized_sigmoid, binary or ternary; a float "
+                    "function goes in a Keras Activation layer (Activation('relu'))")
     return None
 
 
@@ -205,19 +220,28 @@ def _typed_lstm_state(keras_model) -> str | None:
     return None
 
 
-def ignored_relu_settings(keras_model) -> str | None:
-    """A Keras ReLU with max_value, negative_slope or threshold, the layer named: hls4ml converts every ReLU layer to a
-    plain relu and drops them (a ReLU(max_value=1.5): 42 of 100 samples off)."""
+def ignored_settings(keras_model) -> str | None:
+    """A layer setting hls4ml 1.3 converts without, the layer named (the firmware then computes another function):
+    a Keras ReLU's max_value, negative_slope or threshold (converted to a plain relu: a ReLU(max_value=1.5), 42 of 100
+    samples off), a convolution's dilation_rate or groups (a dilated or grouped kernel computed as a plain one: 100 of
+    100 off)."""
     for layer in keras_model.layers:
-        if not is_relu_layer(layer):
-            continue
-        settings = {"max_value": layer.max_value, "negative_slope": float(layer.negative_slope), "threshold": float(layer.threshold)}
-        ignored = {key: value for key, value in settings.items() if value not in (None, 0.0)}
-        if ignored:
-            shown = ", ".join(f"{key}={float(value):g}" for key, value in ignored.items())
-            return (f"layer '{layer.name}' (ReLU with {shown}): hls4ml 1.3 converts it to a plain relu and drops {', '.join(ignored)}: "
-                    "use a QActivation(quantized_relu(bits, integer)) to clip, quantized_relu(..., negative_slope=...) for a leak, "
-                    "or a ReLU without them")
+        if is_relu_layer(layer):
+            settings = {"max_value": layer.max_value, "negative_slope": float(layer.negative_slope), "threshold": float(layer.threshold)}
+            ignored = {key: value for key, value in settings.items() if value not in (None, 0.0)}
+            if ignored:
+                shown = ", ".join(f"{key}={float(value):g}" for key, value in ignored.items())
+                return (f"layer '{layer.name}' (ReLU with {shown}): hls4ml 1.3 converts it to a plain relu and drops {', '.join(ignored)}: "
+                        "use a QActivation(quantized_relu(bits, integer)) to clip, quantized_relu(..., negative_slope=...) for a leak, "
+                        "or a ReLU without them")
+        config = layer.get_config()
+        dilation = config.get("dilation_rate")
+        if dilation is not None and any(step != 1 for step in np.atleast_1d(dilation)):
+            return (f"layer '{layer.name}' ({type(layer).__name__} with dilation_rate={tuple(np.atleast_1d(dilation).tolist())}): hls4ml 1.3 "
+                    "converts it as an undilated kernel (a different function): use dilation_rate=1")
+        if config.get("groups", 1) != 1:
+            return (f"layer '{layer.name}' ({type(layer).__name__} with groups={config['groups']}): hls4ml 1.3 converts it as one "
+                    "ungrouped kernel (a different function): use groups=1, or one convolution per group and a Concatenate")
     return None
 
 

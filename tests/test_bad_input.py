@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -114,9 +115,13 @@ def _unconvertible(kind: str):
         inputs = tf.keras.Input((5, 5, 2))
         return tf.keras.Model(inputs, tf.keras.layers.Flatten()(qkeras.QSeparableConv2D(
             2, 3, depthwise_quantizer="quantized_bits(4,0,alpha='auto_po2')", pointwise_quantizer=bits, name="sep")(inputs)))
-    if kind == "float_qactivation":
+    if kind in ("float_qactivation", "hswish"):
         inputs = tf.keras.Input((6,))
-        return tf.keras.Model(inputs, qkeras.QActivation("relu", name="act")(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits)(inputs)))
+        function = "relu" if kind == "float_qactivation" else "quantized_hswish(6,2)"  # whose str() asserts in QKeras
+        return tf.keras.Model(inputs, qkeras.QActivation(function, name="act")(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits)(inputs)))
+    if kind == "normalized_axis":
+        inputs = tf.keras.Input((4, 3))
+        return tf.keras.Model(inputs, tf.keras.layers.BatchNormalization(axis=1, name="bn")(qkeras.QDense(5, kernel_quantizer=bits)(inputs)))
     inputs = tf.keras.Input((4, 3))
     return tf.keras.Model(inputs, qkeras.QLSTM(4, activation="tanh", recurrent_activation="sigmoid", kernel_quantizer=bits, recurrent_quantizer=bits,
                                                bias_quantizer=bits, state_quantizer="quantized_bits(8,2,alpha=1)", name="rnn")(inputs))
@@ -126,7 +131,9 @@ def _unconvertible(kind: str):
     ("unsupported", "layer 'noise' (GaussianNoise) is not supported by hls4ml"),
     ("separable", "layer 'sep' (QSeparableConv2D): hls4ml 1.3 cannot convert a separable convolution"),  # hls4ml: 'NoneType' + 'str'
     ("float_qactivation", "layer 'act' (QActivation('relu')): hls4ml 1.3 does not convert it"),  # hls4ml: unsupported activation 'unknown'
+    ("hswish", "layer 'act' (QActivation('quantized_hswish(6,2)')): hls4ml 1.3 does not convert it"),
     ("qlstm_state", "layer 'rnn' (QLSTM with state_quantizer quantized_bits(8,2,0,alpha=1))"),  # hls4ml converts it, g++ fails
+    ("normalized_axis", "layer 'bn' (BatchNormalization over axis 1): hls4ml 1.3 normalizes the last axis only"),  # numpy's broadcast error
 ])
 def test_what_hls4ml_cannot_convert_is_named_by_the_estimate_of_a_model_file(kind, named, tmp_path):
     """Each layer hls4ml cannot convert (or converts into C++ that does not compile) is named in one line, exit 2,
@@ -136,18 +143,27 @@ def test_what_hls4ml_cannot_convert_is_named_by_the_estimate_of_a_model_file(kin
     assert result.exit_code == 2 and named in result.stderr and "\n" not in result.stderr.strip(), result.output
 
 
-def test_a_relu_setting_hls4ml_drops_is_named_before_any_work(tmp_path):
-    """hls4ml converts a Keras ReLU(max_value=...) to a plain relu (42 of 100 samples off): refused, the layer and the
-    setting named, nothing built."""
+@pytest.mark.parametrize(("setting", "named"), [
+    ("max_value", "layer 'clip' (ReLU with max_value=1.5): hls4ml 1.3 converts it to a plain relu"),  # 42 of 100 samples off
+    ("dilation_rate", "layer 'clip' (QConv1D with dilation_rate=(2,)): hls4ml 1.3 converts it as an undilated kernel"),  # 100 of 100
+    ("groups", "layer 'clip' (QConv1D with groups=2): hls4ml 1.3 converts it as one ungrouped kernel"),  # 100 of 100
+])
+def test_a_setting_hls4ml_drops_is_named_before_any_work(setting, named, tmp_path):
+    """hls4ml converts a Keras ReLU(max_value=...) to a plain relu, a dilated or grouped convolution to a plain one
+    (42 and 100 of 100 samples off): refused, the layer and the setting named, nothing built."""
     import qkeras
     import tensorflow as tf
 
-    inputs = tf.keras.Input((6,))
-    hidden = qkeras.QDense(4, kernel_quantizer="quantized_bits(6,1,alpha=1)", bias_quantizer="quantized_bits(6,1,alpha=1)", name="fc")(inputs)
-    outputs = tf.keras.layers.ReLU(max_value=1.5, name="clip")(hidden)
+    bits = "quantized_bits(6,1,alpha=1)"
+    inputs = tf.keras.Input((8, 2))
+    if setting == "max_value":
+        hidden = qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits, name="fc")(tf.keras.layers.Flatten()(inputs))
+        outputs = tf.keras.layers.ReLU(max_value=1.5, name="clip")(hidden)
+    else:
+        outputs = tf.keras.layers.Flatten()(qkeras.QConv1D(2, 3, kernel_quantizer=bits, bias_quantizer=bits, name="clip", **{setting: 2})(inputs))
     tf.keras.Model(inputs, outputs).save(tmp_path / "m.h5")
-    spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path))}})
-    with pytest.raises(ModelError, match=r"layer 'clip' \(ReLU with max_value=1.5\): hls4ml 1.3 converts it to a plain relu"):
+    spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path, (8, 2)))}})
+    with pytest.raises(ModelError, match=re.escape(named)):
         build_run(spec, tmp_path / "run", lambda _: None)
     assert not (tmp_path / "run" / "hls").exists()
 
