@@ -266,6 +266,21 @@ def scaled_separable_kernels(keras_model, kinds: tuple[str, ...] = ("Separable",
     return None
 
 
+def dense_quantizers_dropped(keras_model) -> str | None:
+    """A quantized Dense over more than one axis, the layer named: hls4ml 1.3 replaces it with a pointwise convolution
+    (ReplaceMultidimensionalDenseWithConv) that keeps its float kernel and drops its quantizers (a QDense on a (4, 3)
+    input: 100 of 100 samples off, the kernel typed as a float one)."""
+    from tensorflow import keras
+
+    for layer in keras_model.layers:
+        quantized = any(getattr(layer, name, None) for name in ("kernel_quantizer", "bias_quantizer"))
+        if isinstance(layer, keras.layers.Dense) and quantized and len(layer.input_shape) > 2:
+            return (f"layer '{layer.name}' ({type(layer).__name__} on inputs of shape {tuple(layer.input_shape[1:])}): hls4ml 1.3 makes a "
+                    "Dense over more than one axis a pointwise convolution and drops its quantizers (it writes the float kernel): "
+                    "Flatten before it, or use a 1x1 QConv1D/QConv2D")
+    return None
+
+
 def quantizer_merged_away(keras_model) -> str | None:
     """A QActivation of quantized_bits after another, both after a layer whose kernel carries a scale (alpha other than
     1), the layer named, before any conversion: hls4ml merges both into the ApplyAlpha it puts after that layer, typed
