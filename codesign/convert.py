@@ -19,8 +19,8 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import (DEPTHWISE_CONV2D, is_batch_normalization, is_quantizer_layer, is_relu_layer, kind_of, producer_past_identities,
-                             split_activation, takes_a_linear_quantizer)
+from codesign.layers import (DEPTHWISE_CONV2D, inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, kind_of,
+                             producer_past_identities, split_activation, takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, quantizer_type
@@ -174,7 +174,17 @@ def unconvertible(keras_model) -> str | None:
         shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
         return f"layer {shown} is not supported by hls4ml; replace or remove it"
     return (scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
-            or _normalized_axis(keras_model))
+            or _normalized_axis(keras_model) or _merge_of_many(keras_model))
+
+
+def _merge_of_many(keras_model) -> str | None:
+    """A merge of more than two tensors: hls4ml 1.3's converter takes two ('Merging more than two tensors is not yet
+    supported')."""
+    for layer in keras_model.layers:
+        if len(inputs_of(layer)) > 2:
+            return (f"layer '{layer.name}' ({type(layer).__name__} of {len(inputs_of(layer))} inputs): hls4ml 1.3 merges two tensors at "
+                    "a time: chain two-input merges (Add()([Add()([a, b]), c]))")
+    return None
 
 
 def _normalized_axis(keras_model) -> str | None:
@@ -224,7 +234,7 @@ def ignored_settings(keras_model) -> str | None:
     """A layer setting hls4ml 1.3 converts without, the layer named (the firmware then computes another function):
     a Keras ReLU's max_value, negative_slope or threshold (converted to a plain relu: a ReLU(max_value=1.5), 42 of 100
     samples off), a convolution's dilation_rate or groups (a dilated or grouped kernel computed as a plain one: 100 of
-    100 off)."""
+    100 off), an UpSampling's bilinear interpolation (written as resize_nearest)."""
     for layer in keras_model.layers:
         if is_relu_layer(layer):
             settings = {"max_value": layer.max_value, "negative_slope": float(layer.negative_slope), "threshold": float(layer.threshold)}
@@ -239,6 +249,9 @@ def ignored_settings(keras_model) -> str | None:
         if dilation is not None and any(step != 1 for step in np.atleast_1d(dilation)):
             return (f"layer '{layer.name}' ({type(layer).__name__} with dilation_rate={tuple(np.atleast_1d(dilation).tolist())}): hls4ml 1.3 "
                     "converts it as an undilated kernel (a different function): use dilation_rate=1")
+        if config.get("interpolation", "nearest") != "nearest":
+            return (f"layer '{layer.name}' ({type(layer).__name__} with interpolation='{config['interpolation']}'): hls4ml 1.3 writes "
+                    "it as resize_nearest (a different function): use interpolation='nearest'")
         if config.get("groups", 1) != 1:
             return (f"layer '{layer.name}' ({type(layer).__name__} with groups={config['groups']}): hls4ml 1.3 converts it as one "
                     "ungrouped kernel (a different function): use groups=1, or one convolution per group and a Concatenate")
@@ -538,6 +551,7 @@ GRAPH_ATTRIBUTES = (
     "stride_height", "stride_width", "pad_top", "pad_bottom", "pad_left", "pad_right", "pool_height", "pool_width",
     "pool_op", "activation", "depth_multiplier", "count_pad", "_weights_transposed", "implementation", "table_size",
     "op", "axis",  # a merge's operation, a concatenation's axis (the proof's merges)
+    "activ_param",  # a leaky relu's alpha, as hls4ml writes it into the call (the proof's leaky relu)
 )
 
 

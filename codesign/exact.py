@@ -186,6 +186,10 @@ def _layer(layer, sources: list[Raw], rounding: list[Float32Rounding], keras) ->
         return _average(layer, sources[0], rounding)
     if isinstance(layer, keras.layers.Activation):
         return apply_function(layer.name, layer.activation, sources[0])
+    if isinstance(layer, keras.layers.LeakyReLU):
+        result = leaky_relu(layer, sources[0])
+        _note_float32(layer.name, float(np.abs(result.raw).max(initial=0)), 1, result.frac, rounding)
+        return result
     if isinstance(layer, keras.layers.ReLU) and layer.get_config().get("max_value") is None and not layer.get_config().get("negative_slope"):
         return Raw(np.maximum(sources[0].raw, 0), sources[0].frac)
     if isinstance(layer, (keras.layers.Add, keras.layers.Subtract, keras.layers.Concatenate, keras.layers.Maximum,
@@ -227,6 +231,15 @@ def _batchnorm(layer, source: Raw, rounding: list[Float32Rounding]) -> Raw:
     _note_float32(layer.name, float(np.abs(product.raw).max(initial=0)), 1, product.frac, rounding)
     frac = max(product.frac, offset.frac)
     return Raw(product.at(frac) + offset.at(frac), frac)
+
+
+def leaky_relu(layer, source: Raw) -> Raw:
+    """A Keras LeakyReLU exactly: x where x > 0, else x times its alpha as Keras computes with it (float32), the
+    product exact (QKeras rounds it to float32; the proof uses it too)."""
+    alpha = _exact_input(np.float32([layer.alpha]), f"{layer.name} alpha")
+    alpha_raw = int(alpha.raw[0])
+    _check_int64(source.raw, max(alpha.frac, alpha_raw.bit_length()), f"{layer.name}: alpha times its input")
+    return Raw(np.where(source.raw > 0, source.raw << alpha.frac, source.raw * alpha_raw), source.frac + alpha.frac)
 
 
 def batchnorm_values(layer, raw: np.ndarray, frac: int) -> np.ndarray:

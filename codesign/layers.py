@@ -81,7 +81,8 @@ APPLY_ALPHA = Kind("ApplyAlpha", "scale", {
 ACTIVATION = Kind("Activation", "activation", {"rtl": NOT_A_KERNEL}, aliases=("ReLU",))
 _TABLE_ACTIVATION = {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
                      "proof": NO_PROOF, "rtl": NOT_A_KERNEL}
-PARAMETRIZED_ACTIVATION = Kind("ParametrizedActivation", "activation", {key: why for key, why in _TABLE_ACTIVATION.items() if key != "exact_type"})
+PARAMETRIZED_ACTIVATION = Kind("ParametrizedActivation", "activation",  # a leaky relu: exact type and proof; ELU (a table): not proven
+                               {key: why for key, why in _TABLE_ACTIVATION.items() if key not in ("exact_type", "proof")})
 HARD_ACTIVATION = Kind("HardActivation", "activation", dict(_TABLE_ACTIVATION))
 PRELU = Kind("PReLU", "activation", dict(_TABLE_ACTIVATION))
 TERNARY_TANH = Kind("TernaryTanh", "activation", dict(_TABLE_ACTIVATION))

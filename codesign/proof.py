@@ -26,7 +26,8 @@ from codesign.exact import PASSIVE_FUNCTIONS
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, DENSE, DEPTHWISE_CONV1D,
-    DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE,
+    DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D,
+    REPACK, RESHAPE,
     RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_identity, is_quantizer_layer, kind_of, planar_attributes,
     producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware,
 )
@@ -618,6 +619,69 @@ class _Analysis:
             keras_function = keras.activations.relu  # a float relu: exact on every value it sees
         return self._cast(finding, source, result, keras_function, pre)
 
+    @implements("proof", PARAMETRIZED_ACTIVATION)
+    def _leaky_relu(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's leaky_relu: x where x > 0, else alpha * x (alpha the call's literal cast into param_t, the product
+        exact), cast into the result type; checked value by value against Keras's float32 leaky relu (or the exact
+        evaluation's x times Keras's float32 alpha), then the quantizer hls4ml moved into the layer, if any."""
+        from tensorflow import keras
+
+        attributes = layer["attributes"]
+        keras_layer = self.keras.get(layer["name"])
+        if str(attributes.get("activation")).lower() != "leakyrelu" or "activ_param" not in attributes \
+                or not isinstance(keras_layer, keras.layers.LeakyReLU):
+            _fail(finding, "not analysed", f"activation '{attributes.get('activation')}' of {type(keras_layer).__name__} "
+                                           "(a table, or a leaky quantized_relu's clip) is not analysed")
+            return source
+        result, param = Fixed.of(layer["types"]["result_t"]), Fixed.of(layer["types"]["param_t"])
+        alpha = int(from_float(np.float64([attributes["activ_param"]]), param)[0])
+        low, high = int(source.low.min()), int(source.high.max())
+        if alpha <= 0 or high - low + 1 > GRID_LIMIT or max(-low, high) * max(alpha, 2**param.frac, 2**24) >= 2**52:
+            _fail(finding, "not analysed", f"alpha {attributes['activ_param']} (not positive: not monotone)" if alpha <= 0 else
+                  f"{high - low + 1:,} input values of up to {max(-low, high):,} raw to check one by one (limit {GRID_LIMIT:,})")
+            return source
+        raw = np.arange(low, high + 1, dtype=np.int64)
+        frac = source.frac + param.frac
+
+        def firmware(x: np.ndarray) -> np.ndarray:  # float64 holds every product exactly (checked above)
+            x = np.asarray(x, dtype=np.float64)
+            return quantize(np.where(x > 0, x * 2.0**param.frac, x * alpha), frac, result)
+
+        got = firmware(raw) * 2.0**-result.frac
+        quantizer = self.keras_function(layer["name"])  # the next QActivation's cast, where hls4ml moved it here
+        expected = self._keras_leaky_relu(keras_layer, quantizer, raw, source.frac, finding)
+        if expected is not None:
+            wrong = np.flatnonzero(got != expected)
+            if len(wrong):
+                value = finding.witness = float(raw[wrong[0]] * 2.0**-source.frac)
+                _fail(finding, "rounding", f"result type {result.hls4ml()} (alpha {alpha * 2.0**-param.frac!r} in {param.hls4ml()}) gives "
+                                           f"{got[wrong[0]]!r} for {value!r}, {'the exact evaluation' if self.exact else 'Keras'} "
+                                           f"{expected[wrong[0]]!r} ({len(wrong):,} of the {len(raw):,} values checked differ)")
+        return Bounds(firmware(source.low), firmware(source.high), result.frac)  # monotone: alpha > 0
+
+    def _keras_leaky_relu(self, keras_layer, quantizer, raw: np.ndarray, frac: int, finding: Finding) -> np.ndarray | None:
+        """What QKeras computes at a leaky relu (then `quantizer`) on raw / 2^frac: in float32, or in exact arithmetic
+        (x times Keras's float32 alpha) where the claim is against the exact evaluation; None where neither holds."""
+        from codesign.exact import NotExact, Raw, apply_function, leaky_relu
+
+        values = raw * 2.0**-frac
+        floats = np.asarray(keras_layer(values.astype(np.float32)), dtype=np.float64)
+        exact = leaky_relu(keras_layer, Raw(raw, frac))
+        if not np.array_equal(floats, exact.values()):
+            differ = int(np.sum(floats != exact.values()))
+            self._float32(finding, f"Keras multiplies by alpha in float32 ({differ:,} of {raw.size:,} values round)")
+            if not self.exact:
+                return None
+        if quantizer is None:
+            return exact.values() if self.exact else floats
+        if not self.exact:
+            return np.asarray(quantizer(floats.astype(np.float32)), dtype=np.float64)
+        try:
+            return apply_function(keras_layer.name, quantizer, exact).values()
+        except NotExact:
+            _fail(finding, "rounding", f"{quantizer!r} has no exact fixed-point cast to compare with")
+            return None
+
     @implements("proof", POOLING1D, POOLING2D)
     def _pooling(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         a = planar_attributes(layer)
@@ -739,7 +803,11 @@ class _Analysis:
     @implements("proof", RESIZE)
     def _resize(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         """hls4ml's resize_nearest copies, for each output pixel, the input pixel its 16-bit fixed-point ratios pick;
-        Keras's UpSampling repeats each pixel `size` times. Equal where the two pick the same pixels."""
+        Keras's UpSampling repeats each pixel `size` times. Equal where the two pick the same pixels; a Keras layer
+        that interpolates (bilinear: hls4ml still writes resize_nearest) is a different function."""
+        interpolation = getattr(self.keras.get(layer["name"]), "interpolation", "nearest")
+        if interpolation != "nearest":
+            _fail(finding, "rounding", f"Keras interpolates ('{interpolation}') where hls4ml's resize_nearest copies pixels")
         picked, repeated = _nearest_pixels(layer["attributes"])
         if not np.array_equal(picked, repeated):
             where = int(np.flatnonzero(picked != repeated)[0])

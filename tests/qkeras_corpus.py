@@ -441,6 +441,43 @@ def dense_batchnorm(activation: bool):
     return build
 
 
+def leaky_relu(alpha: float):
+    def build():
+        q = _q()
+        from tensorflow import keras
+
+        return _sequential(
+            [
+                q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+                q.QDense(6, **_conv_kwargs(), name="fc1"),
+                keras.layers.LeakyReLU(alpha, name="leaky"),
+                q.QActivation(q.quantized_bits(6, 2, alpha=1), name="act1"),
+                q.QDense(3, **_conv_kwargs(), name="out"),
+            ],
+            (10,),
+            21,
+        )
+
+    return build
+
+
+def cropping():
+    q = _q()
+    from tensorflow import keras
+
+    return _sequential(
+        [
+            q.QConv2D(3, 3, **_conv_kwargs(), name="conv1"),
+            keras.layers.Cropping2D(((1, 0), (0, 1)), name="crop"),
+            q.QActivation(q.quantized_relu(6, 2), name="relu1"),
+            keras.layers.Flatten(name="flat"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (7, 7, 1),
+        22,
+    )
+
+
 def unsigned_bits():
     q = _q()
     return _sequential(
@@ -510,6 +547,10 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("global_average_pooling_stream", conv2d_pooling("global_average"), (8, 8, 1), io_type="io_stream", on_grid=False),
     CorpusModel("skip_add_stream", skip_connection("add"), (10,), io_type="io_stream", on_grid=False),
     CorpusModel("regression_stream", regression, (6,), io_type="io_stream", labels="regression"),
+    CorpusModel("leaky_relu", leaky_relu(0.25), (10,), on_grid=False),
+    CorpusModel("leaky_relu_default_alpha", leaky_relu(0.3), (10,), on_grid=False),  # Keras's float32 0.3: QKeras's products round
+    CorpusModel("cropping", cropping, (7, 7, 1)),
+    CorpusModel("cropping_stream", cropping, (7, 7, 1), io_type="io_stream"),
 ]
 
 

@@ -119,6 +119,10 @@ def _unconvertible(kind: str):
         inputs = tf.keras.Input((6,))
         function = "relu" if kind == "float_qactivation" else "quantized_hswish(6,2)"  # whose str() asserts in QKeras
         return tf.keras.Model(inputs, qkeras.QActivation(function, name="act")(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits)(inputs)))
+    if kind == "three_inputs":
+        inputs = tf.keras.Input((6,))
+        branches = [qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits)(inputs) for _ in range(3)]
+        return tf.keras.Model(inputs, tf.keras.layers.Add(name="sum")(branches))
     if kind == "normalized_axis":
         inputs = tf.keras.Input((4, 3))
         return tf.keras.Model(inputs, tf.keras.layers.BatchNormalization(axis=1, name="bn")(qkeras.QDense(5, kernel_quantizer=bits)(inputs)))
@@ -134,6 +138,7 @@ def _unconvertible(kind: str):
     ("hswish", "layer 'act' (QActivation('quantized_hswish(6,2)')): hls4ml 1.3 does not convert it"),
     ("qlstm_state", "layer 'rnn' (QLSTM with state_quantizer quantized_bits(8,2,0,alpha=1))"),  # hls4ml converts it, g++ fails
     ("normalized_axis", "layer 'bn' (BatchNormalization over axis 1): hls4ml 1.3 normalizes the last axis only"),  # numpy's broadcast error
+    ("three_inputs", "layer 'sum' (Add of 3 inputs): hls4ml 1.3 merges two tensors at a time"),
 ])
 def test_what_hls4ml_cannot_convert_is_named_by_the_estimate_of_a_model_file(kind, named, tmp_path):
     """Each layer hls4ml cannot convert (or converts into C++ that does not compile) is named in one line, exit 2,
@@ -148,6 +153,7 @@ def test_what_hls4ml_cannot_convert_is_named_by_the_estimate_of_a_model_file(kin
     ("dilation_rate", "layer 'clip' (QConv1D with dilation_rate=(2,)): hls4ml 1.3 converts it as an undilated kernel"),  # 100 of 100
     ("groups", "layer 'clip' (QConv1D with groups=2): hls4ml 1.3 converts it as one ungrouped kernel"),  # 100 of 100
     ("dense_over_axes", "layer 'clip' (QDense on inputs of shape (8, 2)): hls4ml 1.3 makes a Dense over more than one axis a pointwise"),
+    ("interpolation", "layer 'clip' (UpSampling2D with interpolation='bilinear'): hls4ml 1.3 writes it as resize_nearest"),  # proven, then contradicted
 ])
 def test_a_setting_hls4ml_drops_is_named_before_any_work(setting, named, tmp_path):
     """hls4ml converts a Keras ReLU(max_value=...) to a plain relu, a dilated or grouped convolution to a plain one, a
@@ -163,6 +169,9 @@ def test_a_setting_hls4ml_drops_is_named_before_any_work(setting, named, tmp_pat
         outputs = tf.keras.layers.ReLU(max_value=1.5, name="clip")(hidden)
     elif setting == "dense_over_axes":  # its quantizers dropped: 100 of 100 off
         outputs = tf.keras.layers.Flatten()(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits, name="clip")(inputs))
+    elif setting == "interpolation":
+        resized = tf.keras.layers.UpSampling2D(2, interpolation="bilinear", name="clip")(tf.keras.layers.Reshape((8, 2, 1))(inputs))
+        outputs = tf.keras.layers.Flatten()(qkeras.QConv2D(2, 1, kernel_quantizer=bits, bias_quantizer=bits)(resized))
     else:
         outputs = tf.keras.layers.Flatten()(qkeras.QConv1D(2, 3, kernel_quantizer=bits, bias_quantizer=bits, name="clip", **{setting: 2})(inputs))
     tf.keras.Model(inputs, outputs).save(tmp_path / "m.h5")

@@ -55,11 +55,15 @@ def test_corpus_model_is_bit_exact(entry, tmp_path):
         if not kept[0]["proof_type_failure"]:  # the rest were proven first, not compiled
             assert all(candidate["outcome"] != "exact" for candidate in later)
         assert report["proof"]["status"] in ("unproven", "counterexample") and report["proof"]["why"]
-    assert report["computed_in_float"] == (["bn1"] if entry.name.startswith(("standalone_batchnorm", "dense_batchnorm")) else [])
+    in_float = ["bn1"] if entry.name.startswith(("standalone_batchnorm", "dense_batchnorm")) else ["leaky"] if entry.name.startswith("leaky") else []
+    assert report["computed_in_float"] == in_float
     exact = report["exact_reference"]
     if entry.name == "float32_sums":  # QKeras's float32 sums round; the firmware equals the exact evaluation, proven so
         assert report["reference"] == "exact" and exact["firmware_mismatched_samples"] == 0 and exact["qkeras_mismatched_samples"] > 0
         assert {note["layer"] for note in exact["float32_layers"]} == {"fc1", "out"} and report["proof"]["reference"] == "exact"
+    elif entry.name == "leaky_relu_default_alpha":  # Keras's float32 0.3 held exactly (hls4ml's ufixed<8,-1> truncated it: 17 of 200 off)
+        assert report["reference"] == "qkeras" and report["proof"]["status"] == "proven"
+        assert [note["layer"] for note in exact["float32_layers"]] == ["leaky"]  # QKeras's products round; the quantizer after absorbs it
     elif entry.name == "dense_batchnorm_logits":  # QKeras rounds x * inv + shift in float32; the firmware does not
         assert report["reference"] == "exact" and exact["qkeras_mismatched_samples"] == 200 and exact["firmware_mismatched_samples"] == 0
         assert report["proof"]["reference"] == "exact" and report["proof"]["status"] == "unproven"  # none found against it
