@@ -21,11 +21,14 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # (2026-12-05, later still) Cropping, the other element-wise merges and a Keras Activation('linear'). Model I of seed S
 # depends on the generation: generation 1 draws the models of every seed used before 2026-12-05, generation 2 those of
 # seeds 1340-1357, generation 3 those of 1358-1366 (docs/fuzzing.md's sweeps, the tests that pin a seed's model).
-GENERATION = 4
+# Generation 5 (2026-12-06) draws a LeakyReLU's alpha (LEAKY_ALPHAS; 0.25 before), generation 4 those of 1367-1375.
+GENERATION = 5
+LEAKY_ALPHAS = (0.25, 0.3, 0.1, 0.01)  # Keras's default 0.3 and the usual others: most are no power of two
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
 _GENERATION_3 = (_GENERATION_2[0], _GENERATION_2[1] + ("leaky_relu",), _GENERATION_2[2] + ("leaky_relu",))
 DRAWN = {1: (ACTIVATION_QUANTIZERS, SPATIAL_KINDS, FLAT_KINDS), 2: _GENERATION_2, 3: _GENERATION_3,
          4: (_GENERATION_3[0], _GENERATION_3[1] + ("crop", "merge", "linear"), _GENERATION_3[2] + ("linear",))}
+DRAWN[5] = DRAWN[4]  # the same kinds, a leaky relu's alpha drawn
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
 
@@ -106,6 +109,8 @@ def _quantized_layer(rng, kind: str, shape: list[int], generation: int) -> dict 
         return {"kind": kind, "pad": 1}
     if kind == "upsample":
         return {"kind": kind, "size": 2} if max(spatial) <= 8 else None
+    if kind == "leaky_relu" and generation >= 5:
+        return {"kind": kind, "alpha": float(rng.choice(LEAKY_ALPHAS))}
     if kind in ("qbn", "float_bn", "relu", "flatten", "dropout", "leaky_relu", "linear"):
         return {"kind": kind}
     if kind == "activation":
@@ -217,7 +222,7 @@ def _keras_layer(layer: dict, name: str, x):
     if kind == "dropout":
         return keras.layers.Dropout(0.25, name=name)(x)
     if kind == "leaky_relu":
-        return keras.layers.LeakyReLU(0.25, name=name)(x)
+        return keras.layers.LeakyReLU(layer.get("alpha", 0.25), name=name)(x)
     if kind == "linear":
         return keras.layers.Activation("linear", name=name)(x)
     if kind == "crop":
@@ -287,7 +292,7 @@ def describe(recipe: dict) -> str:
         parts.append(names.get(layer["kind"], layer["kind"]) + (f"/{layer['op']}" if "op" in layer else "")
                      + (f"/{layer['padding']}s{layer['strides']}" if "padding" in layer and "strides" in layer else "")
                      + ("+q" if "activation" in layer else "") + ("/nobias" if layer.get("use_bias") is False else "")
-                     + ("/float" if layer.get("float") else ""))
+                     + ("/float" if layer.get("float") else "") + (f"/{layer['alpha']:g}" if "alpha" in layer else ""))
     extra = [recipe["head"]] + (["2 outputs"] if recipe.get("outputs", 1) > 1 else []) + [recipe["io_type"], recipe["strategy"]]
     return " ".join(parts) + " | " + " ".join(extra)
 

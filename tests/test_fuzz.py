@@ -42,6 +42,7 @@ def test_the_generator_covers_the_space_it_claims():
     assert {layer["kind"] for layer in layers if layer.get("float")} >= {"conv", "dense"}  # a Keras layer without quantizers
     assert all("kernel_quantizer" not in layer and "activation" not in layer for layer in layers if layer.get("float"))
     assert {layer["op"] for layer in layers if layer["kind"] == "merge"} >= {"average", "multiply", "subtract"}
+    assert len({layer["alpha"] for layer in layers if layer["kind"] == "leaky_relu"}) >= 2  # a LeakyReLU's alpha, Keras's default among them
     assert {layer["kind"] for layer in layers if "activation" in layer} == {"conv", "dense"}  # a quantizer as the layer's activation=
     assert any(layer.get("use_bias") is False for layer in layers)
     assert any("negative_slope" in str(layer.get("quantizer", "")) + str(layer.get("activation", "")) for layer in layers)
