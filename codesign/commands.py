@@ -154,7 +154,7 @@ PROJECT_FACTS = ("part", "clock_ns")  # options a project folder may not say, st
 def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say, tool: str | None = None) -> dict:
     """`codesign estimate`: a run directory's estimate step, an hls4ml project folder as configured, or a what-if
     estimate of a run or a model file (`tool`: as that tool would synthesize it)."""
-    from codesign.convert import conversion_of, unconvertible
+    from codesign.convert import conversion_of, dense_quantizers_dropped, ignored_settings, unconvertible
     from codesign.estimate.project import estimate_project, is_project, listed, projects_under
     from codesign.estimate.run import TOOL_PATTERN, add_vendor, estimate_model, format_estimate
     from codesign.model import load_keras_model
@@ -202,6 +202,9 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
                 if refused:
                     raise ModelError(f"{target}: {refused}")
                 report = estimate_model(model, hls, None, log, tool=tool)
+                dropped = ignored_settings(model) or dense_quantizers_dropped(model)  # a design that builds, computing another function
+                if dropped:
+                    report.setdefault("notes", []).append(f"the design estimated is not the model's function: {dropped}")
             report.setdefault("notes", []).append(
                 f"a model file is estimated as hls4ml converts it with --precision {hls.precision}: every layer in firmware (a final softmax "
                 "or sigmoid too, as lookup tables) and no verified types; a run's estimate has its verified types and its head where the "

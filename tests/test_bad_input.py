@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import signal
@@ -179,6 +180,8 @@ def test_a_setting_hls4ml_drops_is_named_before_any_work(setting, named, tmp_pat
     with pytest.raises(ModelError, match=re.escape(named)):
         build_run(spec, tmp_path / "run", lambda _: None)
     assert not (tmp_path / "run" / "hls").exists()
+    estimated = CliRunner().invoke(main, ["estimate", str(tmp_path / "m.h5"), "--json", str(tmp_path / "e.json")])  # hls4ml's design, said so
+    assert estimated.exit_code == 0 and any(named in note for note in json.loads((tmp_path / "e.json").read_text())["notes"]), estimated.output
 
 
 def test_missing_custom_objects_are_named(tmp_path):
