@@ -187,6 +187,12 @@ def unhandled(name: str, implementation: str) -> str:
     return kind.why_not(implementation)
 
 
+def is_hgq_proxy_layer(keras_layer) -> bool:
+    """A layer of an HGQ proxy model (FixedPointQuantizer, UnaryLUT): HGQ's quantizers, one type per value, which hls4ml
+    converts bit for bit."""
+    return type(keras_layer).__module__.startswith("HGQ")
+
+
 def is_quantizer_layer(keras_layer) -> bool:
     """A QKeras QActivation: a layer that only quantizes (or applies a quantized activation)."""
     return type(keras_layer).__name__ == "QActivation"

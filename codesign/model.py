@@ -32,17 +32,24 @@ from codesign.registry import registrar
 INPUT_QUANTIZER_NAME = "input_quant"
 
 
-def custom_objects() -> dict:
-    """What Keras needs to load a QKeras model from .h5."""
+def custom_objects(hgq: bool = False) -> dict:
+    """What Keras needs to load a QKeras model from .h5; with `hgq`, an HGQ proxy model too (its FixedPointQuantizer and
+    UnaryLUT layers, which hls4ml converts bit for bit)."""
     from qkeras.utils import _add_supported_quantized_objects
 
     objects: dict = {}
     _add_supported_quantized_objects(objects)
+    if hgq:
+        from HGQ.proxy import FixedPointQuantizer, UnaryLUT
+
+        objects.update(FixedPointQuantizer=FixedPointQuantizer, UnaryLUT=UnaryLUT)
     return objects
 
 
-def load_keras_model(path: str | Path):
-    """Load a QKeras/Keras model file; ModelError naming the file when it is missing or not a model."""
+def load_keras_model(path: str | Path, hgq: bool = True):
+    """Load a QKeras/Keras model file (an HGQ proxy model too, unless `hgq` is False: the estimate of an hls4ml project
+    reads an HGQ design from its firmware, as its calibration rows were read); ModelError naming the file when it is
+    missing or not a model."""
     from tensorflow import keras
 
     path = Path(path)
@@ -53,11 +60,11 @@ def load_keras_model(path: str | Path):
             warnings.simplefilter("ignore", UserWarning)  # Keras warns about QKeras quantizers in constraints
             if path.suffix == ".keras":
                 with tempfile.TemporaryDirectory(prefix="codesign-model-") as scratch:
-                    return keras.models.load_model(_readable_keras_file(path, Path(scratch)), custom_objects=custom_objects(), compile=False)
-            return keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
+                    return keras.models.load_model(_readable_keras_file(path, Path(scratch)), custom_objects=custom_objects(hgq), compile=False)
+            return keras.models.load_model(path, custom_objects=custom_objects(hgq), compile=False)
     except (OSError, ValueError, TypeError, KeyError) as error:
         first = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
-        unknown = _unknown_layer_classes(path)
+        unknown = _unknown_layer_classes(path, hgq)
         if unknown:  # Keras's own message can be unrelated ("'str' object is not callable" for HGQ's proxy models)
             first = f"layer classes {', '.join(unknown)} are neither Keras nor QKeras layers; Keras said: {first}"
         raise ModelError(f"{path}: not a loadable Keras/QKeras model ({first})") from None
@@ -98,7 +105,7 @@ def recommended_io_type(path: Path) -> str | None:
     return f"a convolutional model over {'x'.join(str(size) for size in shape[1:-1])} inputs is built in io_stream, as hls4ml recommends (set hls.io_type in a spec to choose)"
 
 
-def _unknown_layer_classes(path: Path) -> list[str]:
+def _unknown_layer_classes(path: Path, hgq: bool = True) -> list[str]:
     """Layer class names in a model file's architecture that neither Keras, QKeras nor a registered custom object
     defines (HGQ's FixedPointQuantizer, a layer of a newer QKeras); [] when there is none or the file has no readable
     architecture."""
@@ -107,7 +114,7 @@ def _unknown_layer_classes(path: Path) -> list[str]:
     config = _architecture(path)
     if not config:
         return []
-    known = set(custom_objects()) | set(keras.utils.get_custom_objects()) | {name for name in dir(keras.layers) if name[:1].isupper()}
+    known = set(custom_objects(hgq)) | set(keras.utils.get_custom_objects()) | {name for name in dir(keras.layers) if name[:1].isupper()}
     names = [layer.get("class_name", "") for layer in config.get("config", {}).get("layers", [])]
     return sorted({name for name in names if name and name not in known and name.split(">")[-1] not in known})
 

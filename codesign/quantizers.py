@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codesign.fixed import Fixed
-from codesign.layers import is_batch_normalization, is_input_layer, is_quantizer_layer, is_softmax_layer
+from codesign.layers import is_batch_normalization, is_hgq_proxy_layer, is_input_layer, is_quantizer_layer, is_softmax_layer
 
 UNIT_SCALES = (None, 1, 1.0)  # alpha values that leave quantized_bits on its plain grid
 
@@ -40,8 +40,8 @@ def first_layer(keras_model):
 
 
 def has_quantizers(keras_model) -> bool:
-    """Whether any layer is a QKeras layer: a model without one is a float model."""
-    return any(type(layer).__module__.startswith("qkeras") for layer in keras_model.layers)
+    """Whether any layer is a QKeras layer or an HGQ proxy model's quantizer: a model without one is a float model."""
+    return any(type(layer).__module__.startswith("qkeras") or is_hgq_proxy_layer(layer) for layer in keras_model.layers)
 
 
 def unquantized_weights(keras_layer) -> tuple:
@@ -68,7 +68,7 @@ def computed_in_float(keras_model) -> list[str]:
     names = []
     for layer in keras_model.layers:
         function = getattr(getattr(layer, "activation", None), "__name__", "")
-        unquantized = not type(layer).__module__.startswith("qkeras") and any(True for _ in layer.weights)
+        unquantized = not type(layer).__module__.startswith("qkeras") and not is_hgq_proxy_layer(layer) and any(True for _ in layer.weights)
         if is_batch_normalization(layer) or function in FLOAT_FUNCTIONS or unquantized or type(layer).__name__ in FLOAT_LAYERS:
             names.append(layer.name)
     return names

@@ -199,14 +199,16 @@ def _head_settings(ctx: Context, report: dict) -> tuple[dict, str | None]:
 
 def _choose_types(ctx: Context, model) -> dict:
     """Try the bit-exact policy's candidates on the test set; the conversion report of the one kept, with all tried."""
+    from codesign.layers import is_hgq_proxy_layer
+    from codesign.quantizers import first_layer
     from codesign.typesearch import input_types, search_types
 
     spec, x = ctx.spec, ctx.data().x_test
     inputs = input_types(model, spec.quantization.input if spec.model.layers else None, x)
     fixed, why = inputs["narrowest"]
     ctx.say(f"  input type {fixed.hls4ml()} ({why}); choosing the other types by verification on {len(x)} test samples")
-    if inputs["float32-exact"] is None and not (spec.model.layers and spec.quantization.input):
-        ctx.say(f"  note: {input_type_note(fixed, why)}")
+    if inputs["float32-exact"] is None and not (spec.model.layers and spec.quantization.input) and not is_hgq_proxy_layer(first_layer(model)):
+        ctx.say(f"  note: {input_type_note(fixed, why)}")  # an HGQ proxy model's first quantizer is its input cast
     references = (model.predict(x, batch_size=1024, verbose=0), *exact_outputs(model, x))
     report, candidates = search_types(model, spec.hls, ctx.layout, inputs, x, references, ctx.say, spec.validation.domain)
     return {**report, "candidates": candidates}

@@ -215,3 +215,49 @@ def test_one_rule_says_which_firmware_calls_are_hgq_quantizers():
     assert is_hgq_quantizer(call("h_dense_relu_quantizer")) and is_hgq_quantizer(call("dense_1_relu_quantizer"))
     assert is_hgq_quantizer(call("in_quant", "in_quant"), {"in_quant": np.ones(8)}) and not is_hgq_quantizer(call("in_quant", "in_quant"))
     assert not is_hgq_quantizer(call("relu")) and not is_hgq_quantizer(call("unary_lut"))
+
+
+def _hgq_proxy_model(folder: Path):
+    """A small MLP as HGQ trains it (its quantizers' ranges traced on data), saved as the proxy model HGQ users ship."""
+    import warnings
+
+    from HGQ import HDense, HQuantize, to_proxy_model, trace_minmax
+    from tensorflow import keras
+
+    rng = np.random.default_rng(0)
+    x = (np.round(rng.normal(0, 1, (200, 8)) * 256) / 256).astype(np.float32)
+    inputs = keras.Input((8,))
+    hidden = HDense(6, activation="relu", beta=3e-5, name="fc1")(HQuantize(beta=3e-5, name="inq")(inputs))
+    model = keras.Model(inputs, HDense(3, beta=3e-5, name="out")(hidden))
+    for weight in model.trainable_weights:
+        if "kernel" in weight.name:
+            weight.assign(rng.normal(0, 0.7, weight.shape).astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trace_minmax(model, x, verbose=False)
+        proxy = to_proxy_model(model)
+    proxy.save(folder / "proxy.keras")
+    np.savez(folder / "data.npz", x_train=x, y_train=np.arange(200) % 3, x_test=x, y_test=np.arange(200) % 3)
+    return proxy
+
+
+@pytest.mark.slow
+def test_an_hgq_proxy_model_is_built_bit_exact_and_said_unproven(tmp_path):
+    """An HGQ proxy model (FixedPointQuantizer layers: what HGQ users ship, and six of the calibration's public models)
+    loads, converts with hls4ml's bit_exact flow, and is identical to the proxy model on every test sample and on 5,000
+    random inputs; the proof says it does not analyse HGQ's quantizers, where it had flagged the first Dense as rounding.
+    Before, Keras could not load it ("'str' object is not callable")."""
+    import codesign
+    from codesign.layout import RunLayout, read_json
+
+    proxy = _hgq_proxy_model(tmp_path)
+    result = CliRunner().invoke(main, ["build", "--model", str(tmp_path / "proxy.keras"), "--data", str(tmp_path / "data.npz"), "--no-train",
+                                       "--output-root", str(tmp_path / "runs"), "--to", "validate"])
+    assert result.exit_code == 0, result.output
+    layout = RunLayout(tmp_path / "runs" / "proxy")
+    report = read_json(layout.report("validate"))
+    assert report["bit_exact"] and report["mismatched_samples"] == 0 and report["computed_in_float"] == ["fc1", "out"]
+    assert [candidate["candidate"] for candidate in read_json(layout.report("convert"))["candidates"] if candidate["kept"]] == ["hls4ml bit_exact=True"]
+    assert report["proof"]["status"] == "unproven" and "HGQ proxy model" in report["proof"]["why"]
+    x = np.random.default_rng(1).uniform(-4, 4, (5_000, 8)).astype(np.float32)
+    assert np.array_equal(codesign.Run(layout.root).emulate(x), np.asarray(proxy.predict(x, verbose=0), dtype=np.float64))

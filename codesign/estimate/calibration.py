@@ -513,7 +513,7 @@ def untrained_twins(folder: Path, progress: Callable | None = None) -> list[tupl
     twins = []
     for index, row in enumerate(rows, start=1):
         tf.keras.utils.set_random_seed(0)
-        trained = load_keras_model(row.project.model_path)
+        trained = load_keras_model(row.project.model_path, hgq=False)
         with tf.keras.utils.custom_object_scope(custom_objects()):
             redrawn = tf.keras.models.clone_model(trained)
         twins.append((_sample(row, convert_project(row.project, trained)), _sample(row, convert_project(row.project, redrawn)),

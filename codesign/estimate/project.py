@@ -371,7 +371,7 @@ def convert_project(project: Project, keras_model=None):
     from codesign.hls4ml_graph import hls4ml_graph
     from codesign.model import load_keras_model
 
-    keras_model = keras_model if keras_model is not None else load_keras_model(project.model_path)
+    keras_model = keras_model if keras_model is not None else load_keras_model(project.model_path, hgq=False)
     return hls4ml_graph(keras_model, project.hls_config, f"{project.folder}: hls4ml 1.3 cannot convert this project", backend=project.backend,
                         part=project.part, clock_period=project.clock_ns, io_type=project.io_type)
 
@@ -513,7 +513,7 @@ def project_with_a_model(folder: Path, scratch: Path) -> Project:
     folder = Path(folder)
     try:
         project = read_project(folder)
-        return _with_identifier_names(project, load_keras_model(project.model_path), Path(scratch))
+        return _with_identifier_names(project, load_keras_model(project.model_path, hgq=False), Path(scratch))
     except ModelError as error:
         if not has_firmware(folder):
             raise
