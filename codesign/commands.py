@@ -154,10 +154,11 @@ PROJECT_FACTS = ("part", "clock_ns")  # options a project folder may not say, st
 def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say, tool: str | None = None) -> dict:
     """`codesign estimate`: a run directory's estimate step, an hls4ml project folder as configured, or a what-if
     estimate of a run or a model file (`tool`: as that tool would synthesize it)."""
-    from codesign.convert import conversion_of, dense_quantizers_dropped, ignored_settings, unconvertible
+    from codesign.convert import conversion_of
     from codesign.estimate.project import estimate_project, is_project, listed, projects_under
     from codesign.estimate.run import TOOL_PATTERN, add_vendor, estimate_model, format_estimate
     from codesign.model import load_keras_model
+    from codesign.refusals import converted_otherwise, unconvertible
     from codesign.validate import firmware_model
 
     if tool is not None and not re.fullmatch(TOOL_PATTERN, tool):
@@ -202,7 +203,7 @@ def estimate_target(target: Path, options: dict, json_out: Path | None, say: Say
                 if refused:
                     raise ModelError(f"{target}: {refused}")
                 report = estimate_model(model, hls, None, log, tool=tool)
-                dropped = ignored_settings(model) or dense_quantizers_dropped(model)  # a design that builds, computing another function
+                dropped = converted_otherwise(model)  # a design that builds, computing another function
                 if dropped:
                     report.setdefault("notes", []).append(f"the design estimated is not the model's function: {dropped}")
             report.setdefault("notes", []).append(

@@ -19,11 +19,10 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import (DEPTHWISE_CONV2D, inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, kind_of,
-                             producer_past_identities, split_activation, takes_a_linear_quantizer)
+from codesign.layers import DEPTHWISE_CONV2D, is_batch_normalization, kind_of, producer_past_identities, split_activation, takes_a_linear_quantizer
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
-from codesign.quantizers import activation_quantizer, quantizer_type
+from codesign.quantizers import activation_quantizer, is_linear_quantizer, quantizer_type
 
 PROJECT_NAME = "myproject"
 HLS4ML_DEFAULT_PRECISION = "fixed<16,6>"
@@ -157,185 +156,6 @@ def _with_repairs(config: dict, hls: HLSSpec, candidate: Candidate) -> None:
     config["Flows"] = [repairs.flow_for(hls.backend)]
 
 
-def unsupported_layers(keras_model) -> list[tuple[str, str]]:
-    """(name, class) of every layer hls4ml cannot convert, so a user's model is refused before any work."""
-    from hls4ml.converters import get_supported_keras_layers
-
-    supported = set(get_supported_keras_layers()) | {"Dropout"}  # hls4ml skips Dropout itself
-    return [(layer.name, type(layer).__name__) for layer in keras_model.layers if type(layer).__name__ not in supported]
-
-
-def unconvertible(keras_model) -> str | None:
-    """Why hls4ml 1.3 cannot convert the model at all, the layer named (a class it has no converter for, a separable
-    convolution whose kernel carries a scale), or None: said before any conversion, where hls4ml's own error names
-    neither ('NoneType' + 'str')."""
-    refused = unsupported_layers(keras_model)
-    if refused:
-        shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
-        return f"layer {shown} is not supported by hls4ml; replace or remove it"
-    return (scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
-            or _normalized_axis(keras_model) or _merge_of_many(keras_model))
-
-
-def _merge_of_many(keras_model) -> str | None:
-    """A merge of more than two tensors: hls4ml 1.3's converter takes two ('Merging more than two tensors is not yet
-    supported')."""
-    for layer in keras_model.layers:
-        if len(inputs_of(layer)) > 2:
-            return (f"layer '{layer.name}' ({type(layer).__name__} of {len(inputs_of(layer))} inputs): hls4ml 1.3 merges two tensors at "
-                    "a time: chain two-input merges (Add()([Add()([a, b]), c]))")
-    return None
-
-
-def _normalized_axis(keras_model) -> str | None:
-    """A batch normalization over an axis other than the last: hls4ml 1.3 takes its parameters as the last axis's
-    ('operands could not be broadcast together')."""
-    for layer in keras_model.layers:
-        if not is_batch_normalization(layer):
-            continue
-        axes = [int(axis) % len(layer.input_shape) for axis in np.atleast_1d(layer.get_config().get("axis", -1))]
-        if axes != [len(layer.input_shape) - 1]:
-            return (f"layer '{layer.name}' ({type(layer).__name__} over axis {', '.join(map(str, axes))}): hls4ml 1.3 normalizes "
-                    "the last axis only: normalize the last axis (move the channels there with a Permute)")
-    return None
-
-
-def _unconverted_activation(keras_model) -> str | None:
-    """A QActivation whose function hls4ml's QKeras reader refuses (a float one, QActivation('relu'): 'Unsupported
-    QKeras activation: unknown'), asked of that reader itself."""
-    from hls4ml.converters.keras.qkeras import get_activation_quantizer
-
-    for layer in keras_model.layers:
-        if not is_quantizer_layer(layer):
-            continue
-        config = layer.get_config()
-        try:
-            get_activation_quantizer({"class_name": type(layer).__name__, "config": config}, ["input"])
-        except Exception as error:  # noqa: BLE001 - hls4ml raises Exception and AssertionError with its reason
-            activation = config["activation"]  # as written: str() of some QKeras quantizers asserts (quantized_hswish)
-            shown = activation if isinstance(activation, str) else activation.get("class_name", "?")
-            return (f"layer '{layer.name}' (QActivation({shown!r})): hls4ml 1.3 does not convert it ({error}): it converts a "
-                    "QActivation of quantized_bits, quantized_relu, quantized_tanh, quantized_sigmoid, binary or ternary; a float "
-                    "function goes in a Keras Activation layer (Activation('relu'))")
-    return None
-
-
-def _typed_lstm_state(keras_model) -> str | None:
-    """A QLSTM with a state_quantizer: hls4ml 1.3 types the gates' accumulator with it, which its lstm template then
-    passes where it expects the layer's result type (g++: no matching function for call to 'dense<...>')."""
-    for layer in keras_model.layers:
-        if type(layer).__name__ == "QLSTM" and layer.get_config().get("state_quantizer"):
-            return (f"layer '{layer.name}' (QLSTM with state_quantizer {layer.state_quantizer_internal}): hls4ml 1.3 types the "
-                    "gates' accumulator with it and its LSTM template then does not compile: remove the state_quantizer")
-    return None
-
-
-def ignored_settings(keras_model) -> str | None:
-    """A layer setting hls4ml 1.3 converts without, the layer named (the firmware then computes another function):
-    a Keras ReLU's max_value, negative_slope or threshold (converted to a plain relu: a ReLU(max_value=1.5), 42 of 100
-    samples off), a convolution's dilation_rate or groups (a dilated or grouped kernel computed as a plain one: 100 of
-    100 off), an UpSampling's bilinear interpolation (written as resize_nearest)."""
-    for layer in keras_model.layers:
-        if is_relu_layer(layer):
-            settings = {"max_value": layer.max_value, "negative_slope": float(layer.negative_slope), "threshold": float(layer.threshold)}
-            ignored = {key: value for key, value in settings.items() if value not in (None, 0.0)}
-            if ignored:
-                shown = ", ".join(f"{key}={float(value):g}" for key, value in ignored.items())
-                return (f"layer '{layer.name}' (ReLU with {shown}): hls4ml 1.3 converts it to a plain relu and drops {', '.join(ignored)}: "
-                        "use a QActivation(quantized_relu(bits, integer)) to clip, quantized_relu(..., negative_slope=...) for a leak, "
-                        "or a ReLU without them")
-        config = layer.get_config()
-        dilation = config.get("dilation_rate")
-        if dilation is not None and any(step != 1 for step in np.atleast_1d(dilation)):
-            return (f"layer '{layer.name}' ({type(layer).__name__} with dilation_rate={tuple(np.atleast_1d(dilation).tolist())}): hls4ml 1.3 "
-                    "converts it as an undilated kernel (a different function): use dilation_rate=1")
-        if config.get("interpolation", "nearest") != "nearest":
-            return (f"layer '{layer.name}' ({type(layer).__name__} with interpolation='{config['interpolation']}'): hls4ml 1.3 writes "
-                    "it as resize_nearest (a different function): use interpolation='nearest'")
-        if config.get("groups", 1) != 1:
-            return (f"layer '{layer.name}' ({type(layer).__name__} with groups={config['groups']}): hls4ml 1.3 converts it as one "
-                    "ungrouped kernel (a different function): use groups=1, or one convolution per group and a Concatenate")
-    return None
-
-
-def scaled_separable_kernels(keras_model, kinds: tuple[str, ...] = ("Separable", "Depthwise")) -> str | None:
-    """What hls4ml 1.3 does not take from a separable or depthwise convolution whose kernel carries a scale (alpha
-    other than 1; QKeras 0.9 gives a quantized_bits written without alpha 'auto_po2'), the layer named, before any
-    conversion: it splits a separable one into halves with no name, then fails to name the ApplyAlpha ('NoneType' +
-    'str'); it writes a depthwise one's float kernel where QKeras computes with its quantized kernel (found by
-    codesign fuzz: -0.47 written where QKeras uses -0.46875)."""
-    for layer in keras_model.layers:
-        kind = type(layer).__name__
-        if not any(part in kind for part in kinds):
-            continue
-        for attribute in ("depthwise_quantizer_internal", "pointwise_quantizer_internal"):
-            alpha = _kernel_scale(layer, attribute)
-            if alpha is not None:
-                what = ("cannot convert a separable convolution" if "Separable" in kind
-                        else "writes the float kernel, not QKeras's quantized one, of a depthwise convolution")
-                return (f"layer '{layer.name}' ({kind}): hls4ml 1.3 {what} whose {attribute.split('_')[0]} kernel carries a scale "
-                        f"(alpha={alpha!r}; QKeras 0.9 gives a quantized_bits written without alpha the scale 'auto_po2'): give its "
-                        "quantizers alpha=1")
-    return None
-
-
-def dense_quantizers_dropped(keras_model) -> str | None:
-    """A quantized Dense over more than one axis, the layer named: hls4ml 1.3 replaces it with a pointwise convolution
-    (ReplaceMultidimensionalDenseWithConv) that keeps its float kernel and drops its quantizers (a QDense on a (4, 3)
-    input: 100 of 100 samples off, the kernel typed as a float one)."""
-    from tensorflow import keras
-
-    for layer in keras_model.layers:
-        quantized = any(getattr(layer, name, None) for name in ("kernel_quantizer", "bias_quantizer"))
-        if isinstance(layer, keras.layers.Dense) and quantized and len(layer.input_shape) > 2:
-            return (f"layer '{layer.name}' ({type(layer).__name__} on inputs of shape {tuple(layer.input_shape[1:])}): hls4ml 1.3 makes a "
-                    "Dense over more than one axis a pointwise convolution and drops its quantizers (it writes the float kernel): "
-                    "Flatten before it, or use a 1x1 QConv1D/QConv2D")
-    return None
-
-
-def quantizer_merged_away(keras_model) -> str | None:
-    """A QActivation of quantized_bits after another, both after a layer whose kernel carries a scale (alpha other than
-    1), the layer named, before any conversion: hls4ml merges both into the ApplyAlpha it puts after that layer, typed
-    'auto' whatever the config says, and since a QKeras activation carries no quantizer there, the merge only removes
-    the node: the second's cast is in no layer (codesign's repair restores the first's; after an unscaled layer,
-    _pin_linear_quantizers types the node they would merge into). Fuzz seed 1353 model 8: 99 of 100 samples off. The
-    same after the layer's own linear activation quantizer (fuzz seed 1360 model 14: 100 of 100 off)."""
-    for layer in keras_model.layers:
-        first = producer_past_identities(layer)
-        if not _linear_quantizer(layer) or first is None:
-            continue
-        if _linear_quantizer(first):  # a QActivation after another
-            owner, other = producer_past_identities(first), f"another, '{first.name}', after"
-        elif _is_quantized_bits(activation_quantizer(first)):  # after the layer's own activation= (fuzz seed 1360 model 14)
-            owner, other = first, "the activation quantizer of"
-        else:
-            continue
-        alpha = _kernel_scale(owner, "kernel_quantizer_internal")
-        if alpha is not None:
-            return (f"layer '{layer.name}' ({layer.quantizer}): hls4ml 1.3 drops this quantizer's cast: it follows {other} '{owner.name}', "
-                    f"whose kernel carries a scale (alpha={alpha!r}), and merges both into that scale's layer: give "
-                    f"'{owner.name}''s kernel quantizer alpha=1, or keep one quantizer there")
-    return None
-
-
-def _kernel_scale(keras_layer, attribute: str):
-    """The alpha of a layer's kernel quantizer as hls4ml reads it (QKeras set it when the layer was built), where it is
-    a scale (not 1); None otherwise."""
-    alpha = getattr(getattr(keras_layer, attribute, None), "alpha", None)
-    return None if alpha is None or (isinstance(alpha, (int, float)) and alpha == 1) else alpha
-
-
-def _linear_quantizer(keras_layer) -> bool:
-    """A QActivation hls4ml converts to a linear activation (a quantized_bits one)."""
-    return _is_quantized_bits(getattr(keras_layer, "quantizer", None))
-
-
-def _is_quantized_bits(quantizer) -> bool:
-    """A linear quantizer: hls4ml makes a quantized_bits activation a linear one with a cast."""
-    return type(quantizer).__name__ == "quantized_bits"
-
-
 def _hls_config(keras_model, hls: HLSSpec, input_type: Fixed | None, candidate: Candidate) -> dict:
     """hls4ml's config dict for the candidate, with strategy, reuse factor and tracing."""
     import hls4ml
@@ -439,7 +259,7 @@ def _pin_linear_quantizers(keras_model, config: dict) -> None:
     """
     per_layer = config["LayerName"]
     for layer in keras_model.layers:
-        parent = producer_past_identities(layer) if _linear_quantizer(layer) else None  # hls4ml removes Dropouts, linear Activations
+        parent = producer_past_identities(layer) if is_linear_quantizer(layer) else None  # hls4ml removes Dropouts, linear Activations
         result = per_layer.get(layer.name, {}).get("Precision", {}).get("result")
         if parent is None or not result or parent.name not in per_layer:
             continue

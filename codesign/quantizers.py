@@ -117,3 +117,13 @@ def logits_model(keras_model, head: dict):
     outputs = linear(last.input)
     linear.set_weights(last.get_weights())
     return keras.Model(keras_model.inputs, outputs, name=keras_model.name)
+
+
+def is_linear_quantizer(keras_layer) -> bool:
+    """A QActivation hls4ml converts to a linear activation with a cast (a quantized_bits one)."""
+    return is_quantized_bits(getattr(keras_layer, "quantizer", None))
+
+
+def is_quantized_bits(quantizer) -> bool:
+    """A linear quantizer: hls4ml makes a quantized_bits activation a linear one with a cast."""
+    return type(quantizer).__name__ == "quantized_bits"

@@ -99,7 +99,7 @@ def data_warning(data: Dataset) -> dict:
 
 def _check_user_model(model, data: Dataset, path: str, precision: str) -> None:
     """The model must be convertible by hls4ml, take the data's sample shape, and be quantized for a bit-exact policy."""
-    from codesign.convert import dense_quantizers_dropped, ignored_settings, quantizer_merged_away, scaled_separable_kernels, unconvertible
+    from codesign.refusals import refusal
     from codesign.quantizers import has_quantizers
 
     if len(model.inputs) > 1 or len(model.outputs) > 1:
@@ -111,8 +111,7 @@ def _check_user_model(model, data: Dataset, path: str, precision: str) -> None:
     if not_identifiers:
         raise ModelError(f"{path}: layer '{not_identifiers[0]}': hls4ml writes layer names into the C++ as identifiers (letters, digits "
                          f"and '_', not starting with a digit), where g++ rejects this one: rename it (e.g. 'l_{re.sub(r'[^0-9A-Za-z_]', '_', not_identifiers[0])}')")
-    refused = (unconvertible(model) or scaled_separable_kernels(model) or quantizer_merged_away(model) or ignored_settings(model)
-               or dense_quantizers_dropped(model))
+    refused = refusal(model)
     if refused:  # what hls4ml cannot convert, or would lose
         raise ModelError(f"{path}: {refused}")
     expected = tuple(model.input_shape[1:])

@@ -125,7 +125,7 @@ def test_the_fuzz_command_prints_a_table_and_a_summary_and_exits_0_without_failu
 
 
 def test_separable_and_depthwise_convolutions_with_scaled_kernels_are_refused_before_conversion():
-    from codesign.convert import scaled_separable_kernels
+    from codesign.refusals import scaled_separable_kernels
 
     def model(kind: str, kernel: str):
         return build_model({"seed": 1, "index": 1, "input": [6, 6, 2], "input_quantizer": None, "head": "linear", "layers": [
