@@ -32,6 +32,9 @@ from codesign.registry import registrar
 INPUT_QUANTIZER_NAME = "input_quant"
 
 
+HGQ_PROXY_LAYERS = ("FixedPointQuantizer", "UnaryLUT")  # the layers of an HGQ proxy model (HGQ.proxy)
+
+
 def custom_objects(hgq: bool = False) -> dict:
     """What Keras needs to load a QKeras model from .h5; with `hgq`, an HGQ proxy model too (its FixedPointQuantizer and
     UnaryLUT layers, which hls4ml converts bit for bit)."""
@@ -42,7 +45,7 @@ def custom_objects(hgq: bool = False) -> dict:
     if hgq:
         from HGQ.proxy import FixedPointQuantizer, UnaryLUT
 
-        objects.update(FixedPointQuantizer=FixedPointQuantizer, UnaryLUT=UnaryLUT)
+        objects.update(zip(HGQ_PROXY_LAYERS, (FixedPointQuantizer, UnaryLUT)))
     return objects
 
 
@@ -55,6 +58,9 @@ def load_keras_model(path: str | Path, hgq: bool = True):
     path = Path(path)
     if not path.exists():
         raise ModelError(f"{path}: model file not found")
+    if not hgq and is_hgq_proxy_file(path):  # read from the file: HGQ, once imported, registers its layers with Keras for good
+        raise ModelError(f"{path}: an HGQ proxy model ({', '.join(HGQ_PROXY_LAYERS)} layers): an hls4ml project holding one is estimated "
+                         "from the firmware hls4ml wrote, as the calibration's HGQ rows are")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Keras warns about QKeras quantizers in constraints
@@ -68,6 +74,12 @@ def load_keras_model(path: str | Path, hgq: bool = True):
         if unknown:  # Keras's own message can be unrelated ("'str' object is not callable" for HGQ's proxy models)
             first = f"layer classes {', '.join(unknown)} are neither Keras nor QKeras layers; Keras said: {first}"
         raise ModelError(f"{path}: not a loadable Keras/QKeras model ({first})") from None
+
+
+def is_hgq_proxy_file(path: Path) -> bool:
+    """Whether a model file is an HGQ proxy model (its architecture names HGQ's proxy layers), read without TensorFlow."""
+    names = [layer.get("class_name", "") for layer in _architecture(Path(path)).get("config", {}).get("layers", [])]
+    return any(name.split(">")[-1] in HGQ_PROXY_LAYERS for name in names)
 
 
 def _architecture(path: Path) -> dict:

@@ -261,3 +261,8 @@ def test_an_hgq_proxy_model_is_built_bit_exact_and_said_unproven(tmp_path):
     assert report["proof"]["status"] == "unproven" and "HGQ proxy model" in report["proof"]["why"]
     x = np.random.default_rng(1).uniform(-4, 4, (5_000, 8)).astype(np.float32)
     assert np.array_equal(codesign.Run(layout.root).emulate(x), np.asarray(proxy.predict(x, verbose=0), dtype=np.float64))
+    from codesign.errors import ModelError
+    from codesign.model import load_keras_model
+
+    with pytest.raises(ModelError, match="an HGQ proxy model"):  # a project's estimate reads it from its firmware, HGQ imported or not
+        load_keras_model(tmp_path / "proxy.keras", hgq=False)
