@@ -372,6 +372,7 @@ GRAPH_ATTRIBUTES = (
     "pool_op", "activation", "depth_multiplier", "count_pad", "_weights_transposed", "implementation", "table_size",
     "op", "axis",  # a merge's operation, a concatenation's axis (the proof's merges)
     "activ_param",  # a leaky relu's alpha, as hls4ml writes it into the call (the proof's leaky relu)
+    "crop_top", "crop_left",  # where a cropping's window starts (the proof's cropping)
 )
 
 

@@ -101,7 +101,7 @@ REPACK = Kind("Repack", "reshape", {"compiled": "a stream's repacking (io_stream
 ZERO_PADDING1D = Kind("ZeroPadding1D", "padding", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
                                                    "proof": NO_PROOF, "rtl": NOT_A_KERNEL}, kernel="zeropad1d")
 ZERO_PADDING2D = Kind("ZeroPadding2D", "padding", {"rtl": NOT_A_KERNEL}, kernel="zeropad2d")
-_CROPPING = {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF, "rtl": NOT_A_KERNEL}
+_CROPPING = {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL}
 CROPPING1D = Kind("Cropping1D", "padding", dict(_CROPPING), kernel="cropping1d")
 CROPPING2D = Kind("Cropping2D", "padding", dict(_CROPPING), kernel="cropping2d")
 RESIZE = Kind("Resize", "resize", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})

@@ -25,9 +25,9 @@ import numpy as np
 from codesign.exact import PASSIVE_FUNCTIONS
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, DENSE, DEPTHWISE_CONV1D,
-    DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D,
-    POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, CROPPING1D, CROPPING2D, DENSE,
+    DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
+    POOLING1D, POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
     is_quantizer_layer, kind_of, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
@@ -762,6 +762,16 @@ class _Analysis:
         a = layer["attributes"]
         low, high = (VectorizedEmulator.padded(raw[np.newaxis], 1, a, a["n_chan"]).reshape(-1) for raw in (source.low, source.high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
+
+    @implements("proof", CROPPING1D, CROPPING2D)
+    def _cropping(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's cropping copies the window Keras keeps (its rows from crop_top, its columns from crop_left, every
+        channel), then casts it into its result type."""
+        a = layer["attributes"]
+        grid = np.arange(source.low.size).reshape(a.get("in_height", 1), a["in_width"], a["n_chan"])
+        top, left = a.get("crop_top", 0), a["crop_left"]
+        kept = grid[top:top + a.get("out_height", 1), left:left + a["out_width"]].reshape(-1)
+        return self._cast(finding, Bounds(source.low[kept], source.high[kept], source.frac), Fixed.of(layer["types"]["result_t"]), None)
 
     @implements("proof", MERGE)
     def _merge(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:

@@ -467,6 +467,7 @@ def cropping():
 
     return _sequential(
         [
+            q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
             q.QConv2D(3, 3, **_conv_kwargs(), name="conv1"),
             keras.layers.Cropping2D(((1, 0), (0, 1)), name="crop"),
             q.QActivation(q.quantized_relu(6, 2), name="relu1"),
@@ -549,8 +550,8 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("regression_stream", regression, (6,), io_type="io_stream", labels="regression"),
     CorpusModel("leaky_relu", leaky_relu(0.25), (10,), on_grid=False),
     CorpusModel("leaky_relu_default_alpha", leaky_relu(0.3), (10,), on_grid=False),  # Keras's float32 0.3: QKeras's products round
-    CorpusModel("cropping", cropping, (7, 7, 1)),
-    CorpusModel("cropping_stream", cropping, (7, 7, 1), io_type="io_stream"),
+    CorpusModel("cropping", cropping, (7, 7, 1), on_grid=False),
+    CorpusModel("cropping_stream", cropping, (7, 7, 1), io_type="io_stream", on_grid=False),
 ]
 
 

@@ -211,11 +211,12 @@ def test_an_apply_alpha_that_carries_the_next_quantizers_cast_is_checked_against
                                                             ("skip_concatenate", "merge", "ap_fixed<5,3>", "rounding"),
                                                             ("separable_conv2d", "sep1_depthwise", "ap_fixed<12,4>", "rounding"),
                                                             ("separable_conv1d", "sep1_depthwise", "ap_fixed<12,4>", "rounding"),
-                                                            ("leaky_relu", "leaky", "ap_fixed<5,2,AP_RND_CONV,AP_SAT>", "rounding")])
+                                                            ("leaky_relu", "leaky", "ap_fixed<5,2,AP_RND_CONV,AP_SAT>", "rounding"),
+                                                            ("cropping_stream", "crop", "ap_fixed<8,3>", "rounding")])
 def test_merges_and_separable_halves_are_proven_and_one_typed_too_narrow_is_not(name, layer, narrow, condition, tmp_path):
     """hls4ml's Add (after io_stream's Clone of its input), Concatenate, the depthwise and pointwise halves it splits
-    a separable convolution into, and a leaky relu (checked value by value, with the next quantizer's cast hls4ml moved
-    into it) are bounded like the other layers: the model is proven and identical to QKeras on
+    a separable convolution into, a leaky relu (checked value by value, with the next quantizer's cast hls4ml moved
+    into it) and a cropping (the window Keras keeps) are bounded like the other layers: the model is proven and identical to QKeras on
     5,000 random inputs of the claim; with that layer's result type narrowed, the proof fails there and the
     counterexample search shows an input that breaks it."""
     import warnings
