@@ -99,8 +99,8 @@ def data_warning(data: Dataset) -> dict:
 
 def _check_user_model(model, data: Dataset, path: str, precision: str) -> None:
     """The model must be convertible by hls4ml, take the data's sample shape, and be quantized for a bit-exact policy."""
-    from codesign.refusals import refusal
     from codesign.quantizers import has_quantizers
+    from codesign.refusals import refusal
 
     if len(model.inputs) > 1 or len(model.outputs) > 1:
         outputs = ", ".join(f"'{tensor.name.split('/')[0]}'" for tensor in model.outputs)
