@@ -673,13 +673,14 @@ class _Analysis:
         values = raw * 2.0**-frac
         floats = np.asarray(keras_layer(values.astype(np.float32)), dtype=np.float64)
         exact = leaky_relu(keras_layer, Raw(raw, frac))
-        if not np.array_equal(floats, exact.values()):
-            differ = int(np.sum(floats != exact.values()))
+        exact_values = exact.values()
+        differ = int(np.sum(floats != exact_values))
+        if differ:
             self._float32(finding, f"Keras multiplies by alpha in float32 ({differ:,} of {raw.size:,} values round)")
             if not self.exact:
                 return None
         if quantizer is None:
-            return exact.values() if self.exact else floats
+            return exact_values if self.exact else floats
         if not self.exact:
             return np.asarray(quantizer(floats.astype(np.float32)), dtype=np.float64)
         try:

@@ -39,9 +39,14 @@ def first_layer(keras_model):
     return next(layer for layer in keras_model.layers if not is_input_layer(layer))
 
 
+def is_quantized_layer(keras_layer) -> bool:
+    """A QKeras layer, or an HGQ proxy model's quantizer: a layer whose own quantizers set its values."""
+    return type(keras_layer).__module__.startswith("qkeras") or is_hgq_proxy_layer(keras_layer)
+
+
 def has_quantizers(keras_model) -> bool:
-    """Whether any layer is a QKeras layer or an HGQ proxy model's quantizer: a model without one is a float model."""
-    return any(type(layer).__module__.startswith("qkeras") or is_hgq_proxy_layer(layer) for layer in keras_model.layers)
+    """Whether any layer is a quantized one (is_quantized_layer): a model without one is a float model."""
+    return any(is_quantized_layer(layer) for layer in keras_model.layers)
 
 
 def unquantized_weights(keras_layer) -> tuple:
@@ -68,7 +73,7 @@ def computed_in_float(keras_model) -> list[str]:
     names = []
     for layer in keras_model.layers:
         function = getattr(getattr(layer, "activation", None), "__name__", "")
-        unquantized = not type(layer).__module__.startswith("qkeras") and not is_hgq_proxy_layer(layer) and any(True for _ in layer.weights)
+        unquantized = not is_quantized_layer(layer) and any(True for _ in layer.weights)
         if is_batch_normalization(layer) or function in FLOAT_FUNCTIONS or unquantized or type(layer).__name__ in FLOAT_LAYERS:
             names.append(layer.name)
     return names

@@ -11,7 +11,8 @@ from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_qu
 
 def refusal(keras_model) -> str | None:
     """Why a build refuses the model, or None: what hls4ml cannot convert, or would lose."""
-    return unconvertible(keras_model) or scaled_separable_kernels(keras_model) or quantizer_merged_away(keras_model) or converted_otherwise(keras_model)
+    return (unconvertible(keras_model) or scaled_separable_kernels(keras_model) or quantizer_merged_away(keras_model)
+            or converted_otherwise(keras_model))
 
 
 def converted_otherwise(keras_model) -> str | None:

@@ -21,7 +21,8 @@ from codesign.layers import average_window, is_batch_normalization, is_quantizer
 from codesign.layout import RunLayout
 from codesign.progress import Progress
 from codesign.repairs import FLOAT_WEIGHT_WIDTH
-from codesign.quantizers import UNIT_SCALES, activation_quantizer, computed_in_float, first_layer, quantizer_type, unquantized_weights
+from codesign.quantizers import (UNIT_SCALES, activation_quantizer, computed_in_float, first_layer, is_quantized_layer, quantizer_type,
+                                 unquantized_weights)
 
 Say = Callable[[str], None]
 FLOAT32_MANTISSA = 24  # bits of a float32 significand
@@ -215,7 +216,7 @@ def _float_weights_too_wide(layer) -> str | None:
     FLOAT_WEIGHT_WIDTH bits to be held exactly (repairs.exact_float_weights stores the others exactly); else None."""
     if not getattr(layer, "weights", None) or hasattr(layer, "get_folded_weights") or is_batch_normalization(layer):
         return None
-    quantized = type(layer).__module__.startswith("qkeras")
+    quantized = is_quantized_layer(layer)
     kernel, bias = unquantized_weights(layer)
     quantizers = {"kernel": ("kernel_quantizer", "depthwise_quantizer"), "bias": ("bias_quantizer",)}
     named = [(name, values) for name, values in (("kernel", kernel), ("bias", bias))
