@@ -98,14 +98,25 @@ def batchnorm_scale_shift(gamma, beta, mean, variance, epsilon: float):
 
 
 HEAD_FUNCTIONS = ("softmax", "sigmoid", "tanh")
+TABLE_FUNCTIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign")  # hls4ml's lookup-table activations
+
+
+def activation_function(keras_layer) -> str:
+    """The name of the function a layer applies last ('softmax' for a Keras Softmax layer, 'elu' for an ELU layer);
+    '' where it has none."""
+    if is_softmax_layer(keras_layer):
+        return "softmax"
+    if type(keras_layer).__name__ == "ELU":
+        return "elu"
+    activation = getattr(keras_layer, "activation", None)  # a QActivation('softmax') keeps the string
+    return activation if isinstance(activation, str) else getattr(activation, "__name__", "")
 
 
 def float_head(keras_model) -> dict | None:
     """The model's final activation when Keras computes it in float (softmax, sigmoid, tanh: the usual classifier
     and tagger heads), as {layer, function, folded}; `folded` when it is the activation of a weighted layer."""
     last = keras_model.layers[-1]
-    activation = getattr(last, "activation", None)  # a QActivation('softmax') keeps the string
-    function = "softmax" if is_softmax_layer(last) else activation if isinstance(activation, str) else getattr(activation, "__name__", "")
+    function = activation_function(last)
     if function not in HEAD_FUNCTIONS:
         return None
     return {"layer": last.name, "function": function, "folded": any(True for _ in last.weights)}

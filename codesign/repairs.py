@@ -18,7 +18,7 @@ from codesign.errors import SpecError
 from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, CROPPING1D, CROPPING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE,
-    PARAMETRIZED_ACTIVATION, POOLING1D, POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+    PARAMETRIZED_ACTIVATION, POOLING1D, POOLING2D, REPACK, RESHAPE, RESIZE, SOFTMAX, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
 )
 from codesign.quantizers import batchnorm_scale_shift
 
@@ -223,6 +223,14 @@ def resize_in_its_input_type(graph, _settings: dict) -> None:
             _in_its_input_type(layer)
 
 
+def softmax_config_name(graph, _settings: dict) -> None:
+    """hls4ml names a Keras `Softmax` layer's config struct after its class ('Softmax_config4') and calls the function
+    with 'softmax_config4': g++ refused every model with one. The activation is named as `Activation('softmax')`'s."""
+    for layer in graph.get_layers():
+        if kind_of(layer) is SOFTMAX and layer.get_attr("activation") == layer.class_name:
+            layer.set_attr("activation", "softmax")
+
+
 PASSES = (  # (pass, the setting that switches it on (None: every conversion), what it does), in the order they run
     ("widen_average_pooling", "repairs", widen_average_pooling),
     ("true_alpha_scales", "repairs", true_alpha_scales),
@@ -232,6 +240,7 @@ PASSES = (  # (pass, the setting that switches it on (None: every conversion), w
     ("exact_types", "exact_accumulators", exact_types),
     ("type_overrides", "layers", type_overrides),
     ("resize_in_its_input_type", None, resize_in_its_input_type),
+    ("softmax_config_name", None, softmax_config_name),
 )
 
 

@@ -21,8 +21,8 @@ from codesign.layers import average_window, is_batch_normalization, is_quantizer
 from codesign.layout import RunLayout
 from codesign.progress import Progress
 from codesign.repairs import FLOAT_WEIGHT_WIDTH
-from codesign.quantizers import (UNIT_SCALES, activation_quantizer, computed_in_float, first_layer, is_quantized_layer, quantizer_type,
-                                 unquantized_weights)
+from codesign.quantizers import (TABLE_FUNCTIONS, UNIT_SCALES, activation_function, activation_quantizer, computed_in_float, first_layer,
+                                 is_quantized_layer, quantizer_type, unquantized_weights)
 
 Say = Callable[[str], None]
 FLOAT32_MANTISSA = 24  # bits of a float32 significand
@@ -273,6 +273,13 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
             "size (nnet::product::weight_exponential: as many fraction bits as the weight's exponent bits plus the input's width), "
             "which truncates the products of small weights (codesign's type candidates do not widen it): use quantized_bits kernels, or "
             "quantized_po2 with fewer bits (larger smallest weights)"
+        )
+    function = activation_function(layer)
+    if function in TABLE_FUNCTIONS and layer is not keras_model.layers[-1]:
+        return (
+            f"hls4ml computes {function} with lookup tables, an approximation of Keras's {function} that no fixed-point type "
+            f"makes exact: end the network on it (a head: on the host, or in firmware judged by its decision), or use a "
+            "quantized activation in its place (quantized_relu)"
         )
     if float32_reasons and layer.name in computed_in_float(keras_model):
         return (

@@ -461,6 +461,25 @@ def leaky_relu(alpha: float):
     return build
 
 
+def softmax_inside():
+    """A Keras Softmax layer inside the network (an attention-like normalization): hls4ml's lookup tables approximate
+    it; hls4ml named its config struct 'Softmax_config' and called 'softmax_config' (g++ refused it)."""
+    q = _q()
+    from tensorflow import keras
+
+    return _sequential(
+        [
+            q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+            q.QDense(6, **_conv_kwargs(), name="fc1"),
+            keras.layers.Softmax(name="softmax"),
+            q.QActivation(q.quantized_bits(6, 0, alpha=1), name="act1"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (10,),
+        23,
+    )
+
+
 def cropping():
     q = _q()
     from tensorflow import keras
@@ -550,6 +569,7 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("regression_stream", regression, (6,), io_type="io_stream", labels="regression"),
     CorpusModel("leaky_relu", leaky_relu(0.25), (10,), on_grid=False),
     CorpusModel("leaky_relu_default_alpha", leaky_relu(0.3), (10,), on_grid=False),  # Keras's float32 0.3: QKeras's products round
+    CorpusModel("softmax_inside", softmax_inside, (10,), on_grid=False),
     CorpusModel("cropping", cropping, (7, 7, 1), on_grid=False),
     CorpusModel("cropping_stream", cropping, (7, 7, 1), io_type="io_stream", on_grid=False),
 ]

@@ -18,6 +18,7 @@ HEADS = {"softmax_head": ("softmax", "out"), "sigmoid_head": ("sigmoid", "sigmoi
 NOT_EXACT = {
     "float_input_dense": ("fc1", "the data are not exactly representable"),  # QKeras computes on raw floats
     "tagger_global_average_12": ("pool", "QKeras averages 12 values in float"),  # a mean of 12 values is no fixed-point value
+    "softmax_inside": ("softmax", "hls4ml computes softmax with lookup tables"),  # a softmax before the end
 }
 
 
