@@ -186,7 +186,7 @@ def _layer(layer, sources: list[Raw], rounding: list[Float32Rounding], keras) ->
         return _average(layer, sources[0], rounding)
     if isinstance(layer, keras.layers.Activation):
         return apply_function(layer.name, layer.activation, sources[0])
-    if isinstance(layer, keras.layers.LeakyReLU):
+    if isinstance(layer, (keras.layers.LeakyReLU, keras.layers.PReLU)):
         result = leaky_relu(layer, sources[0])
         _note_float32(layer.name, float(np.abs(result.raw).max(initial=0)), 1, result.frac, rounding)
         return result
@@ -234,12 +234,17 @@ def _batchnorm(layer, source: Raw, rounding: list[Float32Rounding]) -> Raw:
 
 
 def leaky_relu(layer, source: Raw) -> Raw:
-    """A Keras LeakyReLU exactly: x where x > 0, else x times its alpha as Keras computes with it (float32), the
-    product exact (QKeras rounds it to float32; the proof uses it too)."""
-    alpha = _exact_input(np.float32([layer.alpha]), f"{layer.name} alpha")
-    alpha_raw = int(alpha.raw[0])
-    _check_int64(source.raw, max(alpha.frac, alpha_raw.bit_length()), f"{layer.name}: alpha times its input")
-    return Raw(np.where(source.raw > 0, source.raw << alpha.frac, source.raw * alpha_raw), source.frac + alpha.frac)
+    """A Keras LeakyReLU (or PReLU, an alpha per value) exactly: x where x > 0, else x times its alpha as Keras computes
+    with it (float32), the product exact (QKeras rounds it to float32; the proof uses it too)."""
+    alphas = layer.alpha.numpy() if hasattr(layer.alpha, "numpy") else layer.alpha  # a PReLU's: its input's shape
+    return exact_leaky_relu(np.asarray(alphas, dtype=np.float32), source, f"{layer.name}: alpha")
+
+
+def exact_leaky_relu(alpha: np.ndarray, source: Raw, name: str) -> Raw:
+    """x where x > 0, else x times float32 `alpha` (one, or one per value), exactly."""
+    alpha = _exact_input(alpha, name)
+    _check_int64(source.raw, max(alpha.frac, int(np.abs(alpha.raw).max(initial=0)).bit_length()), f"{name} times its input")
+    return Raw(np.where(source.raw > 0, source.raw << alpha.frac, source.raw * alpha.raw), source.frac + alpha.frac)
 
 
 def batchnorm_values(layer, raw: np.ndarray, frac: int) -> np.ndarray:

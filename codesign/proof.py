@@ -27,7 +27,7 @@ from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, CROPPING1D, CROPPING2D, DENSE,
     DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
-    POOLING1D, POOLING2D, REPACK, RESHAPE, RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
+    POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
     is_quantizer_layer, kind_of, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
@@ -625,54 +625,70 @@ class _Analysis:
             keras_function = keras.activations.relu  # a float relu: exact on every value it sees
         return self._cast(finding, source, result, keras_function, pre)
 
-    @implements("proof", PARAMETRIZED_ACTIVATION)
+    @implements("proof", PARAMETRIZED_ACTIVATION, PRELU)
     def _leaky_relu(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
-        """hls4ml's leaky_relu: x where x > 0, else alpha * x (alpha the call's literal cast into param_t, the product
-        exact), cast into the result type; checked value by value against Keras's float32 leaky relu (or the exact
-        evaluation's x times Keras's float32 alpha), then the quantizer hls4ml moved into the layer, if any."""
+        """hls4ml's leaky_relu (and prelu, an alpha per value): x where x > 0, else alpha * x (alpha the call's literal,
+        or the value's stored weight, in param_t; the product exact), cast into the result type; checked value by value
+        for each alpha against Keras's float32 leaky relu (or the exact evaluation's x times Keras's float32 alpha),
+        then the quantizer hls4ml moved into the layer, if any."""
         from tensorflow import keras
 
         attributes = layer["attributes"]
         keras_layer = self.keras.get(layer["name"])
-        if str(attributes.get("activation")).lower() != "leakyrelu" or "activ_param" not in attributes \
-                or not isinstance(keras_layer, keras.layers.LeakyReLU):
+        prelu = isinstance(keras_layer, keras.layers.PReLU) and "param" in layer["weights"]
+        if not prelu and (str(attributes.get("activation")).lower() != "leakyrelu" or "activ_param" not in attributes
+                          or not isinstance(keras_layer, keras.layers.LeakyReLU)):
             _fail(finding, "not analysed", f"activation '{attributes.get('activation')}' of {type(keras_layer).__name__} "
                                            "(a table, or a leaky quantized_relu's clip) is not analysed")
             return source
         result, param = Fixed.of(layer["types"]["result_t"]), Fixed.of(layer["types"]["param_t"])
-        alpha = int(from_float(np.float64([attributes["activ_param"]]), param)[0])
-        low, high = int(source.low.min()), int(source.high.max())
-        if alpha <= 0 or high - low + 1 > GRID_LIMIT or max(-low, high) * max(alpha, 2**param.frac, 2**24) >= 2**52:
-            _fail(finding, "not analysed", f"alpha {attributes['activ_param']} (not positive: not monotone)" if alpha <= 0 else
-                  f"{high - low + 1:,} input values of up to {max(-low, high):,} raw to check one by one (limit {GRID_LIMIT:,})")
+        shape = source.low.shape
+        if prelu:  # the firmware's stored alphas and Keras's, value by value
+            alphas = self.emulator.weights(layer, "param").astype(np.int64).reshape(shape)
+            keras_alphas = np.asarray(keras_layer.alpha.numpy(), dtype=np.float32).reshape(shape)
+        else:
+            alphas = np.full(shape, int(from_float(np.float64([attributes["activ_param"]]), param)[0]), dtype=np.int64)
+            keras_alphas = np.full(shape, np.float32(keras_layer.alpha), dtype=np.float32)
+        pairs = sorted({(int(alpha), float(keras_alpha)) for alpha, keras_alpha in zip(alphas.reshape(-1), keras_alphas.reshape(-1))})
+        ranges = [(source.low[(alphas == alpha) & (keras_alphas == keras_alpha)], source.high[(alphas == alpha) & (keras_alphas == keras_alpha)])
+                  for alpha, keras_alpha in pairs]
+        values = sum(int(high.max()) - int(low.min()) + 1 for low, high in ranges)
+        largest = max(max(-int(low.min()), int(high.max())) for low, high in ranges)
+        if values > GRID_LIMIT or largest * max(int(np.abs(alphas).max()), 2**param.frac, 2**24) >= 2**52:
+            _fail(finding, "not analysed", f"{values:,} input values of up to {largest:,} raw to check one by one (limit {GRID_LIMIT:,})")
             return source
-        raw = np.arange(low, high + 1, dtype=np.int64)
         frac = source.frac + param.frac
 
-        def firmware(x: np.ndarray) -> np.ndarray:  # float64 holds every product exactly (checked above)
+        def firmware(x: np.ndarray, alpha) -> np.ndarray:  # float64 holds every product exactly (checked above)
             x = np.asarray(x, dtype=np.float64)
             return quantize(np.where(x > 0, x * 2.0**param.frac, x * alpha), frac, result)
 
-        got = firmware(raw) * 2.0**-result.frac
         quantizer = self.keras_function(layer["name"])  # the next QActivation's cast, where hls4ml moved it here
-        expected = self._keras_leaky_relu(keras_layer, quantizer, raw, source.frac, finding)
-        if expected is not None:
-            wrong = np.flatnonzero(got != expected)
+        for (alpha, keras_alpha), (low, high) in zip(pairs, ranges):
+            raw = np.arange(int(low.min()), int(high.max()) + 1, dtype=np.int64)
+            got = firmware(raw, alpha) * 2.0**-result.frac
+            expected = self._keras_leaky_relu(np.float32(keras_alpha), quantizer, raw, source.frac, finding)
+            wrong = np.flatnonzero(got != expected) if expected is not None else []
             if len(wrong):
                 value = finding.witness = float(raw[wrong[0]] * 2.0**-source.frac)
                 _fail(finding, "rounding", f"result type {result.hls4ml()} (alpha {alpha * 2.0**-param.frac!r} in {param.hls4ml()}) gives "
                                            f"{got[wrong[0]]!r} for {value!r}, {'the exact evaluation' if self.exact else 'Keras'} "
                                            f"{expected[wrong[0]]!r} ({len(wrong):,} of the {len(raw):,} values checked differ)")
-        return Bounds(firmware(source.low), firmware(source.high), result.frac)  # monotone: alpha > 0
+                break
+        ends = firmware(source.low, alphas), firmware(source.high, alphas)  # piecewise linear: its extremes at the ends or at 0
+        crossing = (source.low <= 0) & (source.high >= 0)
+        low, high = np.minimum(*ends), np.maximum(*ends)
+        return Bounds(np.where(crossing, np.minimum(low, 0), low), np.where(crossing, np.maximum(high, 0), high), result.frac)
 
-    def _keras_leaky_relu(self, keras_layer, quantizer, raw: np.ndarray, frac: int, finding: Finding) -> np.ndarray | None:
-        """What QKeras computes at a leaky relu (then `quantizer`) on raw / 2^frac: in float32, or in exact arithmetic
-        (x times Keras's float32 alpha) where the claim is against the exact evaluation; None where neither holds."""
-        from codesign.exact import NotExact, Raw, apply_function, leaky_relu
+    def _keras_leaky_relu(self, alpha: np.float32, quantizer, raw: np.ndarray, frac: int, finding: Finding) -> np.ndarray | None:
+        """What QKeras computes at a leaky relu of this alpha (then `quantizer`) on raw / 2^frac: in float32 (Keras's
+        x where x > 0, else x * alpha, as tf.nn.leaky_relu and PReLU compute it), or in exact arithmetic (x times the
+        float32 alpha) where the claim is against the exact evaluation; None where neither holds."""
+        from codesign.exact import NotExact, Raw, apply_function, exact_leaky_relu
 
         values = raw * 2.0**-frac
-        floats = np.asarray(keras_layer(values.astype(np.float32)), dtype=np.float64)
-        exact = leaky_relu(keras_layer, Raw(raw, frac))
+        floats = np.where(values > 0, values, values.astype(np.float32) * alpha).astype(np.float64)
+        exact = exact_leaky_relu(alpha, Raw(raw, frac), "alpha")
         exact_values = exact.values()
         differ = int(np.sum(floats != exact_values))
         if differ:
@@ -684,7 +700,7 @@ class _Analysis:
         if not self.exact:
             return np.asarray(quantizer(floats.astype(np.float32)), dtype=np.float64)
         try:
-            return apply_function(keras_layer.name, quantizer, exact).values()
+            return apply_function("alpha", quantizer, exact).values()
         except NotExact:
             _fail(finding, "rounding", f"{quantizer!r} has no exact fixed-point cast to compare with")
             return None

@@ -461,6 +461,43 @@ def leaky_relu(alpha: float):
     return build
 
 
+def prelu():
+    """A Keras PReLU (an alpha per value, trained: any float32, negative too) between quantizers."""
+    q = _q()
+    from tensorflow import keras
+
+    return _sequential(
+        [
+            q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+            q.QDense(6, **_conv_kwargs(), name="fc1"),
+            keras.layers.PReLU(name="prelu"),
+            q.QActivation(q.quantized_bits(6, 2, alpha=1), name="act1"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (10,),
+        24,
+    )
+
+
+def prelu_conv():
+    """A PReLU on a feature map (an alpha per pixel and channel) with no quantizer after it: its result holds the
+    products."""
+    q = _q()
+    from tensorflow import keras
+
+    return _sequential(
+        [
+            q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+            q.QConv2D(3, (3, 3), **_conv_kwargs(), name="conv"),
+            keras.layers.PReLU(name="prelu"),
+            keras.layers.Flatten(name="flat"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (5, 5, 2),
+        25,
+    )
+
+
 def softmax_inside():
     """A Keras Softmax layer inside the network (an attention-like normalization): hls4ml's lookup tables approximate
     it; hls4ml named its config struct 'Softmax_config' and called 'softmax_config' (g++ refused it)."""
@@ -569,6 +606,9 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("regression_stream", regression, (6,), io_type="io_stream", labels="regression"),
     CorpusModel("leaky_relu", leaky_relu(0.25), (10,), on_grid=False),
     CorpusModel("leaky_relu_default_alpha", leaky_relu(0.3), (10,), on_grid=False),  # Keras's float32 0.3: QKeras's products round
+    CorpusModel("prelu", prelu, (10,), on_grid=False),
+    CorpusModel("prelu_conv", prelu_conv, (5, 5, 2), on_grid=False),
+    CorpusModel("prelu_conv_stream", prelu_conv, (5, 5, 2), io_type="io_stream", on_grid=False),
     CorpusModel("softmax_inside", softmax_inside, (10,), on_grid=False),
     CorpusModel("cropping", cropping, (7, 7, 1), on_grid=False),
     CorpusModel("cropping_stream", cropping, (7, 7, 1), io_type="io_stream", on_grid=False),

@@ -56,12 +56,16 @@ def test_corpus_model_is_bit_exact(entry, tmp_path):
         if not kept[0]["proof_type_failure"]:  # the rest were proven first, not compiled
             assert all(candidate["outcome"] != "exact" for candidate in later)
         assert report["proof"]["status"] in ("unproven", "counterexample") and report["proof"]["why"]
-    in_float = ["bn1"] if entry.name.startswith(("standalone_batchnorm", "dense_batchnorm")) else ["leaky"] if entry.name.startswith("leaky") else []
+    in_float = (["bn1"] if entry.name.startswith(("standalone_batchnorm", "dense_batchnorm")) else ["leaky"] if entry.name.startswith("leaky")
+                else ["prelu"] if entry.name.startswith("prelu") else [])
     assert report["computed_in_float"] == in_float
     exact = report["exact_reference"]
     if entry.name == "float32_sums":  # QKeras's float32 sums round; the firmware equals the exact evaluation, proven so
         assert report["reference"] == "exact" and exact["firmware_mismatched_samples"] == 0 and exact["qkeras_mismatched_samples"] > 0
         assert {note["layer"] for note in exact["float32_layers"]} == {"fc1", "out"} and report["proof"]["reference"] == "exact"
+    elif entry.name.startswith("prelu_conv"):  # trained alphas (24-bit float32) times 20-bit values: QKeras rounds them, the firmware does not
+        assert report["reference"] == "exact" and exact["firmware_mismatched_samples"] == 0 and exact["qkeras_mismatched_samples"] > 0
+        assert {note["layer"] for note in exact["float32_layers"]} == {"prelu", "out"} and report["proof"]["reference"] == "exact"
     elif entry.name == "leaky_relu_default_alpha":  # Keras's float32 0.3 held exactly (hls4ml's ufixed<8,-1> truncated it: 17 of 200 off)
         assert report["reference"] == "qkeras" and report["proof"]["status"] == "proven"
         assert [note["layer"] for note in exact["float32_layers"]] == ["leaky"]  # QKeras's products round; the quantizer after absorbs it
