@@ -22,13 +22,15 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # depends on the generation: generation 1 draws the models of every seed used before 2026-12-05, generation 2 those of
 # seeds 1340-1357, generation 3 those of 1358-1366 (docs/fuzzing.md's sweeps, the tests that pin a seed's model).
 # Generation 5 (2026-12-06) draws a LeakyReLU's alpha (LEAKY_ALPHAS; 0.25 before), generation 4 those of 1367-1375.
-GENERATION = 5
+# Generation 6 (2026-12-07) draws a Keras PReLU (an alpha per value, seeded as the weights), generation 5 those of 1376-1382.
+GENERATION = 6
 LEAKY_ALPHAS = (0.25, 0.3, 0.1, 0.01)  # Keras's default 0.3 and the usual others: most are no power of two
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
 _GENERATION_3 = (_GENERATION_2[0], _GENERATION_2[1] + ("leaky_relu",), _GENERATION_2[2] + ("leaky_relu",))
 DRAWN = {1: (ACTIVATION_QUANTIZERS, SPATIAL_KINDS, FLAT_KINDS), 2: _GENERATION_2, 3: _GENERATION_3,
          4: (_GENERATION_3[0], _GENERATION_3[1] + ("crop", "merge", "linear"), _GENERATION_3[2] + ("linear",))}
 DRAWN[5] = DRAWN[4]  # the same kinds, a leaky relu's alpha drawn
+DRAWN[6] = (DRAWN[5][0], DRAWN[5][1] + ("prelu",), DRAWN[5][2] + ("prelu",))
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
 
@@ -111,7 +113,7 @@ def _quantized_layer(rng, kind: str, shape: list[int], generation: int) -> dict 
         return {"kind": kind, "size": 2} if max(spatial) <= 8 else None
     if kind == "leaky_relu" and generation >= 5:
         return {"kind": kind, "alpha": float(rng.choice(LEAKY_ALPHAS))}
-    if kind in ("qbn", "float_bn", "relu", "flatten", "dropout", "leaky_relu", "linear"):
+    if kind in ("qbn", "float_bn", "relu", "flatten", "dropout", "leaky_relu", "linear", "prelu"):
         return {"kind": kind}
     if kind == "activation":
         return {"kind": kind, "quantizer": _quantizer(rng, activations)}
@@ -225,6 +227,8 @@ def _keras_layer(layer: dict, name: str, x):
         return keras.layers.LeakyReLU(layer.get("alpha", 0.25), name=name)(x)
     if kind == "linear":
         return keras.layers.Activation("linear", name=name)(x)
+    if kind == "prelu":
+        return keras.layers.PReLU(name=name)(x)
     if kind == "crop":
         return (keras.layers.Cropping2D if rank == 2 else keras.layers.Cropping1D)(layer["crop"], name=name)(x)
     if kind in ("residual", "concat", "merge"):
