@@ -373,6 +373,7 @@ GRAPH_ATTRIBUTES = (
     "op", "axis",  # a merge's operation, a concatenation's axis (the proof's merges)
     "activ_param",  # a leaky relu's alpha, as hls4ml writes it into the call (the proof's leaky relu)
     "crop_top", "crop_left",  # where a cropping's window starts (the proof's cropping)
+    "perm",  # a transpose's order of axes (the proof's transpose)
 )
 
 
@@ -399,6 +400,8 @@ def graph_description(graph) -> dict:
 
 
 def _plain(value):
+    if isinstance(value, (list, tuple)) and all(isinstance(item, int) for item in value):
+        return [int(item) for item in value]  # a transpose's perm
     return value if isinstance(value, (bool, int, float, str)) else str(value)
 
 

@@ -94,7 +94,7 @@ GLOBAL_POOLING1D = Kind("GlobalPooling1D", "pooling", dict(_GLOBAL_POOLING), ker
 GLOBAL_POOLING2D = Kind("GlobalPooling2D", "pooling", dict(_GLOBAL_POOLING), kernel="global_pooling2d")
 RESHAPE = Kind("Reshape", "reshape", aliases=("Flatten",))
 TRANSPOSE = Kind("Transpose", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE,
-                                          "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF})
+                                          "compiled": EMULATED_ELSEWHERE})
 CLONE = Kind("Clone", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": "a stream's copy for two branches: " + EMULATED_ELSEWHERE,
                                   "compiled": "a stream's copy for two branches: " + EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 REPACK = Kind("Repack", "reshape", {"compiled": "a stream's repacking (io_stream): the numpy emulator runs instead", "rtl": NOT_A_KERNEL})

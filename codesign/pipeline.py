@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import time
 import traceback
@@ -14,7 +15,7 @@ from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from codesign.config import dump_spec
-from codesign.errors import CodesignError, InternalError, RunDirError
+from codesign.errors import CodesignError, InternalError, RunDirError, ToolchainError
 from codesign.layout import write_atomic
 from codesign.records import MANIFEST_SCHEMA, Manifest, StepState
 from codesign.quiet import dependency_warnings_silenced
@@ -179,7 +180,7 @@ def _run_locked(ctx: Context, first: int, last: int, rerun: bool) -> Manifest:
                 where = f" ({error.filename})" if error.filename else ""
                 raise RunDirError(f"step '{step.name}' cannot write in {layout.root}: {error.strerror}{where}") from error
             if isinstance(error, Exception) and not isinstance(error, CodesignError):
-                raise _internal(error, layout.log(step.name), step.name) from error
+                raise (_onednn_failure(error, step.name) or _internal(error, layout.log(step.name), step.name)) from error
             raise
         seconds = time.perf_counter() - started
         manifest.steps[step.name] = StepState(**record, status="ok", seconds=round(seconds, 2), finished_at=_now())
@@ -197,6 +198,19 @@ def _revalidate(step, state, ctx: Context) -> None:
     outputs are there (the estimate step rerun after `codesign calibrate` leaves compile and validate as they were)."""
     if state is not None and state.status == "stale" and _holds(step, state, ctx):
         state.status = "ok"
+
+
+def _onednn_failure(error: Exception, step: str) -> ToolchainError | None:
+    """TensorFlow's oneDNN kernels have none for some layer shapes ("could not create a primitive descriptor": a 1x1
+    QSeparableConv1D of one filter on an (8, 1) input, fuzz seed 1382 model 7), where TensorFlow's own kernels run
+    the model: the user's environment can say so; None for any other error."""
+    message = str(error)
+    if "could not create a primitive" not in message:
+        return None
+    node = re.search(r"\{\{node ([^}]+)\}\}", message)
+    return ToolchainError(f"step '{step}': TensorFlow's oneDNN kernels cannot run {f'node {node.group(1)}' if node else 'this model'} "
+                          "(\"could not create a primitive descriptor\"): rerun with TF_ENABLE_ONEDNN_OPTS=0 in the environment "
+                          "(TensorFlow's own kernels)")
 
 
 def _internal(error: Exception, log_path, step: str) -> InternalError:

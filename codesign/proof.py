@@ -27,7 +27,7 @@ from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, CROPPING1D, CROPPING2D, DENSE,
     DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
-    POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
+    POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, TRANSPOSE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
     is_quantizer_layer, kind_of, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
@@ -210,7 +210,7 @@ class _Analysis:
                     self.bounds[layer["name"]] = kind.handler("proof")(self, layer, source, finding)
                 except (KeyError, ValueError, IndexError) as error:  # a layout or a value the analysis does not know
                     _fail(finding, "not analysed", f"{type(error).__name__}: {error}")
-                if finding.condition == "not analysed":  # no bounds past this layer
+                if finding.condition == "not analysed" or layer["name"] not in self.bounds:  # no bounds past this layer
                     findings.append(finding)
                     break
             for output in layer.get("outputs", ()):  # a Clone's copies are read by their own names
@@ -491,7 +491,9 @@ class _Analysis:
             values = np.asarray(getattr(keras_layer, f"{half}_kernel").numpy(), dtype=np.float32)
             quantizer = getattr(keras_layer, f"{half}_quantizer_internal", None)
             keras_bias = np.float32(0) if half == "depthwise" else keras_bias  # QKeras adds the bias after the pointwise half
-        if not np.array_equal(_quantized(values, quantizer), kernel.reshape(-1) * weight.lsb):
+        expected = _quantized(values, quantizer)
+        if not np.array_equal(expected, kernel.reshape(-1) * weight.lsb) and not np.array_equal(
+                self._rows_before_a_removed_permute(layer, keras_layer, expected), kernel.reshape(-1) * weight.lsb):
             _fail(finding, "rounding", f"the firmware's weights ({weight.hls4ml()}) are not QKeras's quantized kernel (rescaled weights)")
             return
         if not scaled and "bias" in layer["weights"] and keras_bias is not None:
@@ -499,6 +501,23 @@ class _Analysis:
             expected = _quantized(keras_bias, getattr(keras_layer, "bias_quantizer_internal", None))
             if not np.array_equal(np.broadcast_to(expected, bias.shape) if expected.size == 1 else expected, bias * 2.0**-bias_frac):
                 _fail(finding, "rounding", "the firmware's bias is not QKeras's quantized bias")
+
+    def _rows_before_a_removed_permute(self, layer: dict, keras_layer, kernel: np.ndarray) -> np.ndarray | None:
+        """QKeras's kernel (flat) with its rows in the order of the values before a Keras Permute that feeds this Dense
+        through a Flatten, where hls4ml removed that transpose and reordered the Dense's weights instead
+        (remove_transpose_before_flatten; repairs.keep_user_transposes keeps the orders it would get wrong); None where
+        the Keras model has no such Permute or the firmware kept it."""
+        from tensorflow import keras
+
+        flatten = producer_past_identities(keras_layer)
+        permute = producer_past_identities(flatten) if isinstance(flatten, keras.layers.Flatten) else None
+        if not isinstance(permute, keras.layers.Permute) or any(other["name"] == permute.name for other in self.emulator.layers):
+            return None
+        before = [int(size) for size in permute.input_shape[1:]]
+        order = np.arange(int(np.prod(before))).reshape(before).transpose([axis - 1 for axis in permute.dims]).reshape(-1)
+        rows = np.empty_like(order)
+        rows[order] = np.arange(order.size)  # the firmware's input j is Keras's Flatten's value rows[j]
+        return kernel.reshape(order.size, -1)[rows].reshape(-1)
 
     def _alpha_after(self, layer: dict) -> dict | None:
         """The ApplyAlpha hls4ml put right after a weighted layer (an alpha='auto'/'auto_po2' kernel's scales), or None."""
@@ -664,10 +683,12 @@ class _Analysis:
             return quantize(np.where(x > 0, x * 2.0**param.frac, x * alpha), frac, result)
 
         quantizer = self.keras_function(layer["name"])  # the next QActivation's cast, where hls4ml moved it here
+        rounded = 0  # values Keras's float32 product rounds
         for (alpha, keras_alpha), (low, high) in zip(pairs, ranges):
             raw = np.arange(int(low.min()), int(high.max()) + 1, dtype=np.int64)
             got = firmware(raw, alpha) * 2.0**-result.frac
-            expected = self._keras_leaky_relu(np.float32(keras_alpha), quantizer, raw, source.frac, finding)
+            expected, differ = self._keras_leaky_relu(np.float32(keras_alpha), quantizer, raw, source.frac, finding)
+            rounded += differ
             wrong = np.flatnonzero(got != expected) if expected is not None else []
             if len(wrong):
                 value = finding.witness = float(raw[wrong[0]] * 2.0**-source.frac)
@@ -675,35 +696,40 @@ class _Analysis:
                                            f"{got[wrong[0]]!r} for {value!r}, {'the exact evaluation' if self.exact else 'Keras'} "
                                            f"{expected[wrong[0]]!r} ({len(wrong):,} of the {len(raw):,} values checked differ)")
                 break
+        if rounded:
+            self._float32(finding, f"Keras multiplies by alpha in float32 ({rounded:,} of {values:,} values round)")
         ends = firmware(source.low, alphas), firmware(source.high, alphas)  # piecewise linear: its extremes at the ends or at 0
         crossing = (source.low <= 0) & (source.high >= 0)
         low, high = np.minimum(*ends), np.maximum(*ends)
         return Bounds(np.where(crossing, np.minimum(low, 0), low), np.where(crossing, np.maximum(high, 0), high), result.frac)
 
-    def _keras_leaky_relu(self, alpha: np.float32, quantizer, raw: np.ndarray, frac: int, finding: Finding) -> np.ndarray | None:
+    def _keras_leaky_relu(self, alpha: np.float32, quantizer, raw: np.ndarray, frac: int, finding: Finding) -> tuple[np.ndarray | None, int]:
         """What QKeras computes at a leaky relu of this alpha (then `quantizer`) on raw / 2^frac: in float32 (Keras's
         x where x > 0, else x * alpha, as tf.nn.leaky_relu and PReLU compute it), or in exact arithmetic (x times the
-        float32 alpha) where the claim is against the exact evaluation; None where neither holds."""
+        float32 alpha) where the claim is against the exact evaluation, None where neither holds; and how many of
+        the values Keras's float32 product rounds."""
         from codesign.exact import NotExact, Raw, apply_function, exact_leaky_relu
 
         values = raw * 2.0**-frac
         floats = np.where(values > 0, values, values.astype(np.float32) * alpha).astype(np.float64)
         exact = exact_leaky_relu(alpha, Raw(raw, frac), "alpha")
-        exact_values = exact.values()
-        differ = int(np.sum(floats != exact_values))
-        if differ:
-            self._float32(finding, f"Keras multiplies by alpha in float32 ({differ:,} of {raw.size:,} values round)")
-            if not self.exact:
-                return None
-        if quantizer is None:
-            return exact_values if self.exact else floats
-        if not self.exact:
-            return np.asarray(quantizer(floats.astype(np.float32)), dtype=np.float64)
         try:
-            return apply_function("alpha", quantizer, exact).values()
-        except NotExact:
-            _fail(finding, "rounding", f"{quantizer!r} has no exact fixed-point cast to compare with")
-            return None
+            exact_values = exact.values()
+        except NotExact as error:  # a product float64 cannot hold
+            _fail(finding, "not analysed", f"alpha {float(alpha)!r}: {error}")
+            return None, 0
+        differ = int(np.sum(floats != exact_values))
+        if self.exact and quantizer is not None:
+            try:
+                return apply_function("alpha", quantizer, exact).values(), differ
+            except NotExact:
+                _fail(finding, "rounding", f"{quantizer!r} has no exact fixed-point cast to compare with")
+                return None, differ
+        if self.exact:
+            return exact_values, differ
+        if differ:  # the float32 condition fails (reported once by the caller): nothing to compare with
+            return None, differ
+        return (floats if quantizer is None else np.asarray(quantizer(floats.astype(np.float32)), dtype=np.float64)), 0
 
     @implements("proof", POOLING1D, POOLING2D)
     def _pooling(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
@@ -764,6 +790,15 @@ class _Analysis:
     @implements("proof", RESHAPE)
     def _reshape(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         return source
+
+    @implements("proof", TRANSPOSE)
+    def _transpose(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's transpose puts each value where the permuted tensor has it (its output shape is its input's in the
+        order `perm`), in its result type."""
+        perm, shape = list(layer["attributes"]["perm"]), layer["output_shape"]
+        before = [shape[perm.index(axis)] for axis in range(len(perm))]
+        order = np.arange(source.low.size).reshape(before).transpose(perm).reshape(-1)
+        return self._cast(finding, Bounds(source.low[order], source.high[order], source.frac), Fixed.of(layer["types"]["result_t"]), None)
 
     @implements("proof", CLONE)
     def _clone(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:

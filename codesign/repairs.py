@@ -18,13 +18,14 @@ from codesign.errors import SpecError
 from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, CROPPING1D, CROPPING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE,
-    PARAMETRIZED_ACTIVATION, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+    PARAMETRIZED_ACTIVATION, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
 )
 from codesign.quantizers import batchnorm_scale_shift
 
 FLOAT_WEIGHT_WIDTH = 48  # the widest type a float layer's weights are stored in exactly (float32: 24 significant bits each)
 SETTINGS = "CodesignRepairs"  # the key of HLSConfig.Model the passes read: {repairs, exact_accumulators, layers}
 FLOW = "repairs"  # registered as 'codesign:repairs'
+FIRST_FLOW = "before_convert"  # registered as 'codesign:before_convert': passes that must run before hls4ml's 'convert' flow
 
 
 def settings(repairs: bool, exact_accumulators: bool, layers: dict[str, dict[str, str | None]]) -> dict:
@@ -34,8 +35,8 @@ def settings(repairs: bool, exact_accumulators: bool, layers: dict[str, dict[str
 
 
 def flow_for(backend: str) -> str:
-    """The flow a conversion runs: hls4ml's '<backend>:ip' with codesign's repairs before its first template flow
-    (registered once per backend)."""
+    """The flow a conversion runs: hls4ml's '<backend>:ip' with codesign's repairs before its first template flow,
+    and the passes that must see the graph before hls4ml's 'convert' flow first (registered once per backend)."""
     from hls4ml.backends import get_backend
     from hls4ml.model.flow import get_available_flows, get_flow, register_flow
 
@@ -45,6 +46,7 @@ def flow_for(backend: str) -> str:
         requires = list(get_flow(get_backend(backend).get_default_flow()).requires)
         first_template = next(index for index, flow in enumerate(requires) if flow.endswith(":apply_templates"))
         requires.insert(first_template, f"codesign:{FLOW}")
+        requires.insert(0, f"codesign:{FIRST_FLOW}")
         register_flow(f"{backend.lower()}_ip", None, requires=requires, backend="codesign")
     return name
 
@@ -69,6 +71,9 @@ def _register_passes() -> None:
     names = [register_pass(name, ModelOptimizerPass(f"codesign:{name}", switched(setting, repair)), backend="codesign")
              for name, setting, repair in PASSES]
     register_flow(FLOW, names, requires=None, backend="codesign")
+    first = [register_pass(name, ModelOptimizerPass(f"codesign:{name}", switched(None, repair)), backend="codesign")
+             for name, repair in FIRST_PASSES]
+    register_flow(FIRST_FLOW, first, requires=["parse_qonnx"], backend="codesign")  # 'convert' requires it too: it runs once
 
 
 # --- the repairs --------------------------------------------------------------------------------------------------
@@ -230,6 +235,19 @@ def softmax_config_name(graph, _settings: dict) -> None:
         if kind_of(layer) is SOFTMAX and layer.get_attr("activation") == layer.class_name:
             layer.set_attr("activation", "softmax")
 
+
+def keep_user_transposes(graph, _settings: dict) -> None:
+    """hls4ml's remove_transpose_before_flatten removes a Transpose before a Flatten into a Dense and reorders the
+    Dense's weights as if it were the one its channels-last conversion inserts (a 2D tensor's (1, 0), a 3D one's
+    (2, 0, 1)): a Keras Permute((2, 1, 3)) there left 100 of 100 samples off. After a Keras Permute of any other
+    order the Flatten keeps its transpose (hls4ml's own flag for it, on the Flatten)."""
+    for layer in graph.get_layers():
+        if kind_of(layer) is TRANSPOSE and list(layer.get_attr("perm", [])) not in ([1, 0], [2, 0, 1]):
+            for flatten in layer.get_output_nodes():
+                flatten._channels_last_keep_transpose = True
+
+
+FIRST_PASSES = (("keep_user_transposes", keep_user_transposes),)  # (pass, what it does): before hls4ml's 'convert' flow
 
 PASSES = (  # (pass, the setting that switches it on (None: every conversion), what it does), in the order they run
     ("widen_average_pooling", "repairs", widen_average_pooling),

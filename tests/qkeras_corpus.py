@@ -498,6 +498,29 @@ def prelu_conv():
     )
 
 
+def permute_flatten(dims):
+    """A Keras Permute between a QConv2D and the Flatten into the last QDense (a model ported from channels-first
+    writes (3, 1, 2)); hls4ml removes the transpose and reorders the Dense's weights as if it were (3, 1, 2)."""
+    def build():
+        q = _q()
+        from tensorflow import keras
+
+        return _sequential(
+            [
+                q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+                q.QConv2D(3, (1, 1), **_conv_kwargs(), name="conv"),
+                q.QActivation(q.quantized_bits(6, 2, alpha=1), name="act1"),
+                keras.layers.Permute(dims, name="permute"),
+                keras.layers.Flatten(name="flat"),
+                q.QDense(3, **_conv_kwargs(), name="out"),
+            ],
+            (4, 5, 2),
+            26,
+        )
+
+    return build
+
+
 def softmax_inside():
     """A Keras Softmax layer inside the network (an attention-like normalization): hls4ml's lookup tables approximate
     it; hls4ml named its config struct 'Softmax_config' and called 'softmax_config' (g++ refused it)."""
@@ -609,6 +632,9 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("prelu", prelu, (10,), on_grid=False),
     CorpusModel("prelu_conv", prelu_conv, (5, 5, 2), on_grid=False),
     CorpusModel("prelu_conv_stream", prelu_conv, (5, 5, 2), io_type="io_stream", on_grid=False),
+    CorpusModel("permute_channels_first", permute_flatten((3, 1, 2)), (4, 5, 2), on_grid=False),
+    CorpusModel("permute_rows_columns", permute_flatten((2, 1, 3)), (4, 5, 2), on_grid=False),  # 100 of 100 off before
+    CorpusModel("permute_rows_columns_stream", permute_flatten((2, 1, 3)), (4, 5, 2), io_type="io_stream", on_grid=False),
     CorpusModel("softmax_inside", softmax_inside, (10,), on_grid=False),
     CorpusModel("cropping", cropping, (7, 7, 1), on_grid=False),
     CorpusModel("cropping_stream", cropping, (7, 7, 1), io_type="io_stream", on_grid=False),

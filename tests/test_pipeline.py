@@ -411,3 +411,26 @@ def test_the_spec_layer_kinds_from_the_table_build_bit_exact_and_are_estimated(t
     for name in [layer["name"] for layer in layers if layer["type"] not in ("activation", "flatten")]:
         assert any(key == name or key.startswith(name + "_") for key in estimated), name  # hls4ml splits sep1 in two
     assert estimate["total"]["lut"] > 0 and estimate["total"]["latency_cycles"] > 0
+
+
+def test_tensorflows_onednn_failing_on_a_layer_is_named_with_the_switch_and_any_other_exception_is_an_internal_error(tiny_spec_dict, tmp_path, monkeypatch):
+    """oneDNN has no kernel for some layer shapes (a 1x1 QSeparableConv1D of one filter on an (8, 1) input, fuzz seed
+    1382 model 7: an internal error in 'train'), where TensorFlow's own kernels run the model: one line naming the
+    node and TF_ENABLE_ONEDNN_OPTS=0 (which made that model exact)."""
+    import tensorflow as tf
+
+    import codesign.train
+    from codesign.errors import InternalError, ToolchainError
+
+    message = ("Graph execution error: ... Operation received an exception:Status: 2, message: could not create a primitive "
+               "descriptor for a reorder primitive, in file tensorflow/core/kernels/mkl/mkl_conv_ops.cc:1093\n\t [[{{node model/l1/BiasAdd}}]]")
+
+    def failing(*args, **kwargs):
+        raise tf.errors.AbortedError(None, None, message)
+
+    monkeypatch.setattr(codesign.train, "train_models", failing)
+    with pytest.raises(ToolchainError, match=r"^step 'train': TensorFlow's oneDNN kernels cannot run node model/l1/BiasAdd .*TF_ENABLE_ONEDNN_OPTS=0"):
+        build_run(spec_from_dict(tiny_spec_dict), tmp_path / "run", lambda _: None, to_step="train")
+    monkeypatch.setattr(codesign.train, "train_models", lambda *args, **kwargs: 1 / 0)
+    with pytest.raises(InternalError, match=r"^internal error in step 'train': ZeroDivisionError"):
+        build_run(spec_from_dict(tiny_spec_dict), tmp_path / "again", lambda _: None, to_step="train")
