@@ -225,6 +225,18 @@ def _float_weights_too_wide(layer) -> str | None:
     return None if not wide else f"{' and '.join(wide)} {'hold' if len(wide) > 1 else 'holds'}"
 
 
+def _table_function(layer) -> str | None:
+    """The function hls4ml computes with a lookup table at this layer: a softmax, sigmoid, tanh... (a Keras layer or
+    activation), or a quantized_tanh/quantized_sigmoid with use_real_tanh/use_real_sigmoid (hls4ml's table, where
+    without it hls4ml computes QKeras's hard version); None otherwise."""
+    function = activation_function(layer)
+    if function in TABLE_FUNCTIONS:
+        return function
+    quantizer = activation_quantizer(layer)
+    real = type(quantizer).__name__.removeprefix("quantized_")
+    return real if real in ("tanh", "sigmoid") and getattr(quantizer, f"use_real_{real}", False) else None
+
+
 def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32_reasons: bool = True) -> str | None:
     """Why a layer where the firmware diverged cannot be exact, where that is known; None otherwise. Without
     `float32_reasons` (the firmware differs from the model's exact evaluation too, so QKeras's float32 is not why),
@@ -274,12 +286,12 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
             "which truncates the products of small weights (codesign's type candidates do not widen it): use quantized_bits kernels, or "
             "quantized_po2 with fewer bits (larger smallest weights)"
         )
-    function = activation_function(layer)
-    if function in TABLE_FUNCTIONS and layer is not keras_model.layers[-1]:
+    function = _table_function(layer)
+    if function is not None and layer is not keras_model.layers[-1]:
         return (
             f"hls4ml computes {function} with lookup tables, an approximation of Keras's {function} that no fixed-point type "
             f"makes exact: end the network on it (a head: on the host, or in firmware judged by its decision), or use a "
-            "quantized activation in its place (quantized_relu)"
+            "quantized activation in its place (quantized_relu, or quantized_tanh/quantized_sigmoid without use_real_*)"
         )
     if float32_reasons and layer.name in computed_in_float(keras_model):
         return (
