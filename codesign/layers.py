@@ -99,7 +99,7 @@ CLONE = Kind("Clone", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": "a
                                   "compiled": "a stream's copy for two branches: " + EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 REPACK = Kind("Repack", "reshape", {"compiled": "a stream's repacking (io_stream): the numpy emulator runs instead", "rtl": NOT_A_KERNEL})
 ZERO_PADDING1D = Kind("ZeroPadding1D", "padding", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
-                                                   "proof": NO_PROOF, "rtl": NOT_A_KERNEL}, kernel="zeropad1d")
+                                                   "rtl": NOT_A_KERNEL}, kernel="zeropad1d")
 ZERO_PADDING2D = Kind("ZeroPadding2D", "padding", {"rtl": NOT_A_KERNEL}, kernel="zeropad2d")
 _CROPPING = {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL}
 CROPPING1D = Kind("Cropping1D", "padding", dict(_CROPPING), kernel="cropping1d")

@@ -27,7 +27,7 @@ from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, CROPPING1D, CROPPING2D, DENSE,
     DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
-    POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, TRANSPOSE, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
+    POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
     is_quantizer_layer, kind_of, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
@@ -813,6 +813,14 @@ class _Analysis:
     def _padding(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         a = layer["attributes"]
         low, high = (VectorizedEmulator.padded(raw[np.newaxis], 1, a, a["n_chan"]).reshape(-1) for raw in (source.low, source.high))
+        return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
+
+    @implements("proof", ZERO_PADDING1D)
+    def _padding1d(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's zeropad1d copies the sequence between pad_left and pad_right zeros (every channel), in its result type."""
+        a = layer["attributes"]
+        low, high = (np.pad(raw.reshape(a["in_width"], a["n_chan"]), ((a["pad_left"], a["pad_right"]), (0, 0))).reshape(-1)
+                     for raw in (source.low, source.high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
 
     @implements("proof", CROPPING1D, CROPPING2D)

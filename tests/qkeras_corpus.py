@@ -521,6 +521,25 @@ def permute_flatten(dims):
     return build
 
 
+def zero_padding1d():
+    """An asymmetric ZeroPadding1D before a valid QConv1D (a sequence padded by hand, as a 'same' convolution does)."""
+    q = _q()
+    from tensorflow import keras
+
+    return _sequential(
+        [
+            q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+            keras.layers.ZeroPadding1D((1, 2), name="pad"),
+            q.QConv1D(2, 3, **_conv_kwargs(), name="conv"),
+            q.QActivation(q.quantized_bits(6, 2, alpha=1), name="act1"),
+            keras.layers.Flatten(name="flat"),
+            q.QDense(3, **_conv_kwargs(), name="out"),
+        ],
+        (6, 2),
+        27,
+    )
+
+
 def softmax_inside():
     """A Keras Softmax layer inside the network (an attention-like normalization): hls4ml's lookup tables approximate
     it; hls4ml named its config struct 'Softmax_config' and called 'softmax_config' (g++ refused it)."""
@@ -635,6 +654,8 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("permute_channels_first", permute_flatten((3, 1, 2)), (4, 5, 2), on_grid=False),
     CorpusModel("permute_rows_columns", permute_flatten((2, 1, 3)), (4, 5, 2), on_grid=False),  # 100 of 100 off before
     CorpusModel("permute_rows_columns_stream", permute_flatten((2, 1, 3)), (4, 5, 2), io_type="io_stream", on_grid=False),
+    CorpusModel("zero_padding1d", zero_padding1d, (6, 2), on_grid=False),
+    CorpusModel("zero_padding1d_stream", zero_padding1d, (6, 2), io_type="io_stream", on_grid=False),
     CorpusModel("softmax_inside", softmax_inside, (10,), on_grid=False),
     CorpusModel("cropping", cropping, (7, 7, 1), on_grid=False),
     CorpusModel("cropping_stream", cropping, (7, 7, 1), io_type="io_stream", on_grid=False),
