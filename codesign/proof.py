@@ -737,12 +737,15 @@ class _Analysis:
         a.update(filt_height=a["pool_height"], filt_width=a["pool_width"])
         padded = any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
         if a.get("pool_op") != "Max":  # windows as the last axis: (out_h, out_w, channels, window)
-            if padded:
-                _fail(finding, "not analysed", "average pooling over padded windows (hls4ml's count_pad): not analysed")
+            if padded and self.emulator.graph["io_type"] == "io_stream":
+                _fail(finding, "not analysed", "streamed average pooling over padded windows (rescaled in its input type): not analysed")
                 return source
-            low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, a["n_filt"])[0] for raw in (source.low, source.high))
+            low, high, inside = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, a["n_filt"])[0]
+                                 for raw in (source.low, source.high, np.ones_like(source.low)))
             windows = [np.moveaxis(bound, 4, 2).reshape(*bound.shape[:2], bound.shape[4], -1) for bound in (low, high)]
-            return self._average(layer, finding, *windows, source.frac)
+            # hls4ml's pooling2d_cl divides by the pixels inside the image (count_pad false), as Keras does
+            counts = None if not padded or a.get("count_pad") else inside.sum(axis=(2, 3)).reshape(-1).astype(np.int64)
+            return self._average(layer, finding, *windows, source.frac, counts)
         data = self.emulator.input_type(layer)
         fill = max_pool_padding(data, source.frac)
         if padded and not data.signed and source.low.min() < fill:
@@ -762,20 +765,23 @@ class _Analysis:
         low, high = (raw.reshape(-1, channels).max(axis=0) for raw in (source.low, source.high))
         return self._cast(finding, Bounds(low, high, source.frac), Fixed.of(layer["types"]["result_t"]), None)
 
-    def _average(self, layer: dict, finding: Finding, low: np.ndarray, high: np.ndarray, frac: int) -> Bounds:
-        """Averages over windows (the last axis): hls4ml sums in accum_t and divides by the window's size, QKeras
-        sums in float32 and divides. Exact when the size is a power of two, the float32 sums are exact, and the
-        accumulator holds the sum and the quotient's fraction bits."""
+    def _average(self, layer: dict, finding: Finding, low: np.ndarray, high: np.ndarray, frac: int, counts: np.ndarray | None = None) -> Bounds:
+        """Averages over windows (the last axis): hls4ml sums in accum_t and divides by the window's size (or, over a
+        padded border, by `counts`, the values of each window inside the image), QKeras sums in float32 and divides.
+        Exact when every divisor is a power of two, the float32 sums are exact, and the accumulator holds the sum and
+        the quotient's fraction bits."""
         window = low.shape[-1]
         types = layer["types"]
         accum, result = Fixed.of(types.get("accum_t") or types["result_t"]), Fixed.of(types["result_t"])
         sum_low, sum_high = low.sum(axis=-1).reshape(-1), high.sum(axis=-1).reshape(-1)
         finding.bounds["accum"] = [float(sum_low.min() / 2.0**frac), float(sum_high.max() / 2.0**frac)]
-        if window & (window - 1):
-            _fail(finding, "rounding", f"the average of {window} values divides by {window}, which no fixed-point type does "
+        counts = np.full(sum_low.shape, window, dtype=np.int64) if counts is None else counts
+        uneven = sorted({int(count) for count in counts if count & (count - 1)})
+        if uneven:
+            _fail(finding, "rounding", f"the average of {uneven[0]} values divides by {uneven[0]}, which no fixed-point type does "
                                        "exactly (only powers of two): QKeras computes it in float")
-            return Bounds(np.floor(sum_low / window), np.ceil(sum_high / window), frac)
-        shift = window.bit_length() - 1
+            return Bounds(np.floor(sum_low / counts), np.ceil(sum_high / counts), frac)
+        shift = int(counts.max()).bit_length() - 1
         if float(np.maximum(np.abs(low), np.abs(high)).sum(axis=-1).max(initial=0)) >= EXACT_FLOAT32:
             self._float32(finding, f"QKeras sums {window} values in float32: partial sums can exceed 2^24 steps of {2.0**-frac:g}")
         if accum.frac < frac + shift:
@@ -785,7 +791,8 @@ class _Analysis:
         if float(sum_low.min(initial=0)) * scaled < accum.low or float(sum_high.max(initial=0)) * scaled > accum.high:
             _fail(finding, "overflow", f"accumulator {accum.hls4ml()} holds [{accum.low * accum.lsb:g}, {accum.largest:g}]; "
                                        f"the sums reach {finding.bounds['accum']}")
-        return self._cast(finding, Bounds(sum_low, sum_high, frac + shift), result, None)
+        to_quotient = 2 ** (shift - np.log2(counts).astype(np.int64))  # each sum over its count, at frac + shift
+        return self._cast(finding, Bounds(sum_low * to_quotient, sum_high * to_quotient, frac + shift), result, None)
 
     @implements("proof", RESHAPE)
     def _reshape(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:

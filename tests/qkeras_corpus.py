@@ -239,6 +239,7 @@ def conv2d_pooling(kind: str):
         pools = {
             "max": keras.layers.MaxPooling2D(2, name="pool"),
             "average": keras.layers.AveragePooling2D(2, name="pool"),
+            "average_same": keras.layers.AveragePooling2D(2, strides=1, padding="same", name="pool"),  # border windows of 2 and 1
             "global_average": keras.layers.GlobalAveragePooling2D(name="pool"),
             "global_max": keras.layers.GlobalMaxPooling2D(name="pool"),
         }
@@ -656,6 +657,7 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("permute_rows_columns_stream", permute_flatten((2, 1, 3)), (4, 5, 2), io_type="io_stream", on_grid=False),
     CorpusModel("zero_padding1d", zero_padding1d, (6, 2), on_grid=False),
     CorpusModel("zero_padding1d_stream", zero_padding1d, (6, 2), io_type="io_stream", on_grid=False),
+    CorpusModel("average_pooling_same", conv2d_pooling("average_same"), (8, 8, 1), on_grid=False),
     CorpusModel("softmax_inside", softmax_inside, (10,), on_grid=False),
     CorpusModel("cropping", cropping, (7, 7, 1), on_grid=False),
     CorpusModel("cropping_stream", cropping, (7, 7, 1), io_type="io_stream", on_grid=False),
