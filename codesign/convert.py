@@ -374,6 +374,7 @@ GRAPH_ATTRIBUTES = (
     "activ_param",  # a leaky relu's alpha, as hls4ml writes it into the call (the proof's leaky relu)
     "crop_top", "crop_left",  # where a cropping's window starts (the proof's cropping)
     "perm",  # a transpose's order of axes (the proof's transpose)
+    "slope", "shift",  # a hard sigmoid's or tanh's line (the proof's hard activation)
 )
 
 

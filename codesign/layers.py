@@ -83,7 +83,7 @@ _TABLE_ACTIVATION = {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWH
                      "proof": NO_PROOF, "rtl": NOT_A_KERNEL}
 PARAMETRIZED_ACTIVATION = Kind("ParametrizedActivation", "activation",  # a leaky relu: exact type and proof; ELU (a table): not proven
                                {key: why for key, why in _TABLE_ACTIVATION.items() if key not in ("exact_type", "proof")})
-HARD_ACTIVATION = Kind("HardActivation", "activation", dict(_TABLE_ACTIVATION))
+HARD_ACTIVATION = Kind("HardActivation", "activation", {key: why for key, why in _TABLE_ACTIVATION.items() if key != "proof"})
 PRELU = Kind("PReLU", "activation", {key: why for key, why in _TABLE_ACTIVATION.items() if key not in ("exact_type", "proof")})  # an alpha per value
 TERNARY_TANH = Kind("TernaryTanh", "activation", dict(_TABLE_ACTIVATION))
 SOFTMAX = Kind("Softmax", "softmax", {**_TABLE_ACTIVATION, "exact_type": "a lookup table: no exact type exists"}, kernel="softmax")

@@ -26,7 +26,7 @@ from codesign.exact import PASSIVE_FUNCTIONS
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, CROPPING1D, CROPPING2D, DENSE,
-    DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
+    DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, HARD_ACTIVATION, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
     POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
     is_quantizer_layer, kind_of, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware,
 )
@@ -643,6 +643,48 @@ class _Analysis:
 
             keras_function = keras.activations.relu  # a float relu: exact on every value it sees
         return self._cast(finding, source, result, keras_function, pre)
+
+    @implements("proof", HARD_ACTIVATION)
+    def _hard_activation(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's hard_sigmoid, clip(slope * x + shift, 0, 1), and hard_tanh, twice that minus 1 (slope and shift in
+        their types, the arithmetic exact), cast into the result type; checked value by value against the function
+        QKeras applies there (quantized_sigmoid's or quantized_tanh's hard version, or Keras's hard_sigmoid)."""
+        attributes, types = layer["attributes"], layer["types"]
+        function = attributes.get("activation")
+        keras_function = self.keras_function(layer["name"])
+        if function not in ("hard_sigmoid", "hard_tanh") or keras_function is None or "slope" not in attributes:
+            _fail(finding, "not analysed", f"activation '{function}' with no QKeras function to compare with: not analysed")
+            return source
+        result, slope_t, shift_t = (Fixed.of(types[key]) for key in ("result_t", "slope_t", "shift_t"))
+        frac = source.frac + max(slope_t.frac, shift_t.frac)
+        slope = int(from_float(np.float64([attributes["slope"]]), slope_t)[0]) * 2 ** (frac - source.frac - slope_t.frac)
+        shift = int(from_float(np.float64([attributes["shift"]]), shift_t)[0]) * 2 ** (frac - shift_t.frac)
+        one = 2**frac
+
+        def firmware(raw: np.ndarray) -> np.ndarray:  # raw at `frac`: exact in float64 while below 2^52 (checked below)
+            line = np.clip(np.asarray(raw, dtype=np.float64) * slope + shift, 0, one)
+            return quantize(line if function == "hard_sigmoid" else 2 * line - one, frac, result)
+
+        low, high = int(source.low.min()), int(source.high.max())
+        if high - low + 1 > GRID_LIMIT or max(-low, high) * max(slope, 1) >= 2**50:
+            _fail(finding, "not analysed", f"{high - low + 1:,} input values of up to {max(-low, high):,} raw to check one by one (limit {GRID_LIMIT:,})")
+            return source
+        raw = np.arange(low, high + 1, dtype=np.int64)
+        values = raw * 2.0**-source.frac
+        if not np.array_equal(values.astype(np.float32), values):
+            _fail(finding, "float32", f"QKeras holds values of {source.values()} in float32, not all exactly")
+            return Bounds(firmware(source.low), firmware(source.high), result.frac)
+        import tensorflow as tf
+
+        got = firmware(raw) * 2.0**-result.frac
+        expected = np.asarray(keras_function(tf.constant(values, tf.float32)), dtype=np.float64).reshape(-1)  # a Keras activation takes tensors
+        wrong = np.flatnonzero(got != expected)
+        if len(wrong):
+            value = finding.witness = float(values[wrong[0]])
+            _fail(finding, "rounding", f"{function} (slope {attributes['slope']:g} in {slope_t.hls4ml()}, shift {attributes['shift']:g}) into "
+                                       f"{result.hls4ml()} gives {got[wrong[0]]!r} for {value!r}, QKeras {expected[wrong[0]]!r} "
+                                       f"({len(wrong):,} of the {len(raw):,} values checked differ)")
+        return Bounds(firmware(source.low), firmware(source.high), result.frac)  # monotone: slope >= 0
 
     @implements("proof", PARAMETRIZED_ACTIVATION, PRELU)
     def _leaky_relu(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:

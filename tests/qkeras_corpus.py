@@ -541,6 +541,26 @@ def zero_padding1d():
     )
 
 
+def hard_activation(quantizer: str):
+    """A QKeras quantized_tanh or quantized_sigmoid between QDenses: hls4ml's hard_tanh / hard_sigmoid (a clipped line,
+    slope and shift 0.5) cast into the quantizer's type."""
+    def build():
+        q = _q()
+
+        return _sequential(
+            [
+                q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+                q.QDense(6, **_conv_kwargs(), name="fc1"),
+                q.QActivation(quantizer, name="act1"),
+                q.QDense(3, **_conv_kwargs(), name="out"),
+            ],
+            (10,),
+            28,
+        )
+
+    return build
+
+
 def softmax_inside():
     """A Keras Softmax layer inside the network (an attention-like normalization): hls4ml's lookup tables approximate
     it; hls4ml named its config struct 'Softmax_config' and called 'softmax_config' (g++ refused it)."""
@@ -658,6 +678,8 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("zero_padding1d", zero_padding1d, (6, 2), on_grid=False),
     CorpusModel("zero_padding1d_stream", zero_padding1d, (6, 2), io_type="io_stream", on_grid=False),
     CorpusModel("average_pooling_same", conv2d_pooling("average_same"), (8, 8, 1), on_grid=False),
+    CorpusModel("hard_tanh", hard_activation("quantized_tanh(6)"), (10,), on_grid=False),
+    CorpusModel("hard_sigmoid_stream", hard_activation("quantized_sigmoid(5)"), (10,), io_type="io_stream", on_grid=False),
     CorpusModel("softmax_inside", softmax_inside, (10,), on_grid=False),
     CorpusModel("cropping", cropping, (7, 7, 1), on_grid=False),
     CorpusModel("cropping_stream", cropping, (7, 7, 1), io_type="io_stream", on_grid=False),
