@@ -194,7 +194,8 @@ class _Analysis:
             types = {key: value.get("text") for key, value in layer["types"].items() if key != "table_t"}
             finding = Finding(layer["name"], layer["class"], True, types=types)
             source = next((self.bounds[name] for name in layer["inputs"] if name in self.bounds), None)
-            other = next((value["text"] for key, value in layer["types"].items() if key != "table_t" and "width" not in value), None)
+            other = next((value["text"] for key, value in layer["types"].items()
+                          if key != "table_t" and "width" not in value and not (key == "weight_t" and value["text"] == "uint<1>")), None)
             if other is not None:  # binary / xnor or exponent (po2) values, which hls4ml encodes its own way
                 _fail(finding, "not analysed", f"type {other} is not fixed point (binary, xnor or power-of-two values): not analysed")
                 findings.append(finding)
@@ -434,7 +435,7 @@ class _Analysis:
         """The accumulator (products and bias, exact?), QKeras's float32 sums (exact?), the weights (QKeras's?) and the
         cast into the result type."""
         types = layer["types"]
-        accum, weight = Fixed.of(types["accum_t"]), Fixed.of(types["weight_t"])
+        accum, weight = Fixed.of(types["accum_t"]), self.emulator.weight_type(layer, "weight")
         product_frac = frac + weight.frac
         bias, _, bias_frac = self.emulator.bias(layer, int(layer["attributes"].get("n_filt", layer["attributes"].get("n_out", 0))))
         common = max(product_frac, bias_frac, accum.frac)

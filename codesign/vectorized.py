@@ -27,6 +27,7 @@ from codesign.layers import (
 )
 from codesign.layout import GRAPH_DESCRIPTION, read_json
 
+BINARY_WEIGHTS = Fixed(2, 2, True)  # a binary kernel's -1/+1, as hls4ml's products use its 0/1 (VectorizedEmulator.weight_type)
 GRAPH_MIN_SAMPLES = 1024  # below this, building the TensorFlow graph costs more than numpy's whole run
 
 
@@ -120,6 +121,13 @@ class VectorizedEmulator:
 
     # --- layers ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def weight_type(layer: dict, key: str) -> Fixed:
+        """A weight's type as the products use it: hls4ml stores a binary kernel as 0/1 in uint<1> and negates the input
+        where it is 0 (nnet::product::weight_binary), so its values are -1 and +1 (BINARY_WEIGHTS)."""
+        description = layer["types"][f"{key}_t"]
+        return BINARY_WEIGHTS if description.get("text") == "uint<1>" and "width" not in description else Fixed.of(description)
+
     def weights(self, layer: dict, key: str) -> np.ndarray:
         """The weights as the C simulation loads them (the project's .txt, each value cast to its type), read once.
 
@@ -130,7 +138,9 @@ class VectorizedEmulator:
         if cache_key not in self._loaded:
             name = layer["weights"][key]
             text = (self.hls_dir / "firmware" / "weights" / f"{name}.txt").read_text().strip()
-            values = from_float(np.fromstring(text, dtype=np.float64, sep=","), Fixed.of(layer["types"][f"{key}_t"]))  # C's strtod: 5x np.array(split)
+            values = np.fromstring(text, dtype=np.float64, sep=",")  # C's strtod: 5x np.array(split)
+            fixed = self.weight_type(layer, key)
+            values = 2 * values.astype(np.int64) - 1 if fixed is BINARY_WEIGHTS else from_float(values, fixed)
             attributes = planar_attributes(layer)
             if key == "weight" and attributes.get("_weights_transposed"):
                 if graph_kind(layer) is DENSE:
