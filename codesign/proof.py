@@ -568,8 +568,11 @@ class _Analysis:
         """The QKeras quantizer whose cast hls4ml put in the ApplyAlpha after Keras layer `owner` (its result type is then
         the quantizer's own type): the layer's activation, or the QActivation that alone follows it. None otherwise."""
         consumers = [other for other in self.keras.values() if inputs_of(other) == [owner]]
-        for function in (activation_quantizer(self.keras[owner]), consumers[0].quantizer if len(consumers) == 1 and is_quantizer_layer(consumers[0]) else None):
+        follower = consumers[0] if len(consumers) == 1 and is_quantizer_layer(consumers[0]) else None
+        for function in (activation_quantizer(self.keras[owner]), follower.quantizer if follower is not None else None):
             if function is not None and quantizer_type(function) == result:
+                if follower is not None and function is follower.quantizer:
+                    self.folded.add(follower.name)  # checked here: the self-check finds its cast in a firmware layer
                 return function
         return None
 
