@@ -701,8 +701,10 @@ class _Analysis:
         attributes = layer["attributes"]
         keras_layer = self.keras.get(layer["name"])
         prelu = isinstance(keras_layer, keras.layers.PReLU) and "param" in layer["weights"]
-        if not prelu and (str(attributes.get("activation")).lower() != "leakyrelu" or "activ_param" not in attributes
-                          or not isinstance(keras_layer, keras.layers.LeakyReLU)):
+        # a QActivation(quantized_relu(..., negative_slope=...)): hls4ml's leaky_relu cast into the quantizer's type
+        leaky_quantizer = keras_layer.quantizer if is_quantizer_layer(keras_layer) and attributes.get("activation") == "leaky_relu" else None
+        if not prelu and leaky_quantizer is None and (str(attributes.get("activation")).lower() != "leakyrelu" or "activ_param" not in attributes
+                                                      or not isinstance(keras_layer, keras.layers.LeakyReLU)):
             _fail(finding, "not analysed", f"activation '{attributes.get('activation')}' of {type(keras_layer).__name__} "
                                            "(a table, or a leaky quantized_relu's clip) is not analysed")
             return source
@@ -713,11 +715,12 @@ class _Analysis:
             keras_alphas = np.asarray(keras_layer.alpha.numpy(), dtype=np.float32).reshape(shape)
         else:
             alphas = np.full(shape, int(from_float(np.float64([attributes["activ_param"]]), param)[0]), dtype=np.int64)
-            keras_alphas = np.full(shape, np.float32(keras_layer.alpha), dtype=np.float32)
+            keras_alpha = attributes["activ_param"] if leaky_quantizer is not None else keras_layer.alpha
+            keras_alphas = np.full(shape, np.float32(keras_alpha), dtype=np.float32)
         pairs = sorted({(int(alpha), float(keras_alpha)) for alpha, keras_alpha in zip(alphas.reshape(-1), keras_alphas.reshape(-1))})
         ranges = [(source.low[(alphas == alpha) & (keras_alphas == keras_alpha)], source.high[(alphas == alpha) & (keras_alphas == keras_alpha)])
                   for alpha, keras_alpha in pairs]
-        quantizer = self.keras_function(layer["name"])  # the next QActivation's cast, where hls4ml moved it here
+        quantizer = leaky_quantizer or self.keras_function(layer["name"])  # the next QActivation's cast, where hls4ml moved it here
         values = sum(int(high.max()) - int(low.min()) + 1 for low, high in ranges)
         largest = max(max(-int(low.min()), int(high.max())) for low, high in ranges)
         if values > GRID_LIMIT or largest * max(int(np.abs(alphas).max()), 2**param.frac, 2**24) >= 2**52:
@@ -736,7 +739,8 @@ class _Analysis:
         for (alpha, keras_alpha), (low, high) in zip(pairs, ranges):
             raw = np.arange(int(low.min()), int(high.max()) + 1, dtype=np.int64)
             got = firmware(raw, alpha) * 2.0**-result.frac
-            expected, differ = self._keras_leaky_relu(np.float32(keras_alpha), quantizer, raw, source.frac, finding)
+            expected, differ = (self._quantizer_on(quantizer, raw, source.frac, finding), 0) if leaky_quantizer is not None else \
+                self._keras_leaky_relu(np.float32(keras_alpha), quantizer, raw, source.frac, finding)
             rounded += differ
             wrong = np.flatnonzero(got != expected) if expected is not None else []
             if len(wrong):
@@ -772,6 +776,23 @@ class _Analysis:
         if product_bits > 24:
             self._float32(finding, f"Keras multiplies by alpha in float32: products of up to {product_bits} significant bits may round")
         return Bounds(low.astype(np.float64) * 2.0**shift, high.astype(np.float64) * 2.0**shift, result.frac)
+
+    def _quantizer_on(self, quantizer, raw: np.ndarray, frac: int, finding: Finding) -> np.ndarray | None:
+        """A QKeras quantizer on raw / 2^frac, which QKeras holds in float32 (against the exact evaluation: its exact
+        cast, where it has one); None, with the condition failing, where neither holds."""
+        from codesign.exact import NotExact, Raw, apply_function
+
+        values = raw * 2.0**-frac
+        if self.exact:
+            try:
+                return apply_function("quantizer", quantizer, Raw(raw, frac)).values()
+            except NotExact:
+                _fail(finding, "rounding", f"{quantizer!r} has no exact fixed-point cast to compare with")
+                return None
+        if not np.array_equal(values.astype(np.float32), values):
+            _fail(finding, "float32", f"QKeras holds values of [{values.min():g}, {values.max():g}] in float32, not all exactly")
+            return None
+        return np.asarray(quantizer(values.astype(np.float32)), dtype=np.float64).reshape(-1)
 
     def _keras_leaky_relu(self, alpha: np.float32, quantizer, raw: np.ndarray, frac: int, finding: Finding) -> tuple[np.ndarray | None, int]:
         """What QKeras computes at a leaky relu of this alpha (then `quantizer`) on raw / 2^frac: in float32 (Keras's
