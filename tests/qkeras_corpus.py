@@ -442,42 +442,48 @@ def dense_batchnorm(activation: bool):
     return build
 
 
+def _between_quantizers(middle, seed: int, after=None):
+    """A layer between quantized values, as users put it after a hidden QDense: an input quantizer, a QDense, `middle`
+    (a layer), a QActivation of `after` (the quantizer after it, if any) and the output QDense."""
+    q = _q()
+    layers = [q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"), q.QDense(6, **_conv_kwargs(), name="fc1"), middle]
+    if after is not None:
+        layers.append(q.QActivation(after, name="act1"))
+    return _sequential([*layers, q.QDense(3, **_conv_kwargs(), name="out")], (10,), seed)
+
+
 def leaky_relu(alpha: float):
+    """A Keras LeakyReLU (Keras's float32 alpha) before a QActivation."""
     def build():
-        q = _q()
         from tensorflow import keras
 
-        return _sequential(
-            [
-                q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
-                q.QDense(6, **_conv_kwargs(), name="fc1"),
-                keras.layers.LeakyReLU(alpha, name="leaky"),
-                q.QActivation(q.quantized_bits(6, 2, alpha=1), name="act1"),
-                q.QDense(3, **_conv_kwargs(), name="out"),
-            ],
-            (10,),
-            21,
-        )
+        return _between_quantizers(keras.layers.LeakyReLU(alpha, name="leaky"), 21, "quantized_bits(6,2,alpha=1)")
 
     return build
 
 
 def prelu():
     """A Keras PReLU (an alpha per value, trained: any float32, negative too) between quantizers."""
-    q = _q()
     from tensorflow import keras
 
-    return _sequential(
-        [
-            q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
-            q.QDense(6, **_conv_kwargs(), name="fc1"),
-            keras.layers.PReLU(name="prelu"),
-            q.QActivation(q.quantized_bits(6, 2, alpha=1), name="act1"),
-            q.QDense(3, **_conv_kwargs(), name="out"),
-        ],
-        (10,),
-        24,
-    )
+    return _between_quantizers(keras.layers.PReLU(name="prelu"), 24, "quantized_bits(6,2,alpha=1)")
+
+
+def hard_activation(quantizer: str):
+    """A QKeras quantized_tanh or quantized_sigmoid between QDenses: hls4ml's hard_tanh / hard_sigmoid (a clipped line,
+    slope and shift 0.5) cast into the quantizer's type."""
+    def build():
+        return _between_quantizers(_q().QActivation(quantizer, name="act1"), 28)
+
+    return build
+
+
+def softmax_inside():
+    """A Keras Softmax layer inside the network (an attention-like normalization): hls4ml's lookup tables approximate
+    it; hls4ml named its config struct 'Softmax_config' and called 'softmax_config' (g++ refused it)."""
+    from tensorflow import keras
+
+    return _between_quantizers(keras.layers.Softmax(name="softmax"), 23, "quantized_bits(6,0,alpha=1)")
 
 
 def prelu_conv():
@@ -538,45 +544,6 @@ def zero_padding1d():
         ],
         (6, 2),
         27,
-    )
-
-
-def hard_activation(quantizer: str):
-    """A QKeras quantized_tanh or quantized_sigmoid between QDenses: hls4ml's hard_tanh / hard_sigmoid (a clipped line,
-    slope and shift 0.5) cast into the quantizer's type."""
-    def build():
-        q = _q()
-
-        return _sequential(
-            [
-                q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
-                q.QDense(6, **_conv_kwargs(), name="fc1"),
-                q.QActivation(quantizer, name="act1"),
-                q.QDense(3, **_conv_kwargs(), name="out"),
-            ],
-            (10,),
-            28,
-        )
-
-    return build
-
-
-def softmax_inside():
-    """A Keras Softmax layer inside the network (an attention-like normalization): hls4ml's lookup tables approximate
-    it; hls4ml named its config struct 'Softmax_config' and called 'softmax_config' (g++ refused it)."""
-    q = _q()
-    from tensorflow import keras
-
-    return _sequential(
-        [
-            q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
-            q.QDense(6, **_conv_kwargs(), name="fc1"),
-            keras.layers.Softmax(name="softmax"),
-            q.QActivation(q.quantized_bits(6, 0, alpha=1), name="act1"),
-            q.QDense(3, **_conv_kwargs(), name="out"),
-        ],
-        (10,),
-        23,
     )
 
 
