@@ -751,10 +751,7 @@ class _Analysis:
                 break
         if rounded:
             self._float32(finding, f"Keras multiplies by alpha in float32 ({rounded:,} of {values:,} values round)")
-        ends = firmware(source.low, alphas), firmware(source.high, alphas)  # piecewise linear: its extremes at the ends or at 0
-        crossing = (source.low <= 0) & (source.high >= 0)
-        low, high = np.minimum(*ends), np.maximum(*ends)
-        return Bounds(np.where(crossing, np.minimum(low, 0), low), np.where(crossing, np.maximum(high, 0), high), result.frac)
+        return Bounds(*_leaky_extremes(firmware(source.low, alphas), firmware(source.high, alphas), source), result.frac)
 
     def _held_products(self, source: Bounds, alphas: np.ndarray, keras_alphas: np.ndarray, param: Fixed, result: Fixed,
                        finding: Finding) -> Bounds | None:
@@ -765,10 +762,8 @@ class _Analysis:
         if (result.frac < source.frac + param.frac or largest * max(int(np.abs(alphas).max()), 2**param.frac) >= 2**62
                 or not np.array_equal(alphas * 2.0**-param.frac, keras_alphas.astype(np.float64))):
             return None
-        ends = [np.where(bound > 0, bound.astype(np.int64) << param.frac, bound.astype(np.int64) * alphas) for bound in (source.low, source.high)]
-        crossing = (source.low <= 0) & (source.high >= 0)  # piecewise linear: its extremes at the ends or at 0
-        low = np.where(crossing, np.minimum(np.minimum(*ends), 0), np.minimum(*ends))
-        high = np.where(crossing, np.maximum(np.maximum(*ends), 0), np.maximum(*ends))
+        low, high = _leaky_extremes(*(np.where(bound > 0, bound.astype(np.int64) << param.frac, bound.astype(np.int64) * alphas)
+                                      for bound in (source.low, source.high)), source)
         shift = result.frac - source.frac - param.frac
         if int(low.min()) * 2**shift < result.low or int(high.max()) * 2**shift > result.high:
             return None
@@ -1052,6 +1047,14 @@ def _grid(low: float, high: float, frac: int, result: Fixed) -> np.ndarray | Non
     edges = np.concatenate([levels * step, levels * step + step / 2, [0.0]])
     points = np.concatenate([np.floor(edges) + offset for offset in (-1, 0, 1, 2)] + [[low, high]])
     return np.unique(np.clip(points, low, high))
+
+
+def _leaky_extremes(at_low: np.ndarray, at_high: np.ndarray, source: Bounds) -> tuple[np.ndarray, np.ndarray]:
+    """A leaky relu's bounds from its values at each element's ends: piecewise linear (an alpha of either sign), its
+    extremes are at the ends or at 0."""
+    crossing = (source.low <= 0) & (source.high >= 0)
+    low, high = np.minimum(at_low, at_high), np.maximum(at_low, at_high)
+    return np.where(crossing, np.minimum(low, 0), low), np.where(crossing, np.maximum(high, 0), high)
 
 
 def _fail(finding: Finding, condition: str, why: str) -> None:
