@@ -31,7 +31,7 @@ from codesign.layers import (
     is_quantizer_layer, kind_of, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware,
 )
 from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
-from codesign.vectorized import VectorizedEmulator, max_pool_padding
+from codesign.vectorized import VectorizedEmulator, exponent_width, max_pool_padding
 
 GRID_LIMIT = 2**22  # the most values a cast is checked on, one by one
 FLOAT_LIMIT = 2.0**40  # an unbounded domain is cut here before the input type's cast (which saturates far below)
@@ -194,8 +194,8 @@ class _Analysis:
             types = {key: value.get("text") for key, value in layer["types"].items() if key != "table_t"}
             finding = Finding(layer["name"], layer["class"], True, types=types)
             source = next((self.bounds[name] for name in layer["inputs"] if name in self.bounds), None)
-            other = next((value["text"] for key, value in layer["types"].items()
-                          if key != "table_t" and "width" not in value and not (key == "weight_t" and value["text"] == "uint<1>")), None)
+            other = next((value["text"] for key, value in layer["types"].items() if key != "table_t" and "width" not in value
+                          and not (key == "weight_t" and (value["text"] == "uint<1>" or exponent_width(value) is not None))), None)
             if other is not None:  # binary / xnor or exponent (po2) values, which hls4ml encodes its own way
                 _fail(finding, "not analysed", f"type {other} is not fixed point (binary, xnor or power-of-two values): not analysed")
                 findings.append(finding)
@@ -448,6 +448,10 @@ class _Analysis:
         finding.extremes = [int(low.argmin()), int(high.argmax())]
         alpha = self._alpha_after(layer)
         self._check_weights(layer, finding, kernel * (self._alpha_scale(alpha)[0] if alpha else 1), weight, alpha is not None)
+        self._check_shifts(layer, finding, kernel, weight)
+        nonzero = np.abs(kernel[kernel != 0]).astype(np.int64)  # a kernel whose weights all end in zero bits needs fewer
+        unused = int(np.min(nonzero & -nonzero)).bit_length() - 1 if nonzero.size else 0  # (a power-of-two kernel's 2^-8 grid)
+        product_frac -= min(unused, weight.frac)
         finest = max(product_frac, bias_frac)  # QKeras's float32 sums are multiples of 2^-finest
         scaled = 2.0 ** (accum.frac - common)
         in_range = float(low.min(initial=0)) * scaled >= accum.low and float(high.max(initial=0)) * scaled <= accum.high
@@ -465,6 +469,21 @@ class _Analysis:
         intermediate = (self._separable_half(layer["name"]) or (None, None))[1] == "depthwise"  # QKeras keeps it in float32
         keras_function = None if alpha or intermediate else self.keras_function(layer["name"])  # QKeras's function comes after the scale
         return self._cast(finding, accumulated, Fixed.of(types["result_t"]), keras_function)
+
+    def _check_shifts(self, layer: dict, finding: Finding, kernel: np.ndarray, weight: Fixed) -> None:
+        """A power-of-two kernel's products: hls4ml shifts the input by each exponent e inside
+        ap_fixed<2(E + W), E + W> (nnet::product::weight_exponential; E the exponent's bits, W the input's width), which
+        drops the bits of a right shift past its fraction bits and wraps a left shift past its integer bits."""
+        exponent_bits = exponent_width(layer["types"]["weight_t"])
+        if exponent_bits is None:
+            return
+        data = self.emulator.input_type(layer)
+        room = exponent_bits + data.width  # the product type's integer bits, and its fraction bits
+        exponents = np.log2(np.abs(kernel[kernel != 0])).astype(np.int64) - weight.frac
+        lost = [int(e) for e in np.unique(exponents) if data.frac - e > room or data.integer + e > room]
+        if lost:
+            _fail(finding, "rounding", f"hls4ml shifts the {data.hls4ml()} input by each power-of-two weight inside ap_fixed<{2 * room},{room}> "
+                                       f"(weight_exponential), which cannot hold x * 2^{lost[0]} exactly where QKeras does")
 
     def _separable_half(self, name: str) -> tuple | None:
         """(the Keras separable convolution, 'depthwise' or 'pointwise') for a half hls4ml split off one

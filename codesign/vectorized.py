@@ -27,6 +27,13 @@ from codesign.layers import (
 )
 from codesign.layout import GRAPH_DESCRIPTION, read_json
 
+def exponent_width(description: dict) -> int | None:
+    """The exponent's bits of a power-of-two weight type ('int<E>' without a fixed-point width: hls4ml's
+    ExponentPrecisionType), or None for any other type."""
+    text = description.get("text", "")
+    return int(text[4:-1]) if "width" not in description and text.startswith("int<") and text.endswith(">") else None
+
+
 BINARY_WEIGHTS = Fixed(2, 2, True)  # a binary kernel's -1/+1, as hls4ml's products use its 0/1 (VectorizedEmulator.weight_type)
 GRAPH_MIN_SAMPLES = 1024  # below this, building the TensorFlow graph costs more than numpy's whole run
 
@@ -124,9 +131,19 @@ class VectorizedEmulator:
     @staticmethod
     def weight_type(layer: dict, key: str) -> Fixed:
         """A weight's type as the products use it: hls4ml stores a binary kernel as 0/1 in uint<1> and negates the input
-        where it is 0 (nnet::product::weight_binary), so its values are -1 and +1 (BINARY_WEIGHTS)."""
+        where it is 0 (nnet::product::weight_binary), so its values are -1 and +1 (BINARY_WEIGHTS); a power-of-two
+        kernel as a sign and an int<E> exponent (nnet::product::weight_exponential), so its values are +-2^e for e in
+        int<E>'s range, which a fixed-point type of 2^(E-1) fraction bits holds."""
         description = layer["types"][f"{key}_t"]
-        return BINARY_WEIGHTS if description.get("text") == "uint<1>" and "width" not in description else Fixed.of(description)
+        if "width" in description:
+            return Fixed.of(description)
+        if description.get("text") == "uint<1>":
+            return BINARY_WEIGHTS
+        exponent_bits = exponent_width(description)
+        if exponent_bits is None:
+            return Fixed.of(description)  # raises: no fixed-point type
+        span = 2 ** (exponent_bits - 1)
+        return Fixed(2 * span + 1, span + 1, True)  # +-2^e for e in [-span, span - 1]
 
     def weights(self, layer: dict, key: str) -> np.ndarray:
         """The weights as the C simulation loads them (the project's .txt, each value cast to its type), read once.
@@ -138,9 +155,13 @@ class VectorizedEmulator:
         if cache_key not in self._loaded:
             name = layer["weights"][key]
             text = (self.hls_dir / "firmware" / "weights" / f"{name}.txt").read_text().strip()
-            values = np.fromstring(text, dtype=np.float64, sep=",")  # C's strtod: 5x np.array(split)
             fixed = self.weight_type(layer, key)
-            values = 2 * values.astype(np.int64) - 1 if fixed is BINARY_WEIGHTS else from_float(values, fixed)
+            if exponent_width(layer["types"][f"{key}_t"]) is not None:  # '{sign, exponent}' pairs: +-2^e on fixed's grid
+                pairs = np.fromstring(text.replace("{", "").replace("}", ""), dtype=np.float64, sep=",").reshape(-1, 2)
+                values = np.where(pairs[:, 0] == 1, 1, -1) * (2 ** (pairs[:, 1].astype(np.int64) + fixed.frac))
+            else:
+                values = np.fromstring(text, dtype=np.float64, sep=",")  # C's strtod: 5x np.array(split)
+                values = 2 * values.astype(np.int64) - 1 if fixed is BINARY_WEIGHTS else from_float(values, fixed)
             attributes = planar_attributes(layer)
             if key == "weight" and attributes.get("_weights_transposed"):
                 if graph_kind(layer) is DENSE:

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 HEADS = {"softmax_head": ("softmax", "out"), "sigmoid_head": ("sigmoid", "sigmoid"), "tagger_global_average_16": ("sigmoid", "sigmoid")}
 PROVEN = {"leaky_relu", "leaky_relu_default_alpha", "prelu", "prelu_conv", "prelu_conv_stream", "permute_channels_first",
           "permute_rows_columns", "permute_rows_columns_stream", "zero_padding1d", "zero_padding1d_stream",
-          "average_pooling_same", "hard_tanh", "hard_sigmoid_stream", "binary_kernel", "binary_kernel_stream"}  # the layers the proof analyses past its first ones: each must stay proven
+          "average_pooling_same", "hard_tanh", "hard_sigmoid_stream", "binary_kernel", "binary_kernel_stream", "po2_kernel",
+          "po2_max_kernel", "po2_kernel_stream"}  # the layers the proof analyses past its first ones: each must stay proven
 NOT_EXACT = {
     "float_input_dense": ("fc1", "the data are not exactly representable"),  # QKeras computes on raw floats
     "tagger_global_average_12": ("pool", "QKeras averages 12 values in float"),  # a mean of 12 values is no fixed-point value
