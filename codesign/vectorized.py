@@ -64,7 +64,7 @@ class VectorizedEmulator:
 
     def input_type(self, layer: dict) -> Fixed:
         """The type of the variable a layer reads (its producer's result)."""
-        producer = next(other for other in self.layers if other["name"] == layer["inputs"][0])
+        producer = next(other for other in self.layers if layer["inputs"][0] in (other["name"], *other.get("outputs", ())))  # a Clone's copies too
         return Fixed.of(producer["types"]["result_t"])
 
     def unsupported(self) -> str | None:
