@@ -13,6 +13,7 @@ import yaml
 
 from codesign.errors import RunDirError
 from codesign.layout import RunLayout
+from codesign.outputs import predicted
 from codesign.pipeline import steps_through
 from codesign.quiet import quiet_dependencies
 from codesign.records import EmulationMeta, Manifest
@@ -182,15 +183,15 @@ class Run:
 
     @quiet_dependencies
     def predict_qkeras(self, x) -> np.ndarray:
-        """The quantized model's outputs on x (the logits; the model the firmware must equal)."""
-        return self._model(self._layout.qkeras_model).predict(self._samples(x), batch_size=1024, verbose=0)
+        """The quantized model's outputs on x (the logits; the model the firmware must equal; several side by side)."""
+        return predicted(self._model(self._layout.qkeras_model), self._samples(x))
 
     @quiet_dependencies
     def predict_float(self, x) -> np.ndarray | None:
         """The float twin's outputs on x; None for an imported model, which has no twin."""
         if not self._layout.float_model.exists():
             return None
-        return self._model(self._layout.float_model).predict(self._samples(x), batch_size=1024, verbose=0)
+        return predicted(self._model(self._layout.float_model), self._samples(x))
 
     @quiet_dependencies
     def validate(self, x=None, y=None, domain=None) -> ValidationResult:

@@ -72,6 +72,15 @@ def _gpu_memory_gib(index: int) -> float | None:
         return None
 
 
+def _one_tensor(outputs):
+    """A model's outputs as one tensor (several flattened side by side), whose .numpy() waits for all of them."""
+    import tensorflow as tf
+
+    if not isinstance(outputs, (list, tuple)):
+        return outputs
+    return tf.concat([tf.reshape(output, (tf.shape(output)[0], -1)) for output in outputs], axis=1)
+
+
 def measure_model(model, samples: np.ndarray, device: str, batch_sizes: list[int], runs: int) -> dict:
     """Batch-1 latency (p50/p99 over `runs` calls after warm-up) and throughput at each batch size.
 
@@ -81,7 +90,7 @@ def measure_model(model, samples: np.ndarray, device: str, batch_sizes: list[int
     import tensorflow as tf
 
     with tf.device(device):
-        forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        forward = tf.function(lambda x: _one_tensor(model(x, training=False)), reduce_retracing=True)
         single = tf.constant(samples[:1])
         for _ in range(WARMUP_CALLS):
             forward(single).numpy()

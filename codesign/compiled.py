@@ -175,6 +175,8 @@ class CompiledEmulator:
 
     def _plan(self):
         """One closure per layer with its static range; Declined for anything outside the modelled subset."""
+        if len(self.emulator.output_names()) > 1:
+            raise Declined(f"{len(self.emulator.output_names())} outputs (the numpy emulator returns them side by side)")
         steps, described = [], {}
         self._after_pooling: dict[str, Callable] = {}  # max pooling -> the activation it runs before (_pooled_first)
         for layer in self.emulator.layers:

@@ -397,7 +397,7 @@ def graph_description(graph) -> dict:
                 "weights": {key: var.name for key, var in layer.weights.items()},
             }
         )
-    return {"io_type": graph.config.get_config_value("IOType"), "layers": layers}
+    return {"io_type": graph.config.get_config_value("IOType"), "layers": layers, "outputs": list(graph.outputs)}  # the firmware's, in order
 
 
 def _plain(value):

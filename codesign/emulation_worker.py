@@ -34,6 +34,8 @@ def run(lib_path: str, meta_path: str, input_path: str, output_path: str, trace:
     if flat.shape[1] != sum(meta["inputs"]):
         raise SystemExit(f"input has {flat.shape[1]} values per sample, the firmware expects {sum(meta['inputs'])}")
     outputs = np.zeros((samples, sum(meta["outputs"])), dtype=np.float64)
+    ends = np.cumsum(meta["outputs"])  # several outputs side by side in the row, each written through its own pointer
+    starts = ends - meta["outputs"]
     traced = meta["traced_layers"] if trace else []
     layer_out = {layer["name"]: np.zeros((samples, layer["size"])) for layer in traced}
     if trace:
@@ -44,7 +46,7 @@ def run(lib_path: str, meta_path: str, input_path: str, output_path: str, trace:
         buffers = (_TraceData * len(traced))()
     last = time.perf_counter()
     for index in range(samples):
-        top(flat[index], outputs[index])
+        top(flat[index], *[outputs[index, start:end] for start, end in zip(starts, ends)])
         if trace:
             collect(buffers)
             for entry in buffers:

@@ -20,6 +20,7 @@ import numpy as np
 
 from codesign.fixed import Fixed
 from codesign.layers import inputs_of, is_batch_normalization, is_input_layer, is_quantizer_layer
+from codesign.outputs import output_names, output_sizes, several
 from codesign.quantizers import activation_quantizer, batchnorm_scale_shift, quantizer_type, unquantized_weights
 
 FLOAT64_EXACT_BITS = 52  # partial sums of chunks stay below 2^52 (one bit of margin below float64's 53)
@@ -83,7 +84,7 @@ def evaluate(keras_model, x: np.ndarray) -> Evaluation:
         for note in found:  # the worst case over the batches, per layer
             if note.layer not in rounding or note.error_bound > rounding[note.layer].error_bound:
                 rounding[note.layer] = note
-    shape = (len(x), *keras_model.output_shape[1:])
+    shape = (len(x), *keras_model.output_shape[1:]) if not several(keras_model) else (len(x), sum(output_sizes(keras_model)))
     return Evaluation(np.concatenate(outputs).reshape(shape) if outputs else np.zeros(shape), list(rounding.values()))
 
 
@@ -96,7 +97,7 @@ def outputs_where_defined(keras_model, x: np.ndarray) -> np.ndarray:
     exact evaluation compares on (fuzz seed 1347 model 0: a power-of-two kernel after a batch normalization puts 50
     fraction bits in the outputs, and the search's random inputs reached past float64's 53)."""
     x = np.asarray(x, dtype=np.float32)
-    outputs = np.full((len(x), int(np.prod(keras_model.output_shape[1:]))), np.nan)
+    outputs = np.full((len(x), sum(output_sizes(keras_model))), np.nan)
 
     def fill(indices: np.ndarray) -> None:
         try:
@@ -123,7 +124,9 @@ def _evaluate_batch(keras_model, x: np.ndarray) -> tuple[np.ndarray, list[Float3
             continue
         sources = [tensors.get(name, model_input) for name in inputs_of(layer)] or [model_input]
         tensors[layer.name] = _layer(layer, sources, rounding, keras)
-    return tensors[keras_model.layers[-1].name].values(), rounding
+    if not several(keras_model):
+        return tensors[keras_model.output_names[0]].values(), rounding
+    return np.concatenate([tensors[name].values().reshape(len(x), -1) for name in output_names(keras_model)], axis=1), rounding
 
 
 def exact_layer(layer, inputs: list[np.ndarray]) -> np.ndarray:

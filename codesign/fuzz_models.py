@@ -23,7 +23,9 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # seeds 1340-1357, generation 3 those of 1358-1366 (docs/fuzzing.md's sweeps, the tests that pin a seed's model).
 # Generation 5 (2026-12-06) draws a LeakyReLU's alpha (LEAKY_ALPHAS; 0.25 before), generation 4 those of 1367-1375.
 # Generation 6 (2026-12-07) draws a Keras PReLU (an alpha per value, seeded as the weights), generation 5 those of 1376-1382.
-GENERATION = 6
+# Generation 7 (2026-12-08) draws a second output twice as often, and as a Dense of its own on what the last Dense reads
+# (SECOND_OUTPUTS) as well as the sigmoid of the logits, the only one before; generation 6 those of 1382-1388.
+GENERATION = 7
 LEAKY_ALPHAS = (0.25, 0.3, 0.1, 0.01)  # Keras's default 0.3 and the usual others: most are no power of two
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
 _GENERATION_3 = (_GENERATION_2[0], _GENERATION_2[1] + ("leaky_relu",), _GENERATION_2[2] + ("leaky_relu",))
@@ -31,6 +33,7 @@ DRAWN = {1: (ACTIVATION_QUANTIZERS, SPATIAL_KINDS, FLAT_KINDS), 2: _GENERATION_2
          4: (_GENERATION_3[0], _GENERATION_3[1] + ("crop", "merge", "linear"), _GENERATION_3[2] + ("linear",))}
 DRAWN[5] = DRAWN[4]  # the same kinds, a leaky relu's alpha drawn
 DRAWN[6] = (DRAWN[5][0], DRAWN[5][1] + ("prelu",), DRAWN[5][2] + ("prelu",))
+DRAWN[7] = DRAWN[6]  # the same kinds, a second output drawn more often and of two kinds
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
 
@@ -46,7 +49,7 @@ def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
               "input_quantizer": _quantizer(rng, ACTIVATION_QUANTIZERS[:2]) if rng.random() < 0.6 else None,
               "io_type": "io_stream" if rank and rng.random() < 0.3 else "io_parallel",
               "strategy": "Resource" if rng.random() < 0.2 else "Latency", "layers": [], "head": str(rng.choice(["linear", "softmax", "sigmoid"])),
-              "outputs": 2 if rng.random() < 0.05 else 1}
+              "outputs": 2 if rng.random() < (0.1 if generation >= 7 else 0.05) else 1}
     current = list(shape)
     for _ in range(int(rng.integers(1, 5))):
         kinds = spatial_kinds if len(current) > 1 else flat_kinds
@@ -63,7 +66,17 @@ def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
     if rng.random() < 0.5:
         recipe["layers"] += [_layer(rng, "dense", [1], generation), {"kind": "activation", "quantizer": _quantizer(rng, activations)}]
     recipe["layers"].append({**_layer(rng, "dense", [1], generation), "units": 1 if recipe["head"] == "sigmoid" else int(rng.integers(2, 5))})
+    if recipe["outputs"] > 1 and generation >= 7:
+        recipe["second_output"] = _second_output(rng, generation)
     return recipe
+
+
+def _second_output(rng, generation: int) -> dict:
+    """Generation 7: a second output, a sigmoid of the logits (hls4ml's tables) or a Dense of 1-3 units of its own (a
+    regression beside the classifier) on what the last Dense reads."""
+    if rng.random() < 0.3:
+        return {"kind": "sigmoid"}
+    return {**_layer(rng, "dense", [1], generation), "units": int(rng.integers(1, 4))}
 
 
 def _quantizer(rng, forms) -> str:
@@ -155,21 +168,27 @@ def build_model(recipe: dict, with_head: bool = True):
         from qkeras import QActivation
 
         x = QActivation(recipe["input_quantizer"], name="input_q")(x)
+    trunk = x
     for number, layer in enumerate(recipe["layers"]):
-        x = _keras_layer(layer, f"l{number}", x)
+        trunk, x = x, _keras_layer(layer, f"l{number}", x)
     outputs = x
     if with_head:
-        outputs = _head(recipe, x)
+        outputs = _head(recipe, x, trunk)
     model = keras.Model(inputs, outputs)
     return _seeded(model, recipe.get("seed", 0) * 1009 + recipe.get("index", 0))
 
 
-def _head(recipe: dict, x):
+def _head(recipe: dict, x, trunk):
+    """The model's outputs: its head on the logits `x`, and a second output where the recipe has one (on the logits, or
+    a Dense on `trunk`, what the last Dense reads)."""
     from tensorflow import keras
 
     heads = [keras.layers.Activation(recipe["head"], name="head")(x) if recipe["head"] != "linear" else x]
-    if recipe.get("outputs", 1) > 1:
+    second = recipe.get("second_output", {"kind": "sigmoid"})
+    if recipe.get("outputs", 1) > 1 and second["kind"] == "sigmoid":
         heads.append(keras.layers.Activation("sigmoid", name="second_head")(x))
+    elif recipe.get("outputs", 1) > 1:
+        heads.append(_keras_layer(second, "second_head", trunk))
     return heads if len(heads) > 1 else heads[0]
 
 
@@ -297,7 +316,9 @@ def describe(recipe: dict) -> str:
                      + (f"/{layer['padding']}s{layer['strides']}" if "padding" in layer and "strides" in layer else "")
                      + ("+q" if "activation" in layer else "") + ("/nobias" if layer.get("use_bias") is False else "")
                      + ("/float" if layer.get("float") else "") + (f"/{layer['alpha']:g}" if "alpha" in layer else ""))
-    extra = [recipe["head"]] + (["2 outputs"] if recipe.get("outputs", 1) > 1 else []) + [recipe["io_type"], recipe["strategy"]]
+    second = recipe.get("second_output", {"kind": "sigmoid"})
+    outputs = [f"2 outputs ({'sigmoid' if second['kind'] == 'sigmoid' else 'dense'})"] if recipe.get("outputs", 1) > 1 else []
+    extra = [recipe["head"]] + outputs + [recipe["io_type"], recipe["strategy"]]
     return " ".join(parts) + " | " + " ".join(extra)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codesign.fixed import Fixed
-from codesign.layers import is_batch_normalization, is_hgq_proxy_layer, is_input_layer, is_quantizer_layer, is_softmax_layer
+from codesign.layers import inputs_of, is_batch_normalization, is_hgq_proxy_layer, is_input_layer, is_quantizer_layer, is_softmax_layer
 
 UNIT_SCALES = (None, 1, 1.0)  # alpha values that leave quantized_bits on its plain grid
 
@@ -114,25 +114,55 @@ def activation_function(keras_layer) -> str:
 
 def float_head(keras_model) -> dict | None:
     """The model's final activation when Keras computes it in float (softmax, sigmoid, tanh: the usual classifier
-    and tagger heads), as {layer, function, folded}; `folded` when it is the activation of a weighted layer."""
-    last = keras_model.layers[-1]
-    function = activation_function(last)
+    and tagger heads), as {layer, function, folded}; `folded` when it is the activation of a weighted layer. None for a
+    model of several outputs (output_heads)."""
+    return _head_of(keras_model.layers[-1]) if len(keras_model.outputs) == 1 else None
+
+
+def output_heads(keras_model) -> list[dict]:
+    """A model of several outputs: the float heads (as float_head's) its outputs end on; the firmware then computes
+    every output's logits, compared exactly, and the heads stay on the host."""
+    if len(keras_model.outputs) == 1:
+        return []
+    heads = []
+    for name in keras_model.output_names:
+        layer = keras_model.get_layer(name)
+        head = _head_of(layer)
+        if head is not None:  # `logits`: the output of the model without heads that it reads (logits_model keeps folded layers' names)
+            heads.append({**head, "logits": layer.name if head["folded"] else inputs_of(layer)[0]})
+    return heads
+
+
+def _head_of(layer) -> dict | None:
+    function = activation_function(layer)
     if function not in HEAD_FUNCTIONS:
         return None
-    return {"layer": last.name, "function": function, "folded": any(True for _ in last.weights)}
+    return {"layer": layer.name, "function": function, "folded": any(True for _ in layer.weights)}
 
 
-def logits_model(keras_model, head: dict):
-    """The model without its float head: it ends on the logits the firmware computes exactly."""
+def logits_model(keras_model, heads: list[dict]):
+    """The model without its float heads (`heads`: float_head's one, or output_heads's): each output ends on the
+    logits the firmware computes exactly."""
     from tensorflow import keras
 
-    last = keras_model.layers[-1]
-    if not head["folded"]:
-        return keras.Model(keras_model.inputs, last.input, name=keras_model.name)
-    linear = type(last).from_config({**last.get_config(), "activation": "linear"})
-    outputs = linear(last.input)
-    linear.set_weights(last.get_weights())
-    return keras.Model(keras_model.inputs, outputs, name=keras_model.name)
+    removed = {head["layer"]: head for head in heads if head}
+    outputs = []
+    for name, tensor in zip(keras_model.output_names, keras_model.outputs):
+        logits = _logits_of(keras_model.get_layer(name)) if name in removed else tensor
+        if not any(logits is other for other in outputs):  # two heads on the same logits (a softmax and a sigmoid): those once
+            outputs.append(logits)
+    return keras.Model(keras_model.inputs, outputs if len(outputs) > 1 else outputs[0], name=keras_model.name)
+
+
+def _logits_of(layer):
+    """A head layer's logits: its input, or, for a weighted layer with the head as its activation, the layer again
+    with a linear activation (its weights copied)."""
+    if not any(True for _ in layer.weights):
+        return layer.input
+    linear = type(layer).from_config({**layer.get_config(), "activation": "linear"})
+    outputs = linear(layer.input)
+    linear.set_weights(layer.get_weights())
+    return outputs
 
 
 def is_linear_quantizer(keras_layer) -> bool:

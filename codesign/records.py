@@ -68,6 +68,7 @@ class ValidationRecord(Stored, BaseModel):
     computed_in_float: list[str] = []
     exact_reference: dict | None = None  # QKeras's model evaluated exactly: available, float32_layers, who differs (codesign/exact.py)
     proof: dict | None = None  # over every input of a domain: status proven / counterexample / unproven (docs/proof.md)
+    outputs: list[dict] | None = None  # a model of several outputs: each one's layer and size, in the order compared
 
     @model_validator(mode="before")
     @classmethod
@@ -115,6 +116,7 @@ class TrainRecord(Record):
     qkeras: dict  # history, test_accuracy (or the metrics of a user's model)
     float_twin: dict | None = Field(None, alias="float")  # the float twin's history and test accuracy
     head: dict | None = None  # a user's model's float head: layer, function, folded
+    output_heads: list[dict] | None = None  # a model of several outputs: the float heads its outputs end on (on the host)
     weight_sparsity: float | None = None
     dataset: dict | None = None  # name, train, test
 

@@ -61,20 +61,27 @@ def train_step(ctx: Context) -> dict:
     if ctx.spec.model.file:
         from codesign.model import load_keras_model
 
-        from codesign.quantizers import float_head, logits_model
+        from codesign.quantizers import float_head, logits_model, output_heads
 
         model = load_keras_model(ctx.spec.model.file)
         _check_user_model(model, data, ctx.spec.model.file, ctx.spec.hls.precision)
-        head = float_head(model)
+        head, heads = float_head(model), output_heads(model)
+        if ctx.spec.hls.head == "firmware" and len(model.outputs) > 1:
+            raise ModelError(f"{ctx.spec.model.file}: head 'firmware': the model has {len(model.outputs)} outputs; a head in firmware is "
+                             "judged by its decision on a model of one output: build one per output, or leave the heads on the host")
         if head is None and ctx.spec.hls.head == "firmware":
             raise ModelError(f"{ctx.spec.model.file}: head 'firmware': the model ends on layer '{model.layers[-1].name}', "
                              "not on a softmax, sigmoid or tanh")
-        _save(logits_model(model, head) if head else model, ctx.layout.qkeras_model)  # the firmware's exact part
+        _save(logits_model(model, [head] if head else heads) if head or heads else model, ctx.layout.qkeras_model)  # the firmware's exact part
         ctx.layout.float_model.unlink(missing_ok=True)
-        report = {**data_warning(data), "source": ctx.spec.model.file, "qkeras": evaluate(model, data), "float": None, "head": head}
+        report = {**data_warning(data), "source": ctx.spec.model.file, "qkeras": evaluate(model, data), "float": None, "head": head,
+                  "output_heads": heads or None}
         if head:
             where = "in firmware (hls4ml's lookup tables)" if ctx.spec.hls.head == "firmware" else "on the host, in float as QKeras computes it"
             ctx.say(f"  head: {head['function']} of layer '{head['layer']}' {where}; the firmware's exactness is judged on the logits before it")
+        for found in heads:
+            ctx.say(f"  head: {found['function']} of output '{found['layer']}' on the host, in float as QKeras computes it; the firmware's "
+                    "exactness is judged on the logits before it")
     else:
         qkeras_model, float_model, metrics = train_models(ctx.spec, data, ctx.say)
         _save(qkeras_model, ctx.layout.qkeras_model)
@@ -102,11 +109,10 @@ def _check_user_model(model, data: Dataset, path: str, precision: str) -> None:
     from codesign.quantizers import has_quantizers
     from codesign.refusals import refusal
 
-    if len(model.inputs) > 1 or len(model.outputs) > 1:
-        outputs = ", ".join(f"'{tensor.name.split('/')[0]}'" for tensor in model.outputs)
-        raise ModelError(f"{path}: the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs ({outputs}); codesign builds and "
-                         "validates a model of one input and one output: build one per output, e.g. keras.Model(model.input, "
-                         "model.outputs[0])")
+    if len(model.inputs) > 1:
+        inputs = ", ".join(f"'{tensor.name.split('/')[0]}'" for tensor in model.inputs)
+        raise ModelError(f"{path}: the model has {len(model.inputs)} inputs ({inputs}); codesign builds and validates a model of one input "
+                         "(its data file holds one array of samples)")
     not_identifiers = [layer.name for layer in model.layers if not re.fullmatch(r"[A-Za-z_]\w*", layer.name)]
     if not_identifiers:
         raise ModelError(f"{path}: layer '{not_identifiers[0]}': hls4ml writes layer names into the C++ as identifiers (letters, digits "
@@ -200,6 +206,7 @@ def _choose_types(ctx: Context, model) -> dict:
     """Try the bit-exact policy's candidates on the test set; the conversion report of the one kept, with all tried."""
     from codesign.layers import is_hgq_proxy_layer
     from codesign.quantizers import first_layer
+    from codesign.outputs import predicted
     from codesign.typesearch import input_types, search_types
 
     spec, x = ctx.spec, ctx.data().x_test
@@ -208,7 +215,7 @@ def _choose_types(ctx: Context, model) -> dict:
     ctx.say(f"  input type {fixed.hls4ml()} ({why}); choosing the other types by verification on {len(x)} test samples")
     if inputs["float32-exact"] is None and not (spec.model.layers and spec.quantization.input) and not is_hgq_proxy_layer(first_layer(model)):
         ctx.say(f"  note: {input_type_note(fixed, why)}")  # an HGQ proxy model's first quantizer is its input cast
-    references = (model.predict(x, batch_size=1024, verbose=0), *exact_outputs(model, x))
+    references = (predicted(model, x), *exact_outputs(model, x))
     report, candidates = search_types(model, spec.hls, ctx.layout, inputs, x, references, ctx.say, spec.validation.domain)
     return {**report, "candidates": candidates}
 

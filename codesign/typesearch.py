@@ -287,11 +287,13 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
             "quantized_po2 with fewer bits (larger smallest weights)"
         )
     function = _table_function(layer)
-    if function is not None and layer is not keras_model.layers[-1]:
+    if function is not None and (layer is not keras_model.layers[-1] or len(keras_model.outputs) > 1):
+        ending = ("end the network on it (a head: on the host, or in firmware judged by its decision)" if len(keras_model.outputs) == 1 else
+                  "a head (on the host, or in firmware judged by its decision) ends a model of one output: build one per output")
         return (
             f"hls4ml computes {function} with lookup tables, an approximation of Keras's {function} that no fixed-point type "
-            f"makes exact: end the network on it (a head: on the host, or in firmware judged by its decision), or use a "
-            "quantized activation in its place (quantized_relu, or quantized_tanh/quantized_sigmoid without use_real_*)"
+            f"makes exact: {ending}, or use a quantized activation in its place (quantized_relu, or quantized_tanh/quantized_sigmoid "
+            "without use_real_*)"
         )
     if float32_reasons and layer.name in computed_in_float(keras_model):
         return (

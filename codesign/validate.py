@@ -10,6 +10,7 @@ import numpy as np
 from codesign.config import Spec
 from codesign.layout import RunLayout
 from codesign.model import load_keras_model
+from codesign.outputs import described, outputs_line, predicted, scored_shape
 from codesign.records import ConversionRecord, EmulationMeta, TrainRecord
 
 DIVERGENCE_SAMPLES = 16  # mismatching samples traced layer by layer to find the first diverging layer
@@ -52,10 +53,12 @@ def compare_outputs(
     float_outputs: np.ndarray | None = None,
     reference_kind: str = "qkeras",
     qkeras_outputs: np.ndarray | None = None,
+    scored: tuple[int, ...] | None = None,
 ) -> tuple[dict, np.ndarray]:
     """Every output element of every sample compared exactly; accuracy (classifier) or MAE/RMSE (regression) only
     where outputs and labels make them meaningful. `reference_kind` is 'float' when the model is a float model,
     'exact' when the reference is QKeras's model evaluated exactly (then `qkeras_outputs` gives QKeras's accuracy).
+    `scored`: for a model of several outputs side by side (codesign/outputs.py), the first's shape, which is scored.
 
     Returns the summary and the indices of the samples whose outputs differ.
     """
@@ -67,10 +70,13 @@ def compare_outputs(
         raise ValueError(f"reference has {reference.shape[1]} outputs per sample, the emulation {emulated.shape[1]}")
     differs = reference != emulated
     mismatched = differs.any(axis=1)
-    task, note = task_of(output_shape, labels)
+    scored = scored or output_shape
+    first = int(np.prod(scored))
+    task, note = task_of(scored, labels)
     outputs = {"float": float_outputs, "qkeras": qkeras_outputs, "emulation": emulated, reference_kind: reference}
-    metrics = {kind: task_metrics(values, labels, task) for kind, values in outputs.items()}
-    classifier_outputs = len(output_shape) == 1 and reference.shape[1] > 1
+    metrics = {kind: task_metrics(None if values is None else np.asarray(values).reshape(samples, -1)[:, :first], labels, task)
+               for kind, values in outputs.items()}
+    classifier_outputs = len(scored) == 1 and first > 1
     result = {
         "samples": samples,
         "outputs_per_sample": int(reference.shape[1]),
@@ -79,7 +85,7 @@ def compare_outputs(
         "max_abs_diff": float(np.abs(reference - emulated).max()) if samples else 0.0,
         "bit_exact": bool(samples and not mismatched.any()),
         "reference": reference_kind,
-        "argmax_agreement": float((reference.argmax(axis=1) == emulated.argmax(axis=1)).mean()) if classifier_outputs else None,
+        "argmax_agreement": float((reference[:, :first].argmax(axis=1) == emulated[:, :first].argmax(axis=1)).mean()) if classifier_outputs else None,
         "task": task,
         "task_note": note,
         "accuracy": {kind: (value or {}).get("accuracy") for kind, value in metrics.items()},
@@ -194,6 +200,12 @@ def head_of(spec: Spec, layout: RunLayout) -> dict | None:
     return {"layer": spec.model.named_layers()[-1][0], "function": "softmax", "folded": False} if spec.has_softmax() else None
 
 
+def _output_heads(layout: RunLayout) -> list[dict]:
+    """The float heads on the outputs of a user's model of several (on the host), from its train step."""
+    train = TrainRecord.read_if_exists(layout.report("train"))
+    return (train.output_heads if train else None) or []
+
+
 def firmware_model(spec: Spec, layout: RunLayout):
     """The Keras model the firmware computes: the run's QKeras model (its logits), with the head when it is in firmware."""
     model = load_keras_model(layout.qkeras_model)
@@ -227,16 +239,16 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
     from codesign.typesearch import why_not_exact
 
     model = load(layout.qkeras_model)
-    reference = model.predict(x, batch_size=1024, verbose=0)
-    float_outputs = load(layout.float_model).predict(x, batch_size=1024, verbose=0) if layout.float_model.exists() else None
+    reference = predicted(model, x)
+    float_outputs = predicted(load(layout.float_model), x) if layout.float_model.exists() else None
     reference_kind = "qkeras" if has_quantizers(model) else "float"
-    report, mismatched = compare_outputs(reference, logits, y, float_outputs, reference_kind)
+    report, mismatched = compare_outputs(reference, logits, y, float_outputs, reference_kind, scored=scored_shape(model))
     # the exact evaluation decides the reference where QKeras and the firmware differ; where they agree on every sample
     # it only measures QKeras's own float32 rounding, on the first EXACT_REFERENCE_SAMPLES (4 ms a sample on the CIFAR CNN)
     checked = len(x) if not report["bit_exact"] else min(len(x), EXACT_REFERENCE_SAMPLES)
     exact, exact_outputs = exact_reference(model, x[:checked], reference[:checked], logits[:checked]) if reference_kind == "qkeras" else (None, None)
     if not report["bit_exact"] and exact_outputs is not None and exact["firmware_mismatched_samples"] == 0:
-        report, mismatched = compare_outputs(exact_outputs, logits, y, float_outputs, "exact", reference)
+        report, mismatched = compare_outputs(exact_outputs, logits, y, float_outputs, "exact", reference, scored_shape(model))
     conversion = ConversionRecord.read(layout.report("convert"))
     report.update(
         policy=spec.hls.precision,
@@ -246,6 +258,7 @@ def compare_with_model(layout: RunLayout, spec: Spec, x: np.ndarray, y: np.ndarr
         candidates=conversion.candidates,
         computed_in_float=computed_in_float(model) if reference_kind == "qkeras" else [],
         exact_reference=exact,
+        outputs=described(model, _output_heads(layout)),
     )
     if len(mismatched):
         subset = x[mismatched[:DIVERGENCE_SAMPLES]]
@@ -424,7 +437,7 @@ def reference_function(model, reference: str) -> Callable[[np.ndarray], np.ndarr
         from codesign.exact import outputs_where_defined
 
         return lambda samples: outputs_where_defined(model, samples)
-    return lambda samples: model.predict(samples, batch_size=1024, verbose=0)
+    return lambda samples: predicted(model, samples)
 
 
 def head_report(spec: Spec, layout: RunLayout) -> dict | None:
@@ -533,6 +546,8 @@ def summary_lines(report: dict) -> list[str]:
     shown = [f"{key} {value['mae']:.4g}/{value['rmse']:.4g}" for key, value in errors.items() if value is not None]
     if shown:
         lines.append("error against the labels (MAE/RMSE): " + "  ".join(shown))
+    if report.get("outputs"):
+        lines.append(outputs_line(report["outputs"]))
     if report.get("task_note") and report["task_note"] != "no labels":
         lines.append(f"no accuracy or error: {report['task_note']}")
     return lines

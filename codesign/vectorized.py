@@ -93,7 +93,7 @@ class VectorizedEmulator:
         return None
 
     def predict(self, x: np.ndarray, say: Callable[[str], None] = lambda _: None) -> tuple[np.ndarray, float]:
-        """Outputs of the last layer for every sample (float64, exact) and the seconds it took: the TensorFlow graph
+        """The firmware's outputs for every sample (float64, exact) and the seconds it took: the TensorFlow graph
         of codesign/compiled.py where it models the firmware and the batch is large, this module's numpy otherwise."""
         started = time.perf_counter()
         if self.compiled and len(x) >= GRAPH_MIN_SAMPLES and self._compiled().unsupported() is None:
@@ -108,7 +108,7 @@ class VectorizedEmulator:
         return self._graph_function
 
     def predict_numpy(self, x: np.ndarray) -> np.ndarray:
-        """The last layer's outputs for every sample, layer by layer in numpy."""
+        """The firmware's outputs for every sample (several side by side), layer by layer in numpy."""
         tensors: dict[str, Tensor] = {}
         batch = len(x)
         for layer in self.layers:
@@ -123,8 +123,12 @@ class VectorizedEmulator:
             if out.raw.dtype != np.float32 and "result_t" in layer["types"] and layer["types"]["result_t"].get("width", 99) <= 23:
                 out = Tensor(out.raw.astype(np.float32), out.frac)  # exact: a 23-bit type holds < 2^23
             tensors[layer["name"]] = out
-        last = tensors[self.layers[-1]["name"]]
-        return last.raw.reshape(batch, -1) / 2.0**last.frac
+        outputs = [tensors[name] for name in self.output_names()]
+        return np.concatenate([output.raw.reshape(batch, -1) / 2.0**output.frac for output in outputs], axis=1)
+
+    def output_names(self) -> list[str]:
+        """The layers whose results the firmware returns, in its order (graphs written before they were recorded: the last)."""
+        return self.graph.get("outputs") or [self.layers[-1]["name"]]
 
     # --- layers ---------------------------------------------------------------------------------
 

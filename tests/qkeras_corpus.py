@@ -579,6 +579,33 @@ def unsigned_bits():
     )
 
 
+def two_outputs():
+    """A classifier (softmax, on the host) and a regression beside it on one shared quantized trunk, as a tagger with an
+    energy estimate is built: two outputs, compared side by side."""
+    from tensorflow import keras
+
+    q = _q()
+    inputs = keras.Input((10,), name="inputs")
+    x = q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant")(inputs)
+    x = q.QDense(8, **_conv_kwargs(), name="fc1")(x)
+    x = q.QActivation(q.quantized_relu(6, 2), name="relu1")(x)
+    classes = keras.layers.Activation("softmax", name="classes")(q.QDense(3, **_conv_kwargs(), name="logits")(x))
+    energy = q.QDense(1, **_conv_kwargs(), name="energy")(x)
+    return _seeded(keras.Model(inputs, [classes, energy]), 25)
+
+
+def two_outputs_conv():
+    """A streamed convolution whose quantized feature map is an output too, beside the classifier it feeds."""
+    from tensorflow import keras
+
+    q = _q()
+    inputs = keras.Input((6, 6, 2), name="inputs")
+    x = q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant")(inputs)
+    features = q.QActivation(q.quantized_relu(6, 2), name="features")(q.QConv2D(3, (3, 3), **_conv_kwargs(), name="conv1")(x))
+    logits = q.QDense(3, **_conv_kwargs(), name="out")(keras.layers.Flatten(name="flat")(features))
+    return _seeded(keras.Model(inputs, [logits, features]), 26)
+
+
 CORPUS: list[CorpusModel] = [
     CorpusModel("dense_relu", dense_relu, (16,)),
     CorpusModel("dense_relu_stream", dense_relu, (16,), io_type="io_stream"),
@@ -650,6 +677,9 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("softmax_inside", softmax_inside, (10,), on_grid=False),
     CorpusModel("cropping", cropping, (7, 7, 1), on_grid=False),
     CorpusModel("cropping_stream", cropping, (7, 7, 1), io_type="io_stream", on_grid=False),
+    CorpusModel("two_outputs", two_outputs, (10,), on_grid=False),
+    CorpusModel("two_outputs_conv", two_outputs_conv, (6, 6, 2), on_grid=False),
+    CorpusModel("two_outputs_conv_stream", two_outputs_conv, (6, 6, 2), io_type="io_stream", on_grid=False),
 ]
 
 

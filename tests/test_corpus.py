@@ -18,7 +18,12 @@ HEADS = {"softmax_head": ("softmax", "out"), "sigmoid_head": ("sigmoid", "sigmoi
 PROVEN = {"leaky_relu", "leaky_relu_default_alpha", "prelu", "prelu_conv", "prelu_conv_stream", "permute_channels_first",
           "permute_rows_columns", "permute_rows_columns_stream", "zero_padding1d", "zero_padding1d_stream",
           "average_pooling_same", "hard_tanh", "hard_sigmoid_stream", "binary_kernel", "binary_kernel_stream", "po2_kernel",
-          "po2_max_kernel", "po2_kernel_stream"}  # the layers the proof analyses past its first ones: each must stay proven
+          "po2_max_kernel", "po2_kernel_stream", "two_outputs", "two_outputs_conv", "two_outputs_conv_stream"}  # the layers the proof
+# analyses past its first ones, and models of two outputs: each must stay proven
+OUTPUTS = {  # models of two outputs: each output compared (its layer, values per sample, the float heads on the host reading it)
+    "two_outputs": [{"name": "logits", "size": 3, "heads": ["softmax 'classes'"]}, {"name": "energy", "size": 1, "heads": []}],
+    "two_outputs_conv": [{"name": "out", "size": 3, "heads": []}, {"name": "features", "size": 48, "heads": []}],
+}
 NOT_EXACT = {
     "float_input_dense": ("fc1", "the data are not exactly representable"),  # QKeras computes on raw floats
     "tagger_global_average_12": ("pool", "QKeras averages 12 values in float"),  # a mean of 12 values is no fixed-point value
@@ -79,6 +84,7 @@ def test_corpus_model_is_bit_exact(entry, tmp_path):
         assert report["proof"]["reference"] == "exact" and report["proof"]["status"] == "unproven"  # none found against it
     else:
         assert report["reference"] == "qkeras"
+    assert report["outputs"] == OUTPUTS.get(entry.name.removesuffix("_stream"))
     head = HEADS.get(entry.name)  # a float head runs on the host by default: the firmware ends on the logits
     assert report["head"] == ({"function": head[0], "layer": head[1], "runs_on": "host"} if head else None)
     if entry.labels == "classes":

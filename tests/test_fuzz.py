@@ -74,10 +74,25 @@ def test_the_shrinker_keeps_a_failure_at_the_same_kind_of_layer(tmp_path, monkey
     assert _size(smallest) < _size(recipe) and outcome.where == "Dense"
 
 
-def test_a_model_with_two_outputs_is_refused_naming_them(tmp_path):
-    recipe = {**random_recipe(1, 3), "outputs": 2}
+def test_a_model_with_two_outputs_is_built_exact_on_both(tmp_path):
+    """Generation 7's second output, a Dense of its own beside the logits (seed 1389 model 4, refused before): both
+    compared side by side, in the model's order, exact and proven."""
+    recipe = random_recipe(1389, 4, generation=7)
+    assert recipe["outputs"] == 2 and recipe["second_output"]["kind"] == "dense"
     outcome = run_case(recipe, tmp_path / "two")
-    assert outcome.kind == "refused" and "2 outputs" in outcome.detail and "one per output" in outcome.detail
+    report = json.loads((tmp_path / "two" / "case" / "reports" / "validate.json").read_text())
+    assert outcome.kind == "exact" and report["proof"]["status"] == "proven", outcome.detail
+    assert report["outputs"] == [{"name": "l4", "size": 2, "heads": []}, {"name": "second_head", "size": 2, "heads": []}]
+    assert report["outputs_per_sample"] == 4
+
+
+def test_the_generations_before_seven_draw_the_same_models():
+    """Generation 7 draws a second output more often: a recipe of generation 6 is the same as before, and where
+    generation 7 draws one output, the same model."""
+    before, now = [random_recipe(1389, index, generation=6) for index in range(40)], [random_recipe(1389, index, generation=7) for index in range(40)]
+    assert not any("second_output" in recipe for recipe in before) and sum(recipe["outputs"] == 2 for recipe in now) == 4
+    assert all(old == new for old, new in zip(before, now) if new["outputs"] == 1)
+    assert all({**new, "second_output": None} == {**old, "outputs": 2, "second_output": None} for old, new in zip(before, now) if new["outputs"] == 2)
 
 
 def test_a_layer_name_that_is_no_cpp_identifier_is_refused_before_g_plus_plus(tmp_path):
