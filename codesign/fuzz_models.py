@@ -24,7 +24,7 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 5 (2026-12-06) draws a LeakyReLU's alpha (LEAKY_ALPHAS; 0.25 before), generation 4 those of 1367-1375.
 # Generation 6 (2026-12-07) draws a Keras PReLU (an alpha per value, seeded as the weights), generation 5 those of 1376-1382.
 # Generation 7 (2026-12-08) draws a second output twice as often, and as a Dense of its own on what the last Dense reads
-# (SECOND_OUTPUTS) as well as the sigmoid of the logits, the only one before; generation 6 those of 1382-1388.
+# (_second_output) as well as the sigmoid of the logits, the only one before; generation 6 those of 1382-1388.
 GENERATION = 7
 LEAKY_ALPHAS = (0.25, 0.3, 0.1, 0.01)  # Keras's default 0.3 and the usual others: most are no power of two
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))

@@ -17,6 +17,7 @@ def output_sizes(model) -> list[int]:
 
 
 def several(model) -> bool:
+    """Whether the model has more than one output (each compared, side by side)."""
     return len(model.outputs) > 1
 
 

@@ -145,7 +145,7 @@ def logits_model(keras_model, heads: list[dict]):
     logits the firmware computes exactly."""
     from tensorflow import keras
 
-    removed = {head["layer"]: head for head in heads if head}
+    removed = {head["layer"] for head in heads}
     outputs = []
     for name, tensor in zip(keras_model.output_names, keras_model.outputs):
         logits = _logits_of(keras_model.get_layer(name)) if name in removed else tensor

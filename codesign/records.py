@@ -68,7 +68,7 @@ class ValidationRecord(Stored, BaseModel):
     computed_in_float: list[str] = []
     exact_reference: dict | None = None  # QKeras's model evaluated exactly: available, float32_layers, who differs (codesign/exact.py)
     proof: dict | None = None  # over every input of a domain: status proven / counterexample / unproven (docs/proof.md)
-    outputs: list[dict] | None = None  # a model of several outputs: each one's layer and size, in the order compared
+    outputs: list[dict] | None = None  # a model of several outputs: each one's layer, size and float heads, in the order compared
 
     @model_validator(mode="before")
     @classmethod

@@ -205,8 +205,8 @@ def _head_settings(ctx: Context, report: dict) -> tuple[dict, str | None]:
 def _choose_types(ctx: Context, model) -> dict:
     """Try the bit-exact policy's candidates on the test set; the conversion report of the one kept, with all tried."""
     from codesign.layers import is_hgq_proxy_layer
-    from codesign.quantizers import first_layer
     from codesign.outputs import predicted
+    from codesign.quantizers import first_layer
     from codesign.typesearch import input_types, search_types
 
     spec, x = ctx.spec, ctx.data().x_test

@@ -242,6 +242,42 @@ def test_cli_builds_a_model_trained_outside_codesign(tmp_path):
     assert "bit-exact: yes" in result.output
 
 
+def test_cli_builds_a_trained_model_of_two_outputs_compared_side_by_side(tmp_path):
+    """A classifier (a softmax, left on the host) and a regression trained together on one trunk: one firmware for both,
+    exact on each, accuracy of the first; the benchmark and the reports show both. A head in firmware is refused."""
+    import tensorflow as tf
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    rng = np.random.default_rng(4)
+    x = (np.round(rng.uniform(-1, 1, size=(300, 8)) * 64) / 64).astype(np.float32)
+    y = (x[:, :3].sum(axis=1) > 0).astype(np.int64) + (x[:, 3] > 0.5)
+    np.savez(tmp_path / "data.npz", x_train=x[:240], y_train=y[:240], x_test=x[240:], y_test=y[240:])
+    tf.keras.utils.set_random_seed(0)
+    quantized = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1))
+    inputs = tf.keras.Input((8,), name="features")
+    h = QActivation(quantized_relu(6, 2), name="r1")(QDense(8, **quantized, name="d1")(QActivation(quantized_bits(8, 1, alpha=1), name="q_in")(inputs)))
+    classes = tf.keras.layers.Activation("softmax", name="classes")(QDense(3, **quantized, name="logits")(h))
+    energy = QDense(1, **quantized, name="energy")(h)
+    model = tf.keras.Model(inputs, [classes, energy])
+    model.compile("adam", ["sparse_categorical_crossentropy", "mse"])
+    model.fit(x[:240], [y[:240], x[:240, :1]], epochs=3, verbose=0)
+    model.save(tmp_path / "two.h5")
+    arguments = ["build", "--model", str(tmp_path / "two.h5"), "--data", str(tmp_path / "data.npz"), "--output-root", str(tmp_path / "runs")]
+
+    result = CliRunner().invoke(main, [*arguments, "--name", "two"])
+    assert result.exit_code == 0, result.output
+    layout = RunLayout(tmp_path / "runs" / "two")
+    report = read_json(layout.report("validate"))
+    assert report["bit_exact"] and report["samples"] == 60 and report["outputs_per_sample"] == 4 and report["head"] is None
+    assert report["outputs"] == [{"name": "logits", "size": 3, "heads": ["softmax 'classes'"]}, {"name": "energy", "size": 1, "heads": []}]
+    assert report["task"] == "classification" and report["accuracy"]["qkeras"] == report["accuracy"]["emulation"]
+    assert read_json(layout.report("train"))["qkeras"]["test_accuracy"] == report["accuracy"]["qkeras"]  # the softmax's argmax: the logits'
+    assert "2 outputs compared side by side: 'logits' (3; softmax 'classes' on the host), 'energy' (1)" in result.output
+    assert read_json(layout.report("bench"))["measurements"] and "2 outputs compared side by side" in (layout.reports_dir / "summary.md").read_text()
+    refused = CliRunner().invoke(main, [*arguments, "--name", "two_firmware", "--head", "firmware"])
+    assert refused.exit_code == 2 and "has 2 outputs; a head in firmware" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+
+
 def test_cli_user_mistakes_are_one_line_exit_2(tmp_path, tiny_spec_dict):
     tiny_spec_dict["hls"] = {"reuse_factr": 2}
     spec = tmp_path / "bad.yaml"

@@ -17,7 +17,7 @@ STEP_REPORTS = ("train", "convert", "estimate", "compile", "validate", "rtl", "b
 VALIDATION_KEYS = (
     "bit_exact", "samples", "mismatched_samples", "max_abs_diff", "argmax_agreement", "accuracy", "first_diverging_layer",
     "policy", "head", "firmware_head", "emulation_samples_per_s", "task", "task_note", "error", "reference", "input_type", "candidates",
-    "computed_in_float", "proof",
+    "computed_in_float", "proof", "outputs",
 )
 
 
