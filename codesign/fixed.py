@@ -229,9 +229,10 @@ def exact_scale(source: Fixed, scale: Fixed, bias: Fixed | None = None) -> Fixed
     return Fixed(integer + frac, integer, True)
 
 
-def covering(inputs: list[Fixed], carry: int = 0) -> Fixed:
-    """A type holding every value of every input (plus `carry` integer bits for a sum)."""
-    signed = any(source.signed for source in inputs)
+def covering(inputs: list[Fixed], carry: int = 0, signed: bool = False) -> Fixed:
+    """A type holding every value of every input (plus `carry` integer bits for a sum; `signed` for a difference, which
+    is negative where the second input is larger, whatever the inputs' signs)."""
+    signed = signed or any(source.signed for source in inputs)
     integer = max(source.integer + (1 if signed and not source.signed else 0) for source in inputs) + carry
     frac = max(source.frac for source in inputs)
     return Fixed(integer + frac, integer, signed)

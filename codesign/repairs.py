@@ -308,7 +308,7 @@ def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> Non
     if result is None:
         return
     op = layer.get_attr("op", "add") if kind_of(layer) is MERGE else None
-    cover = covering(inputs, 1 if op in ("add", "subtract") else 0)
+    cover = covering(inputs, 1 if op in ("add", "subtract") else 0, signed=op == "subtract")  # two unsigned inputs' difference is signed
     if op == "average":  # (a + b) * 0.5 lies between the inputs, with one more fraction bit (Keras's Average: 93 of 100 off)
         cover = Fixed(cover.width + 1, cover.integer, cover.signed)
     widened = cover if result.rounding == "TRN" and cover.width >= result.width and cover.frac >= result.frac else _also_holding(cover, result)
