@@ -139,7 +139,7 @@ class CompiledEmulator:
         self._function: Callable | None = None
         self._float32_input = False  # whether float32 data may stay float32 through the input cast (_input)
         try:
-            self._steps, self._output = self._plan()
+            self._steps, self._outputs = self._plan()
             self._reason = None
         except Declined as error:
             self._reason = str(error)
@@ -149,7 +149,7 @@ class CompiledEmulator:
         return self._reason
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The last layer's outputs for every sample (float64, exact)."""
+        """The firmware's outputs for every sample (float64, exact; several side by side)."""
         import tensorflow as tf
 
         if self._function is None:
@@ -163,7 +163,7 @@ class CompiledEmulator:
             chunk = np.asarray(x[start : start + CHUNK], dtype=dtype)  # chunk by chunk: 10,000 CIFAR images at once are 245 MB
             padded = np.concatenate([chunk, np.zeros((CHUNK - len(chunk), x.shape[1]), dtype)]) if len(chunk) < CHUNK else chunk
             parts.append(self._function(tf.constant(padded)).numpy()[: len(chunk)])
-        return np.concatenate(parts).astype(np.float64) / 2.0**self._output.frac
+        return np.concatenate(parts).astype(np.float64)
 
     def _run(self, x):
         import tensorflow as tf
@@ -171,12 +171,11 @@ class CompiledEmulator:
         tensors = {}
         for name, inputs, step in self._steps:
             tensors[name] = step(*[tensors[source] for source in inputs]) if inputs else step(x)
-        return tf.cast(tensors[self._steps[-1][0]], tf.float64)
+        outputs = [tf.reshape(tf.cast(tensors[name], tf.float64), (tf.shape(x)[0], -1)) * 2.0**-raw.frac for name, raw in self._outputs]
+        return outputs[0] if len(outputs) == 1 else tf.concat(outputs, axis=1)  # raw / 2^frac: exact in float64 below 2^53
 
     def _plan(self):
         """One closure per layer with its static range; Declined for anything outside the modelled subset."""
-        if len(self.emulator.output_names()) > 1:
-            raise Declined(f"{len(self.emulator.output_names())} outputs (the numpy emulator returns them side by side)")
         steps, described = [], {}
         self._after_pooling: dict[str, Callable] = {}  # max pooling -> the activation it runs before (_pooled_first)
         for layer in self.emulator.layers:
@@ -201,12 +200,14 @@ class CompiledEmulator:
                 step, raw = planner(self, layer, described[sources[0]])
             steps.append((name, sources, step))
             described[name] = raw
-        return steps, described[steps[-1][0]]
+        return steps, [(name, described[name]) for name in self.emulator.output_names()]
 
     def _pooled_first(self, layer: dict, described: dict) -> str | None:
         """The max pooling a relu/linear activation feeds alone, where its cast is monotone: pooling first gives the
         same values (a monotone function commutes with max) on a quarter of them (2x2). None otherwise."""
         if graph_kind(layer) is not ACTIVATION or len(layer["inputs"]) != 1 or layer["inputs"][0] not in described:
+            return None
+        if layer["name"] in self.emulator.output_names():  # a model's output too: its own values are returned
             return None
         consumers = [other for other in self.emulator.layers if layer["name"] in other["inputs"]]
         if len(consumers) != 1 or graph_kind(consumers[0]) not in (POOLING1D, POOLING2D) or layer["attributes"].get("activation") not in ("relu", "linear"):

@@ -595,14 +595,16 @@ def two_outputs():
 
 
 def two_outputs_conv():
-    """A streamed convolution whose quantized feature map is an output too, beside the classifier it feeds."""
+    """A convolution whose quantized feature map is an output too, beside the classifier it feeds through a max
+    pooling (the relu the TensorFlow-graph emulator would run after the pooling, were it not an output)."""
     from tensorflow import keras
 
     q = _q()
     inputs = keras.Input((6, 6, 2), name="inputs")
     x = q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant")(inputs)
     features = q.QActivation(q.quantized_relu(6, 2), name="features")(q.QConv2D(3, (3, 3), **_conv_kwargs(), name="conv1")(x))
-    logits = q.QDense(3, **_conv_kwargs(), name="out")(keras.layers.Flatten(name="flat")(features))
+    pooled = keras.layers.MaxPooling2D(2, name="pool")(features)
+    logits = q.QDense(3, **_conv_kwargs(), name="out")(keras.layers.Flatten(name="flat")(pooled))
     return _seeded(keras.Model(inputs, [logits, features]), 26)
 
 

@@ -111,3 +111,22 @@ def test_a_relu_feeding_a_max_pooling_runs_after_it_with_the_same_outputs(tiny_r
     assert compiled.unsupported() is None and set(compiled._after_pooling) == {"pool1"}
     x = np.random.default_rng(5).normal(0, 40, (1100, 8, 8, 1)).astype(np.float32)
     assert np.array_equal(compiled.predict(x), emulator.predict_numpy(x))
+
+
+@pytest.mark.slow
+def test_a_model_of_two_outputs_is_emulated_side_by_side_by_every_emulator(tmp_path):
+    """The corpus's two_outputs_conv: the logits and the relu's feature map, which also feeds a max pooling (so the
+    graph must not run that relu after the pooling): the TensorFlow graph, numpy and the C++ give the same outputs."""
+    from qkeras_corpus import CORPUS, build_saved, corpus_data
+
+    entry = next(entry for entry in CORPUS if entry.name == "two_outputs_conv")
+    entry.build().save(tmp_path / "model.h5")
+    np.savez(tmp_path / "data.npz", **corpus_data(entry))
+    layout = RunLayout(build_saved(entry, tmp_path))
+    emulator = VectorizedEmulator(layout.hls_dir)
+    compiled = CompiledEmulator(emulator)
+    assert emulator.output_names() == ["out", "features"] and compiled.unsupported() is None and not compiled._after_pooling
+    x = np.random.default_rng(6).uniform(-8, 8, (1100, 6, 6, 2)).astype(np.float32)
+    ours = compiled.predict(x)
+    assert ours.shape == (1100, 3 + 48) and np.array_equal(ours, emulator.predict_numpy(x))
+    assert np.array_equal(ours[:100], run_emulation(layout.library, layout.emulation_meta, x[:100], lambda _: None).outputs)
