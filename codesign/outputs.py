@@ -35,6 +35,13 @@ def scored_shape(model) -> tuple[int, ...] | None:
     return tuple(int(size) for size in model.outputs[0].shape[1:]) if several(model) else None
 
 
+def first_output(model, outputs: np.ndarray) -> np.ndarray:
+    """The part of `predicted`'s outputs that accuracy or error is measured on: all of a model of one output, the
+    first output in its own shape for a model of several (the data hold one set of labels)."""
+    shape = scored_shape(model)
+    return outputs if shape is None else outputs[:, :int(np.prod(shape))].reshape(len(outputs), *shape)
+
+
 def described(model, heads: list[dict] | None = None) -> list[dict] | None:
     """Each output's layer, values per sample and the float heads on the host that read it (output_heads's), in the order
     compared, for a model of several; None otherwise."""

@@ -111,7 +111,7 @@ def synthetic_inputs(model_path: Path, project, path: Path) -> Fixed:
     """An .npz of inputs uniform over every value of the input type (exactly representable), labelled with the
     model's own outputs (argmax for a vector output): what validation needs, marked synthetic."""
     from codesign.model import load_keras_model
-    from codesign.outputs import predicted, scored_shape
+    from codesign.outputs import first_output, predicted
 
     model = load_keras_model(model_path)
     fixed = input_type(project)
@@ -121,9 +121,7 @@ def synthetic_inputs(model_path: Path, project, path: Path) -> Fixed:
     for split, count in SYNTHETIC_SAMPLES.items():
         raw = rng.integers(int(fixed.low), int(fixed.high), size=(count, *shape), endpoint=True)
         x = (raw * fixed.lsb).astype(np.float32)
-        outputs, scored = predicted(model, x), scored_shape(model)
-        if scored is not None:  # several outputs: labels for the first, which is scored
-            outputs = outputs[:, :int(np.prod(scored))].reshape(count, *scored)
+        outputs = first_output(model, predicted(model, x))  # several outputs: labels for the first, which is scored
         y = outputs.argmax(axis=-1) if outputs.ndim == 2 and outputs.shape[1] > 1 else outputs.reshape(count, -1).astype(np.float32)
         arrays[f"x_{split}"], arrays[f"y_{split}"] = x, y
     np.savez(path, **arrays, synthetic=np.array(True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from codesign.fixed import Fixed
 from codesign.layers import inputs_of, is_batch_normalization, is_hgq_proxy_layer, is_input_layer, is_quantizer_layer, is_softmax_layer
+from codesign.outputs import several
 
 UNIT_SCALES = (None, 1, 1.0)  # alpha values that leave quantized_bits on its plain grid
 
@@ -116,13 +117,13 @@ def float_head(keras_model) -> dict | None:
     """The model's final activation when Keras computes it in float (softmax, sigmoid, tanh: the usual classifier
     and tagger heads), as {layer, function, folded}; `folded` when it is the activation of a weighted layer. None for a
     model of several outputs (output_heads)."""
-    return _head_of(keras_model.layers[-1]) if len(keras_model.outputs) == 1 else None
+    return None if several(keras_model) else _head_of(keras_model.layers[-1])
 
 
 def output_heads(keras_model) -> list[dict]:
     """A model of several outputs: the float heads (as float_head's) its outputs end on; the firmware then computes
     every output's logits, compared exactly, and the heads stay on the host."""
-    if len(keras_model.outputs) == 1:
+    if not several(keras_model):
         return []
     heads = []
     for name in keras_model.output_names:

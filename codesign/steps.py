@@ -61,12 +61,13 @@ def train_step(ctx: Context) -> dict:
     if ctx.spec.model.file:
         from codesign.model import load_keras_model
 
+        from codesign.outputs import several
         from codesign.quantizers import float_head, logits_model, output_heads
 
         model = load_keras_model(ctx.spec.model.file)
         _check_user_model(model, data, ctx.spec.model.file, ctx.spec.hls.precision)
         head, heads = float_head(model), output_heads(model)
-        if ctx.spec.hls.head == "firmware" and len(model.outputs) > 1:
+        if ctx.spec.hls.head == "firmware" and several(model):
             raise ModelError(f"{ctx.spec.model.file}: head 'firmware': the model has {len(model.outputs)} outputs; a head in firmware is "
                              "judged by its decision on a model of one output: build one per output, or leave the heads on the host")
         if head is None and ctx.spec.hls.head == "firmware":

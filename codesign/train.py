@@ -103,13 +103,12 @@ def _loss(data: Dataset):
 
 def evaluate(model, data: Dataset) -> dict:
     """Test-set accuracy (a classifier), MAE and RMSE (a regression), or a note saying why there is neither."""
-    from codesign.outputs import described, outputs_line, predicted, scored_shape, several
+    from codesign.outputs import described, first_output, outputs_line, predicted, several
     from codesign.validate import task_metrics, task_of
 
-    outputs = predicted(model, data.x_test)
-    shape = scored_shape(model) or tuple(outputs.shape[1:])
-    task, note = task_of(shape, data.y_test)
-    metrics = task_metrics(outputs[:, :int(np.prod(shape))] if several(model) else outputs, data.y_test, task)
+    scored = first_output(model, predicted(model, data.x_test))
+    task, note = task_of(tuple(scored.shape[1:]), data.y_test)
+    metrics = task_metrics(scored, data.y_test, task)
     if task is None:
         return {"note": note}
     return {f"test_{key}": value for key, value in metrics.items()} | ({"note": outputs_line(described(model))} if several(model) else {})

@@ -19,6 +19,7 @@ from codesign.errors import CompileFailed, ModelError
 from codesign.fixed import Fixed, exact_type_of
 from codesign.layers import average_window, is_batch_normalization, is_quantizer_layer, producer_past_identities
 from codesign.layout import RunLayout
+from codesign.outputs import several
 from codesign.progress import Progress
 from codesign.repairs import FLOAT_WEIGHT_WIDTH
 from codesign.quantizers import (TABLE_FUNCTIONS, UNIT_SCALES, activation_function, activation_quantizer, computed_in_float, first_layer,
@@ -287,9 +288,9 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
             "quantized_po2 with fewer bits (larger smallest weights)"
         )
     function = _table_function(layer)
-    if function is not None and (layer is not keras_model.layers[-1] or len(keras_model.outputs) > 1):
-        ending = ("end the network on it (a head: on the host, or in firmware judged by its decision)" if len(keras_model.outputs) == 1 else
-                  "a head (on the host, or in firmware judged by its decision) ends a model of one output: build one per output")
+    if function is not None and (layer is not keras_model.layers[-1] or several(keras_model)):
+        ending = ("a head (on the host, or in firmware judged by its decision) ends a model of one output: build one per output"
+                  if several(keras_model) else "end the network on it (a head: on the host, or in firmware judged by its decision)")
         return (
             f"hls4ml computes {function} with lookup tables, an approximation of Keras's {function} that no fixed-point type "
             f"makes exact: {ending}, or use a quantized activation in its place (quantized_relu, or quantized_tanh/quantized_sigmoid "
