@@ -174,3 +174,9 @@ def is_linear_quantizer(keras_layer) -> bool:
 def is_quantized_bits(quantizer) -> bool:
     """A linear quantizer: hls4ml makes a quantized_bits activation a linear one with a cast."""
     return type(quantizer).__name__ == "quantized_bits"
+
+
+def is_step_quantizer(quantizer) -> bool:
+    """A binary or ternary quantizer: hls4ml computes it as an activation of its own (binary_tanh, ternary_tanh, or a
+    thresholded batch normalization), never as the cast of the layer before it."""
+    return type(quantizer).__name__ in ("binary", "ternary")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from codesign.layers import inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
-from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits
+from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer
 
 
 def refusal(keras_model) -> str | None:
@@ -119,6 +119,28 @@ def ignored_settings(keras_model) -> str | None:
         if config.get("groups", 1) != 1:
             return (f"layer '{layer.name}' ({type(layer).__name__} with groups={config['groups']}): hls4ml 1.3 converts it as one "
                     "ungrouped kernel (a different function): use groups=1, or one convolution per group and a Concatenate")
+        dropped = _binary_or_ternary_setting(activation_quantizer(layer))
+        if dropped:
+            return f"layer '{layer.name}' ({type(layer).__name__} of {activation_quantizer(layer)}): {dropped}"
+    return None
+
+
+def _binary_or_ternary_setting(quantizer) -> str | None:
+    """What hls4ml 1.3 does not build of a binary or ternary activation, or None. Its binary_tanh and ternary_tanh
+    write -1, 0 and +1 whatever the quantizer's alpha or binary's use_01 (QKeras's values: -2/+2, 0/1; 100 of 100
+    samples off, found by hand); a ternary threshold of exactly 0.5 leaves a TernaryTanh layer that no template writes
+    (ExtractTernaryThreshold takes every other threshold into a thresholded batch normalization), so the firmware
+    never computes its output (200 of 200 off)."""
+    if not is_step_quantizer(quantizer):
+        return None
+    name, alpha = type(quantizer).__name__, quantizer.alpha
+    if alpha is not None and (isinstance(alpha, str) or np.any(np.asarray(alpha, dtype=float) != 1.0)):
+        return f"hls4ml 1.3 writes -1, 0 and +1 and drops alpha={alpha!r} (a different function): use alpha=1 (scale the next layer's kernel)"
+    if name == "binary" and quantizer.use_01:
+        return "hls4ml 1.3 writes -1 and +1 and drops use_01 (a different function): use binary(alpha=1)"
+    if name == "ternary" and quantizer.threshold is not None and float(quantizer.threshold) == 0.5:
+        return ("hls4ml 1.3 writes no C++ for a ternary activation of threshold 0.5, so the firmware never computes it: use another "
+                "threshold (QKeras's default is 0.33)")
     return None
 
 

@@ -162,7 +162,8 @@ def traced_divergence(layout: RunLayout, model, x: np.ndarray, traced_layers: di
     from codesign.layers import inputs_of, is_quantizer_layer
 
     order = EmulationMeta.read(layout.emulation_meta).traced_layers
-    in_firmware = {layer["name"] for layer in order}
+    names = {layer.name for layer in model.layers}
+    in_firmware = {layer["name"] for layer in order} | {_keras_owner(layer["name"], names) for layer in order}
     merged = {inputs_of(layer)[0]: layer.name for layer in model.layers
               if is_quantizer_layer(layer) and layer.name not in in_firmware and len(inputs_of(layer)) == 1}
     return first_divergence(order, traced_layers, keras_layer_outputs(model, x), merged)
@@ -171,9 +172,12 @@ def traced_divergence(layout: RunLayout, model, x: np.ndarray, traced_layers: di
 def _keras_owner(name: str, keras: dict) -> str | None:
     """The Keras layer a firmware layer computes (all or the end of): itself, or the one hls4ml split it from and named
     it after ('conv_alpha', an auto_po2 scale; 'fc_relu' and 'fc_quantized_bits', its activation: layers.split_activation):
-    the longest Keras name it extends."""
+    the longest Keras name it extends. hls4ml names a batch normalization merged with the binary or ternary activation
+    after it 'bnbt_' and the normalization's name ('<activation>_scale' for the one it adds for a ternary's threshold)."""
     from codesign.layers import split_owner
 
+    if name not in keras and name.startswith("bnbt_"):
+        name = name.removeprefix("bnbt_")
     return name if name in keras else split_owner(name, keras)
 
 

@@ -184,6 +184,50 @@ def test_a_setting_hls4ml_drops_is_named_before_any_work(setting, named, tmp_pat
     assert estimated.exit_code == 0 and any(named in note for note in json.loads((tmp_path / "e.json").read_text())["notes"]), estimated.output
 
 
+@pytest.mark.parametrize(("quantizer", "named"), [
+    ("binary(alpha=2)", "hls4ml 1.3 writes -1, 0 and +1 and drops alpha=2"),  # 100 of 100 samples off
+    ("binary(use_01=True)", "hls4ml 1.3 writes -1 and +1 and drops use_01"),  # 100 of 100 off
+    ("ternary(alpha=1, threshold=0.5)", "hls4ml 1.3 writes no C++ for a ternary activation of threshold 0.5"),  # 200 of 200 off
+])
+def test_a_binary_or_ternary_setting_hls4ml_drops_is_named_before_any_work(quantizer, named, tmp_path):
+    """hls4ml's binary_tanh and ternary_tanh write -1, 0 and +1 whatever the quantizer's alpha or use_01, and no C++ at
+    all for a ternary threshold of 0.5 (the firmware then never computes it): refused, the layer named, nothing built."""
+    import qkeras
+    import tensorflow as tf
+
+    bits = "quantized_bits(6,1,alpha=1)"
+    inputs = tf.keras.Input((8,))
+    hidden = qkeras.QActivation(quantizer, name="step")(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits)(inputs))
+    tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer=bits, bias_quantizer=bits)(hidden)).save(tmp_path / "m.h5")
+    spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path, (8,)))}})
+    with pytest.raises(ModelError, match=re.escape(f"layer 'step' (QActivation of ") + ".*" + re.escape(named)):
+        build_run(spec, tmp_path / "run", lambda _: None)
+    assert not (tmp_path / "run" / "hls").exists()
+
+
+def test_a_layer_hls4ml_writes_no_call_for_is_refused_by_the_conversion():
+    """The conversion's own check, whatever the layer: a graph layer with no C++ call and an array of its own (a ternary
+    of threshold 0.5, past the model-level refusal) is named before anything is written; a Flatten (no call, its
+    input's array under another name) is not."""
+    import hls4ml
+    import qkeras
+    import tensorflow as tf
+
+    from codesign.convert import check_layers_written
+    from codesign.hls4ml_graph import hls4ml_graph
+
+    def graph(quantizer: str):
+        bits = "quantized_bits(6,1,alpha=1)"
+        inputs = tf.keras.Input((4, 2))
+        hidden = qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits)(tf.keras.layers.Flatten()(inputs))
+        model = tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer=bits, bias_quantizer=bits)(qkeras.QActivation(quantizer, name="step")(hidden)))
+        return hls4ml_graph(model, hls4ml.utils.config_from_keras_model(model, granularity="name"), "cannot convert", backend="Vitis")
+
+    with pytest.raises(ModelError, match=re.escape("layer 'step' (TernaryTanh): hls4ml 1.3 writes no C++ call for it")):
+        check_layers_written(graph("ternary(alpha=1, threshold=0.5)"))
+    check_layers_written(graph("ternary(alpha=1)"))
+
+
 def test_missing_custom_objects_are_named(tmp_path):
     import tensorflow as tf
 
