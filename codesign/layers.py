@@ -86,6 +86,8 @@ PARAMETRIZED_ACTIVATION = Kind("ParametrizedActivation", "activation",  # a leak
 HARD_ACTIVATION = Kind("HardActivation", "activation", {key: why for key, why in _TABLE_ACTIVATION.items() if key != "proof"})
 PRELU = Kind("PReLU", "activation", {key: why for key, why in _TABLE_ACTIVATION.items() if key not in ("exact_type", "proof")})  # an alpha per value
 TERNARY_TANH = Kind("TernaryTanh", "activation", dict(_TABLE_ACTIVATION))
+BATCHNORM_QUANTIZED_TANH = Kind("BatchNormalizationQuantizedTanh", "activation",  # a ternary (or binary) activation and the scale before it
+                                {key: why for key, why in _TABLE_ACTIVATION.items() if key != "proof"})
 SOFTMAX = Kind("Softmax", "softmax", {**_TABLE_ACTIVATION, "exact_type": "a lookup table: no exact type exists"}, kernel="softmax")
 POOLING1D = Kind("Pooling1D", "pooling", {"rtl": NOT_A_KERNEL}, kernel="pooling1d")
 POOLING2D = Kind("Pooling2D", "pooling", {"rtl": NOT_A_KERNEL}, kernel="pooling2d")
@@ -123,7 +125,7 @@ TIME_DISTRIBUTED = Kind("TimeDistributed", "reshape", {"exact_type": KEEPS_ITS_T
 
 KINDS = (INPUT, DENSE, CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, POINTWISE_CONV1D,
          POINTWISE_CONV2D, BATCH_NORMALIZATION, APPLY_ALPHA, ACTIVATION, PARAMETRIZED_ACTIVATION, HARD_ACTIVATION, PRELU,
-         TERNARY_TANH, SOFTMAX, POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, TRANSPOSE, REPACK, CLONE,
+         TERNARY_TANH, BATCHNORM_QUANTIZED_TANH, SOFTMAX, POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, TRANSPOSE, REPACK, CLONE,
          ZERO_PADDING1D, ZERO_PADDING2D, CROPPING1D, CROPPING2D, RESIZE, MERGE, CONCATENATE, LSTM, GRU, BIDIRECTIONAL, TIME_DISTRIBUTED)
 _BY_NAME = {name: kind for kind in KINDS for name in (kind.name, *kind.aliases)}
 

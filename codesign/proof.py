@@ -25,12 +25,12 @@ import numpy as np
 from codesign.exact import PASSIVE_FUNCTIONS
 from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, CROPPING1D, CROPPING2D, DENSE,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, CROPPING1D, CROPPING2D, DENSE,
     DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, HARD_ACTIVATION, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
     POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
     is_quantizer_layer, kind_of, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware,
 )
-from codesign.quantizers import activation_quantizer, first_layer, quantizer_type, unquantized_weights
+from codesign.quantizers import activation_quantizer, first_layer, is_step_quantizer, quantizer_type, unquantized_weights
 from codesign.vectorized import VectorizedEmulator, exponent_width, max_pool_padding
 
 GRID_LIMIT = 2**22  # the most values a cast is checked on, one by one
@@ -337,6 +337,8 @@ class _Analysis:
             return self._folded_quantizer(owner, name if self._separable_half(name) else None)  # else its '<owner>_linear'
         if is_quantizer_layer(layer):
             return layer.quantizer
+        if is_step_quantizer(activation_quantizer(layer)):  # computed by the activation hls4ml splits off, '<name>_binary'
+            return None
         folded = activation_quantizer(layer) or self._folded_quantizer(name, name)
         if folded is not None and kind_of(layer) is ACTIVATION:  # a Keras relu holding the next QActivation's cast
             return _Composed(layer.activation, folded)
@@ -655,6 +657,8 @@ class _Analysis:
         result = Fixed.of(layer["types"]["result_t"])
         relu = layer["attributes"].get("activation") == "relu"
         pre = (lambda raw: np.maximum(raw, 0)) if relu else None
+        if layer["attributes"].get("activation") == "binary_tanh":
+            return self._steps(layer, source, finding, [np.zeros(1)], [0])
         if layer["attributes"].get("activation") not in ("relu", "linear"):
             _fail(finding, "not analysed", f"activation '{layer['attributes'].get('activation')}' (a lookup table) is not analysed")
             return source
@@ -666,6 +670,72 @@ class _Analysis:
 
             keras_function = keras.activations.relu  # a float relu: exact on every value it sees
         return self._cast(finding, source, result, keras_function, pre)
+
+    @implements("proof", BATCHNORM_QUANTIZED_TANH)
+    def _thresholded(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's ternary activation: the scale it adds before it for QKeras's threshold ('<activation>_scale'), merged
+        with it (nnet::normalize_ternary_tanh): +1 above threshold_hi, -1 at or below threshold_lo, else 0, per channel,
+        the thresholds in the input's type. A Keras batch normalization merged the same way (computed in float32 by
+        QKeras), or a binary one (xnor bits, 0 for -1, that the next layer reads its own way): not analysed."""
+        if "threshold_hi" not in layer["weights"]:
+            _fail(finding, "not analysed", "a batch normalization merged with a binary activation writes xnor bits: not analysed")
+            return source
+        if layer["name"].removeprefix("bnbt_") in self.keras or not layer["name"].endswith("_scale"):
+            _fail(finding, "not analysed", "a Keras batch normalization merged with the ternary activation after it: not analysed")
+            return source
+        thresholds = [self.emulator.weights(layer, key) for key in ("threshold_lo", "threshold_hi")]
+        fracs = [Fixed.of(layer["types"][f"{key}_t"]).frac for key in ("threshold_lo", "threshold_hi")]
+        activation = layer["name"].removeprefix("bnbt_").removesuffix("_scale")
+        self.folded.add(activation)  # the QActivation this layer computes, under another name
+        return self._steps(layer, source, finding, thresholds, fracs, keras_name=activation)
+
+    def _steps(self, layer: dict, source: Bounds, finding: Finding, thresholds: list[np.ndarray], fracs: list[int],
+               keras_name: str | None = None) -> Bounds:
+        """A step function of -1, 0 and +1 cast into the result type: binary_tanh (-1 below 0, +1 from 0: one threshold,
+        0, reached from above) or a ternary (-1 at or below its lower threshold, +1 above its upper one), thresholds per
+        channel. Checked against QKeras's quantizer there on every input value the bounds allow, or, past GRID_LIMIT
+        values over all channels, on both sides of each step and at the ends (QKeras's binary and ternary are monotone
+        step functions: agreeing there, they agree everywhere)."""
+        result = Fixed.of(layer["types"]["result_t"])
+        keras_function = self.keras_function(keras_name or layer["name"])
+        frac = max(source.frac, *fracs)
+        channel = np.arange(len(source.low)) % len(thresholds[0])
+        steps = [threshold.astype(np.float64) * 2.0 ** (frac - threshold_frac) for threshold, threshold_frac in zip(thresholds, fracs)]
+
+        def firmware(raw: np.ndarray, index: np.ndarray) -> np.ndarray:  # raw at the source's frac
+            scaled = raw * 2.0 ** (frac - source.frac)
+            if len(steps) == 1:  # binary_tanh: data >= 0
+                level = np.where(scaled >= steps[0][index], 1.0, -1.0)
+            else:  # normalize_ternary_tanh: data > hi, data <= lo
+                level = np.where(scaled > steps[1][index], 1.0, np.where(scaled <= steps[0][index], -1.0, 0.0))
+            return quantize(level, 0, result)
+
+        bounds = Bounds(firmware(source.low, channel), firmware(source.high, channel), result.frac)  # both monotone
+        if keras_function is None:
+            _fail(finding, "not analysed", "no QKeras quantizer at this layer to compare its steps with")
+            return bounds
+        ranges = [(float(source.low[channel == index].min()), float(source.high[channel == index].max())) for index in range(len(steps[0]))]
+        every = sum(high - low + 1 for low, high in ranges) <= GRID_LIMIT
+        for index, (low, high) in enumerate(ranges):
+            if every:
+                raw = np.arange(low, high + 1)
+            else:
+                edges = np.array([step[index] * 2.0 ** (source.frac - frac) for step in steps])
+                raw = np.unique(np.clip(np.concatenate([np.floor(edges) + offset for offset in (-2, -1, 0, 1, 2)] + [[low, high]]), low, high))
+            values = raw * 2.0**-source.frac
+            if not np.array_equal(values.astype(np.float32), values):
+                self._float32(finding, f"QKeras holds values of {source.values()} in float32, not all exactly")
+                if not self.exact:
+                    return bounds
+            got = firmware(raw, np.full(len(raw), index)) * result.lsb
+            expected = np.asarray(keras_function(values.astype(np.float32)), dtype=np.float64).reshape(-1)
+            wrong = np.flatnonzero(got != expected)
+            if len(wrong):
+                finding.witness = float(values[wrong[0]])
+                _fail(finding, "rounding", f"channel {index}: x = {values[wrong[0]]!r} gives {got[wrong[0]]!r} in the firmware "
+                                           f"({result.hls4ml()}), {expected[wrong[0]]!r} in QKeras ({len(wrong):,} of {len(raw):,} values differ)")
+                return bounds
+        return bounds
 
     @implements("proof", HARD_ACTIVATION)
     def _hard_activation(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:

@@ -478,6 +478,23 @@ def hard_activation(quantizer: str):
     return build
 
 
+def step_activation(quantizer: str):
+    """A QKeras binary or ternary activation between QDenses: hls4ml's binary_tanh (-1 below 0, +1 from 0), or for a
+    ternary the scale it adds for QKeras's threshold merged with it into normalize_ternary_tanh (its two thresholds)."""
+    def build():
+        return _between_quantizers(_q().QActivation(quantizer, name="act1"), 29)
+
+    return build
+
+
+def binary_kwarg():
+    """A QDense with activation='binary(alpha=1)': hls4ml splits the activation off ('fc1_binary'), the QDense's own
+    result not cast by it."""
+    q = _q()
+    return _sequential([q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+                        q.QDense(6, **_conv_kwargs(), activation="binary(alpha=1)", name="fc1"), q.QDense(3, **_conv_kwargs(), name="out")], (10,), 30)
+
+
 def softmax_inside():
     """A Keras Softmax layer inside the network (an attention-like normalization): hls4ml's lookup tables approximate
     it; hls4ml named its config struct 'Softmax_config' and called 'softmax_config' (g++ refused it)."""
@@ -682,6 +699,11 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("two_outputs", two_outputs, (10,), on_grid=False),
     CorpusModel("two_outputs_conv", two_outputs_conv, (6, 6, 2), on_grid=False),
     CorpusModel("two_outputs_conv_stream", two_outputs_conv, (6, 6, 2), io_type="io_stream", on_grid=False),
+    CorpusModel("binary_activation", step_activation("binary(alpha=1)"), (10,), on_grid=False),
+    CorpusModel("binary_kwarg", binary_kwarg, (10,), on_grid=False),
+    CorpusModel("ternary_activation", step_activation("ternary(alpha=1)"), (10,), on_grid=False),
+    CorpusModel("ternary_activation_stream", step_activation("ternary(alpha=1)"), (10,), io_type="io_stream", on_grid=False),
+    CorpusModel("ternary_threshold_on_the_grid", step_activation("ternary(alpha=1, threshold=0.25)"), (10,), on_grid=False),
 ]
 
 
