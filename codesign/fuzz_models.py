@@ -25,7 +25,9 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 6 (2026-12-07) draws a Keras PReLU (an alpha per value, seeded as the weights), generation 5 those of 1376-1382.
 # Generation 7 (2026-12-08) draws a second output twice as often, and as a Dense of its own on what the last Dense reads
 # (_second_output) as well as the sigmoid of the logits, the only one before; generation 6 those of 1382-1388.
-GENERATION = 7
+# Generation 8 (2026-12-09) draws binary and ternary activations among the activation quantizers (docs/proof.md);
+# generation 7 those of 1389-1395.
+GENERATION = 8
 LEAKY_ALPHAS = (0.25, 0.3, 0.1, 0.01)  # Keras's default 0.3 and the usual others: most are no power of two
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
 _GENERATION_3 = (_GENERATION_2[0], _GENERATION_2[1] + ("leaky_relu",), _GENERATION_2[2] + ("leaky_relu",))
@@ -34,6 +36,7 @@ DRAWN = {1: (ACTIVATION_QUANTIZERS, SPATIAL_KINDS, FLAT_KINDS), 2: _GENERATION_2
 DRAWN[5] = DRAWN[4]  # the same kinds, a leaky relu's alpha drawn
 DRAWN[6] = (DRAWN[5][0], DRAWN[5][1] + ("prelu",), DRAWN[5][2] + ("prelu",))
 DRAWN[7] = DRAWN[6]  # the same kinds, a second output drawn more often and of two kinds
+DRAWN[8] = (DRAWN[7][0] + ("binary(alpha=1)", "ternary(alpha=1)"), DRAWN[7][1], DRAWN[7][2])
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
 
