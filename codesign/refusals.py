@@ -12,7 +12,20 @@ from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_qu
 def refusal(keras_model) -> str | None:
     """Why a build refuses the model, or None: what hls4ml cannot convert, or would lose."""
     return (unconvertible(keras_model) or scaled_separable_kernels(keras_model) or quantizer_merged_away(keras_model)
-            or converted_otherwise(keras_model))
+            or batch_scaled_activation(keras_model) or converted_otherwise(keras_model))
+
+
+def batch_scaled_activation(keras_model) -> str | None:
+    """An activation quantizer with alpha='auto' or 'auto_po2': QKeras computes that scale from each batch it is called
+    on, so one sample's output depends on the others beside it, which no firmware can reproduce (12 of 200 samples off,
+    found by hand), or None."""
+    for layer in keras_model.layers:
+        quantizer = activation_quantizer(layer)
+        if is_quantized_bits(quantizer) and isinstance(quantizer.alpha, str):
+            return (f"layer '{layer.name}' ({type(layer).__name__} of {quantizer}): QKeras computes alpha='{quantizer.alpha}' "
+                    "from each batch it quantizes, so one sample's output depends on the other samples beside it, which no "
+                    "firmware reproduces: use alpha=1 on activations (a scale belongs on a kernel)")
+    return None
 
 
 def converted_otherwise(keras_model) -> str | None:
@@ -38,7 +51,7 @@ def unconvertible(keras_model) -> str | None:
         shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
         return f"layer {shown} is not supported by hls4ml; replace or remove it"
     return (scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
-            or _normalized_axis(keras_model) or _merge_of_many(keras_model))
+            or _hard_recurrent_activation(keras_model) or _normalized_axis(keras_model) or _merge_of_many(keras_model))
 
 
 def _merge_of_many(keras_model) -> str | None:
@@ -81,6 +94,27 @@ def _unconverted_activation(keras_model) -> str | None:
             return (f"layer '{layer.name}' (QActivation({shown!r})): hls4ml 1.3 does not convert it ({error}): it converts a "
                     "QActivation of quantized_bits, quantized_relu, quantized_tanh, quantized_sigmoid, binary or ternary; a float "
                     "function goes in a Keras Activation layer (Activation('relu'))")
+    return None
+
+
+def _hard_recurrent_activation(keras_model) -> str | None:
+    """A QSimpleRNN, QLSTM or QGRU whose activation or recurrent activation hls4ml's QKeras reader makes a hard one
+    (quantized_tanh or quantized_sigmoid, QLSTM's default activation among them): its recurrent converter asserts
+    'Hard activation not supported'. Asked of that reader itself."""
+    from hls4ml.converters.keras.qkeras import get_activation_quantizer
+
+    for layer in keras_model.layers:
+        if type(layer).__name__ not in ("QSimpleRNN", "QLSTM", "QGRU"):
+            continue
+        config = layer.get_config()
+        for key in ("activation", "recurrent_activation"):
+            if key not in config or isinstance(config[key], str):
+                continue
+            converted = get_activation_quantizer({"class_name": type(layer).__name__, "config": config}, ["input"], activation_name=key)
+            if converted["class_name"] == "HardActivation":
+                return (f"layer '{layer.name}' ({type(layer).__name__} with {key} {getattr(layer, key)}): hls4ml 1.3 converts no hard "
+                        f"activation inside a recurrent layer: give {key} as a float function ('tanh', 'sigmoid'), or the quantizer with "
+                        "use_real_tanh=True / use_real_sigmoid=True")
     return None
 
 

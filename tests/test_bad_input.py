@@ -128,6 +128,8 @@ def _unconvertible(kind: str):
         inputs = tf.keras.Input((4, 3))
         return tf.keras.Model(inputs, tf.keras.layers.BatchNormalization(axis=1, name="bn")(qkeras.QDense(5, kernel_quantizer=bits)(inputs)))
     inputs = tf.keras.Input((4, 3))
+    if kind == "qlstm_hard":  # QLSTM's default activation, quantized_tanh: hls4ml's recurrent converter asserts
+        return tf.keras.Model(inputs, qkeras.QLSTM(4, kernel_quantizer=bits, recurrent_quantizer=bits, bias_quantizer=bits, name="rnn")(inputs))
     return tf.keras.Model(inputs, qkeras.QLSTM(4, activation="tanh", recurrent_activation="sigmoid", kernel_quantizer=bits, recurrent_quantizer=bits,
                                                bias_quantizer=bits, state_quantizer="quantized_bits(8,2,alpha=1)", name="rnn")(inputs))
 
@@ -138,6 +140,7 @@ def _unconvertible(kind: str):
     ("float_qactivation", "layer 'act' (QActivation('relu')): hls4ml 1.3 does not convert it"),  # hls4ml: unsupported activation 'unknown'
     ("hswish", "layer 'act' (QActivation('quantized_hswish(6,2)')): hls4ml 1.3 does not convert it"),
     ("qlstm_state", "layer 'rnn' (QLSTM with state_quantizer quantized_bits(8,2,0,alpha=1))"),  # hls4ml converts it, g++ fails
+    ("qlstm_hard", "layer 'rnn' (QLSTM with activation quantized_tanh(8)): hls4ml 1.3 converts no hard activation"),  # its assert
     ("normalized_axis", "layer 'bn' (BatchNormalization over axis 1): hls4ml 1.3 normalizes the last axis only"),  # numpy's broadcast error
     ("three_inputs", "layer 'sum' (Add of 3 inputs): hls4ml 1.3 merges two tensors at a time"),
 ])
@@ -188,10 +191,12 @@ def test_a_setting_hls4ml_drops_is_named_before_any_work(setting, named, tmp_pat
     ("binary(alpha=2)", "hls4ml 1.3 writes -1, 0 and +1 and drops alpha=2"),  # 100 of 100 samples off
     ("binary(use_01=True)", "hls4ml 1.3 writes -1 and +1 and drops use_01"),  # 100 of 100 off
     ("ternary(alpha=1, threshold=0.5)", "hls4ml 1.3 writes no C++ for a ternary activation of threshold 0.5"),  # 200 of 200 off
+    ("quantized_bits(6,2,alpha='auto_po2')", "QKeras computes alpha='auto_po2' from each batch it quantizes"),  # 12 of 200 off
 ])
-def test_a_binary_or_ternary_setting_hls4ml_drops_is_named_before_any_work(quantizer, named, tmp_path):
+def test_an_activation_no_firmware_computes_is_named_before_any_work(quantizer, named, tmp_path):
     """hls4ml's binary_tanh and ternary_tanh write -1, 0 and +1 whatever the quantizer's alpha or use_01, and no C++ at
-    all for a ternary threshold of 0.5 (the firmware then never computes it): refused, the layer named, nothing built."""
+    all for a ternary threshold of 0.5 (the firmware then never computes it); QKeras scales an activation with
+    alpha='auto_po2' by what it finds in each batch: refused, the layer named, nothing built."""
     import qkeras
     import tensorflow as tf
 
