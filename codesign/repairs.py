@@ -17,10 +17,11 @@ from codesign.config import parse_ap_fixed
 from codesign.errors import SpecError
 from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, CONCATENATE, CROPPING1D, CROPPING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CONCATENATE, CROPPING1D, CROPPING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE,
     PARAMETRIZED_ACTIVATION, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+    split_owner,
 )
-from codesign.quantizers import batchnorm_scale_shift
+from codesign.quantizers import activation_quantizer, batchnorm_scale_shift
 
 FLOAT_WEIGHT_WIDTH = 48  # the widest type a float layer's weights are stored in exactly (float32: 24 significant bits each)
 SETTINGS = "CodesignRepairs"  # the key of HLSConfig.Model the passes read: {repairs, exact_accumulators, layers}
@@ -247,6 +248,40 @@ def keep_user_transposes(graph, _settings: dict) -> None:
                 flatten._channels_last_keep_transpose = True
 
 
+def ternary_thresholds_in_their_input_type(graph, _settings: dict) -> None:
+    """hls4ml floors a ternary activation's two thresholds onto its input's grid, typed as that input, when it merges
+    them with the scale it adds for QKeras's threshold (BatchNormalizationQuantizedTanh.set_thresholds), one per input
+    value. normalize_ternary_tanh takes them in its input's type, and streamed packs its output by their count. A pass
+    that retypes that input after (exact accumulators, a spec's override) left them in the old type (g++: no matching
+    function; fuzz seed 1397 model 6) and on the old grid, and streamed after a convolution (a count of values, not of
+    channels) no candidate compiled (seed 1397 model 5). The thresholds are the same for every value: computed again as
+    hls4ml does, from QKeras's threshold, on the input's final grid and in its type, one per channel (n_filt)."""
+    keras_model = graph.config.config.get("KerasModel")
+    for layer in graph.get_layers():
+        if kind_of(layer) is not BATCHNORM_QUANTIZED_TANH or "threshold_hi" not in layer.weights or keras_model is None:
+            continue
+        source = layer.get_input_variable()
+        fixed, channels = of_precision(source.type.precision), int(source.shape[-1])
+        threshold = _ternary_threshold(keras_model, layer.name.removeprefix("bnbt_").removesuffix("_scale"))
+        if fixed is None or threshold is None:
+            continue
+        scale = 0.5 / threshold  # hls4ml's ExtractTernaryThreshold, then set_thresholds (bias 0), in float64
+        for key, value in (("threshold_hi", 0.5 / scale), ("threshold_lo", -0.5 / scale)):
+            _replace_weights(layer, key, np.full(channels, np.floor(value * 2.0**fixed.frac) / 2.0**fixed.frac), fixed)
+        layer.set_attr("n_filt", channels)
+
+
+def _ternary_threshold(keras_model, name: str) -> float | None:
+    """QKeras's threshold of the ternary activation hls4ml named `name` (a QActivation, or '<layer>_ternary' split off a
+    layer's activation=), as hls4ml reads it (0.33 when unset); None for anything else."""
+    layers = {layer.name: layer for layer in keras_model.layers}
+    owner = name if name in layers else split_owner(name, layers)
+    quantizer = activation_quantizer(layers[owner]) if owner else None
+    if type(quantizer).__name__ != "ternary" or isinstance(quantizer.threshold, str):
+        return None
+    return 0.33 if quantizer.threshold is None else float(quantizer.threshold)
+
+
 FIRST_PASSES = (("keep_user_transposes", keep_user_transposes),)  # (pass, what it does): before hls4ml's 'convert' flow
 
 PASSES = (  # (pass, the setting that switches it on (None: every conversion), what it does), in the order they run
@@ -257,6 +292,7 @@ PASSES = (  # (pass, the setting that switches it on (None: every conversion), w
     ("signed_max_pool_inputs", "repairs", signed_max_pool_inputs),
     ("exact_types", "exact_accumulators", exact_types),
     ("type_overrides", "layers", type_overrides),
+    ("ternary_thresholds_in_their_input_type", None, ternary_thresholds_in_their_input_type),
     ("resize_in_its_input_type", None, resize_in_its_input_type),
     ("softmax_config_name", None, softmax_config_name),
 )
