@@ -30,7 +30,27 @@ def batch_scaled_activation(keras_model) -> str | None:
 
 def converted_otherwise(keras_model) -> str | None:
     """A setting hls4ml converts into another function (the design it builds computes something else), or None."""
-    return ignored_settings(keras_model) or dense_quantizers_dropped(keras_model)
+    return ignored_settings(keras_model) or dense_quantizers_dropped(keras_model) or inverted_binary_thresholds(keras_model)
+
+
+def inverted_binary_thresholds(keras_model) -> str | None:
+    """A batch normalization with a negative scale (gamma) right before a binary activation, or None: hls4ml merges the
+    two into one compare per channel, x >= -bias / scale (BatchNormalizationQuantizedTanh, normalize_binary_tanh),
+    which holds for a positive scale only: a channel of negative scale comes out inverted (200 of 200 samples off,
+    found by hand; the float32 normalization was the reason given)."""
+    for layer in keras_model.layers:
+        quantizer = activation_quantizer(layer) if is_quantizer_layer(layer) else None
+        producer = producer_past_identities(layer)
+        if type(quantizer).__name__ != "binary" or producer is None or not is_batch_normalization(producer) or not producer.scale:
+            continue
+        negative = np.flatnonzero(np.asarray(producer.gamma.numpy()) < 0)
+        if len(negative):
+            shown = ", ".join(map(str, negative[:8])) + (", ..." if len(negative) > 8 else "")
+            return (f"layer '{producer.name}' ({type(producer).__name__} before the binary activation '{layer.name}'): hls4ml 1.3 merges "
+                    f"them into one compare per channel, x >= -bias / scale, right for a positive scale only: channel{'s' if len(negative) > 1 else ''} {shown} "
+                    f"(gamma < 0) would come out inverted. Fold the normalization into the layer before it (QDenseBatchnorm, "
+                    "QConv2DBatchnorm), or keep gamma positive")
+    return None
 
 
 def unsupported_layers(keras_model) -> list[tuple[str, str]]:

@@ -210,6 +210,31 @@ def test_an_activation_no_firmware_computes_is_named_before_any_work(quantizer, 
     assert not (tmp_path / "run" / "hls").exists()
 
 
+def test_a_batch_normalization_of_negative_scale_before_a_binary_activation_is_named_before_any_work(tmp_path):
+    """hls4ml merges a batch normalization and the binary activation after it into x >= -bias / scale per channel,
+    inverted where gamma < 0 (200 of 200 samples off): refused, its channels named; with every gamma positive it builds."""
+    import qkeras
+    import tensorflow as tf
+
+    def saved(gamma: np.ndarray) -> Path:
+        bits = "quantized_bits(6,1,alpha=1)"
+        inputs = tf.keras.Input((8,))
+        normalization = tf.keras.layers.BatchNormalization(name="bn")
+        hidden = qkeras.QActivation("binary(alpha=1)", name="step")(normalization(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits)(inputs)))
+        model = tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer=bits, bias_quantizer=bits)(hidden))
+        normalization.set_weights([gamma, np.full(4, 0.25), np.zeros(4), np.ones(4)])
+        path = tmp_path / f"m{int(gamma.min() > 0)}.h5"
+        model.save(path)
+        return path
+
+    from codesign.refusals import refusal
+    from codesign.model import load_keras_model
+
+    named = "layer 'bn' (BatchNormalization before the binary activation 'step'): hls4ml 1.3 merges them into one compare per channel"
+    assert named + ", x >= -bias / scale, right for a positive scale only: channels 1, 3 (gamma < 0)" in refusal(load_keras_model(saved(np.array([1.0, -2.0, 0.5, -1.0]))))
+    assert refusal(load_keras_model(saved(np.array([1.0, 2.0, 0.5, 1.0])))) is None
+
+
 def test_a_layer_hls4ml_writes_no_call_for_is_refused_by_the_conversion():
     """The conversion's own check, whatever the layer: a graph layer with no C++ call and an array of its own (a ternary
     of threshold 0.5, past the model-level refusal) is named before anything is written; a Flatten (no call, its
