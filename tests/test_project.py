@@ -341,7 +341,8 @@ def test_hls4ml_0_8s_name_for_the_type_between_a_separable_convolutions_halves_i
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed,index,generation", [(2026, 0, 1), (2026, 1, 1), (2026, 3, 1), (2026, 4, 1), (2026, 7, 1), (2026, 9, 1), (2026, 10, 1),
-                                                   (2026, 24, 1), (2026, 29, 1), (77, 28, 1), (9001, 37, 1), (1329, 14, 2)])
+                                                   (2026, 24, 1), (2026, 29, 1), (77, 28, 1), (9001, 37, 1), (1329, 14, 2),
+                                                   (6006, 29, 8), (6006, 34, 8)])
 def test_a_generated_project_estimates_the_same_from_its_firmware_alone(tmp_path, seed, index, generation):
     """Fuzzer models written by hls4ml, estimated with their config and model, then from the firmware alone: the same
     totals. Each once broke the firmware reader: power-of-two weights ({sign, exponent} files, struct types),
@@ -349,7 +350,9 @@ def test_a_generated_project_estimates_the_same_from_its_firmware_alone(tmp_path
     on a spatial input (per element), a 1x1 convolution (pointwise_conv_2d_cl), a QActivation's casting linear call,
     hard_tanh, two outputs, a zero padding holding a merged quantizer's type, a 1D resize first, a streamed input of
     one-value words before a Flatten, a stride-2 'same' convolution padded at the bottom and right only, an ApplyAlpha of
-    scale 1 and bias 0 (which hls4ml removed when it converted the layers rebuilt from the firmware). benchmarks/estimate_paths.py sweeps more (docs/estimation.md)."""
+    scale 1 and bias 0 (which hls4ml removed when it converted the layers rebuilt from the firmware), a binary compare
+    merged with an alpha scale (normalize_binary_tanh) and a streamed ternary (normalize_ternary_tanh), refused before.
+    benchmarks/estimate_paths.py sweeps more (docs/estimation.md)."""
     import hls4ml
 
     from codesign.fuzz_models import build_model, random_recipe

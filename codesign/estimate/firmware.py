@@ -26,7 +26,9 @@ SKIPPED_CALLS = ("load_weights_from_txt", "load_exponent_weights_from_txt", "loa
 ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "linear", "softmax": "softmax", "softplus": "softplus",
                "softsign": "softsign", "selu": "selu", "hard_sigmoid": "hard_sigmoid", "elu": "elu"}
 # nnet activations only QKeras's quantized activations convert to (the firmware's types replace the quantizer's)
-QKERAS_ACTIVATIONS = {"hard_tanh": "quantized_tanh(16)", "binary_tanh": "binary(alpha=1)", "ternary_tanh": "ternary(alpha=1)"}
+QKERAS_ACTIVATIONS = {"hard_tanh": "quantized_tanh(16)", "binary_tanh": "binary(alpha=1)", "ternary_tanh": "ternary(alpha=1)",
+                      # a binary or ternary compare merged with the scale before it (its thresholds, one compare per value, not read)
+                      "normalize_binary_tanh": "binary(alpha=1)", "normalize_ternary_tanh": "ternary(alpha=1)"}
 MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum")  # nnet's element-wise merges (nnet_merge.h)
 DISTRIBUTED_ARITHMETIC = "distributed_arithmetic"  # hls4ml 1.x strategy: da4ml adder graphs, kernels as code (da_firmware.py)
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?[fF]?")  # a literal call argument
