@@ -176,6 +176,14 @@ def is_quantized_bits(quantizer) -> bool:
     return type(quantizer).__name__ == "quantized_bits"
 
 
+def ternary_threshold(quantizer) -> float | None:
+    """A ternary quantizer's threshold as hls4ml reads it (QKeras's default 0.33 when unset); None for any other
+    quantizer, or an 'auto' threshold."""
+    if type(quantizer).__name__ != "ternary" or isinstance(quantizer.threshold, str):
+        return None
+    return 0.33 if quantizer.threshold is None else float(quantizer.threshold)
+
+
 def is_step_quantizer(quantizer) -> bool:
     """A binary or ternary quantizer: hls4ml computes it as an activation of its own (binary_tanh, ternary_tanh, or a
     thresholded batch normalization), never as the cast of the layer before it."""

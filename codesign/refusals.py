@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from codesign.layers import inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
-from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer
+from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer, ternary_threshold
 
 
 def refusal(keras_model) -> str | None:
@@ -192,7 +192,7 @@ def _binary_or_ternary_setting(quantizer) -> str | None:
         return f"hls4ml 1.3 writes -1, 0 and +1 and drops alpha={alpha!r} (a different function): use alpha=1 (scale the next layer's kernel)"
     if name == "binary" and quantizer.use_01:
         return "hls4ml 1.3 writes -1 and +1 and drops use_01 (a different function): use binary(alpha=1)"
-    if name == "ternary" and quantizer.threshold is not None and float(quantizer.threshold) == 0.5:
+    if ternary_threshold(quantizer) == 0.5:
         return ("hls4ml 1.3 writes no C++ for a ternary activation of threshold 0.5, so the firmware never computes it: use another "
                 "threshold (QKeras's default is 0.33)")
     return None

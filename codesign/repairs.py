@@ -21,7 +21,7 @@ from codesign.layers import (
     PARAMETRIZED_ACTIVATION, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
     split_owner,
 )
-from codesign.quantizers import activation_quantizer, batchnorm_scale_shift
+from codesign.quantizers import activation_quantizer, batchnorm_scale_shift, ternary_threshold
 
 FLOAT_WEIGHT_WIDTH = 48  # the widest type a float layer's weights are stored in exactly (float32: 24 significant bits each)
 SETTINGS = "CodesignRepairs"  # the key of HLSConfig.Model the passes read: {repairs, exact_accumulators, layers}
@@ -273,13 +273,10 @@ def ternary_thresholds_in_their_input_type(graph, _settings: dict) -> None:
 
 def _ternary_threshold(keras_model, name: str) -> float | None:
     """QKeras's threshold of the ternary activation hls4ml named `name` (a QActivation, or '<layer>_ternary' split off a
-    layer's activation=), as hls4ml reads it (0.33 when unset); None for anything else."""
+    layer's activation=), as hls4ml reads it; None for anything else."""
     layers = {layer.name: layer for layer in keras_model.layers}
     owner = name if name in layers else split_owner(name, layers)
-    quantizer = activation_quantizer(layers[owner]) if owner else None
-    if type(quantizer).__name__ != "ternary" or isinstance(quantizer.threshold, str):
-        return None
-    return 0.33 if quantizer.threshold is None else float(quantizer.threshold)
+    return ternary_threshold(activation_quantizer(layers[owner])) if owner else None
 
 
 FIRST_PASSES = (("keep_user_transposes", keep_user_transposes),)  # (pass, what it does): before hls4ml's 'convert' flow

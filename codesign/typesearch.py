@@ -23,7 +23,7 @@ from codesign.outputs import several
 from codesign.progress import Progress
 from codesign.repairs import FLOAT_WEIGHT_WIDTH
 from codesign.quantizers import (TABLE_FUNCTIONS, UNIT_SCALES, activation_function, activation_quantizer, computed_in_float, first_layer,
-                                 is_quantized_layer, quantizer_type, unquantized_weights)
+                                 is_quantized_layer, quantizer_type, ternary_threshold, unquantized_weights)
 
 Say = Callable[[str], None]
 FLOAT32_MANTISSA = 24  # bits of a float32 significand
@@ -206,10 +206,8 @@ def _scaled_kernel_before(layer) -> str | None:
 
 def _ternary_threshold_on_a_grid(quantizer) -> float | None:
     """A ternary quantizer's threshold where a fixed-point value of up to 24 fraction bits equals it (0.25, 1), or None."""
-    if type(quantizer).__name__ != "ternary" or quantizer.threshold is None or isinstance(quantizer.threshold, str):
-        return None
-    threshold = float(quantizer.threshold)
-    return threshold if (threshold * 2.0**24).is_integer() else None
+    threshold = ternary_threshold(quantizer)
+    return threshold if threshold is not None and (threshold * 2.0**24).is_integer() else None
 
 
 def _leaky_relu_floor(quantizer) -> tuple | None:
