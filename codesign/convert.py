@@ -19,7 +19,7 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import DEPTHWISE_CONV2D, INPUT, is_batch_normalization, kind_of, producer_past_identities, split_activation, takes_a_linear_quantizer
+from codesign.layers import DEPTHWISE_CONV2D, INPUT, TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities, split_activation, takes_a_linear_quantizer
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, is_linear_quantizer, quantizer_type
@@ -358,8 +358,10 @@ def check_layers_written(graph) -> None:
         if layer.get_attr("function_cpp", None) or kind_of(layer) is INPUT:
             continue
         if any(not str(variable.definition_cpp()).lstrip().startswith("auto&") for variable in layer.get_variables()):
+            hint = (": hls4ml writes a ternary only merged with the scale it adds for the threshold, not for a threshold of 0.5 nor where "
+                    "it folds that scale into a float Dense or convolution before it (quantize that layer)") if kind_of(layer) is TERNARY_TANH else ""
             raise ModelError(f"layer '{layer.name}' ({layer.class_name}): hls4ml 1.3 writes no C++ call for it, so the firmware never "
-                             "computes its output")
+                             f"computes its output{hint}")
 
 
 def emulation_meta(graph) -> dict:
