@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.layers import inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
+from codesign.layers import HARD_ACTIVATION, inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
 from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer, ternary_threshold
 
 
@@ -131,7 +131,7 @@ def _hard_recurrent_activation(keras_model) -> str | None:
             if key not in config or isinstance(config[key], str):
                 continue
             converted = get_activation_quantizer({"class_name": type(layer).__name__, "config": config}, ["input"], activation_name=key)
-            if converted["class_name"] == "HardActivation":
+            if converted["class_name"] == HARD_ACTIVATION.name:
                 return (f"layer '{layer.name}' ({type(layer).__name__} with {key} {getattr(layer, key)}): hls4ml 1.3 converts no hard "
                         f"activation inside a recurrent layer: give {key} as a float function ('tanh', 'sigmoid'), or the quantizer with "
                         "use_real_tanh=True / use_real_sigmoid=True")
