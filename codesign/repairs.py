@@ -254,8 +254,11 @@ def ternary_thresholds_in_their_input_type(graph, _settings: dict) -> None:
     value. normalize_ternary_tanh takes them in its input's type, and streamed packs its output by their count. A pass
     that retypes that input after (exact accumulators, a spec's override) left them in the old type (g++: no matching
     function; fuzz seed 1397 model 6) and on the old grid, and streamed after a convolution (a count of values, not of
-    channels) no candidate compiled (seed 1397 model 5). The thresholds are the same for every value: computed again as
-    hls4ml does, from QKeras's threshold, on the input's final grid and in its type, one per channel (n_filt)."""
+    channels) no candidate compiled (seed 1397 model 5). The thresholds are the same for every value: computed again
+    on the input's final grid, in its type, one per channel (n_filt), as QKeras compares: +1 where |x| >= t, -1 where
+    x <= -t, t its float32 threshold. The firmware's +1 is x > threshold_hi: on the grid, x >= t exactly when x is above
+    the last grid value below t (hls4ml's floor(t) is that value unless t is on the grid: a threshold of 0.25 gave +1
+    from the next value on, 1 of 200 samples off)."""
     keras_model = graph.config.config.get("KerasModel")
     for layer in graph.get_layers():
         if kind_of(layer) is not BATCHNORM_QUANTIZED_TANH or "threshold_hi" not in layer.weights or keras_model is None:
@@ -265,9 +268,9 @@ def ternary_thresholds_in_their_input_type(graph, _settings: dict) -> None:
         threshold = _ternary_threshold(keras_model, layer.name.removeprefix("bnbt_").removesuffix("_scale"))
         if fixed is None or threshold is None:
             continue
-        scale = 0.5 / threshold  # hls4ml's ExtractTernaryThreshold, then set_thresholds (bias 0), in float64
-        for key, value in (("threshold_hi", 0.5 / scale), ("threshold_lo", -0.5 / scale)):
-            _replace_weights(layer, key, np.full(channels, np.floor(value * 2.0**fixed.frac) / 2.0**fixed.frac), fixed)
+        steps = float(np.float32(threshold)) * 2.0**fixed.frac  # QKeras compares float32 values with its float32 threshold
+        for key, raw in (("threshold_hi", np.ceil(steps) - 1), ("threshold_lo", np.floor(-steps))):
+            _replace_weights(layer, key, np.full(channels, raw * 2.0**-fixed.frac), fixed)
         layer.set_attr("n_filt", channels)
 
 

@@ -23,7 +23,7 @@ from codesign.outputs import several
 from codesign.progress import Progress
 from codesign.repairs import FLOAT_WEIGHT_WIDTH
 from codesign.quantizers import (TABLE_FUNCTIONS, UNIT_SCALES, activation_function, activation_quantizer, computed_in_float, first_layer,
-                                 is_quantized_layer, quantizer_type, ternary_threshold, unquantized_weights)
+                                 is_quantized_layer, quantizer_type, unquantized_weights)
 
 Say = Callable[[str], None]
 FLOAT32_MANTISSA = 24  # bits of a float32 significand
@@ -207,12 +207,6 @@ def _scaled_kernel_before(layer) -> str | None:
     return parent.name if kernel is not None and type(kernel).__name__ == "quantized_bits" and alpha not in UNIT_SCALES[1:] else None
 
 
-def _ternary_threshold_on_a_grid(quantizer) -> float | None:
-    """A ternary quantizer's threshold where a fixed-point value of up to 24 fraction bits equals it (0.25, 1), or None."""
-    threshold = ternary_threshold(quantizer)
-    return threshold if threshold is not None and (threshold * 2.0**24).is_integer() else None
-
-
 def _leaky_relu_floor(quantizer) -> tuple | None:
     """A leaky quantized_relu (negative_slope set) and the lowest value hls4ml's result type for it holds,
     -2^integer; None for any other quantizer."""
@@ -283,11 +277,6 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
             f"the result type, down to {floor:g}: inputs whose product rounds below {slope * floor:g} differ. Use quantized_relu "
             "without negative_slope, or more integer bits"
         )
-    threshold = _ternary_threshold_on_a_grid(activation_quantizer(layer))
-    if threshold is not None:
-        return (f"hls4ml's ternary activation gives +1 above its threshold {threshold:g} (normalize_ternary_tanh: x > threshold_hi) "
-                "where QKeras's gives +1 from it on (|x| >= threshold): they differ where the value is exactly the threshold, a "
-                "fixed-point value: use a threshold no fixed-point value equals (QKeras's default, 0.33)")
     too_wide = _float_weights_too_wide(layer)
     if too_wide:
         return (f"its {too_wide} float32 values that no fixed-point type of up to {FLOAT_WEIGHT_WIDTH} bits holds exactly (they "

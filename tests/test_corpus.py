@@ -19,7 +19,7 @@ PROVEN = {"leaky_relu", "leaky_relu_default_alpha", "prelu", "prelu_conv", "prel
           "permute_rows_columns", "permute_rows_columns_stream", "zero_padding1d", "zero_padding1d_stream",
           "average_pooling_same", "hard_tanh", "hard_sigmoid_stream", "binary_kernel", "binary_kernel_stream", "po2_kernel",
           "po2_max_kernel", "po2_kernel_stream", "two_outputs", "two_outputs_conv", "two_outputs_conv_stream", "binary_activation",
-          "binary_kwarg", "ternary_activation", "ternary_activation_stream"}  # the layers the proof
+          "binary_kwarg", "ternary_activation", "ternary_activation_stream", "ternary_threshold_on_the_grid"}  # the layers the proof
 # analyses past its first ones, and models of two outputs: each must stay proven
 OUTPUTS = {  # models of two outputs: each output compared (its layer, values per sample, the float heads on the host reading it)
     "two_outputs": [{"name": "logits", "size": 3, "heads": ["softmax 'classes'"]}, {"name": "energy", "size": 1, "heads": []}],
@@ -29,7 +29,6 @@ NOT_EXACT = {
     "float_input_dense": ("fc1", "the data are not exactly representable"),  # QKeras computes on raw floats
     "tagger_global_average_12": ("pool", "QKeras averages 12 values in float"),  # a mean of 12 values is no fixed-point value
     "softmax_inside": ("softmax", "hls4ml computes softmax with lookup tables"),  # a softmax before the end
-    "ternary_threshold_on_the_grid": ("bnbt_act1_scale", "they differ where the value is exactly the threshold"),  # x > 0.25, |x| >= 0.25
 }
 
 

@@ -309,18 +309,18 @@ def test_a_quantizer_in_no_firmware_layer_fails_the_proof_at_that_quantizer(tmp_
 
 
 @pytest.mark.slow
-def test_binary_and_ternary_activations_are_proven_by_their_steps_and_a_threshold_on_the_grid_is_not(tmp_path, monkeypatch):
+def test_binary_and_ternary_activations_are_proven_by_their_steps_and_hls4mls_threshold_on_the_grid_is_not(tmp_path, monkeypatch):
     """hls4ml's binary_tanh and its thresholded ternary are step functions of -1, 0, +1: proven against QKeras's
     quantizer on every value, and the same on both sides of each step alone (GRID_LIMIT forced down); identical to
-    QKeras on 30,000 random inputs. A ternary threshold a fixed-point value equals (0.25) fails at that value:
-    hls4ml gives +1 above it, QKeras from it on."""
+    QKeras on 30,000 random inputs, a ternary threshold on the grid (0.25) included, whose threshold_hi codesign puts one
+    step below it. hls4ml's own threshold_hi there, 0.25 itself (x > 0.25 where QKeras takes |x| >= 0.25), fails at 0.25."""
     import warnings
 
     import codesign
-    from codesign.errors import ValidationFailed
     from codesign.layout import RunLayout
     from codesign.model import load_keras_model
     from codesign.proof import prove
+    from codesign.vectorized import VectorizedEmulator
     from qkeras_corpus import CORPUS, build_saved, corpus_data
 
     def built(name: str) -> Path:
@@ -331,21 +331,26 @@ def test_binary_and_ternary_activations_are_proven_by_their_steps_and_a_threshol
             warnings.simplefilter("ignore")
             entry.build().save(folder / "model.h5")
         np.savez(folder / "data.npz", **corpus_data(entry))
-        try:
-            return build_saved(entry, folder)
-        except ValidationFailed:
-            return folder / name
+        return build_saved(entry, folder)
 
     x = (np.round(np.random.default_rng(0).uniform(-6, 6, (30_000, 10)) * 64) / 64).astype(np.float32)
     runs = {name: built(name) for name in ("binary_kwarg", "ternary_activation", "ternary_threshold_on_the_grid")}
-    for name in ("binary_kwarg", "ternary_activation"):
-        run = codesign.Run(runs[name])
-        assert run.validate().proof["status"] == "proven"
+    for name, path in runs.items():
+        run = codesign.Run(path)
+        assert run.validate().proof["status"] == "proven", name
         assert np.array_equal(run.emulate(x), np.asarray(run.predict_qkeras(x), dtype=np.float64)), name
     monkeypatch.setattr(codesign.proof, "GRID_LIMIT", 8)  # the other layers' checks give up; the steps' are judged alone
     steps = {"binary_kwarg": "fc1_binary", "ternary_activation": "bnbt_act1_scale", "ternary_threshold_on_the_grid": "bnbt_act1_scale"}
-    for name, run in runs.items():
-        layout = RunLayout(run)
-        finding = next(finding for finding in prove(layout.hls_dir, load_keras_model(layout.qkeras_model)).layers if finding.name == steps[name])
-        expected = (False, "rounding", 0.25) if name == "ternary_threshold_on_the_grid" else (True, None, None)
-        assert (finding.holds, finding.condition, finding.witness) == expected, (name, finding.why)
+
+    def step_finding(name: str):
+        layout = RunLayout(runs[name])
+        return next(finding for finding in prove(layout.hls_dir, load_keras_model(layout.qkeras_model)).layers if finding.name == steps[name])
+
+    for name in runs:
+        assert step_finding(name).holds, (name, step_finding(name).why)
+    layout = RunLayout(runs["ternary_threshold_on_the_grid"])
+    layer = next(layer for layer in VectorizedEmulator(layout.hls_dir).layers if layer["name"] == "bnbt_act1_scale")
+    weights = layout.hls_dir / "firmware" / "weights" / f"{layer['weights']['threshold_hi']}.txt"
+    weights.write_text(", ".join(["0.25"] * len(weights.read_text().split(","))))  # hls4ml's floor of 0.25
+    finding = step_finding("ternary_threshold_on_the_grid")
+    assert (finding.holds, finding.condition, finding.witness) == (False, "rounding", 0.25), finding.why
