@@ -292,7 +292,7 @@ PASSES = (  # (pass, the setting that switches it on (None: every conversion), w
     ("signed_max_pool_inputs", "repairs", signed_max_pool_inputs),
     ("exact_types", "exact_accumulators", exact_types),
     ("type_overrides", "layers", type_overrides),
-    ("ternary_thresholds_in_their_input_type", None, ternary_thresholds_in_their_input_type),
+    ("ternary_thresholds_in_their_input_type", "repairs", ternary_thresholds_in_their_input_type),
     ("resize_in_its_input_type", None, resize_in_its_input_type),
     ("softmax_config_name", None, softmax_config_name),
 )
