@@ -367,6 +367,29 @@ def test_a_generated_project_estimates_the_same_from_its_firmware_alone(tmp_path
     assert from_firmware["total"] == from_project["total"]
 
 
+@pytest.mark.parametrize("kind", ["layer_normalization", "bidirectional_lstm", "bidirectional_gru"])
+def test_a_layer_normalization_or_a_bidirectional_layer_estimates_the_same_from_its_firmware_alone(kind, tmp_path):
+    """hls4ml's layernormalize and bidirectional_stack, refused by the firmware reader before: rebuilt as Keras's
+    LayerNormalization (its epsilon, scale and bias) and Bidirectional (each direction's LSTM or GRU, the backward one
+    reversed), the same totals as from the project's config and model."""
+    import hls4ml
+    import tensorflow as tf
+
+    if kind == "layer_normalization":
+        inputs = tf.keras.Input((4, 6))
+        hidden = tf.keras.layers.Flatten()(tf.keras.layers.LayerNormalization(name="norm")(tf.keras.layers.Dense(6)(inputs)))
+    else:
+        inputs = tf.keras.Input((5, 3))
+        cell = tf.keras.layers.LSTM(4) if kind == "bidirectional_lstm" else tf.keras.layers.GRU(4, reset_after=True)
+        hidden = tf.keras.layers.Bidirectional(cell, name="both")(inputs)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(3)(hidden))
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    hls4ml.converters.convert_from_keras_model(model, hls_config=config, output_dir=str(tmp_path / "project"), backend="Vitis",
+                                               part="xcu250-figd2104-2L-e", io_type="io_parallel").write()
+    from_project, from_firmware = _both_ways(tmp_path / "project")
+    assert from_firmware["total"] == from_project["total"]
+
+
 def test_a_firmware_that_is_not_its_configs_design_is_the_design_estimated(hls4ml_project, tmp_path):
     """The tool builds firmware/: where it is not what hls4ml 1.3 makes of the config (an older hls4ml wrote it, or it
     was edited), the firmware is estimated, as from the firmware alone, and a note names what the config's design

@@ -316,6 +316,8 @@ def read_firmware(folder: Path, with_weights: bool = True) -> Firmware:
         config = structs[configs[0]] if configs else {}
         if "mult_config1" in config:  # a recurrent layer: its two kernels' structs and its tables'
             config = {**config, **{key: structs.get(config[key], {}) for key in ("mult_config1", "mult_config2", "ACT_CONFIG_T") if key in config}}
+        if "FORWARD_CONFIG" in config:  # a bidirectional recurrent layer: each direction's struct
+            config = {**config, "forward": structs.get(config["FORWARD_CONFIG"], {}), "backward": structs.get(config.get("BACKWARD_CONFIG"), {})}
         if "depthwise_config" in config:  # a separable convolution: its two halves' structs, and the type between them
             config = {**config, "depthwise": structs.get(config["depthwise_config"], {}), "pointwise": structs.get(config["pointwise_config"], {}),
                       "dw_output_t": data_types[1] if len(data_types) > 2 else data_types[-1]}
@@ -634,20 +636,47 @@ def _resize(layer: Layer, config: dict, resource: bool):
 def _recurrent(layer: Layer, config: dict, resource: bool):
     """hls4ml's LSTM or GRU (lstm_stack, gru_stack): its sizes, activations, kernel, recurrent kernel and biases (Keras's
     LSTM has one bias, the recurrent one added in; its GRU resets after the product, as hls4ml 1.3's, with both)."""
+    cell, weights = _recurrent_cell(config, int(config["n_in"]), 4 if layer.function.startswith("lstm") else 3, layer.weights, resource)
+    return cell(layer.name), weights
+
+
+def _bidirectional(layer: Layer, config: dict, resource: bool):
+    """hls4ml's Bidirectional (bidirectional_stack): an LSTM or GRU each way (each direction's struct, its gates counted
+    by n_mult), the forward one's four weights then the backward one's."""
     from tensorflow import keras
 
-    units, n_in = int(config["n_state"]), int(config["n_in"])
-    gates = 4 if layer.function.startswith("lstm") else 3
+    n_in = int(config["n_in"])
+    cells = [_recurrent_cell({**config, **config[side]}, n_in, int(config[side].get("n_mult", 4)), layer.weights[4 * index : 4 * index + 4], resource,
+                             backwards=side == "backward") for index, side in enumerate(("forward", "backward"))]
+    built = keras.layers.Bidirectional(cells[0][0](f"{layer.name}_forward"), backward_layer=cells[1][0](f"{layer.name}_backward"), name=layer.name)
+    return built, cells[0][1] + cells[1][1]
+
+
+def _recurrent_cell(config: dict, n_in: int, gates: int, weights: list, resource: bool, backwards: bool = False):
+    """(a function of a name giving the Keras LSTM or GRU, its weights in Keras's order) for one recurrent layer's struct
+    (`backwards`: a Bidirectional's backward one)."""
+    from tensorflow import keras
+
+    units = int(config["n_state"])
     settings = {"return_sequences": int(config.get("n_sequence_out", 1)) > 1, "activation": config.get("activation", "tanh"),
-                "recurrent_activation": config.get("activation_recr", "sigmoid"), "name": layer.name}
-    kernel, recurrent, bias, recurrent_bias = (list(layer.weights) + [None] * 4)[:4]
+                "recurrent_activation": config.get("activation_recr", "sigmoid"), "go_backwards": backwards}
+    kernel, recurrent, bias, recurrent_bias = (list(weights) + [None] * 4)[:4]
     kernel = None if kernel is None else _kernel(kernel, (n_in, gates * units), resource)
     recurrent = None if recurrent is None else _kernel(recurrent, (units, gates * units), resource)
     if gates == 4:
         summed = None if bias is None or recurrent_bias is None else np.asarray(bias) + np.asarray(recurrent_bias)
-        return keras.layers.LSTM(units, **settings), [kernel, recurrent, summed]
+        return (lambda name: keras.layers.LSTM(units, name=name, **settings)), [kernel, recurrent, summed]
     both = None if bias is None or recurrent_bias is None else np.stack([np.asarray(bias), np.asarray(recurrent_bias)])
-    return keras.layers.GRU(units, reset_after=True, **settings), [kernel, recurrent, both]
+    return (lambda name: keras.layers.GRU(units, reset_after=True, name=name, **settings)), [kernel, recurrent, both]
+
+
+def _layer_normalization(layer: Layer, config: dict, resource: bool):
+    """hls4ml's LayerNormalization (layernormalize): over the last axis of seq_len rows of n_in / seq_len values, its
+    epsilon 10^-epsilon_power_of_10, its scale (gamma) and bias (beta)."""
+    from tensorflow import keras
+
+    epsilon = 10.0 ** -int(config.get("epsilon_power_of_10", 3))
+    return keras.layers.LayerNormalization(axis=-1, epsilon=epsilon, name=layer.name), (list(layer.weights) + [None, None])[:2]
 
 
 def _embedding(layer: Layer, config: dict, resource: bool):
@@ -713,10 +742,12 @@ BUILDERS = {  # nnet function -> the Keras layer (and its weights) that hls4ml c
     **dict.fromkeys(MERGES, _merge),
     **dict.fromkeys(("transpose", "transpose_2d", "transpose_3d"), _transpose),  # 1.x; hls4ml 0.8's by rank
     **dict.fromkeys(("lstm_stack", "gru_stack"), _recurrent),
+    "bidirectional_stack": _bidirectional,
+    "layernormalize": _layer_normalization,
     "embedding": _embedding,
     **dict.fromkeys(("prelu", "leaky_relu", "thresholded_relu", *ACTIVATIONS, *QKERAS_ACTIVATIONS), _activation),
 }
-WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _separable, _normalize, _recurrent, _embedding)  # builders that read a layer's weights (and PReLU's alpha)
+WEIGHTED = (_dense, _conv1d, _conv2d, _depthwise, _separable, _normalize, _recurrent, _bidirectional, _layer_normalization, _embedding)  # builders that read a layer's weights (and PReLU's alpha)
 # element-wise lookup tables read from firmware as a cast, their table unpriced (no vendor report of one in the calibration)
 LOOKUP_TABLES = {"unary_lut": "HGQ's lookup table"}
 PASS_THROUGH = ("clone_stream", "repack_stream", "linear")  # a stream's copy, or a linear call that hls4ml removes unless it casts
@@ -790,8 +821,10 @@ def _stated_input(layer: Layer) -> tuple[int, ...] | None:
     if layer.function.startswith("resize_nearest") and channels:  # height 1 kept 1: hls4ml's 1D resize (a 1x1 image grows)
         one_d = config.get("height") == 1 and config.get("new_height", 1) == 1
         return (config["width"], channels) if one_d else (config["height"], config["width"], channels)
-    if _builder(layer.function) is _recurrent:
+    if _builder(layer.function) in (_recurrent, _bidirectional):
         return int(config["n_sequence"]), int(config["n_in"])
+    if _builder(layer.function) is _layer_normalization and config.get("seq_len"):  # rows of n_in / seq_len values
+        return int(config["seq_len"]), int(config["n_in"]) // int(config["seq_len"])
     if _builder(layer.function) is _embedding:  # its indices
         return (int(config["n_in"]),)
     if _builder(layer.function) is _transpose:  # 1.x states its input's shape; hls4ml 0.8 its sizes by rank
