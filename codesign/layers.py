@@ -221,6 +221,16 @@ def split_owner(name: str, keras_names) -> str | None:
     return max((owner for owner in keras_names if name.startswith(owner + "_")), key=len, default=None)
 
 
+def keras_owner(name: str, keras_names) -> str | None:
+    """The Keras layer a firmware layer computes (all or the end of): itself, or the one hls4ml split it from and named
+    it after ('conv_alpha', an auto_po2 scale; 'fc_relu' and 'fc_quantized_bits', its activation: split_activation):
+    the longest Keras name it extends. hls4ml names a batch normalization merged with the binary or ternary activation
+    after it 'bnbt_' and the normalization's name ('<activation>_scale' for the one it adds for a ternary's threshold)."""
+    if name not in keras_names and name.startswith("bnbt_"):
+        name = name.removeprefix("bnbt_")
+    return name if name in keras_names else split_owner(name, keras_names)
+
+
 def inputs_of(keras_layer) -> list[str]:
     """The names of the Keras layers feeding this one."""
     nodes = getattr(keras_layer, "_inbound_nodes", None) or []

@@ -173,9 +173,10 @@ def ignored_settings(keras_model) -> str | None:
         if config.get("groups", 1) != 1:
             return (f"layer '{layer.name}' ({type(layer).__name__} with groups={config['groups']}): hls4ml 1.3 converts it as one "
                     "ungrouped kernel (a different function): use groups=1, or one convolution per group and a Concatenate")
-        dropped = _binary_or_ternary_setting(activation_quantizer(layer))
+        quantizer = activation_quantizer(layer)
+        dropped = _binary_or_ternary_setting(quantizer)
         if dropped:
-            return f"layer '{layer.name}' ({type(layer).__name__} of {activation_quantizer(layer)}): {dropped}"
+            return f"layer '{layer.name}' ({type(layer).__name__} of {quantizer}): {dropped}"
     return None
 
 

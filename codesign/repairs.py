@@ -18,8 +18,7 @@ from codesign.errors import SpecError
 from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CONCATENATE, CROPPING1D, CROPPING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE,
-    PARAMETRIZED_ACTIVATION, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
-    split_owner,
+    PARAMETRIZED_ACTIVATION, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, keras_owner, kind_of,
 )
 from codesign.quantizers import activation_quantizer, batchnorm_scale_shift, ternary_threshold
 
@@ -278,7 +277,7 @@ def _ternary_threshold(keras_model, name: str) -> float | None:
     """QKeras's threshold of the ternary activation hls4ml named `name` (a QActivation, or '<layer>_ternary' split off a
     layer's activation=), as hls4ml reads it; None for anything else."""
     layers = {layer.name: layer for layer in keras_model.layers}
-    owner = name if name in layers else split_owner(name, layers)
+    owner = keras_owner(name, layers)
     return ternary_threshold(activation_quantizer(layers[owner])) if owner else None
 
 

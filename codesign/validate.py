@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 
 from codesign.config import Spec
+from codesign.layers import keras_owner
 from codesign.layout import RunLayout
 from codesign.model import load_keras_model
 from codesign.outputs import described, outputs_line, predicted, scored_shape
@@ -138,7 +139,7 @@ def first_divergence(traced_order: list[dict], firmware: dict[str, np.ndarray], 
     last part ends: its first part holds a value Keras never shows. One into which hls4ml merged the QActivation
     after it (`merged`: Keras layer -> that QActivation) is compared with the QActivation's output."""
     merged = merged or {}
-    owners = [_keras_owner(layer["name"], keras) for layer in traced_order]
+    owners = [keras_owner(layer["name"], keras) for layer in traced_order]
     for position, layer in enumerate(traced_order):
         name, owner = layer["name"], owners[position]
         shown = merged.get(owner, owner) if merged.get(owner) in keras else owner
@@ -163,22 +164,10 @@ def traced_divergence(layout: RunLayout, model, x: np.ndarray, traced_layers: di
 
     order = EmulationMeta.read(layout.emulation_meta).traced_layers
     names = {layer.name for layer in model.layers}
-    in_firmware = {layer["name"] for layer in order} | {_keras_owner(layer["name"], names) for layer in order}
+    in_firmware = {layer["name"] for layer in order} | {keras_owner(layer["name"], names) for layer in order}
     merged = {inputs_of(layer)[0]: layer.name for layer in model.layers
               if is_quantizer_layer(layer) and layer.name not in in_firmware and len(inputs_of(layer)) == 1}
     return first_divergence(order, traced_layers, keras_layer_outputs(model, x), merged)
-
-
-def _keras_owner(name: str, keras: dict) -> str | None:
-    """The Keras layer a firmware layer computes (all or the end of): itself, or the one hls4ml split it from and named
-    it after ('conv_alpha', an auto_po2 scale; 'fc_relu' and 'fc_quantized_bits', its activation: layers.split_activation):
-    the longest Keras name it extends. hls4ml names a batch normalization merged with the binary or ternary activation
-    after it 'bnbt_' and the normalization's name ('<activation>_scale' for the one it adds for a ternary's threshold)."""
-    from codesign.layers import split_owner
-
-    if name not in keras and name.startswith("bnbt_"):
-        name = name.removeprefix("bnbt_")
-    return name if name in keras else split_owner(name, keras)
 
 
 # --- a run's firmware against its model --------------------------------------------------------------------------
