@@ -208,7 +208,8 @@ class _Analysis:
             finding = Finding(layer["name"], layer["class"], True, types=types)
             source = next((self.bounds[name] for name in layer["inputs"] if name in self.bounds), None)
             other = next((value["text"] for key, value in layer["types"].items() if key != "table_t" and "width" not in value
-                          and not (key == "weight_t" and (value["text"] == "uint<1>" or exponent_width(value) is not None))), None)
+                          and not (key == "weight_t" and (value["text"] == "uint<1>" or exponent_width(value) is not None))
+                          and not (key == "result_t" and kind in (BATCHNORM_QUANTIZED_TANH, RESHAPE))), None)  # xnor bits: _thresholded
             if other is not None:  # binary / xnor or exponent (po2) values, which hls4ml encodes its own way
                 _fail(finding, "not analysed", f"type {other} is not fixed point (binary, xnor or power-of-two values): not analysed")
                 findings.append(finding)
@@ -462,7 +463,9 @@ class _Analysis:
         finding.bounds["accum"] = [float(low.min() / 2.0**common), float(high.max() / 2.0**common)]
         finding.extremes = [int(low.argmin()), int(high.argmax())]
         alpha = self._alpha_after(layer)
-        self._check_weights(layer, finding, kernel * (self._alpha_scale(alpha)[0] if alpha else 1), weight, alpha is not None)
+        alpha_scale = self._alpha_scale(alpha)[0] if alpha else self._merged_alpha_scale(layer)
+        alpha = alpha or alpha_scale is not None
+        self._check_weights(layer, finding, kernel * (1 if alpha_scale is None else alpha_scale), weight, alpha)
         self._check_shifts(layer, finding, kernel, weight)
         nonzero = np.abs(kernel[kernel != 0]).astype(np.int64)  # a kernel whose weights all end in zero bits needs fewer
         unused = int(np.min(nonzero & -nonzero)).bit_length() - 1 if nonzero.size else 0  # (a power-of-two kernel's 2^-8 grid)
@@ -557,6 +560,15 @@ class _Analysis:
     def _alpha_after(self, layer: dict) -> dict | None:
         """The ApplyAlpha hls4ml put right after a weighted layer (an alpha='auto'/'auto_po2' kernel's scales), or None."""
         return next((other for other in self.emulator.layers if other["inputs"] == [layer["name"]] and graph_kind(other) is APPLY_ALPHA), None)
+
+    def _merged_alpha_scale(self, layer: dict) -> np.ndarray | None:
+        """QKeras's scales of an alpha kernel whose ApplyAlpha hls4ml merged with the binary or ternary activation after
+        it ('bnbt_<layer>_alpha', which holds the bias: checked there), or None."""
+        from codesign.thresholds import scale_and_bias
+
+        merged = any(other["inputs"] == [layer["name"]] and other["name"] == f"bnbt_{layer['name']}_alpha" for other in self.emulator.layers)
+        scaled = scale_and_bias(self.keras[layer["name"]]) if merged and layer["name"] in self.keras else None
+        return None if scaled is None else scaled[0].astype(np.float64)
 
     def _alpha_scale(self, layer: dict) -> tuple[np.ndarray, int]:
         """An ApplyAlpha's per-channel scales as values (float64) and their fraction bits."""
@@ -671,7 +683,9 @@ class _Analysis:
         relu = layer["attributes"].get("activation") == "relu"
         pre = (lambda raw: np.maximum(raw, 0)) if relu else None
         if layer["attributes"].get("activation") == "binary_tanh":
-            return self._steps(layer, source, finding, [np.zeros(1)], [0])
+            keras_function = self.keras_function(layer["name"])
+            reference = None if keras_function is None else (lambda values: np.asarray(keras_function(values.astype(np.float32)), dtype=np.float64).reshape(values.shape))
+            return self._steps(layer, source, finding, [np.zeros(1)], [0], reference)
         if layer["attributes"].get("activation") not in ("relu", "linear"):
             _fail(finding, "not analysed", f"activation '{layer['attributes'].get('activation')}' (a lookup table) is not analysed")
             return source
@@ -686,68 +700,75 @@ class _Analysis:
 
     @implements("proof", BATCHNORM_QUANTIZED_TANH)
     def _thresholded(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
-        """hls4ml's ternary activation: the scale it adds before it for QKeras's threshold ('<activation>_scale'), merged
-        with it (nnet::normalize_ternary_tanh): +1 above threshold_hi, -1 at or below threshold_lo, else 0, per channel,
-        the thresholds in the input's type. A Keras batch normalization merged the same way (computed in float32 by
-        QKeras), or a binary one (xnor bits, 0 for -1, that the next layer reads its own way): not analysed."""
-        if "threshold_hi" not in layer["weights"]:
-            _fail(finding, "not analysed", "a batch normalization merged with a binary activation writes xnor bits: not analysed")
+        """hls4ml's compare per channel where it merged a scale with the binary or ternary activation after it (the
+        ternary's own threshold scale, a Keras batch normalization, an alpha kernel's scale and bias:
+        thresholds.step_of): binary +1 from its threshold on (xnor bits, 0 for -1, that a Dense or convolution reads
+        as -1: bounded here as the values -1 and +1), ternary +1 above threshold_hi and -1 at or below threshold_lo,
+        the thresholds in the input's type. Checked against QKeras's own arithmetic and quantizer there."""
+        from codesign.thresholds import step_of
+
+        step = step_of(self.keras_model, layer["name"], layer["inputs"][0])
+        if step is None:
+            _fail(finding, "not analysed", "hls4ml merged a scale QKeras computes otherwise (an alpha scale that is not a power of two, "
+                                           "or a normalization not followed by one binary or ternary activation) with the activation after it")
             return source
-        if layer["name"].removeprefix("bnbt_") in self.keras or not layer["name"].endswith("_scale"):
-            _fail(finding, "not analysed", "a Keras batch normalization merged with the ternary activation after it: not analysed")
-            return source
-        thresholds = [self.emulator.weights(layer, key) for key in ("threshold_lo", "threshold_hi")]
-        fracs = [Fixed.of(layer["types"][f"{key}_t"]).frac for key in ("threshold_lo", "threshold_hi")]
-        activation = layer["name"].removeprefix("bnbt_").removesuffix("_scale")
-        self.folded.add(activation)  # the QActivation this layer computes, under another name
-        return self._steps(layer, source, finding, thresholds, fracs, keras_name=activation)
+        keys = ("threshold",) if "threshold" in layer["weights"] else ("threshold_lo", "threshold_hi")
+        thresholds = [self.emulator.weights(layer, key) for key in keys]
+        fracs = [Fixed.of(layer["types"][f"{key}_t"]).frac for key in keys]
+        self.folded.add(step.activation)  # the QActivation this layer computes, under another name
+        return self._steps(layer, source, finding, thresholds, fracs, step.levels)
 
     def _steps(self, layer: dict, source: Bounds, finding: Finding, thresholds: list[np.ndarray], fracs: list[int],
-               keras_name: str | None = None) -> Bounds:
-        """A step function of -1, 0 and +1 cast into the result type: binary_tanh (-1 below 0, +1 from 0: one threshold,
-        0, reached from above) or a ternary (-1 at or below its lower threshold, +1 above its upper one), thresholds per
-        channel. Checked against QKeras's quantizer there on every input value the bounds allow, or, past GRID_LIMIT
-        values over all channels, on both sides of each step and at the ends (QKeras's binary and ternary are monotone
-        step functions: agreeing there, they agree everywhere)."""
-        result = Fixed.of(layer["types"]["result_t"])
-        keras_function = self.keras_function(keras_name or layer["name"])
+               reference: Callable[[np.ndarray], np.ndarray] | None) -> Bounds:
+        """A step function of -1, 0 and +1 cast into the result type: binary (-1 below its threshold, +1 from it: one
+        threshold, 0 for binary_tanh) or a ternary (-1 at or below its lower threshold, +1 above its upper one),
+        thresholds per channel. Checked against `reference` (QKeras's levels for (values, channels) arrays) on every
+        input value the bounds allow, or, past GRID_LIMIT values over all channels, on both sides of each step and at
+        the ends (QKeras's levels are monotone in the input: agreeing there, they agree everywhere)."""
+        xnor = "width" not in layer["types"]["result_t"]  # a merged binary's bits, read by the next layer as -1 and +1
+        result = Fixed(2, 2, True) if xnor else Fixed.of(layer["types"]["result_t"])
         frac = max(source.frac, *fracs)
-        channel = np.arange(len(source.low)) % len(thresholds[0])
+        channels = len(thresholds[0])
+        channel = np.arange(len(source.low)) % channels
         steps = [threshold.astype(np.float64) * 2.0 ** (frac - threshold_frac) for threshold, threshold_frac in zip(thresholds, fracs)]
 
         def firmware(raw: np.ndarray, index: np.ndarray) -> np.ndarray:  # raw at the source's frac
             scaled = raw * 2.0 ** (frac - source.frac)
-            if len(steps) == 1:  # binary_tanh: data >= 0
+            if len(steps) == 1:  # binary: data >= threshold
                 level = np.where(scaled >= steps[0][index], 1.0, -1.0)
             else:  # normalize_ternary_tanh: data > hi, data <= lo
                 level = np.where(scaled > steps[1][index], 1.0, np.where(scaled <= steps[0][index], -1.0, 0.0))
             return quantize(level, 0, result)
 
         bounds = Bounds(firmware(source.low, channel), firmware(source.high, channel), result.frac)  # both monotone
-        if keras_function is None:
+        if reference is None:
             _fail(finding, "not analysed", "no QKeras quantizer at this layer to compare its steps with")
             return bounds
-        ranges = [(float(source.low[channel == index].min()), float(source.high[channel == index].max())) for index in range(len(steps[0]))]
-        every = sum(high - low + 1 for low, high in ranges) <= GRID_LIMIT
+        ranges = [(float(source.low[channel == index].min()), float(source.high[channel == index].max())) for index in range(channels)]
+        every = max(high - low + 1 for low, high in ranges) * channels <= GRID_LIMIT  # one (values, channels) array
+        columns = []
         for index, (low, high) in enumerate(ranges):
             if every:
-                raw = np.arange(low, high + 1)
-            else:
-                edges = np.array([step[index] * 2.0 ** (source.frac - frac) for step in steps])
-                raw = np.unique(np.clip(np.concatenate([np.floor(edges) + offset for offset in (-2, -1, 0, 1, 2)] + [[low, high]]), low, high))
-            values = raw * 2.0**-source.frac
-            if not np.array_equal(values.astype(np.float32), values):
-                self._float32(finding, f"QKeras holds values of {source.values()} in float32, not all exactly")
-                if not self.exact:
-                    return bounds
-            got = firmware(raw, np.full(len(raw), index)) * result.lsb
-            expected = np.asarray(keras_function(values.astype(np.float32)), dtype=np.float64).reshape(-1)
-            wrong = np.flatnonzero(got != expected)
-            if len(wrong):
-                finding.witness = float(values[wrong[0]])
-                _fail(finding, "rounding", f"channel {index}: x = {values[wrong[0]]!r} gives {got[wrong[0]]!r} in the firmware "
-                                           f"({result.hls4ml()}), {expected[wrong[0]]!r} in QKeras ({len(wrong):,} of {len(raw):,} values differ)")
+                columns.append(np.arange(low, high + 1))
+                continue
+            edges = np.array([step[index] * 2.0 ** (source.frac - frac) for step in steps])
+            columns.append(np.unique(np.clip(np.concatenate([np.floor(edges) + offset for offset in (-2, -1, 0, 1, 2)] + [[low, high]]), low, high)))
+        length = max(len(column) for column in columns)
+        raw = np.stack([np.pad(column, (0, length - len(column)), mode="edge") for column in columns], axis=1)  # (values, channels)
+        values = raw * 2.0**-source.frac
+        if not np.array_equal(values.astype(np.float32), values):
+            self._float32(finding, f"QKeras holds values of {source.values()} in float32, not all exactly")
+            if not self.exact:
                 return bounds
+        got = firmware(raw, np.broadcast_to(np.arange(channels), raw.shape)) * result.lsb
+        expected = reference(values)
+        wrong = np.argwhere(got != expected)
+        if len(wrong):
+            row, column = wrong[0]
+            finding.witness = float(values[row, column])
+            _fail(finding, "rounding", f"channel {column}: x = {values[row, column]!r} gives {got[row, column]!r} in the firmware "
+                                       f"({'xnor bits' if xnor else result.hls4ml()}), {expected[row, column]!r} in QKeras ({len(wrong):,} of "
+                                       f"{raw.size:,} values differ)")
         return bounds
 
     @implements("proof", HARD_ACTIVATION)

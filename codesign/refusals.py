@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from codesign.layers import HARD_ACTIVATION, inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
-from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer, ternary_threshold
+from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer, quantizer_type, ternary_threshold
 
 
 def refusal(keras_model) -> str | None:
@@ -30,25 +30,43 @@ def batch_scaled_activation(keras_model) -> str | None:
 
 def converted_otherwise(keras_model) -> str | None:
     """A setting hls4ml converts into another function (the design it builds computes something else), or None."""
-    return ignored_settings(keras_model) or dense_quantizers_dropped(keras_model) or inverted_binary_thresholds(keras_model)
+    return (ignored_settings(keras_model) or dense_quantizers_dropped(keras_model) or inverted_step_thresholds(keras_model)
+            or ternary_of_unsigned_values(keras_model))
 
 
-def inverted_binary_thresholds(keras_model) -> str | None:
-    """A batch normalization with a negative scale (gamma) right before a binary activation, or None: hls4ml merges the
-    two into one compare per channel, x >= -bias / scale (BatchNormalizationQuantizedTanh, normalize_binary_tanh),
-    which holds for a positive scale only: a channel of negative scale comes out inverted (200 of 200 samples off,
-    found by hand; the float32 normalization was the reason given)."""
+def ternary_of_unsigned_values(keras_model) -> str | None:
+    """A ternary QActivation reading unsigned values (a quantized_relu's, a keep_negative=0 quantizer's), or None: hls4ml
+    compares them with a lower threshold in their own type (normalize_ternary_tanh), which cannot lie below 0, so 0
+    comes out -1 where QKeras gives 0 (198 of 200 samples off, found by hand, no reason given before)."""
     for layer in keras_model.layers:
         quantizer = activation_quantizer(layer) if is_quantizer_layer(layer) else None
         producer = producer_past_identities(layer)
-        if type(quantizer).__name__ != "binary" or producer is None or not is_batch_normalization(producer) or not producer.scale:
+        if type(quantizer).__name__ != "ternary" or producer is None:
+            continue
+        read = quantizer_type(activation_quantizer(producer))
+        if read is not None and not read.signed:
+            return (f"layer '{layer.name}' (a ternary activation of the unsigned values of '{producer.name}', {read.hls4ml()}): hls4ml "
+                    "1.3 compares them with its lower threshold in their own type, which cannot lie below 0, so a 0 would come out -1 "
+                    "where QKeras gives 0. Use a binary activation there, or a signed quantizer before it")
+    return None
+
+
+def inverted_step_thresholds(keras_model) -> str | None:
+    """A batch normalization with a negative scale (gamma) right before a binary or ternary activation, or None: hls4ml
+    merges the two into compares per channel, x >= -bias / scale (BatchNormalizationQuantizedTanh), which hold for a
+    positive scale only: a channel of negative scale comes out inverted (200 of 200 samples off for a binary and for a
+    ternary, found by hand; the float32 normalization was the reason given)."""
+    for layer in keras_model.layers:
+        quantizer = activation_quantizer(layer) if is_quantizer_layer(layer) else None
+        producer = producer_past_identities(layer)
+        if not is_step_quantizer(quantizer) or producer is None or not is_batch_normalization(producer) or not producer.scale:
             continue
         negative = np.flatnonzero(np.asarray(producer.gamma.numpy()) < 0)
         if len(negative):
             shown = ", ".join(map(str, negative[:8])) + (", ..." if len(negative) > 8 else "")
-            return (f"layer '{producer.name}' ({type(producer).__name__} before the binary activation '{layer.name}'): hls4ml 1.3 merges "
-                    f"them into one compare per channel, x >= -bias / scale, right for a positive scale only: channel{'s' if len(negative) > 1 else ''} {shown} "
-                    f"(gamma < 0) would come out inverted. Fold the normalization into the layer before it (QDenseBatchnorm, "
+            return (f"layer '{producer.name}' ({type(producer).__name__} before the {type(quantizer).__name__} activation '{layer.name}'): hls4ml "
+                    f"1.3 merges them into compares per channel, x >= -bias / scale, right for a positive scale only: channel{'s' if len(negative) > 1 else ''} "
+                    f"{shown} (gamma < 0) would come out inverted. Fold the normalization into the layer before it (QDenseBatchnorm, "
                     "QConv2DBatchnorm), or keep gamma positive")
     return None
 

@@ -17,10 +17,11 @@ from codesign.config import parse_ap_fixed
 from codesign.errors import SpecError
 from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CONCATENATE, CROPPING1D, CROPPING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE,
-    PARAMETRIZED_ACTIVATION, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, keras_owner, kind_of,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CONCATENATE, CONV1D, CONV2D, CROPPING1D, CROPPING2D, DENSE, GLOBAL_POOLING1D,
+    GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX,
+    TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
 )
-from codesign.quantizers import activation_quantizer, batchnorm_scale_shift, ternary_threshold
+from codesign.quantizers import activation_quantizer, batchnorm_scale_shift
 
 FLOAT_WEIGHT_WIDTH = 48  # the widest type a float layer's weights are stored in exactly (float32: 24 significant bits each)
 SETTINGS = "CodesignRepairs"  # the key of HLSConfig.Model the passes read: {repairs, exact_accumulators, layers}
@@ -189,17 +190,27 @@ def exact_types(graph, _settings: dict) -> None:
     """In graph order, every accumulator as wide as its exact sum (hls4ml infers them before codesign's repairs and
     can drop product bits) and every result hls4ml inferred from its inputs (equal to the accumulator, or to the
     input for pass-through layers) widened with them, by each kind's rule (its `exact_type` in codesign/layers.py);
-    quantizer outputs keep their types."""
+    quantizer outputs keep their types. A Dense or convolution reads xnor bits as -1 and +1 (its product decodes
+    them); any other layer passes them on as bits and keeps its types."""
     for layer in graph.get_layers():
+        kind = kind_of(layer)
         variables = [layer.get_input_variable(name) for name in layer.inputs]
-        inputs = [of_precision(variable.type.precision) for variable in variables if variable is not None]
+        inputs = [_read_as(variable.type.precision, kind) for variable in variables if variable is not None]
         if not inputs or len(inputs) < len(variables) or any(source is None for source in inputs):
             continue
-        kind = kind_of(layer)
         rule = kind.handler("exact_type") if kind is not None else None
         if rule is not None:
             result = of_precision(layer.types["result_t"].precision) if "result_t" in layer.types else None
             rule(layer, inputs, result)
+
+
+def _read_as(precision, kind) -> Fixed | None:
+    """The type of the values a layer of `kind` reads from a variable of `precision`: plain fixed point as it is, xnor
+    bits as -1 and +1 where a weighted layer's product decodes them; None otherwise."""
+    fixed = of_precision(precision)
+    if fixed is None and "Xnor" in type(precision).__name__ and kind is not None and kind.role == "weighted":
+        return Fixed(2, 2, True)
+    return fixed
 
 
 def type_overrides(graph, chosen: dict) -> None:
@@ -247,43 +258,81 @@ def keep_user_transposes(graph, _settings: dict) -> None:
                 flatten._channels_last_keep_transpose = True
 
 
-def ternary_thresholds_in_their_input_type(graph, _settings: dict) -> None:
-    """hls4ml floors a ternary activation's two thresholds onto its input's grid, typed as that input, when it merges
-    them with the scale it adds for QKeras's threshold (BatchNormalizationQuantizedTanh.set_thresholds), one per input
-    value. normalize_ternary_tanh takes them in its input's type, and streamed packs its output by their count. A pass
-    that retypes that input after (exact accumulators, a spec's override) left them in the old type (g++: no matching
-    function; fuzz seed 1397 model 6) and on the old grid, and streamed after a convolution (a count of values, not of
-    channels) no candidate compiled (seed 1397 model 5). The thresholds are the same for every value: computed again
-    on the input's final grid, in its type, one per channel (n_filt), as QKeras compares: +1 where |x| >= t, -1 where
-    x <= -t, t its float32 threshold. The firmware's +1 is x > threshold_hi: on the grid, x >= t exactly when x is above
-    the last grid value below t (hls4ml's floor(t) is that value unless t is on the grid: a threshold of 0.25 gave +1
-    from the next value on, 1 of 200 samples off)."""
+def step_thresholds_in_their_input_type(graph, _settings: dict) -> None:
+    """hls4ml merges a scale with the binary or ternary activation after it into one compare per input value
+    (BatchNormalizationQuantizedTanh.set_thresholds): the ternary's own threshold scale, a Keras batch normalization,
+    or an alpha kernel's scale and bias. It floors each threshold, -bias / scale and beside it, onto its input's grid,
+    typed as that input: a pass that retypes the input after (exact accumulators, a spec's override) left them in the
+    old type (g++: no matching normalize_ternary_tanh or normalize_binary_tanh; fuzz seed 1397 model 6), streamed after
+    a convolution their count was of values, not channels (seed 1397 model 5), and on the grid the floor is off by one
+    step wherever the threshold is not a grid value: binary gives +1 from floor(t) on where QKeras gives it from t (a
+    ternary threshold of 0.25 gave +1 one value late). The thresholds are computed again on the input's final grid, in
+    its type, one per channel (n_filt), where QKeras's own arithmetic steps (thresholds.grid_thresholds: the batch
+    normalization in float32 as Keras computes it); a binary one made a ternary compare (xnor_read_as_numbers) gets
+    both thresholds one step below its own."""
+    from codesign.thresholds import grid_thresholds, step_of
+
     keras_model = graph.config.config.get("KerasModel")
-    for layer in graph.get_layers():
-        if kind_of(layer) is not BATCHNORM_QUANTIZED_TANH or "threshold_hi" not in layer.weights or keras_model is None:
+    for layer in list(graph.get_layers()):
+        if kind_of(layer) is not BATCHNORM_QUANTIZED_TANH or keras_model is None:
             continue
         source = layer.get_input_variable()
         fixed, channels = of_precision(source.type.precision), int(source.shape[-1])
-        threshold = _ternary_threshold(keras_model, layer.name.removeprefix("bnbt_").removesuffix("_scale"))
-        if fixed is None or threshold is None:
+        step = step_of(keras_model, layer.name, layer.get_input_node().name)
+        thresholds = None if fixed is None or step is None else grid_thresholds(step, fixed, channels)
+        if thresholds is None:
             continue
-        steps = float(np.float32(threshold)) * 2.0**fixed.frac  # QKeras compares float32 values with its float32 threshold
-        for key, raw in (("threshold_hi", np.ceil(steps) - 1), ("threshold_lo", np.floor(-steps))):
-            _replace_weights(layer, key, np.full(channels, raw * 2.0**-fixed.frac), fixed)
+        if "threshold" in thresholds and "threshold" not in layer.weights:  # made a ternary compare (xnor_read_as_numbers)
+            below = thresholds.pop("threshold") - fixed.lsb
+            thresholds = {"threshold_hi": below, "threshold_lo": below}
+        for key, values in thresholds.items():
+            _replace_weights(layer, key, values, fixed)
         layer.set_attr("n_filt", channels)
 
 
-def _ternary_threshold(keras_model, name: str) -> float | None:
-    """QKeras's threshold of the ternary activation hls4ml named `name` (a QActivation, or '<layer>_ternary' split off a
-    layer's activation=), as hls4ml reads it; None for anything else."""
-    layers = {layer.name: layer for layer in keras_model.layers}
-    owner = keras_owner(name, layers)
-    return ternary_threshold(activation_quantizer(layers[owner])) if owner else None
+def xnor_read_as_numbers(graph, _settings: dict) -> None:
+    """hls4ml's merged binary activation writes xnor bits, 0 for -1 (normalize_binary_tanh), which only a Dense's or a
+    convolution's product decodes: an average pooling, a merge, a padding or the model's output read 0 (fuzz seed 1402
+    model 5: a Dense's activation='binary' as the output, 99 of 100 samples off). Such a compare becomes hls4ml's
+    ternary one with both thresholds one step below the binary's (+1 from it on, -1 below, never 0), whose output is
+    the numbers -1 and +1 (ap_int<2>); first among the repairs, so the types after it are inferred from those numbers."""
+    for layer in list(graph.get_layers()):
+        if kind_of(layer) is BATCHNORM_QUANTIZED_TANH and "threshold" in layer.weights and _xnor_read_as_numbers(graph, layer):
+            _binary_as_ternary(layer)
+
+
+def _xnor_read_as_numbers(graph, layer) -> bool:
+    """Whether a layer reads this binary activation's xnor bits as the numbers 0 and 1: any but a Dense or a
+    convolution, a reshape passing them on to one only, or the model's output."""
+    readers = [other for other in graph.get_layers() if layer.outputs[0] in other.inputs]
+    if layer.outputs[0] in graph.outputs or not readers:
+        return True
+    return any(_xnor_read_as_numbers(graph, reader) if kind_of(reader) is RESHAPE
+               else kind_of(reader) not in (DENSE, CONV1D, CONV2D, POINTWISE_CONV1D, POINTWISE_CONV2D) for reader in readers)
+
+
+def _binary_as_ternary(layer) -> None:
+    """The binary compare as hls4ml's ternary one, its output ap_int<2>, both thresholds hls4ml's binary one less a
+    step of its type (step_thresholds_in_their_input_type writes them again in the input's final type)."""
+    from hls4ml.backends.fpga.fpga_types import APTypeConverter
+    from hls4ml.model.types import IntegerPrecisionType
+
+    layer.set_attr("quantize", 3)
+    layer.get_output_variable().type.precision = APTypeConverter().convert(IntegerPrecisionType(width=2))
+    threshold = layer.weights.pop("threshold")
+    layer.attributes.pop("threshold", None)
+    layer.types.pop("threshold_t", None)
+    fixed = of_precision(threshold.type.precision)
+    below = np.asarray(threshold.data, dtype=np.float64) - (fixed.lsb if fixed else 0)
+    for key, prefix in (("threshold_hi", "th"), ("threshold_lo", "tl")):  # named as hls4ml names a ternary's
+        layer.add_weights_variable(name=key, var_name=f"{prefix}{layer.index}", type_name=f"{key}_{layer.index}_t",
+                                   precision=threshold.type.precision, data=below)
 
 
 FIRST_PASSES = (("keep_user_transposes", keep_user_transposes),)  # (pass, what it does): before hls4ml's 'convert' flow
 
 PASSES = (  # (pass, the setting that switches it on (None: every conversion), what it does), in the order they run
+    ("xnor_read_as_numbers", "repairs", xnor_read_as_numbers),
     ("widen_average_pooling", "repairs", widen_average_pooling),
     ("true_alpha_scales", "repairs", true_alpha_scales),
     ("exact_float_weights", "repairs", exact_float_weights),
@@ -291,7 +340,7 @@ PASSES = (  # (pass, the setting that switches it on (None: every conversion), w
     ("signed_max_pool_inputs", "repairs", signed_max_pool_inputs),
     ("exact_types", "exact_accumulators", exact_types),
     ("type_overrides", "layers", type_overrides),
-    ("ternary_thresholds_in_their_input_type", "repairs", ternary_thresholds_in_their_input_type),
+    ("step_thresholds_in_their_input_type", "repairs", step_thresholds_in_their_input_type),
     ("resize_in_its_input_type", None, resize_in_its_input_type),
     ("softmax_config_name", None, softmax_config_name),
 )

@@ -495,6 +495,31 @@ def binary_kwarg():
                         q.QDense(6, **_conv_kwargs(), activation="binary(alpha=1)", name="fc1"), q.QDense(3, **_conv_kwargs(), name="out")], (10,), 30)
 
 
+def binary_network():
+    """A binary network as hls4ml's binary examples build one: a QDense of binary weights, a float BatchNormalization and
+    a binary activation (merged by hls4ml into one compare per channel, its xnor bits read by the next binary Dense),
+    twice, then a quantized output Dense."""
+    from tensorflow import keras
+
+    q = _q()
+    return _sequential([q.QActivation(q.quantized_bits(8, 2, alpha=1), name="in_quant"),
+                        q.QDense(16, kernel_quantizer=q.binary(alpha=1), use_bias=False, name="fc1"), keras.layers.BatchNormalization(name="bn1"),
+                        q.QActivation("binary(alpha=1)", name="act1"), q.QDense(16, kernel_quantizer=q.binary(alpha=1), use_bias=False, name="fc2"),
+                        keras.layers.BatchNormalization(name="bn2"), q.QActivation("binary(alpha=1)", name="act2"),
+                        q.QDense(3, **_conv_kwargs(), name="out")], (10,), 31)
+
+
+def binary_before_average_pooling():
+    """A QConv2D, a float BatchNormalization and a binary activation (one compare per channel) whose -1 and +1 an
+    average pooling reads: hls4ml's xnor bits (0 for -1) would be averaged as 0 and 1."""
+    from tensorflow import keras
+
+    q = _q()
+    return _sequential([q.QConv2D(3, (3, 3), **_conv_kwargs(), name="conv"), keras.layers.BatchNormalization(name="bn"),
+                        q.QActivation("binary(alpha=1)", name="act"), keras.layers.AveragePooling2D(2, name="pool"),
+                        keras.layers.Flatten(name="flatten"), q.QDense(3, **_conv_kwargs(), name="out")], (6, 6, 2), 32)
+
+
 def softmax_inside():
     """A Keras Softmax layer inside the network (an attention-like normalization): hls4ml's lookup tables approximate
     it; hls4ml named its config struct 'Softmax_config' and called 'softmax_config' (g++ refused it)."""
@@ -704,6 +729,8 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("ternary_activation", step_activation("ternary(alpha=1)"), (10,), on_grid=False),
     CorpusModel("ternary_activation_stream", step_activation("ternary(alpha=1)"), (10,), io_type="io_stream", on_grid=False),
     CorpusModel("ternary_threshold_on_the_grid", step_activation("ternary(alpha=1, threshold=0.25)"), (10,), on_grid=False),
+    CorpusModel("binary_network", binary_network, (10,), on_grid=False),
+    CorpusModel("binary_before_average_pooling", binary_before_average_pooling, (6, 6, 2)),
 ]
 
 

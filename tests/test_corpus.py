@@ -19,7 +19,8 @@ PROVEN = {"leaky_relu", "leaky_relu_default_alpha", "prelu", "prelu_conv", "prel
           "permute_rows_columns", "permute_rows_columns_stream", "zero_padding1d", "zero_padding1d_stream",
           "average_pooling_same", "hard_tanh", "hard_sigmoid_stream", "binary_kernel", "binary_kernel_stream", "po2_kernel",
           "po2_max_kernel", "po2_kernel_stream", "two_outputs", "two_outputs_conv", "two_outputs_conv_stream", "binary_activation",
-          "binary_kwarg", "ternary_activation", "ternary_activation_stream", "ternary_threshold_on_the_grid"}  # the layers the proof
+          "binary_kwarg", "ternary_activation", "ternary_activation_stream", "ternary_threshold_on_the_grid", "binary_network",
+          "binary_before_average_pooling"}  # the layers the proof
 # analyses past its first ones, and models of two outputs: each must stay proven
 OUTPUTS = {  # models of two outputs: each output compared (its layer, values per sample, the float heads on the host reading it)
     "two_outputs": [{"name": "logits", "size": 3, "heads": ["softmax 'classes'"]}, {"name": "energy", "size": 1, "heads": []}],
@@ -68,7 +69,9 @@ def test_corpus_model_is_bit_exact(entry, tmp_path):
             assert all(candidate["outcome"] != "exact" for candidate in later)
         assert report["proof"]["status"] in ("unproven", "counterexample") and report["proof"]["why"]
     in_float = (["bn1"] if entry.name.startswith(("standalone_batchnorm", "dense_batchnorm")) else ["leaky"] if entry.name.startswith("leaky")
-                else ["prelu"] if entry.name.startswith("prelu") else [])
+                else ["prelu"] if entry.name.startswith("prelu") else ["bn1", "bn2"] if entry.name == "binary_network"
+                else ["bn"] if entry.name == "binary_before_average_pooling" else [])  # QKeras's float32 normalizations: steps
+    # of a binary activation reproduce them exactly (thresholds where QKeras's float32 arithmetic steps), and are proven
     assert report["computed_in_float"] == in_float
     exact = report["exact_reference"]
     if entry.name == "float32_sums":  # QKeras's float32 sums round; the firmware equals the exact evaluation, proven so

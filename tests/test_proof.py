@@ -313,7 +313,9 @@ def test_binary_and_ternary_activations_are_proven_by_their_steps_and_hls4mls_th
     """hls4ml's binary_tanh and its thresholded ternary are step functions of -1, 0, +1: proven against QKeras's
     quantizer on every value, and the same on both sides of each step alone (GRID_LIMIT forced down); identical to
     QKeras on 30,000 random inputs, a ternary threshold on the grid (0.25) included, whose threshold_hi codesign puts one
-    step below it. hls4ml's own threshold_hi there, 0.25 itself (x > 0.25 where QKeras takes |x| >= 0.25), fails at 0.25."""
+    step below it, and a binary network (float batch normalizations merged with binary activations, xnor bits into
+    binary Dense layers). hls4ml's own threshold_hi at 0.25 (x > 0.25 where QKeras takes |x| >= 0.25) fails at 0.25, and
+    its floored binary thresholds (one step below where QKeras's float32 normalization turns positive) fail there."""
     import warnings
 
     import codesign
@@ -334,13 +336,14 @@ def test_binary_and_ternary_activations_are_proven_by_their_steps_and_hls4mls_th
         return build_saved(entry, folder)
 
     x = (np.round(np.random.default_rng(0).uniform(-6, 6, (30_000, 10)) * 64) / 64).astype(np.float32)
-    runs = {name: built(name) for name in ("binary_kwarg", "ternary_activation", "ternary_threshold_on_the_grid")}
+    runs = {name: built(name) for name in ("binary_kwarg", "ternary_activation", "ternary_threshold_on_the_grid", "binary_network")}
     for name, path in runs.items():
         run = codesign.Run(path)
         assert run.validate().proof["status"] == "proven", name
         assert np.array_equal(run.emulate(x), np.asarray(run.predict_qkeras(x), dtype=np.float64)), name
     monkeypatch.setattr(codesign.proof, "GRID_LIMIT", 8)  # the other layers' checks give up; the steps' are judged alone
-    steps = {"binary_kwarg": "fc1_binary", "ternary_activation": "bnbt_act1_scale", "ternary_threshold_on_the_grid": "bnbt_act1_scale"}
+    steps = {"binary_kwarg": "fc1_binary", "ternary_activation": "bnbt_act1_scale", "ternary_threshold_on_the_grid": "bnbt_act1_scale",
+             "binary_network": "bnbt_bn2"}
 
     def step_finding(name: str):
         layout = RunLayout(runs[name])
@@ -354,3 +357,11 @@ def test_binary_and_ternary_activations_are_proven_by_their_steps_and_hls4mls_th
     weights.write_text(", ".join(["0.25"] * len(weights.read_text().split(","))))  # hls4ml's floor of 0.25
     finding = step_finding("ternary_threshold_on_the_grid")
     assert (finding.holds, finding.condition, finding.witness) == (False, "rounding", 0.25), finding.why
+    layout = RunLayout(runs["binary_network"])  # a batch normalization merged with a binary: hls4ml floors -bias / scale
+    layer = next(layer for layer in VectorizedEmulator(layout.hls_dir).layers if layer["name"] == "bnbt_bn2")
+    weights = layout.hls_dir / "firmware" / "weights" / f"{layer['weights']['threshold']}.txt"
+    ours = np.array([float(value) for value in weights.read_text().split(",")])
+    step = 2.0 ** -Fixed.of(layer["types"]["threshold_t"]).frac
+    weights.write_text(", ".join(str(value) for value in ours - step))  # hls4ml's floor, where -bias / scale is off the grid
+    finding = step_finding("binary_network")
+    assert (finding.holds, finding.condition) == (False, "rounding") and finding.witness in set(ours - step), finding.why
