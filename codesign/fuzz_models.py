@@ -26,8 +26,9 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 7 (2026-12-08) draws a second output twice as often, and as a Dense of its own on what the last Dense reads
 # (_second_output) as well as the sigmoid of the logits, the only one before; generation 6 those of 1382-1388.
 # Generation 8 (2026-12-09) draws binary and ternary activations among the activation quantizers (docs/proof.md);
-# generation 7 those of 1389-1395.
-GENERATION = 8
+# generation 7 those of 1389-1395. Generation 9 (2026-12-06) draws a binary network's block (STEP_BLOCK: a binary or
+# ternary kernel without bias, a batch normalization, a binary or ternary activation); generation 8 those of 1396-1405.
+GENERATION = 9
 LEAKY_ALPHAS = (0.25, 0.3, 0.1, 0.01)  # Keras's default 0.3 and the usual others: most are no power of two
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
 _GENERATION_3 = (_GENERATION_2[0], _GENERATION_2[1] + ("leaky_relu",), _GENERATION_2[2] + ("leaky_relu",))
@@ -37,6 +38,8 @@ DRAWN[5] = DRAWN[4]  # the same kinds, a leaky relu's alpha drawn
 DRAWN[6] = (DRAWN[5][0], DRAWN[5][1] + ("prelu",), DRAWN[5][2] + ("prelu",))
 DRAWN[7] = DRAWN[6]  # the same kinds, a second output drawn more often and of two kinds
 DRAWN[8] = (DRAWN[7][0] + ("binary(alpha=1)", "ternary(alpha=1)"), DRAWN[7][1], DRAWN[7][2])
+DRAWN[9] = (DRAWN[8][0], DRAWN[8][1] + ("step_block",), DRAWN[8][2] + ("step_block",))
+STEP_QUANTIZERS = ("binary(alpha=1)", "ternary(alpha=1)")  # a step block's kernel and activation (hls4ml's binary examples)
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
 
@@ -139,6 +142,10 @@ def _quantized_layer(rng, kind: str, shape: list[int], generation: int) -> dict 
         return {"kind": kind, "op": str(rng.choice(MERGES)), "kernel_quantizer": kernel, "bias_quantizer": bias, "quantizer": _quantizer(rng, activations)}
     if kind == "crop":
         return {"kind": kind, "crop": 1} if min(spatial) >= 3 else None
+    if kind == "step_block":  # a Dense or a convolution of a binary or ternary kernel, a normalization, a step activation
+        width = {"filters": int(rng.integers(1, 5)), "kernel": size} if rank else {"units": int(rng.integers(2, 9))}
+        return {"kind": kind, **width, "kernel_quantizer": str(rng.choice(STEP_QUANTIZERS + (kernel,))),
+                "normalization": str(rng.choice(["float_bn", "qbn"])), "quantizer": str(rng.choice(STEP_QUANTIZERS))}
     if kind == "dense":
         layer = {"kind": kind, "units": int(rng.integers(2, 9)), "kernel_quantizer": kernel, "bias_quantizer": bias}
         if generation == 1:
@@ -221,6 +228,12 @@ def _keras_layer(layer: dict, name: str, x):
                                        bias_quantizer=layer["bias_quantizer"])(x)
     if kind == "dense":
         return qkeras.QDense(layer["units"], name=name, **quantized)(x)
+    if kind == "step_block":
+        weighted = (qkeras.QDense(layer["units"], name=name, kernel_quantizer=layer["kernel_quantizer"], use_bias=False) if rank == 0 else
+                    (qkeras.QConv2D if rank == 2 else qkeras.QConv1D)(layer["filters"], layer["kernel"], padding="same", name=name,
+                                                                       kernel_quantizer=layer["kernel_quantizer"], use_bias=False))
+        normalization = qkeras.QBatchNormalization if layer["normalization"] == "qbn" else keras.layers.BatchNormalization
+        return qkeras.QActivation(layer["quantizer"], name=f"{name}_q")(normalization(name=f"{name}_bn")(weighted(x)))
     if kind == "pool":
         pools = {(1, "max"): keras.layers.MaxPooling1D, (1, "average"): keras.layers.AveragePooling1D,
                  (2, "max"): keras.layers.MaxPooling2D, (2, "average"): keras.layers.AveragePooling2D}

@@ -97,7 +97,7 @@ GLOBAL_POOLING2D = Kind("GlobalPooling2D", "pooling", dict(_GLOBAL_POOLING), ker
 RESHAPE = Kind("Reshape", "reshape", aliases=("Flatten",))
 TRANSPOSE = Kind("Transpose", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": EMULATED_ELSEWHERE,
                                           "compiled": EMULATED_ELSEWHERE})
-CLONE = Kind("Clone", "reshape", {"exact_type": KEEPS_ITS_TYPE, "vectorized": "a stream's copy for two branches: " + EMULATED_ELSEWHERE,
+CLONE = Kind("Clone", "reshape", {"vectorized": "a stream's copy for two branches: " + EMULATED_ELSEWHERE,
                                   "compiled": "a stream's copy for two branches: " + EMULATED_ELSEWHERE, "rtl": NOT_A_KERNEL})
 REPACK = Kind("Repack", "reshape", {"compiled": "a stream's repacking (io_stream): the numpy emulator runs instead", "rtl": NOT_A_KERNEL})
 ZERO_PADDING1D = Kind("ZeroPadding1D", "padding", {"vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,

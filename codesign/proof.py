@@ -562,12 +562,16 @@ class _Analysis:
         return next((other for other in self.emulator.layers if other["inputs"] == [layer["name"]] and graph_kind(other) is APPLY_ALPHA), None)
 
     def _merged_alpha_scale(self, layer: dict) -> np.ndarray | None:
-        """QKeras's scales of an alpha kernel whose ApplyAlpha hls4ml merged with the binary or ternary activation after
-        it ('bnbt_<layer>_alpha', which holds the bias: checked there), or None."""
-        from codesign.thresholds import scale_and_bias
+        """QKeras's scales of an alpha kernel whose ApplyAlpha hls4ml fused into the binary or ternary compare reading
+        this layer (which holds the bias: checked there, thresholds.step_of), or None."""
+        from codesign.thresholds import factorized, scale_and_bias
 
-        merged = any(other["inputs"] == [layer["name"]] and other["name"] == f"bnbt_{layer['name']}_alpha" for other in self.emulator.layers)
-        scaled = scale_and_bias(self.keras[layer["name"]]) if merged and layer["name"] in self.keras else None
+        keras_layer = self.keras.get(layer["name"])
+        names = {other["name"] for other in self.emulator.layers}
+        read = any(other["inputs"] == [layer["name"]] and graph_kind(other) is BATCHNORM_QUANTIZED_TANH for other in self.emulator.layers)
+        if not read or keras_layer is None or not factorized(keras_layer) or f"{layer['name']}_alpha" in names:
+            return None
+        scaled = scale_and_bias(keras_layer)
         return None if scaled is None else scaled[0].astype(np.float64)
 
     def _alpha_scale(self, layer: dict) -> tuple[np.ndarray, int]:
@@ -707,7 +711,7 @@ class _Analysis:
         the thresholds in the input's type. Checked against QKeras's own arithmetic and quantizer there."""
         from codesign.thresholds import step_of
 
-        step = step_of(self.keras_model, layer["name"], layer["inputs"][0])
+        step = step_of(self.keras_model, layer["name"], layer["inputs"][0], [other["name"] for other in self.emulator.layers])
         if step is None:
             _fail(finding, "not analysed", "hls4ml merged a scale QKeras computes otherwise (an alpha scale that is not a power of two, "
                                            "or a normalization not followed by one binary or ternary activation) with the activation after it")

@@ -25,44 +25,62 @@ class Step:
     activation: str
 
 
-def step_of(keras_model, firmware_name: str, source_name: str) -> Step | None:
-    """What QKeras computes at hls4ml's merged layer `firmware_name`, which reads the firmware layer `source_name`: a
-    Keras batch normalization ('bnbt_<normalization>'), the ternary's own threshold scale ('bnbt_<activation>_scale',
-    with the normalization before it that hls4ml fuses into that scale, if any) or an alpha kernel's scale and bias
-    ('bnbt_<layer>_alpha', powers of two only), then the binary or ternary quantizer; None where it is none of these
-    (or the alpha's scales are not powers of two: QKeras then rounds its kernel in float32)."""
+def step_of(keras_model, firmware_name: str, source_name: str, firmware_names) -> Step | None:
+    """What QKeras computes at hls4ml's merged layer `firmware_name` on the values of the firmware layer `source_name`
+    it reads (`firmware_names`: every layer of the firmware): the alpha scale and bias of that layer's kernel where
+    hls4ml fused its ApplyAlpha into the compare, then a batch normalization ('bnbt_<normalization>', or one hls4ml
+    fused into the ternary's threshold scale 'bnbt_<activation>_scale'), then the binary or ternary quantizer; None
+    where it is none of these (or an alpha's scales are not powers of two: QKeras then rounds its kernel in float32)."""
     layers = {layer.name: layer for layer in keras_model.layers}
-    name, source = firmware_name.removeprefix("bnbt_"), keras_owner(source_name, layers)
-    if name in layers and is_batch_normalization(layers[name]):
-        return _normalized_step(layers[name], _step_after(layers[name], layers))
-    owner = keras_owner(name, layers)
+    name, source = firmware_name.removeprefix("bnbt_"), layers.get(keras_owner(source_name, layers) or "")
+    owner = name if name in layers else keras_owner(name, layers)
     if owner is None:
         return None
-    if name.endswith("_scale"):  # hls4ml's scale for a ternary's threshold, and a normalization it fused into it
-        holder = layers[owner]
-        if not is_step_quantizer(activation_quantizer(holder)):
-            return None
-        before = producer_past_identities(holder) if is_quantizer_layer(holder) else None
-        if before is not None and before.name != source and is_batch_normalization(before):
-            return _normalized_step(before, holder)
-        quantizer = activation_quantizer(holder)
-        return Step(lambda values: _applied(quantizer, values), False, owner)
-    if name.endswith("_alpha"):
+    normalization = None
+    if is_batch_normalization(layers[owner]) and name == owner:
+        normalization, holder = layers[owner], _step_after(layers[owner], layers)
+    elif name.endswith("_scale"):  # hls4ml's scale for a ternary's threshold, and a normalization it fused into it
+        holder = layers[owner] if is_step_quantizer(activation_quantizer(layers[owner])) else None
+        before = producer_past_identities(holder) if holder is not None and is_quantizer_layer(holder) else None
+        normalization = before if before is not None and before is not source and is_batch_normalization(before) else None
+    elif name.endswith("_alpha"):  # the alpha kernel's own ApplyAlpha merged with its activation
         holder = layers[owner] if is_step_quantizer(activation_quantizer(layers[owner])) else _step_after(layers[owner], layers)
-        scaled = scale_and_bias(layers[owner])
-        if holder is None or scaled is None:
-            return None
-        quantizer, (scale, bias) = activation_quantizer(holder), scaled
-        return Step(lambda values: _applied(quantizer, (values.astype(np.float32) * scale + bias).astype(np.float32)), _is_binary(quantizer), holder.name)
-    return None
-
-
-def _normalized_step(normalization, holder) -> Step | None:
-    """The step of `holder`'s quantizer on the normalization's output (None without a holder)."""
-    if holder is None:
+    else:
+        return None
+    scaled = _fused_alpha(source, firmware_names)
+    if holder is None or scaled is None:
         return None
     quantizer = activation_quantizer(holder)
-    return Step(_after_normalization(normalization, quantizer), _is_binary(quantizer), holder.name)
+
+    def levels(values: np.ndarray) -> np.ndarray:
+        values = scaled(values.astype(np.float32))
+        return _applied(quantizer, values if normalization is None else _normalized(normalization, values))
+
+    return Step(levels, type(quantizer).__name__ == "binary", holder.name)
+
+
+def _fused_alpha(source, firmware_names) -> Callable[[np.ndarray], np.ndarray] | None:
+    """What QKeras adds to the firmware layer's values before the step: its kernel's alpha scale and the bias hls4ml
+    moves after it (QKerasFactorizeAlpha: a kernel or bias quantizer of alpha other than 1) where that ApplyAlpha
+    ('<layer>_alpha') is not in the firmware (fused into the compare), in float32; nothing otherwise; None where a
+    scale is not a power of two."""
+    if source is None or not factorized(source) or f"{source.name}_alpha" in set(firmware_names):
+        return lambda values: values
+    scaled = scale_and_bias(source)
+    if scaled is None:
+        return None
+    scale, bias = scaled
+    return lambda values: (values * scale + bias).astype(np.float32)
+
+
+def factorized(keras_layer) -> bool:
+    """hls4ml moves this layer's alpha scale and bias into an ApplyAlpha (QKerasFactorizeAlpha.match: a QDense or
+    QConv whose kernel or bias quantizer, as the model saves it, has an alpha other than 1)."""
+    if getattr(keras_layer, "kernel_quantizer_internal", None) is None:  # a QDense or QConv (not a depthwise or separable one)
+        return False
+    config = keras_layer.get_config()
+    alphas = [config[key].get("config", {}).get("alpha") for key in ("kernel_quantizer", "bias_quantizer") if isinstance(config.get(key), dict)]
+    return any(alpha not in (None, 1, 1.0) for alpha in alphas)
 
 
 def grid_thresholds(step: Step, fixed: Fixed, channels: int) -> dict[str, np.ndarray] | None:
@@ -106,25 +124,16 @@ def _step_after(keras_layer, layers: dict):
     return None
 
 
-def _is_binary(quantizer) -> bool:
-    return type(quantizer).__name__ == "binary"
-
-
 def _applied(quantizer, values: np.ndarray) -> np.ndarray:
     return np.asarray(quantizer(values.astype(np.float32)), dtype=np.float64).reshape(values.shape)
 
 
-def _after_normalization(layer, quantizer) -> Callable[[np.ndarray], np.ndarray]:
-    """The levels of the quantizer on the normalization's float32 output, the layer called at its own rank (Keras
+def _normalized(layer, values: np.ndarray) -> np.ndarray:
+    """The normalization's float32 output for (samples, channels) values, the layer called at its own rank (Keras
     computes a 4-D input with its fused kernel), each sample's channels at one position."""
     rank = len(layer.input_shape)
-
-    def levels(values: np.ndarray) -> np.ndarray:
-        shaped = values.astype(np.float32).reshape((len(values),) + (1,) * (rank - 2) + (values.shape[-1],))
-        normalized = np.asarray(layer(shaped, training=False)).reshape(values.shape)
-        return _applied(quantizer, normalized)
-
-    return levels
+    shaped = values.astype(np.float32).reshape((len(values),) + (1,) * (rank - 2) + (values.shape[-1],))
+    return np.asarray(layer(shaped, training=False)).reshape(values.shape)
 
 
 def scale_and_bias(keras_layer) -> tuple[np.ndarray, np.ndarray] | None:

@@ -37,7 +37,7 @@ def test_the_generator_covers_the_space_it_claims():
     recipes = [random_recipe(seed, index) for seed in range(3) for index in range(20)]  # 60: every kind appears (each recipe builds its layers in Keras)
     kinds = {layer["kind"] for recipe in recipes for layer in recipe["layers"]}
     assert {"conv", "separable", "depthwise", "pool", "global_pool", "zero_pad", "qbn", "float_bn", "activation", "relu", "residual",
-            "concat", "dense", "dropout", "leaky_relu", "crop", "merge", "linear", "prelu"} <= kinds
+            "concat", "dense", "dropout", "leaky_relu", "crop", "merge", "linear", "prelu", "step_block"} <= kinds
     layers = [layer for recipe in recipes for layer in recipe["layers"]]
     assert {layer["kind"] for layer in layers if layer.get("float")} >= {"conv", "dense"}  # a Keras layer without quantizers
     assert all("kernel_quantizer" not in layer and "activation" not in layer for layer in layers if layer.get("float"))
