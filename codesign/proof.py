@@ -462,6 +462,9 @@ class _Analysis:
         magnitude = largest * scale + np.abs(tiled) * 2.0 ** (common - bias_frac)  # every partial sum, in any order
         finding.bounds["accum"] = [float(low.min() / 2.0**common), float(high.max() / 2.0**common)]
         finding.extremes = [int(low.argmin()), int(high.argmax())]
+        if types["weight_t"].get("text") == "uint<1>" and self._reads_xnor(layer) and np.any(bias != 0):
+            _fail(finding, "rounding", "hls4ml casts a sum of binary inputs times binary weights as 2 * acc - n_in, an integer "
+                                       "(nnet::cast for xnor data and weights): the bias is doubled and its fraction dropped")
         alpha = self._alpha_after(layer)
         alpha_scale = self._alpha_scale(alpha)[0] if alpha else self._merged_alpha_scale(layer)
         alpha = alpha or alpha_scale is not None
@@ -487,6 +490,14 @@ class _Analysis:
         intermediate = (self._separable_half(layer["name"]) or (None, None))[1] == "depthwise"  # QKeras keeps it in float32
         keras_function = None if alpha or intermediate else self.keras_function(layer["name"])  # QKeras's function comes after the scale
         return self._cast(finding, accumulated, Fixed.of(types["result_t"]), keras_function)
+
+    def _reads_xnor(self, layer: dict) -> bool:
+        """Whether the layer reads a merged binary activation's xnor bits (through reshapes)."""
+        layers = {other["name"]: other for other in self.emulator.layers}
+        producer = layers.get(layer["inputs"][0])
+        while producer is not None and graph_kind(producer) is RESHAPE:
+            producer = layers.get(producer["inputs"][0])
+        return producer is not None and graph_kind(producer) is BATCHNORM_QUANTIZED_TANH and "width" not in producer["types"]["result_t"]
 
     def _check_shifts(self, layer: dict, finding: Finding, kernel: np.ndarray, weight: Fixed) -> None:
         """A power-of-two kernel's products: hls4ml shifts the input by each exponent e inside

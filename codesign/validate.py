@@ -167,7 +167,18 @@ def traced_divergence(layout: RunLayout, model, x: np.ndarray, traced_layers: di
     in_firmware = {layer["name"] for layer in order} | {keras_owner(layer["name"], names) for layer in order}
     merged = {inputs_of(layer)[0]: layer.name for layer in model.layers
               if is_quantizer_layer(layer) and layer.name not in in_firmware and len(inputs_of(layer)) == 1}
-    return first_divergence(order, traced_layers, keras_layer_outputs(model, x), merged)
+    return first_divergence(order, _xnor_as_numbers(layout, traced_layers), keras_layer_outputs(model, x), merged)
+
+
+def _xnor_as_numbers(layout: RunLayout, traced_layers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The traced outputs with a merged binary activation's xnor bits (0 for -1) read as the -1 and +1 they stand for,
+    as its readers take them (it was named the first diverging layer of any binary model that differed later)."""
+    from codesign.layers import BATCHNORM_QUANTIZED_TANH, graph_kind
+    from codesign.vectorized import VectorizedEmulator
+
+    xnor = {layer["name"] for layer in VectorizedEmulator(layout.hls_dir).layers
+            if graph_kind(layer) is BATCHNORM_QUANTIZED_TANH and "width" not in layer["types"]["result_t"]}
+    return {name: 2 * values - 1 if name in xnor else values for name, values in traced_layers.items()}
 
 
 # --- a run's firmware against its model --------------------------------------------------------------------------
