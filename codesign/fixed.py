@@ -96,11 +96,19 @@ class Fixed:
         return f"ap_{'' if self.signed else 'u'}fixed<{self.width},{self.integer},AP_{self.rounding},AP_{self.saturation}>"
 
 
+XNOR_VALUES = Fixed(2, 2, True)  # the -1 and +1 that hls4ml's xnor bits (0 for -1, 1 for +1) stand for where a product decodes them
+
+
+def is_xnor(precision) -> bool:
+    """hls4ml's xnor type (a binary kernel's weights, a merged binary activation's output): 0 for -1, 1 for +1."""
+    return any("Xnor" in cls.__name__ for cls in type(precision).__mro__)
+
+
 def of_precision(precision) -> Fixed | None:
     """An hls4ml precision object (fixed or integer) as a Fixed; None for other kinds (exponent, xnor, text), whose
     values hls4ml encodes its own way (a binary weight is stored as 0/1 and multiplies by negating)."""
     kinds = {cls.__name__ for cls in type(precision).__mro__}
-    if not hasattr(precision, "width") or not hasattr(precision, "integer") or any("Xnor" in kind or "Exponent" in kind for kind in kinds):
+    if not hasattr(precision, "width") or not hasattr(precision, "integer") or is_xnor(precision) or any("Exponent" in kind for kind in kinds):
         return None
     return Fixed(
         int(precision.width),

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from codesign.exact import PASSIVE_FUNCTIONS
-from codesign.fixed import EXACT_FLOAT32, Fixed, from_float, quantize
+from codesign.fixed import EXACT_FLOAT32, XNOR_VALUES, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, CROPPING1D, CROPPING2D, DENSE,
     DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, HARD_ACTIVATION, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
@@ -741,7 +741,7 @@ class _Analysis:
         input value the bounds allow, or, past GRID_LIMIT values over all channels, on both sides of each step and at
         the ends (QKeras's levels are monotone in the input: agreeing there, they agree everywhere)."""
         xnor = "width" not in layer["types"]["result_t"]  # a merged binary's bits, read by the next layer as -1 and +1
-        result = Fixed(2, 2, True) if xnor else Fixed.of(layer["types"]["result_t"])
+        result = XNOR_VALUES if xnor else Fixed.of(layer["types"]["result_t"])
         frac = max(source.frac, *fracs)
         channels = len(thresholds[0])
         channel = np.arange(len(source.low)) % channels

@@ -15,7 +15,7 @@ import numpy as np
 
 from codesign.config import parse_ap_fixed
 from codesign.errors import SpecError
-from codesign.fixed import Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, of_precision, to_hls4ml
+from codesign.fixed import XNOR_VALUES, Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, is_xnor, of_precision, to_hls4ml
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CROPPING1D, CROPPING2D, DENSE, GLOBAL_POOLING1D,
     GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX,
@@ -208,8 +208,8 @@ def _read_as(precision, kind) -> Fixed | None:
     """The type of the values a layer of `kind` reads from a variable of `precision`: plain fixed point as it is, xnor
     bits as -1 and +1 where a weighted layer's product decodes them; None otherwise."""
     fixed = of_precision(precision)
-    if fixed is None and "Xnor" in type(precision).__name__ and kind is not None and kind.role == "weighted":
-        return Fixed(2, 2, True)
+    if fixed is None and is_xnor(precision) and kind is not None and kind.role == "weighted":
+        return XNOR_VALUES
     return fixed
 
 
@@ -317,7 +317,7 @@ def _xnor_read_as_numbers(graph, layer) -> bool:
 def _binary_with_a_bias(layer) -> bool:
     """A layer of binary (xnor) weights and a nonzero bias."""
     weight, bias = layer.weights.get("weight"), layer.weights.get("bias")
-    return (weight is not None and "Xnor" in type(weight.type.precision).__name__ and bias is not None
+    return (weight is not None and is_xnor(weight.type.precision) and bias is not None
             and bool(np.any(np.asarray(bias.data) != 0)))
 
 
@@ -524,8 +524,8 @@ def _weight_type(layer, key: str) -> Fixed:
     fixed = of_precision(precision)
     if fixed is not None:
         return fixed
-    if "Xnor" in type(precision).__name__:
-        return Fixed(2, 2, True)
+    if is_xnor(precision):
+        return XNOR_VALUES
     values, _ = exact_type_of(np.asarray(layer.weights[key].data))
     return Fixed(values.width + 1, values.integer + 1, True) if not values.signed else values
 

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from codesign.fixed import (
-    EXACT_FLOAT, EXACT_FLOAT32, ROUNDING, SATURATION, SMALL, Fixed, Unrepresentable, from_float, max_abs, overflow,
+    EXACT_FLOAT, EXACT_FLOAT32, ROUNDING, SATURATION, SMALL, XNOR_VALUES, Fixed, Unrepresentable, from_float, max_abs, overflow,
     quantize,
 )
 from codesign.layers import (
@@ -34,7 +34,6 @@ def exponent_width(description: dict) -> int | None:
     return int(text[4:-1]) if "width" not in description and text.startswith("int<") and text.endswith(">") else None
 
 
-BINARY_WEIGHTS = Fixed(2, 2, True)  # a binary kernel's -1/+1, as hls4ml's products use its 0/1 (VectorizedEmulator.weight_type)
 GRAPH_MIN_SAMPLES = 1024  # below this, building the TensorFlow graph costs more than numpy's whole run
 
 
@@ -135,14 +134,14 @@ class VectorizedEmulator:
     @staticmethod
     def weight_type(layer: dict, key: str) -> Fixed:
         """A weight's type as the products use it: hls4ml stores a binary kernel as 0/1 in uint<1> and negates the input
-        where it is 0 (nnet::product::weight_binary), so its values are -1 and +1 (BINARY_WEIGHTS); a power-of-two
+        where it is 0 (nnet::product::weight_binary), so its values are -1 and +1 (XNOR_VALUES); a power-of-two
         kernel as a sign and an int<E> exponent (nnet::product::weight_exponential), so its values are +-2^e for e in
         int<E>'s range, which a fixed-point type of 2^(E-1) fraction bits holds."""
         description = layer["types"][f"{key}_t"]
         if "width" in description:
             return Fixed.of(description)
         if description.get("text") == "uint<1>":
-            return BINARY_WEIGHTS
+            return XNOR_VALUES
         exponent_bits = exponent_width(description)
         if exponent_bits is None:
             return Fixed.of(description)  # raises: no fixed-point type
@@ -165,7 +164,7 @@ class VectorizedEmulator:
                 values = np.where(pairs[:, 0] == 1, 1, -1) * (2 ** (pairs[:, 1].astype(np.int64) + fixed.frac))
             else:
                 values = np.fromstring(text, dtype=np.float64, sep=",")  # C's strtod: 5x np.array(split)
-                values = 2 * values.astype(np.int64) - 1 if fixed is BINARY_WEIGHTS else from_float(values, fixed)
+                values = 2 * values.astype(np.int64) - 1 if fixed is XNOR_VALUES else from_float(values, fixed)
             attributes = planar_attributes(layer)
             if key == "weight" and attributes.get("_weights_transposed"):
                 if graph_kind(layer) is DENSE:
