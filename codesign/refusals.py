@@ -82,14 +82,15 @@ def unsupported_layers(keras_model) -> list[tuple[str, str]]:
 def unconvertible(keras_model) -> str | None:
     """Why hls4ml 1.3 cannot convert the model (or its C++ does not compile), the layer named, or None: a class it has no
     converter for, a separable convolution whose kernel carries a scale ('NoneType' + 'str'), a QActivation of a function
-    it does not convert, a QLSTM's state quantizer, a batch normalization over another axis than the last, a merge of
-    more than two tensors. hls4ml's own errors name no layer."""
+    it does not convert, a QLSTM's state quantizer, a batch normalization over another axis than the last, a layer
+    normalization of other than (steps, features) inputs, a merge of more than two tensors. hls4ml's own errors name no layer."""
     refused = unsupported_layers(keras_model)
     if refused:
         shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
         return f"layer {shown} is not supported by hls4ml; replace or remove it"
     return (scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
-            or _hard_recurrent_activation(keras_model) or _normalized_axis(keras_model) or _merge_of_many(keras_model))
+            or _hard_recurrent_activation(keras_model) or _normalized_axis(keras_model) or _layer_normalized_shape(keras_model)
+            or _merge_of_many(keras_model))
 
 
 def _merge_of_many(keras_model) -> str | None:
@@ -112,6 +113,20 @@ def _normalized_axis(keras_model) -> str | None:
         if axes != [len(layer.input_shape) - 1]:
             return (f"layer '{layer.name}' ({type(layer).__name__} over axis {', '.join(map(str, axes))}): hls4ml 1.3 normalizes "
                     "the last axis only: normalize the last axis (move the channels there with a Permute)")
+    return None
+
+
+def _layer_normalized_shape(keras_model) -> str | None:
+    """A LayerNormalization other than over the features of (steps, features) inputs: hls4ml 1.3's converter takes
+    no other ('only three-dimensional input (including batch dimension) is supported', 'only axis 2 is supported')."""
+    for layer in keras_model.layers:
+        if type(layer).__name__ != "LayerNormalization":
+            continue
+        shape = tuple(layer.input_shape[1:])
+        axes = [int(axis) % (len(shape) + 1) for axis in np.atleast_1d(layer.get_config().get("axis", -1))]
+        if len(shape) != 2 or axes != [2]:
+            return (f"layer '{layer.name}' (LayerNormalization over axis {', '.join(map(str, axes))} of inputs of shape {shape}): "
+                    "hls4ml 1.3 normalizes the features of (steps, features) inputs only: Reshape to (1, features) before it")
     return None
 
 

@@ -260,6 +260,13 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
             f"hold the quotient exactly (only power-of-two windows average exactly): pool over {1 << (window.bit_length() - 1)} or "
             f"{1 << window.bit_length()} values (pad or crop the input), or use max pooling"
         )
+    if activation_function(layer) == "hard_sigmoid":
+        return (
+            "Keras's hard_sigmoid computes 0.2 * x + 0.5 in float32, which for some x lands exactly on a rounding step of "
+            "the type after it (Keras rounds those half to even); 0.2 is no binary fraction, so no fixed-point slope lands "
+            "on those steps (hls4ml's: 0.2 truncated to ufixed<16,0>, 0.19999695) and half of them round the other way. "
+            "Use QKeras's quantized_sigmoid (its hard version: slope 0.5) or quantized_relu in its place"
+        )
     scaled = _scaled_kernel_before(layer)
     if scaled is not None:
         return (

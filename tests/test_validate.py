@@ -105,3 +105,24 @@ def test_a_diverging_layer_without_a_reason_takes_the_proofs_float32_finding_the
     for diverging in ({"name": "alpha", "why": None}, {"name": "fc", "why": "its own"}, {"name": "other", "why": None}):
         assert with_the_proofs_reason({**report, "first_diverging_layer": diverging})["first_diverging_layer"] == diverging
     assert with_the_proofs_reason({**report, "exact_reference": {"available": True}})["first_diverging_layer"]["why"] is None
+
+
+def test_keras_hard_sigmoid_is_named_with_the_input_it_rounds_otherwise():
+    """Keras's hard_sigmoid lands 0.2 * x + 0.5 on a rounding step for some x and rounds it half to even; hls4ml's
+    slope (0.2 truncated to ufixed<16,0>) lands beside it: x = -2.4609375 gives 2^-7, a step of quantized_bits(8,1)."""
+    import qkeras
+    import tensorflow as tf
+    from tensorflow import keras
+
+    from codesign.typesearch import why_not_exact
+
+    inputs = keras.Input((4,))
+    x = keras.layers.Activation("hard_sigmoid", name="hard")(qkeras.QDense(3, kernel_quantizer="quantized_bits(6,1,alpha=1)", name="q")(inputs))
+    model = keras.Model(inputs, qkeras.QActivation("quantized_bits(8,1,alpha=1)", name="after")(x))
+    assert why_not_exact(model, "hard", None).startswith("Keras's hard_sigmoid computes 0.2 * x + 0.5 in float32")
+    assert why_not_exact(model, "q", None) is None
+    quantizer, x = model.get_layer("after").quantizer, np.float32(-2.4609375)
+    keras_value = float(quantizer(keras.activations.hard_sigmoid(tf.constant([x])))[0])
+    hls4ml_slope = np.floor(0.2 * 2**16) / 2**16
+    hls4ml_value = np.round((hls4ml_slope * float(x) + 0.5) * 2**6) / 2**6  # RND_CONV: no tie left to round
+    assert float(keras.activations.hard_sigmoid(tf.constant([x]))[0]) == 2.0**-7 and (keras_value, hls4ml_value) == (0.0, 2.0**-6)
