@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from codesign.layers import HARD_ACTIVATION, inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
-from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer, quantizer_type, ternary_threshold
+from codesign.quantizers import activation_function, activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer, quantizer_type, ternary_threshold
 
 
 def refusal(keras_model) -> str | None:
@@ -83,14 +83,15 @@ def unconvertible(keras_model) -> str | None:
     """Why hls4ml 1.3 cannot convert the model (or its C++ does not compile), the layer named, or None: a class it has no
     converter for, a separable convolution whose kernel carries a scale ('NoneType' + 'str'), a QActivation of a function
     it does not convert, a QLSTM's state quantizer, a batch normalization over another axis than the last, a layer
-    normalization of other than (steps, features) inputs, a merge of more than two tensors. hls4ml's own errors name no layer."""
+    normalization of other than (steps, features) inputs, a merge of more than two tensors, a Keras activation its C++
+    library lacks. hls4ml's own errors name no layer."""
     refused = unsupported_layers(keras_model)
     if refused:
         shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
         return f"layer {shown} is not supported by hls4ml; replace or remove it"
     return (scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
             or _hard_recurrent_activation(keras_model) or _normalized_axis(keras_model) or _layer_normalized_shape(keras_model)
-            or _merge_of_many(keras_model))
+            or _merge_of_many(keras_model) or _activation_without_cpp(keras_model))
 
 
 def _merge_of_many(keras_model) -> str | None:
@@ -127,6 +128,25 @@ def _layer_normalized_shape(keras_model) -> str | None:
         if len(shape) != 2 or axes != [2]:
             return (f"layer '{layer.name}' (LayerNormalization over axis {', '.join(map(str, axes))} of inputs of shape {shape}): "
                     "hls4ml 1.3 normalizes the features of (steps, features) inputs only: Reshape to (1, features) before it")
+    return None
+
+
+def _activation_without_cpp(keras_model) -> str | None:
+    """A Keras activation that hls4ml 1.3 converts to an nnet:: function its C++ library does not have (swish, gelu,
+    mish, exponential): g++ then fails on the project, naming no layer. Read from the installed library's headers."""
+    from pathlib import Path
+
+    import hls4ml
+    from tensorflow import keras
+
+    headers = Path(hls4ml.__file__).parent / "templates" / "vivado" / "nnet_utils"
+    text = "".join((headers / name).read_text() for name in ("nnet_activation.h", "nnet_activation_stream.h"))
+    for layer in keras_model.layers:
+        function = activation_function(layer)
+        if function and not is_quantizer_layer(layer) and callable(getattr(keras.activations, function, None)) and f" {function}(" not in text:
+            shown = f"Activation('{function}')" if type(layer).__name__ == "Activation" else f"{type(layer).__name__} with activation='{function}'"
+            return (f"layer '{layer.name}' ({shown}): hls4ml 1.3 writes nnet::{function}, "
+                    "which its C++ library does not have (the project does not compile): use relu, or a QActivation")
     return None
 
 

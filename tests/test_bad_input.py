@@ -124,6 +124,9 @@ def _unconvertible(kind: str):
         inputs = tf.keras.Input((6,))
         branches = [qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits)(inputs) for _ in range(3)]
         return tf.keras.Model(inputs, tf.keras.layers.Add(name="sum")(branches))
+    if kind == "swish":
+        inputs = tf.keras.Input((6,))
+        return tf.keras.Model(inputs, qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits, activation="swish", name="fc")(inputs))
     if kind == "layer_normalized_vector":
         inputs = tf.keras.Input((6,))
         return tf.keras.Model(inputs, tf.keras.layers.LayerNormalization(name="ln")(qkeras.QDense(5, kernel_quantizer=bits)(inputs)))
@@ -146,6 +149,7 @@ def _unconvertible(kind: str):
     ("qlstm_hard", "layer 'rnn' (QLSTM with activation quantized_tanh(8)): hls4ml 1.3 converts no hard activation"),  # its assert
     ("normalized_axis", "layer 'bn' (BatchNormalization over axis 1): hls4ml 1.3 normalizes the last axis only"),  # numpy's broadcast error
     ("three_inputs", "layer 'sum' (Add of 3 inputs): hls4ml 1.3 merges two tensors at a time"),
+    ("swish", "layer 'fc' (QDense with activation='swish'): hls4ml 1.3 writes nnet::swish, which its C++ library does not have"),
     ("layer_normalized_vector", "layer 'ln' (LayerNormalization over axis 1 of inputs of shape (5,)): hls4ml 1.3 normalizes the features"),
 ])
 def test_what_hls4ml_cannot_convert_is_named_by_the_estimate_of_a_model_file(kind, named, tmp_path):
