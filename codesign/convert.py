@@ -19,7 +19,7 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import DEPTHWISE_CONV2D, INPUT, TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities, split_activation, takes_a_linear_quantizer
+from codesign.layers import DEPTHWISE_CONV2D, INPUT, LSTM, TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities, split_activation, takes_a_linear_quantizer
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, is_linear_quantizer, quantizer_type
@@ -99,6 +99,7 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | Non
     check_emulation_size(graph)
     check_stream_kernels(graph)
     check_layers_written(graph)
+    check_lstm_types(graph)
     with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
         graph.config.trace_output = True  # trace hooks sit under #ifndef __SYNTHESIS__: firmware is unchanged
@@ -348,6 +349,19 @@ def check_stream_kernels(graph) -> None:
             raise SpecError(f"layer '{owner}': hls4ml's io_stream depthwise convolution with a 1x1 kernel and strides {strides} "
                              "leaves data in its output stream and computes wrong outputs: use io_parallel, or a kernel at least as "
                              "large as the stride")
+
+
+def check_lstm_types(graph) -> None:
+    """Refuse an LSTM whose input type is not its output type, naming both: hls4ml 1.3's lstm template (the
+    non-static one, compiled whatever use_static says) multiplies the state, of the output type, through a dense call
+    typed for the input, and g++ fails on the project naming no layer."""
+    for layer in graph.get_layers():
+        if kind_of(layer) is not LSTM:
+            continue
+        source, result = (of_precision(variable.type.precision) for variable in (layer.get_input_variable(), layer.get_output_variable()))
+        if source != result:
+            raise ModelError(f"layer '{layer.name}' (LSTM on inputs of type {source.hls4ml()}, its state {result.hls4ml()}): hls4ml 1.3's lstm template "
+                             "does not compile unless the two types are one (it passes the state where it takes inputs)")
 
 
 def check_layers_written(graph) -> None:

@@ -288,6 +288,24 @@ def test_a_layer_hls4ml_writes_no_call_for_is_refused_by_the_conversion():
     check_layers_written(graph("ternary(alpha=1)"))
 
 
+def test_an_lstm_on_inputs_of_another_type_is_refused_by_the_conversion():
+    """hls4ml 1.3's lstm template passes the state (its output type) where it takes inputs: g++ failed on a QLSTM after
+    an input quantizer with 'no matching function for call to dense<...>', naming no layer. One type for both is built."""
+    import hls4ml
+    import tensorflow as tf
+
+    from codesign.convert import check_lstm_types
+    from codesign.hls4ml_graph import hls4ml_graph
+
+    inputs = tf.keras.Input((5, 3), name="x")
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(2)(tf.keras.layers.LSTM(4, name="rnn")(inputs)))
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name")
+    check_lstm_types(hls4ml_graph(model, config, "one type", backend="Vitis"))
+    config["LayerName"]["x"]["Precision"]["result"] = "fixed<10,4,RND_CONV,SAT>"
+    with pytest.raises(ModelError, match=re.escape("layer 'rnn' (LSTM on inputs of type fixed<10,4,RND_CONV,SAT>, its state fixed<16,6")):
+        check_lstm_types(hls4ml_graph(model, config, "two types", backend="Vitis"))
+
+
 def test_missing_custom_objects_are_named(tmp_path):
     import tensorflow as tf
 
