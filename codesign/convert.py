@@ -19,7 +19,8 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import DEPTHWISE_CONV2D, INPUT, LSTM, TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities, split_activation, takes_a_linear_quantizer
+from codesign.layers import (CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV2D, INPUT, LSTM, POINTWISE_CONV1D, POINTWISE_CONV2D,
+                             TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities, split_activation, takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, is_linear_quantizer, quantizer_type
@@ -98,6 +99,7 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | Non
     graph = build_graph(keras_model, hls, output_dir, input_type, log_path, candidate)
     check_emulation_size(graph)
     check_stream_kernels(graph)
+    check_resource_convolutions(graph)
     check_layers_written(graph)
     check_lstm_types(graph)
     with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
@@ -349,6 +351,27 @@ def check_stream_kernels(graph) -> None:
             raise SpecError(f"layer '{owner}': hls4ml's io_stream depthwise convolution with a 1x1 kernel and strides {strides} "
                              "leaves data in its output stream and computes wrong outputs: use io_parallel, or a kernel at least as "
                              "large as the stride")
+
+
+def check_resource_convolutions(graph) -> None:
+    """Refuse an io_parallel convolution of the Resource strategy whose reuse factor exceeds its kernel's inputs (filter
+    size times channels), naming it: hls4ml's conv_1d/conv_2d_resource_cl is correct only up to there (its own assert
+    message), and past it pairs inputs with the wrong weights. Conv1D's assert aborts the emulation; Conv2D's checks
+    another condition, so its firmware computed silently wrong values (found by hand: a QConv2D of 12 inputs at reuse
+    factor 24, every sample off; its index walk, simulated over every valid factor of up to 39 inputs and 11 filters,
+    is wrong exactly past the kernel's inputs)."""
+    if graph.config.get_config_value("IOType") != "io_parallel":
+        return
+    for layer in graph.get_layers():
+        if kind_of(layer) not in (CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D):
+            continue
+        inputs = int(layer.get_attr("filt_height", 1)) * int(layer.get_attr("filt_width", 1)) * int(layer.get_attr("n_chan"))
+        factor = int(layer.get_attr("reuse_factor", 1))
+        if str(layer.get_attr("strategy", "latency")).lower() == "resource" and factor > inputs:
+            raise SpecError(f"layer '{layer.name}' ({layer.class_name} at reuse factor {factor}): hls4ml's io_parallel Resource "
+                            f"convolution is correct only up to a reuse factor of its kernel's {inputs} inputs (filter size times "
+                            f"channels), which its asserts do not check: set hls.layers.{layer.name}.reuse_factor to at most "
+                            f"{inputs}, or use io_stream")
 
 
 def check_lstm_types(graph) -> None:

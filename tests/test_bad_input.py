@@ -21,7 +21,7 @@ from codesign import pipeline, steps
 from codesign.commands import build_run
 from codesign.cli import main
 from codesign.config import spec_from_dict
-from codesign.errors import ModelError, RunDirError
+from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.layout import RunLayout, read_json, write_atomic
 from codesign.pipeline import run_pipeline
 from codesign.steps import Context, Step
@@ -286,6 +286,38 @@ def test_a_layer_hls4ml_writes_no_call_for_is_refused_by_the_conversion():
     with pytest.raises(ModelError, match=re.escape("layer 'step' (TernaryTanh): hls4ml 1.3 writes no C++ call for it")):
         check_layers_written(graph("ternary(alpha=1, threshold=0.5)"))
     check_layers_written(graph("ternary(alpha=1)"))
+
+
+@pytest.mark.slow
+def test_a_resource_convolution_past_its_kernels_inputs_is_refused_for_hls4ml_computes_it_wrong(tmp_path):
+    """hls4ml's io_parallel Resource Conv2D pairs inputs with the wrong weights past a reuse factor of its kernel's
+    inputs (2 x 2 x 2 channels = 8 here; hls4ml takes 24, the next valid factor, for 50), and its assert does not see it
+    (Conv1D's does, aborting): the conversion refuses it by name, and hls4ml's own compiled project, integers in a wide
+    type, is shown to differ from Keras."""
+    import hls4ml
+    import tensorflow as tf
+
+    from codesign.convert import check_resource_convolutions
+    from codesign.hls4ml_graph import hls4ml_graph
+
+    inputs = tf.keras.Input((6, 6, 2))
+    model = tf.keras.Model(inputs, tf.keras.layers.Conv2D(3, 2, use_bias=False, name="conv")(inputs))
+    model.set_weights([np.random.default_rng(0).integers(-3, 4, size=(2, 2, 2, 3)).astype(np.float32)])
+
+    def graph(factor: int, folder: str):
+        config = hls4ml.utils.config_from_keras_model(model, granularity="name", default_precision="fixed<32,16>")
+        config["Model"]["Strategy"] = config["LayerName"]["conv"]["Strategy"] = "Resource"
+        config["LayerName"]["conv"]["ReuseFactor"] = factor
+        return hls4ml_graph(model, config, "resource", output_dir=tmp_path / folder, backend="Vitis", io_type="io_parallel")
+
+    check_resource_convolutions(graph(8, "rf8"))
+    wrong = graph(50, "rf50")
+    with pytest.raises(SpecError, match=re.escape("layer 'conv' (Conv2D at reuse factor 24): hls4ml's io_parallel Resource convolution "
+                                                  "is correct only up to a reuse factor of its kernel's 8 inputs")):
+        check_resource_convolutions(wrong)
+    data = np.random.default_rng(1).integers(-4, 5, size=(20, 6, 6, 2)).astype(np.float32)
+    wrong.compile()
+    assert not np.array_equal(np.asarray(wrong.predict(data)).reshape(20, -1), model.predict(data, verbose=0).reshape(20, -1))
 
 
 def test_an_lstm_on_inputs_of_another_type_is_refused_by_the_conversion():
