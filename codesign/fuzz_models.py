@@ -28,7 +28,9 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 8 (2026-12-09) draws binary and ternary activations among the activation quantizers (docs/proof.md);
 # generation 7 those of 1389-1395. Generation 9 (2026-12-06) draws a binary network's block (STEP_BLOCK: a binary or
 # ternary kernel without bias, a batch normalization, a binary or ternary activation); generation 8 those of 1396-1405.
-GENERATION = 9
+# Generation 10 (2026-12-06, later) draws the model's reuse factor (REUSE_FACTORS; 1 before), generation 9 those of 1406-1417.
+GENERATION = 10
+REUSE_FACTORS = (1, 1, 1, 2, 3, 4, 8, 16, 64)  # hls4ml takes the nearest factor valid for each layer
 LEAKY_ALPHAS = (0.25, 0.3, 0.1, 0.01)  # Keras's default 0.3 and the usual others: most are no power of two
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
 _GENERATION_3 = (_GENERATION_2[0], _GENERATION_2[1] + ("leaky_relu",), _GENERATION_2[2] + ("leaky_relu",))
@@ -39,6 +41,7 @@ DRAWN[6] = (DRAWN[5][0], DRAWN[5][1] + ("prelu",), DRAWN[5][2] + ("prelu",))
 DRAWN[7] = DRAWN[6]  # the same kinds, a second output drawn more often and of two kinds
 DRAWN[8] = (DRAWN[7][0] + ("binary(alpha=1)", "ternary(alpha=1)"), DRAWN[7][1], DRAWN[7][2])
 DRAWN[9] = (DRAWN[8][0], DRAWN[8][1] + ("step_block",), DRAWN[8][2] + ("step_block",))
+DRAWN[10] = DRAWN[9]  # the same kinds, a reuse factor drawn
 STEP_QUANTIZERS = ("binary(alpha=1)", "ternary(alpha=1)")  # a step block's kernel and activation (hls4ml's binary examples)
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
@@ -46,7 +49,7 @@ FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without q
 
 def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
     """Model `index` of fuzzer seed `seed` (of the generator's `generation`): its input, layers, head, io type and
-    strategy (plain data)."""
+    strategy and reuse factor (plain data)."""
     rng = np.random.default_rng([seed, index])
     activations, spatial_kinds, flat_kinds = DRAWN[generation]
     rank = int(rng.choice([0, 1, 2], p=[0.2, 0.35, 0.45]))
@@ -74,6 +77,8 @@ def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
     recipe["layers"].append({**_layer(rng, "dense", [1], generation), "units": 1 if recipe["head"] == "sigmoid" else int(rng.integers(2, 5))})
     if recipe["outputs"] > 1 and generation >= 7:
         recipe["second_output"] = _second_output(rng, generation)
+    if generation >= 10:
+        recipe["reuse_factor"] = int(rng.choice(REUSE_FACTORS))
     return recipe
 
 
@@ -324,7 +329,7 @@ def recipe_data(recipe: dict, samples: int = 100) -> dict[str, np.ndarray]:
 
 
 def describe(recipe: dict) -> str:
-    """One line: input, layers, head, io type and strategy."""
+    """One line: input, layers, head, io type, strategy and a reuse factor other than 1."""
     names = {"activation": "q", "relu": "relu", "flatten": "flat"}
     parts = [f"in{'x'.join(map(str, recipe['input']))}" + ("+q" if recipe.get("input_quantizer") else "")]
     for layer in recipe["layers"]:
@@ -334,7 +339,8 @@ def describe(recipe: dict) -> str:
                      + ("/float" if layer.get("float") else "") + (f"/{layer['alpha']:g}" if "alpha" in layer else ""))
     second = recipe.get("second_output", {"kind": "sigmoid"})
     outputs = [f"2 outputs ({'sigmoid' if second['kind'] == 'sigmoid' else 'dense'})"] if recipe.get("outputs", 1) > 1 else []
-    extra = [recipe["head"]] + outputs + [recipe["io_type"], recipe["strategy"]]
+    reuse = [f"rf{recipe['reuse_factor']}"] if recipe.get("reuse_factor", 1) > 1 else []
+    extra = [recipe["head"]] + outputs + [recipe["io_type"], recipe["strategy"]] + reuse
     return " ".join(parts) + " | " + " ".join(extra)
 
 
@@ -352,8 +358,8 @@ def smaller(recipe: dict) -> list[dict]:
         found.append({**recipe, "input_quantizer": None})
     if recipe["head"] != "linear":
         found.append({**recipe, "head": "linear"})
-    for setting, plain in (("io_type", "io_parallel"), ("strategy", "Latency")):
-        if recipe[setting] != plain:
+    for setting, plain in (("io_type", "io_parallel"), ("strategy", "Latency"), ("reuse_factor", 1)):
+        if recipe.get(setting, plain) != plain:
             found.append({**recipe, setting: plain})
     if len(recipe["input"]) > 1 and max(recipe["input"][:-1]) > 2:
         found.append({**recipe, "input": [max(2, dim - 2) for dim in recipe["input"][:-1]] + recipe["input"][-1:]})
