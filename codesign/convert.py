@@ -19,8 +19,8 @@ from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
-from codesign.layers import (CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV2D, INPUT, LSTM, POINTWISE_CONV1D, POINTWISE_CONV2D,
-                             TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities, split_activation, takes_a_linear_quantizer)
+from codesign.layers import (DEPTHWISE_CONV2D, INPUT, LSTM, TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities,
+                             resource_reuse_limit, split_activation, takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, is_linear_quantizer, quantizer_type
@@ -360,18 +360,17 @@ def check_resource_convolutions(graph) -> None:
     another condition, so its firmware computed silently wrong values (found by hand: a QConv2D of 12 inputs at reuse
     factor 24, every sample off; its index walk, simulated over every valid factor of up to 39 inputs and 11 filters,
     is wrong exactly past the kernel's inputs)."""
-    if graph.config.get_config_value("IOType") != "io_parallel":
-        return
+    keras_model = graph.config.config.get("KerasModel")
+    named = {layer.name for layer in keras_model.layers} if keras_model is not None else None
     for layer in graph.get_layers():
-        if kind_of(layer) not in (CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D):
-            continue
-        inputs = int(layer.get_attr("filt_height", 1)) * int(layer.get_attr("filt_width", 1)) * int(layer.get_attr("n_chan"))
+        inputs = resource_reuse_limit(layer, graph.config.get_config_value("IOType"))
         factor = int(layer.get_attr("reuse_factor", 1))
-        if str(layer.get_attr("strategy", "latency")).lower() == "resource" and factor > inputs:
+        if inputs is not None and factor > inputs and str(layer.get_attr("strategy", "latency")).lower() == "resource":
+            setting = (f"hls.layers.{layer.name}.reuse_factor" if named is None or layer.name in named
+                       else "hls.reuse_factor (hls4ml's halves of a separable convolution follow it)")
             raise SpecError(f"layer '{layer.name}' ({layer.class_name} at reuse factor {factor}): hls4ml's io_parallel Resource "
                             f"convolution is correct only up to a reuse factor of its kernel's {inputs} inputs (filter size times "
-                            f"channels), which its asserts do not check: set hls.layers.{layer.name}.reuse_factor to at most "
-                            f"{inputs}, or use io_stream")
+                            f"channels), which its asserts do not check: set {setting} to at most {inputs}, or use io_stream")
 
 
 def check_lstm_types(graph) -> None:

@@ -135,6 +135,15 @@ def kind_of(layer) -> Kind | None:
     return next((_BY_NAME[cls.__name__] for cls in type(layer).__mro__ if cls.__name__ in _BY_NAME), None)
 
 
+def resource_reuse_limit(layer, io_type: str) -> int | None:
+    """The largest reuse factor at which the layer computes right under the Resource strategy: an io_parallel
+    convolution's kernel inputs, filter size times channels (past it hls4ml's conv_1d/conv_2d_resource_cl pairs inputs
+    with the wrong weights); None where no such limit holds (another kind or io type)."""
+    if io_type != "io_parallel" or kind_of(layer) not in (CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D):
+        return None
+    return int(layer.get_attr("filt_height", 1)) * int(layer.get_attr("filt_width", 1)) * int(layer.get_attr("n_chan"))
+
+
 def kind_named(name: str) -> Kind | None:
     """The kind a codesign_graph.json layer names (its `kind`, or an older graph's `class`), or None."""
     return _BY_NAME.get(name)

@@ -121,6 +121,9 @@ def test_reuse_factors_are_the_ones_hls4ml_accepts_and_other_changes_convert_aga
     for name in whatif.weighted:
         n_in, n_out = backend.get_layer_mult_size(whatif.weighted[name])
         assert whatif.reuse_factors(name) == backend.get_valid_reuse_factors(n_in, n_out), name
+        resource = whatif.reuse_factors(name, "Resource")  # an io_parallel convolution's: none past its kernel's inputs
+        assert resource == [factor for factor in whatif.reuse_factors(name) if name != "conv" or factor <= n_in], name
+    assert max(whatif.reuse_factors("conv")) > max(whatif.reuse_factors("conv", "Resource"))
     assert whatif.rebuilt_by({"io_type": "io_stream", "reuse_factor": 4}) == ["io_type"]
     assert whatif.rebuilt_by({"layers": {"fc": {"strategy": "distributed_arithmetic"}}}) == ["strategy distributed_arithmetic"]
     assert whatif.rebuilt_by({"io_type": "io_parallel", "part": "xc7z020clg400-1"}) == []

@@ -19,7 +19,7 @@ from codesign.estimate.features import family_of, layer_features, with_time_step
 from codesign.estimate.model import load_constants, price_design
 from codesign.estimate.run import with_settings
 from codesign.estimate.weights import untrained
-from codesign.layers import kind_of
+from codesign.layers import kind_of, resource_reuse_limit
 from codesign.parts import part_or_unlisted
 
 STRATEGIES = ("Latency", "Resource")  # what a what-if can change a layer to; distributed_arithmetic converts again
@@ -63,10 +63,13 @@ class WhatIf:
         """The changed settings a what-if of this conversion cannot answer without converting again."""
         return rebuilt_by(self.hls, changed)
 
-    def reuse_factors(self, name: str) -> list[int]:
+    def reuse_factors(self, name: str, strategy: str = "Latency") -> list[int]:
         """The reuse factors hls4ml accepts for a weighted layer (its _validate_reuse_factor over the divisors of
-        n_in x n_out; hls4ml itself tries every integer up to that product): a recurrent layer's input kernel's."""
-        return self._valid_for(self._sizes[name][:2])
+        n_in x n_out; hls4ml itself tries every integer up to that product): a recurrent layer's input kernel's. Under
+        the Resource strategy, none past what the layer computes right at (layers.resource_reuse_limit)."""
+        valid = self._valid_for(self._sizes[name][:2])
+        limit = resource_reuse_limit(self.weighted[name], self.graph.config.get_config_value("IOType")) if strategy == "Resource" else None
+        return valid if limit is None else [factor for factor in valid if factor <= limit]
 
     def _valid_for(self, size: tuple[int, ...]) -> list[int]:
         if size not in self._valid:
