@@ -154,6 +154,12 @@ def graph_kind(layer: dict) -> Kind | None:
     return kind_named(layer.get("kind") or layer["class"])
 
 
+def writes_xnor_bits(layer: dict) -> bool:
+    """Whether a graph description's layer writes hls4ml's xnor bits (0 for -1, 1 for +1): a binary activation merged
+    with the scale before it, its result type one of no width."""
+    return graph_kind(layer) is BATCHNORM_QUANTIZED_TANH and "width" not in layer["types"]["result_t"]
+
+
 def weights_in_firmware(layer: dict) -> str | None:
     """Why a weighted layer's weights are not in the project's weight files (distributed arithmetic writes them into
     its C++ as adder graphs), or None: the emulators and the proof read those files."""

@@ -28,7 +28,7 @@ from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, CROPPING1D, CROPPING2D, DENSE,
     DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, HARD_ACTIVATION, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
     POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
-    is_quantizer_layer, kind_of, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware,
+    is_quantizer_layer, kind_of, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware, writes_xnor_bits,
 )
 from codesign.quantizers import activation_quantizer, first_layer, is_step_quantizer, quantizer_type, unquantized_weights
 from codesign.vectorized import VectorizedEmulator, exponent_width, max_pool_padding
@@ -497,7 +497,7 @@ class _Analysis:
         producer = layers.get(layer["inputs"][0])
         while producer is not None and graph_kind(producer) is RESHAPE:
             producer = layers.get(producer["inputs"][0])
-        return producer is not None and graph_kind(producer) is BATCHNORM_QUANTIZED_TANH and "width" not in producer["types"]["result_t"]
+        return producer is not None and writes_xnor_bits(producer)
 
     def _check_shifts(self, layer: dict, finding: Finding, kernel: np.ndarray, weight: Fixed) -> None:
         """A power-of-two kernel's products: hls4ml shifts the input by each exponent e inside
@@ -740,7 +740,7 @@ class _Analysis:
         thresholds per channel. Checked against `reference` (QKeras's levels for (values, channels) arrays) on every
         input value the bounds allow, or, past GRID_LIMIT values over all channels, on both sides of each step and at
         the ends (QKeras's levels are monotone in the input: agreeing there, they agree everywhere)."""
-        xnor = "width" not in layer["types"]["result_t"]  # a merged binary's bits, read by the next layer as -1 and +1
+        xnor = writes_xnor_bits(layer)  # a merged binary's bits, read by the next layer as -1 and +1
         result = XNOR_VALUES if xnor else Fixed.of(layer["types"]["result_t"])
         frac = max(source.frac, *fracs)
         channels = len(thresholds[0])

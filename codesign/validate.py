@@ -173,11 +173,10 @@ def traced_divergence(layout: RunLayout, model, x: np.ndarray, traced_layers: di
 def _xnor_as_numbers(layout: RunLayout, traced_layers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The traced outputs with a merged binary activation's xnor bits (0 for -1) read as the -1 and +1 they stand for,
     as its readers take them (it was named the first diverging layer of any binary model that differed later)."""
-    from codesign.layers import BATCHNORM_QUANTIZED_TANH, graph_kind
+    from codesign.layers import writes_xnor_bits
     from codesign.vectorized import VectorizedEmulator
 
-    xnor = {layer["name"] for layer in VectorizedEmulator(layout.hls_dir).layers
-            if graph_kind(layer) is BATCHNORM_QUANTIZED_TANH and "width" not in layer["types"]["result_t"]}
+    xnor = {layer["name"] for layer in VectorizedEmulator(layout.hls_dir).layers if writes_xnor_bits(layer)}
     return {name: 2 * values - 1 if name in xnor else values for name, values in traced_layers.items()}
 
 
