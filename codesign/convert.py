@@ -356,8 +356,9 @@ def check_stream_kernels(graph) -> None:
 def check_resource_convolutions(graph) -> None:
     """Refuse an io_parallel convolution of the Resource strategy whose reuse factor exceeds its kernel's inputs (filter
     size times channels), naming it: hls4ml's conv_1d/conv_2d_resource_cl is correct only up to there (its own assert
-    message), and past it pairs inputs with the wrong weights. Conv1D's assert aborts the emulation; Conv2D's checks
-    another condition, so its firmware computed silently wrong values (found by hand: a QConv2D of 12 inputs at reuse
+    message), and past it pairs inputs with the wrong weights. Conv1D's assert aborts the emulation, and so does the
+    Vivado backend's Conv2D; the Vitis backend's Conv2D asserts another condition, so its firmware computed silently
+    wrong values (found by hand: a QConv2D of 12 inputs at reuse
     factor 24, every sample off; its index walk, simulated over every valid factor of up to 39 inputs and 11 filters,
     is wrong exactly past the kernel's inputs)."""
     keras_model = graph.config.config.get("KerasModel")
