@@ -67,7 +67,8 @@ def _built(recipe: dict, folder: Path, cpp_samples: int, head: str) -> Outcome:
         in_firmware = "firmware" if head == "firmware" and recipe["head"] != "linear" else None
         spec, name = resolve_build_spec(None, folder / "model.h5", folder / "data.npz", name, None, no_train=True, head=in_firmware)
         data = spec.model_dump(mode="json")
-        data["hls"].update(io_type=recipe["io_type"], strategy=recipe["strategy"], reuse_factor=recipe.get("reuse_factor", 1))
+        data["hls"].update(io_type=recipe["io_type"], strategy=recipe["strategy"], reuse_factor=recipe.get("reuse_factor", 1),
+                           backend=recipe.get("backend", "Vitis"))
         data["validation"]["cpp_samples"] = cpp_samples
         build_run(spec_from_dict(data), folder / name, lambda _: None, to_step="validate")
         outcome = _judged(RunLayout(folder / name), None)

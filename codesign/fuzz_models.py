@@ -29,7 +29,9 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # generation 7 those of 1389-1395. Generation 9 (2026-12-06) draws a binary network's block (STEP_BLOCK: a binary or
 # ternary kernel without bias, a batch normalization, a binary or ternary activation); generation 8 those of 1396-1405.
 # Generation 10 (2026-12-06, later) draws the model's reuse factor (REUSE_FACTORS; 1 before), generation 9 those of 1406-1417.
-GENERATION = 10
+# Generation 11 (2026-12-06, later still) draws hls4ml's Vivado backend one time in four (its templates differ from
+# Vitis's in convolutions, poolings and streamed Dense; Vitis before), generation 10 those of 1418-1419.
+GENERATION = 11
 REUSE_FACTORS = (1, 1, 1, 2, 3, 4, 8, 16, 64)  # hls4ml takes the nearest factor valid for each layer
 LEAKY_ALPHAS = (0.25, 0.3, 0.1, 0.01)  # Keras's default 0.3 and the usual others: most are no power of two
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
@@ -42,6 +44,7 @@ DRAWN[7] = DRAWN[6]  # the same kinds, a second output drawn more often and of t
 DRAWN[8] = (DRAWN[7][0] + ("binary(alpha=1)", "ternary(alpha=1)"), DRAWN[7][1], DRAWN[7][2])
 DRAWN[9] = (DRAWN[8][0], DRAWN[8][1] + ("step_block",), DRAWN[8][2] + ("step_block",))
 DRAWN[10] = DRAWN[9]  # the same kinds, a reuse factor drawn
+DRAWN[11] = DRAWN[10]  # the same kinds, the backend drawn
 STEP_QUANTIZERS = ("binary(alpha=1)", "ternary(alpha=1)")  # a step block's kernel and activation (hls4ml's binary examples)
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
@@ -49,7 +52,7 @@ FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without q
 
 def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
     """Model `index` of fuzzer seed `seed` (of the generator's `generation`): its input, layers, head, io type and
-    strategy and reuse factor (plain data)."""
+    strategy, reuse factor and backend (plain data)."""
     rng = np.random.default_rng([seed, index])
     activations, spatial_kinds, flat_kinds = DRAWN[generation]
     rank = int(rng.choice([0, 1, 2], p=[0.2, 0.35, 0.45]))
@@ -79,6 +82,8 @@ def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
         recipe["second_output"] = _second_output(rng, generation)
     if generation >= 10:
         recipe["reuse_factor"] = int(rng.choice(REUSE_FACTORS))
+    if generation >= 11:
+        recipe["backend"] = "Vivado" if rng.random() < 0.25 else "Vitis"
     return recipe
 
 
@@ -329,7 +334,7 @@ def recipe_data(recipe: dict, samples: int = 100) -> dict[str, np.ndarray]:
 
 
 def describe(recipe: dict) -> str:
-    """One line: input, layers, head, io type, strategy and a reuse factor other than 1."""
+    """One line: input, layers, head, io type, strategy, a reuse factor other than 1 and a backend other than Vitis."""
     names = {"activation": "q", "relu": "relu", "flatten": "flat"}
     parts = [f"in{'x'.join(map(str, recipe['input']))}" + ("+q" if recipe.get("input_quantizer") else "")]
     for layer in recipe["layers"]:
@@ -340,7 +345,8 @@ def describe(recipe: dict) -> str:
     second = recipe.get("second_output", {"kind": "sigmoid"})
     outputs = [f"2 outputs ({'sigmoid' if second['kind'] == 'sigmoid' else 'dense'})"] if recipe.get("outputs", 1) > 1 else []
     reuse = [f"rf{recipe['reuse_factor']}"] if recipe.get("reuse_factor", 1) > 1 else []
-    extra = [recipe["head"]] + outputs + [recipe["io_type"], recipe["strategy"]] + reuse
+    backend = [recipe["backend"]] if recipe.get("backend", "Vitis") != "Vitis" else []
+    extra = [recipe["head"]] + outputs + [recipe["io_type"], recipe["strategy"]] + reuse + backend
     return " ".join(parts) + " | " + " ".join(extra)
 
 
@@ -358,7 +364,7 @@ def smaller(recipe: dict) -> list[dict]:
         found.append({**recipe, "input_quantizer": None})
     if recipe["head"] != "linear":
         found.append({**recipe, "head": "linear"})
-    for setting, plain in (("io_type", "io_parallel"), ("strategy", "Latency"), ("reuse_factor", 1)):
+    for setting, plain in (("io_type", "io_parallel"), ("strategy", "Latency"), ("reuse_factor", 1), ("backend", "Vitis")):
         if recipe.get(setting, plain) != plain:
             found.append({**recipe, setting: plain})
     if len(recipe["input"]) > 1 and max(recipe["input"][:-1]) > 2:

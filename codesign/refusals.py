@@ -144,7 +144,7 @@ def _activation_without_cpp(keras_model) -> str | None:
     for layer in keras_model.layers:
         function = activation_function(layer)
         if function and not is_quantizer_layer(layer) and callable(getattr(keras.activations, function, None)) and f" {function}(" not in text:
-            shown = f"Activation('{function}')" if type(layer).__name__ == "Activation" else f"{type(layer).__name__} with activation='{function}'"
+            shown = f"Activation('{function}')" if isinstance(layer, keras.layers.Activation) else f"{type(layer).__name__} with activation='{function}'"
             return (f"layer '{layer.name}' ({shown}): hls4ml 1.3 writes nnet::{function}, "
                     "which its C++ library does not have (the project does not compile): use relu, or a QActivation")
     return None

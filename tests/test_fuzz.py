@@ -50,6 +50,7 @@ def test_the_generator_covers_the_space_it_claims():
     assert {recipe["io_type"] for recipe in recipes} == {"io_parallel", "io_stream"}
     assert {recipe["head"] for recipe in recipes} == {"linear", "softmax", "sigmoid"}
     assert {1, 2, 64} <= {recipe["reuse_factor"] for recipe in recipes}
+    assert {recipe["backend"] for recipe in recipes} == {"Vitis", "Vivado"}
     assert all(len(output_shape(recipe)) == 1 for recipe in recipes)
 
 
@@ -96,10 +97,12 @@ def test_the_generations_before_seven_draw_the_same_models():
     assert all({**new, "second_output": None} == {**old, "outputs": 2, "second_output": None} for old, new in zip(before, now) if new["outputs"] == 2)
 
 
-def test_generation_ten_draws_generation_nines_models_with_a_reuse_factor():
-    before, now = [random_recipe(1410, index, generation=9) for index in range(40)], [random_recipe(1410, index, generation=10) for index in range(40)]
-    assert all({key: value for key, value in new.items() if key != "reuse_factor"} == old for old, new in zip(before, now))
-    assert "reuse_factor" not in before[0] and len({recipe["reuse_factor"] for recipe in now}) > 3
+@pytest.mark.parametrize("generation, drawn", [(10, "reuse_factor"), (11, "backend")])
+def test_generations_ten_and_eleven_draw_the_models_before_with_one_setting_more(generation, drawn):
+    before = [random_recipe(1410, index, generation=generation - 1) for index in range(40)]
+    now = [random_recipe(1410, index, generation=generation) for index in range(40)]
+    assert all({key: value for key, value in new.items() if key != drawn} == old for old, new in zip(before, now))
+    assert drawn not in before[0] and len({recipe[drawn] for recipe in now}) > 1
 
 
 def test_a_layer_name_that_is_no_cpp_identifier_is_refused_before_g_plus_plus(tmp_path):
