@@ -358,9 +358,8 @@ def check_resource_convolutions(graph) -> None:
     size times channels), naming it: hls4ml's conv_1d/conv_2d_resource_cl is correct only up to there (its own assert
     message), and past it pairs inputs with the wrong weights. Conv1D's assert aborts the emulation, and so does the
     Vivado backend's Conv2D; the Vitis backend's Conv2D asserts another condition, so its firmware computed silently
-    wrong values (found by hand: a QConv2D of 12 inputs at reuse
-    factor 24, every sample off; its index walk, simulated over every valid factor of up to 39 inputs and 11 filters,
-    is wrong exactly past the kernel's inputs)."""
+    wrong values (found by hand: a QConv2D of 12 inputs at reuse factor 24, every sample off; its index walk, simulated
+    over every valid factor of up to 39 inputs and 11 filters, is wrong exactly past the kernel's inputs)."""
     keras_model = graph.config.config.get("KerasModel")
     named = {layer.name for layer in keras_model.layers} if keras_model is not None else None
     for layer in graph.get_layers():
