@@ -362,8 +362,9 @@ def check_resource_convolutions(graph) -> None:
     over every valid factor of up to 39 inputs and 11 filters, is wrong exactly past the kernel's inputs)."""
     keras_model = graph.config.config.get("KerasModel")
     named = {layer.name for layer in keras_model.layers} if keras_model is not None else None
+    io_type = graph.config.get_config_value("IOType")
     for layer in graph.get_layers():
-        inputs = resource_reuse_limit(layer, graph.config.get_config_value("IOType"))
+        inputs = resource_reuse_limit(layer, io_type)
         factor = int(layer.get_attr("reuse_factor", 1))
         if inputs is not None and factor > inputs and str(layer.get_attr("strategy", "latency")).lower() == "resource":
             setting = (f"hls.layers.{layer.name}.reuse_factor" if named is None or layer.name in named
