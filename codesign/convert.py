@@ -20,7 +20,7 @@ from codesign.fixed import Fixed, of_precision
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign import repairs
 from codesign.layers import (DEPTHWISE_CONV2D, INPUT, LSTM, TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities,
-                             resource_reuse_limit, split_activation, takes_a_linear_quantizer)
+                             resource_convolutions_past_their_limit, split_activation, takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, is_linear_quantizer, quantizer_type
@@ -362,16 +362,12 @@ def check_resource_convolutions(graph) -> None:
     over every valid factor of up to 39 inputs and 11 filters, is wrong exactly past the kernel's inputs)."""
     keras_model = graph.config.config.get("KerasModel")
     named = {layer.name for layer in keras_model.layers} if keras_model is not None else None
-    io_type = graph.config.get_config_value("IOType")
-    for layer in graph.get_layers():
-        inputs = resource_reuse_limit(layer, io_type)
-        factor = int(layer.get_attr("reuse_factor", 1))
-        if inputs is not None and factor > inputs and str(layer.get_attr("strategy", "latency")).lower() == "resource":
-            setting = (f"hls.layers.{layer.name}.reuse_factor" if named is None or layer.name in named
-                       else "hls.reuse_factor (hls4ml's halves of a separable convolution follow it)")
-            raise SpecError(f"layer '{layer.name}' ({layer.class_name} at reuse factor {factor}): hls4ml's io_parallel Resource "
-                            f"convolution is correct only up to a reuse factor of its kernel's {inputs} inputs (filter size times "
-                            f"channels), which its asserts do not check: set {setting} to at most {inputs}, or use io_stream")
+    for layer, factor, inputs in resource_convolutions_past_their_limit(graph)[:1]:
+        setting = (f"hls.layers.{layer.name}.reuse_factor" if named is None or layer.name in named
+                   else "hls.reuse_factor (hls4ml's halves of a separable convolution follow it)")
+        raise SpecError(f"layer '{layer.name}' ({layer.class_name} at reuse factor {factor}): hls4ml's io_parallel Resource "
+                        f"convolution is correct only up to a reuse factor of its kernel's {inputs} inputs (filter size times "
+                        f"channels), which its asserts do not check: set {setting} to at most {inputs}, or use io_stream")
 
 
 def check_lstm_types(graph) -> None:

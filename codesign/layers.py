@@ -144,6 +144,18 @@ def resource_reuse_limit(layer, io_type: str) -> int | None:
     return int(layer.get_attr("filt_height", 1)) * int(layer.get_attr("filt_width", 1)) * int(layer.get_attr("n_chan"))
 
 
+def resource_convolutions_past_their_limit(graph) -> list[tuple]:
+    """(layer, reuse factor, limit) of each Resource-strategy layer of an hls4ml graph past resource_reuse_limit: what
+    its firmware computes is wrong."""
+    io_type = graph.config.get_config_value("IOType")
+    past = []
+    for layer in graph.get_layers():
+        limit, factor = resource_reuse_limit(layer, io_type), int(layer.get_attr("reuse_factor", 1))
+        if limit is not None and factor > limit and str(layer.get_attr("strategy", "latency")).lower() == "resource":
+            past.append((layer, factor, limit))
+    return past
+
+
 def kind_named(name: str) -> Kind | None:
     """The kind a codesign_graph.json layer names (its `kind`, or an older graph's `class`), or None."""
     return _BY_NAME.get(name)

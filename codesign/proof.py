@@ -225,6 +225,8 @@ class _Analysis:
                     self.bounds[layer["name"]] = kind.handler("proof")(self, layer, source, finding)
                 except (KeyError, ValueError, IndexError) as error:  # a layout or a value the analysis does not know
                     _fail(finding, "not analysed", f"{type(error).__name__}: {error}")
+                except OverflowError:  # a power-of-two kernel of 2^-1000 and the like: bounds scaled past float64's exponents
+                    _fail(finding, "not analysed", "its bounds need more than float64's exponent range (2^-1022 to 2^1023): not analysed")
                 if finding.condition == "not analysed" or layer["name"] not in self.bounds:  # no bounds past this layer
                     findings.append(finding)
                     break

@@ -292,13 +292,15 @@ def test_a_layer_hls4ml_writes_no_call_for_is_refused_by_the_conversion():
 def test_a_resource_convolution_past_its_kernels_inputs_is_refused_for_hls4ml_computes_it_wrong(tmp_path):
     """hls4ml's io_parallel Resource Conv2D pairs inputs with the wrong weights past a reuse factor of its kernel's
     inputs (2 x 2 x 2 channels = 8 here; hls4ml takes 24, the next valid factor, for 50), and its assert does not see it
-    (Conv1D's does, aborting): the conversion refuses it by name, and hls4ml's own compiled project, integers in a wide
-    type, is shown to differ from Keras."""
+    (Conv1D's does, aborting): the conversion refuses it by name, an estimate says so, and hls4ml's own compiled
+    project, integers in a wide type, is shown to differ from Keras."""
     import hls4ml
     import tensorflow as tf
 
     from codesign.convert import check_resource_convolutions
+    from codesign.estimate.model import estimate_graph
     from codesign.hls4ml_graph import hls4ml_graph
+    from codesign.parts import find_part
 
     inputs = tf.keras.Input((6, 6, 2))
     model = tf.keras.Model(inputs, tf.keras.layers.Conv2D(3, 2, use_bias=False, name="conv")(inputs))
@@ -310,11 +312,17 @@ def test_a_resource_convolution_past_its_kernels_inputs_is_refused_for_hls4ml_co
         config["LayerName"]["conv"]["ReuseFactor"] = factor
         return hls4ml_graph(model, config, "resource", output_dir=tmp_path / folder, backend="Vitis", io_type="io_parallel")
 
-    check_resource_convolutions(graph(8, "rf8"))
+    right = graph(8, "rf8")
+    check_resource_convolutions(right)
     wrong = graph(50, "rf50")
     with pytest.raises(SpecError, match=re.escape("layer 'conv' (Conv2D at reuse factor 24): hls4ml's io_parallel Resource convolution "
                                                   "is correct only up to a reuse factor of its kernel's 8 inputs")):
         check_resource_convolutions(wrong)
+    part = find_part("xcvu13p-flga2577-2-e")
+    said = [note for note in estimate_graph(wrong, part, 5.0, "io_parallel", "Vitis")["notes"] if "computes wrong values" in note]
+    assert said == ["layer 'conv' (Resource, reuse factor 24) computes wrong values: hls4ml's io_parallel Resource convolution is "
+                    "correct only up to its kernel's 8 inputs (codesign build refuses it; docs/errors.md)"]
+    assert not any("computes wrong values" in note for note in estimate_graph(right, part, 5.0, "io_parallel", "Vitis")["notes"])
     data = np.random.default_rng(1).integers(-4, 5, size=(20, 6, 6, 2)).astype(np.float32)
     wrong.compile()
     assert not np.array_equal(np.asarray(wrong.predict(data)).reshape(20, -1), model.predict(data, verbose=0).reshape(20, -1))

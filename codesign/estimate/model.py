@@ -14,6 +14,7 @@ from pathlib import Path
 
 from codesign.estimate.features import DSP_MIN_CSD_DIGITS, FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of, tool_era
 from codesign.estimate.weights import untrained
+from codesign.layers import resource_convolutions_past_their_limit
 from codesign.parts import Part
 
 CONSTANTS_PATH = Path(__file__).with_name("constants.json")
@@ -475,7 +476,11 @@ def estimate_graph(graph, part: Part, clock_ns: float, io_type: str, backend: st
     the build's clock uncertainty as a fraction of the clock, None for hls4ml 1.3's default of the backend)."""
     features = design_features(graph, io_type, family_of(part.base), multipliers, backend, tool)
     drawn = untrained(getattr(graph, "config", None) and graph.config.config.get("KerasModel"))
-    return price_design(features, part, clock_ns, io_type, backend, multipliers, graph.config.pipeline_style, drawn, constants, tool, local, uncertainty)
+    report = price_design(features, part, clock_ns, io_type, backend, multipliers, graph.config.pipeline_style, drawn, constants, tool, local, uncertainty)
+    report["notes"] += [f"layer '{layer.name}' (Resource, reuse factor {factor}) computes wrong values: hls4ml's io_parallel Resource "
+                        f"convolution is correct only up to its kernel's {limit} inputs (codesign build refuses it; docs/errors.md)"
+                        for layer, factor, limit in resource_convolutions_past_their_limit(graph)]
+    return report
 
 
 def price_design(features: list[dict], part: Part, clock_ns: float, io_type: str, backend: str, multipliers: str, pipeline_style: str,
