@@ -156,6 +156,22 @@ def resource_convolutions_past_their_limit(graph) -> list[tuple]:
     return past
 
 
+def valid_reuse_factor(layer) -> int | None:
+    """The reuse factor hls4ml's own check takes for a Resource pointwise convolution whose factor it rejects, or None
+    (another layer, or a valid factor): hls4ml 1.3's optimize_pointwise_conv remakes a 1x1 convolution from its config
+    and puts back the factor asked for over the one hls4ml chose and warned of, so its kernel walks past its weights
+    (8 inputs x 2 filters at 5: every sample off, io_parallel and io_stream) or names a kernel that does not exist."""
+    if kind_of(layer) not in (POINTWISE_CONV1D, POINTWISE_CONV2D) or str(layer.get_attr("strategy", "latency")).lower() != "resource":
+        return None
+    backend, factor = layer.model.config.backend, int(layer.get_attr("reuse_factor", 1))
+    n_in, n_out = backend.get_layer_mult_size(layer)
+    if backend._validate_reuse_factor(n_in, n_out, factor):
+        return None
+    products = n_in * n_out  # hls4ml's valid factors divide it (its check for QoR)
+    valid = [rf for rf in range(1, products + 1) if products % rf == 0 and backend._validate_reuse_factor(n_in, n_out, rf)]
+    return backend.get_closest_reuse_factor(valid, factor)
+
+
 def kind_named(name: str) -> Kind | None:
     """The kind a codesign_graph.json layer names (its `kind`, or an older graph's `class`), or None."""
     return _BY_NAME.get(name)

@@ -19,7 +19,7 @@ from codesign.fixed import XNOR_VALUES, Fixed, averaged, covering, exact_scale, 
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CROPPING1D, CROPPING2D, DENSE, GLOBAL_POOLING1D,
     GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX,
-    TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+    TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of, valid_reuse_factor,
 )
 from codesign.quantizers import activation_quantizer, batchnorm_scale_shift
 
@@ -258,6 +258,15 @@ def keep_user_transposes(graph, _settings: dict) -> None:
                 flatten._channels_last_keep_transpose = True
 
 
+def valid_pointwise_reuse_factors(graph, _settings: dict) -> None:
+    """A Resource pointwise convolution at the reuse factor hls4ml chose for the 1x1 convolution it was made from
+    (layers.valid_reuse_factor): hls4ml's optimize_pointwise_conv had put back the one the config asked for."""
+    for layer in graph.get_layers():
+        factor = valid_reuse_factor(layer)
+        if factor is not None:
+            layer.set_attr("reuse_factor", factor)
+
+
 def step_thresholds_in_their_input_type(graph, _settings: dict) -> None:
     """hls4ml merges a scale with the binary or ternary activation after it into one compare per input value
     (BatchNormalizationQuantizedTanh.set_thresholds): the ternary's own threshold scale, a Keras batch normalization,
@@ -352,6 +361,7 @@ PASSES = (  # (pass, the setting that switches it on (None: every conversion), w
     ("type_overrides", "layers", type_overrides),
     ("step_thresholds_in_their_input_type", "repairs", step_thresholds_in_their_input_type),
     ("resize_in_its_input_type", None, resize_in_its_input_type),
+    ("valid_pointwise_reuse_factors", None, valid_pointwise_reuse_factors),
     ("softmax_config_name", None, softmax_config_name),
 )
 

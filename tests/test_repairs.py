@@ -136,3 +136,37 @@ def test_float_weights_are_stored_exactly_and_weights_no_type_holds_are_named(tm
     graph = build_graph(model, HLSSpec(), tmp_path / "wide", None, tmp_path / "log", EXACT)
     assert str(next(layer for layer in graph.get_layers() if layer.name == "float").types["weight_t"].precision) == "fixed<16,6,TRN,WRAP,0>"
     assert why_not_exact(model, "float", None).startswith(f"its kernel holds float32 values that no fixed-point type of up to {FLOAT_WEIGHT_WIDTH} bits")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_a_pointwise_convolution_keeps_the_reuse_factor_hls4ml_chose_for_it(io_type, tmp_path):
+    """hls4ml takes 4 for a 1x1 Conv2D of 8 channels and 2 filters at Resource reuse factor 5 (5 does not divide its 16
+    products), then optimize_pointwise_conv remakes it from the config with 5, and its kernel walks past its weights:
+    plain hls4ml's compiled project differs from Keras on integers in a wide type. codesign's conversion keeps 4, and an
+    estimate of plain hls4ml's graph (a user's project) says the factor it has computes wrong values."""
+    import hls4ml
+    import tensorflow as tf
+
+    from codesign.estimate.model import estimate_graph
+    from codesign.hls4ml_graph import hls4ml_graph
+    from codesign.parts import find_part
+
+    inputs = tf.keras.Input((3, 3, 8))
+    model = tf.keras.Model(inputs, tf.keras.layers.Conv2D(2, 1, use_bias=False, name="conv")(inputs))
+    model.set_weights([np.random.default_rng(0).integers(-3, 4, size=(1, 1, 8, 2)).astype(np.float32)])
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", default_precision="fixed<32,16>")
+    config["Model"].update(Strategy="Resource", ReuseFactor=5)
+    config["LayerName"]["conv"].update(Strategy="Resource", ReuseFactor=5)
+    plain = hls4ml_graph(model, config, "pointwise", output_dir=tmp_path / "plain", backend="Vitis", io_type=io_type)
+    assert plain.graph["conv"].class_name == "PointwiseConv2D" and plain.graph["conv"].get_attr("reuse_factor") == 5
+    notes = estimate_graph(plain, find_part("xcvu13p-flga2577-2-e"), 5.0, io_type, "Vitis")["notes"]
+    assert "layer 'conv' (Resource, reuse factor 5, which hls4ml's own check rejects) computes wrong values or does not compile" in " ".join(notes)
+    data = np.random.default_rng(1).integers(-4, 5, size=(20, 3, 3, 8)).astype(np.float32)
+    plain.compile()
+    assert not np.array_equal(np.asarray(plain.predict(data)).reshape(20, -1), model.predict(data, verbose=0).reshape(20, -1))
+
+    hls = HLSSpec(io_type=io_type, strategy="Resource", reuse_factor=5)
+    repaired = build_graph(model, hls, tmp_path / "graph", None, tmp_path / "log", EXACT)
+    assert repaired.graph["conv"].get_attr("reuse_factor") == 4
+    assert not any("computes wrong values" in note for note in estimate_graph(repaired, find_part("xcvu13p-flga2577-2-e"), 5.0, io_type, "Vitis")["notes"])

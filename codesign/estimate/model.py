@@ -14,7 +14,7 @@ from pathlib import Path
 
 from codesign.estimate.features import DSP_MIN_CSD_DIGITS, FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of, tool_era
 from codesign.estimate.weights import untrained
-from codesign.layers import resource_convolutions_past_their_limit
+from codesign.layers import resource_convolutions_past_their_limit, valid_reuse_factor
 from codesign.parts import Part
 
 CONSTANTS_PATH = Path(__file__).with_name("constants.json")
@@ -480,6 +480,9 @@ def estimate_graph(graph, part: Part, clock_ns: float, io_type: str, backend: st
     report["notes"] += [f"layer '{layer.name}' (Resource, reuse factor {factor}) computes wrong values: hls4ml's io_parallel Resource "
                         f"convolution is correct only up to its kernel's {limit} inputs (codesign build refuses it; docs/errors.md)"
                         for layer, factor, limit in resource_convolutions_past_their_limit(graph)]
+    report["notes"] += [f"layer '{layer.name}' (Resource, reuse factor {layer.get_attr('reuse_factor')}, which hls4ml's own check rejects) computes "
+                        f"wrong values or does not compile: hls4ml 1.3 puts back the factor asked for where it had chosen {factor} (codesign "
+                        "build uses that; docs/architecture.md)" for layer in graph.get_layers() if (factor := valid_reuse_factor(layer)) is not None]
     return report
 
 
