@@ -39,7 +39,23 @@ def hls4ml_graph(keras_model, hls_config: dict, refusal: str, output_dir: Path |
         except Exception as error:  # hls4ml raises bare Exception/ValueError for what it cannot take
             if raised_in_codesign(error):
                 raise
-            raise ModelError(f"{refusal}: {one_line(error)}") from None
+            raise ModelError(f"{refusal}: {failed_pass(error)}{one_line(error)}") from None
+
+
+def failed_pass(error: BaseException) -> str:
+    """'its pass P failed on layer L (class): ' where hls4ml's optimizer raised the error in a pass over one layer
+    (hls4ml's own message names neither: a fold's 'operands could not be broadcast together'), else ''."""
+    from hls4ml.model.optimizer import ModelOptimizerPass
+
+    trace, where = error.__traceback__, ""
+    while trace is not None:
+        seen = trace.tb_frame.f_locals if trace.tb_frame.f_code.co_name == "optimize_model" else {}
+        if "opt_name" in seen and isinstance(seen.get("opt"), ModelOptimizerPass):  # a pass over the whole graph
+            where = f"its pass '{seen['opt_name']}' failed: "
+        elif "opt_name" in seen and "node" in seen:
+            where = f"its pass '{seen['opt_name']}' failed on layer '{seen['node'].name}' ({seen['node'].class_name}): "
+        trace = trace.tb_next
+    return where
 
 
 def raised_in_codesign(error: BaseException) -> bool:

@@ -488,3 +488,22 @@ def _wait_for_compiler(session: int, seconds: float = 120) -> bool:
                 continue
         time.sleep(0.2)
     return False
+
+
+def test_a_conversion_hls4ml_fails_in_one_of_its_passes_names_the_pass_and_the_layer():
+    """hls4ml folds the scale it adds for a ternary's threshold (per output value) into the float Conv1D before it, and
+    numpy fails on the shapes ('operands could not be broadcast together'), a message that names no layer (a fuzzer
+    of 2-16 bit quantizers, 2026-12-06): the refusal names hls4ml's pass and the layer it was working on."""
+    import hls4ml
+    import qkeras
+    import tensorflow as tf
+
+    from codesign.hls4ml_graph import hls4ml_graph
+
+    inputs = tf.keras.Input((6, 4))
+    x = qkeras.QActivation("ternary(alpha=1)", name="t")(tf.keras.layers.Conv1D(2, 2, strides=2, padding="same", name="conv")(inputs))
+    model = tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer="quantized_bits(6,1,alpha=1)", name="fc")(tf.keras.layers.Flatten()(x)))
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    with pytest.raises(ModelError, match=re.escape("cannot: its pass 'fuse_batch_normalization' failed on layer 't_scale' (ApplyAlpha): "
+                                                   "operands could not be broadcast together")):
+        hls4ml_graph(model, config, "cannot", backend="Vitis")
