@@ -31,7 +31,10 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 10 (2026-12-06, later) draws the model's reuse factor (REUSE_FACTORS; 1 before), generation 9 those of 1406-1417.
 # Generation 11 (2026-12-06, later still) draws hls4ml's Vivado backend one time in four (its templates differ from
 # Vitis's in convolutions, poolings and streamed Dense; Vitis before), generation 10 those of 1418-1419.
-GENERATION = 11
+# Generation 12 (2026-12-06, twenty-third stop) makes half the images wider than tall, and then some kernels, strides,
+# pools, paddings, croppings and upsamplings rectangular (_rectangular; square before, so a height read as a width
+# went unseen), generation 11 those of 1420-1423.
+GENERATION = 12
 REUSE_FACTORS = (1, 1, 1, 2, 3, 4, 8, 16, 64)  # hls4ml takes the nearest factor valid for each layer
 LEAKY_ALPHAS = (0.25, 0.3, 0.1, 0.01)  # Keras's default 0.3 and the usual others: most are no power of two
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
@@ -45,6 +48,7 @@ DRAWN[8] = (DRAWN[7][0] + ("binary(alpha=1)", "ternary(alpha=1)"), DRAWN[7][1], 
 DRAWN[9] = (DRAWN[8][0], DRAWN[8][1] + ("step_block",), DRAWN[8][2] + ("step_block",))
 DRAWN[10] = DRAWN[9]  # the same kinds, a reuse factor drawn
 DRAWN[11] = DRAWN[10]  # the same kinds, the backend drawn
+DRAWN[12] = DRAWN[11]  # the same kinds, images and windows rectangular
 STEP_QUANTIZERS = ("binary(alpha=1)", "ternary(alpha=1)")  # a step block's kernel and activation (hls4ml's binary examples)
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
@@ -84,7 +88,30 @@ def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
         recipe["reuse_factor"] = int(rng.choice(REUSE_FACTORS))
     if generation >= 11:
         recipe["backend"] = "Vivado" if rng.random() < 0.25 else "Vitis"
-    return recipe
+    return _rectangular(recipe) if generation >= 12 else recipe
+
+
+def _rectangular(recipe: dict) -> dict:
+    """Generation 12: the model of generation 11 with, one image in two, its width grown by 1-3 and then each window
+    (kernel, stride, pool, padding, cropping, upsampling) made rectangular one time in two, no wider than it was, so
+    every layer still fits (checked: where one does not, the square recipe stays). Drawn from a stream of its own."""
+    if len(recipe["input"]) != 3:
+        return recipe
+    rng = np.random.default_rng([recipe["seed"], recipe["index"], 12])
+    if rng.random() >= 0.5:
+        return recipe
+    wide = copy.deepcopy(recipe)
+    wide["input"][1] += int(rng.integers(1, 4))
+    for layer in wide["layers"]:
+        for key in ("kernel", "strides", "size"):
+            if isinstance(layer.get(key), int) and layer["kind"] != "upsample" and rng.random() < 0.5:
+                layer[key] = [layer[key], int(rng.integers(1, layer[key] + 1))]
+        if layer["kind"] == "upsample" and rng.random() < 0.5:
+            layer["size"] = [layer["size"], 1]
+        if layer["kind"] in ("zero_pad", "crop") and rng.random() < 0.5:
+            key = "pad" if layer["kind"] == "zero_pad" else "crop"
+            layer[key] = [[layer[key], int(rng.integers(0, 2))], [int(rng.integers(0, 2)), layer[key]]]
+    return wide if _fits(wide) else recipe
 
 
 def _second_output(rng, generation: int) -> dict:

@@ -105,6 +105,17 @@ def test_generations_ten_and_eleven_draw_the_models_before_with_one_setting_more
     assert drawn not in before[0] and len({recipe[drawn] for recipe in now}) > 1
 
 
+def test_generation_twelve_draws_the_models_before_some_of_their_images_wider_and_windows_rectangular():
+    before = [random_recipe(1410, index, generation=11) for index in range(40)]
+    now = [random_recipe(1410, index, generation=12) for index in range(40)]
+    changed = [(old, new) for old, new in zip(before, now) if old != new]
+    assert 5 <= len(changed) and all(len(old["input"]) == 3 for old, _ in changed)
+    assert all(new["input"][0] == old["input"][0] and new["input"][1] > old["input"][1] and new["input"][2] == old["input"][2]
+               and [layer["kind"] for layer in new["layers"]] == [layer["kind"] for layer in old["layers"]] for old, new in changed)
+    assert any(isinstance(layer.get("kernel"), list) and layer["kernel"][0] != layer["kernel"][1] for _, new in changed for layer in new["layers"])
+    assert all(len(output_shape(new)) == 1 for _, new in changed)
+
+
 def test_a_layer_name_that_is_no_cpp_identifier_is_refused_before_g_plus_plus(tmp_path):
     import tensorflow as tf
 
