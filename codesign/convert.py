@@ -156,7 +156,8 @@ def _with_repairs(config: dict, hls: HLSSpec, candidate: Candidate) -> None:
     if "Flows" in config:
         raise SpecError("hls4ml config: 'Flows' is not supported: codesign runs hls4ml's default flow with its own repairs")
     layers = {name: {"accum": override.accum, "result": override.result} for name, override in hls.layers.items()}
-    config.setdefault("Model", {})[repairs.SETTINGS] = repairs.settings(candidate.repairs, candidate.exact_accumulators, layers)
+    own_reuse = None if candidate.configured or hls.hls4ml_config else [name for name, override in hls.layers.items() if override.reuse_factor]
+    config.setdefault("Model", {})[repairs.SETTINGS] = repairs.settings(candidate.repairs, candidate.exact_accumulators, layers, own_reuse)
     config["Flows"] = [repairs.flow_for(hls.backend)]
 
 

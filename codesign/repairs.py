@@ -19,7 +19,7 @@ from codesign.fixed import XNOR_VALUES, Fixed, averaged, covering, exact_scale, 
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CROPPING1D, CROPPING2D, DENSE, GLOBAL_POOLING1D,
     GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX,
-    TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of, valid_reuse_factor,
+    TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of, resource_convolutions_past_their_limit, valid_reuse_factor,
 )
 from codesign.quantizers import activation_quantizer, batchnorm_scale_shift
 
@@ -29,10 +29,11 @@ FLOW = "repairs"  # registered as 'codesign:repairs'
 FIRST_FLOW = "before_convert"  # registered as 'codesign:before_convert': passes that must run before hls4ml's 'convert' flow
 
 
-def settings(repairs: bool, exact_accumulators: bool, layers: dict[str, dict[str, str | None]]) -> dict:
+def settings(repairs: bool, exact_accumulators: bool, layers: dict[str, dict[str, str | None]], own_reuse: list[str] | None = None) -> dict:
     """What the passes of one conversion do: the candidate's repairs and exact accumulators, the spec's per-layer
-    accum/result types ({layer: {accum, result}})."""
-    return {"repairs": repairs, "exact_accumulators": exact_accumulators, "layers": layers}
+    accum/result types ({layer: {accum, result}}), and the layers whose reuse factor the user set for that layer
+    (`own_reuse`; None: every layer's, an authored hls4ml config)."""
+    return {"repairs": repairs, "exact_accumulators": exact_accumulators, "layers": layers, "own_reuse": own_reuse}
 
 
 def flow_for(backend: str) -> str:
@@ -267,6 +268,23 @@ def valid_pointwise_reuse_factors(graph, _settings: dict) -> None:
             layer.set_attr("reuse_factor", factor)
 
 
+def resource_convolutions_within_their_kernels(graph, chosen: dict) -> None:
+    """An io_parallel Resource convolution whose reuse factor came from the model's (hls.reuse_factor) and exceeds its
+    kernel's inputs, where hls4ml's kernel computes wrong values (layers.resource_reuse_limit), takes the largest factor
+    hls4ml accepts up to there, as hls4ml itself moves an invalid factor to a valid one, and says so in the conversion
+    log; one the user set for that layer stays, and the conversion refuses it (convert.check_resource_convolutions)."""
+    own = chosen.get("own_reuse")
+    for layer, factor, limit in resource_convolutions_past_their_limit(graph):
+        if own is None or layer.name in own:
+            continue
+        backend = layer.model.config.backend
+        n_in, n_out = backend.get_layer_mult_size(layer)
+        fitting = max(rf for rf in range(1, limit + 1) if backend._validate_reuse_factor(n_in, n_out, rf))
+        layer.set_attr("reuse_factor", fitting)
+        print(f"codesign: layer '{layer.name}' reuse factor {factor} -> {fitting}: hls4ml's io_parallel Resource convolution is "
+              f"correct only up to its kernel's {limit} inputs")
+
+
 def step_thresholds_in_their_input_type(graph, _settings: dict) -> None:
     """hls4ml merges a scale with the binary or ternary activation after it into one compare per input value
     (BatchNormalizationQuantizedTanh.set_thresholds): the ternary's own threshold scale, a Keras batch normalization,
@@ -362,6 +380,7 @@ PASSES = (  # (pass, the setting that switches it on (None: every conversion), w
     ("step_thresholds_in_their_input_type", "repairs", step_thresholds_in_their_input_type),
     ("resize_in_its_input_type", None, resize_in_its_input_type),
     ("valid_pointwise_reuse_factors", None, valid_pointwise_reuse_factors),
+    ("resource_convolutions_within_their_kernels", None, resource_convolutions_within_their_kernels),
     ("softmax_config_name", None, softmax_config_name),
 )
 

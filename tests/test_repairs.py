@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from codesign.config import HLSSpec
-from codesign.convert import BIT_EXACT_CANDIDATES, build_graph, convert
+from codesign.convert import BIT_EXACT_CANDIDATES, build_graph, check_resource_convolutions, convert
 from codesign.errors import ModelError, SpecError
 from qkeras_corpus import CORPUS
 
@@ -170,3 +170,20 @@ def test_a_pointwise_convolution_keeps_the_reuse_factor_hls4ml_chose_for_it(io_t
     repaired = build_graph(model, hls, tmp_path / "graph", None, tmp_path / "log", EXACT)
     assert repaired.graph["conv"].get_attr("reuse_factor") == 4
     assert not any("computes wrong values" in note for note in estimate_graph(repaired, find_part("xcvu13p-flga2577-2-e"), 5.0, io_type, "Vitis")["notes"])
+
+
+def test_a_resource_convolution_past_its_kernels_inputs_takes_the_largest_factor_that_computes_right(tmp_path):
+    """The model's reuse factor 50 for a Conv2D of 2x2x2 = 8 inputs (hls4ml takes 24, where its io_parallel Resource
+    kernel computes wrong values): codesign's conversion takes 8, the largest factor hls4ml accepts up to the inputs,
+    and logs it; the same factor set for that layer is the user's own, and is refused by name."""
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((6, 6, 2))
+    model = tf.keras.Model(inputs, tf.keras.layers.Conv2D(3, 2, name="conv")(inputs))
+    hls = HLSSpec(strategy="Resource", reuse_factor=50)
+    graph = build_graph(model, hls, tmp_path / "graph", None, tmp_path / "log", EXACT)
+    assert graph.graph["conv"].get_attr("reuse_factor") == 8
+    assert "codesign: layer 'conv' reuse factor 24 -> 8: hls4ml's io_parallel Resource convolution is correct only up to its kernel's 8 inputs" in (tmp_path / "log").read_text()
+    own = HLSSpec(strategy="Resource", reuse_factor=50, layers={"conv": {"reuse_factor": 50}})
+    with pytest.raises(SpecError, match=re.escape("layer 'conv' (Conv2D at reuse factor 24): hls4ml's io_parallel Resource convolution")):
+        check_resource_convolutions(build_graph(model, own, tmp_path / "own", None, tmp_path / "log2", EXACT))
