@@ -156,8 +156,11 @@ def _with_repairs(config: dict, hls: HLSSpec, candidate: Candidate) -> None:
     if "Flows" in config:
         raise SpecError("hls4ml config: 'Flows' is not supported: codesign runs hls4ml's default flow with its own repairs")
     layers = {name: {"accum": override.accum, "result": override.result} for name, override in hls.layers.items()}
-    own_reuse = None if candidate.configured or hls.hls4ml_config else [name for name, override in hls.layers.items() if override.reuse_factor]
-    config.setdefault("Model", {})[repairs.SETTINGS] = repairs.settings(candidate.repairs, candidate.exact_accumulators, layers, own_reuse)
+    authored = candidate.configured or hls.hls4ml_config  # every layer's settings are the author's own
+    own_reuse = None if authored else [name for name, override in hls.layers.items() if override.reuse_factor]
+    own_strategy = None if authored else [name for name, override in hls.layers.items() if override.strategy]
+    config.setdefault("Model", {})[repairs.SETTINGS] = repairs.settings(candidate.repairs, candidate.exact_accumulators, layers, own_reuse,
+                                                                        own_strategy)
     config["Flows"] = [repairs.flow_for(hls.backend)]
 
 

@@ -106,7 +106,8 @@ class _Search:
         self._priced: dict[tuple, dict] = {}
         strategies = [goal.strategy] if goal.strategy else list(STRATEGIES)
         self.names = list(whatif.weighted)
-        self.options = {name: [LayerSetting(strategy, rf) for strategy in strategies for rf in whatif.reuse_factors(name, strategy)] for name in self.names}
+        self.options = {name: [LayerSetting(strategy, rf) for strategy in strategies for rf in whatif.reuse_factors(name, strategy)]
+                        or [LayerSetting("Latency", rf) for rf in whatif.reuse_factors(name)] for name in self.names}  # none: no Resource kernel
         start = whatif.settings_of(base)
         self.start = tuple(start[name] for name in self.names)
         self.capacity = self._capacity()

@@ -17,9 +17,10 @@ from codesign.config import parse_ap_fixed
 from codesign.errors import SpecError
 from codesign.fixed import XNOR_VALUES, Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, is_xnor, of_precision, to_hls4ml
 from codesign.layers import (
-    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CROPPING1D, CROPPING2D, DENSE, GLOBAL_POOLING1D,
-    GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D, POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX,
-    TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of, resource_convolutions_past_their_limit, valid_reuse_factor,
+    ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CROPPING1D, CROPPING2D, DENSE,
+    DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
+    POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
+    resource_convolutions_past_their_limit, valid_reuse_factor,
 )
 from codesign.quantizers import activation_quantizer, batchnorm_scale_shift
 
@@ -29,11 +30,12 @@ FLOW = "repairs"  # registered as 'codesign:repairs'
 FIRST_FLOW = "before_convert"  # registered as 'codesign:before_convert': passes that must run before hls4ml's 'convert' flow
 
 
-def settings(repairs: bool, exact_accumulators: bool, layers: dict[str, dict[str, str | None]], own_reuse: list[str] | None = None) -> dict:
+def settings(repairs: bool, exact_accumulators: bool, layers: dict[str, dict[str, str | None]], own_reuse: list[str] | None = None,
+             own_strategy: list[str] | None = None) -> dict:
     """What the passes of one conversion do: the candidate's repairs and exact accumulators, the spec's per-layer
-    accum/result types ({layer: {accum, result}}), and the layers whose reuse factor the user set for that layer
-    (`own_reuse`; None: every layer's, an authored hls4ml config)."""
-    return {"repairs": repairs, "exact_accumulators": exact_accumulators, "layers": layers, "own_reuse": own_reuse}
+    accum/result types ({layer: {accum, result}}), and the layers whose reuse factor (`own_reuse`) or strategy
+    (`own_strategy`) the user set for that layer (None: every layer's, an authored hls4ml config)."""
+    return {"repairs": repairs, "exact_accumulators": exact_accumulators, "layers": layers, "own_reuse": own_reuse, "own_strategy": own_strategy}
 
 
 def flow_for(backend: str) -> str:
@@ -285,6 +287,21 @@ def resource_convolutions_within_their_kernels(graph, chosen: dict) -> None:
               f"correct only up to its kernel's {limit} inputs")
 
 
+def depthwise_convolutions_in_latency(graph, chosen: dict) -> None:
+    """An io_parallel depthwise convolution (a separable one's depthwise half too) whose Resource strategy came from the
+    model's (hls.strategy) takes the Latency strategy, the only one hls4ml writes for it, and says so in the
+    conversion log: hls4ml's depthwise_conv_1d/2d_cl asserts "Resource strategy for DepthwiseConv2D is not supported"
+    (the emulation aborts; under synthesis, where asserts are off, the function computes nothing). One the user set for
+    that layer stays, and its emulation's abort names it."""
+    own = chosen.get("own_strategy")
+    if own is None or graph.config.get_config_value("IOType") != "io_parallel":
+        return
+    for layer in graph.get_layers():
+        if kind_of(layer) in (DEPTHWISE_CONV1D, DEPTHWISE_CONV2D) and str(layer.get_attr("strategy", "")).lower() == "resource" and layer.name not in own:
+            layer.set_attr("strategy", "latency")
+            print(f"codesign: layer '{layer.name}' strategy Resource -> Latency: hls4ml writes no io_parallel Resource depthwise convolution")
+
+
 def step_thresholds_in_their_input_type(graph, _settings: dict) -> None:
     """hls4ml merges a scale with the binary or ternary activation after it into one compare per input value
     (BatchNormalizationQuantizedTanh.set_thresholds): the ternary's own threshold scale, a Keras batch normalization,
@@ -381,6 +398,7 @@ PASSES = (  # (pass, the setting that switches it on (None: every conversion), w
     ("resize_in_its_input_type", None, resize_in_its_input_type),
     ("valid_pointwise_reuse_factors", None, valid_pointwise_reuse_factors),
     ("resource_convolutions_within_their_kernels", None, resource_convolutions_within_their_kernels),
+    ("depthwise_convolutions_in_latency", None, depthwise_convolutions_in_latency),
     ("softmax_config_name", None, softmax_config_name),
 )
 

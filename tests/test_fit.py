@@ -122,7 +122,10 @@ def test_reuse_factors_are_the_ones_hls4ml_accepts_and_other_changes_convert_aga
         n_in, n_out = backend.get_layer_mult_size(whatif.weighted[name])
         assert whatif.reuse_factors(name) == backend.get_valid_reuse_factors(n_in, n_out), name
         resource = whatif.reuse_factors(name, "Resource")  # an io_parallel convolution's: none past its kernel's inputs
-        assert resource == [factor for factor in whatif.reuse_factors(name) if name != "conv" or factor <= n_in], name
+        if name == "dw":  # nor any for a depthwise one, which hls4ml writes no Resource kernel for
+            assert resource == [] and whatif.reuse_factors(name), name
+        else:
+            assert resource == [factor for factor in whatif.reuse_factors(name) if name != "conv" or factor <= n_in], name
     assert max(whatif.reuse_factors("conv")) > max(whatif.reuse_factors("conv", "Resource"))
     assert whatif.rebuilt_by({"io_type": "io_stream", "reuse_factor": 4}) == ["io_type"]
     assert whatif.rebuilt_by({"layers": {"fc": {"strategy": "distributed_arithmetic"}}}) == ["strategy distributed_arithmetic"]
@@ -156,6 +159,9 @@ def test_the_fit_meets_its_goal_at_the_upper_end_and_is_the_fastest_design_it_fo
     assert optimistic.report["total"]["latency_cycles"] <= result.report["total"]["latency_cycles"]
     throughput = fit(whatif, Goal(part="xczu3eg-sbva484-1-e", objective="throughput", max_latency_cycles=10**6))
     assert throughput.report["total"]["ii"] <= result.report["total"]["ii"]
+    resource = fit(whatif, Goal(part="xczu3eg-sbva484-1-e", strategy="Resource"))  # the depthwise layer keeps Latency: no Resource kernel
+    assert resource.hls.layers["dw"].strategy == "Latency" and resource.hls.layers["conv"].strategy == "Resource"
+    assert estimate_model(model, resource.hls, None, tmp_path / "log")["total"] == resource.report["total"]
 
 
 def test_when_nothing_fits_the_error_names_the_smallest_part_or_the_latency_reachable(tmp_path):

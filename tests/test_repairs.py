@@ -187,3 +187,27 @@ def test_a_resource_convolution_past_its_kernels_inputs_takes_the_largest_factor
     own = HLSSpec(strategy="Resource", reuse_factor=50, layers={"conv": {"reuse_factor": 50}})
     with pytest.raises(SpecError, match=re.escape("layer 'conv' (Conv2D at reuse factor 24): hls4ml's io_parallel Resource convolution")):
         check_resource_convolutions(build_graph(model, own, tmp_path / "own", None, tmp_path / "log2", EXACT))
+
+
+def test_an_io_parallel_depthwise_convolution_takes_latency_where_resource_came_from_the_model(tmp_path):
+    """hls4ml's io_parallel depthwise_conv_2d_cl asserts that Resource is not supported (the emulation aborted on every
+    model-wide Resource design with a DepthwiseConv2D; under synthesis the function computes nothing): a strategy
+    that came from the model's takes Latency for that layer, logged; one set for the layer stays."""
+    import qkeras
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((6, 6, 2))
+    x = qkeras.QDepthwiseConv2D(3, name="dw", depthwise_quantizer="quantized_bits(6,1,alpha=1)", bias_quantizer="quantized_bits(6,1,alpha=1)")(inputs)
+    model = tf.keras.Model(inputs, qkeras.QDense(2, name="fc", kernel_quantizer="quantized_bits(6,1,alpha=1)")(tf.keras.layers.Flatten()(x)))
+    graph = build_graph(model, HLSSpec(strategy="Resource"), tmp_path / "graph", None, tmp_path / "log", EXACT)
+    assert graph.graph["dw"].get_attr("strategy") == "latency" and graph.graph["fc"].get_attr("strategy") == "resource"
+    assert "codesign: layer 'dw' strategy Resource -> Latency" in (tmp_path / "log").read_text()
+    own = build_graph(model, HLSSpec(strategy="Resource", layers={"dw": {"strategy": "Resource"}}), tmp_path / "own", None, tmp_path / "log2", EXACT)
+    assert own.graph["dw"].get_attr("strategy") == "resource"
+    from codesign.estimate.model import estimate_graph
+    from codesign.parts import find_part
+
+    said = [note for part_graph in (graph, own) for note in estimate_graph(part_graph, find_part("xcvu13p-flga2577-2-e"), 5.0, "io_parallel")["notes"]
+            if "hls4ml writes no such kernel" in note]
+    assert said == ["layer 'dw' (DepthwiseConv2D, Resource, io_parallel): hls4ml writes no such kernel, so its C simulation aborts and its "
+                    "synthesized function computes nothing (codesign build takes Latency for it; docs/architecture.md)"]

@@ -19,7 +19,7 @@ from codesign.estimate.features import family_of, layer_features, with_time_step
 from codesign.estimate.model import load_constants, price_design
 from codesign.estimate.run import with_settings
 from codesign.estimate.weights import untrained
-from codesign.layers import kind_of, resource_reuse_limit
+from codesign.layers import DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, kind_of, resource_reuse_limit
 from codesign.parts import part_or_unlisted
 
 STRATEGIES = ("Latency", "Resource")  # what a what-if can change a layer to; distributed_arithmetic converts again
@@ -44,6 +44,7 @@ class WhatIf:
         project's build script forces multiplications into logic."""
         self.graph, self.hls, self.candidate, self.tool, self.multipliers = graph, hls, candidate, tool, multipliers
         self.layers = list(graph.get_layers())
+        self._by_name = {layer.name: layer for layer in self.layers}
         self._backend = graph.config.backend
         self._sizes = {layer.name: _mult_size(self._backend, layer) for layer in self.layers if _is_weighted(layer)}
         keras_model = graph.config.config.get("KerasModel")
@@ -66,9 +67,13 @@ class WhatIf:
     def reuse_factors(self, name: str, strategy: str = "Latency") -> list[int]:
         """The reuse factors hls4ml accepts for a weighted layer (its _validate_reuse_factor over the divisors of
         n_in x n_out; hls4ml itself tries every integer up to that product): a recurrent layer's input kernel's. Under
-        the Resource strategy, none past what the layer computes right at (layers.resource_reuse_limit)."""
+        the Resource strategy, none past what the layer computes right at (layers.resource_reuse_limit), and none for an
+        io_parallel depthwise convolution, for which hls4ml writes no Resource kernel."""
         valid = self._valid_for(self._sizes[name][:2])
-        limit = resource_reuse_limit(self.weighted[name], self.graph.config.get_config_value("IOType")) if strategy == "Resource" else None
+        io_type = self.graph.config.get_config_value("IOType")
+        if strategy == "Resource" and io_type == "io_parallel" and kind_of(self._by_name[name]) in (DEPTHWISE_CONV1D, DEPTHWISE_CONV2D):
+            return []
+        limit = resource_reuse_limit(self._by_name[name], io_type) if strategy == "Resource" else None
         return valid if limit is None else [factor for factor in valid if factor <= limit]
 
     def _valid_for(self, size: tuple[int, ...]) -> list[int]:
@@ -81,15 +86,26 @@ class WhatIf:
 
     def settings_of(self, hls: HLSSpec) -> dict[str, LayerSetting]:
         """Each weighted layer's setting as hls4ml would convert `hls`: the layer's override, else the model's; a Resource
-        reuse factor hls4ml does not accept moved to the closest one it does (as its conversion warns)."""
+        reuse factor hls4ml does not accept moved to the closest one it does (as its conversion warns). Where codesign
+        converted it, a setting that came from the model's is moved as its repairs move it: an io_parallel depthwise
+        convolution to Latency, a Resource convolution's factor to the largest valid one up to its kernel's inputs."""
         found = {}
+        authored = self.candidate is None or self.candidate.configured or hls.hls4ml_config  # no repair moves the author's settings
+        io_type = self.graph.config.get_config_value("IOType")
         for name in [*self.weighted, *self._followers]:
             override = hls.layers.get(name) if name in self.weighted else None
             strategy = (override and override.strategy) or hls.strategy
+            if strategy == "Resource" and not authored and not (override and override.strategy) and io_type == "io_parallel" \
+                    and kind_of(self._by_name[name]) in (DEPTHWISE_CONV1D, DEPTHWISE_CONV2D):
+                strategy = "Latency"  # repairs.depthwise_convolutions_in_latency
             reuse = (override and override.reuse_factor) or hls.reuse_factor
             requested = int(reuse)
             if strategy == "Resource":
-                reuse = self._backend.get_closest_reuse_factor(self.reuse_factors(name), reuse)
+                valid = self.reuse_factors(name)
+                reuse = self._backend.get_closest_reuse_factor(valid, reuse)
+                limit = resource_reuse_limit(self._by_name[name], io_type)
+                if limit is not None and reuse > limit and not authored and not (override and override.reuse_factor):
+                    reuse = max(factor for factor in valid if factor <= limit)  # repairs.resource_convolutions_within_their_kernels
             found[name] = LayerSetting(strategy, int(reuse), requested)
         return found
 
