@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from codesign.kernel_scales import foldable
 from codesign.layers import HARD_ACTIVATION, inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
 from codesign.quantizers import activation_function, activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer, quantizer_type, ternary_threshold
 
@@ -257,14 +258,15 @@ def scaled_separable_kernels(keras_model, kinds: tuple[str, ...] = ("Separable",
     other than 1; QKeras 0.9 gives a quantized_bits written without alpha 'auto_po2'), the layer named, before any
     conversion: it splits a separable one into halves with no name, then fails to name the ApplyAlpha ('NoneType' +
     'str'); it writes a depthwise one's float kernel where QKeras computes with its quantized kernel (found by
-    codesign fuzz: -0.47 written where QKeras uses -0.46875)."""
+    codesign fuzz: -0.47 written where QKeras uses -0.46875). An 'auto_po2' scale is folded into the kernel instead
+    (kernel_scales.py): what stays refused is another scale."""
     for layer in keras_model.layers:
         kind = type(layer).__name__
         if not any(part in kind for part in kinds):
             continue
         for attribute in ("depthwise_quantizer_internal", "pointwise_quantizer_internal"):
             alpha = _kernel_scale(layer, attribute)
-            if alpha is not None:
+            if alpha is not None and not foldable(layer, attribute.removesuffix("_internal")):  # auto_po2: kernel_scales.py
                 what = ("cannot convert a separable convolution" if "Separable" in kind
                         else "writes the float kernel, not QKeras's quantized one, of a depthwise convolution")
                 return (f"layer '{layer.name}' ({kind}): hls4ml 1.3 {what} whose {attribute.split('_')[0]} kernel carries a scale "

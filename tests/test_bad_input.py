@@ -115,7 +115,7 @@ def _unconvertible(kind: str):
     if kind == "separable":
         inputs = tf.keras.Input((5, 5, 2))
         return tf.keras.Model(inputs, tf.keras.layers.Flatten()(qkeras.QSeparableConv2D(
-            2, 3, depthwise_quantizer="quantized_bits(4,0,alpha='auto_po2')", pointwise_quantizer=bits, name="sep")(inputs)))
+            2, 3, depthwise_quantizer="quantized_bits(4,0,alpha='auto')", pointwise_quantizer=bits, name="sep")(inputs)))
     if kind in ("float_qactivation", "hswish"):
         inputs = tf.keras.Input((6,))
         function = "relu" if kind == "float_qactivation" else "quantized_hswish(6,2)"  # whose str() asserts in QKeras

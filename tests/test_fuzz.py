@@ -160,7 +160,8 @@ def test_the_fuzz_command_prints_a_table_and_a_summary_and_exits_0_without_failu
     assert len(report["rows"]) == 2 and sum(report["summary"].values()) == 2
 
 
-def test_separable_and_depthwise_convolutions_with_scaled_kernels_are_refused_before_conversion():
+def test_separable_and_depthwise_kernels_scaled_other_than_by_powers_of_two_are_refused_before_conversion():
+    """QKeras 0.9's default 'auto_po2' scale is folded into the kernel (kernel_scales.py), 'auto' is refused."""
     from codesign.refusals import scaled_separable_kernels
 
     def model(kind: str, kernel: str):
@@ -168,7 +169,9 @@ def test_separable_and_depthwise_convolutions_with_scaled_kernels_are_refused_be
             {"kind": kind, "filters": 2, "kernel": 3, "strides": 1, "padding": "same", "kernel_quantizer": kernel, "bias_quantizer": "quantized_bits(6,1,alpha=1)"},
             {"kind": "flatten"}, {"kind": "dense", "units": 2, "kernel_quantizer": "quantized_bits(6,1,alpha=1)", "bias_quantizer": "quantized_bits(6,1,alpha=1)"}]})
 
-    assert "layer 'l0' (QSeparableConv2D)" in scaled_separable_kernels(model("separable", "quantized_bits(6,1)"))
+    assert "layer 'l0' (QSeparableConv2D)" in scaled_separable_kernels(model("separable", "quantized_bits(6,1,alpha='auto')"))
     assert scaled_separable_kernels(model("separable", "quantized_bits(6,1,alpha=1)")) is None
-    assert "writes the float kernel" in scaled_separable_kernels(model("depthwise", "quantized_bits(6,1)"))  # converted, not quantized
+    assert scaled_separable_kernels(model("separable", "quantized_bits(6,1)")) is None  # auto_po2: folded
+    assert "writes the float kernel" in scaled_separable_kernels(model("depthwise", "quantized_bits(6,1,alpha='auto')"))  # converted, not quantized
     assert scaled_separable_kernels(model("depthwise", "quantized_bits(6,1,alpha=1)")) is None
+    assert scaled_separable_kernels(model("depthwise", "quantized_bits(6,1)")) is None

@@ -211,3 +211,30 @@ def test_an_io_parallel_depthwise_convolution_takes_latency_where_resource_came_
             if "hls4ml writes no such kernel" in note]
     assert said == ["layer 'dw' (DepthwiseConv2D, Resource, io_parallel): hls4ml writes no such kernel, so its C simulation aborts and its "
                     "synthesized function computes nothing (codesign build takes Latency for it; docs/architecture.md)"]
+
+
+def test_power_of_two_kernel_scales_are_folded_into_a_copy_that_computes_the_same_function():
+    """QKeras 0.9 gives a quantized_bits without alpha the scale 'auto_po2', which hls4ml 1.3 cannot convert in a
+    separable or depthwise convolution: the copy's alpha=1 quantizers hold QKeras's quantized kernels exactly, so the
+    two models agree on every input (checked on 400 of the 2^-8 grid), and a model with no such scale is itself."""
+    import qkeras
+    import tensorflow as tf
+
+    from codesign.kernel_scales import with_folded_kernel_scales
+
+    inputs = tf.keras.Input((7, 7, 3))
+    x = qkeras.QSeparableConv2D(2, 3, depthwise_quantizer="quantized_bits(6,0)", pointwise_quantizer="quantized_bits(5,1)",
+                                bias_quantizer="quantized_bits(6,1,alpha=1)", name="sep")(inputs)
+    x = qkeras.QDepthwiseConv2D(2, depthwise_quantizer="quantized_bits(4,2)", name="dw")(x)
+    model = tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer="quantized_bits(6,1,alpha=1)", name="fc")(tf.keras.layers.Flatten()(x)))
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.6, weight.shape).astype(np.float32) for weight in model.get_weights()])
+    folded = with_folded_kernel_scales(model)
+    assert folded is not model and [layer.name for layer in folded.layers] == [layer.name for layer in model.layers]
+    for name, attribute in (("sep", "depthwise_quantizer"), ("sep", "pointwise_quantizer"), ("dw", "depthwise_quantizer")):
+        quantizer = getattr(folded.get_layer(name), f"{attribute}_internal")
+        assert quantizer.alpha == 1 and quantizer.bits <= 12, (name, attribute, str(quantizer))
+    x = (np.round(rng.normal(size=(400, 7, 7, 3)) * 256) / 256).astype(np.float32)
+    assert np.array_equal(model.predict(x, verbose=0), folded.predict(x, verbose=0))
+    plain = tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer="quantized_bits(6,1)", name="fc2")(tf.keras.layers.Flatten()(inputs)))
+    assert with_folded_kernel_scales(plain) is plain
