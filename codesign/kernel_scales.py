@@ -45,10 +45,11 @@ def with_folded_kernel_scales(keras_model):
 
 
 def _holding(values: np.ndarray) -> dict:
-    """The serialized quantized_bits(bits, integer, alpha=1) whose grid and range hold every value exactly."""
+    """The serialized quantized_bits(bits, integer, alpha=1) whose grid and range hold every value exactly (2 bits at
+    least: a kernel of zeros keeps a sign bit and a value bit)."""
     magnitudes = np.abs(values[values != 0])
     fraction = 0
     while magnitudes.size and not np.all(np.floor(magnitudes * 2.0**fraction) == magnitudes * 2.0**fraction):
         fraction += 1
     integer = max(0, math.ceil(math.log2(float(magnitudes.max()) + 2.0**-fraction))) if magnitudes.size else 0
-    return {"class_name": "quantized_bits", "config": {"bits": 1 + integer + fraction, "integer": integer, "keep_negative": True, "alpha": 1}}
+    return {"class_name": "quantized_bits", "config": {"bits": max(2, 1 + integer + fraction), "integer": integer, "keep_negative": True, "alpha": 1}}
