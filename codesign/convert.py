@@ -369,7 +369,9 @@ def check_resource_convolutions(graph) -> None:
     over every valid factor of up to 39 inputs and 11 filters, is wrong exactly past the kernel's inputs)."""
     keras_model = graph.config.config.get("KerasModel")
     named = {layer.name for layer in keras_model.layers} if keras_model is not None else None
-    for layer, factor, inputs in resource_convolutions_past_their_limit(graph)[:1]:
+    past = resource_convolutions_past_their_limit(graph)
+    if past:
+        layer, factor, inputs = past[0]
         setting = (f"hls.layers.{layer.name}.reuse_factor" if named is None or layer.name in named
                    else "hls.reuse_factor (hls4ml's halves of a separable convolution follow it)")
         raise SpecError(f"layer '{layer.name}' ({layer.class_name} at reuse factor {factor}): hls4ml's io_parallel Resource "

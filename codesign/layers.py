@@ -35,6 +35,7 @@ class Kind:
     aliases: tuple[str, ...] = ()  # other class_name values hls4ml writes for it (graphs without a `kind`)
     handlers: dict[str, Callable] = field(default_factory=dict)
     kernel: str = ""  # the function hls4ml's templates name it after: the prefix of its instance in a C-synthesis report
+    parallel_resource: bool = True  # hls4ml writes an io_parallel Resource kernel for it (its depthwise templates assert)
 
     @property
     def convolution(self) -> bool:
@@ -69,9 +70,10 @@ CONV2D_BATCHNORM = Kind("Conv2DBatchnorm", "weighted", {"rtl": "a convolution wi
                         kernel="conv_2d")
 DEPTHWISE_CONV1D = Kind("DepthwiseConv1D", "weighted", {
     "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE,
-    "rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"}, kernel="depthwise_conv_1d")
+    "rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"}, kernel="depthwise_conv_1d",
+    parallel_resource=False)
 DEPTHWISE_CONV2D = Kind("DepthwiseConv2D", "weighted", {"rtl": "each channel its own kernel: not implemented by hls4ml's distributed_arithmetic strategy"},
-                        kernel="depthwise_conv_2d")
+                        kernel="depthwise_conv_2d", parallel_resource=False)
 POINTWISE_CONV1D = Kind("PointwiseConv1D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"}, kernel="pointwise_conv_1d")
 POINTWISE_CONV2D = Kind("PointwiseConv2D", "weighted", {"rtl": "hls4ml's pointwise implementation is not a da4ml kernel"}, kernel="pointwise_conv_2d")
 BATCH_NORMALIZATION = Kind("BatchNormalization", "scale", {
@@ -144,6 +146,22 @@ def resource_reuse_limit(layer, io_type: str) -> int | None:
     return int(layer.get_attr("filt_height", 1)) * int(layer.get_attr("filt_width", 1)) * int(layer.get_attr("n_chan"))
 
 
+def has_resource_kernel(layer, io_type: str) -> bool:
+    """Whether hls4ml writes a Resource-strategy kernel for the layer in this io type: not for an io_parallel depthwise
+    convolution (its depthwise_conv_1d/2d_cl asserts "Resource strategy ... is not supported"; under synthesis, with
+    asserts off, the function computes nothing)."""
+    kind = kind_of(layer)
+    return io_type != "io_parallel" or kind is None or kind.parallel_resource
+
+
+def valid_reuse_factors(backend, n_in: int, n_out: int) -> list[int]:
+    """The reuse factors hls4ml accepts for n_in x n_out products: its _validate_reuse_factor over the divisors of their
+    count (every valid factor divides it; hls4ml itself tries every integer up to it)."""
+    total = n_in * n_out
+    divisors = sorted({d for i in range(1, int(total**0.5) + 1) if total % i == 0 for d in (i, total // i)})
+    return [rf for rf in divisors if backend._validate_reuse_factor(n_in, n_out, rf)]
+
+
 def resource_convolutions_past_their_limit(graph) -> list[tuple]:
     """(layer, reuse factor, limit) of each Resource-strategy layer of an hls4ml graph past resource_reuse_limit: what
     its firmware computes is wrong."""
@@ -167,9 +185,7 @@ def valid_reuse_factor(layer) -> int | None:
     n_in, n_out = backend.get_layer_mult_size(layer)
     if backend._validate_reuse_factor(n_in, n_out, factor):
         return None
-    products = n_in * n_out  # hls4ml's valid factors divide it (its check for QoR)
-    valid = [rf for rf in range(1, products + 1) if products % rf == 0 and backend._validate_reuse_factor(n_in, n_out, rf)]
-    return backend.get_closest_reuse_factor(valid, factor)
+    return backend.get_closest_reuse_factor(valid_reuse_factors(backend, n_in, n_out), factor)
 
 
 def kind_named(name: str) -> Kind | None:

@@ -18,9 +18,9 @@ from codesign.errors import SpecError
 from codesign.fixed import XNOR_VALUES, Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, is_xnor, of_precision, to_hls4ml
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CROPPING1D, CROPPING2D, DENSE,
-    DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
+    GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
     POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
-    resource_convolutions_past_their_limit, valid_reuse_factor,
+    has_resource_kernel, resource_convolutions_past_their_limit, valid_reuse_factor, valid_reuse_factors,
 )
 from codesign.quantizers import activation_quantizer, batchnorm_scale_shift
 
@@ -280,24 +280,22 @@ def resource_convolutions_within_their_kernels(graph, chosen: dict) -> None:
         if own is None or layer.name in own:
             continue
         backend = layer.model.config.backend
-        n_in, n_out = backend.get_layer_mult_size(layer)
-        fitting = max(rf for rf in range(1, limit + 1) if backend._validate_reuse_factor(n_in, n_out, rf))
+        fitting = max(rf for rf in valid_reuse_factors(backend, *backend.get_layer_mult_size(layer)) if rf <= limit)
         layer.set_attr("reuse_factor", fitting)
         print(f"codesign: layer '{layer.name}' reuse factor {factor} -> {fitting}: hls4ml's io_parallel Resource convolution is "
               f"correct only up to its kernel's {limit} inputs")
 
 
 def depthwise_convolutions_in_latency(graph, chosen: dict) -> None:
-    """An io_parallel depthwise convolution (a separable one's depthwise half too) whose Resource strategy came from the
-    model's (hls.strategy) takes the Latency strategy, the only one hls4ml writes for it, and says so in the
-    conversion log: hls4ml's depthwise_conv_1d/2d_cl asserts "Resource strategy for DepthwiseConv2D is not supported"
-    (the emulation aborts; under synthesis, where asserts are off, the function computes nothing). One the user set for
-    that layer stays, and its emulation's abort names it."""
-    own = chosen.get("own_strategy")
-    if own is None or graph.config.get_config_value("IOType") != "io_parallel":
+    """A layer hls4ml writes no Resource kernel for (layers.has_resource_kernel: an io_parallel depthwise convolution, a
+    separable one's depthwise half too) whose Resource strategy came from the model's (hls.strategy) takes Latency, the
+    only one hls4ml writes for it, and says so in the conversion log. One the user set for that layer stays, and its
+    emulation's abort names it."""
+    own, io_type = chosen.get("own_strategy"), graph.config.get_config_value("IOType")
+    if own is None:
         return
     for layer in graph.get_layers():
-        if kind_of(layer) in (DEPTHWISE_CONV1D, DEPTHWISE_CONV2D) and str(layer.get_attr("strategy", "")).lower() == "resource" and layer.name not in own:
+        if not has_resource_kernel(layer, io_type) and str(layer.get_attr("strategy", "")).lower() == "resource" and layer.name not in own:
             layer.set_attr("strategy", "latency")
             print(f"codesign: layer '{layer.name}' strategy Resource -> Latency: hls4ml writes no io_parallel Resource depthwise convolution")
 

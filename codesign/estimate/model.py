@@ -14,7 +14,7 @@ from pathlib import Path
 
 from codesign.estimate.features import DSP_MIN_CSD_DIGITS, FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of, tool_era
 from codesign.estimate.weights import untrained
-from codesign.layers import DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, kind_of, resource_convolutions_past_their_limit, valid_reuse_factor
+from codesign.layers import has_resource_kernel, resource_convolutions_past_their_limit, valid_reuse_factor
 from codesign.parts import Part
 
 CONSTANTS_PATH = Path(__file__).with_name("constants.json")
@@ -485,8 +485,7 @@ def estimate_graph(graph, part: Part, clock_ns: float, io_type: str, backend: st
                         "build uses that; docs/architecture.md)" for layer in graph.get_layers() if (factor := valid_reuse_factor(layer)) is not None]
     report["notes"] += [f"layer '{layer.name}' ({layer.class_name}, Resource, io_parallel): hls4ml writes no such kernel, so its C simulation "
                         "aborts and its synthesized function computes nothing (codesign build takes Latency for it; docs/architecture.md)"
-                        for layer in graph.get_layers() if io_type == "io_parallel" and kind_of(layer) in (DEPTHWISE_CONV1D, DEPTHWISE_CONV2D)
-                        and str(layer.get_attr("strategy", "")).lower() == "resource"]
+                        for layer in graph.get_layers() if not has_resource_kernel(layer, io_type) and str(layer.get_attr("strategy", "")).lower() == "resource"]
     return report
 
 

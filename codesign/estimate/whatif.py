@@ -19,7 +19,7 @@ from codesign.estimate.features import family_of, layer_features, with_time_step
 from codesign.estimate.model import load_constants, price_design
 from codesign.estimate.run import with_settings
 from codesign.estimate.weights import untrained
-from codesign.layers import DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, kind_of, resource_reuse_limit
+from codesign.layers import has_resource_kernel, kind_of, resource_reuse_limit, valid_reuse_factors
 from codesign.parts import part_or_unlisted
 
 STRATEGIES = ("Latency", "Resource")  # what a what-if can change a layer to; distributed_arithmetic converts again
@@ -71,17 +71,14 @@ class WhatIf:
         io_parallel depthwise convolution, for which hls4ml writes no Resource kernel."""
         valid = self._valid_for(self._sizes[name][:2])
         io_type = self.graph.config.get_config_value("IOType")
-        if strategy == "Resource" and io_type == "io_parallel" and kind_of(self._by_name[name]) in (DEPTHWISE_CONV1D, DEPTHWISE_CONV2D):
+        if strategy == "Resource" and not has_resource_kernel(self._by_name[name], io_type):
             return []
         limit = resource_reuse_limit(self._by_name[name], io_type) if strategy == "Resource" else None
         return valid if limit is None else [factor for factor in valid if factor <= limit]
 
     def _valid_for(self, size: tuple[int, ...]) -> list[int]:
         if size not in self._valid:
-            n_in, n_out = size
-            total = n_in * n_out
-            divisors = sorted({d for i in range(1, int(total**0.5) + 1) if total % i == 0 for d in (i, total // i)})
-            self._valid[size] = [rf for rf in divisors if self._backend._validate_reuse_factor(n_in, n_out, rf)]
+            self._valid[size] = valid_reuse_factors(self._backend, *size)
         return self._valid[size]
 
     def settings_of(self, hls: HLSSpec) -> dict[str, LayerSetting]:
@@ -95,8 +92,7 @@ class WhatIf:
         for name in [*self.weighted, *self._followers]:
             override = hls.layers.get(name) if name in self.weighted else None
             strategy = (override and override.strategy) or hls.strategy
-            if strategy == "Resource" and not authored and not (override and override.strategy) and io_type == "io_parallel" \
-                    and kind_of(self._by_name[name]) in (DEPTHWISE_CONV1D, DEPTHWISE_CONV2D):
+            if strategy == "Resource" and not authored and not (override and override.strategy) and not has_resource_kernel(self._by_name[name], io_type):
                 strategy = "Latency"  # repairs.depthwise_convolutions_in_latency
             reuse = (override and override.reuse_factor) or hls.reuse_factor
             requested = int(reuse)
