@@ -4,6 +4,7 @@ included): the fuzzer's generator and what its shrinker edits (docs/fuzzing.md).
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 
@@ -33,8 +34,12 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Vitis's in convolutions, poolings and streamed Dense; Vitis before), generation 10 those of 1418-1419.
 # Generation 12 (2026-12-06, twenty-third stop) makes half the images wider than tall, and then some kernels, strides,
 # pools, paddings, croppings and upsamplings rectangular (_rectangular; square before, so a height read as a width
-# went unseen), generation 11 those of 1420-1423.
-GENERATION = 12
+# went unseen), generation 11 those of 1420-1423. Generation 13 (2026-12-06, twenty-fourth stop) widens one quantizer in
+# three to 2-16 bits with up to 7 integer bits and deepens one model in two by 1-3 layers (_wider_and_deeper; 2-10
+# bits, 0-3 integer bits and 1-4 trunk layers before), generation 12 those of 1424-1429.
+GENERATION = 13
+WIDE_BITS = (2, 16)  # generation 13: a widened quantizer's bits; QKeras's quantized_po2 overflows past about 12 bits,
+PO2_BITS = 11  # so a power-of-two kernel stays at 11 (its smallest weight 2^-1023, float64's edge)
 REUSE_FACTORS = (1, 1, 1, 2, 3, 4, 8, 16, 64)  # hls4ml takes the nearest factor valid for each layer
 LEAKY_ALPHAS = (0.25, 0.3, 0.1, 0.01)  # Keras's default 0.3 and the usual others: most are no power of two
 _GENERATION_2 = (ACTIVATION_QUANTIZERS + ("quantized_relu({b},{i},negative_slope=0.25)",), SPATIAL_KINDS + ("dropout",), FLAT_KINDS + ("dropout",))
@@ -49,6 +54,7 @@ DRAWN[9] = (DRAWN[8][0], DRAWN[8][1] + ("step_block",), DRAWN[8][2] + ("step_blo
 DRAWN[10] = DRAWN[9]  # the same kinds, a reuse factor drawn
 DRAWN[11] = DRAWN[10]  # the same kinds, the backend drawn
 DRAWN[12] = DRAWN[11]  # the same kinds, images and windows rectangular
+DRAWN[13] = DRAWN[12]  # the same kinds, wider quantizers, deeper models
 STEP_QUANTIZERS = ("binary(alpha=1)", "ternary(alpha=1)")  # a step block's kernel and activation (hls4ml's binary examples)
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
@@ -88,7 +94,9 @@ def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
         recipe["reuse_factor"] = int(rng.choice(REUSE_FACTORS))
     if generation >= 11:
         recipe["backend"] = "Vivado" if rng.random() < 0.25 else "Vitis"
-    return _rectangular(recipe) if generation >= 12 else recipe
+    if generation >= 12:
+        recipe = _rectangular(recipe)
+    return _wider_and_deeper(recipe) if generation >= 13 else recipe
 
 
 def _rectangular(recipe: dict) -> dict:
@@ -112,6 +120,41 @@ def _rectangular(recipe: dict) -> dict:
             key = "pad" if layer["kind"] == "zero_pad" else "crop"
             layer[key] = [[layer[key], int(rng.integers(0, 2))], [int(rng.integers(0, 2)), layer[key]]]
     return wide if _fits(wide) else recipe
+
+
+def _wider_and_deeper(recipe: dict) -> dict:
+    """Generation 13: the model of generation 12 with, one model in two, 1-3 more layers drawn at its trunk's end (where
+    one does not fit, it is left out), and then one quantizer in three redrawn in the same form at WIDE_BITS with up to
+    7 integer bits (an integer part of 0 stays 0: some forms fix it). Drawn from a stream of its own."""
+    rng = np.random.default_rng([recipe["seed"], recipe["index"], 13])
+    deeper = copy.deepcopy(recipe)
+    if rng.random() < 0.5:
+        kinds = [layer["kind"] for layer in deeper["layers"]]
+        position = kinds.index("flatten") if "flatten" in kinds else len(kinds) - 1
+        for _ in range(int(rng.integers(1, 4))):
+            shape = output_shape({**deeper, "layers": deeper["layers"][:position]})
+            layer = _layer(rng, str(rng.choice(DRAWN[13][1] if len(shape) > 1 else DRAWN[13][2])), shape, 13)
+            if layer is not None and _fits({**deeper, "layers": deeper["layers"][:position] + [layer] + deeper["layers"][position:]}):
+                deeper["layers"].insert(position, layer)
+                position += 1
+    for owner in [deeper] + deeper["layers"] + [deeper.get("second_output", {})]:
+        for key in ("input_quantizer", "kernel_quantizer", "bias_quantizer", "quantizer", "activation"):
+            if isinstance(owner.get(key), str) and rng.random() < 1 / 3:
+                owner[key] = _widened(rng, owner[key])
+    return deeper
+
+
+def _widened(rng, quantizer: str) -> str:
+    """The quantizer of this form with its bits (and a non-zero integer part) redrawn at generation 13's widths."""
+    match = re.fullmatch(r"(quantized_\w+)\((\d+)(?:,(\d+))?(.*)", quantizer)
+    if match is None:  # binary, ternary: no width
+        return quantizer
+    name, _, integer, rest = match.groups()
+    bits = int(rng.integers(WIDE_BITS[0], (PO2_BITS if name == "quantized_po2" else WIDE_BITS[1]) + 1))
+    if integer is None:
+        return f"{name}({bits}{rest}"
+    integer = 0 if integer == "0" else int(rng.integers(1, max(2, min(bits, 8))))
+    return f"{name}({bits},{integer}{rest}"
 
 
 def _second_output(rng, generation: int) -> dict:

@@ -4,6 +4,7 @@ set of generated models ends well, and every failure it found and that was fixed
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,25 @@ def test_generation_twelve_draws_the_models_before_some_of_their_images_wider_an
                and [layer["kind"] for layer in new["layers"]] == [layer["kind"] for layer in old["layers"]] for old, new in changed)
     assert any(isinstance(layer.get("kernel"), list) and layer["kernel"][0] != layer["kernel"][1] for _, new in changed for layer in new["layers"])
     assert all(len(output_shape(new)) == 1 for _, new in changed)
+
+
+def test_generation_thirteen_draws_the_models_before_some_deeper_and_some_quantizers_wider():
+    before = [random_recipe(1410, index, generation=12) for index in range(24)]
+    now = [random_recipe(1410, index, generation=13) for index in range(24)]
+    forms = re.compile(r"(quantized_\w+|binary|ternary)\(")
+    widths = []
+    for old, new in zip(before, now):
+        assert {key: value for key, value in new.items() if key not in ("layers", "input_quantizer", "second_output")} == \
+            {key: value for key, value in old.items() if key not in ("layers", "input_quantizer", "second_output")}
+        kinds, drawn = [layer["kind"] for layer in old["layers"]], iter(layer["kind"] for layer in new["layers"])
+        assert all(kind in drawn for kind in kinds)  # the layers before, in order, some drawn between
+        if len(new["layers"]) == len(old["layers"]):  # only widths redrawn: the same quantizers in the same forms
+            assert forms.findall(json.dumps(new)) == forms.findall(json.dumps(old))
+        widths += [int(bits) for bits in re.findall(r"quantized_\w+\((\d+)", json.dumps(new))]
+        assert len(output_shape(new)) == 1
+    assert sum(len(new["layers"]) > len(old["layers"]) for old, new in zip(before, now)) >= 5
+    assert max(widths) >= 14 and min(widths) == 2
+    assert all(int(bits) <= 11 for recipe in now for bits in re.findall(r"quantized_po2\((\d+)", json.dumps(recipe)))
 
 
 def test_a_layer_name_that_is_no_cpp_identifier_is_refused_before_g_plus_plus(tmp_path):
