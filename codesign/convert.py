@@ -17,6 +17,7 @@ import yaml
 from codesign.config import HLSSpec, parse_ap_fixed
 from codesign.errors import ModelError, RunDirError, SpecError
 from codesign.fixed import Fixed, of_precision
+from codesign.dense_pointwise import with_pointwise_dense
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign.kernel_scales import with_folded_kernel_scales
 from codesign import repairs
@@ -126,8 +127,9 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | Non
 
 def build_graph(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | None, log_path: Path, candidate: Candidate):
     """hls4ml's model graph with the candidate's types and the spec's overrides, not yet written (from a copy of the model
-    whose separable and depthwise kernels' power-of-two scales are folded in, where it has some: kernel_scales.py)."""
-    keras_model = with_folded_kernel_scales(keras_model)
+    whose separable and depthwise kernels' power-of-two scales are folded in and whose quantized Dense layers over more
+    than one axis are 1x1 convolutions, where it has some: kernel_scales.py, dense_pointwise.py)."""
+    keras_model = with_pointwise_dense(with_folded_kernel_scales(keras_model))
     with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
         try:

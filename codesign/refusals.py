@@ -31,7 +31,7 @@ def batch_scaled_activation(keras_model) -> str | None:
 
 def converted_otherwise(keras_model) -> str | None:
     """A setting hls4ml converts into another function (the design it builds computes something else), or None."""
-    return (ignored_settings(keras_model) or dense_quantizers_dropped(keras_model) or inverted_step_thresholds(keras_model)
+    return (ignored_settings(keras_model) or inverted_step_thresholds(keras_model)
             or ternary_of_unsigned_values(keras_model))
 
 
@@ -272,21 +272,6 @@ def scaled_separable_kernels(keras_model, kinds: tuple[str, ...] = ("Separable",
                 return (f"layer '{layer.name}' ({kind}): hls4ml 1.3 {what} whose {attribute.split('_')[0]} kernel carries a scale "
                         f"(alpha={alpha!r}; QKeras 0.9 gives a quantized_bits written without alpha the scale 'auto_po2'): give its "
                         "quantizers alpha=1")
-    return None
-
-
-def dense_quantizers_dropped(keras_model) -> str | None:
-    """A quantized Dense over more than one axis, the layer named: hls4ml 1.3 replaces it with a pointwise convolution
-    (ReplaceMultidimensionalDenseWithConv) that keeps its float kernel and drops its quantizers (a QDense on a (4, 3)
-    input: 100 of 100 samples off, the kernel typed as a float one)."""
-    from tensorflow import keras
-
-    for layer in keras_model.layers:
-        quantized = any(getattr(layer, name, None) for name in ("kernel_quantizer", "bias_quantizer"))
-        if isinstance(layer, keras.layers.Dense) and quantized and len(layer.input_shape) > 2:
-            return (f"layer '{layer.name}' ({type(layer).__name__} on inputs of shape {tuple(layer.input_shape[1:])}): hls4ml 1.3 makes a "
-                    "Dense over more than one axis a pointwise convolution and drops its quantizers (it writes the float kernel): "
-                    "Flatten before it, or use a 1x1 QConv1D/QConv2D")
     return None
 
 

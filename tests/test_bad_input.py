@@ -164,13 +164,11 @@ def test_what_hls4ml_cannot_convert_is_named_by_the_estimate_of_a_model_file(kin
     ("max_value", "layer 'clip' (ReLU with max_value=1.5): hls4ml 1.3 converts it to a plain relu"),  # 42 of 100 samples off
     ("dilation_rate", "layer 'clip' (QConv1D with dilation_rate=(2,)): hls4ml 1.3 converts it as an undilated kernel"),  # 100 of 100
     ("groups", "layer 'clip' (QConv1D with groups=2): hls4ml 1.3 converts it as one ungrouped kernel"),  # 100 of 100
-    ("dense_over_axes", "layer 'clip' (QDense on inputs of shape (8, 2)): hls4ml 1.3 makes a Dense over more than one axis a pointwise"),
     ("interpolation", "layer 'clip' (UpSampling2D with interpolation='bilinear'): hls4ml 1.3 writes it as resize_nearest"),  # proven, then contradicted
 ])
 def test_a_setting_hls4ml_drops_is_named_before_any_work(setting, named, tmp_path):
-    """hls4ml converts a Keras ReLU(max_value=...) to a plain relu, a dilated or grouped convolution to a plain one, a
-    QDense over two axes to a pointwise convolution without its quantizers (42 and 100 of 100 samples off): refused,
-    the layer and the setting named, nothing built."""
+    """hls4ml converts a Keras ReLU(max_value=...) to a plain relu, a dilated or grouped convolution to a plain one (42
+    and 100 of 100 samples off): refused, the layer and the setting named, nothing built."""
     import qkeras
     import tensorflow as tf
 
@@ -179,8 +177,6 @@ def test_a_setting_hls4ml_drops_is_named_before_any_work(setting, named, tmp_pat
     if setting == "max_value":
         hidden = qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits, name="fc")(tf.keras.layers.Flatten()(inputs))
         outputs = tf.keras.layers.ReLU(max_value=1.5, name="clip")(hidden)
-    elif setting == "dense_over_axes":  # its quantizers dropped: 100 of 100 off
-        outputs = tf.keras.layers.Flatten()(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits, name="clip")(inputs))
     elif setting == "interpolation":
         resized = tf.keras.layers.UpSampling2D(2, interpolation="bilinear", name="clip")(tf.keras.layers.Reshape((8, 2, 1))(inputs))
         outputs = tf.keras.layers.Flatten()(qkeras.QConv2D(2, 1, kernel_quantizer=bits, bias_quantizer=bits)(resized))

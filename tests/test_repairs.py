@@ -238,3 +238,57 @@ def test_power_of_two_kernel_scales_are_folded_into_a_copy_that_computes_the_sam
     assert np.array_equal(model.predict(x, verbose=0), folded.predict(x, verbose=0))
     plain = tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer="quantized_bits(6,1)", name="fc2")(tf.keras.layers.Flatten()(inputs)))
     assert with_folded_kernel_scales(plain) is plain
+
+
+def _dense_over_axes(shape: tuple):
+    """A QDense over the last axis of a `shape` input, as a Deep Sets network applies one per particle."""
+    import qkeras
+    import tensorflow as tf
+
+    inputs = tf.keras.Input(shape)
+    x = qkeras.QActivation("quantized_bits(8,3,alpha=1)", name="q_in")(inputs)
+    x = qkeras.QDense(5, kernel_quantizer="quantized_bits(6,1,alpha=1)", bias_quantizer="quantized_bits(6,1,alpha=1)",
+                      activation="quantized_relu(6,2)", name="per_value")(x)
+    x = qkeras.QDense(3, kernel_quantizer="quantized_bits(4,0)", use_bias=False, name="scaled")(x)
+    model = tf.keras.Model(inputs, tf.keras.layers.Flatten()(x))
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.6, weight.shape).astype(np.float32) for weight in model.get_weights()])
+    return model, (np.round(rng.normal(size=(400, *shape)) * 256) / 256).astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 4, 3)])
+def test_a_quantized_dense_over_a_sequence_or_an_image_is_converted_as_the_1x1_convolution_it_computes(shape):
+    """The copy's QConv1D/QConv2D of kernel size 1 (same name, quantizers, activation, weights) agrees with the QDense
+    on 400 inputs of the 2^-8 grid; a model whose Dense layers are flat is itself."""
+    import tensorflow as tf
+
+    from codesign.dense_pointwise import with_pointwise_dense
+
+    model, x = _dense_over_axes(shape)
+    rewritten = with_pointwise_dense(model)
+    kind = "QConv1D" if len(shape) == 2 else "QConv2D"
+    assert [type(layer).__name__ for layer in rewritten.layers] == ["InputLayer", "QActivation", kind, kind, "Flatten"]
+    assert rewritten.get_layer("per_value").kernel_size == (1,) * (len(shape) - 1) and rewritten.get_layer("per_value").filters == 5
+    assert str(rewritten.get_layer("scaled").kernel_quantizer_internal) == str(model.get_layer("scaled").kernel_quantizer_internal)
+    assert np.array_equal(model.predict(x, verbose=0), rewritten.predict(x, verbose=0))
+    flat = tf.keras.Model(model.input, model.get_layer("q_in").output)
+    assert with_pointwise_dense(flat) is flat
+
+
+@pytest.mark.slow
+def test_plain_hls4ml_drops_a_dense_over_a_sequences_quantizers_and_codesigns_conversion_keeps_them(tmp_path):
+    """hls4ml 1.3 makes the QDense on (6, 3) inputs a pointwise convolution with its float kernel: its compiled project
+    differs from QKeras; codesign's converts the 1x1 QConv1D and equals QKeras on every sample."""
+    import hls4ml
+
+    from codesign.hls4ml_graph import hls4ml_graph
+
+    model, x = _dense_over_axes((6, 3))
+    expected = model.predict(x, verbose=0)
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name", default_precision="fixed<32,16>")
+    plain = hls4ml_graph(model, config, "dense", output_dir=tmp_path / "plain", backend="Vitis", io_type="io_parallel")
+    plain.compile()
+    assert not np.array_equal(np.asarray(plain.predict(x)).reshape(len(x), -1), expected)
+    repaired = build_graph(model, HLSSpec(), tmp_path / "graph", None, tmp_path / "log", EXACT)
+    repaired.compile()
+    assert np.array_equal(np.asarray(repaired.predict(x)).reshape(len(x), -1), expected)
