@@ -112,6 +112,30 @@ def kernel(quantizer: str, seed: int = 3):
     return build
 
 
+def coarse_kernel():
+    """A QDense whose kernel quantizer has more integer bits than bits (quantized_bits(3,4): multiples of 4), so its
+    products lie on a grid coarser than its inputs', and a bias of multiples of 2."""
+
+    def build():
+        q = _q()
+        model = _sequential(
+            [
+                q.QActivation(q.quantized_bits(10, 3, alpha=1), name="in_quant"),
+                q.QDense(6, kernel_quantizer=q.quantized_bits(3, 4, alpha=1), bias_quantizer=q.quantized_bits(4, 5, alpha=1), name="fc1"),
+                q.QActivation(q.quantized_bits(8, 6, alpha=1), name="act1"),
+                q.QDense(3, kernel_quantizer=q.quantized_bits(6, 0, alpha=1), bias_quantizer=q.quantized_bits(6, 0, alpha=1), name="out"),
+            ],
+            (8,),
+            5,
+        )
+        rng = np.random.default_rng(5)
+        fc1 = model.get_layer("fc1")
+        fc1.set_weights([4.0 * rng.integers(-4, 4, (8, 6)).astype(np.float32), 2.0 * rng.integers(-8, 8, 6).astype(np.float32)])
+        return model
+
+    return build
+
+
 def activation_kwarg():
     """The activation given as a quantizer string on the layer itself (hls4ml's test_qactivation_kwarg)."""
     q = _q()
@@ -659,6 +683,7 @@ CORPUS: list[CorpusModel] = [
     CorpusModel("po2_kernel", kernel("po2"), (10,), on_grid=False),
     CorpusModel("po2_max_kernel", kernel("po2_max"), (10,), on_grid=False),
     CorpusModel("auto_po2_kernel", kernel("auto_po2"), (10,), on_grid=False),
+    CorpusModel("coarse_kernel", coarse_kernel(), (8,), on_grid=False),
     CorpusModel("binary_kernel", kernel("binary"), (10,), on_grid=False),
     CorpusModel("ternary_kernel", kernel("ternary"), (10,), on_grid=False),
     CorpusModel("ternary_kernel_stream", kernel("ternary"), (10,), io_type="io_stream", on_grid=False),

@@ -206,6 +206,28 @@ def test_an_apply_alpha_that_carries_the_next_quantizers_cast_is_checked_against
     assert alpha["holds"] and alpha["types"]["result_t"].startswith("fixed<5,1")
 
 
+def test_a_kernel_coarser_than_integers_lifts_its_products_grid_and_the_model_is_proven(tmp_path):
+    """quantized_bits(3,4) weights are multiples of 4: inputs of 6 fraction bits times them need 4, not 6, so an
+    accumulator of the products' own grid is proven (it was unproven: the proof counted no fraction bit below the
+    weight type's, which has none); 20,000 inputs agree, C++ emulation against QKeras."""
+    import warnings
+
+    import codesign
+    from qkeras_corpus import CORPUS, build_saved, corpus_data
+
+    entry = next(entry for entry in CORPUS if entry.name == "coarse_kernel")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        entry.build().save(tmp_path / "model.h5")
+    np.savez(tmp_path / "data.npz", **corpus_data(entry))
+    run = codesign.Run(build_saved(entry, tmp_path))
+    proof = run.validate().proof
+    fc1 = next(layer for layer in proof["layers"] if layer["name"] == "fc1")
+    assert proof["status"] == "proven" and fc1["holds"], proof["why"]
+    x = np.random.default_rng(0).uniform(-9, 9, (20_000, 8)).astype(np.float32)
+    assert np.array_equal(run.emulate(x), np.asarray(run.predict_qkeras(x), dtype=np.float64))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name, layer, narrow, condition", [("skip_add_stream", "merge", "ap_fixed<6,2>", "overflow"),
                                                             ("skip_concatenate", "merge", "ap_fixed<5,3>", "rounding"),
