@@ -35,8 +35,8 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 12 (2026-12-06, twenty-third stop) makes half the images wider than tall, and then some kernels, strides,
 # pools, paddings, croppings and upsamplings rectangular (_rectangular; square before, so a height read as a width
 # went unseen), generation 11 those of 1420-1423. Generation 13 (2026-12-06, twenty-fourth stop) widens one quantizer in
-# three to 2-16 bits with up to 7 integer bits and deepens one model in two by 1-3 layers (_wider_and_deeper; 2-10
-# bits, 0-3 integer bits and 1-4 trunk layers before), generation 12 those of 1424-1429.
+# three to 2-16 bits with up to 7 integer bits (up to one more than its bits) and deepens one model in two by 1-3
+# layers (_wider_and_deeper; 2-10 bits, 0-3 integer bits and 1-4 trunk layers before), generation 12 those of 1424-1429.
 GENERATION = 13
 WIDE_BITS = (2, 16)  # generation 13: a widened quantizer's bits; QKeras's quantized_po2 overflows past about 12 bits,
 PO2_BITS = 11  # so a power-of-two kernel stays at 11 (its smallest weight 2^-1023, float64's edge)
@@ -125,7 +125,8 @@ def _rectangular(recipe: dict) -> dict:
 def _wider_and_deeper(recipe: dict) -> dict:
     """Generation 13: the model of generation 12 with, one model in two, 1-3 more layers drawn at its trunk's end (where
     one does not fit, it is left out), and then one quantizer in three redrawn in the same form at WIDE_BITS with up to
-    7 integer bits (an integer part of 0 stays 0: some forms fix it). Drawn from a stream of its own."""
+    7 integer bits, and up to one more than its bits (an integer part of 0 stays 0: some forms fix it). Drawn from a
+    stream of its own."""
     rng = np.random.default_rng([recipe["seed"], recipe["index"], 13])
     deeper = copy.deepcopy(recipe)
     if rng.random() < 0.5:
@@ -153,7 +154,7 @@ def _widened(rng, quantizer: str) -> str:
     bits = int(rng.integers(WIDE_BITS[0], (PO2_BITS if name == "quantized_po2" else WIDE_BITS[1]) + 1))
     if integer is None:
         return f"{name}({bits}{rest}"
-    integer = 0 if integer == "0" else int(rng.integers(1, max(2, min(bits, 8))))
+    integer = 0 if integer == "0" else int(rng.integers(1, min(bits + 2, 8)))  # up to one more than the bits: a coarse grid
     return f"{name}({bits},{integer}{rest}"
 
 
