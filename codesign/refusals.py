@@ -85,14 +85,25 @@ def unconvertible(keras_model) -> str | None:
     converter for, a separable convolution whose kernel carries a scale ('NoneType' + 'str'), a QActivation of a function
     it does not convert, a QLSTM's state quantizer, a batch normalization over another axis than the last, a layer
     normalization of other than (steps, features) inputs, a merge of more than two tensors, a Keras activation its C++
-    library lacks. hls4ml's own errors name no layer."""
+    library lacks, a depthwise convolution of depth multiplier > 1. hls4ml's own errors name no layer."""
     refused = unsupported_layers(keras_model)
     if refused:
         shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
         return f"layer {shown} is not supported by hls4ml; replace or remove it"
     return (scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
             or _hard_recurrent_activation(keras_model) or _normalized_axis(keras_model) or _layer_normalized_shape(keras_model)
-            or _merge_of_many(keras_model) or _activation_without_cpp(keras_model))
+            or _merge_of_many(keras_model) or _activation_without_cpp(keras_model) or _depth_multiplied(keras_model))
+
+
+def _depth_multiplied(keras_model) -> str | None:
+    """A depthwise or separable convolution of depth multiplier > 1: hls4ml 1.3 converts it, and every depthwise template
+    asserts a multiplier of 1 (n_filt == n_chan), so its C simulation aborts (SIGABRT), naming no layer."""
+    for layer in keras_model.layers:
+        multiplier = int(layer.get_config().get("depth_multiplier", 1))
+        if multiplier > 1:
+            return (f"layer '{layer.name}' ({type(layer).__name__} with depth_multiplier={multiplier}): hls4ml 1.3's depthwise "
+                    "templates take a depth multiplier of 1 only: use depth_multiplier=1 (a 1x1 convolution after it can widen the channels)")
+    return None
 
 
 def _merge_of_many(keras_model) -> str | None:

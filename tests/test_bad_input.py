@@ -127,6 +127,9 @@ def _unconvertible(kind: str):
     if kind == "swish":
         inputs = tf.keras.Input((6,))
         return tf.keras.Model(inputs, qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits, activation="swish", name="fc")(inputs))
+    if kind == "depth_multiplier":  # hls4ml converts it; its template asserts n_filt == n_chan
+        inputs = tf.keras.Input((5, 5, 2))
+        return tf.keras.Model(inputs, qkeras.QDepthwiseConv2D(3, depth_multiplier=2, depthwise_quantizer=bits, name="dw")(inputs))
     if kind == "layer_normalized_vector":
         inputs = tf.keras.Input((6,))
         return tf.keras.Model(inputs, tf.keras.layers.LayerNormalization(name="ln")(qkeras.QDense(5, kernel_quantizer=bits)(inputs)))
@@ -151,6 +154,7 @@ def _unconvertible(kind: str):
     ("three_inputs", "layer 'sum' (Add of 3 inputs): hls4ml 1.3 merges two tensors at a time"),
     ("swish", "layer 'fc' (QDense with activation='swish'): hls4ml 1.3 writes nnet::swish, which its C++ library does not have"),
     ("layer_normalized_vector", "layer 'ln' (LayerNormalization over axis 1 of inputs of shape (5,)): hls4ml 1.3 normalizes the features"),
+    ("depth_multiplier", "layer 'dw' (QDepthwiseConv2D with depth_multiplier=2): hls4ml 1.3's depthwise templates take a depth multiplier of 1"),
 ])
 def test_what_hls4ml_cannot_convert_is_named_by_the_estimate_of_a_model_file(kind, named, tmp_path):
     """Each layer hls4ml cannot convert (or converts into C++ that does not compile) is named in one line, exit 2,
