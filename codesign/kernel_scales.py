@@ -1,7 +1,9 @@
 """A separable or depthwise convolution's power-of-two kernel scales folded into its kernel before hls4ml converts it:
 hls4ml 1.3 cannot convert a separable one whose kernel carries a scale and writes a depthwise one's float kernel, so
 the firmware is converted from a copy whose quantizers are alpha=1 types that hold QKeras's quantized kernel exactly
-(the same function, checked: tests/test_repairs.py); other scales stay refused (refusals.scaled_separable_kernels)."""
+(the same function, checked: tests/test_repairs.py); other scales stay refused (refusals.scaled_separable_kernels).
+The same for a Dense or convolution followed by two quantizers, which hls4ml would merge into the node applying its
+scale, dropping a cast (merged_into_a_scale; refusals.quantizer_merged_away refuses other scales)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import math
 import numpy as np
 
 KERNELS = (("depthwise_quantizer", "depthwise_kernel"), ("pointwise_quantizer", "pointwise_kernel"))  # in get_weights() order
+KERNEL = ("kernel_quantizer", "kernel")  # a Dense's or convolution's, first in get_weights()
 
 
 def foldable(keras_layer, attribute: str) -> bool:
@@ -19,13 +22,46 @@ def foldable(keras_layer, attribute: str) -> bool:
     return type(quantizer).__name__ == "quantized_bits" and getattr(quantizer, "alpha", None) == "auto_po2"
 
 
+def merged_into_a_scale(keras_model) -> list[tuple]:
+    """(quantizer layer, owner, how it follows) for each QActivation of quantized_bits that follows another linear
+    quantizer after a layer whose kernel carries a scale (alpha other than 1): hls4ml merges both into the ApplyAlpha it
+    puts after the owner, typed 'auto', so the second's cast is in no layer. The other: a QActivation before it, or the
+    owner's own activation= quantizer."""
+    from codesign.layers import producer_past_identities
+    from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits
+
+    found = []
+    for layer in keras_model.layers:
+        first = producer_past_identities(layer)
+        if not is_linear_quantizer(layer) or first is None:
+            continue
+        if is_linear_quantizer(first):  # a QActivation after another
+            owner, other = producer_past_identities(first), f"another, '{first.name}', after"
+        elif is_quantized_bits(activation_quantizer(first)):  # after the layer's own activation= (fuzz seed 1360 model 14)
+            owner, other = first, "the activation quantizer of"
+        else:
+            continue
+        if kernel_scale(owner, "kernel_quantizer_internal") is not None:
+            found.append((layer, owner, other))
+    return found
+
+
+def kernel_scale(keras_layer, attribute: str):
+    """The alpha of a layer's kernel quantizer as hls4ml reads it (QKeras set it when the layer was built), where it is
+    a scale (not 1); None otherwise."""
+    alpha = getattr(getattr(keras_layer, attribute, None), "alpha", None)
+    return None if alpha is None or (isinstance(alpha, (int, float)) and alpha == 1) else alpha
+
+
 def with_folded_kernel_scales(keras_model):
-    """The model itself where no separable or depthwise kernel has a foldable scale, else a copy whose such kernels
-    hold QKeras's quantized values under quantized_bits(bits, integer, alpha=1) of just the bits they need."""
+    """The model itself where no separable or depthwise kernel, nor a kernel hls4ml would merge quantizers into the scale
+    of, has a foldable scale; else a copy whose such kernels hold QKeras's quantized values under quantized_bits(bits,
+    integer, alpha=1) of just the bits they need."""
     from codesign.model import custom_objects
 
     folds = {layer.name: [(index, attribute, kernel) for index, (attribute, kernel) in enumerate(KERNELS) if foldable(layer, attribute)]
              for layer in keras_model.layers if any(part in type(layer).__name__ for part in ("Separable", "Depthwise"))}
+    folds.update({owner.name: [(0, *KERNEL)] for _, owner, _ in merged_into_a_scale(keras_model) if foldable(owner, KERNEL[0])})
     folds = {name: found for name, found in folds.items() if found}
     if not folds:
         return keras_model

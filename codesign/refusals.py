@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.kernel_scales import foldable
+from codesign.kernel_scales import KERNEL, foldable, kernel_scale, merged_into_a_scale
 from codesign.layers import HARD_ACTIVATION, inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
-from codesign.quantizers import activation_function, activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer, quantizer_type, ternary_threshold
+from codesign.quantizers import activation_function, activation_quantizer, is_quantized_bits, is_step_quantizer, quantizer_type, ternary_threshold
 
 
 def refusal(keras_model) -> str | None:
@@ -276,7 +276,7 @@ def scaled_separable_kernels(keras_model, kinds: tuple[str, ...] = ("Separable",
         if not any(part in kind for part in kinds):
             continue
         for attribute in ("depthwise_quantizer_internal", "pointwise_quantizer_internal"):
-            alpha = _kernel_scale(layer, attribute)
+            alpha = kernel_scale(layer, attribute)
             if alpha is not None and not foldable(layer, attribute.removesuffix("_internal")):  # auto_po2: kernel_scales.py
                 what = ("cannot convert a separable convolution" if "Separable" in kind
                         else "writes the float kernel, not QKeras's quantized one, of a depthwise convolution")
@@ -287,32 +287,17 @@ def scaled_separable_kernels(keras_model, kinds: tuple[str, ...] = ("Separable",
 
 
 def quantizer_merged_away(keras_model) -> str | None:
-    """A QActivation of quantized_bits after another, both after a layer whose kernel carries a scale (alpha other than
-    1), the layer named, before any conversion: hls4ml merges both into the ApplyAlpha it puts after that layer, typed
-    'auto' whatever the config says, and since a QKeras activation carries no quantizer there, the merge only removes
-    the node: the second's cast is in no layer (codesign's repair restores the first's; after an unscaled layer,
-    _pin_linear_quantizers types the node they would merge into). Fuzz seed 1353 model 8: 99 of 100 samples off. The
-    same after the layer's own linear activation quantizer (fuzz seed 1360 model 14: 100 of 100 off)."""
-    for layer in keras_model.layers:
-        first = producer_past_identities(layer)
-        if not is_linear_quantizer(layer) or first is None:
-            continue
-        if is_linear_quantizer(first):  # a QActivation after another
-            owner, other = producer_past_identities(first), f"another, '{first.name}', after"
-        elif is_quantized_bits(activation_quantizer(first)):  # after the layer's own activation= (fuzz seed 1360 model 14)
-            owner, other = first, "the activation quantizer of"
-        else:
-            continue
-        alpha = _kernel_scale(owner, "kernel_quantizer_internal")
-        if alpha is not None:
+    """A QActivation of quantized_bits after another, both after a layer whose kernel carries a scale other than a
+    power of two, the layer named, before any conversion: hls4ml merges both into the ApplyAlpha it puts after that
+    layer, typed 'auto' whatever the config says, and since a QKeras activation carries no quantizer there, the merge
+    only removes the node: the second's cast is in no layer (codesign's repair restores the first's; after an unscaled
+    layer, _pin_linear_quantizers types the node they would merge into; a power-of-two scale, QKeras 0.9's default
+    'auto_po2', is folded into the kernel: kernel_scales.py). Fuzz seed 1353 model 8: 99 of 100 samples off. The same
+    after the layer's own linear activation quantizer (fuzz seed 1360 model 14: 100 of 100 off)."""
+    for layer, owner, other in merged_into_a_scale(keras_model):
+        if not foldable(owner, KERNEL[0]):
+            alpha = kernel_scale(owner, "kernel_quantizer_internal")
             return (f"layer '{layer.name}' ({layer.quantizer}): hls4ml 1.3 drops this quantizer's cast: it follows {other} '{owner.name}', "
                     f"whose kernel carries a scale (alpha={alpha!r}), and merges both into that scale's layer: give "
                     f"'{owner.name}''s kernel quantizer alpha=1, or keep one quantizer there")
     return None
-
-
-def _kernel_scale(keras_layer, attribute: str):
-    """The alpha of a layer's kernel quantizer as hls4ml reads it (QKeras set it when the layer was built), where it is
-    a scale (not 1); None otherwise."""
-    alpha = getattr(getattr(keras_layer, attribute, None), "alpha", None)
-    return None if alpha is None or (isinstance(alpha, (int, float)) and alpha == 1) else alpha
