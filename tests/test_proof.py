@@ -131,22 +131,27 @@ def test_a_domain_given_on_the_command_line_becomes_the_run_claim(tiny_run, tmp_
     assert read_json(RunLayout(run_dir).report("validate"))["proof"]["domain"]["high"] == 1.0
 
 
-@pytest.mark.slow
-def test_an_auto_po2_kernel_is_proven_through_its_apply_alpha_and_stays_exact(tmp_path):
-    """hls4ml applies an alpha='auto_po2' kernel's scales after the sums (ApplyAlpha), QKeras to the kernel first: with
-    power-of-two scales both are exact, and the proof says so; 45,000 inputs (the quantizer's range, its rounding
-    ties, the domain's far ends) agree, C++ emulation against QKeras."""
+def _corpus_run(name: str, tmp_path):
+    """The corpus model built as a user builds theirs (its model file and data in tmp_path), as a codesign.Run."""
     import warnings
 
     import codesign
     from qkeras_corpus import CORPUS, build_saved, corpus_data
 
-    entry = next(entry for entry in CORPUS if entry.name == "auto_po2_kernel")
+    entry = next(entry for entry in CORPUS if entry.name == name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         entry.build().save(tmp_path / "model.h5")
     np.savez(tmp_path / "data.npz", **corpus_data(entry))
-    run = codesign.Run(build_saved(entry, tmp_path))
+    return codesign.Run(build_saved(entry, tmp_path))
+
+
+@pytest.mark.slow
+def test_an_auto_po2_kernel_is_proven_through_its_apply_alpha_and_stays_exact(tmp_path):
+    """hls4ml applies an alpha='auto_po2' kernel's scales after the sums (ApplyAlpha), QKeras to the kernel first: with
+    power-of-two scales both are exact, and the proof says so; 45,000 inputs (the quantizer's range, its rounding
+    ties, the domain's far ends) agree, C++ emulation against QKeras."""
+    run = _corpus_run("auto_po2_kernel", tmp_path)
     proof = run.validate().proof
     assert proof["status"] == "proven" and any(layer["kind"] == "ApplyAlpha" and layer["holds"] for layer in proof["layers"])
     rng = np.random.default_rng(0)
@@ -210,17 +215,7 @@ def test_a_kernel_coarser_than_integers_lifts_its_products_grid_and_the_model_is
     """quantized_bits(3,4) weights are multiples of 4: inputs of 6 fraction bits times them need 4, not 6, so an
     accumulator of the products' own grid is proven (it was unproven: the proof counted no fraction bit below the
     weight type's, which has none); 20,000 inputs agree, C++ emulation against QKeras."""
-    import warnings
-
-    import codesign
-    from qkeras_corpus import CORPUS, build_saved, corpus_data
-
-    entry = next(entry for entry in CORPUS if entry.name == "coarse_kernel")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        entry.build().save(tmp_path / "model.h5")
-    np.savez(tmp_path / "data.npz", **corpus_data(entry))
-    run = codesign.Run(build_saved(entry, tmp_path))
+    run = _corpus_run("coarse_kernel", tmp_path)
     proof = run.validate().proof
     fc1 = next(layer for layer in proof["layers"] if layer["name"] == "fc1")
     assert proof["status"] == "proven" and fc1["holds"], proof["why"]
@@ -241,22 +236,15 @@ def test_merges_and_separable_halves_are_proven_and_one_typed_too_narrow_is_not(
     into it) and a cropping (the window Keras keeps) are bounded like the other layers: the model is proven and identical to QKeras on
     5,000 random inputs of the claim; with that layer's result type narrowed, the proof fails there and the
     counterexample search shows an input that breaks it."""
-    import warnings
-
     import yaml
 
-    import codesign
     from codesign.commands import build_run
     from codesign.errors import ValidationFailed
     from codesign.layout import RunLayout, read_json
-    from qkeras_corpus import CORPUS, GRID, build_saved, corpus_data
+    from qkeras_corpus import CORPUS, GRID
 
     entry = next(entry for entry in CORPUS if entry.name == name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        entry.build().save(tmp_path / "model.h5")
-    np.savez(tmp_path / "data.npz", **corpus_data(entry))
-    run = codesign.Run(build_saved(entry, tmp_path))
+    run = _corpus_run(name, tmp_path)
     assert run.validate().proof["status"] == "proven"
     x = np.random.default_rng(0).uniform(-6, 6, (5_000, *entry.input_shape))
     x = (np.round(x / GRID) * GRID if entry.on_grid else x).astype(np.float32)  # without an input quantizer: the input type's grid
