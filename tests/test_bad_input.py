@@ -288,6 +288,33 @@ def test_a_layer_hls4ml_writes_no_call_for_is_refused_by_the_conversion():
     check_layers_written(graph("ternary(alpha=1)"))
 
 
+@pytest.mark.parametrize(("pooling", "settings", "said"), [
+    ("MaxPooling2D", {"strides": 1}, "layer 'pool' (Pooling2D with a window of (2, 2) and strides (1, 1)): hls4ml's io_stream pooling"),
+    ("AveragePooling2D", {"padding": "same"}, "layer 'pool' (Pooling2D with padding [0, 1, 0, 1]): hls4ml's io_stream pooling takes no padding"),
+    ("MaxPooling1D", {"padding": "same"}, "layer 'pool' (Pooling1D with padding [0, 1]): hls4ml's io_stream pooling takes no padding ("),
+    ("MaxPooling2D", {}, None), ("MaxPooling1D", {"strides": 1}, None),  # what the templates take
+])
+def test_a_streamed_pooling_hls4ml_asserts_against_is_refused_by_the_conversion(pooling, settings, said):
+    """Every backend's io_stream pooling2d_cl asserts a window equal to its strides and no padding, pooling1d_cl no
+    padding: the emulation aborted after the build (fuzz seeds 1431 and 1434); the conversion names the layer first."""
+    import hls4ml
+    import qkeras
+    import tensorflow as tf
+
+    from codesign.convert import check_stream_kernels
+    from codesign.hls4ml_graph import hls4ml_graph
+
+    inputs = tf.keras.Input((5, 5, 2) if "2D" in pooling else (5, 2))
+    pooled = getattr(tf.keras.layers, pooling)(2, name="pool", **settings)(qkeras.QActivation("quantized_bits(6,1,alpha=1)")(inputs))
+    model = tf.keras.Model(inputs, tf.keras.layers.Flatten()(pooled))
+    graph = hls4ml_graph(model, hls4ml.utils.config_from_keras_model(model, granularity="name"), "pooling", backend="Vitis", io_type="io_stream")
+    if said is None:
+        check_stream_kernels(graph)
+        return
+    with pytest.raises(SpecError, match=re.escape(said)):
+        check_stream_kernels(graph)
+
+
 @pytest.mark.slow
 def test_a_resource_convolution_past_its_kernels_inputs_is_refused_for_hls4ml_computes_it_wrong(tmp_path):
     """hls4ml's io_parallel Resource Conv2D pairs inputs with the wrong weights past a reuse factor of its kernel's
