@@ -21,8 +21,8 @@ from codesign.dense_pointwise import with_pointwise_dense
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign.kernel_scales import with_folded_kernel_scales
 from codesign import repairs
-from codesign.layers import (DEPTHWISE_CONV2D, INPUT, LSTM, POOLING1D, POOLING2D, TERNARY_TANH, is_batch_normalization, kind_of,
-                             producer_past_identities, resource_convolutions_past_their_limit, split_activation, takes_a_linear_quantizer)
+from codesign.layers import (DEPTHWISE_CONV2D, INPUT, LSTM, POOLING2D, TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities,
+                             resource_convolutions_past_their_limit, split_activation, stream_pooling_asserted, takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, is_linear_quantizer, quantizer_type
@@ -353,8 +353,7 @@ def check_stream_kernels(graph) -> None:
     if graph.config.get_config_value("IOType") != "io_stream":
         return
     for layer in graph.get_layers():
-        if kind_of(layer) in (POOLING1D, POOLING2D):
-            _check_stream_pooling(layer)
+        _check_stream_pooling(layer)
         if kind_of(layer) is not DEPTHWISE_CONV2D:
             continue
         kernel = (layer.get_attr("filt_height", 1), layer.get_attr("filt_width", 1))
@@ -368,17 +367,12 @@ def check_stream_kernels(graph) -> None:
 
 def _check_stream_pooling(layer) -> None:
     """Refuse an io_stream pooling hls4ml's templates assert against (check_stream_kernels)."""
-    sides = ("pad_top", "pad_bottom", "pad_left", "pad_right") if kind_of(layer) is POOLING2D else ("pad_left", "pad_right")
-    pads = [layer.get_attr(side, 0) for side in sides]
-    window = (layer.get_attr("pool_height", 1), layer.get_attr("pool_width", 1))
-    strides = (layer.get_attr("stride_height", 1), layer.get_attr("stride_width", 1))
-    uneven = kind_of(layer) is POOLING2D and window != strides
-    if any(pads) or uneven:
-        said = f"a window of {window} and strides {strides}" if uneven else f"padding {pads}"
-        raise SpecError(f"layer '{layer.name}' ({layer.class_name} with {said}): hls4ml's io_stream pooling takes "
-                        "no padding" + (" and a window equal to its strides" if kind_of(layer) is POOLING2D else "") +
-                        " (its template asserts it): use io_parallel, or padding='valid'" +
-                        (" with strides equal to pool_size" if kind_of(layer) is POOLING2D else ""))
+    said = stream_pooling_asserted(layer)
+    if said is not None:
+        two = kind_of(layer) is POOLING2D
+        raise SpecError(f"layer '{layer.name}' ({layer.class_name} with {said}): hls4ml's io_stream pooling takes no padding"
+                        + (" and a window equal to its strides" if two else "") + " (its template asserts it): use io_parallel, or "
+                        "padding='valid'" + (" with strides equal to pool_size" if two else ""))
 
 
 def check_resource_convolutions(graph) -> None:

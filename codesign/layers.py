@@ -162,6 +162,20 @@ def valid_reuse_factors(backend, n_in: int, n_out: int) -> list[int]:
     return [rf for rf in divisors if backend._validate_reuse_factor(n_in, n_out, rf)]
 
 
+def stream_pooling_asserted(layer) -> str | None:
+    """What an io_stream pooling has that hls4ml's templates assert against, or None: every backend's pooling2d_cl takes
+    a window equal to its strides and no padding, pooling1d_cl no padding (its C simulation aborts on them)."""
+    if kind_of(layer) not in (POOLING1D, POOLING2D):
+        return None
+    sides = ("pad_top", "pad_bottom", "pad_left", "pad_right") if kind_of(layer) is POOLING2D else ("pad_left", "pad_right")
+    pads = [layer.get_attr(side, 0) for side in sides]
+    window = (layer.get_attr("pool_height", 1), layer.get_attr("pool_width", 1))
+    strides = (layer.get_attr("stride_height", 1), layer.get_attr("stride_width", 1))
+    if kind_of(layer) is POOLING2D and window != strides:
+        return f"a window of {window} and strides {strides}"
+    return f"padding {pads}" if any(pads) else None
+
+
 def resource_convolutions_past_their_limit(graph) -> list[tuple]:
     """(layer, reuse factor, limit) of each Resource-strategy layer of an hls4ml graph past resource_reuse_limit: what
     its firmware computes is wrong."""

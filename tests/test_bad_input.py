@@ -296,23 +296,29 @@ def test_a_layer_hls4ml_writes_no_call_for_is_refused_by_the_conversion():
 ])
 def test_a_streamed_pooling_hls4ml_asserts_against_is_refused_by_the_conversion(pooling, settings, said):
     """Every backend's io_stream pooling2d_cl asserts a window equal to its strides and no padding, pooling1d_cl no
-    padding: the emulation aborted after the build (fuzz seeds 1431 and 1434); the conversion names the layer first."""
+    padding: the emulation aborted after the build (fuzz seeds 1431 and 1434); the conversion names the layer first, and
+    an estimate of such a graph (a user's project) says so in a note."""
     import hls4ml
     import qkeras
     import tensorflow as tf
 
     from codesign.convert import check_stream_kernels
+    from codesign.estimate.model import estimate_graph
     from codesign.hls4ml_graph import hls4ml_graph
+    from codesign.parts import find_part
 
     inputs = tf.keras.Input((5, 5, 2) if "2D" in pooling else (5, 2))
     pooled = getattr(tf.keras.layers, pooling)(2, name="pool", **settings)(qkeras.QActivation("quantized_bits(6,1,alpha=1)")(inputs))
     model = tf.keras.Model(inputs, tf.keras.layers.Flatten()(pooled))
     graph = hls4ml_graph(model, hls4ml.utils.config_from_keras_model(model, granularity="name"), "pooling", backend="Vitis", io_type="io_stream")
+    notes = estimate_graph(graph, find_part("xcvu13p-flga2577-2-e"), 5.0, "io_stream", "Vitis")["notes"]
     if said is None:
         check_stream_kernels(graph)
+        assert not any("template asserts against it" in note for note in notes)
         return
     with pytest.raises(SpecError, match=re.escape(said)):
         check_stream_kernels(graph)
+    assert any(note.startswith(said.split(": hls4ml")[0].removesuffix(")") + ", io_stream): hls4ml's template asserts against it") for note in notes), notes
 
 
 @pytest.mark.slow
