@@ -349,7 +349,7 @@ def check_stream_kernels(graph) -> None:
     convolution (a separable one's first half included) with a 1x1 kernel and a stride, whose stream the next layer
     reads with data left over (found by codesign fuzz: every sample differs); a 2D pooling whose window is not its
     stride or that pads, and a 1D one that pads (every backend's pooling2d_cl and pooling1d_cl assert against them: the
-    emulation aborted after the build, and under synthesis, asserts off, they run anyway)."""
+    emulation aborted after the build; layers.stream_pooling_asserted)."""
     if graph.config.get_config_value("IOType") != "io_stream":
         return
     for layer in graph.get_layers():

@@ -23,7 +23,7 @@ def foldable(keras_layer, attribute: str) -> bool:
 
 
 def merged_into_a_scale(keras_model) -> list[tuple]:
-    """(quantizer layer, owner, how it follows) for each QActivation of quantized_bits that follows another linear
+    """(quantizer layer, owner, how it follows, the owner's alpha) for each QActivation of quantized_bits that follows another linear
     quantizer after a layer whose kernel carries a scale (alpha other than 1): hls4ml merges both into the ApplyAlpha it
     puts after the owner, typed 'auto', so the second's cast is in no layer. The other: a QActivation before it, or the
     owner's own activation= quantizer."""
@@ -41,8 +41,9 @@ def merged_into_a_scale(keras_model) -> list[tuple]:
             owner, other = first, "the activation quantizer of"
         else:
             continue
-        if kernel_scale(owner, "kernel_quantizer_internal") is not None:
-            found.append((layer, owner, other))
+        alpha = kernel_scale(owner, "kernel_quantizer_internal")
+        if alpha is not None:
+            found.append((layer, owner, other, alpha))
     return found
 
 
@@ -61,7 +62,7 @@ def with_folded_kernel_scales(keras_model):
 
     folds = {layer.name: [(index, attribute, kernel) for index, (attribute, kernel) in enumerate(KERNELS) if foldable(layer, attribute)]
              for layer in keras_model.layers if any(part in type(layer).__name__ for part in ("Separable", "Depthwise"))}
-    folds.update({owner.name: [(0, *KERNEL)] for _, owner, _ in merged_into_a_scale(keras_model) if foldable(owner, KERNEL[0])})
+    folds.update({owner.name: [(0, *KERNEL)] for _, owner, _, _ in merged_into_a_scale(keras_model) if foldable(owner, KERNEL[0])})
     folds = {name: found for name, found in folds.items() if found}
     if not folds:
         return keras_model

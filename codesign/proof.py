@@ -472,9 +472,10 @@ class _Analysis:
         alpha = alpha or alpha_scale is not None
         self._check_weights(layer, finding, kernel * (1 if alpha_scale is None else alpha_scale), weight, alpha)
         self._check_shifts(layer, finding, kernel, weight)
-        nonzero = np.abs(kernel[kernel != 0]).astype(np.int64)  # a kernel whose weights all end in zero bits needs fewer (a
-        unused = int(np.min(nonzero & -nonzero)).bit_length() - 1 if nonzero.size else 0  # power-of-two kernel's 2^-8 grid;
-        product_frac -= unused  # past the type's fraction: weights of quantized_bits(3,4), multiples of 4, lift the inputs' grid
+        # a kernel whose weights all end in zero bits needs that many fewer (a power-of-two kernel's 2^-8 grid), even past
+        # its type's fraction (quantized_bits(3,4) weights, multiples of 4, make products coarser than the inputs)
+        nonzero = np.abs(kernel[kernel != 0]).astype(np.int64)
+        product_frac -= int(np.min(nonzero & -nonzero)).bit_length() - 1 if nonzero.size else 0
         finest = max(product_frac, bias_frac)  # QKeras's float32 sums are multiples of 2^-finest
         scaled = 2.0 ** (accum.frac - common)
         in_range = float(low.min(initial=0)) * scaled >= accum.low and float(high.max(initial=0)) * scaled <= accum.high

@@ -99,7 +99,7 @@ def _depth_multiplied(keras_model) -> str | None:
     """A depthwise or separable convolution of depth multiplier > 1: hls4ml 1.3 converts it, and every depthwise template
     asserts a multiplier of 1 (n_filt == n_chan), so its C simulation aborts (SIGABRT), naming no layer."""
     for layer in keras_model.layers:
-        multiplier = int(layer.get_config().get("depth_multiplier", 1))
+        multiplier = int(getattr(layer, "depth_multiplier", 1))
         if multiplier > 1:
             return (f"layer '{layer.name}' ({type(layer).__name__} with depth_multiplier={multiplier}): hls4ml 1.3's depthwise "
                     "templates take a depth multiplier of 1 only: use depth_multiplier=1 (a 1x1 convolution after it can widen the channels)")
@@ -294,9 +294,8 @@ def quantizer_merged_away(keras_model) -> str | None:
     layer, _pin_linear_quantizers types the node they would merge into; a power-of-two scale, QKeras 0.9's default
     'auto_po2', is folded into the kernel: kernel_scales.py). Fuzz seed 1353 model 8: 99 of 100 samples off. The same
     after the layer's own linear activation quantizer (fuzz seed 1360 model 14: 100 of 100 off)."""
-    for layer, owner, other in merged_into_a_scale(keras_model):
+    for layer, owner, other, alpha in merged_into_a_scale(keras_model):
         if not foldable(owner, KERNEL[0]):
-            alpha = kernel_scale(owner, "kernel_quantizer_internal")
             return (f"layer '{layer.name}' ({layer.quantizer}): hls4ml 1.3 drops this quantizer's cast: it follows {other} '{owner.name}', "
                     f"whose kernel carries a scale (alpha={alpha!r}), and merges both into that scale's layer: give "
                     f"'{owner.name}''s kernel quantizer alpha=1, or keep one quantizer there")
