@@ -21,7 +21,7 @@ from codesign.dense_pointwise import with_pointwise_dense
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign.kernel_scales import with_folded_kernel_scales
 from codesign import repairs
-from codesign.layers import (DEPTHWISE_CONV2D, INPUT, LSTM, POOLING2D, TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities,
+from codesign.layers import (BATCHNORM_QUANTIZED_TANH, DEPTHWISE_CONV2D, INPUT, LSTM, POOLING2D, TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities,
                              resource_convolutions_past_their_limit, split_activation, stream_pooling_asserted, takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
@@ -104,6 +104,8 @@ def convert(keras_model, hls: HLSSpec, output_dir: Path, input_type: Fixed | Non
     check_resource_convolutions(graph)
     check_layers_written(graph)
     check_lstm_types(graph)
+    if candidate.repairs:
+        check_ternary_inputs(graph)
     with open(log_path, "a") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Keras serialising QKeras quantizers
         graph.config.trace_output = True  # trace hooks sit under #ifndef __SYNTHESIS__: firmware is unchanged
@@ -373,6 +375,21 @@ def _check_stream_pooling(layer) -> None:
         raise SpecError(f"layer '{layer.name}' ({layer.class_name} with {said}): hls4ml's io_stream pooling takes no padding"
                         + (" and a window equal to its strides" if two else "") + " (its template asserts it): use io_parallel, or "
                         "padding='valid'" + (" with strides equal to pool_size" if two else ""))
+
+
+def check_ternary_inputs(graph) -> None:
+    """Refuse a ternary compare still reading unsigned values after the repairs (the model's input, or a layer
+    repairs.signed_ternary_inputs does not retype), naming it: hls4ml holds its lower threshold in that type, which
+    cannot lie below 0, so a 0 would come out -1 where QKeras gives 0 (a conversion without the repairs is validated
+    as hls4ml builds it)."""
+    for layer in graph.get_layers():
+        read = of_precision(layer.get_input_variable().type.precision) if kind_of(layer) is BATCHNORM_QUANTIZED_TANH else None
+        if layer.get_attr("quantize") == 3 and read is not None and not read.signed:
+            source = layer.get_input_node(layer.inputs[0])
+            raise SpecError(f"layer '{layer.name.removeprefix('bnbt_').removesuffix('_scale')}' (a ternary activation of the unsigned values of "
+                            f"'{source.name}', {read.hls4ml()}): hls4ml 1.3 compares them with its lower threshold in their own type, which "
+                            "cannot lie below 0, so a 0 would come out -1 where QKeras gives 0: give that layer a signed type (a signed "
+                            "quantizer, or a signed input type)")
 
 
 def check_resource_convolutions(graph) -> None:

@@ -31,25 +31,7 @@ def batch_scaled_activation(keras_model) -> str | None:
 
 def converted_otherwise(keras_model) -> str | None:
     """A setting hls4ml converts into another function (the design it builds computes something else), or None."""
-    return (ignored_settings(keras_model) or inverted_step_thresholds(keras_model)
-            or ternary_of_unsigned_values(keras_model))
-
-
-def ternary_of_unsigned_values(keras_model) -> str | None:
-    """A ternary QActivation reading unsigned values (a quantized_relu's, a keep_negative=0 quantizer's), or None: hls4ml
-    compares them with a lower threshold in their own type (normalize_ternary_tanh), which cannot lie below 0, so 0
-    comes out -1 where QKeras gives 0 (198 of 200 samples off, found by hand, no reason given before)."""
-    for layer in keras_model.layers:
-        quantizer = activation_quantizer(layer) if is_quantizer_layer(layer) else None
-        producer = producer_past_identities(layer)
-        if type(quantizer).__name__ != "ternary" or producer is None:
-            continue
-        read = quantizer_type(activation_quantizer(producer))
-        if read is not None and not read.signed:
-            return (f"layer '{layer.name}' (a ternary activation of the unsigned values of '{producer.name}', {read.hls4ml()}): hls4ml "
-                    "1.3 compares them with its lower threshold in their own type, which cannot lie below 0, so a 0 would come out -1 "
-                    "where QKeras gives 0. Use a binary activation there, or a signed quantizer before it")
-    return None
+    return ignored_settings(keras_model) or inverted_step_thresholds(keras_model)
 
 
 def inverted_step_thresholds(keras_model) -> str | None:

@@ -24,6 +24,8 @@ from codesign.layers import (
 )
 from codesign.quantizers import activation_quantizer, batchnorm_scale_shift
 
+VALUES_PASSED_ON = (POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, REPACK, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D,
+                    CROPPING1D, CROPPING2D, RESIZE)  # results of their inputs' values, moved, padded with 0, or averaged
 FLOAT_WEIGHT_WIDTH = 48  # the widest type a float layer's weights are stored in exactly (float32: 24 significant bits each)
 SETTINGS = "CodesignRepairs"  # the key of HLSConfig.Model the passes read: {repairs, exact_accumulators, layers}
 FLOW = "repairs"  # registered as 'codesign:repairs'
@@ -83,6 +85,30 @@ def _register_passes() -> None:
 # --- the repairs --------------------------------------------------------------------------------------------------
 
 
+def repacked_stream_flattens(graph, _settings: dict) -> None:
+    """hls4ml's io_stream Flatten passes its input's stream on as it is, packs of the channels (InplaceStreamFlatten:
+    "layers that require flatten data can gather it from the stream"), which a Dense does; an activation, a batch
+    normalization or a binary or ternary compare after it writes packs as wide as the whole flattened vector, one per
+    pack read, mostly unset (a ternary after a Flatten: 200 of 200 samples off, said proven; a quantized_relu: the
+    emulation crashed). A Flatten read by any layer but a Dense becomes the Repack hls4ml makes of every other
+    reshape (ReshapeStream), its result in its input's type."""
+    from hls4ml.backends.fpga.passes.repack_stream import Repack
+    from hls4ml.model.optimizer import get_optimizer
+    from hls4ml.model.types import InplaceTensorVariable
+
+    if graph.config.get_config_value("IOType") != "io_stream":
+        return
+    for layer in list(graph.get_layers()):
+        readers = [other for other in graph.get_layers() if layer.outputs[0] in other.inputs]
+        if (kind_of(layer) is not RESHAPE or not isinstance(layer.get_output_variable(), InplaceTensorVariable)
+                or all(kind_of(reader) is DENSE for reader in readers)):
+            continue
+        repack = graph.make_node(Repack, f"repack_{layer.name}", {"target_shape": list(layer.get_output_variable().shape)}, layer.inputs.copy())
+        repack.get_output_variable().type.precision = layer.get_input_variable().type.precision
+        get_optimizer(f"{graph.config.backend.name.lower()}:transform_types").transform(graph, repack)
+        graph.replace_node(layer, repack)
+
+
 def widen_average_pooling(graph, _settings: dict) -> None:
     """Without bit_exact=True, hls4ml keeps an average pool in its input type and loses the divided-out bits."""
     for layer in graph.get_layers():
@@ -139,22 +165,50 @@ def _cast_after_the_scale(alpha) -> None:
 def signed_max_pool_inputs(graph, _settings: dict) -> None:
     """hls4ml pads a max pooling's border windows with its input type's top bit set (nnet::pad_val): the most negative
     value of a signed type, but half the range of an unsigned one, which then wins over the values Keras compares.
-    A relu's unsigned result before a padded max pooling becomes the signed type one bit wider: the same values (the
-    relu clips negatives itself, and both saturate at the same top), and a padding that never wins. An unsigned
-    quantizer's linear cast (quantized_bits(keep_negative=False): round, then clip to [0, top]) becomes a relu into
-    that signed type, the same values: a negative input rounds to at most zero either way."""
+    A relu's unsigned result (or an unsigned quantizer's) before a padded max pooling becomes the signed type one bit
+    wider (`_signed_one_wider`): the same values, and a padding that never wins."""
     for layer in graph.get_layers():
         padded = any(layer.get_attr(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
-        if kind_of(layer) not in (POOLING1D, POOLING2D) or layer.get_attr("pool_op") != "Max" or not padded:
-            continue
-        source = layer.get_input_node(layer.inputs[0])
-        data = of_precision(source.types["result_t"].precision) if source is not None and "result_t" in source.types else None
-        if data is None or data.signed or kind_of(source) is not ACTIVATION:
-            continue
+        if kind_of(layer) in (POOLING1D, POOLING2D) and layer.get_attr("pool_op") == "Max" and padded:
+            _signed_one_wider(layer.get_input_node(layer.inputs[0]), (ACTIVATION,))
+
+
+def signed_ternary_inputs(graph, _settings: dict) -> None:
+    """hls4ml's ternary compare (normalize_ternary_tanh: -1 at or below threshold_lo) holds its thresholds in its
+    input's type, where an unsigned one cannot hold the lower threshold below 0, so a 0 came out -1 where QKeras gives
+    0 (198 of 200 samples off after a quantized_relu; after a max pooling of one, 70 of 200, unnamed). The unsigned
+    result before it becomes the signed type one bit wider (`_signed_one_wider`), the same values, and the thresholds
+    that type (step_thresholds_in_their_input_type writes them again on its grid); check_ternary_inputs names what
+    stays unsigned."""
+    for layer in graph.get_layers():
+        if kind_of(layer) is BATCHNORM_QUANTIZED_TANH and layer.get_attr("quantize") == 3:
+            source = layer.get_input_node(layer.inputs[0])
+            if _signed_one_wider(source, (ACTIVATION,) + VALUES_PASSED_ON):
+                for key in ("threshold_hi", "threshold_lo"):
+                    layer.weights[key].update_precision(source.types["result_t"].precision)
+
+
+def _signed_one_wider(source, kinds: tuple) -> bool:
+    """Retype a layer's unsigned result as the signed type one bit wider where its values stay the same, and say
+    whether it did: a relu's (it clips negatives itself, and both types saturate at the same top); an unsigned
+    quantizer's linear cast (round, then clip to [0, top]) made a relu into that type, the same values (a negative
+    input rounds to at most zero either way); a pooling's, a reshape's or a padding's of unsigned values (never negative)."""
+    data = of_precision(source.types["result_t"].precision) if source is not None and "result_t" in source.types else None
+    if data is None or data.signed or kind_of(source) not in kinds:
+        return False
+    if kind_of(source) is ACTIVATION:
         clipping = source.get_attr("activation") == "linear" and data.saturation in ("SAT", "SAT_SYM")
-        if source.get_attr("activation") == "relu" or clipping:
-            source.set_attr("activation", "relu")
-            source.types["result_t"].precision = to_hls4ml(Fixed(data.width + 1, data.integer + 1, True, data.rounding, data.saturation))
+        if source.get_attr("activation") != "relu" and not clipping:
+            return False
+        source.set_attr("activation", "relu")
+    else:
+        inputs = [of_precision(source.get_input_variable(name).type.precision) for name in source.inputs]
+        if any(read is None or read.signed for read in inputs):
+            return False
+        if kind_of(source) is RESIZE and not _signed_one_wider(source.get_input_node(source.inputs[0]), kinds):
+            return False  # it reads and writes one type (resize_in_its_input_type): its input is retyped with it
+    source.types["result_t"].precision = to_hls4ml(Fixed(data.width + 1, data.integer + 1, True, data.rounding, data.saturation))
+    return True
 
 
 def qkeras_batchnorm(graph, _settings: dict) -> None:
@@ -384,11 +438,13 @@ def _binary_as_ternary(layer) -> None:
 FIRST_PASSES = (("keep_user_transposes", keep_user_transposes),)  # (pass, what it does): before hls4ml's 'convert' flow
 
 PASSES = (  # (pass, the setting that switches it on (None: every conversion), what it does), in the order they run
+    ("repacked_stream_flattens", None, repacked_stream_flattens),
     ("xnor_read_as_numbers", "repairs", xnor_read_as_numbers),
     ("widen_average_pooling", "repairs", widen_average_pooling),
     ("true_alpha_scales", "repairs", true_alpha_scales),
     ("exact_float_weights", "repairs", exact_float_weights),
     ("qkeras_batchnorm", "repairs", qkeras_batchnorm),
+    ("signed_ternary_inputs", "repairs", signed_ternary_inputs),
     ("signed_max_pool_inputs", "repairs", signed_max_pool_inputs),
     ("exact_types", "exact_accumulators", exact_types),
     ("type_overrides", "layers", type_overrides),

@@ -39,6 +39,10 @@ def input_types(keras_model, input_quant: FixedPoint | None, x: np.ndarray) -> d
     quantizer = quantizer_type(activation_quantizer(first)) if is_quantizer_layer(first) else None
     if input_quant is not None:
         narrowest = Fixed(input_quant.bits, input_quant.integer + 1, True, "RND_CONV", "SAT"), "the spec's input quantizer"
+    elif quantizer is not None and not quantizer.signed and _read_by_a_ternary(keras_model, first):
+        narrowest = Fixed(quantizer.width + 1, quantizer.integer + 1, True, quantizer.rounding, quantizer.saturation), (
+            f"the quantizer of the first layer '{first.name}', signed one bit wider: a ternary reads it, whose lower threshold "
+            "hls4ml holds in that type (the quantizer stays a layer, clipping as QKeras does)")
     elif quantizer is not None:
         narrowest = quantizer, f"the quantizer of the first layer '{first.name}'"
     else:
@@ -54,6 +58,12 @@ def input_types(keras_model, input_quant: FixedPoint | None, x: np.ndarray) -> d
             f"the first quantizer's integer bits and {frac} fraction bits: exact for float32 inputs near its rounding ties"
         )
     return {"narrowest": narrowest, "float32-exact": wide}
+
+
+def _read_by_a_ternary(keras_model, keras_layer) -> bool:
+    """Whether a ternary QActivation reads this layer's values (past the identities hls4ml removes)."""
+    return any(type(activation_quantizer(layer)).__name__ == "ternary" and producer_past_identities(layer) is keras_layer
+               for layer in keras_model.layers if is_quantizer_layer(layer))
 
 
 def search_types(

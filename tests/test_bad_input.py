@@ -243,26 +243,31 @@ def test_a_batch_normalization_of_negative_scale_before_a_binary_activation_is_n
     assert refusal(load_keras_model(saved(np.array([1.0, 2.0, 0.5, 1.0])))) is None
 
 
-def test_a_ternary_activation_of_unsigned_values_is_named_before_any_work():
-    """hls4ml compares a ternary activation's input with a lower threshold in the input's own type, which for unsigned
-    values cannot lie below 0: a 0 came out -1 (198 of 200 samples off, no reason given). Refused with the type named;
-    after a signed quantizer it builds."""
+def test_a_ternary_activation_still_reading_unsigned_values_is_named_by_the_conversion():
+    """hls4ml holds a ternary compare's lower threshold in its input's type, which for unsigned values cannot lie below
+    0: a 0 came out -1 (198 of 200 samples off). The repairs make such inputs signed (tests/fuzz_cases); an input still
+    unsigned (here the model's own, as a user's config may type it) is named before anything is written; a signed one
+    passes."""
+    import hls4ml
     import qkeras
     import tensorflow as tf
 
-    from codesign.refusals import refusal
+    from codesign.convert import check_ternary_inputs
+    from codesign.hls4ml_graph import hls4ml_graph
 
-    def model(before: str):
-        bits = "quantized_bits(6,1,alpha=1)"
-        inputs = tf.keras.Input((8,))
-        hidden = qkeras.QActivation(before, name="before")(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits)(inputs))
-        return tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer=bits, bias_quantizer=bits)(qkeras.QActivation("ternary(alpha=1)", name="step")(hidden)))
+    bits = "quantized_bits(6,1,alpha=1)"
+    inputs = tf.keras.Input((8,), name="x")
+    model = tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer=bits, bias_quantizer=bits)(qkeras.QActivation("ternary(alpha=1)", name="step")(inputs)))
 
-    assert refusal(model("quantized_relu(6,2)")) == (
-        "layer 'step' (a ternary activation of the unsigned values of 'before', ufixed<6,2,RND_CONV,SAT>): hls4ml 1.3 compares them with "
-        "its lower threshold in their own type, which cannot lie below 0, so a 0 would come out -1 where QKeras gives 0. Use a binary "
-        "activation there, or a signed quantizer before it")
-    assert refusal(model("quantized_bits(6,2,alpha=1)")) is None
+    def graph(input_type: str):
+        config = hls4ml.utils.config_from_keras_model(model, granularity="name")
+        config["LayerName"]["x"]["Precision"] = {"result": input_type}
+        return hls4ml_graph(model, config, "cannot convert", backend="Vitis")
+
+    with pytest.raises(SpecError, match=re.escape("layer 'step' (a ternary activation of the unsigned values of 'x', ufixed<6,2,TRN,WRAP>): hls4ml 1.3 "
+                                                  "compares them with its lower threshold in their own type, which cannot lie below 0")):
+        check_ternary_inputs(graph("ufixed<6,2>"))
+    check_ternary_inputs(graph("fixed<7,3>"))
 
 
 def test_a_layer_hls4ml_writes_no_call_for_is_refused_by_the_conversion():
