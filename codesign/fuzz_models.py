@@ -37,7 +37,10 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # went unseen), generation 11 those of 1420-1423. Generation 13 (2026-12-06, twenty-fourth stop) widens one quantizer in
 # three to 2-16 bits with up to 7 integer bits (up to one more than its bits) and deepens one model in two by 1-3
 # layers (_wider_and_deeper; 2-10 bits, 0-3 integer bits and 1-4 trunk layers before), generation 12 those of 1424-1429.
-GENERATION = 13
+# Generation 14 (2026-12-07, twenty-fifth stop) draws, one image model in two, 1-2 layers of a flat trunk right after
+# its Flatten (_after_the_flatten; a Dense always came first before, so no generation drew an activation, a batch
+# normalization or a step block reading a Flatten's stream), generation 13 those of 1430-1438.
+GENERATION = 14
 WIDE_BITS = (2, 16)  # generation 13: a widened quantizer's bits; QKeras's quantized_po2 overflows past about 12 bits,
 PO2_BITS = 11  # so a power-of-two kernel stays at 11 (its smallest weight 2^-1023, float64's edge)
 REUSE_FACTORS = (1, 1, 1, 2, 3, 4, 8, 16, 64)  # hls4ml takes the nearest factor valid for each layer
@@ -55,6 +58,7 @@ DRAWN[10] = DRAWN[9]  # the same kinds, a reuse factor drawn
 DRAWN[11] = DRAWN[10]  # the same kinds, the backend drawn
 DRAWN[12] = DRAWN[11]  # the same kinds, images and windows rectangular
 DRAWN[13] = DRAWN[12]  # the same kinds, wider quantizers, deeper models
+DRAWN[14] = DRAWN[13]  # the same kinds, some after a Flatten
 STEP_QUANTIZERS = ("binary(alpha=1)", "ternary(alpha=1)")  # a step block's kernel and activation (hls4ml's binary examples)
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
@@ -96,7 +100,26 @@ def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
         recipe["backend"] = "Vivado" if rng.random() < 0.25 else "Vitis"
     if generation >= 12:
         recipe = _rectangular(recipe)
-    return _wider_and_deeper(recipe) if generation >= 13 else recipe
+    if generation >= 13:
+        recipe = _wider_and_deeper(recipe)
+    return _after_the_flatten(recipe) if generation >= 14 else recipe
+
+
+def _after_the_flatten(recipe: dict) -> dict:
+    """Generation 14: the model of generation 13 with, one image model in two, 1-2 layers of a flat trunk (DRAWN's
+    third kinds, a Dense among them) drawn right after its Flatten, where they fit. Drawn from a stream of its own."""
+    kinds = [layer["kind"] for layer in recipe["layers"]]
+    rng = np.random.default_rng([recipe["seed"], recipe["index"], 14])
+    if "flatten" not in kinds or rng.random() >= 0.5:
+        return recipe
+    after = copy.deepcopy(recipe)
+    position = kinds.index("flatten") + 1
+    for _ in range(int(rng.integers(1, 3))):
+        layer = _layer(rng, str(rng.choice(DRAWN[14][2])), [1], 14)
+        if layer is not None and _fits({**after, "layers": after["layers"][:position] + [layer] + after["layers"][position:]}):
+            after["layers"].insert(position, layer)
+            position += 1
+    return after
 
 
 def _rectangular(recipe: dict) -> dict:

@@ -136,6 +136,22 @@ def test_generation_thirteen_draws_the_models_before_some_deeper_and_some_quanti
     assert all(int(bits) <= 11 for recipe in now for bits in re.findall(r"quantized_po2\((\d+)", json.dumps(recipe)))
 
 
+def test_generation_fourteen_draws_the_models_before_some_with_flat_layers_right_after_their_flatten():
+    before = [random_recipe(1410, index, generation=13) for index in range(24)]
+    now = [random_recipe(1410, index, generation=14) for index in range(24)]
+    after = []
+    for old, new in zip(before, now):
+        assert {key: value for key, value in new.items() if key != "layers"} == {key: value for key, value in old.items() if key != "layers"}
+        kinds, drawn = [layer["kind"] for layer in old["layers"]], [layer["kind"] for layer in new["layers"]]
+        if drawn != kinds:
+            flatten = kinds.index("flatten") + 1
+            inserted = len(drawn) - len(kinds)
+            assert 1 <= inserted <= 2 and drawn[:flatten] + drawn[flatten + inserted:] == kinds  # only right after the Flatten
+            after.append(drawn[flatten])
+        assert len(output_shape(new)) == 1
+    assert len(after) >= 6 and any(kind != "dense" for kind in after)
+
+
 def test_a_layer_name_that_is_no_cpp_identifier_is_refused_before_g_plus_plus(tmp_path):
     import tensorflow as tf
 
