@@ -25,7 +25,7 @@ from codesign.layers import (
 from codesign.quantizers import activation_quantizer, batchnorm_scale_shift
 
 VALUES_PASSED_ON = (POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, REPACK, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D,
-                    CROPPING1D, CROPPING2D, RESIZE)  # results of their inputs' values, moved, padded with 0, or averaged
+                    CROPPING1D, CROPPING2D, RESIZE, CONCATENATE)  # results of their inputs' values, moved, padded with 0, joined, or averaged
 FLOAT_WEIGHT_WIDTH = 48  # the widest type a float layer's weights are stored in exactly (float32: 24 significant bits each)
 SETTINGS = "CodesignRepairs"  # the key of HLSConfig.Model the passes read: {repairs, exact_accumulators, layers}
 FLOW = "repairs"  # registered as 'codesign:repairs'
@@ -192,7 +192,7 @@ def _signed_one_wider(source, kinds: tuple) -> bool:
     """Retype a layer's unsigned result as the signed type one bit wider where its values stay the same, and say
     whether it did: a relu's (it clips negatives itself, and both types saturate at the same top); an unsigned
     quantizer's linear cast (round, then clip to [0, top]) made a relu into that type, the same values (a negative
-    input rounds to at most zero either way); a pooling's, a reshape's or a padding's of unsigned values (never negative)."""
+    input rounds to at most zero either way); a pooling's, a reshape's, a padding's or a concatenation's of unsigned values (never negative)."""
     data = of_precision(source.types["result_t"].precision) if source is not None and "result_t" in source.types else None
     if data is None or data.signed or kind_of(source) not in kinds:
         return False
