@@ -23,28 +23,47 @@ def foldable(keras_layer, attribute: str) -> bool:
 
 
 def merged_into_a_scale(keras_model) -> list[tuple]:
-    """(quantizer layer, owner, how it follows, the owner's alpha) for each QActivation of quantized_bits that follows another linear
-    quantizer after a layer whose kernel carries a scale (alpha other than 1): hls4ml merges both into the ApplyAlpha it
-    puts after the owner, typed 'auto', so the second's cast is in no layer. The other: a QActivation before it, or the
-    owner's own activation= quantizer."""
-    from codesign.layers import producer_past_identities
+    """(quantizer layer, owner, how it is lost, the owner's alpha) for each linear quantizer whose cast hls4ml 1.3 loses in
+    the ApplyAlpha it puts after a layer whose kernel carries a scale (alpha other than 1), typed 'auto': a QActivation
+    of quantized_bits after another such quantizer of the owner (a QActivation, or the owner's own activation=), both
+    merged into that ApplyAlpha (fuzz seeds 1353, 1360); or the owner's one such quantizer followed by a batch
+    normalization, into which hls4ml then fuses the ApplyAlpha (fuse_consecutive_batch_normalization; fuzz seed 1441
+    model 13: 100 of 100 samples off, no reason given)."""
+    from codesign.layers import is_batch_normalization, producer_past_identities
     from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits
 
     found = []
     for layer in keras_model.layers:
         first = producer_past_identities(layer)
-        if not is_linear_quantizer(layer) or first is None:
+        if first is None:
             continue
-        if is_linear_quantizer(first):  # a QActivation after another
-            owner, other = producer_past_identities(first), f"another, '{first.name}', after"
-        elif is_quantized_bits(activation_quantizer(first)):  # after the layer's own activation= (fuzz seed 1360 model 14)
-            owner, other = first, "the activation quantizer of"
+        if is_linear_quantizer(layer) and is_linear_quantizer(first):  # a QActivation after another
+            owner = producer_past_identities(first)
+            lost = (layer, owner, f"it follows another, '{first.name}', after '{owner.name}'" if owner is not None else "", "merges both into that scale's layer")
+        elif is_linear_quantizer(layer) and is_quantized_bits(activation_quantizer(first)):  # after the layer's own activation=
+            lost = (layer, first, f"it follows the activation quantizer of '{first.name}'", "merges both into that scale's layer")
+        elif is_batch_normalization(layer) and is_linear_quantizer(first):  # a normalization after the owner's QActivation
+            owner = producer_past_identities(first)
+            lost = (first, owner, f"it follows '{owner.name}'" if owner is not None else "", f"merges it into that scale's layer, which it fuses into the normalization '{layer.name}' after")
+        elif is_batch_normalization(layer) and is_quantized_bits(activation_quantizer(first)):  # after the owner's own activation=
+            lost = (first, first, f"it is the activation quantizer of '{first.name}'", f"merges it into that scale's layer, which it fuses into the normalization '{layer.name}' after")
         else:
             continue
-        alpha = kernel_scale(owner, "kernel_quantizer_internal")
+        quantizer_layer, owner, how, merge = lost
+        alpha = kernel_scale(owner, "kernel_quantizer_internal") if owner is not None else None
         if alpha is not None:
-            found.append((layer, owner, other, alpha))
+            found.append((quantizer_layer, owner, f"{how}, whose kernel carries a scale (alpha={alpha!r}), and hls4ml {merge}", alpha))
     return found
+
+
+def scaled_before_a_normalization(keras_model) -> list:
+    """Each layer whose kernel carries a scale and whose output a batch normalization reads (past the identities): hls4ml
+    fuses the ApplyAlpha it puts after the layer into the normalization, in floating point (fuzz seed 1319 model 12's
+    class: off by 0.05, reasoned by the fusion)."""
+    from codesign.layers import is_batch_normalization, producer_past_identities
+
+    owners = [producer_past_identities(layer) for layer in keras_model.layers if is_batch_normalization(layer)]
+    return [owner for owner in owners if owner is not None and kernel_scale(owner, "kernel_quantizer_internal") is not None]
 
 
 def kernel_scale(keras_layer, attribute: str):
@@ -55,14 +74,15 @@ def kernel_scale(keras_layer, attribute: str):
 
 
 def with_folded_kernel_scales(keras_model):
-    """The model itself where no separable or depthwise kernel, nor a kernel hls4ml would merge quantizers into the scale
-    of, has a foldable scale; else a copy whose such kernels hold QKeras's quantized values under quantized_bits(bits,
+    """The model itself where no separable or depthwise kernel, nor a kernel hls4ml would merge quantizers or fuse a
+    batch normalization into the scale of, has a foldable scale; else a copy whose such kernels hold QKeras's quantized values under quantized_bits(bits,
     integer, alpha=1) of just the bits they need."""
     from codesign.model import custom_objects
 
     folds = {layer.name: [(index, attribute, kernel) for index, (attribute, kernel) in enumerate(KERNELS) if foldable(layer, attribute)]
              for layer in keras_model.layers if any(part in type(layer).__name__ for part in ("Separable", "Depthwise"))}
-    folds.update({owner.name: [(0, *KERNEL)] for _, owner, _, _ in merged_into_a_scale(keras_model) if foldable(owner, KERNEL[0])})
+    owners = [owner for _, owner, _, _ in merged_into_a_scale(keras_model)] + scaled_before_a_normalization(keras_model)
+    folds.update({owner.name: [(0, *KERNEL)] for owner in owners if foldable(owner, KERNEL[0])})
     folds = {name: found for name, found in folds.items() if found}
     if not folds:
         return keras_model

@@ -7,7 +7,7 @@ import numpy as np
 
 from codesign.kernel_scales import KERNEL, foldable, kernel_scale, merged_into_a_scale
 from codesign.layers import HARD_ACTIVATION, inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
-from codesign.quantizers import activation_function, activation_quantizer, is_quantized_bits, is_step_quantizer, quantizer_type, ternary_threshold
+from codesign.quantizers import activation_function, activation_quantizer, is_quantized_bits, is_step_quantizer, ternary_threshold
 
 
 def refusal(keras_model) -> str | None:
@@ -275,10 +275,10 @@ def quantizer_merged_away(keras_model) -> str | None:
     only removes the node: the second's cast is in no layer (codesign's repair restores the first's; after an unscaled
     layer, _pin_linear_quantizers types the node they would merge into; a power-of-two scale, QKeras 0.9's default
     'auto_po2', is folded into the kernel: kernel_scales.py). Fuzz seed 1353 model 8: 99 of 100 samples off. The same
-    after the layer's own linear activation quantizer (fuzz seed 1360 model 14: 100 of 100 off)."""
-    for layer, owner, other, alpha in merged_into_a_scale(keras_model):
+    after the layer's own linear activation quantizer (fuzz seed 1360 model 14: 100 of 100 off), and for one quantizer
+    followed by a batch normalization, into which hls4ml fuses that ApplyAlpha (seed 1441 model 13)."""
+    for layer, owner, how, _alpha in merged_into_a_scale(keras_model):
         if not foldable(owner, KERNEL[0]):
-            return (f"layer '{layer.name}' ({layer.quantizer}): hls4ml 1.3 drops this quantizer's cast: it follows {other} '{owner.name}', "
-                    f"whose kernel carries a scale (alpha={alpha!r}), and merges both into that scale's layer: give "
+            return (f"layer '{layer.name}' ({activation_quantizer(layer)}): hls4ml 1.3 drops this quantizer's cast: {how}: give "
                     f"'{owner.name}''s kernel quantizer alpha=1, or keep one quantizer there")
     return None

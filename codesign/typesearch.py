@@ -282,7 +282,7 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
         return (
             f"hls4ml fuses the alpha scale of {scaled}'s kernel into this batch normalization (FuseConsecutiveBatchNormalization), "
             "in float64: the fused scale and bias are not QKeras's quantized sums scaled and then normalized in float32. Give "
-            f"{scaled}'s kernel quantizer alpha=1, or put a quantizer between them"
+            f"{scaled}'s kernel quantizer alpha=1, or alpha='auto_po2' (codesign folds a power-of-two scale into the kernel)"
         )
     leaky = _leaky_relu_floor(activation_quantizer(layer))
     if leaky is not None:

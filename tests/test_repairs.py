@@ -215,7 +215,8 @@ def test_an_io_parallel_depthwise_convolution_takes_latency_where_resource_came_
 
 def test_power_of_two_kernel_scales_are_folded_into_a_copy_that_computes_the_same_function():
     """QKeras 0.9 gives a quantized_bits without alpha the scale 'auto_po2', which hls4ml 1.3 cannot convert in a
-    separable or depthwise convolution, and into whose node it merges a Dense's two quantizers after: the copy's alpha=1
+    separable or depthwise convolution, into whose node it merges a Dense's two quantizers after, and which it fuses
+    into a batch normalization after (with a quantizer between, whose cast it then loses): the copy's alpha=1
     quantizers hold QKeras's quantized kernels exactly, so the two models agree on every input (checked on 400 of the
     2^-8 grid), and a model with no such scale (a scaled Dense followed by one quantizer or none) is itself."""
     import qkeras
@@ -229,13 +230,17 @@ def test_power_of_two_kernel_scales_are_folded_into_a_copy_that_computes_the_sam
     x = qkeras.QDepthwiseConv2D(2, depthwise_quantizer="quantized_bits(4,2)", name="dw")(x)
     x = qkeras.QDense(3, kernel_quantizer="quantized_bits(5,1)", activation="quantized_bits(8,3,alpha=1)", name="scaled")(tf.keras.layers.Flatten()(x))
     x = qkeras.QActivation("quantized_bits(6,2,alpha=1)", name="second")(x)  # hls4ml would merge both into the scale's node
+    x = qkeras.QDense(4, kernel_quantizer="quantized_bits(5,1)", bias_quantizer="quantized_bits(6,1,alpha=1)", name="quantized")(x)
+    x = tf.keras.layers.BatchNormalization()(qkeras.QActivation("quantized_bits(6,2,1,alpha=1)")(x))  # hls4ml fuses the scale's node into it
+    x = tf.keras.layers.BatchNormalization()(qkeras.QDense(4, kernel_quantizer="quantized_bits(5,1)", name="normalized")(x))  # the same
     model = tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer="quantized_bits(6,1,alpha=1)", name="fc")(x))
     rng = np.random.default_rng(0)
-    model.set_weights([rng.normal(0, 0.6, weight.shape).astype(np.float32) for weight in model.get_weights()])
+    model.set_weights([np.abs(rng.normal(0, 0.6, weight.shape)).astype(np.float32) + 0.1 if "variance" in weight.name else rng.normal(0, 0.6, weight.shape).astype(np.float32)
+                       for weight in model.weights])
     folded = with_folded_kernel_scales(model)
     assert folded is not model and [layer.name for layer in folded.layers] == [layer.name for layer in model.layers]
     for name, attribute in (("sep", "depthwise_quantizer"), ("sep", "pointwise_quantizer"), ("dw", "depthwise_quantizer"),
-                            ("scaled", "kernel_quantizer")):
+                            ("scaled", "kernel_quantizer"), ("quantized", "kernel_quantizer"), ("normalized", "kernel_quantizer")):
         quantizer = getattr(folded.get_layer(name), f"{attribute}_internal")
         assert quantizer.alpha == 1 and quantizer.bits <= 12, (name, attribute, str(quantizer))
     x = (np.round(rng.normal(size=(400, 7, 7, 3)) * 256) / 256).astype(np.float32)
