@@ -378,8 +378,8 @@ def _check_stream_pooling(layer) -> None:
 
 
 def check_ternary_inputs(graph) -> None:
-    """Refuse a ternary compare still reading unsigned values after the repairs (the model's input, or a layer
-    repairs.signed_ternary_inputs does not retype), naming it: hls4ml holds its lower threshold in that type, which
+    """Refuse a ternary compare still reading unsigned values after the repairs (repairs.signed_ternary_inputs makes
+    them signed; a spec's type override after it), naming it: hls4ml holds its lower threshold in that type, which
     cannot lie below 0, so a 0 would come out -1 where QKeras gives 0 (a conversion without the repairs is validated
     as hls4ml builds it)."""
     for layer in graph.get_layers():

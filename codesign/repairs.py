@@ -90,8 +90,8 @@ def repacked_stream_flattens(graph, _settings: dict) -> None:
     "layers that require flatten data can gather it from the stream"), which a Dense does; an activation, a batch
     normalization or a binary or ternary compare after it writes packs as wide as the whole flattened vector, one per
     pack read, mostly unset (a ternary after a Flatten: 200 of 200 samples off, said proven; a quantized_relu: the
-    emulation crashed). A Flatten read by any layer but a Dense becomes the Repack hls4ml makes of every other
-    reshape (ReshapeStream), its result in its input's type."""
+    emulation crashed). A Flatten read by any layer but a Dense (or a Clone of its stream for Dense layers only: fuzz seed
+    1405 model 0) becomes the Repack hls4ml makes of every other reshape (ReshapeStream), its result in its input's type."""
     from hls4ml.backends.fpga.passes.repack_stream import Repack
     from hls4ml.model.optimizer import get_optimizer
     from hls4ml.model.types import InplaceTensorVariable
@@ -99,14 +99,19 @@ def repacked_stream_flattens(graph, _settings: dict) -> None:
     if graph.config.get_config_value("IOType") != "io_stream":
         return
     for layer in list(graph.get_layers()):
-        readers = [other for other in graph.get_layers() if layer.outputs[0] in other.inputs]
-        if (kind_of(layer) is not RESHAPE or not isinstance(layer.get_output_variable(), InplaceTensorVariable)
-                or all(kind_of(reader) is DENSE for reader in readers)):
+        if kind_of(layer) is not RESHAPE or not isinstance(layer.get_output_variable(), InplaceTensorVariable) or _gathers_packs(graph, layer):
             continue
         repack = graph.make_node(Repack, f"repack_{layer.name}", {"target_shape": list(layer.get_output_variable().shape)}, layer.inputs.copy())
         repack.get_output_variable().type.precision = layer.get_input_variable().type.precision
         get_optimizer(f"{graph.config.backend.name.lower()}:transform_types").transform(graph, repack)
         graph.replace_node(layer, repack)
+
+
+def _gathers_packs(graph, layer) -> bool:
+    """Whether every layer reading this one's stream reads it in whatever packs it comes: a Dense, or a Clone whose
+    copies only such layers read (hls4ml's clone_stream copies the packs as they come)."""
+    readers = [other for other in graph.get_layers() if any(output in other.inputs for output in layer.outputs)]
+    return all(kind_of(reader) is DENSE or (kind_of(reader) is CLONE and _gathers_packs(graph, reader)) for reader in readers)
 
 
 def widen_average_pooling(graph, _settings: dict) -> None:
@@ -180,12 +185,31 @@ def signed_ternary_inputs(graph, _settings: dict) -> None:
     result before it becomes the signed type one bit wider (`_signed_one_wider`), the same values, and the thresholds
     that type (step_thresholds_in_their_input_type writes them again on its grid); check_ternary_inputs names what
     stays unsigned."""
-    for layer in graph.get_layers():
+    for layer in list(graph.get_layers()):
         if kind_of(layer) is BATCHNORM_QUANTIZED_TANH and layer.get_attr("quantize") == 3:
             source = layer.get_input_node(layer.inputs[0])
-            if _signed_one_wider(source, (ACTIVATION,) + VALUES_PASSED_ON):
+            if not _signed_one_wider(source, (ACTIVATION,) + VALUES_PASSED_ON):
+                source = _signed_relu_before(graph, layer)
+            if source is not None:
                 for key in ("threshold_hi", "threshold_lo"):
-                    layer.weights[key].update_precision(source.types["result_t"].precision)
+                    layer.weights[key].update_precision(source.get_output_variable().type.precision)
+
+
+def _signed_relu_before(graph, layer):
+    """A relu into the signed type one bit wider inserted before `layer`, where what it reads is unsigned and its producer
+    cannot be retyped (a Dense into which hls4ml merged an unsigned linear quantizer, whose cast clips negative sums):
+    the same values (a relu of values at or above 0). The relu, or None where the input is not unsigned."""
+    from hls4ml.model.layers import Activation
+    from hls4ml.model.optimizer import get_optimizer
+
+    data = of_precision(layer.get_input_variable().type.precision)
+    if data is None or data.signed:
+        return None
+    relu = graph.make_node(Activation, f"{layer.get_input_node(layer.inputs[0]).name}_signed", {"activation": "relu"}, [layer.inputs[0]])
+    relu.get_output_variable().type.precision = to_hls4ml(Fixed(data.width + 1, data.integer + 1, True, data.rounding, data.saturation))
+    get_optimizer(f"{graph.config.backend.name.lower()}:transform_types").transform(graph, relu)
+    graph.insert_node(relu, before=layer)
+    return relu
 
 
 def _signed_one_wider(source, kinds: tuple) -> bool:
