@@ -93,7 +93,6 @@ def repacked_stream_flattens(graph, _settings: dict) -> None:
     emulation crashed). A Flatten read by any layer but a Dense (or a Clone of its stream for Dense layers only: fuzz seed
     1405 model 0) becomes the Repack hls4ml makes of every other reshape (ReshapeStream), its result in its input's type."""
     from hls4ml.backends.fpga.passes.repack_stream import Repack
-    from hls4ml.model.optimizer import get_optimizer
     from hls4ml.model.types import InplaceTensorVariable
 
     if graph.config.get_config_value("IOType") != "io_stream":
@@ -101,9 +100,8 @@ def repacked_stream_flattens(graph, _settings: dict) -> None:
     for layer in list(graph.get_layers()):
         if kind_of(layer) is not RESHAPE or not isinstance(layer.get_output_variable(), InplaceTensorVariable) or _gathers_packs(graph, layer):
             continue
-        repack = graph.make_node(Repack, f"repack_{layer.name}", {"target_shape": list(layer.get_output_variable().shape)}, layer.inputs.copy())
-        repack.get_output_variable().type.precision = layer.get_input_variable().type.precision
-        get_optimizer(f"{graph.config.backend.name.lower()}:transform_types").transform(graph, repack)
+        repack = _typed_node(graph, Repack, f"repack_{layer.name}", {"target_shape": list(layer.get_output_variable().shape)}, layer.inputs.copy(),
+                             layer.get_input_variable().type.precision)
         graph.replace_node(layer, repack)
 
 
@@ -200,16 +198,30 @@ def _signed_relu_before(graph, layer):
     cannot be retyped (a Dense into which hls4ml merged an unsigned linear quantizer, whose cast clips negative sums):
     the same values (a relu of values at or above 0). The relu, or None where the input is not unsigned."""
     from hls4ml.model.layers import Activation
-    from hls4ml.model.optimizer import get_optimizer
 
     data = of_precision(layer.get_input_variable().type.precision)
     if data is None or data.signed:
         return None
-    relu = graph.make_node(Activation, f"{layer.get_input_node(layer.inputs[0]).name}_signed", {"activation": "relu"}, [layer.inputs[0]])
-    relu.get_output_variable().type.precision = to_hls4ml(Fixed(data.width + 1, data.integer + 1, True, data.rounding, data.saturation))
-    get_optimizer(f"{graph.config.backend.name.lower()}:transform_types").transform(graph, relu)
+    relu = _typed_node(graph, Activation, f"{layer.get_input_node(layer.inputs[0]).name}_signed", {"activation": "relu"}, [layer.inputs[0]],
+                       _signed_one_bit_wider(data))
     graph.insert_node(relu, before=layer)
     return relu
+
+
+def _typed_node(graph, kind, name: str, attributes: dict, inputs: list, precision):
+    """A new hls4ml node of this kind whose result has this precision, its types converted for the backend as hls4ml's
+    transform_types converted the others' (codesign's passes run after it); not yet in the graph."""
+    from hls4ml.model.optimizer import get_optimizer
+
+    node = graph.make_node(kind, name, attributes, inputs)
+    node.get_output_variable().type.precision = precision
+    get_optimizer(f"{graph.config.backend.name.lower()}:transform_types").transform(graph, node)
+    return node
+
+
+def _signed_one_bit_wider(data: Fixed):
+    """The hls4ml precision of the signed type one bit wider than an unsigned one: the same values, the same top."""
+    return to_hls4ml(Fixed(data.width + 1, data.integer + 1, True, data.rounding, data.saturation))
 
 
 def _signed_one_wider(source, kinds: tuple) -> bool:
@@ -231,7 +243,7 @@ def _signed_one_wider(source, kinds: tuple) -> bool:
             return False
         if kind_of(source) is RESIZE and not _signed_one_wider(source.get_input_node(source.inputs[0]), kinds):
             return False  # it reads and writes one type (resize_in_its_input_type): its input is retyped with it
-    source.types["result_t"].precision = to_hls4ml(Fixed(data.width + 1, data.integer + 1, True, data.rounding, data.saturation))
+    source.types["result_t"].precision = _signed_one_bit_wider(data)
     return True
 
 
