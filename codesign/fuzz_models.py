@@ -40,7 +40,10 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 14 (2026-12-07, twenty-fifth stop) draws, one image model in two, 1-2 layers of a flat trunk right after
 # its Flatten (_after_the_flatten; a Dense always came first before, so no generation drew an activation, a batch
 # normalization or a step block reading a Flatten's stream), generation 13 those of 1430-1438.
-GENERATION = 14
+# Generation 15 (2026-12-07, twenty-sixth stop) draws, one model in three with a flat trunk, a merge of a flat value
+# with a quantized Dense branch of it (_flat_merge; merges were drawn in image trunks only, so no generation copied a
+# Flatten's stream for a Dense and a merge), generation 14 those of 1438-1446.
+GENERATION = 15
 WIDE_BITS = (2, 16)  # generation 13: a widened quantizer's bits; QKeras's quantized_po2 overflows past about 12 bits,
 PO2_BITS = 11  # so a power-of-two kernel stays at 11 (its smallest weight 2^-1023, float64's edge)
 REUSE_FACTORS = (1, 1, 1, 2, 3, 4, 8, 16, 64)  # hls4ml takes the nearest factor valid for each layer
@@ -59,6 +62,8 @@ DRAWN[11] = DRAWN[10]  # the same kinds, the backend drawn
 DRAWN[12] = DRAWN[11]  # the same kinds, images and windows rectangular
 DRAWN[13] = DRAWN[12]  # the same kinds, wider quantizers, deeper models
 DRAWN[14] = DRAWN[13]  # the same kinds, some after a Flatten
+DRAWN[15] = DRAWN[14]  # the same kinds, some with a flat merge
+FLAT_MERGES = ("residual", "concat", "merge")  # generation 15: where a flat trunk has one, a Dense branch
 STEP_QUANTIZERS = ("binary(alpha=1)", "ternary(alpha=1)")  # a step block's kernel and activation (hls4ml's binary examples)
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
@@ -102,7 +107,24 @@ def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
         recipe = _rectangular(recipe)
     if generation >= 13:
         recipe = _wider_and_deeper(recipe)
-    return _after_the_flatten(recipe) if generation >= 14 else recipe
+    if generation >= 14:
+        recipe = _after_the_flatten(recipe)
+    return _flat_merge(recipe) if generation >= 15 else recipe
+
+
+def _flat_merge(recipe: dict) -> dict:
+    """Generation 15: the model of generation 14 with, one model in three, a merge of a flat value and a quantized
+    Dense branch of it (Add, Concatenate or one of MERGES) drawn before a flat layer (often right after the Flatten).
+    Drawn from a stream of its own."""
+    rng = np.random.default_rng([recipe["seed"], recipe["index"], 15])
+    kinds = [layer["kind"] for layer in recipe["layers"]]
+    first = kinds.index("flatten") + 1 if "flatten" in kinds else 0 if len(recipe["input"]) == 1 else None
+    if first is None or rng.random() >= 1 / 3:
+        return recipe
+    merged = copy.deepcopy(recipe)
+    position = int(rng.integers(first, len(kinds)))
+    merged["layers"].insert(position, _layer(rng, str(rng.choice(FLAT_MERGES)), [1], 15))
+    return merged if _fits(merged) else recipe
 
 
 def _after_the_flatten(recipe: dict) -> dict:
@@ -370,9 +392,10 @@ def _keras_layer(layer: dict, name: str, x):
         return keras.layers.PReLU(name=name)(x)
     if kind == "crop":
         return (keras.layers.Cropping2D if rank == 2 else keras.layers.Cropping1D)(layer["crop"], name=name)(x)
-    if kind in ("residual", "concat", "merge"):
-        conv = qkeras.QConv2D if rank == 2 else qkeras.QConv1D
-        branch = conv(2 if kind == "concat" else int(x.shape[-1]), 1, name=f"{name}_conv", **quantized)(x)
+    if kind in ("residual", "concat", "merge"):  # a 1x1 convolution's branch, or a Dense's of a flat value
+        width = 2 if kind == "concat" else int(x.shape[-1])
+        branch = (qkeras.QDense(width, name=f"{name}_dense", **quantized) if rank < 1 else
+                  (qkeras.QConv2D if rank == 2 else qkeras.QConv1D)(width, 1, name=f"{name}_conv", **quantized))(x)
         branch = qkeras.QActivation(layer["quantizer"], name=f"{name}_q")(branch)
         merges = {"residual": keras.layers.Add, "concat": keras.layers.Concatenate, "average": keras.layers.Average,
                   "multiply": keras.layers.Multiply, "subtract": keras.layers.Subtract, "maximum": keras.layers.Maximum,

@@ -103,13 +103,30 @@ def repacked_stream_flattens(graph, _settings: dict) -> None:
         repack = _typed_node(graph, Repack, f"repack_{layer.name}", {"target_shape": list(layer.get_output_variable().shape)}, layer.inputs.copy(),
                              layer.get_input_variable().type.precision)
         graph.replace_node(layer, repack)
+        for reader in _readers(graph, repack):
+            if kind_of(reader) is CLONE:
+                _own_copy_types(reader)
+
+
+def _readers(graph, layer) -> list:
+    """The layers reading one of this layer's outputs."""
+    return [other for other in graph.get_layers() if any(output in other.inputs for output in layer.outputs)]
+
+
+def _own_copy_types(clone) -> None:
+    """A Clone made of a Flatten's stream names its copies' type as the Flatten's input's (an InplaceTensorVariable
+    shares its input's type), a pack of the channels, which the firmware declares once: after a Repack the copies
+    are whole vectors under that name, and clone_stream wrote packs of one where it read packs of all (a Flatten copied
+    for a Dense and an activation: the emulation crashed, or 16 inputs of the domain differed). The copies get a name of
+    their own, one for all (the firmware declares a Clone's last copy's type, its `result_t`)."""
+    for name in clone.outputs:
+        clone.get_output_variable(name).type.name = f"{clone.name}_t"
 
 
 def _gathers_packs(graph, layer) -> bool:
     """Whether every layer reading this one's stream reads it in whatever packs it comes: a Dense, or a Clone whose
     copies only such layers read (hls4ml's clone_stream copies the packs as they come)."""
-    readers = [other for other in graph.get_layers() if any(output in other.inputs for output in layer.outputs)]
-    return all(kind_of(reader) is DENSE or (kind_of(reader) is CLONE and _gathers_packs(graph, reader)) for reader in readers)
+    return all(kind_of(reader) is DENSE or (kind_of(reader) is CLONE and _gathers_packs(graph, reader)) for reader in _readers(graph, layer))
 
 
 def widen_average_pooling(graph, _settings: dict) -> None:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from codesign.cli import main
 from codesign.fuzz import FAILURES, GOOD, load_case, run_case
-from codesign.fuzz_models import build_model, output_shape, random_recipe, recipe_data, smaller
+from codesign.fuzz_models import FLAT_MERGES, build_model, output_shape, random_recipe, recipe_data, smaller
 
 CASES = sorted((Path(__file__).parent / "fuzz_cases").glob("*.json"))
 SEED_SET = [(11, index) for index in range(6)]  # CI's small seed set; benchmarks/fuzz.py runs hundreds
@@ -150,6 +150,22 @@ def test_generation_fourteen_draws_the_models_before_some_with_flat_layers_right
             after.append(drawn[flatten])
         assert len(output_shape(new)) == 1
     assert len(after) >= 6 and any(kind != "dense" for kind in after)
+
+
+def test_generation_fifteen_draws_the_models_before_some_with_a_flat_merge():
+    before = [random_recipe(1410, index, generation=14) for index in range(24)]
+    now = [random_recipe(1410, index, generation=15) for index in range(24)]
+    merged = []
+    for old, new in zip(before, now):
+        assert {key: value for key, value in new.items() if key != "layers"} == {key: value for key, value in old.items() if key != "layers"}
+        kinds, drawn = [layer["kind"] for layer in old["layers"]], [layer["kind"] for layer in new["layers"]]
+        if drawn != kinds:
+            position = next(index for index, (a, b) in enumerate(zip(drawn, kinds + [None])) if a != b)
+            assert drawn[:position] + drawn[position + 1:] == kinds and drawn[position] in FLAT_MERGES  # one merge, inserted
+            assert "flatten" not in kinds or position > kinds.index("flatten")  # in the flat trunk
+            merged.append(drawn[position])
+        assert len(output_shape(new)) == 1
+    assert len(merged) >= 5 and len(set(merged)) >= 2
 
 
 def test_a_layer_name_that_is_no_cpp_identifier_is_refused_before_g_plus_plus(tmp_path):
