@@ -62,6 +62,23 @@ def unsupported_layers(keras_model) -> list[tuple[str, str]]:
     return [(layer.name, type(layer).__name__) for layer in keras_model.layers if type(layer).__name__ not in supported]
 
 
+ALTERNATIVES = {  # what hls4ml 1.3 converts in place of a (Q)Keras layer it has no converter for; not the same function
+    "QAveragePooling2D": "an AveragePooling2D, a QActivation after it to quantize its output",
+    "QGlobalAveragePooling2D": "a GlobalAveragePooling2D, a QActivation after it to quantize its output",
+    "QDepthwiseConv2DBatchnorm": "a QDepthwiseConv2D, then a QBatchNormalization",
+    "QAdaptiveActivation": "a QActivation of the quantizer it settled on",
+    "QConv2DTranspose": "an UpSampling2D, then a QConv2D",
+    "Conv2DTranspose": "an UpSampling2D, then a Conv2D",
+    "Conv1DTranspose": "an UpSampling1D, then a Conv1D",
+    "QMobileNetSeparableConv2D": "a QSeparableConv2D",
+    "GaussianNoise": "nothing: it only acts in training",
+    "GaussianDropout": "nothing: it only acts in training",
+    "SpatialDropout1D": "nothing: it only acts in training",
+    "SpatialDropout2D": "nothing: it only acts in training",
+    "ActivityRegularization": "nothing: it only acts in training",
+}
+
+
 def unconvertible(keras_model) -> str | None:
     """Why hls4ml 1.3 cannot convert the model (or its C++ does not compile), the layer named, or None: a class it has no
     converter for, a separable convolution whose kernel carries a scale ('NoneType' + 'str'), a QActivation of a function
@@ -71,7 +88,8 @@ def unconvertible(keras_model) -> str | None:
     refused = unsupported_layers(keras_model)
     if refused:
         shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
-        return f"layer {shown} is not supported by hls4ml; replace or remove it"
+        instead = "; ".join(dict.fromkeys(f"{kind}: {ALTERNATIVES[kind]}" for _, kind in refused if kind in ALTERNATIVES))
+        return f"layer {shown} is not supported by hls4ml; replace or remove it" + (f" ({instead})" if instead else "")
     return (scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
             or _hard_recurrent_activation(keras_model) or _normalized_axis(keras_model) or _layer_normalized_shape(keras_model)
             or _merge_of_many(keras_model) or _activation_without_cpp(keras_model) or _depth_multiplied(keras_model))

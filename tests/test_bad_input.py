@@ -99,8 +99,26 @@ def test_unsupported_layer_in_a_user_model_is_named(tmp_path):
     outputs = tf.keras.layers.GaussianNoise(0.1, name="noise")(hidden)
     tf.keras.Model(inputs, outputs).save(tmp_path / "m.h5")
     spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path))}})
-    with pytest.raises(ModelError, match=r"layer 'noise' \(GaussianNoise\) is not supported by hls4ml"):
+    with pytest.raises(ModelError, match=r"layer 'noise' \(GaussianNoise\) is not supported by hls4ml; replace or remove it \(GaussianNoise: nothing: it only acts in training\)"):
         build_run(spec, tmp_path / "run", lambda _: None)
+
+
+def test_an_unsupported_qkeras_layer_is_named_with_what_hls4ml_converts_instead():
+    """The alternative named for each of two refused layers converts (no refusal left)."""
+    import qkeras
+    import tensorflow as tf
+
+    from codesign.refusals import unconvertible
+
+    inputs = tf.keras.Input((8, 8, 2))
+    pooled = qkeras.QAveragePooling2D(2, average_quantizer="quantized_bits(8,2,alpha=1)", name="pool")(inputs)
+    outputs = qkeras.QDepthwiseConv2DBatchnorm(3, name="dw")(pooled)
+    message = unconvertible(tf.keras.Model(inputs, outputs))
+    assert message.startswith("layer 'pool' (QAveragePooling2D), 'dw' (QDepthwiseConv2DBatchnorm) is not supported by hls4ml")
+    assert "QAveragePooling2D: an AveragePooling2D, a QActivation after it" in message and "QDepthwiseConv2DBatchnorm: a QDepthwiseConv2D, then a QBatchNormalization" in message
+    pooled = qkeras.QActivation("quantized_bits(8,2,alpha=1)")(tf.keras.layers.AveragePooling2D(2)(inputs))
+    outputs = qkeras.QBatchNormalization()(qkeras.QDepthwiseConv2D(3)(pooled))
+    assert unconvertible(tf.keras.Model(inputs, outputs)) is None
 
 
 def _unconvertible(kind: str):
@@ -144,7 +162,7 @@ def _unconvertible(kind: str):
 
 
 @pytest.mark.parametrize(("kind", "named"), [
-    ("unsupported", "layer 'noise' (GaussianNoise) is not supported by hls4ml"),
+    ("unsupported", "layer 'noise' (GaussianNoise) is not supported by hls4ml; replace or remove it (GaussianNoise: nothing: it only acts in training)"),
     ("separable", "layer 'sep' (QSeparableConv2D): hls4ml 1.3 cannot convert a separable convolution"),  # hls4ml: 'NoneType' + 'str'
     ("float_qactivation", "layer 'act' (QActivation('relu')): hls4ml 1.3 does not convert it"),  # hls4ml: unsupported activation 'unknown'
     ("hswish", "layer 'act' (QActivation('quantized_hswish(6,2)')): hls4ml 1.3 does not convert it"),
