@@ -217,7 +217,8 @@ def ignored_settings(keras_model) -> str | None:
     """A layer setting hls4ml 1.3 converts without, the layer named (the firmware then computes another function):
     a Keras ReLU's max_value, negative_slope or threshold (converted to a plain relu: a ReLU(max_value=1.5), 42 of 100
     samples off), a convolution's dilation_rate or groups (a dilated or grouped kernel computed as a plain one: 100 of
-    100 off), an UpSampling's bilinear interpolation (written as resize_nearest)."""
+    100 off), an UpSampling's bilinear interpolation (written as resize_nearest), an activation quantizer's settings
+    hls4ml drops (_binary_or_ternary_setting, _dropped_quantizer_setting)."""
     for layer in keras_model.layers:
         if is_relu_layer(layer):
             settings = {"max_value": layer.max_value, "negative_slope": float(layer.negative_slope), "threshold": float(layer.threshold)}
@@ -239,7 +240,7 @@ def ignored_settings(keras_model) -> str | None:
             return (f"layer '{layer.name}' ({type(layer).__name__} with groups={config['groups']}): hls4ml 1.3 converts it as one "
                     "ungrouped kernel (a different function): use groups=1, or one convolution per group and a Concatenate")
         quantizer = activation_quantizer(layer)
-        dropped = _binary_or_ternary_setting(quantizer)
+        dropped = _binary_or_ternary_setting(quantizer) or _dropped_quantizer_setting(quantizer)
         if dropped:
             return f"layer '{layer.name}' ({type(layer).__name__} of {quantizer}): {dropped}"
     return None
@@ -261,6 +262,22 @@ def _binary_or_ternary_setting(quantizer) -> str | None:
     if ternary_threshold(quantizer) == 0.5:
         return ("hls4ml 1.3 writes no C++ for a ternary activation of threshold 0.5, so the firmware never computes it: use another "
                 "threshold (QKeras's default is 0.33)")
+    return None
+
+
+def _dropped_quantizer_setting(quantizer) -> str | None:
+    """What hls4ml 1.3 drops of an activation quantizer, or None: quantized_relu's use_sigmoid (it computes the plain
+    quantized relu: 163 of 200 samples off, no reason given, found by hand), and a qnoise_factor below 1 (QKeras then
+    passes that share of the unquantized value through, which no fixed-point type holds: 200 of 200 off)."""
+    if quantizer is None:
+        return None
+    if type(quantizer).__name__ == "quantized_relu" and getattr(quantizer, "use_sigmoid", 0):
+        return "hls4ml 1.3 computes the plain quantized relu and drops use_sigmoid (a different function): use quantized_relu without it"
+    noise = getattr(quantizer, "qnoise_factor", 1.0)
+    noise = float(noise.numpy() if hasattr(noise, "numpy") else noise)
+    if noise != 1.0:
+        return (f"QKeras passes {1 - noise:g} of the unquantized value through (qnoise_factor={noise:g}), which no fixed-point type "
+                "holds: set qnoise_factor=1.0 (where a training schedule of quantization noise ends)")
     return None
 
 
