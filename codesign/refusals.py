@@ -267,12 +267,16 @@ def _binary_or_ternary_setting(quantizer) -> str | None:
 
 def _dropped_quantizer_setting(quantizer) -> str | None:
     """What hls4ml 1.3 drops of an activation quantizer, or None: quantized_relu's use_sigmoid (it computes the plain
-    quantized relu: 163 of 200 samples off, no reason given, found by hand), and a qnoise_factor below 1 (QKeras then
-    passes that share of the unquantized value through, which no fixed-point type holds: 200 of 200 off)."""
+    quantized relu: 163 of 200 samples off, no reason given, found by hand), quantized_sigmoid's symmetric (QKeras's
+    lowest value is one step, hls4ml's 0: 173 of 200 off), and a qnoise_factor below 1 (QKeras then passes that share
+    of the unquantized value through, which no fixed-point type holds: 200 of 200 off)."""
     if quantizer is None:
         return None
     if type(quantizer).__name__ == "quantized_relu" and getattr(quantizer, "use_sigmoid", 0):
         return "hls4ml 1.3 computes the plain quantized relu and drops use_sigmoid (a different function): use quantized_relu without it"
+    if type(quantizer).__name__ == "quantized_sigmoid" and getattr(quantizer, "symmetric", False) and not getattr(quantizer, "use_real_sigmoid", False):
+        return (f"QKeras clips it below at 2^-{quantizer.bits}, where hls4ml 1.3's hard sigmoid writes 0 and drops symmetric (a different "
+                "function): use quantized_sigmoid without symmetric")
     noise = getattr(quantizer, "qnoise_factor", 1.0)
     noise = float(noise.numpy() if hasattr(noise, "numpy") else noise)
     if noise != 1.0:

@@ -219,6 +219,7 @@ def test_a_setting_hls4ml_drops_is_named_before_any_work(setting, named, tmp_pat
     ("ternary(alpha=1, threshold=0.5)", "hls4ml 1.3 writes no C++ for a ternary activation of threshold 0.5"),  # 200 of 200 off
     ("quantized_bits(6,2,alpha='auto_po2')", "QKeras computes alpha='auto_po2' from each batch it quantizes"),  # 12 of 200 off
     ("quantized_relu(6,2,use_sigmoid=1)", "hls4ml 1.3 computes the plain quantized relu and drops use_sigmoid"),  # 163 of 200 off
+    ("quantized_sigmoid(6,symmetric=True)", "QKeras clips it below at 2^-6, where hls4ml 1.3's hard sigmoid writes 0"),  # 173 of 200 off
     ("quantized_bits(8,3,alpha=1,qnoise_factor=0.5)", "QKeras passes 0.5 of the unquantized value through (qnoise_factor=0.5)"),  # 200 of 200
 ])
 def test_an_activation_no_firmware_computes_is_named_before_any_work(quantizer, named, tmp_path):
