@@ -239,6 +239,11 @@ def ignored_settings(keras_model) -> str | None:
         if config.get("groups", 1) != 1:
             return (f"layer '{layer.name}' ({type(layer).__name__} with groups={config['groups']}): hls4ml 1.3 converts it as one "
                     "ungrouped kernel (a different function): use groups=1, or one convolution per group and a Concatenate")
+        for key in ("kernel_quantizer", "depthwise_quantizer", "pointwise_quantizer"):
+            kernel = getattr(layer, f"{key}_internal", None)
+            if type(kernel).__name__ == "binary" and getattr(kernel, "use_01", False):  # 166 of 200 samples off, no reason given
+                return (f"layer '{layer.name}' ({type(layer).__name__} with {key} {kernel}): hls4ml 1.3 writes the kernel as -1 and +1 and "
+                        "drops use_01 (a different function): use binary(alpha=1), or a quantized_bits kernel")
         quantizer = activation_quantizer(layer)
         dropped = _binary_or_ternary_setting(quantizer) or _dropped_quantizer_setting(quantizer)
         if dropped:

@@ -168,6 +168,22 @@ def exact_float_weights(graph, _settings: dict) -> None:
                 _replace_weights(layer, key, values, fixed)
 
 
+def fixed_power_of_two_biases(graph, _settings: dict) -> None:
+    """hls4ml stores a bias of a `quantized_po2` quantizer in its power-of-two struct (sign and exponent), which the
+    kernels add as a number: the firmware did not compile (no conversion of `bias_t` to the accumulator). Its values
+    are QKeras's quantized ones, powers of two: stored in the narrowest fixed-point type holding them, the sum is the
+    same."""
+    from hls4ml.model.types import ExponentPrecisionType
+
+    for layer in graph.get_layers():
+        bias = layer.weights.get("bias") if kind_of(layer) is not None and kind_of(layer).role == "weighted" else None
+        if bias is not None and isinstance(bias.type.precision, ExponentPrecisionType):
+            values = np.asarray(bias.data, dtype=np.float64)
+            fixed, exact = exact_type_of(values)
+            if exact:
+                _replace_weights(layer, "bias", values, fixed)
+
+
 def _cast_after_the_scale(alpha) -> None:
     """hls4ml merges the QActivation after a scaled (auto_po2) layer into that layer's result type, then puts the
     ApplyAlpha after it: the quantizer then rounds the sum before the scale, where QKeras rounds the scaled value.
@@ -496,6 +512,7 @@ PASSES = (  # (pass, the setting that switches it on (None: every conversion), w
     ("widen_average_pooling", "repairs", widen_average_pooling),
     ("true_alpha_scales", "repairs", true_alpha_scales),
     ("exact_float_weights", "repairs", exact_float_weights),
+    ("fixed_power_of_two_biases", "repairs", fixed_power_of_two_biases),
     ("qkeras_batchnorm", "repairs", qkeras_batchnorm),
     ("signed_ternary_inputs", "repairs", signed_ternary_inputs),
     ("signed_max_pool_inputs", "repairs", signed_max_pool_inputs),

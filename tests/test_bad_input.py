@@ -239,6 +239,21 @@ def test_an_activation_no_firmware_computes_is_named_before_any_work(quantizer, 
     assert not (tmp_path / "run" / "hls").exists()
 
 
+def test_a_binary_kernel_of_zeros_and_ones_is_named_before_any_work(tmp_path):
+    """QKeras's binary(use_01=True) kernel holds 0 and 1, hls4ml writes -1 and +1 (166 of 200 samples off, no reason
+    given): refused, the layer and its quantizer named, nothing built."""
+    import qkeras
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((8,))
+    outputs = qkeras.QDense(3, kernel_quantizer="binary(use_01=True)", bias_quantizer="quantized_bits(6,1,alpha=1)", name="fc")(inputs)
+    tf.keras.Model(inputs, outputs).save(tmp_path / "m.h5")
+    spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path, (8,)))}})
+    with pytest.raises(ModelError, match=re.escape("layer 'fc' (QDense with kernel_quantizer binary(use_01=1") + ".*" + re.escape("drops use_01")):
+        build_run(spec, tmp_path / "run", lambda _: None)
+    assert not (tmp_path / "run" / "hls").exists()
+
+
 def test_a_batch_normalization_of_negative_scale_before_a_binary_activation_is_named_before_any_work(tmp_path):
     """hls4ml merges a batch normalization and the binary activation after it into x >= -bias / scale per channel,
     inverted where gamma < 0 (200 of 200 samples off): refused, its channels named; with every gamma positive it builds."""
