@@ -65,7 +65,7 @@ def unquantized_weights(keras_layer) -> tuple:
 
 
 FLOAT_FUNCTIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "swish", "gelu")
-FLOAT_LAYERS = ("LeakyReLU", "ELU")  # Keras activation layers computed in float32 (alpha * x, exp)
+FLOAT_LAYERS = ("LeakyReLU", "ELU", "Dot")  # Keras layers computed in float32 (alpha * x, exp, a sum of products)
 
 
 def computed_in_float(keras_model) -> list[str]:

@@ -121,3 +121,18 @@ def test_the_exact_type_algebra_holds_every_extreme_value():
         assert holds(averaged(source, 8), source.low * source.lsb, source.frac + 3) and holds(averaged(source, 8), source.largest, source.frac + 3)
     cover = covering(types, carry=1)
     assert all(holds(cover, 2 * value, max(t.frac for t in types)) for t in types for value in (t.low * t.lsb, t.largest))
+
+
+def test_a_dot_is_named_computed_in_float32_because_its_sums_round():
+    """Keras's Dot sums its products in float32: on inputs of 12 fraction bits, the exact sum (what the firmware
+    computes) differs from Keras's on some samples, so a Dot is named as computed in float32 (quantizers.FLOAT_LAYERS)."""
+    import tensorflow as tf
+
+    from codesign.quantizers import computed_in_float
+
+    a, b = tf.keras.Input((6,)), tf.keras.Input((6,))
+    model = tf.keras.Model([a, b], tf.keras.layers.Dot(axes=1, name="dot")([a, b]))
+    rng = np.random.default_rng(0)
+    x, y = (np.round(rng.normal(size=(200, 6)) * 2**12) / 2**12 for _ in range(2))
+    keras_sums = model.predict([x.astype(np.float32), y.astype(np.float32)], verbose=0)[:, 0]
+    assert np.any(keras_sums != (x * y).sum(axis=1)) and computed_in_float(model) == ["dot"]
