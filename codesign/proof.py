@@ -841,6 +841,8 @@ class _Analysis:
 
         attributes = layer["attributes"]
         keras_layer = self.keras.get(layer["name"])
+        if isinstance(keras_layer, keras.layers.ThresholdedReLU) and str(attributes.get("activation")).lower() == "thresholdedrelu":
+            return self._thresholded_relu(layer, keras_layer, source, finding)
         prelu = isinstance(keras_layer, keras.layers.PReLU) and "param" in layer["weights"]
         # a QActivation(quantized_relu(..., negative_slope=...)): hls4ml's leaky_relu cast into the quantizer's type
         leaky_quantizer = keras_layer.quantizer if is_quantizer_layer(keras_layer) and attributes.get("activation") == "leaky_relu" else None
@@ -893,6 +895,26 @@ class _Analysis:
         if rounded:
             self._float32(finding, f"Keras multiplies by alpha in float32 ({rounded:,} of {values:,} values round)")
         return Bounds(*_leaky_extremes(firmware(source.low, alphas), firmware(source.high, alphas), source), result.frac)
+
+    def _thresholded_relu(self, layer: dict, keras_layer, source: Bounds, finding: Finding) -> Bounds:
+        """hls4ml's thresholded_relu: x where x > theta (theta the call's literal in param_t), else 0, cast into the
+        result type; Keras's compares float32 values and multiplies x by 1. Equal for every input where theta in
+        param_t is Keras's float32 theta, the input fits float32 (24 bits), the result type holds every input value and
+        no quantizer's cast was moved into the layer; not analysed otherwise. Monotone for theta >= 0 (Keras's rule)."""
+        result, param = Fixed.of(layer["types"]["result_t"]), Fixed.of(layer["types"]["param_t"])
+        theta = np.float32(keras_layer.theta)
+        stored = int(from_float(np.float64([theta]), param)[0]) * 2.0**-param.frac
+        largest = max(-int(source.low.min()), int(source.high.max()), 1)
+        if (stored != float(theta) or theta < 0 or largest >= EXACT_FLOAT32 or self.keras_function(layer["name"]) is not None
+                or result.frac < source.frac or int(source.high.max()) * 2.0**-source.frac > result.largest):
+            _fail(finding, "not analysed", f"thresholded relu of theta {float(theta)!r} (in {param.hls4ml()}: {stored!r}) into "
+                                           f"{result.hls4ml()} is not analysed")
+            return source
+
+        def passed(raw: np.ndarray) -> np.ndarray:
+            return np.where(raw * 2.0**-source.frac > stored, raw, 0) * 2 ** (result.frac - source.frac)
+
+        return Bounds(passed(source.low), passed(source.high), result.frac)
 
     def _held_products(self, source: Bounds, alphas: np.ndarray, keras_alphas: np.ndarray, param: Fixed, result: Fixed,
                        finding: Finding) -> Bounds | None:

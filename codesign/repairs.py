@@ -618,14 +618,20 @@ def _exact_leaky_relu(layer, inputs: list[Fixed], result: Fixed | None) -> None:
     ufixed<8,-1> truncated 0.3 to 0.298828125 under a QActivation's cast: 17 of 200 samples off, found by the proof);
     in a type hls4ml inferred or defaulted, its result covers the input and that product (a Keras LeakyReLU(0.25)
     after a 10-integer-bit convolution kept hls4ml's fixed<16,6>, wrapping and dropping alpha's two fraction bits: fuzz
-    seed 1361 model 2). An alpha no type of up to 32 bits holds (float32's 0.3 holds in 24) keeps hls4ml's types."""
-    alpha = layer.get_attr("activ_param")
-    if str(layer.get_attr("activation")).lower() != "leakyrelu" or alpha is None or "param_t" not in layer.types:
+    seed 1361 model 2). An alpha no type of up to 32 bits holds (float32's 0.3 holds in 24) keeps hls4ml's types. A
+    ThresholdedReLU's theta likewise (hls4ml held 0.3 in its input's type as 0.300048828125, and that input came out 0
+    where Keras passes it), its result covering its input (hls4ml's fixed<16,6> truncated it)."""
+    alpha, function = layer.get_attr("activ_param"), str(layer.get_attr("activation")).lower()
+    if function not in ("leakyrelu", "thresholdedrelu") or alpha is None or "param_t" not in layer.types:
         return
     scale, exact = exact_type_of(np.float32([alpha]))
     if not exact:
         return
     layer.types["param_t"].precision = to_hls4ml(scale)
+    if function == "thresholdedrelu":  # x where x > theta, else 0: theta as Keras compares it, the values passed on
+        if result is not None and result.rounding == "TRN" and result.saturation == "WRAP":
+            _exact_pass_through(layer, inputs, result)
+        return
     _holding_the_products(layer, inputs[0], scale, result)
 
 

@@ -301,3 +301,25 @@ def test_plain_hls4ml_drops_a_dense_over_a_sequences_quantizers_and_codesigns_co
     repaired = build_graph(model, HLSSpec(), tmp_path / "graph", None, tmp_path / "log", EXACT)
     repaired.compile()
     assert np.array_equal(np.asarray(repaired.predict(x)).reshape(len(x), -1), expected)
+
+
+@pytest.mark.slow
+def test_a_thresholded_relus_theta_is_compared_as_keras_compares_it(tmp_path):
+    """hls4ml held a ThresholdedReLU's theta in its input's type, 0.3 as 0.300048828125 in fixed<16,3,RND_CONV,SAT>,
+    so that input itself was 0 where Keras passes it, and its result in fixed<16,6>, which truncates the input's 13
+    fraction bits: theta is stored as Keras's float32 theta, the result covers the input, and the firmware gives
+    Keras's output."""
+    import qkeras
+    from tensorflow import keras
+
+    from codesign.fixed import Fixed, from_float, of_precision, to_hls4ml
+
+    inputs = keras.Input((1,), name="x")
+    model = keras.Model(inputs, keras.layers.ThresholdedReLU(0.3, name="thr")(qkeras.QActivation("quantized_bits(16,2,alpha=1)", name="q")(inputs)))
+    graph = build_graph(model, HLSSpec(), tmp_path / "graph", None, tmp_path / "log", EXACT)
+    next(layer for layer in graph.get_layers() if layer.name == "x").get_output_variable().type.precision = to_hls4ml(Fixed(16, 3, True))  # the quantizer's grid
+    param = of_precision(next(layer for layer in graph.get_layers() if layer.name == "thr").types["param_t"].precision)
+    assert int(from_float(np.float64([np.float32(0.3)]), param)[0]) * param.lsb == float(np.float32(0.3))
+    x = np.array([[0.300048828125], [0.30029296875], [0.25], [1.5]], dtype=np.float32)
+    graph.compile()
+    assert np.array_equal(np.asarray(graph.predict(x)).reshape(-1), model.predict(x, verbose=0).reshape(-1))
