@@ -265,6 +265,22 @@ def test_a_branching_design_read_from_its_firmware_is_the_design_of_its_model(tm
     assert from_firmware["total"] == from_model["total"]
 
 
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_a_merge_of_a_flattened_value_read_from_its_firmware_is_the_design_of_its_model(tmp_path, io_type):
+    """A Flatten concatenated with a Dense of it (fuzz generation 15's flat merge): hls4ml's Flatten is free, so the
+    firmware's Concatenate reads the convolution's variable beside a flat one (refused from the firmware alone before:
+    Keras's shapes did not match, seed 15015 of benchmarks/estimate_paths.py, 3 of 30)."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(4)
+    inputs = tf.keras.Input((5, 5, 2), name="image")
+    flat = tf.keras.layers.Flatten(name="flatten")(tf.keras.layers.Conv2D(3, 3, name="conv")(inputs))
+    merged = tf.keras.layers.Concatenate(name="merge")([flat, tf.keras.layers.Dense(2, name="branch")(flat)])
+    outputs = tf.keras.layers.Dense(3, name="out")(merged)
+    from_model, from_firmware = _both_ways(_written(tf.keras.Model(inputs, outputs), tmp_path / "flat_merge", io_type))
+    assert from_firmware["total"] == from_model["total"]
+
+
 def _as_hls4ml_0_8_wrote_it(folder: Path) -> None:
     """Fold hls4ml 1.3's two calls of a separable convolution (a depthwise and a pointwise kernel) into the one call
     hls4ml 0.8 wrote: `separable_conv_1d_cl<in, depthwise result, out, config>(in, out, dN, pN, zN, bN)`, its config a

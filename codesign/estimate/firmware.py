@@ -885,6 +885,9 @@ def keras_model_of(design: Firmware):
             continue
         if builder is _dense and len(x.shape) > 2:  # hls4ml's Flatten is free: the firmware has no call for it
             x = keras.layers.Flatten(name=f"{layer.name}_flatten")(x)
+        if len({len(source.shape) for source in sources}) > 1:  # a merge of a flat value with a free Flatten's (fuzz generation 15)
+            sources = [keras.layers.Flatten(name=f"{layer.name}_flatten{index}")(source) if len(source.shape) > 2 else source
+                       for index, source in enumerate(sources)]
         stated = _stated_input(layer) if builder is not None else None
         if stated and tuple(x.shape[1:]) != tuple(stated) and np.prod(x.shape[1:]) == np.prod(stated):  # and its Reshape
             x = keras.layers.Reshape(stated, name=f"{layer.name}_reshape")(x)
