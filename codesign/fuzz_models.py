@@ -43,7 +43,10 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 15 (2026-12-07, twenty-sixth stop) draws, one model in three with a flat trunk, a merge of a flat value
 # with a quantized Dense branch of it (_flat_merge; merges were drawn in image trunks only, so no generation copied a
 # Flatten's stream for a Dense and a merge), generation 14 those of 1438-1446.
-GENERATION = 15
+# Generation 16 (2026-12-07, twenty-seventh stop) draws, one model in three, a Reshape, a Permute or a Concatenate along
+# a spatial axis in an image trunk, or a flat input reshaped to a sequence for 1-2 layers of a 1D trunk (_reshaped;
+# each was checked only on models written by hand), generation 15 those of 1447-1456.
+GENERATION = 16
 WIDE_BITS = (2, 16)  # generation 13: a widened quantizer's bits; QKeras's quantized_po2 overflows past about 12 bits,
 PO2_BITS = 11  # so a power-of-two kernel stays at 11 (its smallest weight 2^-1023, float64's edge)
 REUSE_FACTORS = (1, 1, 1, 2, 3, 4, 8, 16, 64)  # hls4ml takes the nearest factor valid for each layer
@@ -63,9 +66,13 @@ DRAWN[12] = DRAWN[11]  # the same kinds, images and windows rectangular
 DRAWN[13] = DRAWN[12]  # the same kinds, wider quantizers, deeper models
 DRAWN[14] = DRAWN[13]  # the same kinds, some after a Flatten
 DRAWN[15] = DRAWN[14]  # the same kinds, some with a flat merge
+DRAWN[16] = DRAWN[15]  # the same kinds, some reshaped, permuted or concatenated along a spatial axis
 FLAT_MERGES = ("residual", "concat", "merge")  # generation 15: where a flat trunk has one, a Dense branch
 STEP_QUANTIZERS = ("binary(alpha=1)", "ternary(alpha=1)")  # a step block's kernel and activation (hls4ml's binary examples)
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
+# generation 16: a Reshape's target as a rule on the shape it reads (so a narrowed input still fits), by that shape's rank
+RESHAPES = {1: ("1d",), 2: ("swap", "length", "image"), 3: ("rows", "columns", "swap")}
+PERMUTATIONS = {2: ("2,1",), 3: ("2,1,3", "1,3,2", "3,2,1", "3,1,2", "2,3,1")}  # Keras's Permute dims, by rank
 FLOAT_SHARE = 0.15  # generation 3: the share of weighted layers drawn without quantizers
 
 
@@ -109,7 +116,9 @@ def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
         recipe = _wider_and_deeper(recipe)
     if generation >= 14:
         recipe = _after_the_flatten(recipe)
-    return _flat_merge(recipe) if generation >= 15 else recipe
+    if generation >= 15:
+        recipe = _flat_merge(recipe)
+    return _reshaped(recipe) if generation >= 16 else recipe
 
 
 def _flat_merge(recipe: dict) -> dict:
@@ -125,6 +134,56 @@ def _flat_merge(recipe: dict) -> dict:
     position = int(rng.integers(first, len(kinds)))
     merged["layers"].insert(position, _layer(rng, str(rng.choice(FLAT_MERGES)), [1], 15))
     return merged if _fits(merged) else recipe
+
+
+def _reshaped(recipe: dict) -> dict:
+    """Generation 16: the model of generation 15 with, one model in three, a Reshape, a Permute or a Concatenate of a
+    quantized 1x1 branch along a spatial axis drawn in its image trunk (its Flatten a Reshape to flat one time in
+    three), or, for a flat input, that input reshaped to a sequence of one channel for 1-2 layers of a 1D trunk and a
+    Flatten (as 1D CNNs of tabular data begin). Drawn from a stream of its own."""
+    rng = np.random.default_rng([recipe["seed"], recipe["index"], 16])
+    if rng.random() >= 1 / 3:
+        return recipe
+    reshaped = copy.deepcopy(recipe)
+    kinds = [layer["kind"] for layer in recipe["layers"]]
+    if len(recipe["input"]) == 1:
+        trunk = [{"kind": "reshape", "op": "1d"}]
+        for _ in range(int(rng.integers(1, 3))):
+            layer = _layer(rng, str(rng.choice(DRAWN[16][1])), output_shape({**recipe, "layers": trunk}), 16)
+            if layer is not None and _fits({**recipe, "layers": trunk + [layer, {"kind": "flatten"}] + recipe["layers"]}):
+                trunk.append(layer)
+        reshaped["layers"] = trunk + [{"kind": "flatten"}] + recipe["layers"]
+        return reshaped if _fits(reshaped) else recipe
+    image = [position for position in range(len(kinds)) if len(output_shape({**recipe, "layers": recipe["layers"][:position]})) > 1]
+    position = int(rng.choice(image))  # before a layer that reads an image (a Flatten, a global pooling, ...)
+    rank = len(output_shape({**recipe, "layers": recipe["layers"][:position]}))
+    kind = str(rng.choice(["reshape", "permute", "concat"]))
+    if kind == "reshape":
+        layer = {"kind": kind, "op": str(rng.choice(RESHAPES[rank]))}
+    elif kind == "permute":
+        layer = {"kind": kind, "op": str(rng.choice(PERMUTATIONS[rank]))}
+    else:
+        layer = {**_layer(rng, "concat", [1], 16), "axis": int(rng.integers(1, rank))}
+    reshaped["layers"].insert(position, layer)
+    if "flatten" in kinds and rng.random() < 1 / 3:
+        reshaped["layers"][kinds.index("flatten") + 1] = {"kind": "reshape", "op": "flat"}
+    return reshaped if _fits(reshaped) else recipe
+
+
+def reshaped_shape(rule: str, shape: list[int]) -> tuple[int, ...]:
+    """The target of a generation-16 Reshape of this rule on an input of this shape (no batch); ValueError where the
+    rule is not for this rank."""
+    if rule == "flat":
+        return (int(np.prod(shape)),)
+    if rule not in RESHAPES.get(len(shape), ()):
+        raise ValueError(f"no reshape {rule!r} of a shape of rank {len(shape)}")
+    if len(shape) == 1:
+        return (shape[0], 1)
+    if len(shape) == 2:
+        length, channels = shape
+        return {"swap": (channels, length), "length": (length * channels, 1), "image": (length, channels, 1)}[rule]
+    height, width, channels = shape
+    return {"rows": (height * width, channels), "columns": (height, width * channels), "swap": (width, height, channels)}[rule]
 
 
 def _after_the_flatten(recipe: dict) -> dict:
@@ -382,6 +441,12 @@ def _keras_layer(layer: dict, name: str, x):
         return keras.layers.Activation("relu", name=name)(x)
     if kind == "flatten":
         return keras.layers.Flatten(name=name)(x)
+    if kind == "reshape":
+        return keras.layers.Reshape(reshaped_shape(layer["op"], [int(dim) for dim in x.shape[1:]]), name=name)(x)
+    if kind == "permute":
+        if len(layer["op"].split(",")) != rank + 1:
+            raise ValueError(f"permutation {layer['op']} of a tensor of rank {rank + 1}")
+        return keras.layers.Permute(tuple(int(axis) for axis in layer["op"].split(",")), name=name)(x)
     if kind == "dropout":
         return keras.layers.Dropout(0.25, name=name)(x)
     if kind == "leaky_relu":
@@ -393,14 +458,15 @@ def _keras_layer(layer: dict, name: str, x):
     if kind == "crop":
         return (keras.layers.Cropping2D if rank == 2 else keras.layers.Cropping1D)(layer["crop"], name=name)(x)
     if kind in ("residual", "concat", "merge"):  # a 1x1 convolution's branch, or a Dense's of a flat value
-        width = 2 if kind == "concat" else int(x.shape[-1])
+        width = 2 if kind == "concat" and layer.get("axis", -1) == -1 else int(x.shape[-1])
         branch = (qkeras.QDense(width, name=f"{name}_dense", **quantized) if rank < 1 else
                   (qkeras.QConv2D if rank == 2 else qkeras.QConv1D)(width, 1, name=f"{name}_conv", **quantized))(x)
         branch = qkeras.QActivation(layer["quantizer"], name=f"{name}_q")(branch)
         merges = {"residual": keras.layers.Add, "concat": keras.layers.Concatenate, "average": keras.layers.Average,
                   "multiply": keras.layers.Multiply, "subtract": keras.layers.Subtract, "maximum": keras.layers.Maximum,
                   "minimum": keras.layers.Minimum}
-        return merges[layer.get("op", kind)](name=name)([x, branch])
+        merge = merges[layer.get("op", kind)]
+        return (merge(axis=layer["axis"], name=name) if "axis" in layer else merge(name=name))([x, branch])
     raise ValueError(f"unknown fuzzer layer kind {kind!r}")
 
 
@@ -458,7 +524,8 @@ def describe(recipe: dict) -> str:
         parts.append(names.get(layer["kind"], layer["kind"]) + (f"/{layer['op']}" if "op" in layer else "")
                      + (f"/{layer['padding']}s{layer['strides']}" if "padding" in layer and "strides" in layer else "")
                      + ("+q" if "activation" in layer else "") + ("/nobias" if layer.get("use_bias") is False else "")
-                     + ("/float" if layer.get("float") else "") + (f"/{layer['alpha']:g}" if "alpha" in layer else ""))
+                     + ("/float" if layer.get("float") else "") + (f"/{layer['alpha']:g}" if "alpha" in layer else "")
+                     + (f"/axis{layer['axis']}" if "axis" in layer else ""))
     second = recipe.get("second_output", {"kind": "sigmoid"})
     outputs = [f"2 outputs ({'sigmoid' if second['kind'] == 'sigmoid' else 'dense'})"] if recipe.get("outputs", 1) > 1 else []
     reuse = [f"rf{recipe['reuse_factor']}"] if recipe.get("reuse_factor", 1) > 1 else []

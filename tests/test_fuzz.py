@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from codesign.cli import main
 from codesign.fuzz import FAILURES, GOOD, load_case, run_case
-from codesign.fuzz_models import FLAT_MERGES, build_model, output_shape, random_recipe, recipe_data, smaller
+from codesign.fuzz_models import FLAT_MERGES, build_model, output_shape, random_recipe, recipe_data, reshaped_shape, smaller
 
 CASES = sorted((Path(__file__).parent / "fuzz_cases").glob("*.json"))
 SEED_SET = [(11, index) for index in range(6)]  # CI's small seed set; benchmarks/fuzz.py runs hundreds
@@ -38,7 +38,7 @@ def test_the_generator_covers_the_space_it_claims():
     recipes = [random_recipe(seed, index) for seed in range(3) for index in range(20)]  # 60: every kind appears (each recipe builds its layers in Keras)
     kinds = {layer["kind"] for recipe in recipes for layer in recipe["layers"]}
     assert {"conv", "separable", "depthwise", "pool", "global_pool", "zero_pad", "qbn", "float_bn", "activation", "relu", "residual",
-            "concat", "dense", "dropout", "leaky_relu", "crop", "merge", "linear", "prelu", "step_block"} <= kinds
+            "concat", "dense", "dropout", "leaky_relu", "crop", "merge", "linear", "prelu", "step_block", "reshape", "permute"} <= kinds
     layers = [layer for recipe in recipes for layer in recipe["layers"]]
     assert {layer["kind"] for layer in layers if layer.get("float")} >= {"conv", "dense"}  # a Keras layer without quantizers
     assert all("kernel_quantizer" not in layer and "activation" not in layer for layer in layers if layer.get("float"))
@@ -166,6 +166,36 @@ def test_generation_fifteen_draws_the_models_before_some_with_a_flat_merge():
             merged.append(drawn[position])
         assert len(output_shape(new)) == 1
     assert len(merged) >= 5 and len(set(merged)) >= 2
+
+
+def test_generation_sixteen_draws_the_models_before_some_reshaped_permuted_or_concatenated_along_a_spatial_axis():
+    before = [random_recipe(1410, index, generation=15) for index in range(16)]
+    now = [random_recipe(1410, index, generation=16) for index in range(16)]
+    drawn = set()
+    for old, new in zip(before, now):
+        assert {key: value for key, value in new.items() if key != "layers"} == {key: value for key, value in old.items() if key != "layers"}
+        added = [layer for layer in new["layers"] if layer["kind"] in ("reshape", "permute") or "axis" in layer]
+        if not added:
+            assert new == old
+            continue
+        drawn |= {(layer["kind"], layer.get("op")) for layer in added}
+        flat = {"kind": "reshape", "op": "flat"}
+        kept = [{"kind": "flatten"} if layer == flat else layer for layer in new["layers"] if layer == flat or layer not in added]
+        flat_input = len(old["input"]) == 1
+        if flat_input:  # a 1D trunk first: the reshape, its layers, a Flatten; then the model before
+            assert new["layers"][0] == {"kind": "reshape", "op": "1d"} and kept[kept.index({"kind": "flatten"}) + 1:] == old["layers"]
+        else:  # one layer inserted, and maybe the Flatten a Reshape to flat
+            assert kept == old["layers"]
+        assert len(output_shape(new)) == 1
+    assert sum(new != old for new, old in zip(now, before)) >= 4 and len({kind for kind, _ in drawn}) >= 2
+
+
+def test_a_generated_reshape_keeps_every_value_and_fits_only_its_rank():
+    assert reshaped_shape("rows", [3, 4, 2]) == (12, 2) and reshaped_shape("columns", [3, 4, 2]) == (3, 8)
+    assert reshaped_shape("swap", [3, 4, 2]) == (4, 3, 2) and reshaped_shape("image", [5, 2]) == (5, 2, 1)
+    assert reshaped_shape("1d", [7]) == (7, 1) and reshaped_shape("flat", [3, 4, 2]) == (24,)
+    with pytest.raises(ValueError, match="rank 2"):
+        reshaped_shape("rows", [5, 2])
 
 
 def test_a_layer_name_that_is_no_cpp_identifier_is_refused_before_g_plus_plus(tmp_path):
