@@ -8,6 +8,7 @@ import numpy as np
 from codesign.kernel_scales import KERNEL, foldable, kernel_scale, merged_into_a_scale
 from codesign.layers import HARD_ACTIVATION, inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
 from codesign.quantizers import activation_function, activation_quantizer, is_quantized_bits, is_step_quantizer, ternary_threshold
+from codesign.thresholds import factorized
 
 
 def refusal(keras_model) -> str | None:
@@ -84,7 +85,8 @@ def unconvertible(keras_model) -> str | None:
     converter for, a separable convolution whose kernel carries a scale ('NoneType' + 'str'), a QActivation of a function
     it does not convert, a QLSTM's state quantizer, a batch normalization over another axis than the last, a layer
     normalization of other than (steps, features) inputs, a merge of more than two tensors, a Keras activation its C++
-    library lacks, a depthwise convolution of depth multiplier > 1. hls4ml's own errors name no layer."""
+    library lacks, a depthwise convolution of depth multiplier > 1, a batch normalization between two binary steps.
+    hls4ml's own errors name no layer."""
     refused = unsupported_layers(keras_model)
     if refused:
         shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
@@ -92,7 +94,25 @@ def unconvertible(keras_model) -> str | None:
         return f"layer {shown} is not supported by hls4ml; replace or remove it" + (f" ({instead})" if instead else "")
     return (scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
             or _hard_recurrent_activation(keras_model) or _normalized_axis(keras_model) or _layer_normalized_shape(keras_model)
-            or _merge_of_many(keras_model) or _activation_without_cpp(keras_model) or _depth_multiplied(keras_model))
+            or _merge_of_many(keras_model) or _activation_without_cpp(keras_model) or _depth_multiplied(keras_model)
+            or _normalized_binary_steps(keras_model))
+
+
+def _normalized_binary_steps(keras_model) -> str | None:
+    """A batch normalization between a binary activation hls4ml merges into a compare (one after a batch normalization
+    or a kernel scale it factorizes: its output is xnor bits) and a binary or ternary activation: hls4ml 1.3's
+    merge_batch_norm_quantized_tanh pass fails reading the xnor type ('XnorPrecisionType' object has no attribute
+    'fractional'; fuzz seed 1459 model 3, and by hand after an auto_po2 kernel)."""
+    for layer in keras_model.layers:
+        normalization = producer_past_identities(layer) if is_quantizer_layer(layer) and is_step_quantizer(activation_quantizer(layer)) else None
+        step = producer_past_identities(normalization) if normalization is not None and is_batch_normalization(normalization) else None
+        before = producer_past_identities(step) if step is not None and is_quantizer_layer(step) else None
+        if before is not None and type(activation_quantizer(step)).__name__ == "binary" and (is_batch_normalization(before) or factorized(before)):
+            return (f"layer '{normalization.name}' ({type(normalization).__name__} between the binary activation '{step.name}', which hls4ml "
+                    f"merges with '{before.name}' into a compare, and the {type(activation_quantizer(layer)).__name__} activation '{layer.name}'): hls4ml 1.3 cannot "
+                    "convert it (its merge_batch_norm_quantized_tanh pass fails on the binary compare's xnor output): use a ternary "
+                    f"activation for '{step.name}', or put a Dense or a convolution between them")
+    return None
 
 
 def _depth_multiplied(keras_model) -> str | None:

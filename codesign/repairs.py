@@ -11,6 +11,8 @@ candidate's repairs, and the spec's overrides.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from codesign.config import parse_ap_fixed
@@ -450,8 +452,8 @@ def step_thresholds_in_their_input_type(graph, _settings: dict) -> None:
         if "threshold" in thresholds and "threshold" not in layer.weights:  # made a ternary compare (xnor_read_as_numbers)
             below = thresholds.pop("threshold") - fixed.lsb
             thresholds = {"threshold_hi": below, "threshold_lo": below}
-        for key, values in thresholds.items():
-            _replace_weights(layer, key, values, fixed)
+        for key, values in thresholds.items():  # in the input's own precision: an ap_int<2> input takes no ap_fixed<2,2> thresholds
+            _replace_weights(layer, key, values, fixed, copy.deepcopy(source.type.precision))
         layer.set_attr("n_filt", channels)
 
 
@@ -707,12 +709,13 @@ def _weight_type(layer, key: str) -> Fixed:
     return Fixed(values.width + 1, values.integer + 1, True) if not values.signed else values
 
 
-def _replace_weights(layer, key: str, data: np.ndarray, fixed: Fixed) -> None:
-    """A layer's weight variable replaced by plain fixed-point data, typed for the writer as hls4ml's backend does."""
+def _replace_weights(layer, key: str, data: np.ndarray, fixed: Fixed, precision=None) -> None:
+    """A layer's weight variable replaced by plain fixed-point data, typed for the writer as hls4ml's backend does (in
+    `precision` where given: hls4ml's own precision object of those values)."""
     from hls4ml.backends.fpga.fpga_types import APTypeConverter, HLSTypeConverter, StaticWeightVariableConverter
 
     old = layer.weights[key]
-    layer.add_weights_variable(name=key, var_name=old.name, type_name=old.type.name, precision=to_hls4ml(fixed), data=data)
+    layer.add_weights_variable(name=key, var_name=old.name, type_name=old.type.name, precision=precision or to_hls4ml(fixed), data=data)
     converter = StaticWeightVariableConverter(type_converter=HLSTypeConverter(precision_converter=APTypeConverter()))
     layer.set_attr(key, converter.convert(layer.weights[key]))
     layer.types[f"{key}_t"] = layer.weights[key].type
