@@ -149,7 +149,8 @@ def _reshaped(recipe: dict) -> dict:
     if len(recipe["input"]) == 1:
         trunk = [{"kind": "reshape", "op": "1d"}]
         for _ in range(int(rng.integers(1, 3))):
-            layer = _layer(rng, str(rng.choice(DRAWN[16][1])), output_shape({**recipe, "layers": trunk}), 16)
+            shape = output_shape({**recipe, "layers": trunk})
+            layer = _layer(rng, str(rng.choice(DRAWN[16][1])), shape, 16) if len(shape) > 1 else None  # none after a global pooling
             if layer is not None and _fits({**recipe, "layers": trunk + [layer, {"kind": "flatten"}] + recipe["layers"]}):
                 trunk.append(layer)
         reshaped["layers"] = trunk + [{"kind": "flatten"}] + recipe["layers"]

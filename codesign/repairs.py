@@ -579,8 +579,8 @@ def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> Non
     if op == "average":  # (a + b) * 0.5 lies between the inputs, with one more fraction bit (Keras's Average: 93 of 100 off)
         cover = Fixed(cover.width + 1, cover.integer, cover.signed)
     widened = cover if result.rounding == "TRN" and cover.width >= result.width and cover.frac >= result.frac else _also_holding(cover, result)
-    if widened is not None:
-        layer.types["result_t"].precision = to_hls4ml(widened)
+    if widened is not None and widened != result:  # the same type kept as it is: an io_parallel Flatten shares its input's
+        layer.types["result_t"].precision = to_hls4ml(widened)  # type object, and a ternary compare's ap_int<2> must stay one
 
 
 @implements("exact_type", CLONE)

@@ -326,25 +326,32 @@ def test_a_thresholded_relus_theta_is_compared_as_keras_compares_it(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_ternary_compare_reading_a_ternary_compare_takes_thresholds_of_its_inputs_own_type(tmp_path):
+@pytest.mark.parametrize("trunk", ["dense", "convolution"])
+def test_a_ternary_compare_reading_a_ternary_compare_keeps_the_types_its_template_takes(trunk, tmp_path):
     """A ternary step block, a batch normalization and a ternary activation: the second compare reads the first's
     ap_int<2> output, and its thresholds, written again on that grid, were typed ap_fixed<2,2>, the same values in
-    another C++ type, so no candidate compiled (no matching normalize_ternary_tanh; found from fuzz seed 1459 model 3).
-    They take the input's own precision, and the firmware gives QKeras's output."""
+    another C++ type, so no candidate compiled (no matching normalize_ternary_tanh; found from fuzz seed 1459 model 3);
+    after a convolution, the Flatten's exact type rewrote the compare's own ap_int<2> result (the io_parallel Flatten
+    shares its input's type) as ap_fixed<2,2>. Thresholds take the input's own precision, a type already exact is kept,
+    and the firmware gives QKeras's output."""
     import qkeras
     from tensorflow import keras
 
-    inputs = keras.Input((8,), name="x")
+    shape = (8,) if trunk == "dense" else (4, 4, 2)
+    inputs = keras.Input(shape, name="x")
     x = qkeras.QActivation("quantized_bits(10,3,alpha=1)", name="xq")(inputs)
-    x = qkeras.QDense(6, kernel_quantizer="binary(alpha=1)", use_bias=False, name="d")(x)
+    x = (qkeras.QDense(6, kernel_quantizer="binary(alpha=1)", use_bias=False, name="d")(x) if trunk == "dense" else
+         qkeras.QConv2D(3, 3, padding="same", kernel_quantizer="binary(alpha=1)", use_bias=False, name="d")(x))
     x = qkeras.QActivation("ternary(alpha=1)", name="t1")(keras.layers.BatchNormalization(name="bn1")(x))
     x = qkeras.QActivation("ternary(alpha=1)", name="t2")(keras.layers.BatchNormalization(name="bn2")(x))
+    x = x if trunk == "dense" else keras.layers.Flatten(name="flat")(x)
     model = keras.Model(inputs, qkeras.QDense(3, kernel_quantizer="quantized_bits(8,2,alpha=1)", bias_quantizer="quantized_bits(8,2,alpha=1)",
                                               name="out")(x))
     graph = build_graph(model, HLSSpec(), tmp_path / "graph", None, tmp_path / "log", EXACT)
     second = next(layer for layer in graph.get_layers() if layer.name.endswith("t2_scale"))
-    assert {second.types[f"{key}_t"].precision.definition_cpp() for key in ("threshold_hi", "threshold_lo")} == {
-        second.get_input_variable().type.precision.definition_cpp()}
-    x = np.round(np.random.default_rng(0).normal(size=(300, 8)) * 256) / 256
+    types = {second.types[f"{key}_t"].precision.definition_cpp() for key in ("threshold_hi", "threshold_lo")}
+    assert types == {second.get_input_variable().type.precision.definition_cpp()} == {"ap_int<2>"}
+    assert second.types["result_t"].precision.definition_cpp() == "ap_int<2>"
+    x = np.round(np.random.default_rng(0).normal(size=(300, *shape)) * 256) / 256
     graph.compile()
     assert np.array_equal(np.asarray(graph.predict(x.astype(np.float32))).reshape(len(x), -1), model.predict(x, verbose=0))
