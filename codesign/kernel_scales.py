@@ -28,15 +28,17 @@ def merged_into_a_scale(keras_model) -> list[tuple]:
     of quantized_bits after another such quantizer of the owner (a QActivation, or the owner's own activation=), both
     merged into that ApplyAlpha (fuzz seeds 1353, 1360); or the owner's one such quantizer followed by a batch
     normalization, into which hls4ml then fuses the ApplyAlpha (fuse_consecutive_batch_normalization; fuzz seed 1441
-    model 13: 100 of 100 samples off, no reason given)."""
-    from codesign.layers import is_batch_normalization, producer_past_identities
-    from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits
+    model 13: 100 of 100 samples off, no reason given), or by a binary or ternary activation, which hls4ml merges with
+    the ApplyAlpha into one compare (fuzz seed 1464 model 13: 95 of 100 samples off, no reason given)."""
+    from codesign.layers import is_batch_normalization, is_quantizer_layer, producer_past_identities
+    from codesign.quantizers import activation_quantizer, is_linear_quantizer, is_quantized_bits, is_step_quantizer
 
     found = []
     for layer in keras_model.layers:
         first = producer_past_identities(layer)
         if first is None:
             continue
+        step = is_quantizer_layer(layer) and is_step_quantizer(activation_quantizer(layer))
         if is_linear_quantizer(layer) and is_linear_quantizer(first):  # a QActivation after another
             owner = producer_past_identities(first)
             lost = (layer, owner, f"it follows another, '{first.name}', after '{owner.name}'" if owner is not None else "", "merges both into that scale's layer")
@@ -47,6 +49,11 @@ def merged_into_a_scale(keras_model) -> list[tuple]:
             lost = (first, owner, f"it follows '{owner.name}'" if owner is not None else "", f"merges it into that scale's layer, which it fuses into the normalization '{layer.name}' after")
         elif is_batch_normalization(layer) and is_quantized_bits(activation_quantizer(first)):  # after the owner's own activation=
             lost = (first, first, f"it is the activation quantizer of '{first.name}'", f"merges it into that scale's layer, which it fuses into the normalization '{layer.name}' after")
+        elif step and is_linear_quantizer(first):  # a binary or ternary QActivation after the owner's QActivation
+            owner = producer_past_identities(first)
+            lost = (first, owner, f"it follows '{owner.name}'" if owner is not None else "", f"merges it into that scale's layer, which it merges into the compare '{layer.name}' after")
+        elif step and is_quantized_bits(activation_quantizer(first)):  # a binary or ternary QActivation after the owner's own activation=
+            lost = (first, first, f"it is the activation quantizer of '{first.name}'", f"merges it into that scale's layer, which it merges into the compare '{layer.name}' after")
         else:
             continue
         quantizer_layer, owner, how, merge = lost
@@ -73,17 +80,23 @@ def kernel_scale(keras_layer, attribute: str):
     return None if alpha is None or (isinstance(alpha, (int, float)) and alpha == 1) else alpha
 
 
+def folded_kernels(keras_model) -> dict[str, list[tuple[int, str, str]]]:
+    """Per layer whose kernel scale with_folded_kernel_scales folds: (weight index, quantizer attribute, kernel) of each
+    such kernel."""
+    folds = {layer.name: [(index, attribute, kernel) for index, (attribute, kernel) in enumerate(KERNELS) if foldable(layer, attribute)]
+             for layer in keras_model.layers if any(part in type(layer).__name__ for part in ("Separable", "Depthwise"))}
+    owners = [owner for _, owner, _, _ in merged_into_a_scale(keras_model)] + scaled_before_a_normalization(keras_model)
+    folds.update({owner.name: [(0, *KERNEL)] for owner in owners if foldable(owner, KERNEL[0])})
+    return {name: found for name, found in folds.items() if found}
+
+
 def with_folded_kernel_scales(keras_model):
     """The model itself where no separable or depthwise kernel, nor a kernel hls4ml would merge quantizers or fuse a
     batch normalization into the scale of, has a foldable scale; else a copy whose such kernels hold QKeras's quantized values under quantized_bits(bits,
     integer, alpha=1) of just the bits they need."""
     from codesign.model import custom_objects
 
-    folds = {layer.name: [(index, attribute, kernel) for index, (attribute, kernel) in enumerate(KERNELS) if foldable(layer, attribute)]
-             for layer in keras_model.layers if any(part in type(layer).__name__ for part in ("Separable", "Depthwise"))}
-    owners = [owner for _, owner, _, _ in merged_into_a_scale(keras_model)] + scaled_before_a_normalization(keras_model)
-    folds.update({owner.name: [(0, *KERNEL)] for owner in owners if foldable(owner, KERNEL[0])})
-    folds = {name: found for name, found in folds.items() if found}
+    folds = folded_kernels(keras_model)
     if not folds:
         return keras_model
     config = keras_model.get_config()

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from codesign.fixed import Fixed
+from codesign.kernel_scales import folded_kernels
 from codesign.layers import inputs_of, is_batch_normalization, is_quantizer_layer, keras_owner, producer_past_identities
 from codesign.quantizers import activation_quantizer, is_step_quantizer
 
@@ -47,7 +48,7 @@ def step_of(keras_model, firmware_name: str, source_name: str, firmware_names) -
         holder = layers[owner] if is_step_quantizer(activation_quantizer(layers[owner])) else _step_after(layers[owner], layers)
     else:
         return None
-    scaled = _fused_alpha(source, firmware_names)
+    scaled = _fused_alpha(source, firmware_names, folded=source is not None and source.name in folded_kernels(keras_model))
     if holder is None or scaled is None:
         return None
     quantizer = activation_quantizer(holder)
@@ -59,12 +60,13 @@ def step_of(keras_model, firmware_name: str, source_name: str, firmware_names) -
     return Step(levels, type(quantizer).__name__ == "binary", holder.name)
 
 
-def _fused_alpha(source, firmware_names) -> Callable[[np.ndarray], np.ndarray] | None:
+def _fused_alpha(source, firmware_names, folded: bool = False) -> Callable[[np.ndarray], np.ndarray] | None:
     """What QKeras adds to the firmware layer's values before the step: its kernel's alpha scale and the bias hls4ml
     moves after it (QKerasFactorizeAlpha: a kernel or bias quantizer of alpha other than 1) where that ApplyAlpha
-    ('<layer>_alpha') is not in the firmware (fused into the compare), in float32; nothing otherwise; None where a
-    scale is not a power of two."""
-    if source is None or not factorized(source) or f"{source.name}_alpha" in set(firmware_names):
+    ('<layer>_alpha') is not in the firmware (fused into the compare), in float32; nothing otherwise, nor where the
+    scale is `folded` into the kernel the firmware holds (kernel_scales.with_folded_kernel_scales: the proof reads the
+    user's model); None where a scale is not a power of two."""
+    if source is None or folded or not factorized(source) or f"{source.name}_alpha" in set(firmware_names):
         return lambda values: values
     scaled = scale_and_bias(source)
     if scaled is None:
