@@ -39,21 +39,17 @@ def merged_into_a_scale(keras_model) -> list[tuple]:
         if first is None:
             continue
         step = is_quantizer_layer(layer) and is_step_quantizer(activation_quantizer(layer))
+        joined = f"merges into the compare '{layer.name}'" if step else f"fuses into the normalization '{layer.name}'"
         if is_linear_quantizer(layer) and is_linear_quantizer(first):  # a QActivation after another
             owner = producer_past_identities(first)
             lost = (layer, owner, f"it follows another, '{first.name}', after '{owner.name}'" if owner is not None else "", "merges both into that scale's layer")
         elif is_linear_quantizer(layer) and is_quantized_bits(activation_quantizer(first)):  # after the layer's own activation=
             lost = (layer, first, f"it follows the activation quantizer of '{first.name}'", "merges both into that scale's layer")
-        elif is_batch_normalization(layer) and is_linear_quantizer(first):  # a normalization after the owner's QActivation
+        elif (is_batch_normalization(layer) or step) and is_linear_quantizer(first):  # a normalization or a step after the owner's QActivation
             owner = producer_past_identities(first)
-            lost = (first, owner, f"it follows '{owner.name}'" if owner is not None else "", f"merges it into that scale's layer, which it fuses into the normalization '{layer.name}' after")
-        elif is_batch_normalization(layer) and is_quantized_bits(activation_quantizer(first)):  # after the owner's own activation=
-            lost = (first, first, f"it is the activation quantizer of '{first.name}'", f"merges it into that scale's layer, which it fuses into the normalization '{layer.name}' after")
-        elif step and is_linear_quantizer(first):  # a binary or ternary QActivation after the owner's QActivation
-            owner = producer_past_identities(first)
-            lost = (first, owner, f"it follows '{owner.name}'" if owner is not None else "", f"merges it into that scale's layer, which it merges into the compare '{layer.name}' after")
-        elif step and is_quantized_bits(activation_quantizer(first)):  # a binary or ternary QActivation after the owner's own activation=
-            lost = (first, first, f"it is the activation quantizer of '{first.name}'", f"merges it into that scale's layer, which it merges into the compare '{layer.name}' after")
+            lost = (first, owner, f"it follows '{owner.name}'" if owner is not None else "", f"merges it into that scale's layer, which it {joined} after")
+        elif (is_batch_normalization(layer) or step) and is_quantized_bits(activation_quantizer(first)):  # after the owner's own activation=
+            lost = (first, first, f"it is the activation quantizer of '{first.name}'", f"merges it into that scale's layer, which it {joined} after")
         else:
             continue
         quantizer_layer, owner, how, merge = lost
