@@ -578,15 +578,12 @@ class _Analysis:
     def _merged_alpha_scale(self, layer: dict) -> np.ndarray | None:
         """QKeras's scales of an alpha kernel whose ApplyAlpha hls4ml fused into the binary or ternary compare reading
         this layer (which holds the bias: checked there, thresholds.step_of), or None."""
-        from codesign.kernel_scales import folded_kernels
-        from codesign.thresholds import factorized, scale_and_bias
+        from codesign.thresholds import fused_alpha_scale, scale_and_bias
 
         keras_layer = self.keras.get(layer["name"])
-        names = {other["name"] for other in self.emulator.layers}
+        names = [other["name"] for other in self.emulator.layers]
         read = any(other["inputs"] == [layer["name"]] and graph_kind(other) is BATCHNORM_QUANTIZED_TANH for other in self.emulator.layers)
-        if not read or keras_layer is None or not factorized(keras_layer) or f"{layer['name']}_alpha" in names:
-            return None
-        if keras_layer.name in folded_kernels(self.keras_model):  # the firmware's kernel holds the scale (kernel_scales.py)
+        if not read or not fused_alpha_scale(self.keras_model, keras_layer, names):
             return None
         scaled = scale_and_bias(keras_layer)
         return None if scaled is None else scaled[0].astype(np.float64)

@@ -48,7 +48,7 @@ def step_of(keras_model, firmware_name: str, source_name: str, firmware_names) -
         holder = layers[owner] if is_step_quantizer(activation_quantizer(layers[owner])) else _step_after(layers[owner], layers)
     else:
         return None
-    scaled = _fused_alpha(source, firmware_names, folded=source is not None and source.name in folded_kernels(keras_model))
+    scaled = _fused_alpha(source) if fused_alpha_scale(keras_model, source, firmware_names) else (lambda values: values)
     if holder is None or scaled is None:
         return None
     quantizer = activation_quantizer(holder)
@@ -60,14 +60,18 @@ def step_of(keras_model, firmware_name: str, source_name: str, firmware_names) -
     return Step(levels, type(quantizer).__name__ == "binary", holder.name)
 
 
-def _fused_alpha(source, firmware_names, folded: bool = False) -> Callable[[np.ndarray], np.ndarray] | None:
-    """What QKeras adds to the firmware layer's values before the step: its kernel's alpha scale and the bias hls4ml
-    moves after it (QKerasFactorizeAlpha: a kernel or bias quantizer of alpha other than 1) where that ApplyAlpha
-    ('<layer>_alpha') is not in the firmware (fused into the compare), in float32; nothing otherwise, nor where the
-    scale is `folded` into the kernel the firmware holds (kernel_scales.with_folded_kernel_scales: the proof reads the
-    user's model); None where a scale is not a power of two."""
-    if source is None or folded or not factorized(source) or f"{source.name}_alpha" in set(firmware_names):
-        return lambda values: values
+def fused_alpha_scale(keras_model, source, firmware_names) -> bool:
+    """Whether hls4ml fused the ApplyAlpha of `source` (QKerasFactorizeAlpha: a kernel or bias quantizer of alpha other
+    than 1) into the compare reading it: no '<layer>_alpha' is in the firmware, and codesign did not fold that scale
+    into the kernel the firmware holds (kernel_scales.with_folded_kernel_scales; the proof reads the user's model)."""
+    return (source is not None and factorized(source) and f"{source.name}_alpha" not in set(firmware_names)
+            and source.name not in folded_kernels(keras_model))
+
+
+def _fused_alpha(source) -> Callable[[np.ndarray], np.ndarray] | None:
+    """What QKeras adds to a layer's values before the step where its ApplyAlpha is fused into the compare
+    (fused_alpha_scale): its kernel's alpha scale and the bias hls4ml moves after it, in float32; None where a scale is
+    not a power of two."""
     scaled = scale_and_bias(source)
     if scaled is None:
         return None
