@@ -535,10 +535,47 @@ def test_a_vitis_hls_era_and_family_no_calibration_design_was_built_by_is_outsid
     assert tool_gaps("xc7z020clg400-1", "Vitis HLS 2021.1") == tool_gaps("xc7z020clg400-1", "Vivado HLS 2019.2") == []
 
 
+def test_a_vitis_hls_2020_2022_kernel_prices_its_tree_cuts_as_that_tool_on_every_family(tmp_path):
+    """Vitis HLS 2020-2022 registers more of an adder tree than the tools of the UltraScale rows (issue #34's jet
+    tagger on xcku115: 24.2 k FF by Vitis HLS 2022.2, 11.3 k by Vivado HLS 2019.2): its tree cuts take its own price
+    on UltraScale too, and only its; the registers of a layer that cuts no tree keep their family's price."""
+    import dataclasses
+
+    import tensorflow as tf
+
+    from codesign.convert import build_graph, policy_candidate
+    from codesign.estimate.model import Timing, estimate_graph, load_constants, stage_key
+    from codesign.parts import find_part
+
+    tree = {"kind": "dense", "shape": {"strategy": "latency"}}
+    keys = {(family, era): stage_key(tree, Timing(5.0, "Vitis", family, "io_parallel", era=era))
+            for family in ("7series", "ultrascale") for era in ("Vitis HLS 2020-2022", "Vitis HLS 2023 or later", "Vivado HLS")}
+    assert keys == {("7series", "Vitis HLS 2020-2022"): "tree_vitis_2020_2022", ("ultrascale", "Vitis HLS 2020-2022"): "tree_vitis_2020_2022",
+                    ("7series", "Vitis HLS 2023 or later"): "tree_7series", ("7series", "Vivado HLS"): "tree_7series",
+                    ("ultrascale", "Vitis HLS 2023 or later"): "tree_ultrascale", ("ultrascale", "Vivado HLS"): "tree_ultrascale"}
+    stages = {"kind": "dense", "shape": {"strategy": "resource"}}
+    assert stage_key(stages, Timing(5.0, "Vitis", "ultrascale", "io_parallel", era="Vitis HLS 2020-2022")) == "stages_ultrascale"
+
+    inputs = tf.keras.Input((16,))
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(64, name="fc")(inputs))
+    hls = HLSSpec(precision="ap_fixed<16,6>")
+    graph = build_graph(model, hls, tmp_path, None, tmp_path / "log", policy_candidate(hls.precision))
+    shipped = load_constants()
+
+    def fc_ff(tool, tree_price):
+        constants = dataclasses.replace(shipped, ff={**shipped.ff, "tree_vitis_2020_2022": tree_price})
+        report = estimate_graph(graph, find_part("xcu250-figd2104-2L-e"), 2.5, "io_parallel", "Vitis", tool=tool, constants=constants, local=False)
+        return next(layer["ff"] for layer in report["layers"] if layer["name"] == "fc")
+
+    current = fc_ff("Vitis HLS 2024.1", 0.0)
+    assert fc_ff("Vitis HLS 2022.2", shipped.ff["tree_ultrascale"]) == current == fc_ff("Vitis HLS 2024.1", 9.0)
+    assert fc_ff("Vitis HLS 2022.2", shipped.ff["tree_ultrascale"] + 1.0) > current
+
+
 def test_a_latency_kernel_by_a_tool_no_calibration_design_has_on_that_family_is_outside_the_territory(tmp_path):
-    """A Latency kernel's adder-tree registers and timings are priced per family, from the builds of the tools that
-    made that family's rows (io_parallel on 7-series: Vitis HLS 2021.1 alone): a Vivado HLS io_parallel build on a
-    Zynq-7000 takes another tool's prices and says so, its interval widened; on UltraScale Vivado HLS's own rows price it."""
+    """A Latency kernel's timings are priced per family, from the builds of the tools that made that family's rows
+    (io_parallel on 7-series: Vitis HLS 2021.1 alone): a Vivado HLS io_parallel build on a Zynq-7000 takes another
+    tool's timings and says so, its interval widened; on UltraScale Vivado HLS's own rows price it."""
     import tensorflow as tf
 
     from codesign.convert import build_graph, policy_candidate

@@ -222,7 +222,7 @@ def fit_latency(samples: list[Sample], sweeps: int = 4, layers: list[LayerRow] =
 def _ff_row(features: dict, timing: Timing, depth: int) -> np.ndarray:
     """One layer's FF features as a row of the FF fit, as model.price_layer prices them: its pipeline stages at `depth`
     cycles; neither the call registers (the top function's: _totals sets their column) nor a top-function constant."""
-    row = with_stages(features, timing.family, depth)
+    row = with_stages(features, timing, depth)
     return np.array([row.get(key, 0.0) if key != "output" else 0.0 for key in FF_PRICES if key != "base"] + [0.0])
 
 

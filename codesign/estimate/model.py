@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from codesign.estimate.features import DSP_MIN_CSD_DIGITS, FF_FEATURES, LUT_FEATURES, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of, tool_era
+from codesign.estimate.features import DSP_MIN_CSD_DIGITS, FF_FEATURES, LUT_FEATURES, OLD_VITIS, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of, tool_era
 from codesign.estimate.weights import untrained
 from codesign.layers import has_resource_kernel, resource_convolutions_past_their_limit, stream_pooling_asserted, valid_reuse_factor
 from codesign.parts import Part
@@ -35,7 +35,7 @@ PRODUCTS_SUMMED_IN_A_TREE = 4096
 SATURATING_ADD_NS = 1.72
 CALIBRATED_TABLE = 1024  # every calibration design's activation and softmax tables (their configs and firmware.json)
 LUT_PRICES = (*LUT_FEATURES, "base")
-FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "tree_7series", "tree_ultrascale", "base")  # stages, tree: from the fitted cycles
+FF_PRICES = (*FF_FEATURES, "stages_7series", "stages_ultrascale", "tree_7series", "tree_ultrascale", "tree_vitis_2020_2022", "base")  # stages, tree: from the fitted cycles
 # Registers of streamed layers that per-layer rows isolate, fitted per group on layer rows alone (N-TORC's and the
 # reports' instances), not on design totals (fit.fit_streamed_ff): a Resource-strategy kernel (dense_resource behind the
 # stream wrapper, which holds the whole input vector or window) per input bit, per bit of a shared multiplier, per
@@ -225,7 +225,7 @@ def price_layer(features: dict, constants: Constants, timing: Timing) -> dict:
                 "lut": int(round(own["lut"] + sum(part["lut"] for part in parts) + constants.lut.get("recurrent_unit_bits", 0.0) * unit_bits)),
                 "ff": int(round(own["ff"] + sum(part["ff"] for part in parts) + constants.ff.get("recurrent_unit_bits", 0.0) * unit_bits)),
                 "latency_cycles": cycles, "ii": ii}
-    ff_features = with_stages(features, timing.family, depth)
+    ff_features = with_stages(features, timing, depth)
     return {
         "name": features["name"],
         "type": features["type"],
@@ -279,16 +279,20 @@ def _cuts_a_tree(features: dict) -> bool:
     return features["kind"] in ("dense", "conv") and features["shape"].get("strategy") == "latency"
 
 
-def stage_key(features: dict, family: str) -> str:
+def stage_key(features: dict, timing: Timing) -> str:
     """The price of a layer's pipeline registers: a Latency-strategy kernel's adder-tree cuts (`tree_*`) are not the
-    output words another layer holds at each stage (`stages_*`), and each tool family prices them apart."""
-    return f"{'tree' if _cuts_a_tree(features) else 'stages'}_{family}"
+    output words another layer holds at each stage (`stages_*`), and each family prices them apart. Vitis HLS
+    2020-2022 has its own tree price on every family: issue #34's jet tagger on one UltraScale part holds 2.1x the
+    FF under Vitis HLS 2022.2 that it holds under Vivado HLS 2019.2 (docs/estimation.md, "Tree prices by tool")."""
+    if not _cuts_a_tree(features):
+        return f"stages_{timing.family}"
+    return "tree_vitis_2020_2022" if timing.era == OLD_VITIS else f"tree_{timing.family}"
 
 
-def with_stages(features: dict, family: str, depth: int) -> dict:
+def with_stages(features: dict, timing: Timing, depth: int) -> dict:
     """A layer's FF features with its pipeline registers at `depth` cycles under their price's key (what the FF
     prices multiply, in the estimate and in the fit)."""
-    return dict(features["ff"], **{stage_key(features, family): stage_bits(features, depth)})
+    return dict(features["ff"], **{stage_key(features, timing): stage_bits(features, depth)})
 
 
 def stage_bits(features: dict, depth: int) -> float:
