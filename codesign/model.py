@@ -66,14 +66,67 @@ def load_keras_model(path: str | Path, hgq: bool = True):
             warnings.simplefilter("ignore", UserWarning)  # Keras warns about QKeras quantizers in constraints
             if path.suffix == ".keras":
                 with tempfile.TemporaryDirectory(prefix="codesign-model-") as scratch:
-                    return keras.models.load_model(_readable_keras_file(path, Path(scratch)), custom_objects=custom_objects(hgq), compile=False)
-            return keras.models.load_model(path, custom_objects=custom_objects(hgq), compile=False)
+                    model = keras.models.load_model(_readable_keras_file(path, Path(scratch)), custom_objects=custom_objects(hgq), compile=False)
+            else:
+                model = keras.models.load_model(path, custom_objects=custom_objects(hgq), compile=False)
+            return without_training_only_layers(model, hgq)
     except (OSError, ValueError, TypeError, KeyError) as error:
         first = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
         unknown = _unknown_layer_classes(path, hgq)
         if unknown:  # Keras's own message can be unrelated ("'str' object is not callable" for HGQ's proxy models)
             first = f"layer classes {', '.join(unknown)} are neither Keras nor QKeras layers; Keras said: {first}"
         raise ModelError(f"{path}: not a loadable Keras/QKeras model ({first})") from None
+
+
+# Keras layers that only act in training (the identity when Keras predicts) and that hls4ml 1.3 has no converter for
+# (it skips Dropout itself)
+TRAINING_ONLY_LAYERS = ("GaussianNoise", "GaussianDropout", "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                        "ActivityRegularization")
+
+
+def training_only_layers(keras_model) -> list[tuple[str, str]]:
+    """(name, class) of the model's layers that act only in training and are called once on one tensor (what
+    without_training_only_layers takes out)."""
+    return [(layer.name, type(layer).__name__) for layer in keras_model.layers
+            if type(layer).__name__ in TRAINING_ONLY_LAYERS and len(layer._inbound_nodes) == 1 and len(layer._inbound_nodes[0].keras_inputs) == 1]
+
+
+def dropped_training_only_layers(path: Path, keras_model) -> list[str]:
+    """The training-only layers of a model file that load_keras_model took out of `keras_model`, named for the log."""
+    kept = {layer.name for layer in keras_model.layers}
+    layers = _architecture(Path(path)).get("config", {}).get("layers", [])
+    return [f"'{layer['config']['name']}' ({layer['class_name']})" for layer in layers
+            if layer.get("class_name") in TRAINING_ONLY_LAYERS and layer.get("config", {}).get("name") not in kept]
+
+
+def without_training_only_layers(keras_model, hgq: bool = False):
+    """The same model without its layers that act only in training (GaussianNoise, SpatialDropout2D, ...): the function
+    Keras predicts with, which hls4ml converts where it has no converter for those layers. Each one's consumers read
+    its input instead (an edit of the model's config, the other layers' weights copied by name)."""
+    from tensorflow import keras
+
+    removed = {name for name, _ in training_only_layers(keras_model)}
+    if not removed:
+        return keras_model
+    config = keras_model.get_config()
+    layers = config["layers"]
+    if "input_layers" not in config:  # a Sequential model: a list of layers, each reading the one before
+        config["layers"] = [layer for layer in layers if layer["config"]["name"] not in removed]
+    else:
+        source = {layer["name"]: layer["inbound_nodes"][0][0][:3] for layer in layers if layer["name"] in removed}
+
+        def read(reference):
+            while isinstance(reference, list) and reference and reference[0] in source:  # a removed layer's reader reads its input
+                reference = [*source[reference[0]], *reference[3:]]  # (through chained removed layers)
+            return reference
+
+        config["layers"] = [{**layer, "inbound_nodes": [[read(reference) for reference in node] for node in layer["inbound_nodes"]]}
+                            for layer in layers if layer["name"] not in removed]
+        config["output_layers"] = [read(reference) for reference in config["output_layers"]]
+    rebuilt = type(keras_model).from_config(config, custom_objects=custom_objects(hgq))
+    for layer in rebuilt.layers:
+        layer.set_weights(keras_model.get_layer(layer.name).get_weights())
+    return rebuilt
 
 
 def is_hgq_proxy_file(path: Path) -> bool:

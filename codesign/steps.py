@@ -59,12 +59,16 @@ def train_step(ctx: Context) -> dict:
 
     data = ctx.data()
     if ctx.spec.model.file:
-        from codesign.model import load_keras_model
+        from codesign.model import dropped_training_only_layers, load_keras_model
 
         from codesign.outputs import several
         from codesign.quantizers import float_head, logits_model, output_heads
 
         model = load_keras_model(ctx.spec.model.file)
+        dropped = dropped_training_only_layers(ctx.spec.model.file, model)
+        if dropped:
+            verb, them = ("acts", "it") if len(dropped) == 1 else ("act", "them")
+            ctx.say(f"  {', '.join(dropped)}: {verb} only in training, taken out (Keras predicts without {them}; hls4ml has no converter for {them})")
         _check_user_model(model, data, ctx.spec.model.file, ctx.spec.hls.precision)
         head, heads = float_head(model), output_heads(model)
         if ctx.spec.hls.head == "firmware" and several(model):

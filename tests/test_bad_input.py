@@ -95,11 +95,11 @@ def test_unsupported_layer_in_a_user_model_is_named(tmp_path):
     import tensorflow as tf
 
     inputs = tf.keras.Input((6,))
-    hidden = tf.keras.layers.Dense(4, name="fc")(inputs)
-    outputs = tf.keras.layers.GaussianNoise(0.1, name="noise")(hidden)
+    hidden = tf.keras.layers.Rescaling(0.5, name="scale")(inputs)
+    outputs = tf.keras.layers.Dense(4, name="fc")(hidden)
     tf.keras.Model(inputs, outputs).save(tmp_path / "m.h5")
     spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path))}})
-    with pytest.raises(ModelError, match=r"layer 'noise' \(GaussianNoise\) is not supported by hls4ml; replace or remove it \(GaussianNoise: nothing: it only acts in training\)"):
+    with pytest.raises(ModelError, match=r"layer 'scale' \(Rescaling\) is not supported by hls4ml; replace or remove it$"):
         build_run(spec, tmp_path / "run", lambda _: None)
 
 
@@ -129,7 +129,7 @@ def _unconvertible(kind: str):
     bits = "quantized_bits(4,0,alpha=1)"
     if kind == "unsupported":
         inputs = tf.keras.Input((6,))
-        return tf.keras.Model(inputs, tf.keras.layers.GaussianNoise(0.1, name="noise")(tf.keras.layers.Dense(4)(inputs)))
+        return tf.keras.Model(inputs, tf.keras.layers.Dense(4)(tf.keras.layers.Rescaling(0.5, name="scale")(inputs)))
     if kind == "separable":
         inputs = tf.keras.Input((5, 5, 2))
         return tf.keras.Model(inputs, tf.keras.layers.Flatten()(qkeras.QSeparableConv2D(
@@ -162,7 +162,7 @@ def _unconvertible(kind: str):
 
 
 @pytest.mark.parametrize(("kind", "named"), [
-    ("unsupported", "layer 'noise' (GaussianNoise) is not supported by hls4ml; replace or remove it (GaussianNoise: nothing: it only acts in training)"),
+    ("unsupported", "layer 'scale' (Rescaling) is not supported by hls4ml; replace or remove it"),
     ("separable", "layer 'sep' (QSeparableConv2D): hls4ml 1.3 cannot convert a separable convolution"),  # hls4ml: 'NoneType' + 'str'
     ("float_qactivation", "layer 'act' (QActivation('relu')): hls4ml 1.3 does not convert it"),  # hls4ml: unsupported activation 'unknown'
     ("hswish", "layer 'act' (QActivation('quantized_hswish(6,2)')): hls4ml 1.3 does not convert it"),

@@ -6,7 +6,7 @@ import pytest
 
 from codesign.config import spec_from_dict
 from codesign.errors import ModelError, SpecError
-from codesign.model import build_float, build_qkeras, check_output_shape, load_keras_model
+from codesign.model import build_float, build_qkeras, check_output_shape, load_keras_model, without_training_only_layers
 
 
 def test_qkeras_model_has_the_spec_quantizers(tiny_spec_dict):
@@ -74,3 +74,36 @@ def test_every_spec_layer_kind_has_both_builders():
     assert set(QKERAS_BUILDERS) == set(FLOAT_BUILDERS) == set(SPEC_LAYERS)
     with pytest.raises(RuntimeError, match="the QKeras builder of Conv2DLayer is registered twice"):
         _qkeras_builder(SPEC_LAYERS[0])(lambda *args: None)
+
+
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_layers_that_only_act_in_training_are_taken_out_and_the_model_predicts_the_same(kind, tmp_path):
+    """GaussianNoise, SpatialDropout2D and ActivityRegularization are the identity when Keras predicts, and hls4ml 1.3
+    has no converter for them: the loaded model is the same function without them (weights kept), so it converts.
+    Two in a row, one feeding a merge and one at the output are read through."""
+    import numpy as np
+    import qkeras
+    import tensorflow as tf
+
+    from codesign.refusals import unconvertible
+
+    bits = "quantized_bits(6,2,alpha=1)"
+    if kind == "sequential":
+        model = tf.keras.Sequential([tf.keras.Input((6, 6, 2)), qkeras.QConv2D(3, 3, kernel_quantizer=bits, name="conv"),
+                                     tf.keras.layers.SpatialDropout2D(0.3, name="drop"), tf.keras.layers.GaussianNoise(0.2, name="noise"),
+                                     tf.keras.layers.Flatten(name="flat"), qkeras.QDense(2, kernel_quantizer=bits, name="fc"),
+                                     tf.keras.layers.ActivityRegularization(0.1, name="reg")])
+    else:
+        inputs = tf.keras.Input((6, 6, 2))
+        conv = qkeras.QConv2D(3, 3, kernel_quantizer=bits, name="conv")(inputs)
+        noisy = tf.keras.layers.GaussianNoise(0.2, name="noise")(tf.keras.layers.SpatialDropout2D(0.3, name="drop")(conv))
+        merged = tf.keras.layers.Add(name="add")([noisy, conv])
+        fc = qkeras.QDense(2, kernel_quantizer=bits, name="fc")(tf.keras.layers.Flatten(name="flat")(merged))
+        model = tf.keras.Model(inputs, tf.keras.layers.ActivityRegularization(0.1, name="reg")(fc))
+    model.save(tmp_path / "m.h5")
+    loaded = load_keras_model(tmp_path / "m.h5")
+    assert not {"drop", "noise", "reg"} & {layer.name for layer in loaded.layers}
+    assert {"conv", "fc"} <= {layer.name for layer in loaded.layers} and unconvertible(loaded) is None
+    x = np.random.default_rng(0).normal(size=(16, 6, 6, 2)).astype(np.float32)
+    assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert without_training_only_layers(loaded) is loaded  # nothing left to take out: the same object

@@ -470,3 +470,24 @@ def test_tensorflows_onednn_failing_on_a_layer_is_named_with_the_switch_and_any_
     monkeypatch.setattr(codesign.train, "train_models", lambda *args, **kwargs: 1 / 0)
     with pytest.raises(InternalError, match=r"^internal error in step 'train': ZeroDivisionError"):
         build_run(spec_from_dict(tiny_spec_dict), tmp_path / "again", lambda _: None, to_step="train")
+
+
+def test_a_user_model_with_a_layer_that_only_acts_in_training_builds_exact_and_says_it_was_taken_out(tmp_path):
+    """A GaussianNoise after a QDense (a user's regularizer, which hls4ml 1.3 has no converter for) was refused: the
+    build takes it out, says so, and the firmware is exact against the model the user saved."""
+    import qkeras
+    import tensorflow as tf
+
+    bits = "quantized_bits(6,2,alpha=1)"
+    inputs = tf.keras.Input((6,))
+    hidden = qkeras.QActivation("quantized_bits(8,3,alpha=1)", name="q_in")(inputs)
+    hidden = tf.keras.layers.GaussianNoise(0.1, name="noise")(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits, name="fc")(hidden))
+    tf.keras.Model(inputs, qkeras.QDense(3, kernel_quantizer=bits, bias_quantizer=bits, name="out")(hidden)).save(tmp_path / "m.h5")
+    rng = np.random.default_rng(0)
+    x = (np.round(rng.normal(size=(60, 6)) * 16) / 16).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x_train=x[:20], y_train=np.arange(20) % 3, x_test=x[20:], y_test=np.arange(40) % 3)
+    said = []
+    spec = spec_from_dict({"name": "noisy", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(tmp_path / "d.npz")}})
+    build_run(spec, tmp_path / "run", said.append, to_step="validate")
+    assert any("'noise' (GaussianNoise): acts only in training, taken out" in line for line in said), said
+    assert read_json(RunLayout(tmp_path / "run").report("validate"))["bit_exact"]
