@@ -69,13 +69,74 @@ def load_keras_model(path: str | Path, hgq: bool = True):
                     model = keras.models.load_model(_readable_keras_file(path, Path(scratch)), custom_objects=custom_objects(hgq), compile=False)
             else:
                 model = keras.models.load_model(path, custom_objects=custom_objects(hgq), compile=False)
-            return without_training_only_layers(model, hgq)
+            return without_training_only_layers(inlined(model, path, hgq), hgq)
     except (OSError, ValueError, TypeError, KeyError) as error:
         first = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
         unknown = _unknown_layer_classes(path, hgq)
         if unknown:  # Keras's own message can be unrelated ("'str' object is not callable" for HGQ's proxy models)
             first = f"layer classes {', '.join(unknown)} are neither Keras nor QKeras layers; Keras said: {first}"
         raise ModelError(f"{path}: not a loadable Keras/QKeras model ({first})") from None
+
+
+def inlined(keras_model, path: Path | str = "model", hgq: bool = False):
+    """The model with every model nested in it (a Sequential block called as a layer) replaced by that model's own
+    layers, called on the same tensors: the flat graph hls4ml converts layer by layer and codesign compares layer by
+    layer (a nested model's inner layers have no output in the outer graph). Rebuilt from the flat graph's config, so
+    that each layer has that graph's call alone, the weights copied by name; ModelError naming the layers where an
+    inner layer's name is one the outer model already has."""
+    import tensorflow as tf
+    from tensorflow import keras
+
+    if not any(isinstance(layer, keras.Model) for layer in keras_model.layers):
+        return keras_model
+    inputs = [keras.Input(tensor.shape[1:], dtype=tensor.dtype, name=layer.name)
+              for tensor, layer in zip(keras_model.inputs, keras_model._input_layers)]
+    try:
+        outputs = _replayed(keras_model, inputs, tf)
+        flat = keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0], name=keras_model.name)
+    except ValueError as error:
+        if "unique" not in str(error):
+            raise
+        names = [layer.name for layer in _flat_layers(keras_model, keras)]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise ModelError(f"{path}: layer names {', '.join(repeated)} are used both inside a nested model and outside it: codesign "
+                         "flattens nested models, and a flat model's layer names are unique: rename one of each") from None
+    return _rebuilt(keras.Model, flat.get_config(), flat, hgq)
+
+
+def _replayed(keras_model, inputs: list, tf) -> list:
+    """Call the model's layers, in its graph's order, on `inputs` (one per model input), a nested model by its own
+    layers (inlined): the outputs those calls give for the model's outputs."""
+    from tensorflow import keras
+
+    replaced = {id(tensor): new for tensor, new in zip(keras_model.inputs, inputs)}
+
+    def new_of(value):
+        return replaced.get(id(value), value)
+
+    for depth in sorted(keras_model._nodes_by_depth, reverse=True):
+        for node in keras_model._nodes_by_depth[depth]:
+            if node.is_input:
+                continue
+            args, kwargs = tf.nest.map_structure(new_of, node.call_args), tf.nest.map_structure(new_of, node.call_kwargs)
+            if isinstance(node.layer, keras.Model):
+                outputs = _replayed(node.layer, tf.nest.flatten(args[0] if args else kwargs["inputs"]), tf)
+            else:
+                outputs = node.layer(*args, **kwargs)
+            for tensor, new in zip(tf.nest.flatten(node.outputs), tf.nest.flatten(outputs)):
+                replaced[id(tensor)] = new
+    return [replaced[id(tensor)] for tensor in keras_model.outputs]
+
+
+def _flat_layers(keras_model, keras) -> list:
+    """The model's layers other than its input layers, a nested model's own in its place."""
+    found = []
+    for layer in keras_model.layers:
+        if isinstance(layer, keras.Model):
+            found += _flat_layers(layer, keras)
+        elif not isinstance(layer, keras.layers.InputLayer):
+            found.append(layer)
+    return found
 
 
 # Keras layers that only act in training (the identity when Keras predicts) and that hls4ml 1.3 has no converter for
@@ -94,8 +155,11 @@ def training_only_layers(keras_model) -> list[tuple[str, str]]:
 def dropped_training_only_layers(path: Path, keras_model) -> list[str]:
     """The training-only layers of a model file that load_keras_model took out of `keras_model`, named for the log."""
     kept = {layer.name for layer in keras_model.layers}
-    layers = _architecture(Path(path)).get("config", {}).get("layers", [])
-    return [f"'{layer['config']['name']}' ({layer['class_name']})" for layer in layers
+
+    def layers_in(config: dict) -> list[dict]:  # a nested model's layers in its place
+        return [inner for layer in config.get("config", {}).get("layers", []) for inner in [layer, *layers_in(layer)]]
+
+    return [f"'{layer['config']['name']}' ({layer['class_name']})" for layer in layers_in(_architecture(Path(path)))
             if layer.get("class_name") in TRAINING_ONLY_LAYERS and layer.get("config", {}).get("name") not in kept]
 
 
@@ -123,9 +187,14 @@ def without_training_only_layers(keras_model, hgq: bool = False):
         config["layers"] = [{**layer, "inbound_nodes": [[read(reference) for reference in node] for node in layer["inbound_nodes"]]}
                             for layer in layers if layer["name"] not in removed]
         config["output_layers"] = [read(reference) for reference in config["output_layers"]]
-    rebuilt = type(keras_model).from_config(config, custom_objects=custom_objects(hgq))
+    return _rebuilt(type(keras_model), config, keras_model, hgq)
+
+
+def _rebuilt(model_class, config: dict, weighted, hgq: bool):
+    """A model of new layers from a config, each layer's weights those of `weighted`'s layer of its name."""
+    rebuilt = model_class.from_config(config, custom_objects=custom_objects(hgq))
     for layer in rebuilt.layers:
-        layer.set_weights(keras_model.get_layer(layer.name).get_weights())
+        layer.set_weights(weighted.get_layer(layer.name).get_weights())
     return rebuilt
 
 

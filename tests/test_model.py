@@ -107,3 +107,47 @@ def test_layers_that_only_act_in_training_are_taken_out_and_the_model_predicts_t
     x = np.random.default_rng(0).normal(size=(16, 6, 6, 2)).astype(np.float32)
     assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert without_training_only_layers(loaded) is loaded  # nothing left to take out: the same object
+
+
+def _nested(kind: str, clash: bool = False):
+    import qkeras
+    import tensorflow as tf
+
+    bits = "quantized_bits(6,2,alpha=1)"
+    if kind == "sequential_in_functional":
+        block = tf.keras.Sequential([tf.keras.Input((6,)), qkeras.QDense(5, kernel_quantizer=bits, name="fc" if clash else "inner_fc"),
+                                     qkeras.QActivation(bits, name="inner_q")], name="block")
+        inputs = tf.keras.Input((6,))
+        return tf.keras.Model(inputs, qkeras.QDense(2, kernel_quantizer=bits, name="fc")(block(qkeras.QActivation(bits, name="q_in")(inputs))))
+    branch = tf.keras.Input((6, 6, 2))
+    left, right = (qkeras.QConv2D(2, 3, kernel_quantizer=bits, name=name)(branch) for name in ("left", "right"))
+    block = tf.keras.Model(branch, tf.keras.layers.Add(name="add")([left, right]), name="block")
+    return tf.keras.Sequential([tf.keras.Input((6, 6, 2)), qkeras.QActivation(bits, name="q_in"), block, tf.keras.layers.Flatten(name="flat"),
+                                qkeras.QDense(2, kernel_quantizer=bits, name="fc")])
+
+
+@pytest.mark.parametrize("kind", ["sequential_in_functional", "functional_in_sequential"])
+def test_a_nested_model_is_loaded_flat_and_predicts_the_same(kind, tmp_path):
+    """A model called as a layer (a Sequential block in a functional model, a functional block with two branches in a
+    Sequential) failed codesign's layer-by-layer comparison (its inner layers have no output in the outer graph): it
+    loads as one flat model of the same layers and weights, each layer called once."""
+    import numpy as np
+    import tensorflow as tf
+
+    model = _nested(kind)
+    model.save(tmp_path / "m.h5")
+    loaded = load_keras_model(tmp_path / "m.h5")
+    assert not any(isinstance(layer, tf.keras.Model) for layer in loaded.layers)
+    assert all(len(layer._inbound_nodes) == 1 for layer in loaded.layers)
+    inner = {"inner_fc", "inner_q"} if kind == "sequential_in_functional" else {"left", "right", "add"}
+    assert inner <= {layer.name for layer in loaded.layers}
+    shape = (16, 6) if kind == "sequential_in_functional" else (16, 6, 6, 2)
+    x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    assert np.array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert tf.keras.Model(loaded.input, loaded.get_layer(sorted(inner)[0]).output).predict(x, verbose=0).shape[0] == 16
+
+
+def test_a_nested_model_whose_layer_names_repeat_outside_it_is_refused_naming_them(tmp_path):
+    _nested("sequential_in_functional", clash=True).save(tmp_path / "m.h5")
+    with pytest.raises(ModelError, match=r"m.h5: layer names fc are used both inside a nested model and outside it: .*rename one of each$"):
+        load_keras_model(tmp_path / "m.h5")

@@ -472,16 +472,19 @@ def test_tensorflows_onednn_failing_on_a_layer_is_named_with_the_switch_and_any_
         build_run(spec_from_dict(tiny_spec_dict), tmp_path / "again", lambda _: None, to_step="train")
 
 
-def test_a_user_model_with_a_layer_that_only_acts_in_training_builds_exact_and_says_it_was_taken_out(tmp_path):
-    """A GaussianNoise after a QDense (a user's regularizer, which hls4ml 1.3 has no converter for) was refused: the
-    build takes it out, says so, and the firmware is exact against the model the user saved."""
+def test_a_user_model_with_a_nested_block_and_a_layer_that_only_acts_in_training_builds_exact(tmp_path):
+    """A Sequential block (a QDense, then a GaussianNoise: a user's regularizer, which hls4ml 1.3 has no converter
+    for) called as a layer: the noise was refused, and a nested model failed the layer-by-layer comparison as an
+    internal error. The build flattens the block, takes the noise out, says so, and the firmware is exact against
+    the model the user saved."""
     import qkeras
     import tensorflow as tf
 
     bits = "quantized_bits(6,2,alpha=1)"
+    block = tf.keras.Sequential([tf.keras.Input((6,)), qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits, name="fc"),
+                                 tf.keras.layers.GaussianNoise(0.1, name="noise")], name="block")
     inputs = tf.keras.Input((6,))
-    hidden = qkeras.QActivation("quantized_bits(8,3,alpha=1)", name="q_in")(inputs)
-    hidden = tf.keras.layers.GaussianNoise(0.1, name="noise")(qkeras.QDense(4, kernel_quantizer=bits, bias_quantizer=bits, name="fc")(hidden))
+    hidden = block(qkeras.QActivation("quantized_bits(8,3,alpha=1)", name="q_in")(inputs))
     tf.keras.Model(inputs, qkeras.QDense(3, kernel_quantizer=bits, bias_quantizer=bits, name="out")(hidden)).save(tmp_path / "m.h5")
     rng = np.random.default_rng(0)
     x = (np.round(rng.normal(size=(60, 6)) * 16) / 16).astype(np.float32)
