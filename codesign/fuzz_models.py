@@ -46,7 +46,11 @@ FLAT_KINDS = ("dense", "dense", "activation", "qbn", "float_bn", "relu")
 # Generation 16 (2026-12-07, twenty-seventh stop) draws, one model in three, a Reshape, a Permute or a Concatenate along
 # a spatial axis in an image trunk, or a flat input reshaped to a sequence for 1-2 layers of a 1D trunk (_reshaped;
 # each was checked only on models written by hand), generation 15 those of 1447-1456.
-GENERATION = 16
+# Generation 17 (2026-12-07, twenty-eighth stop) draws, one model in four each, a run of 1-3 layers packaged in a
+# nested model called as a layer, and a layer that only acts in training (_packaged; both were refused or internal
+# errors until model.inlined and model.without_training_only_layers), generation 16 those of 1457-1470.
+GENERATION = 17
+TRAINING_ONLY = ("GaussianNoise", "GaussianDropout", "SpatialDropout", "ActivityRegularization")  # generation 17's (SpatialDropout: 1D or 2D by the rank; on a flat value a GaussianDropout)
 WIDE_BITS = (2, 16)  # generation 13: a widened quantizer's bits; QKeras's quantized_po2 overflows past about 12 bits,
 PO2_BITS = 11  # so a power-of-two kernel stays at 11 (its smallest weight 2^-1023, float64's edge)
 REUSE_FACTORS = (1, 1, 1, 2, 3, 4, 8, 16, 64)  # hls4ml takes the nearest factor valid for each layer
@@ -67,6 +71,7 @@ DRAWN[13] = DRAWN[12]  # the same kinds, wider quantizers, deeper models
 DRAWN[14] = DRAWN[13]  # the same kinds, some after a Flatten
 DRAWN[15] = DRAWN[14]  # the same kinds, some with a flat merge
 DRAWN[16] = DRAWN[15]  # the same kinds, some reshaped, permuted or concatenated along a spatial axis
+DRAWN[17] = DRAWN[16]  # the same kinds, some in a nested model, some beside a layer that only acts in training
 FLAT_MERGES = ("residual", "concat", "merge")  # generation 15: where a flat trunk has one, a Dense branch
 STEP_QUANTIZERS = ("binary(alpha=1)", "ternary(alpha=1)")  # a step block's kernel and activation (hls4ml's binary examples)
 MERGES = ("average", "multiply", "subtract", "maximum", "minimum")  # a "merge": a quantized 1x1 branch combined with its input
@@ -118,7 +123,30 @@ def random_recipe(seed: int, index: int, generation: int = GENERATION) -> dict:
         recipe = _after_the_flatten(recipe)
     if generation >= 15:
         recipe = _flat_merge(recipe)
-    return _reshaped(recipe) if generation >= 16 else recipe
+    if generation >= 16:
+        recipe = _reshaped(recipe)
+    return _packaged(recipe) if generation >= 17 else recipe
+
+
+def _packaged(recipe: dict) -> dict:
+    """Generation 17: the model of generation 16 with, one model in four, a run of 1-3 of its layers (`nested`; not
+    the last Dense, whose input a second output reads) built as a functional model called as one layer, and, one model
+    in four, a layer that only acts in training (TRAINING_ONLY) inserted before one of its layers: what users'
+    Keras code writes. Drawn from a stream of its own."""
+    rng = np.random.default_rng([recipe["seed"], recipe["index"], 17])
+    nested, noisy = rng.random() < 1 / 4, rng.random() < 1 / 4
+    noise, noise_at, start, length = str(rng.choice(TRAINING_ONLY)), rng.random(), rng.random(), int(rng.integers(1, 4))
+    if not (nested or noisy):
+        return recipe
+    packaged = copy.deepcopy(recipe)
+    if noisy:
+        packaged["layers"].insert(int(noise_at * len(recipe["layers"])), {"kind": "training_only", "op": noise})
+    body = len(packaged["layers"]) - 1
+    if nested and body:
+        first = int(start * body)
+        for layer in packaged["layers"][first:min(body, first + length)]:
+            layer["nested"] = True
+    return packaged if _fits(packaged) else recipe
 
 
 def _flat_merge(recipe: dict) -> dict:
@@ -364,9 +392,20 @@ def build_model(recipe: dict, with_head: bool = True):
         from qkeras import QActivation
 
         x = QActivation(recipe["input_quantizer"], name="input_q")(x)
-    trunk = x
-    for number, layer in enumerate(recipe["layers"]):
-        trunk, x = x, _keras_layer(layer, f"l{number}", x)
+    trunk, layers, number = x, recipe["layers"], 0
+    while number < len(layers):
+        end = number + 1
+        if layers[number].get("nested"):  # a run of nested layers: one functional model, called as a layer
+            while end < len(layers) and layers[end].get("nested"):
+                end += 1
+            inner = keras.Input(tuple(x.shape[1:]), name=f"block{number}_in")
+            y = inner
+            for position in range(number, end):
+                y = _keras_layer(layers[position], f"l{position}", y)
+            trunk, x = x, keras.Model(inner, y, name=f"block{number}")(x)
+        else:
+            trunk, x = x, _keras_layer(layers[number], f"l{number}", x)
+        number = end
     outputs = x
     if with_head:
         outputs = _head(recipe, x, trunk)
@@ -450,6 +489,11 @@ def _keras_layer(layer: dict, name: str, x):
         return keras.layers.Permute(tuple(int(axis) for axis in layer["op"].split(",")), name=name)(x)
     if kind == "dropout":
         return keras.layers.Dropout(0.25, name=name)(x)
+    if kind == "training_only":
+        spatial = {1: keras.layers.SpatialDropout1D, 2: keras.layers.SpatialDropout2D}.get(rank, keras.layers.GaussianDropout)
+        made = {"GaussianNoise": lambda: keras.layers.GaussianNoise(0.1, name=name), "GaussianDropout": lambda: keras.layers.GaussianDropout(0.1, name=name),
+                "SpatialDropout": lambda: spatial(0.1, name=name), "ActivityRegularization": lambda: keras.layers.ActivityRegularization(0.01, name=name)}
+        return made[layer["op"]]()(x)
     if kind == "leaky_relu":
         return keras.layers.LeakyReLU(layer.get("alpha", 0.25), name=name)(x)
     if kind == "linear":
@@ -519,14 +563,18 @@ def recipe_data(recipe: dict, samples: int = 100) -> dict[str, np.ndarray]:
 
 def describe(recipe: dict) -> str:
     """One line: input, layers, head, io type, strategy, a reuse factor other than 1 and a backend other than Vitis."""
-    names = {"activation": "q", "relu": "relu", "flatten": "flat"}
+    names = {"activation": "q", "relu": "relu", "flatten": "flat", "training_only": "train_only"}
     parts = [f"in{'x'.join(map(str, recipe['input']))}" + ("+q" if recipe.get("input_quantizer") else "")]
-    for layer in recipe["layers"]:
-        parts.append(names.get(layer["kind"], layer["kind"]) + (f"/{layer['op']}" if "op" in layer else "")
+    layers = recipe["layers"]
+    for position, layer in enumerate(layers):
+        nested = layer.get("nested", False)
+        opens = nested and not (position and layers[position - 1].get("nested"))  # a nested model's run in [ ]
+        closes = nested and not (position + 1 < len(layers) and layers[position + 1].get("nested"))
+        parts.append(("[" if opens else "") + names.get(layer["kind"], layer["kind"]) + (f"/{layer['op']}" if "op" in layer else "")
                      + (f"/{layer['padding']}s{layer['strides']}" if "padding" in layer and "strides" in layer else "")
                      + ("+q" if "activation" in layer else "") + ("/nobias" if layer.get("use_bias") is False else "")
                      + ("/float" if layer.get("float") else "") + (f"/{layer['alpha']:g}" if "alpha" in layer else "")
-                     + (f"/axis{layer['axis']}" if "axis" in layer else ""))
+                     + (f"/axis{layer['axis']}" if "axis" in layer else "") + ("]" if closes else ""))
     second = recipe.get("second_output", {"kind": "sigmoid"})
     outputs = [f"2 outputs ({'sigmoid' if second['kind'] == 'sigmoid' else 'dense'})"] if recipe.get("outputs", 1) > 1 else []
     reuse = [f"rf{recipe['reuse_factor']}"] if recipe.get("reuse_factor", 1) > 1 else []
@@ -543,6 +591,8 @@ def smaller(recipe: dict) -> list[dict]:
         if recipe["layers"][position]["kind"] == "dense" and position == len(recipe["layers"]) - 1:
             continue
         found.append({**recipe, "layers": recipe["layers"][:position] + recipe["layers"][position + 1:]})
+    if any(layer.get("nested") for layer in recipe["layers"]):  # the nested model's layers called in the outer model
+        found.append({**recipe, "layers": [{key: value for key, value in layer.items() if key != "nested"} for layer in recipe["layers"]]})
     if recipe.get("outputs", 1) > 1:
         found.append({**recipe, "outputs": 1})
     if recipe.get("input_quantizer"):

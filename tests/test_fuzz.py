@@ -38,7 +38,7 @@ def test_the_generator_covers_the_space_it_claims():
     recipes = [random_recipe(seed, index) for seed in range(3) for index in range(20)]  # 60: every kind appears (each recipe builds its layers in Keras)
     kinds = {layer["kind"] for recipe in recipes for layer in recipe["layers"]}
     assert {"conv", "separable", "depthwise", "pool", "global_pool", "zero_pad", "qbn", "float_bn", "activation", "relu", "residual",
-            "concat", "dense", "dropout", "leaky_relu", "crop", "merge", "linear", "prelu", "step_block", "reshape", "permute"} <= kinds
+            "concat", "dense", "dropout", "leaky_relu", "crop", "merge", "linear", "prelu", "step_block", "reshape", "permute", "training_only"} <= kinds
     layers = [layer for recipe in recipes for layer in recipe["layers"]]
     assert {layer["kind"] for layer in layers if layer.get("float")} >= {"conv", "dense"}  # a Keras layer without quantizers
     assert all("kernel_quantizer" not in layer and "activation" not in layer for layer in layers if layer.get("float"))
@@ -188,6 +188,33 @@ def test_generation_sixteen_draws_the_models_before_some_reshaped_permuted_or_co
             assert kept == old["layers"]
         assert len(output_shape(new)) == 1
     assert sum(new != old for new, old in zip(now, before)) >= 4 and len({kind for kind, _ in drawn}) >= 2
+
+
+def test_generation_seventeen_draws_the_models_before_some_with_a_nested_block_or_a_layer_that_only_acts_in_training(tmp_path):
+    """One model in four each: a run of layers in a nested model (built as one, loaded flat by codesign) and a
+    training-only layer (taken out when loaded); the rest of each model is generation 16's, and the shrinker can
+    call a nested model's layers in the outer model."""
+    import tensorflow as tf
+
+    from codesign.model import load_keras_model
+
+    before = [random_recipe(1471, index, generation=16) for index in range(14)]
+    now = [random_recipe(1471, index, generation=17) for index in range(14)]
+    nested = noisy = 0
+    for old, new in zip(before, now):
+        assert {key: value for key, value in new.items() if key != "layers"} == {key: value for key, value in old.items() if key != "layers"}
+        kept = [{key: value for key, value in layer.items() if key != "nested"} for layer in new["layers"] if layer["kind"] != "training_only"]
+        assert kept == old["layers"]
+        nested += any(layer.get("nested") for layer in new["layers"])
+        noisy += any(layer["kind"] == "training_only" for layer in new["layers"])
+    assert nested >= 1 and noisy >= 2
+    recipe = next(recipe for recipe in now if any(layer.get("nested") for layer in recipe["layers"]))
+    assert not recipe["layers"][-1].get("nested")  # the last Dense: a second output reads its input
+    model = build_model(recipe)
+    assert sum(isinstance(layer, tf.keras.Model) for layer in model.layers) == 1
+    model.save(tmp_path / "m.h5")
+    assert not any(isinstance(layer, tf.keras.Model) for layer in load_keras_model(tmp_path / "m.h5").layers)
+    assert any(not any(layer.get("nested") for layer in smaller_one["layers"]) for smaller_one in smaller(recipe))
 
 
 def test_a_generated_reshape_keeps_every_value_and_fits_only_its_rank():
