@@ -167,8 +167,6 @@ def without_training_only_layers(keras_model, hgq: bool = False):
     """The same model without its layers that act only in training (GaussianNoise, SpatialDropout2D, ...): the function
     Keras predicts with, which hls4ml converts where it has no converter for those layers. Each one's consumers read
     its input instead (an edit of the model's config, the other layers' weights copied by name)."""
-    from tensorflow import keras
-
     removed = {name for name, _ in training_only_layers(keras_model)}
     if not removed:
         return keras_model
