@@ -491,9 +491,9 @@ def _keras_layer(layer: dict, name: str, x):
         return keras.layers.Dropout(0.25, name=name)(x)
     if kind == "training_only":
         spatial = {1: keras.layers.SpatialDropout1D, 2: keras.layers.SpatialDropout2D}.get(rank, keras.layers.GaussianDropout)
-        made = {"GaussianNoise": lambda: keras.layers.GaussianNoise(0.1, name=name), "GaussianDropout": lambda: keras.layers.GaussianDropout(0.1, name=name),
-                "SpatialDropout": lambda: spatial(0.1, name=name), "ActivityRegularization": lambda: keras.layers.ActivityRegularization(0.01, name=name)}
-        return made[layer["op"]]()(x)
+        made = {"GaussianNoise": keras.layers.GaussianNoise, "GaussianDropout": keras.layers.GaussianDropout, "SpatialDropout": spatial,
+                "ActivityRegularization": keras.layers.ActivityRegularization}[layer["op"]]
+        return made(0.01 if layer["op"] == "ActivityRegularization" else 0.1, name=name)(x)
     if kind == "leaky_relu":
         return keras.layers.LeakyReLU(layer.get("alpha", 0.25), name=name)(x)
     if kind == "linear":

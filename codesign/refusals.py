@@ -7,6 +7,7 @@ import numpy as np
 
 from codesign.kernel_scales import KERNEL, foldable, kernel_scale, merged_into_a_scale
 from codesign.layers import HARD_ACTIVATION, inputs_of, is_batch_normalization, is_quantizer_layer, is_relu_layer, producer_past_identities
+from codesign.model import TRAINING_ONLY_LAYERS
 from codesign.quantizers import activation_function, activation_quantizer, is_quantized_bits, is_step_quantizer, ternary_threshold
 from codesign.thresholds import factorized
 
@@ -72,11 +73,8 @@ ALTERNATIVES = {  # what hls4ml 1.3 converts in place of a (Q)Keras layer it has
     "Conv2DTranspose": "an UpSampling2D, then a Conv2D",
     "Conv1DTranspose": "an UpSampling1D, then a Conv1D",
     "QMobileNetSeparableConv2D": "a QSeparableConv2D",
-    "GaussianNoise": "nothing: it only acts in training",
-    "GaussianDropout": "nothing: it only acts in training",
-    "SpatialDropout1D": "nothing: it only acts in training",
-    "SpatialDropout2D": "nothing: it only acts in training",
-    "ActivityRegularization": "nothing: it only acts in training",
+    # one called on several tensors or shared (model.without_training_only_layers takes out the others at load)
+    **dict.fromkeys(TRAINING_ONLY_LAYERS, "nothing: it only acts in training"),
 }
 
 
