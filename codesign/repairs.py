@@ -204,11 +204,14 @@ def signed_max_pool_inputs(graph, _settings: dict) -> None:
     """hls4ml pads a max pooling's border windows with its input type's top bit set (nnet::pad_val): the most negative
     value of a signed type, but half the range of an unsigned one, which then wins over the values Keras compares.
     A relu's unsigned result (or an unsigned quantizer's) before a padded max pooling becomes the signed type one bit
-    wider (`_signed_one_wider`): the same values, and a padding that never wins."""
-    for layer in graph.get_layers():
+    wider (`_signed_one_wider`): the same values, and a padding that never wins. Where the producer cannot be retyped
+    (a convolution into which hls4ml merged an unsigned quantizer: fuzz seed 1472 model 1, its ufixed<7,3> padded with
+    4.0, 50 of 100 samples off), a relu into the signed type is inserted before the pooling (`_signed_relu_before`)."""
+    for layer in list(graph.get_layers()):
         padded = any(layer.get_attr(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
         if kind_of(layer) in (POOLING1D, POOLING2D) and layer.get_attr("pool_op") == "Max" and padded:
-            _signed_one_wider(layer.get_input_node(layer.inputs[0]), (ACTIVATION,))
+            if not _signed_one_wider(layer.get_input_node(layer.inputs[0]), (ACTIVATION,)):
+                _signed_relu_before(graph, layer)
 
 
 def signed_ternary_inputs(graph, _settings: dict) -> None:
