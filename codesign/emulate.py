@@ -21,6 +21,7 @@ import numpy as np
 from codesign.config import digest_of
 from codesign.errors import CompileFailed, EmulationCrash, ToolchainError
 from codesign.layout import file_digest
+from codesign.precompiled import compile_flags, header_for
 from codesign.records import CompiledStamp
 from codesign.progress import Progress
 
@@ -54,13 +55,14 @@ def compile_library(hls_dir: Path, log_path: Path) -> Path:
     for stale in (hls_dir / "firmware").glob("*.so"):
         stale.unlink()
     script = hls_dir / "codesign_build_lib.sh"  # codesign_* files are not sources (sources_digest)
-    script.write_text((hls_dir / "build_lib.sh").read_text().replace('CFLAGS="-O3 ', f'CFLAGS="{EMULATION_OPTIMIZATION} '))
     started = time.perf_counter()
+    text, notes = _with_precompiled_types((hls_dir / "build_lib.sh").read_text().replace('CFLAGS="-O3 ', f'CFLAGS="{EMULATION_OPTIMIZATION} '), hls_dir)
+    script.write_text(text)
     result = subprocess.run(
         ["bash", script.name], cwd=hls_dir, capture_output=True, text=True, check=False
     )
     seconds = time.perf_counter() - started
-    Path(log_path).write_text(result.stdout + result.stderr)
+    Path(log_path).write_text("".join(f"{note}\n" for note in notes) + result.stdout + result.stderr)
     libraries = sorted((hls_dir / "firmware").glob("*.so"))
     if result.returncode != 0 or not libraries:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-COMPILER_TAIL_LINES:])
@@ -69,6 +71,19 @@ def compile_library(hls_dir: Path, log_path: Path) -> Path:
     CompiledStamp(sources=sources_digest(hls_dir), compile_seconds=round(seconds, 2),
                   compiler_peak_memory_mib=round(peak_mib, 1)).write(hls_dir / COMPILED_STAMP)
     return libraries[0]
+
+
+def _with_precompiled_types(script: str, hls_dir: Path) -> tuple[str, list[str]]:
+    """The build script made to include the cached precompiled ap_types header (codesign/precompiled.py) where one
+    can be had for its flags, and what the log should say of it."""
+    notes: list[str] = []
+    if "\nLDFLAGS=" not in script:
+        return script, notes
+    header = header_for(hls_dir, compile_flags(script, hls_dir), notes)
+    if header is None:
+        return script, notes
+    notes.append(f"codesign: ap_types from the precompiled header {header}.gch")
+    return script.replace("\nLDFLAGS=", f'\nCFLAGS+=" -include {header} -Winvalid-pch"\nLDFLAGS=', 1), notes
 
 
 def compiled_library(hls_dir: Path) -> tuple[Path, CompiledStamp] | None:

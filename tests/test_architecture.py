@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "codesign"
 
 # Lowest first: a module may import its own layer and the ones before it (docs/architecture.md, "Layers").
 LAYERS = (
-    ("errors", "fixed", "layout", "records", "parts", "pareto", "registry", "versions", "quiet", "progress", "layers"),
+    ("errors", "fixed", "layout", "records", "parts", "pareto", "registry", "versions", "quiet", "progress", "layers", "precompiled"),
     ("config", "data", "quantizers", "outputs", "model", "fuzz_models", "refusals", "thresholds", "kernel_scales", "dense_pointwise"),
     ("convert", "hls4ml_graph", "emulate", "emulation_worker", "vectorized", "compiled", "validate", "typesearch", "train", "bench",
      "estimate", "rtl", "project_import", "proof", "counterexample", "exact", "repairs", "fit", "head"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,3 +58,42 @@ def test_missing_gxx_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError, match="g\\+\\+ not found on PATH"):
         require_gxx()
+
+
+def test_a_compile_with_the_precompiled_types_emulates_as_one_without(tiny_run, tmp_path, monkeypatch):
+    """The cached ap_types header (codesign/precompiled.py) is used, and the library it builds emulates every sample
+    as the one built parsing the headers (a cache path with a space cannot be passed in CFLAGS: no header)."""
+    import shutil
+
+    from codesign.layout import EMULATION_META, RunLayout
+
+    hls = RunLayout(tiny_run[0]).hls_dir
+    meta = json.loads((hls / EMULATION_META).read_text())
+    x = np.random.default_rng(0).uniform(-4, 4, (64, *meta["inputs"]))
+    outputs, logs = {}, {}
+    for name, cache in (("precompiled", tmp_path / "cache"), ("parsed", tmp_path / "a cache")):
+        project = tmp_path / name
+        shutil.copytree(hls, project)
+        monkeypatch.setenv("CODESIGN_CACHE", str(cache))
+        library = compile_library(project, tmp_path / f"{name}.log")
+        outputs[name] = run_emulation(library, project / EMULATION_META, x, lambda _: None).outputs
+        logs[name] = (tmp_path / f"{name}.log").read_text()
+    assert "ap_types from the precompiled header" in logs["precompiled"] and "invalid" not in logs["precompiled"].lower()
+    assert next((tmp_path / "cache" / "pch").glob("*/codesign_pch.h.gch")).stat().st_size > 0
+    assert "no precompiled header (its path" in logs["parsed"]
+    assert np.array_equal(outputs["precompiled"], outputs["parsed"])
+
+
+def test_projects_whose_types_differ_get_headers_of_their_own(tmp_path, monkeypatch):
+    from codesign.precompiled import TYPES_FOLDER, header_for
+
+    monkeypatch.setenv("CODESIGN_CACHE", str(tmp_path / "cache"))
+    headers = []
+    for name, body in (("a", "int a;"), ("b", "int b;"), ("c", "int a;")):
+        types = tmp_path / name / TYPES_FOLDER
+        types.mkdir(parents=True)
+        for header in ("ap_fixed.h", "ap_int.h", "hls_stream.h"):
+            (types / header).write_text(f"#pragma once\n{body if header == 'ap_int.h' else ''}\n")
+        headers.append(header_for(tmp_path / name, "-O1 -fPIC", []))
+    assert headers[0] != headers[1] and headers[0] == headers[2]
+    assert all(Path(f"{header}.gch").is_file() for header in headers)
