@@ -170,6 +170,28 @@ def exact_float_weights(graph, _settings: dict) -> None:
                 _replace_weights(layer, key, values, fixed)
 
 
+def quantized_weights_in_a_type_that_holds_them(graph, _settings: dict) -> None:
+    """hls4ml types a quantized_bits weight or bias whose integer bits reach its width (quantized_bits(2,2): the
+    values -4, -2, 0, 2) as an ap_int of that width, which wraps them (2 became -2 in int<2>: fuzz seed 1472 model 9,
+    100 of 100 samples off by 4). Quantized values its type cannot hold are stored in the narrowest type that holds
+    them: the values QKeras multiplies and adds."""
+    for layer in graph.get_layers():
+        kind = kind_of(layer)
+        if kind is None or kind.role != "weighted":
+            continue
+        for key, weight in list(layer.weights.items()):
+            stored = of_precision(weight.type.precision)
+            if weight.quantizer is None or stored is None or is_xnor(weight.type.precision):
+                continue
+            values = np.asarray(weight.data, dtype=np.float64)
+            raw = values * 2.0**stored.frac
+            if np.array_equal(raw, np.round(raw)) and float(raw.min(initial=0)) >= stored.low and float(raw.max(initial=0)) <= stored.high:
+                continue
+            fixed, exact = exact_type_of(values)
+            if exact:
+                _replace_weights(layer, key, values, fixed)
+
+
 def fixed_power_of_two_biases(graph, _settings: dict) -> None:
     """hls4ml stores a bias of a `quantized_po2` quantizer in its power-of-two struct (sign and exponent), which the
     kernels add as a number: the firmware did not compile (no conversion of `bias_t` to the accumulator). Its values
@@ -518,6 +540,7 @@ PASSES = (  # (pass, the setting that switches it on (None: every conversion), w
     ("true_alpha_scales", "repairs", true_alpha_scales),
     ("exact_float_weights", "repairs", exact_float_weights),
     ("fixed_power_of_two_biases", "repairs", fixed_power_of_two_biases),
+    ("quantized_weights_in_a_type_that_holds_them", "repairs", quantized_weights_in_a_type_that_holds_them),
     ("qkeras_batchnorm", "repairs", qkeras_batchnorm),
     ("signed_ternary_inputs", "repairs", signed_ternary_inputs),
     ("signed_max_pool_inputs", "repairs", signed_max_pool_inputs),
