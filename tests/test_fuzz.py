@@ -266,11 +266,11 @@ def test_what_the_fuzzer_found_stays_fixed(case, tmp_path):
 
 @pytest.mark.slow
 def test_the_fuzz_command_prints_a_table_and_a_summary_and_exits_0_without_failures(tmp_path):
-    result = CliRunner().invoke(main, ["fuzz", "--n", "2", "--seed", "11", "--out", str(tmp_path / "fuzz")])
+    result = CliRunner().invoke(main, ["fuzz", "--n", "1", "--seed", "11", "--out", str(tmp_path / "fuzz")])  # one model: the seed set builds more
     assert result.exit_code == 0, result.output
     assert "summary: exact" in result.output and "internal error 0, reasonless 0, contradicted 0" in result.output
     report = json.loads((tmp_path / "fuzz" / "fuzz.json").read_text())
-    assert len(report["rows"]) == 2 and sum(report["summary"].values()) == 2
+    assert len(report["rows"]) == 1 and sum(report["summary"].values()) == 1
 
 
 def test_separable_and_depthwise_kernels_scaled_other_than_by_powers_of_two_are_refused_before_conversion():
