@@ -79,7 +79,7 @@ def _with_precompiled_types(script: str, hls_dir: Path) -> tuple[str, list[str]]
     notes: list[str] = []
     if "\nLDFLAGS=" not in script:
         return script, notes
-    header = header_for(hls_dir, compile_flags(script, hls_dir), notes)
+    header = header_for(hls_dir, compile_flags(script), notes)
     if header is None:
         return script, notes
     notes.append(f"codesign: ap_types from the precompiled header {header}.gch")

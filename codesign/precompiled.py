@@ -27,15 +27,15 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "codesign" / "pch"
 
 
-def compile_flags(script: str, hls_dir: Path) -> str:
-    """The CFLAGS a build_lib.sh settles on (its compiler probes run as written): the header is only valid for those."""
-    setup = script.split("\nLDFLAGS=", 1)[0]
-    return _flags_of(setup, str(hls_dir))
+def compile_flags(script: str) -> str:
+    """The CFLAGS a build_lib.sh settles on (its compiler probes, which read no file, run as written once per
+    process): the header is only valid for those."""
+    return _flags_of(script.split("\nLDFLAGS=", 1)[0])
 
 
 @functools.lru_cache(maxsize=8)
-def _flags_of(setup: str, cwd: str) -> str:
-    result = subprocess.run(["bash", "-c", setup + '\nprintf %s "$CFLAGS"'], cwd=cwd, capture_output=True, text=True, check=False)
+def _flags_of(setup: str) -> str:
+    result = subprocess.run(["bash", "-c", setup + '\nprintf %s "$CFLAGS"'], capture_output=True, text=True, check=False)
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
