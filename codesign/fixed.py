@@ -172,6 +172,12 @@ def _within(raw: np.ndarray, target: Fixed) -> bool:
     return not raw.size or (float(raw.min()) >= target.low and float(raw.max()) <= target.high)
 
 
+def holds(fixed: Fixed, values: np.ndarray) -> bool:
+    """Whether every value is exactly one of the type's: on its grid and inside its range."""
+    raw = np.asarray(values, dtype=np.float64) * 2.0**fixed.frac
+    return bool(np.array_equal(raw, np.round(raw))) and _within(raw, fixed)
+
+
 def max_abs(values: np.ndarray) -> float:
     return max(-float(values.min()), float(values.max())) if values.size else 0.0
 

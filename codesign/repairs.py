@@ -17,7 +17,7 @@ import numpy as np
 
 from codesign.config import parse_ap_fixed
 from codesign.errors import SpecError
-from codesign.fixed import XNOR_VALUES, Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, is_xnor, of_precision, to_hls4ml
+from codesign.fixed import XNOR_VALUES, Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, holds, is_xnor, of_precision, to_hls4ml
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CROPPING1D, CROPPING2D, DENSE,
     GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
@@ -184,8 +184,7 @@ def quantized_weights_in_a_type_that_holds_them(graph, _settings: dict) -> None:
             if weight.quantizer is None or stored is None or is_xnor(weight.type.precision):
                 continue
             values = np.asarray(weight.data, dtype=np.float64)
-            raw = values * 2.0**stored.frac
-            if np.array_equal(raw, np.round(raw)) and float(raw.min(initial=0)) >= stored.low and float(raw.max(initial=0)) <= stored.high:
+            if holds(stored, values):
                 continue
             fixed, exact = exact_type_of(values)
             if exact:
