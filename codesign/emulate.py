@@ -21,7 +21,7 @@ import numpy as np
 from codesign.config import digest_of
 from codesign.errors import CompileFailed, EmulationCrash, ToolchainError
 from codesign.layout import file_digest
-from codesign.precompiled import compile_flags, header_for
+from codesign.precompiled import with_precompiled_types
 from codesign.records import CompiledStamp
 from codesign.progress import Progress
 
@@ -56,7 +56,7 @@ def compile_library(hls_dir: Path, log_path: Path) -> Path:
         stale.unlink()
     script = hls_dir / "codesign_build_lib.sh"  # codesign_* files are not sources (sources_digest)
     started = time.perf_counter()
-    text, notes = _with_precompiled_types((hls_dir / "build_lib.sh").read_text().replace('CFLAGS="-O3 ', f'CFLAGS="{EMULATION_OPTIMIZATION} '), hls_dir)
+    text, notes = with_precompiled_types((hls_dir / "build_lib.sh").read_text().replace('CFLAGS="-O3 ', f'CFLAGS="{EMULATION_OPTIMIZATION} '), hls_dir)
     script.write_text(text)
     result = subprocess.run(
         ["bash", script.name], cwd=hls_dir, capture_output=True, text=True, check=False
@@ -71,19 +71,6 @@ def compile_library(hls_dir: Path, log_path: Path) -> Path:
     CompiledStamp(sources=sources_digest(hls_dir), compile_seconds=round(seconds, 2),
                   compiler_peak_memory_mib=round(peak_mib, 1)).write(hls_dir / COMPILED_STAMP)
     return libraries[0]
-
-
-def _with_precompiled_types(script: str, hls_dir: Path) -> tuple[str, list[str]]:
-    """The build script made to include the cached precompiled ap_types header (codesign/precompiled.py) where one
-    can be had for its flags, and what the log should say of it."""
-    notes: list[str] = []
-    if "\nLDFLAGS=" not in script:
-        return script, notes
-    header = header_for(hls_dir, compile_flags(script), notes)
-    if header is None:
-        return script, notes
-    notes.append(f"codesign: ap_types from the precompiled header {header}.gch")
-    return script.replace("\nLDFLAGS=", f'\nCFLAGS+=" -include {header} -Winvalid-pch"\nLDFLAGS=', 1), notes
 
 
 def compiled_library(hls_dir: Path) -> tuple[Path, CompiledStamp] | None:

@@ -18,6 +18,7 @@ HEADER = "codesign_pch.h"
 # the command line, into its function bodies, so a header holding it would carry the first project's weights folder.
 INCLUDES = ("<iostream>", "<algorithm>", "<map>", '"ap_fixed.h"', '"ap_int.h"', '"hls_stream.h"')
 TYPES_FOLDER = Path("firmware") / "ap_types"
+FLAGS_END = "\nLDFLAGS="  # build_lib.sh has settled its CFLAGS by this line
 
 
 def cache_root() -> Path:
@@ -27,16 +28,30 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "codesign" / "pch"
 
 
-def compile_flags(script: str) -> str:
-    """The CFLAGS a build_lib.sh settles on (its compiler probes, which read no file, run as written once per
-    process): the header is only valid for those."""
-    return _flags_of(script.split("\nLDFLAGS=", 1)[0])
+def with_precompiled_types(script: str, hls_dir: Path) -> tuple[str, list[str]]:
+    """A build_lib.sh made to include the cached header where one can be had for its flags, and what the compile log
+    should say of it."""
+    notes: list[str] = []
+    setup, found, rest = script.partition(FLAGS_END)
+    header = header_for(hls_dir, _flags_of(setup), notes) if found else None
+    if header is None:
+        return script, notes
+    notes.append(f"codesign: ap_types from the precompiled header {header}.gch")
+    return f'{setup}\nCFLAGS+=" -include {header} -Winvalid-pch"{found}{rest}', notes
 
 
 @functools.lru_cache(maxsize=8)
 def _flags_of(setup: str) -> str:
+    """The CFLAGS a build_lib.sh settles on (its compiler probes, which read no file, run as written once per
+    process): the header is only valid for those."""
     result = subprocess.run(["bash", "-c", setup + '\nprintf %s "$CFLAGS"'], capture_output=True, text=True, check=False)
     return result.stdout.strip() if result.returncode == 0 else ""
+
+
+@functools.lru_cache(maxsize=1)
+def _compiler_version() -> str:
+    """g++'s version, read once per process: a header built by another compiler is another key."""
+    return subprocess.run(["g++", "--version"], capture_output=True, text=True, check=False).stdout
 
 
 def header_for(hls_dir: Path, flags: str, log: list[str]) -> Path | None:
@@ -67,8 +82,7 @@ def header_for(hls_dir: Path, flags: str, log: list[str]) -> Path | None:
 def _key(types: Path, flags: str) -> str:
     """The compiler, its flags and the bytes of every ap_types file: a header is used only where all are the same."""
     digest = hashlib.sha256()
-    version = subprocess.run(["g++", "--version"], capture_output=True, text=True, check=False).stdout
-    digest.update(f"{version}\0{flags}\0{INCLUDES}\0".encode())
+    digest.update(f"{_compiler_version()}\0{flags}\0{INCLUDES}\0".encode())
     for path in sorted(p for p in types.rglob("*") if p.is_file()):
         digest.update(f"{path.relative_to(types)}\0".encode() + path.read_bytes())
     return digest.hexdigest()[:24]
