@@ -339,7 +339,7 @@ def ntorc_layer_rows(folder: Path) -> list[Row]:
     import tensorflow as tf
 
     repository, tool, part, clock_ns, precision = NTORC
-    rows = []
+    rows, built = [], {}  # built: the Keras model per shape and seed; 414 configurations have 74 shapes (their reuse factors differ)
     for row in _read_csv(folder / "ntorc" / "ntorc_layers_unique.csv"):
         n_in, n_out, reuse = int(row["n_in"]), int(row["n_out"]), int(row["reuse_factor_requested"])
         if row["layer_type"] == "Dense" and n_in > NTORC_HIDDEN_MAX:  # a network's first Dense: it reads a Flatten's stream
@@ -354,12 +354,15 @@ def ntorc_layer_rows(folder: Path) -> list[Row]:
             shape = (int(row["seq_len_inferred"]), n_in)
             layers = lambda n_out=n_out: [tf.keras.layers.LSTM(n_out, return_sequences=True, name="layer")]  # noqa: E731
 
-        def build(rng, shape=shape, layers=layers):
-            tf.keras.utils.set_random_seed(int(rng.integers(1 << 30)))
-            inputs = outputs = tf.keras.Input(shape, name="features")
-            for layer in layers():
-                outputs = layer(outputs)
-            return tf.keras.Model(inputs, outputs)
+        def build(rng, shape=shape, layers=layers, key=(row["layer_type"], n_in, n_out, row["seq_len_inferred"])):
+            seed = int(rng.integers(1 << 30))
+            if (key, seed) not in built:
+                tf.keras.utils.set_random_seed(seed)
+                inputs = outputs = tf.keras.Input(shape, name="features")
+                for layer in layers():
+                    outputs = layer(outputs)
+                built[key, seed] = tf.keras.Model(inputs, outputs)
+            return built[key, seed]
 
         published = {"latency_cycles": int(float(row["latency_max"])), "dsp": round(float(row["dsp"])), "lut": round(float(row["lut"])),
                      "ff": round(float(row["ff"])), "bram_18k": round(float(row["bram_18k"])), "ii": 0}

@@ -88,6 +88,7 @@ class Sample:
     fitted: bool = True  # False: estimated and shown, but not fitted (a design hls4ml 1.3 does not build)
     instances: list[dict] = field(default_factory=list)  # its report's per-layer rows (vendor.parse_csynth), if any
     declared_widths: bool = True  # False: its types are upper bounds of narrower values (HGQ's per-value quantizers)
+    cycles_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # _LatencyLoss: its cycles per timings read, kept across fits
 
     @property
     def origin(self) -> str:
@@ -148,36 +149,40 @@ class _Reads(dict):
 
 class _LatencyLoss:
     """Weighted mean |log| cycle ratio, capped (a robust loss), of the designs and (at LATENCY_LAYER_WEIGHT each) the
-    layer rows, plus what the tools' own terms (LATENCY_TIES) and departures from the priors cost. Each row's term is
-    kept for the values of the timings it reads, so a coordinate step that moves a timing only recomputes the rows
-    that read it, and the rows that do not read it are summed once per coordinate (the fit evaluates the loss about
-    1,900 times)."""
+    layer rows, plus what the tools' own terms (LATENCY_TIES) and departures from the priors cost. Each row's cycles
+    are kept for the values of the timings it reads (a design keeps them across fits: the leave-one-out fits visit
+    mostly the same timings), so a coordinate step that moves a timing only looks up the rows that read it, and the
+    rows that do not read it are summed once per coordinate (the fit evaluates the loss about 1,900 times)."""
 
     def __init__(self, samples: list[Sample], layers: list[LayerRow] = ()):
-        designs = [(sample.id, lambda latency, sample=sample: _cycles(sample, latency)[0], sample.published["latency_cycles"], 1.0) for sample in samples]
-        per_layer = [(f"{id}/{features['name']}", lambda latency, features=features, timing=timing: layer_cycles(features, latency, timing)[0], vendor, LATENCY_LAYER_WEIGHT)
+        designs = [(sample.id, lambda latency, sample=sample: _cycles(sample, latency)[0], sample.published["latency_cycles"], 1.0, sample.cycles_memo)
+                   for sample in samples]
+        per_layer = [(f"{id}/{features['name']}", lambda latency, features=features, timing=timing: layer_cycles(features, latency, timing)[0], vendor, LATENCY_LAYER_WEIGHT, {})
                      for id, features, vendor, timing in _latency_layers(samples, layers)] if LATENCY_LAYER_WEIGHT else []
         self.rows = designs + per_layer
-        self.total_weight = sum(weight for *_, weight in self.rows)
-        self.reads, self.terms, self.readers = {}, {}, {}
+        self.total_weight = sum(weight for _, _, _, weight, _ in self.rows)
+        self.reads, self.readers = {}, {}
         self.others: tuple = (None, 0.0)  # (the moved timing and every other timing's value, the rows not reading it summed)
 
-    def _term(self, id: str, cycles_of, vendor: int, latency: dict) -> float:
-        reads = self.reads.get(id)
-        key = (id, tuple(latency[name] for name in reads)) if reads is not None else None
-        if key not in self.terms:
+    def _term(self, id: str, cycles_of, vendor: int, latency: dict, memo: dict) -> float:
+        """The row's loss term; its cycles come from `memo` (keyed by the values of the timings it reads, with those
+        timings' names under None), which a design keeps across the fits of one evaluation."""
+        reads = memo.get(None)
+        key = tuple(latency[name] for name in reads) if reads is not None else None
+        if key not in memo:
             recorder = _Reads(latency)
             cycles = cycles_of(recorder)
             if reads is not None and not recorder.read <= set(reads):  # a branch on a timing's value: the key would lie
                 raise RuntimeError(f"{id}: its cycles read {sorted(recorder.read - set(reads))} only for some timings")
             if reads is None:  # kept once known: a later, smaller set of reads would shorten every key after it
-                reads = self.reads[id] = tuple(sorted(recorder.read))
-                key = (id, tuple(latency[name] for name in reads))
-            self.terms[key] = min(LATENCY_LOSS_CAP, abs(math.log((cycles + 1) / (vendor + 1))))
-        return self.terms[key]
+                reads = memo[None] = tuple(sorted(recorder.read))
+                key = tuple(latency[name] for name in reads)
+            memo[key] = cycles
+        self.reads.setdefault(id, reads)
+        return min(LATENCY_LOSS_CAP, abs(math.log((memo[key] + 1) / (vendor + 1))))
 
     def _sum(self, rows: list, latency: dict) -> float:
-        return sum(weight * self._term(id, cycles_of, vendor, latency) for id, cycles_of, vendor, weight in rows)
+        return sum(weight * self._term(id, cycles_of, vendor, latency, memo) for id, cycles_of, vendor, weight, memo in rows)
 
     def __call__(self, latency: dict, moved: str | None = None) -> float:
         """The loss at these timings; `moved`: the timing the caller varies (once every row's reads are known, the rows
