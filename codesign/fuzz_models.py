@@ -4,6 +4,8 @@ included): the fuzzer's generator and what its shrinker edits (docs/fuzzing.md).
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import re
 
 import numpy as np
@@ -376,9 +378,26 @@ def _without_bias(rng, layer: dict) -> dict:
 
 
 def output_shape(recipe: dict) -> list[int]:
-    """The shape (without batch) the recipe's body ends on; ValueError when a layer does not fit its input."""
-    model = build_model(recipe, with_head=False)
-    return [int(dim) for dim in model.output_shape[1:]]
+    """The shape (without batch) the recipe's body ends on; ValueError when a layer does not fit its input. Each
+    layer's output shape follows from its input's alone (_keras_layer reads nothing else, and a nested run is its
+    layers in turn), so the body's is folded layer by layer, each (layer, input shape) built in Keras once per process:
+    the generator asks after every layer it draws, which rebuilt the whole model each time."""
+    shape = tuple(int(dim) for dim in recipe["input"])
+    for layer in recipe["layers"]:
+        shape = _layer_output_shape(json.dumps({key: value for key, value in layer.items() if key != "nested"}, sort_keys=True), shape)
+    return list(shape)
+
+
+@functools.lru_cache(maxsize=8192)
+def _layer_output_shape(layer: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The output shape of one recipe layer (JSON) on an input of `shape` (without batch)."""
+    import tensorflow as tf
+    from tensorflow import keras
+
+    def output():
+        return _keras_layer(json.loads(layer), "layer", keras.Input(shape=shape)).shape[1:]
+
+    return tuple(int(dim) for dim in tf.autograph.experimental.do_not_convert(output)())
 
 
 def build_model(recipe: dict, with_head: bool = True):

@@ -35,7 +35,7 @@ def test_a_seed_and_an_index_always_give_the_same_model_and_data():
 
 
 def test_the_generator_covers_the_space_it_claims():
-    recipes = [random_recipe(seed, index) for seed in range(3) for index in range(14)]  # 42: every kind appears from 12 a seed on (each recipe builds its layers in Keras)
+    recipes = [random_recipe(seed, index) for seed in range(3) for index in range(14)]  # 42: every kind appears from 12 a seed on
     kinds = {layer["kind"] for recipe in recipes for layer in recipe["layers"]}
     assert {"conv", "separable", "depthwise", "pool", "global_pool", "zero_pad", "qbn", "float_bn", "activation", "relu", "residual",
             "concat", "dense", "dropout", "leaky_relu", "crop", "merge", "linear", "prelu", "step_block", "reshape", "permute", "training_only"} <= kinds
