@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 HEADER = "codesign_pch.h"
@@ -19,6 +20,7 @@ HEADER = "codesign_pch.h"
 INCLUDES = ("<iostream>", "<algorithm>", "<map>", '"ap_fixed.h"', '"ap_int.h"', '"hls_stream.h"')
 TYPES_FOLDER = Path("firmware") / "ap_types"
 FLAGS_END = "\nLDFLAGS="  # build_lib.sh has settled its CFLAGS by this line
+UNUSED_DAYS = 30  # a header no compile used for this long (another g++, hls4ml or flags since) is removed when one is built
 
 
 def cache_root() -> Path:
@@ -66,6 +68,7 @@ def header_for(hls_dir: Path, flags: str, log: list[str]) -> Path | None:
         log.append(f"codesign: no precompiled header (its path {header} holds a space); the types are parsed in each compile")
         return None
     if (folder / f"{HEADER}.gch").is_file():
+        _mark_used(folder)
         return header
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +76,7 @@ def header_for(hls_dir: Path, flags: str, log: list[str]) -> Path | None:
             fcntl.flock(lock, fcntl.LOCK_EX)  # another process (a test worker) may be building the same one
             if not (folder / f"{HEADER}.gch").is_file():
                 _build(types, flags, folder)
+                _remove_unused(folder.parent, keep=folder)
         return header
     except (OSError, subprocess.CalledProcessError) as error:
         log.append(f"codesign: no precompiled header ({error}); the types are parsed in each compile")
@@ -99,3 +103,20 @@ def _build(types: Path, flags: str, folder: Path) -> None:
         scratch.rename(folder)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _mark_used(folder: Path) -> None:
+    """Date the header's folder to this use (what _remove_unused reads); a read-only cache is used as it is."""
+    try:
+        os.utime(folder)
+    except OSError:
+        pass
+
+
+def _remove_unused(root: Path, keep: Path) -> None:
+    """Remove the headers (about 100 MB each) that no compile used for UNUSED_DAYS, and their locks."""
+    oldest = time.time() - UNUSED_DAYS * 86400
+    for folder in root.iterdir():
+        if folder.is_dir() and folder != keep and not folder.name.startswith(".") and folder.stat().st_mtime < oldest:
+            shutil.rmtree(folder, ignore_errors=True)
+            (root / f"{folder.name}.lock").unlink(missing_ok=True)

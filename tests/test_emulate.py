@@ -97,3 +97,30 @@ def test_projects_whose_types_differ_get_headers_of_their_own(tmp_path, monkeypa
         headers.append(header_for(tmp_path / name, "-O1 -fPIC", []))
     assert headers[0] != headers[1] and headers[0] == headers[2]
     assert all(Path(f"{header}.gch").is_file() for header in headers)
+
+
+def test_a_header_unused_for_a_month_is_removed_when_another_is_built(tmp_path, monkeypatch):
+    """Each g++, hls4ml or flags change builds a header of about 100 MB: those no compile used for UNUSED_DAYS go, the
+    ones used since stay (each use dates its folder)."""
+    import os
+    import time
+
+    from codesign.precompiled import TYPES_FOLDER, UNUSED_DAYS, header_for
+
+    monkeypatch.setenv("CODESIGN_CACHE", str(tmp_path / "cache"))
+
+    def project(name: str, body: str) -> Path:
+        types = tmp_path / name / TYPES_FOLDER
+        types.mkdir(parents=True)
+        for header in ("ap_fixed.h", "ap_int.h", "hls_stream.h"):
+            (types / header).write_text(f"#pragma once\n{body if header == 'ap_int.h' else ''}\n")
+        return tmp_path / name
+
+    stale, used = (header_for(project(name, f"int {name};"), "-O1 -fPIC", []).parent for name in ("stale", "used"))
+    month_ago = time.time() - (UNUSED_DAYS + 1) * 86400
+    for folder in (stale, used):
+        os.utime(folder, (month_ago, month_ago))
+    assert header_for(tmp_path / "used", "-O1 -fPIC", []).parent == used  # used today: dated again
+    fresh = header_for(project("fresh", "int fresh;"), "-O1 -fPIC", []).parent
+    assert not stale.exists() and not (stale.parent / f"{stale.name}.lock").exists()
+    assert used.is_dir() and fresh.is_dir()
