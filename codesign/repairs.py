@@ -157,17 +157,13 @@ def exact_float_weights(graph, _settings: dict) -> None:
     ending in a float Dense: 100 of 100 samples off, with no reason given). Each float32 weight is a binary fraction:
     stored in the narrowest type holding them all (up to FLOAT_WEIGHT_WIDTH bits, else left as hls4ml typed them,
     and typesearch.why_not_exact names them), the products are Keras's, exactly."""
-    for layer in graph.get_layers():
-        kind = kind_of(layer)
-        if kind is None or kind.role != "weighted":
+    for layer, key, weight in _weights_of_weighted_layers(graph):
+        if weight.quantizer is not None or of_precision(weight.type.precision) is None:
             continue
-        for key, weight in list(layer.weights.items()):
-            if weight.quantizer is not None or of_precision(weight.type.precision) is None:
-                continue
-            values = np.asarray(weight.data, dtype=np.float64)
-            fixed, exact = exact_type_of(values, max_width=FLOAT_WEIGHT_WIDTH)
-            if exact and fixed != of_precision(weight.type.precision):
-                _replace_weights(layer, key, values, fixed)
+        values = np.asarray(weight.data, dtype=np.float64)
+        fixed, exact = exact_type_of(values, max_width=FLOAT_WEIGHT_WIDTH)
+        if exact and fixed != of_precision(weight.type.precision):
+            _replace_weights(layer, key, values, fixed)
 
 
 def quantized_weights_in_a_type_that_holds_them(graph, _settings: dict) -> None:
@@ -175,20 +171,16 @@ def quantized_weights_in_a_type_that_holds_them(graph, _settings: dict) -> None:
     values -4, -2, 0, 2) as an ap_int of that width, which wraps them (2 became -2 in int<2>: fuzz seed 1472 model 9,
     100 of 100 samples off by 4). Quantized values its type cannot hold are stored in the narrowest type that holds
     them: the values QKeras multiplies and adds."""
-    for layer in graph.get_layers():
-        kind = kind_of(layer)
-        if kind is None or kind.role != "weighted":
+    for layer, key, weight in _weights_of_weighted_layers(graph):
+        stored = of_precision(weight.type.precision)
+        if weight.quantizer is None or stored is None or is_xnor(weight.type.precision):
             continue
-        for key, weight in list(layer.weights.items()):
-            stored = of_precision(weight.type.precision)
-            if weight.quantizer is None or stored is None or is_xnor(weight.type.precision):
-                continue
-            values = np.asarray(weight.data, dtype=np.float64)
-            if holds(stored, values):
-                continue
-            fixed, exact = exact_type_of(values)
-            if exact:
-                _replace_weights(layer, key, values, fixed)
+        values = np.asarray(weight.data, dtype=np.float64)
+        if holds(stored, values):
+            continue
+        fixed, exact = exact_type_of(values)
+        if exact:
+            _replace_weights(layer, key, values, fixed)
 
 
 def fixed_power_of_two_biases(graph, _settings: dict) -> None:
@@ -198,13 +190,21 @@ def fixed_power_of_two_biases(graph, _settings: dict) -> None:
     same."""
     from hls4ml.model.types import ExponentPrecisionType
 
-    for layer in graph.get_layers():
-        bias = layer.weights.get("bias") if kind_of(layer) is not None and kind_of(layer).role == "weighted" else None
-        if bias is not None and isinstance(bias.type.precision, ExponentPrecisionType):
+    for layer, key, bias in _weights_of_weighted_layers(graph):
+        if key == "bias" and isinstance(bias.type.precision, ExponentPrecisionType):
             values = np.asarray(bias.data, dtype=np.float64)
             fixed, exact = exact_type_of(values)
             if exact:
                 _replace_weights(layer, "bias", values, fixed)
+
+
+def _weights_of_weighted_layers(graph):
+    """(layer, name, weight) of every weight of every layer that multiplies by weights (a kernel, a bias, a scale)."""
+    for layer in graph.get_layers():
+        kind = kind_of(layer)
+        if kind is not None and kind.role == "weighted":
+            for key, weight in list(layer.weights.items()):
+                yield layer, key, weight
 
 
 def _cast_after_the_scale(alpha) -> None:
