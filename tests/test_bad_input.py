@@ -103,6 +103,27 @@ def test_unsupported_layer_in_a_user_model_is_named(tmp_path):
         build_run(spec, tmp_path / "run", lambda _: None)
 
 
+def test_a_model_tensorflow_cannot_run_is_refused_with_the_layer_and_tensorflows_reason(tmp_path):
+    """TensorFlow's CPU kernel runs no depthwise convolution with unequal strides (fuzz seed 1477 model 3): the one
+    line names the layer and TensorFlow's own reason, not its function-node path."""
+    import qkeras
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((6, 9, 2))
+    hidden = qkeras.QSeparableConv2D(2, 3, strides=(2, 1), depthwise_quantizer="quantized_bits(6,1,alpha=1)",
+                                     pointwise_quantizer="quantized_bits(6,1,alpha=1)", bias_quantizer="quantized_bits(6,1,alpha=1)", name="sep")(inputs)
+    outputs = qkeras.QDense(3, kernel_quantizer="quantized_bits(6,1,alpha=1)", name="fc")(tf.keras.layers.Flatten(name="flat")(hidden))
+    tf.keras.Model(inputs, outputs).save(tmp_path / "m.h5")
+    spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path, (6, 9, 2)))}})
+    with pytest.raises(ModelError) as raised:
+        build_run(spec, tmp_path / "run", lambda _: None)
+    said = str(raised.value)
+    assert said.endswith("TensorFlow cannot run this model on one sample of the data, so there is nothing to compare the firmware with: "
+                         "layer 'sep' (QSeparableConv2D): Current implementation only supports equal length strides in the row and "
+                         "column dimensions."), said
+    assert "\n" not in said
+
+
 def test_an_unsupported_qkeras_layer_is_named_with_what_hls4ml_converts_instead():
     """The alternative named for each of two refused layers converts (no refusal left)."""
     import qkeras
