@@ -425,6 +425,10 @@ class _Analysis:
             return source
         a = planar_attributes(layer)  # a Conv1D: a row of height one
         channels = a["n_chan"]
+        if any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")) and self._reads_xnor(layer):
+            _fail(finding, "padding", "hls4ml pads a binary activation's xnor bits with 0, which this convolution's binary product reads as "
+                                      "-1, where Keras pads with 0 (fuzz seed 1479 model 4): pad with padding='valid', or feed it a "
+                                      "quantizer other than binary")
         low, high = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, channels) for raw in (source.low, source.high))
         if kind in (DEPTHWISE_CONV1D, DEPTHWISE_CONV2D):
             return self._depthwise(layer, finding, low[0], high[0], source.frac, a)

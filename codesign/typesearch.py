@@ -299,6 +299,9 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
         return (f"its {too_wide} float32 values that no fixed-point type of up to {FLOAT_WEIGHT_WIDTH} bits holds exactly (they "
                 "span too many powers of two), so the firmware rounds them: quantize them (a QKeras layer's kernel_quantizer, "
                 "bias_quantizer), or round the weights")
+    if _pads_a_binary_activation(layer):
+        return ("hls4ml pads the binary activation this convolution reads as xnor bits, 0 for -1, so its padding is -1 where Keras "
+                "pads with 0: use padding='valid', or a quantizer before it whose 0 the padding keeps (ternary, quantized_bits)")
     kernel = getattr(layer, "kernel_quantizer_internal", None)
     if type(kernel).__name__ == "quantized_po2":
         return (
@@ -322,3 +325,17 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
             "rounding: quantize it (QKeras layers and quantizers; fold a batch normalization into the layer before it)"
         )
     return None
+
+
+def _pads_a_binary_activation(layer) -> bool:
+    """A convolution whose padding='same' pads its input (its windows reach past it) and that reads a binary
+    activation's values (fuzz seed 1479 model 4: hls4ml's padding of the xnor bits is -1)."""
+    config = layer.get_config()
+    if config.get("padding") != "same" or "kernel_size" not in config:
+        return False
+    producer = producer_past_identities(layer)
+    if producer is None or type(activation_quantizer(producer)).__name__ != "binary":
+        return False
+    sizes = layer.input_shape[1:-1]
+    return any(max((-(-size // stride) - 1) * stride + kernel - size, 0) > 0
+               for size, kernel, stride in zip(sizes, config["kernel_size"], config["strides"]))
