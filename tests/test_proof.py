@@ -375,3 +375,18 @@ def test_binary_and_ternary_activations_are_proven_by_their_steps_and_hls4mls_th
     weights.write_text(", ".join(str(value) for value in ours - step))  # hls4ml's floor, where -bias / scale is off the grid
     finding = step_finding("binary_network")
     assert (finding.holds, finding.condition) == (False, "rounding") and finding.witness in set(ours - step), finding.why
+
+
+@pytest.mark.slow
+def test_a_padded_convolution_of_xnor_bits_fails_the_proof_and_is_named_where_no_repair_makes_them_numbers(tmp_path, monkeypatch):
+    """hls4ml pads a binary activation's xnor bits with 0, which the convolution's binary product reads as -1 where Keras
+    pads with 0 (fuzz seed 1479 model 4: the proof said proven, 72 of 100 samples off). With the repair that writes them
+    as numbers held back, the proof fails that convolution (padding) and the reason names it; with it, the case is exact
+    and proven (tests/fuzz_cases/a_padded_convolution_of_a_binary_activation.json)."""
+    from codesign import repairs
+    from codesign.fuzz import load_case, run_case
+
+    monkeypatch.setattr(repairs, "_pads", lambda layer: False)
+    outcome = run_case(load_case(Path(__file__).parent / "fuzz_cases" / "a_padded_convolution_of_a_binary_activation.json"), tmp_path / "case")
+    assert outcome.kind == "reasoned", outcome.detail
+    assert "hls4ml pads the binary activation this convolution reads as xnor bits" in outcome.detail
