@@ -425,7 +425,7 @@ class _Analysis:
             return source
         a = planar_attributes(layer)  # a Conv1D: a row of height one
         channels = a["n_chan"]
-        if any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")) and self._reads_xnor(layer):
+        if _padded(a) and self._reads_xnor(layer):
             _fail(finding, "padding", "hls4ml pads a binary activation's xnor bits with 0, which this convolution's binary product reads as "
                                       "-1, where Keras pads with 0 (fuzz seed 1479 model 4): pad with padding='valid', or feed it a "
                                       "quantizer other than binary")
@@ -988,7 +988,7 @@ class _Analysis:
     def _pooling(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         a = planar_attributes(layer)
         a.update(filt_height=a["pool_height"], filt_width=a["pool_width"])
-        padded = any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+        padded = _padded(a)
         if a.get("pool_op") != "Max":  # windows as the last axis: (out_h, out_w, channels, window)
             if padded and self.emulator.graph["io_type"] == "io_stream":
                 _fail(finding, "not analysed", "streamed average pooling over padded windows (rescaled in its input type): not analysed")
@@ -1237,3 +1237,8 @@ def _saturating(fixed: Fixed) -> Fixed:
     saturation keeps its range (fixed<9,2,SAT_SYM> stops at -1.9921875, not -2: seed 1344 model 11's next cast was
     checked on a -2 its input never holds)."""
     return Fixed(fixed.width, fixed.integer, fixed.signed, fixed.rounding, "SAT_SYM" if fixed.saturation == "SAT_SYM" else "SAT")
+
+
+def _padded(attributes: dict) -> bool:
+    """Whether a convolution's or pooling's windows reach past its input (hls4ml's pad_* attributes)."""
+    return any(attributes.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))

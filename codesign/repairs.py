@@ -229,7 +229,7 @@ def signed_max_pool_inputs(graph, _settings: dict) -> None:
     (a convolution into which hls4ml merged an unsigned quantizer: fuzz seed 1472 model 1, its ufixed<7,3> padded with
     4.0, 50 of 100 samples off), a relu into the signed type is inserted before the pooling (`_signed_relu_before`)."""
     for layer in list(graph.get_layers()):
-        padded = any(layer.get_attr(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+        padded = _pads(layer)
         if kind_of(layer) in (POOLING1D, POOLING2D) and layer.get_attr("pool_op") == "Max" and padded:
             if not _signed_one_wider(layer.get_input_node(layer.inputs[0]), (ACTIVATION,)):
                 _signed_relu_before(graph, layer)
@@ -507,7 +507,7 @@ def _xnor_read_as_numbers(graph, layer) -> bool:
 
 
 def _pads(layer) -> bool:
-    """A convolution whose windows reach past its input (hls4ml's pad_* attributes)."""
+    """A convolution or pooling whose windows reach past its input (hls4ml's pad_* attributes)."""
     return any(layer.get_attr(side, 0) for side in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
 
 
