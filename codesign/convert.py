@@ -21,7 +21,7 @@ from codesign.dense_pointwise import with_pointwise_dense
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign.kernel_scales import with_folded_kernel_scales
 from codesign import repairs
-from codesign.layers import (BATCHNORM_QUANTIZED_TANH, DEPTHWISE_CONV2D, INPUT, LSTM, POOLING2D, TERNARY_TANH, is_batch_normalization, kind_of, producer_past_identities,
+from codesign.layers import (BATCHNORM_QUANTIZED_TANH, DEPTHWISE_CONV2D, INPUT, LSTM, POOLING2D, TERNARY_TANH, is_batch_normalization, is_dot, kind_of, producer_past_identities,
                              resource_convolutions_past_their_limit, split_activation, stream_pooling_asserted, takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
@@ -362,11 +362,15 @@ def check_stream_kernels(graph) -> None:
     convolution (a separable one's first half included) with a 1x1 kernel and a stride, whose stream the next layer
     reads with data left over (found by codesign fuzz: every sample differs); a 2D pooling whose window is not its
     stride or that pads, and a 1D one that pads (every backend's pooling2d_cl and pooling1d_cl assert against them: the
-    emulation aborted after the build; layers.stream_pooling_asserted)."""
+    emulation aborted after the build; layers.stream_pooling_asserted); a Dot, which hls4ml converts in io_stream but
+    whose call passes streams to the io_parallel template, the only one it has (its firmware does not compile)."""
     if graph.config.get_config_value("IOType") != "io_stream":
         return
     for layer in graph.get_layers():
         _check_stream_pooling(layer)
+        if is_dot(layer):
+            raise SpecError(f"layer '{layer.name}' (Dot): hls4ml 1.3 has no io_stream dot product (its firmware passes streams to "
+                            "the io_parallel template and does not compile): use io_parallel")
         if kind_of(layer) is not DEPTHWISE_CONV2D:
             continue
         kernel = (layer.get_attr("filt_height", 1), layer.get_attr("filt_width", 1))

@@ -176,6 +176,12 @@ def stream_pooling_asserted(layer) -> str | None:
     return f"padding {pads}" if any(pads) else None
 
 
+def is_dot(layer) -> bool:
+    """Whether an hls4ml layer is a Dot (the backend's VitisDot or VivadoDot): hls4ml 1.3 has only an io_parallel
+    template for it, and in io_stream its call passes streams to that template, which does not compile."""
+    return any(cls.__name__ == "Dot" for cls in type(layer).__mro__)
+
+
 def resource_convolutions_past_their_limit(graph) -> list[tuple]:
     """(layer, reuse factor, limit) of each Resource-strategy layer of an hls4ml graph past resource_reuse_limit: what
     its firmware computes is wrong."""

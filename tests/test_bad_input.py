@@ -602,3 +602,29 @@ def test_a_conversion_hls4ml_fails_in_one_of_its_passes_names_the_pass_and_the_l
     with pytest.raises(ModelError, match=re.escape("cannot: its pass 'fuse_batch_normalization' failed on layer 't_scale' (ApplyAlpha): "
                                                    "operands could not be broadcast together")):
         hls4ml_graph(model, config, "cannot", backend="Vitis")
+
+
+def test_a_streamed_dot_is_refused_by_name_before_the_compiler_and_an_estimate_says_why(tmp_path):
+    """hls4ml 1.3 converts a Dot in io_stream but has only its io_parallel template, so the firmware does not compile:
+    the conversion names the layer in one line (before, every type candidate's failure was listed), and an estimate of
+    the same model notes it."""
+    import qkeras
+    import tensorflow as tf
+
+    from codesign.estimate.run import estimate_model
+
+    bits = "quantized_bits(8,2,alpha=1)"
+    inputs = tf.keras.Input((6,))
+    quantized = qkeras.QActivation("quantized_bits(8,3,alpha=1)", name="q")(inputs)
+    left = qkeras.QDense(3, kernel_quantizer=bits, bias_quantizer=bits, name="a")(quantized)
+    right = qkeras.QDense(3, kernel_quantizer=bits, bias_quantizer=bits, name="b")(quantized)
+    dotted = tf.keras.layers.Dot(axes=1, name="dot")([left, right])
+    model = tf.keras.Model(inputs, tf.keras.layers.Concatenate(name="cat")([dotted, left]))
+    model.save(tmp_path / "m.h5")
+    spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path, (6,)))},
+                           "hls": {"io_type": "io_stream"}})
+    said = "layer 'dot' (Dot): hls4ml 1.3 has no io_stream dot product (its firmware passes streams to the io_parallel template and does not compile): use io_parallel"
+    with pytest.raises(SpecError, match=re.escape(said) + "$"):
+        build_run(spec, tmp_path / "run", lambda _: None, to_step="compile")
+    notes = estimate_model(model, spec.hls, None, tmp_path / "estimate.log")["notes"]
+    assert any(note.startswith("layer 'dot' (Dot, io_stream): hls4ml 1.3 has no io_stream dot product") for note in notes), notes
