@@ -83,8 +83,8 @@ def unconvertible(keras_model) -> str | None:
     converter for, a separable convolution whose kernel carries a scale ('NoneType' + 'str'), a QActivation of a function
     it does not convert, a QLSTM's state quantizer, a batch normalization over another axis than the last, a layer
     normalization of other than (steps, features) inputs, a merge of more than two tensors, a Keras activation its C++
-    library lacks, a depthwise convolution of depth multiplier > 1, a batch normalization between two binary steps.
-    hls4ml's own errors name no layer."""
+    library lacks, a depthwise convolution of depth multiplier > 1, a batch normalization between two binary steps, a
+    channels_first layer. hls4ml's own errors name no layer."""
     refused = unsupported_layers(keras_model)
     if refused:
         shown = ", ".join(f"'{name}' ({kind})" for name, kind in refused)
@@ -93,7 +93,7 @@ def unconvertible(keras_model) -> str | None:
     return (scaled_separable_kernels(keras_model, kinds=("Separable",)) or _unconverted_activation(keras_model) or _typed_lstm_state(keras_model)
             or _hard_recurrent_activation(keras_model) or _normalized_axis(keras_model) or _layer_normalized_shape(keras_model)
             or _merge_of_many(keras_model) or _activation_without_cpp(keras_model) or _depth_multiplied(keras_model)
-            or _normalized_binary_steps(keras_model))
+            or _normalized_binary_steps(keras_model) or _channels_first(keras_model))
 
 
 def _normalized_binary_steps(keras_model) -> str | None:
@@ -110,6 +110,17 @@ def _normalized_binary_steps(keras_model) -> str | None:
                     f"merges with '{before.name}' into a compare, and the {type(activation_quantizer(layer)).__name__} activation '{layer.name}'): hls4ml 1.3 cannot "
                     "convert it (its merge_batch_norm_quantized_tanh pass fails on the binary compare's xnor output): use a ternary "
                     f"activation for '{step.name}', or put a Dense or a convolution between them")
+    return None
+
+
+def _channels_first(keras_model) -> str | None:
+    """A layer of data_format='channels_first': hls4ml 1.3 converts Keras layers as channels_last (in io_parallel its
+    im2col pass fails on the convolution, in io_stream the firmware does not compile; a Flatten's permutation would be
+    lost)."""
+    for layer in keras_model.layers:
+        if layer.get_config().get("data_format") == "channels_first":
+            return (f"layer '{layer.name}' ({type(layer).__name__} with data_format='channels_first'): hls4ml 1.3 converts Keras layers "
+                    "with the channels last only: use data_format='channels_last' (the model's input transposed, or a Permute before the layer)")
     return None
 
 

@@ -118,7 +118,8 @@ def search_types(
     if kept is None:
         kept = _best(tried)
         if kept is None:
-            own = [entry["detail"] for entry in tried if entry["key"] != "hls4ml-bit-exact" and entry["outcome"] != "not tried"]
+            own = [entry["detail"].replace(f" ({entry['candidate']})", "") for entry in tried  # hls4ml's error, without which candidate met it
+                   if entry["key"] != "hls4ml-bit-exact" and entry["outcome"] != "not tried"]
             if len(own) > 1 and len(set(own)) == 1:  # one reason, each of codesign's candidates': said once
                 raise ModelError(f"no way of converting this model compiled (each of codesign's type candidates: {own[0]})")
             reasons = "; ".join(f"{entry['candidate']}: {entry['detail']}" for entry in tried)

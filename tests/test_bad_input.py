@@ -175,6 +175,9 @@ def _unconvertible(kind: str):
     if kind == "normalized_axis":
         inputs = tf.keras.Input((4, 3))
         return tf.keras.Model(inputs, tf.keras.layers.BatchNormalization(axis=1, name="bn")(qkeras.QDense(5, kernel_quantizer=bits)(inputs)))
+    if kind == "channels_first":  # hls4ml's im2col pass fails on it in io_parallel; in io_stream g++ fails
+        inputs = tf.keras.Input((2, 6, 6))
+        return tf.keras.Model(inputs, tf.keras.layers.Flatten()(qkeras.QConv2D(2, 3, data_format="channels_first", kernel_quantizer=bits, name="conv")(inputs)))
     inputs = tf.keras.Input((4, 3))
     if kind == "qlstm_hard":  # QLSTM's default activation, quantized_tanh: hls4ml's recurrent converter asserts
         return tf.keras.Model(inputs, qkeras.QLSTM(4, kernel_quantizer=bits, recurrent_quantizer=bits, bias_quantizer=bits, name="rnn")(inputs))
@@ -194,6 +197,7 @@ def _unconvertible(kind: str):
     ("swish", "layer 'fc' (QDense with activation='swish'): hls4ml 1.3 writes nnet::swish, which its C++ library does not have"),
     ("layer_normalized_vector", "layer 'ln' (LayerNormalization over axis 1 of inputs of shape (5,)): hls4ml 1.3 normalizes the features"),
     ("depth_multiplier", "layer 'dw' (QDepthwiseConv2D with depth_multiplier=2): hls4ml 1.3's depthwise templates take a depth multiplier of 1"),
+    ("channels_first", "layer 'conv' (QConv2D with data_format='channels_first'): hls4ml 1.3 converts Keras layers with the channels last only"),
 ])
 def test_what_hls4ml_cannot_convert_is_named_by_the_estimate_of_a_model_file(kind, named, tmp_path):
     """Each layer hls4ml cannot convert (or converts into C++ that does not compile) is named in one line, exit 2,
@@ -628,3 +632,23 @@ def test_a_streamed_dot_is_refused_by_name_before_the_compiler_and_an_estimate_s
         build_run(spec, tmp_path / "run", lambda _: None, to_step="compile")
     notes = estimate_model(model, spec.hls, None, tmp_path / "estimate.log")["notes"]
     assert any(note.startswith("layer 'dot' (Dot, io_stream): hls4ml 1.3 has no io_stream dot product") for note in notes), notes
+
+
+def test_a_conversion_every_type_candidate_fails_alike_says_hls4mls_reason_once(tmp_path):
+    """hls4ml 1.3 refuses a Bidirectional layer in io_stream on each of codesign's type candidates with the same error,
+    which named the candidate it met: the one line says that error once, not once per candidate."""
+    import qkeras
+    import tensorflow as tf
+
+    inputs = tf.keras.Input((4, 3))
+    quantized = qkeras.QActivation("quantized_bits(8,3,alpha=1)", name="q")(inputs)
+    recurrent = tf.keras.layers.Bidirectional(tf.keras.layers.LSTM(2), name="bi")(quantized)
+    tf.keras.Model(inputs, tf.keras.layers.Dense(2, name="out")(recurrent)).save(tmp_path / "m.h5")
+    spec = spec_from_dict({"name": "u", "model": {"file": str(tmp_path / "m.h5")}, "dataset": {"name": "npz", "path": str(_npz(tmp_path, (4, 3)))},
+                           "hls": {"io_type": "io_stream"}})
+    with pytest.raises(ModelError) as raised:
+        build_run(spec, tmp_path / "run", lambda _: None, to_step="compile")
+    said = str(raised.value)
+    assert said.startswith("no way of converting this model compiled (each of codesign's type candidates: hls4ml cannot convert this model: its pass "
+                           "'vitis:validate_bidirectional_io_type' failed on layer 'bi' (Bidirectional)"), said
+    assert said.count("validate_bidirectional_io_type") == 1 and "\n" not in said, said
