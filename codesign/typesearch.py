@@ -240,6 +240,20 @@ def _float_weights_too_wide(layer) -> str | None:
     return None if not wide else f"{' and '.join(wide)} {'hold' if len(wide) > 1 else 'holds'}"
 
 
+def _power_of_two_kernel_too_spread(layer) -> str | None:
+    """'2^a to 2^b' where a layer's quantized_po2 kernel holds weights no fixed-point type of up to 32 bits holds (the
+    others repairs.power_of_two_kernels_whose_shifts_lose_bits stores as numbers, multiplied exactly); else None."""
+    quantizer = getattr(layer, "kernel_quantizer_internal", None)
+    if type(quantizer).__name__ != "quantized_po2":
+        return None
+    kernel, _ = unquantized_weights(layer)
+    values = np.abs(np.asarray(quantizer(np.asarray(kernel, dtype=np.float32)), dtype=np.float64))
+    values = values[values != 0]
+    if not values.size or exact_type_of(values)[1]:
+        return None
+    return f"2^{int(np.log2(values.min()))} to 2^{int(np.log2(values.max()))}"
+
+
 def _table_function(layer) -> str | None:
     """The function hls4ml computes with a lookup table at this layer: a softmax, sigmoid, tanh... (a Keras layer or
     activation), or a quantized_tanh/quantized_sigmoid with use_real_tanh/use_real_sigmoid (hls4ml's table, where
@@ -303,13 +317,14 @@ def why_not_exact(keras_model, layer_name: str, input_type: dict | None, float32
     if _pads_a_binary_activation(layer):
         return ("hls4ml pads the binary activation this convolution reads as xnor bits, 0 for -1, so its padding is -1 where Keras "
                 "pads with 0: use padding='valid', or a quantizer before it whose 0 the padding keeps (ternary, quantized_bits)")
-    kernel = getattr(layer, "kernel_quantizer_internal", None)
-    if type(kernel).__name__ == "quantized_po2":
+    spread = _power_of_two_kernel_too_spread(layer)
+    if spread:
         return (
-            "its kernel is quantized_po2: hls4ml multiplies by a power-of-two weight with a shift inside a product type of fixed "
-            "size (nnet::product::weight_exponential: as many fraction bits as the weight's exponent bits plus the input's width), "
-            "which truncates the products of small weights (codesign's type candidates do not widen it): use quantized_bits kernels, or "
-            "quantized_po2 with fewer bits (larger smallest weights)"
+            f"its kernel is quantized_po2, with weights from {spread}: hls4ml multiplies by a power-of-two weight with a shift inside a "
+            "product type of fixed size (nnet::product::weight_exponential: as many fraction bits as the weight's exponent bits plus the "
+            "input's width), which truncates the products of small weights, and no fixed-point type of up to 32 bits holds these "
+            "weights for codesign to store them as numbers instead: use quantized_bits kernels, or quantized_po2 with fewer bits "
+            "(larger smallest weights)"
         )
     function = _table_function(layer)
     if function is not None and (layer is not keras_model.layers[-1] or several(keras_model)):

@@ -13,6 +13,7 @@ from codesign.cli import main
 from codesign.config import spec_from_dict
 from codesign.errors import SpecError
 from codesign.fixed import Fixed
+from codesign.layout import RunLayout, read_json
 from codesign.proof import Domain
 from conftest import TINY_SPEC
 
@@ -390,3 +391,18 @@ def test_a_padded_convolution_of_xnor_bits_fails_the_proof_and_is_named_where_no
     outcome = run_case(load_case(Path(__file__).parent / "fuzz_cases" / "a_padded_convolution_of_a_binary_activation.json"), tmp_path / "case")
     assert outcome.kind == "reasoned", outcome.detail
     assert "hls4ml pads the binary activation this convolution reads as xnor bits" in outcome.detail
+
+
+def test_a_power_of_two_kernel_whose_shifts_lose_bits_fails_the_proof_where_no_repair_stores_it_as_numbers(tmp_path, monkeypatch):
+    """hls4ml shifts the input by each quantized_po2 weight inside ap_fixed<2(E + W), E + W>, which drops the bits of
+    small weights' products (fuzz seed 101 model 12; 5 of 56 models of seeds 1481-1484). With the repair that stores
+    such a kernel as numbers held back, the firmware differs and the proof fails that Dense on the shift; with it, the
+    case is exact and proven (tests/fuzz_cases/power_of_two_kernel_products_truncated.json)."""
+    from codesign import repairs
+    from codesign.fuzz import load_case, run_case
+
+    monkeypatch.setattr(repairs, "_shifts_lose_bits", lambda values, data, exponent_bits: False)
+    outcome = run_case(load_case(Path(__file__).parent / "fuzz_cases" / "power_of_two_kernel_products_truncated.json"), tmp_path / "case")
+    assert outcome.kind != "exact", outcome.detail
+    proof = read_json(RunLayout(tmp_path / "case" / "case").report("validate"))["proof"]
+    assert proof["status"] != "proven" and "(weight_exponential), which cannot hold x * 2^" in proof["why"], proof["why"]
