@@ -21,8 +21,9 @@ from codesign.dense_pointwise import with_pointwise_dense
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign.kernel_scales import with_folded_kernel_scales
 from codesign import repairs
-from codesign.layers import (BATCHNORM_QUANTIZED_TANH, DEPTHWISE_CONV2D, INPUT, LSTM, POOLING2D, TERNARY_TANH, is_batch_normalization, is_dot, kind_of, producer_past_identities,
-                             resource_convolutions_past_their_limit, split_activation, stream_pooling_asserted, takes_a_linear_quantizer)
+from codesign.layers import (BATCHNORM_QUANTIZED_TANH, DEPTHWISE_CONV2D, INPUT, LSTM, POOLING2D, TERNARY_TANH, is_batch_normalization, is_dot, kind_of,
+                             leaves_data_in_its_stream, producer_past_identities, resource_convolutions_past_their_limit, split_activation,
+                             stream_pooling_asserted, takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, is_linear_quantizer, quantizer_type
@@ -360,7 +361,8 @@ def check_emulation_size(graph) -> None:
 def check_stream_kernels(graph) -> None:
     """Refuse what hls4ml's io_stream templates compute wrongly or assert against, naming the layer: a depthwise
     convolution (a separable one's first half included) with a 1x1 kernel and a stride, whose stream the next layer
-    reads with data left over (found by codesign fuzz: every sample differs); a 2D pooling whose window is not its
+    reads with data left over (found by codesign fuzz: every sample differs), and so a convolution hls4ml does not make
+    a pointwise one (a QConv2DBatchnorm: fuzz seed 1484 model 5); a 2D pooling whose window is not its
     stride or that pads, and a 1D one that pads (every backend's pooling2d_cl and pooling1d_cl assert against them: the
     emulation aborted after the build; layers.stream_pooling_asserted); a Dot, which hls4ml converts in io_stream but
     whose call passes streams to the io_parallel template, the only one it has (its firmware does not compile)."""
@@ -371,15 +373,12 @@ def check_stream_kernels(graph) -> None:
         if is_dot(layer):
             raise SpecError(f"layer '{layer.name}' (Dot): hls4ml 1.3 has no io_stream dot product (its firmware passes streams to "
                             "the io_parallel template and does not compile): use io_parallel")
-        if kind_of(layer) is not DEPTHWISE_CONV2D:
-            continue
-        kernel = (layer.get_attr("filt_height", 1), layer.get_attr("filt_width", 1))
-        strides = (layer.get_attr("stride_height", 1), layer.get_attr("stride_width", 1))
-        if kernel == (1, 1) and strides != (1, 1):
-            owner = layer.name.removesuffix("_depthwise")
-            raise SpecError(f"layer '{owner}': hls4ml's io_stream depthwise convolution with a 1x1 kernel and strides {strides} "
-                             "leaves data in its output stream and computes wrong outputs: use io_parallel, or a kernel at least as "
-                             "large as the stride")
+        if leaves_data_in_its_stream(layer):
+            strides = (layer.get_attr("stride_height", 1), layer.get_attr("stride_width", 1))
+            which = (f"'{layer.name.removesuffix('_depthwise')}': hls4ml's io_stream depthwise convolution" if kind_of(layer) is DEPTHWISE_CONV2D
+                     else f"'{layer.name}' ({layer.class_name}): hls4ml's io_stream line-buffer convolution (not made a pointwise one)")
+            raise SpecError(f"layer {which} with a 1x1 kernel and strides {strides} leaves data in its output stream and computes wrong "
+                            "outputs: use io_parallel, or a kernel at least as large as the stride")
 
 
 def _check_stream_pooling(layer) -> None:

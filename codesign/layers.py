@@ -176,6 +176,15 @@ def stream_pooling_asserted(layer) -> str | None:
     return f"padding {pads}" if any(pads) else None
 
 
+def leaves_data_in_its_stream(layer) -> bool:
+    """Whether an io_stream layer is a convolution hls4ml computes with its line buffer though its kernel is 1x1 and it
+    strides (a depthwise one, a separable one's first half, a QConv2DBatchnorm, which hls4ml does not make a pointwise
+    convolution as it does a QConv2D): it leaves data in its output stream and computes wrong outputs."""
+    kernel = (layer.get_attr("filt_height", 1), layer.get_attr("filt_width", 1))
+    strides = (layer.get_attr("stride_height", 1), layer.get_attr("stride_width", 1))
+    return kind_of(layer) in (DEPTHWISE_CONV2D, CONV2D, CONV2D_BATCHNORM) and kernel == (1, 1) and strides != (1, 1)
+
+
 def is_dot(layer) -> bool:
     """Whether an hls4ml layer is a Dot (the backend's VitisDot or VivadoDot): hls4ml 1.3 has only an io_parallel
     template for it, and in io_stream its call passes streams to that template, which does not compile."""

@@ -652,3 +652,23 @@ def test_a_conversion_every_type_candidate_fails_alike_says_hls4mls_reason_once(
     assert said.startswith("no way of converting this model compiled (each of codesign's type candidates: hls4ml cannot convert this model: its pass "
                            "'vitis:validate_bidirectional_io_type' failed on layer 'bi' (Bidirectional)"), said
     assert said.count("validate_bidirectional_io_type") == 1 and "\n" not in said, said
+
+
+def test_an_estimate_of_a_streamed_1x1_convolution_that_strides_says_its_outputs_are_wrong(tmp_path):
+    """hls4ml makes a 1x1 QConv2D a pointwise convolution, but computes a QConv2DBatchnorm's with its line buffer, which
+    leaves data in its output stream when it strides (fuzz seed 1484 model 5; a build refuses it: the fuzz case
+    stream_conv2d_batchnorm_1x1_kernel_with_a_stride): an estimate of the design says so, and not of the plain QConv2D."""
+    import qkeras
+    import tensorflow as tf
+
+    from codesign.config import hls_from_dict
+    from codesign.estimate.run import estimate_model
+
+    bits = "quantized_bits(6,1,alpha=1)"
+    for kind in ("QConv2DBatchnorm", "QConv2D"):
+        inputs = tf.keras.Input((4, 4, 3))
+        hidden = getattr(qkeras, kind)(4, 1, strides=2, kernel_quantizer=bits, bias_quantizer=bits, name="conv")(inputs)
+        model = tf.keras.Model(inputs, tf.keras.layers.Flatten()(hidden))
+        notes = estimate_model(model, hls_from_dict({"io_type": "io_stream"}, "test"), None, tmp_path / "estimate.log")["notes"]
+        said = [note for note in notes if "a 1x1 kernel with a stride, io_stream): hls4ml computes it with its line buffer" in note]
+        assert bool(said) == (kind == "QConv2DBatchnorm"), notes
