@@ -202,7 +202,7 @@ def power_of_two_kernels_whose_shifts_lose_bits(graph, _settings: dict) -> None:
     """hls4ml multiplies by a `quantized_po2` kernel's weights with a shift of the input inside ap_fixed<2(E + W), E + W>
     (nnet::product::weight_exponential: E the exponent's bits, W the input's width), which drops the bits of a right
     shift past its E + W fraction bits and wraps a left shift past its E + W integer bits (the proof's `_check_shifts`;
-    fuzz: 5 of 56 models of seeds 1481-1484 different for it, with that reason). Where the kernel makes such a shift, its
+    fuzz seed 101 model 12: every sample off). Where the kernel makes such a shift, its
     weights (QKeras's powers of two) are stored in the narrowest fixed-point type holding them, as the accumulator's
     exact type already counted them (`_weight_type`): the products are exact, and a constant power of two is still a
     shift in the synthesized kernel. Runs after the exact types, which set the input's."""

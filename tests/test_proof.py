@@ -395,7 +395,7 @@ def test_a_padded_convolution_of_xnor_bits_fails_the_proof_and_is_named_where_no
 
 def test_a_power_of_two_kernel_whose_shifts_lose_bits_fails_the_proof_where_no_repair_stores_it_as_numbers(tmp_path, monkeypatch):
     """hls4ml shifts the input by each quantized_po2 weight inside ap_fixed<2(E + W), E + W>, which drops the bits of
-    small weights' products (fuzz seed 101 model 12; 5 of 56 models of seeds 1481-1484). With the repair that stores
+    small weights' products (fuzz seed 101 model 12, every sample off). With the repair that stores
     such a kernel as numbers held back, the firmware differs and the proof fails that Dense on the shift; with it, the
     case is exact and proven (tests/fuzz_cases/power_of_two_kernel_products_truncated.json)."""
     from codesign import repairs
