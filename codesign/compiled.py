@@ -18,7 +18,7 @@ import numpy as np
 from codesign.fixed import EXACT_FLOAT32, Fixed, quantize
 from codesign.layers import (
     ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind,
-    implements, planar_attributes, unhandled,
+    implements, padded, planar_attributes, unhandled,
 )
 
 EXACT64 = 2.0**53  # the exact integers of float64 (fixed.EXACT_FLOAT keeps a bit of margin for numpy's rounding tricks)
@@ -358,7 +358,7 @@ def _pooling(self: CompiledEmulator, layer: dict, source: Raw):
 
 def _unpadded_max(a: dict) -> bool:
     """A max pooling without padding: what the graph models (padded ones pad with hls4ml's pad_val, in numpy)."""
-    return a.get("pool_op") == "Max" and not any(a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+    return a.get("pool_op") == "Max" and not padded(a)
 
 
 @implements("compiled", RESHAPE)

@@ -21,9 +21,9 @@ from codesign.dense_pointwise import with_pointwise_dense
 from codesign.hls4ml_graph import hls4ml_graph, one_line
 from codesign.kernel_scales import with_folded_kernel_scales
 from codesign import repairs
-from codesign.layers import (BATCHNORM_QUANTIZED_TANH, DEPTHWISE_CONV2D, INPUT, LSTM, POOLING2D, TERNARY_TANH, is_batch_normalization, is_dot, kind_of,
-                             leaves_data_in_its_stream, producer_past_identities, resource_convolutions_past_their_limit, split_activation,
-                             stream_pooling_asserted, takes_a_linear_quantizer)
+from codesign.layers import (BATCHNORM_QUANTIZED_TANH, DEPTHWISE_CONV2D, DOT, INPUT, LSTM, POOLING2D, TERNARY_TANH, is_batch_normalization, kind_of,
+                             producer_past_identities, resource_convolutions_past_their_limit, split_activation,
+                             stride_leaving_data_in_its_stream, stream_pooling_asserted, takes_a_linear_quantizer)
 from codesign.layout import EMULATION_META, GRAPH_DESCRIPTION, write_json
 from codesign.records import ConversionRecord, EmulationMeta
 from codesign.quantizers import activation_quantizer, is_linear_quantizer, quantizer_type
@@ -370,11 +370,11 @@ def check_stream_kernels(graph) -> None:
         return
     for layer in graph.get_layers():
         _check_stream_pooling(layer)
-        if is_dot(layer):
+        if kind_of(layer) is DOT:
             raise SpecError(f"layer '{layer.name}' (Dot): hls4ml 1.3 has no io_stream dot product (its firmware passes streams to "
                             "the io_parallel template and does not compile): use io_parallel")
-        if leaves_data_in_its_stream(layer):
-            strides = (layer.get_attr("stride_height", 1), layer.get_attr("stride_width", 1))
+        strides = stride_leaving_data_in_its_stream(layer)
+        if strides is not None:
             which = (f"'{layer.name.removesuffix('_depthwise')}': hls4ml's io_stream depthwise convolution" if kind_of(layer) is DEPTHWISE_CONV2D
                      else f"'{layer.name}' ({layer.class_name}): hls4ml's io_stream line-buffer convolution (not made a pointwise one)")
             raise SpecError(f"layer {which} with a 1x1 kernel and strides {strides} leaves data in its output stream and computes wrong "

@@ -113,6 +113,7 @@ _MERGE = {"vectorized": "a layer with two inputs: " + EMULATED_ELSEWHERE, "compi
           "rtl": NOT_A_KERNEL}
 MERGE = Kind("Merge", "merge", dict(_MERGE))
 CONCATENATE = Kind("Concatenate", "merge", dict(_MERGE))
+DOT = Kind("Dot", "merge", dict(_MERGE))  # its own kind: hls4ml 1.3 has no io_stream template for it (convert.check_stream_kernels)
 
 _RECURRENT = {"exact_type": "its state is fed back at every time step: no exact accumulator without bounding the sequence",
               "vectorized": EMULATED_ELSEWHERE, "compiled": EMULATED_ELSEWHERE, "proof": NO_PROOF,
@@ -128,7 +129,7 @@ TIME_DISTRIBUTED = Kind("TimeDistributed", "reshape", {"exact_type": KEEPS_ITS_T
 KINDS = (INPUT, DENSE, CONV1D, CONV2D, CONV2D_BATCHNORM, DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, POINTWISE_CONV1D,
          POINTWISE_CONV2D, BATCH_NORMALIZATION, APPLY_ALPHA, ACTIVATION, PARAMETRIZED_ACTIVATION, HARD_ACTIVATION, PRELU,
          TERNARY_TANH, BATCHNORM_QUANTIZED_TANH, SOFTMAX, POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, TRANSPOSE, REPACK, CLONE,
-         ZERO_PADDING1D, ZERO_PADDING2D, CROPPING1D, CROPPING2D, RESIZE, MERGE, CONCATENATE, LSTM, GRU, BIDIRECTIONAL, TIME_DISTRIBUTED)
+         ZERO_PADDING1D, ZERO_PADDING2D, CROPPING1D, CROPPING2D, RESIZE, MERGE, CONCATENATE, DOT, LSTM, GRU, BIDIRECTIONAL, TIME_DISTRIBUTED)
 _BY_NAME = {name: kind for kind in KINDS for name in (kind.name, *kind.aliases)}
 
 
@@ -162,12 +163,21 @@ def valid_reuse_factors(backend, n_in: int, n_out: int) -> list[int]:
     return [rf for rf in divisors if backend._validate_reuse_factor(n_in, n_out, rf)]
 
 
+PAD_SIDES = ("pad_top", "pad_bottom", "pad_left", "pad_right")  # hls4ml's padding attributes of a convolution or pooling
+
+
+def padded(attributes) -> bool:
+    """Whether a convolution's or pooling's windows reach past its input: any of hls4ml's pad_* attributes (an hls4ml
+    layer's `attributes`, or the graph description's)."""
+    return any(attributes.get(side, 0) for side in PAD_SIDES)
+
+
 def stream_pooling_asserted(layer) -> str | None:
     """What an io_stream pooling has that hls4ml's templates assert against, or None: every backend's pooling2d_cl takes
     a window equal to its strides and no padding, pooling1d_cl no padding (its C simulation aborts on them)."""
     if kind_of(layer) not in (POOLING1D, POOLING2D):
         return None
-    sides = ("pad_top", "pad_bottom", "pad_left", "pad_right") if kind_of(layer) is POOLING2D else ("pad_left", "pad_right")
+    sides = PAD_SIDES if kind_of(layer) is POOLING2D else ("pad_left", "pad_right")
     pads = [layer.get_attr(side, 0) for side in sides]
     window = (layer.get_attr("pool_height", 1), layer.get_attr("pool_width", 1))
     strides = (layer.get_attr("stride_height", 1), layer.get_attr("stride_width", 1))
@@ -176,19 +186,13 @@ def stream_pooling_asserted(layer) -> str | None:
     return f"padding {pads}" if any(pads) else None
 
 
-def leaves_data_in_its_stream(layer) -> bool:
-    """Whether an io_stream layer is a convolution hls4ml computes with its line buffer though its kernel is 1x1 and it
+def stride_leaving_data_in_its_stream(layer) -> tuple[int, int] | None:
+    """The strides of an io_stream convolution hls4ml computes with its line buffer though its kernel is 1x1 and it
     strides (a depthwise one, a separable one's first half, a QConv2DBatchnorm, which hls4ml does not make a pointwise
-    convolution as it does a QConv2D): it leaves data in its output stream and computes wrong outputs."""
+    convolution as it does a QConv2D): it leaves data in its output stream and computes wrong outputs; else None."""
     kernel = (layer.get_attr("filt_height", 1), layer.get_attr("filt_width", 1))
     strides = (layer.get_attr("stride_height", 1), layer.get_attr("stride_width", 1))
-    return kind_of(layer) in (DEPTHWISE_CONV2D, CONV2D, CONV2D_BATCHNORM) and kernel == (1, 1) and strides != (1, 1)
-
-
-def is_dot(layer) -> bool:
-    """Whether an hls4ml layer is a Dot (the backend's VitisDot or VivadoDot): hls4ml 1.3 has only an io_parallel
-    template for it, and in io_stream its call passes streams to that template, which does not compile."""
-    return any(cls.__name__ == "Dot" for cls in type(layer).__mro__)
+    return strides if kind_of(layer) in (DEPTHWISE_CONV2D, CONV2D, CONV2D_BATCHNORM) and kernel == (1, 1) and strides != (1, 1) else None
 
 
 def resource_convolutions_past_their_limit(graph) -> list[tuple]:

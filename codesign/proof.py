@@ -26,12 +26,12 @@ from codesign.exact import PASSIVE_FUNCTIONS
 from codesign.fixed import EXACT_FLOAT32, XNOR_VALUES, Fixed, from_float, quantize
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CONV2D_BATCHNORM, CROPPING1D, CROPPING2D, DENSE,
-    DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, HARD_ACTIVATION, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
+    DEPTHWISE_CONV1D, DEPTHWISE_CONV2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, HARD_ACTIVATION, MERGE, DOT, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
     POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, graph_kind, implements, inputs_of, is_hgq_proxy_layer, is_identity,
-    is_quantizer_layer, kind_of, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware, writes_xnor_bits,
+    is_quantizer_layer, kind_of, padded, planar_attributes, producer_past_identities, split_activation, split_owner, unhandled, weights_in_firmware, writes_xnor_bits,
 )
 from codesign.quantizers import activation_quantizer, first_layer, is_step_quantizer, quantizer_type, unquantized_weights
-from codesign.vectorized import VectorizedEmulator, exponent_width, max_pool_padding
+from codesign.vectorized import VectorizedEmulator, exponent_width, max_pool_padding, shifts_lost
 
 GRID_LIMIT = 2**22  # the most values a cast is checked on, one by one
 FLOAT_LIMIT = 2.0**40  # an unbounded domain is cut here before the input type's cast (which saturates far below)
@@ -425,7 +425,7 @@ class _Analysis:
             return source
         a = planar_attributes(layer)  # a Conv1D: a row of height one
         channels = a["n_chan"]
-        if _padded(a) and self._reads_xnor(layer):
+        if padded(a) and self._reads_xnor(layer):
             _fail(finding, "padding", "hls4ml pads a binary activation's xnor bits with 0, which this convolution's binary product reads as "
                                       "-1, where Keras pads with 0 (fuzz seed 1479 model 4): pad with padding='valid', or feed it a "
                                       "quantizer other than binary")
@@ -515,8 +515,7 @@ class _Analysis:
             return
         data = self.emulator.input_type(layer)
         room = exponent_bits + data.width  # the product type's integer bits, and its fraction bits
-        exponents = np.log2(np.abs(kernel[kernel != 0])).astype(np.int64) - weight.frac
-        lost = [int(e) for e in np.unique(exponents) if data.frac - e > room or data.integer + e > room]
+        lost = shifts_lost(data, exponent_bits, np.log2(np.abs(kernel[kernel != 0])).astype(np.int64) - weight.frac)
         if lost:
             _fail(finding, "rounding", f"hls4ml shifts the {data.hls4ml()} input by each power-of-two weight inside ap_fixed<{2 * room},{room}> "
                                        f"(weight_exponential), which cannot hold x * 2^{lost[0]} exactly where QKeras does")
@@ -988,20 +987,20 @@ class _Analysis:
     def _pooling(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         a = planar_attributes(layer)
         a.update(filt_height=a["pool_height"], filt_width=a["pool_width"])
-        padded = _padded(a)
+        pads = padded(a)
         if a.get("pool_op") != "Max":  # windows as the last axis: (out_h, out_w, channels, window)
-            if padded and self.emulator.graph["io_type"] == "io_stream":
+            if pads and self.emulator.graph["io_type"] == "io_stream":
                 _fail(finding, "not analysed", "streamed average pooling over padded windows (rescaled in its input type): not analysed")
                 return source
             low, high, inside = (VectorizedEmulator.patches(raw[np.newaxis], 1, a, a["n_filt"])[0]
                                  for raw in (source.low, source.high, np.ones_like(source.low)))
             windows = [np.moveaxis(bound, 4, 2).reshape(*bound.shape[:2], bound.shape[4], -1) for bound in (low, high)]
             # hls4ml's pooling2d_cl divides by the pixels inside the image (count_pad false), as Keras does
-            counts = None if not padded or a.get("count_pad") else inside.sum(axis=(2, 3)).reshape(-1).astype(np.int64)
+            counts = None if not pads or a.get("count_pad") else inside.sum(axis=(2, 3)).reshape(-1).astype(np.int64)
             return self._average(layer, finding, *windows, source.frac, counts)
         data = self.emulator.input_type(layer)
         fill = max_pool_padding(data, source.frac)
-        if padded and not data.signed and source.low.min() < fill:
+        if pads and not data.signed and source.low.min() < fill:
             _fail(finding, "padding", f"hls4ml pads this max pooling's border windows with {fill * 2.0 ** -source.frac:g} (nnet::pad_val sets "
                   f"the top bit of its unsigned input type {data.hls4ml()}), which wins over smaller values, where Keras ignores the padding: "
                   "make the layer before it signed, or pool with padding='valid'")
@@ -1093,7 +1092,7 @@ class _Analysis:
         kept = grid[top:top + a.get("out_height", 1), left:left + a["out_width"]].reshape(-1)
         return self._cast(finding, Bounds(source.low[kept], source.high[kept], source.frac), Fixed.of(layer["types"]["result_t"]), None)
 
-    @implements("proof", MERGE)
+    @implements("proof", MERGE, DOT)
     def _merge(self, layer: dict, source: Bounds, finding: Finding) -> Bounds:
         """hls4ml's element-wise merges (nnet_merge.h) combine the two inputs at full precision, then cast (an average
         halves the sum exactly); Keras combines the same values in float32, exact below 2^24 steps."""
@@ -1237,8 +1236,3 @@ def _saturating(fixed: Fixed) -> Fixed:
     saturation keeps its range (fixed<9,2,SAT_SYM> stops at -1.9921875, not -2: seed 1344 model 11's next cast was
     checked on a -2 its input never holds)."""
     return Fixed(fixed.width, fixed.integer, fixed.signed, fixed.rounding, "SAT_SYM" if fixed.saturation == "SAT_SYM" else "SAT")
-
-
-def _padded(attributes: dict) -> bool:
-    """Whether a convolution's or pooling's windows reach past its input (hls4ml's pad_* attributes)."""
-    return any(attributes.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))

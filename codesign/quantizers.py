@@ -65,17 +65,19 @@ def unquantized_weights(keras_layer) -> tuple:
 
 
 FLOAT_FUNCTIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "swish", "gelu")
-FLOAT_LAYERS = ("LeakyReLU", "ELU", "Dot")  # Keras layers computed in float32 (alpha * x, exp, a sum of products)
 
 
 def computed_in_float(keras_model) -> list[str]:
     """Layers Keras/QKeras computes in float32 (batch normalization, unquantized weights or functions): fixed point
     can match them on given inputs, but float32 rounding may differ on others."""
+    from tensorflow import keras
+
+    float_layers = (keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.Dot)  # alpha * x, exp, a sum of products
     names = []
     for layer in keras_model.layers:
         function = getattr(getattr(layer, "activation", None), "__name__", "")
         unquantized = not is_quantized_layer(layer) and any(True for _ in layer.weights)
-        if is_batch_normalization(layer) or function in FLOAT_FUNCTIONS or unquantized or type(layer).__name__ in FLOAT_LAYERS:
+        if is_batch_normalization(layer) or function in FLOAT_FUNCTIONS or unquantized or isinstance(layer, float_layers):
             names.append(layer.name)
     return names
 

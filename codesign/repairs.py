@@ -20,10 +20,11 @@ from codesign.errors import SpecError
 from codesign.fixed import XNOR_VALUES, Fixed, averaged, covering, exact_scale, exact_sum, exact_type_of, holds, is_xnor, of_precision, to_hls4ml
 from codesign.layers import (
     ACTIVATION, APPLY_ALPHA, BATCH_NORMALIZATION, BATCHNORM_QUANTIZED_TANH, CLONE, CONCATENATE, CONV1D, CONV2D, CROPPING1D, CROPPING2D, DENSE,
-    GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
+    DOT, GLOBAL_POOLING1D, GLOBAL_POOLING2D, KINDS, MERGE, PARAMETRIZED_ACTIVATION, POINTWISE_CONV1D, POINTWISE_CONV2D,
     POOLING1D, POOLING2D, PRELU, REPACK, RESHAPE, RESIZE, SOFTMAX, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D, implements, kind_of,
-    has_resource_kernel, resource_convolutions_past_their_limit, valid_reuse_factor, valid_reuse_factors,
+    has_resource_kernel, padded, resource_convolutions_past_their_limit, valid_reuse_factor, valid_reuse_factors,
 )
+from codesign.vectorized import shifts_lost
 from codesign.quantizers import activation_quantizer, batchnorm_scale_shift
 
 VALUES_PASSED_ON = (POOLING1D, POOLING2D, GLOBAL_POOLING1D, GLOBAL_POOLING2D, RESHAPE, REPACK, TRANSPOSE, ZERO_PADDING1D, ZERO_PADDING2D,
@@ -201,7 +202,7 @@ def fixed_power_of_two_biases(graph, _settings: dict) -> None:
 def power_of_two_kernels_whose_shifts_lose_bits(graph, _settings: dict) -> None:
     """hls4ml multiplies by a `quantized_po2` kernel's weights with a shift of the input inside ap_fixed<2(E + W), E + W>
     (nnet::product::weight_exponential: E the exponent's bits, W the input's width), which drops the bits of a right
-    shift past its E + W fraction bits and wraps a left shift past its E + W integer bits (the proof's `_check_shifts`;
+    shift past its E + W fraction bits and wraps a left shift past its E + W integer bits (`vectorized.shifts_lost`, which the proof checks too;
     fuzz seed 101 model 12: every sample off). Where the kernel makes such a shift, its
     weights (QKeras's powers of two) are stored in the narrowest fixed-point type holding them, as the accumulator's
     exact type already counted them (`_weight_type`): the products are exact, and a constant power of two is still a
@@ -213,18 +214,10 @@ def power_of_two_kernels_whose_shifts_lose_bits(graph, _settings: dict) -> None:
         values = np.asarray(weight.data, dtype=np.float64)
         if key != "weight" or not isinstance(weight.type.precision, ExponentPrecisionType) or data is None or not values.any():
             continue
-        if _shifts_lose_bits(values, data, weight.type.precision.width):
+        if shifts_lost(data, weight.type.precision.width, np.log2(np.abs(values[values != 0])).astype(np.int64)):
             fixed, exact = exact_type_of(values)
             if exact:
                 _replace_weights(layer, key, values, fixed)
-
-
-def _shifts_lose_bits(values: np.ndarray, data: Fixed, exponent_bits: int) -> bool:
-    """Whether weight_exponential's product type, ap_fixed<2(E + W), E + W>, drops or wraps a bit of some input of
-    type `data` shifted by some of these power-of-two weights."""
-    shifts = np.log2(np.abs(values[values != 0])).astype(np.int64)
-    room = exponent_bits + data.width  # the product type's integer bits, and its fraction bits
-    return int(np.max(data.frac - shifts)) > room or int(np.max(data.integer + shifts)) > room
 
 
 def _weights_of_weighted_layers(graph):
@@ -258,8 +251,7 @@ def signed_max_pool_inputs(graph, _settings: dict) -> None:
     (a convolution into which hls4ml merged an unsigned quantizer: fuzz seed 1472 model 1, its ufixed<7,3> padded with
     4.0, 50 of 100 samples off), a relu into the signed type is inserted before the pooling (`_signed_relu_before`)."""
     for layer in list(graph.get_layers()):
-        padded = _pads(layer)
-        if kind_of(layer) in (POOLING1D, POOLING2D) and layer.get_attr("pool_op") == "Max" and padded:
+        if kind_of(layer) in (POOLING1D, POOLING2D) and layer.get_attr("pool_op") == "Max" and padded(layer.attributes):
             if not _signed_one_wider(layer.get_input_node(layer.inputs[0]), (ACTIVATION,)):
                 _signed_relu_before(graph, layer)
 
@@ -532,12 +524,7 @@ def _xnor_read_as_numbers(graph, layer) -> bool:
         return True
     return any(_xnor_read_as_numbers(graph, reader) if kind_of(reader) is RESHAPE
                else kind_of(reader) not in (DENSE, CONV1D, CONV2D, POINTWISE_CONV1D, POINTWISE_CONV2D) or _binary_with_a_bias(reader)
-               or _pads(reader) for reader in readers)
-
-
-def _pads(layer) -> bool:
-    """A convolution or pooling whose windows reach past its input (hls4ml's pad_* attributes)."""
-    return any(layer.get_attr(side, 0) for side in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+               or padded(reader.attributes) for reader in readers)
 
 
 def _binary_with_a_bias(layer) -> bool:
@@ -627,7 +614,7 @@ def _exact_pooling(layer, inputs: list[Fixed], result: Fixed | None) -> None:
             layer.types["accum_t"].precision = to_hls4ml(widened)
 
 
-@implements("exact_type", RESHAPE, REPACK, ZERO_PADDING1D, ZERO_PADDING2D, CROPPING1D, CROPPING2D, MERGE, CONCATENATE)
+@implements("exact_type", RESHAPE, REPACK, ZERO_PADDING1D, ZERO_PADDING2D, CROPPING1D, CROPPING2D, MERGE, CONCATENATE, DOT)
 def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> None:
     """A result hls4ml inferred from the inputs covers them all, one more integer bit for a sum, whatever rounding and
     saturation hls4ml copied from an input type inferred before codesign widened it (a pooling, reshape or padding
@@ -635,7 +622,7 @@ def _exact_pass_through(layer, inputs: list[Fixed], result: Fixed | None) -> Non
     them exactly)."""
     if result is None:
         return
-    op = layer.get_attr("op", "add") if kind_of(layer) is MERGE else None
+    op = layer.get_attr("op", "add") if kind_of(layer) in (MERGE, DOT) else None
     cover = covering(inputs, 1 if op in ("add", "subtract") else 0, signed=op == "subtract")  # two unsigned inputs' difference is signed
     if op == "average":  # (a + b) * 0.5 lies between the inputs, with one more fraction bit (Keras's Average: 93 of 100 off)
         cover = Fixed(cover.width + 1, cover.integer, cover.signed)

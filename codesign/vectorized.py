@@ -23,7 +23,7 @@ from codesign.fixed import (
 )
 from codesign.layers import (
     ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, REPACK, RESHAPE, ZERO_PADDING2D, graph_kind,
-    implements, planar_attributes, unhandled, weights_in_firmware,
+    implements, padded, planar_attributes, unhandled, weights_in_firmware,
 )
 from codesign.layout import GRAPH_DESCRIPTION, read_json
 
@@ -32,6 +32,14 @@ def exponent_width(description: dict) -> int | None:
     ExponentPrecisionType), or None for any other type."""
     text = description.get("text", "")
     return int(text[4:-1]) if "width" not in description and text.startswith("int<") and text.endswith(">") else None
+
+
+def shifts_lost(data: Fixed, exponent_bits: int, shifts: np.ndarray) -> list[int]:
+    """The exponents e (sorted, once each) by which nnet::product::weight_exponential cannot shift an input of type
+    `data` exactly: it shifts inside ap_fixed<2(E + W), E + W> (E the exponent's bits, W the input's width), which drops
+    the bits of a right shift past its fraction bits and wraps a left shift past its integer bits."""
+    room = exponent_bits + data.width  # the product type's integer bits, and its fraction bits
+    return [int(e) for e in np.unique(shifts) if data.frac - e > room or data.integer + e > room]
 
 
 GRAPH_MIN_SAMPLES = 1024  # below this, building the TensorFlow graph costs more than numpy's whole run
@@ -305,7 +313,7 @@ class VectorizedEmulator:
         pool_h, pool_w, out_h, out_w = (attributes[key] for key in ("pool_height", "pool_width", "out_height", "out_width"))
         tiled = (
             (attributes["stride_height"], attributes["stride_width"]) == (pool_h, pool_w)
-            and not any(attributes.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+            and not padded(attributes)
         )
         if tiled:  # non-overlapping windows: a reshape instead of a strided gather
             image = source.raw.reshape(batch, attributes["in_height"], attributes["in_width"], channels)

@@ -387,7 +387,7 @@ def test_a_padded_convolution_of_xnor_bits_fails_the_proof_and_is_named_where_no
     from codesign import repairs
     from codesign.fuzz import load_case, run_case
 
-    monkeypatch.setattr(repairs, "_pads", lambda layer: False)
+    monkeypatch.setattr(repairs, "padded", lambda attributes: False)
     outcome = run_case(load_case(Path(__file__).parent / "fuzz_cases" / "a_padded_convolution_of_a_binary_activation.json"), tmp_path / "case")
     assert outcome.kind == "reasoned", outcome.detail
     assert "hls4ml pads the binary activation this convolution reads as xnor bits" in outcome.detail
@@ -401,7 +401,7 @@ def test_a_power_of_two_kernel_whose_shifts_lose_bits_fails_the_proof_where_no_r
     from codesign import repairs
     from codesign.fuzz import load_case, run_case
 
-    monkeypatch.setattr(repairs, "_shifts_lose_bits", lambda values, data, exponent_bits: False)
+    monkeypatch.setattr(repairs, "shifts_lost", lambda data, exponent_bits, shifts: [])
     outcome = run_case(load_case(Path(__file__).parent / "fuzz_cases" / "power_of_two_kernel_products_truncated.json"), tmp_path / "case")
     assert outcome.kind != "exact", outcome.detail
     proof = read_json(RunLayout(tmp_path / "case" / "case").report("validate"))["proof"]

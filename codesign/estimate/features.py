@@ -18,7 +18,7 @@ import numpy as np
 from codesign.errors import ModelError
 from codesign.fixed import exact_type_of, of_precision
 from codesign.layers import (ACTIVATION, BIDIRECTIONAL, DENSE, GLOBAL_POOLING1D, GLOBAL_POOLING2D, GRU, KINDS, LSTM, PARAMETRIZED_ACTIVATION, SOFTMAX,
-                             TIME_DISTRIBUTED, implements, kind_named, kind_of)
+                             TIME_DISTRIBUTED, implements, kind_named, kind_of, padded)
 from codesign.parts import SEVEN_SERIES_BASE
 from codesign.estimate.hgq import per_value
 from codesign.estimate.instances import kernel_of_layer
@@ -279,10 +279,10 @@ def divides_at_run_time(layer, is_max: bool, site: Site) -> bool:
     each sum by the count of unpadded values it took (`y /= length`, a run-time unsigned); where the layer pads, Vivado
     HLS 2020.1 does not fold that count into a constant (hls4ml's CI: AveragePooling1D/2D 'same' take 21 cycles and
     137,178-181,032 FF, 'valid' and max pooling 0 cycles and 5,810-12,962; Vitis HLS 2024.1 folds both)."""
-    padded = sum(int(layer.get_attr(side, 0) or 0) for side in ("pad_left", "pad_right", "pad_top", "pad_bottom")) > 0
+    pads = padded(layer.attributes)
     is_global = kind_of(layer) in (GLOBAL_POOLING1D, GLOBAL_POOLING2D)
     counts_padding = bool(layer.get_attr("count_pad", False))
-    return not (is_max or is_global or counts_padding or site.stream) and padded and site.scheduler == "Vivado HLS"
+    return not (is_max or is_global or counts_padding or site.stream) and pads and site.scheduler == "Vivado HLS"
 
 
 def _table_size(layer) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from codesign.estimate.features import DSP_MIN_CSD_DIGITS, FF_FEATURES, LUT_FEATURES, OLD_VITIS, RESOURCE_MUX_MAX_CHOICES, design_features, family_of, scheduler_of, tool_era
 from codesign.estimate.weights import untrained
-from codesign.layers import has_resource_kernel, is_dot, leaves_data_in_its_stream, resource_convolutions_past_their_limit, stream_pooling_asserted, valid_reuse_factor
+from codesign.layers import DOT, has_resource_kernel, kind_of, resource_convolutions_past_their_limit, stride_leaving_data_in_its_stream, stream_pooling_asserted, valid_reuse_factor
 from codesign.parts import Part
 
 CONSTANTS_PATH = Path(__file__).with_name("constants.json")
@@ -495,10 +495,10 @@ def estimate_graph(graph, part: Part, clock_ns: float, io_type: str, backend: st
                             "simulation aborts (codesign build refuses it; docs/errors.md)"
                             for layer in graph.get_layers() if (said := stream_pooling_asserted(layer)) is not None]
         report["notes"] += [f"layer '{layer.name}' (Dot, io_stream): hls4ml 1.3 has no io_stream dot product, so this firmware does not "
-                            "compile (codesign build refuses it; docs/errors.md)" for layer in graph.get_layers() if is_dot(layer)]
+                            "compile (codesign build refuses it; docs/errors.md)" for layer in graph.get_layers() if kind_of(layer) is DOT]
         report["notes"] += [f"layer '{layer.name}' ({layer.class_name}, a 1x1 kernel with a stride, io_stream): hls4ml computes it with its "
                             "line buffer, which leaves data in its output stream: its outputs are wrong (codesign build refuses it; docs/errors.md)"
-                            for layer in graph.get_layers() if leaves_data_in_its_stream(layer)]
+                            for layer in graph.get_layers() if stride_leaving_data_in_its_stream(layer) is not None]
     return report
 
 
