@@ -18,7 +18,7 @@ import numpy as np
 from codesign.fixed import EXACT_FLOAT32, Fixed, quantize
 from codesign.layers import (
     ACTIVATION, CONV1D, CONV2D, CONV2D_BATCHNORM, POINTWISE_CONV1D, POINTWISE_CONV2D, DENSE, DEPTHWISE_CONV2D, POOLING1D, POOLING2D, RESHAPE, ZERO_PADDING2D, graph_kind,
-    implements, padded, planar_attributes, unhandled,
+    PAD_SIDES, implements, padded, planar_attributes, unhandled,
 )
 
 EXACT64 = 2.0**53  # the exact integers of float64 (fixed.EXACT_FLOAT keeps a bit of margin for numpy's rounding tricks)
@@ -276,7 +276,7 @@ def _image(tensor, a: dict, channels: int):
     import tensorflow as tf
 
     image = tf.reshape(tensor, (tf.shape(tensor)[0], a["in_height"], a["in_width"], channels))
-    pads = [a.get(key, 0) for key in ("pad_top", "pad_bottom", "pad_left", "pad_right")]
+    pads = [a.get(key, 0) for key in PAD_SIDES]
     return tf.pad(image, [[0, 0], pads[:2], pads[2:], [0, 0]]) if any(pads) else image
 
 
